@@ -1,0 +1,37 @@
+# Every target sets up what it needs: a fresh clone only needs make and Python 3.13.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON313 ?= $(shell scripts/find-python313)
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check --quiet
+
+.PHONY: help venv test lock clean
+
+# Each area of the project keeps its targets in its own file.
+include $(wildcard mk/*.mk)
+
+help:
+	@echo "make demo     run the CDN locally on an embedded S3 (no Docker, no AWS account)"
+	@echo "make test     set up .venv and run every test and check"
+	@echo "make invoke   EVENT=events/<file>.json: run the handler on one event, without Docker"
+	@echo "make bench    measure the transform against libvips and the tutorial baseline"
+	@echo "make deploy   sam build && sam deploy (needs AWS credentials)"
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements/runtime.txt requirements/dev.txt requirements/dev.lock
+	@test -n "$(PYTHON313)" || { echo "error: Python 3.13 is required (see scripts/find-python313)"; exit 1; }
+	test -x $(PY) || $(PYTHON313) -m venv $(VENV)
+	$(PIP) install -r requirements/dev.txt -c requirements/dev.lock
+	touch $@
+
+test: venv
+	$(PY) -m pytest
+
+lock: venv
+	(echo "# Exact versions for .venv, used as constraints: regenerate with 'make lock'."; $(PY) -m pip freeze) > requirements/dev.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .aws-sam

@@ -1,0 +1,1 @@
+"""Lambda@Edge origin-response function that resizes images on the first request for a size."""

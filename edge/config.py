@@ -1,0 +1,98 @@
+"""Configuration from the S3 origin's custom headers (Lambda@Edge has no environment).
+
+Header names and defaults are SPEC.md's. A malformed value is a deployment error
+(500, logged), never a viewer's: the viewer cannot fix it.
+"""
+
+import re
+from dataclasses import dataclass
+
+from edge.errors import Misconfigured
+from edge.event import S3Origin
+
+ORIGINALS_BUCKET = "x-originals-bucket"
+ORIGINALS_REGION = "x-originals-region"
+MAX_DIMENSION = "x-max-dimension"
+ALLOWED_SIZES = "x-allowed-sizes"
+MAX_SOURCE_PIXELS = "x-max-source-pixels"
+MAX_SOURCE_BYTES = "x-max-source-bytes"
+MAX_FRAMES = "x-max-frames"
+CACHE_CONTROL = "x-cache-control"
+
+DEFAULT_MAX_DIMENSION = 4096
+DEFAULT_MAX_SOURCE_PIXELS = 50_000_000
+DEFAULT_MAX_SOURCE_BYTES = 40 * 1024 * 1024
+DEFAULT_MAX_FRAMES = 300
+DEFAULT_CACHE_CONTROL = "public, max-age=31536000, immutable"
+DEFAULT_REGION = "us-east-1"
+
+# bucket.s3.amazonaws.com, bucket.s3.<region>.amazonaws.com, and the legacy bucket.s3-<region>.amazonaws.com
+_S3_DOMAIN = re.compile(
+    r"^(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\.s3(?:[.-](?P<region>[a-z]{2}(?:-[a-z]+)+-\d))?\.amazonaws\.com$"
+)
+_POSITIVE_INT = re.compile(r"^[1-9][0-9]{0,11}$")
+
+
+@dataclass(frozen=True)
+class Config:
+    originals_bucket: str
+    originals_region: str
+    derivatives_bucket: str
+    derivatives_region: str
+    max_dimension: int = DEFAULT_MAX_DIMENSION
+    allowed_sizes: frozenset[str] | None = None  # None: any dims up to max_dimension
+    max_source_pixels: int = DEFAULT_MAX_SOURCE_PIXELS
+    max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES
+    max_frames: int = DEFAULT_MAX_FRAMES
+    cache_control: str = DEFAULT_CACHE_CONTROL
+
+    @classmethod
+    def from_origin(cls, origin: S3Origin | None) -> "Config":
+        if origin is None:
+            raise Misconfigured("the origin is not an S3 origin")
+        bucket, domain_region = parse_s3_domain(origin.domain_name)
+        headers = origin.custom_headers
+        derivatives_region = origin.region or domain_region or DEFAULT_REGION
+        originals_bucket = (headers.get(ORIGINALS_BUCKET) or "").strip()
+        if not originals_bucket:
+            raise Misconfigured(f"origin custom header {ORIGINALS_BUCKET} is missing")
+        if originals_bucket == bucket:
+            raise Misconfigured("originals and derivatives must be different buckets")
+        return cls(
+            originals_bucket=originals_bucket,
+            originals_region=(headers.get(ORIGINALS_REGION) or "").strip() or derivatives_region,
+            derivatives_bucket=bucket,
+            derivatives_region=derivatives_region,
+            max_dimension=_positive_int(headers.get(MAX_DIMENSION), MAX_DIMENSION, DEFAULT_MAX_DIMENSION),
+            allowed_sizes=parse_allowed_sizes(headers.get(ALLOWED_SIZES)),
+            max_source_pixels=_positive_int(
+                headers.get(MAX_SOURCE_PIXELS), MAX_SOURCE_PIXELS, DEFAULT_MAX_SOURCE_PIXELS
+            ),
+            max_source_bytes=_positive_int(
+                headers.get(MAX_SOURCE_BYTES), MAX_SOURCE_BYTES, DEFAULT_MAX_SOURCE_BYTES
+            ),
+            max_frames=_positive_int(headers.get(MAX_FRAMES), MAX_FRAMES, DEFAULT_MAX_FRAMES),
+            cache_control=(headers.get(CACHE_CONTROL) or "").strip() or DEFAULT_CACHE_CONTROL,
+        )
+
+
+def parse_s3_domain(domain_name: str) -> tuple[str, str | None]:
+    """(bucket, region or None) from a virtual-hosted S3 domain name."""
+    match = _S3_DOMAIN.match(domain_name.lower())
+    if match is None:
+        raise Misconfigured(f"unrecognised S3 origin domain {domain_name!r}")
+    return match["bucket"], match["region"]
+
+
+def parse_allowed_sizes(value: str | None) -> frozenset[str] | None:
+    if value is None or value.strip() in ("", "*"):
+        return None
+    return frozenset(entry.strip() for entry in value.split(",") if entry.strip())
+
+
+def _positive_int(value: str | None, name: str, default: int) -> int:
+    if value is None or not value.strip():
+        return default
+    if not _POSITIVE_INT.match(value.strip()):
+        raise Misconfigured(f"origin custom header {name} is not a positive integer: {value!r}")
+    return int(value)

@@ -1,0 +1,93 @@
+"""The CloudFront origin-response event, decoded once into frozen values.
+
+Nothing past this module reads the raw event dict. Header maps keep CloudFront's
+shape (lower-case name -> list of {key, value}) so that a response can be an
+edit of the origin's own headers rather than a new map.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+HeaderEntries = tuple[tuple[str, str], ...]  # (key as sent, value), in order
+
+
+@dataclass(frozen=True)
+class Headers:
+    """An immutable CloudFront header map: lower-case name -> entries."""
+
+    items: tuple[tuple[str, HeaderEntries], ...] = ()
+
+    @classmethod
+    def from_cloudfront(cls, raw: dict[str, list[dict[str, str]]] | None) -> "Headers":
+        return cls(tuple(
+            (name.lower(), tuple((entry.get("key", name), entry["value"]) for entry in entries))
+            for name, entries in (raw or {}).items()
+        ))
+
+    def get(self, name: str) -> str | None:
+        """The first value of a header, by case-insensitive name."""
+        name = name.lower()
+        for item_name, entries in self.items:
+            if item_name == name and entries:
+                return entries[0][1]
+        return None
+
+    def as_dict(self) -> dict[str, str]:
+        """First value of each header, by lower-case name."""
+        return {name: entries[0][1] for name, entries in self.items if entries}
+
+    def to_cloudfront(self, names: frozenset[str]) -> dict[str, list[dict[str, str]]]:
+        """The entries of the named headers, in CloudFront's shape, exactly as received."""
+        return {
+            name: [{"key": key, "value": value} for key, value in entries]
+            for name, entries in self.items
+            if name in names
+        }
+
+
+@dataclass(frozen=True)
+class S3Origin:
+    domain_name: str
+    region: str
+    custom_headers: Headers
+
+
+@dataclass(frozen=True)
+class ViewerRequest:
+    method: str
+    uri: str  # percent-encoded, as CloudFront sends it
+
+
+@dataclass(frozen=True)
+class OriginResponse:
+    status: str
+    status_description: str
+    headers: Headers
+
+
+@dataclass(frozen=True)
+class OriginResponseEvent:
+    request: ViewerRequest
+    origin: S3Origin | None  # None when the origin is not S3 (a custom origin)
+    response: OriginResponse
+
+    @classmethod
+    def from_record(cls, cf: dict[str, Any]) -> "OriginResponseEvent":
+        request, response = cf["request"], cf["response"]
+        s3 = (request.get("origin") or {}).get("s3")
+        origin = None
+        if s3 is not None:
+            origin = S3Origin(
+                domain_name=s3.get("domainName", ""),
+                region=s3.get("region", ""),
+                custom_headers=Headers.from_cloudfront(s3.get("customHeaders")),
+            )
+        return cls(
+            request=ViewerRequest(method=request.get("method", "GET"), uri=request["uri"]),
+            origin=origin,
+            response=OriginResponse(
+                status=str(response["status"]),
+                status_description=response.get("statusDescription", ""),
+                headers=Headers.from_cloudfront(response.get("headers")),
+            ),
+        )

@@ -1,0 +1,35 @@
+"""Lambda@Edge origin-response entry point: `edge.handler.handler`.
+
+Every response from S3 passes through here. Anything but a 403/404 for one of
+our paths goes back untouched at once; `edge.miss` (and with it Pillow and
+boto3) is imported only on a real miss, so that plain hits stay cheap.
+"""
+
+MISS_STATUSES = frozenset({"403", "404"})  # OAC answers 403 for a missing key without s3:ListBucket
+_DIGITS = frozenset("0123456789")
+
+
+def handler(event, context=None):
+    cf = event["Records"][0]["cf"]
+    origin_response = cf["response"]
+    if str(origin_response.get("status")) not in MISS_STATUSES or not is_rendition_path(cf["request"]["uri"]):
+        return origin_response
+    # Imported on a miss only: the pass-through path above must not pay for Pillow and boto3.
+    from edge.miss import handle_miss
+
+    return handle_miss(cf, context)
+
+
+def is_rendition_path(uri: str) -> bool:
+    """SPEC.md: a path is ours when its first segment begins with a digit, or with `x` and a digit.
+
+    Runs on every 403/404, so it imports nothing unless the segment is percent-encoded.
+    """
+    first_segment = uri[1:].split("/", 1)[0]
+    if "%" in first_segment or "+" in first_segment:
+        from urllib.parse import unquote_plus
+
+        first_segment = unquote_plus(first_segment, errors="replace")
+    if first_segment[:1] == "x":
+        first_segment = first_segment[1:]
+    return first_segment[:1] in _DIGITS

@@ -1,0 +1,77 @@
+"""The miss path: read the original, render the derivative, store it, answer with it.
+
+Wires the pure modules (rendition, config, response) to the engine (image) and
+the storage (S3). Every failure becomes exactly one clean response, through
+`response.error_response`; no exception escapes.
+"""
+
+import traceback
+
+from edge import image, storage
+from edge import response as responses
+from edge.config import Config
+from edge.errors import NO_STORE, EdgeError, Unavailable
+from edge.event import OriginResponseEvent
+from edge.logs import MissLog
+from edge.rendition import check_limits, parse_rendition
+
+# Answer 503 ourselves rather than let CloudFront kill the function at its 30 s timeout.
+MIN_MS_TO_READ = 5000
+MIN_MS_TO_STORE = 2000
+
+
+def handle_miss(cf: dict, context) -> dict:
+    """Turn a miss into the derivative, or into exactly one clean error response."""
+    miss = OriginResponseEvent.from_record(cf)
+    log = MissLog(uri=miss.request.uri, method=miss.request.method)
+    try:
+        response = generate(miss, context, log)
+    except EdgeError as error:
+        log.error, log.detail = error.code, error.detail
+        response = responses.error_response(miss.response, error)
+    except Exception as error:  # noqa: BLE001 - the viewer must get a clean 500, the log the trace
+        log.error, log.detail = "internal", "".join(traceback.format_exception_only(error)).strip()
+        traceback.print_exc()
+        response = responses.error_response(miss.response, EdgeError())
+    log.status = int(response["status"])
+    log.emit()
+    return response
+
+
+def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
+    """Read the original, render it, store the derivative, and answer with it."""
+    rendition = parse_rendition(miss.request.uri)
+    log.derivative_key = rendition.derivative_key
+    config = Config.from_origin(miss.origin)
+    check_limits(rendition, config.max_dimension, config.allowed_sizes)
+    store = storage.Storage.for_regions(
+        config.originals_bucket, config.originals_region, config.derivatives_bucket, config.derivatives_region
+    )
+
+    ensure_time(context, MIN_MS_TO_READ)
+    original = store.read_original(rendition.original_key, config.max_source_bytes)
+    log.bytes_in = len(original)
+    rendered = image.render(original, rendition, image.Limits(config.max_source_pixels, config.max_frames))
+    log.bytes_out, log.output = len(rendered.body), rendered.format
+
+    ensure_time(context, MIN_MS_TO_STORE)
+    inline = responses.image_response(miss.response, rendered.body, rendered.content_type, config.cache_control)
+    fits = responses.fits_inline(inline)
+    try:
+        store.write_derivative(rendition.derivative_key, rendered.body, rendered.content_type, config.cache_control)
+        log.stored = True
+    except EdgeError as error:
+        # The viewer still gets the image; no-store makes the next request retry the write.
+        log.stored, log.error, log.detail = False, error.code, error.detail
+        if not fits:
+            raise Unavailable("derivative not stored and too large to inline") from None
+        inline = responses.image_response(miss.response, rendered.body, rendered.content_type, NO_STORE)
+    if not fits:
+        return responses.redirect_response(miss.response, miss.request.uri)
+    return responses.without_body(inline) if miss.request.method == "HEAD" else inline
+
+
+def ensure_time(context, needed_ms: int) -> None:
+    remaining = context.get_remaining_time_in_millis() if context is not None else None
+    if remaining is not None and remaining < needed_ms:
+        raise Unavailable(f"{remaining} ms left, {needed_ms} needed")

@@ -1,0 +1,100 @@
+"""S3 access: the only module that imports boto3.
+
+Clients are built once per container and region, and reused across invocations.
+Retries are botocore's standard mode with few attempts and short timeouts, so
+that a slow S3 becomes a 503 well inside Lambda@Edge's 30 s budget.
+AWS errors become typed EdgeErrors here; their text goes to the logs only.
+"""
+
+from dataclasses import dataclass
+from functools import cache
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError
+
+from edge.errors import Misconfigured, OriginalNotFound, SourceTooLarge, Unavailable
+
+CLIENT_CONFIG = BotoConfig(
+    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=2,
+    read_timeout=5,
+)
+_NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
+_MISCONFIGURED = frozenset({
+    "AccessDenied", "403", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuchBucket",
+})
+_ALREADY_STORED = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict"})
+
+
+@cache
+def s3_client(region: str):
+    return boto3.client("s3", region_name=region, config=CLIENT_CONFIG)
+
+
+@dataclass(frozen=True)
+class Storage:
+    """Reads originals from one bucket and writes derivatives to another, never the reverse."""
+
+    originals_bucket: str
+    derivatives_bucket: str
+    originals_client: object
+    derivatives_client: object
+
+    @classmethod
+    def for_regions(cls, originals_bucket: str, originals_region: str, derivatives_bucket: str, derivatives_region: str):
+        return cls(originals_bucket, derivatives_bucket, s3_client(originals_region), s3_client(derivatives_region))
+
+    def __post_init__(self):
+        if self.originals_bucket == self.derivatives_bucket:
+            raise Misconfigured("originals and derivatives must be different buckets")
+
+    def read_original(self, key: str, max_bytes: int) -> bytes:
+        """The original's bytes; an object over max_bytes is refused before its body is read."""
+        try:
+            response = self.originals_client.get_object(Bucket=self.originals_bucket, Key=key)
+        except ClientError as error:
+            raise _typed(error, "GetObject") from None
+        except BotoCoreError as error:
+            raise Unavailable(f"GetObject failed: {error}") from None
+        body = response["Body"]
+        try:
+            if response.get("ContentLength", 0) > max_bytes:
+                raise SourceTooLarge(f"original is {response['ContentLength']} bytes, over {max_bytes}")
+            return body.read()
+        except BotoCoreError as error:
+            raise Unavailable(f"reading the original failed: {error}") from None
+        finally:
+            body.close()
+
+    def write_derivative(self, key: str, body: bytes, content_type: str, cache_control: str) -> None:
+        """Store a complete derivative. An object already there is left alone: it holds the same bytes."""
+        try:
+            self.derivatives_client.put_object(
+                Bucket=self.derivatives_bucket,
+                Key=key,
+                Body=body,
+                ContentType=content_type,
+                CacheControl=cache_control,
+                IfNoneMatch="*",
+            )
+        except ClientError as error:
+            if _error_code(error) in _ALREADY_STORED:
+                return
+            raise _typed(error, "PutObject") from None
+        except BotoCoreError as error:
+            raise Unavailable(f"PutObject failed: {error}") from None
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _typed(error: ClientError, operation: str):
+    code = _error_code(error)
+    detail = f"{operation} failed: {code}"
+    if code in _NOT_FOUND:
+        return OriginalNotFound(detail)
+    if code in _MISCONFIGURED:
+        return Misconfigured(detail)
+    return Unavailable(detail)
