@@ -14,6 +14,19 @@ from dataclasses import dataclass, field, replace
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+# Only the decoders we accept are registered: Image.open then never tries the
+# other few dozen plugins (less to import, and less attack surface).
+from PIL import (  # noqa: F401 - imported for their registration side effect
+    AvifImagePlugin,
+    BmpImagePlugin,
+    GifImagePlugin,
+    JpegImagePlugin,
+    MpoImagePlugin,
+    PngImagePlugin,
+    TiffImagePlugin,
+    WebPImagePlugin,
+)
+
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.geometry import Geometry, plan
 from edge.rendition import Rendition
@@ -22,8 +35,9 @@ from edge.rendition import Rendition
 # global guard would otherwise fire at a fixed size we do not control.
 Image.MAX_IMAGE_PIXELS = None
 
-# Pillow format name -> our default output format. MPO is what many phones write:
-# a JPEG with extra pictures appended.
+DECODERS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "TIFF", "BMP")
+# Pillow format name -> our default output format (None: decided by alpha). MPO is
+# what many phones write, a JPEG with extra pictures appended; the JPEG decoder opens it.
 SOURCE_FORMATS = {
     "JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "AVIF": "avif",
     "TIFF": None, "BMP": None,
@@ -85,7 +99,7 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
 def open_source(data: bytes, limits: Limits) -> Image.Image:
     """Open the original from its header and check the limits; nothing is decoded yet."""
     try:
-        image = Image.open(io.BytesIO(data), formats=list(SOURCE_FORMATS))
+        image = Image.open(io.BytesIO(data), formats=DECODERS)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise UnsupportedMedia(f"cannot identify image: {error}") from None
     width, height = image.size

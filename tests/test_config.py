@@ -1,0 +1,89 @@
+import pytest
+
+from edge.config import Config, parse_allowed_sizes, parse_s3_domain
+from edge.errors import Misconfigured
+from edge.event import Headers, S3Origin
+
+
+def origin(domain="derivs.s3.us-east-1.amazonaws.com", region="us-east-1", **headers) -> S3Origin:
+    raw = {name.replace("_", "-"): [{"key": name.replace("_", "-"), "value": value}] for name, value in headers.items()}
+    return S3Origin(domain_name=domain, region=region, custom_headers=Headers.from_cloudfront(raw))
+
+
+@pytest.mark.parametrize(
+    ("domain", "bucket", "region"),
+    [
+        ("derivs.s3.amazonaws.com", "derivs", None),
+        ("derivs.s3.eu-west-1.amazonaws.com", "derivs", "eu-west-1"),
+        ("my.dotted.bucket.s3.us-east-1.amazonaws.com", "my.dotted.bucket", "us-east-1"),
+        ("derivs.s3-us-west-2.amazonaws.com", "derivs", "us-west-2"),
+        ("Derivs.S3.amazonaws.com", "derivs", None),
+    ],
+)
+def test_bucket_from_virtual_hosted_domain(domain, bucket, region):
+    assert parse_s3_domain(domain) == (bucket, region)
+
+
+@pytest.mark.parametrize("domain", ["example.com", "s3.amazonaws.com", "derivs.s3.amazonaws.com.evil.com", ""])
+def test_other_domains_are_a_misconfiguration(domain):
+    with pytest.raises(Misconfigured):
+        parse_s3_domain(domain)
+
+
+def test_defaults_follow_the_spec():
+    config = Config.from_origin(origin(x_originals_bucket="originals"))
+    assert config == Config(
+        originals_bucket="originals",
+        originals_region="us-east-1",
+        derivatives_bucket="derivs",
+        derivatives_region="us-east-1",
+        max_dimension=4096,
+        allowed_sizes=None,
+        max_source_pixels=50_000_000,
+        max_source_bytes=41_943_040,
+        max_frames=300,
+        cache_control="public, max-age=31536000, immutable",
+    )
+
+
+def test_every_header_is_read_case_insensitively():
+    config = Config.from_origin(origin(
+        domain="derivs.s3.eu-west-1.amazonaws.com", region="",
+        **{"X-Originals-Bucket": "originals", "X-ORIGINALS-REGION": "us-west-2", "x-max-dimension": "2000",
+           "x-allowed-sizes": " 320x, 640x ,300x300 ", "x-max-source-pixels": "1000", "x-max-source-bytes": "2000",
+           "x-max-frames": "10", "x-cache-control": "public, max-age=60"},
+    ))
+    assert (config.originals_bucket, config.originals_region) == ("originals", "us-west-2")
+    assert (config.derivatives_bucket, config.derivatives_region) == ("derivs", "eu-west-1")
+    assert config.max_dimension == 2000
+    assert config.allowed_sizes == frozenset({"320x", "640x", "300x300"})
+    assert (config.max_source_pixels, config.max_source_bytes, config.max_frames) == (1000, 2000, 10)
+    assert config.cache_control == "public, max-age=60"
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, None), ("", None), ("  ", None), ("*", None), (" * ", None),
+                                                 ("640x", frozenset({"640x"})), ("640x,,", frozenset({"640x"}))])
+def test_allowed_sizes(value, expected):
+    assert parse_allowed_sizes(value) == expected
+
+
+def test_missing_originals_bucket_is_a_misconfiguration():
+    with pytest.raises(Misconfigured) as raised:
+        Config.from_origin(origin())
+    assert raised.value.status == 500 and raised.value.cache_control == "no-store"
+
+
+def test_originals_bucket_may_not_be_the_derivatives_bucket():
+    with pytest.raises(Misconfigured):
+        Config.from_origin(origin(x_originals_bucket="derivs"))
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "0", "1.5", "10 000", "0100"])
+def test_malformed_numbers_are_a_misconfiguration(value):
+    with pytest.raises(Misconfigured):
+        Config.from_origin(origin(x_originals_bucket="originals", x_max_dimension=value))
+
+
+def test_a_custom_origin_is_a_misconfiguration():
+    with pytest.raises(Misconfigured):
+        Config.from_origin(None)

@@ -1,0 +1,37 @@
+import dataclasses
+
+import pytest
+
+from edge.event import Headers, OriginResponseEvent
+from imaging import load_event
+
+
+def test_decodes_the_shipped_event():
+    event = OriginResponseEvent.from_record(load_event("miss-403-oac-cover-webp.json")["Records"][0]["cf"])
+    assert event.request.uri == "/300x300,cover,webp/photos/cat.jpg"
+    assert event.request.method == "GET"
+    assert event.response.status == "403"
+    assert event.origin.domain_name == "image-cdn-derivatives.s3.us-east-1.amazonaws.com"
+    assert event.origin.region == "us-east-1"
+    assert event.origin.custom_headers.get("X-Originals-Bucket") == "image-cdn-originals"
+    assert event.response.headers.get("transfer-encoding") == "chunked"
+
+
+def test_values_are_frozen():
+    event = OriginResponseEvent.from_record(load_event("miss-404-resize.json")["Records"][0]["cf"])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.request.uri = "/other"
+
+
+def test_custom_origin_has_no_s3_origin():
+    cf = load_event("miss-404-resize.json")["Records"][0]["cf"]
+    cf["request"]["origin"] = {"custom": {"domainName": "example.com"}}
+    assert OriginResponseEvent.from_record(cf).origin is None
+
+
+def test_headers_keep_entries_exactly():
+    raw = {"via": [{"key": "Via", "value": "1.1 a"}, {"key": "Via", "value": "1.1 b"}], "x": [{"key": "X", "value": "1"}]}
+    headers = Headers.from_cloudfront(raw)
+    assert headers.to_cloudfront(frozenset({"via"})) == {"via": raw["via"]}
+    assert headers.as_dict() == {"via": "1.1 a", "x": "1"}
+    assert headers.get("VIA") == "1.1 a" and headers.get("missing") is None

@@ -1,0 +1,86 @@
+import pytest
+
+from edge.geometry import Geometry, centre_crop, contain_size, plan, round_half_up
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "expected"),
+    [(5, 2, 3), (7, 2, 4), (4, 2, 2), (1, 3, 1), (2, 3, 1), (0, 5, 1), (1, 1000, 1), (1499, 1000, 1), (1500, 1000, 2)],
+)
+def test_round_half_up_is_at_least_one(numerator, denominator, expected):
+    assert round_half_up(numerator, denominator) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "width", "height", "expected"),
+    [
+        ((4000, 3000), 640, None, (640, 480)),
+        ((4000, 3000), None, 480, (640, 480)),
+        ((4000, 3000), 640, 640, (640, 480)),
+        ((3000, 4000), 640, 640, (480, 640)),
+        ((4000, 3000), 1000, 300, (400, 300)),
+        ((1000, 333), 500, None, (500, 167)),  # 166.5 rounds up
+        ((1001, 1), 100, None, (100, 1)),  # 0.0999 rounds to 0, then at least 1
+        ((1, 1000), None, 10, (1, 10)),
+        ((1, 1000), 1, None, (1, 1000)),  # W of 1 on a 1-wide source: unchanged
+        ((20000, 10), 640, None, (640, 1)),  # extreme panorama: 0.32 -> at least 1
+        ((100, 50), 640, None, (100, 50)),  # never enlarged
+        ((100, 50), 640, 640, (100, 50)),
+        ((100, 50), 100, None, (100, 50)),
+        ((4000, 3000), 1, 1, (1, 1)),
+    ],
+)
+def test_contain(source, width, height, expected):
+    assert contain_size(source, width, height) == expected
+    assert plan(source, width, height, "contain") == Geometry(expected, (0, 0, *source))
+
+
+@pytest.mark.parametrize(
+    ("source", "box", "size", "crop"),
+    [
+        ((4000, 3000), (300, 300), (300, 300), (500, 0, 3500, 3000)),
+        ((3000, 4000), (300, 300), (300, 300), (0, 500, 3000, 3500)),
+        ((4000, 3000), (1200, 630), (1200, 630), (0, 450, 4000, 2550)),
+        ((4000, 3000), (400, 300), (400, 300), (0, 0, 4000, 3000)),  # same aspect: no crop
+        ((101, 100), (100, 100), (100, 100), (0, 0, 100, 100)),  # odd margin: the extra column on the right
+        # Box larger than the source: scaled down to fit inside it, then cropped at source resolution.
+        ((100, 50), (300, 300), (50, 50), (25, 0, 75, 50)),
+        ((100, 50), (600, 100), (100, 17), (0, 16, 100, 33)),
+        ((1, 1000), (10, 10), (1, 1), (0, 499, 1, 500)),
+        ((1000, 1), (1, 10), (1, 1), (499, 0, 500, 1)),
+    ],
+)
+def test_cover(source, box, size, crop):
+    assert plan(source, *box, "cover") == Geometry(size, crop)
+
+
+@pytest.mark.parametrize(
+    ("source", "box", "size"),
+    [
+        ((4000, 3000), (200, 200), (200, 200)),
+        ((4000, 3000), (10, 900), (10, 900)),
+        ((100, 50), (300, 300), (50, 50)),  # never enlarged: the box keeps its aspect inside the source
+        ((100, 50), (200, 50), (100, 25)),
+        ((100, 50), (100, 50), (100, 50)),
+    ],
+)
+def test_fill_uses_the_whole_source(source, box, size):
+    assert plan(source, *box, "fill") == Geometry(size, (0, 0, *source))
+
+
+def test_centre_crop_keeps_the_box_aspect_ratio():
+    left, upper, right, lower = centre_crop((4000, 3000), (16, 9))
+    assert (right - left, lower - upper) == (4000, 2250)
+    assert upper == 375
+
+
+@pytest.mark.parametrize("fit", ["cover", "fill"])
+def test_cover_and_fill_need_both_dimensions(fit):
+    with pytest.raises(ValueError):
+        plan((100, 100), 50, None, fit)
+
+
+def test_identity():
+    assert plan((100, 50), 640, None, "contain").is_identity
+    assert not plan((100, 50), 50, None, "contain").is_identity
+    assert not plan((100, 50), 50, 50, "cover").is_identity

@@ -1,0 +1,337 @@
+"""The handler end to end, on CloudFront-shaped events, against moto S3."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
+
+from edge import storage
+from edge.handler import handler, is_rendition_path
+from imaging import (
+    DERIVATIVES,
+    EVENTS,
+    body_bytes,
+    body_image,
+    encoded,
+    gradient,
+    header,
+    load_event,
+    miss_event,
+    origin_response,
+)
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+@pytest.fixture(scope="module")
+def twelve_megapixel_jpeg() -> bytes:
+    return encoded(gradient((4000, 3000)), "JPEG", quality=90)
+
+
+@pytest.fixture
+def cat(put_original, twelve_megapixel_jpeg):
+    put_original("photos/cat.jpg", twelve_megapixel_jpeg)
+
+
+class Context:
+    def __init__(self, remaining_ms: int = 30_000):
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+# --- pass-through ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["hit-200-passthrough.json", "not-ours-404-passthrough.json"])
+def test_pass_through_returns_the_origin_response_untouched(name):
+    event = load_event(name)
+    before = json.dumps(origin_response(event), sort_keys=True)
+    result = handler(event, Context())
+    assert result is origin_response(event)
+    assert json.dumps(result, sort_keys=True) == before
+
+
+@pytest.mark.parametrize("status", ["200", "206", "304", "400", "500", "503"])
+def test_only_403_and_404_are_misses(status):
+    event = miss_event("/640x/photos/cat.jpg", status=status)
+    assert handler(event) is origin_response(event)
+
+
+@pytest.mark.parametrize(
+    ("uri", "ours"),
+    [
+        ("/640x/a.jpg", True), ("/x480/a.jpg", True), ("/0x0/a.jpg", True), ("/9", True),
+        ("/%36%34%30x/a.jpg", True), ("/x%34/a", True),
+        ("/", False), ("/about.html", False), ("/x/a.jpg", False), ("/xa/a.jpg", False),
+        ("/photos/640x/a.jpg", False), ("/X480/a.jpg", False), ("/%E2%91%A0x/a.jpg", False),
+    ],
+)
+def test_which_paths_are_ours(uri, ours):
+    assert is_rendition_path(uri) is ours
+
+
+def test_pass_through_imports_neither_pillow_nor_boto3():
+    code = (
+        "import json, sys; from edge.handler import handler;"
+        "e = json.load(open('events/hit-200-passthrough.json')); handler(e, None);"
+        "e = json.load(open('events/not-ours-404-passthrough.json')); handler(e, None);"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('PIL', 'boto3', 'botocore'))))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=EVENTS.parent)
+    assert json.loads(result.stdout) == []
+
+
+# --- the miss path -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["404", "403"])
+@pytest.mark.parametrize(
+    ("spec", "size", "image_format", "content_type"),
+    [
+        ("640x", (640, 480), "JPEG", "image/jpeg"),
+        ("x480", (640, 480), "JPEG", "image/jpeg"),
+        ("300x300,cover,webp", (300, 300), "WEBP", "image/webp"),
+        ("200x200,fill,png", (200, 200), "PNG", "image/png"),
+        ("1200x630,cover,jpeg,q70", (1200, 630), "JPEG", "image/jpeg"),
+        ("320x,avif", (320, 240), "AVIF", "image/avif"),
+        ("160x,gif", (160, 120), "GIF", "image/gif"),
+    ],
+)
+def test_twelve_megapixel_jpeg_is_resized_inline_and_stored(
+    cat, stored, originals_snapshot, status, spec, size, image_format, content_type
+):
+    before = originals_snapshot()
+    response = handler(miss_event(f"/{spec}/photos/cat.jpg", status=status), Context())
+    assert response["status"] == "200"
+    assert header(response, "content-type") == content_type
+    assert header(response, "cache-control") == IMMUTABLE
+    assert header(response, "transfer-encoding") == "chunked"
+    image = body_image(response)
+    assert (image.format, image.size) == (image_format, size)
+    assert stored() == {f"{spec}/photos/cat.jpg": (body_bytes(response), content_type, IMMUTABLE)}
+    assert originals_snapshot() == before
+
+
+def test_head_generates_and_stores_but_returns_no_body(cat, stored):
+    response = handler(load_event("miss-404-head.json"), Context())
+    assert response["status"] == "200"
+    assert "body" not in response
+    assert header(response, "content-type") == "image/png"
+    assert list(stored()) == ["200x200,fill,png/photos/cat.jpg"]
+
+
+@pytest.mark.parametrize(
+    ("original_key", "uri", "derivative_key"),
+    [
+        ("news/2026/front page été+1.jpg", "/x480/news/2026/front+page%20%C3%A9t%C3%A9%2B1.jpg",
+         "x480/news/2026/front page été+1.jpg"),
+        ("a+b.jpg", "/x480/a%2Bb.jpg", "x480/a+b.jpg"),
+        ("写真/猫.jpg", "/x480/%E5%86%99%E7%9C%9F/%E7%8C%AB.jpg", "x480/写真/猫.jpg"),
+        ("deep/er/and/deeper/photo.jpg", "/x480/deep/er/and/deeper/photo.jpg", "x480/deep/er/and/deeper/photo.jpg"),
+    ],
+)
+def test_keys_with_spaces_plus_unicode_and_folders(put_original, stored, original_key, uri, derivative_key):
+    put_original(original_key, encoded(gradient((960, 720)), "JPEG"))
+    response = handler(miss_event(uri), Context())
+    assert response["status"] == "200"
+    assert body_image(response).size == (640, 480)
+    assert list(stored()) == [derivative_key]
+
+
+def test_the_shipped_unicode_event(put_original, stored):
+    put_original("news/2026/front page été+1.jpg", encoded(gradient((800, 600)), "JPEG"))
+    response = handler(load_event("miss-404-unicode-key.json"), Context())
+    assert response["status"] == "200"
+    assert body_image(response).size == (640, 480)
+    assert list(stored()) == ["x480/news/2026/front page été+1.jpg"]
+
+
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [
+        ("miss-404-resize.json", "200"),
+        ("miss-403-oac-cover-webp.json", "200"),
+        ("miss-404-head.json", "200"),
+        ("miss-404-unicode-key.json", "404"),  # its original is not seeded here
+        ("hit-200-passthrough.json", "200"),
+        ("not-ours-404-passthrough.json", "404"),
+        ("malformed-spec-400.json", "400"),
+        ("missing-original-404.json", "404"),
+    ],
+)
+def test_every_shipped_event(cat, name, status):
+    assert handler(load_event(name), Context())["status"] == status
+
+
+def test_every_shipped_event_is_covered():
+    names = {path.name for path in EVENTS.glob("*.json")}
+    assert names == {
+        "miss-404-resize.json", "miss-403-oac-cover-webp.json", "miss-404-head.json", "miss-404-unicode-key.json",
+        "hit-200-passthrough.json", "not-ours-404-passthrough.json", "malformed-spec-400.json",
+        "missing-original-404.json",
+    }
+
+
+# --- the response table of SPEC.md -------------------------------------------
+
+
+def error_case(response, status: str, cache_control: str, stored_objects: dict):
+    assert response["status"] == status
+    assert response["bodyEncoding"] == "text"
+    assert header(response, "cache-control") == cache_control
+    assert header(response, "content-type") == "text/plain; charset=utf-8"
+    assert len(response["body"]) < 100
+    assert stored_objects == {}
+
+
+def test_malformed_spec_is_400_and_stores_nothing(cat, stored):
+    error_case(handler(load_event("malformed-spec-400.json"), Context()), "400", "public, max-age=60", stored())
+
+
+def test_size_not_allowed_is_400(cat, stored):
+    event = miss_event("/641x/photos/cat.jpg", x_allowed_sizes="320x, 640x")
+    error_case(handler(event, Context()), "400", "public, max-age=60", stored())
+    assert handler(miss_event("/640x/photos/cat.jpg", x_allowed_sizes="320x, 640x"), Context())["status"] == "200"
+
+
+def test_size_over_the_maximum_is_400(cat, stored):
+    error_case(handler(miss_event("/2001x/photos/cat.jpg", x_max_dimension="2000"), Context()), "400",
+               "public, max-age=60", stored())
+
+
+def test_missing_original_is_404(s3, stored):
+    error_case(handler(load_event("missing-original-404.json"), Context()), "404", "public, max-age=60", stored())
+
+
+def test_missing_originals_bucket_header_is_500_no_store(cat, stored):
+    response = handler(miss_event("/640x/photos/cat.jpg", x_originals_bucket=None), Context())
+    error_case(response, "500", "no-store", stored())
+    assert "bucket" not in response["body"].lower()
+
+
+def test_unreadable_original_is_500_no_store(cat, stored, monkeypatch):
+    fail_get(monkeypatch, "AccessDenied", 403)
+    response = handler(miss_event("/640x/photos/cat.jpg"), Context())
+    error_case(response, "500", "no-store", stored())
+    assert "AccessDenied" not in response["body"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"plain text, not an image", b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>',
+     b"\xff\xd8\xff\xe0" + b"\0" * 100],
+    ids=["empty", "text", "svg", "jpeg-header-only"],
+)
+def test_not_an_image_is_415(put_original, stored, body):
+    put_original("photos/cat.jpg", body)
+    error_case(handler(miss_event("/640x/photos/cat.jpg"), Context()), "415", "public, max-age=60", stored())
+
+
+def test_truncated_image_is_415(put_original, stored, twelve_megapixel_jpeg):
+    put_original("photos/cat.jpg", twelve_megapixel_jpeg[: len(twelve_megapixel_jpeg) // 2])
+    error_case(handler(miss_event("/640x/photos/cat.jpg"), Context()), "415", "public, max-age=60", stored())
+
+
+def test_over_the_pixel_limit_is_413(cat, stored):
+    response = handler(miss_event("/640x/photos/cat.jpg", x_max_source_pixels="11999999"), Context())
+    error_case(response, "413", "public, max-age=60", stored())
+    assert handler(miss_event("/640x/photos/cat.jpg", x_max_source_pixels="12000000"), Context())["status"] == "200"
+
+
+def test_over_the_byte_limit_is_413(cat, stored, twelve_megapixel_jpeg):
+    limit = str(len(twelve_megapixel_jpeg) - 1)
+    error_case(handler(miss_event("/640x/photos/cat.jpg", x_max_source_bytes=limit), Context()), "413",
+               "public, max-age=60", stored())
+
+
+@pytest.mark.parametrize("code", ["SlowDown", "InternalError", "ServiceUnavailable"])
+def test_s3_failure_on_read_is_503_no_store(cat, stored, monkeypatch, code):
+    fail_get(monkeypatch, code, 503)
+    error_case(handler(miss_event("/640x/photos/cat.jpg"), Context()), "503", "no-store", stored())
+
+
+def test_s3_timeout_on_read_is_503_no_store(cat, stored, monkeypatch):
+    def timeout(self, **kwargs):
+        raise ReadTimeoutError(endpoint_url="https://s3.amazonaws.com")
+
+    monkeypatch.setattr(type(storage.s3_client("us-east-1")), "get_object", timeout)
+    error_case(handler(miss_event("/640x/photos/cat.jpg"), Context()), "503", "no-store", stored())
+
+
+def test_time_running_out_is_503_no_store(cat, stored):
+    error_case(handler(miss_event("/640x/photos/cat.jpg"), Context(remaining_ms=1500)), "503", "no-store", stored())
+
+
+def test_store_failure_still_serves_the_image_with_no_store(cat, stored, monkeypatch):
+    fail_put(monkeypatch, "SlowDown", 503)
+    response = handler(miss_event("/640x/photos/cat.jpg"), Context())
+    assert response["status"] == "200"
+    assert header(response, "cache-control") == "no-store"
+    assert body_image(response).size == (640, 480)
+    assert stored() == {}
+
+
+def test_too_large_to_inline_is_stored_and_redirected(put_original, stored):
+    noise = encoded(noise_image((1200, 1200)), "PNG")
+    put_original("noise.png", noise)
+    response = handler(miss_event("/1200x/noise.png"), Context())
+    assert response["status"] == "307"
+    assert header(response, "location") == "/1200x/noise.png"
+    assert header(response, "cache-control") == "no-store"
+    (body, content_type, _), = stored().values()
+    assert len(body) > 750_000 and content_type == "image/png"
+
+
+def test_too_large_to_inline_and_not_stored_is_503(put_original, stored, monkeypatch):
+    put_original("noise.png", encoded(noise_image((1200, 1200)), "PNG"))
+    fail_put(monkeypatch, "InternalError", 500)
+    error_case(handler(miss_event("/1200x/noise.png"), Context()), "503", "no-store", stored())
+
+
+def test_unexpected_exception_is_a_clean_500(cat, stored, monkeypatch, capsys):
+    from edge import image
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(image, "render", explode)
+    response = handler(miss_event("/640x/photos/cat.jpg"), Context())
+    error_case(response, "500", "no-store", stored())
+    assert "secret" not in response["body"]
+    assert "secret internal detail" in capsys.readouterr().out
+
+
+def test_one_json_log_line_per_miss(cat, capsys):
+    handler(miss_event("/640x/photos/cat.jpg"), Context())
+    line, = capsys.readouterr().out.splitlines()
+    record = json.loads(line)
+    assert record["uri"] == "/640x/photos/cat.jpg" and record["status"] == 200 and record["stored"] is True
+    assert record["bytes_out"] > 0 and record["ms"] >= 0
+
+
+def noise_image(size):
+    from PIL import Image
+    import random
+
+    generator = random.Random(7)
+    return Image.frombytes("RGB", size, generator.randbytes(size[0] * size[1] * 3))
+
+
+def fail_get(monkeypatch, code: str, status: int):
+    fail(monkeypatch, "get_object", code, status)
+
+
+def fail_put(monkeypatch, code: str, status: int):
+    fail(monkeypatch, "put_object", code, status)
+
+
+def fail(monkeypatch, operation: str, code: str, status: int):
+    def failing(self, **kwargs):
+        raise ClientError({"Error": {"Code": code, "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+                          operation)
+
+    monkeypatch.setattr(type(storage.s3_client("us-east-1")), operation, failing)

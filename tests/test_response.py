@@ -1,0 +1,86 @@
+import base64
+
+import pytest
+
+from edge import errors
+from edge.event import OriginResponseEvent
+from edge.response import (
+    MAX_GENERATED_BYTES,
+    error_response,
+    fits_inline,
+    generated_size,
+    image_response,
+    redirect_response,
+    without_body,
+)
+from imaging import load_event
+
+
+@pytest.fixture
+def origin():
+    cf = load_event("miss-404-resize.json")["Records"][0]["cf"]
+    cf["response"]["headers"]["via"] = [{"key": "Via", "value": "1.1 abc.cloudfront.net (CloudFront)"}]
+    return OriginResponseEvent.from_record(cf).response
+
+
+def test_image_response_edits_the_origin_response(origin):
+    response = image_response(origin, b"\x89PNG...", "image/png", "public, max-age=60")
+    assert response["status"] == "200" and response["statusDescription"] == "OK"
+    assert base64.b64decode(response["body"]) == b"\x89PNG..."
+    assert response["bodyEncoding"] == "base64"
+    headers = response["headers"]
+    assert headers["content-type"] == [{"key": "Content-Type", "value": "image/png"}]
+    assert headers["cache-control"] == [{"key": "Cache-Control", "value": "public, max-age=60"}]
+    # Read-only headers exactly as they came; the XML error's own headers are gone.
+    assert headers["transfer-encoding"] == [{"key": "Transfer-Encoding", "value": "chunked"}]
+    assert headers["via"] == [{"key": "Via", "value": "1.1 abc.cloudfront.net (CloudFront)"}]
+    assert "x-amz-request-id" not in headers and "content-length" not in headers
+
+
+def test_head_keeps_status_and_headers_without_body(origin):
+    full = image_response(origin, b"abc", "image/jpeg", "max-age=1")
+    head = without_body(full)
+    assert "body" not in head and "bodyEncoding" not in head
+    assert head["headers"] == full["headers"] and head["status"] == full["status"]
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "cache_control"),
+    [
+        (errors.BadRequest(), "400", "public, max-age=60"),
+        (errors.OriginalNotFound(), "404", "public, max-age=60"),
+        (errors.SourceTooLarge(), "413", "public, max-age=60"),
+        (errors.UnsupportedMedia(), "415", "public, max-age=60"),
+        (errors.Misconfigured("bucket secret-originals missing"), "500", "no-store"),
+        (errors.EdgeError("Traceback ..."), "500", "no-store"),
+        (errors.Unavailable("SlowDown from s3"), "503", "no-store"),
+    ],
+)
+def test_error_responses_are_short_and_public(origin, error, status, cache_control):
+    response = error_response(origin, error)
+    assert response["status"] == status
+    assert response["headers"]["cache-control"][0]["value"] == cache_control
+    assert response["headers"]["content-type"][0]["value"] == "text/plain; charset=utf-8"
+    assert response["bodyEncoding"] == "text"
+    assert response["body"] == error.public_message + "\n"
+    assert error.detail == "" or error.detail not in response["body"]
+
+
+def test_public_message_can_be_specific(origin):
+    response = error_response(origin, errors.BadRequest("internal detail", public_message="Size not allowed."))
+    assert response["body"] == "Size not allowed.\n"
+
+
+def test_redirect_points_at_the_same_uri_and_is_not_cached(origin):
+    response = redirect_response(origin, "/640x/a%20b.jpg")
+    assert response["status"] == "307"
+    assert response["headers"]["location"] == [{"key": "Location", "value": "/640x/a%20b.jpg"}]
+    assert response["headers"]["cache-control"][0]["value"] == "no-store"
+    assert "body" not in response
+
+
+def test_the_one_megabyte_cap_counts_the_base64_body_and_headers(origin):
+    overhead = generated_size(image_response(origin, b"", "image/jpeg", "max-age=1"))
+    largest = (MAX_GENERATED_BYTES - overhead) // 4 * 3
+    assert fits_inline(image_response(origin, b"\0" * largest, "image/jpeg", "max-age=1"))
+    assert not fits_inline(image_response(origin, b"\0" * (largest + 3), "image/jpeg", "max-age=1"))
