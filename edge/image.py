@@ -4,13 +4,17 @@
 (before a pixel is decoded), then runs each frame through a fixed list of small
 steps. Every step returns early when it has nothing to do.
 
-Colour: an embedded ICC profile of an RGB or grayscale source is kept in JPEG,
-PNG, WebP and AVIF output (GIF cannot carry one). CMYK is converted to sRGB.
-Metadata: EXIF (orientation applied first), XMP and comments never reach the output.
+Colour: an RGB or grayscale source's ICC profile (Display P3, Adobe RGB, ...) is
+kept, untouched, in JPEG, PNG, WebP and AVIF output, so browsers show the same
+colours. GIF cannot carry a profile, so its pixels are converted to sRGB, and
+CMYK is always converted to sRGB (with its profile when it has one).
+Metadata: EXIF (its orientation applied first), XMP and comments never reach the output.
 """
 
 import io
-from dataclasses import dataclass, field, replace
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
@@ -46,17 +50,20 @@ CONTENT_TYPES = {
     "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "avif": "image/avif", "gif": "image/gif",
 }
 DEFAULT_QUALITY = {"jpeg": 82, "webp": 80, "avif": 60}
-ANIMATED_SOURCES = frozenset({"GIF", "WEBP", "PNG", "AVIF"})
+ANIMATED_SOURCES = frozenset({"GIF", "WEBP", "PNG", "AVIF"})  # not MPO: its extra frames are previews
 ANIMATED_OUTPUTS = frozenset({"gif", "webp", "png", "avif"})
-DEFAULT_FRAME_MS = 100
-ALPHA_OUTPUTS = frozenset({"png", "webp", "avif", "gif"})
 ICC_OUTPUTS = frozenset({"jpeg", "png", "webp", "avif"})
-WHITE = (255, 255, 255)
-SRGB_PROFILE = ImageCms.createProfile("sRGB")
+ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
+GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "F"})
+DEFAULT_FRAME_MS = 100
+GIF_RESTORE_BACKGROUND = 2
+WHITE = 255
+SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 RESAMPLE = Image.Resampling.LANCZOS
 # Decode JPEGs in the DCT domain at up to 1/8 scale, but no smaller than twice
-# the output, so the final LANCZOS pass still has enough pixels to filter.
+# the output, so that the final LANCZOS pass still has enough pixels to filter.
 DRAFT_GAP = 2
+ORIENTATION_TAG = 0x0112
 
 
 @dataclass(frozen=True)
@@ -74,16 +81,18 @@ class Rendered:
     frames: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class Frame:
-    """One picture on its way through the steps, with what the encoder must know."""
+    """One picture on its way through the steps, with what the encoder must know of it."""
 
     image: Image.Image
     geometry: Geometry
-    target: str  # output format
-    source_size: tuple[int, int]  # oriented, before any DCT reduction
-    icc_profile: bytes | None = None
-    info: dict = field(default_factory=dict)  # per-frame animation info (duration, disposal)
+    target: str  # the output format
+    source_size: tuple[int, int]  # upright, before any DCT reduction
+    icc_profile: bytes | None
+    duration: int
+    disposal: int
+    region: tuple[float, float, float, float] | None = None  # what of `image` to scale; None: all of it
 
 
 def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
@@ -92,7 +101,7 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     geometry = plan(oriented_size(source), rendition.width, rendition.height, rendition.fit)
     loop = source.info.get("loop")  # read before seeking: only the first frame carries it
     frames = [run_steps(frame) for frame in source_frames(source, target, geometry)]
-    body = encode(frames, target, rendition.quality, loop)
+    body = encode(frames, rendition.quality, loop)
     return Rendered(body, target, CONTENT_TYPES[target], geometry.size, len(frames))
 
 
@@ -120,7 +129,7 @@ def default_format(source: Image.Image) -> str:
 
 
 def has_alpha(image: Image.Image) -> bool:
-    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+    return image.mode in ALPHA_MODES or "transparency" in image.info
 
 
 def oriented_size(image: Image.Image) -> tuple[int, int]:
@@ -130,32 +139,32 @@ def oriented_size(image: Image.Image) -> tuple[int, int]:
 
 def exif_orientation(image: Image.Image) -> int:
     try:
-        return int(image.getexif().get(0x0112, 1))
+        orientation = int(image.getexif().get(ORIENTATION_TAG, 1))
     except (ValueError, TypeError, OSError, SyntaxError):
         return 1  # a broken EXIF block must not stop an otherwise good image
+    return orientation if 1 <= orientation <= 8 else 1
 
 
-def is_animated(source: Image.Image) -> bool:
-    # MPO's extra frames are depth maps and previews, not an animation.
-    return source.format in ANIMATED_SOURCES and getattr(source, "is_animated", False)
-
-
-def source_frames(source: Image.Image, target: str, geometry: Geometry):
+def source_frames(source: Image.Image, target: str, geometry: Geometry) -> Iterator[Frame]:
     """Each frame to render: all of them for an animated output, else the first."""
-    count = source.n_frames if is_animated(source) and target in ANIMATED_OUTPUTS else 1
+    animated = source.format in ANIMATED_SOURCES and getattr(source, "is_animated", False)
+    count = source.n_frames if animated and target in ANIMATED_OUTPUTS else 1
+    icc_profile = source.info.get("icc_profile")
     for index in range(count):
         source.seek(index)
-        info = {"duration": source.info.get("duration", DEFAULT_FRAME_MS)}
-        if hasattr(source, "disposal_method"):
-            info["disposal"] = source.disposal_method
+        # Later frames reuse the decoder's buffer, so an animation's frames are copied
+        # (which also loads them: WebP reports a frame's duration only once it is loaded).
+        image = source if count == 1 else source.copy()
         yield Frame(
-            # Later frames overwrite the decoder's buffer, so an animation's frames are copied.
-            image=source if count == 1 else source.copy(),
+            image=image,
             geometry=geometry,
             target=target,
             source_size=oriented_size(source),
-            icc_profile=source.info.get("icc_profile"),
-            info=info,
+            icc_profile=icc_profile,
+            duration=image.info.get("duration", DEFAULT_FRAME_MS),
+            # Pillow hands us every frame fully composited, so a frame from another
+            # format can simply replace the previous one.
+            disposal=getattr(source, "disposal_method", GIF_RESTORE_BACKGROUND),
         )
 
 
@@ -175,17 +184,16 @@ def reduce_on_decode(frame: Frame) -> Frame:
         return frame
     left, upper, right, lower = frame.geometry.crop
     out_w, out_h = frame.geometry.size
-    scale = max(out_w / (right - left), out_h / (lower - upper))
-    if scale * DRAFT_GAP >= 1:
+    scale = max(out_w / (right - left), out_h / (lower - upper)) * DRAFT_GAP
+    if scale >= 1:
         return frame
     stored_w, stored_h = image.size
-    requested = (max(1, int(stored_w * scale * DRAFT_GAP) + 1), max(1, int(stored_h * scale * DRAFT_GAP) + 1))
-    image.draft(image.mode if image.mode in ("L", "RGB", "CMYK") else None, requested)
+    image.draft(image.mode, (int(stored_w * scale) + 1, int(stored_h * scale) + 1))
     return frame
 
 
 def load(frame: Frame) -> Frame:
-    """Decode the pixels; Pillow raises on a truncated or corrupt body."""
+    """Decode the pixels; a truncated or corrupt body is the original's fault, not ours."""
     try:
         frame.image.load()
     except (OSError, SyntaxError, ValueError, EOFError) as error:
@@ -201,77 +209,102 @@ def orient(frame: Frame) -> Frame:
 
 
 def to_working_mode(frame: Frame) -> Frame:
-    """Bring any mode to one of L, LA, RGB, RGBA, which resampling and every encoder handle."""
+    """Bring any mode to L, LA, RGB or RGBA: what resampling and every encoder handle."""
     image = frame.image
-    mode = image.mode
-    if mode in ("L", "RGB", "LA", "RGBA") and "transparency" not in image.info:
+    if image.mode in ("L", "RGB", "LA", "RGBA") and "transparency" not in image.info:
         return frame
-    if mode == "CMYK":
+    if image.mode == "CMYK":
         return replace(frame, image=cmyk_to_srgb(image, frame.icc_profile), icc_profile=None)
-    if mode.startswith("I;16") or mode in ("I", "F"):
-        image = image.convert("I").point(lambda value: value * (1 / 257)).convert("L")
-        return replace(frame, image=image)
-    if mode == "1":
-        return replace(frame, image=image.convert("L"))
+    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+        # Scale 16 bits down to 8; a plain convert would clip everything above 255 to white.
+        return replace(frame, image=image.convert("I").point(lambda value: value / 257).convert("L"))
     if has_alpha(image):
-        return replace(frame, image=image.convert("LA" if mode in ("L", "La") else "RGBA"))
-    return replace(frame, image=image.convert("RGB"))
+        return replace(frame, image=image.convert("LA" if image.mode in GRAY_MODES else "RGBA"))
+    return replace(frame, image=image.convert("L" if image.mode in GRAY_MODES else "RGB"))
 
 
-def resize(frame: Frame) -> Frame:
-    """Crop and scale in one pass; the crop box is mapped onto a DCT-reduced image."""
-    image, geometry = frame.image, frame.geometry
-    if geometry.is_identity and image.size == geometry.size:
+def to_srgb_for_gif(frame: Frame) -> Frame:
+    """GIF cannot carry an ICC profile: convert the pixels so that the colours survive."""
+    if frame.target in ICC_OUTPUTS or not frame.icc_profile:
         return frame
+    return replace(frame, image=profile_to_srgb(frame.image, frame.icc_profile), icc_profile=None)
+
+
+def crop(frame: Frame) -> Frame:
+    """Cut away what cover drops before scaling, so that no cropped pixel bleeds into the edges.
+
+    The crop box is in upright source pixels; a DCT-reduced image is smaller, so the
+    box is mapped onto it, and the fraction of a pixel left over goes to the resize.
+    """
+    image, geometry = frame.image, frame.geometry
     scale_x = image.width / frame.source_size[0]
     scale_y = image.height / frame.source_size[1]
     left, upper, right, lower = geometry.crop
-    box = (left * scale_x, upper * scale_y, right * scale_x, lower * scale_y)
-    return replace(frame, image=image.resize(geometry.size, RESAMPLE, box=box))
+    region = (left * scale_x, upper * scale_y, right * scale_x, lower * scale_y)
+    outer = (math.floor(region[0]), math.floor(region[1]), math.ceil(region[2]), math.ceil(region[3]))
+    if outer == (0, 0, image.width, image.height):
+        return replace(frame, region=region)
+    shifted = (region[0] - outer[0], region[1] - outer[1], region[2] - outer[0], region[3] - outer[1])
+    return replace(frame, image=image.crop(outer), region=shifted)
+
+
+def resize(frame: Frame) -> Frame:
+    image, size = frame.image, frame.geometry.size
+    if image.size == size and frame.region in (None, (0, 0, *size)):
+        return frame
+    return replace(frame, image=image.resize(size, RESAMPLE, box=frame.region))
 
 
 def to_output_mode(frame: Frame) -> Frame:
-    """JPEG has no alpha: flatten onto white, never black."""
-    image = frame.image
-    if frame.target in ALPHA_OUTPUTS or image.mode not in ("LA", "RGBA"):
+    """Fit the encoder: JPEG has no alpha, so composite onto white (never black), after the
+    resize, on fewer pixels; and Pillow's GIF encoder would drop LA's alpha."""
+    image, target = frame.image, frame.target
+    if image.mode not in ("LA", "RGBA") or target in ("png", "webp", "avif"):
         return frame
-    background = Image.new(image.mode[:-1], image.size, WHITE[: len(image.mode) - 1])
+    if target == "gif":
+        return replace(frame, image=image.convert("RGBA")) if image.mode == "LA" else frame
+    colour_mode = image.mode[:-1]
+    background = Image.new(colour_mode, image.size, (WHITE,) * len(colour_mode))
     background.paste(image, mask=image.getchannel("A"))
     return replace(frame, image=background)
 
 
-STEPS = (reduce_on_decode, load, orient, to_working_mode, resize, to_output_mode)
+STEPS = (reduce_on_decode, load, orient, to_working_mode, to_srgb_for_gif, crop, resize, to_output_mode)
 
 
 def cmyk_to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
     if icc_profile:
-        try:
-            source_profile = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-            return ImageCms.profileToProfile(image, source_profile, SRGB_PROFILE, outputMode="RGB")
-        except (ImageCms.PyCMSError, OSError):
-            pass  # a broken profile: fall back to the naive conversion rather than fail
+        converted = profile_to_srgb(image, icc_profile)
+        if converted.mode == "RGB":
+            return converted
     return image.convert("RGB")
+
+
+def profile_to_srgb(image: Image.Image, icc_profile: bytes) -> Image.Image:
+    """Convert through the embedded profile; a broken profile leaves the pixels as they are."""
+    output_mode = "RGBA" if image.mode in ("RGBA", "LA") else "RGB"
+    try:
+        source_profile = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        return ImageCms.profileToProfile(image, source_profile, SRGB, outputMode=output_mode)
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return image
 
 
 # --- encoding ------------------------------------------------------------
 
 
-def encode(frames: list[Frame], target: str, quality: int | None, loop: int | None) -> bytes:
+def encode(frames: list[Frame], quality: int | None, loop: int | None) -> bytes:
     first = frames[0]
-    options = encoder_options(target, quality)
-    if first.icc_profile and target in ICC_OUTPUTS:
+    options = encoder_options(first.target, quality)
+    if first.icc_profile and first.target in ICC_OUTPUTS:
         options["icc_profile"] = first.icc_profile
-    images = [strip_metadata(frame.image) for frame in frames]
+    if len(frames) > 1:
+        options.update(animation_options(frames, loop))
+    images = [without_metadata(frame.image) for frame in frames]
     if len(images) > 1:
-        options.update(save_all=True, append_images=images[1:], duration=[frame.info["duration"] for frame in frames])
-        # A GIF without a loop count plays once; WebP and APNG spell that loop=1.
-        options["loop"] = loop if loop is not None else (None if target == "gif" else 1)
-        if options["loop"] is None:
-            del options["loop"]
-        if target == "gif":
-            options["disposal"] = [frame.info.get("disposal", 0) for frame in frames]
+        options["append_images"] = images[1:]
     output = io.BytesIO()
-    images[0].save(output, format=target.upper(), **options)
+    images[0].save(output, format=first.target.upper(), **options)
     return output.getvalue()
 
 
@@ -287,7 +320,19 @@ def encoder_options(target: str, quality: int | None) -> dict:
     return {}
 
 
-def strip_metadata(image: Image.Image) -> Image.Image:
-    """Drop EXIF, XMP and comments: encoders otherwise copy them from `info`."""
+def animation_options(frames: list[Frame], loop: int | None) -> dict:
+    target = frames[0].target
+    options: dict = {"save_all": True, "duration": [frame.duration for frame in frames]}
+    if target == "gif":
+        options["disposal"] = [frame.disposal for frame in frames]
+    if loop is not None:
+        options["loop"] = loop
+    elif target != "gif":
+        options["loop"] = 1  # a GIF without a loop count plays once; the other formats spell that 1
+    return options
+
+
+def without_metadata(image: Image.Image) -> Image.Image:
+    """Drop EXIF, XMP and comments: the encoders would otherwise copy them from `info`."""
     image.info = {}
     return image

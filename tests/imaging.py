@@ -72,3 +72,52 @@ def body_image(response: dict) -> Image.Image:
 def header(response: dict, name: str) -> str | None:
     entries = response.get("headers", {}).get(name.lower())
     return entries[0]["value"] if entries else None
+
+
+def icc_profile_rgb(description: str, red, green, blue, gamma: float = 2.2) -> bytes:
+    """A minimal ICC v2 RGB matrix/TRC display profile (colorants are D50-adapted XYZ)."""
+    import struct
+
+    def s15(value: float) -> bytes:
+        return struct.pack(">i", round(value * 65536))
+
+    def xyz(values) -> bytes:
+        return b"XYZ " + b"\0" * 4 + b"".join(s15(v) for v in values)
+
+    ascii_text = description.encode("ascii") + b"\0"
+    desc = b"desc" + b"\0" * 4 + struct.pack(">I", len(ascii_text)) + ascii_text + b"\0" * (4 + 4 + 2 + 1 + 67)
+    curve = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
+    tags = [
+        (b"desc", desc), (b"wtpt", xyz((0.9642, 1.0, 0.8249))), (b"cprt", b"text" + b"\0" * 4 + b"No copyright\0"),
+        (b"rXYZ", xyz(red)), (b"gXYZ", xyz(green)), (b"bXYZ", xyz(blue)),
+        (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve),
+    ]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = b"", b""
+    for signature, body in tags:
+        body += b"\0" * (-len(body) % 4)
+        table += signature + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    size = offset + len(data)
+    header = (
+        struct.pack(">I", size) + b"\0" * 4 + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ "
+        + struct.pack(">6H", 2026, 1, 1, 0, 0, 0) + b"acsp" + b"\0" * 24 + struct.pack(">I", 0)
+        + s15(0.9642) + s15(1.0) + s15(0.8249) + b"\0" * 48
+    )
+    assert len(header) == 128
+    return header + struct.pack(">I", len(tags)) + table + data
+
+
+DISPLAY_P3 = icc_profile_rgb(
+    "Display P3 (test)",
+    red=(0.515102, 0.241196, -0.001053),
+    green=(0.291965, 0.692245, 0.041885),
+    blue=(0.157153, 0.066574, 0.784073),
+)
+
+
+def max_difference(first, second) -> int:
+    """The largest per-channel difference between two pixels (tuples or ints)."""
+    if isinstance(first, int):
+        first, second = (first,), (second,)
+    return max(abs(a - b) for a, b in zip(first, second, strict=True))

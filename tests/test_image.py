@@ -1,0 +1,383 @@
+"""The engine on its own: images made in memory, exact assertions (an epsilon only for lossy codecs)."""
+
+import io
+
+import pytest
+from PIL import Image, ImageCms, ImageOps
+
+from edge.errors import SourceTooLarge, UnsupportedMedia
+from edge.geometry import plan
+from edge.image import Limits, render
+from edge.rendition import parse_rendition
+from imaging import DISPLAY_P3, encoded, gradient, max_difference
+
+LIMITS = Limits(max_pixels=50_000_000, max_frames=300)
+LOSSY_EPSILON = {"jpeg": 12, "webp": 14, "avif": 14, "png": 0, "gif": 0}
+RED, GREEN, BLUE, YELLOW = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)
+
+
+def rendered(data: bytes, spec: str, limits: Limits = LIMITS):
+    result = render(data, parse_rendition(f"/{spec}/key"), limits)
+    image = Image.open(io.BytesIO(result.body))
+    assert image.format.lower() == result.format
+    assert image.size == result.size
+    return result, image
+
+
+def quadrants(size=(40, 20)) -> Image.Image:
+    """Each corner a distinct colour, so that any flip or rotation shows."""
+    width, height = size
+    image = Image.new("RGB", size)
+    for box, colour in [
+        ((0, 0, width // 2, height // 2), RED), ((width // 2, 0, width, height // 2), GREEN),
+        ((0, height // 2, width // 2, height), BLUE), ((width // 2, height // 2, width, height), YELLOW),
+    ]:
+        image.paste(colour, box)
+    return image
+
+
+def corners(image: Image.Image) -> list:
+    width, height = image.size
+    rgb = image.convert("RGB")
+    return [rgb.getpixel((2, 2)), rgb.getpixel((width - 3, 2)), rgb.getpixel((2, height - 3)),
+            rgb.getpixel((width - 3, height - 3))]
+
+
+# --- orientation -------------------------------------------------------------
+
+# What a camera stores for each orientation, given the upright picture (the inverse of exif_transpose).
+STORED_FOR_ORIENTATION = {
+    1: None, 2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_90, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+@pytest.mark.parametrize("source_format", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_comes_out_upright_without_the_tag(source_format, orientation):
+    upright = quadrants((80, 40))
+    transpose = STORED_FOR_ORIENTATION[orientation]
+    stored = upright.transpose(transpose) if transpose is not None else upright
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    options = {"quality": 95} if source_format == "JPEG" else {"lossless": True} if source_format == "WEBP" else {}
+    data = encoded(stored, source_format, exif=exif.tobytes(), **options)
+    for spec in ("40x", "20x20,cover"):
+        result, image = rendered(data, spec + ",png")
+        assert image.size == ((40, 20) if spec == "40x" else (20, 20))
+        if spec == "40x":
+            for got, expected in zip(corners(image), [RED, GREEN, BLUE, YELLOW], strict=True):
+                assert max_difference(got, expected) <= 16
+        assert not image.getexif()
+
+
+# --- colour --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["jpeg", "png", "webp", "avif"])
+def test_an_icc_profile_is_kept_with_its_colours(target):
+    source = Image.new("RGB", (64, 64), (200, 100, 50))
+    data = encoded(source, "PNG", icc_profile=DISPLAY_P3)
+    _, image = rendered(data, f"32x,{target}")
+    assert image.info.get("icc_profile") == DISPLAY_P3
+    assert max_difference(image.convert("RGB").getpixel((16, 16)), (200, 100, 50)) <= LOSSY_EPSILON[target]
+
+
+def test_gif_output_converts_the_profile_to_srgb():
+    source = Image.new("RGB", (64, 64), (200, 100, 50))
+    expected = ImageCms.profileToProfile(
+        source, ImageCms.ImageCmsProfile(io.BytesIO(DISPLAY_P3)), ImageCms.createProfile("sRGB")
+    ).getpixel((0, 0))
+    _, image = rendered(encoded(source, "PNG", icc_profile=DISPLAY_P3), "32x,gif")
+    assert "icc_profile" not in image.info
+    assert max_difference(image.convert("RGB").getpixel((16, 16)), expected) <= 4
+    assert max_difference(expected, (200, 100, 50)) > 10  # the conversion really changed something
+
+
+@pytest.mark.parametrize(
+    ("cmyk", "rgb"),
+    [((255, 0, 0, 0), (0, 255, 255)), ((0, 255, 0, 0), (255, 0, 255)), ((0, 0, 0, 0), (255, 255, 255)),
+     ((0, 0, 0, 255), (0, 0, 0))],
+)
+@pytest.mark.parametrize("source_format", ["JPEG", "TIFF"])
+def test_cmyk_becomes_correct_rgb(cmyk, rgb, source_format):
+    data = encoded(Image.new("CMYK", (32, 32), cmyk), source_format)
+    if source_format == "JPEG":
+        assert Image.open(io.BytesIO(data)).info.get("adobe")  # Adobe's inverted CMYK
+    _, image = rendered(data, "16x,png")
+    assert image.mode == "RGB"
+    assert max_difference(image.getpixel((8, 8)), rgb) <= 3
+
+
+@pytest.mark.parametrize(("source_format", "target"), [("JPEG", "jpeg"), ("PNG", "png"), ("PNG", "jpeg")])
+def test_grayscale_stays_grayscale(source_format, target):
+    data = encoded(gradient((64, 64), "L"), source_format)
+    _, image = rendered(data, f"32x,{target}")
+    assert image.mode == "L"
+
+
+# --- transparency --------------------------------------------------------------
+
+
+def half_transparent(mode: str) -> Image.Image:
+    """Left half opaque red (or grey), right half fully transparent."""
+    if mode == "P":
+        image = Image.new("P", (64, 32), 0)
+        image.putpalette([255, 0, 0, 0, 0, 0])
+        image.paste(1, (32, 0, 64, 32))
+        image.info["transparency"] = 1
+        return image
+    image = Image.new(mode, (64, 32), (255, 0, 0, 255) if mode == "RGBA" else (128, 255))
+    image.paste((0, 0, 0, 0) if mode == "RGBA" else (0, 0), (32, 0, 64, 32))
+    return image
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+@pytest.mark.parametrize("target", ["png", "webp", "avif", "gif"])
+def test_alpha_is_kept(mode, target):
+    _, image = rendered(encoded(half_transparent(mode), "PNG"), f"32x,{target}")
+    rgba = image.convert("RGBA")
+    assert rgba.getpixel((4, 8))[3] >= 255 - LOSSY_EPSILON[target]
+    assert rgba.getpixel((28, 8))[3] <= LOSSY_EPSILON[target]
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+def test_jpeg_output_is_flattened_onto_white(mode):
+    _, image = rendered(encoded(half_transparent(mode), "PNG"), "32x,jpeg")
+    assert max_difference(image.convert("RGB").getpixel((28, 8)), (255, 255, 255)) <= 4
+    left = image.convert("RGB").getpixel((4, 8))
+    assert max_difference(left, (255, 0, 0) if mode != "LA" else (128, 128, 128)) <= 6
+
+
+# --- depth and modes -----------------------------------------------------------
+
+
+def test_sixteen_bit_grayscale_is_scaled_to_eight_bits():
+    source = Image.new("I;16", (4, 1))
+    for x, value in enumerate([0, 257 * 64, 257 * 128, 65535]):
+        source.putpixel((x, 0), value)
+    data = encoded(source, "PNG")
+    assert Image.open(io.BytesIO(data)).mode.startswith("I")
+    _, image = rendered(data, "4x,png")
+    assert image.mode == "L"
+    assert [image.getpixel((x, 0)) for x in range(4)] == [0, 64, 128, 255]
+
+
+@pytest.mark.parametrize(
+    ("source", "expected_mode"),
+    [
+        (Image.new("1", (16, 16), 1), "L"),
+        (Image.new("RGB", (16, 16), (10, 20, 30)).convert("P", palette=Image.Palette.ADAPTIVE), "RGB"),
+        (Image.new("I", (16, 16), 1000), "L"),
+    ],
+    ids=["1-bit", "P", "I"],
+)
+def test_other_modes_become_well_formed_eight_bit_output(source, expected_mode):
+    _, image = rendered(encoded(source, "PNG" if source.mode != "I" else "TIFF"), "8x,png")
+    assert image.mode == expected_mode
+    image.load()
+
+
+def test_sixteen_bit_rgb_png_becomes_eight_bit():
+    import struct
+    import zlib
+
+    # Pillow writes no 16-bit RGB PNG, so build one: 2x1 pixels, white and black.
+    raw = b"\0" + b"\xff\xff" * 3 + b"\0\0" * 3
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    data = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 1, 16, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    _, image = rendered(data, "2x,png")
+    assert image.mode == "RGB"
+    assert [image.getpixel((x, 0)) for x in range(2)] == [(255, 255, 255), (0, 0, 0)]
+
+
+# --- animation -----------------------------------------------------------------
+
+FRAME_COLOURS = [RED, GREEN, BLUE, YELLOW, (255, 0, 255)]
+DURATIONS = [100, 200, 300, 400, 500]
+
+
+def animation(source_format: str, **options) -> bytes:
+    frames = [Image.new("RGB", (64, 48), colour) for colour in FRAME_COLOURS]
+    return encoded(frames[0], source_format, save_all=True, append_images=frames[1:], duration=DURATIONS,
+                   **options)
+
+
+def frames_of(image: Image.Image) -> list[tuple]:
+    found = []
+    for index in range(image.n_frames):
+        image.seek(index)
+        colour = image.convert("RGB").getpixel((16, 12))  # loads the frame, and with it its duration
+        found.append((image.size, image.info.get("duration"), colour))
+    return found
+
+
+@pytest.mark.parametrize(("source_format", "target"), [("GIF", "gif"), ("GIF", "webp"), ("WEBP", "webp"),
+                                                       ("WEBP", "gif"), ("PNG", "png")])
+def test_animation_is_kept_with_every_frame_resized(source_format, target):
+    data = animation(source_format, loop=0)
+    result, image = rendered(data, f"32x,{target}")
+    assert result.frames == 5
+    assert getattr(image, "is_animated", False)
+    assert image.info.get("loop") == 0
+    for (size, duration, colour), expected_duration, expected_colour in zip(
+        frames_of(image), DURATIONS, FRAME_COLOURS, strict=True
+    ):
+        assert size == (32, 24) and duration == expected_duration
+        assert max_difference(colour, expected_colour) <= 16  # two lossy steps: the source and the output
+
+
+def test_gif_disposal_and_loop_count_are_kept():
+    data = animation("GIF", loop=3, disposal=[1, 2, 1, 2, 1])
+    _, image = rendered(data, "32x")
+    disposals = []
+    for index in range(image.n_frames):
+        image.seek(index)
+        disposals.append(image.disposal_method)
+    assert image.info.get("loop") == 3
+    assert disposals == [1, 2, 1, 2, 1]
+
+
+def test_an_animation_asked_for_jpeg_gets_its_first_frame():
+    result, image = rendered(animation("GIF", loop=0), "32x,jpeg")
+    assert result.frames == 1 and image.format == "JPEG"
+    assert max_difference(image.getpixel((16, 12)), RED) <= 6
+
+
+def test_frames_over_the_cap_are_413():
+    with pytest.raises(SourceTooLarge):
+        rendered(animation("GIF", loop=0), "32x", Limits(max_pixels=50_000_000, max_frames=4))
+    assert rendered(animation("GIF", loop=0), "32x", Limits(max_pixels=50_000_000, max_frames=5))[0].frames == 5
+
+
+# --- formats in ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source_format", "mode", "options", "default_target"),
+    [
+        ("JPEG", "RGB", {}, "jpeg"),
+        ("JPEG", "RGB", {"progressive": True}, "jpeg"),
+        ("PNG", "RGB", {}, "png"),
+        ("PNG", "RGBA", {}, "png"),
+        ("GIF", "RGB", {}, "gif"),
+        ("WEBP", "RGB", {}, "webp"),
+        ("AVIF", "RGB", {}, "avif"),
+        ("TIFF", "RGB", {}, "jpeg"),
+        ("TIFF", "RGBA", {}, "png"),
+        ("BMP", "RGB", {}, "jpeg"),
+    ],
+)
+def test_every_source_format_is_decoded_and_keeps_or_picks_its_format(source_format, mode, options, default_target):
+    data = encoded(gradient((200, 100), mode), source_format, **options)
+    result, image = rendered(data, "100x")
+    assert (result.format, image.size) == (default_target, (100, 50))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>',
+        b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + b"\0" * 64,
+        b"%PDF-1.7\n",
+        b"",
+    ],
+    ids=["svg", "heic", "pdf", "empty"],
+)
+def test_what_we_do_not_decode_is_415(data):
+    with pytest.raises(UnsupportedMedia):
+        rendered(data, "100x")
+
+
+def test_over_the_pixel_limit_is_413_before_decoding():
+    data = encoded(gradient((100, 100)), "PNG")
+    with pytest.raises(SourceTooLarge):
+        rendered(data, "10x", Limits(max_pixels=9_999, max_frames=300))
+
+
+# --- metadata -------------------------------------------------------------------
+
+GPS_MARKER = b"52.3676N-secret-place"
+
+
+def photo_with_metadata() -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = "CameraMaker"
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2], gps[0x1B] = "N", (52.0, 22.0, 3.36), GPS_MARKER.decode()
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description dc:creator="secret-author"/></x:xmpmeta>'
+    return encoded(gradient((120, 80)), "JPEG", exif=exif.tobytes(), comment=b"secret-comment", xmp=xmp)
+
+
+@pytest.mark.parametrize("target", ["jpeg", "png", "webp", "avif", "gif"])
+def test_exif_gps_xmp_and_comments_are_stripped(target):
+    data = photo_with_metadata()
+    source = Image.open(io.BytesIO(data))
+    assert source.getexif() and source.info.get("comment") and source.info.get("xmp")  # the input really has them
+    result, image = rendered(data, f"60x,{target}")
+    for marker in (b"Exif", GPS_MARKER, b"CameraMaker", b"secret-author", b"secret-comment", b"xmpmeta"):
+        assert marker not in result.body
+    assert not image.getexif()
+    assert not {"exif", "xmp", "comment"} & set(image.info)
+
+
+# --- output ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source_size", "spec"),
+    [((1, 500), "x100"), ((500, 1), "100x"), ((1, 1), "100x100,cover"), ((10000, 3), "300x"),
+     ((3, 3000), "1x1,cover"), ((3, 3000), "x1"), ((999, 333), "500x,webp"), ((640, 480), "640x480,fill")],
+)
+def test_output_size_is_exactly_the_plan_at_the_edges(source_size, spec):
+    rendition = parse_rendition(f"/{spec}/key")
+    result, image = rendered(encoded(gradient(source_size), "PNG"), spec)
+    assert image.size == plan(source_size, rendition.width, rendition.height, rendition.fit).size
+
+
+@pytest.mark.parametrize("target", ["jpeg", "png", "webp", "avif", "gif"])
+@pytest.mark.parametrize("spec", ["300x", "200x200,cover"])
+def test_output_is_deterministic(target, spec):
+    data = encoded(gradient((1200, 900)), "JPEG", quality=90)
+    first, _ = rendered(data, f"{spec},{target}")
+    second, _ = rendered(data, f"{spec},{target}")
+    assert first.body == second.body
+
+
+def test_jpeg_dct_reduction_keeps_the_picture():
+    """A large JPEG decoded at reduced scale must match a full decode's resize."""
+    picture = gradient((4000, 3000))
+    data = encoded(picture, "JPEG", quality=95)
+    _, image = rendered(data, "500x,png")
+    reference = picture.resize((500, 375), Image.Resampling.LANCZOS)
+    for point in [(10, 10), (250, 187), (490, 365), (100, 300)]:
+        assert max_difference(image.getpixel(point), reference.getpixel(point)) <= 6
+
+
+def test_cover_crops_around_the_centre():
+    source = Image.new("RGB", (300, 100), RED)
+    source.paste(GREEN, (100, 0, 200, 100))
+    _, image = rendered(encoded(source, "PNG"), "50x50,cover")
+    assert image.size == (50, 50)
+    assert {image.getpixel((x, y)) for x in range(50) for y in range(50)} == {GREEN}
+
+
+def test_the_original_bytes_are_not_modified():
+    data = photo_with_metadata()
+    copy = bytes(data)
+    rendered(data, "60x,webp")
+    assert data == copy
+
+
+def test_exif_transpose_matches_pillows_reference():
+    upright = quadrants((60, 30))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = encoded(upright.transpose(Image.Transpose.ROTATE_90), "PNG", exif=exif.tobytes())
+    _, image = rendered(data, "60x,png")
+    assert image.tobytes() == ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB").tobytes()
