@@ -286,6 +286,34 @@ def test_too_large_to_inline_is_stored_and_redirected(put_original, stored):
     assert len(body) > 750_000 and content_type == "image/png"
 
 
+def test_just_under_the_cap_is_served_inline(put_original, stored):
+    """The largest noise PNG whose generated response still fits is served inline, not redirected."""
+    from edge.event import OriginResponseEvent
+    from edge.image import Limits, render
+    from edge.rendition import parse_rendition
+    from edge.response import MAX_GENERATED_BYTES, generated_size, image_response
+
+    origin = OriginResponseEvent.from_record(miss_event("/400x/noise.png")["Records"][0]["cf"]).response
+
+    def response_size(height: int) -> tuple[int, bytes]:
+        source = encoded(noise_image((400, height)), "PNG")
+        body = render(source, parse_rendition("/400x/noise.png"), Limits(50_000_000, 300)).body
+        return generated_size(image_response(origin, body, "image/png", IMMUTABLE)), source
+
+    low, high = 300, 700  # 400 x 300 noise fits, 400 x 700 does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if response_size(middle)[0] <= MAX_GENERATED_BYTES else (low, middle)
+    size, source = response_size(low)
+    assert MAX_GENERATED_BYTES - 2_500 < size <= MAX_GENERATED_BYTES
+    put_original("noise.png", source)
+    response = handler(miss_event("/400x/noise.png"), Context())
+    assert response["status"] == "200"
+    assert generated_size(response) == size
+    assert body_image(response).size == (400, low)
+    assert list(stored()) == ["400x/noise.png"]
+
+
 def test_too_large_to_inline_and_not_stored_is_503(put_original, stored, monkeypatch):
     put_original("noise.png", encoded(noise_image((1200, 1200)), "PNG"))
     fail_put(monkeypatch, "InternalError", 500)
