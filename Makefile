@@ -17,6 +17,7 @@ help:
 	@echo "make test     set up .venv and run every test and check"
 	@echo "make invoke   EVENT=events/<file>.json: run the handler on one event, without Docker"
 	@echo "make bench    measure the transform against libvips and the tutorial baseline"
+	@echo "make build    sam build, without Docker; prints the artifact's size"
 	@echo "make deploy   sam build && sam deploy (needs AWS credentials)"
 
 venv: $(VENV)/.installed
@@ -34,4 +35,4 @@ lock: venv
 	(echo "# Exact versions for .venv, used as constraints: regenerate with 'make lock'."; $(PY) -m pip freeze) > requirements/dev.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .aws-sam
+	rm -rf $(VENV) .venv-* .pytest_cache .aws-sam

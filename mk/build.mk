@@ -1,0 +1,63 @@
+# The deployable stack (issue 3): the tools venv with aws-sam-cli, the Lambda@Edge
+# artifact that `sam build` makes through build-EdgeFunction, and deploy.
+# Included by the Makefile, which defines PYTHON313.
+
+TOOLS_VENV := .venv-tools
+TOOLS_PY := $(TOOLS_VENV)/bin/python
+SAM := SAM_CLI_TELEMETRY=0 $(TOOLS_VENV)/bin/sam
+
+# Lambda's python3.13 runtime is Amazon Linux 2023 (glibc 2.34): any manylinux wheel
+# up to 2_34 runs there. pip does not widen an explicit --platform, so list them;
+# Pillow 13 ships manylinux_2_28 wheels only.
+EDGE_WHEEL_PLATFORMS := manylinux2014_x86_64 manylinux_2_28_x86_64 manylinux_2_34_x86_64
+# Pillow parts that edge/ never uses: the font stack (ImageFont's _imagingft and the
+# libraries only it links: FreeType, HarfBuzz, Brotli, libpng), Tk, and type stubs.
+# tests/test_build.py checks that every remaining binary still loads.
+EDGE_PRUNED := PIL/_imagingft.*.so PIL/_imagingtk.*.so \
+	pillow.libs/libfreetype-*.so* pillow.libs/libharfbuzz-*.so* pillow.libs/libbrotli*-*.so* pillow.libs/libpng16-*.so*
+
+.PHONY: tools tools-lock build deploy build-EdgeFunction
+
+tools: $(TOOLS_VENV)/.installed
+
+$(TOOLS_VENV)/.installed: requirements/tools.txt requirements/tools.lock
+	@test -n "$(PYTHON313)" || { echo "error: Python 3.13 is required (see scripts/find-python313)"; exit 1; }
+	test -x $(TOOLS_PY) || $(PYTHON313) -m venv $(TOOLS_VENV)
+	$(TOOLS_PY) -m pip --disable-pip-version-check --quiet install -r requirements/tools.txt -c requirements/tools.lock
+	touch $@
+
+tools-lock: tools
+	(echo "# Exact versions for .venv-tools, used as constraints: regenerate with 'make tools-lock'."; \
+	 $(TOOLS_PY) -m pip freeze) > requirements/tools.lock
+
+# tests/test_template.py and tests/test_build.py run cfn-lint, sam validate and sam build from .venv-tools.
+test: tools
+
+build: tools
+	$(SAM) build
+	@$(PYTHON313) -c 'import io, os, zipfile; \
+	root = ".aws-sam/build/EdgeFunction"; buf = io.BytesIO(); z = zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED); \
+	[z.write(os.path.join(d, f), os.path.relpath(os.path.join(d, f), root)) for d, _, fs in os.walk(root) for f in fs]; \
+	z.close(); print(f"EdgeFunction artifact: {buf.tell() / 1e6:.1f} MB zipped (Lambda@Edge allows 50 MB)")'
+
+deploy: build
+	$(SAM) deploy
+
+# Called by `sam build` (BuildMethod: makefile), in the project root, with ARTIFACTS_DIR set.
+build-EdgeFunction:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "error: ARTIFACTS_DIR is not set; run 'make build'"; exit 1; }
+	@test -n "$(PYTHON313)" || { echo "error: Python 3.13 is required (see scripts/find-python313)"; exit 1; }
+	$(PYTHON313) -m pip --disable-pip-version-check --quiet install --root-user-action=ignore \
+		--only-binary=:all: --implementation cp --python-version 3.13 --abi cp313 \
+		$(addprefix --platform ,$(EDGE_WHEEL_PLATFORMS)) \
+		--no-compile --upgrade --target "$(ARTIFACTS_DIR)" -r requirements/runtime.txt
+	cd "$(ARTIFACTS_DIR)" && rm -f $(EDGE_PRUNED) && find . \( -name '*.pyi' -o -name py.typed \) -delete
+	tar -cf - --exclude=__pycache__ --exclude='*.py[cod]' --exclude='.*' --exclude=tests \
+		--exclude='test_*.py' --exclude='*_test.py' --exclude=conftest.py edge \
+		| tar -xf - --no-same-owner -C "$(ARTIFACTS_DIR)"
+	chmod -R a+rX "$(ARTIFACTS_DIR)"
+# Lambda's code directory is read-only: without .pyc files for 3.13 every cold start
+# would compile every module it imports. unchecked-hash: never compared with the .py
+# (zip timestamps are not exact), which is safe because the code never changes in place.
+	$(PYTHON313) -m compileall -q -j 0 --invalidation-mode unchecked-hash \
+		-s "$(ARTIFACTS_DIR)" -p /var/task "$(ARTIFACTS_DIR)"

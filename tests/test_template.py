@@ -1,0 +1,552 @@
+"""template.yaml and samconfig.toml against what Lambda@Edge, CloudFront and SPEC.md require.
+
+The template is read with a CloudFormation-aware YAML loader (short-form tags such as
+!Ref become their long form). cfn-lint, `sam validate --lint` and the SAM transform run
+from the tools venv (.venv-tools, made by `make tools`, which `make test` runs first):
+a missing tool fails these tests, it never skips them.
+"""
+
+import json
+import os
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATE = REPO / "template.yaml"
+SAMCONFIG = REPO / "samconfig.toml"
+SPEC = REPO.parent / "shared" / "SPEC.md"
+TOOLS_BIN = REPO / ".venv-tools" / "bin"
+
+ORIGINALS = frozenset({"OriginalsBucket", "OriginalsBucketName"})
+DERIVATIVES = frozenset({"DerivativesBucket"})
+READ_AND_LIST = frozenset({"s3:GetObject", "s3:ListBucket"})
+
+
+# ---- loading -----------------------------------------------------------------
+
+
+class CfnLoader(yaml.SafeLoader):
+    """SafeLoader that turns CloudFormation's short-form tags into their long form."""
+
+
+def _construct_intrinsic(loader: CfnLoader, suffix: str, node: yaml.Node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "Condition":
+        return {"Condition": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+CfnLoader.add_multi_constructor("!", _construct_intrinsic)
+
+
+def load_template() -> dict:
+    return yaml.load(TEMPLATE.read_text(), Loader=CfnLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return load_template()
+
+
+@pytest.fixture(scope="module")
+def resources(template) -> dict:
+    return template["Resources"]
+
+
+@pytest.fixture(scope="module")
+def function(resources) -> dict:
+    assert resources["EdgeFunction"]["Type"] == "AWS::Serverless::Function"
+    return resources["EdgeFunction"]
+
+
+@pytest.fixture(scope="module")
+def distribution(resources) -> dict:
+    assert resources["Distribution"]["Type"] == "AWS::CloudFront::Distribution"
+    return resources["Distribution"]["Properties"]["DistributionConfig"]
+
+
+@pytest.fixture(scope="module")
+def origin(distribution) -> dict:
+    (origin,) = distribution["Origins"]
+    return origin
+
+
+@pytest.fixture(scope="module")
+def role_statements(resources, function) -> list[dict]:
+    assert function["Properties"]["Role"] == {"Fn::GetAtt": ["EdgeFunctionRole", "Arn"]}
+    role = resources["EdgeFunctionRole"]
+    assert role["Type"] == "AWS::IAM::Role"
+    assert "ManagedPolicyArns" not in role["Properties"]
+    return [st for policy in role["Properties"]["Policies"] for st in policy["PolicyDocument"]["Statement"]]
+
+
+# ---- helpers -----------------------------------------------------------------
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def references(expr) -> set[str]:
+    """Logical ids and parameter names an expression refers to: Ref, GetAtt and ${...} in Sub."""
+    found: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key == "Ref":
+                    found.add(value.split(".")[0])
+                elif key == "Fn::GetAtt":
+                    found.add(value[0] if isinstance(value, list) else value.split(".")[0])
+                elif key == "Fn::Sub":
+                    text, variables = (value, {}) if isinstance(value, str) else (value[0], value[1])
+                    names = {name.split(".")[0] for name in re.findall(r"\$\{([^}!][^}]*)\}", text)}
+                    found.update(names - set(variables))
+                    walk(list(variables.values()))
+                else:
+                    walk(value)
+
+    walk(expr)
+    return {name for name in found if not name.startswith("AWS::")}
+
+
+def custom_headers(origin) -> dict[str, object]:
+    headers = {h["HeaderName"]: h["HeaderValue"] for h in origin["OriginCustomHeaders"]}
+    assert len(headers) == len(origin["OriginCustomHeaders"]), "a custom header is listed twice"
+    return headers
+
+
+def spec_config_table() -> dict[str, str]:
+    """SPEC.md's configuration table: header name -> its 'default' cell."""
+    assert SPEC.is_file(), f"{SPEC} is missing: the product contract lives in ../shared beside the checkout"
+    section = SPEC.read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if cells and re.fullmatch(r"`x-[a-z0-9-]+`", cells[0]):
+            rows[cells[0].strip("`")] = cells[-1]
+    assert rows, "no header rows found in SPEC.md's Configuration table"
+    return rows
+
+
+def config_header_names() -> set[str]:
+    from edge import config
+
+    return {
+        value for name, value in vars(config).items()
+        if name.isupper() and isinstance(value, str) and value.startswith("x-")
+    }
+
+
+def tool(name: str) -> Path:
+    path = TOOLS_BIN / name
+    assert path.exists(), f"{path} is missing: run `make tools` (make test does it first)"
+    return path
+
+
+def run_tool(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
+    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
+# ---- the edge function -------------------------------------------------------
+
+
+def test_template_is_sam(template):
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+
+
+def test_edge_function_has_no_environment(template, function):
+    assert "Environment" not in function["Properties"]
+    assert "Environment" not in template.get("Globals", {}).get("Function", {})
+
+
+def test_edge_function_avoids_what_lambda_edge_does_not_support(template, function):
+    unsupported = {
+        "Layers", "Tracing", "DeadLetterQueue", "VpcConfig", "ProvisionedConcurrencyConfig",
+        "ImageUri", "ImageConfig", "SnapStart", "FileSystemConfigs",
+    }
+    assert not unsupported & set(function["Properties"])
+    assert not unsupported & set(template.get("Globals", {}).get("Function", {}))
+    assert function["Properties"].get("PackageType", "Zip") == "Zip"
+
+
+def test_edge_function_runtime_architecture_and_limits(function):
+    props = function["Properties"]
+    assert props["Runtime"] == "python3.13"
+    assert props["Architectures"] == ["x86_64"]
+    assert props["Timeout"] == 30
+    assert props["MemorySize"] == {"Ref": "MemorySize"}
+    assert props["Handler"] == "edge.handler.handler"
+
+
+def test_handler_string_names_the_handler(function):
+    module_name, _, attribute = function["Properties"]["Handler"].rpartition(".")
+    module = __import__(module_name, fromlist=[attribute])
+    assert callable(getattr(module, attribute))
+
+
+def test_edge_function_publishes_a_version_on_every_change(function):
+    props = function["Properties"]
+    assert props["AutoPublishAlias"]
+    assert props["AutoPublishAliasAllProperties"] is True
+    # SAM hashes unresolved properties: the version description must follow MemorySize.
+    assert "MemorySize" in references(props["VersionDescription"])
+
+
+def test_edge_function_is_built_by_make_without_docker(function):
+    assert function["Metadata"]["BuildMethod"] == "makefile"
+    assert "build-EdgeFunction:" in (REPO / "mk" / "build.mk").read_text()
+
+
+def test_origin_response_association_by_version(distribution):
+    (association,) = distribution["DefaultCacheBehavior"]["LambdaFunctionAssociations"]
+    assert association["EventType"] == "origin-response"
+    assert association["LambdaFunctionARN"] == {"Ref": "EdgeFunction.Version"}
+    assert not association.get("IncludeBody", False)
+
+
+# ---- the role ------------------------------------------------------------------
+
+
+def test_role_is_trusted_by_lambda_and_lambda_edge(resources):
+    trust = resources["EdgeFunctionRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    principals = {
+        service
+        for statement in trust
+        if statement["Effect"] == "Allow" and "sts:AssumeRole" in as_list(statement["Action"])
+        for service in as_list(statement["Principal"]["Service"])
+    }
+    assert principals == {"lambda.amazonaws.com", "edgelambda.amazonaws.com"}
+
+
+def test_role_has_no_wildcard_actions_and_scoped_s3_resources(role_statements):
+    for statement in role_statements:
+        assert statement["Effect"] == "Allow"
+        actions = as_list(statement["Action"])
+        assert not any("*" in action for action in actions), statement
+        if any(action.startswith("s3:") for action in actions):
+            assert "*" not in as_list(statement["Resource"]), statement
+            assert references(statement["Resource"]) and references(statement["Resource"]) <= ORIGINALS | DERIVATIVES
+
+
+def test_function_cannot_write_to_the_originals(role_statements):
+    touching_originals = [st for st in role_statements if references(st["Resource"]) & ORIGINALS]
+    assert touching_originals, "the role grants nothing on the originals bucket"
+    for statement in touching_originals:
+        assert set(as_list(statement["Action"])) <= READ_AND_LIST, statement
+        assert not references(statement["Resource"]) & DERIVATIVES, "keep originals and derivatives apart"
+
+
+def granted(role_statements, bucket_names: frozenset[str]) -> set[str]:
+    return {
+        action
+        for st in role_statements
+        if references(st["Resource"]) & bucket_names
+        for action in as_list(st["Action"])
+    }
+
+
+def test_function_reads_and_lists_the_originals(role_statements):
+    # Without s3:ListBucket a missing original is AccessDenied, not NoSuchKey (PLATFORM.md).
+    assert granted(role_statements, ORIGINALS) == READ_AND_LIST
+
+
+def test_function_reads_lists_and_writes_the_derivatives_only(role_statements):
+    assert granted(role_statements, DERIVATIVES) == {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}
+    writes = {a for st in role_statements for a in as_list(st["Action"]) if a.startswith("s3:")} - READ_AND_LIST
+    for statement in role_statements:
+        if set(as_list(statement["Action"])) & writes:
+            assert references(statement["Resource"]) <= DERIVATIVES, statement
+
+
+def test_function_logs_in_every_region(role_statements):
+    (logs,) = [st for st in role_statements if any(a.startswith("logs:") for a in as_list(st["Action"]))]
+    assert {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"} <= set(as_list(logs["Action"]))
+    resource = logs["Resource"]
+    text = resource if isinstance(resource, str) else resource["Fn::Sub"]
+    assert re.match(r"arn:(\$\{AWS::Partition\}|aws):logs:\*:", text), "replicas log in every region"
+
+
+# ---- S3 and CloudFront ---------------------------------------------------------
+
+
+def test_origin_access_control(resources, origin):
+    oac = resources["OriginAccessControl"]
+    assert oac["Type"] == "AWS::CloudFront::OriginAccessControl"
+    config = oac["Properties"]["OriginAccessControlConfig"]
+    assert (config["OriginAccessControlOriginType"], config["SigningBehavior"], config["SigningProtocol"]) == (
+        "s3", "always", "sigv4",
+    )
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["OriginAccessControl", "Id"]}
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # OAC, not the legacy OAI
+    assert origin["DomainName"] == {"Fn::GetAtt": ["DerivativesBucket", "RegionalDomainName"]}
+
+
+def test_distribution_reads_and_lists_the_derivatives(resources):
+    policy = resources["DerivativesBucketPolicy"]["Properties"]
+    assert policy["Bucket"] == {"Ref": "DerivativesBucket"}
+    allowed = {}
+    for statement in policy["PolicyDocument"]["Statement"]:
+        if statement["Effect"] == "Allow" and statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}:
+            source_arn = statement["Condition"]["StringEquals"]["AWS:SourceArn"]
+            assert "Distribution" in references(source_arn), "grant only this distribution"
+            for action in as_list(statement["Action"]):
+                allowed[action] = statement["Resource"]
+    # With s3:ListBucket a missing derivative is a 404, which the function turns into a render.
+    assert allowed.keys() == {"s3:GetObject", "s3:ListBucket"}
+    assert allowed["s3:ListBucket"] == {"Fn::GetAtt": ["DerivativesBucket", "Arn"]}
+    assert allowed["s3:GetObject"] == {"Fn::Sub": "${DerivativesBucket.Arn}/*"}
+
+
+@pytest.mark.parametrize("bucket", ["OriginalsBucket", "DerivativesBucket"])
+def test_buckets_are_private_encrypted_and_tls_only(resources, bucket):
+    props = resources[bucket]["Properties"]
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    assert len(props["PublicAccessBlockConfiguration"]) == 4
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    policy = resources[f"{bucket}Policy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        st["Effect"] == "Deny" and st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for st in policy
+    )
+
+
+def test_originals_bucket_is_created_only_when_no_name_is_given(template, resources):
+    assert template["Conditions"]["CreateOriginalsBucket"] == {"Fn::Equals": [{"Ref": "OriginalsBucketName"}, ""]}
+    assert template["Parameters"]["OriginalsBucketName"]["Default"] == ""
+    for name in ("OriginalsBucket", "OriginalsBucketPolicy"):
+        assert resources[name]["Condition"] == "CreateOriginalsBucket"
+    assert resources["OriginalsBucket"]["DeletionPolicy"] == "Retain", "the originals are the user's data"
+
+
+def test_derivatives_expire_unless_zero(template, resources):
+    assert template["Conditions"]["ExpireDerivatives"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "DerivativeExpirationDays"}, 0]}]
+    }
+    rules = resources["DerivativesBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    (conditional,) = [rule for rule in rules if "Fn::If" in rule]
+    condition, expire, otherwise = conditional["Fn::If"]
+    assert condition == "ExpireDerivatives"
+    assert expire["Status"] == "Enabled"
+    assert expire["ExpirationInDays"] == {"Ref": "DerivativeExpirationDays"}
+    assert otherwise == {"Ref": "AWS::NoValue"}
+    assert template["Parameters"]["DerivativeExpirationDays"]["Default"] == 90
+
+
+def test_cache_policy_keys_on_the_path_only(resources, distribution):
+    config = resources["CachePolicy"]["Properties"]["CachePolicyConfig"]
+    key = config["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert key["CookiesConfig"] == {"CookieBehavior": "none"}
+    assert key["HeadersConfig"] == {"HeaderBehavior": "none"}
+    assert key["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
+    assert config["MinTTL"] == 0, "no-store responses (307, unstored images) must not be cached"
+    assert config["DefaultTTL"] >= 86400 and config["MaxTTL"] >= 31536000
+    assert distribution["DefaultCacheBehavior"]["CachePolicyId"] == {"Ref": "CachePolicy"}
+
+
+def test_errors_are_cached_briefly(distribution):
+    ttls = {rule["ErrorCode"]: rule["ErrorCachingMinTTL"] for rule in distribution["CustomErrorResponses"]}
+    assert len(ttls) == len(distribution["CustomErrorResponses"])
+    assert all(ttls[code] == 0 for code in (500, 502, 503, 504)), "a transient failure must not be pinned"
+    assert all(0 < ttls[code] <= 60 for code in (400, 403, 404))
+    assert not any("ResponsePagePath" in rule for rule in distribution["CustomErrorResponses"])
+
+
+def test_distribution_settings(distribution):
+    behavior = distribution["DefaultCacheBehavior"]
+    assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert behavior["TargetOriginId"] == distribution["Origins"][0]["Id"]
+    assert set(behavior["AllowedMethods"]) == {"GET", "HEAD"}
+    assert distribution["HttpVersion"] == "http2and3"
+    assert distribution["IPV6Enabled"] is True
+    assert distribution["PriceClass"] == {"Ref": "PriceClass"}
+    assert distribution["Enabled"] is True
+
+
+def test_stack_must_be_deployed_in_us_east_1(template):
+    asserts = [assertion["Assert"] for rule in template["Rules"].values() for assertion in rule["Assertions"]
+               if "RuleCondition" not in rule]
+    assert {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]} in asserts
+
+
+# ---- configuration headers --------------------------------------------------------
+
+
+def test_custom_headers_match_spec_names(origin):
+    headers = set(custom_headers(origin))
+    spec = set(spec_config_table())
+    assert spec <= headers, f"SPEC.md headers missing from the origin: {sorted(spec - headers)}"
+    assert headers <= spec | config_header_names(), "a header that neither SPEC.md nor edge/config.py knows"
+    assert all(name == name.lower() for name in headers)
+
+
+def test_every_config_header_of_the_function_is_set(origin):
+    missing = config_header_names() - set(custom_headers(origin))
+    assert not missing, f"edge/config.py reads headers the template never sets: {sorted(missing)}"
+
+
+def test_each_header_comes_from_its_parameter(template, origin):
+    """Metadata.OriginCustomHeaders is the machine-readable header -> parameter map (for local tools)."""
+    mapping = template["Metadata"]["OriginCustomHeaders"]
+    headers = custom_headers(origin)
+    assert set(mapping) == set(headers)
+    assert len(set(mapping.values())) == len(mapping), "one parameter per header"
+    for header, parameter in mapping.items():
+        assert parameter in template["Parameters"], parameter
+        assert parameter in references(headers[header]), f"{header} does not come from {parameter}"
+
+
+def test_parameters_have_descriptions_and_defaults(template):
+    expected = {
+        "OriginalsBucketName", "OriginalsBucketRegion", "MaxDimension", "AllowedSizes", "MaxSourcePixels",
+        "MaxSourceBytes", "MaxFrames", "CacheControl", "DerivativeExpirationDays", "PriceClass", "MemorySize",
+    }
+    parameters = template["Parameters"]
+    assert expected <= set(parameters)
+    for name, parameter in parameters.items():
+        assert parameter.get("Description", "").strip(), name
+        assert "Default" in parameter, name
+
+
+def test_parameter_defaults_match_spec_and_the_function(template):
+    from edge import config
+
+    defaults = {name: str(p["Default"]) for name, p in template["Parameters"].items()}
+    assert defaults["MaxDimension"] == str(config.DEFAULT_MAX_DIMENSION) == "4096"
+    assert defaults["MaxSourcePixels"] == str(config.DEFAULT_MAX_SOURCE_PIXELS) == "50000000"
+    assert defaults["MaxSourceBytes"] == str(config.DEFAULT_MAX_SOURCE_BYTES) == "41943040"
+    assert defaults["MaxFrames"] == str(config.DEFAULT_MAX_FRAMES) == "300"
+    assert defaults["CacheControl"] == config.DEFAULT_CACHE_CONTROL == "public, max-age=31536000, immutable"
+    assert defaults["AllowedSizes"] == "*", "an origin custom header cannot be empty"
+    mapping = template["Metadata"]["OriginCustomHeaders"]
+    for header, cell in spec_config_table().items():
+        number = re.match(r"\d+", cell)
+        if number:
+            assert defaults[mapping[header]] == number.group(), header
+
+
+def test_default_headers_parse_in_the_function(template, origin):
+    """The headers a default deployment sends are accepted by edge/config.py as SPEC.md's defaults."""
+    from edge import config
+    from edge.event import OriginResponseEvent
+
+    parameters = template["Parameters"]
+    computed = {"x-originals-bucket": "originals-example", "x-originals-region": "us-east-1"}
+    values = {
+        header: computed.get(header) or str(parameters[parameter]["Default"])
+        for header, parameter in template["Metadata"]["OriginCustomHeaders"].items()
+    }
+    domain = "derivatives-example.s3.us-east-1.amazonaws.com"
+    record = {
+        "config": {"eventType": "origin-response"},
+        "request": {
+            "clientIp": "203.0.113.178", "method": "GET", "querystring": "", "uri": "/640x/photos/cat.jpg",
+            "headers": {"host": [{"key": "Host", "value": domain}]},
+            "origin": {"s3": {
+                "authMethod": "none", "domainName": domain, "path": "", "region": "us-east-1",
+                "customHeaders": {name: [{"key": name, "value": value}] for name, value in values.items()},
+            }},
+        },
+        "response": {"status": "404", "statusDescription": "Not Found", "headers": {}},
+    }
+    parsed = config.Config.from_origin(OriginResponseEvent.from_record(record).origin)
+    assert parsed.originals_bucket == "originals-example"
+    assert parsed.max_dimension == config.DEFAULT_MAX_DIMENSION
+    assert parsed.allowed_sizes is None
+    assert parsed.max_source_pixels == config.DEFAULT_MAX_SOURCE_PIXELS
+    assert parsed.max_source_bytes == config.DEFAULT_MAX_SOURCE_BYTES
+    assert parsed.max_frames == config.DEFAULT_MAX_FRAMES
+    assert parsed.cache_control == config.DEFAULT_CACHE_CONTROL
+
+
+def test_outputs(template):
+    outputs = template["Outputs"]
+    assert outputs["DistributionDomainName"]["Value"] == {"Fn::GetAtt": ["Distribution", "DomainName"]}
+    assert outputs["DerivativesBucketName"]["Value"] == {"Ref": "DerivativesBucket"}
+    assert references(outputs["OriginalsBucketName"]["Value"]) == ORIGINALS
+    assert "Distribution" in references(outputs["ExampleUrl"]["Value"])
+    assert outputs["ExampleUrl"]["Value"]["Fn::Sub"].startswith("https://")
+
+
+# ---- samconfig.toml ------------------------------------------------------------
+
+
+def test_samconfig_deploys_to_us_east_1():
+    config = tomllib.loads(SAMCONFIG.read_text())["default"]
+    global_ = config["global"]["parameters"]
+    deploy = config["deploy"]["parameters"]
+    assert deploy.get("region", global_.get("region")) == "us-east-1"
+    assert global_["stack_name"]
+    assert deploy["capabilities"] == "CAPABILITY_IAM"
+    assert deploy["resolve_s3"] is True
+    assert deploy["confirm_changeset"] is True
+
+
+def test_samconfig_overrides_name_template_parameters(template):
+    overrides = tomllib.loads(SAMCONFIG.read_text())["default"]["deploy"]["parameters"]["parameter_overrides"]
+    assert overrides
+    names = {entry.split("=", 1)[0] for entry in overrides}
+    assert names <= set(template["Parameters"])
+
+
+# ---- the tools -------------------------------------------------------------------
+
+
+def test_cfn_lint_is_clean():
+    result = run_tool(str(tool("cfn-lint")), "--", str(TEMPLATE))
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+
+
+def test_sam_validate_lint():
+    result = run_tool(str(tool("sam")), "validate", "--lint", "--region", "us-east-1", "--template-file", str(TEMPLATE))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+TRANSFORM = """
+import json, sys
+from cfnlint.decode import decode
+from samtranslator.translator.transform import transform
+
+class NoManagedPolicies:
+    def load(self):
+        return {}
+
+template, errors = decode(sys.argv[1])
+assert not errors, errors
+template["Resources"]["EdgeFunction"]["Properties"]["CodeUri"] = "s3://bucket/key"
+print(json.dumps(transform(template, {}, NoManagedPolicies())))
+"""
+
+
+def test_transformed_template_associates_a_published_version():
+    """What CloudFormation gets after the SAM transform: the association names an AWS::Lambda::Version."""
+    result = run_tool(str(tool("python")), "-c", TRANSFORM, str(TEMPLATE))
+    assert result.returncode == 0, result.stderr
+    resources = json.loads(result.stdout)["Resources"]
+    config = resources["Distribution"]["Properties"]["DistributionConfig"]
+    (association,) = config["DefaultCacheBehavior"]["LambdaFunctionAssociations"]
+    version = resources[association["LambdaFunctionARN"]["Ref"]]
+    assert version["Type"] == "AWS::Lambda::Version"
+    assert version["Properties"]["FunctionName"] == {"Ref": "EdgeFunction"}
+    assert version["DeletionPolicy"] == "Retain", "replicas of old versions outlive updates"
+    function = resources["EdgeFunction"]
+    assert function["Type"] == "AWS::Lambda::Function"
+    assert "Environment" not in function["Properties"]
+    assert function["Properties"]["Role"] == {"Fn::GetAtt": ["EdgeFunctionRole", "Arn"]}
