@@ -1,0 +1,445 @@
+"""A local CloudFront in front of the derivatives bucket, with the origin-response function attached.
+
+`python -m local.cdn` (or `make demo`) starts an embedded S3, loads sample
+originals, and serves http://127.0.0.1:8080. For each GET or HEAD of a path:
+
+1. a fresh copy in the in-memory edge cache is served as is (X-Cache: Hit);
+2. otherwise the key is looked up in the derivatives bucket with boto3, and a
+   hit is served with S3's own Content-Type and Cache-Control;
+3. a 403/404 becomes an origin-response event, in the shape of events/*.json,
+   for `edge.handler.handler`; its answer is checked against Lambda@Edge's rules
+   and served, or replaced by the 5xx CloudFront would give.
+"""
+
+import argparse
+import base64
+import contextlib
+import email.utils
+import http
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote, unquote_plus
+from xml.sax.saxutils import escape as xml_escape
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from edge import config as edge_config
+from edge.handler import handler as edge_handler
+from local import runtime, s3, samples, template
+from local.cache import ResponseCache
+from local.gallery import Gallery
+
+DEFAULT_PORT = 8080
+MISS_STATUSES = frozenset({403, 404})  # what S3 answers for a missing key, with and without s3:ListBucket
+S3_HIT_HEADERS = ("Content-Type", "Cache-Control", "ETag", "Last-Modified", "Content-Length")
+# The headers the emulator itself frames the body with; a response's own values are replaced.
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
+CONFIG_HEADERS = (
+    edge_config.ORIGINALS_REGION, edge_config.MAX_DIMENSION, edge_config.ALLOWED_SIZES,
+    edge_config.MAX_SOURCE_PIXELS, edge_config.MAX_SOURCE_BYTES, edge_config.MAX_FRAMES, edge_config.CACHE_CONTROL,
+)
+DISTRIBUTION_DOMAIN = "d111111abcdef8.cloudfront.net"
+VIA = "2.0 2afae0d44e2540f472c0635ab62c232b.cloudfront.net (CloudFront)"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The distribution's S3 origin: the derivatives bucket and the custom headers it sends the function."""
+
+    bucket: str
+    region: str
+    custom_headers: dict[str, str]
+
+    @property
+    def domain_name(self) -> str:
+        return f"{self.bucket}.s3.{self.region}.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the emulator sends to the viewer."""
+
+    status: int
+    reason: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes = b""
+    source: str = "s3"  # for the log: cache, s3, lambda, pass-through, gallery, or a CloudFront error's name
+    x_cache: str | None = None  # None: Miss, or Error for a 4xx/5xx, as CloudFront labels answers from the origin
+
+    def header(self, name: str) -> str | None:
+        return next((value for key, value in self.headers if key.lower() == name), None)
+
+
+@dataclass(frozen=True)
+class S3Miss:
+    """S3's error answer for a key: the status the event carries, and what a viewer would see if passed through."""
+
+    status: int
+    code: str
+    request_id: str
+    host_id: str
+
+
+# --- the origin-response event -------------------------------------------------
+
+
+def cloudfront_headers(headers: dict[str, str]) -> dict[str, list[dict[str, str]]]:
+    return {name.lower(): [{"key": name, "value": value}] for name, value in headers.items()}
+
+
+def request_id() -> str:
+    return base64.urlsafe_b64encode(os.urandom(42)).decode()  # CloudFront's are 56 URL-safe characters
+
+
+def build_event(method: str, uri: str, client_ip: str, origin: Origin, miss: S3Miss) -> dict:
+    """An origin-response event for S3's answer to a missing key, in exactly the shape of events/*.json."""
+    s3_origin = {
+        "authMethod": "none",
+        "domainName": origin.domain_name,
+        "path": "",
+        "region": origin.region,
+        "customHeaders": {name: [{"key": name, "value": value}] for name, value in origin.custom_headers.items()},
+    }
+    request = {
+        "clientIp": client_ip,
+        "method": method,
+        "querystring": "",  # the cache policy forwards no query string: everything is in the path
+        "uri": uri,
+        "headers": cloudfront_headers({"Host": origin.domain_name, "User-Agent": "Amazon CloudFront", "Via": VIA}),
+        "origin": {"s3": s3_origin},
+    }
+    response = {
+        "status": str(miss.status),
+        "statusDescription": http.HTTPStatus(miss.status).phrase,
+        "headers": cloudfront_headers({
+            "x-amz-request-id": miss.request_id,
+            "x-amz-id-2": miss.host_id,
+            "Content-Type": "application/xml",
+            "Transfer-Encoding": "chunked",
+            "Date": email.utils.formatdate(usegmt=True),
+            "Server": "AmazonS3",
+        }),
+    }
+    config = {
+        "distributionDomainName": DISTRIBUTION_DOMAIN,
+        "distributionId": "EDFDVBD6EXAMPLE",
+        "eventType": "origin-response",
+        "requestId": request_id(),
+    }
+    return {"Records": [{"cf": {"config": config, "request": request, "response": response}}]}
+
+
+# --- answers -------------------------------------------------------------------
+
+
+def s3_hit_answer(s3_response: dict, body: bytes) -> Answer:
+    wire = s3_response["ResponseMetadata"]["HTTPHeaders"]  # botocore lower-cases the names
+    headers = tuple((name, wire[name.lower()]) for name in S3_HIT_HEADERS if name.lower() in wire)
+    headers += (("Server", "AmazonS3"),)
+    return Answer(200, "OK", headers, body, "s3")
+
+
+def s3_error_answer(miss: S3Miss, key: str, source: str) -> Answer:
+    """S3's own error, as CloudFront passes it on: XML naming the code and the key."""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{xml_escape(miss.code)}</Code><Key>{xml_escape(key)}</Key>"
+        f"<RequestId>{xml_escape(miss.request_id)}</RequestId></Error>\n"
+    ).encode()
+    headers = (("Content-Type", "application/xml"), ("Server", "AmazonS3"), ("x-amz-request-id", miss.request_id))
+    return Answer(miss.status, http.HTTPStatus(miss.status).phrase, headers, body, source)
+
+
+def function_answer(response: dict) -> Answer:
+    """The function's response as CloudFront sends it: its status, headers and decoded body."""
+    headers = tuple(
+        (entry.get("key", name), entry["value"])
+        for name, entries in response.get("headers", {}).items()
+        if name not in FRAMING_HEADERS
+        for entry in entries
+    )
+    body = response.get("body", "")
+    data = base64.b64decode(body) if response.get("bodyEncoding") == "base64" else body.encode()
+    status = int(response["status"])
+    reason = response.get("statusDescription") or http.HTTPStatus(status).phrase
+    return Answer(status, reason, headers, data, "lambda")
+
+
+def cloudfront_error_answer(status: int, name: str, details: tuple[str, ...]) -> Answer:
+    """CloudFront's own error in place of the function's response; the text names what went wrong."""
+    lines = [f"{status} {name} (from the local CloudFront emulator)", *details]
+    headers = (("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store"))
+    body = ("\n".join(lines) + "\n").encode()
+    return Answer(status, http.HTTPStatus(status).phrase, headers, body, name, x_cache=f"{name} from cloudfront")
+
+
+def html_answer(page: str) -> Answer:
+    headers = (("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"))
+    return Answer(200, "OK", headers, page.encode(), "gallery")
+
+
+# --- the emulator ----------------------------------------------------------------
+
+
+@dataclass
+class CloudFront:
+    """The distribution: edge cache, S3 origin, and the origin-response trigger."""
+
+    s3: object  # a boto3 S3 client for the origin
+    origin: Origin
+    gallery: Gallery | None = None
+    handler: runtime.Handler = edge_handler
+    cache: ResponseCache | None = field(default_factory=ResponseCache)
+
+    def answer(self, method: str, raw_path: str, client_ip: str) -> Answer:
+        uri = raw_path.split("?", 1)[0].split("#", 1)[0]
+        if uri == "/" and self.gallery is not None:
+            return html_answer(self.gallery.html())
+        cached = self.cache.get(uri) if self.cache is not None else None
+        if cached is not None:
+            answer, age = cached
+            headers = answer.headers + (("Age", str(age)),)
+            return Answer(answer.status, answer.reason, headers, answer.body, "cache", x_cache="Hit from cloudfront")
+        answer = self.from_origin(method, uri, client_ip)
+        if method == "GET" and self.cache is not None:
+            self.cache.put(uri, answer, len(answer.body), answer.header("cache-control"))
+        return answer
+
+    def from_origin(self, method: str, uri: str, client_ip: str) -> Answer:
+        # S3 decodes the path as the function does: percent-escapes as UTF-8, and + as a space.
+        key = unquote_plus(uri[1:], errors="replace")
+        try:
+            if method == "HEAD":
+                found = self.s3.head_object(Bucket=self.origin.bucket, Key=key)
+                return s3_hit_answer(found, b"")
+            found = self.s3.get_object(Bucket=self.origin.bucket, Key=key)
+            return s3_hit_answer(found, found["Body"].read())
+        except ClientError as error:
+            miss = s3_miss(error)
+        except BotoCoreError as error:
+            return cloudfront_error_answer(502, "OriginConnectError", (f"S3 could not be reached: {error}",))
+        if miss.status not in MISS_STATUSES:
+            return s3_error_answer(miss, key, "s3")
+        return self.run_function(build_event(method, uri, client_ip, self.origin, miss), miss, key)
+
+    def run_function(self, event: dict, miss: S3Miss, key: str) -> Answer:
+        invocation = runtime.invoke(self.handler, event)
+        failure = invocation.cloudfront_error
+        if failure is not None:
+            print(f"\n!!! {failure.name}: CloudFront answers {failure.status} for {event_uri(event)}",
+                  *failure.details, sep="\n  ", file=sys.stderr)
+            return cloudfront_error_answer(failure.status, failure.name, failure.details)
+        if invocation.passed_through:
+            return s3_error_answer(miss, key, "pass-through")
+        return function_answer(invocation.response)
+
+
+def event_uri(event: dict) -> str:
+    return event["Records"][0]["cf"]["request"]["uri"]
+
+
+def s3_miss(error: ClientError) -> S3Miss:
+    metadata = error.response.get("ResponseMetadata", {})
+    return S3Miss(
+        status=metadata.get("HTTPStatusCode", 500),
+        code=str(error.response.get("Error", {}).get("Code", "")),
+        request_id=metadata.get("RequestId") or os.urandom(8).hex().upper(),
+        host_id=metadata.get("HostId") or base64.b64encode(os.urandom(48)).decode(),
+    )
+
+
+def x_cache(answer: Answer) -> str:
+    if answer.x_cache is not None:
+        return answer.x_cache
+    return "Error from cloudfront" if answer.status >= 400 else "Miss from cloudfront"
+
+
+def wire_headers(answer: Answer, method: str) -> list[tuple[str, str]]:
+    """The headers as sent: CloudFront frames the body itself and adds Via and X-Cache."""
+    headers = [(name, value) for name, value in answer.headers if name.lower() not in ("via", "x-cache")]
+    if method == "GET":
+        headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(answer.body))))
+    if answer.header("date") is None:
+        headers.append(("Date", email.utils.formatdate(usegmt=True)))
+    return headers + [("Via", VIA), ("X-Cache", x_cache(answer))]
+
+
+class CloudFrontRequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: a gallery page loads dozens of images
+    server: "CloudFrontServer"
+
+    def do_GET(self) -> None:
+        self.respond("GET")
+
+    def do_HEAD(self) -> None:
+        self.respond("HEAD")
+
+    def respond(self, method: str) -> None:
+        started = time.perf_counter()
+        try:
+            answer = self.server.cloudfront.answer(method, self.path, self.client_address[0])
+        except Exception:  # noqa: BLE001 - a bug in the emulator must not look like a product failure
+            traceback.print_exc()
+            answer = cloudfront_error_answer(500, "EmulatorError", ("the emulator failed; see its log",))
+        # Logged before the answer leaves, so the line never lands after the viewer has moved on.
+        elapsed = (time.perf_counter() - started) * 1000
+        print(f"{method:4} {self.path}  {answer.status}  {answer.source}  {elapsed:.0f} ms", file=sys.stderr)
+        self.send_response_only(answer.status, answer.reason)
+        for name, value in wire_headers(answer, method):
+            self.send_header(name, value)
+        self.end_headers()
+        if method == "GET":
+            with contextlib.suppress(ConnectionError):  # a browser drops srcset candidates it no longer wants
+                self.wfile.write(answer.body)
+
+    def log_message(self, format: str, *args) -> None:
+        """Silenced: `respond` logs each request with where its answer came from."""
+
+
+class CloudFrontServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, cloudfront: CloudFront, port: int):
+        super().__init__((s3.LOOPBACK, port), CloudFrontRequestHandler)
+        self.cloudfront = cloudfront
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+# --- configuration and the command line ------------------------------------------
+
+
+def header_flag(header: str) -> str:
+    """x-max-dimension -> --max-dimension: every configuration header has a flag of the same name."""
+    return "--" + header.removeprefix("x-")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m local.cdn", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--endpoint-url", help="an S3-compatible endpoint (or real S3) instead of the embedded one")
+    parser.add_argument("--s3-port", type=int, default=0, help="port of the embedded S3 (default: any free port)")
+    parser.add_argument("--region", default=s3.DEFAULT_REGION, help="the derivatives bucket's region")
+    parser.add_argument("--derivatives-bucket", default=s3.DERIVATIVES_BUCKET, help="the origin: derivatives live here")
+    parser.add_argument(header_flag(edge_config.ORIGINALS_BUCKET), default=s3.ORIGINALS_BUCKET,
+                        help="the bucket the function reads originals from (the x-originals-bucket header)")
+    parser.add_argument("--originals", type=Path, metavar="DIR", help="upload the images in DIR as originals")
+    parser.add_argument("--template", type=Path, default=template.DEFAULT_TEMPLATE,
+                        help="the SAM template whose parameter defaults configure the origin")
+    parser.add_argument("--no-cache", action="store_true", help="no edge cache: every request goes to S3")
+    overrides = parser.add_argument_group("origin custom headers (default: template.yaml's parameter defaults)")
+    for header in CONFIG_HEADERS:
+        overrides.add_argument(header_flag(header), metavar="VALUE", help=f"the {header} header")
+    return parser.parse_args(argv)
+
+
+def flag_overrides(args: argparse.Namespace) -> dict[str, str]:
+    values = {header: getattr(args, header_flag(header)[2:].replace("-", "_")) for header in CONFIG_HEADERS}
+    return {header: value for header, value in values.items() if value is not None}
+
+
+def template_headers(path: Path, region: str) -> template.OriginHeaders:
+    if not path.is_file():
+        return template.OriginHeaders()
+    return template.origin_headers(template.load_template(path), region)
+
+
+def custom_headers(originals_bucket: str, from_template: dict[str, str], overrides: dict[str, str]) -> dict[str, str]:
+    """The origin's headers: the local originals bucket, then the template's values, then the flags."""
+    # The template's x-originals-bucket names a bucket in AWS; locally it is always the local one.
+    configured = {name: value for name, value in from_template.items() if name != edge_config.ORIGINALS_BUCKET}
+    return {edge_config.ORIGINALS_BUCKET: originals_bucket} | configured | overrides
+
+
+def prepare_buckets(client, args: argparse.Namespace, embedded: bool) -> dict[str, bytes]:
+    """Create (embedded S3) or check (any other) the buckets, and upload the originals; returns those."""
+    buckets = (args.originals_bucket, args.derivatives_bucket)
+    if embedded:
+        s3.create_buckets(client, args.region, *buckets)
+    elif missing := s3.missing_buckets(client, *buckets):
+        sys.exit(f"error: bucket(s) {', '.join(missing)} not found at {args.endpoint_url}; create them, "
+                 "or name yours with --originals-bucket and --derivatives-bucket")
+    # Samples go only into the throwaway embedded S3: an existing bucket gets nothing it was not asked for.
+    originals = samples.sample_originals() if embedded else {}
+    if args.originals is not None:
+        originals |= s3.folder_originals(args.originals)
+    s3.put_originals(client, args.originals_bucket, originals)
+    return originals
+
+
+def example_urls(base: str, keys: list[str]) -> list[tuple[str, str]]:
+    """A few URLs worth opening, on the originals just uploaded."""
+    examples = [(f"{base}/", "the gallery: every original beside its renditions")]
+    if not keys:
+        return examples + [(f"{base}/640x/<key of an original>", "640 pixels wide")]
+
+    def url(spec: str, key: str) -> str:
+        return f"{base}/{spec}/{quote(key, safe='/')}"
+
+    first = keys[0]
+    examples += [(url("640x", first), "fit inside 640 pixels wide")]
+    examples += [(url("300x300,cover,webp", first), "a centred square crop, as WebP")]
+    gifs, spaced = [key for key in keys if key.endswith(".gif")], [key for key in keys if " " in key]
+    examples += [(url("x240,avif", key), "an animated GIF as animated AVIF") for key in gifs[:1]]
+    examples += [(url("x480", key), "a key with a space, accents and a plus") for key in spaced[:1]]
+    return examples + [(url("640y", first), "a malformed spec: 400")]
+
+
+def describe_origin(origin: Origin, configured: template.OriginHeaders, template_path: Path) -> list[str]:
+    source = f"from {template_path.name}" if configured.headers else f"none in {template_path}: the function's defaults"
+    lines = [f"  origin:  {origin.domain_name}, custom headers ({source}; flags override):"]
+    lines += [f"           {name}: {value}" for name, value in origin.custom_headers.items()]
+    # x-originals-bucket is always the local bucket, whatever the template says.
+    unresolved = [name for name in configured.unresolved if name != edge_config.ORIGINALS_BUCKET]
+    if unresolved:
+        lines.append(f"  only a deployed stack knows {', '.join(unresolved)}: left to the function's defaults")
+    return lines
+
+
+def serve(args: argparse.Namespace, endpoint_url: str, embedded: bool) -> None:
+    s3.apply_environment(s3.boto3_environment(endpoint_url, args.region, dummy_credentials=embedded))
+    client = s3.s3_client(endpoint_url, args.region)
+    originals = prepare_buckets(client, args, embedded)
+    configured = template_headers(args.template, args.region)
+    headers = custom_headers(args.originals_bucket, configured.headers, flag_overrides(args))
+    origin = Origin(args.derivatives_bucket, args.region, headers)
+    notes = {sample.key: sample.note for sample in samples.SAMPLES} if embedded else {}
+    gallery = Gallery(client, args.originals_bucket, notes, headers)
+    cache = None if args.no_cache else ResponseCache()
+    server = CloudFrontServer(CloudFront(client, origin, gallery, cache=cache), args.port)
+    s3_kind = "embedded moto server" if embedded else "S3"
+    print("\n".join([
+        f"Local image CDN on {server.url}/   (Ctrl-C stops it)",
+        f"  S3:      {s3_kind} at {endpoint_url}",
+        f"           originals in {args.originals_bucket}, derivatives in {args.derivatives_bucket}",
+        *describe_origin(origin, configured, args.template),
+        "", "Try:", *(f"  {url:<72} {what}" for url, what in example_urls(server.url, list(originals))),
+    ]) + "\n", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    finally:
+        server.server_close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.endpoint_url:
+        serve(args, args.endpoint_url, embedded=False)
+        return
+    with s3.EmbeddedS3(args.s3_port) as endpoint_url:
+        serve(args, endpoint_url, embedded=True)
+
+
+if __name__ == "__main__":
+    main()

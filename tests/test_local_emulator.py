@@ -1,0 +1,347 @@
+"""The local CDN: embedded S3 (moto's server mode) + CloudFront emulator, over real HTTP on loopback."""
+
+import contextlib
+import io
+import re
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from edge.handler import handler as edge_handler
+from imaging import DERIVATIVES, ORIGINALS, load_event
+from local import cdn, s3, samples, template
+from local.cache import ResponseCache, ttl_seconds
+from local.gallery import Gallery
+
+REGION = "us-east-1"
+CUSTOM_HEADERS = {"x-originals-bucket": ORIGINALS, "x-max-dimension": "4096"}
+EXIF_SAMPLE = "samples/lighthouse-exif6.jpg"  # 900×1350 once upright
+LANDSCAPE = "samples/alpine-lake.jpg"  # 1600×1067
+
+
+def use_embedded_s3(monkeypatch: pytest.MonkeyPatch, endpoint_url: str) -> None:
+    """Point default-built boto3 clients at the embedded S3, as `make demo` does for the function."""
+    for name, value in s3.boto3_environment(endpoint_url, REGION, dummy_credentials=True).items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(scope="module")
+def endpoint_url():
+    with s3.EmbeddedS3() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(endpoint_url):
+    """The emulator's own S3 client, on buckets seeded with the sample originals."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        use_embedded_s3(monkeypatch, endpoint_url)
+        client = s3.s3_client(endpoint_url, REGION)  # credentials are read now, from the environment
+    s3.create_buckets(client, REGION, ORIGINALS, DERIVATIVES)
+    s3.put_originals(client, ORIGINALS, samples.sample_originals())
+    return client
+
+
+@pytest.fixture(autouse=True)
+def function_environment(aws_credentials, monkeypatch, endpoint_url):
+    """conftest.py resets the AWS variables for every test: set them again, after it."""
+    use_embedded_s3(monkeypatch, endpoint_url)
+    s3.forget_edge_clients()
+    yield
+    s3.forget_edge_clients()
+
+
+class CountingHandler:
+    """The real function, counting its calls: proof of which requests reached it."""
+
+    def __init__(self, handler=edge_handler):
+        self.uris: list[str] = []
+        self._handler = handler
+
+    def __call__(self, event, context):
+        self.uris.append(event["Records"][0]["cf"]["request"]["uri"])
+        return self._handler(event, context)
+
+
+@contextlib.contextmanager
+def serving(client, handler, cache: ResponseCache | None = None):
+    """An emulator on a free port, in a thread; yields its base URL."""
+    origin = cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS)
+    gallery = Gallery(client, ORIGINALS, {sample.key: sample.note for sample in samples.SAMPLES}, CUSTOM_HEADERS)
+    server = cdn.CloudFrontServer(cdn.CloudFront(client, origin, gallery, handler, cache), port=0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server.url
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def function():
+    return CountingHandler()
+
+
+@pytest.fixture
+def cdn_url(client, function):
+    """The emulator without an edge cache: every request goes to S3."""
+    with serving(client, function) as url:
+        yield url
+
+
+def fetch(url: str, method: str = "GET"):
+    """(status, headers, body) of one real HTTP request."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=60) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def decoded(body: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(body))
+
+
+def stored(client, key: str) -> bytes:
+    return client.get_object(Bucket=DERIVATIVES, Key=key)["Body"].read()
+
+
+def test_a_miss_is_rendered_by_the_function_stored_in_s3_and_served(cdn_url, client, function):
+    status, headers, body = fetch(f"{cdn_url}/320x/{LANDSCAPE}")
+    assert status == 200
+    assert headers["Content-Type"] == "image/jpeg"
+    assert headers["X-Cache"] == "Miss from cloudfront"
+    assert decoded(body).size == (320, 213)
+    assert stored(client, f"320x/{LANDSCAPE}") == body
+    assert function.uris == [f"/320x/{LANDSCAPE}"]
+
+
+def test_the_second_request_is_an_s3_hit_without_the_function(cdn_url, function):
+    url = f"{cdn_url}/300x300,cover,webp/{LANDSCAPE}"
+    _, _, first = fetch(url)
+    status, headers, second = fetch(url)
+    assert status == 200
+    assert second == first
+    assert headers["Content-Type"] == "image/webp"  # S3's metadata, as the function stored it
+    assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert function.uris == ["/300x300,cover,webp/" + LANDSCAPE]  # called for the miss only
+
+
+def test_head_generates_and_stores_with_no_body_then_hits(cdn_url, client, function):
+    url = f"{cdn_url}/200x200,fill,png/photos/cat.jpg"
+    status, headers, body = fetch(url, "HEAD")
+    assert (status, headers["Content-Type"], body) == (200, "image/png", b"")
+    assert decoded(stored(client, "200x200,fill,png/photos/cat.jpg")).size == (200, 200)
+    status, headers, body = fetch(url, "HEAD")
+    assert (status, headers["Content-Type"], body) == (200, "image/png", b"")
+    assert int(headers["Content-Length"]) > 0  # S3's length of the stored object
+    assert len(function.uris) == 1
+
+
+def test_a_malformed_spec_is_400(cdn_url):
+    status, headers, body = fetch(f"{cdn_url}/640y/photos/cat.jpg")
+    assert status == 400
+    assert headers["Content-Type"].startswith("text/plain")
+    assert body.startswith(b"Malformed size")
+
+
+def test_a_path_that_is_not_ours_gets_s3s_own_404(cdn_url, function):
+    status, headers, body = fetch(f"{cdn_url}/about/index.html")
+    assert status == 404
+    assert headers["Content-Type"] == "application/xml"
+    assert b"<Code>NoSuchKey</Code>" in body
+    assert function.uris == ["/about/index.html"]  # the function saw the 404 and passed it through
+
+
+def test_a_missing_original_is_404(cdn_url):
+    status, _, body = fetch(f"{cdn_url}/640x/photos/no-such-photo.jpg")
+    assert (status, body) == (404, b"Original image not found.\n")
+
+
+def test_a_key_is_decoded_as_s3_decodes_it_so_any_spelling_then_hits(cdn_url, client, function):
+    status, _, body = fetch(f"{cdn_url}/x480/news/2026/front+page%20%C3%A9t%C3%A9%2B1.jpg")
+    assert status == 200
+    assert decoded(body).size == (853, 480)
+    assert stored(client, "x480/news/2026/front page été+1.jpg") == body
+    status, _, again = fetch(f"{cdn_url}/x480/news/2026/front%20page%20%C3%A9t%C3%A9%2B1.jpg")
+    assert (status, again) == (200, body)
+    assert len(function.uris) == 1
+
+
+def test_a_rendition_too_large_to_inline_redirects_to_itself_and_the_retry_hits_s3(cdn_url, function):
+    uri = "/1600x,png/news/2026/front+page%20%C3%A9t%C3%A9%2B1.jpg"  # a 0.9 MB PNG: 1.2 MB as base64
+    status, _, body = fetch(cdn_url + uri)  # urllib follows the 307, as a browser does
+    assert status == 200
+    assert decoded(body).size == (1600, 900)
+    assert function.uris == [uri]
+
+
+def test_the_exif_rotated_sample_comes_out_upright(cdn_url):
+    status, _, body = fetch(f"{cdn_url}/300x/{EXIF_SAMPLE}")
+    assert status == 200
+    assert decoded(body).size == (300, 450)
+
+
+def test_a_response_that_breaks_a_rule_is_a_loud_502_naming_it(client):
+    with serving(client, lambda event, context: {"status": 200, "body": "hi"}) as url:
+        status, headers, body = fetch(f"{url}/100x/photos/cat.jpg")
+    assert status == 502
+    assert headers["X-Cache"] == "LambdaValidationError from cloudfront"
+    assert b"LambdaValidationError" in body
+    assert b"status: status must be a string" in body
+
+
+def test_an_exception_in_the_function_is_500(client):
+    def crash(event, context):
+        raise RuntimeError("boom")
+
+    with serving(client, crash) as url:
+        status, headers, body = fetch(f"{url}/100x/photos/cat.jpg")
+    assert status == 500
+    assert headers["X-Cache"] == "LambdaExecutionError from cloudfront"
+
+
+def test_the_edge_cache_serves_what_cache_control_allows(client, function):
+    with serving(client, function, cache=ResponseCache()) as url:
+        _, first_headers, first = fetch(f"{url}/160x/{LANDSCAPE}")
+        status, headers, second = fetch(f"{url}/160x/{LANDSCAPE}")
+        _, head_headers, _ = fetch(f"{url}/160x/{LANDSCAPE}", "HEAD")
+    assert first_headers["X-Cache"] == "Miss from cloudfront"
+    assert (status, second) == (200, first)
+    assert headers["X-Cache"] == head_headers["X-Cache"] == "Hit from cloudfront"
+    assert headers["Age"] == "0"
+
+
+@pytest.mark.parametrize(
+    ("cache_control", "ttl"),
+    [
+        ("public, max-age=31536000, immutable", 31536000),
+        ("public, max-age=60, s-maxage=5", 5),
+        ("no-store", None),
+        ("max-age=60, private", None),
+        ("max-age=0", None),
+        (None, None),
+        ('max-age="30"', 30),
+    ],
+)
+def test_cache_lifetime_from_cache_control(cache_control, ttl):
+    assert ttl_seconds(cache_control) == ttl
+
+
+def test_the_cache_expires_entries_and_stays_within_its_size():
+    now = [0.0]
+    cache = ResponseCache(max_bytes=10, clock=lambda: now[0])
+    cache.put("a", "A", 6, "max-age=5")
+    assert not cache.put("b", "B", 6, "no-store")
+    assert cache.get("a") == ("A", 0)
+    cache.put("c", "C", 6, "max-age=60")  # over 10 bytes: the least recently used goes
+    assert cache.get("a") is None
+    now[0] = 61
+    assert cache.get("c") is None
+
+
+def test_the_gallery_shows_each_original_with_responsive_picture_and_cover_renditions(cdn_url):
+    status, headers, body = fetch(f"{cdn_url}/")
+    page = body.decode()
+    assert (status, headers["Content-Type"]) == (200, "text/html; charset=utf-8")
+    for sample in samples.SAMPLES:
+        assert f"<h2>{sample.key}</h2>" in page
+    assert 'type="image/avif"' in page and 'type="image/webp"' in page
+    assert "/320x/samples/alpine-lake.jpg 320w, /640x/samples/alpine-lake.jpg 640w" in page
+    assert 'src="/240x240,cover/samples/alpine-lake.jpg"' in page
+    assert "/x480/" not in page and "front%20page%20%C3%A9t%C3%A9%2B1.jpg" in page
+    assert re.search(r'data-expect="\{&quot;/320x/samples/lighthouse-exif6.jpg&quot;:\[320,480\]', page)
+
+
+def test_a_built_event_has_the_shape_of_the_shipped_events():
+    origin = cdn.Origin(DERIVATIVES, REGION, {"x-originals-bucket": ORIGINALS})
+    miss = cdn.S3Miss(404, "NoSuchKey", "REQUESTID", "HOSTID")
+    built = cdn.build_event("GET", "/640x/photos/cat.jpg", "127.0.0.1", origin, miss)
+    shipped = load_event("miss-404-resize.json")
+    assert shape(built) == shape(shipped)
+    cf = built["Records"][0]["cf"]
+    assert cf["request"]["origin"]["s3"]["domainName"] == "image-cdn-derivatives.s3.us-east-1.amazonaws.com"
+    assert cf["response"]["headers"]["transfer-encoding"] == [{"key": "Transfer-Encoding", "value": "chunked"}]
+    assert cf["request"]["uri"] == "/640x/photos/cat.jpg"
+
+
+def shape(node, path=()):
+    """The structure of a JSON value: its keys and value types, not its values (custom headers aside)."""
+    if isinstance(node, dict):
+        if path[-1:] == ("customHeaders",):
+            return "custom headers"
+        return {key: shape(value, (*path, key)) for key, value in node.items()}
+    if isinstance(node, list):
+        return [shape(item, path) for item in node[:1]]
+    return type(node).__name__
+
+
+def test_origin_headers_come_from_the_templates_parameter_defaults(tmp_path):
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        """
+Parameters:
+  MaxDimension: {Type: Number, Default: 2048}
+  AllowedSizes: {Type: String, Default: "320x, 640x"}
+  CacheControl: {Type: String, Default: ""}
+  OriginalsBucketRegion: {Type: String, Default: ""}
+Conditions:
+  HasRegion: !Not [!Equals [!Ref OriginalsBucketRegion, ""]]
+Resources:
+  Distribution:
+    Type: AWS::CloudFront::Distribution
+    Properties:
+      DistributionConfig:
+        Origins:
+          - Id: derivatives
+            DomainName: !GetAtt DerivativesBucket.RegionalDomainName
+            OriginCustomHeaders:
+              - {HeaderName: x-originals-bucket, HeaderValue: !Ref OriginalsBucket}
+              - HeaderName: x-originals-region
+                HeaderValue: !If [HasRegion, !Ref OriginalsBucketRegion, !Ref "AWS::Region"]
+              - {HeaderName: x-max-dimension, HeaderValue: !Ref MaxDimension}
+              - {HeaderName: x-allowed-sizes, HeaderValue: !Sub "${AllowedSizes}"}
+              - {HeaderName: x-cache-control, HeaderValue: !Ref CacheControl}
+"""
+    )
+    headers = template.origin_headers(template.load_template(path), "eu-west-1")
+    assert headers.headers == {
+        "x-originals-region": "eu-west-1", "x-max-dimension": "2048", "x-allowed-sizes": "320x, 640x",
+    }
+    assert headers.unresolved == ("x-originals-bucket",)
+
+
+@pytest.mark.skipif(not template.DEFAULT_TEMPLATE.is_file(), reason="template.yaml is not there yet")
+def test_the_projects_template_configures_every_header_but_the_stacks_own_bucket():
+    headers = template.origin_headers(template.load_template(template.DEFAULT_TEMPLATE), REGION)
+    assert set(headers.headers) == set(cdn.CONFIG_HEADERS)
+    assert headers.unresolved == ("x-originals-bucket",)
+
+
+def test_flags_override_the_template_and_the_local_bucket_always_wins():
+    args = cdn.parse_args(["--max-dimension", "1000", "--allowed-sizes", "*", "--originals-bucket", "mine"])
+    headers = cdn.custom_headers(
+        args.originals_bucket, {"x-originals-bucket": "stack-bucket", "x-max-dimension": "4096", "x-max-frames": "9"},
+        cdn.flag_overrides(args),
+    )
+    assert headers == {
+        "x-originals-bucket": "mine", "x-max-dimension": "1000", "x-max-frames": "9", "x-allowed-sizes": "*",
+    }
+
+
+def test_a_folder_of_originals_uploads_its_images_only(tmp_path: Path):
+    (tmp_path / "trips" / "2026").mkdir(parents=True)
+    (tmp_path / "trips" / "2026" / "beach.JPG").write_bytes(b"jpeg")
+    (tmp_path / "logo.png").write_bytes(b"png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / ".hidden.jpg").write_bytes(b"hidden")
+    assert s3.folder_originals(tmp_path) == {"logo.png": b"png", "trips/2026/beach.JPG": b"jpeg"}

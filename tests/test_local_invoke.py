@@ -1,0 +1,44 @@
+"""`make invoke`: the Docker-free `sam local invoke` works on every shipped event, out of the box."""
+
+import pytest
+from PIL import Image
+
+from imaging import EVENTS
+from local import invoke
+
+# What the function answers for each shipped event; an event added later must at least pass the rules.
+EXPECTED_STATUS = {
+    "hit-200-passthrough.json": "200",
+    "malformed-spec-400.json": "400",
+    "miss-403-oac-cover-webp.json": "200",
+    "miss-404-head.json": "200",
+    "miss-404-resize.json": "200",
+    "miss-404-unicode-key.json": "200",
+    "missing-original-404.json": "404",
+    "not-ours-404-passthrough.json": "404",
+}
+
+
+@pytest.mark.parametrize("event", sorted(EVENTS.glob("*.json")), ids=lambda path: path.name)
+def test_every_shipped_event_runs_and_its_response_passes_the_rules(event, capsys):
+    assert invoke.main([str(event)]) == 0
+    report = capsys.readouterr().out
+    assert "rules:    pass" in report
+    if event.name in EXPECTED_STATUS:
+        assert f"status:   {EXPECTED_STATUS[event.name]} " in report
+
+
+def test_the_body_is_written_decoded_and_the_derivative_reported_stored(tmp_path, capsys):
+    out = tmp_path / "cat.jpg"
+    assert invoke.main([str(EVENTS / "miss-404-resize.json"), "--out", str(out)]) == 0
+    report = capsys.readouterr().out
+    assert Image.open(out).size == (640, 800)
+    assert "body:     " in report and "JPEG 640×800" in report
+    assert "stored:   640x/photos/cat.jpg (image/jpeg" in report
+
+
+def test_the_missing_original_stays_missing(capsys):
+    invoke.main([str(EVENTS / "missing-original-404.json")])
+    report = capsys.readouterr().out
+    assert "status:   404 " in report
+    assert "stored:   nothing" in report

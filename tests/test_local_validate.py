@@ -1,0 +1,135 @@
+"""local.validate: Lambda@Edge's response rules, one broken response per rule."""
+
+import base64
+import copy
+
+import pytest
+
+from imaging import load_event, origin_response
+from local import validate
+
+ORIGIN = origin_response(load_event("miss-404-resize.json"))
+
+
+def generated(**fields) -> dict:
+    """A well-formed generated response, an edit of the origin's as the function makes it."""
+    headers = copy.deepcopy(ORIGIN["headers"])
+    headers["content-type"] = [{"key": "Content-Type", "value": "image/jpeg"}]
+    response = {
+        "status": "200",
+        "statusDescription": "OK",
+        "headers": headers,
+        "body": base64.b64encode(b"\xff\xd8 image bytes").decode(),
+        "bodyEncoding": "base64",
+    }
+    return response | fields
+
+
+def with_header(name: str, *values: str, key: str | None = None) -> dict:
+    response = generated()
+    response["headers"][name] = [{"key": key or name.title(), "value": value} for value in values]
+    return response
+
+
+def broken_rules(response) -> set[str]:
+    return {violation.rule for violation in validate.check(response, ORIGIN)}
+
+
+def test_a_well_formed_generated_response_passes():
+    assert validate.check(generated(), ORIGIN) == []
+
+
+def test_the_origin_response_passed_through_unchanged_passes():
+    assert validate.check(copy.deepcopy(ORIGIN), ORIGIN) == []
+
+
+def test_header_keys_are_optional_and_matched_case_insensitively():
+    response = generated()
+    response["headers"]["x-extra"] = [{"value": "no key"}, {"key": "X-EXTRA", "value": "shouting"}]
+    assert validate.check(response, ORIGIN) == []
+
+
+@pytest.mark.parametrize("status", [200, None, "OK", "", "199", "600", "20O", "２００", " 200"])
+def test_status_must_be_a_string_from_200_to_599(status):
+    assert broken_rules(generated(status=status)) == {validate.STATUS}
+
+
+def test_a_missing_status_is_refused():
+    response = generated()
+    del response["status"]
+    assert broken_rules(response) == {validate.STATUS}
+
+
+def test_the_function_must_return_an_object_with_string_fields():
+    assert broken_rules(None) == {validate.RESPONSE}
+    assert broken_rules(generated(body=b"bytes", bodyEncoding="text")) == {validate.RESPONSE}
+
+
+def test_generated_size_is_capped_at_one_megabyte_of_headers_plus_body():
+    at_limit = generated(bodyEncoding="text", body="")
+    at_limit["body"] = "x" * (validate.MAX_GENERATED_BYTES - validate.generated_size(at_limit))
+    assert validate.check(at_limit, ORIGIN) == []
+    assert broken_rules(at_limit | {"body": at_limit["body"] + "x"}) == {validate.SIZE}
+
+
+def test_the_size_cap_counts_the_base64_text_not_the_image_bytes():
+    image_bytes = b"\0" * 760_000  # under 1 MB as bytes, over it as base64
+    assert broken_rules(generated(body=base64.b64encode(image_bytes).decode())) == {validate.SIZE}
+
+
+def test_the_size_cap_counts_headers_too():
+    response = with_header("x-padding", *["p" * 10_000] * 101)
+    assert broken_rules(response) == {validate.SIZE}
+
+
+def test_a_base64_body_must_be_valid_base64():
+    assert broken_rules(generated(body="not base64!")) == {validate.BASE64}
+
+
+def test_body_encoding_is_text_or_base64():
+    assert broken_rules(generated(bodyEncoding="gzip")) == {validate.BODY_ENCODING}
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        pytest.param(with_header("transfer-encoding", "gzip"), id="changed"),
+        pytest.param(generated(headers={"content-type": [{"key": "Content-Type", "value": "a/b"}]}), id="dropped"),
+        pytest.param(with_header("via", "1.1 my-proxy"), id="added"),
+    ],
+)
+def test_read_only_headers_stay_as_the_origin_sent_them(response):
+    assert broken_rules(response) == {validate.READ_ONLY}
+
+
+@pytest.mark.parametrize(
+    "name", ["connection", "keep-alive", "upgrade", "x-cache", "x-amz-cf-pop", "x-edge-location", "x-real-ip"]
+)
+def test_disallowed_headers_may_not_be_set(name):
+    assert broken_rules(with_header(name, "anything")) == {validate.DISALLOWED}
+
+
+def test_a_disallowed_header_the_origin_sent_and_the_function_kept_is_not_its_doing():
+    origin = copy.deepcopy(ORIGIN)
+    origin["headers"]["x-cache"] = [{"key": "X-Cache", "value": "Miss"}]
+    response = with_header("x-cache", "Miss", key="X-Cache")
+    assert validate.check(response, origin) == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"Content-Type": [{"key": "Content-Type", "value": "image/jpeg"}]}, id="upper-case name"),
+        pytest.param({"content-type": [{"key": "Content-Length", "value": "1"}]}, id="key of another header"),
+        pytest.param({"content-type": {"key": "Content-Type", "value": "image/jpeg"}}, id="not a list"),
+        pytest.param({"content-type": [{"key": "Content-Type"}]}, id="no value"),
+        pytest.param({"content-type": [{"key": "Content-Type", "value": 42}]}, id="value not a string"),
+        pytest.param([("content-type", "image/jpeg")], id="not a map"),
+    ],
+)
+def test_header_map_shape(headers):
+    response = generated()
+    if isinstance(headers, dict):
+        headers = copy.deepcopy(ORIGIN["headers"]) | headers
+    response["headers"] = headers
+    assert broken_rules(response) == {validate.HEADER_SHAPE}
