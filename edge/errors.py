@@ -64,3 +64,9 @@ class Unavailable(EdgeError):
     reason = "Service Unavailable"
     public_message = "Image temporarily unavailable."
     code = "unavailable"
+
+
+class UnsafeWrite(EdgeError):
+    """A write the storage refused: a key that is not `<spec>/<original key>`. A bug, never the viewer's doing."""
+
+    code = "unsafe_write"

@@ -31,7 +31,8 @@ from PIL import (  # noqa: F401 - imported for their registration side effect
     WebPImagePlugin,
 )
 
-from edge.errors import SourceTooLarge, UnsupportedMedia
+from edge import gif
+from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import Geometry, plan
 from edge.rendition import Rendition
 
@@ -56,6 +57,11 @@ ICC_OUTPUTS = frozenset({"jpeg", "png", "webp", "avif"})
 ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "F"})
 DEFAULT_FRAME_MS = 100
+MAX_FRAME_MS = 655_350  # GIF's largest delay (65535 cs); WebP's is larger, and no real frame is near either
+# Largest side each encoder accepts: WebP's is 16383 (libwebp), JPEG's 65500 (libjpeg).
+MAX_SIDE = {"jpeg": 65_500, "png": 2**31 - 1, "webp": 16_383, "avif": 65_536, "gif": 65_535}
+# What a decoder raises on a corrupt or truncated body (libavif: RuntimeError).
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError)
 GIF_RESTORE_BACKGROUND = 2
 WHITE = 255
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
@@ -68,9 +74,18 @@ ORIENTATION_TAG = 0x0112
 
 @dataclass(frozen=True)
 class Limits:
-    max_pixels: int
+    max_pixels: int  # per frame, and for all the frames of an animation together
     max_frames: int
+    max_dimension: int = 4096  # also bounds the side a URL leaves open (`/x100/` on a panorama)
 
+
+@dataclass(frozen=True)
+class Source:
+    """An opened original whose header passed the limits."""
+
+    image: Image.Image
+    frames: int
+    canvas: tuple[int, int]  # for a GIF, grown to every frame's extent, as Pillow grows it
 
 @dataclass(frozen=True)
 class Rendered:
@@ -97,27 +112,64 @@ class Frame:
 
 def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     source = open_source(data, limits)
-    target = rendition.format or default_format(source)
-    geometry = plan(oriented_size(source), rendition.width, rendition.height, rendition.fit)
-    loop = source.info.get("loop")  # read before seeking: only the first frame carries it
-    frames = [run_steps(frame) for frame in source_frames(source, target, geometry)]
+    image = source.image
+    target = rendition.format or default_format(image)
+    frame_count = source.frames if is_animated(image) and target in ANIMATED_OUTPUTS else 1
+    check_animation_pixels(frame_count, source.canvas, limits)
+    geometry = plan(oriented_size(image), *bounded_box(rendition, limits), rendition.fit)
+    check_encodable(geometry.size, target)
+    loop = image.info.get("loop")  # read before seeking: only the first frame carries it
+    frames = merge_repeated([run_steps(frame) for frame in source_frames(image, frame_count, target, geometry)])
     body = encode(frames, rendition.quality, loop)
     return Rendered(body, target, CONTENT_TYPES[target], geometry.size, len(frames))
 
 
-def open_source(data: bytes, limits: Limits) -> Image.Image:
+def open_source(data: bytes, limits: Limits) -> Source:
     """Open the original from its header and check the limits; nothing is decoded yet."""
     try:
         image = Image.open(io.BytesIO(data), formats=DECODERS)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    # Besides the usual, libavif raises RuntimeError and a GIF without a frame EOFError.
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, RuntimeError) as error:
         raise UnsupportedMedia(f"cannot identify image: {error}") from None
     width, height = image.size
     if width * height > limits.max_pixels:
         raise SourceTooLarge(f"{width}x{height} is over {limits.max_pixels} pixels")
-    frames = getattr(image, "n_frames", 1)
+    if image.format == "GIF":
+        # Pillow's n_frames walks every frame, and a later frame may grow the canvas.
+        try:
+            layout = gif.scan(data, limits.max_frames)
+        except gif.MalformedGif as error:
+            raise UnsupportedMedia(f"malformed GIF: {error}") from None
+        frames, (width, height) = layout.frames, layout.size
+        if width * height > limits.max_pixels:
+            raise SourceTooLarge(f"a frame grows the GIF to {width}x{height}, over {limits.max_pixels} pixels")
+    elif image.format in ANIMATED_SOURCES:
+        frames = getattr(image, "n_frames", 1)  # WebP, APNG and AVIF declare it: nothing is walked
+    else:
+        frames = 1  # TIFF pages and MPO previews are never rendered, and counting TIFF pages walks every IFD
     if frames > limits.max_frames:
-        raise SourceTooLarge(f"{frames} frames is over {limits.max_frames}")
-    return image
+        raise SourceTooLarge(f"{frames} frames counted, over {limits.max_frames}")
+    return Source(image, frames, (width, height))
+
+
+def check_animation_pixels(frame_count: int, canvas: tuple[int, int], limits: Limits) -> None:
+    """Every frame of an animation is decoded and resized, so they must fit the pixel limit
+    together, as imgproxy counts them: 300 frames of 2000x2000 would take a minute and GBs."""
+    total = frame_count * canvas[0] * canvas[1]
+    if frame_count > 1 and total > limits.max_pixels:
+        raise SourceTooLarge(f"{frame_count} frames of {canvas[0]}x{canvas[1]} are over {limits.max_pixels} pixels")
+
+
+def bounded_box(rendition: Rendition, limits: Limits) -> tuple[int | None, int | None]:
+    """The box to fit: a side the URL leaves open is still bounded by the maximum dimension."""
+    if rendition.fit != "contain":
+        return rendition.width, rendition.height
+    return rendition.width or limits.max_dimension, rendition.height or limits.max_dimension
+
+
+def check_encodable(size: tuple[int, int], target: str) -> None:
+    if max(size) > MAX_SIDE[target]:
+        raise BadRequest(f"{size} is over {target}'s {MAX_SIDE[target]}", public_message=f"Too large for {target}.")
 
 
 def default_format(source: Image.Image) -> str:
@@ -145,23 +197,28 @@ def exif_orientation(image: Image.Image) -> int:
     return orientation if 1 <= orientation <= 8 else 1
 
 
-def source_frames(source: Image.Image, target: str, geometry: Geometry) -> Iterator[Frame]:
-    """Each frame to render: all of them for an animated output, else the first."""
-    animated = source.format in ANIMATED_SOURCES and getattr(source, "is_animated", False)
-    count = source.n_frames if animated and target in ANIMATED_OUTPUTS else 1
+def is_animated(image: Image.Image) -> bool:
+    return image.format in ANIMATED_SOURCES and getattr(image, "is_animated", False)
+
+
+def source_frames(source: Image.Image, count: int, target: str, geometry: Geometry) -> Iterator[Frame]:
+    """The first `count` frames, each with what the encoder must know of it."""
     icc_profile = source.info.get("icc_profile")
     for index in range(count):
-        source.seek(index)
-        # Later frames reuse the decoder's buffer, so an animation's frames are copied
-        # (which also loads them: WebP reports a frame's duration only once it is loaded).
-        image = source if count == 1 else source.copy()
+        try:
+            source.seek(index)
+            # Later frames reuse the decoder's buffer, so an animation's frames are copied
+            # (which also loads them: WebP reports a frame's duration only once it is loaded).
+            image = source if count == 1 else source.copy()
+        except DECODE_ERRORS as error:
+            raise UnsupportedMedia(f"cannot decode frame {index}: {error}") from None
         yield Frame(
             image=image,
             geometry=geometry,
             target=target,
             source_size=oriented_size(source),
             icc_profile=icc_profile,
-            duration=image.info.get("duration", DEFAULT_FRAME_MS),
+            duration=min(image.info.get("duration", DEFAULT_FRAME_MS), MAX_FRAME_MS),
             # Pillow hands us every frame fully composited, so a frame from another
             # format can simply replace the previous one.
             disposal=getattr(source, "disposal_method", GIF_RESTORE_BACKGROUND),
@@ -196,7 +253,7 @@ def load(frame: Frame) -> Frame:
     """Decode the pixels; a truncated or corrupt body is the original's fault, not ours."""
     try:
         frame.image.load()
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
+    except DECODE_ERRORS as error:
         raise UnsupportedMedia(f"cannot decode image: {error}") from None
     return frame
 
@@ -293,6 +350,22 @@ def profile_to_srgb(image: Image.Image, icc_profile: bytes) -> Image.Image:
 # --- encoding ------------------------------------------------------------
 
 
+def merge_repeated(frames: list[Frame]) -> list[Frame]:
+    """Fold a frame identical to the one before into it, adding up the durations.
+
+    Pillow's GIF and APNG writers fold such frames themselves, but then trip over
+    the per-frame option lists; a still image is what is left when all are alike.
+    """
+    merged = frames[:1]
+    for frame in frames[1:]:
+        previous = merged[-1]
+        if frame.image.mode == previous.image.mode and frame.image.tobytes() == previous.image.tobytes():
+            merged[-1] = replace(previous, duration=min(previous.duration + frame.duration, MAX_FRAME_MS))
+        else:
+            merged.append(frame)
+    return merged
+
+
 def encode(frames: list[Frame], quality: int | None, loop: int | None) -> bytes:
     first = frames[0]
     options = encoder_options(first.target, quality)
@@ -325,6 +398,10 @@ def animation_options(frames: list[Frame], loop: int | None) -> dict:
     options: dict = {"save_all": True, "duration": [frame.duration for frame in frames]}
     if target == "gif":
         options["disposal"] = [frame.disposal for frame in frames]
+    if target == "avif":
+        # Chromium plays an AVIF sequence through its video path, which ignores the
+        # full-range flag and shows full-range frames too bright; still images are fine.
+        options["range"] = "limited"
     if loop is not None:
         options["loop"] = loop
     elif target != "gif":

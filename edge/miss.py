@@ -15,9 +15,12 @@ from edge.event import OriginResponseEvent
 from edge.logs import MissLog
 from edge.rendition import check_limits, parse_rendition
 
-# Answer 503 ourselves rather than let CloudFront kill the function at its 30 s timeout.
-MIN_MS_TO_READ = 5000
-MIN_MS_TO_STORE = 2000
+# Answer ourselves rather than let CloudFront kill the function at its 30 s timeout:
+# an S3 call is started only with time left for its worst case (storage.WORST_CALL_MS),
+# and the read also keeps some for the render after it.
+MIN_MS_TO_RENDER = 3000
+MIN_MS_TO_READ = storage.WORST_CALL_MS + MIN_MS_TO_RENDER
+MIN_MS_TO_STORE = storage.WORST_CALL_MS + 1000
 
 
 def handle_miss(cf: dict, context) -> dict:
@@ -31,7 +34,7 @@ def handle_miss(cf: dict, context) -> dict:
         response = responses.error_response(miss.response, error)
     except Exception as error:  # noqa: BLE001 - the viewer must get a clean 500, the log the trace
         log.error, log.detail = "internal", "".join(traceback.format_exception_only(error)).strip()
-        traceback.print_exc()
+        log.trace = traceback.format_exc()  # inside the JSON line: a printed trace would be many log lines
         response = responses.error_response(miss.response, EdgeError())
     log.status = int(response["status"])
     log.emit()
@@ -41,7 +44,7 @@ def handle_miss(cf: dict, context) -> dict:
 def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
     """Read the original, render it, store the derivative, and answer with it."""
     rendition = parse_rendition(miss.request.uri)
-    log.derivative_key = rendition.derivative_key
+    log.spec, log.derivative_key = rendition.derivative_key.partition("/")[0], rendition.derivative_key
     config = Config.from_origin(miss.origin)
     check_limits(rendition, config.max_dimension, config.allowed_sizes)
     store = storage.Storage.for_regions(
@@ -51,13 +54,15 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
     ensure_time(context, MIN_MS_TO_READ)
     original = store.read_original(rendition.original_key, config.max_source_bytes)
     log.bytes_in = len(original)
-    rendered = image.render(original, rendition, image.Limits(config.max_source_pixels, config.max_frames))
+    limits = image.Limits(config.max_source_pixels, config.max_frames, config.max_dimension)
+    rendered = image.render(original, rendition, limits)
     log.bytes_out, log.output = len(rendered.body), rendered.format
 
-    ensure_time(context, MIN_MS_TO_STORE)
     inline = responses.image_response(miss.response, rendered.body, rendered.content_type, config.cache_control)
     fits = responses.fits_inline(inline)
     try:
+        # Too little time left to store is a failed store: the rendered image still goes out.
+        ensure_time(context, MIN_MS_TO_STORE)
         store.write_derivative(rendition.derivative_key, rendered.body, rendered.content_type, config.cache_control)
         log.stored = True
     except EdgeError as error:

@@ -55,7 +55,17 @@ def parse_rendition(uri: str) -> Rendition:
     path = decode_path(uri)
     if not path.startswith("/"):
         raise BadRequest("path does not start with /")
-    derivative_key = path[1:]
+    return parse_derivative_key(path[1:])
+
+
+def parse_derivative_key(derivative_key: str) -> Rendition:
+    """Parse a decoded key `<spec>/<key>`, or raise BadRequest.
+
+    Storage runs it again on every key it is asked to write, so that nothing but a
+    derivative key, under its spec segment, can ever be written.
+    """
+    if _CONTROL.search(derivative_key):
+        raise BadRequest("control character in key", public_message="Invalid character in URL.")
     spec, _, original_key = derivative_key.partition("/")
     _check_key(original_key)
     if len(derivative_key.encode("utf-8")) > S3_MAX_KEY_BYTES:

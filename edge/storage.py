@@ -4,6 +4,11 @@ Clients are built once per container and region, and reused across invocations.
 Retries are botocore's standard mode with few attempts and short timeouts, so
 that a slow S3 becomes a 503 well inside Lambda@Edge's 30 s budget.
 AWS errors become typed EdgeErrors here; their text goes to the logs only.
+
+Writes are fenced three ways, besides IAM: only to the derivatives bucket, which
+may not be the originals bucket; only under a key that parses as
+`<spec>/<original key>`; and only if no object is there yet (If-None-Match: *),
+so that no object, an original included, is ever overwritten.
 """
 
 from dataclasses import dataclass
@@ -13,12 +18,24 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
-from edge.errors import Misconfigured, OriginalNotFound, SourceTooLarge, Unavailable
+from edge.errors import BadRequest, Misconfigured, OriginalNotFound, SourceTooLarge, Unavailable, UnsafeWrite
+from edge.rendition import parse_derivative_key
 
+# One S3 call at worst: every attempt stalls to its timeouts, with the longest
+# backoff in between (standard mode waits up to 2**i s after attempt i + 1 when
+# throttled). 2 x (1 + 3) + 1 = 9 s, so a read and a write together take at most
+# 18 s of the 30, and `miss` checks the time left against it before each call.
+# (Config's plain "max_attempts" counts retries, not attempts: 3 meant 4 attempts.)
+MAX_ATTEMPTS = 2
+CONNECT_TIMEOUT_S = 1
+READ_TIMEOUT_S = 3
+WORST_CALL_MS = 1000 * (
+    MAX_ATTEMPTS * (CONNECT_TIMEOUT_S + READ_TIMEOUT_S) + sum(2**attempt for attempt in range(MAX_ATTEMPTS - 1))
+)
 CLIENT_CONFIG = BotoConfig(
-    retries={"mode": "standard", "max_attempts": 3},
-    connect_timeout=2,
-    read_timeout=5,
+    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+    connect_timeout=CONNECT_TIMEOUT_S,
+    read_timeout=READ_TIMEOUT_S,
 )
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
 _MISCONFIGURED = frozenset({
@@ -46,7 +63,8 @@ class Storage:
         return cls(originals_bucket, derivatives_bucket, s3_client(originals_region), s3_client(derivatives_region))
 
     def __post_init__(self):
-        if self.originals_bucket == self.derivatives_bucket:
+        # Bucket names are lower case; compare them so, so that a header in capitals cannot slip past.
+        if self.originals_bucket.lower() == self.derivatives_bucket.lower():
             raise Misconfigured("originals and derivatives must be different buckets")
 
     def read_original(self, key: str, max_bytes: int) -> bytes:
@@ -69,6 +87,10 @@ class Storage:
 
     def write_derivative(self, key: str, body: bytes, content_type: str, cache_control: str) -> None:
         """Store a complete derivative. An object already there is left alone: it holds the same bytes."""
+        try:
+            parse_derivative_key(key)
+        except BadRequest as error:
+            raise UnsafeWrite(f"refused to write {key!r}: {error.detail}") from None
         try:
             self.derivatives_client.put_object(
                 Bucket=self.derivatives_bucket,

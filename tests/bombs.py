@@ -1,0 +1,122 @@
+"""Hostile originals made by hand, byte by byte: small files that declare huge work.
+
+Each is a few bytes to a few kilobytes, and valid enough that Pillow opens it
+from its header. None is ever decoded by a correct function.
+"""
+
+import io
+import struct
+import zlib
+
+from PIL import Image
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A PNG whose IHDR (with a correct CRC) declares width x height RGB pixels, followed by one tiny IDAT."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, deflate, no filter, no interlace
+    idat = zlib.compress(b"\0" * 4)
+    return PNG_SIGNATURE + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+
+
+def apng_declaring_frames(frames: int) -> bytes:
+    """A real two-frame APNG whose acTL (CRC fixed) then declares `frames` frames."""
+    images = [Image.new("RGB", (4, 4), (index * 100, 0, 0)) for index in range(2)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, "PNG", save_all=True, append_images=images[1:])
+    data = buffer.getvalue()
+    start = data.index(b"acTL") - 4
+    _, plays = struct.unpack(">II", data[start + 8 : start + 16])
+    return data[:start] + png_chunk(b"acTL", struct.pack(">II", frames, plays)) + data[start + 20 :]
+
+
+# One 1x1 frame: graphic control (100 ms), descriptor, LZW code size 2, data [clear, 0, end], terminator.
+_GIF_CONTROL = b"!\xf9\x04\x00\x0a\x00\x00\x00"
+_GIF_ONE_PIXEL_DATA = b"\x02\x02\x44\x01\x00"
+
+
+def gif_frames(screen: tuple[int, int], extents: list[tuple[int, int, int, int]]) -> bytes:
+    """A GIF with a 2-colour global palette and one frame per (left, top, width, height).
+
+    Every frame carries the same three LZW codes, so that a frame declared larger
+    than one pixel is short of data: it is never meant to be decoded.
+    """
+    out = bytearray(b"GIF89a" + struct.pack("<HHBBB", *screen, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff")
+    out += b"!\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"  # loop forever
+    for left, top, width, height in extents:
+        out += _GIF_CONTROL + b"," + struct.pack("<HHHHB", left, top, width, height, 0) + _GIF_ONE_PIXEL_DATA
+    return bytes(out + b";")
+
+
+def gif_with_frames(count: int, screen: tuple[int, int] = (1, 1)) -> bytes:
+    """`count` 1x1 frames, about 23 bytes each: 5000 frames in 115 KB."""
+    return gif_frames(screen, [(index % screen[0], 0, 1, 1) for index in range(count)])
+
+
+def gif_growing(screen: tuple[int, int], later: tuple[int, int]) -> bytes:
+    """A 1x1 first frame on a small screen, then a frame that reaches `later`: Pillow grows the canvas to it."""
+    return gif_frames(screen, [(0, 0, 1, 1), (0, 0, *later)])
+
+
+def gif_tiny_sub_blocks(megabytes: int) -> bytes:
+    """A one-pixel GIF whose frame data is cut into 1-byte sub-blocks: a Python step per 2 bytes to walk."""
+    head = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff"
+    blocks = b"\x01\x44" + b"\x01\x01" * (megabytes * 500_000) + b"\x00"
+    return head + b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02" + blocks + b";"
+
+
+def jpeg_declaring(width: int, height: int) -> bytes:
+    """A real 8x8 JPEG whose SOF marker then declares width x height."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (90, 120, 150)).save(buffer, "JPEG")
+    data = bytearray(buffer.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def webp_declaring(width: int, height: int) -> bytes:
+    """A real 4x4 lossless WebP whose VP8L header then declares width x height (at most 16384 each)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), (9, 9, 9)).save(buffer, "WEBP", lossless=True)
+    data = bytearray(buffer.getvalue())
+    header = data.index(b"VP8L") + 9  # chunk tag, chunk size, then the 0x2f signature byte
+    bits = struct.unpack("<I", data[header : header + 4])[0]
+    bits = (bits & ~((1 << 28) - 1)) | (width - 1) | ((height - 1) << 14)
+    data[header : header + 4] = struct.pack("<I", bits)
+    return bytes(data)
+
+
+def webp_with_frames(count: int) -> bytes:
+    images = [Image.new("RGB", (1, 1), (index % 256, 0, 0)) for index in range(count)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, "WEBP", save_all=True, append_images=images[1:], duration=10, lossless=True)
+    return buffer.getvalue()
+
+
+def tiff_with_pages(count: int) -> bytes:
+    """A little-endian TIFF of `count` 1x1 grey pages, one IFD each: Pillow's n_frames walks them all."""
+    ifd_size = 2 + 9 * 12 + 4
+    strip = 8 + count * ifd_size
+    out = bytearray(b"II*\x00" + struct.pack("<I", 8))
+    for index in range(count):
+        entries = [(256, 3, 1, 1), (257, 3, 1, 1), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+                   (273, 4, 1, strip), (277, 3, 1, 1), (278, 3, 1, 1), (279, 4, 1, 1)]
+        out += struct.pack("<H", len(entries))
+        for tag, kind, number, value in entries:
+            out += struct.pack("<HHII", tag, kind, number, value)
+        out += struct.pack("<I", 8 + (index + 1) * ifd_size if index + 1 < count else 0)
+    return bytes(out + b"\x80")
+
+
+def bmp_declaring(width: int, height: int) -> bytes:
+    """A 24-bit BMP header declaring width x height, with one row of pixel data."""
+    pixels = b"\0" * 4
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, len(pixels), 2835, 2835, 0, 0)
+    header = b"BM" + struct.pack("<IHHI", 14 + len(info) + len(pixels), 0, 0, 14 + len(info))
+    return header + info + pixels

@@ -1,0 +1,830 @@
+"""Hostile input and faults (issue 6): nothing crashes, nothing leaks, nothing is lost.
+
+Every row runs the handler end to end on moto S3 and asserts: the status;
+that CloudFront would accept the response (tests/safety.py, which uses the local
+emulator's validator); that an error body is short and public; what was stored
+in the derivatives bucket (nothing, unless SPEC.md says the image is stored);
+that the originals bucket is unchanged; and the miss's one JSON log line.
+"""
+
+import base64
+import io
+import json
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+    ResponseStreamingError,
+)
+from botocore.response import StreamingBody
+from botocore.stub import ANY, Stubber
+
+import bombs
+from edge import image, miss, storage
+from edge.errors import Misconfigured, UnsafeWrite
+from edge.handler import handler
+from imaging import DERIVATIVES, EVENTS, ORIGINALS, body_bytes, body_image, encoded, gradient, header
+from safety import assert_clean, hostile_event, log_records, moto_s3, origin_of, s3  # noqa: F401 - fixtures
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT = "public, max-age=60"
+NO_STORE = "no-store"
+CAT = "photos/cat.jpg"
+LAMBDA_TIMEOUT_MS = 30_000
+
+
+class Context:
+    """A Lambda context whose remaining time is given, or a list consumed one call at a time."""
+
+    def __init__(self, remaining_ms: int | list[int] = LAMBDA_TIMEOUT_MS):
+        self.remaining = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        if isinstance(self.remaining, list):
+            return self.remaining.pop(0) if len(self.remaining) > 1 else self.remaining[0]
+        return self.remaining
+
+
+@dataclass
+class Outcome:
+    event: dict
+    response: dict
+    stored: dict
+    logs: list[dict]
+    seconds: float
+
+
+@pytest.fixture(scope="module")
+def cat_jpeg() -> bytes:
+    return encoded(gradient((960, 720)), "JPEG", quality=85)
+
+
+@pytest.fixture
+def run(s3, stored, originals_snapshot, capsys):
+    """Run the handler on an event; check that the originals did not change; collect what it did."""
+
+    def run_(event: dict, context: Context | None = None) -> Outcome:
+        before = originals_snapshot()
+        capsys.readouterr()
+        started = time.perf_counter()
+        response = handler(event, context or Context())
+        seconds = time.perf_counter() - started
+        captured = capsys.readouterr()
+        assert captured.err == ""  # everything goes into the one JSON line
+        assert originals_snapshot() == before
+        return Outcome(event, response, stored(), log_records(captured.out), seconds)
+
+    return run_
+
+
+def assert_row(outcome: Outcome, status: str, *, error: str | None = None, cache: str | None = None,
+               stored: tuple[str, ...] = (), reflected: tuple[str, ...] = ()) -> dict | None:
+    """The checks of every row; returns the miss's log record (None for a pass-through)."""
+    response = outcome.response
+    assert response["status"] == status, (response.get("body"), outcome.logs)
+    assert_clean(response, outcome.event, *reflected)
+    assert sorted(outcome.stored) == sorted(stored)
+    if cache is not None:
+        assert header(response, "cache-control") == cache
+    if response is origin_of(outcome.event):
+        assert outcome.logs == []  # not ours: not even a log line
+        return None
+    record, = outcome.logs
+    assert record["status"] == int(status)
+    assert record["uri"] == outcome.event["Records"][0]["cf"]["request"]["uri"]
+    assert record.get("error") == error
+    assert record["ms"] >= 0
+    return record
+
+
+# --- hostile URLs ---------------------------------------------------------------------------------------------
+
+PASS = "pass"  # not ours: the origin's own 404, untouched
+
+HOSTILE_URLS = [
+    # traversal and confusion
+    ("dotdot", "/640x/../photos/cat.jpg", "400", {}),
+    ("dotdot-inside", "/640x/photos/../photos/cat.jpg", "400", {}),
+    ("dotdot-encoded", "/640x/%2e%2e/photos/cat.jpg", "400", {}),
+    ("dotdot-upper-encoded", "/640x/%2E%2E/photos/cat.jpg", "400", {}),
+    ("dotdot-encoded-slashes", "/640x/%2E%2E%2Fphotos%2Fcat.jpg", "400", {}),
+    ("dotdot-mixed", "/640x/..%2fphotos/cat.jpg", "400", {}),
+    ("dot", "/640x/./photos/cat.jpg", "400", {}),
+    ("dot-encoded", "/640x/photos/%2e/cat.jpg", "400", {}),
+    ("dotdot-overlong-utf8", "/640x/%C0%AE%C0%AE/photos/cat.jpg", "400", {}),
+    ("dotdot-as-spec", "/%2e%2e/640x/photos/cat.jpg", PASS, {}),
+    ("double-slash-first", "//640x/photos/cat.jpg", PASS, {}),
+    ("double-slash-after-spec", "/640x//photos/cat.jpg", "400", {}),
+    ("double-slash-inside", "/640x/photos//cat.jpg", "400", {}),
+    ("trailing-slash", "/640x/photos/cat.jpg/", "400", {}),
+    ("encoded-slash-in-spec", "/640x%2Fphotos/cat.jpg", "200", {}),  # S3 decodes it the same way: same key
+    ("backslash", "/640x/photos\\cat.jpg", "400", {}),
+    ("backslash-encoded", "/640x/photos%5Ccat.jpg", "400", {}),
+    ("backslash-traversal", "/640x/..%5C..%5Cphotos/cat.jpg", "400", {}),
+    ("backslash-in-spec", "/640x%5Cphotos/cat.jpg", "400", {}),
+    # control characters
+    ("nul", "/640x/photos/cat.jpg%00.png", "400", {}),
+    ("nul-raw", "/640x/photos/cat\x00.jpg", "400", {}),
+    ("newline", "/640x/photos/cat%0A.jpg", "400", {}),
+    ("carriage-return", "/640x/photos/cat%0D%0ASet-Cookie:%20x.jpg", "400", {}),
+    ("tab", "/640x/photos/cat%09.jpg", "400", {}),
+    ("unit-separator", "/640x/photos/cat%1F.jpg", "400", {}),
+    ("delete", "/640x/photos/cat%7F.jpg", "400", {}),
+    ("control-in-spec", "/640x%00/photos/cat.jpg", "400", {}),
+    # invalid percent-escapes and UTF-8
+    ("escape-not-hex", "/640x/photos/cat%ZZ.jpg", "400", {}),
+    ("escape-cut-short", "/640x/photos/cat%4", "400", {}),
+    ("lone-percent", "/640x/photos/100%.jpg", "400", {}),
+    ("utf8-lead-byte-alone", "/640x/photos/caf%C3.jpg", "400", {}),
+    ("utf8-bad-continuation", "/640x/photos/caf%C3%28.jpg", "400", {}),
+    ("utf8-ff", "/640x/photos/%FF.jpg", "400", {}),
+    ("utf8-surrogate", "/640x/photos/%ED%A0%80.jpg", "400", {}),
+    # key length, empty key, nothing after the spec
+    ("key-at-1024-bytes", "/640x/" + "k" * 1019, "404", {}),
+    ("key-at-1025-bytes", "/640x/" + "k" * 1020, "400", {}),
+    ("key-over-1024-in-utf8", "/640x/" + "%C3%A9" * 510, "400", {}),
+    ("uri-of-8-kb", "/640x/" + "a/" * 4000 + "b", "400", {}),
+    ("empty-key", "/640x/", "400", {}),
+    ("spec-only", "/640x", "400", {}),
+    ("spec-with-options-only", "/300x300,cover,webp", "400", {}),
+    ("key-a-space", "/640x/%20", "404", {}),
+    ("reflected-markup", "/640x/%3Cscript%3Ealert(1)%3C/script%3E.jpg", "404", {}),
+    # spec abuse
+    ("zero-by-zero", "/0x0/photos/cat.jpg", "400", {}),
+    ("zero-width", "/0x100/photos/cat.jpg", "400", {}),
+    ("zero-height", "/x0/photos/cat.jpg", "400", {}),
+    ("plus-sign", "/+640x/photos/cat.jpg", PASS, {}),  # + is a space: the segment starts with one
+    ("plus-sign-encoded", "/%2B640x/photos/cat.jpg", PASS, {}),
+    ("minus-sign", "/-640x/photos/cat.jpg", PASS, {}),
+    ("sign-inside", "/640x-480/photos/cat.jpg", "400", {}),
+    ("plus-inside", "/640x+480/photos/cat.jpg", "400", {}),
+    ("leading-zero-width", "/0640x/photos/cat.jpg", "400", {}),
+    ("leading-zero-height", "/640x0480/photos/cat.jpg", "400", {}),
+    ("leading-zero-quality", "/640x,q070/photos/cat.jpg", "400", {}),
+    ("thirty-digit-width", "/123456789012345678901234567890x/photos/cat.jpg", "400", {}),
+    ("thirty-digit-height", "/x123456789012345678901234567890/photos/cat.jpg", "400", {}),
+    ("five-thousand-digits", "/" + "9" * 5000 + "x/photos/cat.jpg", "400", {}),  # past int()'s 4300-digit guard
+    ("quality-thirty-digits", "/640x,q123456789012345678901234567890/photos/cat.jpg", "400", {}),
+    ("duplicate-format", "/640x,webp,webp/photos/cat.jpg", "400", {}),
+    ("conflicting-formats", "/640x,webp,png/photos/cat.jpg", "400", {}),
+    ("conflicting-fits", "/640x480,cover,fill/photos/cat.jpg", "400", {}),
+    ("two-qualities", "/640x,q50,q60/photos/cat.jpg", "400", {}),
+    ("unknown-option", "/640x,blur/photos/cat.jpg", "400", {}),
+    ("jpg-is-not-a-format", "/640x,jpg/photos/cat.jpg", "400", {}),
+    ("empty-option", "/640x,,webp/photos/cat.jpg", "400", {}),
+    ("upper-case-x", "/640X/photos/cat.jpg", "400", {}),
+    ("upper-case-format", "/640x,WEBP/photos/cat.jpg", "400", {}),
+    ("upper-case-leading-x", "/X640/photos/cat.jpg", PASS, {}),
+    ("space-after-dims", "/640x%20/photos/cat.jpg", "400", {}),
+    ("space-before-dims", "/%20640x/photos/cat.jpg", PASS, {}),
+    ("space-before-option", "/640x,%20webp/photos/cat.jpg", "400", {}),
+    ("raw-space-in-spec", "/640 x/photos/cat.jpg", "400", {}),
+    ("cover-without-height", "/640x,cover/photos/cat.jpg", "400", {}),
+    # x-allowed-sizes and x-max-dimension
+    ("size-not-allowed", "/641x/photos/cat.jpg", "400", {"x_allowed_sizes": "320x, 640x"}),
+    ("allowed-is-exact", "/640x480/photos/cat.jpg", "400", {"x_allowed_sizes": "640x"}),
+    ("allowed-size", "/640x/photos/cat.jpg", "200", {"x_allowed_sizes": "320x, 640x"}),
+    ("over-default-maximum", "/4097x/photos/cat.jpg", "400", {}),
+    ("height-over-default-maximum", "/x4097/photos/cat.jpg", "400", {}),
+    ("over-configured-maximum", "/2001x/photos/cat.jpg", "400", {"x_max_dimension": "2000"}),
+    ("allowed-but-over-maximum", "/5000x/photos/cat.jpg", "400", {"x_allowed_sizes": "5000x"}),
+    ("five-digits", "/99999x/photos/cat.jpg", "400", {}),
+]
+
+
+@pytest.mark.parametrize(("uri", "expected", "config"), [row[1:] for row in HOSTILE_URLS],
+                         ids=[row[0] for row in HOSTILE_URLS])
+@pytest.mark.parametrize("status", ["404", "403"])
+def test_hostile_url(run, put_original, cat_jpeg, uri, expected, config, status):
+    put_original(CAT, cat_jpeg)
+    outcome = run(hostile_event(uri, status=status, **config))
+    reflected = ("<script", "alert(1)", "cat.jpg", "photos")
+    if expected == PASS:
+        assert outcome.response is origin_of(outcome.event)
+        assert_row(outcome, status)
+    elif expected == "400":
+        record = assert_row(outcome, "400", error="bad_request", cache=SHORT, reflected=reflected)
+        assert record["detail"]  # the reason is logged, even though the body does not say it
+    elif expected == "404":
+        assert_row(outcome, "404", error="original_not_found", cache=SHORT, reflected=reflected)
+    else:
+        key = outcome.logs[0]["derivative_key"] if outcome.logs else None
+        assert_row(outcome, "200", cache=IMMUTABLE, stored=(key,))
+        assert key.startswith("640x/")
+
+
+def test_every_row_is_named_once():
+    names = [row[0] for row in HOSTILE_URLS]
+    assert len(names) == len(set(names))
+
+
+def test_a_hostile_head_is_answered_like_its_get(run, put_original, cat_jpeg):
+    for uri in ("/640x/../photos/cat.jpg", "/0x0/photos/cat.jpg"):
+        outcome = run(hostile_event(uri, method="HEAD"))
+        assert_row(outcome, "400", error="bad_request", cache=SHORT)
+
+
+# --- hostile originals ----------------------------------------------------------------------------------------
+
+
+def png_bytes(size=(96, 64), mode="RGB") -> bytes:
+    return encoded(gradient(size, mode), "PNG")
+
+
+NOT_IMAGES = [
+    ("text", b"plain text, not an image"),
+    ("html", b"<!doctype html><html><script>alert(1)</script></html>"),
+    ("zero-bytes", b""),
+    ("one-byte", b"\xff"),
+    ("svg", b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>'),
+    ("svg-with-xml-prolog", b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>'),
+    ("pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF"),
+    ("jpeg-signature-only", b"\xff\xd8\xff\xe0" + b"\0" * 100),
+    ("png-signature-only", bombs.PNG_SIGNATURE),
+    ("gif-signature-only", b"GIF89a"),
+    ("gif-without-a-frame", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"),
+    ("truncated-jpeg", encoded(gradient((300, 200)), "JPEG")[:1500]),
+    ("truncated-png", png_bytes((300, 200))[:400]),
+    ("truncated-gif", encoded(gradient((300, 200)), "GIF")[:300]),
+    ("truncated-webp", encoded(gradient((300, 200)), "WEBP")[:200]),
+    ("gif-of-1-byte-sub-blocks", bombs.gif_tiny_sub_blocks(2)),
+]
+
+
+@pytest.mark.parametrize("body", [row[1] for row in NOT_IMAGES], ids=[row[0] for row in NOT_IMAGES])
+@pytest.mark.parametrize("key", ["photos/cat.jpg", "photos/cat.svg"])
+def test_not_an_image_we_decode_is_415(run, put_original, body, key):
+    put_original(key, body)
+    outcome = run(hostile_event(f"/640x/{key}"))
+    record = assert_row(outcome, "415", error="unsupported_media", cache=SHORT, reflected=("<script", "svg"))
+    assert record["bytes_in"] == len(body)
+    assert outcome.seconds < 1
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "content_type", "image_format"),
+    [
+        (png_bytes(), "photos/cat.jpg", "image/png", "PNG"),
+        (encoded(gradient((96, 64)), "JPEG"), "photos/cat.png", "image/jpeg", "JPEG"),
+        (encoded(gradient((96, 64)), "GIF"), "photos/cat.webp", "image/gif", "GIF"),
+        (encoded(gradient((96, 64)), "WEBP"), "photos/cat", "image/webp", "WEBP"),
+    ],
+    ids=["png-as-jpg", "jpeg-as-png", "gif-as-webp", "webp-without-extension"],
+)
+def test_a_wrong_extension_is_not_an_error(run, put_original, body, key, content_type, image_format):
+    """The content decides, never the name: the answer is typed by what it is (docs/SECURITY.md)."""
+    put_original(key, body)
+    outcome = run(hostile_event(f"/48x/{key}"))
+    assert_row(outcome, "200", cache=IMMUTABLE, stored=(f"48x/{key}",))
+    assert header(outcome.response, "content-type") == content_type
+    image_out = body_image(outcome.response)
+    assert (image_out.format, image_out.size) == (image_format, (48, 32))
+    assert outcome.stored[f"48x/{key}"][:2] == (body_bytes(outcome.response), content_type)
+
+
+# Decompression bombs: every one is a few bytes to a few kilobytes, and rejected from its header.
+BOMBS = [
+    ("png-declares-100000x100000", lambda: bombs.png_declaring(100_000, 100_000), {}),
+    ("png-declares-2^31-1-square", lambda: bombs.png_declaring(2**31 - 1, 2**31 - 1), {}),
+    ("jpeg-declares-65500x65500", lambda: bombs.jpeg_declaring(65_500, 65_500), {}),
+    ("webp-declares-16384x16384", lambda: bombs.webp_declaring(16_384, 16_384), {}),
+    ("bmp-declares-100000x100000", lambda: bombs.bmp_declaring(100_000, 100_000), {}),
+    ("gif-of-5000-frames", lambda: bombs.gif_with_frames(5000), {}),
+    ("gif-of-100000-frames", lambda: bombs.gif_with_frames(100_000), {}),
+    ("gif-frame-grows-canvas", lambda: bombs.gif_growing((10, 10), (20_000, 20_000)), {}),
+    ("gif-frame-far-off-screen", lambda: bombs.gif_frames((1, 1), [(0, 0, 1, 1), (65_000, 65_000, 1, 1)]), {}),
+    ("gif-animation-over-total", lambda: bombs.gif_with_frames(20, (2000, 2000)), {}),
+    ("apng-declares-100000-frames", lambda: bombs.apng_declaring_frames(100_000), {}),
+    ("webp-of-400-frames", lambda: bombs.webp_with_frames(400), {}),
+    ("over-configured-pixels", lambda: png_bytes((40, 40)), {"x_max_source_pixels": "1599"}),
+    ("over-configured-frames", lambda: bombs.gif_with_frames(3), {"x_max_frames": "2"}),
+    ("over-configured-bytes", lambda: png_bytes((40, 40)), {"x_max_source_bytes": "100"}),
+]
+
+
+@pytest.mark.parametrize(("make", "config"), [row[1:] for row in BOMBS], ids=[row[0] for row in BOMBS])
+def test_a_decompression_bomb_is_413_from_its_header(run, put_original, make, config):
+    body = make()
+    assert len(body) < 3_000_000
+    put_original("bomb.png", body)
+    outcome = run(hostile_event("/640x/bomb.png", **config))
+    record = assert_row(outcome, "413", error="source_too_large", cache=SHORT)
+    assert outcome.seconds < 1, f"{outcome.seconds:.3f} s"  # generous; see test_bomb_rejection_is_fast_and_flat
+    assert "over" in record["detail"]
+
+
+def test_the_limits_admit_what_they_name(run, put_original):
+    """Each limit is inclusive: exactly at it is rendered."""
+    put_original("at.png", png_bytes((40, 40)))
+    frames = [gradient((4, 4)).rotate(angle) for angle in (0, 90, 180)]
+    animation = io.BytesIO()
+    frames[0].save(animation, "GIF", save_all=True, append_images=frames[1:], duration=80)
+    put_original("at.gif", animation.getvalue())
+    pixels = run(hostile_event("/20x/at.png", x_max_source_pixels="1600", x_max_source_bytes=str(len(png_bytes((40, 40))))))
+    assert_row(pixels, "200", cache=IMMUTABLE, stored=("20x/at.png",))
+    frames = run(hostile_event("/4x/at.gif", x_max_frames="3", x_max_source_pixels="48"))  # 3 frames x 16 px
+    assert frames.response["status"] == "200", frames.logs
+
+
+def test_a_tiff_with_many_pages_is_not_walked(run, put_original):
+    """Only its first page is rendered, so its pages are not counted: Pillow's count walks every IFD (17 s for 50k)."""
+    put_original("pages.tif", bombs.tiff_with_pages(20_000))
+    outcome = run(hostile_event("/640x/pages.tif"))
+    assert outcome.response["status"] == "200", outcome.logs
+    assert outcome.seconds < 1, f"{outcome.seconds:.3f} s"
+
+
+BOMB_PROBE = r"""
+import json, resource, sys, time
+sys.path[:0] = [".", "tests"]
+import bombs
+from edge import image
+from edge.config import DEFAULT_MAX_FRAMES, DEFAULT_MAX_SOURCE_PIXELS
+from edge.errors import SourceTooLarge
+from edge.rendition import parse_rendition
+from imaging import encoded, gradient
+
+limits = image.Limits(DEFAULT_MAX_SOURCE_PIXELS, DEFAULT_MAX_FRAMES)
+rendition = parse_rendition("/640x/bomb")
+image.render(encoded(gradient((1200, 900)), "JPEG"), rendition, limits)  # warm up: imports, codecs, arenas
+made = {
+    "png 100000x100000": bombs.png_declaring(100_000, 100_000),
+    "jpeg 65500x65500": bombs.jpeg_declaring(65_500, 65_500),
+    "webp 16384x16384": bombs.webp_declaring(16_384, 16_384),
+    "bmp 100000x100000": bombs.bmp_declaring(100_000, 100_000),
+    "gif 5000 frames": bombs.gif_with_frames(5000),
+    "gif 100000 frames": bombs.gif_with_frames(100_000),
+    "gif grows to 20000x20000": bombs.gif_growing((10, 10), (20_000, 20_000)),
+    "gif 20 frames of 2000x2000": bombs.gif_with_frames(20, (2000, 2000)),
+    "apng declares 100000 frames": bombs.apng_declaring_frames(100_000),
+    "webp 400 frames": bombs.webp_with_frames(400),
+}
+baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+results = {}
+for name, data in made.items():
+    best = None
+    for _ in range(5):
+        started = time.perf_counter()
+        try:
+            image.render(data, rendition, limits)
+            outcome = "rendered"
+        except SourceTooLarge:
+            outcome = "413"
+        elapsed = (time.perf_counter() - started) * 1000
+        best = elapsed if best is None else min(best, elapsed)
+    results[name] = {"bytes": len(data), "outcome": outcome, "best_ms": round(best, 3)}
+print(json.dumps({"rss_growth_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline, "bombs": results}))
+"""
+
+
+def test_bomb_rejection_is_fast_and_flat():
+    """In a fresh process, after one normal render: each bomb is a 413 in well under a second, and the peak RSS
+    does not grow (before the GIF scan, the 85-byte growing GIF alone took 381 MB)."""
+    result = subprocess.run([sys.executable, "-c", BOMB_PROBE], capture_output=True, text=True, check=True,
+                            cwd=EVENTS.parent)
+    report = json.loads(result.stdout)
+    for name, row in report["bombs"].items():
+        assert row["outcome"] == "413", name
+        assert row["best_ms"] < 1000, (name, row)
+    assert report["rss_growth_kb"] < 20 * 1024, report
+
+
+def test_an_original_over_the_byte_limit_is_not_downloaded(run, put_original, monkeypatch):
+    put_original("big.png", png_bytes((400, 300)))
+    client = storage.s3_client("us-east-1")
+    real_get, bodies = client.get_object, []
+
+    def get_object(**kwargs):
+        response = real_get(**kwargs)
+        bodies.append(response["Body"])
+        return response
+
+    monkeypatch.setattr(client, "get_object", get_object)
+    outcome = run(hostile_event("/640x/big.png", x_max_source_bytes="1000"))
+    record = assert_row(outcome, "413", error="source_too_large", cache=SHORT)
+    body, = bodies
+    assert body._amount_read == 0  # not a byte of the body was read
+    assert "bytes_in" not in record and "over 1000" in record["detail"]
+
+
+def test_the_byte_limit_is_checked_before_reading_even_for_a_huge_object(run, monkeypatch):
+    """A 5 GB object: only its Content-Length is looked at, and the stream is closed unread."""
+
+    class Unreadable:
+        closed = False
+
+        def read(self, *args):
+            raise AssertionError("the body of an object over the limit was read")
+
+        def close(self):
+            self.closed = True
+
+    body = Unreadable()
+    monkeypatch.setattr(storage.s3_client("us-east-1"), "get_object",
+                        lambda **kwargs: {"ContentLength": 5 * 1024**3, "Body": body})
+    outcome = run(hostile_event("/640x/huge.jpg"))
+    assert_row(outcome, "413", error="source_too_large", cache=SHORT)
+    assert body.closed
+
+
+# --- faults ---------------------------------------------------------------------------------------------------
+
+
+def client_error(code: str, http_status: int, operation: str):
+    def fail(**kwargs):
+        raise ClientError({"Error": {"Code": code, "Message": f"{code} message from AWS, bucket {ORIGINALS}"},
+                           "ResponseMetadata": {"HTTPStatusCode": http_status, "RequestId": "EXAMPLEREQUESTID"}},
+                          operation)
+
+    return fail
+
+
+def raising(exception: Exception):
+    def fail(**kwargs):
+        raise exception
+
+    return fail
+
+
+def streaming_failure(**kwargs):
+    class Broken:
+        def read(self, *args):
+            raise ResponseStreamingError(error="Connection broken: IncompleteRead(100 bytes read, 900 more expected)")
+
+        def close(self):
+            pass
+
+    return {"ContentLength": 1000, "Body": Broken()}
+
+
+ENDPOINT = f"https://{ORIGINALS}.s3.us-east-1.amazonaws.com"
+GET_FAULTS = [
+    ("slow-down", client_error("SlowDown", 503, "GetObject"), "503", "unavailable"),
+    ("internal-error", client_error("InternalError", 500, "GetObject"), "503", "unavailable"),
+    ("service-unavailable", client_error("ServiceUnavailable", 503, "GetObject"), "503", "unavailable"),
+    ("bare-500", client_error("500", 500, "GetObject"), "503", "unavailable"),
+    ("request-timeout", client_error("RequestTimeout", 400, "GetObject"), "503", "unavailable"),
+    ("read-timeout", raising(ReadTimeoutError(endpoint_url=ENDPOINT)), "503", "unavailable"),
+    ("connect-timeout", raising(ConnectTimeoutError(endpoint_url=ENDPOINT)), "503", "unavailable"),
+    ("no-connection", raising(EndpointConnectionError(endpoint_url=ENDPOINT)), "503", "unavailable"),
+    ("body-cut-off", streaming_failure, "503", "unavailable"),
+    ("access-denied", client_error("AccessDenied", 403, "GetObject"), "500", "misconfigured"),
+    ("no-such-bucket", client_error("NoSuchBucket", 404, "GetObject"), "500", "misconfigured"),
+    ("no-such-key", client_error("NoSuchKey", 404, "GetObject"), "404", "original_not_found"),
+]
+
+
+@pytest.mark.parametrize(("failure", "status", "error"), [row[1:] for row in GET_FAULTS],
+                         ids=[row[0] for row in GET_FAULTS])
+def test_a_failed_read_of_the_original(run, put_original, cat_jpeg, monkeypatch, failure, status, error):
+    put_original(CAT, cat_jpeg)
+    monkeypatch.setattr(storage.s3_client("us-east-1"), "get_object", failure)
+    outcome = run(hostile_event(f"/640x/{CAT}"))
+    cache = SHORT if status == "404" else NO_STORE
+    record = assert_row(outcome, status, error=error, cache=cache, reflected=("EXAMPLEREQUESTID", "message from AWS"))
+    assert record["detail"]  # what AWS said is in the log
+
+
+PUT_FAULTS = [
+    ("slow-down", client_error("SlowDown", 503, "PutObject"), "unavailable"),
+    ("internal-error", client_error("InternalError", 500, "PutObject"), "unavailable"),
+    ("access-denied", client_error("AccessDenied", 403, "PutObject"), "misconfigured"),
+    ("read-timeout", raising(ReadTimeoutError(endpoint_url=ENDPOINT)), "unavailable"),
+    ("no-connection", raising(EndpointConnectionError(endpoint_url=ENDPOINT)), "unavailable"),
+]
+
+
+@pytest.mark.parametrize(("failure", "error"), [row[1:] for row in PUT_FAULTS], ids=[row[0] for row in PUT_FAULTS])
+def test_a_failed_store_still_serves_the_image_uncached(run, put_original, cat_jpeg, monkeypatch, failure, error):
+    put_original(CAT, cat_jpeg)
+    monkeypatch.setattr(storage.s3_client("us-east-1"), "put_object", failure)
+    outcome = run(hostile_event(f"/640x/{CAT}"))
+    record = assert_row(outcome, "200", error=error, cache=NO_STORE)
+    assert body_image(outcome.response).size == (640, 480)
+    assert record["stored"] is False and record["bytes_out"] == len(body_bytes(outcome.response))
+
+
+def test_an_object_already_stored_is_not_rewritten(run, put_original, cat_jpeg, s3):
+    """A second miss for a key that is already there (a race) gets 412 from the conditional PUT: success."""
+    put_original(CAT, cat_jpeg)
+    s3.put_object(Bucket=DERIVATIVES, Key=f"640x/{CAT}", Body=b"the first writer's bytes", ContentType="image/jpeg")
+    outcome = run(hostile_event(f"/640x/{CAT}"))
+    record = assert_row(outcome, "200", cache=IMMUTABLE, stored=(f"640x/{CAT}",))
+    assert outcome.stored[f"640x/{CAT}"][0] == b"the first writer's bytes"
+    assert record["stored"] is True
+
+
+def test_concurrent_misses_store_identical_bytes_once(put_original, cat_jpeg, s3, monkeypatch):
+    put_original(CAT, cat_jpeg)
+    client = storage.s3_client("us-east-1")
+    real_put, answers, barrier = client.put_object, [], threading.Barrier(2)
+
+    def put_object(**kwargs):
+        barrier.wait(timeout=10)  # both renders are done before either stores
+        try:
+            answers.append(real_put(**kwargs)["ResponseMetadata"]["HTTPStatusCode"])
+        except ClientError as error:
+            answers.append(error.response["Error"]["Code"])
+            raise
+
+    monkeypatch.setattr(client, "put_object", put_object)
+    event = hostile_event(f"/300x300,cover,webp/{CAT}")
+    responses = [None, None]
+
+    def one(index):
+        responses[index] = handler(hostile_event(f"/300x300,cover,webp/{CAT}"), Context())
+
+    threads = [threading.Thread(target=one, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(map(str, answers)) == ["200", "PreconditionFailed"]
+    bodies = {body_bytes(response) for response in responses}
+    assert len(bodies) == 1
+    for response in responses:
+        assert response["status"] == "200" and header(response, "cache-control") == IMMUTABLE
+        assert_clean(response, event)
+    stored = s3.get_object(Bucket=DERIVATIVES, Key=f"300x300,cover,webp/{CAT}")["Body"].read()
+    assert {stored} == bodies
+
+
+@pytest.mark.parametrize("spec", ["640x", "300x300,cover,webp", "200x200,fill,png", "320x,avif", "160x,gif",
+                                  "64x,webp", "64x,gif", "64x,png"])
+def test_a_render_is_deterministic(cat_jpeg, spec):
+    """Concurrent misses must store the same bytes, whoever wins: the same input renders to the same output."""
+    from edge.rendition import parse_rendition
+
+    frames = [gradient((128, 96)).rotate(angle) for angle in (0, 90, 180)]
+    animated = io.BytesIO()
+    frames[0].save(animated, "GIF", save_all=True, append_images=frames[1:], duration=80, loop=0)
+    source = animated.getvalue() if spec.startswith("64x") else cat_jpeg
+    limits = image.Limits(50_000_000, 300)
+    first, second = (image.render(source, parse_rendition(f"/{spec}/k"), limits).body for _ in range(2))
+    assert first == second
+
+
+def test_the_conditional_put_is_sent_and_412_is_success(s3, cat_jpeg, capsys):
+    """With botocore's Stubber: the exact PUT the function sends, and what it makes of PreconditionFailed."""
+    client = storage.s3_client("us-east-1")
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "get_object",
+            {"Body": StreamingBody(io.BytesIO(cat_jpeg), len(cat_jpeg)), "ContentLength": len(cat_jpeg)},
+            {"Bucket": ORIGINALS, "Key": CAT},
+        )
+        stubber.add_client_error(
+            "put_object", service_error_code="PreconditionFailed", http_status_code=412,
+            expected_params={"Bucket": DERIVATIVES, "Key": f"640x/{CAT}", "Body": ANY, "ContentType": "image/jpeg",
+                             "CacheControl": IMMUTABLE, "IfNoneMatch": "*"},
+        )
+        event = hostile_event(f"/640x/{CAT}")
+        response = handler(event, Context())
+        stubber.assert_no_pending_responses()
+    assert response["status"] == "200" and header(response, "cache-control") == IMMUTABLE
+    assert_clean(response, event)
+    record, = log_records(capsys.readouterr().out)
+    assert record["stored"] is True and "error" not in record
+
+
+def test_time_too_short_to_read_is_503_and_touches_nothing(run, put_original, cat_jpeg, monkeypatch):
+    put_original(CAT, cat_jpeg)
+    calls = []
+    monkeypatch.setattr(storage.s3_client("us-east-1"), "get_object", lambda **kwargs: calls.append(kwargs))
+    outcome = run(hostile_event(f"/640x/{CAT}"), Context(miss.MIN_MS_TO_READ - 1))
+    record = assert_row(outcome, "503", error="unavailable", cache=NO_STORE)
+    assert calls == [] and "ms left" in record["detail"]
+
+
+def test_time_too_short_to_store_serves_the_image_uncached(run, put_original, cat_jpeg, monkeypatch):
+    put_original(CAT, cat_jpeg)
+    calls = []
+    monkeypatch.setattr(storage.s3_client("us-east-1"), "put_object", lambda **kwargs: calls.append(kwargs))
+    outcome = run(hostile_event(f"/640x/{CAT}"), Context([LAMBDA_TIMEOUT_MS, miss.MIN_MS_TO_STORE - 1]))
+    record = assert_row(outcome, "200", error="unavailable", cache=NO_STORE)
+    assert calls == [] and record["stored"] is False
+    assert body_image(outcome.response).size == (640, 480)
+
+
+def test_the_worst_case_of_s3_fits_the_30_s_budget():
+    """attempts x (connect + read timeout) + backoff, for a read and a write, leaves time to render."""
+    retries = storage.CLIENT_CONFIG.retries
+    assert retries == {"mode": "standard", "total_max_attempts": storage.MAX_ATTEMPTS}
+    worst_backoff_s = sum(min(2**attempt, 20) for attempt in range(storage.MAX_ATTEMPTS - 1))  # throttled: 1 s scale
+    worst_call_s = storage.MAX_ATTEMPTS * (storage.CLIENT_CONFIG.connect_timeout + storage.CLIENT_CONFIG.read_timeout)
+    assert storage.WORST_CALL_MS == 1000 * (worst_call_s + worst_backoff_s) == 9000
+    assert 2 * storage.WORST_CALL_MS <= LAMBDA_TIMEOUT_MS * 0.6  # well inside: 18 of 30 s
+    # A read is started only if its worst case still leaves time to render, and a write only if it can finish.
+    assert miss.MIN_MS_TO_READ - storage.WORST_CALL_MS >= miss.MIN_MS_TO_RENDER > 0
+    assert miss.MIN_MS_TO_STORE > storage.WORST_CALL_MS
+    assert miss.MIN_MS_TO_READ <= LAMBDA_TIMEOUT_MS - 10_000  # a cold start never trips it
+
+
+class CannedBody:
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def stream(self, **kwargs):
+        yield self.data
+
+
+def s3_error(status: int, code: str):
+    body = f"<Error><Code>{code}</Code><Message>{code} message</Message></Error>".encode()
+    return lambda request: AWSResponse(request.url, status, {}, CannedBody(body))
+
+
+def timing_out(exception_class):
+    def answer(request):
+        raise exception_class(endpoint_url=request.url)
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (s3_error(503, "SlowDown"), "GetObject failed: SlowDown"),
+        (s3_error(500, "InternalError"), "GetObject failed: InternalError"),
+        (timing_out(ReadTimeoutError), "Read timeout"),
+        (timing_out(ConnectTimeoutError), "Connect timeout"),
+    ],
+    ids=["slow-down", "internal-error", "read-timeout", "connect-timeout"],
+)
+def test_botocore_retries_a_bounded_number_of_times(monkeypatch, answer, expected):
+    """The real client configuration, with botocore answering from a before-send hook (no network, no moto)."""
+    import botocore.endpoint
+
+    from edge.errors import Unavailable
+
+    client = boto3.client("s3", region_name="us-east-1", config=storage.CLIENT_CONFIG)
+    attempts, sleeps = [], []
+
+    def before_send(request, **kwargs):
+        attempts.append(request.url)
+        return answer(request)
+
+    client.meta.events.register("before-send.s3", before_send)
+    monkeypatch.setattr(botocore.endpoint.time, "sleep", sleeps.append)
+    store = storage.Storage(ORIGINALS, DERIVATIVES, client, client)
+    with pytest.raises(Unavailable) as raised:
+        store.read_original(CAT, 10**6)
+    assert len(attempts) == storage.MAX_ATTEMPTS
+    assert len(sleeps) == storage.MAX_ATTEMPTS - 1 and all(0 <= sleep <= 1 for sleep in sleeps)
+    assert expected in raised.value.detail
+
+
+# --- where the function may write -----------------------------------------------------------------------------
+
+
+def test_every_s3_call_of_a_miss_goes_to_its_own_bucket(run, put_original, cat_jpeg, monkeypatch):
+    put_original(CAT, cat_jpeg)
+    client = storage.s3_client("us-east-1")
+    calls = []
+    for operation in ("get_object", "put_object"):
+        real = getattr(client, operation)
+
+        def spy(real=real, operation=operation, **kwargs):
+            calls.append((operation, kwargs["Bucket"], kwargs["Key"], kwargs.get("IfNoneMatch")))
+            return real(**kwargs)
+
+        monkeypatch.setattr(client, operation, spy)
+    outcome = run(hostile_event(f"/640x/{CAT}"))
+    assert_row(outcome, "200", cache=IMMUTABLE, stored=(f"640x/{CAT}",))
+    assert calls == [("get_object", ORIGINALS, CAT, None), ("put_object", DERIVATIVES, f"640x/{CAT}", "*")]
+
+
+@pytest.mark.parametrize("originals", [DERIVATIVES, DERIVATIVES.upper(), f" {DERIVATIVES} "])
+def test_the_originals_bucket_may_not_be_the_derivatives_bucket(run, put_original, cat_jpeg, s3, originals):
+    s3.put_object(Bucket=DERIVATIVES, Key=CAT, Body=cat_jpeg)  # were it read, it would render
+    outcome = run(hostile_event(f"/640x/{CAT}", x_originals_bucket=originals))
+    assert_row(outcome, "500", error="misconfigured", cache=NO_STORE, stored=(CAT,))
+    assert outcome.stored[CAT][0] == cat_jpeg
+
+
+def test_storage_refuses_one_bucket_for_both():
+    for originals, derivatives in [("same", "same"), ("Same", "same")]:
+        with pytest.raises(Misconfigured):
+            storage.Storage(originals, derivatives, object(), object())
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["photos/cat.jpg", "cat.jpg", "", "640x", "640x/", "640x/../cat.jpg", "640x/a/./b", "640x//cat.jpg",
+     "640x/a\\b.jpg", "640x/a\x00b", "../640x/cat.jpg", "/640x/cat.jpg", "640X/cat.jpg", "0x0/cat.jpg",
+     "640x,blur/cat.jpg", "640x/" + "k" * 1020],
+)
+def test_storage_writes_derivative_keys_only(key):
+    """Whatever the caller passes, nothing but `<spec>/<original key>` reaches put_object."""
+
+    class Client:
+        def put_object(self, **kwargs):
+            raise AssertionError(f"wrote {kwargs['Key']!r}")
+
+    store = storage.Storage(ORIGINALS, DERIVATIVES, Client(), Client())
+    with pytest.raises(UnsafeWrite) as raised:
+        store.write_derivative(key, b"x", "image/jpeg", IMMUTABLE)
+    assert raised.value.status == 500 and raised.value.code == "unsafe_write"
+
+
+def test_the_function_cannot_overwrite_any_object(s3):
+    """Even were the derivatives bucket an originals bucket by mistake: If-None-Match keeps what is there."""
+    store = storage.Storage("elsewhere", ORIGINALS, s3, s3)
+    s3.put_object(Bucket=ORIGINALS, Key="640x/cat.jpg", Body=b"precious")
+    store.write_derivative("640x/cat.jpg", b"derivative", "image/jpeg", IMMUTABLE)
+    assert s3.get_object(Bucket=ORIGINALS, Key="640x/cat.jpg")["Body"].read() == b"precious"
+
+
+# --- logs -----------------------------------------------------------------------------------------------------
+
+
+def test_the_log_line_of_a_success(run, put_original, cat_jpeg):
+    put_original(CAT, cat_jpeg)
+    outcome = run(hostile_event(f"/300x300,cover,webp/{CAT}"))
+    record = assert_row(outcome, "200", cache=IMMUTABLE, stored=(f"300x300,cover,webp/{CAT}",))
+    assert record["spec"] == "300x300,cover,webp" and record["derivative_key"] == f"300x300,cover,webp/{CAT}"
+    assert record["bytes_in"] == len(cat_jpeg) and record["bytes_out"] == len(body_bytes(outcome.response))
+    assert record["output"] == "webp" and record["stored"] is True and record["method"] == "GET"
+
+
+@pytest.mark.parametrize(
+    ("setup", "uri", "status", "error", "in_log_only"),
+    [
+        (None, "/640x/photos/%2e%2e/cat.jpg", "400", "bad_request", ".. segment"),
+        (None, "/0640x/photos/cat.jpg", "400", "bad_request", "'0640x'"),
+        ("bomb", "/640x/bomb.png", "413", "source_too_large", "100000x100000"),
+        ("svg", "/640x/bomb.png", "415", "unsupported_media", "cannot identify image"),
+        ("denied", f"/640x/{CAT}", "500", "misconfigured", "AccessDenied"),
+        ("slow", f"/640x/{CAT}", "503", "unavailable", "SlowDown"),
+    ],
+)
+def test_internal_details_are_logged_and_never_answered(run, put_original, cat_jpeg, monkeypatch,
+                                                        setup, uri, status, error, in_log_only):
+    put_original(CAT, cat_jpeg)
+    put_original("bomb.png", bombs.png_declaring(100_000, 100_000) if setup == "bomb" else b"<svg/>")
+    if setup in ("denied", "slow"):
+        code, http_status = ("AccessDenied", 403) if setup == "denied" else ("SlowDown", 503)
+        monkeypatch.setattr(storage.s3_client("us-east-1"), "get_object", client_error(code, http_status, "GetObject"))
+    outcome = run(hostile_event(uri))
+    record = assert_row(outcome, status, error=error, reflected=(in_log_only,))
+    assert in_log_only in record["detail"]
+
+
+def test_an_unexpected_exception_is_one_json_line_with_its_trace(run, put_original, cat_jpeg, monkeypatch):
+    put_original(CAT, cat_jpeg)
+
+    def explode(*args, **kwargs):
+        raise RuntimeError(f"secret detail about {ORIGINALS}")
+
+    monkeypatch.setattr(image, "render", explode)
+    outcome = run(hostile_event(f"/640x/{CAT}"))  # run() also checks that nothing went to stderr
+    record = assert_row(outcome, "500", error="internal", cache=NO_STORE)
+    assert "secret detail" in record["detail"] and "Traceback" in record["trace"] and "explode" in record["trace"]
+
+
+# --- originals that once broke the engine outside its header checks ------------------------------------------
+
+AVIF_CORRUPT_COLOUR_PLANES = base64.b64decode(
+    "AAAAIGZ0eXBhdmlmAAAAAGF2aWZtaWYxbWlhZk1BMUIAAADrbWV0YQAAAAAAAAAhaGRscgAAAAAAAAAAcGljdAAAAAAAAAAAAAAAAAAAAAAOcGl0"
+    "bQAAAAAAAQAAAB5pbG9jAAAAAEQAAAEAAQAAAAEAAAETAAAAKQAAAChpaW5mAAAAAAABAAAAGmluZmUCAAAAAAEAAGF2MDFDb2xvcgAAAABqaXBy"
+    "cAAAAEtpcGNvAAAAFGlzcGUAAAAAAAAABgAAAAUAAAAQcGl4aQAAAAADCAgIAAAADGF2MUOBAAwAAAAAE2NvbHJuY2x4AAEADQAGgAAAABdpcG1h"
+    "AAAAAAAAAAEAAQQBAoMEAAAAMW1kYXQSAAoIzQisaICGg0IyGxTHh4ZlAgggnlAAAABIWtlc1jDUi25J0tDGqA=="
+)
+WEBP_ANIMATION_HUGE_DURATION = base64.b64decode(
+    "UklGRuwAAABXRUJQVlA4WAoAAAACAAAABQAABAAAQU5JTQYAAAAAAAAAAABBTk1GMAAAAAAAAAAAAAUAAAQAADIAAAJWUDggGAAAADABAJ0BKgYA"
+    "BQABQCYlpAADcAD+/TZoAEFOTUY+AAAAAAAAAAAABQAABAAAMgAAAFZQOCAmAAAANAEAnQEqBgAFAAAAJiUAAIwwAP78rlH9JdLkN//FDzW9gyoA"
+    "AABBTk1GQgAAAAAAAAAAAAUAAAQAADIAwgBWUDggKgAAADQBAJ0BKgYABQAAACYloAADcAD++8Er/w7ubr1rf//LP/9lv+y3XoAAAA=="
+)
+ODD_ORIGINALS = [
+    # All frames alike: folded into one still frame (Pillow's GIF writer would choke on the per-frame lists).
+    ("gif-all-frames-alike", lambda: bombs.gif_frames((10, 10), [(0, 0, 1, 1)] * 3), "/8x/a.gif", "200", None),
+    # A later frame short of data: the frame cannot be decoded.
+    ("gif-later-frame-truncated", lambda: bombs.gif_frames((10, 10), [(0, 0, 1, 1), (0, 0, 10, 10)]),
+     "/8x/a.gif", "415", "unsupported_media"),
+    # libavif raises RuntimeError on corrupt colour planes.
+    ("avif-corrupt-colour-planes", lambda: AVIF_CORRUPT_COLOUR_PLANES, "/3x/a.avif", "415", "unsupported_media"),
+    # A frame duration of 2**24 ms is clamped to GIF's largest delay.
+    ("webp-to-gif-huge-duration", lambda: WEBP_ANIMATION_HUGE_DURATION, "/3x,gif/a.webp", "200", None),
+    # A 20000x100 panorama asked by height only: the open side is bounded by x-max-dimension (4096 here).
+    ("panorama-open-side-bounded", lambda: png_bytes((20_000, 100)), "/x100,webp/pano.png", "200", None),
+]
+
+
+@pytest.mark.parametrize(("make", "uri", "status", "error"), [row[1:] for row in ODD_ORIGINALS],
+                         ids=[row[0] for row in ODD_ORIGINALS])
+def test_odd_originals_get_a_clean_answer(run, put_original, make, uri, status, error):
+    put_original(uri.split("/", 2)[2], make())
+    outcome = run(hostile_event(uri))
+    stored = (uri[1:],) if status == "200" else ()
+    assert_row(outcome, status, error=error, stored=stored)
+    if uri == "/x100,webp/pano.png":
+        assert body_image(outcome.response).size == (4096, 20)
