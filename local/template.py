@@ -29,6 +29,8 @@ def _construct_intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) 
         value = loader.construct_sequence(node, deep=True)
     else:
         value = loader.construct_mapping(node, deep=True)
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)  # the long form is [resource, attribute]
     return {suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}": value}
 
 
