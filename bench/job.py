@@ -1,0 +1,75 @@
+"""One benchmark case made concrete: what every engine must produce from the same bytes.
+
+A Job is computed once, outside any timing, from the source's header and SPEC.md's
+geometry, and is plain JSON so that a fresh subprocess (the peak-memory probe) can
+receive it without importing anything it would not import on its own.
+"""
+
+import io
+import json
+from dataclasses import asdict, dataclass
+
+# SPEC.md: web formats keep their format (bench corpus sources are all web formats).
+KEPT_FORMATS = {"JPEG": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "AVIF": "avif"}
+ANIMATED_OUTPUTS = ("gif", "webp")
+# Our encoder settings when edge.image does not expose them (see encoder_options below).
+FALLBACK_OPTIONS = {
+    "jpeg": {"quality": 82, "progressive": True, "optimize": True},
+    "webp": {"quality": 80, "method": 4},
+    "avif": {"quality": 60, "speed": 8},
+    "png": {"compress_level": 6},
+    "gif": {},
+}
+
+
+@dataclass(frozen=True)
+class Job:
+    spec: str  # the URL's spec segment, e.g. "600x600,cover,webp"
+    width: int | None  # as requested
+    height: int | None
+    fit: str
+    size: tuple[int, int]  # output size per SPEC.md's geometry
+    crop: tuple[int, int, int, int]  # source region that becomes the output
+    target: str  # output format
+    options: dict  # our Pillow save options for that format (the baseline uses the same)
+    animated: bool  # every frame is rendered
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Job":
+        raw = json.loads(text)
+        return cls(**{**raw, "size": tuple(raw["size"]), "crop": tuple(raw["crop"])})
+
+
+def make_job(data: bytes, spec: str) -> Job:
+    from PIL import Image
+
+    from edge.geometry import plan
+
+    rendition = rendition_for(spec)
+    with Image.open(io.BytesIO(data)) as source:
+        geometry = plan(source.size, rendition.width, rendition.height, rendition.fit)
+        target = rendition.format or KEPT_FORMATS[source.format]
+        animated = getattr(source, "is_animated", False) and target in ANIMATED_OUTPUTS
+    return Job(
+        spec=spec, width=rendition.width, height=rendition.height, fit=rendition.fit,
+        size=geometry.size, crop=geometry.crop, target=target, options=encoder_options(target), animated=animated,
+    )
+
+
+def rendition_for(spec: str):
+    """Our parser's reading of a spec, for a made-up original key."""
+    from edge.rendition import parse_rendition
+
+    return parse_rendition(f"/{spec}/bench/original")
+
+
+def encoder_options(target: str) -> dict:
+    """Our engine's own save options, read from edge.image so that the comparison follows its changes."""
+    try:
+        from edge.image import encoder_options as ours
+    except ImportError:
+        return dict(FALLBACK_OPTIONS[target])
+    return dict(ours(target, None))

@@ -1,0 +1,437 @@
+"""Exploratory: issue 5's levers, measured on our engine's pipeline one knob at a time.
+
+Run with `make bench-levers` (not part of `make bench`). It does not touch edge/:
+it reimplements edge.image's decode -> resize -> encode steps for the corpus's
+sources (RGB/RGBA, no EXIF orientation, no CMYK) as they were before these levers
+were applied (single-threaded resize, WebP method 4, AVIF speed 8, PNG level 6),
+so that its tables can be reproduced; the `check` section compares it with
+edge.image.render and now reports DIFFERENT, by design. Then it varies one setting
+at a time. Each table gives the median time, the output
+size and the SSIM against the float reference of bench/quality.py.
+
+Usage: python -m bench.levers [--repetitions N] [--only SECTION] [--cache DIR]
+Sections: check, draft, filter, jpeg, webp, avif, png, projection.
+"""
+
+import argparse
+import gc
+import io
+import math
+import statistics
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+import edge.image
+from bench.corpus import CorpusFile, ensure_corpus
+from bench.job import Job, make_job, rendition_for
+from bench.measure import judged_ssim
+from bench.quality import Reference
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results" / "levers.md"
+LANCZOS, BICUBIC, BILINEAR = Image.Resampling.LANCZOS, Image.Resampling.BICUBIC, Image.Resampling.BILINEAR
+FILTER_NAMES = {LANCZOS: "LANCZOS", BICUBIC: "BICUBIC", BILINEAR: "BILINEAR"}
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The knobs of edge.image's decode and resize steps; the defaults are today's edge/image.py."""
+
+    draft_gap: float | None = 2  # None: never decode a JPEG at reduced DCT scale
+    resample: Image.Resampling = LANCZOS
+    reducing_gap: float | None = None  # Pillow's reduce()-then-resample, inside resize()
+    reduce_first: float | None = None  # explicit Image.reduce() leaving this many times the output, then resample
+
+    def describe(self) -> str:
+        parts = ["draft off" if self.draft_gap is None else f"draft gap {self.draft_gap:g}", FILTER_NAMES[self.resample]]
+        if self.reducing_gap:
+            parts.append(f"reducing_gap {self.reducing_gap:g}")
+        if self.reduce_first:
+            parts.append(f"reduce() to {self.reduce_first:g}x then resize")
+        return ", ".join(parts)
+
+
+TODAY = Pipeline()
+
+
+# --- the reimplemented pipeline --------------------------------------------------
+
+
+def decoded(data: bytes, job: Job, pipeline: Pipeline) -> Image.Image:
+    """Open, optionally DCT-scale, decode and bring to a resizable mode (edge.image's first steps)."""
+    image = Image.open(io.BytesIO(data))
+    if image.format == "JPEG" and pipeline.draft_gap is not None:
+        apply_draft(image, job, pipeline.draft_gap)
+    image.load()
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    return image
+
+
+def apply_draft(image: Image.Image, job: Job, gap: float) -> None:
+    """edge.image.reduce_on_decode with its DRAFT_GAP as a parameter."""
+    left, upper, right, lower = job.crop
+    scale = max(job.size[0] / (right - left), job.size[1] / (lower - upper)) * gap
+    if scale >= 1:
+        return
+    stored_w, stored_h = image.size
+    image.draft(image.mode, (int(stored_w * scale) + 1, int(stored_h * scale) + 1))
+
+
+def resized(image: Image.Image, job: Job, source_size: tuple[int, int], pipeline: Pipeline) -> Image.Image:
+    """edge.image's crop and resize steps: the crop box is mapped onto a DCT-reduced image,
+    whole pixels are cut away first, and the fraction left goes to the resample."""
+    image, box = cropped(image, job.crop, source_size)
+    if pipeline.reduce_first:
+        image, box = reduced(image, box, job.size, pipeline.reduce_first)
+    return image.resize(job.size, pipeline.resample, box=box, reducing_gap=pipeline.reducing_gap)
+
+
+def cropped(image: Image.Image, crop, source_size):
+    scale_x, scale_y = image.width / source_size[0], image.height / source_size[1]
+    left, upper, right, lower = crop
+    region = (left * scale_x, upper * scale_y, right * scale_x, lower * scale_y)
+    outer = (math.floor(region[0]), math.floor(region[1]), math.ceil(region[2]), math.ceil(region[3]))
+    if outer == (0, 0, image.width, image.height):
+        return image, region
+    shifted = (region[0] - outer[0], region[1] - outer[1], region[2] - outer[0], region[3] - outer[1])
+    return image.crop(outer), shifted
+
+
+def reduced(image: Image.Image, box, size, gap: float):
+    """Image.reduce by the largest whole factor that leaves `gap` times the output in the box."""
+    factor = int(min((box[2] - box[0]) / size[0], (box[3] - box[1]) / size[1]) / gap)
+    if factor < 2:
+        return image, box
+    whole = (int(box[0]), int(box[1]), min(image.width, int(box[2]) + 1), min(image.height, int(box[3]) + 1))
+    small = image.reduce(factor, box=whole)
+    moved = ((box[0] - whole[0]) / factor, (box[1] - whole[1]) / factor,
+             (box[2] - whole[0]) / factor, (box[3] - whole[1]) / factor)
+    return small, moved
+
+
+def encoded(image: Image.Image, target: str, options: dict) -> bytes:
+    if target == "jpeg" and image.mode in ("RGBA", "LA"):
+        image = flattened(image)
+    image.info = {}
+    output = io.BytesIO()
+    image.save(output, format=target.upper(), **options)
+    return output.getvalue()
+
+
+def flattened(image: Image.Image) -> Image.Image:
+    background = Image.new(image.mode[:-1], image.size, (255,) * (len(image.mode) - 1))
+    background.paste(image, mask=image.getchannel("A"))
+    return background
+
+
+def render(data: bytes, job: Job, pipeline: Pipeline, options: dict | None = None) -> bytes:
+    with Image.open(io.BytesIO(data)) as header:
+        source_size = header.size
+    frame = resized(decoded(data, job, pipeline), job, source_size, pipeline)
+    return encoded(frame, job.target, job.options if options is None else options)
+
+
+# --- measuring -------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    workload: str
+    variant: str
+    times_ms: list[float]
+    out_bytes: int
+    ssim: float | None
+
+    @property
+    def median_ms(self) -> float | None:
+        return statistics.median(self.times_ms) if self.times_ms else None
+
+
+def timed_ms(run) -> float:
+    gc.collect()
+    gc.disable()
+    try:
+        started = time.perf_counter()
+        run()
+        return (time.perf_counter() - started) * 1000
+    finally:
+        gc.enable()
+
+
+def compare(workload: str, variants: dict[str, callable], repetitions: int, judge) -> list[Row]:
+    """Every variant once untimed, then `repetitions` rounds in rotating order; judge(name, bytes) -> SSIM."""
+    outputs = {name: run() for name, run in variants.items()}
+    times = {name: [] for name in variants}
+    names = list(variants)
+    for round_index in range(repetitions):
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            times[name].append(timed_ms(variants[name]))
+    return [Row(workload, name, times[name], len(outputs[name]), judge(name, outputs[name])) for name in names]
+
+
+class Corpus:
+    """Corpus files by name, with their bytes and references loaded once."""
+
+    def __init__(self, files: list[CorpusFile]):
+        self.files = {f.name: f for f in files}
+        self._data: dict[str, bytes] = {}
+        self._references: dict[str, Reference] = {}
+
+    def data(self, name: str) -> bytes:
+        if name not in self._data:
+            self._data[name] = Path(self.files[name].path).read_bytes()
+        return self._data[name]
+
+    def reference(self, name: str) -> Reference:
+        if name not in self._references:
+            self._references = {name: Reference(self.data(name))}  # one at a time: 50 MP planes are large
+        return self._references[name]
+
+
+# --- the sections ----------------------------------------------------------------
+
+
+def check_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
+    """The reimplementation must write what edge.image.render writes today, byte for byte."""
+    rows = []
+    for name, spec in (("jpeg-12mp-base", "320x"), ("jpeg-12mp-base", "600x600,cover"), ("png-rgba", "800x,webp"),
+                       ("jpeg-50mp-base", "1600x")):
+        data = corpus.data(name)
+        job = make_job(data, spec)
+        ours = edge.image.render(data, rendition_for(spec), edge.image.Limits(50_000_000, 300)).body
+        mine = render(data, job, TODAY)
+        rows.append(Row(f"{name} {spec}", "identical to edge.image.render" if ours == mine else "DIFFERENT",
+                        [], len(mine), None))
+    if any(row.variant == "DIFFERENT" for row in rows):
+        progress("warning: edge.image has changed; these levers measure a pipeline that is no longer ours")
+    return "Reimplementation check", rows
+
+
+DECODE_WORKLOADS = (
+    ("jpeg-12mp-base", "320x"), ("jpeg-12mp-base", "800x"), ("jpeg-12mp-base", "1600x"),
+    ("jpeg-12mp-base", "600x600,cover"), ("jpeg-12mp-prog", "800x"),
+    ("jpeg-50mp-base", "320x"), ("jpeg-50mp-base", "1600x"),
+)
+DRAFT_VARIANTS = (
+    Pipeline(draft_gap=None), Pipeline(draft_gap=1), Pipeline(draft_gap=1.5), TODAY, Pipeline(draft_gap=3),
+)
+FILTER_VARIANTS = (
+    TODAY, Pipeline(resample=BICUBIC), Pipeline(resample=BILINEAR),
+    Pipeline(reducing_gap=1.0), Pipeline(reducing_gap=2.0), Pipeline(reducing_gap=3.0),
+    Pipeline(reduce_first=2.0),
+    Pipeline(draft_gap=1, resample=BICUBIC), Pipeline(draft_gap=1, reducing_gap=2.0),
+)
+NON_JPEG_WORKLOADS = (("png-rgb", "320x"), ("png-rgb", "800x"), ("png-rgba", "800x,webp"), ("webp", "320x"))
+
+
+def pipeline_rows(corpus: Corpus, workloads, variants, repetitions: int) -> list[Row]:
+    rows = []
+    for name, spec in workloads:
+        data, reference = corpus.data(name), corpus.reference(name)
+        job = make_job(data, spec)
+        runs = {pipeline.describe(): (lambda p=pipeline: render(data, job, p)) for pipeline in variants}
+        rows += compare(f"{name} {spec}", runs, repetitions, lambda _, output: reference.ssim(output, job.crop))
+        progress(f"levers: {name} {spec}")
+    return rows
+
+
+def draft_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
+    return "JPEG DCT-domain scaling (Image.draft), LANCZOS after it", pipeline_rows(
+        corpus, DECODE_WORKLOADS, DRAFT_VARIANTS, repetitions)
+
+
+def filter_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
+    jpeg = pipeline_rows(corpus, DECODE_WORKLOADS, FILTER_VARIANTS, repetitions)
+    others = pipeline_rows(corpus, NON_JPEG_WORKLOADS, [p for p in FILTER_VARIANTS if p.draft_gap == 2], repetitions)
+    return "Resize filter, reduce() and reducing_gap", jpeg + others
+
+
+def encoder_rows(corpus: Corpus, workloads, option_sets: dict[str, dict], repetitions: int) -> list[Row]:
+    """Encode-only timings: the frame is resized once, then every option set encodes it."""
+    rows = []
+    for name, spec in workloads:
+        data, reference = corpus.data(name), corpus.reference(name)
+        job = make_job(data, spec)
+        with Image.open(io.BytesIO(data)) as header:
+            source_size = header.size
+        frame = resized(decoded(data, job, TODAY), job, source_size, TODAY)
+        runs = {label: (lambda o=options: encoded(frame, job.target, o)) for label, options in option_sets.items()}
+        rows += compare(f"{name} {spec}", runs, repetitions, lambda _, output: reference.ssim(output, job.crop))
+        progress(f"levers: {name} {spec}")
+    return rows
+
+
+def jpeg_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
+    options = {}
+    for progressive in (True, False):
+        for optimize in (True, False):
+            options[f"progressive={progressive}, optimize={optimize}, 4:2:0"] = {
+                "quality": 82, "progressive": progressive, "optimize": optimize, "subsampling": 2}
+    options["progressive=True, optimize=True, 4:4:4"] = {"quality": 82, "progressive": True, "optimize": True,
+                                                         "subsampling": 0}
+    options["progressive=False, optimize=True, 4:4:4"] = {"quality": 82, "progressive": False, "optimize": True,
+                                                          "subsampling": 0}
+    workloads = (("jpeg-12mp-base", "800x"), ("jpeg-12mp-base", "1600x"), ("jpeg-2mp-base", "800x"))
+    return "JPEG encoder, q82, encode only", encoder_rows(corpus, workloads, options, repetitions)
+
+
+def webp_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
+    options = {f"method {method}": {"quality": 80, "method": method} for method in range(7)}
+    options["method 2, quality 82"] = {"quality": 82, "method": 2}
+    workloads = (("jpeg-12mp-base", "800x,webp"), ("png-rgba", "800x,webp"))
+    return "WebP method, q80, encode only", encoder_rows(corpus, workloads, options, repetitions)
+
+
+def avif_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
+    options = {}
+    for speed in range(6, 11):
+        for threads in (1, 2):
+            options[f"speed {speed}, max_threads {threads}"] = {"quality": 60, "speed": speed, "max_threads": threads}
+    # Can a faster speed buy back speed 8's quality with a higher quality setting, and at what size?
+    for quality in (64, 68):
+        options[f"speed 9, max_threads 2, quality {quality}"] = {"quality": quality, "speed": 9, "max_threads": 2}
+    workloads = (("jpeg-12mp-base", "800x,avif"), ("png-rgba", "800x,avif"))
+    return "AVIF speed and max_threads, q60, encode only", encoder_rows(corpus, workloads, options, repetitions)
+
+
+def png_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
+    options = {f"compress_level {level}": {"compress_level": level} for level in (1, 2, 3, 4, 5, 6, 9)}
+    options["compress_level 6, optimize"] = {"compress_level": 6, "optimize": True}
+    workloads = (("png-rgb", "800x"), ("png-rgba", "800x"))
+    return "PNG compress_level, encode only", encoder_rows(corpus, workloads, options, repetitions)
+
+
+# --- projection: the recommended settings on the benchmark's own cases ------------
+
+# What this script's tables recommend (see the report): encoder effort, and reducing_gap
+# for sources that no DCT scaling has already brought within 4x of the output.
+RECOMMENDED_ENCODER = {"jpeg": {"progressive": True, "optimize": False}, "webp": {"method": 3},
+                       "avif": {"speed": 9}, "png": {"compress_level": 4}, "gif": {}}
+RECOMMENDED_REDUCING_GAP = 2.0
+
+
+@contextmanager
+def recommended_settings():
+    """edge.image with the recommended settings, patched in memory for the duration of one call.
+
+    Image.Image.resize gets a default reducing_gap only inside this context, so that the
+    baseline and the SSIM reference, which run outside it, are untouched.
+    """
+    original_options, original_resize = edge.image.encoder_options, Image.Image.resize
+
+    def encoder_options(target, quality):
+        return {**original_options(target, quality), **RECOMMENDED_ENCODER[target]}
+
+    def resize(self, size, resample=None, box=None, reducing_gap=None):
+        return original_resize(self, size, resample, box, RECOMMENDED_REDUCING_GAP if reducing_gap is None else reducing_gap)
+
+    edge.image.encoder_options, Image.Image.resize = encoder_options, resize
+    try:
+        yield
+    finally:
+        edge.image.encoder_options, Image.Image.resize = original_options, original_resize
+
+
+def projection_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
+    """ours and libvips as today, and both with the recommended encoder efforts (libvips gets the
+    same efforts translated, as in `make bench`), on every case of `make bench`."""
+    from bench import engine_libvips, engine_ours
+    from bench.cases import cases_for
+
+    rows = []
+    for case in cases_for(list(corpus.files.values())):
+        data, reference = corpus.data(case.file.name), corpus.reference(case.file.name)
+        job = make_job(data, case.spec)
+        with recommended_settings():
+            recommended_job = make_job(data, case.spec)  # our options as patched, for libvips to match
+        ours_today, ours_tuned = engine_ours.prepare(job), engine_ours.prepare(job)
+
+        def ours_recommended(run=ours_tuned):
+            with recommended_settings():
+                return run(data)
+
+        runs = {
+            "ours today": lambda run=ours_today: run(data),
+            "ours recommended": ours_recommended,
+            "libvips matching today": lambda run=engine_libvips.prepare(job): run(data),
+            "libvips matching recommended": lambda run=engine_libvips.prepare(recommended_job): run(data),
+        }
+        engine_of = {name: "libvips" if name.startswith("libvips") else "ours" for name in runs}
+        rows += compare(case.label, runs, repetitions,
+                        lambda name, output: judged_ssim(engine_of[name], output, job, reference, case.file.size))
+        progress(f"projection: {case.label}")
+    return "Projection: the recommended settings on every case of `make bench`", rows
+
+
+def projection_summary(rows: list[Row]) -> list[str]:
+    by_case: dict[str, dict[str, float]] = {}
+    for row in rows:
+        by_case.setdefault(row.workload, {})[row.variant] = row.median_ms
+    lines = []
+    for ours, libvips in (("ours today", "libvips matching today"), ("ours recommended", "libvips matching recommended")):
+        ratios = [times[ours] / times[libvips] for times in by_case.values()]
+        geomean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+        lines.append(f"- {ours} / {libvips}: geometric mean {geomean:.2f}, max {max(ratios):.2f} over {len(ratios)} cases")
+    return lines + [""]
+
+
+SECTIONS = {
+    "check": check_section, "draft": draft_section, "filter": filter_section,
+    "jpeg": jpeg_section, "webp": webp_section, "avif": avif_section, "png": png_section,
+    "projection": projection_section,
+}
+
+
+# --- report ----------------------------------------------------------------------
+
+
+def table(title: str, rows: list[Row]) -> list[str]:
+    lines = [f"## {title}", "", "| workload | variant | median ms | min ms | vs first | KB | SSIM |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    first_of: dict[str, float] = {}
+    for row in rows:
+        first = first_of.setdefault(row.workload, row.median_ms)
+        relative = f"{row.median_ms / first:.2f}" if first and row.median_ms else "-"
+        median = "-" if row.median_ms is None else f"{row.median_ms:.1f}"
+        fastest = f"{min(row.times_ms):.1f}" if row.times_ms else "-"
+        ssim = "-" if row.ssim is None else f"{row.ssim:.4f}"
+        lines.append(f"| {row.workload} | {row.variant} | {median} | {fastest} | {relative} | "
+                     f"{row.out_bytes / 1024:.1f} | {ssim} |")
+    return lines + [""]
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repetitions", type=int, default=7)
+    parser.add_argument("--only", default="", help="comma-separated sections: " + ", ".join(SECTIONS))
+    parser.add_argument("--cache", type=Path, default=REPO / ".cache" / "bench-corpus")
+    arguments = parser.parse_args(argv)
+    chosen = [name for name in SECTIONS if not arguments.only or name in arguments.only.split(",")]
+    corpus = Corpus(ensure_corpus(arguments.cache))
+    lines = ["# Levers of issue 5, measured on our pipeline", "",
+             f"Median (and fastest) of {arguments.repetitions} runs, variants interleaved; 'vs first' is relative to the first "
+             "row of each workload; SSIM against the float LANCZOS reference (bench/quality.py).", ""]
+    for name in chosen:
+        title, rows = SECTIONS[name](corpus, arguments.repetitions)
+        section = table(title, rows) + (projection_summary(rows) if name == "projection" else [])
+        lines += section
+        print("\n".join(section), flush=True)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text("\n".join(lines) + "\n")
+    progress(f"(saved to {RESULTS.relative_to(REPO)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Timing, output checks and peak memory for one case, all three engines on the same bytes."""
+
+import gc
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from bench.cases import Case
+from bench.engines import ENGINES, prepare
+from bench.job import Job, make_job
+from bench.quality import Reference
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    job: Job
+    times_ms: dict[str, list[float]] = field(default_factory=dict)
+    out_bytes: dict[str, int] = field(default_factory=dict)
+    out_size: dict[str, tuple[int, int]] = field(default_factory=dict)
+    ssim: dict[str, float] = field(default_factory=dict)
+    peak_mb: dict[str, float] = field(default_factory=dict)
+    floor_mb: dict[str, float] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def median_ms(self, engine: str) -> float | None:
+        times = self.times_ms.get(engine)
+        return statistics.median(times) if times else None
+
+    def ratio(self, engine: str, other: str) -> float | None:
+        mine, theirs = self.median_ms(engine), self.median_ms(other)
+        return mine / theirs if mine and theirs else None
+
+
+def measure_case(case: Case, data: bytes, reference: Reference, repetitions: int) -> CaseResult:
+    job = make_job(data, case.spec)
+    result = CaseResult(case, job)
+    runners = {engine: prepare(engine, job) for engine in ENGINES}
+    outputs = warm_up(runners, data, result)
+    # Engines take turns, and the turn order rotates every round: a burst of noise
+    # from a neighbour then lands on all of them rather than on one.
+    for round_index in range(repetitions):
+        for engine in rotated(list(outputs), round_index):
+            result.times_ms.setdefault(engine, []).append(timed_ms(runners[engine], data))
+    for engine, output in outputs.items():
+        result.out_bytes[engine] = len(output)
+        result.out_size[engine] = output_size(output)
+        result.ssim[engine] = judged_ssim(engine, output, job, reference, case.file.size)
+    return result
+
+
+def judged_ssim(engine: str, output: bytes, job: Job, reference: Reference, source_size) -> float:
+    """libvips places a cover crop by its own rounding: judge it where it actually cropped."""
+    if engine == "libvips" and job.fit == "cover":
+        return reference.aligned_ssim(output, job.crop, source_size)
+    return reference.ssim(output, job.crop)
+
+
+def warm_up(runners: dict, data: bytes, result: CaseResult) -> dict[str, bytes]:
+    """One untimed run each (first-call costs such as plugin imports); its output is what we judge."""
+    outputs = {}
+    for engine, run in runners.items():
+        try:
+            outputs[engine] = run(data)
+        except Exception as error:  # noqa: BLE001 - one broken engine must not hide the others' numbers
+            result.errors[engine] = f"{type(error).__name__}: {error}"
+    return outputs
+
+
+def rotated(items: list, shift: int) -> list:
+    shift %= len(items)
+    return items[shift:] + items[:shift]
+
+
+def timed_ms(run, data: bytes) -> float:
+    gc.collect()
+    gc.disable()  # a collection triggered by the previous engine's garbage must not land on this one
+    try:
+        started = time.perf_counter()
+        run(data)
+        return (time.perf_counter() - started) * 1000
+    finally:
+        gc.enable()
+
+
+def output_size(output: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(output)) as image:
+        return image.size
+
+
+# --- peak memory, one fresh process per engine -------------------------------
+
+
+def measure_peaks(result: CaseResult, repo: Path, env: dict, turn: int) -> None:
+    for engine in rotated(list(ENGINES), turn):
+        if engine in result.errors:
+            continue
+        probe = peak_probe(engine, result.case.file.path, result.job, repo, env)
+        result.peak_mb[engine] = probe["peak_kb"] / 1024
+        result.floor_mb[engine] = probe["floor_kb"] / 1024
+
+
+def peak_probe(engine: str, original: str, job: Job, repo: Path, env: dict) -> dict:
+    command = [sys.executable, "-m", "bench.peak", engine, original, job.to_json()]
+    completed = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(f"peak probe {engine} {job.spec} failed: {completed.stderr.strip()[-1000:]}")
+    return json.loads(completed.stdout)
+
+
+def probe_environment(cache_dir: Path) -> dict:
+    return {**os.environ, "PYTHONPYCACHEPREFIX": str(cache_dir / "pycache")}

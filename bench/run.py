@@ -1,0 +1,97 @@
+"""`make bench`: build the corpus, measure every case, print the report and save it.
+
+Usage: python -m bench.run [--repetitions N] [--only TEXT] [--no-memory] [--cache DIR]
+Exit status: 0 when every engine ran every case, 1 if one failed, 2 without a corpus.
+The targets of issue 5 are reported (PASS/FAIL) but do not set the exit status:
+a benchmark on a noisy machine is evidence, not a gate.
+"""
+
+import argparse
+import itertools
+import os
+import sys
+import time
+from pathlib import Path
+
+from bench import artifact, passthrough, report
+from bench.cases import cases_for
+from bench.corpus import CorpusError, ensure_corpus
+from bench.measure import measure_case, measure_peaks, probe_environment
+from bench.quality import Reference
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results" / "latest.md"
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repetitions", type=int, default=5, help="timed runs per engine and case (median)")
+    parser.add_argument("--only", default="", help="run only the cases whose label contains this text")
+    parser.add_argument("--no-memory", action="store_true", help="skip the fresh-process peak RSS probes")
+    parser.add_argument("--cache", type=Path, default=REPO / ".cache" / "bench-corpus", help="corpus cache directory")
+    parser.add_argument("--vips-threads", type=int, default=0,
+                        help="libvips worker threads (default: libvips' own, one per core); 1 mimics a "
+                             "Lambda of up to 1769 MB, which has one vCPU")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(argv)
+    os.chdir(REPO)  # the probes and events are found relative to the checkout
+    if arguments.vips_threads:
+        # Read by libvips when it starts, here and in every peak-memory probe.
+        os.environ["VIPS_CONCURRENCY"] = str(arguments.vips_threads)
+    try:
+        files = ensure_corpus(arguments.cache)
+    except CorpusError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    cases = [case for case in cases_for(files) if arguments.only in case.label]
+    environment = report.machine_description(arguments.repetitions)
+    started = time.monotonic()
+    results = time_cases(cases, arguments.repetitions)
+    timed = time.monotonic()
+    if not arguments.no_memory:
+        measure_memory(results, arguments.cache)
+    environment["load average at end"] = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    pass_through = passthrough.measure(sys.executable, REPO, arguments.cache.parent)
+    built = artifact.measure(REPO)
+    environment["run time"] = (f"{time.monotonic() - started:.0f} s ({timed - started:.0f} s timing and SSIM, "
+                               f"{time.monotonic() - timed:.0f} s memory probes and pass-through)")
+    text = report.render(environment, files, results, pass_through, built)
+    print(text)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text)
+    print(f"(saved to {RESULTS.relative_to(REPO)})", file=sys.stderr)
+    return 1 if any(result.errors for result in results) else 0
+
+
+def time_cases(cases, repetitions: int):
+    """Timing and SSIM, file by file, so that each original is decoded for its reference once."""
+    results = []
+    for corpus_file, file_cases in itertools.groupby(cases, key=lambda case: case.file):
+        data = Path(corpus_file.path).read_bytes()
+        reference = Reference(data)
+        for case in file_cases:
+            result = measure_case(case, data, reference, repetitions)
+            results.append(result)
+            progress(f"timed {case.label}: " + ", ".join(
+                f"{engine} {result.median_ms(engine) or float('nan'):.1f} ms" for engine in ("ours", "baseline", "libvips")))
+        del reference  # the float planes of a 50 MP original weigh about 600 MB
+    return results
+
+
+def measure_memory(results, cache_dir: Path) -> None:
+    env = probe_environment(cache_dir.parent)
+    for turn, result in enumerate(results):
+        measure_peaks(result, REPO, env, turn)
+        progress(f"peak RSS {result.case.label}: " + ", ".join(
+            f"{engine} {mb:.0f} MB" for engine, mb in result.peak_mb.items()))
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
