@@ -395,3 +395,21 @@ def test_exif_transpose_matches_pillows_reference():
     data = encoded(upright.transpose(Image.Transpose.ROTATE_90), "PNG", exif=exif.tobytes())
     _, image = rendered(data, "60x,png")
     assert image.tobytes() == ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB").tobytes()
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
+@pytest.mark.parametrize(
+    ("size", "region"),
+    [((300, 201), (0, 0, 1000, 700)), ((333, 97), (10.5, 20.25, 990.0, 600.75)), ((40, 7), (0, 0, 1000, 700))],
+)
+def test_resampling_in_strips_matches_one_resize(mode, size, region):
+    from PIL import ImageChops
+
+    from edge.image import resample_in_strips
+
+    source = gradient((1000, 700), "RGBA" if "A" in mode else "RGB").convert(mode)
+    expected = source.resize(size, Image.Resampling.LANCZOS, box=region)
+    strips = resample_in_strips(source, size, region)
+    assert strips.size == expected.size and strips.mode == expected.mode
+    assert max(band.getextrema()[1] for band in ImageChops.difference(strips, expected).split()) <= 2
+    assert resample_in_strips(source, size, region).tobytes() == strips.tobytes()
