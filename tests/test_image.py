@@ -413,3 +413,22 @@ def test_resampling_in_strips_matches_one_resize(mode, size, region):
     assert strips.size == expected.size and strips.mode == expected.mode
     assert max(band.getextrema()[1] for band in ImageChops.difference(strips, expected).split()) <= 2
     assert resample_in_strips(source, size, region).tobytes() == strips.tobytes()
+
+
+def test_png_strategy_follows_the_content():
+    import random
+    import zlib
+
+    from edge.image import encoder_options
+
+    generator = random.Random(3)
+    photo = Image.frombytes("RGB", (128, 128), generator.randbytes(128 * 128 * 3))
+    graphic = quadrants((64, 64))
+    assert encoder_options("png", None, photo) == {"compress_level": 6, "compress_type": zlib.Z_RLE}
+    assert encoder_options("png", None, graphic) == {"compress_level": 6}
+
+
+@pytest.mark.parametrize("source", [gradient((300, 200)), quadrants((300, 200))], ids=["photo", "graphic"])
+def test_png_output_is_lossless_whatever_the_strategy(source):
+    _, image = rendered(encoded(source, "PNG"), "300x,png")
+    assert image.convert("RGB").tobytes() == source.tobytes()
