@@ -56,8 +56,6 @@ class Config:
         originals_bucket = (headers.get(ORIGINALS_BUCKET) or "").strip()
         if not originals_bucket:
             raise Misconfigured(f"origin custom header {ORIGINALS_BUCKET} is missing")
-        if originals_bucket.lower() == bucket:  # bucket names are lower case; the header may not be
-            raise Misconfigured("originals and derivatives must be different buckets")
         return cls(
             originals_bucket=originals_bucket,
             originals_region=(headers.get(ORIGINALS_REGION) or "").strip() or derivatives_region,

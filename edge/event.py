@@ -32,10 +32,6 @@ class Headers:
                 return entries[0][1]
         return None
 
-    def as_dict(self) -> dict[str, str]:
-        """First value of each header, by lower-case name."""
-        return {name: entries[0][1] for name, entries in self.items if entries}
-
     def to_cloudfront(self, names: frozenset[str]) -> dict[str, list[dict[str, str]]]:
         """The entries of the named headers, in CloudFront's shape, exactly as received."""
         return {
@@ -61,7 +57,6 @@ class ViewerRequest:
 @dataclass(frozen=True)
 class OriginResponse:
     status: str
-    status_description: str
     headers: Headers
 
 
@@ -87,7 +82,6 @@ class OriginResponseEvent:
             origin=origin,
             response=OriginResponse(
                 status=str(response["status"]),
-                status_description=response.get("statusDescription", ""),
                 headers=Headers.from_cloudfront(response.get("headers")),
             ),
         )

@@ -66,7 +66,8 @@ MAX_FRAME_MS = 655_350  # GIF's largest delay (65535 cs); WebP's is larger, and 
 MAX_SIDE = {"jpeg": 65_500, "png": 2**31 - 1, "webp": 16_383, "avif": 65_536, "gif": 65_535}
 # What a decoder raises on a corrupt or truncated body (libavif: RuntimeError).
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError)
-GIF_RESTORE_BACKGROUND = 2
+GIF_RESTORE_BACKGROUND, GIF_RESTORE_PREVIOUS = 2, 3
+GIF_OPAQUE_FROM = 128  # GIF alpha is all or nothing: this much alpha and up is opaque
 WHITE = 255
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 RESAMPLE = Image.Resampling.LANCZOS
@@ -81,6 +82,7 @@ REDUCING_GAP = 2
 # same everywhere. Below the pixel count one plain resize is quicker.
 RESAMPLE_STRIPS = 4
 PARALLEL_MIN_PIXELS = 512 * 512
+PREMULTIPLIED = {"RGBA": "RGBa", "LA": "La"}
 FLAT_IMAGE_COLOURS = 4096  # at most this many colours: a graphic rather than a photo (png_strategy)
 ORIENTATION_TAG = 0x0112
 
@@ -89,7 +91,6 @@ ORIENTATION_TAG = 0x0112
 class Limits:
     max_pixels: int  # per frame, and for all the frames of an animation together
     max_frames: int
-    max_dimension: int = 4096  # also bounds the side a URL leaves open (`/x100/` on a panorama)
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     target = rendition.format or default_format(image)
     frame_count = source.frames if is_animated(image) and target in ANIMATED_OUTPUTS else 1
     check_animation_pixels(frame_count, source.canvas, limits)
-    geometry = plan(oriented_size(image), *bounded_box(rendition, limits), rendition.fit)
+    geometry = plan(oriented_size(image), rendition.width, rendition.height, rendition.fit)
     check_encodable(geometry.size, target)
     loop = image.info.get("loop")  # read before seeking: only the first frame carries it
     frames = merge_repeated([run_steps(frame) for frame in source_frames(image, frame_count, target, geometry)])
@@ -171,13 +172,6 @@ def check_animation_pixels(frame_count: int, canvas: tuple[int, int], limits: Li
     total = frame_count * canvas[0] * canvas[1]
     if frame_count > 1 and total > limits.max_pixels:
         raise SourceTooLarge(f"{frame_count} frames of {canvas[0]}x{canvas[1]} are over {limits.max_pixels} pixels")
-
-
-def bounded_box(rendition: Rendition, limits: Limits) -> tuple[int | None, int | None]:
-    """The box to fit: a side the URL leaves open is still bounded by the maximum dimension."""
-    if rendition.fit != "contain":
-        return rendition.width, rendition.height
-    return rendition.width or limits.max_dimension, rendition.height or limits.max_dimension
 
 
 def check_encodable(size: tuple[int, int], target: str) -> None:
@@ -231,11 +225,18 @@ def source_frames(source: Image.Image, count: int, target: str, geometry: Geomet
             target=target,
             source_size=oriented_size(source),
             icc_profile=icc_profile,
-            duration=min(image.info.get("duration", DEFAULT_FRAME_MS), MAX_FRAME_MS),
-            # Pillow hands us every frame fully composited, so a frame from another
-            # format can simply replace the previous one.
-            disposal=getattr(source, "disposal_method", GIF_RESTORE_BACKGROUND),
+            # APNG reports durations as floats, which the AVIF encoder refuses.
+            duration=min(round(image.info.get("duration", DEFAULT_FRAME_MS)), MAX_FRAME_MS),
+            disposal=output_disposal(getattr(source, "disposal_method", GIF_RESTORE_BACKGROUND)),
         )
+
+
+def output_disposal(source_disposal: int) -> int:
+    """Pillow hands us every frame fully composited, so a GIF's own disposal is kept, except
+    "restore to previous" (3): after a composited frame that must become "restore to
+    background", or Pillow's writer, which stores each frame as a difference, goes wrong.
+    A frame from another format simply replaces the one before."""
+    return GIF_RESTORE_BACKGROUND if source_disposal == GIF_RESTORE_PREVIOUS else source_disposal
 
 
 def run_steps(frame: Frame) -> Frame:
@@ -293,11 +294,14 @@ def to_working_mode(frame: Frame) -> Frame:
     return replace(frame, image=image.convert("L" if image.mode in GRAY_MODES else "RGB"))
 
 
-def to_srgb_for_gif(frame: Frame) -> Frame:
-    """GIF cannot carry an ICC profile: convert the pixels so that the colours survive."""
-    if frame.target in ICC_OUTPUTS or not frame.icc_profile:
+def to_srgb_where_the_profile_cannot_go(frame: Frame) -> Frame:
+    """Convert the pixels to sRGB, so that the colours survive, where the output cannot carry
+    the profile: GIF carries none, and WebP has no grey, so a grey profile would sit on RGB."""
+    profile = frame.icc_profile
+    grey_into_webp = frame.target == "webp" and frame.image.mode in ("L", "LA")
+    if not profile or (frame.target in ICC_OUTPUTS and not grey_into_webp):
         return frame
-    return replace(frame, image=profile_to_srgb(frame.image, frame.icc_profile), icc_profile=None)
+    return replace(frame, image=profile_to_srgb(frame.image, profile), icc_profile=None)
 
 
 def crop(frame: Frame) -> Frame:
@@ -349,6 +353,9 @@ def resample_in_strips(image: Image.Image, size: tuple[int, int], region) -> Ima
     the output, so every output pixel gets a single pass's weights, up to float
     rounding: a few pixels differ by a level or two from one resize.
     """
+    if image.mode in PREMULTIPLIED:
+        # Pillow premultiplies alpha inside every resize call: do it once, not per strip.
+        return resample_in_strips(image.convert(PREMULTIPLIED[image.mode]), size, region).convert(image.mode)
     width, height = size
     left, upper, right, lower = region
     rows_per_output_row = (lower - upper) / height
@@ -372,19 +379,29 @@ def resample_pool() -> ThreadPoolExecutor:
 
 def to_output_mode(frame: Frame) -> Frame:
     """Fit the encoder: JPEG has no alpha, so composite onto white (never black), after the
-    resize, on fewer pixels; and Pillow's GIF encoder would drop LA's alpha."""
+    resize, on fewer pixels; GIF's alpha is all or nothing, and Pillow drops LA's."""
     image, target = frame.image, frame.target
     if image.mode not in ("LA", "RGBA") or target in ("png", "webp", "avif"):
         return frame
     if target == "gif":
-        return replace(frame, image=image.convert("RGBA")) if image.mode == "LA" else frame
+        return replace(frame, image=gif_alpha(image.convert("RGBA")))
     colour_mode = image.mode[:-1]
     background = Image.new(colour_mode, image.size, (WHITE,) * len(colour_mode))
     background.paste(image, mask=image.getchannel("A"))
     return replace(frame, image=background)
 
 
-STEPS = (reduce_on_decode, load, orient, to_working_mode, to_srgb_for_gif, crop, reduce, resize, to_output_mode)
+STEPS = (
+    reduce_on_decode, load, orient, to_working_mode, to_srgb_where_the_profile_cannot_go,
+    crop, reduce, resize, to_output_mode,
+)
+
+
+def gif_alpha(image: Image.Image) -> Image.Image:
+    """Round alpha to all or nothing at half: Pillow's GIF writer would make every partly
+    transparent pixel of a resized edge opaque, a solid fringe around the shape."""
+    image.putalpha(image.getchannel("A").point(lambda alpha: 255 if alpha >= GIF_OPAQUE_FROM else 0))
+    return image
 
 
 def cmyk_to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
@@ -396,13 +413,18 @@ def cmyk_to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
 
 
 def profile_to_srgb(image: Image.Image, icc_profile: bytes) -> Image.Image:
-    """Convert through the embedded profile; a broken profile leaves the pixels as they are."""
-    output_mode = "RGBA" if image.mode in ("RGBA", "LA") else "RGB"
+    """Convert the colour through the embedded profile to sRGB, alpha untouched (LittleCMS
+    zeroes the alpha of LA). A broken profile leaves the pixels as they are."""
+    alpha = image.getchannel("A") if image.mode in ("RGBA", "LA") else None
+    colour = image.convert(image.mode[:-1]) if alpha is not None else image
     try:
         source_profile = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-        return ImageCms.profileToProfile(image, source_profile, SRGB, outputMode=output_mode)
+        converted = ImageCms.profileToProfile(colour, source_profile, SRGB, outputMode="RGB")
     except (ImageCms.PyCMSError, OSError, ValueError):
         return image
+    if alpha is not None:
+        converted.putalpha(alpha)
+    return converted
 
 
 # --- encoding ------------------------------------------------------------

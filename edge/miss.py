@@ -38,7 +38,8 @@ def handle_miss(cf: dict, context) -> dict:
         response = responses.error_response(miss.response, EdgeError())
     log.status = int(response["status"])
     log.emit()
-    return response
+    # SPEC.md: a HEAD gets the status and headers a GET would, errors included, and no body.
+    return responses.without_body(response) if miss.request.method == "HEAD" else response
 
 
 def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
@@ -54,8 +55,7 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
     ensure_time(context, MIN_MS_TO_READ)
     original = store.read_original(rendition.original_key, config.max_source_bytes)
     log.bytes_in = len(original)
-    limits = image.Limits(config.max_source_pixels, config.max_frames, config.max_dimension)
-    rendered = image.render(original, rendition, limits)
+    rendered = image.render(original, rendition, image.Limits(config.max_source_pixels, config.max_frames))
     log.bytes_out, log.output = len(rendered.body), rendered.format
 
     inline = responses.image_response(miss.response, rendered.body, rendered.content_type, config.cache_control)
@@ -73,7 +73,7 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
         inline = responses.image_response(miss.response, rendered.body, rendered.content_type, NO_STORE)
     if not fits:
         return responses.redirect_response(miss.response, miss.request.uri)
-    return responses.without_body(inline) if miss.request.method == "HEAD" else inline
+    return inline
 
 
 def ensure_time(context, needed_ms: int) -> None:

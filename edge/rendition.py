@@ -13,7 +13,6 @@ from edge.errors import BadRequest
 
 FITS = ("contain", "cover", "fill")
 FORMATS = ("jpeg", "png", "webp", "avif", "gif")
-LOSSLESS_FORMATS = ("png", "gif")
 S3_MAX_KEY_BYTES = 1024
 _MAX_DIGITS = 5  # any W or H longer than this is over every sane max dimension
 
@@ -96,8 +95,6 @@ def _parse_spec(spec: str, original_key: str, derivative_key: str) -> Rendition:
         raise BadRequest(f"{fit} without both dims", public_message=f"{fit} needs both width and height.")
     image_format = chosen.get("format")
     quality = int(chosen["quality"][1:]) if "quality" in chosen else None
-    if quality is not None and image_format in LOSSLESS_FORMATS:
-        raise BadRequest("quality for a lossless format", public_message=f"Quality does not apply to {image_format}.")
     return Rendition(
         dims=dims, width=width, height=height, fit=fit, format=image_format, quality=quality,
         original_key=original_key, derivative_key=derivative_key,

@@ -76,6 +76,16 @@ def header(response: dict, name: str) -> str | None:
 
 def icc_profile_rgb(description: str, red, green, blue, gamma: float = 2.2) -> bytes:
     """A minimal ICC v2 RGB matrix/TRC display profile (colorants are D50-adapted XYZ)."""
+    return _icc_profile(b"RGB ", description, {"rXYZ": red, "gXYZ": green, "bXYZ": blue}, ("rTRC", "gTRC", "bTRC"),
+                        gamma)
+
+
+def icc_profile_gray(description: str, gamma: float = 2.2) -> bytes:
+    """A minimal ICC v2 grey display profile: a single tone curve."""
+    return _icc_profile(b"GRAY", description, {}, ("kTRC",), gamma)
+
+
+def _icc_profile(colour_space: bytes, description: str, colorants: dict, curves: tuple, gamma: float) -> bytes:
     import struct
 
     def s15(value: float) -> bytes:
@@ -89,8 +99,8 @@ def icc_profile_rgb(description: str, red, green, blue, gamma: float = 2.2) -> b
     curve = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
     tags = [
         (b"desc", desc), (b"wtpt", xyz((0.9642, 1.0, 0.8249))), (b"cprt", b"text" + b"\0" * 4 + b"No copyright\0"),
-        (b"rXYZ", xyz(red)), (b"gXYZ", xyz(green)), (b"bXYZ", xyz(blue)),
-        (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve),
+        *((name.encode(), xyz(values)) for name, values in colorants.items()),
+        *((name.encode(), curve) for name in curves),
     ]
     offset = 128 + 4 + 12 * len(tags)
     table, data = b"", b""
@@ -100,7 +110,7 @@ def icc_profile_rgb(description: str, red, green, blue, gamma: float = 2.2) -> b
         data += body
     size = offset + len(data)
     header = (
-        struct.pack(">I", size) + b"\0" * 4 + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ "
+        struct.pack(">I", size) + b"\0" * 4 + struct.pack(">I", 0x02100000) + b"mntr" + colour_space + b"XYZ "
         + struct.pack(">6H", 2026, 1, 1, 0, 0, 0) + b"acsp" + b"\0" * 24 + struct.pack(">I", 0)
         + s15(0.9642) + s15(1.0) + s15(0.8249) + b"\0" * 48
     )

@@ -73,11 +73,6 @@ def test_missing_originals_bucket_is_a_misconfiguration():
     assert raised.value.status == 500 and raised.value.cache_control == "no-store"
 
 
-def test_originals_bucket_may_not_be_the_derivatives_bucket():
-    with pytest.raises(Misconfigured):
-        Config.from_origin(origin(x_originals_bucket="derivs"))
-
-
 @pytest.mark.parametrize("value", ["abc", "-1", "0", "1.5", "10 000", "0100"])
 def test_malformed_numbers_are_a_misconfiguration(value):
     with pytest.raises(Misconfigured):

@@ -142,6 +142,15 @@ def test_keys_with_spaces_plus_unicode_and_folders(put_original, stored, origina
     assert list(stored()) == [derivative_key]
 
 
+@pytest.mark.parametrize(("uri", "status"), [("/640y/photos/cat.jpg", "400"), ("/640x/photos/none.jpg", "404")])
+def test_head_errors_have_the_get_status_and_no_body(cat, uri, status):
+    get = handler(miss_event(uri), Context())
+    head = handler(miss_event(uri, method="HEAD"), Context())
+    assert head["status"] == get["status"] == status
+    assert head["headers"] == get["headers"]
+    assert "body" not in head and "bodyEncoding" not in head
+
+
 def test_the_shipped_unicode_event(put_original, stored):
     put_original("news/2026/front page été+1.jpg", encoded(gradient((800, 600)), "JPEG"))
     response = handler(load_event("miss-404-unicode-key.json"), Context())

@@ -9,7 +9,7 @@ from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
 from edge.image import Limits, render
 from edge.rendition import parse_rendition
-from imaging import DISPLAY_P3, encoded, gradient, max_difference
+from imaging import DISPLAY_P3, encoded, gradient, icc_profile_gray, max_difference
 
 LIMITS = Limits(max_pixels=50_000_000, max_frames=300)
 LOSSY_EPSILON = {"jpeg": 12, "webp": 14, "avif": 14, "png": 0, "gif": 0}
@@ -82,6 +82,36 @@ def test_an_icc_profile_is_kept_with_its_colours(target):
     _, image = rendered(data, f"32x,{target}")
     assert image.info.get("icc_profile") == DISPLAY_P3
     assert max_difference(image.convert("RGB").getpixel((16, 16)), (200, 100, 50)) <= LOSSY_EPSILON[target]
+
+
+GREY_PROFILE = icc_profile_gray("Grey (test)", gamma=1.8)
+
+
+@pytest.mark.parametrize("target", ["gif", "webp"])
+def test_a_grey_profile_is_converted_where_the_output_cannot_carry_it(target):
+    source = Image.new("LA", (64, 64), (100, 255))
+    source.paste((100, 0), (32, 0, 64, 64))
+    _, image = rendered(encoded(source, "PNG", icc_profile=GREY_PROFILE), f"32x,{target}")
+    assert "icc_profile" not in image.info
+    rgba = image.convert("RGBA")
+    assert rgba.getpixel((4, 8))[3] == 255 and rgba.getpixel((28, 8))[3] == 0  # alpha survives the conversion
+    grey = rgba.getpixel((4, 8))[0]
+    assert grey != 100 and max_difference(rgba.getpixel((4, 8))[:3], (grey,) * 3) <= 2
+
+
+def test_a_grey_profile_is_kept_where_the_output_stays_grey():
+    _, image = rendered(encoded(gradient((64, 64), "L"), "PNG", icc_profile=GREY_PROFILE), "32x,png")
+    assert image.mode == "L" and image.info.get("icc_profile") == GREY_PROFILE
+
+
+def test_gif_alpha_is_all_or_nothing_at_half():
+    source = Image.new("RGBA", (64, 32), (255, 0, 0, 200))
+    source.paste((0, 0, 255, 50), (32, 0, 64, 32))
+    _, image = rendered(encoded(source, "PNG"), "64x,gif")
+    rgba = image.convert("RGBA")
+    assert rgba.getpixel((8, 8)) == (255, 0, 0, 255)
+    assert rgba.getpixel((56, 8))[3] == 0
+    assert set(rgba.getchannel("A").tobytes()) == {0, 255}
 
 
 def test_gif_output_converts_the_profile_to_srgb():
@@ -218,7 +248,8 @@ def frames_of(image: Image.Image) -> list[tuple]:
 
 
 @pytest.mark.parametrize(("source_format", "target"), [("GIF", "gif"), ("GIF", "webp"), ("WEBP", "webp"),
-                                                       ("WEBP", "gif"), ("PNG", "png"), ("GIF", "avif")])
+                                                       ("WEBP", "gif"), ("PNG", "png"), ("GIF", "avif"),
+                                                       ("PNG", "avif"), ("PNG", "gif"), ("WEBP", "avif")])
 def test_animation_is_kept_with_every_frame_resized(source_format, target):
     data = animation(source_format, loop=0)
     result, image = rendered(data, f"32x,{target}")
@@ -255,6 +286,25 @@ def test_gif_disposal_and_loop_count_are_kept():
         disposals.append(image.disposal_method)
     assert image.info.get("loop") == 3
     assert disposals == [1, 2, 1, 2, 1]
+
+
+def test_restore_to_previous_becomes_restore_to_background_on_composited_frames():
+    frames = [Image.new("RGBA", (16, 16), (255, 0, 0, 255))]
+    for colour in (GREEN, BLUE, YELLOW):
+        frame = Image.new("RGBA", (16, 16), (0, 0, 0, 0))
+        frame.paste(colour + (255,), (4, 4, 12, 12))
+        frames.append(frame)
+    data = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, disposal=3, loop=0)
+    _, image = rendered(data, "16x")
+    expected = []
+    for index in range(4):
+        source = Image.open(io.BytesIO(data))
+        source.seek(index)
+        expected.append(source.convert("RGBA").tobytes())
+    for index in range(image.n_frames):
+        image.seek(index)
+        assert image.disposal_method != 3
+        assert image.convert("RGBA").tobytes() == expected[index]
 
 
 def test_an_animation_asked_for_jpeg_gets_its_first_frame():
