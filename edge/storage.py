@@ -98,7 +98,7 @@ class Storage:
                 Body=body,
                 ContentType=content_type,
                 CacheControl=cache_control,
-                IfNoneMatch="*",
+                **create_only(self.derivatives_client),
             )
         except ClientError as error:
             if _error_code(error) in _ALREADY_STORED:
@@ -106,6 +106,14 @@ class Storage:
             raise _typed(error, "PutObject") from None
         except BotoCoreError as error:
             raise Unavailable(f"PutObject failed: {error}") from None
+
+
+def create_only(client) -> dict:
+    """If-None-Match: * where this botocore knows it. The function runs on the Lambda
+    runtime's own boto3, which may predate S3's conditional writes (2024); an unknown
+    parameter would fail every write, whereas a plain PUT stores the same bytes."""
+    members = client.meta.service_model.operation_model("PutObject").input_shape.members
+    return {"IfNoneMatch": "*"} if "IfNoneMatch" in members else {}
 
 
 def _error_code(error: ClientError) -> str:

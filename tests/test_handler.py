@@ -372,3 +372,15 @@ def fail(monkeypatch, operation: str, code: str, status: int):
                           operation)
 
     monkeypatch.setattr(type(storage.s3_client("us-east-1")), operation, failing)
+
+
+def test_an_older_botocore_without_conditional_writes_still_stores(cat, stored, monkeypatch):
+    """The Lambda runtime's boto3 may not know If-None-Match: then a plain PUT (same bytes) is used."""
+    monkeypatch.setattr(storage, "create_only", lambda client: {})
+    response = handler(miss_event("/640x/photos/cat.jpg"), Context())
+    assert response["status"] == "200" and header(response, "cache-control") == IMMUTABLE
+    assert list(stored()) == ["640x/photos/cat.jpg"]
+
+
+def test_this_botocore_sends_if_none_match(s3):
+    assert storage.create_only(storage.s3_client("us-east-1")) == {"IfNoneMatch": "*"}
