@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cache
 
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps
 
 # Only the decoders we accept are registered: Image.open then never tries the
 # other few dozen plugins (less to import, and less attack surface).
@@ -64,7 +64,7 @@ DEFAULT_FRAME_MS = 100
 MAX_FRAME_MS = 655_350  # GIF's largest delay (65535 cs); WebP's is larger, and no real frame is near either
 # Largest side each encoder accepts: WebP's is 16383 (libwebp), JPEG's 65500 (libjpeg).
 MAX_SIDE = {"jpeg": 65_500, "png": 2**31 - 1, "webp": 16_383, "avif": 65_536, "gif": 65_535}
-# What a decoder raises on a corrupt or truncated body (libavif: RuntimeError).
+# What a decoder raises on a corrupt or truncated body (libavif: RuntimeError; a GIF without a frame: EOFError).
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError)
 GIF_RESTORE_BACKGROUND, GIF_RESTORE_PREVIOUS = 2, 3
 GIF_OPAQUE_FROM = 128  # GIF alpha is all or nothing: this much alpha and up is opaque
@@ -130,10 +130,13 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     target = rendition.format or default_format(image)
     frame_count = source.frames if is_animated(image) and target in ANIMATED_OUTPUTS else 1
     check_animation_pixels(frame_count, source.canvas, limits)
-    geometry = plan(oriented_size(image), rendition.width, rendition.height, rendition.fit)
+    upright_size = oriented_size(image)
+    geometry = plan(upright_size, rendition.width, rendition.height, rendition.fit)
     check_encodable(geometry.size, target)
     loop = image.info.get("loop")  # read before seeking: only the first frame carries it
-    frames = merge_repeated([run_steps(frame) for frame in source_frames(image, frame_count, target, geometry)])
+    frames = merge_repeated(
+        [run_steps(frame) for frame in source_frames(image, frame_count, target, geometry, upright_size)]
+    )
     body = encode(frames, rendition.quality, loop)
     return Rendered(body, target, CONTENT_TYPES[target], geometry.size, len(frames))
 
@@ -142,8 +145,7 @@ def open_source(data: bytes, limits: Limits) -> Source:
     """Open the original from its header and check the limits; nothing is decoded yet."""
     try:
         image = Image.open(io.BytesIO(data), formats=DECODERS)
-    # Besides the usual, libavif raises RuntimeError and a GIF without a frame EOFError.
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, RuntimeError) as error:
+    except DECODE_ERRORS as error:  # UnidentifiedImageError is an OSError
         raise UnsupportedMedia(f"cannot identify image: {error}") from None
     width, height = image.size
     if width * height > limits.max_pixels:
@@ -208,7 +210,9 @@ def is_animated(image: Image.Image) -> bool:
     return image.format in ANIMATED_SOURCES and getattr(image, "is_animated", False)
 
 
-def source_frames(source: Image.Image, count: int, target: str, geometry: Geometry) -> Iterator[Frame]:
+def source_frames(
+    source: Image.Image, count: int, target: str, geometry: Geometry, upright_size: tuple[int, int]
+) -> Iterator[Frame]:
     """The first `count` frames, each with what the encoder must know of it."""
     icc_profile = source.info.get("icc_profile")
     for index in range(count):
@@ -223,7 +227,7 @@ def source_frames(source: Image.Image, count: int, target: str, geometry: Geomet
             image=image,
             geometry=geometry,
             target=target,
-            source_size=oriented_size(source),
+            source_size=upright_size,
             icc_profile=icc_profile,
             # APNG reports durations as floats, which the AVIF encoder refuses.
             duration=min(round(image.info.get("duration", DEFAULT_FRAME_MS)), MAX_FRAME_MS),

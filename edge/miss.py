@@ -58,22 +58,22 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
     rendered = image.render(original, rendition, image.Limits(config.max_source_pixels, config.max_frames))
     log.bytes_out, log.output = len(rendered.body), rendered.format
 
-    inline = responses.image_response(miss.response, rendered.body, rendered.content_type, config.cache_control)
-    fits = responses.fits_inline(inline)
     try:
         # Too little time left to store is a failed store: the rendered image still goes out.
         ensure_time(context, MIN_MS_TO_STORE)
         store.write_derivative(rendition.derivative_key, rendered.body, rendered.content_type, config.cache_control)
         log.stored = True
     except EdgeError as error:
-        # The viewer still gets the image; no-store makes the next request retry the write.
         log.stored, log.error, log.detail = False, error.code, error.detail
-        if not fits:
-            raise Unavailable("derivative not stored and too large to inline") from None
-        inline = responses.image_response(miss.response, rendered.body, rendered.content_type, NO_STORE)
-    if not fits:
-        return responses.redirect_response(miss.response, miss.request.uri)
-    return inline
+
+    # Not stored: the viewer still gets the image, and no-store makes the next request retry the write.
+    cache_control = config.cache_control if log.stored else NO_STORE
+    inline = responses.image_response(miss.response, rendered.body, rendered.content_type, cache_control)
+    if responses.fits_inline(inline):
+        return inline
+    if not log.stored:
+        raise Unavailable("derivative not stored and too large to inline")
+    return responses.redirect_response(miss.response, miss.request.uri)
 
 
 def ensure_time(context, needed_ms: int) -> None:
