@@ -117,11 +117,11 @@ class Frame:
     image: Image.Image
     geometry: Geometry
     target: str  # the output format
-    source_size: tuple[int, int]  # upright, before any DCT reduction
     icc_profile: bytes | None
     duration: int
     disposal: int
     region: tuple[float, float, float, float] | None = None  # what of `image` to scale; None: all of it
+    decoded_scale: float = 1.0  # decoded pixels per source pixel: 1/2, 1/4 or 1/8 after a DCT reduction
 
 
 def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
@@ -130,12 +130,11 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     target = rendition.format or default_format(image)
     frame_count = source.frames if is_animated(image) and target in ANIMATED_OUTPUTS else 1
     check_animation_pixels(frame_count, source.canvas, limits)
-    upright_size = oriented_size(image)
-    geometry = plan(upright_size, rendition.width, rendition.height, rendition.fit)
+    geometry = plan(oriented_size(image), rendition.width, rendition.height, rendition.fit)
     check_encodable(geometry.size, target)
     loop = image.info.get("loop")  # read before seeking: only the first frame carries it
     frames = merge_repeated(
-        [run_steps(frame) for frame in source_frames(image, frame_count, target, geometry, upright_size)]
+        [run_steps(frame) for frame in source_frames(image, frame_count, target, geometry)]
     )
     body = encode(frames, rendition.quality, loop)
     return Rendered(body, target, CONTENT_TYPES[target], geometry.size, len(frames))
@@ -210,9 +209,7 @@ def is_animated(image: Image.Image) -> bool:
     return image.format in ANIMATED_SOURCES and getattr(image, "is_animated", False)
 
 
-def source_frames(
-    source: Image.Image, count: int, target: str, geometry: Geometry, upright_size: tuple[int, int]
-) -> Iterator[Frame]:
+def source_frames(source: Image.Image, count: int, target: str, geometry: Geometry) -> Iterator[Frame]:
     """The first `count` frames, each with what the encoder must know of it."""
     icc_profile = source.info.get("icc_profile")
     for index in range(count):
@@ -227,7 +224,6 @@ def source_frames(
             image=image,
             geometry=geometry,
             target=target,
-            source_size=upright_size,
             icc_profile=icc_profile,
             # APNG reports durations as floats, which the AVIF encoder refuses.
             duration=min(round(image.info.get("duration", DEFAULT_FRAME_MS)), MAX_FRAME_MS),
@@ -263,8 +259,14 @@ def reduce_on_decode(frame: Frame) -> Frame:
     if scale >= 1:
         return frame
     stored_w, stored_h = image.size
-    image.draft(image.mode, (int(stored_w * scale) + 1, int(stored_h * scale) + 1))
-    return frame
+    drafted = image.draft(image.mode, (int(stored_w * scale) + 1, int(stored_h * scale) + 1))
+    if drafted is None:
+        return frame
+    # The scale is exact, from Pillow's box, not the decoded width over the stored one:
+    # libjpeg rounds a partial block up to a whole pixel, and a region mapped by that
+    # rounded ratio drifts by up to half an output pixel towards the far edge.
+    _, (_, _, decoded_width, _) = drafted
+    return replace(frame, decoded_scale=decoded_width / stored_w)
 
 
 def load(frame: Frame) -> Frame:
@@ -314,11 +316,8 @@ def crop(frame: Frame) -> Frame:
     The crop box is in upright source pixels; a DCT-reduced image is smaller, so the
     box is mapped onto it, and the fraction of a pixel left over goes to the resize.
     """
-    image, geometry = frame.image, frame.geometry
-    scale_x = image.width / frame.source_size[0]
-    scale_y = image.height / frame.source_size[1]
-    left, upper, right, lower = geometry.crop
-    region = (left * scale_x, upper * scale_y, right * scale_x, lower * scale_y)
+    image, scale = frame.image, frame.decoded_scale
+    region = tuple(edge * scale for edge in frame.geometry.crop)
     outer = (math.floor(region[0]), math.floor(region[1]), math.ceil(region[2]), math.ceil(region[3]))
     if outer == (0, 0, image.width, image.height):
         return replace(frame, region=region)

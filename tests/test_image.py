@@ -423,6 +423,35 @@ def test_jpeg_dct_reduction_keeps_the_picture():
         assert max_difference(image.getpixel(point), reference.getpixel(point)) <= 6
 
 
+def centroid(image: Image.Image) -> tuple[float, float]:
+    """Where the light of a grey image sits, in pixel units."""
+    grey = image.convert("L")
+    width = grey.width
+    weights = grey.tobytes()
+    total = sum(weights)
+    x = sum((index % width + 0.5) * weight for index, weight in enumerate(weights)) / total
+    y = sum((index // width + 0.5) * weight for index, weight in enumerate(weights)) / total
+    return x, y
+
+
+# A source one pixel over whole 8x8 blocks: the DCT-reduced decode then ends in a
+# partial pixel, which the region must not stretch over.
+ODD_SOURCE = (2049, 1025)
+
+
+# Decoded at 1/2, 1/4, 1/8, 1/4 and 1/8 scale.
+@pytest.mark.parametrize("spec", ["500x,png", "200x,png", "127x,png", "100x100,cover,png", "127x40,fill,png"])
+def test_a_dct_reduced_jpeg_is_not_shifted(spec):
+    """A bright block near the far corner lands where a full decode puts it, to a twentieth of a pixel."""
+    picture = Image.new("L", ODD_SOURCE)
+    picture.paste(255, (1472, 896, 1536, 960))  # on the 8x8 grid, JPEG keeps its edges clean; inside every crop
+    _, reduced = rendered(encoded(picture, "JPEG", quality=95), spec)
+    _, full = rendered(encoded(picture, "PNG"), spec)
+    assert reduced.size == full.size
+    for reduced_axis, full_axis in zip(centroid(reduced), centroid(full), strict=True):
+        assert reduced_axis == pytest.approx(full_axis, abs=0.05)
+
+
 def test_cover_crops_around_the_centre():
     source = Image.new("RGB", (300, 100), RED)
     source.paste(GREEN, (100, 0, 200, 100))
