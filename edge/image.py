@@ -499,6 +499,12 @@ def animation_options(frames: list[Frame], loop: int | None) -> dict:
     options: dict = {"save_all": True, "duration": [frame.duration for frame in frames]}
     if target == "gif":
         options["disposal"] = [frame.disposal for frame in frames]
+    if target == "webp":
+        # No key frames inserted, as libvips saves: libwebp then encodes each frame as one
+        # candidate rectangle instead of also trying a whole key frame every 3-5 frames.
+        # A panned 20-frame photo at 320x200: 110 against 149 ms, the same bytes, mean SSIM
+        # 0.001 lower; browsers play from the first frame and never need to seek.
+        options.update(kmin=0, kmax=0)
     if target == "avif":
         # Chromium plays an AVIF sequence through its video path, which ignores the
         # full-range flag and shows full-range frames too bright; still images are fine.

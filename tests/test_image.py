@@ -277,6 +277,33 @@ def test_animated_avif_is_limited_range_so_that_browsers_show_the_right_colours(
     assert avif_full_range_flag(still.body)
 
 
+def webp_frame_rectangles(data: bytes) -> list[tuple[int, int, int, int]]:
+    """(x, y, width, height) of every ANMF chunk of an animated WebP, read from its RIFF."""
+    rectangles, position = [], 12  # past "RIFF", the size and "WEBP"
+    while position < len(data):
+        kind, size = data[position:position + 4], int.from_bytes(data[position + 4:position + 8], "little")
+        if kind == b"ANMF":
+            fields = [int.from_bytes(data[position + 8 + offset:position + 11 + offset], "little") for offset in (0, 3, 6, 9)]
+            rectangles.append((fields[0] * 2, fields[1] * 2, fields[2] + 1, fields[3] + 1))
+        position += 8 + size + size % 2
+    return rectangles
+
+
+def test_animated_webp_frames_after_the_first_carry_only_what_changed():
+    """No key frame is inserted: libwebp would otherwise encode a whole frame every 3-5 frames."""
+    frames = []
+    for index in range(12):
+        frame = Image.new("RGB", (160, 120), (128, 128, 128))
+        frame.paste((255, 255, 255), (8 * index, 40, 8 * index + 16, 56))
+        frames.append(frame)
+    data = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100)
+    result, _ = rendered(data, "160x,webp")
+    rectangles = webp_frame_rectangles(result.body)
+    assert len(rectangles) == 12
+    assert rectangles[0] == (0, 0, 160, 120)
+    assert all(width * height < 160 * 120 // 4 for _, _, width, height in rectangles[1:])
+
+
 def test_gif_disposal_and_loop_count_are_kept():
     data = animation("GIF", loop=3, disposal=[1, 2, 1, 2, 1])
     _, image = rendered(data, "32x")
