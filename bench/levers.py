@@ -62,40 +62,41 @@ TODAY = Pipeline()
 # --- the reimplemented pipeline --------------------------------------------------
 
 
-def decoded(data: bytes, job: Job, pipeline: Pipeline) -> Image.Image:
-    """Open, optionally DCT-scale, decode and bring to a resizable mode (edge.image's first steps)."""
+def decoded(data: bytes, job: Job, pipeline: Pipeline) -> tuple[Image.Image, float]:
+    """Open, optionally DCT-scale, decode and bring to a resizable mode (edge.image's first
+    steps); with the decoded pixels per source pixel."""
     image = Image.open(io.BytesIO(data))
+    scale = 1.0
     if image.format == "JPEG" and pipeline.draft_gap is not None:
-        apply_draft(image, job, pipeline.draft_gap)
+        scale = apply_draft(image, job, pipeline.draft_gap)
     image.load()
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-    return image
+    return image, scale
 
 
-def apply_draft(image: Image.Image, job: Job, gap: float) -> None:
+def apply_draft(image: Image.Image, job: Job, gap: float) -> float:
     """edge.image.reduce_on_decode with its DRAFT_GAP as a parameter."""
     left, upper, right, lower = job.crop
     scale = max(job.size[0] / (right - left), job.size[1] / (lower - upper)) * gap
     if scale >= 1:
-        return
+        return 1.0
     stored_w, stored_h = image.size
-    image.draft(image.mode, (int(stored_w * scale) + 1, int(stored_h * scale) + 1))
+    drafted = image.draft(image.mode, (int(stored_w * scale) + 1, int(stored_h * scale) + 1))
+    return 1.0 if drafted is None else drafted[1][2] / stored_w
 
 
-def resized(image: Image.Image, job: Job, source_size: tuple[int, int], pipeline: Pipeline) -> Image.Image:
+def resized(decoding: tuple[Image.Image, float], job: Job, pipeline: Pipeline) -> Image.Image:
     """edge.image's crop and resize steps: the crop box is mapped onto a DCT-reduced image,
     whole pixels are cut away first, and the fraction left goes to the resample."""
-    image, box = cropped(image, job.crop, source_size)
+    image, box = cropped(*decoding, job.crop)
     if pipeline.reduce_first:
         image, box = reduced(image, box, job.size, pipeline.reduce_first)
     return image.resize(job.size, pipeline.resample, box=box, reducing_gap=pipeline.reducing_gap)
 
 
-def cropped(image: Image.Image, crop, source_size):
-    scale_x, scale_y = image.width / source_size[0], image.height / source_size[1]
-    left, upper, right, lower = crop
-    region = (left * scale_x, upper * scale_y, right * scale_x, lower * scale_y)
+def cropped(image: Image.Image, scale: float, crop):
+    region = tuple(edge * scale for edge in crop)
     outer = (math.floor(region[0]), math.floor(region[1]), math.ceil(region[2]), math.ceil(region[3]))
     if outer == (0, 0, image.width, image.height):
         return image, region
@@ -131,9 +132,7 @@ def flattened(image: Image.Image) -> Image.Image:
 
 
 def render(data: bytes, job: Job, pipeline: Pipeline, options: dict | None = None) -> bytes:
-    with Image.open(io.BytesIO(data)) as header:
-        source_size = header.size
-    frame = resized(decoded(data, job, pipeline), job, source_size, pipeline)
+    frame = resized(decoded(data, job, pipeline), job, pipeline)
     return encoded(frame, job.target, job.options if options is None else options)
 
 
@@ -259,9 +258,7 @@ def encoder_rows(corpus: Corpus, workloads, option_sets: dict[str, dict], repeti
     for name, spec in workloads:
         data, reference = corpus.data(name), corpus.reference(name)
         job = make_job(data, spec)
-        with Image.open(io.BytesIO(data)) as header:
-            source_size = header.size
-        frame = resized(decoded(data, job, TODAY), job, source_size, TODAY)
+        frame = resized(decoded(data, job, TODAY), job, TODAY)
         runs = {label: (lambda o=options: encoded(frame, job.target, o)) for label, options in option_sets.items()}
         rows += compare(f"{name} {spec}", runs, repetitions, lambda _, output: reference.ssim(output, job.crop))
         progress(f"levers: {name} {spec}")
