@@ -18,20 +18,10 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
+from edge.budget import CONNECT_TIMEOUT_S, MAX_ATTEMPTS, READ_TIMEOUT_S
 from edge.errors import BadRequest, Misconfigured, OriginalNotFound, SourceTooLarge, Unavailable, UnsafeWrite
 from edge.rendition import parse_derivative_key
 
-# One S3 call at worst: every attempt stalls to its timeouts, with the longest
-# backoff in between (standard mode waits up to 2**i s after attempt i + 1 when
-# throttled). 2 x (1 + 3) + 1 = 9 s, so a read and a write together take at most
-# 18 s of the 30, and `miss` checks the time left against it before each call.
-# (Config's plain "max_attempts" counts retries, not attempts: 3 meant 4 attempts.)
-MAX_ATTEMPTS = 2
-CONNECT_TIMEOUT_S = 1
-READ_TIMEOUT_S = 3
-WORST_CALL_MS = 1000 * (
-    MAX_ATTEMPTS * (CONNECT_TIMEOUT_S + READ_TIMEOUT_S) + sum(2**attempt for attempt in range(MAX_ATTEMPTS - 1))
-)
 CLIENT_CONFIG = BotoConfig(
     retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
     connect_timeout=CONNECT_TIMEOUT_S,

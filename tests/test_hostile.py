@@ -30,7 +30,7 @@ from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
 import bombs
-from edge import image, miss, storage
+from edge import budget, image, miss, storage
 from edge.errors import Misconfigured, UnsafeWrite
 from edge.handler import handler
 from imaging import DERIVATIVES, EVENTS, ORIGINALS, body_bytes, body_image, encoded, gradient, header
@@ -622,11 +622,11 @@ def test_the_worst_case_of_s3_fits_the_30_s_budget():
     assert retries == {"mode": "standard", "total_max_attempts": storage.MAX_ATTEMPTS}
     worst_backoff_s = sum(min(2**attempt, 20) for attempt in range(storage.MAX_ATTEMPTS - 1))  # throttled: 1 s scale
     worst_call_s = storage.MAX_ATTEMPTS * (storage.CLIENT_CONFIG.connect_timeout + storage.CLIENT_CONFIG.read_timeout)
-    assert storage.WORST_CALL_MS == 1000 * (worst_call_s + worst_backoff_s) == 9000
-    assert 2 * storage.WORST_CALL_MS <= LAMBDA_TIMEOUT_MS * 0.6  # well inside: 18 of 30 s
+    assert budget.WORST_CALL_MS == 1000 * (worst_call_s + worst_backoff_s) == 9000
+    assert 2 * budget.WORST_CALL_MS <= LAMBDA_TIMEOUT_MS * 0.6  # well inside: 18 of 30 s
     # A read is started only if its worst case still leaves time to render, and a write only if it can finish.
-    assert miss.MIN_MS_TO_READ - storage.WORST_CALL_MS >= miss.MIN_MS_TO_RENDER > 0
-    assert miss.MIN_MS_TO_STORE > storage.WORST_CALL_MS
+    assert miss.MIN_MS_TO_READ - budget.WORST_CALL_MS >= miss.MIN_MS_TO_RENDER > 0
+    assert miss.MIN_MS_TO_STORE > budget.WORST_CALL_MS
     assert miss.MIN_MS_TO_READ <= LAMBDA_TIMEOUT_MS - 10_000  # a cold start never trips it
 
 
