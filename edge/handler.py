@@ -1,8 +1,8 @@
 """Lambda@Edge origin-response entry point: `edge.handler.handler`.
 
 Every response from S3 passes through here. Anything but a 403/404 for one of
-our paths goes back untouched at once; `edge.miss` (and with it Pillow and
-boto3) is imported only on a real miss, so that plain hits stay cheap.
+our paths goes back untouched at once; `edge.miss` is imported only on a real
+miss (and Pillow and boto3 only once its request is valid), so that plain hits stay cheap.
 """
 
 MISS_STATUSES = frozenset({"403", "404"})  # OAC answers 403 for a missing key without s3:ListBucket
@@ -14,7 +14,7 @@ def handler(event, context=None):
     origin_response = cf["response"]
     if str(origin_response.get("status")) not in MISS_STATUSES or not is_rendition_path(cf["request"]["uri"]):
         return origin_response
-    # Imported on a miss only: the pass-through path above must not pay for Pillow and boto3.
+    # Imported on a miss only: the pass-through path above must not pay for the miss path's modules.
     from edge.miss import handle_miss
 
     return handle_miss(cf, context)
