@@ -323,8 +323,8 @@ def recommended_settings():
     """
     original_options, original_resize = edge.image.encoder_options, Image.Image.resize
 
-    def encoder_options(target, quality):
-        return {**original_options(target, quality), **RECOMMENDED_ENCODER[target]}
+    def encoder_options(target, quality, image=None):
+        return {**original_options(target, quality, image), **RECOMMENDED_ENCODER[target]}
 
     def resize(self, size, resample=None, box=None, reducing_gap=None):
         return original_resize(self, size, resample, box, RECOMMENDED_REDUCING_GAP if reducing_gap is None else reducing_gap)
