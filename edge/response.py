@@ -37,6 +37,9 @@ def redirect_response(origin: OriginResponse, location: str) -> dict[str, Any]:
     """307 back to the same URI, now a plain S3 hit; no-store so the redirect is not pinned."""
     response = _edit(origin, 307, _REASONS[307], "text/plain; charset=utf-8", NO_STORE)
     response["headers"]["location"] = [{"key": "Location", "value": location}]
+    # A response without a body of its own would go out with S3's (its NoSuchKey XML).
+    response["body"] = "The image is stored; request it again.\n"
+    response["bodyEncoding"] = "text"
     return response
 
 
