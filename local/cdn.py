@@ -4,11 +4,14 @@
 originals, and serves http://127.0.0.1:8080. For each GET or HEAD of a path:
 
 1. a fresh copy in the in-memory edge cache is served as is (X-Cache: Hit);
-2. otherwise the key is looked up in the derivatives bucket with boto3, and a
-   hit is served with S3's own Content-Type and Cache-Control;
-3. a 403/404 becomes an origin-response event, in the shape of events/*.json,
-   for `edge.handler.handler`; its answer is checked against Lambda@Edge's rules
-   and served, or replaced by the 5xx CloudFront would give.
+2. otherwise the key is looked up in the derivatives bucket with boto3;
+3. S3's answer, a hit or a 403/404, becomes an origin-response event in the shape
+   of events/*.json for `edge.handler.handler`, as CloudFront calls it on every
+   origin response; its answer is checked against Lambda@Edge's rules and served
+   (S3's own when passed through), or replaced by the 5xx CloudFront would give.
+
+`--missing-as-403` answers a missing key with 403 AccessDenied, as S3 does behind
+Origin Access Control when the distribution may not list the bucket.
 """
 
 import argparse
@@ -20,7 +23,7 @@ import os
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote_plus
@@ -96,8 +99,20 @@ def request_id() -> str:
     return base64.urlsafe_b64encode(os.urandom(42)).decode()  # CloudFront's are 56 URL-safe characters
 
 
-def build_event(method: str, uri: str, client_ip: str, origin: Origin, miss: S3Miss) -> dict:
-    """An origin-response event for S3's answer to a missing key, in exactly the shape of events/*.json."""
+def miss_headers(miss: S3Miss) -> dict[str, str]:
+    """The headers of S3's error answer, as the event carries them."""
+    return {
+        "x-amz-request-id": miss.request_id,
+        "x-amz-id-2": miss.host_id,
+        "Content-Type": "application/xml",
+        "Transfer-Encoding": "chunked",
+        "Date": email.utils.formatdate(usegmt=True),
+        "Server": "AmazonS3",
+    }
+
+
+def build_event(method: str, uri: str, client_ip: str, origin: Origin, status: int, headers: dict[str, str]) -> dict:
+    """An origin-response event for S3's answer (status and headers), in exactly the shape of events/*.json."""
     s3_origin = {
         "authMethod": "none",
         "domainName": origin.domain_name,
@@ -114,16 +129,9 @@ def build_event(method: str, uri: str, client_ip: str, origin: Origin, miss: S3M
         "origin": {"s3": s3_origin},
     }
     response = {
-        "status": str(miss.status),
-        "statusDescription": http.HTTPStatus(miss.status).phrase,
-        "headers": cloudfront_headers({
-            "x-amz-request-id": miss.request_id,
-            "x-amz-id-2": miss.host_id,
-            "Content-Type": "application/xml",
-            "Transfer-Encoding": "chunked",
-            "Date": email.utils.formatdate(usegmt=True),
-            "Server": "AmazonS3",
-        }),
+        "status": str(status),
+        "statusDescription": http.HTTPStatus(status).phrase,
+        "headers": cloudfront_headers(headers),
     }
     config = {
         "distributionDomainName": DISTRIBUTION_DOMAIN,
@@ -155,16 +163,21 @@ def s3_error_answer(miss: S3Miss, key: str, source: str) -> Answer:
     return Answer(miss.status, http.HTTPStatus(miss.status).phrase, headers, body, source)
 
 
-def function_answer(response: dict) -> Answer:
-    """The function's response as CloudFront sends it: its status, headers and decoded body."""
+def function_answer(response: dict, origin_body: bytes) -> Answer:
+    """The function's response as CloudFront sends it: its status, headers and decoded body;
+    without a body of its own, the origin's body (headers edited on the way, as is common)."""
     headers = tuple(
         (entry.get("key", name), entry["value"])
         for name, entries in response.get("headers", {}).items()
         if name not in FRAMING_HEADERS
         for entry in entries
     )
-    body = response.get("body", "")
-    data = base64.b64decode(body) if response.get("bodyEncoding") == "base64" else body.encode()
+    if "body" not in response:
+        data = origin_body
+    elif response.get("bodyEncoding") == "base64":
+        data = base64.b64decode(response["body"])
+    else:
+        data = response["body"].encode()
     status = int(response["status"])
     reason = response.get("statusDescription") or http.HTTPStatus(status).phrase
     return Answer(status, reason, headers, data, "lambda")
@@ -195,6 +208,7 @@ class CloudFront:
     gallery: Gallery | None = None
     handler: runtime.Handler = edge_handler
     cache: ResponseCache | None = field(default_factory=ResponseCache)
+    missing_as_403: bool = False  # S3 behind OAC without s3:ListBucket
 
     def answer(self, method: str, raw_path: str, client_ip: str) -> Answer:
         uri = raw_path.split("?", 1)[0].split("#", 1)[0]
@@ -215,19 +229,25 @@ class CloudFront:
         key = unquote_plus(uri[1:], errors="replace")
         try:
             if method == "HEAD":
-                found = self.s3.head_object(Bucket=self.origin.bucket, Key=key)
-                return s3_hit_answer(found, b"")
-            found = self.s3.get_object(Bucket=self.origin.bucket, Key=key)
-            return s3_hit_answer(found, found["Body"].read())
+                hit = s3_hit_answer(self.s3.head_object(Bucket=self.origin.bucket, Key=key), b"")
+            else:
+                found = self.s3.get_object(Bucket=self.origin.bucket, Key=key)
+                hit = s3_hit_answer(found, found["Body"].read())
         except ClientError as error:
             miss = s3_miss(error)
         except BotoCoreError as error:
             return cloudfront_error_answer(502, "OriginConnectError", (f"S3 could not be reached: {error}",))
+        else:
+            return self.run_function(build_event(method, uri, client_ip, self.origin, hit.status, dict(hit.headers)), hit)
+        if self.missing_as_403 and miss.status == 404:
+            miss = replace(miss, status=403, code="AccessDenied")
         if miss.status not in MISS_STATUSES:
             return s3_error_answer(miss, key, "s3")
-        return self.run_function(build_event(method, uri, client_ip, self.origin, miss), miss, key)
+        event = build_event(method, uri, client_ip, self.origin, miss.status, miss_headers(miss))
+        return self.run_function(event, s3_error_answer(miss, key, "pass-through"))
 
-    def run_function(self, event: dict, miss: S3Miss, key: str) -> Answer:
+    def run_function(self, event: dict, origin_answer: Answer) -> Answer:
+        """The function's answer to the event, or the origin's own when it passes it through."""
         invocation = runtime.invoke(self.handler, event)
         failure = invocation.cloudfront_error
         if failure is not None:
@@ -235,8 +255,8 @@ class CloudFront:
                   *failure.details, sep="\n  ", file=sys.stderr)
             return cloudfront_error_answer(failure.status, failure.name, failure.details)
         if invocation.passed_through:
-            return s3_error_answer(miss, key, "pass-through")
-        return function_answer(invocation.response)
+            return origin_answer
+        return function_answer(invocation.response, origin_answer.body)
 
 
 def event_uri(event: dict) -> str:
@@ -336,6 +356,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--template", type=Path, default=template.DEFAULT_TEMPLATE,
                         help="the SAM template whose parameter defaults configure the origin")
     parser.add_argument("--no-cache", action="store_true", help="no edge cache: every request goes to S3")
+    parser.add_argument("--missing-as-403", action="store_true",
+                        help="S3 answers a missing key with 403, as behind OAC without s3:ListBucket")
     overrides = parser.add_argument_group("origin custom headers (default: template.yaml's parameter defaults)")
     for header in CONFIG_HEADERS:
         overrides.add_argument(header_flag(header), metavar="VALUE", help=f"the {header} header")
@@ -415,7 +437,8 @@ def serve(args: argparse.Namespace, endpoint_url: str, embedded: bool) -> None:
     notes = {sample.key: sample.note for sample in samples.SAMPLES} if embedded else {}
     gallery = Gallery(client, args.originals_bucket, notes, headers)
     cache = None if args.no_cache else ResponseCache()
-    server = CloudFrontServer(CloudFront(client, origin, gallery, cache=cache), args.port)
+    server = CloudFrontServer(CloudFront(client, origin, gallery, cache=cache, missing_as_403=args.missing_as_403),
+                              args.port)
     s3_kind = "embedded moto server" if embedded else "S3"
     print("\n".join([
         f"Local image CDN on {server.url}/   (Ctrl-C stops it)",

@@ -59,14 +59,15 @@ def function_environment(aws_credentials, monkeypatch, endpoint_url):
 
 
 class CountingHandler:
-    """The real function, counting its calls: proof of which requests reached it."""
+    """The real function, recording its calls: (URI, the origin's status) for each event that reached it."""
 
     def __init__(self, handler=edge_handler):
-        self.uris: list[str] = []
+        self.calls: list[tuple[str, str]] = []
         self._handler = handler
 
     def __call__(self, event, context):
-        self.uris.append(event["Records"][0]["cf"]["request"]["uri"])
+        cf = event["Records"][0]["cf"]
+        self.calls.append((cf["request"]["uri"], cf["response"]["status"]))
         return self._handler(event, context)
 
 
@@ -122,10 +123,10 @@ def test_a_miss_is_rendered_by_the_function_stored_in_s3_and_served(cdn_url, cli
     assert headers["X-Cache"] == "Miss from cloudfront"
     assert decoded(body).size == (320, 213)
     assert stored(client, f"320x/{LANDSCAPE}") == body
-    assert function.uris == [f"/320x/{LANDSCAPE}"]
+    assert function.calls == [(f"/320x/{LANDSCAPE}", "404")]
 
 
-def test_the_second_request_is_an_s3_hit_without_the_function(cdn_url, function):
+def test_the_second_request_is_an_s3_hit_the_function_passes_through(cdn_url, function):
     url = f"{cdn_url}/300x300,cover,webp/{LANDSCAPE}"
     _, _, first = fetch(url)
     status, headers, second = fetch(url)
@@ -133,7 +134,9 @@ def test_the_second_request_is_an_s3_hit_without_the_function(cdn_url, function)
     assert second == first
     assert headers["Content-Type"] == "image/webp"  # S3's metadata, as the function stored it
     assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
-    assert function.uris == ["/300x300,cover,webp/" + LANDSCAPE]  # called for the miss only
+    assert headers["X-Cache"] == "Miss from cloudfront"  # from the origin, S3 this time
+    # CloudFront calls an origin-response function on every origin response, hits included.
+    assert function.calls == [("/300x300,cover,webp/" + LANDSCAPE, "404"), ("/300x300,cover,webp/" + LANDSCAPE, "200")]
 
 
 def test_head_generates_and_stores_with_no_body_then_hits(cdn_url, client, function):
@@ -144,7 +147,32 @@ def test_head_generates_and_stores_with_no_body_then_hits(cdn_url, client, funct
     status, headers, body = fetch(url, "HEAD")
     assert (status, headers["Content-Type"], body) == (200, "image/png", b"")
     assert int(headers["Content-Length"]) > 0  # S3's length of the stored object
-    assert len(function.uris) == 1
+    assert [status for _, status in function.calls] == ["404", "200"]
+
+
+def test_behind_oac_a_missing_key_is_403_and_still_rendered(client, function):
+    """Without s3:ListBucket, S3 answers 403 for a missing key: the function must treat it as a miss."""
+    origin = cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS)
+    cloudfront = cdn.CloudFront(client, origin, handler=function, cache=None, missing_as_403=True)
+    rendered = cloudfront.answer("GET", f"/330x/{LANDSCAPE}", "127.0.0.1")  # a size no other test stores
+    not_ours = cloudfront.answer("GET", "/about/index.html", "127.0.0.1")
+    assert (rendered.status, rendered.source, decoded(rendered.body).width) == (200, "lambda", 330)
+    assert (not_ours.status, not_ours.source) == (403, "pass-through")
+    assert b"<Code>AccessDenied</Code>" in not_ours.body
+    assert function.calls == [(f"/330x/{LANDSCAPE}", "403"), ("/about/index.html", "403")]
+
+
+def test_a_function_that_changes_a_hit_is_served_what_it_returns(client):
+    client.put_object(Bucket=DERIVATIVES, Key="100x/photos/cat.jpg", Body=b"stored", ContentType="image/jpeg")
+
+    def stamp(event, context):
+        response = event["Records"][0]["cf"]["response"]
+        response["headers"]["x-stamped"] = [{"key": "X-Stamped", "value": response["status"]}]
+        return response
+
+    with serving(client, stamp) as url:
+        status, headers, body = fetch(f"{url}/100x/photos/cat.jpg")
+    assert (status, headers["X-Stamped"], body) == (200, "200", b"stored")  # no body of its own: S3's
 
 
 def test_a_malformed_spec_is_400(cdn_url):
@@ -159,7 +187,7 @@ def test_a_path_that_is_not_ours_gets_s3s_own_404(cdn_url, function):
     assert status == 404
     assert headers["Content-Type"] == "application/xml"
     assert b"<Code>NoSuchKey</Code>" in body
-    assert function.uris == ["/about/index.html"]  # the function saw the 404 and passed it through
+    assert function.calls == [("/about/index.html", "404")]  # the function saw the 404 and passed it through
 
 
 def test_a_missing_original_is_404(cdn_url):
@@ -174,7 +202,7 @@ def test_a_key_is_decoded_as_s3_decodes_it_so_any_spelling_then_hits(cdn_url, cl
     assert stored(client, "x480/news/2026/front page été+1.jpg") == body
     status, _, again = fetch(f"{cdn_url}/x480/news/2026/front%20page%20%C3%A9t%C3%A9%2B1.jpg")
     assert (status, again) == (200, body)
-    assert len(function.uris) == 1
+    assert [status for _, status in function.calls] == ["404", "200"]
 
 
 def test_a_rendition_too_large_to_inline_redirects_to_itself_and_the_retry_hits_s3(cdn_url, function):
@@ -182,7 +210,7 @@ def test_a_rendition_too_large_to_inline_redirects_to_itself_and_the_retry_hits_
     status, _, body = fetch(cdn_url + uri)  # urllib follows the 307, as a browser does
     assert status == 200
     assert decoded(body).size == (1600, 900)
-    assert function.uris == [uri]
+    assert function.calls == [(uri, "404"), (uri, "200")]
 
 
 def test_the_exif_rotated_sample_comes_out_upright(cdn_url):
@@ -265,7 +293,7 @@ def test_the_gallery_shows_each_original_with_responsive_picture_and_cover_rendi
 def test_a_built_event_has_the_shape_of_the_shipped_events():
     origin = cdn.Origin(DERIVATIVES, REGION, {"x-originals-bucket": ORIGINALS})
     miss = cdn.S3Miss(404, "NoSuchKey", "REQUESTID", "HOSTID")
-    built = cdn.build_event("GET", "/640x/photos/cat.jpg", "127.0.0.1", origin, miss)
+    built = cdn.build_event("GET", "/640x/photos/cat.jpg", "127.0.0.1", origin, 404, cdn.miss_headers(miss))
     shipped = load_event("miss-404-resize.json")
     assert shape(built) == shape(shipped)
     cf = built["Records"][0]["cf"]
