@@ -73,10 +73,10 @@ SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 RESAMPLE = Image.Resampling.LANCZOS
 # Decode JPEGs in the DCT domain at up to 1/8 scale (and box-reduce other formats),
 # but to no less than twice the output, so that the final LANCZOS pass still has
-# enough pixels to filter: the headroom libvips leaves too. Measured on the bench
-# corpus (8-50 MP JPEG to 320-1600 px, SSIM against a float LANCZOS of the full
-# decode): at 2 the SSIM is within 0.002 of a full decode's; at 1.75 another 0.002
-# lower, at 1.25 up to 0.006, at 1 up to 0.03; above 2 only time is lost.
+# enough pixels to filter: the headroom libvips leaves too. `make bench-levers`
+# (12-50 MP JPEG to 320-1600 px, SSIM against a float LANCZOS of the full decode):
+# at 2 the SSIM is within 0.0012 of a full decode's; 1.5 loses another 0.002 where
+# it picks a smaller scale, 1 up to 0.03; 3 gives up the 1/2 and 1/4 scale decodes.
 DRAFT_GAP = 2
 REDUCING_GAP = 2
 # Resampling runs in this many strips, on up to as many threads as there are cores.
