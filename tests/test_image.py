@@ -114,6 +114,19 @@ def test_gif_alpha_is_all_or_nothing_at_half():
     assert set(rgba.getchannel("A").tobytes()) == {0, 255}
 
 
+@pytest.mark.parametrize("count", [1, 5])
+def test_gif_palettes_made_on_threads_are_exactly_pillows_own(count):
+    """The engine quantises GIF frames itself, in parallel: the bytes must be what Pillow's writer makes."""
+    from edge.image import Frame, encode
+
+    images = [gradient((120, 90)).rotate(15 * index) for index in range(count)]
+    geometry = plan((120, 90), 120, None, "contain")
+    frames = [Frame(image.copy(), geometry, "gif", None, 80, 2) for image in images]
+    animation = {"save_all": True, "append_images": images[1:], "duration": [80] * count, "disposal": [2] * count,
+                 "loop": 0}
+    assert encode(frames, None, 0) == encoded(images[0], "GIF", **(animation if count > 1 else {}))
+
+
 def test_gif_output_converts_the_profile_to_srgb():
     source = Image.new("RGB", (64, 64), (200, 100, 50))
     expected = ImageCms.profileToProfile(
