@@ -123,7 +123,17 @@ class Frame:
     duration: int
     disposal: int
     region: tuple[float, float, float, float] | None = None  # what of `image` to scale; None: all of it
-    decoded_scale: float = 1.0  # decoded pixels per source pixel: 1/2, 1/4 or 1/8 after a DCT reduction
+    placement: "Placement | None" = None  # None: `image` is the source, pixel for pixel
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the whole source lies in a DCT-reduced frame: 1/2 to 1/8 of its size, plus a
+    partial pixel that libjpeg rounds up on the stored right and bottom edges, and that
+    orienting may move to the left or top edge."""
+
+    box: tuple[float, float, float, float]  # in the frame's pixels
+    scale: float  # frame pixels per source pixel
 
 
 def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
@@ -264,11 +274,10 @@ def reduce_on_decode(frame: Frame) -> Frame:
     drafted = image.draft(image.mode, (int(stored_w * scale) + 1, int(stored_h * scale) + 1))
     if drafted is None:
         return frame
-    # The scale is exact, from Pillow's box, not the decoded width over the stored one:
-    # libjpeg rounds a partial block up to a whole pixel, and a region mapped by that
-    # rounded ratio drifts by up to half an output pixel towards the far edge.
-    _, (_, _, decoded_width, _) = drafted
-    return replace(frame, decoded_scale=decoded_width / stored_w)
+    # Pillow's box is exact; the decoded width over the stored one is not (the partial
+    # pixel), and a region mapped by it drifts by up to half an output pixel.
+    _, box = drafted
+    return replace(frame, placement=Placement(box, box[2] / stored_w))
 
 
 def load(frame: Frame) -> Frame:
@@ -282,9 +291,26 @@ def load(frame: Frame) -> Frame:
 
 def orient(frame: Frame) -> Frame:
     """Apply the EXIF orientation, so that the output is upright without the tag."""
-    if exif_orientation(frame.image) == 1:
+    orientation = exif_orientation(frame.image)
+    if orientation == 1:
         return frame
-    return replace(frame, image=ImageOps.exif_transpose(frame.image))
+    placement = frame.placement
+    if placement is not None:
+        placement = replace(placement, box=ORIENTED_BOX[orientation](*placement.box, *frame.image.size))
+    return replace(frame, image=ImageOps.exif_transpose(frame.image), placement=placement)
+
+
+# Where a box (left, upper, right, lower) of a width x height image lands once
+# exif_transpose has turned the image upright, by EXIF orientation.
+ORIENTED_BOX = {
+    2: lambda left, upper, right, lower, width, height: (width - right, upper, width - left, lower),
+    3: lambda left, upper, right, lower, width, height: (width - right, height - lower, width - left, height - upper),
+    4: lambda left, upper, right, lower, width, height: (left, height - lower, right, height - upper),
+    5: lambda left, upper, right, lower, width, height: (upper, left, lower, right),
+    6: lambda left, upper, right, lower, width, height: (height - lower, left, height - upper, right),
+    7: lambda left, upper, right, lower, width, height: (height - lower, width - right, height - upper, width - left),
+    8: lambda left, upper, right, lower, width, height: (upper, width - right, lower, width - left),
+}
 
 
 def to_working_mode(frame: Frame) -> Frame:
@@ -318,8 +344,12 @@ def crop(frame: Frame) -> Frame:
     The crop box is in upright source pixels; a DCT-reduced image is smaller, so the
     box is mapped onto it, and the fraction of a pixel left over goes to the resize.
     """
-    image, scale = frame.image, frame.decoded_scale
-    region = tuple(edge * scale for edge in frame.geometry.crop)
+    image, (left, upper, right, lower) = frame.image, frame.geometry.crop
+    if frame.placement is None:
+        region = (float(left), float(upper), float(right), float(lower))
+    else:
+        (origin_x, origin_y, _, _), scale = frame.placement.box, frame.placement.scale
+        region = (origin_x + left * scale, origin_y + upper * scale, origin_x + right * scale, origin_y + lower * scale)
     outer = (math.floor(region[0]), math.floor(region[1]), math.ceil(region[2]), math.ceil(region[3]))
     if outer == (0, 0, image.width, image.height):
         return replace(frame, region=region)

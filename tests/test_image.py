@@ -475,18 +475,30 @@ def centroid(image: Image.Image) -> tuple[float, float]:
 
 
 # A source one pixel over whole 8x8 blocks: the DCT-reduced decode then ends in a
-# partial pixel, which the region must not stretch over.
+# partial pixel, which the region must not stretch over, wherever orienting puts it.
 ODD_SOURCE = (2049, 1025)
+
+
+def glow(size: tuple[int, int], box: tuple[int, int, int, int]) -> Image.Image:
+    """Black, with a smooth bright spot filling `box`: JPEG keeps it without ringing, wherever it sits."""
+    picture = Image.new("L", size)
+    spot = ImageOps.invert(Image.radial_gradient("L")).resize((box[2] - box[0], box[3] - box[1]))
+    picture.paste(spot, box[:2])
+    return picture
 
 
 # Decoded at 1/2, 1/4, 1/8, 1/4 and 1/8 scale (a draft of at least twice the output).
 @pytest.mark.parametrize("spec", ["500x,png", "200x,png", "120x,png", "100x100,cover,png", "127x40,fill,png"])
-def test_a_dct_reduced_jpeg_is_not_shifted(spec):
-    """A bright block near the far corner lands where a full decode puts it, to a twentieth of a pixel."""
-    picture = Image.new("L", ODD_SOURCE)
-    picture.paste(255, (1472, 896, 1536, 960))  # on the 8x8 grid, JPEG keeps its edges clean; inside every crop
-    _, reduced = rendered(encoded(picture, "JPEG", quality=95), spec)
-    _, full = rendered(encoded(picture, "PNG"), spec)
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_dct_reduced_jpeg_is_not_shifted(spec, orientation):
+    """A spot near the far corner lands where a full decode puts it, to a twentieth of a pixel."""
+    upright = glow(ODD_SOURCE, (1440, 864, 1536, 960))  # inside every crop
+    method = STORED_FOR_ORIENTATION[orientation]
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored = upright if method is None else upright.transpose(method)
+    _, reduced = rendered(encoded(stored, "JPEG", quality=95, exif=exif.tobytes()), spec)
+    _, full = rendered(encoded(upright, "PNG"), spec)
     assert reduced.size == full.size
     for reduced_axis, full_axis in zip(centroid(reduced), centroid(full), strict=True):
         assert reduced_axis == pytest.approx(full_axis, abs=0.05)
