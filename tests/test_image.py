@@ -353,6 +353,38 @@ def test_an_animation_asked_for_jpeg_gets_its_first_frame():
     assert max_difference(image.getpixel((16, 12)), RED) <= 6
 
 
+def gif_image_block(image: Image.Image) -> bytes:
+    """`image` as one GIF image block (descriptor, local colour table, data), to splice into another GIF."""
+    data = encoded(image, "GIF")
+    flags = data[10]
+    table = data[13:13 + (3 << ((flags & 7) + 1))]
+    position = 13 + len(table)
+    while data[position] == 0x21:  # extensions: skip each one's sub-blocks
+        position += 2
+        while data[position]:
+            position += data[position] + 1
+        position += 1
+    descriptor = bytearray(data[position:position + 10])
+    descriptor[9] = 0x80 | (flags & 7)  # the global table becomes this frame's local one
+    return bytes(descriptor) + table + data[position + 10:-1]
+
+
+def test_gif_frames_larger_than_the_screen_are_cut_to_it():
+    """The output is planned on the logical screen; a later frame reaching past it (which Pillow
+    grows the canvas for) is cut to the screen, not squeezed into it, as browsers clip it."""
+    later = Image.new("RGB", (40, 20), BLUE)
+    later.paste(GREEN, (0, 0, 10, 20))
+    screen = b"GIF89a" + (10).to_bytes(2, "little") * 2 + bytes(3)
+    data = screen + gif_image_block(Image.new("RGB", (10, 10), RED)) + gif_image_block(later) + b";"
+    _, image = rendered(data, "10x,gif")
+    assert (image.size, image.n_frames) == ((10, 10), 2)
+    colours = []
+    for index in range(2):
+        image.seek(index)
+        colours.append(image.convert("RGB").getcolors())
+    assert colours == [[(100, RED)], [(100, GREEN)]]
+
+
 def test_frames_over_the_cap_are_413():
     with pytest.raises(SourceTooLarge):
         rendered(animation("GIF", loop=0), "32x", Limits(max_pixels=50_000_000, max_frames=4))
