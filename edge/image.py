@@ -16,7 +16,8 @@ import math
 import os
 import zlib
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -85,6 +86,9 @@ REDUCING_GAP = 2
 RESAMPLE_STRIPS = 4
 PARALLEL_MIN_PIXELS = 512 * 512
 PREMULTIPLIED = {"RGBA": "RGBa", "LA": "La"}
+# An animation's frames decoded ahead of their steps. The bench's 20-frame GIF to 320 px
+# WebP: 330 against 390 ms, to GIF 460 against 540, the same bytes.
+FRAMES_AHEAD = 2
 FLAT_IMAGE_COLOURS = 4096  # at most this many colours: a graphic rather than a photo (png_strategy)
 ORIENTATION_TAG = 0x0112
 
@@ -145,9 +149,7 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     geometry = plan(oriented_size(image), rendition.width, rendition.height, rendition.fit)
     check_encodable(geometry.size, target)
     loop = image.info.get("loop")  # read before seeking: only the first frame carries it
-    frames = merge_repeated(
-        [run_steps(frame) for frame in source_frames(image, frame_count, target, geometry)]
-    )
+    frames = merge_repeated(rendered_frames(source_frames(image, frame_count, target, geometry), frame_count))
     body = encode(frames, rendition.quality, loop)
     return Rendered(body, target, CONTENT_TYPES[target], geometry.size, len(frames))
 
@@ -255,6 +257,33 @@ def run_steps(frame: Frame) -> Frame:
     for step in STEPS:
         frame = step(frame)
     return frame
+
+
+def rendered_frames(frames: Iterator[Frame], count: int) -> list[Frame]:
+    """Every frame through the steps, in order. An animation's frames take the steps on a
+    worker thread while this one decodes the next (Pillow's decoders release the GIL), at
+    most FRAMES_AHEAD behind, so that only a few decoded frames are held at once."""
+    if count == 1:
+        return [run_steps(frame) for frame in frames]
+    done: list[Frame] = []
+    pending: deque[Future] = deque()
+    try:
+        for frame in frames:
+            pending.append(frame_pool().submit(run_steps, frame))
+            if len(pending) > FRAMES_AHEAD:
+                done.append(pending.popleft().result())
+        while pending:
+            done.append(pending.popleft().result())
+    finally:
+        for future in pending:  # after a failure: nothing more starts
+            future.cancel()
+    return done
+
+
+@cache
+def frame_pool() -> ThreadPoolExecutor:
+    # Its own thread: the steps wait on resample_pool, which must never wait on them.
+    return ThreadPoolExecutor(1, thread_name_prefix="frames")
 
 
 # --- the steps, in order -------------------------------------------------
