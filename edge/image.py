@@ -17,7 +17,7 @@ import os
 import zlib
 from collections.abc import Iterator
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -275,14 +275,18 @@ def rendered_frames(frames: Iterator[Frame], count: int) -> list[Frame]:
         while pending:
             done.append(pending.popleft().result())
     finally:
-        for future in pending:  # after a failure: nothing more starts
+        # After a failure nothing more starts, and the frame under way ends here: on Lambda,
+        # work left running would eat into the next request's time.
+        for future in pending:
             future.cancel()
+        wait(pending)
     return done
 
 
 @cache
 def frame_pool() -> ThreadPoolExecutor:
-    # Its own thread: the steps wait on resample_pool, which must never wait on them.
+    # Its own thread: the steps wait on resample_pool, which must never wait on them. One for
+    # the process: Lambda runs one request at a time (the local emulator's queue behind it).
     return ThreadPoolExecutor(1, thread_name_prefix="frames")
 
 

@@ -365,7 +365,7 @@ def gif_image_block(image: Image.Image) -> bytes:
             position += data[position] + 1
         position += 1
     descriptor = bytearray(data[position:position + 10])
-    descriptor[9] = 0x80 | (flags & 7)  # the global table becomes this frame's local one
+    descriptor[9] = (descriptor[9] & 0x40) | 0x80 | (flags & 7)  # interlacing kept; the global table made local
     return bytes(descriptor) + table + data[position + 10:-1]
 
 
@@ -373,7 +373,7 @@ def test_gif_frames_larger_than_the_screen_are_cut_to_it():
     """The output is planned on the logical screen; a later frame reaching past it (which Pillow
     grows the canvas for) is cut to the screen, not squeezed into it, as browsers clip it."""
     later = Image.new("RGB", (40, 20), BLUE)
-    later.paste(GREEN, (0, 0, 10, 20))
+    later.paste(GREEN, (0, 0, 10, 10))
     screen = b"GIF89a" + (10).to_bytes(2, "little") * 2 + bytes(3)
     data = screen + gif_image_block(Image.new("RGB", (10, 10), RED)) + gif_image_block(later) + b";"
     _, image = rendered(data, "10x,gif")
