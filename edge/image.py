@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from functools import cache
 
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms
 
 # Only the decoders we accept are registered: Image.open then never tries the
 # other few dozen plugins (less to import, and less attack surface).
@@ -126,6 +126,7 @@ class Frame:
     icc_profile: bytes | None
     duration: int
     disposal: int
+    orientation: int = 1  # EXIF's, 1-8; 1: upright as stored
     region: tuple[float, float, float, float] | None = None  # what of `image` to scale; None: all of it
     placement: "Placement | None" = None  # None: `image` is the source, pixel for pixel
 
@@ -146,10 +147,11 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     target = rendition.format or default_format(image)
     frame_count = source.frames if is_animated(image) and target in ANIMATED_OUTPUTS else 1
     check_animation_pixels(frame_count, source.canvas, limits)
-    geometry = plan(oriented_size(image), rendition.width, rendition.height, rendition.fit)
+    orientation = exif_orientation(image)  # read once: every frame is turned the same way
+    geometry = plan(upright_size(image.size, orientation), rendition.width, rendition.height, rendition.fit)
     check_encodable(geometry.size, target)
     loop = image.info.get("loop")  # read before seeking: only the first frame carries it
-    frames = merge_repeated(rendered_frames(source_frames(image, frame_count, target, geometry), frame_count))
+    frames = merge_repeated(rendered_frames(source_frames(image, frame_count, target, geometry, orientation), frame_count))
     body = encode(frames, rendition.quality, loop)
     return Rendered(body, target, CONTENT_TYPES[target], geometry.size, len(frames))
 
@@ -207,8 +209,12 @@ def has_alpha(image: Image.Image) -> bool:
 
 
 def oriented_size(image: Image.Image) -> tuple[int, int]:
-    width, height = image.size
-    return (height, width) if exif_orientation(image) in (5, 6, 7, 8) else (width, height)
+    return upright_size(image.size, exif_orientation(image))
+
+
+def upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    width, height = size
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 def exif_orientation(image: Image.Image) -> int:
@@ -223,7 +229,9 @@ def is_animated(image: Image.Image) -> bool:
     return image.format in ANIMATED_SOURCES and getattr(image, "is_animated", False)
 
 
-def source_frames(source: Image.Image, count: int, target: str, geometry: Geometry) -> Iterator[Frame]:
+def source_frames(
+    source: Image.Image, count: int, target: str, geometry: Geometry, orientation: int
+) -> Iterator[Frame]:
     """The first `count` frames, each with what the encoder must know of it."""
     icc_profile = source.info.get("icc_profile")
     for index in range(count):
@@ -238,6 +246,7 @@ def source_frames(source: Image.Image, count: int, target: str, geometry: Geomet
             image=image,
             geometry=geometry,
             target=target,
+            orientation=orientation,
             icc_profile=icc_profile,
             # APNG reports durations as floats, which the AVIF encoder refuses.
             duration=min(round(image.info.get("duration", DEFAULT_FRAME_MS)), MAX_FRAME_MS),
@@ -323,18 +332,23 @@ def load(frame: Frame) -> Frame:
 
 
 def orient(frame: Frame) -> Frame:
-    """Apply the EXIF orientation, so that the output is upright without the tag."""
-    orientation = exif_orientation(frame.image)
+    """Turn the image upright by its EXIF orientation (the tag itself is dropped with all metadata)."""
+    orientation = frame.orientation
     if orientation == 1:
         return frame
     placement = frame.placement
     if placement is not None:
         placement = replace(placement, box=ORIENTED_BOX[orientation](*placement.box, *frame.image.size))
-    return replace(frame, image=ImageOps.exif_transpose(frame.image), placement=placement)
+    return replace(frame, image=frame.image.transpose(UPRIGHT[orientation]), placement=placement)
 
 
-# Where a box (left, upper, right, lower) of a width x height image lands once
-# exif_transpose has turned the image upright, by EXIF orientation.
+# What turns a stored image upright, by EXIF orientation (as ImageOps.exif_transpose does).
+UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+# Where a box (left, upper, right, lower) of a width x height image lands once turned upright.
 ORIENTED_BOX = {
     2: lambda left, upper, right, lower, width, height: (width - right, upper, width - left, lower),
     3: lambda left, upper, right, lower, width, height: (width - right, height - lower, width - left, height - upper),
