@@ -38,16 +38,12 @@ def redirect_response(origin: OriginResponse, location: str) -> dict[str, Any]:
     response = _edit(origin, 307, _REASONS[307], "text/plain; charset=utf-8", NO_STORE)
     response["headers"]["location"] = [{"key": "Location", "value": location}]
     # A response without a body of its own would go out with S3's (its NoSuchKey XML).
-    response["body"] = "The image is stored; request it again.\n"
-    response["bodyEncoding"] = "text"
-    return response
+    return _with_text(response, "The image is stored; request it again.\n")
 
 
 def error_response(origin: OriginResponse, error: EdgeError) -> dict[str, Any]:
     response = _edit(origin, error.status, error.reason, "text/plain; charset=utf-8", error.cache_control)
-    response["body"] = error.public_message + "\n"
-    response["bodyEncoding"] = "text"
-    return response
+    return _with_text(response, error.public_message + "\n")
 
 
 def fits_inline(response: dict[str, Any]) -> bool:
@@ -65,3 +61,9 @@ def _edit(origin: OriginResponse, status: int, reason: str, content_type: str, c
     headers["content-type"] = [{"key": "Content-Type", "value": content_type}]
     headers["cache-control"] = [{"key": "Cache-Control", "value": cache_control}]
     return {"status": str(status), "statusDescription": reason, "headers": headers}
+
+
+def _with_text(response: dict[str, Any], text: str) -> dict[str, Any]:
+    response["body"] = text
+    response["bodyEncoding"] = "text"
+    return response
