@@ -38,7 +38,6 @@ from local.cache import ResponseCache
 from local.gallery import Gallery
 
 DEFAULT_PORT = 8080
-MISS_STATUSES = frozenset({403, 404})  # what S3 answers for a missing key, with and without s3:ListBucket
 S3_HIT_HEADERS = ("Content-Type", "Cache-Control", "ETag", "Last-Modified", "Content-Length")
 # The headers the emulator itself frames the body with; a response's own values are replaced.
 FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
@@ -118,7 +117,7 @@ def build_event(method: str, uri: str, client_ip: str, origin: Origin, status: i
         "domainName": origin.domain_name,
         "path": "",
         "region": origin.region,
-        "customHeaders": {name: [{"key": name, "value": value}] for name, value in origin.custom_headers.items()},
+        "customHeaders": cloudfront_headers(origin.custom_headers),
     }
     request = {
         "clientIp": client_ip,
@@ -172,12 +171,9 @@ def function_answer(response: dict, origin_body: bytes) -> Answer:
         if name not in FRAMING_HEADERS
         for entry in entries
     )
-    if "body" not in response:
+    data = runtime.body_bytes(response)
+    if data is None:
         data = origin_body
-    elif response.get("bodyEncoding") == "base64":
-        data = base64.b64decode(response["body"])
-    else:
-        data = response["body"].encode()
     status = int(response["status"])
     reason = response.get("statusDescription") or http.HTTPStatus(status).phrase
     return Answer(status, reason, headers, data, "lambda")
@@ -217,8 +213,8 @@ class CloudFront:
         cached = self.cache.get(uri) if self.cache is not None else None
         if cached is not None:
             answer, age = cached
-            headers = answer.headers + (("Age", str(age)),)
-            return Answer(answer.status, answer.reason, headers, answer.body, "cache", x_cache="Hit from cloudfront")
+            return replace(answer, headers=answer.headers + (("Age", str(age)),), source="cache",
+                           x_cache="Hit from cloudfront")
         answer = self.from_origin(method, uri, client_ip)
         if method == "GET" and self.cache is not None:
             self.cache.put(uri, answer, len(answer.body), answer.header("cache-control"))
@@ -241,8 +237,6 @@ class CloudFront:
             return self.run_function(build_event(method, uri, client_ip, self.origin, hit.status, dict(hit.headers)), hit)
         if self.missing_as_403 and miss.status == 404:
             miss = replace(miss, status=403, code="AccessDenied")
-        if miss.status not in MISS_STATUSES:
-            return s3_error_answer(miss, key, "s3")
         event = build_event(method, uri, client_ip, self.origin, miss.status, miss_headers(miss))
         return self.run_function(event, s3_error_answer(miss, key, "pass-through"))
 

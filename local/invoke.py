@@ -9,7 +9,6 @@ summary of its body, what was stored, and whether Lambda@Edge accepts it.
 """
 
 import argparse
-import base64
 import contextlib
 import io
 import json
@@ -20,6 +19,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from edge import config as edge_config
+from edge.event import OriginResponseEvent
 from edge.handler import handler as edge_handler
 from local import runtime, s3, samples, validate
 
@@ -35,14 +35,16 @@ class Buckets:
 
 def event_buckets(event: dict) -> Buckets:
     """The buckets and region an event's S3 origin names, or the shipped events' defaults."""
-    origin = event["Records"][0]["cf"]["request"].get("origin", {}).get("s3", {})
-    headers = {name.lower(): entries[0]["value"] for name, entries in origin.get("customHeaders", {}).items()}
+    origin = OriginResponseEvent.from_record(event["Records"][0]["cf"]).origin
+    if origin is None:
+        return Buckets(s3.ORIGINALS_BUCKET, s3.DERIVATIVES_BUCKET, s3.DEFAULT_REGION)
     try:
-        derivatives, domain_region = edge_config.parse_s3_domain(origin.get("domainName", ""))
+        derivatives, domain_region = edge_config.parse_s3_domain(origin.domain_name)
     except edge_config.Misconfigured:
         derivatives, domain_region = s3.DERIVATIVES_BUCKET, None
-    region = origin.get("region") or domain_region or s3.DEFAULT_REGION
-    return Buckets(headers.get(edge_config.ORIGINALS_BUCKET) or s3.ORIGINALS_BUCKET, derivatives, region)
+    region = origin.region or domain_region or s3.DEFAULT_REGION
+    originals = origin.custom_headers.get(edge_config.ORIGINALS_BUCKET) or s3.ORIGINALS_BUCKET
+    return Buckets(originals, derivatives, region)
 
 
 @contextlib.contextmanager
@@ -79,16 +81,8 @@ def stored_objects(client, bucket: str) -> dict[str, tuple[str, int]]:
     return stored
 
 
-def body_bytes(response: dict) -> bytes | None:
-    if "body" not in response:
-        return None
-    if response.get("bodyEncoding") == "base64":
-        return base64.b64decode(response["body"])
-    return response["body"].encode()
-
-
 def describe_body(response: dict) -> str:
-    data = body_bytes(response)
+    data = runtime.body_bytes(response)
     if data is None:
         return "none"
     if response.get("bodyEncoding") != "base64":
@@ -138,7 +132,7 @@ def response_lines(response, invocation: runtime.Invocation) -> list[str]:
 
 
 def write_body(invocation: runtime.Invocation, out: Path) -> str:
-    data = body_bytes(invocation.response) if isinstance(invocation.response, dict) else None
+    data = runtime.body_bytes(invocation.response) if isinstance(invocation.response, dict) else None
     if data is None:
         return f"wrote:    nothing to {out}: the response has no body"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,6 @@
 """Calls the function as Lambda@Edge does, and judges what comes back as CloudFront would."""
 
+import base64
 import copy
 import time
 import traceback
@@ -85,3 +86,12 @@ def invoke(handler: Handler, event: dict) -> Invocation:
 
 def elapsed_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000
+
+
+def body_bytes(response: dict) -> bytes | None:
+    """A response's body as bytes, base64 decoded; None when it has none of its own."""
+    if "body" not in response:
+        return None
+    if response.get("bodyEncoding") == "base64":
+        return base64.b64decode(response["body"])
+    return response["body"].encode()

@@ -16,10 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from PIL import Image, ImageDraw, ImageFilter, ImageOps
+from PIL import ExifTags, Image, ImageDraw, ImageFilter, ImageOps
 
 SUPERSAMPLE = 2
-EXIF_ORIENTATION = 0x0112
 ROTATED_90_CW = 6  # "rotate 90° clockwise to display"
 
 
@@ -273,7 +272,7 @@ def bouncing_ball_frames(size: tuple[int, int] = (480, 320), count: int = 24) ->
 def sideways_jpeg(image: Image.Image) -> bytes:
     """Stored rotated 90° anticlockwise with orientation 6, as a phone held upright writes it."""
     exif = Image.Exif()
-    exif[EXIF_ORIENTATION] = ROTATED_90_CW
+    exif[ExifTags.Base.Orientation] = ROTATED_90_CW
     return jpeg(image.transpose(Image.Transpose.ROTATE_90), exif=exif.tobytes())
 
 
