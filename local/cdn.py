@@ -5,7 +5,7 @@ originals, and serves http://127.0.0.1:8080. For each GET or HEAD of a path:
 
 1. a fresh copy in the in-memory edge cache is served as is (X-Cache: Hit);
 2. otherwise the key is looked up in the derivatives bucket with boto3;
-3. S3's answer, a hit or a 403/404, becomes an origin-response event in the shape
+3. S3's answer, whatever its status, becomes an origin-response event in the shape
    of events/*.json for `edge.handler.handler`, as CloudFront calls it on every
    origin response; its answer is checked against Lambda@Edge's rules and served
    (S3's own when passed through), or replaced by the 5xx CloudFront would give.
