@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON313 ?= $(shell scripts/find-python313)
+# Found once, on first use (a plain $(shell) would run the script at every expansion).
+PYTHON313 ?= $(eval PYTHON313 := $(shell scripts/find-python313))$(PYTHON313)
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check --quiet
