@@ -12,16 +12,6 @@ from dataclasses import asdict, dataclass
 # SPEC.md: web formats keep their format (bench corpus sources are all web formats).
 KEPT_FORMATS = {"JPEG": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "AVIF": "avif"}
 ANIMATED_OUTPUTS = ("gif", "webp")
-# Our encoder settings when edge.image does not expose them (see encoder_options below).
-FALLBACK_OPTIONS = {
-    "jpeg": {"quality": 82, "progressive": True, "optimize": True},
-    "webp": {"quality": 80, "method": 4},
-    "avif": {"quality": 60, "speed": 8},
-    "png": {"compress_level": 6},
-    "gif": {},
-}
-
-
 @dataclass(frozen=True)
 class Job:
     spec: str  # the URL's spec segment, e.g. "600x600,cover,webp"
@@ -68,8 +58,6 @@ def rendition_for(spec: str):
 
 def encoder_options(target: str) -> dict:
     """Our engine's own save options, read from edge.image so that the comparison follows its changes."""
-    try:
-        from edge.image import encoder_options as ours
-    except ImportError:
-        return dict(FALLBACK_OPTIONS[target])
+    from edge.image import encoder_options as ours
+
     return dict(ours(target, None))
