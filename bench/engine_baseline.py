@@ -40,6 +40,11 @@ def has_alpha(picture: Image.Image) -> bool:
 
 def save(frames: list[Image.Image], job: Job, source_info: dict) -> bytes:
     options = dict(job.options)
+    if job.target == "png":
+        # Our PNG strategy is chosen from the rendered pixels, so it cannot be in the Job.
+        from edge.image import png_strategy
+
+        options.update(png_strategy(frames[0]))
     if len(frames) > 1:
         options.update(save_all=True, append_images=frames[1:], duration=source_info.get("duration", 100),
                        loop=source_info.get("loop", 0))

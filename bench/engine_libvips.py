@@ -8,7 +8,8 @@ engines aim at the same output:
   AVIF  quality -> Q, speed -> effort = 9 - speed (heifsave passes aom "speed" = 9 - effort;
         both use libaom, 4:2:0 below Q 90, 8 bits)
   PNG   compress_level -> compression, and filter=ALL: Pillow picks a row filter
-        adaptively; libvips' default (none) makes files ~1.8x larger
+        adaptively; libvips' default (none) makes files ~1.8x larger. libvips has no
+        setting for zlib's strategy, so our run-length coding of photos has no match
   GIF   dither 0 (Pillow's ADAPTIVE palette does not dither) and effort 1, the fastest
         libimagequant setting, which is still at least Pillow's median cut in quality
 The quality scales of Pillow/libavif and libheif differ for AVIF; bytes and SSIM in
