@@ -14,12 +14,10 @@ Sections: check, draft, filter, jpeg, webp, avif, png, projection.
 """
 
 import argparse
-import gc
 import io
 import math
 import statistics
 import sys
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +27,8 @@ from PIL import Image
 import edge.image
 from bench.corpus import CorpusFile, ensure_corpus
 from bench.job import Job, make_job, rendition_for
-from bench.measure import judged_ssim
+from bench.measure import judged_ssim, rotated, timed_ms
+from bench.run import progress
 from bench.quality import Reference
 
 REPO = Path(__file__).resolve().parent.parent
@@ -152,25 +151,13 @@ class Row:
         return statistics.median(self.times_ms) if self.times_ms else None
 
 
-def timed_ms(run) -> float:
-    gc.collect()
-    gc.disable()
-    try:
-        started = time.perf_counter()
-        run()
-        return (time.perf_counter() - started) * 1000
-    finally:
-        gc.enable()
-
-
 def compare(workload: str, variants: dict[str, callable], repetitions: int, judge) -> list[Row]:
     """Every variant once untimed, then `repetitions` rounds in rotating order; judge(name, bytes) -> SSIM."""
     outputs = {name: run() for name, run in variants.items()}
     times = {name: [] for name in variants}
     names = list(variants)
     for round_index in range(repetitions):
-        shift = round_index % len(names)
-        for name in names[shift:] + names[:shift]:
+        for name in rotated(names, round_index):
             times[name].append(timed_ms(variants[name]))
     return [Row(workload, name, times[name], len(outputs[name]), judge(name, outputs[name])) for name in names]
 
@@ -374,7 +361,7 @@ def projection_summary(rows: list[Row]) -> list[str]:
     lines = []
     for ours, libvips in (("ours today", "libvips matching today"), ("ours recommended", "libvips matching recommended")):
         ratios = [times[ours] / times[libvips] for times in by_case.values()]
-        geomean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+        geomean = statistics.geometric_mean(ratios)
         lines.append(f"- {ours} / {libvips}: geometric mean {geomean:.2f}, max {max(ratios):.2f} over {len(ratios)} cases")
     return lines + [""]
 
@@ -402,10 +389,6 @@ def table(title: str, rows: list[Row]) -> list[str]:
         lines.append(f"| {row.workload} | {row.variant} | {median} | {fastest} | {relative} | "
                      f"{row.out_bytes / 1024:.1f} | {ssim} |")
     return lines + [""]
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

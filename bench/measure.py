@@ -3,7 +3,6 @@
 import gc
 import io
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -80,12 +79,12 @@ def rotated(items: list, shift: int) -> list:
     return items[shift:] + items[:shift]
 
 
-def timed_ms(run, data: bytes) -> float:
+def timed_ms(run, *arguments) -> float:
     gc.collect()
     gc.disable()  # a collection triggered by the previous engine's garbage must not land on this one
     try:
         started = time.perf_counter()
-        run(data)
+        run(*arguments)
         return (time.perf_counter() - started) * 1000
     finally:
         gc.enable()
@@ -116,5 +115,3 @@ def peak_probe(engine: str, original: str, job: Job, repo: Path, env: dict) -> d
     return json.loads(completed.stdout)
 
 
-def probe_environment(cache_dir: Path) -> dict:
-    return {**os.environ, "PYTHONPYCACHEPREFIX": str(cache_dir / "pycache")}

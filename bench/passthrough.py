@@ -52,8 +52,13 @@ class PassThrough:
     not_ours_us: float
 
 
+def probe_environment(cache_dir: Path) -> dict:
+    """The environment of a fresh probe interpreter: its bytecode cached beside the corpus."""
+    return {**os.environ, "PYTHONPYCACHEPREFIX": str(cache_dir / "pycache")}
+
+
 def measure(python: str, repo: Path, cache_dir: Path, interpreters: int = 15) -> PassThrough:
-    env = {**os.environ, "PYTHONPYCACHEPREFIX": str(cache_dir / "pycache")}
+    env = probe_environment(cache_dir)
     events = [HIT_EVENT, NOT_OURS_EVENT]
     probe(python, repo, env, IMPORT_PROBE, events)  # compiles the bytecode; not counted
     cold = [probe(python, repo, env, IMPORT_PROBE, events) for _ in range(interpreters)]

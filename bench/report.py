@@ -1,8 +1,8 @@
 """The benchmark's Markdown report: printed by `make bench` and saved as bench/results/latest.md."""
 
-import math
 import os
 import platform
+import statistics
 from pathlib import Path
 
 from bench.artifact import Artifact
@@ -121,7 +121,7 @@ def speed_lines(results: list[CaseResult]) -> list[str]:
     ratios = [(r.ratio("ours", "libvips"), r.case.label) for r in results if r.ratio("ours", "libvips")]
     if not ratios:
         return ["- ours/libvips: no case measured"]
-    geomean = math.exp(sum(math.log(value) for value, _ in ratios) / len(ratios))
+    geomean = statistics.geometric_mean(value for value, _ in ratios)
     worst, worst_label = max(ratios)
     return [
         f"- Geometric mean of ours/libvips over {len(ratios)} cases: **{geomean:.2f}** "

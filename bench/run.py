@@ -16,7 +16,8 @@ from pathlib import Path
 from bench import artifact, passthrough, report
 from bench.cases import cases_for
 from bench.corpus import CorpusError, ensure_corpus
-from bench.measure import measure_case, measure_peaks, probe_environment
+from bench.measure import measure_case, measure_peaks
+from bench.passthrough import probe_environment
 from bench.quality import Reference
 
 REPO = Path(__file__).resolve().parent.parent
