@@ -11,6 +11,20 @@ from PIL import Image
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 ORIGINALS = "image-cdn-originals"
 DERIVATIVES = "image-cdn-derivatives"
+IMMUTABLE = "public, max-age=31536000, immutable"  # the template's default Cache-Control
+LAMBDA_TIMEOUT_MS = 30_000
+
+
+class Context:
+    """A Lambda context whose remaining time is given, or a list consumed one call at a time."""
+
+    def __init__(self, remaining_ms: int | list[int] = LAMBDA_TIMEOUT_MS):
+        self.remaining = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        if isinstance(self.remaining, list):
+            return self.remaining.pop(0) if len(self.remaining) > 1 else self.remaining[0]
+        return self.remaining
 
 
 def gradient(size: tuple[int, int], mode: str = "RGB") -> Image.Image:

@@ -12,6 +12,8 @@ from edge.handler import handler, is_rendition_path
 from imaging import (
     DERIVATIVES,
     EVENTS,
+    IMMUTABLE,
+    Context,
     body_bytes,
     body_image,
     encoded,
@@ -22,7 +24,6 @@ from imaging import (
     origin_response,
 )
 
-IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +34,6 @@ def twelve_megapixel_jpeg() -> bytes:
 @pytest.fixture
 def cat(put_original, twelve_megapixel_jpeg):
     put_original("photos/cat.jpg", twelve_megapixel_jpeg)
-
-
-class Context:
-    def __init__(self, remaining_ms: int = 30_000):
-        self.remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
 
 
 # --- pass-through ------------------------------------------------------------

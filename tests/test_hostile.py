@@ -33,26 +33,15 @@ import bombs
 from edge import budget, image, miss, storage
 from edge.errors import Misconfigured, UnsafeWrite
 from edge.handler import handler
-from imaging import DERIVATIVES, EVENTS, ORIGINALS, body_bytes, body_image, encoded, gradient, header
+from imaging import (
+    DERIVATIVES, EVENTS, IMMUTABLE, LAMBDA_TIMEOUT_MS, ORIGINALS, Context, body_bytes, body_image, encoded, gradient,
+    header,
+)
 from safety import assert_clean, hostile_event, log_records, moto_s3, origin_of, s3  # noqa: F401 - fixtures
 
-IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=60"
 NO_STORE = "no-store"
 CAT = "photos/cat.jpg"
-LAMBDA_TIMEOUT_MS = 30_000
-
-
-class Context:
-    """A Lambda context whose remaining time is given, or a list consumed one call at a time."""
-
-    def __init__(self, remaining_ms: int | list[int] = LAMBDA_TIMEOUT_MS):
-        self.remaining = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        if isinstance(self.remaining, list):
-            return self.remaining.pop(0) if len(self.remaining) > 1 else self.remaining[0]
-        return self.remaining
 
 
 @dataclass

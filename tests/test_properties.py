@@ -17,7 +17,7 @@ from edge.errors import BadRequest, EdgeError
 from edge.geometry import plan
 from edge.handler import handler
 from edge.rendition import S3_MAX_KEY_BYTES, parse_derivative_key, parse_rendition
-from imaging import DERIVATIVES, ORIGINALS, body_bytes, encoded, gradient, header
+from imaging import DERIVATIVES, ORIGINALS, Context, body_bytes, encoded, gradient, header
 from safety import assert_clean, hostile_event, moto_s3, origin_of, s3  # noqa: F401 - fixtures
 
 # Pillow warns about the broken TIFFs and EXIF blocks the mutations make; they are the point.
@@ -31,11 +31,6 @@ END_TO_END = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 PURE = settings(max_examples=1000, deadline=None, database=None)
-
-
-class Context:
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 # --- strategies ------------------------------------------------------------------------------------------------
