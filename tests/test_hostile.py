@@ -217,10 +217,11 @@ def test_every_row_is_named_once():
     assert len(names) == len(set(names))
 
 
-def test_a_hostile_head_is_answered_like_its_get(run, put_original, cat_jpeg):
+def test_a_hostile_head_is_answered_like_its_get(run):
     for uri in ("/640x/../photos/cat.jpg", "/0x0/photos/cat.jpg"):
-        outcome = run(hostile_event(uri, method="HEAD"))
-        assert_row(outcome, "400", error="bad_request", cache=SHORT)
+        head, get = run(hostile_event(uri, method="HEAD")), run(hostile_event(uri))
+        assert_row(head, "400", error="bad_request", cache=SHORT)
+        assert head.response == {name: value for name, value in get.response.items() if name not in ("body", "bodyEncoding")}
 
 
 # --- hostile originals ----------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ CloudFront accepts, and every 200 is a decodable image of the size edge.geometry
 One moto S3 per module (tests/safety.py); each example cleans up after itself.
 """
 
+import copy
 import io
 from urllib.parse import quote
 
@@ -172,11 +173,12 @@ def seeded(s3):
 def test_any_uri(seeded, uri, status):
     s3, good = seeded
     event = hostile_event(uri, status=status)
+    untouched = copy.deepcopy(origin_of(event))
     response = handler(event, Context())
     try:
         check_answer(s3, uri, good, response, event)
         if response is origin_of(event):
-            assert response["status"] == status
+            assert response == untouched and response["status"] == status
     finally:
         clear_derivatives(s3)
     assert sorted(item["Key"] for item in s3.list_objects_v2(Bucket=ORIGINALS)["Contents"]) == sorted(ORIGINAL_KEYS)
