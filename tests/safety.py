@@ -67,8 +67,8 @@ def log_records(captured_out: str) -> list[dict]:
 
 
 # conftest's `s3`, but with one moto per module: creating the clients is most of a
-# test's time. Each test still starts from two empty buckets and a fresh client
-# cache. Import both names into a test module to use them there.
+# test's time. Each test still starts from two empty buckets; the function's cached
+# clients last as long as the module's moto. Import both names into a test module to use them.
 
 
 @pytest.fixture(scope="module")
