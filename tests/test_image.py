@@ -226,14 +226,12 @@ def test_sixteen_bit_rgb_png_becomes_eight_bit():
     import struct
     import zlib
 
+    from bombs import PNG_SIGNATURE, png_chunk
+
     # Pillow writes no 16-bit RGB PNG, so build one: 2x1 pixels, white and black.
     raw = b"\0" + b"\xff\xff" * 3 + b"\0\0" * 3
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    data = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 1, 16, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    data = (PNG_SIGNATURE + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 1, 16, 2, 0, 0, 0))
+            + png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b""))
     _, image = rendered(data, "2x,png")
     assert image.mode == "RGB"
     assert [image.getpixel((x, 0)) for x in range(2)] == [(255, 255, 255), (0, 0, 0)]
