@@ -162,7 +162,7 @@ def s3_error_answer(miss: S3Miss, key: str, source: str) -> Answer:
     return Answer(miss.status, http.HTTPStatus(miss.status).phrase, headers, body, source)
 
 
-def function_answer(response: dict, origin_body: bytes) -> Answer:
+def function_answer(response: dict, origin: Answer) -> Answer:
     """The function's response as CloudFront sends it: its status, headers and decoded body;
     without a body of its own, the origin's body (headers edited on the way, as is common)."""
     headers = tuple(
@@ -173,7 +173,10 @@ def function_answer(response: dict, origin_body: bytes) -> Answer:
     )
     data = runtime.body_bytes(response)
     if data is None:
-        data = origin_body
+        data = origin.body
+        # A HEAD's origin body is empty: its length is the one S3 sent (a GET's is measured).
+        length = origin.header("content-length")
+        headers += (("Content-Length", length),) if length is not None else ()
     status = int(response["status"])
     reason = response.get("statusDescription") or http.HTTPStatus(status).phrase
     return Answer(status, reason, headers, data, "lambda")
@@ -250,7 +253,7 @@ class CloudFront:
             return cloudfront_error_answer(failure.status, failure.name, failure.details)
         if invocation.passed_through:
             return origin_answer
-        return function_answer(invocation.response, origin_answer.body)
+        return function_answer(invocation.response, origin_answer)
 
 
 def event_uri(event: dict) -> str:
