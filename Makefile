@@ -6,9 +6,19 @@ SHELL := /bin/bash
 PYTHON313 ?= $(eval PYTHON313 := $(shell scripts/find-python313))$(PYTHON313)
 VENV := .venv
 PY := $(VENV)/bin/python
-PIP := $(PY) -m pip --disable-pip-version-check --quiet
 
 .PHONY: help venv test lock clean
+
+# The recipes every venv shares. $(1): its folder; $(2): the name of its requirements/<name>.txt
+# and requirements/<name>.lock; $(3): the target that regenerates the lock.
+define install_venv
+@test -n "$(PYTHON313)" || { echo "error: Python 3.13 is required (see scripts/find-python313)"; exit 1; }
+test -x $(1)/bin/python || $(PYTHON313) -m venv $(1)
+$(1)/bin/python -m pip --disable-pip-version-check --quiet install -r requirements/$(2).txt -c requirements/$(2).lock
+endef
+define freeze_venv
+(echo "# Exact versions for $(1), used as constraints: regenerate with 'make $(3)'."; $(1)/bin/python -m pip freeze) > requirements/$(2).lock
+endef
 
 # Each area of the project keeps its targets in its own file.
 include $(wildcard mk/*.mk)
@@ -25,16 +35,14 @@ help:
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt requirements/dev.lock
-	@test -n "$(PYTHON313)" || { echo "error: Python 3.13 is required (see scripts/find-python313)"; exit 1; }
-	test -x $(PY) || $(PYTHON313) -m venv $(VENV)
-	$(PIP) install -r requirements/dev.txt -c requirements/dev.lock
+	$(call install_venv,$(VENV),dev)
 	touch $@
 
 test: venv
 	$(PY) -m pytest
 
 lock: venv
-	(echo "# Exact versions for .venv, used as constraints: regenerate with 'make lock'."; $(PY) -m pip freeze) > requirements/dev.lock
+	$(call freeze_venv,$(VENV),dev,lock)
 
 clean:
 	rm -rf $(VENV) .venv-* .pytest_cache .aws-sam

@@ -2,7 +2,6 @@
 # Its own venv, so that libvips, numpy and scikit-image never reach .venv or the artifact.
 BENCH_VENV := .venv-bench
 BENCH_PY := $(BENCH_VENV)/bin/python
-BENCH_PIP := $(BENCH_PY) -m pip --disable-pip-version-check --quiet
 BENCH_CACHE := .cache/bench-corpus
 BENCH_ARGS ?=
 
@@ -12,9 +11,7 @@ bench-venv: $(BENCH_VENV)/.installed
 
 # bench.check_libvips: pyvips-binary must really load its bundled libvips (API mode, every saver we use).
 $(BENCH_VENV)/.installed: requirements/runtime.txt requirements/bench.txt requirements/bench.lock
-	@test -n "$(PYTHON313)" || { echo "error: Python 3.13 is required (see scripts/find-python313)"; exit 1; }
-	test -x $(BENCH_PY) || $(PYTHON313) -m venv $(BENCH_VENV)
-	$(BENCH_PIP) install -r requirements/bench.txt -c requirements/bench.lock
+	$(call install_venv,$(BENCH_VENV),bench)
 	$(BENCH_PY) -m bench.check_libvips
 	touch $@
 
@@ -27,7 +24,7 @@ bench-levers: bench-venv
 	$(BENCH_PY) -m bench.levers --cache $(BENCH_CACHE) $(BENCH_ARGS)
 
 bench-lock: bench-venv
-	(echo "# Exact versions for .venv-bench, used as constraints: regenerate with 'make bench-lock'."; $(BENCH_PY) -m pip freeze) > requirements/bench.lock
+	$(call freeze_venv,$(BENCH_VENV),bench,bench-lock)
 
 bench-clean:
 	rm -rf $(BENCH_VENV) $(BENCH_CACHE) bench/results

@@ -3,7 +3,6 @@
 # Included by the Makefile, which defines PYTHON313.
 
 TOOLS_VENV := .venv-tools
-TOOLS_PY := $(TOOLS_VENV)/bin/python
 SAM := SAM_CLI_TELEMETRY=0 $(TOOLS_VENV)/bin/sam
 
 # Lambda's python3.13 runtime is Amazon Linux 2023 (glibc 2.34): any manylinux wheel
@@ -21,14 +20,11 @@ EDGE_PRUNED := PIL/_imagingft.*.so PIL/_imagingtk.*.so \
 tools: $(TOOLS_VENV)/.installed
 
 $(TOOLS_VENV)/.installed: requirements/tools.txt requirements/tools.lock
-	@test -n "$(PYTHON313)" || { echo "error: Python 3.13 is required (see scripts/find-python313)"; exit 1; }
-	test -x $(TOOLS_PY) || $(PYTHON313) -m venv $(TOOLS_VENV)
-	$(TOOLS_PY) -m pip --disable-pip-version-check --quiet install -r requirements/tools.txt -c requirements/tools.lock
+	$(call install_venv,$(TOOLS_VENV),tools)
 	touch $@
 
 tools-lock: tools
-	(echo "# Exact versions for .venv-tools, used as constraints: regenerate with 'make tools-lock'."; \
-	 $(TOOLS_PY) -m pip freeze) > requirements/tools.lock
+	$(call freeze_venv,$(TOOLS_VENV),tools,tools-lock)
 
 # tests/test_template.py and tests/test_build.py run cfn-lint, sam validate and sam build from .venv-tools.
 test: tools

@@ -24,14 +24,11 @@ e2e: venv $(E2E_VENV)/.installed $(CHROMIUM)
 	$(E2E_PY) -m local.e2e --demo-python $(PY) --screenshot out/gallery.png
 
 $(E2E_VENV)/.installed: requirements/e2e.txt requirements/e2e.lock
-	@test -n "$(PYTHON313)" || { echo "error: Python 3.13 is required (see scripts/find-python313)"; exit 1; }
-	test -x $(E2E_PY) || $(PYTHON313) -m venv $(E2E_VENV)
-	$(E2E_PY) -m pip --disable-pip-version-check --quiet install -r requirements/e2e.txt -c requirements/e2e.lock
+	$(call install_venv,$(E2E_VENV),e2e)
 	touch $@
 
 e2e-lock: $(E2E_VENV)/.installed
-	(echo "# Exact versions for .venv-e2e, used as constraints: regenerate with 'make e2e-lock'."; \
-	 $(E2E_PY) -m pip freeze) > requirements/e2e.lock
+	$(call freeze_venv,$(E2E_VENV),e2e,e2e-lock)
 
 $(CHROMIUM):
 	$(AS_ROOT) apt-get update
