@@ -465,8 +465,109 @@ def test_outputs(template):
     assert outputs["DistributionDomainName"]["Value"] == {"Fn::GetAtt": ["Distribution", "DomainName"]}
     assert outputs["DerivativesBucketName"]["Value"] == {"Ref": "DerivativesBucket"}
     assert references(outputs["OriginalsBucketName"]["Value"]) == ORIGINALS
-    assert "Distribution" in references(outputs["ExampleUrl"]["Value"])
-    assert outputs["ExampleUrl"]["Value"]["Fn::Sub"].startswith("https://")
+    example = deployed(template, outputs["ExampleUrl"]["Value"])
+    assert example == {"Fn::Sub": "https://${Distribution.DomainName}/640x/photos/cat.jpg"}
+
+
+# ---- your own domain --------------------------------------------------------------
+
+DOMAIN = "images.example.com"
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/1234abcd-12ab-34cd-56ef-1234567890ab"
+NO_VALUE = object()
+
+
+def stack_parameters(template, **overrides) -> dict:
+    return {"AWS::Region": "us-east-1"} | {
+        name: parameter["Default"] for name, parameter in template["Parameters"].items()
+    } | overrides
+
+
+def evaluated(expression, parameters: dict):
+    """A Rules or Conditions expression evaluated as CloudFormation would, with these parameter values."""
+    if not isinstance(expression, dict):
+        return expression
+    ((function, arguments),) = expression.items()
+    if function == "Ref":
+        return parameters[arguments]
+    values = [evaluated(argument, parameters) for argument in arguments]
+    if function == "Fn::Equals":
+        return values[0] == values[1]
+    if function == "Fn::Not":
+        return not values[0]
+    if function == "Fn::And":
+        return all(values)
+    raise AssertionError(f"the test cannot evaluate {function}")
+
+
+def rules_pass(template, parameters: dict) -> bool:
+    return all(
+        all(evaluated(assertion["Assert"], parameters) for assertion in rule["Assertions"])
+        for rule in template["Rules"].values()
+        if evaluated(rule.get("RuleCondition", True), parameters)
+    )
+
+
+def deployed(template, node, **overrides):
+    """`node` with every Fn::If decided and AWS::NoValue dropped, for these parameter values."""
+    parameters = stack_parameters(template, **overrides)
+    conditions = {name: evaluated(expression, parameters) for name, expression in template["Conditions"].items()}
+
+    def decide(node):
+        if isinstance(node, list):
+            return [decided for item in node if (decided := decide(item)) is not NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if node == {"Ref": "AWS::NoValue"}:
+            return NO_VALUE
+        if set(node) == {"Fn::If"}:
+            condition, when_true, when_false = node["Fn::If"]
+            return decide(when_true if conditions[condition] else when_false)
+        return {key: decided for key, value in node.items() if (decided := decide(value)) is not NO_VALUE}
+
+    return decide(node)
+
+
+def test_the_cloudfront_name_and_certificate_serve_by_default(template, distribution):
+    assert rules_pass(template, stack_parameters(template))
+    config = deployed(template, distribution)
+    assert "Aliases" not in config
+    assert config["ViewerCertificate"] == {"CloudFrontDefaultCertificate": True}
+
+
+def test_your_own_domain_is_served_with_your_certificate(template, distribution):
+    mine = {"DomainName": DOMAIN, "CertificateArn": CERTIFICATE}
+    assert rules_pass(template, stack_parameters(template, **mine))
+    config = deployed(template, distribution, **mine)
+    assert config["Aliases"] == [{"Ref": "DomainName"}]
+    assert config["ViewerCertificate"] == {
+        "AcmCertificateArn": {"Ref": "CertificateArn"}, "SslSupportMethod": "sni-only",
+        "MinimumProtocolVersion": "TLSv1.2_2021",
+    }
+    example = deployed(template, template["Outputs"]["ExampleUrl"]["Value"], **mine)
+    assert example == {"Fn::Sub": "https://${DomainName}/640x/photos/cat.jpg"}
+
+
+@pytest.mark.parametrize("half", [{"DomainName": DOMAIN}, {"CertificateArn": CERTIFICATE}])
+def test_a_domain_without_its_certificate_or_the_reverse_is_refused(template, half):
+    assert not rules_pass(template, stack_parameters(template, **half))
+
+
+@pytest.mark.parametrize(("parameter", "value", "accepted"), [
+    ("DomainName", DOMAIN, True),
+    ("DomainName", "img.news-site.co.uk", True),
+    ("DomainName", "", True),
+    ("DomainName", "Images.Example.com", False),  # CloudFront compares aliases in lower case
+    ("DomainName", "https://images.example.com", False),
+    ("DomainName", "images.example.com.", False),
+    ("DomainName", "*.example.com", False),
+    ("DomainName", "localhost", False),
+    ("CertificateArn", CERTIFICATE, True),
+    ("CertificateArn", "", True),
+    ("CertificateArn", CERTIFICATE.replace("us-east-1", "eu-west-1"), False),  # CloudFront would refuse it
+    ("CertificateArn", "1234abcd-12ab-34cd-56ef-1234567890ab", False),
+])
+def test_domain_parameters_are_checked_before_anything_is_created(template, parameter, value, accepted):
+    assert bool(re.fullmatch(template["Parameters"][parameter]["AllowedPattern"], value)) is accepted
 
 
 # ---- samconfig.toml ------------------------------------------------------------
