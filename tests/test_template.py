@@ -556,7 +556,7 @@ def test_a_domain_without_its_certificate_or_the_reverse_is_refused(template, ha
     ("DomainName", DOMAIN, True),
     ("DomainName", "img.news-site.co.uk", True),
     ("DomainName", "", True),
-    ("DomainName", "Images.Example.com", False),  # CloudFront compares aliases in lower case
+    ("DomainName", "Images.Example.com", False),  # CloudFront requires aliases in lower case
     ("DomainName", "https://images.example.com", False),
     ("DomainName", "images.example.com.", False),
     ("DomainName", "*.example.com", False),
@@ -564,10 +564,15 @@ def test_a_domain_without_its_certificate_or_the_reverse_is_refused(template, ha
     ("CertificateArn", CERTIFICATE, True),
     ("CertificateArn", "", True),
     ("CertificateArn", CERTIFICATE.replace("us-east-1", "eu-west-1"), False),  # CloudFront would refuse it
+    ("CertificateArn", CERTIFICATE.replace("arn:aws:", "arn:aws-cn:"), False),  # no us-east-1, nor ACM for CloudFront
     ("CertificateArn", "1234abcd-12ab-34cd-56ef-1234567890ab", False),
 ])
 def test_domain_parameters_are_checked_before_anything_is_created(template, parameter, value, accepted):
     assert bool(re.fullmatch(template["Parameters"][parameter]["AllowedPattern"], value)) is accepted
+
+
+def test_a_domain_name_is_no_longer_than_dns_allows(template):
+    assert template["Parameters"]["DomainName"]["MaxLength"] == 253
 
 
 # ---- samconfig.toml ------------------------------------------------------------
