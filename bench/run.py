@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from bench import artifact, passthrough, report
+from bench.cpu_share import CpuShareError, confine
 from bench.cases import cases_for
 from bench.corpus import CorpusError, ensure_corpus
 from bench.measure import measure_case, measure_peaks
@@ -21,7 +22,7 @@ from bench.passthrough import probe_environment
 from bench.quality import Reference
 
 REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "bench" / "results" / "latest.md"
+RESULTS_DIR = REPO / "bench" / "results"
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -33,6 +34,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--vips-threads", type=int, default=0,
                         help="libvips worker threads (default: libvips' own, one per core); 1 mimics a "
                              "Lambda of up to 1769 MB, which has one vCPU")
+    parser.add_argument("--cpu-share", type=float, default=0,
+                        help="run on this many CPUs' worth of time over all the cores, as Lambda does: 1.16 is "
+                             "the template's 2048 MB (needs root and the cgroup cpu controller)")
     return parser.parse_args(argv)
 
 
@@ -44,11 +48,14 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["VIPS_CONCURRENCY"] = str(arguments.vips_threads)
     try:
         files = ensure_corpus(arguments.cache)
-    except CorpusError as error:
+        confinement = confine(arguments.cpu_share) if arguments.cpu_share else None
+    except (CorpusError, CpuShareError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     cases = [case for case in cases_for(files) if arguments.only in case.label]
     environment = report.machine_description(arguments.repetitions)
+    if confinement is not None:
+        environment["CPU share"] = confinement.description
     started = time.monotonic()
     results = time_cases(cases, arguments.repetitions)
     timed = time.monotonic()
@@ -61,9 +68,11 @@ def main(argv: list[str] | None = None) -> int:
                                f"{time.monotonic() - timed:.0f} s memory probes and pass-through)")
     text = report.render(environment, files, results, pass_through, built)
     print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
-    print(f"(saved to {RESULTS.relative_to(REPO)})", file=sys.stderr)
+    # A run on a CPU share keeps its own report, beside the whole machine's.
+    saved = RESULTS_DIR / (f"latest-cpu-share-{arguments.cpu_share:g}.md" if confinement else "latest.md")
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(text)
+    print(f"(saved to {saved.relative_to(REPO)})", file=sys.stderr)
     return 1 if any(result.errors for result in results) else 0
 
 
