@@ -32,8 +32,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-memory", action="store_true", help="skip the fresh-process peak RSS probes")
     parser.add_argument("--cache", type=Path, default=REPO / ".cache" / "bench-corpus", help="corpus cache directory")
     parser.add_argument("--vips-threads", type=int, default=0,
-                        help="libvips worker threads (default: libvips' own, one per core); 1 mimics a "
-                             "Lambda of up to 1769 MB, which has one vCPU")
+                        help="libvips worker threads (default: libvips' own, one per core); --cpu-share, "
+                             "not this, is what Lambda does")
     parser.add_argument("--cpu-share", type=float, default=0,
                         help="run on this many CPUs' worth of time over all the cores, as Lambda does: 1.16 is "
                              "the template's 2048 MB (needs root and the cgroup cpu controller)")
