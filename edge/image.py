@@ -127,7 +127,7 @@ class Frame:
     duration: int
     disposal: int
     orientation: int = 1  # EXIF's, 1-8; 1: upright as stored
-    region: tuple[float, float, float, float] | None = None  # what of `image` to scale; None: all of it
+    region: tuple[float, float, float, float] | None = None  # what of `image` to scale; set by the crop step
     placement: "Placement | None" = None  # None: `image` is the source, pixel for pixel
 
 
@@ -409,7 +409,7 @@ def reduce(frame: Frame) -> Frame:
     smaller: much cheaper than LANCZOS over every source pixel, and invisible after it
     (the JPEG draft does the same in the DCT domain; this serves PNG, WebP, GIF, ...)."""
     image, (out_w, out_h) = frame.image, frame.geometry.size
-    left, upper, right, lower = frame.region or (0, 0, image.width, image.height)
+    left, upper, right, lower = frame.region
     factor_x = max(1, int((right - left) / out_w / REDUCING_GAP))
     factor_y = max(1, int((lower - upper) / out_h / REDUCING_GAP))
     if factor_x == factor_y == 1:
@@ -420,7 +420,7 @@ def reduce(frame: Frame) -> Frame:
 
 def resize(frame: Frame) -> Frame:
     image, size = frame.image, frame.geometry.size
-    region = frame.region or (0, 0, image.width, image.height)
+    region = frame.region
     if image.size == size and region == (0, 0, *size):
         return frame
     if image.width * image.height < PARALLEL_MIN_PIXELS or size[1] < RESAMPLE_STRIPS:
