@@ -50,9 +50,8 @@ class Config:
     def from_origin(cls, origin: S3Origin | None) -> "Config":
         if origin is None:
             raise Misconfigured("the origin is not an S3 origin")
-        bucket, domain_region = parse_s3_domain(origin.domain_name)
+        bucket, derivatives_region = derivatives_location(origin)
         headers = origin.custom_headers
-        derivatives_region = origin.region or domain_region or DEFAULT_REGION
         originals_bucket = (headers.get(ORIGINALS_BUCKET) or "").strip()
         if not originals_bucket:
             raise Misconfigured(f"origin custom header {ORIGINALS_BUCKET} is missing")
@@ -72,6 +71,12 @@ class Config:
             max_frames=_positive_int(headers.get(MAX_FRAMES), MAX_FRAMES, DEFAULT_MAX_FRAMES),
             cache_control=(headers.get(CACHE_CONTROL) or "").strip() or DEFAULT_CACHE_CONTROL,
         )
+
+
+def derivatives_location(origin: S3Origin) -> tuple[str, str]:
+    """The derivatives bucket and its region: the origin's region, else the domain's."""
+    bucket, domain_region = parse_s3_domain(origin.domain_name)
+    return bucket, origin.region or domain_region or DEFAULT_REGION
 
 
 def parse_s3_domain(domain_name: str) -> tuple[str, str | None]:

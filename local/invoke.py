@@ -39,10 +39,9 @@ def event_buckets(event: dict) -> Buckets:
     if origin is None:
         return Buckets(s3.ORIGINALS_BUCKET, s3.DERIVATIVES_BUCKET, s3.DEFAULT_REGION)
     try:
-        derivatives, domain_region = edge_config.parse_s3_domain(origin.domain_name)
+        derivatives, region = edge_config.derivatives_location(origin)
     except edge_config.Misconfigured:
-        derivatives, domain_region = s3.DERIVATIVES_BUCKET, None
-    region = origin.region or domain_region or s3.DEFAULT_REGION
+        derivatives, region = s3.DERIVATIVES_BUCKET, origin.region or s3.DEFAULT_REGION
     originals = origin.custom_headers.get(edge_config.ORIGINALS_BUCKET) or s3.ORIGINALS_BUCKET
     return Buckets(originals, derivatives, region)
 
