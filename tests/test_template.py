@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from local.template import load_template
+from local.template import Resolver, load_template, parameter_defaults
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "template.yaml"
@@ -476,41 +476,29 @@ CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/1234abcd-12ab-34cd
 NO_VALUE = object()
 
 
-def stack_parameters(template, **overrides) -> dict:
-    return {"AWS::Region": "us-east-1"} | {
-        name: parameter["Default"] for name, parameter in template["Parameters"].items()
-    } | overrides
+def stack(template, **overrides) -> Resolver:
+    """The template's Rules and Conditions as CloudFormation evaluates them, with these parameter values."""
+    return Resolver(parameter_defaults(template) | {"AWS::Region": "us-east-1"} | overrides, template["Conditions"])
 
 
-def evaluated(expression, parameters: dict):
-    """A Rules or Conditions expression evaluated as CloudFormation would, with these parameter values."""
-    if not isinstance(expression, dict):
-        return expression
-    ((function, arguments),) = expression.items()
-    if function == "Ref":
-        return parameters[arguments]
-    values = [evaluated(argument, parameters) for argument in arguments]
-    if function == "Fn::Equals":
-        return values[0] == values[1]
-    if function == "Fn::Not":
-        return not values[0]
-    if function == "Fn::And":
-        return all(values)
-    raise AssertionError(f"the test cannot evaluate {function}")
+def holds(resolver: Resolver, expression) -> bool:
+    value = resolver.condition(expression)
+    assert value is not None, f"the resolver cannot evaluate {expression}"
+    return value
 
 
-def rules_pass(template, parameters: dict) -> bool:
+def rules_pass(template, **overrides) -> bool:
+    resolver = stack(template, **overrides)
     return all(
-        all(evaluated(assertion["Assert"], parameters) for assertion in rule["Assertions"])
+        all(holds(resolver, assertion["Assert"]) for assertion in rule["Assertions"])
         for rule in template["Rules"].values()
-        if evaluated(rule.get("RuleCondition", True), parameters)
+        if "RuleCondition" not in rule or holds(resolver, rule["RuleCondition"])
     )
 
 
 def deployed(template, node, **overrides):
     """`node` with every Fn::If decided and AWS::NoValue dropped, for these parameter values."""
-    parameters = stack_parameters(template, **overrides)
-    conditions = {name: evaluated(expression, parameters) for name, expression in template["Conditions"].items()}
+    resolver = stack(template, **overrides)
 
     def decide(node):
         if isinstance(node, list):
@@ -521,14 +509,14 @@ def deployed(template, node, **overrides):
             return NO_VALUE
         if set(node) == {"Fn::If"}:
             condition, when_true, when_false = node["Fn::If"]
-            return decide(when_true if conditions[condition] else when_false)
+            return decide(when_true if holds(resolver, {"Condition": condition}) else when_false)
         return {key: decided for key, value in node.items() if (decided := decide(value)) is not NO_VALUE}
 
     return decide(node)
 
 
 def test_the_cloudfront_name_and_certificate_serve_by_default(template, distribution):
-    assert rules_pass(template, stack_parameters(template))
+    assert rules_pass(template)
     config = deployed(template, distribution)
     assert "Aliases" not in config
     assert config["ViewerCertificate"] == {"CloudFrontDefaultCertificate": True}
@@ -536,7 +524,7 @@ def test_the_cloudfront_name_and_certificate_serve_by_default(template, distribu
 
 def test_your_own_domain_is_served_with_your_certificate(template, distribution):
     mine = {"DomainName": DOMAIN, "CertificateArn": CERTIFICATE}
-    assert rules_pass(template, stack_parameters(template, **mine))
+    assert rules_pass(template, **mine)
     config = deployed(template, distribution, **mine)
     assert config["Aliases"] == [{"Ref": "DomainName"}]
     assert config["ViewerCertificate"] == {
@@ -549,7 +537,7 @@ def test_your_own_domain_is_served_with_your_certificate(template, distribution)
 
 @pytest.mark.parametrize("half", [{"DomainName": DOMAIN}, {"CertificateArn": CERTIFICATE}])
 def test_a_domain_without_its_certificate_or_the_reverse_is_refused(template, half):
-    assert not rules_pass(template, stack_parameters(template, **half))
+    assert not rules_pass(template, **half)
 
 
 @pytest.mark.parametrize(("parameter", "value", "accepted"), [
