@@ -10,7 +10,6 @@ Needs root and the cgroup `cpu` controller (v1's cpu.cfs_quota_us or v2's cpu.ma
 
 import atexit
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 PERIOD_US = 100_000
@@ -22,14 +21,9 @@ class CpuShareError(Exception):
     pass
 
 
-@dataclass(frozen=True)
-class Confinement:
-    group: Path
-    description: str
-
-
-def confine(share: float) -> Confinement:
-    """Move this process into a new control group limited to `share` CPUs, removed again at exit."""
+def confine(share: float) -> str:
+    """Move this process into a new control group limited to `share` CPUs, removed again at exit;
+    returns what the report says of it."""
     if share <= 0:
         raise CpuShareError("the CPU share must be positive")
     quota = round(share * PERIOD_US)
@@ -49,7 +43,7 @@ def confine(share: float) -> Confinement:
         _remove(group, parent)
         raise CpuShareError(f"cannot set up {group} ({error.strerror}; it needs root)") from None
     atexit.register(_remove, group, parent)
-    return Confinement(group, f"{share:g} CPU of {os.cpu_count()} cores (cgroup {kind} quota {quota}/{PERIOD_US} µs)")
+    return f"{share:g} CPU of {os.cpu_count()} cores (cgroup {kind} quota {quota}/{PERIOD_US} µs)"
 
 
 def _remove(group: Path, parent: Path) -> None:

@@ -48,14 +48,14 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["VIPS_CONCURRENCY"] = str(arguments.vips_threads)
     try:
         files = ensure_corpus(arguments.cache)
-        confinement = confine(arguments.cpu_share) if arguments.cpu_share else None
+        cpu_share = confine(arguments.cpu_share) if arguments.cpu_share else None
     except (CorpusError, CpuShareError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     cases = [case for case in cases_for(files) if arguments.only in case.label]
     environment = report.machine_description(arguments.repetitions)
-    if confinement is not None:
-        environment["CPU share"] = confinement.description
+    if cpu_share is not None:
+        environment["CPU share"] = cpu_share
     started = time.monotonic()
     results = time_cases(cases, arguments.repetitions)
     timed = time.monotonic()
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     text = report.render(environment, files, results, pass_through, built)
     print(text)
     # A run on a CPU share keeps its own report, beside the whole machine's.
-    saved = RESULTS_DIR / (f"latest-cpu-share-{arguments.cpu_share:g}.md" if confinement else "latest.md")
+    saved = RESULTS_DIR / (f"latest-cpu-share-{arguments.cpu_share:g}.md" if cpu_share else "latest.md")
     saved.parent.mkdir(parents=True, exist_ok=True)
     saved.write_text(text)
     print(f"(saved to {saved.relative_to(REPO)})", file=sys.stderr)
