@@ -9,9 +9,6 @@ import io
 import json
 from dataclasses import asdict, dataclass
 
-# SPEC.md: web formats keep their format (bench corpus sources are all web formats).
-KEPT_FORMATS = {"JPEG": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "AVIF": "avif"}
-ANIMATED_OUTPUTS = ("gif", "webp")
 @dataclass(frozen=True)
 class Job:
     spec: str  # the URL's spec segment, e.g. "600x600,cover,webp"
@@ -37,12 +34,13 @@ def make_job(data: bytes, spec: str) -> Job:
     from PIL import Image
 
     from edge.geometry import plan
+    from edge.image import ANIMATED_OUTPUTS, default_format, is_animated, oriented_size
 
     rendition = rendition_for(spec)
     with Image.open(io.BytesIO(data)) as source:
-        geometry = plan(source.size, rendition.width, rendition.height, rendition.fit)
-        target = rendition.format or KEPT_FORMATS[source.format]
-        animated = getattr(source, "is_animated", False) and target in ANIMATED_OUTPUTS
+        geometry = plan(oriented_size(source), rendition.width, rendition.height, rendition.fit)
+        target = rendition.format or default_format(source)
+        animated = is_animated(source) and target in ANIMATED_OUTPUTS
     return Job(
         spec=spec, width=rendition.width, height=rendition.height, fit=rendition.fit,
         size=geometry.size, crop=geometry.crop, target=target, options=encoder_options(target), animated=animated,
