@@ -37,7 +37,9 @@ from imaging import (
     DERIVATIVES, EVENTS, IMMUTABLE, LAMBDA_TIMEOUT_MS, ORIGINALS, Context, body_bytes, body_image, encoded, gradient,
     header,
 )
-from safety import assert_clean, hostile_event, log_records, moto_s3, origin_of, s3  # noqa: F401 - fixtures
+from safety import (  # noqa: F401 - fixtures
+    assert_clean, hostile_event, log_records, moto_s3, origin_of, received_by_function, s3,
+)
 
 SHORT = "public, max-age=60"
 NO_STORE = "no-store"
@@ -47,6 +49,7 @@ CAT = "photos/cat.jpg"
 @dataclass
 class Outcome:
     event: dict
+    received: dict  # the origin response as the function got it (received_by_function)
     response: dict
     stored: dict
     logs: list[dict]
@@ -64,6 +67,7 @@ def run(s3, stored, originals_snapshot, capsys):
 
     def run_(event: dict, context: Context | None = None) -> Outcome:
         before = originals_snapshot()
+        received = received_by_function(event)
         capsys.readouterr()
         started = time.perf_counter()
         response = handler(event, context or Context())
@@ -71,7 +75,7 @@ def run(s3, stored, originals_snapshot, capsys):
         captured = capsys.readouterr()
         assert captured.err == ""  # everything goes into the one JSON line
         assert originals_snapshot() == before
-        return Outcome(event, response, stored(), log_records(captured.out), seconds)
+        return Outcome(event, received, response, stored(), log_records(captured.out), seconds)
 
     return run_
 
@@ -81,7 +85,7 @@ def assert_row(outcome: Outcome, status: str, *, error: str | None = None, cache
     """The checks of every row; returns the miss's log record (None for a pass-through)."""
     response = outcome.response
     assert response["status"] == status, (response.get("body"), outcome.logs)
-    assert_clean(response, outcome.event, *reflected)
+    assert_clean(response, outcome.received, *reflected)
     assert sorted(outcome.stored) == sorted(stored)
     if cache is not None:
         assert header(response, "cache-control") == cache
@@ -94,6 +98,20 @@ def assert_row(outcome: Outcome, status: str, *, error: str | None = None, cache
     assert record.get("error") == error
     assert record["ms"] >= 0
     return record
+
+
+# --- the checks themselves -----------------------------------------------------------------------------------
+
+
+def test_a_pass_through_edited_in_place_fails_the_checks():
+    """A function may return the origin response object itself: the checks compare it with a copy taken before."""
+    event = hostile_event("/about/index.html")
+    received = received_by_function(event)
+    edited = origin_of(event)
+    edited["headers"]["via"] = [{"key": "Via", "value": "1.1 edited"}]
+    with pytest.raises(AssertionError):
+        assert_clean(edited, received)
+    assert_clean(received_by_function(hostile_event("/about/index.html")), received)
 
 
 # --- hostile URLs ---------------------------------------------------------------------------------------------
@@ -544,7 +562,7 @@ def test_concurrent_misses_store_identical_bytes_once(put_original, cat_jpeg, s3
     assert len(bodies) == 1
     for response in responses:
         assert response["status"] == "200" and header(response, "cache-control") == IMMUTABLE
-        assert_clean(response, event)
+        assert_clean(response, received_by_function(event))
     stored = s3.get_object(Bucket=DERIVATIVES, Key=f"300x300,cover,webp/{CAT}")["Body"].read()
     assert {stored} == bodies
 
@@ -579,10 +597,11 @@ def test_the_conditional_put_is_sent_and_412_is_success(s3, cat_jpeg, capsys):
                              "CacheControl": IMMUTABLE, "IfNoneMatch": "*"},
         )
         event = hostile_event(f"/640x/{CAT}")
+        received = received_by_function(event)
         response = handler(event, Context())
         stubber.assert_no_pending_responses()
     assert response["status"] == "200" and header(response, "cache-control") == IMMUTABLE
-    assert_clean(response, event)
+    assert_clean(response, received)
     record, = log_records(capsys.readouterr().out)
     assert record["stored"] is True and "error" not in record
 
