@@ -408,7 +408,7 @@ def test_parameters_have_descriptions_and_defaults(template):
 def test_parameter_defaults_match_the_function(template):
     from edge import config
 
-    defaults = {name: str(p["Default"]) for name, p in template["Parameters"].items()}
+    defaults = parameter_defaults(template)
     assert defaults["MaxDimension"] == str(config.DEFAULT_MAX_DIMENSION) == "4096"
     assert defaults["MaxSourcePixels"] == str(config.DEFAULT_MAX_SOURCE_PIXELS) == "50000000"
     assert defaults["MaxSourceBytes"] == str(config.DEFAULT_MAX_SOURCE_BYTES) == "41943040"
@@ -418,7 +418,7 @@ def test_parameter_defaults_match_the_function(template):
 
 
 def test_parameter_defaults_match_spec(template, spec_config_table):
-    defaults = {name: str(p["Default"]) for name, p in template["Parameters"].items()}
+    defaults = parameter_defaults(template)
     mapping = template["Metadata"]["OriginCustomHeaders"]
     for header, cell in spec_config_table.items():
         number = re.match(r"\d+", cell)
@@ -431,10 +431,10 @@ def test_default_headers_parse_in_the_function(template, origin):
     from edge import config
     from edge.event import OriginResponseEvent
 
-    parameters = template["Parameters"]
+    defaults = parameter_defaults(template)
     computed = {"x-originals-bucket": "originals-example", "x-originals-region": "us-east-1"}
     values = {
-        header: computed.get(header) or str(parameters[parameter]["Default"])
+        header: computed.get(header) or defaults[parameter]
         for header, parameter in template["Metadata"]["OriginCustomHeaders"].items()
     }
     domain = "derivatives-example.s3.us-east-1.amazonaws.com"
