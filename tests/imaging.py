@@ -8,11 +8,12 @@ from pathlib import Path
 
 from PIL import Image
 
+from edge.config import DEFAULT_CACHE_CONTROL as IMMUTABLE  # test_template pins its value to the template's
+from local.runtime import TIMEOUT_MS as LAMBDA_TIMEOUT_MS
+
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 ORIGINALS = "image-cdn-originals"
 DERIVATIVES = "image-cdn-derivatives"
-IMMUTABLE = "public, max-age=31536000, immutable"  # the template's default Cache-Control
-LAMBDA_TIMEOUT_MS = 30_000
 
 
 class Context:

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from edge.handler import handler as edge_handler
-from imaging import DERIVATIVES, ORIGINALS, load_event
+from imaging import DERIVATIVES, IMMUTABLE, ORIGINALS, load_event
 from local import cdn, s3, samples, template
 from local.cache import ResponseCache, ttl_seconds
 from local.gallery import Gallery
@@ -133,7 +133,7 @@ def test_the_second_request_is_an_s3_hit_the_function_passes_through(cdn_url, fu
     assert status == 200
     assert second == first
     assert headers["Content-Type"] == "image/webp"  # S3's metadata, as the function stored it
-    assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert headers["Cache-Control"] == IMMUTABLE
     assert headers["X-Cache"] == "Miss from cloudfront"  # from the origin, S3 this time
     # CloudFront calls an origin-response function on every origin response, hits included.
     assert function.calls == [("/300x300,cover,webp/" + LANDSCAPE, "404"), ("/300x300,cover,webp/" + LANDSCAPE, "200")]
