@@ -3,7 +3,7 @@
 import io
 
 import pytest
-from PIL import Image, ImageCms, ImageOps
+from PIL import ExifTags, Image, ImageCms, ImageOps
 
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
@@ -53,16 +53,20 @@ STORED_FOR_ORIENTATION = {
 }
 
 
+def stored_as(upright: Image.Image, orientation: int) -> tuple[Image.Image, bytes]:
+    """The picture as a camera stores it with this EXIF orientation, and the EXIF block that says so."""
+    method = STORED_FOR_ORIENTATION[orientation]
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    return (upright if method is None else upright.transpose(method)), exif.tobytes()
+
+
 @pytest.mark.parametrize("source_format", ["JPEG", "PNG", "WEBP"])
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_every_exif_orientation_comes_out_upright_without_the_tag(source_format, orientation):
-    upright = quadrants((80, 40))
-    transpose = STORED_FOR_ORIENTATION[orientation]
-    stored = upright.transpose(transpose) if transpose is not None else upright
-    exif = Image.Exif()
-    exif[0x0112] = orientation
+    stored, exif = stored_as(quadrants((80, 40)), orientation)
     options = {"quality": 95} if source_format == "JPEG" else {"lossless": True} if source_format == "WEBP" else {}
-    data = encoded(stored, source_format, exif=exif.tobytes(), **options)
+    data = encoded(stored, source_format, exif=exif, **options)
     for spec in ("40x", "20x20,cover"):
         result, image = rendered(data, spec + ",png")
         assert image.size == ((40, 20) if spec == "40x" else (20, 20))
@@ -523,11 +527,8 @@ def glow(size: tuple[int, int], box: tuple[int, int, int, int]) -> Image.Image:
 def test_a_dct_reduced_jpeg_is_not_shifted(spec, orientation):
     """A spot near the far corner lands where a full decode puts it, to a twentieth of a pixel."""
     upright = glow(ODD_SOURCE, (1440, 864, 1536, 960))  # inside every crop
-    method = STORED_FOR_ORIENTATION[orientation]
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    stored = upright if method is None else upright.transpose(method)
-    _, reduced = rendered(encoded(stored, "JPEG", quality=95, exif=exif.tobytes()), spec)
+    stored, exif = stored_as(upright, orientation)
+    _, reduced = rendered(encoded(stored, "JPEG", quality=95, exif=exif), spec)
     _, full = rendered(encoded(upright, "PNG"), spec)
     assert reduced.size == full.size
     for reduced_axis, full_axis in zip(centroid(reduced), centroid(full), strict=True):
@@ -550,10 +551,8 @@ def test_the_original_bytes_are_not_modified():
 
 
 def test_exif_transpose_matches_pillows_reference():
-    upright = quadrants((60, 30))
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    data = encoded(upright.transpose(Image.Transpose.ROTATE_90), "PNG", exif=exif.tobytes())
+    stored, exif = stored_as(quadrants((60, 30)), 6)
+    data = encoded(stored, "PNG", exif=exif)
     _, image = rendered(data, "60x,png")
     assert image.tobytes() == ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB").tobytes()
 
