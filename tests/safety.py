@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from imaging import DERIVATIVES, ORIGINALS, miss_event
+from imaging import DERIVATIVES, ORIGINALS, miss_event, origin_response
 from local import validate
 
 VIA = "1.1 0123456789abcdef0123456789abcdef.cloudfront.net (CloudFront)"
@@ -29,19 +29,15 @@ SPEC_STATUSES = frozenset({"200", "307", "400", "404", "413", "415", "500", "503
 def hostile_event(uri: str, **kwargs) -> dict:
     """miss_event, with a Via header in the origin response too, so that keeping it unchanged is checked."""
     event = miss_event(uri, **kwargs)
-    headers = origin_of(event)["headers"]
+    headers = origin_response(event)["headers"]
     headers["via"] = [{"key": "Via", "value": VIA}]
     return event
-
-
-def origin_of(event: dict) -> dict:
-    return event["Records"][0]["cf"]["response"]
 
 
 def received_by_function(event: dict) -> dict:
     """The origin response as the function receives it, copied before the call: a function that
     passes it through returns that very object, and a check against it would compare it with itself."""
-    return copy.deepcopy(origin_of(event))
+    return copy.deepcopy(origin_response(event))
 
 
 def assert_valid_for_cloudfront(response: dict, received: dict) -> None:

@@ -35,10 +35,10 @@ from edge.errors import Misconfigured, UnsafeWrite
 from edge.handler import handler
 from imaging import (
     DERIVATIVES, EVENTS, IMMUTABLE, LAMBDA_TIMEOUT_MS, ORIGINALS, Context, body_bytes, body_image, encoded, gradient,
-    header,
+    header, origin_response,
 )
 from safety import (  # noqa: F401 - fixtures
-    assert_clean, hostile_event, log_records, moto_s3, origin_of, received_by_function, s3,
+    assert_clean, hostile_event, log_records, moto_s3, received_by_function, s3,
 )
 
 SHORT = "public, max-age=60"
@@ -89,7 +89,7 @@ def assert_row(outcome: Outcome, status: str, *, error: str | None = None, cache
     assert sorted(outcome.stored) == sorted(stored)
     if cache is not None:
         assert header(response, "cache-control") == cache
-    if response is origin_of(outcome.event):
+    if response is origin_response(outcome.event):
         assert outcome.logs == []  # not ours: not even a log line
         return None
     record, = outcome.logs
@@ -107,7 +107,7 @@ def test_a_pass_through_edited_in_place_fails_the_checks():
     """A function may return the origin response object itself: the checks compare it with a copy taken before."""
     event = hostile_event("/about/index.html")
     received = received_by_function(event)
-    edited = origin_of(event)
+    edited = origin_response(event)
     edited["headers"]["via"] = [{"key": "Via", "value": "1.1 edited"}]
     with pytest.raises(AssertionError):
         assert_clean(edited, received)
@@ -217,7 +217,7 @@ def test_hostile_url(run, put_original, cat_jpeg, uri, expected, config, status)
     outcome = run(hostile_event(uri, status=status, **config))
     reflected = ("<script", "alert(1)", "cat.jpg", "photos")
     if expected == PASS:
-        assert outcome.response is origin_of(outcome.event)
+        assert outcome.response is origin_response(outcome.event)
         assert_row(outcome, status)
     elif expected == "400":
         record = assert_row(outcome, "400", error="bad_request", cache=SHORT, reflected=reflected)

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from edge.handler import handler as edge_handler
-from imaging import DERIVATIVES, IMMUTABLE, ORIGINALS, load_event
+from imaging import DERIVATIVES, IMMUTABLE, ORIGINALS, load_event, origin_response
 from local import cdn, s3, samples, template
 from local.cache import ResponseCache, ttl_seconds
 from local.gallery import Gallery
@@ -66,8 +66,7 @@ class CountingHandler:
         self._handler = handler
 
     def __call__(self, event, context):
-        cf = event["Records"][0]["cf"]
-        self.calls.append((cf["request"]["uri"], cf["response"]["status"]))
+        self.calls.append((cdn.event_uri(event), origin_response(event)["status"]))
         return self._handler(event, context)
 
 
@@ -166,7 +165,7 @@ def test_a_function_that_changes_a_hit_is_served_what_it_returns(client):
     client.put_object(Bucket=DERIVATIVES, Key="100x/photos/cat.jpg", Body=b"stored", ContentType="image/jpeg")
 
     def stamp(event, context):
-        response = event["Records"][0]["cf"]["response"]
+        response = origin_response(event)
         response["headers"]["x-stamped"] = [{"key": "X-Stamped", "value": response["status"]}]
         return response
 

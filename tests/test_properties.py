@@ -17,8 +17,8 @@ from edge.errors import BadRequest, EdgeError
 from edge.geometry import plan
 from edge.handler import handler
 from edge.rendition import S3_MAX_KEY_BYTES, parse_derivative_key, parse_rendition
-from imaging import DERIVATIVES, ORIGINALS, Context, body_bytes, encoded, gradient, header
-from safety import assert_clean, hostile_event, moto_s3, origin_of, received_by_function, s3  # noqa: F401 - fixtures
+from imaging import DERIVATIVES, ORIGINALS, Context, body_bytes, encoded, gradient, header, origin_response
+from safety import assert_clean, hostile_event, moto_s3, received_by_function, s3  # noqa: F401 - fixtures
 
 # Pillow warns about the broken TIFFs and EXIF blocks the mutations make; they are the point.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -176,7 +176,7 @@ def test_any_uri(seeded, uri, status):
     response = handler(event, Context())
     try:
         check_answer(s3, uri, good, response, untouched)
-        if response is origin_of(event):
+        if response is origin_response(event):
             assert response == untouched and response["status"] == status
     finally:
         clear_derivatives(s3)
