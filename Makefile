@@ -9,15 +9,18 @@ PY := $(VENV)/bin/python
 
 .PHONY: help venv test lock clean
 
-# The recipes every venv shares. $(1): its folder; $(2): the name of its requirements/<name>.txt
-# and requirements/<name>.lock; $(3): the target that regenerates the lock.
-define install_venv
+define require_python313
 @test -n "$(PYTHON313)" || { echo "error: Python 3.13 is required (see scripts/find-python313)"; exit 1; }
+endef
+# The recipes every venv shares. $(1): its folder; $(2): the name of its requirements/<name>.txt
+# and requirements/<name>.lock. freeze_venv is the recipe of the target that regenerates the lock.
+define install_venv
+$(require_python313)
 test -x $(1)/bin/python || $(PYTHON313) -m venv $(1)
 $(1)/bin/python -m pip --disable-pip-version-check --quiet install -r requirements/$(2).txt -c requirements/$(2).lock
 endef
 define freeze_venv
-(echo "# Exact versions for $(1), used as constraints: regenerate with 'make $(3)'."; $(1)/bin/python -m pip freeze) > requirements/$(2).lock
+(echo "# Exact versions for $(1), used as constraints: regenerate with 'make $@'."; $(1)/bin/python -m pip freeze) > requirements/$(2).lock
 endef
 
 # Each area of the project keeps its targets in its own file.
@@ -42,7 +45,7 @@ test: venv
 	$(PY) -m pytest
 
 lock: venv
-	$(call freeze_venv,$(VENV),dev,lock)
+	$(call freeze_venv,$(VENV),dev)
 
 clean:
 	rm -rf $(VENV) .venv-* .pytest_cache .aws-sam

@@ -24,7 +24,7 @@ bench-levers: bench-venv
 	$(BENCH_PY) -m bench.levers --cache $(BENCH_CACHE) $(BENCH_ARGS)
 
 bench-lock: bench-venv
-	$(call freeze_venv,$(BENCH_VENV),bench,bench-lock)
+	$(call freeze_venv,$(BENCH_VENV),bench)
 
 bench-clean:
 	rm -rf $(BENCH_VENV) $(BENCH_CACHE) bench/results

@@ -24,7 +24,7 @@ $(TOOLS_VENV)/.installed: requirements/tools.txt requirements/tools.lock
 	touch $@
 
 tools-lock: tools
-	$(call freeze_venv,$(TOOLS_VENV),tools,tools-lock)
+	$(call freeze_venv,$(TOOLS_VENV),tools)
 
 # tests/test_template.py and tests/test_build.py run cfn-lint, sam validate and sam build from .venv-tools.
 test: tools
@@ -42,7 +42,7 @@ deploy: build
 # Called by `sam build` (BuildMethod: makefile), in the project root, with ARTIFACTS_DIR set.
 build-EdgeFunction:
 	@test -n "$(ARTIFACTS_DIR)" || { echo "error: ARTIFACTS_DIR is not set; run 'make build'"; exit 1; }
-	@test -n "$(PYTHON313)" || { echo "error: Python 3.13 is required (see scripts/find-python313)"; exit 1; }
+	$(require_python313)
 	$(PYTHON313) -m pip --disable-pip-version-check --quiet install --root-user-action=ignore \
 		--only-binary=:all: --implementation cp --python-version 3.13 --abi cp313 \
 		$(addprefix --platform ,$(EDGE_WHEEL_PLATFORMS)) \

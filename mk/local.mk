@@ -28,7 +28,7 @@ $(E2E_VENV)/.installed: requirements/e2e.txt requirements/e2e.lock
 	touch $@
 
 e2e-lock: $(E2E_VENV)/.installed
-	$(call freeze_venv,$(E2E_VENV),e2e,e2e-lock)
+	$(call freeze_venv,$(E2E_VENV),e2e)
 
 $(CHROMIUM):
 	$(AS_ROOT) apt-get update
