@@ -2,10 +2,7 @@
 
 import gc
 import io
-import json
 import statistics
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +12,7 @@ from PIL import Image
 from bench.cases import Case
 from bench.engines import ENGINES, prepare
 from bench.job import Job, make_job
+from bench.passthrough import fresh_interpreter
 from bench.quality import Reference
 
 
@@ -108,10 +106,6 @@ def measure_peaks(result: CaseResult, repo: Path, env: dict, turn: int) -> None:
 
 
 def peak_probe(engine: str, original: str, job: Job, repo: Path, env: dict) -> dict:
-    command = [sys.executable, "-m", "bench.peak", engine, original, job.to_json()]
-    completed = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True)
-    if completed.returncode != 0:
-        raise RuntimeError(f"peak probe {engine} {job.spec} failed: {completed.stderr.strip()[-1000:]}")
-    return json.loads(completed.stdout)
+    return fresh_interpreter(["-m", "bench.peak", engine, original, job.to_json()], repo, env, f"peak probe {engine} {job.spec}")
 
 

@@ -57,28 +57,33 @@ def probe_environment(cache_dir: Path) -> dict:
     return {**os.environ, "PYTHONPYCACHEPREFIX": str(cache_dir / "pycache")}
 
 
-def measure(python: str, repo: Path, cache_dir: Path, interpreters: int = 15) -> PassThrough:
+def measure(repo: Path, cache_dir: Path, interpreters: int = 15) -> PassThrough:
     env = probe_environment(cache_dir)
     events = [HIT_EVENT, NOT_OURS_EVENT]
-    probe(python, repo, env, IMPORT_PROBE, events)  # compiles the bytecode; not counted
-    cold = [probe(python, repo, env, IMPORT_PROBE, events) for _ in range(interpreters)]
+    probe(repo, env, IMPORT_PROBE, events)  # compiles the bytecode; not counted
+    cold = [probe(repo, env, IMPORT_PROBE, events) for _ in range(interpreters)]
     heavy = sorted({name for run in cold for name in run["heavy"]})
     return PassThrough(
         import_ms=statistics.median(run["import_ms"] for run in cold),
         import_ms_all=sorted(round(run["import_ms"], 2) for run in cold),
         heavy_modules=heavy,
-        hit_us=probe(python, repo, env, WARM_PROBE, [HIT_EVENT])["us"],
-        not_ours_us=probe(python, repo, env, WARM_PROBE, [NOT_OURS_EVENT])["us"],
+        hit_us=probe(repo, env, WARM_PROBE, [HIT_EVENT])["us"],
+        not_ours_us=probe(repo, env, WARM_PROBE, [NOT_OURS_EVENT])["us"],
     )
 
 
-def probe(python: str, repo: Path, env: dict, code: str, arguments: list[str]) -> dict:
-    result = subprocess.run([python, "-c", code, *arguments], cwd=repo, env=env, capture_output=True, text=True)
+def probe(repo: Path, env: dict, code: str, arguments: list[str]) -> dict:
+    return fresh_interpreter(["-c", code, *arguments], repo, env, "pass-through probe")
+
+
+def fresh_interpreter(arguments: list[str], repo: Path, env: dict, what: str) -> dict:
+    """Run this Python afresh with these arguments; the JSON it prints."""
+    result = subprocess.run([sys.executable, *arguments], cwd=repo, env=env, capture_output=True, text=True)
     if result.returncode != 0:
-        raise RuntimeError(f"pass-through probe failed: {result.stderr.strip()[-2000:]}")
+        raise RuntimeError(f"{what} failed: {result.stderr.strip()[-2000:]}")
     return json.loads(result.stdout)
 
 
 if __name__ == "__main__":
     root = Path(__file__).resolve().parent.parent
-    print(measure(sys.executable, root, root / ".cache"))
+    print(measure(root, root / ".cache"))

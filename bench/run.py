@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     if not arguments.no_memory:
         measure_memory(results, arguments.cache)
     environment["load average at end"] = " ".join(f"{value:.2f}" for value in os.getloadavg())
-    pass_through = passthrough.measure(sys.executable, REPO, arguments.cache.parent)
+    pass_through = passthrough.measure(REPO, arguments.cache.parent)
     built = artifact.measure(REPO)
     environment["run time"] = (f"{time.monotonic() - started:.0f} s ({timed - started:.0f} s timing and SSIM, "
                                f"{time.monotonic() - timed:.0f} s memory probes and pass-through)")
