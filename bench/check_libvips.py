@@ -5,10 +5,12 @@ binding, and a libvips without one of the savers would fail only mid-benchmark.
 """
 
 import sys
+from importlib.metadata import version as installed_version
 
 import pyvips
 
-EXPECTED_VERSION = (8, 18, 7)  # requirements/bench.txt pins pyvips-binary==8.18.7
+# pyvips-binary's version is the version of the libvips it bundles (requirements/bench.txt pins it).
+EXPECTED_VERSION = tuple(int(part) for part in installed_version("pyvips-binary").split(".")[:3])
 SAVERS = (".jpg", ".png", ".webp", ".gif", ".avif")
 
 
