@@ -51,7 +51,7 @@ class Reference:
         for quarter in range(-4, 5):
             shift = quarter * step / 4
             moved = (left + shift, upper, right + shift, lower) if horizontal else (left, upper + shift, right, lower + shift)
-            best = max(best, score(resized_reference(self.planes, size, moved), seen))
+            best = max(best, score(self.image(size, moved), seen))
         return best
 
 
