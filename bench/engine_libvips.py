@@ -52,18 +52,14 @@ def thumbnail_arguments(job: Job) -> tuple[int, dict]:
 
 def save_arguments(target: str, ours: dict) -> dict:
     if target == "jpeg":
-        options = {"Q": ours.get("quality", 75), "interlace": bool(ours.get("progressive")),
-                   "optimize_coding": bool(ours.get("optimize"))}
-        if ours.get("subsampling") in (0, "4:4:4"):
-            options["subsample_mode"] = "off"
-        return options
+        return {"Q": ours["quality"], "interlace": bool(ours.get("progressive")),
+                "optimize_coding": bool(ours.get("optimize"))}
     if target == "webp":
-        return {"Q": ours.get("quality", 80), "effort": ours.get("method", 4), "lossless": bool(ours.get("lossless"))}
+        return {"Q": ours["quality"], "effort": ours["method"]}
     if target == "avif":
-        effort = min(9, max(0, 9 - ours.get("speed", 6)))
-        return {"Q": ours.get("quality", 60), "effort": effort, "compression": "av1", "bitdepth": 8}
+        return {"Q": ours["quality"], "effort": min(9, max(0, 9 - ours["speed"])), "compression": "av1", "bitdepth": 8}
     if target == "png":
-        return {"compression": ours.get("compress_level", 6), "filter": PNG_FILTER_ALL}
+        return {"compression": ours["compress_level"], "filter": PNG_FILTER_ALL}
     if target == "gif":
         return {"dither": 0.0, "effort": 1}
     raise ValueError(f"no libvips settings for {target}")
