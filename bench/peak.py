@@ -2,7 +2,7 @@
 
 Usage (by bench.run): python -m bench.peak ENGINE ORIGINAL_PATH JOB_JSON
 Prints JSON: peak_kb (VmHWM, the process's high-water mark, everything included),
-floor_kb (VmRSS once the engine is imported and the original read), out_bytes.
+floor_kb (VmRSS once the engine is imported and the original read).
 A fresh process per measurement: Python and the allocators keep freed memory, so a
 peak inside a long-lived process would mostly measure the cases before it.
 """
@@ -26,8 +26,8 @@ def main(engine: str, original: str, job_json: str) -> None:
     run = prepare(engine, Job.from_json(job_json))
     data = Path(original).read_bytes()
     floor_kb = status_kb("VmRSS")
-    body = run(data)
-    print(json.dumps({"peak_kb": status_kb("VmHWM"), "floor_kb": floor_kb, "out_bytes": len(body)}))
+    run(data)
+    print(json.dumps({"peak_kb": status_kb("VmHWM"), "floor_kb": floor_kb}))
 
 
 if __name__ == "__main__":
