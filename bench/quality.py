@@ -13,6 +13,8 @@ import numpy as np
 from PIL import Image
 from skimage.metrics import structural_similarity
 
+from edge.image import has_alpha
+
 GREY = 128.0  # the backdrop transparent pixels are judged on
 
 
@@ -62,7 +64,7 @@ def score(reference: np.ndarray, seen: np.ndarray) -> float:
 def float_planes(data: bytes) -> list[Image.Image]:
     """R, G, B (premultiplied when there is alpha) and A, as mode-F images."""
     with Image.open(io.BytesIO(data)) as source:
-        alpha = source.mode in ("RGBA", "LA", "PA") or "transparency" in source.info
+        alpha = has_alpha(source)
         pixels = np.asarray(source.convert("RGBA" if alpha else "RGB"), dtype=np.float32)
     if not alpha:
         return [Image.fromarray(np.ascontiguousarray(pixels[..., c])) for c in range(3)]
