@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bench.artifact import Artifact
 from bench.corpus import CorpusFile
+from bench.engines import ENGINES
 from bench.measure import CaseResult
 from bench.passthrough import PassThrough
 
@@ -61,14 +62,13 @@ def results_lines(results: list[CaseResult]) -> list[str]:
 
 
 def result_row(result: CaseResult) -> str:
-    engines = ("ours", "baseline", "libvips")
     size = result.job.size
     cells = [result.case.label, f"{result.job.target} {size[0]}x{size[1]}"]
-    cells += [ms(result.median_ms(engine)) for engine in engines]
+    cells += [ms(result.median_ms(engine)) for engine in ENGINES]
     cells += [ratio(result.ratio("ours", "libvips")), ratio(result.ratio("ours", "baseline"))]
-    cells += [kilobytes(result.out_bytes.get(engine)) for engine in engines]
-    cells += [ssim_cell(result, engine) for engine in engines]
-    cells += [megabytes(result.peak_mb.get(engine)) for engine in engines]
+    cells += [kilobytes(result.out_bytes.get(engine)) for engine in ENGINES]
+    cells += [ssim_cell(result, engine) for engine in ENGINES]
+    cells += [megabytes(result.peak_mb.get(engine)) for engine in ENGINES]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -234,7 +234,7 @@ def machine_description(repetitions: int) -> dict:
     return {
         "CPU": cpu_model(),
         "cores": os.cpu_count(),
-        "load average at start": " ".join(f"{value:.2f}" for value in os.getloadavg()),
+        "load average at start": load_average(),
         "Python": platform.python_version(),
         "Pillow": f"{PIL.__version__} (libjpeg-turbo {features.version('libjpeg_turbo')}, libwebp {features.version('webp')}, "
                   f"libavif {features.version('avif')})",
@@ -242,6 +242,10 @@ def machine_description(repetitions: int) -> dict:
                    f"{pyvips.concurrency_get()} threads)",
         "repetitions": repetitions,
     }
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def cpu_model() -> str:

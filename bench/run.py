@@ -17,6 +17,7 @@ from bench import artifact, passthrough, report
 from bench.cpu_share import CpuShareError, confine
 from bench.cases import cases_for
 from bench.corpus import CorpusError, ensure_corpus
+from bench.engines import ENGINES
 from bench.measure import measure_case, measure_peaks
 from bench.passthrough import probe_environment
 from bench.quality import Reference
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     timed = time.monotonic()
     if not arguments.no_memory:
         measure_memory(results, arguments.cache)
-    environment["load average at end"] = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    environment["load average at end"] = report.load_average()
     pass_through = passthrough.measure(REPO, arguments.cache.parent)
     built = artifact.measure(REPO)
     environment["run time"] = (f"{time.monotonic() - started:.0f} s ({timed - started:.0f} s timing and SSIM, "
@@ -86,7 +87,7 @@ def time_cases(cases, repetitions: int):
             result = measure_case(case, data, reference, repetitions)
             results.append(result)
             progress(f"timed {case.label}: " + ", ".join(
-                f"{engine} {result.median_ms(engine) or float('nan'):.1f} ms" for engine in ("ours", "baseline", "libvips")))
+                f"{engine} {result.median_ms(engine) or float('nan'):.1f} ms" for engine in ENGINES))
         del reference  # the float planes of a 50 MP original weigh about 600 MB
     return results
 
