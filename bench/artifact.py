@@ -1,5 +1,10 @@
-"""The zipped size of the built Lambda artifact, zipped here as a deployment would be."""
+"""The size of the built Lambda artifact, zipped here as a deployment would be.
 
+One measure for `make bench`, for `make build` (`python -m bench.artifact` prints it) and for
+tests/test_build.py, which checks it against Lambda@Edge's limits.
+"""
+
+import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -14,12 +19,18 @@ class Artifact:
     unzipped_bytes: int
     files: int
 
+    def summary(self) -> str:
+        return (f"EdgeFunction artifact: {self.zipped_bytes / 1e6:.1f} MB zipped, {self.unzipped_bytes / 1e6:.1f} MB "
+                f"unzipped (Lambda@Edge: 50 MB zipped, 250 MB unzipped)")
+
 
 def measure(repo: Path) -> Artifact | None:
     """None when nothing is built yet."""
     build = repo / BUILD_DIR
-    if not build.is_dir():
-        return None
+    return measure_directory(build) if build.is_dir() else None
+
+
+def measure_directory(build: Path) -> Artifact:
     files = sorted(path for path in build.rglob("*") if path.is_file())
     with tempfile.NamedTemporaryFile(suffix=".zip") as archive:
         with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
@@ -27,3 +38,10 @@ def measure(repo: Path) -> Artifact | None:
                 bundle.write(path, path.relative_to(build))
         zipped = Path(archive.name).stat().st_size
     return Artifact(zipped, sum(path.stat().st_size for path in files), len(files))
+
+
+if __name__ == "__main__":
+    built = measure(Path.cwd())
+    if built is None:
+        sys.exit(f"error: nothing built in {BUILD_DIR}; run `make build`")
+    print(built.summary())

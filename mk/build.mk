@@ -31,10 +31,7 @@ test: tools
 
 build: tools
 	$(SAM) build
-	@$(PYTHON313) -c 'import io, os, zipfile; \
-	root = ".aws-sam/build/EdgeFunction"; buf = io.BytesIO(); z = zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED); \
-	[z.write(os.path.join(d, f), os.path.relpath(os.path.join(d, f), root)) for d, _, fs in os.walk(root) for f in fs]; \
-	z.close(); print(f"EdgeFunction artifact: {buf.tell() / 1e6:.1f} MB zipped (Lambda@Edge allows 50 MB)")'
+	@$(PYTHON313) -m bench.artifact
 
 deploy: build
 	$(SAM) deploy

@@ -8,14 +8,14 @@ same make target.
 """
 
 import importlib.util
-import io
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
+
+from bench.artifact import measure_directory
 
 pytestmark = pytest.mark.slow
 
@@ -174,14 +174,8 @@ def test_files_are_readable_by_the_lambda_user(artifact):
 
 
 def test_zipped_size_is_within_lambda_edge_limits(artifact, capsys):
-    unzipped = sum(p.stat().st_size for p in files(artifact))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in files(artifact):
-            archive.write(path, path.relative_to(artifact))
-    zipped = buffer.tell()
+    size = measure_directory(artifact)
     with capsys.disabled():
-        print(f"\nEdgeFunction artifact: {zipped / 1e6:.1f} MB zipped, {unzipped / 1e6:.1f} MB unzipped "
-              f"(Lambda@Edge: 50 MB zipped, 250 MB unzipped)")
-    assert zipped < LAMBDA_EDGE_MAX_ZIPPED
-    assert unzipped < LAMBDA_MAX_UNZIPPED
+        print("\n" + size.summary())
+    assert size.zipped_bytes < LAMBDA_EDGE_MAX_ZIPPED
+    assert size.unzipped_bytes < LAMBDA_MAX_UNZIPPED
