@@ -27,7 +27,7 @@ from PIL import Image
 import edge.image
 from bench.corpus import CorpusFile, ensure_corpus
 from bench.job import Job, make_job, rendition_for
-from bench.measure import judged_ssim, rotated, timed_ms
+from bench.measure import interleaved_times, judged_ssim
 from bench.run import progress
 from bench.quality import Reference
 
@@ -154,12 +154,8 @@ class Row:
 def compare(workload: str, variants: dict[str, callable], repetitions: int, judge) -> list[Row]:
     """Every variant once untimed, then `repetitions` rounds in rotating order; judge(name, bytes) -> SSIM."""
     outputs = {name: run() for name, run in variants.items()}
-    times = {name: [] for name in variants}
-    names = list(variants)
-    for round_index in range(repetitions):
-        for name in rotated(names, round_index):
-            times[name].append(timed_ms(variants[name]))
-    return [Row(workload, name, times[name], len(outputs[name]), judge(name, outputs[name])) for name in names]
+    times = interleaved_times(variants, repetitions)
+    return [Row(workload, name, times[name], len(outputs[name]), judge(name, outputs[name])) for name in variants]
 
 
 class Corpus:

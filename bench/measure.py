@@ -4,7 +4,9 @@ import gc
 import io
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from PIL import Image
@@ -42,11 +44,7 @@ def measure_case(case: Case, data: bytes, reference: Reference, repetitions: int
     result = CaseResult(case, job)
     runners = {engine: prepare(engine, job) for engine in ENGINES}
     outputs = warm_up(runners, data, result)
-    # Engines take turns, and the turn order rotates every round: a burst of noise
-    # from a neighbour then lands on all of them rather than on one.
-    for round_index in range(repetitions):
-        for engine in rotated(list(outputs), round_index):
-            result.times_ms.setdefault(engine, []).append(timed_ms(runners[engine], data))
+    result.times_ms = interleaved_times({engine: partial(runners[engine], data) for engine in outputs}, repetitions)
     for engine, output in outputs.items():
         result.out_bytes[engine] = len(output)
         result.out_size[engine] = output_size(output)
@@ -70,6 +68,16 @@ def warm_up(runners: dict, data: bytes, result: CaseResult) -> dict[str, bytes]:
         except Exception as error:  # noqa: BLE001 - one broken engine must not hide the others' numbers
             result.errors[engine] = f"{type(error).__name__}: {error}"
     return outputs
+
+
+def interleaved_times(runs: dict[str, Callable[[], object]], repetitions: int) -> dict[str, list[float]]:
+    """`repetitions` rounds of every run. They take turns, and the turn order rotates every
+    round: a burst of noise from a neighbour then lands on all of them rather than on one."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for round_index in range(repetitions):
+        for name in rotated(list(runs), round_index):
+            times[name].append(timed_ms(runs[name]))
+    return times
 
 
 def rotated(items: list, shift: int) -> list:
