@@ -25,8 +25,9 @@ from pathlib import Path
 from PIL import Image
 
 import edge.image
+from bench import engine_ours
 from bench.corpus import CorpusFile, ensure_corpus
-from bench.job import Job, make_job, rendition_for
+from bench.job import Job, make_job
 from bench.measure import interleaved_times, judged_ssim
 from bench.run import progress
 from bench.quality import Reference
@@ -130,9 +131,9 @@ def flattened(image: Image.Image) -> Image.Image:
     return background
 
 
-def render(data: bytes, job: Job, pipeline: Pipeline, options: dict | None = None) -> bytes:
+def render(data: bytes, job: Job, pipeline: Pipeline) -> bytes:
     frame = resized(decoded(data, job, pipeline), job, pipeline)
-    return encoded(frame, job.target, job.options if options is None else options)
+    return encoded(frame, job.target, job.options)
 
 
 # --- measuring -------------------------------------------------------------------
@@ -187,7 +188,7 @@ def check_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
                        ("jpeg-50mp-base", "1600x")):
         data = corpus.data(name)
         job = make_job(data, spec)
-        ours = edge.image.render(data, rendition_for(spec), edge.image.Limits(50_000_000, 300)).body
+        ours = engine_ours.prepare(job)(data)
         mine = render(data, job, TODAY)
         rows.append(Row(f"{name} {spec}", "identical to edge.image.render" if ours == mine else "DIFFERENT",
                         [], len(mine), None))
@@ -322,7 +323,7 @@ def recommended_settings():
 def projection_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
     """ours and libvips as today, and both with the recommended encoder efforts (libvips gets the
     same efforts translated, as in `make bench`), on every case of `make bench`."""
-    from bench import engine_libvips, engine_ours
+    from bench import engine_libvips
     from bench.cases import cases_for
 
     rows = []
