@@ -2,12 +2,11 @@
 
 Run with `make bench-levers` (not part of `make bench`). It does not touch edge/:
 it reimplements edge.image's decode -> resize -> encode steps for the corpus's
-sources (RGB/RGBA, no EXIF orientation, no CMYK) as they were before these levers
-were applied (single-threaded resize, WebP method 4, AVIF speed 8, PNG level 6),
-so that its tables can be reproduced; the `check` section compares it with
-edge.image.render and now reports DIFFERENT, by design. Then it varies one setting
-at a time. Each table gives the median time, the output
-size and the SSIM against the float reference of bench/quality.py.
+sources (RGB/RGBA, no EXIF orientation, no CMYK) in one thread, with edge.image's
+save options, so that each knob can be varied alone; the `check` section compares
+its bytes with edge.image.render's and warns when they differ. Then it varies one
+setting at a time. Each table gives the median time, the output size and the SSIM
+against the float reference of bench/quality.py.
 
 Usage: python -m bench.levers [--repetitions N] [--only SECTION] [--cache DIR]
 Sections: check, draft, filter, jpeg, webp, avif, png, projection.
