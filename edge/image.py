@@ -20,7 +20,9 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from functools import cache
+from pathlib import Path
 
+import PIL
 from PIL import Image, ImageCms
 
 # Only the decoders we accept are registered: Image.open then never tries the
@@ -36,7 +38,7 @@ from PIL import (  # noqa: F401 - imported for their registration side effect
     WebPImagePlugin,
 )
 
-from edge import gif
+from edge import gif, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import Geometry, plan
 from edge.rendition import Rendition
@@ -72,12 +74,14 @@ GIF_OPAQUE_FROM = 128  # GIF alpha is all or nothing: this much alpha and up is 
 WHITE = 255
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 RESAMPLE = Image.Resampling.LANCZOS
-# Decode JPEGs in the DCT domain at up to 1/8 scale (and box-reduce other formats),
-# but to no less than twice the output, so that the final LANCZOS pass still has
-# enough pixels to filter: the headroom libvips leaves too. `make bench-levers`
-# (12-50 MP JPEG to 320-1600 px, SSIM against a float LANCZOS of the full decode):
-# at 2 the SSIM is within 0.0012 of a full decode's; 1.5 loses another 0.002 where
-# it picks a smaller scale, 1 up to 0.03; 3 loses the reduced decode at 800-1600 px.
+# Decode JPEGs in the DCT domain at up to 1/8 scale, still WebPs at any scale (and
+# box-reduce other formats), but to no less than twice the output, so that the final
+# LANCZOS pass still has enough pixels to filter: the headroom libvips leaves too.
+# `make bench-levers` (12-50 MP JPEG to 320-1600 px, SSIM against a float LANCZOS of
+# the full decode): at 2 the SSIM is within 0.0012 of a full decode's; 1.5 loses
+# another 0.002 where it picks a smaller scale, 1 up to 0.03; 3 loses the reduced
+# decode at 800-1600 px. The bench's 4 MP WebP to 320 and 800 px, by hand: at 2 the
+# SSIM is that of a full decode or better (0.9118 and 0.9503 against 0.9100 and 0.9502).
 DRAFT_GAP = 2
 REDUCING_GAP = 2
 # Resampling runs in this many strips, on up to as many threads as there are cores.
@@ -91,6 +95,7 @@ PREMULTIPLIED = {"RGBA": "RGBa", "LA": "La"}
 FRAMES_AHEAD = 2
 FLAT_IMAGE_COLOURS = 4096  # at most this many colours: a graphic rather than a photo (png_strategy)
 ORIENTATION_TAG = 0x0112
+TRANSPOSING = frozenset({5, 6, 7, 8})  # the EXIF orientations that swap width and height
 
 
 @dataclass(frozen=True)
@@ -127,18 +132,20 @@ class Frame:
     duration: int
     disposal: int
     orientation: int = 1  # EXIF's, 1-8; 1: upright as stored
+    original: bytes | None = None  # the encoded still picture, for a decoder that reads it itself (libwebp)
     region: tuple[float, float, float, float] | None = None  # what of `image` to scale; set by the crop step
     placement: "Placement | None" = None  # None: `image` is the source, pixel for pixel
 
 
 @dataclass(frozen=True)
 class Placement:
-    """Where the whole source lies in a DCT-reduced frame: 1/2 to 1/8 of its size, plus a
-    partial pixel that libjpeg rounds up on the stored right and bottom edges, and that
-    orienting may move to the left or top edge."""
+    """Where the whole source lies in a frame decoded at reduced scale. libjpeg's is 1/2 to
+    1/8 of the source, plus a partial pixel that it rounds up on the stored right and bottom
+    edges, and that orienting may move to the left or top edge; libwebp's fills the frame,
+    each axis scaled to its own whole number of pixels."""
 
     box: tuple[float, float, float, float]  # in the frame's pixels
-    scale: float  # frame pixels per source pixel
+    scale: tuple[float, float]  # frame pixels per source pixel, across and down
 
 
 def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
@@ -151,7 +158,8 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     geometry = plan(upright_size(image.size, orientation), rendition.width, rendition.height, rendition.fit)
     check_encodable(geometry.size, target)
     loop = image.info.get("loop")  # read before seeking: only the first frame carries it
-    frames = merge_repeated(rendered_frames(source_frames(image, frame_count, target, geometry, orientation), frame_count))
+    frames = merge_repeated(rendered_frames(
+        source_frames(image, frame_count, target, geometry, orientation, data), frame_count))
     body = encode(frames, rendition.quality, loop)
     return Rendered(body, target, CONTENT_TYPES[target], geometry.size, len(frames))
 
@@ -214,7 +222,7 @@ def oriented_size(image: Image.Image) -> tuple[int, int]:
 
 def upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     width, height = size
-    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    return (height, width) if orientation in TRANSPOSING else (width, height)
 
 
 def exif_orientation(image: Image.Image) -> int:
@@ -230,7 +238,7 @@ def is_animated(image: Image.Image) -> bool:
 
 
 def source_frames(
-    source: Image.Image, count: int, target: str, geometry: Geometry, orientation: int
+    source: Image.Image, count: int, target: str, geometry: Geometry, orientation: int, original: bytes
 ) -> Iterator[Frame]:
     """The first `count` frames, each with what the encoder must know of it."""
     icc_profile = source.info.get("icc_profile")
@@ -247,6 +255,7 @@ def source_frames(
             geometry=geometry,
             target=target,
             orientation=orientation,
+            original=original if count == 1 else None,
             icc_profile=icc_profile,
             # APNG reports durations as floats, which the AVIF encoder refuses.
             duration=min(round(image.info.get("duration", DEFAULT_FRAME_MS)), MAX_FRAME_MS),
@@ -302,14 +311,19 @@ def frame_pool() -> ThreadPoolExecutor:
 # --- the steps, in order -------------------------------------------------
 
 
+def decode_scale(geometry: Geometry) -> float:
+    """The smallest scale a reduced decode may have: DRAFT_GAP times the output's."""
+    left, upper, right, lower = geometry.crop
+    out_w, out_h = geometry.size
+    return max(out_w / (right - left), out_h / (lower - upper)) * DRAFT_GAP
+
+
 def reduce_on_decode(frame: Frame) -> Frame:
     """Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the output is that much smaller."""
     image = frame.image
     if image.format not in ("JPEG", "MPO") or frame.geometry.is_identity:
         return frame
-    left, upper, right, lower = frame.geometry.crop
-    out_w, out_h = frame.geometry.size
-    scale = max(out_w / (right - left), out_h / (lower - upper)) * DRAFT_GAP
+    scale = decode_scale(frame.geometry)
     if scale >= 1:
         return frame
     stored_w, stored_h = image.size
@@ -319,7 +333,41 @@ def reduce_on_decode(frame: Frame) -> Frame:
     # Pillow's box is exact; the decoded width over the stored one is not (the partial
     # pixel), and a region mapped by it drifts by up to half an output pixel.
     _, box = drafted
-    return replace(frame, placement=Placement(box, box[2] / stored_w))
+    return replace(frame, placement=Placement(box, (box[2] / stored_w, box[3] / stored_h)))
+
+
+def scale_on_decode(frame: Frame) -> Frame:
+    """Let libwebp decode a still WebP straight at DRAFT_GAP times the output's scale (edge/webp.py).
+
+    Not with lossy alpha: libwebp scales the colour of a lossy WebP without weighting it
+    by alpha, so the colour of transparent pixels would bleed into the edges.
+    """
+    image, original = frame.image, frame.original
+    if image.format != "WEBP" or original is None or frame.geometry.is_identity:
+        return frame
+    scale = decode_scale(frame.geometry)
+    decoder = webp_decoder() if scale < 1 else None
+    if decoder is None:
+        return frame
+    stored_w, stored_h = image.size
+    size = (math.ceil(stored_w * scale), math.ceil(stored_h * scale))
+    alpha = image.mode == "RGBA"  # as Pillow reads the header, so that either path gives the same mode
+    try:
+        features = decoder.features(original)
+        if features.is_animated or (alpha and features.format != webp.LOSSLESS):
+            return frame
+        decoded = decoder.decode(original, size, alpha)
+    except webp.WebPError as error:
+        raise UnsupportedMedia(f"cannot decode image: {error}") from None
+    scaled = Image.frombuffer(decoded.mode, size, decoded.pixels, "raw", decoded.mode, 0, 1)
+    return replace(frame, image=scaled, placement=Placement((0, 0, *size), (size[0] / stored_w, size[1] / stored_h)))
+
+
+@cache
+def webp_decoder() -> webp.ScaledDecoder | None:
+    # The libwebp that Pillow's wheel vendors: beside the package on Linux, inside it on macOS.
+    pillow = Path(PIL.__file__).parent
+    return webp.load([*pillow.parent.glob("pillow.libs/libwebp-*.so*"), *pillow.glob(".dylibs/libwebp.*dylib")])
 
 
 def load(frame: Frame) -> Frame:
@@ -338,7 +386,11 @@ def orient(frame: Frame) -> Frame:
         return frame
     placement = frame.placement
     if placement is not None:
-        placement = replace(placement, box=ORIENTED_BOX[orientation](*placement.box, *frame.image.size))
+        scale_x, scale_y = placement.scale
+        placement = Placement(
+            ORIENTED_BOX[orientation](*placement.box, *frame.image.size),
+            (scale_y, scale_x) if orientation in TRANSPOSING else (scale_x, scale_y),
+        )
     return replace(frame, image=frame.image.transpose(UPRIGHT[orientation]), placement=placement)
 
 
@@ -395,8 +447,9 @@ def crop(frame: Frame) -> Frame:
     if frame.placement is None:
         region = (float(left), float(upper), float(right), float(lower))
     else:
-        (origin_x, origin_y, _, _), scale = frame.placement.box, frame.placement.scale
-        region = (origin_x + left * scale, origin_y + upper * scale, origin_x + right * scale, origin_y + lower * scale)
+        (origin_x, origin_y, _, _), (scale_x, scale_y) = frame.placement.box, frame.placement.scale
+        region = (origin_x + left * scale_x, origin_y + upper * scale_y,
+                  origin_x + right * scale_x, origin_y + lower * scale_y)
     outer = (math.floor(region[0]), math.floor(region[1]), math.ceil(region[2]), math.ceil(region[3]))
     if outer == (0, 0, image.width, image.height):
         return replace(frame, region=region)
@@ -474,7 +527,7 @@ def to_output_mode(frame: Frame) -> Frame:
 
 
 STEPS = (
-    reduce_on_decode, load, orient, to_working_mode, to_srgb_where_the_profile_cannot_go,
+    reduce_on_decode, scale_on_decode, load, orient, to_working_mode, to_srgb_where_the_profile_cannot_go,
     crop, reduce, resize, to_output_mode,
 )
 

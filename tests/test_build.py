@@ -137,6 +137,8 @@ for module in ("webp", "avif", "littlecms2"):
 
 import edge.handler
 import edge.image  # registers the decoders, builds the sRGB profile
+decoder = edge.image.webp_decoder()
+assert decoder is not None and decoder.path.startswith(artifact), "libwebp's scaled decode is not the artifact's"
 
 passthrough = {"status": "200", "statusDescription": "OK", "headers": {}}
 event = {"Records": [{"cf": {"request": {"uri": "/640x/photos/cat.jpg", "method": "GET"}, "response": passthrough}}]}

@@ -5,11 +5,11 @@ import io
 import zlib
 
 import pytest
-from PIL import ExifTags, Image, ImageCms, ImageOps
+from PIL import ExifTags, Image, ImageChops, ImageCms, ImageOps
 
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
-from edge.image import Limits, render
+from edge.image import Limits, render, webp_decoder
 from edge.rendition import parse_rendition
 from imaging import DISPLAY_P3, encoded, gradient, icc_profile_gray, max_difference
 
@@ -533,17 +533,85 @@ def full_decode_of_the_glow(spec: str) -> tuple[tuple[int, int], tuple[float, fl
     return full.size, centroid(full)
 
 
-# Decoded at 1/2, 1/4, 1/8, 1/4 and 1/8 scale (a draft of at least twice the output).
+# A JPEG is decoded at 1/2, 1/4, 1/8, 1/4 and 1/8 scale (a draft of at least twice the
+# output); a WebP at exactly twice the output, each axis rounded up to whole pixels.
 @pytest.mark.parametrize("spec", ["500x,png", "200x,png", "120x,png", "100x100,cover,png", "127x40,fill,png"])
 @pytest.mark.parametrize("orientation", range(1, 9))
-def test_a_dct_reduced_jpeg_is_not_shifted(spec, orientation):
+@pytest.mark.parametrize(("source_format", "options"), [("JPEG", {"quality": 95}), ("WEBP", {"lossless": True})])
+def test_a_reduced_decode_is_not_shifted(spec, orientation, source_format, options):
     """A spot near the far corner lands where a full decode puts it, to a twentieth of a pixel."""
     stored, exif = stored_as(glowing_upright(), orientation)
-    _, reduced = rendered(encoded(stored, "JPEG", quality=95, exif=exif), spec)
+    _, reduced = rendered(encoded(stored, source_format, exif=exif, **options), spec)
     full_size, full_centroid = full_decode_of_the_glow(spec)
     assert reduced.size == full_size
     for reduced_axis, full_axis in zip(centroid(reduced), full_centroid, strict=True):
         assert reduced_axis == pytest.approx(full_axis, abs=0.05)
+
+
+def libwebp_decodes(monkeypatch) -> list[tuple[int, int]]:
+    """The sizes libwebp's scaled decode is called for, from now on."""
+    decoder, sizes = webp_decoder(), []
+    decode = decoder.decode
+
+    def recorded(data, size, alpha):
+        sizes.append(size)
+        return decode(data, size, alpha)
+
+    monkeypatch.setattr(decoder, "decode", recorded)
+    return sizes
+
+
+PHOTO_WEBP = (1600, 1200)
+
+
+@pytest.mark.parametrize(("source", "spec", "decoded_at"), [
+    (lambda: encoded(gradient(PHOTO_WEBP), "WEBP", quality=90), "200x,png", (400, 300)),
+    (lambda: encoded(gradient(PHOTO_WEBP), "WEBP", quality=90), "300x300,cover,jpeg", (800, 600)),
+    (lambda: encoded(gradient(PHOTO_WEBP, "RGBA"), "WEBP", lossless=True), "333x,png", (667, 500)),
+    # libwebp scales lossy colour unweighted by alpha (tests/test_webp.py): Pillow decodes these.
+    (lambda: encoded(gradient(PHOTO_WEBP, "RGBA"), "WEBP", quality=90), "200x,png", None),
+    (lambda: encoded(gradient(PHOTO_WEBP), "WEBP", quality=90), "800x,png", None),  # no smaller than twice
+    (lambda: encoded(gradient(PHOTO_WEBP), "WEBP", quality=90), "1600x,png", None),  # nothing to scale
+    (lambda: animation("WEBP", lossless=True), "16x,jpeg", None),  # WebPDecode reads still pictures only
+], ids=["lossy", "lossy-cover", "lossless-alpha", "lossy-alpha", "half", "identity", "animated-first-frame"])
+def test_a_still_webp_is_decoded_at_twice_the_output_scale(monkeypatch, source, spec, decoded_at):
+    sizes = libwebp_decodes(monkeypatch)
+    rendered(source(), spec)
+    assert sizes == ([decoded_at] if decoded_at else [])
+
+
+@pytest.mark.parametrize(("mode", "options", "spec"), [
+    ("RGB", {"quality": 90}, "200x,png"), ("RGB", {"quality": 90}, "300x300,cover,png"),
+    ("RGBA", {"lossless": True}, "333x,png"), ("RGB", {"lossless": True}, "127x40,fill,png"),
+])
+def test_a_scaled_webp_decode_matches_pillows_full_decode(monkeypatch, mode, options, spec):
+    """Two steps (libwebp's area average to twice the size, then LANCZOS) against Pillow's
+    full decode, box-reduced, then LANCZOS: at most 3 levels apart on a smooth picture
+    (alpha: premultiplied and rounded to 8 bits at each step)."""
+    data = encoded(gradient(PHOTO_WEBP, mode), "WEBP", **options)
+    _, scaled = rendered(data, spec)
+    monkeypatch.setattr("edge.image.webp_decoder", lambda: None)
+    _, full = rendered(data, spec)
+    assert (scaled.size, scaled.mode) == (full.size, full.mode)
+    # Premultiplied: the colour of a fully transparent pixel is anyone's.
+    seen = {"RGBA": "RGBa"}.get(mode, mode)
+    difference = ImageChops.difference(scaled.convert(seen), full.convert(seen))
+    assert max(high for _, high in difference.getextrema()) <= 3
+
+
+def test_a_webp_bitstream_cut_short_is_415_on_either_path(monkeypatch):
+    """The RIFF and chunk sizes agree with the bytes, so the header reads; the VP8 data then ends early."""
+    data = bytearray(encoded(gradient(PHOTO_WEBP), "WEBP", quality=90))
+    assert data[12:16] == b"VP8 "
+    kept = 2000
+    data[16:20] = kept.to_bytes(4, "little")
+    data[4:8] = (4 + 8 + kept).to_bytes(4, "little")
+    cut = bytes(data[: 20 + kept])
+    with pytest.raises(UnsupportedMedia):
+        render(cut, parse_rendition("/200x/key"), LIMITS)
+    monkeypatch.setattr("edge.image.webp_decoder", lambda: None)
+    with pytest.raises(UnsupportedMedia):
+        render(cut, parse_rendition("/200x/key"), LIMITS)
 
 
 def test_cover_crops_around_the_centre():

@@ -1,0 +1,140 @@
+"""libwebp's scaled decode, which Pillow does not expose, called through ctypes.
+
+Pillow decodes a WebP only at full size, in RGBA, and copies it: a 4 MP photo
+costs some 60 MB and its whole colour conversion even when 320 px come out.
+libwebp can instead convert and scale each row as it is decoded, into a buffer
+of the smaller size: libvips' shrink-on-load. This is the library Pillow itself
+loads (the wheel vendors it, and the artifact ships it), so nothing is added.
+
+The structures mirror libwebp's decode.h (ABI 2.x, stable through libwebp 1.x);
+libwebp checks that ABI when the configuration is initialised, and an
+incompatible or missing library makes `load` return None, so that the caller
+falls back to Pillow's own decode.
+"""
+
+import ctypes
+import ctypes.util
+from dataclasses import dataclass
+from pathlib import Path
+
+_ABI_VERSION = 0x0209  # WEBP_DECODER_ABI_VERSION; the major byte must match the library's
+_MODE_RGB, _MODE_RGBA = 0, 1  # WEBP_CSP_MODE, not premultiplied
+_STATUS_OK = 0
+LOSSY, LOSSLESS = 1, 2  # WebPBitstreamFeatures.format (0: mixed, in an animation)
+_int, _u32 = ctypes.c_int, ctypes.c_uint32
+
+
+class _Features(ctypes.Structure):
+    _fields_ = [("width", _int), ("height", _int), ("has_alpha", _int), ("has_animation", _int),
+                ("format", _int), ("pad", _u32 * 5)]
+
+
+class _RGBABuffer(ctypes.Structure):
+    _fields_ = [("rgba", ctypes.c_void_p), ("stride", _int), ("size", ctypes.c_size_t)]
+
+
+class _YUVABuffer(ctypes.Structure):
+    # Never used, but it is the larger member of the union, so it sets the offsets after it.
+    _fields_ = [("y", ctypes.c_void_p), ("u", ctypes.c_void_p), ("v", ctypes.c_void_p), ("a", ctypes.c_void_p),
+                ("y_stride", _int), ("u_stride", _int), ("v_stride", _int), ("a_stride", _int),
+                ("y_size", ctypes.c_size_t), ("u_size", ctypes.c_size_t), ("v_size", ctypes.c_size_t),
+                ("a_size", ctypes.c_size_t)]
+
+
+class _Buffers(ctypes.Union):
+    _fields_ = [("RGBA", _RGBABuffer), ("YUVA", _YUVABuffer)]
+
+
+class _DecBuffer(ctypes.Structure):
+    _fields_ = [("colorspace", _int), ("width", _int), ("height", _int), ("is_external_memory", _int),
+                ("u", _Buffers), ("pad", _u32 * 4), ("private_memory", ctypes.c_void_p)]
+
+
+class _Options(ctypes.Structure):
+    _fields_ = [(name, _int) for name in (
+        "bypass_filtering", "no_fancy_upsampling", "use_cropping", "crop_left", "crop_top", "crop_width",
+        "crop_height", "use_scaling", "scaled_width", "scaled_height", "use_threads", "dithering_strength",
+        "flip", "alpha_dithering_strength")] + [("pad", _u32 * 5)]
+
+
+class _Config(ctypes.Structure):
+    _fields_ = [("input", _Features), ("output", _DecBuffer), ("options", _Options)]
+
+
+class WebPError(ValueError):
+    """libwebp refused the bitstream: truncated, corrupt, or not a still WebP."""
+
+
+@dataclass(frozen=True)
+class Features:
+    size: tuple[int, int]
+    has_alpha: bool
+    is_animated: bool
+    format: int  # LOSSY, LOSSLESS, or 0 (mixed)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    pixels: bytearray  # rows of RGB or RGBA (not premultiplied), no padding
+    size: tuple[int, int]
+    mode: str  # "RGB" or "RGBA"
+
+
+class ScaledDecoder:
+    def __init__(self, path: str):
+        self.path = path
+        library = ctypes.CDLL(path)
+        self._init = library.WebPInitDecoderConfigInternal
+        self._init.argtypes, self._init.restype = [ctypes.POINTER(_Config), _int], _int
+        self._features = library.WebPGetFeaturesInternal
+        self._features.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(_Features), _int]
+        self._features.restype = _int
+        self._decode = library.WebPDecode
+        self._decode.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(_Config)]
+        self._decode.restype = _int
+        self._config()  # refuses an incompatible library now, not on the first image
+
+    def _config(self) -> _Config:
+        config = _Config()
+        if not self._init(ctypes.byref(config), _ABI_VERSION):
+            raise WebPError("libwebp's decoder ABI is not 2.x")
+        return config
+
+    def features(self, data: bytes) -> Features:
+        found = _Features()
+        status = self._features(data, len(data), ctypes.byref(found), _ABI_VERSION)
+        if status != _STATUS_OK:
+            raise WebPError(f"libwebp status {status} reading the header")
+        return Features((found.width, found.height), bool(found.has_alpha), bool(found.has_animation), found.format)
+
+    def decode(self, data: bytes, size: tuple[int, int], alpha: bool) -> Decoded:
+        """The whole picture, scaled to `size` as it is decoded (libwebp's rescaler averages
+        the area each output pixel covers); ctypes releases the GIL for the call."""
+        config = self._config()
+        width, height = size
+        mode = "RGBA" if alpha else "RGB"
+        pixels = bytearray(width * height * len(mode))
+        config.options.use_scaling = 1
+        config.options.scaled_width, config.options.scaled_height = width, height
+        output = config.output
+        output.colorspace = _MODE_RGBA if alpha else _MODE_RGB
+        output.is_external_memory = 1  # into our buffer: libwebp allocates nothing to free
+        output.u.RGBA.rgba = ctypes.addressof((ctypes.c_char * len(pixels)).from_buffer(pixels))
+        output.u.RGBA.stride = width * len(mode)
+        output.u.RGBA.size = len(pixels)
+        status = self._decode(data, len(data), ctypes.byref(config))
+        if status != _STATUS_OK:
+            raise WebPError(f"libwebp status {status} decoding")
+        return Decoded(pixels, size, mode)
+
+
+def load(candidates: list[Path]) -> ScaledDecoder | None:
+    """A decoder on the first candidate library that loads and speaks ABI 2.x, else on the
+    system's libwebp; None when there is none (the caller then decodes with Pillow)."""
+    system = ctypes.util.find_library("webp")
+    for path in [*candidates, *([system] if system else [])]:
+        try:
+            return ScaledDecoder(str(path))
+        except (OSError, AttributeError, WebPError):  # not loadable, a symbol missing, another ABI
+            continue
+    return None

@@ -1,0 +1,96 @@
+"""libwebp's scaled decode through ctypes: the structures must match the library's, byte for byte."""
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from edge import webp
+from edge.image import webp_decoder
+from imaging import encoded, gradient
+
+BLUE_GREY = (40, 90, 160)
+
+
+@pytest.fixture(scope="module")
+def decoder() -> webp.ScaledDecoder:
+    found = webp_decoder()
+    assert found is not None, "Pillow's libwebp was not found"
+    return found
+
+
+def test_the_library_found_is_the_one_pillow_vendors(decoder):
+    assert Path(decoder.path).parent.name == "pillow.libs"
+
+
+@pytest.mark.parametrize(
+    ("mode", "options", "has_alpha", "bitstream"),
+    [("RGB", {"quality": 80}, False, webp.LOSSY), ("RGBA", {"quality": 80}, True, webp.LOSSY),
+     ("RGB", {"lossless": True}, False, webp.LOSSLESS), ("RGBA", {"lossless": True}, True, webp.LOSSLESS)],
+)
+def test_features_are_read_from_the_header(decoder, mode, options, has_alpha, bitstream):
+    data = encoded(gradient((123, 45), mode), "WEBP", **options)
+    assert decoder.features(data) == webp.Features((123, 45), has_alpha, False, bitstream)
+
+
+def test_an_animation_is_reported_as_one(decoder):
+    frames = [Image.new("RGB", (8, 6), colour) for colour in ((255, 0, 0), (0, 0, 255))]
+    data = encoded(frames[0], "WEBP", save_all=True, append_images=frames[1:], lossless=True)
+    assert decoder.features(data).is_animated
+
+
+# Half-transparent colour is scaled premultiplied, at 8 bits: a level can go, as in Pillow's own resize.
+@pytest.mark.parametrize(("mode", "colour", "seen"), [
+    ("RGB", BLUE_GREY, BLUE_GREY), ("RGBA", (*BLUE_GREY, 255), (*BLUE_GREY, 255)),
+    ("RGBA", (*BLUE_GREY, 128), (40, 90, 159, 128)),
+])
+@pytest.mark.parametrize("size", [(100, 50), (37, 11), (1, 1), (400, 200)])
+def test_a_flat_picture_scales_to_its_colour(decoder, mode, colour, seen, size):
+    data = encoded(Image.new(mode, (400, 200), colour), "WEBP", lossless=True, exact=True)
+    decoded = decoder.decode(data, size, alpha=mode == "RGBA")
+    assert (decoded.size, decoded.mode, len(decoded.pixels)) == (size, mode, size[0] * size[1] * len(mode))
+    assert set(Image.frombuffer(mode, size, decoded.pixels, "raw", mode, 0, 1).get_flattened_data()) == {seen}
+
+
+def test_each_output_pixel_averages_the_area_it_covers(decoder):
+    """Columns of 0 and 255 in turn: halved, every pixel covers one of each."""
+    stripes = Image.new("L", (64, 8))
+    stripes.putdata([255 * (x % 2) for _ in range(8) for x in range(64)])
+    data = encoded(stripes.convert("RGB"), "WEBP", lossless=True)
+    decoded = decoder.decode(data, (32, 8), alpha=False)
+    assert set(decoded.pixels) == {128}
+
+
+@pytest.mark.parametrize("data", [b"", b"RIFF\x04\x00\x00\x00WEBP", b"not a webp at all"],
+                         ids=["empty", "riff-header-only", "garbage"])
+def test_what_is_not_a_webp_is_refused(decoder, data):
+    with pytest.raises(webp.WebPError):
+        decoder.features(data)
+    with pytest.raises(webp.WebPError):
+        decoder.decode(data, (4, 4), alpha=False)
+
+
+def test_no_library_means_no_decoder(monkeypatch, tmp_path):
+    monkeypatch.setattr(webp.ctypes.util, "find_library", lambda name: None)
+    not_a_library = tmp_path / "libwebp-0.so"
+    not_a_library.write_bytes(b"\x7fELF but not really")
+    assert webp.load([tmp_path / "missing.so", not_a_library]) is None
+
+
+def test_a_library_without_the_advanced_api_is_skipped(monkeypatch):
+    """libc loads, but has no WebPDecode: the next candidate, then the system's, is tried."""
+    monkeypatch.setattr(webp.ctypes.util, "find_library", lambda name: None)
+    assert webp.load([Path("libc.so.6")]) is None
+
+
+@pytest.mark.parametrize(("options", "edge_pixel"), [({"quality": 90}, (127, 0, 127, 128)),
+                                                      ({"lossless": True}, (255, 0, 0, 128))])
+def test_only_lossless_alpha_is_weighted_when_scaling(decoder, options, edge_pixel):
+    """Opaque red beside transparent blue, halved across the border. Lossless WebP weights
+    colour by alpha, so the edge stays red; lossy scales colour and alpha apart, and the
+    hidden blue shows. This is why edge.image leaves lossy WebPs with alpha to Pillow."""
+    picture = Image.new("RGBA", (400, 200), (255, 0, 0, 255))
+    picture.paste((0, 0, 255, 0), (200, 0, 400, 200))
+    decoded = decoder.decode(encoded(picture, "WEBP", exact=True, **options), (101, 50), alpha=True)
+    image = Image.frombuffer("RGBA", (101, 50), decoded.pixels, "raw", "RGBA", 0, 1)
+    assert image.getpixel((50, 25)) == edge_pixel
