@@ -311,11 +311,11 @@ def frame_pool() -> ThreadPoolExecutor:
 # --- the steps, in order -------------------------------------------------
 
 
-def decode_scale(geometry: Geometry) -> float:
-    """The smallest scale a reduced decode may have: DRAFT_GAP times the output's."""
+def decode_scale(geometry: Geometry, gap: float = DRAFT_GAP) -> float:
+    """The smallest scale a reduced decode may have: `gap` times the output's."""
     left, upper, right, lower = geometry.crop
     out_w, out_h = geometry.size
-    return max(out_w / (right - left), out_h / (lower - upper)) * DRAFT_GAP
+    return max(out_w / (right - left), out_h / (lower - upper)) * gap
 
 
 def reduce_on_decode(frame: Frame) -> Frame:
@@ -336,31 +336,33 @@ def reduce_on_decode(frame: Frame) -> Frame:
     return replace(frame, placement=Placement(box, (box[2] / stored_w, box[3] / stored_h)))
 
 
-def scale_on_decode(frame: Frame) -> Frame:
-    """Let libwebp decode a still WebP straight at DRAFT_GAP times the output's scale (edge/webp.py).
+def decode_webp(frame: Frame) -> Frame:
+    """Let libwebp decode a still WebP itself (edge/webp.py): at DRAFT_GAP times the output's
+    scale when that is smaller, else at full size, which still spares Pillow's two canvases.
 
-    Not with lossy alpha: libwebp scales the colour of a lossy WebP without weighting it
+    A lossy WebP with alpha is never scaled: libwebp scales its colour without weighting it
     by alpha, so the colour of transparent pixels would bleed into the edges.
     """
     image, original = frame.image, frame.original
-    if image.format != "WEBP" or original is None or frame.geometry.is_identity:
-        return frame
-    scale = decode_scale(frame.geometry)
-    decoder = webp_decoder() if scale < 1 else None
+    decoder = webp_decoder() if image.format == "WEBP" and original is not None else None
     if decoder is None:
         return frame
-    stored_w, stored_h = image.size
-    size = (math.ceil(stored_w * scale), math.ceil(stored_h * scale))
     alpha = image.mode == "RGBA"  # as Pillow reads the header, so that either path gives the same mode
+    scale = decode_scale(frame.geometry)
     try:
         features = decoder.features(original)
-        if features.is_animated or (alpha and features.format != webp.LOSSLESS):
+        if features.is_animated:  # its first frame, for a still output: WebPDecode reads still pictures only
             return frame
+        scaled = scale < 1 and (features.format == webp.LOSSLESS or not alpha)
+        stored_w, stored_h = image.size
+        size = (math.ceil(stored_w * scale), math.ceil(stored_h * scale)) if scaled else image.size
         decoded = decoder.decode(original, size, alpha)
     except webp.WebPError as error:
         raise UnsupportedMedia(f"cannot decode image: {error}") from None
-    scaled = Image.frombuffer(decoded.mode, size, decoded.pixels, "raw", decoded.mode, 0, 1)
-    return replace(frame, image=scaled, placement=Placement((0, 0, *size), (size[0] / stored_w, size[1] / stored_h)))
+    pixels = Image.frombuffer(decoded.mode, size, decoded.pixels, "raw", decoded.mode, 0, 1)
+    if not scaled:
+        return replace(frame, image=pixels)
+    return replace(frame, image=pixels, placement=Placement((0, 0, *size), (size[0] / stored_w, size[1] / stored_h)))
 
 
 @cache
@@ -527,7 +529,7 @@ def to_output_mode(frame: Frame) -> Frame:
 
 
 STEPS = (
-    reduce_on_decode, scale_on_decode, load, orient, to_working_mode, to_srgb_where_the_profile_cannot_go,
+    reduce_on_decode, decode_webp, load, orient, to_working_mode, to_srgb_where_the_profile_cannot_go,
     crop, reduce, resize, to_output_mode,
 )
 

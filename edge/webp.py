@@ -1,10 +1,11 @@
-"""libwebp's scaled decode, which Pillow does not expose, called through ctypes.
+"""libwebp's own decode of a still WebP, which Pillow does not expose, called through ctypes.
 
-Pillow decodes a WebP only at full size, in RGBA, and copies it: a 4 MP photo
-costs some 60 MB and its whole colour conversion even when 320 px come out.
-libwebp can instead convert and scale each row as it is decoded, into a buffer
-of the smaller size: libvips' shrink-on-load. This is the library Pillow itself
-loads (the wheel vendors it, and the artifact ships it), so nothing is added.
+Pillow decodes a WebP only at full size, through libwebp's animation decoder
+(whose canvases it then copies): a 4 MP photo costs some 60 MB even when 320 px
+come out. libwebp can instead convert and scale each row as it is decoded,
+straight into a buffer of the size wanted: libvips' shrink-on-load. At full size
+it still saves the canvases. This is the library Pillow itself loads (the wheel
+vendors it, and the artifact ships it), so nothing is added.
 
 The structures mirror libwebp's decode.h (ABI 2.x, stable through libwebp 1.x);
 libwebp checks that ABI when the configuration is initialised, and an
@@ -14,6 +15,7 @@ falls back to Pillow's own decode.
 
 import ctypes
 import ctypes.util
+import mmap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +77,7 @@ class Features:
 
 @dataclass(frozen=True)
 class Decoded:
-    pixels: bytearray  # rows of RGB or RGBA (not premultiplied), no padding
+    pixels: mmap.mmap  # rows of RGB or RGBA (not premultiplied), no padding
     size: tuple[int, int]
     mode: str  # "RGB" or "RGBA"
 
@@ -100,22 +102,29 @@ class ScaledDecoder:
             raise WebPError("libwebp's decoder ABI is not 2.x")
         return config
 
-    def features(self, data: bytes) -> Features:
-        found = _Features()
+    def _read_header(self, data: bytes, found: _Features) -> None:
         status = self._features(data, len(data), ctypes.byref(found), _ABI_VERSION)
         if status != _STATUS_OK:
             raise WebPError(f"libwebp status {status} reading the header")
+
+    def features(self, data: bytes) -> Features:
+        found = _Features()
+        self._read_header(data, found)
         return Features((found.width, found.height), bool(found.has_alpha), bool(found.has_animation), found.format)
 
     def decode(self, data: bytes, size: tuple[int, int], alpha: bool) -> Decoded:
-        """The whole picture, scaled to `size` as it is decoded (libwebp's rescaler averages
-        the area each output pixel covers); ctypes releases the GIL for the call."""
+        """The whole picture at `size`: scaled as it is decoded when that is not its own (libwebp's
+        rescaler averages the area each output pixel covers). ctypes releases the GIL for the call."""
         config = self._config()
+        self._read_header(data, config.input)
         width, height = size
         mode = "RGBA" if alpha else "RGB"
-        pixels = bytearray(width * height * len(mode))
-        config.options.use_scaling = 1
-        config.options.scaled_width, config.options.scaled_height = width, height
+        # Fresh anonymous pages, not a bytearray: those are zeroed, and so resident, before
+        # libwebp reads a byte, while a body too short for its header's size fails early.
+        pixels = mmap.mmap(-1, width * height * len(mode))
+        if size != (config.input.width, config.input.height):
+            config.options.use_scaling = 1
+            config.options.scaled_width, config.options.scaled_height = width, height
         output = config.output
         output.colorspace = _MODE_RGBA if alpha else _MODE_RGB
         output.is_external_memory = 1  # into our buffer: libwebp allocates nothing to free

@@ -92,6 +92,17 @@ def webp_declaring(width: int, height: int) -> bytes:
     return bytes(data)
 
 
+def lossy_webp_declaring(width: int, height: int) -> bytes:
+    """A real 64x48 lossy WebP whose VP8 frame header then declares width x height (at most 16383 each):
+    its body runs out in the first rows."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (9, 9, 9)).save(buffer, "WEBP", quality=50)
+    data = bytearray(buffer.getvalue())
+    start_code = data.index(b"\x9d\x01\x2a")  # then 14-bit width and height, each with 2 scaling bits
+    data[start_code + 3 : start_code + 7] = struct.pack("<HH", width, height)
+    return bytes(data)
+
+
 def webp_with_frames(count: int) -> bytes:
     images = [Image.new("RGB", (1, 1), (index % 256, 0, 0)) for index in range(count)]
     buffer = io.BytesIO()

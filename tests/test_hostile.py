@@ -407,6 +407,38 @@ def test_bomb_rejection_is_fast_and_flat():
     assert report["rss_growth_kb"] < 20 * 1024, report
 
 
+SHORT_BODY_PROBE = r"""
+import json, resource, sys
+sys.path[:0] = [".", "tests"]
+import bombs
+from edge import image
+from edge.errors import UnsupportedMedia
+from edge.rendition import parse_rendition
+from imaging import encoded, gradient
+
+limits = image.Limits(50_000_000, 1)
+image.render(encoded(gradient((1200, 900)), "WEBP"), parse_rendition("/640x/k"), limits)  # warm up
+baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    image.render(bombs.lossy_webp_declaring(7000, 7000), parse_rendition(sys.argv[1]), limits)
+    outcome = "rendered"
+except UnsupportedMedia:
+    outcome = "415"
+print(json.dumps({"outcome": outcome, "rss_growth_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline}))
+"""
+
+
+@pytest.mark.parametrize("spec", ["/7000x/k", "/3000x/k"], ids=["full-size", "scaled-to-6000"])
+def test_a_webp_declaring_more_than_its_body_holds_costs_no_memory_of_that_size(spec):
+    """49 MP declared in 200 bytes: 147 MB at full size. libwebp stops in the first rows, and the
+    buffer it was given is only touched where it wrote (a bytearray would be zeroed first)."""
+    result = subprocess.run([sys.executable, "-c", SHORT_BODY_PROBE, spec], capture_output=True, text=True,
+                            check=True, cwd=EVENTS.parent)
+    report = json.loads(result.stdout)
+    assert report["outcome"] == "415"
+    assert report["rss_growth_kb"] < 20 * 1024, report
+
+
 def test_an_original_over_the_byte_limit_is_not_downloaded(run, put_original, monkeypatch):
     put_original("big.png", png_bytes((400, 300)))
     client = storage.s3_client("us-east-1")

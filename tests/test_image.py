@@ -568,13 +568,15 @@ PHOTO_WEBP = (1600, 1200)
     (lambda: encoded(gradient(PHOTO_WEBP), "WEBP", quality=90), "200x,png", (400, 300)),
     (lambda: encoded(gradient(PHOTO_WEBP), "WEBP", quality=90), "300x300,cover,jpeg", (800, 600)),
     (lambda: encoded(gradient(PHOTO_WEBP, "RGBA"), "WEBP", lossless=True), "333x,png", (667, 500)),
-    # libwebp scales lossy colour unweighted by alpha (tests/test_webp.py): Pillow decodes these.
-    (lambda: encoded(gradient(PHOTO_WEBP, "RGBA"), "WEBP", quality=90), "200x,png", None),
-    (lambda: encoded(gradient(PHOTO_WEBP), "WEBP", quality=90), "800x,png", None),  # no smaller than twice
-    (lambda: encoded(gradient(PHOTO_WEBP), "WEBP", quality=90), "1600x,png", None),  # nothing to scale
+    # libwebp scales lossy colour unweighted by alpha (tests/test_webp.py): decoded at full size.
+    (lambda: encoded(gradient(PHOTO_WEBP, "RGBA"), "WEBP", quality=90), "200x,png", PHOTO_WEBP),
+    (lambda: encoded(gradient(PHOTO_WEBP), "WEBP", quality=90), "800x,png", PHOTO_WEBP),  # no smaller than twice
+    (lambda: encoded(gradient(PHOTO_WEBP), "WEBP", quality=90), "1600x,png", PHOTO_WEBP),  # nothing to scale
     (lambda: animation("WEBP", lossless=True), "16x,jpeg", None),  # WebPDecode reads still pictures only
-], ids=["lossy", "lossy-cover", "lossless-alpha", "lossy-alpha", "half", "identity", "animated-first-frame"])
-def test_a_still_webp_is_decoded_at_twice_the_output_scale(monkeypatch, source, spec, decoded_at):
+    (lambda: animation("WEBP", lossless=True), "16x,webp", None),
+], ids=["lossy", "lossy-cover", "lossless-alpha", "lossy-alpha", "half", "identity", "animated-first-frame",
+        "animated"])
+def test_a_still_webp_is_decoded_by_libwebp_at_twice_the_output_scale(monkeypatch, source, spec, decoded_at):
     sizes = libwebp_decodes(monkeypatch)
     rendered(source(), spec)
     assert sizes == ([decoded_at] if decoded_at else [])
@@ -583,6 +585,7 @@ def test_a_still_webp_is_decoded_at_twice_the_output_scale(monkeypatch, source, 
 @pytest.mark.parametrize(("mode", "options", "spec"), [
     ("RGB", {"quality": 90}, "200x,png"), ("RGB", {"quality": 90}, "300x300,cover,png"),
     ("RGBA", {"lossless": True}, "333x,png"), ("RGB", {"lossless": True}, "127x40,fill,png"),
+    ("RGBA", {"quality": 90}, "200x,png"), ("RGB", {"quality": 90}, "1600x,png"),
 ])
 def test_a_scaled_webp_decode_matches_pillows_full_decode(monkeypatch, mode, options, spec):
     """Two steps (libwebp's area average to twice the size, then LANCZOS) against Pillow's

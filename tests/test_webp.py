@@ -1,5 +1,6 @@
-"""libwebp's scaled decode through ctypes: the structures must match the library's, byte for byte."""
+"""libwebp's decode through ctypes: the structures must match the library's, byte for byte."""
 
+import io
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ def test_an_animation_is_reported_as_one(decoder):
     ("RGB", BLUE_GREY, BLUE_GREY), ("RGBA", (*BLUE_GREY, 255), (*BLUE_GREY, 255)),
     ("RGBA", (*BLUE_GREY, 128), (40, 90, 159, 128)),
 ])
-@pytest.mark.parametrize("size", [(100, 50), (37, 11), (1, 1), (400, 200)])
+@pytest.mark.parametrize("size", [(100, 50), (37, 11), (1, 1), (401, 200)])
 def test_a_flat_picture_scales_to_its_colour(decoder, mode, colour, seen, size):
     data = encoded(Image.new(mode, (400, 200), colour), "WEBP", lossless=True, exact=True)
     decoded = decoder.decode(data, size, alpha=mode == "RGBA")
@@ -58,7 +59,7 @@ def test_each_output_pixel_averages_the_area_it_covers(decoder):
     stripes.putdata([255 * (x % 2) for _ in range(8) for x in range(64)])
     data = encoded(stripes.convert("RGB"), "WEBP", lossless=True)
     decoded = decoder.decode(data, (32, 8), alpha=False)
-    assert set(decoded.pixels) == {128}
+    assert set(bytes(decoded.pixels)) == {128}
 
 
 @pytest.mark.parametrize("data", [b"", b"RIFF\x04\x00\x00\x00WEBP", b"not a webp at all"],
@@ -94,3 +95,14 @@ def test_only_lossless_alpha_is_weighted_when_scaling(decoder, options, edge_pix
     decoded = decoder.decode(encoded(picture, "WEBP", exact=True, **options), (101, 50), alpha=True)
     image = Image.frombuffer("RGBA", (101, 50), decoded.pixels, "raw", "RGBA", 0, 1)
     assert image.getpixel((50, 25)) == edge_pixel
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+@pytest.mark.parametrize("options", [{"quality": 80}, {"lossless": True}], ids=["lossy", "lossless"])
+def test_at_its_own_size_the_decode_is_pillows_pixel_for_pixel(decoder, mode, options):
+    picture = gradient((123, 45), mode)
+    data = encoded(picture, "WEBP", **options)
+    decoded = decoder.decode(data, picture.size, alpha=mode == "RGBA")
+    with Image.open(io.BytesIO(data)) as pillows:
+        assert pillows.mode == mode
+        assert bytes(decoded.pixels) == pillows.tobytes()
