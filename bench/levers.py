@@ -8,8 +8,9 @@ its bytes with edge.image.render's and warns when they differ. Then it varies on
 setting at a time. Each table gives the median time, the output size and the SSIM
 against the float reference of bench/quality.py.
 
-Usage: python -m bench.levers [--repetitions N] [--only SECTION] [--cache DIR]
-Sections: check, draft, filter, jpeg, webp, avif, png, projection.
+Usage: python -m bench.levers [--repetitions N] [--only SECTION,...] [--cache DIR]
+Sections: check, draft, webpdecode, filter, jpeg, webp, avif, png, projection.
+The report goes to bench/results/levers.md, or levers-<sections>.md for --only.
 """
 
 import argparse
@@ -25,6 +26,7 @@ from PIL import Image
 
 import edge.image
 from bench import engine_ours
+from edge.geometry import Geometry
 from bench.corpus import CorpusFile, ensure_corpus
 from bench.job import Job, make_job
 from bench.measure import interleaved_times, judged_ssim
@@ -42,12 +44,15 @@ class Pipeline:
     """The knobs of edge.image's decode and resize steps; the defaults are today's edge/image.py."""
 
     draft_gap: float | None = 2  # None: never decode a JPEG at reduced DCT scale
+    webp_scale_gap: float | None = 2  # None: Pillow decodes a WebP at full size
     resample: Image.Resampling = LANCZOS
     reducing_gap: float | None = None  # Pillow's reduce()-then-resample, inside resize()
     reduce_first: float | None = None  # explicit Image.reduce() leaving this many times the output, then resample
 
     def describe(self) -> str:
         parts = ["draft off" if self.draft_gap is None else f"draft gap {self.draft_gap:g}", FILTER_NAMES[self.resample]]
+        if self.webp_scale_gap != TODAY_WEBP_SCALE_GAP:  # only WebP rows vary it: other labels stay short
+            parts.insert(1, "WebP full decode" if self.webp_scale_gap is None else f"WebP decode gap {self.webp_scale_gap:g}")
         if self.reducing_gap:
             parts.append(f"reducing_gap {self.reducing_gap:g}")
         if self.reduce_first:
@@ -55,34 +60,49 @@ class Pipeline:
         return ", ".join(parts)
 
 
+TODAY_WEBP_SCALE_GAP = 2
 TODAY = Pipeline()
 
 
 # --- the reimplemented pipeline --------------------------------------------------
 
 
-def decoded(data: bytes, job: Job, pipeline: Pipeline) -> tuple[Image.Image, float]:
-    """Open, optionally DCT-scale, decode and bring to a resizable mode (edge.image's first
-    steps); with the decoded pixels per source pixel."""
+def decoded(data: bytes, job: Job, pipeline: Pipeline) -> tuple[Image.Image, tuple[float, float]]:
+    """Open, optionally DCT- or libwebp-scale, decode and bring to a resizable mode (edge.image's
+    first steps); with the decoded pixels per source pixel, across and down."""
     image = Image.open(io.BytesIO(data))
-    scale = 1.0
+    scale = (1.0, 1.0)
     if image.format == "JPEG" and pipeline.draft_gap is not None:
         scale = apply_draft(image, job, pipeline.draft_gap)
+    if image.format == "WEBP" and pipeline.webp_scale_gap is not None:
+        image, scale = scaled_webp(data, image, job, pipeline.webp_scale_gap)
     image.load()
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     return image, scale
 
 
-def apply_draft(image: Image.Image, job: Job, gap: float) -> float:
+def apply_draft(image: Image.Image, job: Job, gap: float) -> tuple[float, float]:
     """edge.image.reduce_on_decode with its DRAFT_GAP as a parameter."""
-    left, upper, right, lower = job.crop
-    scale = max(job.size[0] / (right - left), job.size[1] / (lower - upper)) * gap
+    scale = edge.image.decode_scale(Geometry(job.size, job.crop), gap)
     if scale >= 1:
-        return 1.0
+        return 1.0, 1.0
     stored_w, stored_h = image.size
     drafted = image.draft(image.mode, (int(stored_w * scale) + 1, int(stored_h * scale) + 1))
-    return 1.0 if drafted is None else drafted[1][2] / stored_w
+    return (1.0, 1.0) if drafted is None else (drafted[1][2] / stored_w, drafted[1][3] / stored_h)
+
+
+def scaled_webp(data: bytes, image: Image.Image, job: Job, gap: float) -> tuple[Image.Image, tuple[float, float]]:
+    """edge.image.decode_webp with its gap as a parameter (the corpus has no lossy alpha)."""
+    decoder = edge.image.webp_decoder()
+    if decoder is None or getattr(image, "is_animated", False):
+        return image, (1.0, 1.0)
+    scale = min(1.0, edge.image.decode_scale(Geometry(job.size, job.crop), gap))
+    stored_w, stored_h = image.size
+    size = (math.ceil(stored_w * scale), math.ceil(stored_h * scale))
+    pixels = decoder.decode(data, size, image.mode == "RGBA")
+    scaled = Image.frombuffer(pixels.mode, size, pixels.pixels, "raw", pixels.mode, 0, 1)
+    return scaled, (size[0] / stored_w, size[1] / stored_h)
 
 
 def resized(decoding: tuple[Image.Image, float], job: Job, pipeline: Pipeline) -> Image.Image:
@@ -94,8 +114,8 @@ def resized(decoding: tuple[Image.Image, float], job: Job, pipeline: Pipeline) -
     return image.resize(job.size, pipeline.resample, box=box, reducing_gap=pipeline.reducing_gap)
 
 
-def cropped(image: Image.Image, scale: float, crop):
-    region = tuple(edge * scale for edge in crop)
+def cropped(image: Image.Image, scale: tuple[float, float], crop):
+    region = (crop[0] * scale[0], crop[1] * scale[1], crop[2] * scale[0], crop[3] * scale[1])
     outer = (math.floor(region[0]), math.floor(region[1]), math.ceil(region[2]), math.ceil(region[3]))
     if outer == (0, 0, image.width, image.height):
         return image, region
@@ -184,7 +204,7 @@ def check_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
     """The reimplementation must write what edge.image.render writes today, byte for byte."""
     rows = []
     for name, spec in (("jpeg-12mp-base", "320x"), ("jpeg-12mp-base", "600x600,cover"), ("png-rgba", "800x,webp"),
-                       ("jpeg-50mp-base", "1600x")):
+                       ("jpeg-50mp-base", "1600x"), ("webp", "320x"), ("webp", "400x400,cover")):
         data = corpus.data(name)
         job = make_job(data, spec)
         ours = engine_ours.prepare(job)(data)
@@ -203,6 +223,11 @@ DECODE_WORKLOADS = (
 )
 DRAFT_VARIANTS = (
     Pipeline(draft_gap=None), Pipeline(draft_gap=1), Pipeline(draft_gap=1.5), TODAY, Pipeline(draft_gap=3),
+)
+WEBP_WORKLOADS = (("webp", "320x"), ("webp", "800x"), ("webp", "400x400,cover"), ("webp", "800x,avif"))
+WEBP_DECODE_VARIANTS = (
+    Pipeline(webp_scale_gap=None), Pipeline(webp_scale_gap=None, reduce_first=2.0),
+    Pipeline(webp_scale_gap=1.5), TODAY, Pipeline(webp_scale_gap=3),
 )
 FILTER_VARIANTS = (
     TODAY, Pipeline(resample=BICUBIC), Pipeline(resample=BILINEAR),
@@ -227,6 +252,11 @@ def pipeline_rows(corpus: Corpus, workloads, variants, repetitions: int) -> list
 def draft_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
     return "JPEG DCT-domain scaling (Image.draft), LANCZOS after it", pipeline_rows(
         corpus, DECODE_WORKLOADS, DRAFT_VARIANTS, repetitions)
+
+
+def webp_decode_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
+    return "WebP decoded at reduced scale by libwebp (edge/webp.py), LANCZOS after it", pipeline_rows(
+        corpus, WEBP_WORKLOADS, WEBP_DECODE_VARIANTS, repetitions)
 
 
 def filter_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
@@ -363,7 +393,7 @@ def projection_summary(rows: list[Row]) -> list[str]:
 
 
 SECTIONS = {
-    "check": check_section, "draft": draft_section, "filter": filter_section,
+    "check": check_section, "draft": draft_section, "webpdecode": webp_decode_section, "filter": filter_section,
     "jpeg": jpeg_section, "webp": webp_section, "avif": avif_section, "png": png_section,
     "projection": projection_section,
 }
@@ -403,9 +433,11 @@ def main(argv: list[str] | None = None) -> int:
         section = table(title, rows) + (projection_summary(rows) if name == "projection" else [])
         lines += section
         print("\n".join(section), flush=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
-    progress(f"(saved to {RESULTS.relative_to(REPO)})")
+    # A partial run keeps its own file, so that it never overwrites the full report.
+    results = RESULTS.with_stem(f"levers-{'-'.join(chosen)}") if arguments.only else RESULTS
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text("\n".join(lines) + "\n")
+    progress(f"(saved to {results.relative_to(REPO)})")
     return 0
 
 
