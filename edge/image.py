@@ -147,6 +147,12 @@ class Placement:
     box: tuple[float, float, float, float]  # in the frame's pixels
     scale: tuple[float, float]  # frame pixels per source pixel, across and down
 
+    @classmethod
+    def of(cls, box: tuple[float, float, float, float], stored_size: tuple[int, int]) -> "Placement":
+        """The stored source decoded into `box`: each axis scaled by its own ratio."""
+        left, upper, right, lower = box
+        return cls(box, ((right - left) / stored_size[0], (lower - upper) / stored_size[1]))
+
 
 def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     source = open_source(data, limits)
@@ -333,7 +339,7 @@ def reduce_on_decode(frame: Frame) -> Frame:
     # Pillow's box is exact; the decoded width over the stored one is not (the partial
     # pixel), and a region mapped by it drifts by up to half an output pixel.
     _, box = drafted
-    return replace(frame, placement=Placement(box, (box[2] / stored_w, box[3] / stored_h)))
+    return replace(frame, placement=Placement.of(box, (stored_w, stored_h)))
 
 
 def decode_webp(frame: Frame) -> Frame:
@@ -354,15 +360,12 @@ def decode_webp(frame: Frame) -> Frame:
         if features.is_animated:  # its first frame, for a still output: WebPDecode reads still pictures only
             return frame
         scaled = scale < 1 and (features.format == webp.LOSSLESS or not alpha)
-        stored_w, stored_h = image.size
-        size = (math.ceil(stored_w * scale), math.ceil(stored_h * scale)) if scaled else image.size
+        size = (math.ceil(image.width * scale), math.ceil(image.height * scale)) if scaled else image.size
         decoded = decoder.decode(original, size, alpha)
     except webp.WebPError as error:
         raise UnsupportedMedia(f"cannot decode image: {error}") from None
     pixels = Image.frombuffer(decoded.mode, size, decoded.pixels, "raw", decoded.mode, 0, 1)
-    if not scaled:
-        return replace(frame, image=pixels)
-    return replace(frame, image=pixels, placement=Placement((0, 0, *size), (size[0] / stored_w, size[1] / stored_h)))
+    return replace(frame, image=pixels, placement=Placement.of((0, 0, *size), image.size) if scaled else None)
 
 
 @cache
