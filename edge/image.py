@@ -369,7 +369,7 @@ def decode_webp(frame: Frame) -> Frame:
 
 
 @cache
-def webp_decoder() -> webp.ScaledDecoder | None:
+def webp_decoder() -> webp.Decoder | None:
     # The libwebp that Pillow's wheel vendors: beside the package on Linux, inside it on macOS.
     pillow = Path(PIL.__file__).parent
     return webp.load([*pillow.parent.glob("pillow.libs/libwebp-*.so*"), *pillow.glob(".dylibs/libwebp.*dylib")])

@@ -82,7 +82,9 @@ class Decoded:
     mode: str  # "RGB" or "RGBA"
 
 
-class ScaledDecoder:
+class Decoder:
+    """libwebp's decoder, at a still picture's own size or scaled as it decodes."""
+
     def __init__(self, path: str):
         self.path = path
         library = ctypes.CDLL(path)
@@ -137,13 +139,13 @@ class ScaledDecoder:
         return Decoded(pixels, size, mode)
 
 
-def load(candidates: list[Path]) -> ScaledDecoder | None:
+def load(candidates: list[Path]) -> Decoder | None:
     """A decoder on the first candidate library that loads and speaks ABI 2.x, else on the
     system's libwebp; None when there is none (the caller then decodes with Pillow)."""
     system = ctypes.util.find_library("webp")
     for path in [*candidates, *([system] if system else [])]:
         try:
-            return ScaledDecoder(str(path))
+            return Decoder(str(path))
         except (OSError, AttributeError, WebPError):  # not loadable, a symbol missing, another ABI
             continue
     return None

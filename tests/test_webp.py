@@ -14,7 +14,7 @@ BLUE_GREY = (40, 90, 160)
 
 
 @pytest.fixture(scope="module")
-def decoder() -> webp.ScaledDecoder:
+def decoder() -> webp.Decoder:
     found = webp_decoder()
     assert found is not None, "Pillow's libwebp was not found"
     return found
