@@ -345,7 +345,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--endpoint-url", help="an S3-compatible endpoint (or real S3) instead of the embedded one")
     parser.add_argument("--s3-port", type=int, default=0, help="port of the embedded S3 (default: any free port)")
-    parser.add_argument("--region", default=s3.DEFAULT_REGION, help="the derivatives bucket's region")
+    parser.add_argument("--region", default=edge_config.DEFAULT_REGION, help="the derivatives bucket's region")
     parser.add_argument("--derivatives-bucket", default=s3.DERIVATIVES_BUCKET, help="the origin: derivatives live here")
     parser.add_argument(header_flag(edge_config.ORIGINALS_BUCKET), default=s3.ORIGINALS_BUCKET,
                         help="the bucket the function reads originals from (the x-originals-bucket header)")

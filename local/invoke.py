@@ -37,11 +37,11 @@ def event_buckets(event: dict) -> Buckets:
     """The buckets and region an event's S3 origin names, or the shipped events' defaults."""
     origin = OriginResponseEvent.from_record(event["Records"][0]["cf"]).origin
     if origin is None:
-        return Buckets(s3.ORIGINALS_BUCKET, s3.DERIVATIVES_BUCKET, s3.DEFAULT_REGION)
+        return Buckets(s3.ORIGINALS_BUCKET, s3.DERIVATIVES_BUCKET, edge_config.DEFAULT_REGION)
     try:
         derivatives, region = edge_config.derivatives_location(origin)
     except edge_config.Misconfigured:
-        derivatives, region = s3.DERIVATIVES_BUCKET, origin.region or s3.DEFAULT_REGION
+        derivatives, region = s3.DERIVATIVES_BUCKET, origin.region or edge_config.DEFAULT_REGION
     originals = origin.custom_headers.get(edge_config.ORIGINALS_BUCKET) or s3.ORIGINALS_BUCKET
     return Buckets(originals, derivatives, region)
 

@@ -15,7 +15,6 @@ import boto3
 LOOPBACK = "127.0.0.1"
 ORIGINALS_BUCKET = "image-cdn-originals"  # the names events/*.json use
 DERIVATIVES_BUCKET = "image-cdn-derivatives"
-DEFAULT_REGION = "us-east-1"
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".tif", ".tiff", ".bmp"})
 
 
