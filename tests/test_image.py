@@ -319,6 +319,25 @@ def test_animated_webp_frames_after_the_first_carry_only_what_changed():
     assert all(width * height < 160 * 120 // 4 for _, _, width, height in rectangles[1:])
 
 
+@pytest.mark.parametrize("target", ["gif", "png", "webp"])
+def test_frames_alike_once_cropped_become_one_with_their_durations_added(target):
+    """Every source frame differs, in a strip at its left edge that the cover crop cuts away
+    (the encoders fold frames that are alike in the source themselves)."""
+    colours = [RED, RED, GREEN, GREEN, GREEN, RED, BLUE, BLUE]
+    frames = [Image.new("RGB", (40, 30), colour) for colour in colours]
+    for index, frame in enumerate(frames):
+        frame.paste((index * 30, 128, 128), (0, 0, 2, 30))
+    data = encoded(frames[0], "WEBP", save_all=True, append_images=frames[1:], lossless=True,
+                   duration=[100, 200, 300, 400, 500, 600, 700, 800])
+    assert Image.open(io.BytesIO(data)).n_frames == 8
+    result, image = rendered(data, f"20x20,cover,{target}")
+    found = frames_of(image)
+    assert result.frames == len(found) == 4
+    assert [duration for _, duration, _ in found] == [300, 1200, 600, 1500]
+    for (_, _, colour), expected in zip(found, [RED, GREEN, RED, BLUE], strict=True):
+        assert max_difference(colour, expected) <= LOSSY_EPSILON[target]
+
+
 def test_gif_disposal_and_loop_count_are_kept():
     data = animation("GIF", loop=3, disposal=[1, 2, 1, 2, 1])
     _, image = rendered(data, "32x")
