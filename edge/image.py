@@ -576,13 +576,16 @@ def merge_repeated(frames: list[Frame]) -> list[Frame]:
     Pillow's GIF and APNG writers fold such frames themselves, but then trip over
     the per-frame option lists; a still image is what is left when all are alike.
     """
-    merged = frames[:1]
+    if len(frames) < 2:
+        return frames
+    merged, kept_pixels = frames[:1], frames[0].image.tobytes()  # each frame's pixels are read once
     for frame in frames[1:]:
-        previous = merged[-1]
-        if frame.image.mode == previous.image.mode and frame.image.tobytes() == previous.image.tobytes():
+        previous, pixels = merged[-1], frame.image.tobytes()
+        if frame.image.mode == previous.image.mode and pixels == kept_pixels:
             merged[-1] = replace(previous, duration=min(previous.duration + frame.duration, MAX_FRAME_MS))
         else:
             merged.append(frame)
+            kept_pixels = pixels
     return merged
 
 
