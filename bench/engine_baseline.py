@@ -11,7 +11,7 @@ import io
 
 from PIL import Image, ImageSequence
 
-from bench.job import Job
+from bench.job import Job, frame_options
 
 
 def prepare(job: Job):
@@ -39,12 +39,7 @@ def has_alpha(picture: Image.Image) -> bool:
 
 
 def save(frames: list[Image.Image], job: Job, source_info: dict) -> bytes:
-    options = dict(job.options)
-    if job.target == "png":
-        # Our PNG strategy is chosen from the rendered pixels, so it cannot be in the Job.
-        from edge.image import png_strategy
-
-        options.update(png_strategy(frames[0]))
+    options = frame_options(job, frames[0])
     if len(frames) > 1:
         options.update(save_all=True, append_images=frames[1:], duration=source_info.get("duration", 100),
                        loop=source_info.get("loop", 0))

@@ -54,8 +54,14 @@ def rendition_for(spec: str):
     return parse_rendition(f"/{spec}/bench/original")
 
 
-def encoder_options(target: str) -> dict:
+def encoder_options(target: str, image=None) -> dict:
     """Our engine's own save options, read from edge.image so that the comparison follows its changes."""
     from edge.image import encoder_options as ours
 
-    return dict(ours(target, None))
+    return ours(target, None, image)
+
+
+def frame_options(job: Job, image) -> dict:
+    """The save options for one rendered frame: the Job's, except that PNG's zlib strategy is
+    chosen from the pixels, which no Job can carry. Other targets import nothing more."""
+    return encoder_options(job.target, image) if job.target == "png" else dict(job.options)

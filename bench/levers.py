@@ -4,7 +4,9 @@ Run with `make bench-levers` (not part of `make bench`). It does not touch edge/
 it reimplements edge.image's decode -> resize -> encode steps for the corpus's
 sources (RGB/RGBA, no EXIF orientation, no CMYK) in one thread, with edge.image's
 save options, so that each knob can be varied alone; the `check` section compares
-its bytes with edge.image.render's and warns when they differ. Then it varies one
+its bytes with edge.image.render's and warns when they differ (on cases where edge.image's
+box reduce() does not fire: today's defaults leave it out, as the `reduce_first` knob
+varies it). Then it varies one
 setting at a time. Each table gives the median time, the output size and the SSIM
 against the float reference of bench/quality.py.
 
@@ -28,7 +30,7 @@ import edge.image
 from bench import engine_ours
 from edge.geometry import Geometry
 from bench.corpus import CorpusFile, ensure_corpus
-from bench.job import Job, make_job
+from bench.job import Job, frame_options, make_job
 from bench.measure import interleaved_times, judged_ssim
 from bench.run import progress
 from bench.quality import Reference
@@ -152,7 +154,7 @@ def flattened(image: Image.Image) -> Image.Image:
 
 def render(data: bytes, job: Job, pipeline: Pipeline) -> bytes:
     frame = resized(decoded(data, job, pipeline), job, pipeline)
-    return encoded(frame, job.target, job.options)
+    return encoded(frame, job.target, frame_options(job, frame))
 
 
 # --- measuring -------------------------------------------------------------------
@@ -204,7 +206,7 @@ def check_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
     """The reimplementation must write what edge.image.render writes today, byte for byte."""
     rows = []
     for name, spec in (("jpeg-12mp-base", "320x"), ("jpeg-12mp-base", "600x600,cover"), ("png-rgba", "800x,webp"),
-                       ("jpeg-50mp-base", "1600x"), ("webp", "320x"), ("webp", "400x400,cover")):
+                       ("jpeg-50mp-base", "1600x"), ("webp", "320x"), ("webp", "400x400,cover"), ("png-rgb", "800x")):
         data = corpus.data(name)
         job = make_job(data, spec)
         ours = engine_ours.prepare(job)(data)
