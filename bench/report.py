@@ -5,7 +5,7 @@ import platform
 import statistics
 from pathlib import Path
 
-from bench.artifact import Artifact
+from bench.artifact import MB, Artifact
 from bench.corpus import CorpusFile
 from bench.engines import ENGINES
 from bench.measure import CaseResult
@@ -21,7 +21,6 @@ EVENT_US_TARGET = 20.0
 PEAK_MB_TARGET = 200.0
 PEAK_VS_VIPS_TARGET = 1.5
 ZIPPED_MB_TARGET = 15.0
-MB = 1024 * 1024
 
 
 def render(environment: dict, files: list[CorpusFile], results: list[CaseResult],

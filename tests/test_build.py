@@ -15,14 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.artifact import measure_directory
+from bench.artifact import LAMBDA_EDGE_MAX_ZIPPED, LAMBDA_MAX_UNZIPPED, measure_directory
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 SAM = REPO / ".venv-tools" / "bin" / "sam"
-LAMBDA_EDGE_MAX_ZIPPED = 50 * 1024 * 1024
-LAMBDA_MAX_UNZIPPED = 250 * 1024 * 1024
 EXTENSION_SUFFIX = ".cpython-313-x86_64-linux-gnu.so"
 ELF_MACHINE_X86_64 = 62
 # Pillow's font stack and Tk, which mk/build.mk removes (edge/ never draws text).
