@@ -40,17 +40,17 @@ def confine(share: float) -> str:
             (group / name).write_text(value)
         (group / "cgroup.procs").write_text(str(os.getpid()))
     except OSError as error:
-        _remove(group, parent)
+        _remove(group)
         raise CpuShareError(f"cannot set up {group} ({error.strerror}; it needs root)") from None
-    atexit.register(_remove, group, parent)
+    atexit.register(_remove, group)
     return f"{share:g} CPU of {os.cpu_count()} cores (cgroup {kind} quota {quota}/{PERIOD_US} µs)"
 
 
-def _remove(group: Path, parent: Path) -> None:
+def _remove(group: Path) -> None:
     if not group.exists():
         return
     try:
-        (parent / "cgroup.procs").write_text(str(os.getpid()))  # a group with a member cannot be removed
+        (group.parent / "cgroup.procs").write_text(str(os.getpid()))  # a group with a member cannot be removed
         group.rmdir()
     except OSError:
         pass  # left behind, empty once the run ends: harmless, and named by its pid

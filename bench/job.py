@@ -21,6 +21,12 @@ class Job:
     options: dict  # our Pillow save options for that format (the baseline uses the same)
     animated: bool  # every frame is rendered
 
+    @property
+    def geometry(self):
+        from edge.geometry import Geometry
+
+        return Geometry(self.size, self.crop)
+
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 

@@ -28,11 +28,9 @@ from PIL import Image
 
 import edge.image
 from bench import engine_ours
-from edge.geometry import Geometry
 from bench.corpus import CorpusFile, ensure_corpus
 from bench.job import Job, frame_options, make_job
-from bench.measure import interleaved_times, judged_ssim
-from bench.run import progress
+from bench.measure import interleaved_times, judged_ssim, progress
 from bench.quality import Reference
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,15 +43,15 @@ FILTER_NAMES = {LANCZOS: "LANCZOS", BICUBIC: "BICUBIC", BILINEAR: "BILINEAR"}
 class Pipeline:
     """The knobs of edge.image's decode and resize steps; the defaults are today's edge/image.py."""
 
-    draft_gap: float | None = 2  # None: never decode a JPEG at reduced DCT scale
-    webp_scale_gap: float | None = 2  # None: Pillow decodes a WebP at full size
+    draft_gap: float | None = edge.image.DRAFT_GAP  # None: never decode a JPEG at reduced DCT scale
+    webp_scale_gap: float | None = edge.image.DRAFT_GAP  # None: Pillow decodes a WebP at full size
     resample: Image.Resampling = LANCZOS
     reducing_gap: float | None = None  # Pillow's reduce()-then-resample, inside resize()
     reduce_first: float | None = None  # explicit Image.reduce() leaving this many times the output, then resample
 
     def describe(self) -> str:
         parts = ["draft off" if self.draft_gap is None else f"draft gap {self.draft_gap:g}", FILTER_NAMES[self.resample]]
-        if self.webp_scale_gap != TODAY_WEBP_SCALE_GAP:  # only WebP rows vary it: other labels stay short
+        if self.webp_scale_gap != edge.image.DRAFT_GAP:  # only WebP rows vary it: other labels stay short
             parts.insert(1, "WebP full decode" if self.webp_scale_gap is None else f"WebP decode gap {self.webp_scale_gap:g}")
         if self.reducing_gap:
             parts.append(f"reducing_gap {self.reducing_gap:g}")
@@ -62,7 +60,6 @@ class Pipeline:
         return ", ".join(parts)
 
 
-TODAY_WEBP_SCALE_GAP = 2
 TODAY = Pipeline()
 
 
@@ -86,7 +83,7 @@ def decoded(data: bytes, job: Job, pipeline: Pipeline) -> tuple[Image.Image, tup
 
 def apply_draft(image: Image.Image, job: Job, gap: float) -> tuple[float, float]:
     """edge.image.reduce_on_decode with its DRAFT_GAP as a parameter."""
-    scale = edge.image.decode_scale(Geometry(job.size, job.crop), gap)
+    scale = edge.image.decode_scale(job.geometry, gap)
     if scale >= 1:
         return 1.0, 1.0
     stored_w, stored_h = image.size
@@ -97,9 +94,9 @@ def apply_draft(image: Image.Image, job: Job, gap: float) -> tuple[float, float]
 def scaled_webp(data: bytes, image: Image.Image, job: Job, gap: float) -> tuple[Image.Image, tuple[float, float]]:
     """edge.image.decode_webp with its gap as a parameter (the corpus has no lossy alpha)."""
     decoder = edge.image.webp_decoder()
-    if decoder is None or getattr(image, "is_animated", False):
+    if decoder is None or edge.image.is_animated(image):
         return image, (1.0, 1.0)
-    scale = min(1.0, edge.image.decode_scale(Geometry(job.size, job.crop), gap))
+    scale = min(1.0, edge.image.decode_scale(job.geometry, gap))
     stored_w, stored_h = image.size
     size = (math.ceil(stored_w * scale), math.ceil(stored_h * scale))
     pixels = decoder.decode(data, size, image.mode == "RGBA")
@@ -107,7 +104,7 @@ def scaled_webp(data: bytes, image: Image.Image, job: Job, gap: float) -> tuple[
     return scaled, (size[0] / stored_w, size[1] / stored_h)
 
 
-def resized(decoding: tuple[Image.Image, float], job: Job, pipeline: Pipeline) -> Image.Image:
+def resized(decoding: tuple[Image.Image, tuple[float, float]], job: Job, pipeline: Pipeline) -> Image.Image:
     """edge.image's crop and resize steps: the crop box is mapped onto a DCT-reduced image,
     whole pixels are cut away first, and the fraction left goes to the resample."""
     image, box = cropped(*decoding, job.crop)
@@ -263,7 +260,7 @@ def webp_decode_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row
 
 def filter_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
     jpeg = pipeline_rows(corpus, DECODE_WORKLOADS, FILTER_VARIANTS, repetitions)
-    others = pipeline_rows(corpus, NON_JPEG_WORKLOADS, [p for p in FILTER_VARIANTS if p.draft_gap == 2], repetitions)
+    others = pipeline_rows(corpus, NON_JPEG_WORKLOADS, [p for p in FILTER_VARIANTS if p.draft_gap == TODAY.draft_gap], repetitions)
     return "Resize filter, reduce() and reducing_gap", jpeg + others
 
 

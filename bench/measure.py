@@ -3,6 +3,7 @@
 import gc
 import io
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,6 +71,10 @@ def warm_up(runners: dict, data: bytes, result: CaseResult) -> dict[str, bytes]:
     return outputs
 
 
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def interleaved_times(runs: dict[str, Callable[[], object]], repetitions: int) -> dict[str, list[float]]:
     """`repetitions` rounds of every run. They take turns, and the turn order rotates every
     round: a burst of noise from a neighbour then lands on all of them rather than on one."""
@@ -85,12 +90,12 @@ def rotated(items: list, shift: int) -> list:
     return items[shift:] + items[:shift]
 
 
-def timed_ms(run, *arguments) -> float:
+def timed_ms(run) -> float:
     gc.collect()
     gc.disable()  # a collection triggered by the previous engine's garbage must not land on this one
     try:
         started = time.perf_counter()
-        run(*arguments)
+        run()
         return (time.perf_counter() - started) * 1000
     finally:
         gc.enable()

@@ -57,8 +57,8 @@ def probe_environment(cache_dir: Path) -> dict:
     return {**os.environ, "PYTHONPYCACHEPREFIX": str(cache_dir / "pycache")}
 
 
-def measure(repo: Path, cache_dir: Path, interpreters: int = 15) -> PassThrough:
-    env = probe_environment(cache_dir)
+def measure(repo: Path, env: dict, interpreters: int = 15) -> PassThrough:
+    """Fresh interpreters in `env` (probe_environment's)."""
     events = [HIT_EVENT, NOT_OURS_EVENT]
     probe(repo, env, IMPORT_PROBE, events)  # compiles the bytecode; not counted
     cold = [probe(repo, env, IMPORT_PROBE, events) for _ in range(interpreters)]

@@ -18,7 +18,7 @@ from bench.cpu_share import CpuShareError, confine
 from bench.cases import cases_for
 from bench.corpus import CorpusError, ensure_corpus
 from bench.engines import ENGINES
-from bench.measure import measure_case, measure_peaks
+from bench.measure import measure_case, measure_peaks, progress
 from bench.passthrough import probe_environment
 from bench.quality import Reference
 
@@ -57,13 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     environment = report.machine_description(arguments.repetitions)
     if cpu_share is not None:
         environment["CPU share"] = cpu_share
+    probe_env = probe_environment(arguments.cache.parent)
     started = time.monotonic()
     results = time_cases(cases, arguments.repetitions)
     timed = time.monotonic()
     if not arguments.no_memory:
-        measure_memory(results, arguments.cache)
+        measure_memory(results, probe_env)
     environment["load average at end"] = report.load_average()
-    pass_through = passthrough.measure(REPO, arguments.cache.parent)
+    pass_through = passthrough.measure(REPO, probe_env)
     built = artifact.measure(REPO)
     environment["run time"] = (f"{time.monotonic() - started:.0f} s ({timed - started:.0f} s timing and SSIM, "
                                f"{time.monotonic() - timed:.0f} s memory probes and pass-through)")
@@ -92,16 +93,11 @@ def time_cases(cases, repetitions: int):
     return results
 
 
-def measure_memory(results, cache_dir: Path) -> None:
-    env = probe_environment(cache_dir.parent)
+def measure_memory(results, env: dict) -> None:
     for turn, result in enumerate(results):
         measure_peaks(result, REPO, env, turn)
         progress(f"peak RSS {result.case.label}: " + ", ".join(
             f"{engine} {mb:.0f} MB" for engine, mb in result.peak_mb.items()))
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
