@@ -6,13 +6,13 @@ On top of them: an error body is short and public, and says nothing of the
 deployment (buckets, AWS error codes) or the request (no reflected input).
 """
 
-import copy
 import json
 
 import pytest
 
-from imaging import DERIVATIVES, ORIGINALS, miss_event, origin_response
-from local import validate
+from edge.handler import handler
+from imaging import DERIVATIVES, ORIGINALS, Context, miss_event, origin_response
+from local import runtime, validate
 
 VIA = "1.1 0123456789abcdef0123456789abcdef.cloudfront.net (CloudFront)"
 MAX_ERROR_BODY = 100
@@ -34,10 +34,13 @@ def hostile_event(uri: str, **kwargs) -> dict:
     return event
 
 
-def received_by_function(event: dict) -> dict:
-    """The origin response as the function receives it, copied before the call: a function that
-    passes it through returns that very object, and a check against it would compare it with itself."""
-    return copy.deepcopy(origin_response(event))
+def invoked(event: dict, context: Context | None = None) -> runtime.Invocation:
+    """The handler run as the local emulator runs it (local.runtime.invoke): the origin response is
+    copied before the call, since a function that passes it through returns that very object, and a
+    check against the event's would compare it with itself. An exception fails the test."""
+    invocation = runtime.invoke(lambda event_, _: handler(event_, context or Context()), event)
+    assert invocation.error is None, invocation.error
+    return invocation
 
 
 def assert_valid_for_cloudfront(response: dict, received: dict) -> None:
@@ -58,7 +61,7 @@ def assert_public_body(response: dict, *reflected: str) -> None:
 
 def assert_clean(response: dict, received: dict, *reflected: str) -> None:
     """Both of the above, and a status from SPEC.md (or the origin's own, passed through untouched).
-    `received`: what received_by_function copied before the call."""
+    `received`: the origin response as copied before the call (Invocation.origin_response)."""
     assert_valid_for_cloudfront(response, received)
     assert_public_body(response, *reflected)
     if response != received:

@@ -13,7 +13,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass
 
 import boto3
@@ -32,13 +31,13 @@ from botocore.stub import ANY, Stubber
 import bombs
 from edge import budget, image, miss, storage
 from edge.errors import Misconfigured, UnsafeWrite
-from edge.handler import handler
 from imaging import (
     DERIVATIVES, EVENTS, IMMUTABLE, LAMBDA_TIMEOUT_MS, ORIGINALS, Context, body_bytes, body_image, encoded, gradient,
     header, origin_response,
 )
+from local import runtime
 from safety import (  # noqa: F401 - fixtures
-    assert_clean, hostile_event, log_records, moto_s3, received_by_function, s3,
+    assert_clean, hostile_event, invoked, log_records, moto_s3, s3,
 )
 
 SHORT = "public, max-age=60"
@@ -49,7 +48,7 @@ CAT = "photos/cat.jpg"
 @dataclass
 class Outcome:
     event: dict
-    received: dict  # the origin response as the function got it (received_by_function)
+    received: dict  # the origin response as the function got it (Invocation.origin_response)
     response: dict
     stored: dict
     logs: list[dict]
@@ -67,15 +66,13 @@ def run(s3, stored, originals_snapshot, capsys):
 
     def run_(event: dict, context: Context | None = None) -> Outcome:
         before = originals_snapshot()
-        received = received_by_function(event)
         capsys.readouterr()
-        started = time.perf_counter()
-        response = handler(event, context or Context())
-        seconds = time.perf_counter() - started
+        invocation = invoked(event, context)
         captured = capsys.readouterr()
         assert captured.err == ""  # everything goes into the one JSON line
         assert originals_snapshot() == before
-        return Outcome(event, received, response, stored(), log_records(captured.out), seconds)
+        return Outcome(event, invocation.origin_response, invocation.response, stored(), log_records(captured.out),
+                       invocation.elapsed_ms / 1000)
 
     return run_
 
@@ -105,13 +102,17 @@ def assert_row(outcome: Outcome, status: str, *, error: str | None = None, cache
 
 def test_a_pass_through_edited_in_place_fails_the_checks():
     """A function may return the origin response object itself: the checks compare it with a copy taken before."""
-    event = hostile_event("/about/index.html")
-    received = received_by_function(event)
-    edited = origin_response(event)
-    edited["headers"]["via"] = [{"key": "Via", "value": "1.1 edited"}]
+
+    def edits_via_in_place(event, _):
+        edited = origin_response(event)
+        edited["headers"]["via"] = [{"key": "Via", "value": "1.1 edited"}]
+        return edited
+
+    edited = runtime.invoke(edits_via_in_place, hostile_event("/about/index.html"))
     with pytest.raises(AssertionError):
-        assert_clean(edited, received)
-    assert_clean(received_by_function(hostile_event("/about/index.html")), received)
+        assert_clean(edited.response, edited.origin_response)
+    untouched = runtime.invoke(lambda event, _: origin_response(event), hostile_event("/about/index.html"))
+    assert_clean(untouched.response, untouched.origin_response)
 
 
 # --- hostile URLs ---------------------------------------------------------------------------------------------
@@ -578,11 +579,10 @@ def test_concurrent_misses_store_identical_bytes_once(put_original, cat_jpeg, s3
             raise
 
     monkeypatch.setattr(client, "put_object", put_object)
-    event = hostile_event(f"/300x300,cover,webp/{CAT}")
-    responses = [None, None]
+    invocations = [None, None]
 
     def one(index):
-        responses[index] = handler(hostile_event(f"/300x300,cover,webp/{CAT}"), Context())
+        invocations[index] = invoked(hostile_event(f"/300x300,cover,webp/{CAT}"))
 
     threads = [threading.Thread(target=one, args=(index,)) for index in range(2)]
     for thread in threads:
@@ -590,11 +590,12 @@ def test_concurrent_misses_store_identical_bytes_once(put_original, cat_jpeg, s3
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(map(str, answers)) == ["200", "PreconditionFailed"]
-    bodies = {body_bytes(response) for response in responses}
+    bodies = {body_bytes(invocation.response) for invocation in invocations}
     assert len(bodies) == 1
-    for response in responses:
+    for invocation in invocations:
+        response = invocation.response
         assert response["status"] == "200" and header(response, "cache-control") == IMMUTABLE
-        assert_clean(response, received_by_function(event))
+        assert_clean(response, invocation.origin_response)
     stored = s3.get_object(Bucket=DERIVATIVES, Key=f"300x300,cover,webp/{CAT}")["Body"].read()
     assert {stored} == bodies
 
@@ -628,12 +629,11 @@ def test_the_conditional_put_is_sent_and_412_is_success(s3, cat_jpeg, capsys):
             expected_params={"Bucket": DERIVATIVES, "Key": f"640x/{CAT}", "Body": ANY, "ContentType": "image/jpeg",
                              "CacheControl": IMMUTABLE, "IfNoneMatch": "*"},
         )
-        event = hostile_event(f"/640x/{CAT}")
-        received = received_by_function(event)
-        response = handler(event, Context())
+        invocation = invoked(hostile_event(f"/640x/{CAT}"))
         stubber.assert_no_pending_responses()
+    response = invocation.response
     assert response["status"] == "200" and header(response, "cache-control") == IMMUTABLE
-    assert_clean(response, received)
+    assert_clean(response, invocation.origin_response)
     record, = log_records(capsys.readouterr().out)
     assert record["stored"] is True and "error" not in record
 

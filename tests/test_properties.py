@@ -15,10 +15,9 @@ from PIL import Image
 from edge import gif, image
 from edge.errors import BadRequest, EdgeError
 from edge.geometry import plan
-from edge.handler import handler
 from edge.rendition import S3_MAX_KEY_BYTES, parse_derivative_key, parse_rendition
-from imaging import DERIVATIVES, ORIGINALS, Context, body_bytes, encoded, gradient, header, origin_response
-from safety import assert_clean, hostile_event, moto_s3, received_by_function, s3  # noqa: F401 - fixtures
+from imaging import DERIVATIVES, ORIGINALS, body_bytes, encoded, gradient, header, origin_response
+from safety import assert_clean, hostile_event, invoked, moto_s3, s3  # noqa: F401 - fixtures
 
 # Pillow warns about the broken TIFFs and EXIF blocks the mutations make; they are the point.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -172,8 +171,8 @@ def seeded(s3):
 def test_any_uri(seeded, uri, status):
     s3, good = seeded
     event = hostile_event(uri, status=status)
-    untouched = received_by_function(event)
-    response = handler(event, Context())
+    invocation = invoked(event)
+    response, untouched = invocation.response, invocation.origin_response
     try:
         check_answer(s3, uri, good, response, untouched)
         if response is origin_response(event):
@@ -190,11 +189,10 @@ def test_any_uri(seeded, uri, status):
 def test_any_original(s3, original, spec):
     s3.put_object(Bucket=ORIGINALS, Key="upload", Body=original)
     uri = f"/{spec}/upload"
-    event = hostile_event(uri)
-    received = received_by_function(event)
-    response = handler(event, Context())
+    invocation = invoked(hostile_event(uri))
+    response = invocation.response
     try:
-        check_answer(s3, uri, original, response, received)
+        check_answer(s3, uri, original, response, invocation.origin_response)
         assert response["status"] in ("200", "413", "415", "500")
     finally:
         clear_derivatives(s3)
