@@ -71,17 +71,22 @@ def test_what_is_not_a_webp_is_refused(decoder, data):
         decoder.decode(data, (4, 4), alpha=False)
 
 
-def test_no_library_means_no_decoder(monkeypatch, tmp_path):
+@pytest.fixture
+def unusable_libraries(monkeypatch, tmp_path) -> list[Path]:
+    """Missing, not a library, and a library without libwebp's API (libc); no system libwebp."""
     monkeypatch.setattr(webp.ctypes.util, "find_library", lambda name: None)
     not_a_library = tmp_path / "libwebp-0.so"
     not_a_library.write_bytes(b"\x7fELF but not really")
-    assert webp.load([tmp_path / "missing.so", not_a_library]) is None
+    return [tmp_path / "missing.so", not_a_library, Path("libc.so.6")]
 
 
-def test_a_library_without_the_advanced_api_is_skipped(monkeypatch):
-    """libc loads, but has no WebPDecode: the next candidate, then the system's, is tried."""
-    monkeypatch.setattr(webp.ctypes.util, "find_library", lambda name: None)
-    assert webp.load([Path("libc.so.6")]) is None
+def test_no_usable_library_means_no_decoder(unusable_libraries):
+    assert webp.load(unusable_libraries) is None
+
+
+def test_candidates_are_tried_until_one_loads(decoder, unusable_libraries):
+    found = webp.load([*unusable_libraries, Path(decoder.path)])
+    assert found is not None and found.path == decoder.path
 
 
 @pytest.mark.parametrize(("options", "edge_pixel"), [({"quality": 90}, (127, 0, 127, 128)),
