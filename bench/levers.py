@@ -52,7 +52,8 @@ class Pipeline:
     def describe(self) -> str:
         parts = ["draft off" if self.draft_gap is None else f"draft gap {self.draft_gap:g}", FILTER_NAMES[self.resample]]
         if self.webp_scale_gap != edge.image.DRAFT_GAP:  # only WebP rows vary it: other labels stay short
-            parts.insert(1, "WebP full decode" if self.webp_scale_gap is None else f"WebP decode gap {self.webp_scale_gap:g}")
+            webp = "WebP full decode" if self.webp_scale_gap is None else f"WebP decode gap {self.webp_scale_gap:g}"
+            parts.insert(1, webp)
         if self.reducing_gap:
             parts.append(f"reducing_gap {self.reducing_gap:g}")
         if self.reduce_first:
@@ -99,8 +100,7 @@ def scaled_webp(data: bytes, image: Image.Image, job: Job, gap: float) -> tuple[
     scale = min(1.0, edge.image.decode_scale(job.geometry, gap))
     stored_w, stored_h = image.size
     size = (math.ceil(stored_w * scale), math.ceil(stored_h * scale))
-    pixels = decoder.decode(data, size, image.mode == "RGBA")
-    scaled = Image.frombuffer(pixels.mode, size, pixels.pixels, "raw", pixels.mode, 0, 1)
+    scaled = edge.image.decoded_image(decoder.decode(data, size, image.mode == "RGBA"))
     return scaled, (size[0] / stored_w, size[1] / stored_h)
 
 
@@ -260,7 +260,8 @@ def webp_decode_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row
 
 def filter_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
     jpeg = pipeline_rows(corpus, DECODE_WORKLOADS, FILTER_VARIANTS, repetitions)
-    others = pipeline_rows(corpus, NON_JPEG_WORKLOADS, [p for p in FILTER_VARIANTS if p.draft_gap == TODAY.draft_gap], repetitions)
+    at_todays_draft = [pipeline for pipeline in FILTER_VARIANTS if pipeline.draft_gap == TODAY.draft_gap]
+    others = pipeline_rows(corpus, NON_JPEG_WORKLOADS, at_todays_draft, repetitions)
     return "Resize filter, reduce() and reducing_gap", jpeg + others
 
 

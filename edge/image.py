@@ -364,8 +364,13 @@ def decode_webp(frame: Frame) -> Frame:
         decoded = decoder.decode(original, size, alpha)
     except webp.WebPError as error:
         raise UnsupportedMedia(f"cannot decode image: {error}") from None
-    pixels = Image.frombuffer(decoded.mode, size, decoded.pixels, "raw", decoded.mode, 0, 1)
-    return replace(frame, image=pixels, placement=Placement.of((0, 0, *size), image.size) if scaled else None)
+    placement = Placement.of((0, 0, *size), image.size) if scaled else None
+    return replace(frame, image=decoded_image(decoded), placement=placement)
+
+
+def decoded_image(decoded: webp.Decoded) -> Image.Image:
+    """libwebp's pixels as an image, on the same memory."""
+    return Image.frombuffer(decoded.mode, decoded.size, decoded.pixels, "raw", decoded.mode, 0, 1)
 
 
 @cache

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from edge import webp
-from edge.image import webp_decoder
+from edge.image import decoded_image, webp_decoder
 from imaging import encoded, gradient
 
 BLUE_GREY = (40, 90, 160)
@@ -50,7 +50,7 @@ def test_a_flat_picture_scales_to_its_colour(decoder, mode, colour, seen, size):
     data = encoded(Image.new(mode, (400, 200), colour), "WEBP", lossless=True, exact=True)
     decoded = decoder.decode(data, size, alpha=mode == "RGBA")
     assert (decoded.size, decoded.mode, len(decoded.pixels)) == (size, mode, size[0] * size[1] * len(mode))
-    assert set(Image.frombuffer(mode, size, decoded.pixels, "raw", mode, 0, 1).get_flattened_data()) == {seen}
+    assert set(decoded_image(decoded).get_flattened_data()) == {seen}
 
 
 def test_each_output_pixel_averages_the_area_it_covers(decoder):
@@ -98,8 +98,7 @@ def test_only_lossless_alpha_is_weighted_when_scaling(decoder, options, edge_pix
     picture = Image.new("RGBA", (400, 200), (255, 0, 0, 255))
     picture.paste((0, 0, 255, 0), (200, 0, 400, 200))
     decoded = decoder.decode(encoded(picture, "WEBP", exact=True, **options), (101, 50), alpha=True)
-    image = Image.frombuffer("RGBA", (101, 50), decoded.pixels, "raw", "RGBA", 0, 1)
-    assert image.getpixel((50, 25)) == edge_pixel
+    assert decoded_image(decoded).getpixel((50, 25)) == edge_pixel
 
 
 @pytest.mark.parametrize("mode", ["RGB", "RGBA"])
