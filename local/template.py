@@ -49,7 +49,7 @@ def load_template(path: Path) -> dict:
 
 def origin_headers(template: dict, region: str) -> OriginHeaders:
     """The custom headers of the origin that carries the configuration, with parameter defaults filled in."""
-    resolver = Resolver(parameter_defaults(template) | {"AWS::Region": region}, template.get("Conditions") or {})
+    resolver = stack_resolver(template, region)
     headers, unresolved = {}, []
     for entry in config_origin_headers(template):
         name = str(entry.get("HeaderName", "")).lower()
@@ -59,6 +59,12 @@ def origin_headers(template: dict, region: str) -> OriginHeaders:
         elif value.strip():  # CloudFront refuses an empty header; an empty default means "not set"
             headers[name] = value
     return OriginHeaders(headers, tuple(unresolved))
+
+
+def stack_resolver(template: dict, region: str, **parameters: str) -> "Resolver":
+    """Values and conditions as a stack in `region` has them: the parameters' defaults, then `parameters`."""
+    values = parameter_defaults(template) | {"AWS::Region": region} | parameters
+    return Resolver(values, template.get("Conditions") or {})
 
 
 def parameter_defaults(template: dict) -> dict[str, str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from local.template import Resolver, load_template, parameter_defaults
+from local.template import Resolver, load_template, parameter_defaults, stack_resolver
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "template.yaml"
@@ -478,7 +478,7 @@ NO_VALUE = object()
 
 def stack(template, **overrides) -> Resolver:
     """The template's Rules and Conditions as CloudFormation evaluates them, with these parameter values."""
-    return Resolver(parameter_defaults(template) | {"AWS::Region": "us-east-1"} | overrides, template["Conditions"])
+    return stack_resolver(template, "us-east-1", **overrides)
 
 
 def holds(resolver: Resolver, expression) -> bool:
