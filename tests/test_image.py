@@ -228,7 +228,6 @@ def test_other_modes_become_well_formed_eight_bit_output(source, expected_mode):
 
 def test_sixteen_bit_rgb_png_becomes_eight_bit():
     import struct
-    import zlib
 
     from bombs import PNG_SIGNATURE, png_chunk
 
@@ -681,8 +680,6 @@ def test_exif_transpose_matches_pillows_reference():
     [((300, 201), (0, 0, 1000, 700)), ((333, 97), (10.5, 20.25, 990.0, 600.75)), ((40, 7), (0, 0, 1000, 700))],
 )
 def test_resampling_in_strips_matches_one_resize(mode, size, region):
-    from PIL import ImageChops
-
     from edge.image import resample_in_strips
 
     source = gradient((1000, 700), "RGBA" if "A" in mode else "RGB").convert(mode)
