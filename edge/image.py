@@ -38,7 +38,7 @@ from PIL import (  # noqa: F401 - imported for their registration side effect
     WebPImagePlugin,
 )
 
-from edge import gif, webp
+from edge import gif, heap, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import Geometry, plan
 from edge.rendition import Rendition
@@ -46,6 +46,8 @@ from edge.rendition import Rendition
 # We enforce our own pixel limit from configuration, before decoding; Pillow's
 # global guard would otherwise fire at a fixed size we do not control.
 Image.MAX_IMAGE_PIXELS = None
+# Decoded images are large and short-lived: keep their memory for the next request (edge/heap.py).
+heap.keep_freed_memory()
 
 DECODERS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "TIFF", "BMP")
 # Pillow format name -> our default output format (None: decided by alpha). MPO is
