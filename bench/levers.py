@@ -11,7 +11,7 @@ setting at a time. Each table gives the median time, the output size and the SSI
 against the float reference of bench/quality.py.
 
 Usage: python -m bench.levers [--repetitions N] [--only SECTION,...] [--cache DIR]
-Sections: check, draft, webpdecode, filter, jpeg, webp, avif, png, projection.
+Sections: check, draft, webpdecode, heap, filter, jpeg, webp, avif, png, projection.
 The report goes to bench/results/levers.md, or levers-<sections>.md for --only.
 """
 
@@ -30,7 +30,8 @@ import edge.image
 from bench import engine_ours
 from bench.corpus import CorpusFile, ensure_corpus
 from bench.job import Job, frame_options, make_job
-from bench.measure import interleaved_times, judged_ssim, progress
+from bench.measure import interleaved_times, judged_ssim, progress, rotated
+from bench.passthrough import fresh_interpreter, probe_environment
 from bench.quality import Reference
 
 REPO = Path(__file__).resolve().parent.parent
@@ -253,6 +254,36 @@ def draft_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
         corpus, DECODE_WORKLOADS, DRAFT_VARIANTS, repetitions)
 
 
+HEAP_WORKLOADS = (
+    ("jpeg-2mp-base", "1600x"), ("jpeg-8mp-base", "1600x"), ("jpeg-12mp-base", "1600x"),
+    ("jpeg-12mp-prog", "800x"), ("jpeg-50mp-base", "320x"), ("png-rgb", "800x"), ("webp", "1600x"),
+    ("gif-anim", "320x"),
+)
+HEAP_LABELS = {"adaptive": "glibc's adaptive heap", "policy": "edge.heap's policy"}
+WARM_RENDERS = 3
+
+
+def heap_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
+    """edge.image itself, warm, with and without edge/heap.py: the policy is the whole
+    process's, so each variant runs in fresh interpreters (bench/warm.py), taking turns."""
+    env = probe_environment(REPO / ".cache")
+    rows = []
+    for name, spec in HEAP_WORKLOADS:
+        runs: dict[str, list[dict]] = {mode: [] for mode in HEAP_LABELS}
+        for round_index in range(repetitions):
+            for mode in rotated(list(HEAP_LABELS), round_index):
+                runs[mode].append(fresh_interpreter(
+                    ["-m", "bench.warm", mode, corpus.files[name].path, spec, str(WARM_RENDERS)],
+                    REPO, env, "warm-container probe"))
+        for mode, label in HEAP_LABELS.items():
+            faults = statistics.median(fault for run in runs[mode] for fault in run["page_faults"])
+            times = [time for run in runs[mode] for time in run["times_ms"]]
+            rows.append(Row(f"{name} {spec}", f"{label}: {faults:,.0f} page faults a render", times,
+                            runs[mode][0]["out_bytes"], None))
+        progress(f"levers: heap {name} {spec}")
+    return "C heap policy (edge/heap.py), warm renders in fresh interpreters", rows
+
+
 def webp_decode_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
     return "WebP decoded at reduced scale by libwebp (edge/webp.py), LANCZOS after it", pipeline_rows(
         corpus, WEBP_WORKLOADS, WEBP_DECODE_VARIANTS, repetitions)
@@ -393,7 +424,8 @@ def projection_summary(rows: list[Row]) -> list[str]:
 
 
 SECTIONS = {
-    "check": check_section, "draft": draft_section, "webpdecode": webp_decode_section, "filter": filter_section,
+    "check": check_section, "draft": draft_section, "webpdecode": webp_decode_section, "heap": heap_section,
+    "filter": filter_section,
     "jpeg": jpeg_section, "webp": webp_section, "avif": avif_section, "png": png_section,
     "projection": projection_section,
 }

@@ -10,7 +10,7 @@ import pytest
 from edge import heap
 
 ALL_SET = [
-    (heap.M_MMAP_THRESHOLD, 32 * heap.MB), (heap.M_TRIM_THRESHOLD, 512 * heap.MB), (heap.M_ARENA_MAX, 1),
+    (heap.M_MMAP_THRESHOLD, 32 * heap.MB), (heap.M_TRIM_THRESHOLD, 512 * heap.MB), (heap.M_ARENA_MAX, 2),
 ]
 
 
@@ -24,7 +24,7 @@ class FakeLibc:
         return 0 if parameter == self.refuses else 1
 
 
-def test_sets_the_mmap_threshold_first_then_the_trim_threshold_and_one_arena():
+def test_sets_the_mmap_threshold_first_then_the_trim_threshold_and_two_arenas():
     libc = FakeLibc()
     assert heap.keep_freed_memory(libc) is True
     assert libc.calls == ALL_SET
