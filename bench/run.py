@@ -9,6 +9,7 @@ a benchmark on a noisy machine is evidence, not a gate.
 import argparse
 import itertools
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -70,12 +71,22 @@ def main(argv: list[str] | None = None) -> int:
                                f"{time.monotonic() - timed:.0f} s memory probes and pass-through)")
     text = report.render(environment, files, results, pass_through, built)
     print(text)
-    # A run on a CPU share keeps its own report, beside the whole machine's.
-    saved = RESULTS_DIR / (f"latest-cpu-share-{arguments.cpu_share:g}.md" if cpu_share else "latest.md")
+    saved = RESULTS_DIR / report_name(arguments.cpu_share if cpu_share else 0, arguments.only)
     saved.parent.mkdir(parents=True, exist_ok=True)
     saved.write_text(text)
     print(f"(saved to {saved.relative_to(REPO)})", file=sys.stderr)
     return 1 if any(result.errors for result in results) else 0
+
+
+def report_name(cpu_share: float, only: str) -> str:
+    """latest.md for a whole run on the whole machine. A run on a CPU share, or on a subset of
+    the cases, keeps a report of its own, so that it never overwrites the whole run's."""
+    name = "latest"
+    if cpu_share:
+        name += f"-cpu-share-{cpu_share:g}"
+    if only:
+        name += "-only-" + (re.sub(r"[^A-Za-z0-9.]+", "-", only).strip("-") or "cases")
+    return name + ".md"
 
 
 def time_cases(cases, repetitions: int):
