@@ -38,7 +38,7 @@ from PIL import (  # noqa: F401 - imported for their registration side effect
     WebPImagePlugin,
 )
 
-from edge import gif, heap, webp
+from edge import gif, heap, jpeg, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import Geometry, plan
 from edge.rendition import Rendition
@@ -181,6 +181,8 @@ def open_source(data: bytes, limits: Limits) -> Source:
     width, height = image.size
     if width * height > limits.max_pixels:
         raise SourceTooLarge(f"{width}x{height} is over {limits.max_pixels} pixels")
+    if image.format in ("JPEG", "MPO"):
+        check_jpeg_data(data)
     if image.format == "GIF":
         # Pillow's n_frames walks every frame, and a later frame may grow the canvas.
         try:
@@ -197,6 +199,18 @@ def open_source(data: bytes, limits: Limits) -> Source:
     if frames > limits.max_frames:
         raise SourceTooLarge(f"{frames} frames counted, over {limits.max_frames}")
     return Source(image, frames, (width, height))
+
+
+def check_jpeg_data(data: bytes) -> None:
+    """Refuse a JPEG whose coded data is too short for the size it declares (edge/jpeg.py):
+    libjpeg would decode it without an error, grey wherever the data was missing."""
+    frame = jpeg.scan(data)
+    if frame is None:
+        return
+    coded_bytes, least = len(data) - frame.data_offset, frame.least_data_bytes()
+    if coded_bytes < least:
+        raise UnsupportedMedia(
+            f"{coded_bytes} bytes of image data, where {frame.width}x{frame.height} needs at least {least}")
 
 
 def check_animation_pixels(frame_count: int, canvas: tuple[int, int], limits: Limits) -> None:

@@ -80,6 +80,16 @@ def jpeg_declaring(width: int, height: int) -> bytes:
     return bytes(data)
 
 
+def jpeg_scan_cut_short(size: tuple[int, int], kept: int) -> bytes:
+    """A real JPEG whose scan is cut after `kept` bytes and closed there with an end-of-image marker."""
+    buffer = io.BytesIO()
+    Image.radial_gradient("L").resize(size).convert("RGB").save(buffer, "JPEG", quality=90)
+    data = buffer.getvalue()
+    sos = data.index(b"\xff\xda")
+    scan_start = sos + 2 + struct.unpack_from(">H", data, sos + 2)[0]
+    return data[: scan_start + kept] + b"\xff\xd9"
+
+
 def webp_declaring(width: int, height: int) -> bytes:
     """A real 4x4 lossless WebP whose VP8L header then declares width x height (at most 16384 each)."""
     buffer = io.BytesIO()

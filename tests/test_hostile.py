@@ -266,6 +266,9 @@ NOT_IMAGES = [
     ("truncated-png", png_bytes((300, 200))[:400]),
     ("truncated-gif", encoded(gradient((300, 200)), "GIF")[:300]),
     ("truncated-webp", encoded(gradient((300, 200)), "WEBP")[:200]),
+    # libjpeg fills what a scan ended before with grey, without an error: edge/jpeg.py counts the data instead.
+    ("jpeg-declaring-7000x7000-in-its-8x8-data", bombs.jpeg_declaring(7000, 7000)),
+    ("jpeg-scan-ended-early", bombs.jpeg_scan_cut_short((2000, 1500), 1000)),
     ("gif-of-1-byte-sub-blocks", bombs.gif_tiny_sub_blocks(2)),
 ]
 

@@ -1,0 +1,113 @@
+"""A JPEG's frame header and the least data it needs, read from its markers."""
+
+import io
+import struct
+
+import pytest
+from PIL import Image
+
+import bombs
+from edge import jpeg
+from edge.errors import UnsupportedMedia
+from edge.image import check_jpeg_data
+
+# Pillow's subsampling codes: 0 is 4:4:4, 1 is 4:2:2, 2 is 4:2:0.
+LUMA_SAMPLING = {0: (1, 1), 1: (2, 1), 2: (2, 2)}
+
+
+def jpeg_bytes(image: Image.Image, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", **options)
+    return buffer.getvalue()
+
+
+def first_scan_data(data: bytes) -> int:
+    sos = data.index(b"\xff\xda")
+    return sos + 2 + struct.unpack_from(">H", data, sos + 2)[0]
+
+
+@pytest.mark.parametrize("progressive", [False, True], ids=["baseline", "progressive"])
+@pytest.mark.parametrize("subsampling", [0, 1, 2], ids=["444", "422", "420"])
+def test_a_colour_frame_is_read_with_its_sampling(subsampling, progressive):
+    data = jpeg_bytes(Image.new("RGB", (101, 37), (200, 40, 90)), subsampling=subsampling, progressive=progressive)
+    frame = jpeg.scan(data)
+    assert (frame.width, frame.height) == (101, 37)
+    assert frame.sampling == (LUMA_SAMPLING[subsampling], (1, 1), (1, 1))
+    assert frame.data_offset == first_scan_data(data)
+
+
+@pytest.mark.parametrize("mode", ["L", "CMYK"])
+def test_grey_and_cmyk_frames_are_read(mode):
+    data = jpeg_bytes(Image.new(mode, (64, 48)))
+    frame = jpeg.scan(data)
+    assert (frame.width, frame.height, len(frame.sampling)) == (64, 48, len(mode))
+    assert frame.data_offset == first_scan_data(data)
+
+
+def test_blocks_count_each_component_as_sampled():
+    # 100x50 at 4:2:0: luma 13 x 7 blocks; each chroma plane is 50x25 pixels, 7 x 4 blocks.
+    frame = jpeg.Frame(100, 50, ((2, 2), (1, 1), (1, 1)), data_offset=0)
+    assert frame.blocks() == 13 * 7 + 2 * 7 * 4
+    assert frame.least_data_bytes() == 19  # 147 bits
+
+
+@pytest.mark.parametrize("progressive", [False, True], ids=["baseline", "progressive"])
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+@pytest.mark.parametrize("size", [(8, 8), (1000, 700), (4000, 3000)])
+def test_the_least_data_is_below_what_the_flattest_real_image_takes(size, mode, progressive):
+    """A single flat colour, with Huffman tables optimised for it: the least any encoder writes."""
+    data = jpeg_bytes(Image.new(mode, size, "white"), optimize=True, progressive=progressive, quality=50)
+    frame = jpeg.scan(data)
+    assert frame.least_data_bytes() <= len(data) - frame.data_offset
+    check_jpeg_data(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\x89PNG\r\n\x1a\n",
+        b"\xff\xd8\xff\xd9",  # ends before any frame
+        b"\xff\xd8\x00\x00\xff\xc0",  # junk where a marker belongs: Pillow skips it, this does not guess
+        b"\xff\xd8\xff\xe0\x00\x10JFIF",  # a segment longer than the data
+    ],
+    ids=["empty", "png", "end-before-frame", "junk-between-markers", "short-segment"],
+)
+def test_what_is_not_read_is_left_to_pillow(data):
+    assert jpeg.scan(data) is None
+
+
+@pytest.mark.parametrize("frame_marker", [0xC3, 0xC9, 0xCA], ids=["lossless", "arithmetic", "arithmetic-progressive"])
+def test_frames_of_other_codings_are_not_checked(frame_marker):
+    data = bytearray(bombs.jpeg_declaring(7000, 7000))
+    data[data.index(b"\xff\xc0") + 1] = frame_marker
+    assert jpeg.scan(bytes(data)) is None
+    check_jpeg_data(bytes(data))  # no floor known: Pillow decides
+
+
+def test_a_height_defined_later_is_not_checked():
+    data = bytearray(jpeg_bytes(Image.new("L", (16, 16))))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 7] = b"\0\0"
+    assert jpeg.scan(bytes(data)) is None
+
+
+def test_fill_bytes_before_a_marker_are_skipped():
+    data = jpeg_bytes(Image.new("L", (16, 16)))
+    padded = data[:2] + b"\xff\xff\xff" + data[2:]
+    assert jpeg.scan(padded).data_offset == jpeg.scan(data).data_offset + 3
+
+
+@pytest.mark.parametrize(
+    "data",
+    [bombs.jpeg_declaring(7000, 7000), bombs.jpeg_scan_cut_short((2000, 1500), 1000)],
+    ids=["declares-7000x7000-with-8x8-data", "scan-ended-after-1000-bytes"],
+)
+def test_data_too_short_for_the_declared_size_is_refused(data):
+    with pytest.raises(UnsupportedMedia, match="needs at least"):
+        check_jpeg_data(data)
+
+
+def test_a_scan_ended_early_by_less_than_the_floor_still_decodes():
+    """The limit of counting: 1 bit a block is far below what real data takes."""
+    check_jpeg_data(bombs.jpeg_scan_cut_short((2000, 1500), 20_000))
