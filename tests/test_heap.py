@@ -46,7 +46,7 @@ def test_a_c_library_without_mallopt_is_left_alone():
     assert heap.keep_freed_memory(object()) is False
 
 
-# A fresh interpreter, as a new container: the third render's page faults, after two alike.
+# A fresh interpreter, as a new container: the page faults of each render after two alike.
 WARM_RENDER_PROBE = """
 import io, json, resource
 from PIL import Image
@@ -55,12 +55,15 @@ from edge.rendition import parse_rendition
 
 buffer = io.BytesIO()
 Image.linear_gradient("L").resize((3000, 2000)).convert("RGB").save(buffer, "JPEG", quality=90)
-original, rendition = buffer.getvalue(), parse_rendition("/1600x/photo.jpg")
+original, rendition, limits = buffer.getvalue(), parse_rendition("/1600x/photo.jpg"), Limits(50_000_000, 300)
 for _ in range(2):
-    render(original, rendition, Limits(50_000_000, 300))
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-render(original, rendition, Limits(50_000_000, 300))
-print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before))
+    render(original, rendition, limits)
+faults = []
+for _ in range(3):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    render(original, rendition, limits)
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(json.dumps(faults))
 """
 
 
@@ -69,5 +72,7 @@ def test_a_warm_render_reuses_the_memory_the_one_before_freed():
     decoded_pages = 3000 * 2000 * 4 // 4096  # RGBX, as Pillow holds RGB
     result = subprocess.run([sys.executable, "-c", WARM_RENDER_PROBE], capture_output=True, text=True, check=True)
     page_faults = json.loads(result.stdout)
-    # Without the policy this glibc faults in the whole decoded image again (about 6,000 pages).
-    assert page_faults < decoded_pages // 20
+    # Without the policy this glibc faults the whole decoded image in again, and more, on every render
+    # (8,700 pages). With it, the fewest are none; a thread's first strip in its arena can cost a few hundred.
+    assert min(page_faults) < decoded_pages // 20, page_faults
+    assert max(page_faults) < decoded_pages // 4, page_faults
