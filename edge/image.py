@@ -204,13 +204,10 @@ def open_source(data: bytes, limits: Limits) -> Source:
 def check_jpeg_data(data: bytes) -> None:
     """Refuse a JPEG whose coded data is too short for the size it declares (edge/jpeg.py):
     libjpeg would decode it without an error, grey wherever the data was missing."""
-    frame = jpeg.scan(data)
-    if frame is None:
-        return
-    coded_bytes, least = len(data) - frame.data_offset, frame.least_data_bytes()
-    if coded_bytes < least:
+    frame = jpeg.too_short(data)
+    if frame is not None:
         raise UnsupportedMedia(
-            f"{coded_bytes} bytes of image data, where {frame.width}x{frame.height} needs at least {least}")
+            f"coded data under the {frame.least_coded_bytes()} bytes that {frame.width}x{frame.height} needs")
 
 
 def check_animation_pixels(frame_count: int, canvas: tuple[int, int], limits: Limits) -> None:

@@ -1,25 +1,31 @@
-"""A JPEG's frame header and where its image data begins, read from the markers without
+"""A JPEG's frame header and the size of its coded data, read from the markers without
 decoding a pixel: enough to tell that the data is too short for the size it declares.
 
-libjpeg does not fail on a scan that ends early at an end-of-image marker: it warns,
-and fills the blocks it never read with mid-grey, and Pillow ignores libjpeg's warnings.
-So 300 bytes that declare 7000x7000 would decode to 49 MP, almost all of it grey, and
-that derivative would be stored. In Huffman-coded DCT data, though, every 8x8 block of
-every component costs at least one bit: its DC difference is a Huffman code, and no
-Huffman code is shorter than a bit. Data shorter than that cannot be the whole image.
-A scan cut short by less than that still decodes, grey where it ends: nothing short
-of libjpeg's warnings can tell it apart.
+libjpeg does not fail on a scan that ends early at an end-of-image marker, nor on corrupt
+coded data: it warns, fills what it could not read with mid-grey, and Pillow ignores its
+warnings. So 300 bytes that declare 7000x7000 would decode to 49 MP of grey, and that
+derivative would be stored. But in Huffman-coded DCT data every 8x8 block of every
+component costs at least a bit (its DC difference is a Huffman code, and none is shorter),
+and in a sequential frame a second one (the end-of-block code, or its AC coefficients').
+Coded data shorter than that cannot be the whole image. It is a floor, far below what a
+photograph takes (1-5% of it): a scan cut later still decodes, grey below the cut, or
+blurred where a progressive file lost its last scans. Only libjpeg's warnings could tell.
 """
 
+import re
 import struct
 from dataclasses import dataclass
 
 # Huffman-coded DCT frames: baseline, extended sequential, progressive. Arithmetic coding
-# (0xC9-0xCB) has no such floor, and a lossless frame (0xC3) a higher one: not checked.
-_HUFFMAN_DCT_FRAMES = frozenset({0xC0, 0xC1, 0xC2})
+# (0xC9-0xCB) has no such floor, and a lossless frame (0xC3) another one: not judged.
+_SEQUENTIAL_FRAMES, _PROGRESSIVE_FRAME = frozenset({0xC0, 0xC1}), 0xC2
 _OTHER_FRAMES = frozenset({0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
-_START_OF_SCAN, _END_OF_IMAGE = 0xDA, 0xD9
-_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM and RSTn carry no length
+_START_OF_SCAN, _END_OF_IMAGE, _TEM = 0xDA, 0xD9, 0x01
+# Reserved codes, whose layout this cannot know: the file is then not judged.
+_RESERVED = frozenset({*range(0x02, 0xC0), 0xC8})
+# In coded data, 0xFF is followed by 0x00 (a stuffed byte), a restart marker, another 0xFF
+# (fill), or the marker that ends the scan.
+_MARKER_IN_CODED_DATA = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _BLOCK = 8
 
 
@@ -28,6 +34,7 @@ class Frame:
     width: int
     height: int
     sampling: tuple[tuple[int, int], ...]  # each component's (horizontal, vertical) sampling factors
+    progressive: bool
     data_offset: int  # where the first scan's coded data begins
 
     def blocks(self) -> int:
@@ -39,9 +46,19 @@ class Frame:
             for h, v in self.sampling
         )
 
-    def least_data_bytes(self) -> int:
-        """The least coded data that can hold every block: a bit each."""
-        return _ceil_div(self.blocks(), 8)
+    def least_coded_bytes(self) -> int:
+        """The least coded data that can hold every block: two bits each in a sequential frame, one in a
+        progressive one (whose scans after the first, of DC values, may all be left out)."""
+        return _ceil_div(self.blocks() * (1 if self.progressive else 2), 8)
+
+
+def too_short(data: bytes) -> Frame | None:
+    """The frame of a JPEG whose coded data is shorter than its size needs; None when it is long
+    enough, or when this cannot judge (not a Huffman-coded DCT JPEG, or markers it does not read)."""
+    frame = scan(data)
+    if frame is None or _coded_data_reaches(data, frame.data_offset, frame.least_coded_bytes()):
+        return None
+    return frame
 
 
 def scan(data: bytes) -> Frame | None:
@@ -54,20 +71,19 @@ def scan(data: bytes) -> Frame | None:
         if data[pos] != 0xFF:
             return None
         marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte before a marker
+        if marker == 0xFF:  # a fill byte before a marker
             pos += 1
             continue
-        if marker in _STANDALONE:
+        if 0xD0 <= marker <= 0xD7 or marker == _TEM:
             pos += 2
             continue
-        if marker == _END_OF_IMAGE:
+        if marker == _END_OF_IMAGE or marker in _OTHER_FRAMES:
             return None
-        (length,) = struct.unpack_from(">H", data, pos + 2)
-        end = pos + 2 + length
-        if length < 2 or end > len(data) or marker in _OTHER_FRAMES:
+        end = _segment_end(data, pos)
+        if end is None:
             return None
-        if marker in _HUFFMAN_DCT_FRAMES:
-            frame = _frame(data[pos + 4 : end])
+        if marker in _SEQUENTIAL_FRAMES or marker == _PROGRESSIVE_FRAME:
+            frame = _frame(data[pos + 4 : end], progressive=marker == _PROGRESSIVE_FRAME)
             if frame is None:
                 return None
         if marker == _START_OF_SCAN:
@@ -76,8 +92,42 @@ def scan(data: bytes) -> Frame | None:
     return None
 
 
-def _frame(segment: bytes) -> tuple[int, int, tuple[tuple[int, int], ...]] | None:
-    """Width, height and sampling factors from a start-of-frame segment."""
+def _coded_data_reaches(data: bytes, pos: int, needed: int) -> bool:
+    """Whether the coded data of the scans from `pos` on, up to the end-of-image marker, is at
+    least `needed` bytes. Segments between scans (tables, the next scan's header) do not count.
+    It looks only as far as it must: for a photograph, the first few percent of the file."""
+    counted = 0
+    while True:
+        remaining = needed - counted
+        found = _MARKER_IN_CODED_DATA.search(data, pos, min(len(data), pos + remaining + 1))
+        if found is None:
+            return len(data) - pos >= remaining
+        marker_at = found.start()
+        counted += marker_at - pos
+        marker = data[marker_at + 1]
+        if marker == _END_OF_IMAGE:
+            return False  # counted < needed: the marker came before `remaining` bytes
+        if marker == _TEM:
+            pos = marker_at + 2
+            continue
+        end = _segment_end(data, marker_at)
+        if end is None:
+            return True  # not what this reads: no judgement
+        pos = end
+
+
+def _segment_end(data: bytes, pos: int) -> int | None:
+    """The end of the marker segment at `pos`, by its length field; None for a reserved code or a
+    length that does not fit."""
+    if data[pos + 1] in _RESERVED or pos + 4 > len(data):
+        return None
+    (length,) = struct.unpack_from(">H", data, pos + 2)
+    end = pos + 2 + length
+    return end if length >= 2 and end <= len(data) else None
+
+
+def _frame(segment: bytes, progressive: bool) -> tuple | None:
+    """Width, height, sampling factors and coding from a start-of-frame segment."""
     if len(segment) < 6:
         return None
     height, width, components = struct.unpack_from(">HHB", segment, 1)
@@ -86,7 +136,7 @@ def _frame(segment: bytes) -> tuple[int, int, tuple[tuple[int, int], ...]] | Non
     sampling = tuple((segment[6 + 3 * i + 1] >> 4, segment[6 + 3 * i + 1] & 15) for i in range(components))
     if any(not (1 <= h <= 4 and 1 <= v <= 4) for h, v in sampling):
         return None
-    return width, height, sampling
+    return width, height, sampling, progressive
 
 
 def _ceil_div(numerator: int, denominator: int) -> int:

@@ -1,4 +1,4 @@
-"""A JPEG's frame header and the least data it needs, read from its markers."""
+"""A JPEG's frame header, its coded data and the least of it that its size needs."""
 
 import io
 import struct
@@ -26,12 +26,30 @@ def first_scan_data(data: bytes) -> int:
     return sos + 2 + struct.unpack_from(">H", data, sos + 2)[0]
 
 
+def coded_bytes(data: bytes) -> int:
+    """The oracle, one byte at a time: every byte of every scan up to the end-of-image marker,
+    but the segments between scans (tables, scan headers)."""
+    pos, counted = first_scan_data(data), 0
+    while True:
+        if data[pos] == 0xFF and data[pos + 1] not in (0x00, 0xFF, *range(0xD0, 0xD8)):
+            if data[pos + 1] == 0xD9:
+                return counted
+            pos += 2 + struct.unpack_from(">H", data, pos + 2)[0]
+        else:
+            counted, pos = counted + 1, pos + 1
+
+
+def decodes(data: bytes) -> bool:
+    Image.open(io.BytesIO(data)).load()
+    return True
+
+
 @pytest.mark.parametrize("progressive", [False, True], ids=["baseline", "progressive"])
 @pytest.mark.parametrize("subsampling", [0, 1, 2], ids=["444", "422", "420"])
 def test_a_colour_frame_is_read_with_its_sampling(subsampling, progressive):
     data = jpeg_bytes(Image.new("RGB", (101, 37), (200, 40, 90)), subsampling=subsampling, progressive=progressive)
     frame = jpeg.scan(data)
-    assert (frame.width, frame.height) == (101, 37)
+    assert (frame.width, frame.height, frame.progressive) == (101, 37, progressive)
     assert frame.sampling == (LUMA_SAMPLING[subsampling], (1, 1), (1, 1))
     assert frame.data_offset == first_scan_data(data)
 
@@ -44,22 +62,32 @@ def test_grey_and_cmyk_frames_are_read(mode):
     assert frame.data_offset == first_scan_data(data)
 
 
-def test_blocks_count_each_component_as_sampled():
+@pytest.mark.parametrize(("progressive", "least"), [(False, 37), (True, 19)], ids=["sequential", "progressive"])
+def test_blocks_count_each_component_as_sampled(progressive, least):
     # 100x50 at 4:2:0: luma 13 x 7 blocks; each chroma plane is 50x25 pixels, 7 x 4 blocks.
-    frame = jpeg.Frame(100, 50, ((2, 2), (1, 1), (1, 1)), data_offset=0)
+    frame = jpeg.Frame(100, 50, ((2, 2), (1, 1), (1, 1)), progressive=progressive, data_offset=0)
     assert frame.blocks() == 13 * 7 + 2 * 7 * 4
-    assert frame.least_data_bytes() == 19  # 147 bits
+    assert frame.least_coded_bytes() == least  # 2 bits a block, or 1, of 147 blocks
+
+
+@pytest.mark.parametrize("options", [{}, {"progressive": True}, {"restart_marker_blocks": 1}],
+                         ids=["baseline", "progressive", "restart-every-block"])
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_the_coded_data_is_measured_exactly(mode, options):
+    data = jpeg_bytes(Image.radial_gradient("L").resize((300, 200)).convert(mode), **options)
+    frame, exact = jpeg.scan(data), coded_bytes(data)
+    assert jpeg._coded_data_reaches(data, frame.data_offset, exact)
+    assert not jpeg._coded_data_reaches(data, frame.data_offset, exact + 1)
 
 
 @pytest.mark.parametrize("progressive", [False, True], ids=["baseline", "progressive"])
 @pytest.mark.parametrize("mode", ["L", "RGB"])
-@pytest.mark.parametrize("size", [(8, 8), (1000, 700), (4000, 3000)])
-def test_the_least_data_is_below_what_the_flattest_real_image_takes(size, mode, progressive):
-    """A single flat colour, with Huffman tables optimised for it: the least any encoder writes."""
+@pytest.mark.parametrize("size", [(1, 1), (8, 8), (1000, 700), (4000, 3000)])
+def test_the_floor_is_below_what_the_flattest_real_image_takes(size, mode, progressive):
+    """A single flat colour, with Huffman tables optimised for it: the least an encoder writes."""
     data = jpeg_bytes(Image.new(mode, size, "white"), optimize=True, progressive=progressive, quality=50)
-    frame = jpeg.scan(data)
-    assert frame.least_data_bytes() <= len(data) - frame.data_offset
-    check_jpeg_data(data)
+    assert jpeg.scan(data).least_coded_bytes() <= coded_bytes(data)
+    assert jpeg.too_short(data) is None
 
 
 @pytest.mark.parametrize(
@@ -67,29 +95,37 @@ def test_the_least_data_is_below_what_the_flattest_real_image_takes(size, mode, 
     [
         b"",
         b"\x89PNG\r\n\x1a\n",
-        b"\xff\xd8\xff\xd9",  # ends before any frame
-        b"\xff\xd8\x00\x00\xff\xc0",  # junk where a marker belongs: Pillow skips it, this does not guess
+        b"\xff\xd8\xff\xd9\0\0",  # ends before any frame
+        b"\xff\xd8\x00\x00\xff\xc0\0\0",  # junk where a marker belongs: Pillow skips it, this does not guess
+        b"\xff\xd8\xff\x02\0\x04\0\0",  # a reserved marker
         b"\xff\xd8\xff\xe0\x00\x10JFIF",  # a segment longer than the data
     ],
-    ids=["empty", "png", "end-before-frame", "junk-between-markers", "short-segment"],
+    ids=["empty", "png", "end-before-frame", "junk-between-markers", "reserved-marker", "short-segment"],
 )
 def test_what_is_not_read_is_left_to_pillow(data):
     assert jpeg.scan(data) is None
 
 
 @pytest.mark.parametrize("frame_marker", [0xC3, 0xC9, 0xCA], ids=["lossless", "arithmetic", "arithmetic-progressive"])
-def test_frames_of_other_codings_are_not_checked(frame_marker):
+def test_frames_of_other_codings_are_not_judged(frame_marker):
     data = bytearray(bombs.jpeg_declaring(7000, 7000))
     data[data.index(b"\xff\xc0") + 1] = frame_marker
     assert jpeg.scan(bytes(data)) is None
     check_jpeg_data(bytes(data))  # no floor known: Pillow decides
 
 
-def test_a_height_defined_later_is_not_checked():
+def test_a_height_defined_later_is_not_judged():
     data = bytearray(jpeg_bytes(Image.new("L", (16, 16))))
     sof = data.index(b"\xff\xc0")
     data[sof + 5 : sof + 7] = b"\0\0"
     assert jpeg.scan(bytes(data)) is None
+
+
+def test_a_reserved_marker_in_the_coded_data_is_not_judged():
+    data = bombs.jpeg_declaring(7000, 7000)
+    with_reserved = data[:-2] + b"\xff\x02\0\x04\0\0" + data[-2:]
+    assert jpeg.too_short(data) is not None
+    assert jpeg.too_short(with_reserved) is None
 
 
 def test_fill_bytes_before_a_marker_are_skipped():
@@ -98,16 +134,23 @@ def test_fill_bytes_before_a_marker_are_skipped():
     assert jpeg.scan(padded).data_offset == jpeg.scan(data).data_offset + 3
 
 
-@pytest.mark.parametrize(
-    "data",
-    [bombs.jpeg_declaring(7000, 7000), bombs.jpeg_scan_cut_short((2000, 1500), 1000)],
-    ids=["declares-7000x7000-with-8x8-data", "scan-ended-after-1000-bytes"],
-)
-def test_data_too_short_for_the_declared_size_is_refused(data):
-    with pytest.raises(UnsupportedMedia, match="needs at least"):
+SHORT = [
+    ("declares-7000x7000-with-8x8-data", bombs.jpeg_declaring(7000, 7000)),
+    ("scan-ended-after-1000-bytes", bombs.jpeg_scan_cut_short((2000, 1500), 1000)),
+    # What follows the end-of-image marker is not the image's: padding, or an MPO's next picture.
+    ("then-padding", bombs.jpeg_declaring(7000, 7000) + b"\0" * 400_000),
+    ("then-a-whole-jpeg", bombs.jpeg_scan_cut_short((2000, 1500), 1000) + jpeg_bytes(Image.new("L", (2000, 1500)))),
+]
+
+
+@pytest.mark.parametrize("data", [row[1] for row in SHORT], ids=[row[0] for row in SHORT])
+def test_coded_data_too_short_for_the_declared_size_is_refused(data):
+    with pytest.raises(UnsupportedMedia, match="bytes that"):
         check_jpeg_data(data)
 
 
-def test_a_scan_ended_early_by_less_than_the_floor_still_decodes():
-    """The limit of counting: 1 bit a block is far below what real data takes."""
-    check_jpeg_data(bombs.jpeg_scan_cut_short((2000, 1500), 20_000))
+def test_a_scan_ended_past_the_floor_is_not_refused_and_decodes():
+    """The limit of counting: the floor is far below what real data takes, and libjpeg does not complain."""
+    data = bombs.jpeg_scan_cut_short((2000, 1500), 20_000)
+    assert jpeg.too_short(data) is None
+    assert decodes(data)
