@@ -31,12 +31,12 @@ ARENAS = 2
 
 
 def keep_freed_memory(libc: ctypes.CDLL | None = None) -> bool:
-    """Set the policy; False, with nothing changed, where the C library is not glibc (macOS
-    has no mallopt, musl's changes nothing)."""
+    """Set the policy; False where the C library has no mallopt (macOS) or refuses a setting
+    (a 32-bit glibc refuses the threshold, and then nothing is changed)."""
     mallopt = getattr(libc or ctypes.CDLL(None), "mallopt", None)
     if mallopt is None:
         return False
-    # The threshold first: setting any of these ends glibc's adaptive threshold, so a trim
+    # The mmap threshold first: setting either threshold ends glibc's adaptive one, so a trim
     # threshold alone would leave every block over 128 KB mapped afresh, which is worse.
     if not mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD):
         return False

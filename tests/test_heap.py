@@ -67,7 +67,15 @@ print(json.dumps(faults))
 """
 
 
-@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the policy is glibc's")
+GLIBC_ONLY = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the policy is glibc's")
+
+
+@GLIBC_ONLY
+def test_this_glibc_takes_every_setting():
+    assert heap.keep_freed_memory() is True
+
+
+@GLIBC_ONLY
 def test_a_warm_render_reuses_the_memory_the_one_before_freed():
     decoded_pages = 3000 * 2000 * 4 // 4096  # RGBX, as Pillow holds RGB
     result = subprocess.run([sys.executable, "-c", WARM_RENDER_PROBE], capture_output=True, text=True, check=True)
