@@ -30,9 +30,10 @@ import edge.image
 from bench import engine_ours
 from bench.corpus import CorpusFile, ensure_corpus
 from bench.job import Job, frame_options, make_job
-from bench.measure import interleaved_times, judged_ssim, progress, rotated
+from bench.measure import judged_ssim, progress
 from bench.passthrough import fresh_interpreter, probe_environment
 from bench.quality import Reference
+from bench.timing import interleaved_times, rotated
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results" / "levers.md"

@@ -1,11 +1,8 @@
 """Timing, output checks and peak memory for one case, all three engines on the same bytes."""
 
-import gc
 import io
 import statistics
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -17,6 +14,7 @@ from bench.engines import ENGINES, prepare
 from bench.job import Job, make_job
 from bench.passthrough import fresh_interpreter
 from bench.quality import Reference
+from bench.timing import interleaved_times
 
 
 @dataclass
@@ -73,32 +71,6 @@ def warm_up(runners: dict, data: bytes, result: CaseResult) -> dict[str, bytes]:
 
 def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def interleaved_times(runs: dict[str, Callable[[], object]], repetitions: int) -> dict[str, list[float]]:
-    """`repetitions` rounds of every run. They take turns, and the turn order rotates every
-    round: a burst of noise from a neighbour then lands on all of them rather than on one."""
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for round_index in range(repetitions):
-        for name in rotated(list(runs), round_index):
-            times[name].append(timed_ms(runs[name]))
-    return times
-
-
-def rotated(items: list, shift: int) -> list:
-    shift %= len(items)
-    return items[shift:] + items[:shift]
-
-
-def timed_ms(run) -> float:
-    gc.collect()
-    gc.disable()  # a collection triggered by the previous engine's garbage must not land on this one
-    try:
-        started = time.perf_counter()
-        run()
-        return (time.perf_counter() - started) * 1000
-    finally:
-        gc.enable()
 
 
 def output_size(output: bytes) -> tuple[int, int]:

@@ -28,7 +28,7 @@ def main(mode: str, original: str, spec: str, renders: str) -> None:
         edge.heap.keep_freed_memory = lambda: False  # before edge.image is imported, which would set it
     from bench.engine_ours import prepare
     from bench.job import make_job
-    from bench.measure import timed_ms
+    from bench.timing import timed_ms
 
     data = Path(original).read_bytes()
     run = prepare(make_job(data, spec))
