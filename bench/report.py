@@ -202,7 +202,9 @@ def notes_lines(results: list[CaseResult]) -> list[str]:
     lines = [
         "## How to read this", "",
         "- Times: all three engines run in one process on the same bytes, taking turns in a rotating order; "
-        "one untimed warm-up each, then the median of the repetitions. The garbage collector runs between calls, never during.",
+        "one untimed warm-up each, then the median of the repetitions. The garbage collector runs between calls, never during. "
+        "Importing edge.image sets edge/heap.py's glibc heap policy for the whole process, so the other two run with it too "
+        "(`make bench-levers BENCH_ARGS=\"--only heap\"` measures ours with and without it).",
         "- Baseline: `Image.open`, full decode, `resize(size, LANCZOS, box=crop)`, save with exactly our save "
         "options (read from `edge.image.encoder_options`), so that only the pipeline differs.",
         "- libvips: `thumbnail_buffer(data, W, height=H, size='down'[, crop='centre'])` then `write_to_buffer` "
