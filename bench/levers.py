@@ -51,11 +51,14 @@ class Pipeline:
     reducing_gap: float | None = None  # Pillow's reduce()-then-resample, inside resize()
     reduce_first: float | None = None  # explicit Image.reduce() leaving this many times the output, then resample
 
-    def describe(self) -> str:
-        parts = ["draft off" if self.draft_gap is None else f"draft gap {self.draft_gap:g}", FILTER_NAMES[self.resample]]
-        if self.webp_scale_gap != edge.image.DRAFT_GAP:  # only WebP rows vary it: other labels stay short
+    def describe(self, source_kind: str) -> str:
+        """The knobs that act on a source of this kind (a corpus kind: jpeg-*, webp, png-*, ...)."""
+        parts = [FILTER_NAMES[self.resample]]
+        if source_kind.startswith("jpeg"):
+            parts.insert(0, "draft off" if self.draft_gap is None else f"draft gap {self.draft_gap:g}")
+        if source_kind == "webp":
             webp = "WebP full decode" if self.webp_scale_gap is None else f"WebP decode gap {self.webp_scale_gap:g}"
-            parts.insert(1, webp)
+            parts.insert(0, webp)
         if self.reducing_gap:
             parts.append(f"reducing_gap {self.reducing_gap:g}")
         if self.reduce_first:
@@ -244,7 +247,10 @@ def pipeline_rows(corpus: Corpus, workloads, variants, repetitions: int) -> list
     for name, spec in workloads:
         data, reference = corpus.data(name), corpus.reference(name)
         job = make_job(data, spec)
-        runs = {pipeline.describe(): (lambda p=pipeline: render(data, job, p)) for pipeline in variants}
+        kind = corpus.files[name].kind
+        runs = {pipeline.describe(kind): (lambda p=pipeline: render(data, job, p)) for pipeline in variants}
+        if len(runs) < len(variants):
+            raise ValueError(f"two variants have the same label on {name}: a knob that does not act on it varies")
         rows += compare(f"{name} {spec}", runs, repetitions, lambda _, output: reference.ssim(output, job.crop))
         progress(f"levers: {name} {spec}")
     return rows
