@@ -5,8 +5,9 @@ glibc hands a large freed block back to the kernel, and raises the size it does 
 for only once it has freed such a block, then trims the heap again when much is free
 at its top. Until a container happens to have freed blocks as large as the next
 request's, every decoded image is new pages, each zeroed and faulted in: 8 MP decoded
-is 32 MB, some 10,000 page faults, 15% of a render (bench/README.md). Fixed
-thresholds make every request, from the first, reuse what the one before freed.
+is 32 MB, some 10,000 page faults, up to a fifth of a render (measured by the heap section
+of bench/levers.py). Fixed thresholds make every request, from the first, reuse what the
+one before freed.
 """
 
 import ctypes
@@ -24,7 +25,7 @@ MMAP_THRESHOLD = 32 * MB
 # 1600 px peaks near 230 MB), and a small part of the function's 2048 MB.
 KEEP_FREED = 512 * MB
 # Two arenas for all the threads. glibc's default, one per thread up to 8 per core, leaves
-# each resample thread a heap of its own that no longer shrinks: the peak grew by 10-17 MB
+# each resample thread a heap of its own that no longer shrinks: the peak grew by 9-17 MB
 # (12 MP to 1600 px), against 4-10 MB with two. With one, the threads that quantise GIF
 # frames wait on each other's malloc: a 20-frame GIF to GIF took 20% longer.
 ARENAS = 2
