@@ -14,7 +14,7 @@ from bench.engines import ENGINES, prepare
 from bench.job import Job, make_job
 from bench.passthrough import fresh_interpreter
 from bench.quality import Reference
-from bench.timing import interleaved_times
+from bench.timing import interleaved_times, rotated
 
 
 @dataclass
