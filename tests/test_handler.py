@@ -10,7 +10,6 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from edge import storage
 from edge.handler import handler, is_rendition_path
 from imaging import (
-    DERIVATIVES,
     EVENTS,
     IMMUTABLE,
     Context,
