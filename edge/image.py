@@ -245,6 +245,11 @@ def upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
 
 
 def exif_orientation(image: Image.Image) -> int:
+    if image.format == "PNG" and "exif" not in image.info:
+        # Pillow looks for an eXIf chunk after the pixels by decoding them. Decode here, where a
+        # broken stream is a 415, not inside the try below: a second load() after a failed one
+        # returns the half-decoded image without a word.
+        decode_pixels(image)
     try:
         orientation = int(image.getexif().get(ORIENTATION_TAG, 1))
     except (ValueError, TypeError, OSError, SyntaxError):
@@ -394,12 +399,16 @@ def webp_decoder() -> webp.Decoder | None:
 
 
 def load(frame: Frame) -> Frame:
-    """Decode the pixels; a truncated or corrupt body is the original's fault, not ours."""
+    decode_pixels(frame.image)
+    return frame
+
+
+def decode_pixels(image: Image.Image) -> None:
+    """A truncated or corrupt body is the original's fault, not ours."""
     try:
-        frame.image.load()
+        image.load()
     except DECODE_ERRORS as error:
         raise UnsupportedMedia(f"cannot decode image: {error}") from None
-    return frame
 
 
 def orient(frame: Frame) -> Frame:

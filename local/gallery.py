@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from PIL import Image
 
+from edge.errors import UnsupportedMedia
 from edge.geometry import plan
 from edge.image import oriented_size
 
@@ -86,8 +87,8 @@ class Gallery:
             image = Image.open(io.BytesIO(data))
             frames = getattr(image, "n_frames", 1)
             original = Original(key, image.format or "?", oriented_size(image), frames, len(data))
-        except OSError:
-            original = None  # not an image Pillow opens: nothing to show
+        except (OSError, UnsupportedMedia):
+            original = None  # not an image Pillow opens, or one it cannot decode: nothing to show
         with self._lock:
             self._originals[(key, etag)] = original
         return original

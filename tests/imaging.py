@@ -4,10 +4,12 @@ import base64
 import copy
 import io
 import json
+import struct
 from pathlib import Path
 
 from PIL import Image
 
+from bombs import png_chunk
 from edge.config import DEFAULT_CACHE_CONTROL as IMMUTABLE  # test_template pins its value to the template's
 from local.runtime import TIMEOUT_MS as LAMBDA_TIMEOUT_MS
 
@@ -46,6 +48,17 @@ def encoded(image: Image.Image, image_format: str, **options) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format=image_format, **options)
     return buffer.getvalue()
+
+
+def png_with_corrupt_data() -> bytes:
+    """A real PNG whose compressed pixels are overwritten mid-stream, the chunk's CRC made right
+    again: only the inflater can tell."""
+    data = encoded(gradient((300, 200)), "PNG")
+    start = data.index(b"IDAT") - 4
+    (length,) = struct.unpack(">I", data[start : start + 4])
+    payload = bytearray(data[start + 8 : start + 8 + length])
+    payload[length // 2 : length // 2 + 50] = bytes(50)
+    return data[:start] + png_chunk(b"IDAT", bytes(payload)) + data[start + 12 + length :]
 
 
 def load_event(name: str) -> dict:

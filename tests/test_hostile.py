@@ -33,7 +33,7 @@ from edge import budget, image, miss, storage
 from edge.errors import Misconfigured, UnsafeWrite
 from imaging import (
     DERIVATIVES, EVENTS, IMMUTABLE, LAMBDA_TIMEOUT_MS, ORIGINALS, Context, body_bytes, body_image, encoded, gradient,
-    header, origin_response,
+    header, origin_response, png_with_corrupt_data,
 )
 from local import runtime
 from safety import (  # noqa: F401 - fixtures
@@ -266,6 +266,7 @@ NOT_IMAGES = [
     ("truncated-png", png_bytes((300, 200))[:400]),
     ("truncated-gif", encoded(gradient((300, 200)), "GIF")[:300]),
     ("truncated-webp", encoded(gradient((300, 200)), "WEBP")[:200]),
+    ("png-with-corrupt-data", png_with_corrupt_data()),
     # libjpeg fills what a scan ended before with grey, without an error: edge/jpeg.py counts the data instead.
     ("jpeg-declaring-7000x7000-in-its-8x8-data", bombs.jpeg_declaring(7000, 7000)),
     ("jpeg-scan-ended-early", bombs.jpeg_scan_cut_short((2000, 1500), 1000)),

@@ -11,7 +11,8 @@ from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
 from edge.image import Limits, render, webp_decoder
 from edge.rendition import parse_rendition
-from imaging import DISPLAY_P3, encoded, gradient, icc_profile_gray, max_difference
+from bombs import png_chunk
+from imaging import DISPLAY_P3, encoded, gradient, icc_profile_gray, max_difference, png_with_corrupt_data
 
 LIMITS = Limits(max_pixels=50_000_000, max_frames=300)
 LOSSY_EPSILON = {"jpeg": 12, "webp": 14, "avif": 14, "png": 0, "gif": 0}
@@ -447,6 +448,21 @@ def test_every_source_format_is_decoded_and_keeps_or_picks_its_format(source_for
 )
 def test_what_we_do_not_decode_is_415(data):
     with pytest.raises(UnsupportedMedia):
+        rendered(data, "100x")
+
+
+@pytest.mark.parametrize("exif_first", [False, True], ids=["no-exif", "exif-before-the-pixels"])
+def test_a_png_whose_compressed_pixels_are_corrupt_is_415(exif_first):
+    """Without an eXIf chunk ahead of the pixels, Pillow decodes the whole PNG to look for one after
+    them; that decode's failure must not be lost (a second load() returns the half-decoded image)."""
+    data = png_with_corrupt_data()
+    if exif_first:
+        exif = Image.Exif()
+        exif[0x0112] = 1
+        header_end = data.index(b"IDAT") - 4
+        data = data[:header_end] + png_chunk(b"eXIf", exif.tobytes()) + data[header_end:]
+        assert "exif" in Image.open(io.BytesIO(data)).info
+    with pytest.raises(UnsupportedMedia, match="cannot decode"):
         rendered(data, "100x")
 
 

@@ -12,7 +12,9 @@ import pytest
 from PIL import Image
 
 from edge.handler import handler as edge_handler
-from imaging import DERIVATIVES, IMMUTABLE, ORIGINALS, load_event, origin_response
+from imaging import (
+    DERIVATIVES, IMMUTABLE, ORIGINALS, encoded, gradient, load_event, origin_response, png_with_corrupt_data,
+)
 from local import cdn, s3, samples, template
 from local.cache import ResponseCache, ttl_seconds
 from local.gallery import Gallery
@@ -290,6 +292,15 @@ def test_the_gallery_shows_each_original_with_responsive_picture_and_cover_rendi
     assert 'src="/240x240,cover/samples/alpine-lake.jpg"' in page
     assert "/x480/" not in page and "front%20page%20%C3%A9t%C3%A9%2B1.jpg" in page
     assert re.search(r'data-expect="\{&quot;/320x/samples/lighthouse-exif6.jpg&quot;:\[320,480\]', page)
+
+
+def test_the_gallery_leaves_out_an_original_it_cannot_decode(client):
+    bucket = "gallery-with-a-broken-original"
+    s3.create_buckets(client, REGION, bucket)
+    originals = {"broken.png": png_with_corrupt_data(), "fine.jpg": encoded(gradient((90, 60)), "JPEG")}
+    s3.put_originals(client, bucket, originals)
+    page = Gallery(client, bucket, {}, CUSTOM_HEADERS).html()
+    assert "<h2>fine.jpg</h2>" in page and "broken.png" not in page
 
 
 def test_a_built_event_has_the_shape_of_the_shipped_events():
