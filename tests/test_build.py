@@ -135,6 +135,7 @@ for module in ("webp", "avif", "littlecms2"):
 
 import edge.handler
 import edge.image  # registers the decoders, builds the sRGB profile
+from edge.rendition import parse_rendition
 decoder = edge.image.webp_decoder()
 assert decoder is not None and decoder.path.startswith(artifact), "libwebp's scaled decode is not the artifact's"
 
@@ -150,6 +151,8 @@ for name, mode in (("JPEG", "RGB"), ("PNG", "RGBA"), ("WEBP", "RGBA"), ("AVIF", 
     reopened = Image.open(io.BytesIO(buffer.getvalue()))
     reopened.load()
     assert reopened.format == name and reopened.size == (64, 48), name
+    rendered = edge.image.render(buffer.getvalue(), parse_rendition("/32x/k"), edge.image.Limits(50_000_000, 300))
+    assert rendered.size == (32, 24), name
 print("ok")
 """
 
