@@ -4,10 +4,15 @@ import json
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from edge import heap
+from imaging import encoded
+
+ROOT = Path(__file__).resolve().parent.parent
 
 ALL_SET = [
     (heap.M_MMAP_THRESHOLD, 32 * heap.MB), (heap.M_TRIM_THRESHOLD, 512 * heap.MB), (heap.M_ARENA_MAX, 2),
@@ -46,27 +51,6 @@ def test_a_c_library_without_mallopt_is_left_alone():
     assert heap.keep_freed_memory(object()) is False
 
 
-# A fresh interpreter, as a new container: the page faults of each render after two alike.
-WARM_RENDER_PROBE = """
-import io, json, resource
-from PIL import Image
-from edge.image import Limits, render
-from edge.rendition import parse_rendition
-
-buffer = io.BytesIO()
-Image.linear_gradient("L").resize((3000, 2000)).convert("RGB").save(buffer, "JPEG", quality=90)
-original, rendition, limits = buffer.getvalue(), parse_rendition("/1600x/photo.jpg"), Limits(50_000_000, 300)
-for _ in range(2):
-    render(original, rendition, limits)
-faults = []
-for _ in range(3):
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    render(original, rendition, limits)
-    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-print(json.dumps(faults))
-"""
-
-
 GLIBC_ONLY = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the policy is glibc's")
 
 
@@ -76,10 +60,15 @@ def test_this_glibc_takes_every_setting():
 
 
 @GLIBC_ONLY
-def test_a_warm_render_reuses_the_memory_the_one_before_freed():
+def test_a_warm_render_reuses_the_memory_the_one_before_freed(tmp_path):
+    """bench/warm.py, the bench's own probe: a fresh interpreter, as a new container, renders one
+    photo once untimed, then three times counting page faults."""
+    original = tmp_path / "photo.jpg"
+    original.write_bytes(encoded(Image.linear_gradient("L").resize((3000, 2000)).convert("RGB"), "JPEG", quality=90))
     decoded_pages = 3000 * 2000 * 4 // 4096  # RGBX, as Pillow holds RGB
-    result = subprocess.run([sys.executable, "-c", WARM_RENDER_PROBE], capture_output=True, text=True, check=True)
-    page_faults = json.loads(result.stdout)
+    result = subprocess.run([sys.executable, "-m", "bench.warm", "policy", str(original), "1600x", "3"],
+                            capture_output=True, text=True, check=True, cwd=ROOT)
+    page_faults = json.loads(result.stdout)["page_faults"]
     # Without the policy this glibc faults the whole decoded image in again, and more, on every render
     # (8,700 pages). With it, the fewest are none; a thread's first strip in its arena can cost a few hundred.
     assert min(page_faults) < decoded_pages // 20, page_faults
