@@ -126,8 +126,8 @@ def _segment_end(data: bytes, pos: int) -> int | None:
     return end if length >= 2 and end <= len(data) else None
 
 
-def _frame(segment: bytes, progressive: bool) -> tuple | None:
-    """Width, height, sampling factors and coding from a start-of-frame segment."""
+def _frame(segment: bytes, progressive: bool) -> tuple[int, int, tuple[tuple[int, int], ...], bool] | None:
+    """Frame's fields but the data offset, which the scan header after it gives, from a start-of-frame segment."""
     if len(segment) < 6:
         return None
     height, width, components = struct.unpack_from(">HHB", segment, 1)
