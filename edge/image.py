@@ -38,7 +38,7 @@ from PIL import (  # noqa: F401 - imported for their registration side effect
     WebPImagePlugin,
 )
 
-from edge import gif, heap, jpeg, webp
+from edge import gif, heap, jpeg, png, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import Geometry, plan
 from edge.rendition import Rendition
@@ -175,7 +175,7 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
 def open_source(data: bytes, limits: Limits) -> Source:
     """Open the original from its header and check the limits; nothing is decoded yet."""
     try:
-        image = Image.open(io.BytesIO(data), formats=DECODERS)
+        image = Image.open(png.inflating_reader(data, worker_pool()) or io.BytesIO(data), formats=DECODERS)
     except DECODE_ERRORS as error:  # UnidentifiedImageError is an OSError
         raise UnsupportedMedia(f"cannot identify image: {error}") from None
     width, height = image.size
@@ -327,7 +327,7 @@ def rendered_frames(frames: Iterator[Frame], count: int) -> list[Frame]:
 
 @cache
 def frame_pool() -> ThreadPoolExecutor:
-    # Its own thread: the steps wait on resample_pool, which must never wait on them. One for
+    # Its own thread: the steps wait on worker_pool, which must never wait on them. One for
     # the process: Lambda runs one request at a time (the local emulator's queue behind it).
     return ThreadPoolExecutor(1, thread_name_prefix="frames")
 
@@ -534,14 +534,15 @@ def resample_in_strips(image: Image.Image, size: tuple[int, int], region) -> Ima
         return image.resize((width, last - first), RESAMPLE, box=box)
 
     output = Image.new(image.mode, size)
-    for index, part in enumerate(resample_pool().map(strip, range(RESAMPLE_STRIPS))):
+    for index, part in enumerate(worker_pool().map(strip, range(RESAMPLE_STRIPS))):
         output.paste(part, (0, bounds[index]))
     return output
 
 
 @cache
-def resample_pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(min(RESAMPLE_STRIPS, os.cpu_count() or 1), thread_name_prefix="resample")
+def worker_pool() -> ThreadPoolExecutor:
+    """Threads for work that waits on nothing else: resampling strips, GIF palettes, inflating PNGs."""
+    return ThreadPoolExecutor(min(RESAMPLE_STRIPS, os.cpu_count() or 1), thread_name_prefix="worker")
 
 
 def to_output_mode(frame: Frame) -> Frame:
@@ -625,7 +626,7 @@ def encode(frames: list[Frame], quality: int | None, loop: int | None) -> bytes:
         options.update(animation_options(frames, loop))
     images = [without_metadata(frame.image) for frame in frames]
     if first.target == "gif":
-        images = list(resample_pool().map(gif_palette, images))
+        images = list(worker_pool().map(gif_palette, images))
     if len(images) > 1:
         options["append_images"] = images[1:]
     output = io.BytesIO()

@@ -7,6 +7,7 @@ import zlib
 import pytest
 from PIL import ExifTags, Image, ImageChops, ImageCms, ImageOps
 
+from edge import png
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
 from edge.image import Limits, render, webp_decoder
@@ -464,6 +465,19 @@ def test_a_png_whose_compressed_pixels_are_corrupt_is_415(exif_first):
         assert "exif" in Image.open(io.BytesIO(data)).info
     with pytest.raises(UnsupportedMedia, match="cannot decode"):
         rendered(data, "100x")
+
+
+@pytest.mark.parametrize("spec", ["32x", "600x,webp", "100x100,cover"])
+def test_a_still_png_renders_the_same_inflated_on_the_worker_as_by_pillow_alone(monkeypatch, spec):
+    data = encoded(gradient((500, 300), "RGBA"), "PNG")
+    readers = []
+    real = png.inflating_reader
+    monkeypatch.setattr(png, "inflating_reader", lambda *args: readers.append(real(*args)) or readers[-1])
+    worker, _ = rendered(data, spec)
+    monkeypatch.setattr(png, "inflating_reader", lambda *args: None)
+    pillow, _ = rendered(data, spec)
+    assert [type(reader) for reader in readers] == [png.InflatingReader]
+    assert worker.body == pillow.body
 
 
 def test_over_the_pixel_limit_is_413_before_decoding():
