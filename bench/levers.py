@@ -11,7 +11,7 @@ setting at a time. Each table gives the median time, the output size and the SSI
 against the float reference of bench/quality.py.
 
 Usage: python -m bench.levers [--repetitions N] [--only SECTION,...] [--cache DIR]
-Sections: check, draft, webpdecode, heap, filter, jpeg, webp, avif, png, projection.
+Sections: check, draft, webpdecode, heap, pngdecode, filter, jpeg, webp, avif, png, projection.
 The report goes to bench/results/levers.md, or levers-<sections>.md for --only.
 """
 
@@ -27,6 +27,7 @@ from pathlib import Path
 from PIL import Image
 
 import edge.image
+import edge.png
 from bench import engine_ours
 from bench.corpus import CorpusFile, ensure_corpus
 from bench.job import Job, frame_options, make_job
@@ -291,6 +292,60 @@ def heap_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
     return "C heap policy (edge/heap.py), warm renders in fresh interpreters", rows
 
 
+PNG_RENDERS = (("png-rgb", "320x"), ("png-rgb", "800x"), ("png-rgba", "800x,webp"))
+PNG_PIECES = (64 * 1024, edge.png.PIECE, 1024 * 1024, 4096 * 1024)
+
+
+@contextmanager
+def png_inflating(piece: int | None):
+    """edge/png.py's worker inflating `piece` bytes an IDAT chunk ahead of Pillow, or (None) Pillow alone."""
+    saved = edge.png.PIECE, edge.png.inflating_reader
+    if piece is None:
+        edge.png.inflating_reader = lambda data, executor: None
+    else:
+        edge.png.PIECE = piece
+    try:
+        yield
+    finally:
+        edge.png.PIECE, edge.png.inflating_reader = saved
+
+
+def png_label(piece: int | None) -> str:
+    if piece is None:
+        return "Pillow inflating and unfiltering on one core"
+    return f"worker inflating {piece // 1024} KB pieces ahead" + (" (edge)" if piece == edge.png.PIECE else "")
+
+
+def png_decode_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
+    """edge.image's own open and decode of a still PNG, then whole renders, with and without
+    edge/png.py. The pixels are the same either way: KB is the decoded size, or the output's."""
+    rows = []
+    for name in ("png-rgb", "png-rgba"):
+        data = corpus.data(name)
+
+        def decode(piece):
+            with png_inflating(piece):
+                image = edge.image.open_source(data, engine_ours.LIMITS).image
+                image.load()
+                return image.tobytes()
+
+        runs = {png_label(piece): lambda piece=piece: decode(piece) for piece in (None, *PNG_PIECES)}
+        rows += compare(f"{name} decode", runs, repetitions, lambda name, output: None)
+        progress(f"levers: png decode {name}")
+    for name, spec in PNG_RENDERS:
+        data, reference = corpus.data(name), corpus.reference(name)
+        job = make_job(data, spec)
+
+        def rendered(piece, run=engine_ours.prepare(job)):
+            with png_inflating(piece):
+                return run(data)
+
+        runs = {png_label(piece): lambda piece=piece: rendered(piece) for piece in (None, edge.png.PIECE)}
+        rows += compare(f"{name} {spec}", runs, repetitions, lambda _, output: reference.ssim(output, job.crop))
+        progress(f"levers: png render {name} {spec}")
+    return "PNG inflated on a worker while Pillow unfilters (edge/png.py)", rows
+
+
 def webp_decode_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
     return "WebP decoded at reduced scale by libwebp (edge/webp.py), LANCZOS after it", pipeline_rows(
         corpus, WEBP_WORKLOADS, WEBP_DECODE_VARIANTS, repetitions)
@@ -432,7 +487,7 @@ def projection_summary(rows: list[Row]) -> list[str]:
 
 SECTIONS = {
     "check": check_section, "draft": draft_section, "webpdecode": webp_decode_section, "heap": heap_section,
-    "filter": filter_section,
+    "pngdecode": png_decode_section, "filter": filter_section,
     "jpeg": jpeg_section, "webp": webp_section, "avif": avif_section, "png": png_section,
     "projection": projection_section,
 }
