@@ -541,7 +541,8 @@ def resample_in_strips(image: Image.Image, size: tuple[int, int], region) -> Ima
 
 @cache
 def worker_pool() -> ThreadPoolExecutor:
-    """Threads for work that waits on nothing else: resampling strips, GIF palettes, inflating PNGs."""
+    """Threads for work that waits on nothing else: resampling strips, GIF palettes, inflating PNGs.
+    So nothing that runs on them may wait on them either, such as reading a png.InflatingReader."""
     return ThreadPoolExecutor(min(RESAMPLE_STRIPS, os.cpu_count() or 1), thread_name_prefix="worker")
 
 

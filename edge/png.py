@@ -4,13 +4,18 @@ Pillow's PNG decoder inflates the IDAT stream and unfilters its rows in one pass
 core: for the bench's 4 MP photos about 30 ms of inflating and 50 of unfiltering. The
 reader here hands Pillow the same PNG, except that a worker inflates the IDAT stream a
 piece ahead of it and wraps each piece in deflate's stored blocks, which Pillow's inflate
-only copies. Pillow still parses every chunk and unfilters every row, so the pixels, the
-metadata and the errors are its own; only the inflating has moved.
+only copies. Pillow still parses every chunk and unfilters every row, so the pixels and
+the metadata are its own, and the reader fails where Pillow would fail alone (corrupt
+compressed data is an OSError from the reader, with zlib's message).
 
-Anything but a plain still PNG (an APNG, a chunk that runs past the end, an IHDR that no
-row size follows from) gets None, and the caller lets Pillow read the original itself.
+Anything but a plain still PNG (an APNG, a chunk that runs past the end, an IHDR that is not
+the one chunk before all others, or that no row size follows from) gets None, and the caller
+lets Pillow read the original itself.
+
+Reading the reader waits on the executor, so it must never be read on one of its threads.
 """
 
+import io
 import struct
 import zlib
 from collections.abc import Iterator
@@ -23,7 +28,9 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # 64 KB pieces take 0.85-0.92x, with four times the hand-offs; 1 and 4 MB pieces 0.75-0.93x.
 PIECE = 256 * 1024
 STORED_BLOCK = 65_535  # deflate's largest stored block
-INPUT_SLICE = 32 * 1024  # compressed bytes per inflate call: zlib copies what it leaves unread
+# Compressed bytes per inflate call: Pillow's own read size, so that zlib reaches the stream's
+# checksum exactly when it would under Pillow (which reads each IDAT chunk 64 KB at a time).
+INPUT_SLICE = 64 * 1024
 ZLIB_HEADER = b"\x78\x01"  # deflate with a 32 KB window, no dictionary, check bits valid
 FINAL_EMPTY_BLOCK = b"\x01\x00\x00\xff\xff"
 CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by IHDR colour type
@@ -52,7 +59,9 @@ def layout(data: bytes) -> Layout | None:
         end = position + 12 + length
         if end > len(data) or kind == b"acTL":  # cut short, or animated
             return None
-        if kind == b"IHDR" and position == len(SIGNATURE) and length == 13:
+        if kind == b"IHDR":
+            if position != len(SIGNATURE) or length != 13:  # Pillow would size the rows by another
+                return None
             filtered = filtered_size(*struct.unpack_from(">IIBBBBB", data, position + 8))
         if kind == b"IDAT" and tail_start is None:
             head_end = position if head_end is None else head_end
@@ -92,8 +101,8 @@ def inflating_reader(data: bytes, executor: Executor) -> "InflatingReader | None
 
 class InflatingReader:
     """The PNG with its IDAT stream stored, not compressed: the head, a chunk holding only the
-    zlib header (so that opening the image inflates nothing), one IDAT chunk per piece that
-    the worker inflated, and the tail. Pillow seeks back only within what it has just read."""
+    zlib header (so that opening the image inflates nothing), then one IDAT chunk per piece that
+    the worker inflated, the tail after the last. Pillow seeks back only within what it has just read."""
 
     def __init__(self, cut: Layout, executor: Executor):
         self._cut = cut
@@ -115,8 +124,9 @@ class InflatingReader:
         return b"".join(parts)
 
     def seek(self, offset: int, whence: int = 0) -> int:
-        target = {0: offset, 1: self.tell() + offset}.get(whence)
-        if target is None or not self._buffer_start <= target <= self._buffer_start + len(self._buffer):
+        target = offset + (self.tell() if whence == io.SEEK_CUR else 0)
+        buffered = self._buffer_start <= target <= self._buffer_start + len(self._buffer)
+        if whence not in (io.SEEK_SET, io.SEEK_CUR) or not buffered:
             raise OSError(f"cannot seek to {offset} ({whence}): the pixels are inflated as they are read")
         self._offset = target - self._buffer_start
         return target
@@ -139,8 +149,8 @@ class InflatingReader:
         return True
 
     def _inflated_pieces(self) -> Iterator[bytes]:
-        """IDAT chunks of stored blocks, up to the bytes IHDR declares or the end of the data,
-        the last one ending the zlib stream; then the tail."""
+        """IDAT chunks of stored blocks, up to the bytes IHDR declares or the end of the data;
+        the last one ends the zlib stream, and the tail follows it."""
         rows, left, adler, ended = RowInflater(self._cut.compressed), self._cut.filtered_size, 1, False
         while not ended:
             blocks, room = [], min(PIECE, left)
@@ -155,8 +165,7 @@ class InflatingReader:
             ended = bool(room) or not left
             if ended:
                 blocks += [FINAL_EMPTY_BLOCK, struct.pack(">I", adler)]
-            yield idat_chunk(b"".join(blocks))
-        yield self._cut.tail
+            yield idat_chunk(b"".join(blocks)) + (self._cut.tail if ended else b"")
 
 
 class RowInflater:

@@ -10,6 +10,7 @@ from PIL import Image
 
 from bombs import PNG_SIGNATURE, apng_declaring_frames, png_chunk
 from edge import png
+from edge.png import ZLIB_HEADER
 from imaging import encoded, gradient, png_with_corrupt_data
 
 WORKER = ThreadPoolExecutor(1)
@@ -130,8 +131,9 @@ def test_opening_inflates_nothing():
 
 
 def test_inflating_stops_at_the_rows_that_ihdr_declares():
-    """Pillow reads no further than the rows, so neither does the worker: 64 MB of zeros
-    after them (64 KB compressed) is not inflated."""
+    """Pillow's decoder stops at the rows, but it then skips the IDAT chunks after them by
+    reading them: the worker stops at the rows, so 64 MB of zeros after them (64 KB
+    compressed) is not inflated."""
     source = gradient((300, 200))
     rows = b"".join(b"\0" + source.tobytes()[y * 900:(y + 1) * 900] for y in range(200))
     data = rebuilt(encoded(source, "PNG"), zlib_stream=zlib.compress(rows + bytes(64 << 20), 9))
@@ -140,7 +142,7 @@ def test_inflating_stops_at_the_rows_that_ihdr_declares():
     image.load()
     assert image.tobytes() == source.tobytes()
     pieces = -(-len(rows) // png.PIECE)
-    assert executor.submitted <= pieces + 2  # the tail, and the look for more after it
+    assert executor.submitted <= pieces + 1  # and the look for more after the last
 
 
 def test_rows_complete_without_the_streams_checksum_decode_as_pillow_lets_them():
@@ -167,6 +169,20 @@ def test_a_stream_cut_right_after_its_last_row_still_gives_every_row():
     image = through_reader(data)
     image.load()
     assert image.tobytes() == by_pillow(data).tobytes() == row * 300
+
+
+def test_a_wrong_checksum_read_with_the_last_row_fails_as_with_pillow_alone():
+    """Pillow reads an IDAT chunk 64 KB at a time; when the stream's checksum comes in the
+    same read as the last row, zlib checks it. 181 rows of 181 bytes end at byte 32,763 of
+    a stored stream, and its wrong checksum follows."""
+    rows = (b"\0" + bytes(range(180))) * 181
+    stream = ZLIB_HEADER + struct.pack("<BHH", 1, len(rows), len(rows) ^ 0xFFFF) + rows + bytes(4)
+    data = (PNG_SIGNATURE + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 180, 181, 8, 0, 0, 0, 0))
+            + png_chunk(b"IDAT", stream) + png_chunk(b"IEND", b""))
+    with pytest.raises(OSError):
+        by_pillow(data).load()
+    with pytest.raises(OSError):
+        through_reader(data).load()
 
 
 def cut_short(data: bytes) -> bytes:
@@ -206,6 +222,8 @@ def whole_png() -> bytes:
     pytest.param(PNG_SIGNATURE + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 4, 2, 0, 0, 0))
                  + png_chunk(b"IDAT", zlib.compress(bytes(40))) + png_chunk(b"IEND", b""), id="rgb-at-4-bits"),
     pytest.param(rebuilt(whole_png(), zlib_stream=b""), id="no-idat"),
+    # Pillow sizes the rows by the last IHDR; the reader would cap the inflating by the first.
+    pytest.param(whole_png()[:33] + whole_png()[8:33] + whole_png()[33:], id="a-second-ihdr"),
 ])
 def test_anything_but_a_plain_still_png_is_left_to_pillow(data):
     assert png.inflating_reader(data, WORKER) is None
