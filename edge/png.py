@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Raw bytes per IDAT chunk handed to Pillow. `make bench-levers BENCH_ARGS="--only pngdecode"`,
-# the bench's 4 MP PNGs, two runs: 256 KB decode in 0.70-0.75x the time of Pillow alone;
-# 64 KB pieces take 0.85-0.92x, with four times the hand-offs; 1 and 4 MB pieces 0.75-0.93x.
+# the bench's 4 MP PNGs, three runs: 256 KB decode in 0.70-0.80x the time of Pillow alone;
+# 64 KB pieces take 0.81-0.92x, with four times the hand-offs; 1 and 4 MB pieces 0.75-0.93x.
 PIECE = 256 * 1024
 STORED_BLOCK = 65_535  # deflate's largest stored block
 # Compressed bytes per inflate call: Pillow's own read size, so that zlib reaches the stream's
