@@ -46,7 +46,7 @@ class Layout:
     head: bytes  # the signature and every chunk before the first IDAT
     compressed: list[memoryview]  # the IDAT run's zlib stream, in slices of at most INPUT_SLICE
     tail: bytes  # every chunk after the IDAT run
-    filtered_size: int  # the bytes of filtered rows that IHDR declares: Pillow reads no more
+    filtered_size: int  # the bytes of filtered rows that IHDR declares: Pillow's decoder takes no more
 
 
 def layout(data: bytes) -> Layout | None:
