@@ -45,15 +45,15 @@ class Layout:
 
     head: bytes  # the signature and every chunk before the first IDAT
     compressed: list[memoryview]  # the IDAT run's zlib stream, in slices of at most INPUT_SLICE
-    tail: bytes  # every chunk after the IDAT run
+    tail: bytes  # everything after the IDAT run
     filtered_size: int  # the bytes of filtered rows that IHDR declares: Pillow's decoder takes no more
 
 
 def layout(data: bytes) -> Layout | None:
+    """The chunks up to the end of the IDAT run, walked; what follows is Pillow's to read, as it would alone."""
     if not data.startswith(SIGNATURE):
         return None
-    view, position, idat_run, head_end, tail_start = memoryview(data), len(SIGNATURE), [], None, None
-    filtered = None
+    view, position, filtered, head_end, idat_run = memoryview(data), len(SIGNATURE), None, None, []
     while position + 12 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, position)
         end = position + 12 + length
@@ -63,19 +63,16 @@ def layout(data: bytes) -> Layout | None:
             if position != len(SIGNATURE) or length != 13:  # Pillow would size the rows by another
                 return None
             filtered = filtered_size(*struct.unpack_from(">IIBBBBB", data, position + 8))
-        if kind == b"IDAT" and tail_start is None:
+        if kind == b"IDAT":
             head_end = position if head_end is None else head_end
             idat_run.append(view[position + 8:end - 4])
-        elif head_end is not None and tail_start is None:
-            tail_start = position  # IDATs after another chunk are Pillow's to skip, as it does
-        position = end
-        if kind == b"IEND":
+        elif head_end is not None:
             break
+        position = end
     if filtered is None or head_end is None:
         return None
     compressed = [chunk[start:start + INPUT_SLICE] for chunk in idat_run for start in range(0, len(chunk), INPUT_SLICE)]
-    tail = data[tail_start:position] if tail_start is not None else b""
-    return Layout(data[:head_end], compressed, tail, filtered)
+    return Layout(data[:head_end], compressed, data[position:], filtered)
 
 
 def filtered_size(width: int, height: int, depth: int, colour_type: int, compression: int, filtering: int,

@@ -124,6 +124,27 @@ def test_exif_after_the_pixels_is_read():
     assert image.getexif()[0x0112] == 6
 
 
+def outcome(open_image, data: bytes):
+    try:
+        image = open_image(data)
+        image.load()
+    except OSError as error:
+        return type(error)
+    return image.tobytes(), image.text
+
+
+@pytest.mark.parametrize("split_at", [0.5, 1.0], ids=["rows-on-both-sides", "rows-all-before"])
+def test_a_chunk_inside_the_idat_run_ends_it_as_for_pillow_alone(split_at):
+    """Pillow decodes the IDATs before the first other chunk, and skips the IDATs after it."""
+    data = encoded(gradient((60, 40)), "PNG", compress_level=0)
+    stream = b"".join(payload for kind, payload in chunks(data) if kind == b"IDAT")
+    cut = int(len(stream) * split_at)
+    head = data[:data.index(b"IDAT") - 4]
+    split = (head + png_chunk(b"IDAT", stream[:cut]) + png_chunk(b"tEXt", b"note\0between")
+             + png_chunk(b"IDAT", stream[cut:] or bytes(4)) + png_chunk(b"IEND", b""))
+    assert outcome(through_reader, split) == outcome(by_pillow, split)
+
+
 def test_opening_inflates_nothing():
     executor = CountingExecutor()
     image = through_reader(encoded(gradient((300, 200)), "PNG"), executor)
