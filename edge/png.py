@@ -5,12 +5,13 @@ core: for the bench's 4 MP photos about 30 ms of inflating and 50 of unfiltering
 reader here hands Pillow the same PNG, except that a worker inflates the IDAT stream a
 piece ahead of it and wraps each piece in deflate's stored blocks, which Pillow's inflate
 only copies. Pillow still parses every chunk and unfilters every row, so the pixels and
-the metadata are its own, and the reader fails where Pillow would fail alone (corrupt
-compressed data is an OSError from the reader, with zlib's message).
+the metadata are its own. The reader fails where Pillow alone fails (corrupt compressed data
+is an OSError from the reader, with zlib's message), with one exception: rows that are all
+there may pass where the stream's checksum, wrong or missing, would have stopped Pillow.
 
-Anything but a plain still PNG (an APNG, a chunk that runs past the end, an IHDR that is not
-the one chunk before all others, or that no row size follows from) gets None, and the caller
-lets Pillow read the original itself.
+Anything but a plain still PNG (APNG chunks, IEND or a chunk that runs past the end before
+the pixels, an IHDR that is not the one chunk before all others, or that no row size follows
+from) gets None, and the caller lets Pillow read the original itself.
 
 Reading the reader waits on the executor, so it must never be read on one of its threads.
 """
@@ -24,13 +25,14 @@ from dataclasses import dataclass
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Raw bytes per IDAT chunk handed to Pillow. `make bench-levers BENCH_ARGS="--only pngdecode"`,
-# the bench's 4 MP PNGs, three runs: 256 KB decode in 0.70-0.80x the time of Pillow alone;
-# 64 KB pieces take 0.81-0.92x, with four times the hand-offs; 1 and 4 MB pieces 0.75-0.93x.
+# the bench's 4 MP PNGs, four runs: 256 KB decode in 0.70-0.80x the time of Pillow alone;
+# 64 KB pieces take 0.75-0.92x, with four times the hand-offs; 1 and 4 MB pieces 0.72-0.93x.
 PIECE = 256 * 1024
 STORED_BLOCK = 65_535  # deflate's largest stored block
 # Compressed bytes per inflate call: Pillow's own read size, so that zlib reaches the stream's
 # checksum exactly when it would under Pillow (which reads each IDAT chunk 64 KB at a time).
 INPUT_SLICE = 64 * 1024
+ANIMATION_CHUNKS = (b"acTL", b"fcTL", b"fdAT")  # APNG's: Pillow then decodes frames, not the IDAT stream
 ZLIB_HEADER = b"\x78\x01"  # deflate with a 32 KB window, no dictionary, check bits valid
 FINAL_EMPTY_BLOCK = b"\x01\x00\x00\xff\xff"
 CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by IHDR colour type
@@ -41,38 +43,30 @@ ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (
 
 @dataclass(frozen=True)
 class Layout:
-    """A still PNG cut where the compressed pixels are."""
+    """A still PNG cut where the compressed pixels begin."""
 
-    head: bytes  # the signature and every chunk before the first IDAT
-    compressed: list[memoryview]  # the IDAT run's zlib stream, in slices of at most INPUT_SLICE
-    tail: bytes  # everything after the IDAT run
+    data: bytes  # the whole file: the worker walks its IDAT run as it inflates
+    first_idat: int  # where the first IDAT chunk begins; before it, the chunks Pillow opens the image by
     filtered_size: int  # the bytes of filtered rows that IHDR declares: Pillow's decoder takes no more
 
 
 def layout(data: bytes) -> Layout | None:
-    """The chunks up to the end of the IDAT run, walked; what follows is Pillow's to read, as it would alone."""
+    """The chunks before the pixels, walked as Pillow walks them to open the image, and no further."""
     if not data.startswith(SIGNATURE):
         return None
-    view, position, filtered, head_end, idat_run = memoryview(data), len(SIGNATURE), None, None, []
+    position, filtered = len(SIGNATURE), None
     while position + 12 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, position)
-        end = position + 12 + length
-        if end > len(data) or kind == b"acTL":  # cut short, or animated
+        if position + 12 + length > len(data) or kind in ANIMATION_CHUNKS or kind == b"IEND":
             return None
         if kind == b"IHDR":
             if position != len(SIGNATURE) or length != 13:  # Pillow would size the rows by another
                 return None
             filtered = filtered_size(*struct.unpack_from(">IIBBBBB", data, position + 8))
         if kind == b"IDAT":
-            head_end = position if head_end is None else head_end
-            idat_run.append(view[position + 8:end - 4])
-        elif head_end is not None:
-            break
-        position = end
-    if filtered is None or head_end is None:
-        return None
-    compressed = [chunk[start:start + INPUT_SLICE] for chunk in idat_run for start in range(0, len(chunk), INPUT_SLICE)]
-    return Layout(data[:head_end], compressed, data[position:], filtered)
+            return None if filtered is None else Layout(data, position, filtered)
+        position += 12 + length
+    return None
 
 
 def filtered_size(width: int, height: int, depth: int, colour_type: int, compression: int, filtering: int,
@@ -106,7 +100,7 @@ class InflatingReader:
         self._executor = executor
         self._pieces = self._inflated_pieces()  # advanced on the worker, one piece at a time
         self._next: Future | None = None
-        self._buffer = memoryview(cut.head + idat_chunk(ZLIB_HEADER))
+        self._buffer = memoryview(cut.data[:cut.first_idat] + idat_chunk(ZLIB_HEADER))
         self._buffer_start = 0  # the stream offset of the buffer's first byte
         self._offset = 0  # within the buffer
 
@@ -146,10 +140,11 @@ class InflatingReader:
         return True
 
     def _inflated_pieces(self) -> Iterator[bytes]:
-        """IDAT chunks of stored blocks, up to the bytes IHDR declares or the end of the data;
-        the last one ends the zlib stream, and the tail follows it."""
-        rows, left, adler, ended = RowInflater(self._cut.compressed), self._cut.filtered_size, 1, False
-        while not ended:
+        """IDAT chunks of stored blocks, up to the bytes IHDR declares, then what follows the IDAT
+        run. The stored stream ends where the original does: with its rows all there, or at the end
+        of its zlib stream, properly; where the data runs out, cut short, for Pillow to find so."""
+        rows, left, adler = RowInflater(self._cut.data, self._cut.first_idat), self._cut.filtered_size, 1
+        while True:
             blocks, room = [], min(PIECE, left)
             while room:
                 block = rows.take(min(room, STORED_BLOCK))
@@ -159,19 +154,29 @@ class InflatingReader:
                 blocks += [struct.pack("<BHH", 0, len(block), len(block) ^ 0xFFFF), block]
                 room -= len(block)
                 left -= len(block)
-            ended = bool(room) or not left
-            if ended:
+            finished = not left or rows.stream_ended
+            if finished:
                 blocks += [FINAL_EMPTY_BLOCK, struct.pack(">I", adler)]
-            yield idat_chunk(b"".join(blocks)) + (self._cut.tail if ended else b"")
+            if room or finished:  # the last piece
+                yield idat_chunk(b"".join(blocks)) + rows.after_the_run()
+                return
+            yield idat_chunk(b"".join(blocks))
 
 
 class RowInflater:
-    """The IDAT stream's filtered rows, inflated a block at a time."""
+    """The filtered rows of the IDAT run that starts at `position`, inflated a block at a time;
+    its chunks are walked as the inflating reaches them."""
 
-    def __init__(self, compressed: list[memoryview]):
+    def __init__(self, data: bytes, position: int):
+        self._data = data
+        self._position = position  # of the next chunk, while the IDAT run lasts
+        self._inputs = self._idat_slices()
         self._inflater = zlib.decompressobj()
-        self._inputs = iter(compressed)
         self._unread: bytes | memoryview = b""  # input that inflate has not taken yet
+
+    @property
+    def stream_ended(self) -> bool:
+        return self._inflater.eof
 
     def take(self, most: int) -> bytes:
         """Up to `most` more bytes; b"" once the stream ends or the data runs out."""
@@ -185,6 +190,25 @@ class RowInflater:
             if block:
                 return block
         return b""
+
+    def after_the_run(self) -> bytes:
+        """Everything after the IDAT run, which Pillow reads on by itself; the run's chunks that
+        inflating did not reach are walked over, not inflated."""
+        for _ in self._inputs:
+            pass
+        return self._data[self._position:]
+
+    def _idat_slices(self) -> Iterator[memoryview]:
+        """Each IDAT chunk's data in slices of INPUT_SLICE, up to the first other chunk; a chunk
+        that runs past the end gives what there is, as Pillow reads it."""
+        data, view = self._data, memoryview(self._data)
+        while self._position + 8 <= len(data):
+            length, kind = struct.unpack_from(">I4s", data, self._position)
+            if kind != b"IDAT":
+                return
+            start, end = self._position + 8, min(self._position + 8 + length, len(data))
+            self._position = min(end + 4, len(data))
+            yield from (view[offset:min(offset + INPUT_SLICE, end)] for offset in range(start, end, INPUT_SLICE))
 
 
 def idat_chunk(payload: bytes) -> bytes:

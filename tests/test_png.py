@@ -2,6 +2,7 @@
 
 import io
 import struct
+import tracemalloc
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
@@ -128,7 +129,7 @@ def outcome(open_image, data: bytes):
     try:
         image = open_image(data)
         image.load()
-    except OSError as error:
+    except (OSError, SyntaxError, ValueError, EOFError) as error:  # edge.image's DECODE_ERRORS
         return type(error)
     return image.tobytes(), image.text
 
@@ -143,6 +144,38 @@ def test_a_chunk_inside_the_idat_run_ends_it_as_for_pillow_alone(split_at):
     split = (head + png_chunk(b"IDAT", stream[:cut]) + png_chunk(b"tEXt", b"note\0between")
              + png_chunk(b"IDAT", stream[cut:] or bytes(4)) + png_chunk(b"IEND", b""))
     assert outcome(through_reader, split) == outcome(by_pillow, split)
+
+
+@pytest.mark.parametrize("after", [png_chunk(b"IEND", b""), png_chunk(b"tEXt", b"k\0v"), b""],
+                         ids=["then-iend", "then-text", "then-nothing"])
+def test_a_stream_cut_anywhere_fails_or_decodes_as_with_pillow_alone(after):
+    """A stream cut at a row's end must not look whole: the reader ends its own stream only
+    where the original ends, or once every row is there."""
+    data = encoded(gradient((40, 30)), "PNG")
+    stream = b"".join(payload for kind, payload in chunks(data) if kind == b"IDAT")
+    head = data[:data.index(b"IDAT") - 4]
+    for cut in range(1, len(stream) + 1):
+        cut_data = head + png_chunk(b"IDAT", stream[:cut]) + after
+        assert outcome(through_reader, cut_data) == outcome(by_pillow, cut_data), cut
+
+
+def test_a_file_cut_inside_a_later_idat_chunk_fails_or_decodes_as_with_pillow_alone():
+    data = rebuilt(encoded(gradient((40, 30)), "PNG"), idat_size=200)
+    first_idat_end = data.index(b"IDAT") + 4 + 200 + 4
+    for end in range(first_idat_end + 1, len(data)):
+        assert outcome(through_reader, data[:end]) == outcome(by_pillow, data[:end]), end
+
+
+def test_opening_walks_no_further_than_the_first_idat():
+    """A body of 200,000 one-byte IDAT chunks behind an IHDR that the pixel limit refuses:
+    opening it must cost next to nothing, as with Pillow alone."""
+    ihdr = png_chunk(b"IHDR", struct.pack(">IIBBBBB", 9000, 9000, 8, 2, 0, 0, 0))
+    data = PNG_SIGNATURE + ihdr + png_chunk(b"IDAT", b"\x78") * 200_000 + png_chunk(b"IEND", b"")
+    tracemalloc.start()
+    through_reader(data).size
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 100_000
 
 
 def test_opening_inflates_nothing():
@@ -245,6 +278,10 @@ def whole_png() -> bytes:
     pytest.param(rebuilt(whole_png(), zlib_stream=b""), id="no-idat"),
     # Pillow sizes the rows by the last IHDR; the reader would cap the inflating by the first.
     pytest.param(whole_png()[:33] + whole_png()[8:33] + whole_png()[33:], id="a-second-ihdr"),
+    # APNG's frame chunks without acTL: Pillow decodes the frame, not the whole IDAT stream.
+    pytest.param(whole_png()[:33] + png_chunk(b"fcTL", bytes(26)) + whole_png()[33:], id="fctl-first"),
+    pytest.param(whole_png()[:33] + png_chunk(b"fdAT", bytes(8)) + whole_png()[33:], id="fdat-first"),
+    pytest.param(whole_png()[:33] + png_chunk(b"IEND", b"") + whole_png()[33:], id="iend-first"),
 ])
 def test_anything_but_a_plain_still_png_is_left_to_pillow(data):
     assert png.inflating_reader(data, WORKER) is None
