@@ -45,11 +45,33 @@ def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     return found
 
 
+def idat_stream(data: bytes) -> bytes:
+    return b"".join(payload for kind, payload in chunks(data) if kind == b"IDAT")
+
+
+def before_pixels(data: bytes) -> bytes:
+    """The signature and every chunk before the first IDAT."""
+    return data[:data.index(b"IDAT") - 4]
+
+
+def grey_png(size: tuple[int, int], zlib_stream: bytes) -> bytes:
+    """An 8-bit grey PNG by hand, its IDAT stream as given."""
+    ihdr = png_chunk(b"IHDR", struct.pack(">IIBBBBB", *size, 8, 0, 0, 0, 0))
+    return PNG_SIGNATURE + ihdr + png_chunk(b"IDAT", zlib_stream) + png_chunk(b"IEND", b"")
+
+
+def fails_alike(data: bytes) -> None:
+    with pytest.raises(OSError):
+        by_pillow(data).load()
+    with pytest.raises(OSError):
+        through_reader(data).load()
+
+
 def rebuilt(data: bytes, zlib_stream: bytes | None = None, idat_size: int | None = None,
             after_idat: list[tuple[bytes, bytes]] = ()) -> bytes:
     """`data` with its IDAT stream replaced or cut into chunks of `idat_size`, and chunks put after it."""
     parts = chunks(data)
-    stream = zlib_stream if zlib_stream is not None else b"".join(payload for kind, payload in parts if kind == b"IDAT")
+    stream = zlib_stream if zlib_stream is not None else idat_stream(data)
     idat_size = idat_size or max(len(stream), 1)
     head = [png_chunk(kind, payload) for kind, payload in parts if kind not in (b"IDAT", b"IEND")]
     idat = [png_chunk(b"IDAT", stream[start:start + idat_size]) for start in range(0, len(stream), idat_size)]
@@ -138,10 +160,9 @@ def outcome(open_image, data: bytes):
 def test_a_chunk_inside_the_idat_run_ends_it_as_for_pillow_alone(split_at):
     """Pillow decodes the IDATs before the first other chunk, and skips the IDATs after it."""
     data = encoded(gradient((60, 40)), "PNG", compress_level=0)
-    stream = b"".join(payload for kind, payload in chunks(data) if kind == b"IDAT")
+    stream = idat_stream(data)
     cut = int(len(stream) * split_at)
-    head = data[:data.index(b"IDAT") - 4]
-    split = (head + png_chunk(b"IDAT", stream[:cut]) + png_chunk(b"tEXt", b"note\0between")
+    split = (before_pixels(data) + png_chunk(b"IDAT", stream[:cut]) + png_chunk(b"tEXt", b"note\0between")
              + png_chunk(b"IDAT", stream[cut:] or bytes(4)) + png_chunk(b"IEND", b""))
     assert outcome(through_reader, split) == outcome(by_pillow, split)
 
@@ -152,8 +173,7 @@ def test_a_stream_cut_anywhere_fails_or_decodes_as_with_pillow_alone(after):
     """A stream cut at a row's end must not look whole: the reader ends its own stream only
     where the original ends, or once every row is there."""
     data = encoded(gradient((40, 30)), "PNG")
-    stream = b"".join(payload for kind, payload in chunks(data) if kind == b"IDAT")
-    head = data[:data.index(b"IDAT") - 4]
+    stream, head = idat_stream(data), before_pixels(data)
     for cut in range(1, len(stream) + 1):
         cut_data = head + png_chunk(b"IDAT", stream[:cut]) + after
         assert outcome(through_reader, cut_data) == outcome(by_pillow, cut_data), cut
@@ -202,8 +222,7 @@ def test_inflating_stops_at_the_rows_that_ihdr_declares():
 def test_rows_complete_without_the_streams_checksum_decode_as_pillow_lets_them():
     source = gradient((50, 40))
     data = encoded(source, "PNG")
-    stream = b"".join(payload for kind, payload in chunks(data) if kind == b"IDAT")
-    cut = rebuilt(data, zlib_stream=stream[:-4])
+    cut = rebuilt(data, zlib_stream=idat_stream(data)[:-4])
     expected, image = by_pillow(cut), through_reader(cut)
     image.load()
     assert image.tobytes() == expected.tobytes() == source.tobytes()
@@ -218,8 +237,7 @@ def test_a_stream_cut_right_after_its_last_row_still_gives_every_row():
     stream = zlib.compress(rows, 9)
     shortest = next(stream[:end] for end in range(len(stream))
                     if len(zlib.decompressobj().decompress(stream[:end])) == len(rows))
-    data = PNG_SIGNATURE + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 218, 300, 8, 0, 0, 0, 0))
-    data += png_chunk(b"IDAT", shortest) + png_chunk(b"IEND", b"")
+    data = grey_png((218, 300), shortest)
     image = through_reader(data)
     image.load()
     assert image.tobytes() == by_pillow(data).tobytes() == row * 300
@@ -231,27 +249,18 @@ def test_a_wrong_checksum_read_with_the_last_row_fails_as_with_pillow_alone():
     a stored stream, and its wrong checksum follows."""
     rows = (b"\0" + bytes(range(180))) * 181
     stream = ZLIB_HEADER + struct.pack("<BHH", 1, len(rows), len(rows) ^ 0xFFFF) + rows + bytes(4)
-    data = (PNG_SIGNATURE + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 180, 181, 8, 0, 0, 0, 0))
-            + png_chunk(b"IDAT", stream) + png_chunk(b"IEND", b""))
-    with pytest.raises(OSError):
-        by_pillow(data).load()
-    with pytest.raises(OSError):
-        through_reader(data).load()
+    fails_alike(grey_png((180, 181), stream))
 
 
 def cut_short(data: bytes) -> bytes:
-    stream = b"".join(payload for kind, payload in chunks(data) if kind == b"IDAT")
+    stream = idat_stream(data)
     return rebuilt(data, zlib_stream=stream[:len(stream) // 2])
 
 
 @pytest.mark.parametrize("broken", [png_with_corrupt_data, lambda: cut_short(encoded(gradient((300, 200)), "PNG"))],
                          ids=["corrupt", "cut-short"])
 def test_broken_pixels_fail_to_load_as_with_pillow_alone(broken):
-    data = broken()
-    with pytest.raises(OSError):
-        by_pillow(data).load()
-    with pytest.raises(OSError):
-        through_reader(data).load()
+    fails_alike(broken())
 
 
 def test_seeking_back_reaches_only_into_the_piece_being_read():
