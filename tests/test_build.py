@@ -47,11 +47,11 @@ def files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file())
 
 
-def test_artifact_holds_edge_and_pillow_only(artifact):
+def test_artifact_holds_edge_pillow_and_the_resizer_only(artifact):
     top = {p.name for p in artifact.iterdir()}
     dist_infos = {name for name in top if name.endswith(".dist-info")}
-    assert top - dist_infos == {"edge", "PIL", "pillow.libs"}
-    assert len(dist_infos) == 1 and next(iter(dist_infos)).lower().startswith("pillow-")
+    assert top - dist_infos == {"edge", "PIL", "pillow.libs", "cykooz_resizer"}
+    assert sorted(name.lower().split("-")[0] for name in dist_infos) == ["cykooz_resizer", "pillow"]
 
 
 def test_edge_package_is_the_source_without_tests_or_caches(artifact):
@@ -73,11 +73,12 @@ def test_no_boto3_no_tests_no_caches(artifact):
     assert not stray
 
 
-def test_pillow_binaries_are_cp313_manylinux_x86_64(artifact):
-    wheel = next(artifact.glob("pillow-*.dist-info")) / "WHEEL"
+@pytest.mark.parametrize(("distribution", "package"), [("pillow", "PIL"), ("cykooz_resizer", "cykooz_resizer")])
+def test_binaries_are_cp313_manylinux_x86_64(artifact, distribution, package):
+    wheel = next(artifact.glob(f"{distribution}-*.dist-info")) / "WHEEL"
     tags = [line.split(":", 1)[1].strip() for line in wheel.read_text().splitlines() if line.startswith("Tag:")]
     assert tags and all(tag.startswith("cp313-cp313-manylinux") and tag.endswith("_x86_64") for tag in tags), tags
-    extensions = list((artifact / "PIL").glob("*.so"))
+    extensions = list((artifact / package).glob("*.so"))
     assert extensions and all(p.name.endswith(EXTENSION_SUFFIX) for p in extensions)
     shared = [p for p in files(artifact) if p.suffix == ".so" or ".so." in p.name]
     for path in shared:
@@ -135,6 +136,8 @@ for module in ("webp", "avif", "littlecms2"):
 
 import edge.handler
 import edge.image  # registers the decoders, builds the sRGB profile
+import cykooz_resizer
+assert cykooz_resizer.__file__.startswith(artifact), cykooz_resizer.__file__
 from edge.rendition import parse_rendition
 decoder = edge.image.webp_decoder()
 assert decoder is not None and decoder.path.startswith(artifact), "libwebp's scaled decode is not the artifact's"
@@ -158,7 +161,8 @@ print("ok")
 
 
 def test_artifact_runs_on_its_own_without_recompiling(artifact):
-    """Python 3.13 with only the artifact (and the stdlib) on its path: Pillow loads and codes every format."""
+    """Python 3.13 with only the artifact (and the stdlib) on its path: Pillow loads and codes every format,
+    and the SIMD resampler resizes them."""
     before = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in files(artifact)}
     result = subprocess.run(
         [sys.executable, "-I", "-S", "-c", SMOKE, str(artifact)], capture_output=True, text=True, timeout=120
