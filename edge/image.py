@@ -23,7 +23,7 @@ from functools import cache
 from pathlib import Path
 
 import PIL
-from cykooz_resizer import CropBox, FilterType, ResizeAlg, ResizeOptions, Resizer
+from cykooz_resizer import AlphaMulDiv, CropBox, FilterType, ResizeAlg, ResizeOptions, Resizer
 from PIL import Image, ImageCms
 
 # Only the decoders we accept are registered: Image.open then never tries the
@@ -523,9 +523,7 @@ def resize(frame: Frame) -> Frame:
 def resampled(image: Image.Image, size: tuple[int, int], region) -> Image.Image:
     """LANCZOS of the region (left, upper, right, lower; fractions of a pixel kept) to size."""
     if image.mode in PREMULTIPLIED:
-        # Colour weighted by alpha, so that the colour of transparent pixels cannot bleed
-        # into the edges: what Pillow's own resize does inside.
-        return resampled(image.convert(PREMULTIPLIED[image.mode]), size, region).convert(image.mode)
+        return unpremultiplied(resampled(premultiplied(image), size, region), image.mode)
     if image.mode not in SIMD_MODES:
         return image.resize(size, RESAMPLE, box=region)
     left, upper, right, lower = region
@@ -536,6 +534,21 @@ def resampled(image: Image.Image, size: tuple[int, int], region) -> Image.Image:
     return output
 
 
+def premultiplied(image: Image.Image) -> Image.Image:
+    """Colour weighted by alpha, so that the colour of transparent pixels cannot bleed into
+    the edges when resampled: what Pillow's own resize does inside, here by SIMD for RGBA
+    (the same bytes as Pillow's, a tenth of the time)."""
+    if image.mode == "RGBA":
+        return AlphaMulDiv().multiply_alpha_pil(image)
+    return image.convert(PREMULTIPLIED[image.mode])
+
+
+def unpremultiplied(image: Image.Image, mode: str) -> Image.Image:
+    if image.mode == "RGBa":
+        return AlphaMulDiv().divide_alpha_pil(image)
+    return image.convert(mode)
+
+
 def resample_in_strips(image: Image.Image, size: tuple[int, int], region) -> Image.Image:
     """LANCZOS in horizontal strips on several threads.
 
@@ -544,8 +557,8 @@ def resample_in_strips(image: Image.Image, size: tuple[int, int], region) -> Ima
     rounding: a few pixels differ by a level or two from one resize.
     """
     if image.mode in PREMULTIPLIED:
-        # Premultiply alpha once, not in every strip's resampled().
-        return resample_in_strips(image.convert(PREMULTIPLIED[image.mode]), size, region).convert(image.mode)
+        # Once, not in every strip's resampled().
+        return unpremultiplied(resample_in_strips(premultiplied(image), size, region), image.mode)
     width, height = size
     left, upper, right, lower = region
     rows_per_output_row = (lower - upper) / height
@@ -553,8 +566,10 @@ def resample_in_strips(image: Image.Image, size: tuple[int, int], region) -> Ima
 
     def strip(index: int) -> Image.Image:
         first, last = bounds[index], bounds[index + 1]
-        box = (left, upper + first * rows_per_output_row, right, upper + last * rows_per_output_row)
-        return resampled(image, (width, last - first), box)
+        # The last strip's float bottom can land a hair past the image's (100 / 11 * 11 is
+        # 100.00000000000001), which the SIMD resampler refuses.
+        bottom = min(lower, upper + last * rows_per_output_row)
+        return resampled(image, (width, last - first), (left, upper + first * rows_per_output_row, right, bottom))
 
     output = Image.new(image.mode, size)
     for index, part in enumerate(worker_pool().map(strip, range(RESAMPLE_STRIPS))):

@@ -728,17 +728,36 @@ def test_resampling_in_strips_matches_one_resize(mode, size, region):
     assert resample_in_strips(source, size, region).tobytes() == strips.tobytes()
 
 
+def test_a_strip_whose_float_bottom_passes_the_image_still_renders():
+    """39 strips' worth of 100 / 39 rows is 100.00000000000001: the last box must end at row 100."""
+    _, image = rendered(encoded(gradient((3000, 100)), "PNG"), "1600x39,fill,png")
+    assert image.size == (1600, 39)
+
+
 @pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
 @RESAMPLED_REGIONS
 def test_resampled_is_pillows_lanczos_within_a_level_or_two(mode, size, region):
-    """Compared premultiplied: the colour of a nearly transparent pixel is a ratio of two tiny numbers."""
+    """Compared premultiplied: the colour of a nearly transparent pixel is a ratio of two tiny
+    numbers. RGBA's divide by alpha (SIMD) rounds apart from Pillow's by one level more."""
     from edge.image import resampled
 
     source = gradient((1000, 700), "RGBA" if "A" in mode else "RGB").convert(mode)
     ours, pillows = resampled(source, size, region), source.resize(size, Image.Resampling.LANCZOS, box=region)
     assert (ours.size, ours.mode) == (size, mode)
     seen = {"RGBA": "RGBa", "LA": "La"}.get(mode, mode)
-    assert largest_difference(ours.convert(seen), pillows.convert(seen)) <= 2
+    assert largest_difference(ours.convert(seen), pillows.convert(seen)) <= (3 if mode == "RGBA" else 2)
+
+
+@pytest.mark.parametrize("mode", ["LA", "RGBA"])
+def test_premultiplying_is_pillows_and_undoing_it_within_a_level(mode):
+    from edge.image import premultiplied, unpremultiplied
+
+    source = gradient((300, 200), "RGBA").convert(mode)
+    weighted = premultiplied(source)
+    assert weighted.mode == {"LA": "La", "RGBA": "RGBa"}[mode]
+    assert weighted.tobytes() == source.convert(weighted.mode).tobytes()
+    restored = unpremultiplied(weighted, mode)
+    assert restored.mode == mode and largest_difference(restored, weighted.convert(mode)) <= 1
 
 
 @pytest.mark.parametrize("mode", ["L", "RGB", "RGBA"])
