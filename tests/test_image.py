@@ -191,6 +191,23 @@ def test_alpha_is_kept(mode, target):
     assert rgba.getpixel((28, 8))[3] <= LOSSY_EPSILON[target]
 
 
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+@pytest.mark.parametrize(("size", "spec"), [((256, 64), "32x,png"), ((256, 64), "100x,png"), ((1024, 512), "600x,png")],
+                         ids=["reduced-first", "resampled", "in-strips"])
+def test_the_colour_of_transparent_pixels_never_bleeds_into_the_edge(mode, size, spec):
+    """Opaque red (black for LA) beside transparent blue (white): weighted by alpha, the
+    channels that are zero in the opaque part stay exactly zero wherever anything shows,
+    even in the output pixels that straddle the edge (off the output's pixel grid)."""
+    opaque, hidden = ((255, 0, 0, 255), (0, 0, 255, 0)) if mode == "RGBA" else ((0, 255), (255, 0))
+    source = Image.new(mode, size, hidden)
+    source.paste(opaque, (0, 0, size[0] * 5 // 9, size[1]))
+    _, image = rendered(encoded(source, "PNG"), spec)
+    visible = [pixel for pixel in image.get_flattened_data() if pixel[-1] > 0]
+    assert [pixel for pixel in visible if pixel[-1] < 255] and len(visible) > image.width * image.height // 2
+    zero = slice(1, 3) if mode == "RGBA" else slice(0, 1)
+    assert not any(any(pixel[zero]) for pixel in visible)
+
+
 @pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
 def test_jpeg_output_is_flattened_onto_white(mode):
     _, image = rendered(encoded(half_transparent(mode), "PNG"), "32x,jpeg")
