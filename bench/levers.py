@@ -2,8 +2,8 @@
 
 Run with `make bench-levers` (not part of `make bench`). It does not touch edge/:
 it reimplements edge.image's decode -> resize -> encode steps for the corpus's
-sources (RGB/RGBA, no EXIF orientation, no CMYK) in one thread, with edge.image's
-save options, so that each knob can be varied alone; the `check` section compares
+sources (RGB/RGBA, no EXIF orientation, no CMYK), resizing with edge.image.lanczos or
+Pillow's resize, with edge.image's save options, so that each knob can be varied alone; the `check` section compares
 its bytes with edge.image.render's and warns when they differ (on cases where edge.image's
 box reduce() does not fire: today's defaults leave it out, as the `reduce_first` knob
 varies it). Then it varies one
@@ -48,13 +48,17 @@ class Pipeline:
 
     draft_gap: float | None = edge.image.DRAFT_GAP  # None: never decode a JPEG at reduced DCT scale
     webp_scale_gap: float | None = edge.image.DRAFT_GAP  # None: Pillow decodes a WebP at full size
-    resample: Image.Resampling = LANCZOS
-    reducing_gap: float | None = None  # Pillow's reduce()-then-resample, inside resize()
+    resample: Image.Resampling | None = None  # None: edge.image.lanczos (SIMD); else Pillow's resize with it
+    reducing_gap: float | None = None  # Pillow's reduce()-then-resample, inside its resize()
     reduce_first: float | None = None  # explicit Image.reduce() leaving this many times the output, then resample
+
+    def __post_init__(self):
+        if self.reducing_gap and self.resample is None:
+            raise ValueError("reducing_gap is a knob of Pillow's resize: name its filter")
 
     def describe(self, source_kind: str) -> str:
         """The knobs that act on a source of this kind (a corpus kind: jpeg-*, webp, png-*, ...)."""
-        parts = [FILTER_NAMES[self.resample]]
+        parts = ["LANCZOS by SIMD" if self.resample is None else f"Pillow's {FILTER_NAMES[self.resample]}"]
         if source_kind.startswith("jpeg"):
             parts.insert(0, "draft off" if self.draft_gap is None else f"draft gap {self.draft_gap:g}")
         if source_kind == "webp":
@@ -116,6 +120,8 @@ def resized(decoding: tuple[Image.Image, tuple[float, float]], job: Job, pipelin
     image, box = cropped(*decoding, job.crop)
     if pipeline.reduce_first:
         image, box = reduced(image, box, job.size, pipeline.reduce_first)
+    if pipeline.resample is None:
+        return edge.image.lanczos(image, job.size, box)
     return image.resize(job.size, pipeline.resample, box=box, reducing_gap=pipeline.reducing_gap)
 
 
@@ -235,10 +241,10 @@ WEBP_DECODE_VARIANTS = (
     Pipeline(webp_scale_gap=1.5), TODAY, Pipeline(webp_scale_gap=3),
 )
 FILTER_VARIANTS = (
-    TODAY, Pipeline(resample=BICUBIC), Pipeline(resample=BILINEAR),
-    Pipeline(reducing_gap=1.0), Pipeline(reducing_gap=2.0), Pipeline(reducing_gap=3.0),
-    Pipeline(reduce_first=2.0),
-    Pipeline(draft_gap=1, resample=BICUBIC), Pipeline(draft_gap=1, reducing_gap=2.0),
+    TODAY, Pipeline(resample=LANCZOS), Pipeline(resample=BICUBIC), Pipeline(resample=BILINEAR),
+    Pipeline(resample=LANCZOS, reducing_gap=1.0), Pipeline(resample=LANCZOS, reducing_gap=2.0),
+    Pipeline(resample=LANCZOS, reducing_gap=3.0), Pipeline(reduce_first=2.0), Pipeline(reduce_first=4.0),
+    Pipeline(draft_gap=1, resample=BICUBIC), Pipeline(draft_gap=1, resample=LANCZOS, reducing_gap=2.0),
 )
 NON_JPEG_WORKLOADS = (("png-rgb", "320x"), ("png-rgb", "800x"), ("png-rgba", "800x,webp"), ("webp", "320x"))
 
@@ -355,7 +361,7 @@ def filter_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
     jpeg = pipeline_rows(corpus, DECODE_WORKLOADS, FILTER_VARIANTS, repetitions)
     at_todays_draft = [pipeline for pipeline in FILTER_VARIANTS if pipeline.draft_gap == TODAY.draft_gap]
     others = pipeline_rows(corpus, NON_JPEG_WORKLOADS, at_todays_draft, repetitions)
-    return "Resize filter, reduce() and reducing_gap", jpeg + others
+    return "Resampler (SIMD or Pillow's), filter, reduce() and reducing_gap", jpeg + others
 
 
 def encoder_rows(corpus: Corpus, workloads, option_sets: dict[str, dict], repetitions: int) -> list[Row]:
@@ -413,33 +419,25 @@ def png_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
 
 # --- projection: the recommended settings on the benchmark's own cases ------------
 
-# What this script's tables recommend (see the report): encoder effort, and reducing_gap
-# for sources that no DCT scaling has already brought within 4x of the output.
+# What this script's tables recommend (see the report): encoder effort. (It also recommended
+# Pillow's reducing_gap, which edge.image's SIMD LANCZOS no longer goes through.)
 RECOMMENDED_ENCODER = {"jpeg": {"progressive": True, "optimize": False}, "webp": {"method": 3},
                        "avif": {"speed": 9}, "png": {"compress_level": 4}, "gif": {}}
-RECOMMENDED_REDUCING_GAP = 2.0
 
 
 @contextmanager
 def recommended_settings():
-    """edge.image with the recommended settings, patched in memory for the duration of one call.
-
-    Image.Image.resize gets a default reducing_gap only inside this context, so that the
-    baseline and the SSIM reference, which run outside it, are untouched.
-    """
-    original_options, original_resize = edge.image.encoder_options, Image.Image.resize
+    """edge.image with the recommended settings, patched in memory for the duration of one call."""
+    original_options = edge.image.encoder_options
 
     def encoder_options(target, quality, image=None):
         return {**original_options(target, quality, image), **RECOMMENDED_ENCODER[target]}
 
-    def resize(self, size, resample=None, box=None, reducing_gap=None):
-        return original_resize(self, size, resample, box, RECOMMENDED_REDUCING_GAP if reducing_gap is None else reducing_gap)
-
-    edge.image.encoder_options, Image.Image.resize = encoder_options, resize
+    edge.image.encoder_options = encoder_options
     try:
         yield
     finally:
-        edge.image.encoder_options, Image.Image.resize = original_options, original_resize
+        edge.image.encoder_options = original_options
 
 
 def projection_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:

@@ -520,9 +520,13 @@ def resize(frame: Frame) -> Frame:
     region = frame.region
     if image.size == size and region == (0, 0, *size):
         return frame
+    return replace(frame, image=lanczos(image, size, region))
+
+
+def lanczos(image: Image.Image, size: tuple[int, int], region) -> Image.Image:
     if image.width * image.height < PARALLEL_MIN_PIXELS or size[1] < RESAMPLE_STRIPS:
-        return replace(frame, image=resampled(image, size, region))
-    return replace(frame, image=resample_in_strips(image, size, region))
+        return resampled(image, size, region)
+    return resample_in_strips(image, size, region)
 
 
 def resampled(image: Image.Image, size: tuple[int, int], region) -> Image.Image:
