@@ -77,10 +77,12 @@ GIF_OPAQUE_FROM = 128  # GIF alpha is all or nothing: this much alpha and up is 
 WHITE = 255
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 RESAMPLE = Image.Resampling.LANCZOS
-# The same filter, by fast_image_resize's SIMD convolution: within a level or two of
-# Pillow's LANCZOS on all but a few pixels, several times faster (`make bench-levers
-# BENCH_ARGS="--only resampler"`), and the same bytes on every CPU it detects. It has
-# no two-band mode, so La stays with Pillow.
+# The same filter, by fast_image_resize's SIMD convolution: several times faster
+# (`make bench-levers BENCH_ARGS="--only filter"`), and the same bytes on every CPU it
+# detects. On photographs it is within a level or two of Pillow's LANCZOS; on hard edges
+# (text, noise) up to tens of levels apart, where the two run their passes in another
+# order and so clip the ringing of their 8-bit middle pass in other places. It has no
+# two-band mode, so La stays with Pillow.
 SIMD_LANCZOS = ResizeAlg.convolution(FilterType.lanczos3)
 SIMD_MODES = frozenset({"L", "RGB", "RGBa"})
 # Decode JPEGs in the DCT domain at up to 1/8 scale, still WebPs at any scale (and
@@ -487,8 +489,10 @@ def crop(frame: Frame) -> Frame:
         region = (float(left), float(upper), float(right), float(lower))
     else:
         (origin_x, origin_y, _, _), (scale_x, scale_y) = frame.placement.box, frame.placement.scale
+        # A product can land an ulp past the image (42 * (23 / 42) is 23.000000000000004), and
+        # a crop one pixel too wide would pad the edge with black for LANCZOS to blend in.
         region = (origin_x + left * scale_x, origin_y + upper * scale_y,
-                  origin_x + right * scale_x, origin_y + lower * scale_y)
+                  min(origin_x + right * scale_x, image.width), min(origin_y + lower * scale_y, image.height))
     outer = (math.floor(region[0]), math.floor(region[1]), math.ceil(region[2]), math.ceil(region[3]))
     if outer == (0, 0, image.width, image.height):
         return replace(frame, region=region)
@@ -536,6 +540,9 @@ def resampled(image: Image.Image, size: tuple[int, int], region) -> Image.Image:
     if image.mode not in SIMD_MODES:
         return image.resize(size, RESAMPLE, box=region)
     left, upper, right, lower = region
+    # A box computed in floats can end an ulp past the image (the last strip's: 100 / 39 * 39
+    # is 100.00000000000001), which the SIMD resampler refuses with a RuntimeError.
+    right, lower = min(right, image.width), min(lower, image.height)
     output = Image.new(image.mode, size)
     options = ResizeOptions(resize_alg=SIMD_LANCZOS, crop_box=CropBox(left, upper, right - left, lower - upper))
     # A Resizer keeps scratch buffers, so each call (each strip's thread) has its own.
@@ -575,10 +582,8 @@ def resample_in_strips(image: Image.Image, size: tuple[int, int], region) -> Ima
 
     def strip(index: int) -> Image.Image:
         first, last = bounds[index], bounds[index + 1]
-        # The last strip's float bottom can land a hair past the image's (100 / 11 * 11 is
-        # 100.00000000000001), which the SIMD resampler refuses.
-        bottom = min(lower, upper + last * rows_per_output_row)
-        return resampled(image, (width, last - first), (left, upper + first * rows_per_output_row, right, bottom))
+        box = (left, upper + first * rows_per_output_row, right, upper + last * rows_per_output_row)
+        return resampled(image, (width, last - first), box)
 
     output = Image.new(image.mode, size)
     for index, part in enumerate(worker_pool().map(strip, range(RESAMPLE_STRIPS))):

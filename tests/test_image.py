@@ -666,6 +666,12 @@ def test_a_still_webp_is_decoded_by_libwebp_at_twice_the_output_scale(monkeypatc
     assert sizes == ([decoded_at] if decoded_at else [])
 
 
+def test_a_scaled_webp_decode_leaves_no_dark_line_at_the_edge():
+    """Decoded to 23 px wide, the 42 px source maps back to 23.000000000000004: still the image's edge."""
+    _, image = rendered(encoded(Image.new("RGB", (42, 60), "white"), "WEBP", lossless=True), "11x,png")
+    assert image.size == (11, 16) and image.getextrema() == ((255, 255),) * 3
+
+
 @pytest.mark.parametrize(("mode", "lossless", "spec"), [
     ("RGB", False, "200x,png"), ("RGB", False, "300x300,cover,png"), ("RGBA", True, "333x,png"),
     ("RGB", True, "127x40,fill,png"), ("RGBA", False, "200x,png"), ("RGB", False, "1600x,png"),
@@ -775,6 +781,30 @@ def test_premultiplying_is_pillows_and_undoing_it_within_a_level(mode):
     assert weighted.tobytes() == source.convert(weighted.mode).tobytes()
     restored = unpremultiplied(weighted, mode)
     assert restored.mode == mode and largest_difference(restored, weighted.convert(mode)) <= 1
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA"])
+def test_the_simd_resampler_writes_the_same_bytes_with_every_instruction_set(monkeypatch, mode):
+    """Outputs are deterministic: a miss served at another edge, on another CPU, stores the same object."""
+    import cykooz_resizer
+
+    from edge import image as engine
+
+    noise = [Image.effect_noise((700, 500), 60) for _ in range(4)]
+    source = Image.merge("RGBA", noise).convert(mode) if mode != "L" else noise[0]
+    outputs = set()
+    for extension in (cykooz_resizer.CpuExtensions.none, cykooz_resizer.CpuExtensions.sse4_1,
+                      cykooz_resizer.CpuExtensions.avx2):
+        for name in ("Resizer", "AlphaMulDiv"):
+            class Pinned(getattr(cykooz_resizer, name)):
+                def __init__(self):
+                    super().__init__()
+                    self.cpu_extensions = extension
+
+            monkeypatch.setattr(engine, name, Pinned)
+        assert engine.Resizer().cpu_extensions == engine.AlphaMulDiv().cpu_extensions == extension
+        outputs.add(engine.resampled(source, (333, 97), (10.5, 20.25, 690.0, 480.75)).tobytes())
+    assert len(outputs) == 1
 
 
 @pytest.mark.parametrize("mode", ["L", "RGB", "RGBA"])
