@@ -74,11 +74,11 @@ def test_which_paths_are_ours(uri, ours):
         (["malformed-spec-400.json"], ["400"]),
     ],
 )
-def test_imports_neither_pillow_nor_boto3(events, statuses):
+def test_imports_neither_pillow_nor_the_resizer_nor_boto3(events, statuses):
     code = (
         "import json, sys; from edge.handler import handler;"
         f"statuses = [handler(json.load(open('events/' + name)), None)['status'] for name in {events!r}];"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('PIL', 'boto3', 'botocore'));"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('PIL', 'cykooz_resizer', 'boto3', 'botocore'));"
         "print(json.dumps([statuses, heavy]))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=EVENTS.parent)
