@@ -419,8 +419,7 @@ def png_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
 
 # --- projection: the recommended settings on the benchmark's own cases ------------
 
-# What this script's tables recommend (see the report): encoder effort. (It also recommended
-# Pillow's reducing_gap, which edge.image's SIMD LANCZOS no longer goes through.)
+# What this script's tables recommend (see the report): encoder effort.
 RECOMMENDED_ENCODER = {"jpeg": {"progressive": True, "optimize": False}, "webp": {"method": 3},
                        "avif": {"speed": 9}, "png": {"compress_level": 4}, "gif": {}}
 
