@@ -76,15 +76,12 @@ GIF_RESTORE_BACKGROUND, GIF_RESTORE_PREVIOUS = 2, 3
 GIF_OPAQUE_FROM = 128  # GIF alpha is all or nothing: this much alpha and up is opaque
 WHITE = 255
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-PILLOW_LANCZOS = Image.Resampling.LANCZOS
-# The same filter, by fast_image_resize's SIMD convolution: several times faster (by hand,
+# LANCZOS, by fast_image_resize's SIMD convolution: several times faster than Pillow's (by hand,
 # 12 MP to 1600 px on one core: 15-24 against 137 ms), and the same bytes on every CPU it
 # detects. On photographs it is within a level or two of Pillow's LANCZOS; on hard edges
 # (text, noise) up to tens of levels apart, where the two run their passes in another
-# order and so clip the ringing of their 8-bit middle pass in other places. It has no
-# two-band mode, so La stays with Pillow.
+# order and so clip the ringing of their 8-bit middle pass in other places.
 SIMD_LANCZOS = ResizeAlg.convolution(FilterType.lanczos3)
-SIMD_MODES = frozenset({"L", "RGB", "RGBa"})
 # Decode JPEGs in the DCT domain at up to 1/8 scale, still WebPs at any scale (and
 # box-reduce other formats), but to no less than twice the output, so that the final
 # LANCZOS pass still has enough pixels to filter: the headroom libvips leaves too.
@@ -100,7 +97,9 @@ REDUCING_GAP = 2
 # same everywhere. Below the pixel count one plain resize is quicker.
 RESAMPLE_STRIPS = 4
 PARALLEL_MIN_PIXELS = 512 * 512
-PREMULTIPLIED = {"RGBA": "RGBa", "LA": "La"}
+# The working modes whose colour is resampled weighted by alpha (as RGBa: the resampler has
+# no two-band mode, and LA's three equal colour bands come back exactly).
+WEIGHTED_BY_ALPHA = frozenset({"RGBA", "LA"})
 # An animation's frames decoded ahead of their steps. The bench's 20-frame GIF to 320 px
 # WebP: 330 against 390 ms, to GIF 460 against 540, the same bytes.
 FRAMES_AHEAD = 2
@@ -515,7 +514,7 @@ def reduce(frame: Frame) -> Frame:
     if factor_x == factor_y == 1:
         return frame
     region = (left / factor_x, upper / factor_y, right / factor_x, lower / factor_y)
-    if image.mode in PREMULTIPLIED:
+    if image.mode in WEIGHTED_BY_ALPHA:
         # Pillow's reduce() would premultiply too, but by its own convert(): ten times slower.
         reduced = unpremultiplied(premultiplied(image).reduce((factor_x, factor_y)), image.mode)
     else:
@@ -539,11 +538,9 @@ def lanczos(image: Image.Image, size: tuple[int, int], region: Region) -> Image.
 
 
 def resampled(image: Image.Image, size: tuple[int, int], region: Region) -> Image.Image:
-    """LANCZOS of the region to size, in one call."""
-    if image.mode in PREMULTIPLIED:
+    """LANCZOS of the region to size, in one call, for the working modes (L, LA, RGB, RGBA)."""
+    if image.mode in WEIGHTED_BY_ALPHA:
         return unpremultiplied(resampled(premultiplied(image), size, region), image.mode)
-    if image.mode not in SIMD_MODES:
-        return image.resize(size, PILLOW_LANCZOS, box=region)
     left, upper, right, lower = region
     # A box computed in floats can end an ulp past the image (the last strip's: 100 / 39 * 39
     # is 100.00000000000001), which the SIMD resampler refuses with a RuntimeError.
@@ -556,28 +553,25 @@ def resampled(image: Image.Image, size: tuple[int, int], region: Region) -> Imag
 
 
 def premultiplied(image: Image.Image) -> Image.Image:
-    """Colour weighted by alpha, so that the colour of transparent pixels cannot bleed into
-    the edges when resampled: what Pillow's own resize does inside, here by SIMD for RGBA
-    (the same bytes as Pillow's, a tenth of the time)."""
-    if image.mode == "RGBA":
-        return AlphaMulDiv().multiply_alpha_pil(image)
-    return image.convert(PREMULTIPLIED[image.mode])
+    """RGBa: colour weighted by alpha, so that the colour of transparent pixels cannot bleed
+    into the edges when resampled, as Pillow's own resize does inside; by SIMD, the same
+    bytes as Pillow's convert("RGBa") in a tenth of the time."""
+    return AlphaMulDiv().multiply_alpha_pil(image if image.mode == "RGBA" else image.convert("RGBA"))
 
 
 def unpremultiplied(image: Image.Image, mode: str) -> Image.Image:
-    if image.mode == "RGBa":
-        return AlphaMulDiv().divide_alpha_pil(image)
-    return image.convert(mode)
+    restored = AlphaMulDiv().divide_alpha_pil(image)
+    return restored if mode == "RGBA" else restored.convert(mode)
 
 
 def resample_in_strips(image: Image.Image, size: tuple[int, int], region: Region) -> Image.Image:
     """LANCZOS in horizontal strips on several threads.
 
-    Both resamplers release the GIL, and each strip's box maps onto its rows of
+    The resampler releases the GIL, and each strip's box maps onto its rows of
     the output, so every output pixel gets a single pass's weights, up to float
     rounding: a few pixels differ by a level or two from one resize.
     """
-    if image.mode in PREMULTIPLIED:
+    if image.mode in WEIGHTED_BY_ALPHA:
         # Once, not in every strip's resampled().
         return unpremultiplied(resample_in_strips(premultiplied(image), size, region), image.mode)
     width, height = size

@@ -155,11 +155,11 @@ assert edge.handler.handler(event, None) is passthrough
 linear, radial = Image.linear_gradient("L"), Image.radial_gradient("L")
 colourful = Image.merge("RGBA", (linear, radial, linear.transpose(Image.Transpose.ROTATE_90),
                                  linear.transpose(Image.Transpose.FLIP_TOP_BOTTOM)))
-for mode in ("L", "RGB", "RGBA"):
+for mode in ("L", "LA", "RGB", "RGBA"):
     source = colourful.convert(mode)
     ours = edge.image.resampled(source, (40, 31), (0.5, 0.25, 256.0, 200.0))
     pillows = source.resize((40, 31), Image.Resampling.LANCZOS, box=(0.5, 0.25, 256.0, 200.0))
-    seen = "RGBa" if mode == "RGBA" else mode
+    seen = {"RGBA": "RGBa", "LA": "La"}.get(mode, mode)
     bands = ImageChops.difference(ours.convert(seen), pillows.convert(seen)).split()
     assert max(band.getextrema()[1] for band in bands) <= 3, mode
 
