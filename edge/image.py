@@ -1,4 +1,4 @@
-"""The image engine: the only module that imports Pillow.
+"""The image engine: the only module that imports Pillow, and the SIMD resizer that works on its images.
 
 `render` opens the original, checks it against the limits from its header alone
 (before a pixel is decoded), then runs each frame through a fixed list of small
