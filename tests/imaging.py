@@ -7,7 +7,7 @@ import json
 import struct
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageChops
 
 from bombs import png_chunk
 from edge.config import DEFAULT_CACHE_CONTROL as IMMUTABLE  # test_template pins its value to the template's
@@ -159,3 +159,8 @@ def max_difference(first, second) -> int:
     if isinstance(first, int):
         first, second = (first,), (second,)
     return max(abs(a - b) for a, b in zip(first, second, strict=True))
+
+
+def largest_difference(first: Image.Image, second: Image.Image) -> int:
+    """The largest difference between two images of one size and mode, over every pixel and band."""
+    return max(band.getextrema()[1] for band in ImageChops.difference(first, second).split())
