@@ -25,6 +25,12 @@ EXTRA_SPECS = {
     "gif-anim": ("320x", "320x,webp"),
 }
 NON_JPEG_KINDS = ("png-rgb", "png-rgba", "webp", "gif-animated")
+BIG_JPEG_MEGAPIXELS = 8  # issue 5's 4x target is on baseline JPEGs of this size and more
+
+
+def is_big_baseline_jpeg(corpus_file: CorpusFile) -> bool:
+    # By the nominal rung: the corpus floors each size to at most its megapixels (8 MP is 7.998).
+    return corpus_file.kind == "jpeg-baseline" and round(corpus_file.megapixels) >= BIG_JPEG_MEGAPIXELS
 
 
 @dataclass(frozen=True)

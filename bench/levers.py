@@ -11,7 +11,7 @@ setting at a time. Each table gives the median time, the output size and the SSI
 against the float reference of bench/quality.py.
 
 Usage: python -m bench.levers [--repetitions N] [--only SECTION,...] [--cache DIR]
-Sections: check, draft, webpdecode, heap, pngdecode, filter, jpeg, webp, avif, png, projection.
+Sections: check, draft, webpdecode, heap, pngdecode, filter, jpeg, webp, avif, png, projection, ceiling.
 The report goes to bench/results/levers.md, or levers-<sections>.md for --only.
 """
 
@@ -33,6 +33,7 @@ from bench.corpus import CorpusFile, ensure_corpus
 from bench.job import Job, frame_options, make_job
 from bench.measure import judged_ssim, progress
 from bench.passthrough import fresh_interpreter, probe_environment
+from bench.report import BASELINE_SPEEDUP_TARGET
 from bench.quality import Reference
 from bench.timing import interleaved_times, rotated
 
@@ -417,6 +418,79 @@ def png_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
     return "PNG compress_level, encode only", encoder_rows(corpus, workloads, options, repetitions)
 
 
+# --- ceiling: what the 4x target leaves to the resize ------------------------------
+
+BASELINE, OURS = "tutorial baseline (full decode, LANCZOS, encode)", "ours (edge.image.render)"
+FULL_DECODE, OUR_DECODE = "full decode alone", "ours' decode alone (DCT-scaled where it pays)"
+ENCODE = "encode alone (the baseline's frame)"
+
+
+def ceiling_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
+    """On every `make bench` case of a baseline JPEG >= 8 MP: the two engines, and the steps no
+    resampler can speed up, timed in the same rounds. KB is the output's size, or the decoded pixels'."""
+    from bench import engine_baseline
+    from bench.cases import cases_for, is_big_baseline_jpeg
+
+    rows = []
+    for case in cases_for([f for f in corpus.files.values() if is_big_baseline_jpeg(f)]):
+        data, reference = corpus.data(case.file.name), corpus.reference(case.file.name)
+        job = make_job(data, case.spec)
+        frame = engine_baseline.resize(Image.open(io.BytesIO(data)), job)
+        runs = {
+            BASELINE: lambda run=engine_baseline.prepare(job): run(data),
+            OURS: lambda run=engine_ours.prepare(job): run(data),
+            FULL_DECODE: lambda: full_decode(data),
+            OUR_DECODE: lambda: decoded(data, job, TODAY)[0],
+            ENCODE: lambda: encoded(frame, job.target, frame_options(job, frame)),
+        }
+        outputs = {name: run() for name, run in runs.items()}
+        times = interleaved_times(runs, repetitions)
+        for name, output in outputs.items():
+            if isinstance(output, bytes):
+                rows.append(Row(case.label, name, times[name], len(output), reference.ssim(output, job.crop)))
+            else:
+                rows.append(Row(case.label, name, times[name], held_bytes(output), None))
+        progress(f"levers: ceiling {case.label}")
+    return "Ceiling: the 4x target on baseline JPEGs >= 8 MP, against the steps a resampler cannot speed up", rows
+
+
+def medians_by_case(rows: list[Row]) -> dict[str, dict[str, float]]:
+    by_case: dict[str, dict[str, float]] = {}
+    for row in rows:
+        by_case.setdefault(row.workload, {})[row.variant] = row.median_ms
+    return by_case
+
+
+def full_decode(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def held_bytes(image: Image.Image) -> int:
+    """The bytes Pillow holds for a decoded image (it stores RGB in four a pixel)."""
+    return image.width * image.height * (4 if len(image.getbands()) > 1 else 1)
+
+
+def ceiling_summary(rows: list[Row]) -> list[str]:
+    """Per case, the speed-up over the baseline that ours reaches, and the most it could reach with a
+    free resize: at the baseline's SSIM (full decode), and with ours' own reduced decode."""
+    by_case = medians_by_case(rows)
+    ceilings = {case: {decode: ms[BASELINE] / (ms[decode] + ms[ENCODE]) for decode in (FULL_DECODE, OUR_DECODE)}
+                for case, ms in by_case.items()}
+    lines = ["| case | ours x | ceiling x, full decode | ceiling x, ours' decode |", "|---|---:|---:|---:|"]
+    for case, ms in by_case.items():
+        lines.append(f"| {case} | {ms[BASELINE] / ms[OURS]:.1f} | {ceilings[case][FULL_DECODE]:.1f} "
+                     f"| {ceilings[case][OUR_DECODE]:.1f} |")
+
+    def reaching(decode: str) -> str:
+        count = sum(ceiling[decode] >= BASELINE_SPEEDUP_TARGET for ceiling in ceilings.values())
+        return f"{count} of {len(ceilings)}"
+
+    return lines + ["", f"- Cases whose ceiling reaches {BASELINE_SPEEDUP_TARGET:g}x: {reaching(FULL_DECODE)} at the "
+                    f"baseline's decode, {reaching(OUR_DECODE)} at ours'.", ""]
+
+
 # --- projection: the recommended settings on the benchmark's own cases ------------
 
 # What this script's tables recommend (see the report): encoder effort.
@@ -471,9 +545,7 @@ def projection_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]
 
 
 def projection_summary(rows: list[Row]) -> list[str]:
-    by_case: dict[str, dict[str, float]] = {}
-    for row in rows:
-        by_case.setdefault(row.workload, {})[row.variant] = row.median_ms
+    by_case = medians_by_case(rows)
     lines = []
     for ours, libvips in (("ours today", "libvips matching today"), ("ours recommended", "libvips matching recommended")):
         ratios = [times[ours] / times[libvips] for times in by_case.values()]
@@ -486,8 +558,9 @@ SECTIONS = {
     "check": check_section, "draft": draft_section, "webpdecode": webp_decode_section, "heap": heap_section,
     "pngdecode": png_decode_section, "filter": filter_section,
     "jpeg": jpeg_section, "webp": webp_section, "avif": avif_section, "png": png_section,
-    "projection": projection_section,
+    "projection": projection_section, "ceiling": ceiling_section,
 }
+SUMMARIES = {"projection": projection_summary, "ceiling": ceiling_summary}
 
 
 # --- report ----------------------------------------------------------------------
@@ -521,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
              "row of each workload; SSIM against the float LANCZOS reference (bench/quality.py).", ""]
     for name in chosen:
         title, rows = SECTIONS[name](corpus, arguments.repetitions)
-        section = table(title, rows) + (projection_summary(rows) if name == "projection" else [])
+        section = table(title, rows) + (SUMMARIES[name](rows) if name in SUMMARIES else [])
         lines += section
         print("\n".join(section), flush=True)
     # A partial run keeps its own file, so that it never overwrites the full report.
