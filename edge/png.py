@@ -6,8 +6,11 @@ reader here hands Pillow the same PNG, except that a worker inflates the IDAT st
 piece ahead of it and wraps each piece in deflate's stored blocks, which Pillow's inflate
 only copies. Pillow still parses every chunk and unfilters every row, so the pixels and
 the metadata are its own. The reader fails where Pillow alone fails (corrupt compressed data
-is an OSError from the reader, with zlib's message), with one exception: rows that are all
-there may pass where the stream's checksum, wrong or missing, would have stopped Pillow.
+is an OSError from the reader, with zlib's message), and where a zlib stream ends before the rows
+that IHDR declares, which Pillow lets through as a partial image, black below the last row: so
+a few hundred bytes declaring 25 MP are refused, not rendered and stored. Rows that are all there
+may pass where Pillow would have stopped at what follows them: the stream's checksum, wrong or
+missing, or a later IDAT chunk that runs past the end of the file.
 
 Anything but a plain still PNG (APNG chunks, IEND or a chunk that runs past the end before
 the pixels, an IHDR that is not the one chunk before all others, or that no row size follows
@@ -29,8 +32,7 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # 64 KB pieces take 0.75-0.92x, with four times the hand-offs; 1 and 4 MB pieces 0.72-0.93x.
 PIECE = 256 * 1024
 STORED_BLOCK = 65_535  # deflate's largest stored block
-# Compressed bytes per inflate call: Pillow's own read size, so that zlib reaches the stream's
-# checksum exactly when it would under Pillow (which reads each IDAT chunk 64 KB at a time).
+# Compressed bytes per inflate call: Pillow's own read size (it reads each IDAT chunk 64 KB at a time).
 INPUT_SLICE = 64 * 1024
 ANIMATION_CHUNKS = (b"acTL", b"fcTL", b"fdAT")  # APNG's: Pillow then decodes frames, not the IDAT stream
 ZLIB_HEADER = b"\x78\x01"  # deflate with a 32 KB window, no dictionary, check bits valid
@@ -98,7 +100,9 @@ class InflatingReader:
     def __init__(self, cut: Layout, executor: Executor):
         self._cut = cut
         self._executor = executor
-        self._pieces = self._inflated_pieces()  # advanced on the worker, one piece at a time
+        # Advanced on the worker, one piece at a time. A generator method would hold the reader,
+        # and with it the original, in a cycle that only the garbage collector frees.
+        self._pieces = inflated_pieces(cut)
         self._next: Future | None = None
         self._buffer = memoryview(cut.data[:cut.first_idat] + idat_chunk(ZLIB_HEADER))
         self._buffer_start = 0  # the stream offset of the buffer's first byte
@@ -138,29 +142,6 @@ class InflatingReader:
         self._buffer_start += len(self._buffer)
         self._buffer, self._offset = memoryview(piece), 0
         return True
-
-    def _inflated_pieces(self) -> Iterator[bytes]:
-        """IDAT chunks of stored blocks, up to the bytes IHDR declares, then what follows the IDAT
-        run. The stored stream ends where the original does: with its rows all there, or at the end
-        of its zlib stream, properly; where the data runs out, cut short, for Pillow to find so."""
-        rows, left, adler = RowInflater(self._cut.data, self._cut.first_idat), self._cut.filtered_size, 1
-        while True:
-            blocks, room = [], min(PIECE, left)
-            while room:
-                block = rows.take(min(room, STORED_BLOCK))
-                if not block:
-                    break
-                adler = zlib.adler32(block, adler)
-                blocks += [struct.pack("<BHH", 0, len(block), len(block) ^ 0xFFFF), block]
-                room -= len(block)
-                left -= len(block)
-            finished = not left or rows.stream_ended
-            if finished:
-                blocks += [FINAL_EMPTY_BLOCK, struct.pack(">I", adler)]
-            if room or finished:  # the last piece
-                yield idat_chunk(b"".join(blocks)) + rows.after_the_run()
-                return
-            yield idat_chunk(b"".join(blocks))
 
 
 class RowInflater:
@@ -209,6 +190,32 @@ class RowInflater:
             start, end = self._position + 8, min(self._position + 8 + length, len(data))
             self._position = min(end + 4, len(data))
             yield from (view[offset:min(offset + INPUT_SLICE, end)] for offset in range(start, end, INPUT_SLICE))
+
+
+def inflated_pieces(cut: Layout) -> Iterator[bytes]:
+    """IDAT chunks of stored blocks, up to the bytes IHDR declares, then what follows the IDAT
+    run. The stored stream ends where the original does: with its rows all there, properly, or
+    where the data runs out, cut short, for Pillow to find so. A zlib stream that ends before
+    the rows is a zlib.error."""
+    rows, left, adler = RowInflater(cut.data, cut.first_idat), cut.filtered_size, 1
+    while True:
+        blocks, room = [], min(PIECE, left)
+        while room:
+            block = rows.take(min(room, STORED_BLOCK))
+            if not block:
+                break
+            adler = zlib.adler32(block, adler)
+            blocks += [struct.pack("<BHH", 0, len(block), len(block) ^ 0xFFFF), block]
+            room -= len(block)
+            left -= len(block)
+        if left and rows.stream_ended:
+            raise zlib.error(f"the stream ends {left} bytes before the rows that IHDR declares")
+        if not left:
+            blocks += [FINAL_EMPTY_BLOCK, struct.pack(">I", adler)]
+        if room or not left:  # the last piece
+            yield idat_chunk(b"".join(blocks)) + rows.after_the_run()
+            return
+        yield idat_chunk(b"".join(blocks))
 
 
 def idat_chunk(payload: bytes) -> bytes:

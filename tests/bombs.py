@@ -24,6 +24,13 @@ def png_declaring(width: int, height: int) -> bytes:
     return PNG_SIGNATURE + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
 
 
+def png_ending_after_one_row(width: int, height: int) -> bytes:
+    """An 8-bit grey PNG whose zlib stream ends, properly, after the first of its `height` rows."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\0" + bytes(range(256)) * (width // 256) + bytes(width % 256))
+    return PNG_SIGNATURE + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+
+
 def apng_declaring_frames(frames: int) -> bytes:
     """A real two-frame APNG whose acTL (CRC fixed) then declares `frames` frames."""
     images = [Image.new("RGB", (4, 4), (index * 100, 0, 0)) for index in range(2)]

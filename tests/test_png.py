@@ -1,15 +1,17 @@
 """edge/png.py: a PNG read through InflatingReader decodes exactly as Pillow decodes it alone."""
 
+import gc
 import io
 import struct
 import tracemalloc
+import weakref
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from PIL import Image
 
-from bombs import PNG_SIGNATURE, apng_declaring_frames, png_chunk
+from bombs import PNG_SIGNATURE, apng_declaring_frames, png_chunk, png_ending_after_one_row
 from edge import png
 from edge.png import ZLIB_HEADER
 from imaging import encoded, gradient, png_with_corrupt_data
@@ -250,6 +252,29 @@ def test_a_wrong_checksum_read_with_the_last_row_fails_as_with_pillow_alone():
     rows = (b"\0" + bytes(range(180))) * 181
     stream = ZLIB_HEADER + struct.pack("<BHH", 1, len(rows), len(rows) ^ 0xFFFF) + rows + bytes(4)
     fails_alike(grey_png((180, 181), stream))
+
+
+@pytest.mark.parametrize("idat_size", [None, 7], ids=["one-idat", "idat-every-7-bytes"])
+def test_a_stream_that_ends_before_its_rows_fails_where_pillow_alone_leaves_them_black(idat_size):
+    data = rebuilt(png_ending_after_one_row(300, 200), idat_size=idat_size)
+    with pytest.raises(OSError, match=f"ends {199 * (1 + 300)} bytes before the rows"):
+        through_reader(data).load()
+    if idat_size is None:  # as one chunk, Pillow alone decodes it, every row but the first black
+        image = by_pillow(data)
+        image.load()
+        assert image.crop((0, 1, 300, 200)).getextrema() == (0, 0)
+
+
+def test_a_reader_never_read_is_freed_without_the_garbage_collector():
+    """An image refused after opening (over the pixel limit, say) must not keep its original alive."""
+    gc.disable()
+    try:
+        image = through_reader(encoded(gradient((300, 200)), "PNG"))
+        reader = weakref.ref(image.fp)
+        del image
+        assert reader() is None
+    finally:
+        gc.enable()
 
 
 def cut_short(data: bytes) -> bytes:
