@@ -68,11 +68,17 @@ def scan(data: bytes) -> Frame | None:
         return None
     pos, frame = 2, None
     while pos + 4 <= len(data):
-        if data[pos] != 0xFF:
-            return None
+        if data[pos] != 0xFF:  # junk where a marker belongs, which libjpeg and Pillow skip to the next 0xFF
+            pos = data.find(b"\xff", pos)
+            if pos < 0:
+                return None
+            continue
         marker = data[pos + 1]
         if marker == 0xFF:  # a fill byte before a marker
             pos += 1
+            continue
+        if marker == 0x00:  # a stuffed zero where a marker belongs: junk too
+            pos += 2
             continue
         if 0xD0 <= marker <= 0xD7 or marker == _TEM:
             pos += 2
@@ -118,12 +124,14 @@ def _coded_data_reaches(data: bytes, pos: int, needed: int) -> bool:
 
 def _segment_end(data: bytes, pos: int) -> int | None:
     """The end of the marker segment at `pos`, by its length field; None for a reserved code or a
-    length that does not fit."""
+    segment that runs past the data."""
     if data[pos + 1] in _RESERVED or pos + 4 > len(data):
         return None
     (length,) = struct.unpack_from(">H", data, pos + 2)
-    end = pos + 2 + length
-    return end if length >= 2 and end <= len(data) else None
+    # libjpeg and Pillow skip a segment whose length is 0 or 1 as if it were 2 (and refuse it as a
+    # frame or scan header, whose fields this then finds missing).
+    end = pos + 2 + max(length, 2)
+    return end if end <= len(data) else None
 
 
 def _frame(segment: bytes, progressive: bool) -> tuple[int, int, tuple[tuple[int, int], ...], bool] | None:

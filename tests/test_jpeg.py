@@ -96,11 +96,10 @@ def test_the_floor_is_below_what_the_flattest_real_image_takes(size, mode, progr
         b"",
         b"\x89PNG\r\n\x1a\n",
         b"\xff\xd8\xff\xd9\0\0",  # ends before any frame
-        b"\xff\xd8\x00\x00\xff\xc0\0\0",  # junk where a marker belongs: Pillow skips it, this does not guess
         b"\xff\xd8\xff\x02\0\x04\0\0",  # a reserved marker
         b"\xff\xd8\xff\xe0\x00\x10JFIF",  # a segment longer than the data
     ],
-    ids=["empty", "png", "end-before-frame", "junk-between-markers", "reserved-marker", "short-segment"],
+    ids=["empty", "png", "end-before-frame", "reserved-marker", "short-segment"],
 )
 def test_what_is_not_read_is_left_to_pillow(data):
     assert jpeg.scan(data) is None
@@ -132,6 +131,29 @@ def test_fill_bytes_before_a_marker_are_skipped():
     data = jpeg_bytes(Image.new("L", (16, 16)))
     padded = data[:2] + b"\xff\xff\xff" + data[2:]
     assert jpeg.scan(padded).data_offset == jpeg.scan(data).data_offset + 3
+
+
+def inserted(data: bytes, where: str, extra: bytes) -> bytes:
+    at = {"after-start": 2, "before-frame": data.index(b"\xff\xc0"), "before-end": len(data) - 2}[where]
+    return data[:at] + extra + data[at:]
+
+
+# What libjpeg and Pillow both read past, wherever a marker may come.
+SKIPPED = [
+    ("junk-before-the-frame", "before-frame", b"\x00\x13"),
+    ("stuffed-zero-after-the-start", "after-start", b"\xff\x00"),
+    ("empty-comment-before-the-frame", "before-frame", b"\xff\xfe\x00\x00"),
+    ("comment-of-length-1-before-the-end", "before-end", b"\xff\xfe\x00\x01"),
+]
+
+
+@pytest.mark.parametrize(("where", "extra"), [row[1:] for row in SKIPPED], ids=[row[0] for row in SKIPPED])
+def test_what_libjpeg_skips_between_markers_is_skipped_here_too(where, extra):
+    real = jpeg_bytes(Image.new("L", (16, 16), 77))
+    assert decodes(inserted(real, where, extra))
+    assert jpeg.scan(inserted(real, where, extra)).sampling == jpeg.scan(real).sampling
+    with pytest.raises(UnsupportedMedia, match="bytes that"):
+        check_jpeg_data(inserted(bombs.jpeg_declaring(7000, 7000), where, extra))
 
 
 SHORT = [
