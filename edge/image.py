@@ -185,7 +185,11 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
 def open_source(data: bytes, limits: Limits) -> Source:
     """Open the original from its header and check the limits; nothing is decoded yet."""
     try:
-        image = Image.open(png.inflating_reader(data, worker_pool()) or io.BytesIO(data), formats=DECODERS)
+        reader = png.inflating_reader(data, worker_pool())
+    except png.MalformedPng as error:
+        raise UnsupportedMedia(f"malformed PNG: {error}") from None
+    try:
+        image = Image.open(reader or io.BytesIO(data), formats=DECODERS)
     except DECODE_ERRORS as error:  # UnidentifiedImageError is an OSError
         raise UnsupportedMedia(f"cannot identify image: {error}") from None
     width, height = image.size

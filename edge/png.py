@@ -12,9 +12,10 @@ a few hundred bytes declaring 25 MP are refused, not rendered and stored. Rows t
 may pass where Pillow would have stopped at what follows them: the stream's checksum, wrong or
 missing, or a later IDAT chunk that runs past the end of the file.
 
-Anything but a plain still PNG (APNG chunks, IEND or a chunk that runs past the end before
-the pixels, an IHDR that is not the one chunk before all others, or that no row size follows
-from) gets None, and the caller lets Pillow read the original itself.
+An APNG gets None, and the caller lets Pillow read the original itself. So does anything
+that is not a PNG. A PNG whose chunks before the pixels no valid PNG has (a chunk that runs
+past the end, IEND or APNG frames, an IHDR that is not the one first chunk, or that no row size
+follows from) is a MalformedPng: Pillow would read on, and sizes the rows by the last IHDR.
 
 Reading the reader waits on the executor, so it must never be read on one of its threads.
 """
@@ -34,7 +35,7 @@ PIECE = 256 * 1024
 STORED_BLOCK = 65_535  # deflate's largest stored block
 # Compressed bytes per inflate call: Pillow's own read size (it reads each IDAT chunk 64 KB at a time).
 INPUT_SLICE = 64 * 1024
-ANIMATION_CHUNKS = (b"acTL", b"fcTL", b"fdAT")  # APNG's: Pillow then decodes frames, not the IDAT stream
+ANIMATION_CHUNKS = (b"fcTL", b"fdAT")  # an APNG's frames, which only follow its acTL
 ZLIB_HEADER = b"\x78\x01"  # deflate with a 32 KB window, no dictionary, check bits valid
 FINAL_EMPTY_BLOCK = b"\x01\x00\x00\xff\xff"
 CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by IHDR colour type
@@ -52,23 +53,37 @@ class Layout:
     filtered_size: int  # the bytes of filtered rows that IHDR declares: Pillow's decoder takes no more
 
 
+class MalformedPng(ValueError):
+    """Chunks before the pixels that no valid PNG has. Pillow would read on, and might take a
+    stream that ends early for a whole image: such a file is refused rather than left to it."""
+
+
 def layout(data: bytes) -> Layout | None:
-    """The chunks before the pixels, walked as Pillow walks them to open the image, and no further."""
+    """The chunks before the pixels, walked as Pillow walks them to open the image, and no further;
+    None for anything but a PNG, and for an APNG, whose frames Pillow decodes itself."""
     if not data.startswith(SIGNATURE):
         return None
     position, filtered = len(SIGNATURE), None
     while position + 12 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, position)
-        if position + 12 + length > len(data) or kind in ANIMATION_CHUNKS or kind == b"IEND":
-            return None
+        name = kind.decode("latin-1")
+        if position + 12 + length > len(data):
+            raise MalformedPng(f"{name} runs past the end of the file")
+        first = position == len(SIGNATURE)
+        if first != (kind == b"IHDR"):
+            raise MalformedPng(f"{name} before IHDR" if first else "a second IHDR")
         if kind == b"IHDR":
-            if position != len(SIGNATURE) or length != 13:  # Pillow would size the rows by another
-                return None
-            filtered = filtered_size(*struct.unpack_from(">IIBBBBB", data, position + 8))
+            filtered = filtered_size(*struct.unpack_from(">IIBBBBB", data, position + 8)) if length == 13 else None
+            if filtered is None:
+                raise MalformedPng("an IHDR that declares no pixel layout PNG has")
+        if kind == b"acTL":
+            return None
+        if kind in ANIMATION_CHUNKS or kind == b"IEND":
+            raise MalformedPng(f"{name} before the pixels" + ("" if kind == b"IEND" else " and no acTL"))
         if kind == b"IDAT":
-            return None if filtered is None else Layout(data, position, filtered)
+            return Layout(data, position, filtered)
         position += 12 + length
-    return None
+    raise MalformedPng("no IDAT")
 
 
 def filtered_size(width: int, height: int, depth: int, colour_type: int, compression: int, filtering: int,
@@ -87,7 +102,8 @@ def filtered_size(width: int, height: int, depth: int, colour_type: int, compres
 
 
 def inflating_reader(data: bytes, executor: Executor) -> "InflatingReader | None":
-    """A file for Image.open, or None for Pillow to read `data` itself."""
+    """A file for Image.open, or None for Pillow to read `data` itself; MalformedPng for a PNG
+    whose chunks before the pixels no valid PNG has."""
     cut = layout(data)
     return None if cut is None else InflatingReader(cut, executor)
 

@@ -24,11 +24,13 @@ def png_declaring(width: int, height: int) -> bytes:
     return PNG_SIGNATURE + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
 
 
-def png_ending_after_one_row(width: int, height: int) -> bytes:
-    """An 8-bit grey PNG whose zlib stream ends, properly, after the first of its `height` rows."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+def png_ending_after_one_row(width: int, height: int, first_declared: tuple[int, int] | None = None) -> bytes:
+    """An 8-bit grey PNG whose zlib stream ends, properly, after the first of its `height` rows;
+    with `first_declared`, behind an IHDR of that size (Pillow reads the second)."""
+    ihdr = png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+    first = png_chunk(b"IHDR", struct.pack(">IIBBBBB", *first_declared, 8, 0, 0, 0, 0)) if first_declared else b""
     idat = zlib.compress(b"\0" + bytes(range(256)) * (width // 256) + bytes(width % 256))
-    return PNG_SIGNATURE + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+    return PNG_SIGNATURE + first + ihdr + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
 
 
 def apng_declaring_frames(frames: int) -> bytes:

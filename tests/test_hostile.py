@@ -272,6 +272,7 @@ NOT_IMAGES = [
     ("jpeg-scan-ended-early", bombs.jpeg_scan_cut_short((2000, 1500), 1000)),
     # Pillow takes a zlib stream that ends before the rows as the whole image, black below: edge/png.py refuses it.
     ("png-declaring-5000x5000-ending-after-a-row", bombs.png_ending_after_one_row(5000, 5000)),
+    ("png-the-same-behind-an-ihdr-of-1x1", bombs.png_ending_after_one_row(5000, 5000, first_declared=(1, 1))),
     ("gif-of-1-byte-sub-blocks", bombs.gif_tiny_sub_blocks(2)),
 ]
 

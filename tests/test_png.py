@@ -306,19 +306,31 @@ def whole_png() -> bytes:
 @pytest.mark.parametrize("data", [
     pytest.param(b"GIF89a" + bytes(30), id="not-a-png"),
     pytest.param(apng_declaring_frames(2), id="animated"),
-    pytest.param(whole_png()[:-20], id="chunk-past-the-end"),
-    pytest.param(PNG_SIGNATURE + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 4, 2, 0, 0, 0))
-                 + png_chunk(b"IDAT", zlib.compress(bytes(40))) + png_chunk(b"IEND", b""), id="rgb-at-4-bits"),
-    pytest.param(rebuilt(whole_png(), zlib_stream=b""), id="no-idat"),
-    # Pillow sizes the rows by the last IHDR; the reader would cap the inflating by the first.
-    pytest.param(whole_png()[:33] + whole_png()[8:33] + whole_png()[33:], id="a-second-ihdr"),
-    # APNG's frame chunks without acTL: Pillow decodes the frame, not the whole IDAT stream.
-    pytest.param(whole_png()[:33] + png_chunk(b"fcTL", bytes(26)) + whole_png()[33:], id="fctl-first"),
-    pytest.param(whole_png()[:33] + png_chunk(b"fdAT", bytes(8)) + whole_png()[33:], id="fdat-first"),
-    pytest.param(whole_png()[:33] + png_chunk(b"IEND", b"") + whole_png()[33:], id="iend-first"),
 ])
-def test_anything_but_a_plain_still_png_is_left_to_pillow(data):
+def test_anything_but_a_still_png_is_left_to_pillow(data):
     assert png.inflating_reader(data, WORKER) is None
+
+
+@pytest.mark.parametrize("data, error", [
+    pytest.param(whole_png()[:-20], "IDAT runs past the end of the file", id="chunk-past-the-end"),
+    pytest.param(PNG_SIGNATURE + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 4, 2, 0, 0, 0))
+                 + png_chunk(b"IDAT", zlib.compress(bytes(40))) + png_chunk(b"IEND", b""),
+                 "an IHDR that declares no pixel layout PNG has", id="rgb-at-4-bits"),
+    pytest.param(rebuilt(whole_png(), zlib_stream=b""), "IEND before the pixels", id="no-idat"),
+    pytest.param(whole_png()[:33], "no IDAT", id="nothing-after-ihdr"),
+    pytest.param(PNG_SIGNATURE + whole_png()[33:], "IDAT before IHDR", id="no-ihdr"),
+    # Pillow would size the rows by the last IHDR, while this caps the inflating by the first.
+    pytest.param(whole_png()[:33] + whole_png()[8:33] + whole_png()[33:], "a second IHDR", id="a-second-ihdr"),
+    # APNG's frame chunks without acTL: Pillow decodes the frame, not the whole IDAT stream.
+    pytest.param(whole_png()[:33] + png_chunk(b"fcTL", bytes(26)) + whole_png()[33:], "fcTL before the pixels and no acTL",
+                 id="fctl-first"),
+    pytest.param(whole_png()[:33] + png_chunk(b"fdAT", bytes(8)) + whole_png()[33:], "fdAT before the pixels and no acTL",
+                 id="fdat-first"),
+    pytest.param(whole_png()[:33] + png_chunk(b"IEND", b"") + whole_png()[33:], "IEND before the pixels", id="iend-first"),
+])
+def test_what_no_valid_png_has_before_its_pixels_is_refused(data, error):
+    with pytest.raises(png.MalformedPng, match=error):
+        png.inflating_reader(data, WORKER)
 
 
 @pytest.mark.parametrize("header, size", [
