@@ -401,7 +401,8 @@ def decode_webp(frame: Frame) -> Frame:
 
 
 def decoded_image(decoded: webp.Decoded) -> Image.Image:
-    """libwebp's pixels as an image, on the same memory."""
+    """libwebp's pixels as an image: on the same memory for RGBA; RGB, which Pillow keeps in 4
+    bytes a pixel, is copied."""
     return Image.frombuffer(decoded.mode, decoded.size, decoded.pixels, "raw", decoded.mode, 0, 1)
 
 

@@ -2,9 +2,10 @@
 
 Pillow decodes a WebP only at full size, through libwebp's animation decoder
 (whose canvases it then copies): a 4 MP photo costs some 60 MB even when 320 px
-come out. libwebp can instead convert and scale each row as it is decoded,
-straight into a buffer of the size wanted: libvips' shrink-on-load. At full size
-it still saves the canvases. This is the library Pillow itself loads (the wheel
+come out. libwebp can instead convert and scale a lossy picture's rows as they are
+decoded, straight into a buffer of the size wanted: libvips' shrink-on-load. A
+lossless picture it decodes whole first (4 bytes a pixel, inside libwebp), then
+scales into that buffer. At full size either still saves Pillow's canvases. This is the library Pillow itself loads (the wheel
 vendors it, and the artifact ships it), so nothing is added.
 
 The structures mirror libwebp's decode.h (ABI 2.x, stable through libwebp 1.x);
@@ -21,7 +22,9 @@ from pathlib import Path
 
 _ABI_VERSION = 0x0209  # WEBP_DECODER_ABI_VERSION; the major byte must match the library's
 _MODE_RGB, _MODE_RGBA = 0, 1  # WEBP_CSP_MODE, not premultiplied
-_STATUS_OK = 0
+# VP8StatusCode. Only the others (bitstream errors, unsupported features, suspended: not
+# enough data) are the original's fault.
+_STATUS_OK, _STATUS_OUT_OF_MEMORY, _STATUS_INVALID_PARAM = 0, 1, 2
 LOSSY, LOSSLESS = 1, 2  # WebPBitstreamFeatures.format (0: mixed, in an animation)
 _int, _u32 = ctypes.c_int, ctypes.c_uint32
 
@@ -105,9 +108,7 @@ class Decoder:
         return config
 
     def _read_header(self, data: bytes, found: _Features) -> None:
-        status = self._features(data, len(data), ctypes.byref(found), _ABI_VERSION)
-        if status != _STATUS_OK:
-            raise WebPError(f"libwebp status {status} reading the header")
+        _check(self._features(data, len(data), ctypes.byref(found), _ABI_VERSION), "reading the header")
 
     def features(self, data: bytes) -> Features:
         found = _Features()
@@ -137,10 +138,19 @@ class Decoder:
         output.u.RGBA.rgba = ctypes.addressof((ctypes.c_char * len(pixels)).from_buffer(pixels))
         output.u.RGBA.stride = width * len(mode)
         output.u.RGBA.size = len(pixels)
-        status = self._decode(data, len(data), ctypes.byref(config))
-        if status != _STATUS_OK:
-            raise WebPError(f"libwebp status {status} decoding")
+        _check(self._decode(data, len(data), ctypes.byref(config)), "decoding")
         return Decoded(pixels, size, mode)
+
+
+def _check(status: int, doing: str) -> None:
+    """A WebPError for what the original is to blame for; a server error, never cached as the
+    original's fault, for running out of memory or for a call this module got wrong."""
+    if status == _STATUS_OUT_OF_MEMORY:
+        raise MemoryError(f"libwebp ran out of memory {doing}")
+    if status == _STATUS_INVALID_PARAM:
+        raise RuntimeError(f"libwebp refused the call's parameters {doing}")
+    if status != _STATUS_OK:
+        raise WebPError(f"libwebp status {status} {doing}")
 
 
 def load(candidates: list[Path]) -> Decoder | None:

@@ -1,6 +1,8 @@
 """libwebp's decode through ctypes: the structures must match the library's, byte for byte."""
 
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,3 +112,27 @@ def test_at_its_own_size_the_decode_is_pillows_pixel_for_pixel(decoder, mode, op
     with Image.open(io.BytesIO(data)) as pillows:
         assert pillows.mode == mode
         assert bytes(decoded.pixels) == pillows.tobytes()
+
+
+OUT_OF_ADDRESS_SPACE = """
+import resource, sys
+from pathlib import Path
+from edge.image import webp_decoder
+decoder, data = webp_decoder(), Path(sys.argv[1]).read_bytes()
+pages = int(Path("/proc/self/statm").read_text().split()[0])
+resource.setrlimit(resource.RLIMIT_AS, (pages * resource.getpagesize() + (6 << 20), resource.RLIM_INFINITY))
+try:
+    decoder.decode(data, (200, 200), False)
+except Exception as error:
+    print(type(error).__name__)
+"""
+
+
+def test_libwebp_running_out_of_memory_is_a_memory_error_not_the_originals_fault(tmp_path):
+    """A lossless picture is decoded whole inside libwebp (16 MB at 2000x2000), which 6 MB of address
+    space cannot hold: its status 1 must be a server error, not a WebPError that becomes a cached 415."""
+    original = tmp_path / "lossless.webp"
+    original.write_bytes(encoded(gradient((2000, 2000)), "WEBP", lossless=True))
+    run = subprocess.run([sys.executable, "-c", OUT_OF_ADDRESS_SPACE, str(original)], capture_output=True, text=True,
+                         cwd=Path(__file__).parent.parent, timeout=60)
+    assert run.stdout.strip() == "MemoryError", run.stderr
