@@ -72,6 +72,25 @@ def gif_growing(screen: tuple[int, int], later: tuple[int, int]) -> bytes:
     return gif_frames(screen, [(0, 0, 1, 1), (0, 0, *later)])
 
 
+def gif_hiding_a_frame(hidden: tuple[int, int]) -> bytes:
+    """A 10x10 GIF of two 1x1 frames, as a walk by the format's rules reads it; Pillow reads a
+    plain-text extension with an empty first sub-block one chain too far, and so finds its second
+    frame, of `hidden` pixels with real LZW data, inside what that walk takes for frame data."""
+    lzw_source = io.BytesIO()
+    Image.new("P", hidden).save(lzw_source, "GIF", palette=bytes([0, 0, 0, 255, 255, 255]))
+    encoded = lzw_source.getvalue()
+    hidden_descriptor = b"," + struct.pack("<HHHHB", 0, 0, *hidden, 0)
+    at = encoded.index(hidden_descriptor[:-1]) + len(hidden_descriptor)  # Pillow's flags: no local palette
+    lzw = encoded[at:-1]  # the code size, then its sub-blocks
+    screen = b"GIF89a" + struct.pack("<HHBBB", 10, 10, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff"
+    first = b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + _GIF_ONE_PIXEL_DATA
+    decoy = b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02"  # Pillow: a 44-byte sub-block from its ","
+    # The decoy's first sub-block, 45 bytes: at its 34th, Pillow's chain ends, then its own frame begins.
+    sub_block = bytearray(45)
+    sub_block[34 : 34 + len(hidden_descriptor) + 1] = hidden_descriptor + lzw[:1]
+    return screen + first + b"!\x01\x00" + decoy + bytes([45]) + bytes(sub_block) + lzw[1:] + b";"
+
+
 def gif_tiny_sub_blocks(megabytes: int) -> bytes:
     """A one-pixel GIF whose frame data is cut into 1-byte sub-blocks: a Python step per 2 bytes to walk."""
     head = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff"

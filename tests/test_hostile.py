@@ -274,6 +274,7 @@ NOT_IMAGES = [
     ("png-declaring-5000x5000-ending-after-a-row", bombs.png_ending_after_one_row(5000, 5000)),
     ("png-the-same-behind-an-ihdr-of-1x1", bombs.png_ending_after_one_row(5000, 5000, first_declared=(1, 1))),
     ("gif-of-1-byte-sub-blocks", bombs.gif_tiny_sub_blocks(2)),
+    ("gif-hiding-a-1000x1000-frame-from-the-walk", bombs.gif_hiding_a_frame((1000, 1000))),
 ]
 
 

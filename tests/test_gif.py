@@ -1,0 +1,80 @@
+"""edge/gif.py: a GIF's frames and canvas, walked as Pillow walks them, or refused."""
+
+import io
+
+import pytest
+from PIL import Image, ImageFile, ImageSequence
+
+import bombs
+from edge import gif
+from imaging import encoded, gradient
+
+
+def pillows_view(data: bytes) -> gif.Layout:
+    """The frames Pillow finds and the canvas it grows to, seeking every frame (the bombs' frames
+    larger than a pixel are short of data: loading them as far as it goes is enough here)."""
+    truncated, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, True
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            frames = sum(1 for _ in ImageSequence.Iterator(image))
+            return gif.Layout(frames, image.size)
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = truncated
+
+
+def animation(count: int, size=(40, 30), **options) -> bytes:
+    frames = [gradient(size).rotate(index * 30) for index in range(count)]
+    return encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], **options)
+
+
+WRITTEN = [
+    ("still", lambda: encoded(gradient((40, 30)), "GIF")),
+    ("animated", lambda: animation(9)),
+    ("looping-with-a-comment", lambda: animation(3, loop=0, comment=b"a comment")),
+    ("frames-growing-the-canvas", lambda: bombs.gif_frames((4, 4), [(0, 0, 1, 1), (3, 2, 5, 6)])),
+    ("an-empty-comment-first", lambda: (lambda data: data[:19] + b"!\xfe\x00" + data[19:])(
+        bombs.gif_frames((2, 2), [(0, 0, 1, 1)]))),
+]
+
+
+@pytest.mark.parametrize("make", [row[1] for row in WRITTEN], ids=[row[0] for row in WRITTEN])
+def test_the_walk_finds_what_pillow_finds(make):
+    data = make()
+    assert gif.scan(data, 100) == pillows_view(data)
+
+
+def test_counting_stops_one_frame_past_the_limit():
+    assert gif.scan(bombs.gif_with_frames(50), 9).frames == 10
+
+
+def test_many_small_frames_are_within_the_walks_budget():
+    """The step budget is for sub-blocks made tiny on purpose, not for frames an operator allows."""
+    data = bombs.gif_with_frames(1200, (4, 4))
+    assert gif.scan(data, 5000) == gif.Layout(1200, (4, 4))
+
+
+def test_a_frame_hidden_from_the_walk_is_refused():
+    """Pillow reads an empty extension one chain too far and finds a 1000x1000 frame inside what the
+    format's rules make frame data: left alone, the canvas it grows to would never be checked."""
+    data = bombs.gif_hiding_a_frame((1000, 1000))
+    assert pillows_view(data) == gif.Layout(2, (1000, 1000))
+    with pytest.raises(gif.MalformedGif, match="empty extension before frame 2"):
+        gif.scan(data, 100)
+
+
+ONE_FRAME = bombs.gif_frames((2, 2), [(0, 0, 1, 1)])
+AFTER_SCREEN = 19  # the header, the screen descriptor and a 2-colour palette
+
+
+@pytest.mark.parametrize(("extension", "error"), [
+    (b"!\x01\x00", "empty extension"),  # plain text
+    (b"!\xff\x00", "empty extension"),  # application
+    (b"!\x99\x00", "empty extension"),  # unknown
+    (b"!\xff\x0bNETSCAPE2.0\x00", "NETSCAPE2.0 block without its loop sub-block"),
+    (b"!\xf9\x02\x00\x00\x00", "short graphic control block"),
+    (b"!", "truncated in an extension"),
+], ids=["plain-text", "application", "unknown-label", "netscape-without-loop", "short-graphic-control", "cut"])
+def test_an_extension_that_pillow_reads_past_its_end_is_refused(extension, error):
+    data = ONE_FRAME[:AFTER_SCREEN] + extension + (ONE_FRAME[AFTER_SCREEN:] if extension != b"!" else b"")
+    with pytest.raises(gif.MalformedGif, match=error):
+        gif.scan(data, 100)
