@@ -17,6 +17,7 @@ falls back to Pillow's own decode.
 import ctypes
 import ctypes.util
 import mmap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,10 +157,17 @@ def _check(status: int, doing: str) -> None:
 def load(candidates: list[Path]) -> Decoder | None:
     """A decoder on the first candidate library that loads and speaks ABI 2.x, else on the
     system's libwebp; None when there is none (the caller then decodes with Pillow)."""
-    system = ctypes.util.find_library("webp")
-    for path in [*candidates, *([system] if system else [])]:
+    for path in _libraries(candidates):
         try:
             return Decoder(str(path))
         except (OSError, AttributeError, WebPError):  # not loadable, a symbol missing, another ABI
             continue
     return None
+
+
+def _libraries(candidates: list[Path]) -> Iterator[Path | str]:
+    yield from candidates
+    # Looked for only when no candidate loads: find_library runs `ldconfig -p`, a process on every cold start.
+    system = ctypes.util.find_library("webp")
+    if system:
+        yield system

@@ -91,6 +91,11 @@ def test_candidates_are_tried_until_one_loads(decoder, unusable_libraries):
     assert found is not None and found.path == decoder.path
 
 
+def test_the_system_library_is_looked_for_only_when_no_candidate_loads(decoder, monkeypatch):
+    monkeypatch.setattr(webp.ctypes.util, "find_library", lambda name: pytest.fail("looked for the system's libwebp"))
+    assert webp.load([Path(decoder.path)]).path == decoder.path
+
+
 @pytest.mark.parametrize(("options", "edge_pixel"), [({"quality": 90}, (127, 0, 127, 128)),
                                                       ({"lossless": True}, (255, 0, 0, 128))])
 def test_only_lossless_alpha_is_weighted_when_scaling(decoder, options, edge_pixel):
