@@ -15,7 +15,6 @@ falls back to Pillow's own decode.
 """
 
 import ctypes
-import ctypes.util
 import mmap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -167,7 +166,10 @@ def load(candidates: list[Path]) -> Decoder | None:
 
 def _libraries(candidates: list[Path]) -> Iterator[Path | str]:
     yield from candidates
-    # Looked for only when no candidate loads: find_library runs `ldconfig -p`, a process on every cold start.
+    # Looked for, and ctypes.util imported (some 5 ms), only when no candidate loads: find_library
+    # runs `ldconfig -p`, a process.
+    import ctypes.util
+
     system = ctypes.util.find_library("webp")
     if system:
         yield system

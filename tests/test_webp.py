@@ -1,5 +1,6 @@
 """libwebp's decode through ctypes: the structures must match the library's, byte for byte."""
 
+import ctypes.util
 import io
 import subprocess
 import sys
@@ -76,7 +77,7 @@ def test_what_is_not_a_webp_is_refused(decoder, data):
 @pytest.fixture
 def unusable_libraries(monkeypatch, tmp_path) -> list[Path]:
     """Missing, not a library, and a library without libwebp's API (libc); no system libwebp."""
-    monkeypatch.setattr(webp.ctypes.util, "find_library", lambda name: None)
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
     not_a_library = tmp_path / "libwebp-0.so"
     not_a_library.write_bytes(b"\x7fELF but not really")
     return [tmp_path / "missing.so", not_a_library, Path("libc.so.6")]
@@ -92,7 +93,7 @@ def test_candidates_are_tried_until_one_loads(decoder, unusable_libraries):
 
 
 def test_the_system_library_is_looked_for_only_when_no_candidate_loads(decoder, monkeypatch):
-    monkeypatch.setattr(webp.ctypes.util, "find_library", lambda name: pytest.fail("looked for the system's libwebp"))
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: pytest.fail("looked for the system's libwebp"))
     assert webp.load([Path(decoder.path)]).path == decoder.path
 
 
