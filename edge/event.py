@@ -45,6 +45,7 @@ class Headers:
 class S3Origin:
     domain_name: str
     region: str
+    path: str  # the origin path, which CloudFront puts before every key it asks S3 for
     custom_headers: Headers
 
 
@@ -75,6 +76,7 @@ class OriginResponseEvent:
             origin = S3Origin(
                 domain_name=s3.get("domainName", ""),
                 region=s3.get("region", ""),
+                path=s3.get("path", ""),
                 custom_headers=Headers.from_cloudfront(s3.get("customHeaders")),
             )
         return cls(

@@ -5,9 +5,9 @@ from edge.errors import Misconfigured
 from edge.event import Headers, S3Origin
 
 
-def origin(domain="derivs.s3.us-east-1.amazonaws.com", region="us-east-1", **headers) -> S3Origin:
+def origin(domain="derivs.s3.us-east-1.amazonaws.com", region="us-east-1", path="", **headers) -> S3Origin:
     raw = {name.replace("_", "-"): [{"key": name.replace("_", "-"), "value": value}] for name, value in headers.items()}
-    return S3Origin(domain_name=domain, region=region, custom_headers=Headers.from_cloudfront(raw))
+    return S3Origin(domain_name=domain, region=region, path=path, custom_headers=Headers.from_cloudfront(raw))
 
 
 @pytest.mark.parametrize(
@@ -82,3 +82,42 @@ def test_malformed_numbers_are_a_misconfiguration(value):
 def test_a_custom_origin_is_a_misconfiguration():
     with pytest.raises(Misconfigured):
         Config.from_origin(None)
+
+
+def accepts(**headers) -> bool:
+    try:
+        Config.from_origin(origin(**{"x_originals_bucket": "originals", **headers}))
+    except Misconfigured:
+        return False
+    return True
+
+
+# What S3 and AWS allow; tests/test_template.py holds the template's parameters to the same table.
+ORIGINALS_BUCKETS = [("originals", True), ("my.dotted-bucket.1", True), ("abc", True), ("a" * 63, True),
+                     ("ab", False), ("a" * 64, False), ("my bucket", False), ("Bad_Bucket", False),
+                     ("-originals", False), ("originals.", False), ("arn:aws:s3:::originals", False)]
+ORIGINALS_REGIONS = [("eu-west-1", True), ("us-gov-west-1", True), ("ap-southeast-5", True),
+                     ("us east 1", False), ("US-EAST-1", False), ("eu-west", False), ("eu-west-1a", False)]
+MAX_DIMENSIONS = [("1", True), ("4096", True), ("99999", True), ("100000", False), ("04096", False)]
+
+
+@pytest.mark.parametrize(("value", "accepted"), ORIGINALS_BUCKETS)
+def test_a_malformed_originals_bucket_is_a_misconfiguration_not_s3_unavailable(value, accepted):
+    assert accepts(x_originals_bucket=value) is accepted
+
+
+@pytest.mark.parametrize(("value", "accepted"), ORIGINALS_REGIONS)
+def test_a_malformed_originals_region_is_a_misconfiguration(value, accepted):
+    assert accepts(x_originals_region=value) is accepted
+
+
+@pytest.mark.parametrize(("value", "accepted"), MAX_DIMENSIONS)
+def test_a_max_dimension_no_url_can_reach_is_a_misconfiguration(value, accepted):
+    """A URL's W and H have at most five digits (edge/rendition.py), so 100000 could never take effect."""
+    assert accepts(x_max_dimension=value) is accepted
+
+
+def test_an_origin_path_is_a_misconfiguration():
+    """CloudFront asks S3 for <path>/<uri>: every derivative would be stored where no request looks."""
+    with pytest.raises(Misconfigured, match="origin path"):
+        Config.from_origin(origin(path="/renditions", x_originals_bucket="originals"))

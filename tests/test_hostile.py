@@ -752,6 +752,14 @@ def test_every_s3_call_of_a_miss_goes_to_its_own_bucket(run, put_original, cat_j
     assert calls == [("get_object", ORIGINALS, CAT, None), ("put_object", DERIVATIVES, f"640x/{CAT}", "*")]
 
 
+@pytest.mark.parametrize("headers", [{"x_originals_bucket": "my originals"}, {"x_originals_region": "us east 1"}],
+                         ids=["bucket-with-a-space", "region-with-spaces"])
+def test_a_malformed_originals_header_is_a_misconfiguration_not_s3_unavailable(run, put_original, headers):
+    """botocore refuses such a name on every call: that is the deployment's fault, not a passing S3 fault."""
+    outcome = run(hostile_event(f"/640x/{CAT}", **{"x_originals_bucket": ORIGINALS, **headers}))
+    assert_row(outcome, "500", error="misconfigured", cache=NO_STORE, stored=())
+
+
 @pytest.mark.parametrize("originals", [DERIVATIVES, DERIVATIVES.upper(), f" {DERIVATIVES} "])
 def test_the_originals_bucket_may_not_be_the_derivatives_bucket(run, put_original, cat_jpeg, s3, originals):
     s3.put_object(Bucket=DERIVATIVES, Key=CAT, Body=cat_jpeg)  # were it read, it would render

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from local.template import Resolver, load_template, parameter_defaults, stack_resolver
+from test_config import MAX_DIMENSIONS, ORIGINALS_BUCKETS, ORIGINALS_REGIONS
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "template.yaml"
@@ -556,6 +557,16 @@ def test_a_domain_without_its_certificate_or_the_reverse_is_refused(template, ha
     ("CertificateArn", "1234abcd-12ab-34cd-56ef-1234567890ab", False),
 ])
 def test_domain_parameters_are_checked_before_anything_is_created(template, parameter, value, accepted):
+    assert bool(re.fullmatch(template["Parameters"][parameter]["AllowedPattern"], value)) is accepted
+
+
+@pytest.mark.parametrize(("parameter", "value", "accepted"), [
+    *[("OriginalsBucketName", value, accepted) for value, accepted in ORIGINALS_BUCKETS],
+    *[("OriginalsBucketRegion", value, accepted) for value, accepted in ORIGINALS_REGIONS],
+    *[("MaxDimension", value, accepted) for value, accepted in MAX_DIMENSIONS],
+])
+def test_the_parameters_allow_what_the_function_accepts_from_their_headers(template, parameter, value, accepted):
+    """A value the stack deploys but the function refuses would make every miss a 500."""
     assert bool(re.fullmatch(template["Parameters"][parameter]["AllowedPattern"], value)) is accepted
 
 
