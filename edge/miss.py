@@ -56,8 +56,11 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
         config.originals_bucket, config.originals_region, config.derivatives_bucket, config.derivatives_region
     )
 
+    def time_left_to_render() -> bool:
+        return context is None or context.get_remaining_time_in_millis() >= MIN_MS_TO_RENDER
+
     ensure_time(context, MIN_MS_TO_READ)
-    original = store.read_original(rendition.original_key, config.max_source_bytes)
+    original = store.read_original(rendition.original_key, config.max_source_bytes, time_left_to_render)
     log.bytes_in = len(original)
     rendered = image.render(original, rendition, image.Limits(config.max_source_pixels, config.max_frames))
     log.bytes_out, log.output = len(rendered.body), rendered.format

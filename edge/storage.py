@@ -11,6 +11,7 @@ may not be the originals bucket; only under a key that parses as
 so that no object, an original included, is ever overwritten.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -32,6 +33,9 @@ _MISCONFIGURED = frozenset({
     "AccessDenied", "403", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuchBucket",
 })
 _ALREADY_STORED = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict"})
+# The original's body is read a piece at a time, the time left checked between pieces: the timeouts
+# bound each stall, not a body that keeps trickling in.
+READ_PIECE = 1 << 20
 
 
 @cache
@@ -57,8 +61,9 @@ class Storage:
         if self.originals_bucket.lower() == self.derivatives_bucket.lower():
             raise Misconfigured("originals and derivatives must be different buckets")
 
-    def read_original(self, key: str, max_bytes: int) -> bytes:
-        """The original's bytes; an object over max_bytes is refused before its body is read."""
+    def read_original(self, key: str, max_bytes: int, in_time: Callable[[], bool] = lambda: True) -> bytes:
+        """The original's bytes; an object over max_bytes is refused before its body is read, and
+        the read is given up when in_time() turns false."""
         try:
             response = self.originals_client.get_object(Bucket=self.originals_bucket, Key=key)
         except ClientError as error:
@@ -69,7 +74,7 @@ class Storage:
         try:
             if response.get("ContentLength", 0) > max_bytes:
                 raise SourceTooLarge(f"original is {response['ContentLength']} bytes, over {max_bytes}")
-            return body.read()
+            return read_in_time(body, in_time)
         except BotoCoreError as error:
             raise Unavailable(f"reading the original failed: {error}") from None
         finally:
@@ -96,6 +101,15 @@ class Storage:
             raise _typed(error, "PutObject") from None
         except BotoCoreError as error:
             raise Unavailable(f"PutObject failed: {error}") from None
+
+
+def read_in_time(body, in_time: Callable[[], bool]) -> bytes:
+    pieces = []
+    while piece := body.read(READ_PIECE):  # botocore checks the length against the headers at the end
+        pieces.append(piece)
+        if not in_time():
+            raise Unavailable(f"too little time left after {sum(map(len, pieces))} bytes of the original")
+    return b"".join(pieces)
 
 
 def create_only(client) -> dict:

@@ -665,6 +665,15 @@ def test_time_too_short_to_store_serves_the_image_uncached(run, put_original, ca
     assert body_image(outcome.response).size == (640, 480)
 
 
+def test_an_original_still_arriving_when_time_runs_short_is_503_and_stores_nothing(run, put_original):
+    """The timeouts bound each stall, not a body that keeps trickling in: the time left is checked between
+    pieces of it. Here the second look finds too little left to render."""
+    put_original(CAT, bytes(3 * storage.READ_PIECE))
+    outcome = run(hostile_event(f"/640x/{CAT}"), Context([LAMBDA_TIMEOUT_MS, miss.MIN_MS_TO_RENDER - 1]))
+    record = assert_row(outcome, "503", error="unavailable", cache=NO_STORE)
+    assert record["detail"] == f"too little time left after {storage.READ_PIECE} bytes of the original"
+
+
 def test_the_worst_case_of_s3_fits_the_30_s_budget():
     """attempts x (connect + read timeout) + backoff, for a read and a write, leaves time to render."""
     retries = storage.CLIENT_CONFIG.retries
