@@ -15,7 +15,7 @@ FITS = ("contain", "cover", "fill")
 FORMATS = ("jpeg", "png", "webp", "avif", "gif")
 S3_MAX_KEY_BYTES = 1024
 _MAX_DIGITS = 5  # any W or H longer than this is over every sane max dimension
-LARGEST_DIMENSION = 10**_MAX_DIGITS - 1  # so no x-max-dimension above it could take effect
+LARGEST_DIMENSION = 10**_MAX_DIGITS - 1  # so an x-max-dimension above it acts as this
 
 _DIMS = re.compile(r"^(?:(?P<w>[1-9][0-9]*)x(?P<h>[1-9][0-9]*)?|x(?P<h_only>[1-9][0-9]*))$")
 _QUALITY = re.compile(r"^q(?P<q>[1-9][0-9]?|100)$")

@@ -17,7 +17,7 @@ from functools import cache
 
 import boto3
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError, ValidationError
 
 from edge.budget import CONNECT_TIMEOUT_S, MAX_ATTEMPTS, READ_TIMEOUT_S
 from edge.errors import BadRequest, Misconfigured, OriginalNotFound, SourceTooLarge, Unavailable, UnsafeWrite
@@ -54,7 +54,11 @@ class Storage:
 
     @classmethod
     def for_regions(cls, originals_bucket: str, originals_region: str, derivatives_bucket: str, derivatives_region: str):
-        return cls(originals_bucket, derivatives_bucket, s3_client(originals_region), s3_client(derivatives_region))
+        try:
+            clients = s3_client(originals_region), s3_client(derivatives_region)
+        except ValidationError as error:  # a region name botocore refuses: every call would fail alike
+            raise Misconfigured(f"S3 client: {error}") from None
+        return cls(originals_bucket, derivatives_bucket, *clients)
 
     def __post_init__(self):
         # Bucket names are lower case; compare them so, so that a header in capitals cannot slip past.
@@ -68,6 +72,8 @@ class Storage:
             response = self.originals_client.get_object(Bucket=self.originals_bucket, Key=key)
         except ClientError as error:
             raise _typed(error, "GetObject") from None
+        except ParamValidationError as error:
+            raise _refused_parameters(error, "GetObject") from None
         except BotoCoreError as error:
             raise Unavailable(f"GetObject failed: {error}") from None
         body = response["Body"]
@@ -99,6 +105,8 @@ class Storage:
             if _error_code(error) in _ALREADY_STORED:
                 return
             raise _typed(error, "PutObject") from None
+        except ParamValidationError as error:
+            raise _refused_parameters(error, "PutObject") from None
         except BotoCoreError as error:
             raise Unavailable(f"PutObject failed: {error}") from None
 
@@ -118,6 +126,12 @@ def create_only(client) -> dict:
     parameter would fail every write, whereas a plain PUT stores the same bytes."""
     members = client.meta.service_model.operation_model("PutObject").input_shape.members
     return {"IfNoneMatch": "*"} if "IfNoneMatch" in members else {}
+
+
+def _refused_parameters(error: ParamValidationError, operation: str) -> Misconfigured:
+    """botocore refuses a call before sending it (a bucket name with a space, say): no retry could
+    succeed, so it is the deployment's fault, not S3 being unavailable."""
+    return Misconfigured(f"{operation} refused by botocore: {error}")
 
 
 def _error_code(error: ClientError) -> str:

@@ -84,39 +84,6 @@ def test_a_custom_origin_is_a_misconfiguration():
         Config.from_origin(None)
 
 
-def accepts(**headers) -> bool:
-    try:
-        Config.from_origin(origin(**{"x_originals_bucket": "originals", **headers}))
-    except Misconfigured:
-        return False
-    return True
-
-
-# What S3 and AWS allow; tests/test_template.py holds the template's parameters to the same table.
-ORIGINALS_BUCKETS = [("originals", True), ("my.dotted-bucket.1", True), ("abc", True), ("a" * 63, True),
-                     ("ab", False), ("a" * 64, False), ("my bucket", False), ("Bad_Bucket", False),
-                     ("-originals", False), ("originals.", False), ("arn:aws:s3:::originals", False)]
-ORIGINALS_REGIONS = [("eu-west-1", True), ("us-gov-west-1", True), ("ap-southeast-5", True),
-                     ("us east 1", False), ("US-EAST-1", False), ("eu-west", False), ("eu-west-1a", False)]
-MAX_DIMENSIONS = [("1", True), ("4096", True), ("99999", True), ("100000", False), ("04096", False)]
-
-
-@pytest.mark.parametrize(("value", "accepted"), ORIGINALS_BUCKETS)
-def test_a_malformed_originals_bucket_is_a_misconfiguration_not_s3_unavailable(value, accepted):
-    assert accepts(x_originals_bucket=value) is accepted
-
-
-@pytest.mark.parametrize(("value", "accepted"), ORIGINALS_REGIONS)
-def test_a_malformed_originals_region_is_a_misconfiguration(value, accepted):
-    assert accepts(x_originals_region=value) is accepted
-
-
-@pytest.mark.parametrize(("value", "accepted"), MAX_DIMENSIONS)
-def test_a_max_dimension_no_url_can_reach_is_a_misconfiguration(value, accepted):
-    """A URL's W and H have at most five digits (edge/rendition.py), so 100000 could never take effect."""
-    assert accepts(x_max_dimension=value) is accepted
-
-
 def test_an_origin_path_is_a_misconfiguration():
     """CloudFront asks S3 for <path>/<uri>: every derivative would be stored where no request looks."""
     with pytest.raises(Misconfigured, match="origin path"):

@@ -769,6 +769,15 @@ def test_a_malformed_originals_header_is_a_misconfiguration_not_s3_unavailable(r
     assert_row(outcome, "500", error="misconfigured", cache=NO_STORE, stored=())
 
 
+def test_an_origin_path_is_a_misconfiguration_and_nothing_is_read_or_stored(run, put_original, cat_jpeg):
+    """With an origin path, S3 is asked for <path>/<uri>: a derivative stored at <uri> would never be found."""
+    put_original(CAT, cat_jpeg)
+    event = hostile_event(f"/640x/{CAT}")
+    event["Records"][0]["cf"]["request"]["origin"]["s3"]["path"] = "/renditions"
+    record = assert_row(run(event), "500", error="misconfigured", cache=NO_STORE)
+    assert "origin path" in record["detail"]
+
+
 @pytest.mark.parametrize("originals", [DERIVATIVES, DERIVATIVES.upper(), f" {DERIVATIVES} "])
 def test_the_originals_bucket_may_not_be_the_derivatives_bucket(run, put_original, cat_jpeg, s3, originals):
     s3.put_object(Bucket=DERIVATIVES, Key=CAT, Body=cat_jpeg)  # were it read, it would render
