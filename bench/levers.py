@@ -33,8 +33,8 @@ from bench.corpus import CorpusFile, ensure_corpus
 from bench.job import Job, frame_options, make_job
 from bench.measure import judged_ssim, progress
 from bench.passthrough import fresh_interpreter, probe_environment
-from bench.report import BASELINE_SPEEDUP_TARGET
 from bench.quality import Reference
+from bench.report import BASELINE_SPEEDUP_TARGET
 from bench.timing import interleaved_times, rotated
 
 REPO = Path(__file__).resolve().parent.parent

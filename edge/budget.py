@@ -4,7 +4,7 @@ time left against them before `storage` (and with it boto3) is imported.
 Every attempt stalls to its timeouts, with the longest backoff in between (standard
 mode waits up to 2**i s after attempt i + 1 when throttled): 2 x (1 + 3) + 1 = 9 s,
 so a read and a write together stall at most 18 s of Lambda@Edge's 30. A body that
-keeps coming, but slowly, is bounded by the time left instead (storage.read_in_time).
+keeps coming, but slowly, is given up on by the time left instead (storage.read_in_time).
 (botocore's plain "max_attempts" counts retries, not attempts: 3 meant 4 attempts.)
 """
 

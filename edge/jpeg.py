@@ -128,8 +128,8 @@ def _segment_end(data: bytes, pos: int) -> int | None:
     if data[pos + 1] in _RESERVED or pos + 4 > len(data):
         return None
     (length,) = struct.unpack_from(">H", data, pos + 2)
-    # libjpeg and Pillow skip a segment whose length is 0 or 1 as if it were 2 (and refuse it as a
-    # frame or scan header, whose fields this then finds missing).
+    # libjpeg and Pillow skip a segment whose length is 0 or 1 as if it were 2. As a frame header it
+    # leaves this no fields to read; as a scan header, Pillow fails on it.
     end = pos + 2 + max(length, 2)
     return end if end <= len(data) else None
 

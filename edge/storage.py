@@ -11,6 +11,7 @@ may not be the originals bucket; only under a key that parses as
 so that no object, an original included, is ever overwritten.
 """
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -34,8 +35,10 @@ _MISCONFIGURED = frozenset({
 })
 _ALREADY_STORED = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict"})
 # The original's body is read a piece at a time, the time left checked between pieces: the timeouts
-# bound each stall, not a body that keeps trickling in.
-READ_PIECE = 1 << 20
+# bound each stall, not a body that keeps trickling in. A read of a piece returns only once it is
+# whole, so the piece is small: a body must come slower than about 20 KB/s to outlast the time kept
+# for the render (3 s) by one piece.
+READ_PIECE = 64 * 1024
 
 
 @cache
@@ -80,7 +83,7 @@ class Storage:
         try:
             if response.get("ContentLength", 0) > max_bytes:
                 raise SourceTooLarge(f"original is {response['ContentLength']} bytes, over {max_bytes}")
-            return read_in_time(body, in_time)
+            return read_in_time(body, response.get("ContentLength", 0), in_time)
         except BotoCoreError as error:
             raise Unavailable(f"reading the original failed: {error}") from None
         finally:
@@ -111,13 +114,21 @@ class Storage:
             raise Unavailable(f"PutObject failed: {error}") from None
 
 
-def read_in_time(body, in_time: Callable[[], bool]) -> bytes:
-    pieces = []
-    while piece := body.read(READ_PIECE):  # botocore checks the length against the headers at the end
-        pieces.append(piece)
+def read_in_time(body, length: int, in_time: Callable[[], bool]) -> bytes:
+    """The body, held once: gathered into a buffer of its length, whose bytes are then returned
+    without a copy. A body that ends short (botocore raises first) must not leave zeros at its end."""
+    gathered = io.BytesIO()
+    if length:
+        gathered.seek(length - 1)
+        gathered.write(b"\0")
+        gathered.seek(0)
+    while piece := body.read(READ_PIECE):
+        gathered.write(piece)
         if not in_time():
-            raise Unavailable(f"too little time left after {sum(map(len, pieces))} bytes of the original")
-    return b"".join(pieces)
+            raise Unavailable(f"too little time left after {gathered.tell()} bytes of the original")
+    if gathered.tell() < length:
+        raise Unavailable(f"the original ended after {gathered.tell()} of its {length} bytes")
+    return gathered.getvalue()
 
 
 def create_only(client) -> dict:

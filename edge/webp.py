@@ -5,8 +5,9 @@ Pillow decodes a WebP only at full size, through libwebp's animation decoder
 come out. libwebp can instead convert and scale a lossy picture's rows as they are
 decoded, straight into a buffer of the size wanted: libvips' shrink-on-load. A
 lossless picture it decodes whole first (4 bytes a pixel, inside libwebp), then
-scales into that buffer. At full size either still saves Pillow's canvases. This is the library Pillow itself loads (the wheel
-vendors it, and the artifact ships it), so nothing is added.
+scales into that buffer. At full size either still saves Pillow's canvases. This
+is the library Pillow itself loads (the wheel vendors it, and the artifact ships
+it), so nothing is added.
 
 The structures mirror libwebp's decode.h (ABI 2.x, stable through libwebp 1.x);
 libwebp checks that ABI when the configuration is initialised, and an
