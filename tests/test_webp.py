@@ -142,3 +142,14 @@ def test_libwebp_running_out_of_memory_is_a_memory_error_not_the_originals_fault
     run = subprocess.run([sys.executable, "-c", OUT_OF_ADDRESS_SPACE, str(original)], capture_output=True, text=True,
                          cwd=Path(__file__).parent.parent, timeout=60)
     assert run.stdout.strip() == "MemoryError", run.stderr
+
+
+@pytest.mark.parametrize(("status", "raised"), [(1, MemoryError), (2, RuntimeError), (3, webp.WebPError),
+                                                (7, webp.WebPError)],
+                         ids=["out-of-memory", "invalid-param", "bitstream-error", "not-enough-data"])
+def test_only_what_the_bitstream_is_to_blame_for_is_a_webp_error(decoder, status, raised):
+    """WebPError becomes a cached 415; the others reach the miss path as a 500, never cached."""
+    answering = webp.Decoder(decoder.path)
+    answering._decode = lambda *args: status
+    with pytest.raises(raised, match="decoding"):
+        answering.decode(encoded(gradient((8, 6)), "WEBP"), (8, 6), alpha=False)
