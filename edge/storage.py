@@ -81,9 +81,10 @@ class Storage:
             raise Unavailable(f"GetObject failed: {error}") from None
         body = response["Body"]
         try:
-            if response.get("ContentLength", 0) > max_bytes:
-                raise SourceTooLarge(f"original is {response['ContentLength']} bytes, over {max_bytes}")
-            return read_in_time(body, response.get("ContentLength", 0), in_time)
+            length = response.get("ContentLength", 0)
+            if length > max_bytes:
+                raise SourceTooLarge(f"original is {length} bytes, over {max_bytes}")
+            return read_in_time(body, length, max_bytes, in_time)
         except BotoCoreError as error:
             raise Unavailable(f"reading the original failed: {error}") from None
         finally:
@@ -114,9 +115,10 @@ class Storage:
             raise Unavailable(f"PutObject failed: {error}") from None
 
 
-def read_in_time(body, length: int, in_time: Callable[[], bool]) -> bytes:
+def read_in_time(body, length: int, max_bytes: int, in_time: Callable[[], bool]) -> bytes:
     """The body, held once: gathered into a buffer of its length, whose bytes are then returned
-    without a copy. A body that ends short (botocore raises first) must not leave zeros at its end."""
+    without a copy. A body that ends short (botocore raises first) must not leave zeros at its end,
+    and one without a length, or longer than it, must still stop at max_bytes."""
     gathered = io.BytesIO()
     if length:
         gathered.seek(length - 1)
@@ -124,6 +126,8 @@ def read_in_time(body, length: int, in_time: Callable[[], bool]) -> bytes:
         gathered.seek(0)
     while piece := body.read(READ_PIECE):
         gathered.write(piece)
+        if gathered.tell() > max_bytes:
+            raise SourceTooLarge(f"original is over {max_bytes} bytes, more than it declared")
         if not in_time():
             raise Unavailable(f"too little time left after {gathered.tell()} bytes of the original")
     if gathered.tell() < length:
