@@ -15,11 +15,11 @@ import io
 import math
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, wraps
 from pathlib import Path
 
 import PIL
@@ -519,11 +519,8 @@ def reduce(frame: Frame) -> Frame:
     if factor_x == factor_y == 1:
         return frame
     region = (left / factor_x, upper / factor_y, right / factor_x, lower / factor_y)
-    if image.mode in WEIGHTED_BY_ALPHA:
-        # Pillow's reduce() would premultiply too, but by its own convert(): ten times slower.
-        reduced = unpremultiplied(premultiplied(image).reduce((factor_x, factor_y)), image.mode)
-    else:
-        reduced = image.reduce((factor_x, factor_y))
+    # Pillow's reduce() would weight by alpha too, but by its own convert(): ten times slower.
+    reduced = alpha_weighted(image, lambda pixels: pixels.reduce((factor_x, factor_y)))
     return replace(frame, image=reduced, region=region)
 
 
@@ -542,10 +539,28 @@ def lanczos(image: Image.Image, size: tuple[int, int], region: Region) -> Image.
     return resample_in_strips(image, size, region)
 
 
+def alpha_weighted(image: Image.Image, operation: Callable[[Image.Image], Image.Image]) -> Image.Image:
+    """`operation` on the image's colour weighted by alpha (as RGBa), so that the colour of
+    transparent pixels cannot bleed into the edges, then back to the image's mode, as Pillow's
+    own resize does inside; on a mode without alpha, on the image as it is."""
+    if image.mode not in WEIGHTED_BY_ALPHA:
+        return operation(image)
+    return unpremultiplied(operation(premultiplied(image)), image.mode)
+
+
+def weighting_colour_by_alpha(resample: Callable[..., Image.Image]) -> Callable[..., Image.Image]:
+    """`resample(image, size, region)`, run on alpha_weighted pixels, once for the whole call."""
+
+    @wraps(resample)
+    def weighted(image: Image.Image, size: tuple[int, int], region: Region) -> Image.Image:
+        return alpha_weighted(image, lambda pixels: resample(pixels, size, region))
+
+    return weighted
+
+
+@weighting_colour_by_alpha
 def resampled(image: Image.Image, size: tuple[int, int], region: Region) -> Image.Image:
     """LANCZOS of the region to size, in one call, for the working modes (L, LA, RGB, RGBA)."""
-    if image.mode in WEIGHTED_BY_ALPHA:
-        return unpremultiplied(resampled(premultiplied(image), size, region), image.mode)
     left, upper, right, lower = region
     # A box computed in floats can end an ulp past the image (the last strip's: 100 / 39 * 39
     # is 100.00000000000001), which the SIMD resampler refuses with a RuntimeError.
@@ -558,9 +573,7 @@ def resampled(image: Image.Image, size: tuple[int, int], region: Region) -> Imag
 
 
 def premultiplied(image: Image.Image) -> Image.Image:
-    """RGBa: colour weighted by alpha, so that the colour of transparent pixels cannot bleed
-    into the edges when resampled, as Pillow's own resize does inside; by SIMD, the same
-    bytes as Pillow's convert("RGBa") in a tenth of the time."""
+    """RGBa, by SIMD: the same bytes as Pillow's convert("RGBa") in a tenth of the time."""
     return AlphaMulDiv().multiply_alpha_pil(image if image.mode == "RGBA" else image.convert("RGBA"))
 
 
@@ -569,6 +582,7 @@ def unpremultiplied(image: Image.Image, mode: str) -> Image.Image:
     return restored if mode == "RGBA" else restored.convert(mode)
 
 
+@weighting_colour_by_alpha
 def resample_in_strips(image: Image.Image, size: tuple[int, int], region: Region) -> Image.Image:
     """LANCZOS in horizontal strips on several threads.
 
@@ -576,9 +590,6 @@ def resample_in_strips(image: Image.Image, size: tuple[int, int], region: Region
     the output, so every output pixel gets a single pass's weights, up to float
     rounding: a few pixels differ by a level or two from one resize.
     """
-    if image.mode in WEIGHTED_BY_ALPHA:
-        # Once, not in every strip's resampled().
-        return unpremultiplied(resample_in_strips(premultiplied(image), size, region), image.mode)
     width, height = size
     left, upper, right, lower = region
     rows_per_output_row = (lower - upper) / height
