@@ -21,7 +21,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError, ValidationError
 
 from edge.budget import CONNECT_TIMEOUT_S, MAX_ATTEMPTS, READ_TIMEOUT_S
-from edge.errors import BadRequest, Misconfigured, OriginalNotFound, SourceTooLarge, Unavailable, UnsafeWrite
+from edge.errors import BadRequest, EdgeError, Misconfigured, OriginalNotFound, SourceTooLarge, Unavailable, UnsafeWrite
 from edge.rendition import parse_derivative_key
 
 CLIENT_CONFIG = BotoConfig(
@@ -59,8 +59,8 @@ class Storage:
     def for_regions(cls, originals_bucket: str, originals_region: str, derivatives_bucket: str, derivatives_region: str):
         try:
             clients = s3_client(originals_region), s3_client(derivatives_region)
-        except ValidationError as error:  # a region name botocore refuses: every call would fail alike
-            raise Misconfigured(f"S3 client: {error}") from None
+        except BotoCoreError as error:
+            raise _typed(error, "Creating an S3 client") from None
         return cls(originals_bucket, derivatives_bucket, *clients)
 
     def __post_init__(self):
@@ -73,12 +73,8 @@ class Storage:
         the read is given up when in_time() turns false."""
         try:
             response = self.originals_client.get_object(Bucket=self.originals_bucket, Key=key)
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             raise _typed(error, "GetObject") from None
-        except ParamValidationError as error:
-            raise _refused_parameters(error, "GetObject") from None
-        except BotoCoreError as error:
-            raise Unavailable(f"GetObject failed: {error}") from None
         body = response["Body"]
         try:
             length = response.get("ContentLength", 0)
@@ -86,7 +82,7 @@ class Storage:
                 raise SourceTooLarge(f"original is {length} bytes, over {max_bytes}")
             return read_in_time(body, length, max_bytes, in_time)
         except BotoCoreError as error:
-            raise Unavailable(f"reading the original failed: {error}") from None
+            raise _typed(error, "Reading the original") from None
         finally:
             body.close()
 
@@ -109,10 +105,8 @@ class Storage:
             if _error_code(error) in _ALREADY_STORED:
                 return
             raise _typed(error, "PutObject") from None
-        except ParamValidationError as error:
-            raise _refused_parameters(error, "PutObject") from None
         except BotoCoreError as error:
-            raise Unavailable(f"PutObject failed: {error}") from None
+            raise _typed(error, "PutObject") from None
 
 
 def read_in_time(body, length: int, max_bytes: int, in_time: Callable[[], bool]) -> bytes:
@@ -143,17 +137,18 @@ def create_only(client) -> dict:
     return {"IfNoneMatch": "*"} if "IfNoneMatch" in members else {}
 
 
-def _refused_parameters(error: ParamValidationError, operation: str) -> Misconfigured:
-    """botocore refuses a call before sending it (a bucket name with a space, say): no retry could
-    succeed, so it is the deployment's fault, not S3 being unavailable."""
-    return Misconfigured(f"{operation} refused by botocore: {error}")
-
-
 def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def _typed(error: ClientError, operation: str):
+def _typed(error: ClientError | BotoCoreError, operation: str) -> EdgeError:
+    """S3's answer, or botocore's own failure, as the error the viewer gets."""
+    if isinstance(error, ParamValidationError | ValidationError):
+        # Refused before it was sent (a bucket or region name botocore will not send): no retry
+        # could succeed, so it is the deployment's fault, not S3 being unavailable.
+        return Misconfigured(f"{operation} refused by botocore: {error}")
+    if isinstance(error, BotoCoreError):  # timeouts, connections, a body cut short
+        return Unavailable(f"{operation} failed: {error}")
     code = _error_code(error)
     detail = f"{operation} failed: {code}"
     if code in _NOT_FOUND:
