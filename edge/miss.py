@@ -5,6 +5,8 @@ the storage (S3). Every failure becomes exactly one clean response, through
 `response.error_response`; no exception escapes.
 """
 
+import math
+
 from edge import response as responses
 from edge.budget import WORST_CALL_MS
 from edge.config import Config
@@ -56,11 +58,10 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
         config.originals_bucket, config.originals_region, config.derivatives_bucket, config.derivatives_region
     )
 
-    def time_left_to_render() -> bool:
-        return context is None or context.get_remaining_time_in_millis() >= MIN_MS_TO_RENDER
-
     ensure_time(context, MIN_MS_TO_READ)
-    original = store.read_original(rendition.original_key, config.max_source_bytes, time_left_to_render)
+    original = store.read_original(
+        rendition.original_key, config.max_source_bytes, lambda: remaining_ms(context) >= MIN_MS_TO_RENDER
+    )
     log.bytes_in = len(original)
     rendered = image.render(original, rendition, image.Limits(config.max_source_pixels, config.max_frames))
     log.bytes_out, log.output = len(rendered.body), rendered.format
@@ -84,6 +85,11 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
 
 
 def ensure_time(context, needed_ms: int) -> None:
-    remaining = context.get_remaining_time_in_millis() if context is not None else None
-    if remaining is not None and remaining < needed_ms:
+    remaining = remaining_ms(context)
+    if remaining < needed_ms:
         raise Unavailable(f"{remaining} ms left, {needed_ms} needed")
+
+
+def remaining_ms(context) -> float:
+    """The invocation's time left; unbounded outside Lambda (no context)."""
+    return math.inf if context is None else context.get_remaining_time_in_millis()
