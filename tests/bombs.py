@@ -24,13 +24,19 @@ def png_declaring(width: int, height: int) -> bytes:
     return PNG_SIGNATURE + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
 
 
+def grey_png(size: tuple[int, int], zlib_stream: bytes, behind: tuple[int, int] | None = None) -> bytes:
+    """An 8-bit grey PNG by hand, its IDAT stream as given; with `behind`, its IHDR follows another
+    declaring that size (Pillow reads the second)."""
+    first = png_chunk(b"IHDR", struct.pack(">IIBBBBB", *behind, 8, 0, 0, 0, 0)) if behind else b""
+    ihdr = png_chunk(b"IHDR", struct.pack(">IIBBBBB", *size, 8, 0, 0, 0, 0))
+    return PNG_SIGNATURE + first + ihdr + png_chunk(b"IDAT", zlib_stream) + png_chunk(b"IEND", b"")
+
+
 def png_ending_after_one_row(width: int, height: int, first_declared: tuple[int, int] | None = None) -> bytes:
     """An 8-bit grey PNG whose zlib stream ends, properly, after the first of its `height` rows;
     with `first_declared`, behind an IHDR of that size (Pillow reads the second)."""
-    ihdr = png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-    first = png_chunk(b"IHDR", struct.pack(">IIBBBBB", *first_declared, 8, 0, 0, 0, 0)) if first_declared else b""
-    idat = zlib.compress(b"\0" + bytes(range(256)) * (width // 256) + bytes(width % 256))
-    return PNG_SIGNATURE + first + ihdr + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+    row = b"\0" + bytes(range(256)) * (width // 256) + bytes(width % 256)
+    return grey_png((width, height), zlib.compress(row), behind=first_declared)
 
 
 def apng_declaring_frames(frames: int) -> bytes:

@@ -161,6 +161,12 @@ def max_difference(first, second) -> int:
     return max(abs(a - b) for a, b in zip(first, second, strict=True))
 
 
+def alpha_weighted(image: Image.Image) -> Image.Image:
+    """The image premultiplied where it has alpha: how two renders are compared when the colour of
+    a (nearly) transparent pixel is anyone's."""
+    return image.convert({"RGBA": "RGBa", "LA": "La"}.get(image.mode, image.mode))
+
+
 def largest_difference(first: Image.Image, second: Image.Image) -> int:
     """The largest difference between two images of one size and mode, over every pixel and band."""
     return max(band.getextrema()[1] for band in ImageChops.difference(first, second).split())

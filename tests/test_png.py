@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PIL import Image
 
-from bombs import PNG_SIGNATURE, apng_declaring_frames, png_chunk, png_ending_after_one_row
+from bombs import PNG_SIGNATURE, apng_declaring_frames, grey_png, png_chunk, png_ending_after_one_row
 from edge import png
 from edge.png import ZLIB_HEADER
 from imaging import encoded, gradient, png_with_corrupt_data
@@ -54,12 +54,6 @@ def idat_stream(data: bytes) -> bytes:
 def before_pixels(data: bytes) -> bytes:
     """The signature and every chunk before the first IDAT."""
     return data[:data.index(b"IDAT") - 4]
-
-
-def grey_png(size: tuple[int, int], zlib_stream: bytes) -> bytes:
-    """An 8-bit grey PNG by hand, its IDAT stream as given."""
-    ihdr = png_chunk(b"IHDR", struct.pack(">IIBBBBB", *size, 8, 0, 0, 0, 0))
-    return PNG_SIGNATURE + ihdr + png_chunk(b"IDAT", zlib_stream) + png_chunk(b"IEND", b"")
 
 
 def fails_alike(data: bytes) -> None:
