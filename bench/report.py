@@ -134,19 +134,41 @@ def baseline_lines(results: list[CaseResult]) -> list[str]:
     big = [r for r in results if is_big_baseline_jpeg(r.case.file) and r.ratio("ours", "baseline")]
     if not big:
         return ["- >= 4x vs baseline: no baseline JPEG of 8 MP or more measured"]
-    speedups = [(1 / r.ratio("ours", "baseline"), r.case.label) for r in big]
-    slowest, slowest_label = min(speedups)
+    slowest, slowest_label, median = speedups_over_baseline(big, "ours")
     worse_quality = [r.case.label for r in big if r.ssim["ours"] < r.ssim["baseline"]]
     ssim_gap = min(r.ssim["ours"] - r.ssim["baseline"] for r in big)
     vips_gap = min((r.ssim["libvips"] - r.ssim["baseline"] for r in big if r.ssim.get("libvips")), default=None)
     vips_note = "" if vips_gap is None else f"; libvips on the same cases: {vips_gap:+.4f}"
     return [
         f"- Speed-up over the baseline on baseline JPEGs >= {BIG_JPEG_MEGAPIXELS} MP ({len(big)} cases): "
-        f"min **{slowest:.1f}x** on `{slowest_label}`, median {sorted(s for s, _ in speedups)[len(speedups) // 2]:.1f}x "
+        f"min **{slowest:.1f}x** on `{slowest_label}`, median {median:.1f}x "
         f"(target >= {BASELINE_SPEEDUP_TARGET:.0f}x): {verdict(slowest >= BASELINE_SPEEDUP_TARGET)}",
+        *libvips_speedup_lines(big),
         f"- ... at equal or better SSIM: {len(big) - len(worse_quality)}/{len(big)} cases "
         f"(smallest SSIM(ours) - SSIM(base): {ssim_gap:+.4f}{vips_note}): {verdict(not worse_quality)}"
         + (f"; lower on {', '.join(worse_quality)}" if worse_quality else ""),
+    ]
+
+
+def speedups_over_baseline(results: list[CaseResult], engine: str) -> tuple[float, str, float]:
+    """The smallest speed-up of engine over the baseline, its case, and the median."""
+    speedups = [(1 / r.ratio(engine, "baseline"), r.case.label) for r in results]
+    slowest, slowest_label = min(speedups)
+    return slowest, slowest_label, statistics.median(s for s, _ in speedups)
+
+
+def libvips_speedup_lines(big: list[CaseResult]) -> list[str]:
+    """The same speed-up for libvips, so that the 4x target can be read against the reference engine."""
+    measured = [r for r in big if r.ratio("libvips", "baseline")]
+    if not measured:
+        return []
+    slowest, slowest_label, median = speedups_over_baseline(measured, "libvips")
+    reaching = sum(1 / r.ratio("libvips", "baseline") >= BASELINE_SPEEDUP_TARGET for r in measured)
+    faster = sum(r.ratio("ours", "libvips") < 1 for r in measured)
+    return [
+        f"- ... libvips on the same cases: min {slowest:.1f}x on `{slowest_label}`, median {median:.1f}x, "
+        f">= {BASELINE_SPEEDUP_TARGET:.0f}x on {reaching}/{len(measured)}; ours faster than libvips on "
+        f"{faster}/{len(measured)}",
     ]
 
 
