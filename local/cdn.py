@@ -213,15 +213,24 @@ class CloudFront:
         uri = raw_path.split("?", 1)[0].split("#", 1)[0]
         if uri == "/" and self.gallery is not None:
             return html_answer(self.gallery.html())
-        cached = self.cache.get(uri) if self.cache is not None else None
+        cached = self.cached(method, uri)
         if cached is not None:
             answer, age = cached
             return replace(answer, headers=answer.headers + (("Age", str(age)),), source="cache",
                            x_cache="Hit from cloudfront")
         answer = self.from_origin(method, uri, client_ip)
-        if method == "GET" and self.cache is not None:
-            self.cache.put(uri, answer, len(answer.body), answer.header("cache-control"))
+        if self.cache is not None:
+            self.cache.put(cache_key(method, uri), answer, len(answer.body), answer.header("cache-control"))
         return answer
+
+    def cached(self, method: str, uri: str) -> tuple[Answer, int] | None:
+        """CloudFront caches GET and HEAD: a GET's answer serves both, a HEAD's (no body) only a HEAD."""
+        if self.cache is None:
+            return None
+        from_get = self.cache.get(cache_key("GET", uri))
+        if from_get is not None or method != "HEAD":
+            return from_get
+        return self.cache.get(cache_key("HEAD", uri))
 
     def from_origin(self, method: str, uri: str, client_ip: str) -> Answer:
         # S3 decodes the path as the function does: percent-escapes as UTF-8, and + as a space.
@@ -254,6 +263,10 @@ class CloudFront:
         if invocation.passed_through:
             return origin_answer
         return function_answer(invocation.response, origin_answer)
+
+
+def cache_key(method: str, uri: str) -> str:
+    return uri if method == "GET" else f"{method} {uri}"
 
 
 def event_uri(event: dict) -> str:

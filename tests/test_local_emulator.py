@@ -253,6 +253,21 @@ def test_the_edge_cache_serves_what_cache_control_allows(client, function):
     assert headers["Age"] == "0"
 
 
+def test_a_head_is_cached_for_heads_only(client, function):
+    """A HEAD's answer has no body: a second HEAD is a hit, a GET after it still fetches the image.
+    (168 px: a size no other test of this module stores, as they share one S3.)"""
+    with serving(client, function, cache=ResponseCache()) as url:
+        _, first_headers, _ = fetch(f"{url}/168x/{LANDSCAPE}", "HEAD")
+        _, second_headers, _ = fetch(f"{url}/168x/{LANDSCAPE}", "HEAD")
+        status, get_headers, body = fetch(f"{url}/168x/{LANDSCAPE}")
+    assert first_headers["X-Cache"] == "Miss from cloudfront"
+    assert second_headers["X-Cache"] == "Hit from cloudfront"
+    assert (status, get_headers["X-Cache"]) == (200, "Miss from cloudfront")
+    assert Image.open(io.BytesIO(body)).size[0] == 168
+    # The function saw the HEAD's miss, which generated, and the GET's S3 hit, which it passed through.
+    assert [status for _, status in function.calls] == ["404", "200"]
+
+
 @pytest.mark.parametrize(
     ("cache_control", "ttl"),
     [
