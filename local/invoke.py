@@ -139,12 +139,34 @@ def write_body(invocation: runtime.Invocation, out: Path) -> str:
     return f"wrote:    {out} ({len(data):,} bytes)"
 
 
+def read_event(path: Path) -> dict:
+    """The event in the file; one that cannot be read, or is not an origin-response event, is a usage
+    error (ValueError), so that a mistyped path gets a line, not a traceback."""
+    try:
+        event = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: {error.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is not JSON: {error}") from None
+    try:
+        record = event["Records"][0]["cf"]
+        is_origin_response = isinstance(record["request"], dict) and isinstance(record["response"], dict)
+    except (KeyError, IndexError, TypeError):
+        is_origin_response = False
+    if not is_origin_response:
+        raise ValueError(f"{path} is not a CloudFront origin-response event (Records[0].cf.request and .response)")
+    return event
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.invoke", description=__doc__.split("\n\n")[0])
     parser.add_argument("event", type=Path, help="an origin-response event, e.g. events/miss-404-resize.json")
     parser.add_argument("--out", type=Path, help="write the response body (decoded) to this file")
     args = parser.parse_args(argv)
-    event = json.loads(args.event.read_text(encoding="utf-8"))
+    try:
+        event = read_event(args.event)
+    except ValueError as error:
+        parser.error(str(error))
     invocation, log, stored = run(event, event_buckets(event))
     lines = report(args.event, event, invocation, log, stored)
     if args.out is not None:

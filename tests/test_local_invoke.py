@@ -42,3 +42,39 @@ def test_the_missing_original_stays_missing(capsys):
     report = capsys.readouterr().out
     assert "status:   404 " in report
     assert "stored:   nothing" in report
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read"),
+        ("<html>", "is not JSON"),
+        (b"\xff\xfe", "is not JSON"),
+        ('{"Records": []}', "is not a CloudFront origin-response event"),
+        ('{"Records": [{"cf": {"request": {}}}]}', "is not a CloudFront origin-response event"),
+        ("[1]", "is not a CloudFront origin-response event"),
+    ],
+    ids=["missing", "not-json", "not-utf8", "no-record", "no-response", "a-list"],
+)
+def test_a_file_that_is_not_an_event_is_a_usage_error(tmp_path, capsys, content, message):
+    path = tmp_path / "event.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    with pytest.raises(SystemExit) as exit_:
+        invoke.main([str(path)])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err
+    assert f"error: {path} {message}" in error or f"error: {message} {path}" in error
+    assert "Traceback" not in error
+
+
+def test_local_md_shows_what_make_invoke_prints(capsys):
+    """docs/LOCAL.md's sample output: its body, stored and rules lines are the command's own."""
+    invoke.main([str(EVENTS / "miss-404-resize.json")])
+    printed = capsys.readouterr().out.splitlines()
+    documented = (EVENTS.parent / "docs" / "LOCAL.md").read_text(encoding="utf-8").splitlines()
+    for prefix in ("body:", "stored:", "rules:"):
+        shown = [line for line in documented if line.startswith(prefix)]
+        assert shown and all(line in printed for line in shown), prefix
