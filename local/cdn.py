@@ -362,7 +362,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--derivatives-bucket", default=s3.DERIVATIVES_BUCKET, help="the origin: derivatives live here")
     parser.add_argument(header_flag(edge_config.ORIGINALS_BUCKET), default=s3.ORIGINALS_BUCKET,
                         help="the bucket the function reads originals from (the x-originals-bucket header)")
-    parser.add_argument("--originals", type=Path, metavar="DIR", help="upload the images in DIR as originals")
+    parser.add_argument("--originals", type=folder_of_images, metavar="DIR",
+                        help="upload the images in DIR as originals")
     parser.add_argument("--template", type=Path, default=template.DEFAULT_TEMPLATE,
                         help="the SAM template whose parameter defaults configure the origin")
     parser.add_argument("--no-cache", action="store_true", help="no edge cache: every request goes to S3")
@@ -372,6 +373,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for header in CONFIG_HEADERS:
         overrides.add_argument(header_flag(header), metavar="VALUE", help=f"the {header} header")
     return parser.parse_args(argv)
+
+
+def folder_of_images(value: str) -> Path:
+    """--originals: a folder that holds at least one image, so that a mistyped path is not a silent no-op."""
+    folder = Path(value).expanduser()
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"no such folder: {value}")
+    if not s3.image_files(folder):
+        raise argparse.ArgumentTypeError(f"no images ({', '.join(sorted(s3.IMAGE_SUFFIXES))}) under {value}")
+    return folder
 
 
 def flag_overrides(args: argparse.Namespace) -> dict[str, str]:
@@ -401,9 +412,10 @@ def prepare_buckets(client, args: argparse.Namespace, embedded: bool) -> dict[st
         sys.exit(f"error: bucket(s) {', '.join(missing)} not found at {args.endpoint_url}; create them, "
                  "or name yours with --originals-bucket and --derivatives-bucket")
     # Samples go only into the throwaway embedded S3: an existing bucket gets nothing it was not asked for.
-    originals = samples.sample_originals() if embedded else {}
-    if args.originals is not None:
-        originals |= s3.folder_originals(args.originals)
+    # Your own originals come first, so that the example URLs use them, and win over a sample of the same key.
+    originals = s3.folder_originals(args.originals) if args.originals is not None else {}
+    if embedded:
+        originals |= {key: body for key, body in samples.sample_originals().items() if key not in originals}
     s3.put_originals(client, args.originals_bucket, originals)
     return originals
 
@@ -422,8 +434,14 @@ def example_urls(base: str, keys: list[str]) -> list[tuple[str, str]]:
     examples += [(url("300x300,cover,webp", first), "a centred square crop, as WebP")]
     gifs, spaced = [key for key in keys if key.endswith(".gif")], [key for key in keys if " " in key]
     examples += [(url("x240,avif", key), "an animated GIF as animated AVIF") for key in gifs[:1]]
-    examples += [(url("x480", key), "a key with a space, accents and a plus") for key in spaced[:1]]
+    examples += [(url("x480", key), f"a key with {encoded_characters(key)}") for key in spaced[:1]]
     return examples + [(url("640y", first), "a malformed spec: 400")]
+
+
+def encoded_characters(key: str) -> str:
+    """What a key holds that its URL must percent-encode, in words: 'a space, accents and a plus'."""
+    held = ["a space"] + ["accents"] * (not key.isascii()) + ["a plus"] * ("+" in key)
+    return " and ".join([", ".join(held[:-1]), held[-1]] if len(held) > 1 else held)
 
 
 def describe_origin(origin: Origin, configured: template.OriginHeaders, template_path: Path) -> list[str]:
@@ -447,8 +465,12 @@ def serve(args: argparse.Namespace, endpoint_url: str, embedded: bool) -> None:
     notes = {sample.key: sample.note for sample in samples.SAMPLES} if embedded else {}
     gallery = Gallery(client, args.originals_bucket, notes, headers)
     cache = None if args.no_cache else ResponseCache()
-    server = CloudFrontServer(CloudFront(client, origin, gallery, cache=cache, missing_as_403=args.missing_as_403),
-                              args.port)
+    try:
+        server = CloudFrontServer(
+            CloudFront(client, origin, gallery, cache=cache, missing_as_403=args.missing_as_403), args.port)
+    except OSError as error:
+        sys.exit(f"error: cannot serve on {s3.LOOPBACK}:{args.port}: {error.strerror}; "
+                 "choose another port with --port (make demo PORT=...), or 0 for any free one")
     s3_kind = "embedded moto server" if embedded else "S3"
     print("\n".join([
         f"Local image CDN on {server.url}/   (Ctrl-C stops it)",

@@ -87,13 +87,17 @@ def missing_buckets(client, *names: str) -> list[str]:
     return missing
 
 
+def image_files(folder: Path) -> list[Path]:
+    """The image files under a folder, hidden ones left out."""
+    return [
+        path for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+    ]
+
+
 def folder_originals(folder: Path) -> dict[str, bytes]:
     """The image files under a folder, keyed by their path relative to it."""
-    return {
-        path.relative_to(folder).as_posix(): path.read_bytes()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
-    }
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in image_files(folder)}
 
 
 def put_originals(client, bucket: str, originals: dict[str, bytes]) -> None:

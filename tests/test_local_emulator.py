@@ -3,10 +3,12 @@
 import contextlib
 import io
 import re
+import socket
 import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from PIL import Image
@@ -401,3 +403,53 @@ def test_a_folder_of_originals_uploads_its_images_only(tmp_path: Path):
     (tmp_path / "notes.txt").write_text("not an image")
     (tmp_path / ".hidden.jpg").write_bytes(b"hidden")
     assert s3.folder_originals(tmp_path) == {"logo.png": b"png", "trips/2026/beach.JPG": b"jpeg"}
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [(None, "no such folder"), ((), "no images"), (("notes.txt", ".hidden.jpg"), "no images")],
+    ids=["missing", "empty", "no-image"],
+)
+def test_originals_must_be_a_folder_with_images(tmp_path: Path, capsys, files, message):
+    folder = tmp_path / "originals"
+    if files is not None:
+        folder.mkdir()
+        for name in files:
+            (folder / name).write_bytes(b"x")
+    with pytest.raises(SystemExit) as exit_:
+        cdn.parse_args(["--originals", str(folder)])
+    assert exit_.value.code == 2
+    assert f"argument --originals: {message}" in capsys.readouterr().err
+
+
+def test_your_originals_come_first_and_win_over_a_sample_of_the_same_key(client, tmp_path: Path):
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "cat.jpg").write_bytes(b"my own cat")
+    (tmp_path / "zebra.png").write_bytes(b"my zebra")
+    args = cdn.parse_args(["--originals", str(tmp_path), "--originals-bucket", "mine", "--derivatives-bucket", "out"])
+    originals = cdn.prepare_buckets(client, args, embedded=True)
+    assert list(originals)[:2] == ["photos/cat.jpg", "zebra.png"]
+    assert set(originals) == set(samples.sample_originals()) | {"zebra.png"}
+    assert client.get_object(Bucket="mine", Key="photos/cat.jpg")["Body"].read() == b"my own cat"
+
+
+@pytest.mark.parametrize(
+    ("key", "words"),
+    [("a b.jpg", "a space"), ("a b+1.jpg", "a space and a plus"), ("été b.jpg", "a space and accents"),
+     ("news/front page été+1.jpg", "a space, accents and a plus")],
+)
+def test_the_example_for_an_encoded_key_says_what_it_encodes(key, words):
+    assert (f"http://cdn/x480/{quote(key, safe='/')}", f"a key with {words}") in cdn.example_urls("http://cdn", [key])
+
+
+def test_a_busy_port_is_a_one_line_error(client, endpoint_url):
+    with socket.socket() as taken:
+        taken.bind((s3.LOOPBACK, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = cdn.parse_args(["--port", str(port), "--endpoint-url", endpoint_url, "--originals-bucket", ORIGINALS,
+                               "--derivatives-bucket", DERIVATIVES])
+        with pytest.raises(SystemExit) as exit_:
+            cdn.serve(args, endpoint_url, embedded=False)
+    assert str(exit_.value).startswith(f"error: cannot serve on {s3.LOOPBACK}:{port}: ")
+    assert "--port" in str(exit_.value)
