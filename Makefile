@@ -32,8 +32,10 @@ help:
 	@echo "make invoke   EVENT=events/<file>.json: run the handler on one event, without Docker"
 	@echo "make e2e      headless Chromium loads the demo's gallery and checks every image (installs chromium)"
 	@echo "make bench    measure the transform against libvips and the tutorial baseline"
+	@echo "make bench-levers  each lever of issue 5 on our engine alone (one section: BENCH_ARGS=\"--only ceiling\")"
 	@echo "make build    sam build, without Docker; prints the artifact's size"
-	@echo "make deploy   sam build && sam deploy (needs AWS credentials)"
+	@echo "make deploy   sam build && sam deploy (needs AWS credentials); the SAM CLI lands in .venv-tools"
+	@echo "make clean    remove the venvs and sam build's output"
 
 venv: $(VENV)/.installed
 
