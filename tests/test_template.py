@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from edge.rendition import LARGEST_DIMENSION
+from edge.errors import BadRequest
+from edge.handler import is_rendition_path
+from edge.rendition import LARGEST_DIMENSION, parse_derivative_key
 from local.template import Resolver, load_template, parameter_defaults, stack_resolver
 
 REPO = Path(__file__).resolve().parents[1]
@@ -361,6 +363,15 @@ def test_distribution_settings(distribution):
     assert distribution["Enabled"] is True
 
 
+def test_the_root_asks_for_a_key_that_is_never_written_not_for_a_listing(distribution):
+    """CloudFront may list the bucket (for 404s), so / must not reach S3 as a request for the bucket itself."""
+    root_object = distribution["DefaultRootObject"]
+    assert isinstance(root_object, str) and root_object
+    assert not is_rendition_path("/" + root_object)
+    with pytest.raises(BadRequest):
+        parse_derivative_key(root_object)
+
+
 def test_stack_must_be_deployed_in_us_east_1(template):
     asserts = [assertion["Assert"] for rule in template["Rules"].values() for assertion in rule["Assertions"]
                if "RuleCondition" not in rule]
@@ -633,6 +644,7 @@ def test_transformed_template_associates_a_published_version():
     assert version["Type"] == "AWS::Lambda::Version"
     assert version["Properties"]["FunctionName"] == {"Ref": "EdgeFunction"}
     assert version["DeletionPolicy"] == "Retain", "replicas of old versions outlive updates"
+    assert version["UpdateReplacePolicy"] == "Retain", "a version replaced for a new MemorySize has replicas too"
     function = resources["EdgeFunction"]
     assert function["Type"] == "AWS::Lambda::Function"
     assert "Environment" not in function["Properties"]
