@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from edge.errors import Misconfigured
 from edge.event import S3Origin
+from edge.rendition import is_dims
 
 ORIGINALS_BUCKET = "x-originals-bucket"
 ORIGINALS_REGION = "x-originals-region"
@@ -91,9 +92,16 @@ def parse_s3_domain(domain_name: str) -> tuple[str, str | None]:
 
 
 def parse_allowed_sizes(value: str | None) -> frozenset[str] | None:
+    """None for any size; else the dims listed. An entry that no URL could match is a typo that would
+    refuse a size the deployment meant to allow, so it is a misconfiguration, not an entry ignored."""
     if value is None or value.strip() in ("", "*"):
         return None
-    return frozenset(entry.strip() for entry in value.split(",") if entry.strip())
+    sizes = frozenset(entry.strip() for entry in value.split(",") if entry.strip())
+    if not sizes:
+        raise Misconfigured(f"origin custom header {ALLOWED_SIZES} lists no size: {value!r}")
+    if malformed := sorted(size for size in sizes if not is_dims(size)):
+        raise Misconfigured(f"origin custom header {ALLOWED_SIZES} lists what is not WxH, Wx or xH: {malformed}")
+    return sizes
 
 
 def _positive_int(value: str | None, name: str, default: int) -> int:

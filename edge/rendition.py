@@ -113,6 +113,15 @@ def _parse_dims(dims: str) -> tuple[int | None, int | None]:
     return width, height
 
 
+def is_dims(token: str) -> bool:
+    """Whether a token is the dims of a spec, as x-allowed-sizes must list them."""
+    try:
+        _parse_dims(token)
+    except BadRequest:
+        return False
+    return True
+
+
 def _option_kind(option: str) -> str:
     if option in FITS:
         return "fit"

@@ -67,6 +67,13 @@ def test_allowed_sizes(value, expected):
     assert parse_allowed_sizes(value) == expected
 
 
+@pytest.mark.parametrize("value", [",", " , ,", "640X", "640x,jpg", "320x, *", "0640x", "640", "640x480x2", "x",
+                                   "640x,cover", "100000x"])
+def test_allowed_sizes_a_url_could_not_match_are_a_misconfiguration(value):
+    with pytest.raises(Misconfigured, match="x-allowed-sizes"):
+        Config.from_origin(origin(x_originals_bucket="originals", x_allowed_sizes=value))
+
+
 def test_missing_originals_bucket_is_a_misconfiguration():
     with pytest.raises(Misconfigured) as raised:
         Config.from_origin(origin())

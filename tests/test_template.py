@@ -17,7 +17,7 @@ import pytest
 
 from edge.errors import BadRequest
 from edge.handler import is_rendition_path
-from edge.rendition import LARGEST_DIMENSION, parse_derivative_key
+from edge.rendition import LARGEST_DIMENSION, is_dims, parse_derivative_key
 from local.template import Resolver, load_template, parameter_defaults, stack_resolver
 
 REPO = Path(__file__).resolve().parents[1]
@@ -577,6 +577,18 @@ def test_domain_parameters_are_checked_before_anything_is_created(template, para
 def test_max_dimension_stops_where_a_url_can_reach(template, value, accepted):
     """A URL's W and H have at most five digits (edge/rendition.py): a larger maximum would say what is not so."""
     assert bool(re.fullmatch(template["Parameters"]["MaxDimension"]["AllowedPattern"], value)) is accepted
+
+
+@pytest.mark.parametrize(("value", "accepted"), [
+    ("*", True), ("320x,640x,1280x,300x300", True), (" 320x , x480 ", True), ("99999x", True),
+    (",", False), ("320x,", False), ("640X", False), ("320x, *", False), ("0640x", False), ("100000x", False),
+    ("640x,cover", False), ("640", False),
+])
+def test_allowed_sizes_are_dims_the_function_accepts(template, value, accepted):
+    """The function refuses an entry no URL could match (edge/config.py); the template refuses it before."""
+    assert bool(re.fullmatch(template["Parameters"]["AllowedSizes"]["AllowedPattern"], value)) is accepted
+    entries = [entry.strip() for entry in value.split(",")]
+    assert accepted is (value == "*" or all(is_dims(entry) for entry in entries))
 
 
 def test_a_domain_name_is_no_longer_than_dns_allows(template):
