@@ -14,6 +14,7 @@ Metadata: EXIF (its orientation applied first), XMP and comments never reach the
 import io
 import math
 import os
+import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from collections import deque
@@ -192,9 +193,8 @@ def open_source(data: bytes, limits: Limits) -> Source:
         image = Image.open(reader or io.BytesIO(data), formats=DECODERS)
     except DECODE_ERRORS as error:  # UnidentifiedImageError is an OSError
         raise UnsupportedMedia(f"cannot identify image: {error}") from None
-    width, height = image.size
-    if width * height > limits.max_pixels:
-        raise SourceTooLarge(f"{width}x{height} is over {limits.max_pixels} pixels")
+    canvas = image.size
+    check_pixels(canvas, limits)
     if image.format in ("JPEG", "MPO"):
         check_jpeg_data(data)
     if image.format == "GIF":
@@ -203,16 +203,50 @@ def open_source(data: bytes, limits: Limits) -> Source:
             layout = gif.scan(data, limits.max_frames)
         except gif.MalformedGif as error:
             raise UnsupportedMedia(f"malformed GIF: {error}") from None
-        frames, (width, height) = layout.frames, layout.size
-        if width * height > limits.max_pixels:
-            raise SourceTooLarge(f"a frame grows the GIF to {width}x{height}, over {limits.max_pixels} pixels")
+        frames, canvas = layout.frames, layout.size
+        if canvas[0] * canvas[1] > limits.max_pixels:
+            raise SourceTooLarge(f"a frame grows the GIF to {canvas[0]}x{canvas[1]}, over {limits.max_pixels} pixels")
     elif image.format in ANIMATED_SOURCES:
         frames = getattr(image, "n_frames", 1)  # WebP, APNG and AVIF declare it: nothing is walked
     else:
         frames = 1  # TIFF pages and MPO previews are never rendered, and counting TIFF pages walks every IFD
     if frames > limits.max_frames:
         raise SourceTooLarge(f"{frames} frames counted, over {limits.max_frames}")
-    return Source(image, frames, (width, height))
+    return Source(image, frames, canvas)
+
+
+def check_pixels(size: tuple[int, int], limits: Limits) -> None:
+    if size[0] * size[1] > limits.max_pixels:
+        raise SourceTooLarge(f"{size[0]}x{size[1]} is over {limits.max_pixels} pixels")
+
+
+def head_within_pixel_limit(head: bytes, limits: Limits) -> bool:
+    """Whether the first bytes of an original tell its size yet: True once they do and it is within
+    the limit, SourceTooLarge if it is over. CloudFront never caches a 413, so an original over the
+    limit, asked for again and again, is refused after its header, not after all its bytes."""
+    size = declared_size(head)
+    if size is None:
+        return False
+    check_pixels(size, limits)
+    return True
+
+
+def declared_size(head: bytes) -> tuple[int, int] | None:
+    """The size the first bytes of an original declare, as Image.open would report it for the whole
+    file; None while the header runs past them (open_source judges the whole file in any case)."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP" and (decoder := webp_decoder()) is not None:
+        # Pillow's WebP reader wants the whole file; libwebp reads the size from the first chunks.
+        try:
+            return decoder.features(head).size
+        except webp.WebPError:
+            return None
+    try:
+        with warnings.catch_warnings():  # a header cut short makes some readers warn (TIFF: "Corrupt EXIF data")
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(head), formats=DECODERS) as probe:
+                return probe.size
+    except Exception:  # noqa: BLE001 - a header cut short fails in as many ways as there are readers
+        return None
 
 
 def check_jpeg_data(data: bytes) -> None:

@@ -59,11 +59,15 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
     )
 
     ensure_time(context, MIN_MS_TO_READ)
+    limits = image.Limits(config.max_source_pixels, config.max_frames)
     original = store.read_original(
-        rendition.original_key, config.max_source_bytes, lambda: remaining_ms(context) >= MIN_MS_TO_RENDER
+        rendition.original_key,
+        config.max_source_bytes,
+        in_time=lambda: remaining_ms(context) >= MIN_MS_TO_RENDER,
+        head_checked=lambda head: image.head_within_pixel_limit(head, limits),
     )
     log.bytes_in = len(original)
-    rendered = image.render(original, rendition, image.Limits(config.max_source_pixels, config.max_frames))
+    rendered = image.render(original, rendition, limits)
     log.bytes_out, log.output = len(rendered.body), rendered.format
 
     try:

@@ -39,6 +39,9 @@ _ALREADY_STORED = frozenset({"PreconditionFailed", "412", "ConditionalRequestCon
 # whole, so the piece is small: a body must come slower than about 20 KB/s to outlast the time kept
 # for the render (3 s) by one piece.
 READ_PIECE = 64 * 1024
+# How far into an original its header is looked for while the rest is still coming (image metadata
+# before the size, such as EXIF thumbnails and ICC profiles, rarely takes more than a few pieces).
+HEAD_BYTES = 1024 * 1024
 
 
 @cache
@@ -68,9 +71,13 @@ class Storage:
         if self.originals_bucket.lower() == self.derivatives_bucket.lower():
             raise Misconfigured("originals and derivatives must be different buckets")
 
-    def read_original(self, key: str, max_bytes: int, in_time: Callable[[], bool] = lambda: True) -> bytes:
+    def read_original(
+        self, key: str, max_bytes: int, in_time: Callable[[], bool] = lambda: True,
+        head_checked: Callable[[bytes], bool] | None = None,
+    ) -> bytes:
         """The original's bytes; an object over max_bytes is refused before its body is read, and
-        the read is given up when in_time() turns false."""
+        the read is given up when in_time() turns false. head_checked(first bytes) may refuse the
+        original early (by raising) and says when it has seen enough (read_in_time)."""
         try:
             response = self.originals_client.get_object(Bucket=self.originals_bucket, Key=key)
         except (ClientError, BotoCoreError) as error:
@@ -80,7 +87,7 @@ class Storage:
             length = response.get("ContentLength", 0)
             if length > max_bytes:
                 raise SourceTooLarge(f"original is {length} bytes, over {max_bytes}")
-            return read_in_time(body, length, max_bytes, in_time)
+            return read_in_time(body, length, max_bytes, in_time, head_checked)
         except BotoCoreError as error:
             raise _typed(error, "Reading the original") from None
         finally:
@@ -109,10 +116,16 @@ class Storage:
             raise _typed(error, "PutObject") from None
 
 
-def read_in_time(body, length: int, max_bytes: int, in_time: Callable[[], bool]) -> bytes:
+def read_in_time(
+    body, length: int, max_bytes: int, in_time: Callable[[], bool],
+    head_checked: Callable[[bytes], bool] | None = None,
+) -> bytes:
     """The body, held once: gathered into a buffer of its length, whose bytes are then returned
     without a copy. A body that ends short (botocore raises first) must not leave zeros at its end,
-    and one without a length, or longer than it, must still stop at max_bytes."""
+    and one without a length, or longer than it, must still stop at max_bytes.
+
+    While more is to come, head_checked gets the bytes so far after each piece, up to HEAD_BYTES,
+    until it returns True; an error it raises ends the read there."""
     gathered = io.BytesIO()
     if length:
         gathered.seek(length - 1)
@@ -124,6 +137,11 @@ def read_in_time(body, length: int, max_bytes: int, in_time: Callable[[], bool])
             raise SourceTooLarge(f"original is over {max_bytes} bytes, more than it declared")
         if not in_time():
             raise Unavailable(f"too little time left after {gathered.tell()} bytes of the original")
+        if head_checked is not None and gathered.tell() < length:
+            with gathered.getbuffer() as buffer:
+                head = bytes(buffer[: gathered.tell()])
+            if head_checked(head) or len(head) >= HEAD_BYTES:
+                head_checked = None
     if gathered.tell() < length:
         raise Unavailable(f"the original ended after {gathered.tell()} of its {length} bytes")
     return gathered.getvalue()

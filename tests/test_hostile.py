@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass
 
 import boto3
+from PIL import Image
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import (
@@ -464,6 +465,31 @@ def test_an_original_over_the_byte_limit_is_not_downloaded(run, put_original, mo
     body, = bodies
     assert body._amount_read == 0  # not a byte of the body was read
     assert "bytes_in" not in record and "over 1000" in record["detail"]
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF"])
+def test_an_original_over_the_pixel_limit_is_refused_from_its_first_piece(run, put_original, monkeypatch,
+                                                                         image_format):
+    """CloudFront never caches a 413: each request for such an original comes back to the function,
+    and pays for its header, not for its whole body."""
+    noise = Image.merge("RGB", [Image.effect_noise((700, 700), 64 + 32 * band) for band in range(3)])
+    body = encoded(noise, image_format)
+    assert len(body) > 4 * storage.READ_PIECE
+    put_original("big.img", body)
+    client = storage.s3_client("us-east-1")
+    real_get, bodies = client.get_object, []
+
+    def get_object(**kwargs):
+        response = real_get(**kwargs)
+        bodies.append(response["Body"])
+        return response
+
+    monkeypatch.setattr(client, "get_object", get_object)
+    outcome = run(hostile_event("/640x/big.img", x_max_source_pixels="489999"))
+    record = assert_row(outcome, "413", error="source_too_large", cache=SHORT)
+    body_read, = bodies
+    assert body_read._amount_read == storage.READ_PIECE
+    assert "bytes_in" not in record and record["detail"] == "700x700 is over 489999 pixels"
 
 
 def test_the_byte_limit_is_checked_before_reading_even_for_a_huge_object(run, monkeypatch):

@@ -10,7 +10,7 @@ from PIL import ExifTags, Image, ImageCms, ImageOps
 from edge import png
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
-from edge.image import Limits, render, webp_decoder
+from edge.image import Limits, declared_size, head_within_pixel_limit, render, webp_decoder
 from edge.rendition import parse_rendition
 from bombs import png_chunk
 from imaging import (
@@ -504,6 +504,61 @@ def test_over_the_pixel_limit_is_413_before_decoding():
     data = encoded(gradient((100, 100)), "PNG")
     with pytest.raises(SourceTooLarge):
         rendered(data, "10x", Limits(max_pixels=9_999, max_frames=300))
+
+
+def jpeg_with_metadata_before_its_size(segments: int) -> bytes:
+    """A JPEG whose frame header (its size) comes after `segments` APP15 segments of 60,000 bytes, as
+    large EXIF thumbnails, ICC profiles and XMP packets put it."""
+    data = encoded(gradient((90, 60)), "JPEG")
+    padding = b"\xff\xef" + (60_002).to_bytes(2, "big") + b"\0" * 60_000
+    return data[:2] + padding * segments + data[2:]
+
+
+HEADS = {
+    "jpeg": lambda: encoded(gradient((90, 60)), "JPEG"),
+    "jpeg-progressive": lambda: encoded(gradient((90, 60)), "JPEG", progressive=True),
+    "jpeg-after-180-kb-of-metadata": lambda: jpeg_with_metadata_before_its_size(3),
+    "png": lambda: encoded(gradient((90, 60), "RGBA"), "PNG"),
+    "apng": lambda: animation("PNG"),
+    "gif": lambda: encoded(gradient((90, 60)), "GIF"),
+    "gif-animated": lambda: animation("GIF"),
+    "webp-lossy": lambda: encoded(gradient((90, 60)), "WEBP"),
+    "webp-lossless": lambda: encoded(gradient((90, 60), "RGBA"), "WEBP", lossless=True),
+    "webp-animated": lambda: animation("WEBP"),
+    "avif": lambda: encoded(gradient((90, 60)), "AVIF"),
+    "bmp": lambda: encoded(gradient((90, 60)), "BMP"),
+    "tiff": lambda: encoded(gradient((90, 60)), "TIFF"),
+}
+
+
+@pytest.mark.parametrize("make", HEADS.values(), ids=HEADS.keys())
+def test_the_size_read_from_a_head_is_the_whole_files_or_none(make):
+    """The pixel limit is checked on the first pieces of an original while the rest downloads: no head may
+    claim another size than the whole file, and the whole file always tells it."""
+    data = make()
+    whole = Image.open(io.BytesIO(data)).size
+    cuts = sorted({*range(0, min(len(data), 2048)), *range(0, len(data), max(1, len(data) // 500))})
+    assert {declared_size(data[:cut]) for cut in cuts} <= {None, whole}
+    assert declared_size(data) == whole
+
+
+def test_metadata_before_the_size_postpones_the_check_to_a_later_piece():
+    data = jpeg_with_metadata_before_its_size(3)
+    assert declared_size(data[:64 * 1024]) is None
+    assert declared_size(data[:len(data) - 100]) == (90, 60)
+
+
+@pytest.mark.parametrize("make", HEADS.values(), ids=HEADS.keys())
+def test_a_head_over_the_pixel_limit_is_refused_as_the_whole_file_is(make):
+    data = make()
+    width, height = Image.open(io.BytesIO(data)).size
+    limits = Limits(max_pixels=width * height - 1, max_frames=300)
+    with pytest.raises(SourceTooLarge) as from_head:
+        head_within_pixel_limit(data, limits)
+    with pytest.raises(SourceTooLarge) as from_file:
+        rendered(data, "10x", limits)
+    assert from_head.value.detail == from_file.value.detail == f"{width}x{height} is over {limits.max_pixels} pixels"
+    assert head_within_pixel_limit(data, Limits(max_pixels=width * height, max_frames=300)) is True
 
 
 # --- metadata -------------------------------------------------------------------

@@ -42,3 +42,47 @@ def test_the_time_left_is_checked_after_every_piece():
 def test_a_body_longer_than_the_limit_stops_there_whatever_it_declared(declared):
     with pytest.raises(SourceTooLarge, match="over 1000 bytes"):
         storage.read_in_time(io.BytesIO(ORIGINAL), declared, 1000, lambda: True)
+
+
+class HeadChecks:
+    """A head check that records the length of every head it is shown, answering from a script."""
+
+    def __init__(self, *answers):
+        self.seen: list[int] = []
+        self._answers = iter(answers)
+
+    def __call__(self, head: bytes) -> bool:
+        self.seen.append(len(head))
+        assert head == ORIGINAL[: len(head)]
+        answer = next(self._answers, False)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def test_a_refusal_from_the_head_check_ends_the_read_after_that_piece():
+    body = io.BytesIO(ORIGINAL)
+    check = HeadChecks(False, SourceTooLarge("over"))
+    with pytest.raises(SourceTooLarge, match="over"):
+        storage.read_in_time(body, len(ORIGINAL), len(ORIGINAL), lambda: True, check)
+    assert check.seen == [storage.READ_PIECE, 2 * storage.READ_PIECE]
+    assert body.tell() == 2 * storage.READ_PIECE  # nothing more was downloaded
+
+
+def test_the_head_check_stops_once_it_has_decided():
+    check = HeadChecks(False, True)
+    assert storage.read_in_time(io.BytesIO(ORIGINAL), len(ORIGINAL), len(ORIGINAL), lambda: True, check) == ORIGINAL
+    assert check.seen == [storage.READ_PIECE, 2 * storage.READ_PIECE]
+
+
+def test_the_head_check_gives_up_after_head_bytes():
+    check = HeadChecks()  # never decides
+    assert storage.read_in_time(io.BytesIO(ORIGINAL), len(ORIGINAL), len(ORIGINAL), lambda: True, check) == ORIGINAL
+    assert check.seen == list(range(storage.READ_PIECE, storage.HEAD_BYTES + 1, storage.READ_PIECE))
+
+
+def test_an_original_read_in_one_piece_skips_the_head_check():
+    small = ORIGINAL[: storage.READ_PIECE // 2]
+    check = HeadChecks(SourceTooLarge("not asked"))
+    assert storage.read_in_time(io.BytesIO(small), len(small), len(small), lambda: True, check) == small
+    assert check.seen == []
