@@ -449,8 +449,9 @@ def test_a_webp_declaring_more_than_its_body_holds_costs_no_memory_of_that_size(
     assert report["rss_growth_kb"] < 20 * 1024, report
 
 
-def test_an_original_over_the_byte_limit_is_not_downloaded(run, put_original, monkeypatch):
-    put_original("big.png", png_bytes((400, 300)))
+@pytest.fixture
+def original_bodies(monkeypatch) -> list:
+    """The body of every original the function gets from S3, to see how much of it was read."""
     client = storage.s3_client("us-east-1")
     real_get, bodies = client.get_object, []
 
@@ -460,35 +461,31 @@ def test_an_original_over_the_byte_limit_is_not_downloaded(run, put_original, mo
         return response
 
     monkeypatch.setattr(client, "get_object", get_object)
+    return bodies
+
+
+def test_an_original_over_the_byte_limit_is_not_downloaded(run, put_original, original_bodies):
+    put_original("big.png", png_bytes((400, 300)))
     outcome = run(hostile_event("/640x/big.png", x_max_source_bytes="1000"))
     record = assert_row(outcome, "413", error="source_too_large", cache=SHORT)
-    body, = bodies
+    body, = original_bodies
     assert body._amount_read == 0  # not a byte of the body was read
     assert "bytes_in" not in record and "over 1000" in record["detail"]
 
 
 @pytest.mark.parametrize("image_format", ["JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF"])
-def test_an_original_over_the_pixel_limit_is_refused_from_its_first_piece(run, put_original, monkeypatch,
+def test_an_original_over_the_pixel_limit_is_refused_from_its_first_piece(run, put_original, original_bodies,
                                                                          image_format):
     """CloudFront never caches a 413: each request for such an original comes back to the function,
     and pays for its header, not for its whole body."""
     noise = Image.merge("RGB", [Image.effect_noise((700, 700), 64 + 32 * band) for band in range(3)])
-    body = encoded(noise, image_format)
-    assert len(body) > 4 * storage.READ_PIECE
-    put_original("big.img", body)
-    client = storage.s3_client("us-east-1")
-    real_get, bodies = client.get_object, []
-
-    def get_object(**kwargs):
-        response = real_get(**kwargs)
-        bodies.append(response["Body"])
-        return response
-
-    monkeypatch.setattr(client, "get_object", get_object)
+    data = encoded(noise, image_format)
+    assert len(data) > 4 * storage.READ_PIECE
+    put_original("big.img", data)
     outcome = run(hostile_event("/640x/big.img", x_max_source_pixels="489999"))
     record = assert_row(outcome, "413", error="source_too_large", cache=SHORT)
-    body_read, = bodies
-    assert body_read._amount_read == storage.READ_PIECE
+    body, = original_bodies
+    assert body._amount_read == storage.READ_PIECE
     assert "bytes_in" not in record and record["detail"] == "700x700 is over 489999 pixels"
 
 
