@@ -14,7 +14,6 @@ Metadata: EXIF (its orientation applied first), XMP and comments never reach the
 import io
 import math
 import os
-import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from collections import deque
@@ -52,6 +51,7 @@ Image.MAX_IMAGE_PIXELS = None
 heap.keep_freed_memory()
 
 DECODERS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "TIFF", "BMP")
+TIFF_SIGNATURES = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, either byte order
 # Pillow format name -> our default output format (None: decided by alpha). MPO is
 # what many phones write, a JPEG with extra pictures appended; the JPEG decoder opens it.
 SOURCE_FORMATS = {
@@ -220,10 +220,13 @@ def check_pixels(size: tuple[int, int], limits: Limits) -> None:
         raise SourceTooLarge(f"{size[0]}x{size[1]} is over {limits.max_pixels} pixels")
 
 
-def head_within_pixel_limit(head: bytes, limits: Limits) -> bool:
-    """Whether the first bytes of an original tell its size yet: True once they do and it is within
-    the limit, SourceTooLarge if it is over. CloudFront never caches a 413, so an original over the
+def check_pixels_in_head(head: bytes, limits: Limits) -> bool:
+    """The pixel limit, checked on the first bytes of an original: SourceTooLarge if the size they
+    declare is over it; True once they have told what they can (a size within the limit, or a format
+    whose size only the whole file tells). CloudFront never caches a 413, so an original over the
     limit, asked for again and again, is refused after its header, not after all its bytes."""
+    if tells_its_size_only_whole(head):
+        return True
     size = declared_size(head)
     if size is None:
         return False
@@ -231,9 +234,15 @@ def head_within_pixel_limit(head: bytes, limits: Limits) -> bool:
     return True
 
 
+def tells_its_size_only_whole(head: bytes) -> bool:
+    """TIFF, whose directory (and size) may follow the pixels, and whose reader warns on a file cut
+    short; AVIF (ISO BMFF), which Pillow opens only whole."""
+    return head.startswith(TIFF_SIGNATURES) or head[4:8] == b"ftyp"
+
+
 def declared_size(head: bytes) -> tuple[int, int] | None:
-    """The size the first bytes of an original declare, as Image.open would report it for the whole
-    file; None while the header runs past them (open_source judges the whole file in any case)."""
+    """The size the first bytes of a JPEG, PNG, GIF, WebP or BMP declare, as Image.open reports it for
+    the whole file; None while the header runs past them (open_source judges the whole file anyway)."""
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP" and (decoder := webp_decoder()) is not None:
         # Pillow's WebP reader wants the whole file; libwebp reads the size from the first chunks.
         try:
@@ -241,10 +250,8 @@ def declared_size(head: bytes) -> tuple[int, int] | None:
         except webp.WebPError:
             return None
     try:
-        with warnings.catch_warnings():  # a header cut short makes some readers warn (TIFF: "Corrupt EXIF data")
-            warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(head), formats=DECODERS) as probe:
-                return probe.size
+        with Image.open(io.BytesIO(head), formats=DECODERS) as probe:
+            return probe.size
     except Exception:  # noqa: BLE001 - a header cut short fails in as many ways as there are readers
         return None
 

@@ -64,7 +64,7 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
         rendition.original_key,
         config.max_source_bytes,
         in_time=lambda: remaining_ms(context) >= MIN_MS_TO_RENDER,
-        head_checked=lambda head: image.head_within_pixel_limit(head, limits),
+        head_checked=lambda head: image.check_pixels_in_head(head, limits),
     )
     log.bytes_in = len(original)
     rendered = image.render(original, rendition, limits)

@@ -473,20 +473,26 @@ def test_an_original_over_the_byte_limit_is_not_downloaded(run, put_original, or
     assert "bytes_in" not in record and "over 1000" in record["detail"]
 
 
-@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF"])
+@pytest.mark.parametrize(
+    ("image_format", "options", "read_whole"),
+    [("JPEG", {}, False), ("PNG", {}, False), ("GIF", {}, False), ("WEBP", {}, False), ("BMP", {}, False),
+     ("TIFF", {}, True), ("TIFF", {"compression": "tiff_lzw"}, True), ("AVIF", {"speed": 10}, True)],
+    ids=["jpeg", "png", "gif", "webp", "bmp", "tiff", "tiff-lzw", "avif"],
+)
 def test_an_original_over_the_pixel_limit_is_refused_from_its_first_piece(run, put_original, original_bodies,
-                                                                         image_format):
+                                                                         image_format, options, read_whole):
     """CloudFront never caches a 413: each request for such an original comes back to the function,
-    and pays for its header, not for its whole body."""
+    and pays for its header, not for its whole body; only a TIFF or an AVIF is read whole to tell."""
     noise = Image.merge("RGB", [Image.effect_noise((700, 700), 64 + 32 * band) for band in range(3)])
-    data = encoded(noise, image_format)
+    data = encoded(noise, image_format, **options)
     assert len(data) > 4 * storage.READ_PIECE
     put_original("big.img", data)
     outcome = run(hostile_event("/640x/big.img", x_max_source_pixels="489999"))
     record = assert_row(outcome, "413", error="source_too_large", cache=SHORT)
     body, = original_bodies
-    assert body._amount_read == storage.READ_PIECE
-    assert "bytes_in" not in record and record["detail"] == "700x700 is over 489999 pixels"
+    assert body._amount_read == (len(data) if read_whole else storage.READ_PIECE)
+    assert record["detail"] == "700x700 is over 489999 pixels"
+    assert ("bytes_in" in record) is read_whole
 
 
 def test_the_byte_limit_is_checked_before_reading_even_for_a_huge_object(run, monkeypatch):

@@ -2,6 +2,7 @@
 
 import functools
 import io
+import warnings
 import zlib
 
 import pytest
@@ -10,7 +11,7 @@ from PIL import ExifTags, Image, ImageCms, ImageOps
 from edge import png
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
-from edge.image import Limits, declared_size, head_within_pixel_limit, render, webp_decoder
+from edge.image import Limits, check_pixels_in_head, declared_size, render, webp_decoder
 from edge.rendition import parse_rendition
 from bombs import png_chunk
 from imaging import (
@@ -525,20 +526,32 @@ HEADS = {
     "webp-lossy": lambda: encoded(gradient((90, 60)), "WEBP"),
     "webp-lossless": lambda: encoded(gradient((90, 60), "RGBA"), "WEBP", lossless=True),
     "webp-animated": lambda: animation("WEBP"),
-    "avif": lambda: encoded(gradient((90, 60)), "AVIF"),
     "bmp": lambda: encoded(gradient((90, 60)), "BMP"),
+}
+# Formats whose size only the whole file tells (edge.image.tells_its_size_only_whole).
+WHOLE_ONLY = {
+    "avif": lambda: encoded(gradient((90, 60)), "AVIF"),
     "tiff": lambda: encoded(gradient((90, 60)), "TIFF"),
+    "tiff-lzw": lambda: encoded(gradient((90, 60)), "TIFF", compression="tiff_lzw"),
+    "bigtiff": lambda: encoded(gradient((90, 60)), "TIFF", big_tiff=True),
 }
 
 
+def cuts(data: bytes) -> list[int]:
+    """Where to cut a file into a head: every byte of its first 2 KB, then 500 places through it."""
+    return sorted({*range(min(len(data), 2048)), *range(0, len(data), max(1, len(data) // 500))})
+
+
 @pytest.mark.parametrize("make", HEADS.values(), ids=HEADS.keys())
-def test_the_size_read_from_a_head_is_the_whole_files_or_none(make):
-    """The pixel limit is checked on the first pieces of an original while the rest downloads: no head may
-    claim another size than the whole file, and the whole file always tells it."""
+def test_a_head_tells_the_whole_files_size_or_nothing(make):
+    """No head may claim another size than the whole file's; some head shorter than the file tells it;
+    and no reader warns on a head cut short (a warning would be a log line on every miss)."""
     data = make()
     whole = Image.open(io.BytesIO(data)).size
-    cuts = sorted({*range(0, min(len(data), 2048)), *range(0, len(data), max(1, len(data) // 500))})
-    assert {declared_size(data[:cut]) for cut in cuts} <= {None, whole}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        told = {cut: declared_size(data[:cut]) for cut in cuts(data)}
+    assert set(told.values()) == {None, whole}
     assert declared_size(data) == whole
 
 
@@ -549,16 +562,32 @@ def test_metadata_before_the_size_postpones_the_check_to_a_later_piece():
 
 
 @pytest.mark.parametrize("make", HEADS.values(), ids=HEADS.keys())
-def test_a_head_over_the_pixel_limit_is_refused_as_the_whole_file_is(make):
+def test_the_shortest_head_over_the_pixel_limit_is_refused_with_the_whole_files_message(make):
     data = make()
     width, height = Image.open(io.BytesIO(data)).size
+    shortest = next(cut for cut in cuts(data) if declared_size(data[:cut]))
+    while declared_size(data[: shortest - 1]):  # cuts() steps through a long file: find the very byte
+        shortest -= 1
+    head = data[:shortest]
     limits = Limits(max_pixels=width * height - 1, max_frames=300)
+    assert check_pixels_in_head(head[:-1], limits) is False  # one byte less does not tell yet
     with pytest.raises(SourceTooLarge) as from_head:
-        head_within_pixel_limit(data, limits)
+        check_pixels_in_head(head, limits)
     with pytest.raises(SourceTooLarge) as from_file:
         rendered(data, "10x", limits)
     assert from_head.value.detail == from_file.value.detail == f"{width}x{height} is over {limits.max_pixels} pixels"
-    assert head_within_pixel_limit(data, Limits(max_pixels=width * height, max_frames=300)) is True
+    assert check_pixels_in_head(head, Limits(max_pixels=width * height, max_frames=300)) is True
+
+
+@pytest.mark.parametrize("make", WHOLE_ONLY.values(), ids=WHOLE_ONLY.keys())
+def test_a_format_that_tells_its_size_only_whole_is_left_to_the_whole_file(make):
+    data = make()
+    limits = Limits(max_pixels=1, max_frames=300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert {check_pixels_in_head(data[:cut], limits) for cut in cuts(data) if cut >= 8} == {True}
+    with pytest.raises(SourceTooLarge):
+        rendered(data, "10x", limits)
 
 
 # --- metadata -------------------------------------------------------------------
