@@ -114,12 +114,8 @@ def _parse_dims(dims: str) -> tuple[int | None, int | None]:
 
 
 def is_dims(token: str) -> bool:
-    """Whether a token is the dims of a spec, as x-allowed-sizes must list them."""
-    try:
-        _parse_dims(token)
-    except BadRequest:
-        return False
-    return True
+    """Whether a token is written as the dims of a spec (WxH, Wx or xH), as x-allowed-sizes lists them."""
+    return _DIMS.match(token) is not None
 
 
 def _option_kind(option: str) -> str:
