@@ -355,9 +355,10 @@ def header_flag(header: str) -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m local.cdn", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--port", type=port_number, default=DEFAULT_PORT, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--endpoint-url", help="an S3-compatible endpoint (or real S3) instead of the embedded one")
-    parser.add_argument("--s3-port", type=int, default=0, help="port of the embedded S3 (default: any free port)")
+    parser.add_argument("--s3-port", type=port_number, default=0,
+                        help="port of the embedded S3 (default: any free port)")
     parser.add_argument("--region", default=edge_config.DEFAULT_REGION, help="the derivatives bucket's region")
     parser.add_argument("--derivatives-bucket", default=s3.DERIVATIVES_BUCKET, help="the origin: derivatives live here")
     parser.add_argument(header_flag(edge_config.ORIGINALS_BUCKET), default=s3.ORIGINALS_BUCKET,
@@ -373,6 +374,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for header in CONFIG_HEADERS:
         overrides.add_argument(header_flag(header), metavar="VALUE", help=f"the {header} header")
     return parser.parse_args(argv)
+
+
+def port_number(value: str) -> int:
+    if not value.isdigit() or int(value) > 65535:
+        raise argparse.ArgumentTypeError(f"not a port (0 to 65535): {value}")
+    return int(value)
 
 
 def folder_of_images(value: str) -> Path:

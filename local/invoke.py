@@ -149,12 +149,12 @@ def read_event(path: Path) -> dict:
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"{path} is not JSON: {error}") from None
     try:
-        record = event["Records"][0]["cf"]
-        is_origin_response = isinstance(record["request"], dict) and isinstance(record["response"], dict)
-    except (KeyError, IndexError, TypeError):
-        is_origin_response = False
-    if not is_origin_response:
-        raise ValueError(f"{path} is not a CloudFront origin-response event (Records[0].cf.request and .response)")
+        # Decoded as the function decodes it at its boundary (edge/event.py): what that cannot read is no event.
+        OriginResponseEvent.from_record(event["Records"][0]["cf"])
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as error:
+        raise ValueError(
+            f"{path} is not a CloudFront origin-response event ({type(error).__name__}: {error}); "
+            "see events/*.json") from None
     return event
 
 

@@ -442,6 +442,15 @@ def test_the_example_for_an_encoded_key_says_what_it_encodes(key, words):
     assert (f"http://cdn/x480/{quote(key, safe='/')}", f"a key with {words}") in cdn.example_urls("http://cdn", [key])
 
 
+@pytest.mark.parametrize("flag", ["--port", "--s3-port"])
+@pytest.mark.parametrize("value", ["70000", "-1", "http"])
+def test_a_port_out_of_range_is_a_usage_error(capsys, flag, value):
+    with pytest.raises(SystemExit) as exit_:
+        cdn.parse_args([flag, value])
+    assert exit_.value.code == 2
+    assert f"argument {flag}: not a port (0 to 65535): {value}" in capsys.readouterr().err
+
+
 def test_a_busy_port_is_a_one_line_error(client, endpoint_url):
     with socket.socket() as taken:
         taken.bind((s3.LOOPBACK, 0))

@@ -53,8 +53,11 @@ def test_the_missing_original_stays_missing(capsys):
         ('{"Records": []}', "is not a CloudFront origin-response event"),
         ('{"Records": [{"cf": {"request": {}}}]}', "is not a CloudFront origin-response event"),
         ("[1]", "is not a CloudFront origin-response event"),
+        ('{"Records": [{"cf": {"request": {}, "response": {}}}]}', "is not a CloudFront origin-response event"),
+        ('{"Records": [{"cf": {"request": {"uri": "/640x/a.jpg", "origin": {"s3": "x"}},'
+         ' "response": {"status": "404"}}}]}', "is not a CloudFront origin-response event"),
     ],
-    ids=["missing", "not-json", "not-utf8", "no-record", "no-response", "a-list"],
+    ids=["missing", "not-json", "not-utf8", "no-record", "no-response", "a-list", "no-uri", "origin-not-an-object"],
 )
 def test_a_file_that_is_not_an_event_is_a_usage_error(tmp_path, capsys, content, message):
     path = tmp_path / "event.json"
