@@ -92,8 +92,8 @@ def parse_s3_domain(domain_name: str) -> tuple[str, str | None]:
 
 
 def parse_allowed_sizes(value: str | None) -> frozenset[str] | None:
-    """None for any size; else the dims listed. An entry that no URL could match is a typo that would
-    refuse a size the deployment meant to allow, so it is a misconfiguration, not an entry ignored."""
+    """None for any size; else the dims listed. An entry not written as dims (such as 640X) is a typo
+    that would refuse the size the deployment meant to allow: a misconfiguration, not an entry ignored."""
     if value is None or value.strip() in ("", "*"):
         return None
     sizes = frozenset(entry.strip() for entry in value.split(",") if entry.strip())
