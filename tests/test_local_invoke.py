@@ -47,15 +47,15 @@ def test_the_missing_original_stays_missing(capsys):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "cannot read"),
-        ("<html>", "is not JSON"),
-        (b"\xff\xfe", "is not JSON"),
-        ('{"Records": []}', "is not a CloudFront origin-response event"),
-        ('{"Records": [{"cf": {"request": {}}}]}', "is not a CloudFront origin-response event"),
-        ("[1]", "is not a CloudFront origin-response event"),
-        ('{"Records": [{"cf": {"request": {}, "response": {}}}]}', "is not a CloudFront origin-response event"),
+        (None, "cannot read {path}: No such file or directory"),
+        ("<html>", "{path} is not JSON"),
+        (b"\xff\xfe", "{path} is not JSON"),
+        ('{"Records": []}', "{path} is not a CloudFront origin-response event"),
+        ('{"Records": [{"cf": {"request": {}}}]}', "{path} is not a CloudFront origin-response event"),
+        ("[1]", "{path} is not a CloudFront origin-response event"),
+        ('{"Records": [{"cf": {"request": {}, "response": {}}}]}', "{path} is not a CloudFront origin-response event"),
         ('{"Records": [{"cf": {"request": {"uri": "/640x/a.jpg", "origin": {"s3": "x"}},'
-         ' "response": {"status": "404"}}}]}', "is not a CloudFront origin-response event"),
+         ' "response": {"status": "404"}}}]}', "{path} is not a CloudFront origin-response event"),
     ],
     ids=["missing", "not-json", "not-utf8", "no-record", "no-response", "a-list", "no-uri", "origin-not-an-object"],
 )
@@ -69,7 +69,7 @@ def test_a_file_that_is_not_an_event_is_a_usage_error(tmp_path, capsys, content,
         invoke.main([str(path)])
     assert exit_.value.code == 2
     error = capsys.readouterr().err
-    assert f"error: {path} {message}" in error or f"error: {message} {path}" in error
+    assert f"error: {message.format(path=path)}" in error
     assert "Traceback" not in error
 
 
