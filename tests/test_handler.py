@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from edge import storage
 from edge.handler import handler, is_rendition_path
 from imaging import (
+    DERIVATIVES,
     EVENTS,
     IMMUTABLE,
     Context,
@@ -114,6 +115,12 @@ def test_twelve_megapixel_jpeg_is_resized_inline_and_stored(
     assert (image.format, image.size) == (image_format, size)
     assert stored() == {f"{spec}/photos/cat.jpg": (body_bytes(response), content_type, IMMUTABLE)}
     assert originals_snapshot() == before
+
+
+def test_the_inline_answer_carries_the_etag_of_the_stored_copy(cat, s3):
+    """The copy CloudFront keeps from the miss revalidates like the later S3 hits."""
+    response = handler(miss_event("/640x/photos/cat.jpg"), Context())
+    assert header(response, "etag") == s3.head_object(Bucket=DERIVATIVES, Key="640x/photos/cat.jpg")["ETag"]
 
 
 def test_head_generates_and_stores_but_returns_no_body(cat, stored):

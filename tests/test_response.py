@@ -1,4 +1,5 @@
 import base64
+import hashlib
 
 import pytest
 
@@ -31,6 +32,7 @@ def test_image_response_edits_the_origin_response(origin):
     headers = response["headers"]
     assert headers["content-type"] == [{"key": "Content-Type", "value": "image/png"}]
     assert headers["cache-control"] == [{"key": "Cache-Control", "value": "public, max-age=60"}]
+    assert headers["etag"] == [{"key": "ETag", "value": '"' + hashlib.md5(b"\x89PNG...").hexdigest() + '"'}]
     # Read-only headers exactly as they came; the XML error's own headers are gone.
     assert headers["transfer-encoding"] == [{"key": "Transfer-Encoding", "value": "chunked"}]
     assert headers["via"] == [{"key": "Via", "value": "1.1 abc.cloudfront.net (CloudFront)"}]
