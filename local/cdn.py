@@ -208,9 +208,14 @@ class CloudFront:
     handler: runtime.Handler = edge_handler
     cache: ResponseCache | None = field(default_factory=ResponseCache)
     missing_as_403: bool = False  # S3 behind OAC without s3:ListBucket
+    viewer_headers: template.ViewerHeaders = field(default_factory=template.ViewerHeaders)
 
-    def answer(self, method: str, raw_path: str, client_ip: str) -> Answer:
-        uri = raw_path.split("?", 1)[0].split("#", 1)[0]
+    def answer(self, method: str, raw_path: str, client_ip: str, request_origin: str | None = None) -> Answer:
+        """The answer to a viewer: from the cache or the origin, then with the response headers policy's headers."""
+        answer = self.cached_or_fetched(method, raw_path.split("?", 1)[0].split("#", 1)[0], client_ip)
+        return replace(answer, headers=self.viewer_headers.added_to(answer.headers, request_origin))
+
+    def cached_or_fetched(self, method: str, uri: str, client_ip: str) -> Answer:
         if uri == "/" and self.gallery is not None:
             return html_answer(self.gallery.html())
         cached = self.cached(method, uri)
@@ -313,7 +318,7 @@ class CloudFrontRequestHandler(BaseHTTPRequestHandler):
     def respond(self, method: str) -> None:
         started = time.perf_counter()
         try:
-            answer = self.server.cloudfront.answer(method, self.path, self.client_address[0])
+            answer = self.server.cloudfront.answer(method, self.path, self.client_address[0], self.headers.get("Origin"))
         except Exception:  # noqa: BLE001 - a bug in the emulator must not look like a product failure
             traceback.print_exc()
             answer = cloudfront_error_answer(500, "EmulatorError", ("the emulator failed; see its log",))
@@ -397,10 +402,8 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, str]:
     return {header: value for header, value in values.items() if value is not None}
 
 
-def template_headers(path: Path, region: str) -> template.OriginHeaders:
-    if not path.is_file():
-        return template.OriginHeaders()
-    return template.origin_headers(template.load_template(path), region)
+def read_template(path: Path) -> dict:
+    return template.load_template(path) if path.is_file() else {}
 
 
 def custom_headers(originals_bucket: str, from_template: dict[str, str], overrides: dict[str, str]) -> dict[str, str]:
@@ -466,7 +469,8 @@ def serve(args: argparse.Namespace, endpoint_url: str, embedded: bool) -> None:
     s3.apply_environment(s3.boto3_environment(endpoint_url, args.region, dummy_credentials=embedded))
     client = s3.s3_client(endpoint_url, args.region)
     originals = prepare_buckets(client, args, embedded)
-    configured = template_headers(args.template, args.region)
+    stack = read_template(args.template)
+    configured = template.origin_headers(stack, args.region)
     headers = custom_headers(args.originals_bucket, configured.headers, flag_overrides(args))
     origin = Origin(args.derivatives_bucket, args.region, headers)
     notes = {sample.key: sample.note for sample in samples.SAMPLES} if embedded else {}
@@ -474,7 +478,8 @@ def serve(args: argparse.Namespace, endpoint_url: str, embedded: bool) -> None:
     cache = None if args.no_cache else ResponseCache()
     try:
         server = CloudFrontServer(
-            CloudFront(client, origin, gallery, cache=cache, missing_as_403=args.missing_as_403), args.port)
+            CloudFront(client, origin, gallery, cache=cache, missing_as_403=args.missing_as_403,
+                       viewer_headers=template.viewer_headers(stack)), args.port)
     except OSError as error:
         sys.exit(f"error: cannot serve on {s3.LOOPBACK}:{args.port}: {error.strerror}; "
                  "choose another port with --port (make demo PORT=...), or 0 for any free one")

@@ -1,4 +1,5 @@
-"""The S3 origin's custom headers, read from template.yaml: one source of truth for the configuration.
+"""What the emulator copies from template.yaml, its one source of truth: the S3 origin's custom
+headers (the function's configuration), and the headers the distribution adds for viewers.
 
 The template maps its parameters onto the origin's OriginCustomHeaders with
 `!Ref`, `!Sub` and `!If`. Here each header value is evaluated over the
@@ -61,6 +62,35 @@ def origin_headers(template: dict, region: str) -> OriginHeaders:
     return OriginHeaders(headers, tuple(unresolved))
 
 
+@dataclass(frozen=True)
+class ViewerHeaders:
+    """The default cache behaviour's response headers policy: what CloudFront adds on the way to the viewer."""
+
+    cors_origins: tuple[str, ...] = ()  # Access-Control-Allow-Origin, for a request that names its Origin
+    custom: tuple[tuple[str, str], ...] = ()  # added to every answer, replacing the origin's own
+
+    def added_to(self, headers: tuple[tuple[str, str], ...], request_origin: str | None) -> tuple[tuple[str, str], ...]:
+        """The answer's headers with the policy's own, which replace any of the same name (OriginOverride)."""
+        added = self.custom
+        if request_origin is not None and {"*", request_origin} & set(self.cors_origins):
+            added = (("Access-Control-Allow-Origin", "*" if "*" in self.cors_origins else request_origin), *added)
+        names = {name.lower() for name, _ in added}
+        return tuple((name, value) for name, value in headers if name.lower() not in names) + added
+
+
+def viewer_headers(template: dict) -> ViewerHeaders:
+    resources = template.get("Resources") or {}
+    behaviour = next((found for found in find_values(template, "DefaultCacheBehavior") if isinstance(found, dict)), {})
+    policy_id = behaviour.get("ResponseHeadersPolicyId")
+    policy = resources.get(policy_id.get("Ref")) if isinstance(policy_id, dict) else None
+    if not isinstance(policy, dict):
+        return ViewerHeaders()
+    config = policy.get("Properties", {}).get("ResponseHeadersPolicyConfig", {})
+    origins = config.get("CorsConfig", {}).get("AccessControlAllowOrigins", {}).get("Items", [])
+    custom = config.get("CustomHeadersConfig", {}).get("Items", [])
+    return ViewerHeaders(tuple(map(str, origins)), tuple((str(item["Header"]), str(item["Value"])) for item in custom))
+
+
 def stack_resolver(template: dict, region: str, **parameters: str) -> "Resolver":
     """Values and conditions as a stack in `region` has them: the parameters' defaults, then `parameters`."""
     values = parameter_defaults(template) | {"AWS::Region": region} | parameters
@@ -77,24 +107,24 @@ def parameter_defaults(template: dict) -> dict[str, str]:
 
 def config_origin_headers(template: dict) -> list[dict]:
     """The OriginCustomHeaders list that names x-originals-bucket, or else the first one."""
-    lists = list(find_lists(template, "OriginCustomHeaders"))
+    lists = [found for found in find_values(template, "OriginCustomHeaders") if isinstance(found, list)]
     for entries in lists:
         if any(str(entry.get("HeaderName", "")).lower() == "x-originals-bucket" for entry in entries):
             return entries
     return lists[0] if lists else []
 
 
-def find_lists(node: Any, key: str):
-    """Every list stored under `key`, at any depth."""
+def find_values(node: Any, key: str):
+    """Every value stored under `key`, at any depth."""
     if isinstance(node, dict):
         for name, value in node.items():
-            if name == key and isinstance(value, list):
+            if name == key:
                 yield value
             else:
-                yield from find_lists(value, key)
+                yield from find_values(value, key)
     elif isinstance(node, list):
         for item in node:
-            yield from find_lists(item, key)
+            yield from find_values(item, key)
 
 
 @dataclass(frozen=True)

@@ -75,11 +75,12 @@ class CountingHandler:
 
 
 @contextlib.contextmanager
-def serving(client, handler, cache: ResponseCache | None = None):
+def serving(client, handler, cache: ResponseCache | None = None, viewer_headers=template.ViewerHeaders()):
     """An emulator on a free port, in a thread; yields its base URL."""
     origin = cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS)
     gallery = Gallery(client, ORIGINALS, {sample.key: sample.note for sample in samples.SAMPLES}, CUSTOM_HEADERS)
-    server = cdn.CloudFrontServer(cdn.CloudFront(client, origin, gallery, handler, cache), port=0)
+    cloudfront = cdn.CloudFront(client, origin, gallery, handler, cache, viewer_headers=viewer_headers)
+    server = cdn.CloudFrontServer(cloudfront, port=0)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
@@ -102,10 +103,11 @@ def cdn_url(client, function):
         yield url
 
 
-def fetch(url: str, method: str = "GET"):
+def fetch(url: str, method: str = "GET", headers: dict[str, str] | None = None):
     """(status, headers, body) of one real HTTP request."""
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=60) as response:
+        request = urllib.request.Request(url, method=method, headers=headers or {})
+        with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers, error.read()
@@ -268,6 +270,36 @@ def test_a_head_is_cached_for_heads_only(client, function):
     assert Image.open(io.BytesIO(body)).size[0] == 168
     # The function saw the HEAD's miss, which generated, and the GET's S3 hit, which it passed through.
     assert [status for _, status in function.calls] == ["404", "200"]
+
+
+def test_the_templates_viewer_headers_go_on_misses_and_hits_alike(client, function):
+    """CORS for a request that names its Origin, Timing-Allow-Origin for all; never kept in the cache.
+    (172 px: a size no other test of this module stores.)"""
+    policy = template.viewer_headers(template.load_template(template.DEFAULT_TEMPLATE))
+    page = {"Origin": "https://news.example"}
+    with serving(client, function, cache=ResponseCache(), viewer_headers=policy) as url:
+        answers = [fetch(f"{url}/172x/{LANDSCAPE}", headers=page), fetch(f"{url}/172x/{LANDSCAPE}"),
+                   fetch(f"{url}/172x/{LANDSCAPE}", headers=page)]
+    assert [headers["X-Cache"] for _, headers, _ in answers] == ["Miss from cloudfront"] + ["Hit from cloudfront"] * 2
+    assert [headers.get_all("Access-Control-Allow-Origin") for _, headers, _ in answers] == [["*"], None, ["*"]]
+    assert [headers.get_all("Timing-Allow-Origin") for _, headers, _ in answers] == [["*"]] * 3
+
+
+@pytest.mark.parametrize(
+    ("origins", "request_origin", "allowed"),
+    [
+        (("*",), "https://a.example", "*"),
+        (("https://a.example", "https://b.example"), "https://b.example", "https://b.example"),
+        (("https://a.example",), "https://b.example", None),
+        (("*",), None, None),
+        ((), "https://a.example", None),
+    ],
+)
+def test_cors_answers_a_request_from_an_allowed_origin_only(origins, request_origin, allowed):
+    policy = template.ViewerHeaders(origins, (("Timing-Allow-Origin", "*"),))
+    added = dict(policy.added_to((("Content-Type", "image/jpeg"), ("timing-allow-origin", "x")), request_origin))
+    assert added == {"Content-Type": "image/jpeg", "Timing-Allow-Origin": "*"} | (
+        {"Access-Control-Allow-Origin": allowed} if allowed else {})
 
 
 @pytest.mark.parametrize(

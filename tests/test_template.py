@@ -19,7 +19,7 @@ from edge.config import parse_allowed_sizes
 from edge.errors import BadRequest
 from edge.handler import is_rendition_path
 from edge.rendition import LARGEST_DIMENSION, parse_derivative_key
-from local.template import Resolver, load_template, parameter_defaults, stack_resolver
+from local.template import Resolver, ViewerHeaders, load_template, parameter_defaults, stack_resolver, viewer_headers
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "template.yaml"
@@ -343,6 +343,18 @@ def test_cache_policy_keys_on_the_path_only(resources, distribution):
     assert config["MinTTL"] == 0, "no-store responses (307, unstored images) must not be cached"
     assert config["DefaultTTL"] >= 86400 and config["MaxTTL"] >= 31536000
     assert distribution["DefaultCacheBehavior"]["CachePolicyId"] == {"Ref": "CachePolicy"}
+
+
+def test_any_page_may_read_and_time_the_images(template, resources, distribution):
+    """CORS and Timing-Allow-Origin for every origin: <img crossorigin>, canvases and RUM work from any site."""
+    assert distribution["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] == {"Ref": "ViewerHeadersPolicy"}
+    policy = resources["ViewerHeadersPolicy"]
+    assert policy["Type"] == "AWS::CloudFront::ResponseHeadersPolicy"
+    cors = policy["Properties"]["ResponseHeadersPolicyConfig"]["CorsConfig"]
+    assert cors["AccessControlAllowMethods"] == {"Items": ["GET", "HEAD"]}
+    assert (cors["AccessControlAllowCredentials"], cors["OriginOverride"]) == (False, True)
+    # What the local emulator adds, read from the same policy.
+    assert viewer_headers(template) == ViewerHeaders(("*",), (("Timing-Allow-Origin", "*"),))
 
 
 def test_errors_are_cached_briefly(distribution):
