@@ -45,6 +45,9 @@ CONFIG_HEADERS = (
     edge_config.ORIGINALS_REGION, edge_config.MAX_DIMENSION, edge_config.ALLOWED_SIZES,
     edge_config.MAX_SOURCE_PIXELS, edge_config.MAX_SOURCE_BYTES, edge_config.MAX_FRAMES, edge_config.CACHE_CONTROL,
 )
+# The errors CloudFront may cache (its guide, "HTTP 4xx and 5xx status codes that CloudFront caches"): any other,
+# such as 413, goes back to the origin every time, whatever its Cache-Control says.
+CACHED_ERRORS = frozenset({400, 403, 404, 405, 412, 414, 415, 500, 501, 502, 503, 504})
 DISTRIBUTION_DOMAIN = "d111111abcdef8.cloudfront.net"
 VIA = "2.0 2afae0d44e2540f472c0635ab62c232b.cloudfront.net (CloudFront)"
 
@@ -224,7 +227,7 @@ class CloudFront:
             return replace(answer, headers=answer.headers + (("Age", str(age)),), source="cache",
                            x_cache="Hit from cloudfront")
         answer = self.from_origin(method, uri, client_ip)
-        if self.cache is not None:
+        if self.cache is not None and (answer.status < 400 or answer.status in CACHED_ERRORS):
             self.cache.put(cache_key(method, uri), answer, len(answer.body), answer.header("cache-control"))
         return answer
 

@@ -257,6 +257,21 @@ def test_the_edge_cache_serves_what_cache_control_allows(client, function):
     assert headers["Age"] == "0"
 
 
+@pytest.mark.parametrize(("status", "second"), [(415, "Hit from cloudfront"), (413, "Error from cloudfront")])
+def test_errors_are_cached_only_where_cloudfront_caches_them(client, status, second):
+    """Both answers allow 60 s; CloudFront keeps a 415 for that long, but never a 413."""
+
+    def refuse(event, context):
+        response = origin_response(event)  # its Transfer-Encoding must stay
+        response["headers"]["cache-control"] = [{"key": "Cache-Control", "value": "max-age=60"}]
+        return response | {"status": str(status), "body": "refused", "bodyEncoding": "text"}
+
+    with serving(client, CountingHandler(refuse), cache=ResponseCache()) as url:
+        answers = [fetch(f"{url}/176x/{LANDSCAPE}") for _ in range(2)]
+    assert [(code, headers["X-Cache"]) for code, headers, _ in answers] == [
+        (status, "Error from cloudfront"), (status, second)]
+
+
 def test_a_head_is_cached_for_heads_only(client, function):
     """A HEAD's answer has no body: a second HEAD is a hit, a GET after it still fetches the image.
     (168 px: a size no other test of this module stores, as they share one S3.)"""
