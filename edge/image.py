@@ -300,6 +300,9 @@ def upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
 
 
 def exif_orientation(image: Image.Image) -> int:
+    """How the stored pixels must be turned to stand upright: 1 to 8, as EXIF numbers them."""
+    if image.format == "TIFF":
+        return 1  # Pillow turns a TIFF itself: its size is upright already, and load() turns the pixels
     if image.format == "PNG" and "exif" not in image.info:
         # Pillow looks for an eXIf chunk after the pixels by decoding them. Decode here, where a
         # broken stream is a 415, not inside the try below: a second load() after a failed one
