@@ -24,7 +24,7 @@ from pathlib import Path
 
 import PIL
 from cykooz_resizer import AlphaMulDiv, CropBox, FilterType, ResizeAlg, ResizeOptions, Resizer
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageMath
 
 # Only the decoders we accept are registered: Image.open then never tries the
 # other few dozen plugins (less to import, and less attack surface).
@@ -512,7 +512,14 @@ def to_working_mode(frame: Frame) -> Frame:
         return replace(frame, image=cmyk_to_srgb(image, frame.icc_profile), icc_profile=None)
     if image.mode.startswith("I;16") or image.mode in ("I", "F"):
         # Scale 16 bits down to 8; a plain convert would clip everything above 255 to white.
-        return replace(frame, image=image.convert("I").point(lambda value: value / 257).convert("L"))
+        wide = image.convert("I")
+        grey = wide.point(lambda value: value / 257).convert("L")
+        key = image.info.get("transparency")
+        if not isinstance(key, int):
+            return replace(frame, image=grey)
+        # The transparent value is one of 65536: matched before scaling, where it is still unique.
+        alpha = ImageMath.lambda_eval(lambda values: (values["wide"] != key) * 255, wide=wide).convert("L")
+        return replace(frame, image=Image.merge("LA", (grey, alpha)))
     if has_alpha(image):
         return replace(frame, image=image.convert("LA" if image.mode in GRAY_MODES else "RGBA"))
     return replace(frame, image=image.convert("L" if image.mode in GRAY_MODES else "RGB"))

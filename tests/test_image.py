@@ -235,6 +235,19 @@ def test_sixteen_bit_grayscale_is_scaled_to_eight_bits():
     assert [image.getpixel((x, 0)) for x in range(4)] == [0, 64, 128, 255]
 
 
+def test_sixteen_bit_grayscale_keeps_its_transparent_value():
+    """The key is a 16-bit value: a neighbour that rounds to the same 8 bits stays opaque."""
+    key = 257 * 128
+    source = Image.new("I;16", (4, 1))
+    for x, value in enumerate([0, key + 1, key, 65535]):
+        source.putpixel((x, 0), value)
+    data = encoded(source, "PNG", transparency=key)
+    assert Image.open(io.BytesIO(data)).info["transparency"] == key
+    _, image = rendered(data, "4x,png")
+    assert image.mode == "LA"
+    assert [image.getpixel((x, 0)) for x in range(4)] == [(0, 255), (128, 255), (128, 0), (255, 255)]
+
+
 @pytest.mark.parametrize(
     ("source", "expected_mode"),
     [
