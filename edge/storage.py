@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import boto3
+import urllib3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError, ValidationError
 
@@ -88,7 +89,8 @@ class Storage:
             if length > max_bytes:
                 raise SourceTooLarge(f"original is {length} bytes, over {max_bytes}")
             return read_in_time(body, length, max_bytes, in_time, head_checked)
-        except BotoCoreError as error:
+        # botocore wraps only urllib3's read timeouts and broken connections; a TLS error comes as is.
+        except (BotoCoreError, urllib3.exceptions.HTTPError) as error:
             raise _typed(error, "Reading the original") from None
         finally:
             body.close()
@@ -159,13 +161,13 @@ def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def _typed(error: ClientError | BotoCoreError, operation: str) -> EdgeError:
-    """S3's answer, or botocore's own failure, as the error the viewer gets."""
+def _typed(error: ClientError | BotoCoreError | urllib3.exceptions.HTTPError, operation: str) -> EdgeError:
+    """S3's answer, or botocore's (or urllib3's) own failure, as the error the viewer gets."""
     if isinstance(error, ParamValidationError | ValidationError):
         # Refused before it was sent (a bucket or region name botocore will not send): no retry
         # could succeed, so it is the deployment's fault, not S3 being unavailable.
         return Misconfigured(f"{operation} refused by botocore: {error}")
-    if isinstance(error, BotoCoreError):  # timeouts, connections, a body cut short
+    if isinstance(error, BotoCoreError | urllib3.exceptions.HTTPError):  # timeouts, connections, a body cut short
         return Unavailable(f"{operation} failed: {error}")
     code = _error_code(error)
     detail = f"{operation} failed: {code}"

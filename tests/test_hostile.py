@@ -18,13 +18,13 @@ from dataclasses import dataclass
 import boto3
 from PIL import Image
 import pytest
+import urllib3
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
     EndpointConnectionError,
     ReadTimeoutError,
-    ResponseStreamingError,
 )
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
@@ -534,15 +534,17 @@ def raising(exception: Exception):
     return fail
 
 
-def streaming_failure(**kwargs):
+def body_failing_with(exception: Exception):
+    """A GetObject whose body breaks off with what urllib3 raises, read through botocore's StreamingBody."""
+
     class Broken:
         def read(self, *args):
-            raise ResponseStreamingError(error="Connection broken: IncompleteRead(100 bytes read, 900 more expected)")
+            raise exception
 
         def close(self):
             pass
 
-    return {"ContentLength": 1000, "Body": Broken()}
+    return lambda **kwargs: {"ContentLength": 1000, "Body": StreamingBody(Broken(), 1000)}
 
 
 ENDPOINT = f"https://{ORIGINALS}.s3.us-east-1.amazonaws.com"
@@ -555,7 +557,10 @@ GET_FAULTS = [
     ("read-timeout", raising(ReadTimeoutError(endpoint_url=ENDPOINT)), "503", "unavailable"),
     ("connect-timeout", raising(ConnectTimeoutError(endpoint_url=ENDPOINT)), "503", "unavailable"),
     ("no-connection", raising(EndpointConnectionError(endpoint_url=ENDPOINT)), "503", "unavailable"),
-    ("body-cut-off", streaming_failure, "503", "unavailable"),
+    ("body-cut-off", body_failing_with(urllib3.exceptions.ProtocolError("Connection broken: IncompleteRead")),
+     "503", "unavailable"),
+    ("body-tls-error", body_failing_with(urllib3.exceptions.SSLError("DECRYPTION_FAILED_OR_BAD_RECORD_MAC")),
+     "503", "unavailable"),
     ("access-denied", client_error("AccessDenied", 403, "GetObject"), "500", "misconfigured"),
     ("no-such-bucket", client_error("NoSuchBucket", 404, "GetObject"), "500", "misconfigured"),
     ("no-such-key", client_error("NoSuchKey", 404, "GetObject"), "404", "original_not_found"),
