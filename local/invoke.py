@@ -19,7 +19,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from edge import config as edge_config
-from edge.event import OriginResponseEvent
+from edge.event import OriginResponseEvent, S3Origin
 from edge.handler import handler as edge_handler
 from local import runtime, s3, samples, validate
 
@@ -33,17 +33,15 @@ class Buckets:
     region: str
 
 
-def event_buckets(event: dict) -> Buckets:
-    """The buckets and region an event's S3 origin names, or the shipped events' defaults."""
-    origin = OriginResponseEvent.from_record(event["Records"][0]["cf"]).origin
-    if origin is None:
-        return Buckets(s3.ORIGINALS_BUCKET, s3.DERIVATIVES_BUCKET, edge_config.DEFAULT_REGION)
+def event_buckets(origin: S3Origin | None) -> Buckets:
+    """The buckets and region the function reads from the event's S3 origin, as it reads them."""
     try:
-        derivatives, region = edge_config.derivatives_location(origin)
+        config = edge_config.Config.from_origin(origin)
     except edge_config.Misconfigured:
-        derivatives, region = s3.DERIVATIVES_BUCKET, origin.region or edge_config.DEFAULT_REGION
-    originals = origin.custom_headers.get(edge_config.ORIGINALS_BUCKET) or s3.ORIGINALS_BUCKET
-    return Buckets(originals, derivatives, region)
+        # The function answers 500 before it looks at S3; the shipped events' buckets are there for it all the same.
+        region = origin.region if origin is not None and origin.region else edge_config.DEFAULT_REGION
+        return Buckets(s3.ORIGINALS_BUCKET, s3.DERIVATIVES_BUCKET, region)
+    return Buckets(config.originals_bucket, config.derivatives_bucket, config.derivatives_region)
 
 
 @contextlib.contextmanager
@@ -139,9 +137,9 @@ def write_body(invocation: runtime.Invocation, out: Path) -> str:
     return f"wrote:    {out} ({len(data):,} bytes)"
 
 
-def read_event(path: Path) -> dict:
-    """The event in the file; one that cannot be read, or is not an origin-response event, is a usage
-    error (ValueError), so that a mistyped path gets a line, not a traceback."""
+def read_event(path: Path) -> tuple[dict, OriginResponseEvent]:
+    """The event in the file, raw and decoded; one that cannot be read, or is not an origin-response
+    event, is a usage error (ValueError), so that a mistyped path gets a line, not a traceback."""
     try:
         event = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -150,12 +148,12 @@ def read_event(path: Path) -> dict:
         raise ValueError(f"{path} is not JSON: {error}") from None
     try:
         # Decoded as the function decodes it at its boundary (edge/event.py): what that cannot read is no event.
-        OriginResponseEvent.from_record(event["Records"][0]["cf"])
+        decoded = OriginResponseEvent.from_record(event["Records"][0]["cf"])
     except (KeyError, IndexError, TypeError, AttributeError, ValueError) as error:
         raise ValueError(
             f"{path} is not a CloudFront origin-response event ({type(error).__name__}: {error}); "
             "see events/*.json") from None
-    return event
+    return event, decoded
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,10 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the response body (decoded) to this file")
     args = parser.parse_args(argv)
     try:
-        event = read_event(args.event)
+        event, decoded = read_event(args.event)
     except ValueError as error:
         parser.error(str(error))
-    invocation, log, stored = run(event, event_buckets(event))
+    invocation, log, stored = run(event, event_buckets(decoded.origin))
     lines = report(args.event, event, invocation, log, stored)
     if args.out is not None:
         lines.append(write_body(invocation, args.out))

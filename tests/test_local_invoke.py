@@ -1,5 +1,7 @@
 """`make invoke`: the Docker-free `sam local invoke` works on every shipped event, out of the box."""
 
+import json
+
 import pytest
 from PIL import Image
 
@@ -35,6 +37,18 @@ def test_the_body_is_written_decoded_and_the_derivative_reported_stored(tmp_path
     assert Image.open(out).size == (640, 800)
     assert "body:     " in report and "JPEG 640×800" in report
     assert "stored:   640x/photos/cat.jpg (image/jpeg" in report
+
+
+def test_the_buckets_are_read_from_the_event_as_the_function_reads_them(tmp_path, capsys):
+    """Spaces around x-originals-bucket are the function's to strip: the bucket is the same."""
+    event = json.loads((EVENTS / "miss-404-resize.json").read_text(encoding="utf-8"))
+    headers = event["Records"][0]["cf"]["request"]["origin"]["s3"]["customHeaders"]
+    (entry,) = headers["x-originals-bucket"]
+    entry["value"] = f"  {entry['value']} "
+    path = tmp_path / "padded.json"
+    path.write_text(json.dumps(event), encoding="utf-8")
+    assert invoke.main([str(path)]) == 0
+    assert "status:   200 " in capsys.readouterr().out
 
 
 def test_the_missing_original_stays_missing(capsys):
