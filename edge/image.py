@@ -386,7 +386,7 @@ def rendered_frames(frames: Iterator[Frame], count: int) -> list[Frame]:
 @cache
 def frame_pool() -> ThreadPoolExecutor:
     # Its own thread: the steps wait on worker_pool, which must never wait on them. One for
-    # the process: Lambda runs one request at a time (the local emulator's queue behind it).
+    # the process: a Lambda instance runs one request at a time (and so does the local emulator).
     return ThreadPoolExecutor(1, thread_name_prefix="frames")
 
 

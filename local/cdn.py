@@ -21,6 +21,7 @@ import email.utils
 import http
 import os
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field, replace
@@ -212,6 +213,9 @@ class CloudFront:
     cache: ResponseCache | None = field(default_factory=ResponseCache)
     missing_as_403: bool = False  # S3 behind OAC without s3:ListBucket
     viewer_headers: template.ViewerHeaders = field(default_factory=template.ViewerHeaders)
+    # One function instance: Lambda runs one request at a time in it, and the engine's pools and its time
+    # budget assume so. Requests still arrive (and hit the cache) in parallel; only invocations queue.
+    instance: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, method: str, raw_path: str, client_ip: str, request_origin: str | None = None) -> Answer:
         """The answer to a viewer: from the cache or the origin, then with the response headers policy's headers."""
@@ -262,7 +266,8 @@ class CloudFront:
 
     def run_function(self, event: dict, origin_answer: Answer) -> Answer:
         """The function's answer to the event, or the origin's own when it passes it through."""
-        invocation = runtime.invoke(self.handler, event)
+        with self.instance:
+            invocation = runtime.invoke(self.handler, event)
         failure = invocation.cloudfront_error
         if failure is not None:
             print(f"\n!!! {failure.name}: CloudFront answers {failure.status} for {event_uri(event)}",

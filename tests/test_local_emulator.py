@@ -246,6 +246,29 @@ def test_an_exception_in_the_function_is_500(client):
     assert headers["X-Cache"] == "LambdaExecutionError from cloudfront"
 
 
+def test_the_function_runs_one_request_at_a_time_as_in_one_lambda_instance(client):
+    """The gallery asks for dozens of images at once; each invocation still has the instance to itself."""
+    running, overlaps, lock = [0], [], threading.Lock()
+
+    def tracked(event, context):
+        with lock:
+            running[0] += 1
+            overlaps.append(running[0])
+        try:
+            return edge_handler(event, context)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    with serving(client, tracked) as url:
+        fetches = [threading.Thread(target=fetch, args=(f"{url}/{width}x/{LANDSCAPE}",)) for width in range(180, 184)]
+        for thread in fetches:
+            thread.start()
+        for thread in fetches:
+            thread.join()
+    assert overlaps == [1, 1, 1, 1]
+
+
 def test_the_edge_cache_serves_what_cache_control_allows(client, function):
     with serving(client, function, cache=ResponseCache()) as url:
         _, first_headers, first = fetch(f"{url}/160x/{LANDSCAPE}")
