@@ -204,8 +204,7 @@ def open_source(data: bytes, limits: Limits) -> Source:
         except gif.MalformedGif as error:
             raise UnsupportedMedia(f"malformed GIF: {error}") from None
         frames, canvas = layout.frames, layout.size
-        if canvas[0] * canvas[1] > limits.max_pixels:
-            raise SourceTooLarge(f"a frame grows the GIF to {canvas[0]}x{canvas[1]}, over {limits.max_pixels} pixels")
+        check_pixels(canvas, limits)  # the canvas a later frame grows to
     elif image.format in ANIMATED_SOURCES:
         frames = getattr(image, "n_frames", 1)  # WebP, APNG and AVIF declare it: nothing is walked
     else:
@@ -609,9 +608,8 @@ def weighting_colour_by_alpha(resample: Callable[..., Image.Image]) -> Callable[
     return weighted
 
 
-@weighting_colour_by_alpha
-def resampled(image: Image.Image, size: tuple[int, int], region: Region) -> Image.Image:
-    """LANCZOS of the region to size, in one call, for the working modes (L, LA, RGB, RGBA)."""
+def simd_lanczos(image: Image.Image, size: tuple[int, int], region: Region) -> Image.Image:
+    """LANCZOS of the region to size, in one call, on the pixels as they are (RGBa for colour weighted by alpha)."""
     left, upper, right, lower = region
     # A box computed in floats can end an ulp past the image (the last strip's: 100 / 39 * 39
     # is 100.00000000000001), which the SIMD resampler refuses with a RuntimeError.
@@ -621,6 +619,10 @@ def resampled(image: Image.Image, size: tuple[int, int], region: Region) -> Imag
     # A Resizer keeps scratch buffers, so each call (each strip's thread) has its own.
     Resizer().resize_pil(image, output, options)
     return output
+
+
+# LANCZOS of the region to size, in one call, for the working modes (L, LA, RGB, RGBA).
+resampled = weighting_colour_by_alpha(simd_lanczos)
 
 
 def premultiplied(image: Image.Image) -> Image.Image:
@@ -649,7 +651,7 @@ def resample_in_strips(image: Image.Image, size: tuple[int, int], region: Region
     def strip(index: int) -> Image.Image:
         first, last = bounds[index], bounds[index + 1]
         box = (left, upper + first * rows_per_output_row, right, upper + last * rows_per_output_row)
-        return resampled(image, (width, last - first), box)
+        return simd_lanczos(image, (width, last - first), box)  # weighted already, once for every strip
 
     output = Image.new(image.mode, size)
     for index, part in enumerate(worker_pool().map(strip, range(RESAMPLE_STRIPS))):
