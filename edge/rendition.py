@@ -38,15 +38,13 @@ class Rendition:
 
 
 def decode_path(uri: str) -> str:
-    """Decode a request path as S3 does; malformed or unsafe encodings are a 400."""
+    """Decode a request path as S3 does; a malformed encoding is a 400."""
     if _BAD_ESCAPE.search(uri):
         raise BadRequest("malformed percent-escape", public_message="Malformed URL encoding.")
     try:
         path = unquote_plus(uri, encoding="utf-8", errors="strict")
     except UnicodeDecodeError:
         raise BadRequest("percent-escapes are not UTF-8", public_message="Malformed URL encoding.") from None
-    if _CONTROL.search(path):
-        raise BadRequest("control character in path", public_message="Invalid character in URL.")
     return path
 
 
