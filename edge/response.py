@@ -18,7 +18,6 @@ from edge.event import OriginResponse
 MAX_GENERATED_BYTES = 1_000_000
 READ_ONLY_HEADERS = frozenset({"transfer-encoding", "via"})
 KEPT_HEADERS = READ_ONLY_HEADERS | {"date", "server"}
-_REASONS = {200: "OK", 307: "Temporary Redirect"}
 
 
 def image_response(origin: OriginResponse, body: bytes, content_type: str, cache_control: str) -> dict[str, Any]:
@@ -27,7 +26,7 @@ def image_response(origin: OriginResponse, body: bytes, content_type: str, cache
     Its ETag is what S3 gives the stored copy (the MD5 of a single-part PUT, with SSE-S3 as
     the template sets), so that the copy CloudFront caches from this answer can be
     revalidated like the later hits, with the same validator."""
-    response = _edit(origin, 200, _REASONS[200], content_type, cache_control)
+    response = _edit(origin, 200, "OK", content_type, cache_control)
     response["headers"]["etag"] = [{"key": "ETag", "value": etag(body)}]
     response["body"] = base64.b64encode(body).decode("ascii")
     response["bodyEncoding"] = "base64"
@@ -45,7 +44,7 @@ def without_body(response: dict[str, Any]) -> dict[str, Any]:
 
 def redirect_response(origin: OriginResponse, location: str) -> dict[str, Any]:
     """307 back to the same URI, now a plain S3 hit; no-store so the redirect is not pinned."""
-    response = _edit(origin, 307, _REASONS[307], "text/plain; charset=utf-8", NO_STORE)
+    response = _edit(origin, 307, "Temporary Redirect", "text/plain; charset=utf-8", NO_STORE)
     response["headers"]["location"] = [{"key": "Location", "value": location}]
     # A response without a body of its own would go out with S3's (its NoSuchKey XML).
     return _with_text(response, "The image is stored; request it again.\n")

@@ -110,11 +110,9 @@ class Storage:
                 CacheControl=cache_control,
                 **create_only(self.derivatives_client),
             )
-        except ClientError as error:
-            if _error_code(error) in _ALREADY_STORED:
+        except (ClientError, BotoCoreError) as error:
+            if isinstance(error, ClientError) and _error_code(error) in _ALREADY_STORED:
                 return
-            raise _typed(error, "PutObject") from None
-        except BotoCoreError as error:
             raise _typed(error, "PutObject") from None
 
 
