@@ -6,8 +6,9 @@ steps. Every step returns early when it has nothing to do.
 
 Colour: an RGB or grayscale source's ICC profile (Display P3, Adobe RGB, ...) is
 kept, untouched, in JPEG, PNG, WebP and AVIF output, so browsers show the same
-colours. GIF cannot carry a profile, so its pixels are converted to sRGB, and
-CMYK is always converted to sRGB (with its profile when it has one).
+colours. GIF cannot carry a profile, nor WebP a grey one (WebP has no grey), so
+those pixels are converted to sRGB, and CMYK is always converted to sRGB (with
+its profile when it has one).
 Metadata: EXIF (its orientation applied first), XMP and comments never reach the output.
 """
 

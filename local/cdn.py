@@ -155,7 +155,7 @@ def s3_hit_answer(s3_response: dict, body: bytes) -> Answer:
     return Answer(200, "OK", headers, body, "s3")
 
 
-def s3_error_answer(miss: S3Miss, key: str, source: str) -> Answer:
+def s3_error_answer(miss: S3Miss, key: str) -> Answer:
     """S3's own error, as CloudFront passes it on: XML naming the code and the key."""
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -163,7 +163,7 @@ def s3_error_answer(miss: S3Miss, key: str, source: str) -> Answer:
         f"<RequestId>{xml_escape(miss.request_id)}</RequestId></Error>\n"
     ).encode()
     headers = (("Content-Type", "application/xml"), ("Server", "AmazonS3"), ("x-amz-request-id", miss.request_id))
-    return Answer(miss.status, http.HTTPStatus(miss.status).phrase, headers, body, source)
+    return Answer(miss.status, http.HTTPStatus(miss.status).phrase, headers, body, "pass-through")
 
 
 def function_answer(response: dict, origin: Answer) -> Answer:
@@ -262,7 +262,7 @@ class CloudFront:
         if self.missing_as_403 and miss.status == 404:
             miss = replace(miss, status=403, code="AccessDenied")
         event = build_event(method, uri, client_ip, self.origin, miss.status, miss_headers(miss))
-        return self.run_function(event, s3_error_answer(miss, key, "pass-through"))
+        return self.run_function(event, s3_error_answer(miss, key))
 
     def run_function(self, event: dict, origin_answer: Answer) -> Answer:
         """The function's answer to the event, or the origin's own when it passes it through."""

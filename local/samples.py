@@ -1,6 +1,6 @@
 """Sample originals, drawn in code: no photo, no licence question, nothing fetched.
 
-Each scene is drawn at twice its size and scaled down, which anti-aliases every
+Each still scene is drawn at twice its size and scaled down, which anti-aliases every
 edge. Every random choice comes from a seeded generator, so a sample's bytes
 are the same on every run (and so are the derivatives made from them).
 
@@ -34,8 +34,6 @@ class Sample:
 
 def vertical_gradient(size: tuple[int, int], top: str, bottom: str, middle: str | None = None) -> Image.Image:
     ramp = Image.linear_gradient("L").resize(size, Image.Resampling.BILINEAR)
-    if middle is None:
-        return ImageOps.colorize(ramp, top, bottom)
     return ImageOps.colorize(ramp, top, bottom, middle)
 
 
