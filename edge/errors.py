@@ -5,6 +5,9 @@
 
 NO_STORE = "no-store"
 SHORT_ERROR_CACHE = "public, max-age=60"
+# An original may be uploaded just after the page that shows it is published: its 404 must not
+# outlive that by long. CloudFront keeps it for the larger of this and ErrorCachingMinTTL (10 s).
+MISSING_ORIGINAL_CACHE = "public, max-age=10"
 
 
 class EdgeError(Exception):
@@ -34,7 +37,7 @@ class OriginalNotFound(EdgeError):
     reason = "Not Found"
     public_message = "Original image not found."
     code = "original_not_found"
-    cache_control = SHORT_ERROR_CACHE
+    cache_control = MISSING_ORIGINAL_CACHE
 
 
 class SourceTooLarge(EdgeError):

@@ -220,7 +220,7 @@ def test_size_over_the_maximum_is_400(cat, stored):
 
 
 def test_missing_original_is_404(s3, stored):
-    error_case(handler(load_event("missing-original-404.json"), Context()), "404", "public, max-age=60", stored())
+    error_case(handler(load_event("missing-original-404.json"), Context()), "404", "public, max-age=10", stored())
 
 
 def test_missing_originals_bucket_header_is_500_no_store(cat, stored):

@@ -42,6 +42,7 @@ from safety import (  # noqa: F401 - fixtures
 )
 
 SHORT = "public, max-age=60"
+MISSING = "public, max-age=10"  # an original may be uploaded just after its page
 NO_STORE = "no-store"
 CAT = "photos/cat.jpg"
 
@@ -225,7 +226,7 @@ def test_hostile_url(run, put_original, cat_jpeg, uri, expected, config, status)
         record = assert_row(outcome, "400", error="bad_request", cache=SHORT, reflected=reflected)
         assert record["detail"]  # the reason is logged, even though the body does not say it
     elif expected == "404":
-        assert_row(outcome, "404", error="original_not_found", cache=SHORT, reflected=reflected)
+        assert_row(outcome, "404", error="original_not_found", cache=MISSING, reflected=reflected)
     else:
         key = outcome.logs[0]["derivative_key"] if outcome.logs else None
         assert_row(outcome, "200", cache=IMMUTABLE, stored=(key,))
@@ -573,7 +574,7 @@ def test_a_failed_read_of_the_original(run, put_original, cat_jpeg, monkeypatch,
     put_original(CAT, cat_jpeg)
     monkeypatch.setattr(storage.s3_client("us-east-1"), "get_object", failure)
     outcome = run(hostile_event(f"/640x/{CAT}"))
-    cache = SHORT if status == "404" else NO_STORE
+    cache = MISSING if status == "404" else NO_STORE
     record = assert_row(outcome, status, error=error, cache=cache, reflected=("EXAMPLEREQUESTID", "message from AWS"))
     assert record["detail"]  # what AWS said is in the log
 

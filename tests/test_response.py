@@ -50,7 +50,7 @@ def test_head_keeps_status_and_headers_without_body(origin):
     ("error", "status", "cache_control"),
     [
         (errors.BadRequest(), "400", "public, max-age=60"),
-        (errors.OriginalNotFound(), "404", "public, max-age=60"),
+        (errors.OriginalNotFound(), "404", "public, max-age=10"),
         (errors.SourceTooLarge(), "413", "public, max-age=60"),
         (errors.UnsupportedMedia(), "415", "public, max-age=60"),
         (errors.Misconfigured("bucket secret-originals missing"), "500", "no-store"),
