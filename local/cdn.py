@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -217,10 +218,13 @@ class CloudFront:
     # budget assume so. Requests still arrive (and hit the cache) in parallel; only invocations queue.
     instance: threading.Lock = field(default_factory=threading.Lock)
 
-    def answer(self, method: str, raw_path: str, client_ip: str, request_origin: str | None = None) -> Answer:
-        """The answer to a viewer: from the cache or the origin, then with the response headers policy's headers."""
+    def answer(self, method: str, raw_path: str, client_ip: str, request: Mapping[str, str] | None = None) -> Answer:
+        """The answer to a viewer: from the cache or the origin, 304 if the viewer's copy is still this one,
+        then with the response headers policy's headers. `request` holds the viewer's request headers."""
+        request = request or {}
         answer = self.cached_or_fetched(method, raw_path.split("?", 1)[0].split("#", 1)[0], client_ip)
-        return replace(answer, headers=self.viewer_headers.added_to(answer.headers, request_origin))
+        answer = not_modified(answer, request.get("If-None-Match"))
+        return replace(answer, headers=self.viewer_headers.added_to(answer.headers, request.get("Origin")))
 
     def cached_or_fetched(self, method: str, uri: str, client_ip: str) -> Answer:
         if uri == "/" and self.gallery is not None:
@@ -296,6 +300,18 @@ def s3_miss(error: ClientError) -> S3Miss:
     )
 
 
+def not_modified(answer: Answer, if_none_match: str | None) -> Answer:
+    """304, without a body, when the viewer already holds this ETag (compared weakly, as for a GET)."""
+    etag = answer.header("etag")
+    if answer.status != 200 or etag is None or if_none_match is None:
+        return answer
+    held = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    if "*" not in held and etag.removeprefix("W/") not in held:
+        return answer
+    headers = tuple((name, value) for name, value in answer.headers if name.lower() != "content-length")
+    return replace(answer, status=304, reason="Not Modified", headers=headers, body=b"")
+
+
 def x_cache(answer: Answer) -> str:
     if answer.x_cache is not None:
         return answer.x_cache
@@ -305,7 +321,7 @@ def x_cache(answer: Answer) -> str:
 def wire_headers(answer: Answer, method: str) -> list[tuple[str, str]]:
     """The headers as sent: CloudFront frames the body itself and adds Via and X-Cache."""
     headers = [(name, value) for name, value in answer.headers if name.lower() not in ("via", "x-cache")]
-    if method == "GET":
+    if method == "GET" and answer.status != 304:
         headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
         headers.append(("Content-Length", str(len(answer.body))))
     if answer.header("date") is None:
@@ -326,7 +342,7 @@ class CloudFrontRequestHandler(BaseHTTPRequestHandler):
     def respond(self, method: str) -> None:
         started = time.perf_counter()
         try:
-            answer = self.server.cloudfront.answer(method, self.path, self.client_address[0], self.headers.get("Origin"))
+            answer = self.server.cloudfront.answer(method, self.path, self.client_address[0], self.headers)
         except Exception:  # noqa: BLE001 - a bug in the emulator must not look like a product failure
             traceback.print_exc()
             answer = cloudfront_error_answer(500, "EmulatorError", ("the emulator failed; see its log",))

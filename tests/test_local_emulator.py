@@ -1,6 +1,7 @@
 """The local CDN: embedded S3 (moto's server mode) + CloudFront emulator, over real HTTP on loopback."""
 
 import contextlib
+import hashlib
 import io
 import re
 import socket
@@ -278,6 +279,21 @@ def test_the_edge_cache_serves_what_cache_control_allows(client, function):
     assert (status, second) == (200, first)
     assert headers["X-Cache"] == head_headers["X-Cache"] == "Hit from cloudfront"
     assert headers["Age"] == "0"
+
+
+def test_a_viewer_holding_the_etag_gets_304_from_the_miss_the_cache_and_s3(client, function):
+    """The ETag of the generated answer is the stored copy's: one validator, wherever the answer came from.
+    (188 px: a size no other test of this module stores.)"""
+    with serving(client, function, cache=ResponseCache()) as cached_url, serving(client, function) as s3_url:
+        status, headers, body = fetch(f"{cached_url}/188x/{LANDSCAPE}")
+        etag = headers["ETag"]
+        held = {"If-None-Match": f'"other", {etag}'}
+        revalidated = [fetch(f"{url}/188x/{LANDSCAPE}", headers=held) for url in (cached_url, s3_url)]
+        changed = fetch(f"{s3_url}/188x/{LANDSCAPE}", headers={"If-None-Match": '"other"'})
+    assert status == 200 and etag == f'"{hashlib.md5(body).hexdigest()}"'
+    assert [(code, answer["ETag"], answer["X-Cache"], data) for code, answer, data in revalidated] == [
+        (304, etag, "Hit from cloudfront", b""), (304, etag, "Miss from cloudfront", b"")]
+    assert (changed[0], changed[2]) == (200, body)
 
 
 @pytest.mark.parametrize(("status", "second"), [(415, "Hit from cloudfront"), (413, "Error from cloudfront")])
