@@ -15,7 +15,7 @@ HeaderEntries = tuple[tuple[str, str], ...]  # (key as sent, value), in order
 class Headers:
     """An immutable CloudFront header map: lower-case name -> entries."""
 
-    items: tuple[tuple[str, HeaderEntries], ...] = ()
+    by_name: tuple[tuple[str, HeaderEntries], ...] = ()
 
     @classmethod
     def from_cloudfront(cls, raw: dict[str, list[dict[str, str]]] | None) -> "Headers":
@@ -27,8 +27,8 @@ class Headers:
     def get(self, name: str) -> str | None:
         """The first value of a header, by case-insensitive name."""
         name = name.lower()
-        for item_name, entries in self.items:
-            if item_name == name and entries:
+        for header_name, entries in self.by_name:
+            if header_name == name and entries:
                 return entries[0][1]
         return None
 
@@ -36,7 +36,7 @@ class Headers:
         """The entries of the named headers, in CloudFront's shape, exactly as received."""
         return {
             name: [{"key": key, "value": value} for key, value in entries]
-            for name, entries in self.items
+            for name, entries in self.by_name
             if name in names
         }
 
