@@ -803,6 +803,28 @@ def test_a_webp_bitstream_cut_short_is_415_on_either_path(monkeypatch, libwebp):
         render(bytes(data[: 20 + kept]), parse_rendition("/200x/key"), LIMITS)
 
 
+@pytest.mark.parametrize("libwebp", [True, False], ids=["libwebp", "pillow"])
+def test_a_webp_whose_alpha_header_is_corrupt_is_415_on_either_path(monkeypatch, libwebp):
+    """An ALPH chunk saying "uncompressed" over a compressed payload: libwebp calls that running out of memory."""
+    if not libwebp:
+        without_libwebp(monkeypatch)
+    data = bytearray(encoded(gradient((64, 64), "RGBA"), "WEBP", quality=80))
+    data[data.index(b"ALPH") + 8] = 0  # the chunk's header byte: no compression, no filter
+    with pytest.raises(UnsupportedMedia):
+        render(bytes(data), parse_rendition("/32x/key"), LIMITS)
+
+
+def test_a_real_shortage_in_libwebp_is_left_to_pillows_decode(monkeypatch):
+    """Only Pillow's decode can tell it from a corrupt alpha header: a picture it decodes still renders."""
+
+    def short_of_memory(*args):
+        raise MemoryError("libwebp ran out of memory decoding")
+
+    monkeypatch.setattr(webp_decoder(), "decode", short_of_memory)
+    _, image = rendered(photo_webp(), "200x,png")
+    assert image.size == (200, 150)
+
+
 def test_cover_crops_around_the_centre():
     source = Image.new("RGB", (300, 100), RED)
     source.paste(GREEN, (100, 0, 200, 100))
