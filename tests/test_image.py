@@ -9,7 +9,7 @@ import pytest
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
 from edge import png
-from edge.errors import SourceTooLarge, UnsupportedMedia
+from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
 from edge.image import Limits, check_pixels_in_head, declared_size, render, webp_decoder
 from edge.rendition import parse_rendition
@@ -823,6 +823,19 @@ def test_a_real_shortage_in_libwebp_is_left_to_pillows_decode(monkeypatch):
     monkeypatch.setattr(webp_decoder(), "decode", short_of_memory)
     _, image = rendered(photo_webp(), "200x,png")
     assert image.size == (200, 150)
+
+
+@pytest.mark.parametrize(("width", "readable"), [(32_768, True), (32_769, False)])
+def test_an_avif_is_never_wider_than_decoders_read(width, readable):
+    """A panorama asked for by height keeps its width; an AVIF no decoder would open is a 400, not stored."""
+    data = encoded(Image.new("L", (width, 8), 128), "PNG")
+    if not readable:
+        with pytest.raises(BadRequest) as refused:
+            render(data, parse_rendition("/x8,avif/key"), LIMITS)
+        assert refused.value.public_message == "Too large for avif."
+        return
+    _, image = rendered(data, "x8,avif")
+    assert (image.format, image.size) == ("AVIF", (width, 8))
 
 
 def test_cover_crops_around_the_centre():
