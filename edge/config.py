@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 from edge.errors import Misconfigured
-from edge.event import S3Origin
+from edge.event import Headers, S3Origin
 from edge.rendition import is_dims
 
 ORIGINALS_BUCKET = "x-originals-bucket"
@@ -40,12 +40,12 @@ class Config:
     originals_region: str
     derivatives_bucket: str
     derivatives_region: str
-    max_dimension: int = DEFAULT_MAX_DIMENSION
-    allowed_sizes: frozenset[str] | None = None  # None: any dims up to max_dimension
-    max_source_pixels: int = DEFAULT_MAX_SOURCE_PIXELS
-    max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES
-    max_frames: int = DEFAULT_MAX_FRAMES
-    cache_control: str = DEFAULT_CACHE_CONTROL
+    max_dimension: int
+    allowed_sizes: frozenset[str] | None  # None: any dims up to max_dimension
+    max_source_pixels: int
+    max_source_bytes: int
+    max_frames: int
+    cache_control: str
 
     @classmethod
     def from_origin(cls, origin: S3Origin | None) -> "Config":
@@ -64,15 +64,11 @@ class Config:
             originals_region=(headers.get(ORIGINALS_REGION) or "").strip() or derivatives_region,
             derivatives_bucket=bucket,
             derivatives_region=derivatives_region,
-            max_dimension=_positive_int(headers.get(MAX_DIMENSION), MAX_DIMENSION, DEFAULT_MAX_DIMENSION),
+            max_dimension=_positive_int(headers, MAX_DIMENSION, DEFAULT_MAX_DIMENSION),
             allowed_sizes=parse_allowed_sizes(headers.get(ALLOWED_SIZES)),
-            max_source_pixels=_positive_int(
-                headers.get(MAX_SOURCE_PIXELS), MAX_SOURCE_PIXELS, DEFAULT_MAX_SOURCE_PIXELS
-            ),
-            max_source_bytes=_positive_int(
-                headers.get(MAX_SOURCE_BYTES), MAX_SOURCE_BYTES, DEFAULT_MAX_SOURCE_BYTES
-            ),
-            max_frames=_positive_int(headers.get(MAX_FRAMES), MAX_FRAMES, DEFAULT_MAX_FRAMES),
+            max_source_pixels=_positive_int(headers, MAX_SOURCE_PIXELS, DEFAULT_MAX_SOURCE_PIXELS),
+            max_source_bytes=_positive_int(headers, MAX_SOURCE_BYTES, DEFAULT_MAX_SOURCE_BYTES),
+            max_frames=_positive_int(headers, MAX_FRAMES, DEFAULT_MAX_FRAMES),
             cache_control=(headers.get(CACHE_CONTROL) or "").strip() or DEFAULT_CACHE_CONTROL,
         )
 
@@ -104,7 +100,8 @@ def parse_allowed_sizes(value: str | None) -> frozenset[str] | None:
     return sizes
 
 
-def _positive_int(value: str | None, name: str, default: int) -> int:
+def _positive_int(headers: Headers, name: str, default: int) -> int:
+    value = headers.get(name)
     if value is None or not value.strip():
         return default
     if not _POSITIVE_INT.match(value.strip()):
