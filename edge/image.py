@@ -40,7 +40,7 @@ from PIL import (  # noqa: F401 - imported for their registration side effect
     WebPImagePlugin,
 )
 
-from edge import gif, heap, jpeg, png, webp
+from edge import avif, gif, heap, jpeg, png, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import Geometry, plan
 from edge.rendition import Rendition
@@ -758,6 +758,9 @@ def encode(frames: list[Frame], quality: int | None, loop: int | None) -> bytes:
         options["append_images"] = images[1:]
     output = io.BytesIO()
     images[0].save(output, format=first.target.upper(), **options)
+    if first.target == "avif" and len(images) > 1:
+        with output.getbuffer() as written:
+            avif.stop_clock(written)
     return output.getvalue()
 
 

@@ -2,6 +2,7 @@
 
 import functools
 import io
+import time
 import warnings
 import zlib
 
@@ -650,6 +651,17 @@ def test_output_is_deterministic(target, spec):
     data = encoded(gradient((1200, 900)), "JPEG", quality=90)
     first, _ = rendered(data, f"{spec},{target}")
     second, _ = rendered(data, f"{spec},{target}")
+    assert first.body == second.body
+
+
+def test_an_animated_avif_is_deterministic_from_one_second_to_the_next():
+    """libavif stamps an image sequence with the time it was encoded: that clock is stopped.
+    (No other output carries a clock: WebP, GIF and APNG have nowhere to keep one.)"""
+    data = animation("GIF")
+    first, _ = rendered(data, "32x,avif")
+    time.sleep(1.05)
+    second, _ = rendered(data, "32x,avif")
+    assert first.frames == second.frames == len(FRAME_COLOURS)
     assert first.body == second.body
 
 
