@@ -441,10 +441,6 @@ def decode_webp(frame: Frame) -> Frame:
         decoded = decoder.decode(original, size, alpha)
     except webp.WebPError as error:
         raise UnsupportedMedia(f"cannot decode image: {error}") from None
-    except MemoryError:
-        # libwebp says "out of memory" for a corrupt alpha header too (ALPHInit fails before it
-        # allocates): Pillow's decode, next, tells that original's fault (415) from a real shortage.
-        return frame
     placement = Placement.of((0, 0, *size), image.size) if scaled else None
     return replace(frame, image=decoded_image(decoded), placement=placement)
 

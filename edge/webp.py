@@ -27,6 +27,8 @@ _MODE_RGB, _MODE_RGBA = 0, 1  # WEBP_CSP_MODE, not premultiplied
 # enough data) are the original's fault.
 _STATUS_OK, _STATUS_OUT_OF_MEMORY, _STATUS_INVALID_PARAM = 0, 1, 2
 LOSSY, LOSSLESS = 1, 2  # WebPBitstreamFeatures.format (0: mixed, in an animation)
+# An ALPH chunk's first byte: compression (2 bits), filter (2), pre-processing (2), reserved (2).
+_ALPHA_UNCOMPRESSED, _ALPHA_LOSSLESS, _ALPHA_MOST_PREPROCESSING = 0, 1, 1
 _int, _u32 = ctypes.c_int, ctypes.c_uint32
 
 
@@ -139,8 +141,38 @@ class Decoder:
         output.u.RGBA.rgba = ctypes.addressof((ctypes.c_char * len(pixels)).from_buffer(pixels))
         output.u.RGBA.stride = width * len(mode)
         output.u.RGBA.size = len(pixels)
-        _check(self._decode(data, len(data), ctypes.byref(config)), "decoding")
+        status = self._decode(data, len(data), ctypes.byref(config))
+        if status == _STATUS_OUT_OF_MEMORY and alpha_header_is_corrupt(data, config.input.width * config.input.height):
+            raise WebPError("libwebp refused the alpha chunk's header, which it reports as running out of memory")
+        _check(status, "decoding")
         return Decoded(pixels, size, mode)
+
+
+def alpha_header_is_corrupt(data: bytes, pixels: int) -> bool:
+    """Whether libwebp refuses the ALPH chunk before it decodes a byte of it (ALPHInit in its
+    alpha_dec.c): a header it does not know, or uncompressed alpha shorter than the picture. For
+    those alone WebPDecode says "out of memory", though nothing ran out."""
+    chunk = _alpha_chunk(data)
+    if chunk is None:
+        return False
+    if len(chunk) <= 1:
+        return True
+    header = chunk[0]
+    compression, preprocessing, reserved = header & 3, (header >> 4) & 3, header >> 6
+    if compression > _ALPHA_LOSSLESS or preprocessing > _ALPHA_MOST_PREPROCESSING or reserved:
+        return True
+    return compression == _ALPHA_UNCOMPRESSED and len(chunk) - 1 < pixels
+
+
+def _alpha_chunk(data: bytes) -> bytes | None:
+    """The payload of a still WebP's ALPH chunk, found among the RIFF chunks after the file header."""
+    offset = 12
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset + 4:offset + 8], "little")
+        if data[offset:offset + 4] == b"ALPH":
+            return data[offset + 8:offset + 8 + size]
+        offset += 8 + size + (size & 1)  # chunks are padded to an even length
+    return None
 
 
 def _check(status: int, doing: str) -> None:

@@ -826,17 +826,6 @@ def test_a_webp_whose_alpha_header_is_corrupt_is_415_on_either_path(monkeypatch,
         render(bytes(data), parse_rendition("/32x/key"), LIMITS)
 
 
-def test_a_real_shortage_in_libwebp_is_left_to_pillows_decode(monkeypatch):
-    """Only Pillow's decode can tell it from a corrupt alpha header: a picture it decodes still renders."""
-
-    def short_of_memory(*args):
-        raise MemoryError("libwebp ran out of memory decoding")
-
-    monkeypatch.setattr(webp_decoder(), "decode", short_of_memory)
-    _, image = rendered(photo_webp(), "200x,png")
-    assert image.size == (200, 150)
-
-
 @pytest.mark.parametrize(("width", "readable"), [(32_768, True), (32_769, False)])
 def test_an_avif_is_never_wider_than_decoders_read(width, readable):
     """A panorama asked for by height keeps its width; an AVIF no decoder would open is a 400, not stored."""

@@ -153,3 +153,44 @@ def test_only_what_the_bitstream_is_to_blame_for_is_a_webp_error(decoder, status
     answering._decode = lambda *args: status
     with pytest.raises(raised, match="decoding"):
         answering.decode(encoded(gradient((8, 6)), "WEBP"), (8, 6), alpha=False)
+
+
+def with_alpha_header(header: int | None, raw_alpha: int | None = None) -> bytes:
+    """A lossy 32x32 picture with alpha, its ALPH chunk's header byte replaced, or the whole chunk
+    replaced by uncompressed alpha of `raw_alpha` bytes."""
+    data = bytearray(encoded(gradient((32, 32), "RGBA"), "WEBP", quality=80))
+    chunk = data.index(b"ALPH")
+    if raw_alpha is not None:
+        size = int.from_bytes(data[chunk + 4:chunk + 8], "little")
+        payload = bytes([0]) + bytes([255]) * raw_alpha
+        replacement = b"ALPH" + len(payload).to_bytes(4, "little") + payload + bytes(len(payload) & 1)
+        data[chunk:chunk + 8 + size + (size & 1)] = replacement
+        data[4:8] = (len(data) - 8).to_bytes(4, "little")
+    if header is not None:
+        data[chunk + 8] = header
+    return bytes(data)
+
+
+# ALPH's header byte: compression in bits 0-1, filter 2-3, pre-processing 4-5, reserved 6-7.
+@pytest.mark.parametrize(("data", "corrupt"), [
+    (with_alpha_header(None), False),  # as encoded: lossless-compressed alpha
+    (with_alpha_header(0b10), True),  # a compression that does not exist
+    (with_alpha_header(0b10_0001), True),  # pre-processing level 2
+    (with_alpha_header(0b0100_0001), True),  # a reserved bit set
+    (with_alpha_header(None, raw_alpha=32 * 32), False),  # uncompressed, one byte a pixel
+    (with_alpha_header(None, raw_alpha=32 * 32 - 1), True),  # uncompressed, a byte short
+    (encoded(gradient((32, 32)), "WEBP"), False),  # no alpha at all
+], ids=["lossless", "compression-3", "preprocessing-2", "reserved-bit", "raw-whole", "raw-short", "no-alpha"])
+def test_an_alpha_header_is_read_as_libwebp_reads_it(data, corrupt):
+    assert webp.alpha_header_is_corrupt(data, 32 * 32) is corrupt
+
+
+def test_libwebp_calling_a_refused_alpha_header_out_of_memory_is_the_originals_fault(decoder):
+    """libwebp's status for it is 1, out of memory, as for a real shortage: the header tells them apart."""
+    data = with_alpha_header(0)  # uncompressed, over a compressed payload far shorter than the picture
+    with pytest.raises(webp.WebPError, match="alpha chunk"):
+        decoder.decode(data, (32, 32), alpha=True)
+    answering = webp.Decoder(decoder.path)
+    answering._decode = lambda *args: 1
+    with pytest.raises(MemoryError):  # the same status with a sound header: a real shortage
+        answering.decode(with_alpha_header(None), (32, 32), alpha=True)
