@@ -64,13 +64,16 @@ def origin_headers(template: dict, region: str) -> OriginHeaders:
 
 @dataclass(frozen=True)
 class ViewerHeaders:
-    """The default cache behaviour's response headers policy: what CloudFront adds on the way to the viewer."""
+    """The default cache behaviour's response headers policy: what CloudFront adds on the way to the viewer.
+
+    Only what template.yaml uses is modelled: origins are matched exactly (no `*.example.com`), and
+    every header replaces the origin's own, as OriginOverride and Override set to true do."""
 
     cors_origins: tuple[str, ...] = ()  # Access-Control-Allow-Origin, for a request that names its Origin
     custom: tuple[tuple[str, str], ...] = ()  # added to every answer, replacing the origin's own
 
     def added_to(self, headers: tuple[tuple[str, str], ...], request_origin: str | None) -> tuple[tuple[str, str], ...]:
-        """The answer's headers with the policy's own, which replace any of the same name (OriginOverride)."""
+        """The answer's headers with the policy's own, which replace any of the same name."""
         added = self.custom
         if request_origin is not None and {"*", request_origin} & set(self.cors_origins):
             added = (("Access-Control-Allow-Origin", "*" if "*" in self.cors_origins else request_origin), *added)

@@ -337,6 +337,8 @@ def test_the_templates_viewer_headers_go_on_misses_and_hits_alike(client, functi
     assert [headers["X-Cache"] for _, headers, _ in answers] == ["Miss from cloudfront"] + ["Hit from cloudfront"] * 2
     assert [headers.get_all("Access-Control-Allow-Origin") for _, headers, _ in answers] == [["*"], None, ["*"]]
     assert [headers.get_all("Timing-Allow-Origin") for _, headers, _ in answers] == [["*"]] * 3
+    # A browser keeps the answers to requests with and without an Origin apart.
+    assert [headers.get_all("Vary") for _, headers, _ in answers] == [["Origin"]] * 3
 
 
 @pytest.mark.parametrize(

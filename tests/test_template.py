@@ -354,7 +354,7 @@ def test_any_page_may_read_and_time_the_images(template, resources, distribution
     assert cors["AccessControlAllowMethods"] == {"Items": ["GET", "HEAD"]}
     assert (cors["AccessControlAllowCredentials"], cors["OriginOverride"]) == (False, True)
     # What the local emulator adds, read from the same policy.
-    assert viewer_headers(template) == ViewerHeaders(("*",), (("Timing-Allow-Origin", "*"),))
+    assert viewer_headers(template) == ViewerHeaders(("*",), (("Timing-Allow-Origin", "*"), ("Vary", "Origin")))
 
 
 def test_errors_are_cached_briefly(distribution):
