@@ -281,19 +281,25 @@ def test_the_edge_cache_serves_what_cache_control_allows(client, function):
     assert headers["Age"] == "0"
 
 
-def test_a_viewer_holding_the_etag_gets_304_from_the_miss_the_cache_and_s3(client, function):
+def test_a_viewer_holding_the_etag_gets_304_from_the_cache_s3_and_a_new_render(client, function):
     """The ETag of the generated answer is the stored copy's: one validator, wherever the answer came from.
     (188 px: a size no other test of this module stores.)"""
+    key = f"188x/{LANDSCAPE}"
     with serving(client, function, cache=ResponseCache()) as cached_url, serving(client, function) as s3_url:
-        status, headers, body = fetch(f"{cached_url}/188x/{LANDSCAPE}")
+        status, headers, body = fetch(f"{cached_url}/{key}")
         etag = headers["ETag"]
         held = {"If-None-Match": f'"other", {etag}'}
-        revalidated = [fetch(f"{url}/188x/{LANDSCAPE}", headers=held) for url in (cached_url, s3_url)]
-        changed = fetch(f"{s3_url}/188x/{LANDSCAPE}", headers={"If-None-Match": '"other"'})
+        revalidated = [fetch(f"{url}/{key}", headers=held) for url in (cached_url, s3_url)]
+        changed = fetch(f"{s3_url}/{key}", headers={"If-None-Match": '"other"'})
+        client.delete_object(Bucket=DERIVATIVES, Key=key)  # as the bucket's lifecycle rule expires it
+        revalidated.append(fetch(f"{s3_url}/{key}", headers=held))
     assert status == 200 and etag == f'"{hashlib.md5(body).hexdigest()}"'
     assert [(code, answer["ETag"], answer["X-Cache"], data) for code, answer, data in revalidated] == [
-        (304, etag, "Hit from cloudfront", b""), (304, etag, "Miss from cloudfront", b"")]
+        (304, etag, "Hit from cloudfront", b""), (304, etag, "Miss from cloudfront", b""),
+        (304, etag, "Miss from cloudfront", b"")]
     assert (changed[0], changed[2]) == (200, body)
+    # The function rendered twice: the first request, and the last, whose miss it answered with the same bytes.
+    assert [status for uri, status in function.calls if uri == f"/{key}"] == ["404", "200", "200", "404"]
 
 
 @pytest.mark.parametrize(("status", "second"), [(415, "Hit from cloudfront"), (413, "Error from cloudfront")])
