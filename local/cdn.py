@@ -7,8 +7,12 @@ originals, and serves http://127.0.0.1:8080. For each GET or HEAD of a path:
 2. otherwise the key is looked up in the derivatives bucket with boto3;
 3. S3's answer, whatever its status, becomes an origin-response event in the shape
    of events/*.json for `edge.handler.handler`, as CloudFront calls it on every
-   origin response; its answer is checked against Lambda@Edge's rules and served
-   (S3's own when passed through), or replaced by the 5xx CloudFront would give.
+   origin response (misses one at a time, as in one function instance); its answer
+   is checked against Lambda@Edge's rules and served (S3's own when passed
+   through), or replaced by the 5xx CloudFront would give, and kept in the cache
+   if Cache-Control allows and CloudFront caches that status;
+4. on the way out, a held ETag (If-None-Match) makes it a 304, and the template's
+   response headers policy adds its headers (CORS, Timing-Allow-Origin, Vary).
 
 `--missing-as-403` answers a missing key with 403 AccessDenied, as S3 does behind
 Origin Access Control when the distribution may not list the bucket.
@@ -214,8 +218,9 @@ class CloudFront:
     cache: ResponseCache | None = field(default_factory=ResponseCache)
     missing_as_403: bool = False  # S3 behind OAC without s3:ListBucket
     viewer_headers: template.ViewerHeaders = field(default_factory=template.ViewerHeaders)
-    # One function instance: Lambda runs one request at a time in it, and the engine's pools and its time
-    # budget assume so. Requests still arrive (and hit the cache) in parallel; only invocations queue.
+    # Misses take turns, as in one function instance: Lambda runs one request at a time in it, and the engine's
+    # pools and its time budget assume so. Where AWS would start more instances, misses here queue; hits,
+    # which the function only passes through, do not wait for them.
     instance: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, method: str, raw_path: str, client_ip: str, request: Mapping[str, str] | None = None) -> Answer:
@@ -266,12 +271,12 @@ class CloudFront:
         if self.missing_as_403 and miss.status == 404:
             miss = replace(miss, status=403, code="AccessDenied")
         event = build_event(method, uri, client_ip, self.origin, miss.status, miss_headers(miss))
-        return self.run_function(event, s3_error_answer(miss, key))
+        with self.instance:
+            return self.run_function(event, s3_error_answer(miss, key))
 
     def run_function(self, event: dict, origin_answer: Answer) -> Answer:
         """The function's answer to the event, or the origin's own when it passes it through."""
-        with self.instance:
-            invocation = runtime.invoke(self.handler, event)
+        invocation = runtime.invoke(self.handler, event)
         failure = invocation.cloudfront_error
         if failure is not None:
             print(f"\n!!! {failure.name}: CloudFront answers {failure.status} for {event_uri(event)}",

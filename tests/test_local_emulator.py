@@ -270,6 +270,27 @@ def test_the_function_runs_one_request_at_a_time_as_in_one_lambda_instance(clien
     assert overlaps == [1, 1, 1, 1]
 
 
+def test_a_hit_does_not_wait_for_a_render_in_progress(client):
+    """AWS would run it in another instance; the function only passes a hit through."""
+    client.put_object(Bucket=DERIVATIVES, Key="99x/photos/cat.jpg", Body=b"stored", ContentType="image/jpeg")
+    rendering, hit_served, waits = threading.Event(), threading.Event(), []
+
+    def slow_misses(event, context):
+        if origin_response(event)["status"] != "200":
+            rendering.set()
+            waits.append(hit_served.wait(timeout=5))  # False: the hit was held up behind this miss
+        return edge_handler(event, context)
+
+    with serving(client, slow_misses) as url:
+        miss = threading.Thread(target=fetch, args=(f"{url}/186x/{LANDSCAPE}",))
+        miss.start()
+        assert rendering.wait(timeout=30)
+        status, _, body = fetch(f"{url}/99x/photos/cat.jpg")
+        hit_served.set()
+        miss.join()
+    assert (status, body, waits) == (200, b"stored", [True])
+
+
 def test_the_edge_cache_serves_what_cache_control_allows(client, function):
     with serving(client, function, cache=ResponseCache()) as url:
         _, first_headers, first = fetch(f"{url}/160x/{LANDSCAPE}")
