@@ -25,7 +25,7 @@ from pathlib import Path
 
 import PIL
 from cykooz_resizer import AlphaMulDiv, CropBox, FilterType, ResizeAlg, ResizeOptions, Resizer
-from PIL import Image, ImageCms, ImageMath
+from PIL import Image, ImageCms
 
 # Only the decoders we accept are registered: Image.open then never tries the
 # other few dozen plugins (less to import, and less attack surface).
@@ -516,10 +516,13 @@ def to_working_mode(frame: Frame) -> Frame:
         wide = image.convert("I")
         grey = wide.point(lambda value: value / 257).convert("L")
         key = image.info.get("transparency")
-        if not isinstance(key, int):
+        if not isinstance(key, int) or not 0 <= key <= 65535:
             return replace(frame, image=grey)
-        # The transparent value is one of 65536: matched before scaling, where it is still unique.
-        alpha = ImageMath.lambda_eval(lambda values: (values["wide"] != key) * 255, wide=wide).convert("L")
+        # The transparent value is one of 65536: matched before scaling, where it is still unique,
+        # by a table straight to 8-bit alpha (no 32-bit plane between).
+        opaque_but_key = [255] * 65536
+        opaque_but_key[key] = 0
+        alpha = wide.point(opaque_but_key, "L")
         return replace(frame, image=Image.merge("LA", (grey, alpha)))
     if has_alpha(image):
         return replace(frame, image=image.convert("LA" if image.mode in GRAY_MODES else "RGBA"))
