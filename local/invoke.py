@@ -39,8 +39,7 @@ def event_buckets(origin: S3Origin | None) -> Buckets:
         config = edge_config.Config.from_origin(origin)
     except edge_config.Misconfigured:
         # The function answers 500 before it looks at S3; the shipped events' buckets are there for it all the same.
-        region = origin.region if origin is not None and origin.region else edge_config.DEFAULT_REGION
-        return Buckets(s3.ORIGINALS_BUCKET, s3.DERIVATIVES_BUCKET, region)
+        return Buckets(s3.ORIGINALS_BUCKET, s3.DERIVATIVES_BUCKET, edge_config.DEFAULT_REGION)
     return Buckets(config.originals_bucket, config.derivatives_bucket, config.derivatives_region)
 
 
