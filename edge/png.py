@@ -15,7 +15,9 @@ missing, or a later IDAT chunk that runs past the end of the file.
 An APNG gets None, and the caller lets Pillow read the original itself. So does anything
 that is not a PNG. A PNG whose chunks before the pixels no valid PNG has (a chunk that runs
 past the end, IEND or APNG frames, an IHDR that is not the one first chunk, or that no row size
-follows from) is a MalformedPng: Pillow would read on, and sizes the rows by the last IHDR.
+follows from, a palette image without its PLTE) is a MalformedPng: Pillow would read on, sizes
+the rows by the last IHDR, and paints a palette image without one in a made-up grey ramp, which
+browsers refuse to show.
 
 Reading the reader waits on the executor, so it must never be read on one of its threads.
 """
@@ -39,6 +41,7 @@ ANIMATION_CHUNKS = (b"fcTL", b"fdAT")  # an APNG's frames, which only follow its
 ZLIB_HEADER = b"\x78\x01"  # deflate with a 32 KB window, no dictionary, check bits valid
 FINAL_EMPTY_BLOCK = b"\x01\x00\x00\xff\xff"
 CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by IHDR colour type
+PALETTE = 3  # the colour type whose pixels index a PLTE, which must come before them
 DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 # Adam7's passes: first column and row, then the step across and down.
 ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
@@ -63,7 +66,7 @@ def layout(data: bytes) -> Layout | None:
     None for anything but a PNG, and for an APNG, whose frames Pillow decodes itself."""
     if not data.startswith(SIGNATURE):
         return None
-    position, filtered = len(SIGNATURE), None
+    position, filtered, colour_type, palette = len(SIGNATURE), None, None, False
     while position + 12 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, position)
         name = kind.decode("latin-1")
@@ -73,14 +76,19 @@ def layout(data: bytes) -> Layout | None:
         if first != (kind == b"IHDR"):
             raise MalformedPng(f"{name} before IHDR" if first else "a second IHDR")
         if kind == b"IHDR":
-            filtered = filtered_size(*struct.unpack_from(">IIBBBBB", data, position + 8)) if length == 13 else None
+            header = struct.unpack_from(">IIBBBBB", data, position + 8) if length == 13 else None
+            filtered = None if header is None else filtered_size(*header)
             if filtered is None:
                 raise MalformedPng("an IHDR that declares no pixel layout PNG has")
+            colour_type = header[3]
+        palette = palette or kind == b"PLTE"
         if kind == b"acTL":
             return None
         if kind in ANIMATION_CHUNKS or kind == b"IEND":
             raise MalformedPng(f"{name} before the pixels" + ("" if kind == b"IEND" else " and no acTL"))
         if kind == b"IDAT":
+            if colour_type == PALETTE and not palette:
+                raise MalformedPng("a palette image with no PLTE before its pixels")
             return Layout(data, position, filtered)
         position += 12 + length
     raise MalformedPng("no IDAT")

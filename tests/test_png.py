@@ -321,6 +321,10 @@ def test_anything_but_a_still_png_is_left_to_pillow(data):
     pytest.param(whole_png()[:33] + png_chunk(b"fdAT", bytes(8)) + whole_png()[33:], "fdAT before the pixels and no acTL",
                  id="fdat-first"),
     pytest.param(whole_png()[:33] + png_chunk(b"IEND", b"") + whole_png()[33:], "IEND before the pixels", id="iend-first"),
+    # Pillow would paint it in a grey ramp of its own; browsers show nothing.
+    pytest.param(PNG_SIGNATURE + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 3, 0, 0, 0))
+                 + png_chunk(b"IDAT", zlib.compress(bytes(20))) + png_chunk(b"IEND", b""),
+                 "a palette image with no PLTE", id="palette-without-plte"),
 ])
 def test_what_no_valid_png_has_before_its_pixels_is_refused(data, error):
     with pytest.raises(png.MalformedPng, match=error):
