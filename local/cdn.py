@@ -445,6 +445,8 @@ def custom_headers(originals_bucket: str, from_template: dict[str, str], overrid
 def prepare_buckets(client, args: argparse.Namespace, embedded: bool) -> dict[str, bytes]:
     """Create (embedded S3) or check (any other) the buckets, and upload the originals; returns those."""
     buckets = (args.originals_bucket, args.derivatives_bucket)
+    if refused := s3.refused_bucket_names(*buckets):
+        sys.exit(f"error: {', '.join(map(repr, refused))} is not a bucket name S3 accepts")
     if embedded:
         s3.create_buckets(client, args.region, *buckets)
     elif missing := s3.missing_buckets(client, *buckets):

@@ -38,7 +38,9 @@ def event_buckets(origin: S3Origin | None) -> Buckets:
     try:
         config = edge_config.Config.from_origin(origin)
     except edge_config.Misconfigured:
-        # The function answers 500 before it looks at S3; the shipped events' buckets are there for it all the same.
+        config = None
+    if config is None or s3.refused_bucket_names(config.originals_bucket, config.derivatives_bucket):
+        # The function answers 500 before S3 sees a request; the shipped events' buckets are there all the same.
         return Buckets(s3.ORIGINALS_BUCKET, s3.DERIVATIVES_BUCKET, edge_config.DEFAULT_REGION)
     return Buckets(config.originals_bucket, config.derivatives_bucket, config.derivatives_region)
 

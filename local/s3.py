@@ -68,6 +68,20 @@ def s3_client(endpoint_url: str | None, region: str):
     return boto3.client("s3", region_name=region, endpoint_url=endpoint_url)
 
 
+def refused_bucket_names(*names: str) -> list[str]:
+    """The names botocore will not send to S3 (it checks them before any request, as for the function's own)."""
+    from botocore.exceptions import ParamValidationError
+    from botocore.handlers import validate_bucket_name
+
+    refused = []
+    for name in names:
+        try:
+            validate_bucket_name({"Bucket": name})
+        except ParamValidationError:
+            refused.append(name)
+    return refused
+
+
 def create_buckets(client, region: str, *names: str) -> None:
     # S3 refuses an explicit us-east-1 location constraint, and requires one anywhere else.
     location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}

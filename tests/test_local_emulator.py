@@ -537,6 +537,14 @@ def test_originals_must_be_a_folder_with_images(tmp_path: Path, capsys, files, m
     assert f"argument --originals: {message}" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flag", ["--originals-bucket", "--derivatives-bucket"])
+def test_a_bucket_name_s3_refuses_is_a_usage_error(client, flag):
+    args = cdn.parse_args([flag, "Bad_Bucket!"])
+    with pytest.raises(SystemExit) as exit_:
+        cdn.prepare_buckets(client, args, embedded=True)
+    assert str(exit_.value) == "error: 'Bad_Bucket!' is not a bucket name S3 accepts"
+
+
 def test_your_originals_come_first_and_win_over_a_sample_of_the_same_key(client, tmp_path: Path):
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos" / "cat.jpg").write_bytes(b"my own cat")

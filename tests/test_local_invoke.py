@@ -39,16 +39,19 @@ def test_the_body_is_written_decoded_and_the_derivative_reported_stored(tmp_path
     assert "stored:   640x/photos/cat.jpg (image/jpeg" in report
 
 
-def test_the_buckets_are_read_from_the_event_as_the_function_reads_them(tmp_path, capsys):
-    """Spaces around x-originals-bucket are the function's to strip: the bucket is the same."""
+@pytest.mark.parametrize(("bucket", "status"), [
+    ("  image-cdn-originals ", "200"),  # spaces are the function's to strip: the bucket is the same
+    ("Bad_Bucket!", "500"),  # a name botocore refuses: the function answers 500 misconfigured, not a traceback
+])
+def test_the_buckets_are_read_from_the_event_as_the_function_reads_them(tmp_path, capsys, bucket, status):
     event = json.loads((EVENTS / "miss-404-resize.json").read_text(encoding="utf-8"))
     headers = event["Records"][0]["cf"]["request"]["origin"]["s3"]["customHeaders"]
     (entry,) = headers["x-originals-bucket"]
-    entry["value"] = f"  {entry['value']} "
-    path = tmp_path / "padded.json"
+    entry["value"] = bucket
+    path = tmp_path / "event.json"
     path.write_text(json.dumps(event), encoding="utf-8")
     assert invoke.main([str(path)]) == 0
-    assert "status:   200 " in capsys.readouterr().out
+    assert f"status:   {status} " in capsys.readouterr().out
 
 
 def test_the_missing_original_stays_missing(capsys):
