@@ -101,9 +101,9 @@ def parse_allowed_sizes(value: str | None) -> frozenset[str] | None:
 
 
 def _positive_int(headers: Headers, name: str, default: int) -> int:
-    value = headers.get(name)
-    if value is None or not value.strip():
+    value = (headers.get(name) or "").strip()
+    if not value:
         return default
-    if not _POSITIVE_INT.match(value.strip()):
+    if not _POSITIVE_INT.match(value):
         raise Misconfigured(f"origin custom header {name} is not a positive integer: {value!r}")
     return int(value)

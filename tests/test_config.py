@@ -88,6 +88,13 @@ def test_malformed_numbers_are_a_misconfiguration(value):
         Config.from_origin(origin(x_originals_bucket="originals", x_max_dimension=value))
 
 
+# str.strip() also takes U+001C-U+001F away, which int() refuses: the number is read as it was checked.
+@pytest.mark.parametrize("value", [" 2048 ", "\t2048\n", "2048\x1c", "\x1f2048"])
+def test_a_number_is_read_as_it_was_checked_spaces_stripped(value):
+    config = Config.from_origin(origin(x_originals_bucket="originals", x_max_dimension=value))
+    assert config.max_dimension == 2048
+
+
 def test_a_custom_origin_is_a_misconfiguration():
     with pytest.raises(Misconfigured):
         Config.from_origin(None)
