@@ -71,8 +71,9 @@ GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "F"})
 DEFAULT_FRAME_MS = 100
 MAX_FRAME_MS = 655_350  # GIF's largest delay (65535 cs); WebP's is larger, and no real frame is near either
 # Largest side of each output: what its encoder writes (WebP's is 16383 in libwebp, JPEG's 65500 in
-# libjpeg), and for AVIF what decoders read: libavif, and Chromium's, refuse over 32768 by default.
-MAX_SIDE = {"jpeg": 65_500, "png": 2**31 - 1, "webp": 16_383, "avif": 32_768, "gif": 65_535}
+# libjpeg), and for AVIF and PNG what decoders read: libavif, and Chromium's, refuse over 32768 by
+# default, libpng (in Chromium too) over 1,000,000.
+MAX_SIDE = {"jpeg": 65_500, "png": 1_000_000, "webp": 16_383, "avif": 32_768, "gif": 65_535}
 # What a decoder raises on a corrupt or truncated body (libavif: RuntimeError; a GIF without a frame: EOFError).
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError)
 GIF_RESTORE_BACKGROUND, GIF_RESTORE_PREVIOUS = 2, 3

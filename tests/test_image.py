@@ -826,17 +826,19 @@ def test_a_webp_whose_alpha_header_is_corrupt_is_415_on_either_path(monkeypatch,
         render(bytes(data), parse_rendition("/32x/key"), LIMITS)
 
 
-@pytest.mark.parametrize(("width", "readable"), [(32_768, True), (32_769, False)])
-def test_an_avif_is_never_wider_than_decoders_read(width, readable):
-    """A panorama asked for by height keeps its width; an AVIF no decoder would open is a 400, not stored."""
-    data = encoded(Image.new("L", (width, 8), 128), "PNG")
+@pytest.mark.parametrize(("target", "width", "readable"), [
+    ("avif", 32_768, True), ("avif", 32_769, False), ("png", 1_000_000, True), ("png", 1_000_001, False),
+])
+def test_an_output_is_never_wider_than_decoders_read(target, width, readable):
+    """A panorama asked for by height keeps its width; an image no decoder would open is a 400, not stored."""
+    data = encoded(Image.new("L", (width, 1), 128), "PNG")
     if not readable:
         with pytest.raises(BadRequest) as refused:
-            render(data, parse_rendition("/x8,avif/key"), LIMITS)
-        assert refused.value.public_message == "Too large for avif."
+            render(data, parse_rendition(f"/x1,{target}/key"), LIMITS)
+        assert refused.value.public_message == f"Too large for {target}."
         return
-    _, image = rendered(data, "x8,avif")
-    assert (image.format, image.size) == ("AVIF", (width, 8))
+    _, image = rendered(data, f"x1,{target}")
+    assert (image.format, image.size) == (target.upper(), (width, 1))
 
 
 def test_cover_crops_around_the_centre():
