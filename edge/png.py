@@ -15,9 +15,9 @@ missing, or a later IDAT chunk that runs past the end of the file.
 An APNG gets None, and the caller lets Pillow read the original itself. So does anything
 that is not a PNG. A PNG whose chunks before the pixels no valid PNG has (a chunk that runs
 past the end, IEND or APNG frames, an IHDR that is not the one first chunk, or that no row size
-follows from, a palette image without its PLTE) is a MalformedPng: Pillow would read on, sizes
-the rows by the last IHDR, and paints a palette image without one in a made-up grey ramp, which
-browsers refuse to show.
+follows from, a palette image without its PLTE, an empty or a second PLTE) is a MalformedPng:
+Pillow would read on, sizes the rows by the last IHDR, and paints a palette image without one in
+a made-up grey ramp, which browsers refuse to show.
 
 Reading the reader waits on the executor, so it must never be read on one of its threads.
 """
@@ -81,7 +81,10 @@ def layout(data: bytes) -> Layout | None:
             if filtered is None:
                 raise MalformedPng("an IHDR that declares no pixel layout PNG has")
             colour_type = header[3]
-        palette = palette or kind == b"PLTE"
+        if kind == b"PLTE":
+            if palette or not length:  # libpng, and so browsers, refuse a second or an empty palette
+                raise MalformedPng("a second PLTE" if palette else "an empty PLTE")
+            palette = True
         if kind == b"acTL":
             return None
         if kind in ANIMATION_CHUNKS or kind == b"IEND":

@@ -305,6 +305,13 @@ def test_anything_but_a_still_png_is_left_to_pillow(data):
     assert png.inflating_reader(data, WORKER) is None
 
 
+def palette_png(*palettes: bytes) -> bytes:
+    """A 4x4 palette image with these PLTE chunks before its pixels."""
+    return (PNG_SIGNATURE + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 3, 0, 0, 0))
+            + b"".join(png_chunk(b"PLTE", palette) for palette in palettes)
+            + png_chunk(b"IDAT", zlib.compress(bytes(20))) + png_chunk(b"IEND", b""))
+
+
 @pytest.mark.parametrize("data, error", [
     pytest.param(whole_png()[:-20], "IDAT runs past the end of the file", id="chunk-past-the-end"),
     pytest.param(PNG_SIGNATURE + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 4, 2, 0, 0, 0))
@@ -321,10 +328,10 @@ def test_anything_but_a_still_png_is_left_to_pillow(data):
     pytest.param(whole_png()[:33] + png_chunk(b"fdAT", bytes(8)) + whole_png()[33:], "fdAT before the pixels and no acTL",
                  id="fdat-first"),
     pytest.param(whole_png()[:33] + png_chunk(b"IEND", b"") + whole_png()[33:], "IEND before the pixels", id="iend-first"),
-    # Pillow would paint it in a grey ramp of its own; browsers show nothing.
-    pytest.param(PNG_SIGNATURE + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 3, 0, 0, 0))
-                 + png_chunk(b"IDAT", zlib.compress(bytes(20))) + png_chunk(b"IEND", b""),
-                 "a palette image with no PLTE", id="palette-without-plte"),
+    # Pillow would paint it in a grey ramp of its own, or with the last palette; browsers show nothing.
+    pytest.param(palette_png(), "a palette image with no PLTE", id="palette-without-plte"),
+    pytest.param(palette_png(b""), "an empty PLTE", id="empty-plte"),
+    pytest.param(palette_png(bytes(3), bytes(3)), "a second PLTE", id="two-plte"),
 ])
 def test_what_no_valid_png_has_before_its_pixels_is_refused(data, error):
     with pytest.raises(png.MalformedPng, match=error):
