@@ -28,7 +28,7 @@ _MODE_RGB, _MODE_RGBA = 0, 1  # WEBP_CSP_MODE, not premultiplied
 _STATUS_OK, _STATUS_OUT_OF_MEMORY, _STATUS_INVALID_PARAM = 0, 1, 2
 LOSSY, LOSSLESS = 1, 2  # WebPBitstreamFeatures.format (0: mixed, in an animation)
 # An ALPH chunk's first byte: compression (2 bits), filter (2), pre-processing (2), reserved (2).
-_ALPHA_UNCOMPRESSED, _ALPHA_LOSSLESS, _ALPHA_MOST_PREPROCESSING = 0, 1, 1
+_ALPHA_UNCOMPRESSED, _ALPHA_MOST_PREPROCESSING = 0, 1
 _int, _u32 = ctypes.c_int, ctypes.c_uint32
 
 
@@ -142,16 +142,18 @@ class Decoder:
         output.u.RGBA.stride = width * len(mode)
         output.u.RGBA.size = len(pixels)
         status = self._decode(data, len(data), ctypes.byref(config))
-        if status == _STATUS_OUT_OF_MEMORY and alpha_header_is_corrupt(data, config.input.width * config.input.height):
-            raise WebPError("libwebp refused the alpha chunk's header, which it reports as running out of memory")
+        if status == _STATUS_OUT_OF_MEMORY and alpha_explains_out_of_memory(data, config.input.width * config.input.height):
+            raise WebPError("libwebp could not begin the alpha chunk, which it reports as running out of memory")
         _check(status, "decoding")
         return Decoded(pixels, size, mode)
 
 
-def alpha_header_is_corrupt(data: bytes, pixels: int) -> bool:
-    """Whether libwebp refuses the ALPH chunk before it decodes a byte of it (ALPHInit in its
-    alpha_dec.c): a header it does not know, or uncompressed alpha shorter than the picture. For
-    those alone WebPDecode says "out of memory", though nothing ran out."""
+def alpha_explains_out_of_memory(data: bytes, pixels: int) -> bool:
+    """Whether libwebp's "out of memory" can stand for an ALPH chunk it could not begin to decode
+    (ALPHInit in its alpha_dec.c), as it does for every such chunk: a header it does not know,
+    uncompressed alpha shorter than the picture, or lossless-compressed alpha whose own header
+    (transforms, Huffman codes, which only libwebp parses) it refuses. Only a picture without alpha,
+    or with uncompressed alpha of full length, rules that out: then memory did run short."""
     chunk = _alpha_chunk(data)
     if chunk is None:
         return False
@@ -159,9 +161,9 @@ def alpha_header_is_corrupt(data: bytes, pixels: int) -> bool:
         return True
     header = chunk[0]
     compression, preprocessing, reserved = header & 3, (header >> 4) & 3, header >> 6
-    if compression > _ALPHA_LOSSLESS or preprocessing > _ALPHA_MOST_PREPROCESSING or reserved:
+    if compression != _ALPHA_UNCOMPRESSED or preprocessing > _ALPHA_MOST_PREPROCESSING or reserved:
         return True
-    return compression == _ALPHA_UNCOMPRESSED and len(chunk) - 1 < pixels
+    return len(chunk) - 1 < pixels
 
 
 def _alpha_chunk(data: bytes) -> bytes | None:

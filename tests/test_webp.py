@@ -172,25 +172,35 @@ def with_alpha_header(header: int | None, raw_alpha: int | None = None) -> bytes
 
 
 # ALPH's header byte: compression in bits 0-1, filter 2-3, pre-processing 4-5, reserved 6-7.
-@pytest.mark.parametrize(("data", "corrupt"), [
-    (with_alpha_header(None), False),  # as encoded: lossless-compressed alpha
+@pytest.mark.parametrize(("data", "explains"), [
+    (with_alpha_header(None), True),  # lossless-compressed alpha: its own header only libwebp parses
     (with_alpha_header(0b10), True),  # a compression that does not exist
-    (with_alpha_header(0b10_0001), True),  # pre-processing level 2
-    (with_alpha_header(0b0100_0001), True),  # a reserved bit set
-    (with_alpha_header(None, raw_alpha=32 * 32), False),  # uncompressed, one byte a pixel
+    (with_alpha_header(0b10_0000, raw_alpha=32 * 32), True),  # pre-processing level 2
+    (with_alpha_header(0b0100_0000, raw_alpha=32 * 32), True),  # a reserved bit set
+    (with_alpha_header(None, raw_alpha=32 * 32), False),  # uncompressed, one byte a pixel: libwebp takes it
     (with_alpha_header(None, raw_alpha=32 * 32 - 1), True),  # uncompressed, a byte short
     (encoded(gradient((32, 32)), "WEBP"), False),  # no alpha at all
 ], ids=["lossless", "compression-3", "preprocessing-2", "reserved-bit", "raw-whole", "raw-short", "no-alpha"])
-def test_an_alpha_header_is_read_as_libwebp_reads_it(data, corrupt):
-    assert webp.alpha_header_is_corrupt(data, 32 * 32) is corrupt
+def test_what_libwebp_may_call_out_of_memory_is_read_from_the_alpha_chunk(data, explains):
+    assert webp.alpha_explains_out_of_memory(data, 32 * 32) is explains
 
 
-def test_libwebp_calling_a_refused_alpha_header_out_of_memory_is_the_originals_fault(decoder):
-    """libwebp's status for it is 1, out of memory, as for a real shortage: the header tells them apart."""
-    data = with_alpha_header(0)  # uncompressed, over a compressed payload far shorter than the picture
+@pytest.mark.parametrize("cut", [2, 8, 18], ids=lambda cut: f"{cut}-bytes-kept")
+def test_libwebp_calling_a_broken_alpha_chunk_out_of_memory_is_the_originals_fault(decoder, cut):
+    """libwebp's status for it is 1, out of memory, as for a real shortage: the alpha chunk tells them apart."""
+    data = bytearray(with_alpha_header(None))
+    start = data.index(b"ALPH")
+    size = int.from_bytes(data[start + 4:start + 8], "little")
+    del data[start + 8 + cut:start + 8 + size + (size & 1)]  # the lossless alpha cut short
+    data[start + 4:start + 8] = cut.to_bytes(4, "little")
+    data[4:8] = (len(data) - 8 + (cut & 1)).to_bytes(4, "little")
+    data += bytes(cut & 1)
     with pytest.raises(webp.WebPError, match="alpha chunk"):
-        decoder.decode(data, (32, 32), alpha=True)
+        decoder.decode(bytes(data), (32, 32), alpha=True)
+
+
+def test_libwebp_out_of_memory_with_nothing_in_the_alpha_to_blame_is_a_memory_error(decoder):
     answering = webp.Decoder(decoder.path)
     answering._decode = lambda *args: 1
-    with pytest.raises(MemoryError):  # the same status with a sound header: a real shortage
-        answering.decode(with_alpha_header(None), (32, 32), alpha=True)
+    with pytest.raises(MemoryError):
+        answering.decode(with_alpha_header(None, raw_alpha=32 * 32), (32, 32), alpha=True)
