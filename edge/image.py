@@ -198,6 +198,8 @@ def open_source(data: bytes, limits: Limits) -> Source:
         raise UnsupportedMedia(f"cannot identify image: {error}") from None
     canvas = image.size
     check_pixels(canvas, limits)
+    if image.format == "PNG" and "transparency" in image.info:
+        image.info["transparency"] = png.transparency_at_8_bits(data, image.info["transparency"])
     if image.format in ("JPEG", "MPO"):
         check_jpeg_data(data)
     if image.format == "GIF":

@@ -41,7 +41,7 @@ ANIMATION_CHUNKS = (b"fcTL", b"fdAT")  # an APNG's frames, which only follow its
 ZLIB_HEADER = b"\x78\x01"  # deflate with a 32 KB window, no dictionary, check bits valid
 FINAL_EMPTY_BLOCK = b"\x01\x00\x00\xff\xff"
 CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by IHDR colour type
-PALETTE = 3  # the colour type whose pixels index a PLTE, which must come before them
+GREY, RGB, PALETTE = 0, 2, 3  # IHDR colour types; a palette image's PLTE must come before its pixels
 DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 # Adam7's passes: first column and row, then the step across and down.
 ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
@@ -95,6 +95,21 @@ def layout(data: bytes) -> Layout | None:
             return Layout(data, position, filtered)
         position += 12 + length
     raise MalformedPng("no IDAT")
+
+
+def transparency_at_8_bits(data: bytes, key: int | tuple[int, ...]) -> int | tuple[int, ...]:
+    """A tRNS colour key as it stands among Pillow's 8-bit pixels. Pillow scales 2- and 4-bit grey
+    samples up to 8 bits, and keeps the high byte of 16-bit RGB ones, but leaves the key as the file
+    wrote it, which then matches the wrong pixels, or none. (16-bit grey stays 16-bit in Pillow, key
+    and all; of 16-bit RGB only the high bytes are left, so a pixel that shares the key's matches it.)"""
+    if not data.startswith(SIGNATURE) or data[12:16] != b"IHDR" or len(data) < 26:
+        return key
+    depth, colour_type = data[24], data[25]
+    if colour_type == GREY and depth in (2, 4) and isinstance(key, int):
+        return key * 255 // (2**depth - 1)
+    if colour_type == RGB and depth == 16 and isinstance(key, tuple):
+        return tuple(value >> 8 for value in key)
+    return key
 
 
 def filtered_size(width: int, height: int, depth: int, colour_type: int, compression: int, filtering: int,

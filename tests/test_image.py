@@ -278,6 +278,41 @@ def test_sixteen_bit_rgb_png_becomes_eight_bit():
     assert [image.getpixel((x, 0)) for x in range(2)] == [(255, 255, 255), (0, 0, 0)]
 
 
+def png_by_hand(colour_type: int, depth: int, samples: list[int], key: bytes) -> bytes:
+    """One row of samples at any depth Pillow writes no PNG at, with a tRNS colour key."""
+    import struct
+
+    from bombs import PNG_SIGNATURE, png_chunk
+
+    channels = 3 if colour_type == 2 else 1
+    bits = "".join(format(sample, f"0{depth}b") for sample in samples)
+    row = int(bits + "0" * (-len(bits) % 8), 2).to_bytes(-(-len(bits) // 8), "big")
+    return (PNG_SIGNATURE + png_chunk(b"IHDR", struct.pack(">IIBBBBB", len(samples) // channels, 1, depth, colour_type,
+                                                           0, 0, 0))
+            + png_chunk(b"tRNS", key) + png_chunk(b"IDAT", zlib.compress(b"\0" + row)) + png_chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize(("depth", "samples", "key", "transparent"), [
+    (2, [0, 1, 3, 3, 1, 3], 1, [False, True, False, False, True, False]),
+    (4, [0, 1, 3, 7, 7, 15], 7, [False, False, False, True, True, False]),
+])
+def test_low_bit_grey_keeps_its_transparent_value(depth, samples, key, transparent):
+    """Pillow scales the samples up to 8 bits, not the key: matched as the samples are."""
+    _, image = rendered(png_by_hand(0, depth, samples, key.to_bytes(2, "big")), f"{len(samples)}x,png")
+    assert image.mode == "LA"
+    assert [image.getpixel((x, 0))[1] == 0 for x in range(len(samples))] == transparent
+
+
+def test_sixteen_bit_rgb_keeps_its_transparent_colour_by_its_high_bytes():
+    """Pillow keeps each 16-bit sample's high byte: the key's pixel is transparent, a colour whose high bytes
+    differ is not, and one that shares them (here one step away) cannot be told from the key."""
+    key, near, far = (0x100, 0x200, 0x300), (0x101, 0x200, 0x300), (0x001, 0x002, 0x003)
+    samples = [*key, *near, *far, 0xFFFF, 0xFFFF, 0xFFFF]
+    _, image = rendered(png_by_hand(2, 16, samples, b"".join(v.to_bytes(2, "big") for v in key)), "4x,png")
+    assert image.mode == "RGBA"
+    assert [image.getpixel((x, 0))[3] for x in range(4)] == [0, 0, 255, 255]
+
+
 # --- animation -----------------------------------------------------------------
 
 FRAME_COLOURS = [RED, GREEN, BLUE, YELLOW, (255, 0, 255)]

@@ -349,3 +349,18 @@ def test_what_no_valid_png_has_before_its_pixels_is_refused(data, error):
 ])
 def test_filtered_size_is_every_row_with_its_filter_byte(header, size):
     assert png.filtered_size(*header) == size
+
+
+def ihdr_only(depth: int, colour_type: int) -> bytes:
+    return PNG_SIGNATURE + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, depth, colour_type, 0, 0, 0))
+
+
+@pytest.mark.parametrize(("data", "key", "at_8_bits"), [
+    (ihdr_only(2, 0), 1, 85), (ihdr_only(4, 0), 7, 119),  # scaled as Pillow scales the samples
+    (ihdr_only(16, 2), (0x1234, 0xABCD, 0x00FF), (0x12, 0xAB, 0x00)),  # the high bytes Pillow keeps
+    (ihdr_only(1, 0), 1, 1), (ihdr_only(8, 0), 7, 7), (ihdr_only(8, 2), (1, 2, 3), (1, 2, 3)),  # as Pillow reads them
+    (ihdr_only(16, 0), 0x1234, 0x1234),  # Pillow keeps 16-bit grey whole (edge.image matches it at 16 bits)
+    (b"GIF89a" + bytes(30), 7, 7),
+], ids=["grey-2", "grey-4", "rgb-16", "grey-1", "grey-8", "rgb-8", "grey-16", "not-a-png"])
+def test_a_colour_key_is_brought_to_pillows_eight_bit_samples(data, key, at_8_bits):
+    assert png.transparency_at_8_bits(data, key) == at_8_bits
