@@ -13,9 +13,10 @@ may pass where Pillow would have stopped at what follows them: the stream's chec
 missing, or a later IDAT chunk that runs past the end of the file.
 
 An APNG gets None, and the caller lets Pillow read the original itself. So does anything
-that is not a PNG. A PNG whose chunks before the pixels no valid PNG has (a chunk that runs
-past the end, IEND or APNG frames, an IHDR that is not the one first chunk, or that no row size
-follows from, a palette image without its PLTE, an empty or a second PLTE) is a MalformedPng:
+that is not a PNG. A PNG or APNG whose chunks before the pixels no valid PNG has (a chunk that
+runs past the end, IEND or frame data, a frame control without acTL, an IHDR that is not the one
+first chunk, or that no row size follows from, a palette image without its PLTE, or with an empty
+or a second one) is a MalformedPng:
 Pillow would read on, sizes the rows by the last IHDR, and paints a palette image without one in
 a made-up grey ramp, which browsers refuse to show.
 
@@ -63,10 +64,10 @@ class MalformedPng(ValueError):
 
 def layout(data: bytes) -> Layout | None:
     """The chunks before the pixels, walked as Pillow walks them to open the image, and no further;
-    None for anything but a PNG, and for an APNG, whose frames Pillow decodes itself."""
+    None for anything but a PNG, and for an APNG (checked all the same), whose frames Pillow decodes itself."""
     if not data.startswith(SIGNATURE):
         return None
-    position, filtered, colour_type, palette = len(SIGNATURE), None, None, False
+    position, filtered, colour_type, palette, animated = len(SIGNATURE), None, None, False, False
     while position + 12 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, position)
         name = kind.decode("latin-1")
@@ -81,18 +82,18 @@ def layout(data: bytes) -> Layout | None:
             if filtered is None:
                 raise MalformedPng("an IHDR that declares no pixel layout PNG has")
             colour_type = header[3]
-        if kind == b"PLTE":
+        if kind == b"PLTE" and colour_type == PALETTE:
             if palette or not length:  # libpng, and so browsers, refuse a second or an empty palette
                 raise MalformedPng("a second PLTE" if palette else "an empty PLTE")
             palette = True
         if kind == b"acTL":
-            return None
-        if kind in ANIMATION_CHUNKS or kind == b"IEND":
-            raise MalformedPng(f"{name} before the pixels" + ("" if kind == b"IEND" else " and no acTL"))
+            animated = True
+        elif kind == b"IEND" or kind == b"fdAT" or (kind == b"fcTL" and not animated):
+            raise MalformedPng(f"{name} before the pixels" + ("" if animated or kind == b"IEND" else " and no acTL"))
         if kind == b"IDAT":
             if colour_type == PALETTE and not palette:
                 raise MalformedPng("a palette image with no PLTE before its pixels")
-            return Layout(data, position, filtered)
+            return None if animated else Layout(data, position, filtered)
         position += 12 + length
     raise MalformedPng("no IDAT")
 

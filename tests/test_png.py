@@ -293,6 +293,16 @@ def test_seeking_back_reaches_only_into_the_piece_being_read():
         reader.seek(0)
 
 
+def palette_png(*palettes: bytes, animated: bool = False) -> bytes:
+    """A 4x4 palette image with these PLTE chunks before its pixels; as an APNG, acTL and fcTL come first."""
+    frame_control = png_chunk(b"fcTL", struct.pack(">IIIIIHHBB", 0, 4, 4, 0, 0, 1, 10, 0, 0))
+    return (PNG_SIGNATURE + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 3, 0, 0, 0))
+            + (png_chunk(b"acTL", struct.pack(">II", 1, 0)) if animated else b"")
+            + b"".join(png_chunk(b"PLTE", palette) for palette in palettes)
+            + (frame_control if animated else b"")
+            + png_chunk(b"IDAT", zlib.compress(bytes(20))) + png_chunk(b"IEND", b""))
+
+
 def whole_png() -> bytes:
     return encoded(gradient((30, 20)), "PNG")
 
@@ -300,16 +310,10 @@ def whole_png() -> bytes:
 @pytest.mark.parametrize("data", [
     pytest.param(b"GIF89a" + bytes(30), id="not-a-png"),
     pytest.param(apng_declaring_frames(2), id="animated"),
+    pytest.param(palette_png(bytes(3), animated=True), id="animated-palette"),
 ])
 def test_anything_but_a_still_png_is_left_to_pillow(data):
     assert png.inflating_reader(data, WORKER) is None
-
-
-def palette_png(*palettes: bytes) -> bytes:
-    """A 4x4 palette image with these PLTE chunks before its pixels."""
-    return (PNG_SIGNATURE + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 3, 0, 0, 0))
-            + b"".join(png_chunk(b"PLTE", palette) for palette in palettes)
-            + png_chunk(b"IDAT", zlib.compress(bytes(20))) + png_chunk(b"IEND", b""))
 
 
 @pytest.mark.parametrize("data, error", [
@@ -332,6 +336,9 @@ def palette_png(*palettes: bytes) -> bytes:
     pytest.param(palette_png(), "a palette image with no PLTE", id="palette-without-plte"),
     pytest.param(palette_png(b""), "an empty PLTE", id="empty-plte"),
     pytest.param(palette_png(bytes(3), bytes(3)), "a second PLTE", id="two-plte"),
+    pytest.param(palette_png(animated=True), "a palette image with no PLTE", id="apng-palette-without-plte"),
+    pytest.param(palette_png(b"", animated=True), "an empty PLTE", id="apng-empty-plte"),
+    pytest.param(palette_png(bytes(3), bytes(3), animated=True), "a second PLTE", id="apng-two-plte"),
 ])
 def test_what_no_valid_png_has_before_its_pixels_is_refused(data, error):
     with pytest.raises(png.MalformedPng, match=error):
