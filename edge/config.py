@@ -27,9 +27,11 @@ DEFAULT_MAX_FRAMES = 300
 DEFAULT_CACHE_CONTROL = "public, max-age=31536000, immutable"
 DEFAULT_REGION = "us-east-1"
 
+# S3's rule for a bucket created today: 3 to 63 lower-case letters, digits, dots and hyphens, a letter or digit at each end.
+BUCKET_NAME = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 # bucket.s3.amazonaws.com, bucket.s3.<region>.amazonaws.com, and the legacy bucket.s3-<region>.amazonaws.com
 _S3_DOMAIN = re.compile(
-    r"^(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\.s3(?:[.-](?P<region>[a-z]{2}(?:-[a-z]+)+-\d))?\.amazonaws\.com$"
+    rf"^(?P<bucket>{BUCKET_NAME})\.s3(?:[.-](?P<region>[a-z]{{2}}(?:-[a-z]+)+-\d))?\.amazonaws\.com$"
 )
 _POSITIVE_INT = re.compile(r"^[1-9][0-9]{0,11}$")
 

@@ -33,6 +33,7 @@ CLIENT_CONFIG = BotoConfig(
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
 _MISCONFIGURED = frozenset({
     "AccessDenied", "403", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuchBucket",
+    "InvalidBucketName",
 })
 _ALREADY_STORED = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict"})
 # The original's body is read a piece at a time, the time left checked between pieces: the timeouts

@@ -39,8 +39,8 @@ def event_buckets(origin: S3Origin | None) -> Buckets:
         config = edge_config.Config.from_origin(origin)
     except edge_config.Misconfigured:
         config = None
-    if config is None or s3.refused_bucket_names(config.originals_bucket, config.derivatives_bucket):
-        # The function answers 500 before S3 sees a request; the shipped events' buckets are there all the same.
+    if config is None or s3.refused_bucket_names(config.originals_bucket):
+        # The function answers 500 (S3 refuses the name); the shipped events' buckets are there all the same.
         return Buckets(s3.ORIGINALS_BUCKET, s3.DERIVATIVES_BUCKET, edge_config.DEFAULT_REGION)
     return Buckets(config.originals_bucket, config.derivatives_bucket, config.derivatives_region)
 

@@ -564,6 +564,8 @@ GET_FAULTS = [
      "503", "unavailable"),
     ("access-denied", client_error("AccessDenied", 403, "GetObject"), "500", "misconfigured"),
     ("no-such-bucket", client_error("NoSuchBucket", 404, "GetObject"), "500", "misconfigured"),
+    # x-originals-bucket "ab": botocore sends it, S3 refuses the name.
+    ("invalid-bucket-name", client_error("InvalidBucketName", 400, "GetObject"), "500", "misconfigured"),
     ("no-such-key", client_error("NoSuchKey", 404, "GetObject"), "404", "original_not_found"),
 ]
 

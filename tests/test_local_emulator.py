@@ -538,11 +538,12 @@ def test_originals_must_be_a_folder_with_images(tmp_path: Path, capsys, files, m
 
 
 @pytest.mark.parametrize("flag", ["--originals-bucket", "--derivatives-bucket"])
-def test_a_bucket_name_s3_refuses_is_a_usage_error(client, flag):
-    args = cdn.parse_args([flag, "Bad_Bucket!"])
+@pytest.mark.parametrize("name", ["Bad_Bucket!", "ab", "Derivs", "a" * 64, "derivs-"])
+def test_a_bucket_name_s3_refuses_is_a_usage_error(client, flag, name):
+    args = cdn.parse_args([flag, name])
     with pytest.raises(SystemExit) as exit_:
         cdn.prepare_buckets(client, args, embedded=True)
-    assert str(exit_.value) == "error: 'Bad_Bucket!' is not a bucket name S3 accepts"
+    assert str(exit_.value) == f"error: {name!r} is not a bucket name S3 accepts"
 
 
 def test_your_originals_come_first_and_win_over_a_sample_of_the_same_key(client, tmp_path: Path):

@@ -42,6 +42,7 @@ def test_the_body_is_written_decoded_and_the_derivative_reported_stored(tmp_path
 @pytest.mark.parametrize(("bucket", "status"), [
     ("  image-cdn-originals ", "200"),  # spaces are the function's to strip: the bucket is the same
     ("Bad_Bucket!", "500"),  # a name botocore refuses: the function answers 500 misconfigured, not a traceback
+    ("ab", "500"),  # a name botocore sends and S3 refuses: the same
 ])
 def test_the_buckets_are_read_from_the_event_as_the_function_reads_them(tmp_path, capsys, bucket, status):
     event = json.loads((EVENTS / "miss-404-resize.json").read_text(encoding="utf-8"))
