@@ -153,7 +153,9 @@ def alpha_explains_out_of_memory(data: bytes, pixels: int) -> bool:
     (ALPHInit in its alpha_dec.c), as it does for every such chunk: a header it does not know,
     uncompressed alpha shorter than the picture, or lossless-compressed alpha whose own header
     (transforms, Huffman codes, which only libwebp parses) it refuses. Only a picture without alpha,
-    or with uncompressed alpha of full length, rules that out: then memory did run short."""
+    or with uncompressed alpha of full length, rules that out: then memory did run short. With
+    lossless alpha a real shortage cannot be told apart, and is taken for the original's fault: in
+    Lambda, running out of memory usually ends the process rather than failing an allocation."""
     chunk = _alpha_chunk(data)
     if chunk is None:
         return False
