@@ -31,10 +31,9 @@ def _zero_stamps(buffer: memoryview, start: int, end: int) -> None:
             return  # libavif wrote no such box: leave the rest as it is
         if kind in _CONTAINERS:
             _zero_stamps(buffer, offset + header, offset + size)
-        elif kind in _STAMPED:
-            version = buffer[offset + header]
-            stamps = offset + header + 4
-            length = 2 * (8 if version == 1 else 4)
+        elif kind in _STAMPED and size > header:
+            stamps = offset + header + 4  # after the version and the flags
+            length = 2 * (8 if buffer[offset + header] == 1 else 4)
             if stamps + length <= offset + size:
                 buffer[stamps:stamps + length] = bytes(length)
         offset += size

@@ -72,7 +72,7 @@ DEFAULT_FRAME_MS = 100
 MAX_FRAME_MS = 655_350  # GIF's largest delay (65535 cs); WebP's is larger, and no real frame is near either
 # Largest side of each output: what its encoder writes (WebP's is 16383 in libwebp, JPEG's 65500 in
 # libjpeg), and for AVIF and PNG what decoders read: libavif, and Chromium's, refuse over 32768 by
-# default, libpng (in Chromium too) over 1,000,000.
+# default, libpng over 1,000,000 (and Chromium showed no wider PNG).
 MAX_SIDE = {"jpeg": 65_500, "png": 1_000_000, "webp": 16_383, "avif": 32_768, "gif": 65_535}
 # What a decoder raises on a corrupt or truncated body (libavif: RuntimeError; a GIF without a frame: EOFError).
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError)
@@ -519,7 +519,7 @@ def to_working_mode(frame: Frame) -> Frame:
         wide = image.convert("I")
         grey = wide.point(lambda value: value / 257).convert("L")
         key = image.info.get("transparency")
-        if not isinstance(key, int) or not 0 <= key <= 65535:
+        if not isinstance(key, int):
             return replace(frame, image=grey)
         # The transparent value is one of 65536: matched before scaling, where it is still unique,
         # by a table straight to 8-bit alpha (no 32-bit plane between).

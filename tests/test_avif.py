@@ -57,7 +57,8 @@ def test_only_the_clock_changes(encoded_a_second_apart):
     encoded(gradient((16, 16)), "AVIF"),  # a still picture: no movie boxes
     b"\x00\x00\x00\x08moov" + b"\x00\x00\x00\xffmvhd\x01",  # a box that claims more than there is
     b"\x00\x00\x00\x01moov\x00\x00\x00\x00\x00\x00\x00\x04",  # a 64-bit size smaller than its own header
+    b"\x00\x00\x00\x10moov\x00\x00\x00\x08mvhd",  # a movie header with nothing in it
     b"",
-], ids=["still", "box-overruns", "size-under-header", "empty"])
+], ids=["still", "box-overruns", "size-under-header", "empty-mvhd", "empty"])
 def test_what_has_no_clock_is_left_as_it_is(data):
     assert stopped(data) == data

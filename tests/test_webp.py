@@ -180,7 +180,7 @@ def with_alpha_header(header: int | None, raw_alpha: int | None = None) -> bytes
     (with_alpha_header(None, raw_alpha=32 * 32), False),  # uncompressed, one byte a pixel: libwebp takes it
     (with_alpha_header(None, raw_alpha=32 * 32 - 1), True),  # uncompressed, a byte short
     (encoded(gradient((32, 32)), "WEBP"), False),  # no alpha at all
-], ids=["lossless", "compression-3", "preprocessing-2", "reserved-bit", "raw-whole", "raw-short", "no-alpha"])
+], ids=["lossless", "compression-2", "preprocessing-2", "reserved-bit", "raw-whole", "raw-short", "no-alpha"])
 def test_what_libwebp_may_call_out_of_memory_is_read_from_the_alpha_chunk(data, explains):
     assert webp.alpha_explains_out_of_memory(data, 32 * 32) is explains
 
@@ -191,10 +191,9 @@ def test_libwebp_calling_a_broken_alpha_chunk_out_of_memory_is_the_originals_fau
     data = bytearray(with_alpha_header(None))
     start = data.index(b"ALPH")
     size = int.from_bytes(data[start + 4:start + 8], "little")
-    del data[start + 8 + cut:start + 8 + size + (size & 1)]  # the lossless alpha cut short
+    del data[start + 8 + cut:start + 8 + size + (size & 1)]  # the lossless alpha cut short (to an even length)
     data[start + 4:start + 8] = cut.to_bytes(4, "little")
-    data[4:8] = (len(data) - 8 + (cut & 1)).to_bytes(4, "little")
-    data += bytes(cut & 1)
+    data[4:8] = (len(data) - 8).to_bytes(4, "little")
     with pytest.raises(webp.WebPError, match="alpha chunk"):
         decoder.decode(bytes(data), (32, 32), alpha=True)
 
