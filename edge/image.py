@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
-from functools import cache, wraps
+from functools import cache
 from pathlib import Path
 
 import PIL
@@ -591,10 +591,11 @@ def resize(frame: Frame) -> Frame:
 
 
 def lanczos(image: Image.Image, size: tuple[int, int], region: Region) -> Image.Image:
-    """LANCZOS of the region to size: in strips on threads once the image is large enough to pay for them."""
-    if image.width * image.height < PARALLEL_MIN_PIXELS or size[1] < RESAMPLE_STRIPS:
-        return resampled(image, size, region)
-    return resample_in_strips(image, size, region)
+    """LANCZOS of the region to size, colour weighted by alpha once for the whole image: in strips on
+    threads once the image is large enough to pay for them."""
+    in_one_call = image.width * image.height < PARALLEL_MIN_PIXELS or size[1] < RESAMPLE_STRIPS
+    resample = simd_lanczos if in_one_call else simd_lanczos_in_strips
+    return alpha_weighted(image, lambda pixels: resample(pixels, size, region))
 
 
 def alpha_weighted(image: Image.Image, operation: Callable[[Image.Image], Image.Image]) -> Image.Image:
@@ -606,18 +607,9 @@ def alpha_weighted(image: Image.Image, operation: Callable[[Image.Image], Image.
     return unpremultiplied(operation(premultiplied(image)), image.mode)
 
 
-def weighting_colour_by_alpha(resample: Callable[..., Image.Image]) -> Callable[..., Image.Image]:
-    """`resample(image, size, region)`, run on alpha_weighted pixels, once for the whole call."""
-
-    @wraps(resample)
-    def weighted(image: Image.Image, size: tuple[int, int], region: Region) -> Image.Image:
-        return alpha_weighted(image, lambda pixels: resample(pixels, size, region))
-
-    return weighted
-
-
 def simd_lanczos(image: Image.Image, size: tuple[int, int], region: Region) -> Image.Image:
-    """LANCZOS of the region to size, in one call, on the pixels as they are (RGBa for colour weighted by alpha)."""
+    """LANCZOS of the region to size, in one call, on the pixels as they are: L, RGB, or RGBa (colour
+    weighted by alpha; the resampler has no two-band mode)."""
     left, upper, right, lower = region
     # A box computed in floats can end an ulp past the image (the last strip's: 100 / 39 * 39
     # is 100.00000000000001), which the SIMD resampler refuses with a RuntimeError.
@@ -627,10 +619,6 @@ def simd_lanczos(image: Image.Image, size: tuple[int, int], region: Region) -> I
     # A Resizer keeps scratch buffers, so each call (each strip's thread) has its own.
     Resizer().resize_pil(image, output, options)
     return output
-
-
-# LANCZOS of the region to size, in one call, for the working modes (L, LA, RGB, RGBA).
-resampled = weighting_colour_by_alpha(simd_lanczos)
 
 
 def premultiplied(image: Image.Image) -> Image.Image:
@@ -643,9 +631,8 @@ def unpremultiplied(image: Image.Image, mode: str) -> Image.Image:
     return restored if mode == "RGBA" else restored.convert(mode)
 
 
-@weighting_colour_by_alpha
-def resample_in_strips(image: Image.Image, size: tuple[int, int], region: Region) -> Image.Image:
-    """LANCZOS in horizontal strips on several threads.
+def simd_lanczos_in_strips(image: Image.Image, size: tuple[int, int], region: Region) -> Image.Image:
+    """simd_lanczos in horizontal strips on several threads.
 
     The resampler releases the GIL, and each strip's box maps onto its rows of
     the output, so every output pixel gets a single pass's weights, up to float
@@ -659,7 +646,7 @@ def resample_in_strips(image: Image.Image, size: tuple[int, int], region: Region
     def strip(index: int) -> Image.Image:
         first, last = bounds[index], bounds[index + 1]
         box = (left, upper + first * rows_per_output_row, right, upper + last * rows_per_output_row)
-        return simd_lanczos(image, (width, last - first), box)  # weighted already, once for every strip
+        return simd_lanczos(image, (width, last - first), box)
 
     output = Image.new(image.mode, size)
     for index, part in enumerate(worker_pool().map(strip, range(RESAMPLE_STRIPS))):
