@@ -43,6 +43,8 @@ ZLIB_HEADER = b"\x78\x01"  # deflate with a 32 KB window, no dictionary, check b
 FINAL_EMPTY_BLOCK = b"\x01\x00\x00\xff\xff"
 CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by IHDR colour type
 GREY, RGB, PALETTE = 0, 2, 3  # IHDR colour types; a palette image's PLTE must come before its pixels
+IHDR = struct.Struct(">IIBBBBB")  # width, height, depth, colour type, compression, filtering, interlace
+FIRST_CHUNK = len(SIGNATURE)  # where IHDR, which must be first, begins
 DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 # Adam7's passes: first column and row, then the step across and down.
 ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
@@ -67,17 +69,17 @@ def layout(data: bytes) -> Layout | None:
     None for anything but a PNG, and for an APNG (checked all the same), whose frames Pillow decodes itself."""
     if not data.startswith(SIGNATURE):
         return None
-    position, filtered, colour_type, palette, animated = len(SIGNATURE), None, None, False, False
+    position, filtered, colour_type, palette, animated = FIRST_CHUNK, None, None, False, False
     while position + 12 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, position)
         name = kind.decode("latin-1")
         if position + 12 + length > len(data):
             raise MalformedPng(f"{name} runs past the end of the file")
-        first = position == len(SIGNATURE)
+        first = position == FIRST_CHUNK
         if first != (kind == b"IHDR"):
             raise MalformedPng(f"{name} before IHDR" if first else "a second IHDR")
         if kind == b"IHDR":
-            header = struct.unpack_from(">IIBBBBB", data, position + 8) if length == 13 else None
+            header = IHDR.unpack_from(data, position + 8) if length == IHDR.size else None
             filtered = None if header is None else filtered_size(*header)
             if filtered is None:
                 raise MalformedPng("an IHDR that declares no pixel layout PNG has")
@@ -103,9 +105,10 @@ def transparency_at_8_bits(data: bytes, key: int | tuple[int, ...]) -> int | tup
     samples up to 8 bits, and keeps the high byte of 16-bit RGB ones, but leaves the key as the file
     wrote it, which then matches the wrong pixels, or none. (16-bit grey stays 16-bit in Pillow, key
     and all; of 16-bit RGB only the high bytes are left, so a pixel that shares the key's matches it.)"""
-    if not data.startswith(SIGNATURE) or data[12:16] != b"IHDR" or len(data) < 26:
+    fields = FIRST_CHUNK + 8
+    if not data.startswith(SIGNATURE) or data[FIRST_CHUNK + 4:fields] != b"IHDR" or len(data) < fields + IHDR.size:
         return key
-    depth, colour_type = data[24], data[25]
+    _, _, depth, colour_type, *_ = IHDR.unpack_from(data, fields)
     if colour_type == GREY and depth in (2, 4) and isinstance(key, int):
         return key * 255 // (2**depth - 1)
     if colour_type == RGB and depth == 16 and isinstance(key, tuple):
