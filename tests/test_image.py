@@ -264,22 +264,8 @@ def test_other_modes_become_well_formed_eight_bit_output(source, expected_mode):
     image.load()
 
 
-def test_sixteen_bit_rgb_png_becomes_eight_bit():
-    import struct
-
-    from bombs import PNG_SIGNATURE, png_chunk
-
-    # Pillow writes no 16-bit RGB PNG, so build one: 2x1 pixels, white and black.
-    raw = b"\0" + b"\xff\xff" * 3 + b"\0\0" * 3
-    data = (PNG_SIGNATURE + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 1, 16, 2, 0, 0, 0))
-            + png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b""))
-    _, image = rendered(data, "2x,png")
-    assert image.mode == "RGB"
-    assert [image.getpixel((x, 0)) for x in range(2)] == [(255, 255, 255), (0, 0, 0)]
-
-
-def png_by_hand(colour_type: int, depth: int, samples: list[int], key: bytes) -> bytes:
-    """One row of samples at any depth Pillow writes no PNG at, with a tRNS colour key."""
+def png_by_hand(colour_type: int, depth: int, samples: list[int], key: bytes | None = None) -> bytes:
+    """One row of samples at a depth Pillow writes no PNG at (grey or RGB), with a tRNS colour key if given."""
     import struct
 
     from bombs import PNG_SIGNATURE, png_chunk
@@ -287,9 +273,17 @@ def png_by_hand(colour_type: int, depth: int, samples: list[int], key: bytes) ->
     channels = 3 if colour_type == 2 else 1
     bits = "".join(format(sample, f"0{depth}b") for sample in samples)
     row = int(bits + "0" * (-len(bits) % 8), 2).to_bytes(-(-len(bits) // 8), "big")
-    return (PNG_SIGNATURE + png_chunk(b"IHDR", struct.pack(">IIBBBBB", len(samples) // channels, 1, depth, colour_type,
-                                                           0, 0, 0))
-            + png_chunk(b"tRNS", key) + png_chunk(b"IDAT", zlib.compress(b"\0" + row)) + png_chunk(b"IEND", b""))
+    header = struct.pack(">IIBBBBB", len(samples) // channels, 1, depth, colour_type, 0, 0, 0)
+    return (PNG_SIGNATURE + png_chunk(b"IHDR", header) + (png_chunk(b"tRNS", key) if key is not None else b"")
+            + png_chunk(b"IDAT", zlib.compress(b"\0" + row)) + png_chunk(b"IEND", b""))
+
+
+def test_sixteen_bit_rgb_png_becomes_eight_bit():
+    # Pillow writes no 16-bit RGB PNG, so build one: 2x1 pixels, white and black.
+    data = png_by_hand(2, 16, [0xFFFF] * 3 + [0] * 3)
+    _, image = rendered(data, "2x,png")
+    assert image.mode == "RGB"
+    assert [image.getpixel((x, 0)) for x in range(2)] == [(255, 255, 255), (0, 0, 0)]
 
 
 @pytest.mark.parametrize(("depth", "samples", "key", "transparent"), [
