@@ -31,9 +31,13 @@ CLIENT_CONFIG = BotoConfig(
     read_timeout=READ_TIMEOUT_S,
 )
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
+# Answers no retry can change, only an operator: access, a bucket or its region (when botocore's own
+# redirect to the bucket's region fails), an original archived by a lifecycle rule until restored,
+# or one encrypted with a customer key the function cannot send (InvalidRequest).
 _MISCONFIGURED = frozenset({
     "AccessDenied", "403", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuchBucket",
-    "InvalidBucketName",
+    "InvalidBucketName", "PermanentRedirect", "301", "AuthorizationHeaderMalformed",
+    "IllegalLocationConstraintException", "InvalidObjectState", "InvalidRequest",
 })
 _ALREADY_STORED = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict"})
 # The original's body is read a piece at a time, the time left checked between pieces: the timeouts

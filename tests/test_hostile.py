@@ -566,6 +566,10 @@ GET_FAULTS = [
     ("no-such-bucket", client_error("NoSuchBucket", 404, "GetObject"), "500", "misconfigured"),
     # x-originals-bucket "ab": botocore sends it, S3 refuses the name.
     ("invalid-bucket-name", client_error("InvalidBucketName", 400, "GetObject"), "500", "misconfigured"),
+    ("wrong-region", client_error("PermanentRedirect", 301, "GetObject"), "500", "misconfigured"),
+    ("wrong-region-signature", client_error("AuthorizationHeaderMalformed", 400, "GetObject"), "500", "misconfigured"),
+    ("archived", client_error("InvalidObjectState", 403, "GetObject"), "500", "misconfigured"),
+    ("customer-key-encrypted", client_error("InvalidRequest", 400, "GetObject"), "500", "misconfigured"),
     ("no-such-key", client_error("NoSuchKey", 404, "GetObject"), "404", "original_not_found"),
 ]
 
