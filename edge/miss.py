@@ -10,7 +10,7 @@ import math
 from edge import response as responses
 from edge.budget import WORST_CALL_MS
 from edge.config import Config
-from edge.errors import NO_STORE, EdgeError, Unavailable
+from edge.errors import NO_STORE, EdgeError, Misconfigured, Unavailable
 from edge.event import OriginResponseEvent
 from edge.logs import MissLog
 from edge.rendition import check_limits, parse_rendition
@@ -70,21 +70,34 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
     rendered = image.render(original, rendition, limits)
     log.bytes_out, log.output = len(rendered.body), rendered.format
 
+    etag = None
     try:
         # Too little time left to store is a failed store: the rendered image still goes out.
         ensure_time(context, MIN_MS_TO_STORE)
-        store.write_derivative(rendition.derivative_key, rendered.body, rendered.content_type, config.cache_control)
+        etag = store.write_derivative(
+            rendition.derivative_key, rendered.body, rendered.content_type, config.cache_control
+        )
         log.stored = True
     except EdgeError as error:
         log.stored, log.error, log.detail = False, error.code, error.detail
+    unreadable = log.stored and etag is None and miss.response.status == "403"
+    if unreadable:
+        # S3 refused CloudFront a key that exists. With the template's s3:ListBucket a missing key is a 404,
+        # so this is a bucket policy, KMS key or archive tier keeping CloudFront out: a redirect would loop.
+        log.error, log.detail = "misconfigured", (
+            "the derivative is stored, yet S3 answered CloudFront 403 for it (a race only if CloudFront "
+            "may not s3:ListBucket)"
+        )
 
     # Not stored: the viewer still gets the image, and no-store makes the next request retry the write.
     cache_control = config.cache_control if log.stored else NO_STORE
-    inline = responses.image_response(miss.response, rendered.body, rendered.content_type, cache_control)
+    inline = responses.image_response(miss.response, rendered.body, rendered.content_type, cache_control, etag)
     if responses.fits_inline(inline):
         return inline
     if not log.stored:
         raise Unavailable("derivative not stored and too large to inline")
+    if unreadable:
+        raise Misconfigured(log.detail)
     return responses.redirect_response(miss.response, miss.request.uri)
 
 

@@ -7,7 +7,6 @@ an EdgeError into a response.
 """
 
 import base64
-import hashlib
 import json
 from typing import Any
 
@@ -20,21 +19,19 @@ READ_ONLY_HEADERS = frozenset({"transfer-encoding", "via"})
 KEPT_HEADERS = READ_ONLY_HEADERS | {"date", "server"}
 
 
-def image_response(origin: OriginResponse, body: bytes, content_type: str, cache_control: str) -> dict[str, Any]:
+def image_response(
+    origin: OriginResponse, body: bytes, content_type: str, cache_control: str, etag: str | None = None
+) -> dict[str, Any]:
     """200 with the image inline, base64-encoded.
 
-    Its ETag is what S3 gives the stored copy (the MD5 of a single-part PUT, with SSE-S3 as
-    the template sets), so that the copy CloudFront caches from this answer can be
-    revalidated like the later hits, with the same validator."""
+    The ETag, when given, is the one S3 gave the stored copy, so that the copy CloudFront caches
+    from this answer is revalidated like the later hits, with the same validator."""
     response = _edit(origin, 200, "OK", content_type, cache_control)
-    response["headers"]["etag"] = [{"key": "ETag", "value": etag(body)}]
+    if etag:
+        response["headers"]["etag"] = [{"key": "ETag", "value": etag}]
     response["body"] = base64.b64encode(body).decode("ascii")
     response["bodyEncoding"] = "base64"
     return response
-
-
-def etag(body: bytes) -> str:
-    return f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'
 
 
 def without_body(response: dict[str, Any]) -> dict[str, Any]:

@@ -100,25 +100,29 @@ class Storage:
         finally:
             body.close()
 
-    def write_derivative(self, key: str, body: bytes, content_type: str, cache_control: str) -> None:
-        """Store a complete derivative. An object already there is left alone: it holds the same bytes."""
+    def write_derivative(self, key: str, body: bytes, content_type: str, cache_control: str) -> str | None:
+        """Store a complete derivative, and return the new object's ETag (S3's, right whatever the bucket's
+        encryption). An object already there is left alone, and gives None: it holds the same bytes."""
         try:
             parse_derivative_key(key)
         except BadRequest as error:
             raise UnsafeWrite(f"refused to write {key!r}: {error.detail}") from None
         try:
-            self.derivatives_client.put_object(
+            stored = self.derivatives_client.put_object(
                 Bucket=self.derivatives_bucket,
                 Key=key,
                 Body=body,
                 ContentType=content_type,
                 CacheControl=cache_control,
-                **create_only(self.derivatives_client),
+                # Never a plain PUT: a botocore too old to send this fails the write (logged, the
+                # image still goes out) rather than quietly lose the guard.
+                IfNoneMatch="*",
             )
         except (ClientError, BotoCoreError) as error:
             if isinstance(error, ClientError) and _error_code(error) in _ALREADY_STORED:
-                return
+                return None
             raise _typed(error, "PutObject") from None
+        return stored.get("ETag")
 
 
 def read_in_time(
@@ -150,14 +154,6 @@ def read_in_time(
     if gathered.tell() < length:
         raise Unavailable(f"the original ended after {gathered.tell()} of its {length} bytes")
     return gathered.getvalue()
-
-
-def create_only(client) -> dict:
-    """If-None-Match: * where this botocore knows it. The function runs on the Lambda
-    runtime's own boto3, which may predate S3's conditional writes (2024); an unknown
-    parameter would fail every write, whereas a plain PUT stores the same bytes."""
-    members = client.meta.service_model.operation_model("PutObject").input_shape.members
-    return {"IfNoneMatch": "*"} if "IfNoneMatch" in members else {}
 
 
 def _error_code(error: ClientError) -> str:

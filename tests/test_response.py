@@ -1,5 +1,4 @@
 import base64
-import hashlib
 
 import pytest
 
@@ -25,18 +24,22 @@ def origin():
 
 
 def test_image_response_edits_the_origin_response(origin):
-    response = image_response(origin, b"\x89PNG...", "image/png", "public, max-age=60")
+    response = image_response(origin, b"\x89PNG...", "image/png", "public, max-age=60", '"s3-etag"')
     assert response["status"] == "200" and response["statusDescription"] == "OK"
     assert base64.b64decode(response["body"]) == b"\x89PNG..."
     assert response["bodyEncoding"] == "base64"
     headers = response["headers"]
     assert headers["content-type"] == [{"key": "Content-Type", "value": "image/png"}]
     assert headers["cache-control"] == [{"key": "Cache-Control", "value": "public, max-age=60"}]
-    assert headers["etag"] == [{"key": "ETag", "value": '"' + hashlib.md5(b"\x89PNG...").hexdigest() + '"'}]
+    assert headers["etag"] == [{"key": "ETag", "value": '"s3-etag"'}]
     # Read-only headers exactly as they came; the XML error's own headers are gone.
     assert headers["transfer-encoding"] == [{"key": "Transfer-Encoding", "value": "chunked"}]
     assert headers["via"] == [{"key": "Via", "value": "1.1 abc.cloudfront.net (CloudFront)"}]
     assert "x-amz-request-id" not in headers and "content-length" not in headers
+
+
+def test_an_image_response_without_a_stored_copy_has_no_validator(origin):
+    assert "etag" not in image_response(origin, b"abc", "image/jpeg", "no-store")["headers"]
 
 
 def test_head_keeps_status_and_headers_without_body(origin):
