@@ -6,6 +6,11 @@ mode waits up to 2**i s after attempt i + 1 when throttled): 2 x (1 + 3) + 1 = 9
 so a read and a write together stall at most 18 s of Lambda@Edge's 30. A body that
 keeps coming, but slowly, is given up on by the time left instead (storage.read_in_time).
 (botocore's plain "max_attempts" counts retries, not attempts: 3 meant 4 attempts.)
+
+Not counted: botocore stretches a backoff to a service's x-amz-retry-after, by up to 5 s more.
+Should S3 send it, a read and a write that both stall could run into Lambda's own timeout,
+which CloudFront answers 503 as we would (Lambda logs it); counting it would instead leave
+every render of more than about 12 s unstored, rendered again on each request.
 """
 
 MAX_ATTEMPTS = 2
