@@ -71,7 +71,7 @@ class Config:
             max_source_pixels=_positive_int(headers, MAX_SOURCE_PIXELS, DEFAULT_MAX_SOURCE_PIXELS),
             max_source_bytes=_positive_int(headers, MAX_SOURCE_BYTES, DEFAULT_MAX_SOURCE_BYTES),
             max_frames=_positive_int(headers, MAX_FRAMES, DEFAULT_MAX_FRAMES),
-            cache_control=(headers.get(CACHE_CONTROL) or "").strip() or DEFAULT_CACHE_CONTROL,
+            cache_control=_header_value(headers, CACHE_CONTROL, DEFAULT_CACHE_CONTROL),
         )
 
 
@@ -109,3 +109,14 @@ def _positive_int(headers: Headers, name: str, default: int) -> int:
     if not _POSITIVE_INT.match(value):
         raise Misconfigured(f"origin custom header {name} is not a positive integer: {value!r}")
     return int(value)
+
+
+def _header_value(headers: Headers, name: str, default: str) -> str:
+    """A value the function repeats in a header of its own, to S3 and to viewers: printable ASCII only,
+    which S3 takes as metadata and CloudFront lets through."""
+    value = (headers.get(name) or "").strip()
+    if not value:
+        return default
+    if not (value.isascii() and value.isprintable()):
+        raise Misconfigured(f"origin custom header {name} is not printable ASCII: {value!r}")
+    return value

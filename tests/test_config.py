@@ -95,6 +95,12 @@ def test_a_number_is_read_as_it_was_checked_spaces_stripped(value):
     assert config.max_dimension == 2048
 
 
+@pytest.mark.parametrize("value", ["public, max-age=60 \u2014 a year", "max-age=60\r\nx-injected: 1", "max-age=60\x7f"])
+def test_a_cache_control_that_could_not_be_sent_as_a_header_is_a_misconfiguration(value):
+    with pytest.raises(Misconfigured, match="x-cache-control"):
+        Config.from_origin(origin(x_originals_bucket="originals", x_cache_control=value))
+
+
 def test_a_custom_origin_is_a_misconfiguration():
     with pytest.raises(Misconfigured):
         Config.from_origin(None)

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import parse_allowed_sizes
+from edge.config import Config, parse_allowed_sizes
 from edge.errors import BadRequest
+from edge.event import Headers, S3Origin
 from edge.handler import is_rendition_path
 from edge.rendition import LARGEST_DIMENSION, parse_derivative_key
 from local.template import Resolver, ViewerHeaders, load_template, parameter_defaults, stack_resolver, viewer_headers
@@ -334,6 +335,16 @@ def test_derivatives_expire_unless_zero(template, resources):
     assert template["Parameters"]["DerivativeExpirationDays"]["Default"] == 90
 
 
+@pytest.mark.parametrize("bucket", ["OriginalsBucket", "DerivativesBucket"])
+def test_failed_multipart_uploads_are_cleaned_up(resources, bucket):
+    """Only what is in the rule: no expiry of the originals, ever."""
+    rules = resources[bucket]["Properties"]["LifecycleConfiguration"]["Rules"]
+    (abort,) = [rule for rule in rules if "AbortIncompleteMultipartUpload" in rule]
+    assert abort["Status"] == "Enabled" and abort["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] >= 1
+    if bucket == "OriginalsBucket":
+        assert rules == [abort] and set(abort) == {"Id", "Status", "AbortIncompleteMultipartUpload"}
+
+
 def test_cache_policy_keys_on_the_path_only(resources, distribution):
     config = resources["CachePolicy"]["Properties"]["CachePolicyConfig"]
     key = config["ParametersInCacheKeyAndForwardedToOrigin"]
@@ -590,6 +601,21 @@ def test_domain_parameters_are_checked_before_anything_is_created(template, para
 def test_max_dimension_stops_where_a_url_can_reach(template, value, accepted):
     """A URL's W and H have at most five digits (edge/rendition.py): a larger maximum would say what is not so."""
     assert bool(re.fullmatch(template["Parameters"]["MaxDimension"]["AllowedPattern"], value)) is accepted
+
+
+@pytest.mark.parametrize(("value", "accepted"), [
+    ("public, max-age=31536000, immutable", True), ("no-cache", True), ("max-age=60", True),
+    (" max-age=60", False), ("max-age=60 ", False), ("public, max-age=60 \u2014 a year", False),
+    ("max-age=60\tx", False),
+])
+def test_cache_control_is_what_the_function_takes(template, value, accepted):
+    """What the template lets through, edge/config.py takes, and the reverse."""
+    assert bool(re.fullmatch(template["Parameters"]["CacheControl"]["AllowedPattern"], value)) is accepted
+    if accepted:
+        headers = {name: [{"key": name, "value": text}]
+                   for name, text in {"x-originals-bucket": "originals", "x-cache-control": value}.items()}
+        origin = S3Origin("derivs.s3.us-east-1.amazonaws.com", "us-east-1", "", Headers.from_cloudfront(headers))
+        assert Config.from_origin(origin).cache_control == value
 
 
 @pytest.mark.parametrize(("value", "accepted"), [
