@@ -34,7 +34,7 @@ help:
 	@echo "make bench    measure the transform against libvips and the tutorial baseline"
 	@echo "make bench-levers  each lever of issue 5 on our engine alone (one section: BENCH_ARGS=\"--only ceiling\")"
 	@echo "make build    sam build, without Docker; prints the artifact's size"
-	@echo "make deploy   sam build && sam deploy (needs AWS credentials); the SAM CLI lands in .venv-tools"
+	@echo "make deploy   sam build && sam deploy (needs AWS credentials; DEPLOY_ARGS for one run's options); the SAM CLI lands in .venv-tools"
 	@echo "make clean    remove the venvs and sam build's output"
 
 venv: $(VENV)/.installed

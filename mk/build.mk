@@ -38,8 +38,9 @@ build: tools
 	$(SAM) build
 	touch $@
 
+# DEPLOY_ARGS: more sam deploy options for one run, e.g. DEPLOY_ARGS='--parameter-overrides MemorySize=3008'.
 deploy: build
-	$(SAM) deploy
+	$(SAM) deploy $(DEPLOY_ARGS)
 
 # Called by `sam build` (BuildMethod: makefile), in the project root, with ARTIFACTS_DIR set.
 build-EdgeFunction:
