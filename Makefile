@@ -9,14 +9,19 @@ PY := $(VENV)/bin/python
 
 .PHONY: help venv test lock clean
 
+# Arguments that make a Python exit 0 only if it is 3.13.
+IS_313 := -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))'
+
 define require_python313
 @test -n "$(PYTHON313)" || { echo "error: Python 3.13 is required (see scripts/find-python313)"; exit 1; }
+@$(PYTHON313) $(IS_313) 2>/dev/null || { echo "error: PYTHON313=$(PYTHON313) is not Python 3.13"; exit 1; }
 endef
 # The recipes every venv shares. $(1): its folder; $(2): the name of its requirements/<name>.txt
-# and requirements/<name>.lock. freeze_venv is the recipe of the target that regenerates the lock.
+# and requirements/<name>.lock. A venv another Python made (an earlier PYTHON313) is made again, not
+# reused. freeze_venv is the recipe of the target that regenerates the lock.
 define install_venv
 $(require_python313)
-test -x $(1)/bin/python || $(PYTHON313) -m venv $(1)
+$(1)/bin/python $(IS_313) 2>/dev/null || { rm -rf $(1) && $(PYTHON313) -m venv $(1); }
 $(1)/bin/python -m pip --disable-pip-version-check --quiet install -r requirements/$(2).txt -c requirements/$(2).lock
 endef
 define freeze_venv
@@ -35,7 +40,8 @@ help:
 	@echo "make bench-levers  each lever of issue 5 on our engine alone (one section: BENCH_ARGS=\"--only ceiling\")"
 	@echo "make build    sam build, without Docker; prints the artifact's size"
 	@echo "make deploy   sam build && sam deploy (needs AWS credentials; DEPLOY_ARGS for one run's options); the SAM CLI lands in .venv-tools"
-	@echo "make clean    remove the venvs and sam build's output"
+	@echo "make clean    remove the venvs, test caches, sam build's output and out/"
+	@echo "make bench-clean  remove the bench venv, its downloaded corpus and bench/results"
 
 venv: $(VENV)/.installed
 
@@ -50,4 +56,4 @@ lock: venv
 	$(call freeze_venv,$(VENV),dev)
 
 clean:
-	rm -rf $(VENV) .venv-* .pytest_cache .aws-sam
+	rm -rf $(VENV) .venv-* .pytest_cache .hypothesis .aws-sam out
