@@ -55,6 +55,7 @@ CONFIG_HEADERS = (
 # such as 413, goes back to the origin every time, whatever its Cache-Control says.
 CACHED_ERRORS = frozenset({400, 403, 404, 405, 412, 414, 415, 500, 501, 502, 503, 504})
 DISTRIBUTION_DOMAIN = "d111111abcdef8.cloudfront.net"
+VIEWER_METHODS = frozenset({"GET", "HEAD"})  # the template's AllowedMethods; CloudFront refuses others with 403
 VIA = "2.0 2afae0d44e2540f472c0635ab62c232b.cloudfront.net (CloudFront)"
 
 
@@ -227,7 +228,10 @@ class CloudFront:
         """The answer to a viewer: from the cache or the origin, 304 if the viewer's copy is still this one,
         then with the response headers policy's headers. `request` holds the viewer's request headers."""
         request = request or {}
-        answer = self.cached_or_fetched(method, raw_path.split("?", 1)[0].split("#", 1)[0], client_ip)
+        if method not in VIEWER_METHODS:
+            answer = cloudfront_error_answer(403, "Error", ("the distribution allows GET and HEAD only",))
+        else:
+            answer = self.cached_or_fetched(method, raw_path.split("?", 1)[0].split("#", 1)[0], client_ip)
         answer = not_modified(answer, request.get("If-None-Match"))
         return replace(answer, headers=self.viewer_headers.added_to(answer.headers, request.get("Origin")))
 
@@ -344,6 +348,13 @@ class CloudFrontRequestHandler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self.respond("HEAD")
 
+    def do_other(self) -> None:
+        """Refused as CloudFront refuses them; the body, unread, ends the connection."""
+        self.close_connection = True
+        self.respond(self.command)
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_other
+
     def respond(self, method: str) -> None:
         started = time.perf_counter()
         try:
@@ -358,7 +369,7 @@ class CloudFrontRequestHandler(BaseHTTPRequestHandler):
         for name, value in wire_headers(answer, method):
             self.send_header(name, value)
         self.end_headers()
-        if method == "GET":
+        if method != "HEAD":
             with contextlib.suppress(ConnectionError):  # a browser drops srcset candidates it no longer wants
                 self.wfile.write(answer.body)
 

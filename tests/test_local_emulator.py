@@ -302,6 +302,13 @@ def test_the_edge_cache_serves_what_cache_control_allows(client, function):
     assert headers["Age"] == "0"
 
 
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "OPTIONS"])
+def test_a_method_the_distribution_does_not_allow_is_refused_at_the_edge(cdn_url, function, method):
+    status, headers, body = fetch(f"{cdn_url}/640x/{LANDSCAPE}", method=method)
+    assert (status, headers["X-Cache"], headers["Cache-Control"]) == (403, "Error from cloudfront", "no-store")
+    assert b"GET and HEAD only" in body and function.calls == []
+
+
 def test_a_viewer_holding_the_etag_gets_304_from_the_cache_s3_and_a_new_render(client, function):
     """The ETag of the generated answer is the stored copy's: one validator, wherever the answer came from.
     (188 px: a size no other test of this module stores.)"""

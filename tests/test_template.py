@@ -20,6 +20,7 @@ from edge.errors import BadRequest
 from edge.event import Headers, S3Origin
 from edge.handler import is_rendition_path
 from edge.rendition import LARGEST_DIMENSION, parse_derivative_key
+from local.cdn import VIEWER_METHODS
 from local.template import Resolver, ViewerHeaders, load_template, parameter_defaults, stack_resolver, viewer_headers
 
 REPO = Path(__file__).resolve().parents[1]
@@ -380,7 +381,7 @@ def test_distribution_settings(distribution):
     behavior = distribution["DefaultCacheBehavior"]
     assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
     assert behavior["TargetOriginId"] == distribution["Origins"][0]["Id"]
-    assert set(behavior["AllowedMethods"]) == {"GET", "HEAD"}
+    assert set(behavior["AllowedMethods"]) == {"GET", "HEAD"} == VIEWER_METHODS  # the emulator refuses the rest
     assert distribution["HttpVersion"] == "http2and3"
     assert distribution["IPV6Enabled"] is True
     assert distribution["PriceClass"] == {"Ref": "PriceClass"}
