@@ -38,6 +38,7 @@ from xml.sax.saxutils import escape as xml_escape
 from botocore.exceptions import BotoCoreError, ClientError
 
 from edge import config as edge_config
+from edge.errors import Misconfigured
 from edge.handler import handler as edge_handler
 from local import runtime, s3, samples, template
 from local.cache import ResponseCache
@@ -472,21 +473,30 @@ def prepare_buckets(client, args: argparse.Namespace, embedded: bool) -> dict[st
     return originals
 
 
-def example_urls(base: str, keys: list[str]) -> list[tuple[str, str]]:
-    """A few URLs worth opening, on the originals just uploaded."""
+def example_urls(base: str, keys: list[str], allowed_sizes: str | None = None) -> list[tuple[str, str]]:
+    """A few URLs worth opening, on the originals just uploaded; allowed_sizes is x-allowed-sizes, if set."""
     examples = [(f"{base}/", "the gallery: every original beside its renditions")]
     if not keys:
         return examples + [(f"{base}/640x/<key of an original>", "640 pixels wide")]
+    try:
+        allowed = edge_config.parse_allowed_sizes(allowed_sizes)
+    except Misconfigured:
+        allowed = None  # the function says so on every miss, and the banner shows the header
 
     def url(spec: str, key: str) -> str:
         return f"{base}/{spec}/{quote(key, safe='/')}"
 
+    def example(spec: str, key: str, what: str) -> tuple[str, str]:
+        dims = spec.split(",", 1)[0]
+        refused = allowed is not None and dims not in allowed
+        return url(spec, key), what + (f" (400 here: x-allowed-sizes lacks {dims})" if refused else "")
+
     first = keys[0]
-    examples += [(url("640x", first), "fit inside 640 pixels wide")]
-    examples += [(url("300x300,cover,webp", first), "a centred square crop, as WebP")]
+    examples += [example("640x", first, "fit inside 640 pixels wide")]
+    examples += [example("300x300,cover,webp", first, "a centred square crop, as WebP")]
     gifs, spaced = [key for key in keys if key.endswith(".gif")], [key for key in keys if " " in key]
-    examples += [(url("x240,avif", key), "an animated GIF as animated AVIF") for key in gifs[:1]]
-    examples += [(url("x480", key), f"a key with {encoded_characters(key)}") for key in spaced[:1]]
+    examples += [example("x240,avif", key, "an animated GIF as animated AVIF") for key in gifs[:1]]
+    examples += [example("x480", key, f"a key with {encoded_characters(key)}") for key in spaced[:1]]
     return examples + [(url("640y", first), "a malformed spec: 400")]
 
 
@@ -531,7 +541,7 @@ def serve(args: argparse.Namespace, endpoint_url: str, embedded: bool) -> None:
         f"  S3:      {s3_kind} at {endpoint_url}",
         f"           originals in {args.originals_bucket}, derivatives in {args.derivatives_bucket}",
         *describe_origin(origin, configured, args.template),
-        "", "Try:", *(f"  {url:<72} {what}" for url, what in example_urls(server.url, list(originals))),
+        "", "Try:", *(f"  {url:<72} {what}" for url, what in example_urls(server.url, list(originals), headers.get(edge_config.ALLOWED_SIZES))),
     ]) + "\n", flush=True)
     try:
         server.serve_forever()

@@ -573,6 +573,18 @@ def test_the_example_for_an_encoded_key_says_what_it_encodes(key, words):
     assert (f"http://cdn/x480/{quote(key, safe='/')}", f"a key with {words}") in cdn.example_urls("http://cdn", [key])
 
 
+def test_the_banner_says_which_examples_the_allowed_sizes_refuse():
+    examples = dict(cdn.example_urls("http://cdn", ["a.jpg"], " 640x , 240x240"))
+    assert examples == {
+        "http://cdn/": "the gallery: every original beside its renditions",
+        "http://cdn/640x/a.jpg": "fit inside 640 pixels wide",
+        "http://cdn/300x300,cover,webp/a.jpg": "a centred square crop, as WebP (400 here: x-allowed-sizes lacks 300x300)",
+        "http://cdn/640y/a.jpg": "a malformed spec: 400",
+    }
+    assert dict(cdn.example_urls("http://cdn", ["a.jpg"], "*"))["http://cdn/300x300,cover,webp/a.jpg"] == (
+        "a centred square crop, as WebP")
+
+
 @pytest.mark.parametrize("flag", ["--port", "--s3-port"])
 @pytest.mark.parametrize("value", ["70000", "-1", "http"])
 def test_a_port_out_of_range_is_a_usage_error(capsys, flag, value):
