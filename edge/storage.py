@@ -22,7 +22,9 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError, ValidationError
 
 from edge.budget import CONNECT_TIMEOUT_S, MAX_ATTEMPTS, READ_TIMEOUT_S
-from edge.errors import BadRequest, EdgeError, Misconfigured, OriginalNotFound, SourceTooLarge, Unavailable, UnsafeWrite
+from edge.errors import (
+    BadRequest, EdgeError, Misconfigured, OriginalNotFound, SourceTooLarge, Unavailable, UnsafeWrite, UnsupportedMedia,
+)
 from edge.rendition import parse_derivative_key
 
 CLIENT_CONFIG = BotoConfig(
@@ -39,6 +41,8 @@ _MISCONFIGURED = frozenset({
     "InvalidBucketName", "PermanentRedirect", "301", "AuthorizationHeaderMalformed",
     "IllegalLocationConstraintException", "InvalidObjectState", "InvalidRequest",
 })
+# What an object's Content-Encoding may say of bytes that are the image itself (aws-chunked is the upload's).
+_PLAIN_ENCODINGS = frozenset({"", "identity", "aws-chunked"})
 _ALREADY_STORED = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict"})
 # The original's body is read a piece at a time, the time left checked between pieces: the timeouts
 # bound each stall, not a body that keeps trickling in. A read of a piece returns only once it is
@@ -90,6 +94,10 @@ class Storage:
             raise _typed(error, "GetObject") from None
         body = response["Body"]
         try:
+            encoding = response.get("ContentEncoding", "").strip().lower()
+            if encoding not in _PLAIN_ENCODINGS:
+                # S3 sends the stored bytes as they are, for the viewer to decompress: these are not an image.
+                raise UnsupportedMedia(f"original stored with Content-Encoding {encoding!r}")
             length = response.get("ContentLength", 0)
             if length > max_bytes:
                 raise SourceTooLarge(f"original is {length} bytes, over {max_bytes}")

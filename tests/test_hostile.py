@@ -8,6 +8,7 @@ that the originals bucket is unchanged; and the miss's one JSON log line.
 """
 
 import base64
+import gzip
 import io
 import json
 import subprocess
@@ -584,6 +585,19 @@ def test_a_failed_read_of_the_original(run, put_original, cat_jpeg, monkeypatch,
     cache = MISSING if status == "404" else NO_STORE
     record = assert_row(outcome, status, error=error, cache=cache, reflected=("EXAMPLEREQUESTID", "message from AWS"))
     assert record["detail"]  # what AWS said is in the log
+
+
+@pytest.mark.parametrize(("encoding", "status"), [("gzip", "415"), ("br", "415"), ("identity", "200")])
+def test_an_original_stored_compressed_is_refused_before_its_body_is_read(run, s3, cat_jpeg, encoding, status):
+    """S3 sends such bytes as stored, for a browser to decompress; the log says why they are no image."""
+    body = gzip.compress(cat_jpeg) if encoding == "gzip" else cat_jpeg
+    s3.put_object(Bucket=ORIGINALS, Key=CAT, Body=body, ContentEncoding=encoding)
+    outcome = run(hostile_event(f"/640x/{CAT}"))
+    if status == "200":
+        assert_row(outcome, "200", cache=IMMUTABLE, stored=(f"640x/{CAT}",))
+        return
+    record = assert_row(outcome, "415", error="unsupported_media", cache=SHORT)
+    assert record["detail"] == f"original stored with Content-Encoding {encoding!r}" and "bytes_in" not in record
 
 
 PUT_FAULTS = [
