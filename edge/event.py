@@ -66,6 +66,7 @@ class OriginResponseEvent:
     request: ViewerRequest
     origin: S3Origin | None  # None when the origin is not S3 (a custom origin)
     response: OriginResponse
+    request_id: str = ""  # CloudFront's: the viewer's X-Amz-Cf-Id, and x-edge-request-id in its access logs
 
     @classmethod
     def from_record(cls, cf: dict[str, Any]) -> "OriginResponseEvent":
@@ -86,4 +87,5 @@ class OriginResponseEvent:
                 status=str(response["status"]),
                 headers=Headers.from_cloudfront(response.get("headers")),
             ),
+            request_id=str((cf.get("config") or {}).get("requestId", "")),
         )

@@ -3,6 +3,8 @@
 import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 
@@ -10,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 class MissLog:
     uri: str
     method: str
+    request_id: str = ""
     started: float = field(default_factory=time.perf_counter)
     status: int = 0
     spec: str | None = None
@@ -21,8 +24,18 @@ class MissLog:
     error: str | None = None  # the EdgeError's code, e.g. bad_request, source_too_large, unavailable
     detail: str | None = None
     trace: str | None = None  # an unexpected exception's traceback
+    phase_ms: dict[str, float] = field(default_factory=dict)  # read, render, store: where a slow miss spent it
+
+    @contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phase_ms[phase] = round((time.perf_counter() - started) * 1000, 1)
 
     def emit(self) -> None:
-        record = {name: value for name, value in asdict(self).items() if value is not None and name != "started"}
+        record = {name: value for name, value in asdict(self).items() if value not in (None, "", {})}
+        del record["started"]
         record["ms"] = round((time.perf_counter() - self.started) * 1000, 1)
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")

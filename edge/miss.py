@@ -26,7 +26,7 @@ MIN_MS_TO_STORE = WORST_CALL_MS + 1000
 def handle_miss(cf: dict, context) -> dict:
     """Turn a miss into the derivative, or into exactly one clean error response."""
     miss = OriginResponseEvent.from_record(cf)
-    log = MissLog(uri=miss.request.uri, method=miss.request.method)
+    log = MissLog(uri=miss.request.uri, method=miss.request.method, request_id=miss.request_id)
     try:
         response = generate(miss, context, log)
     except EdgeError as error:
@@ -60,23 +60,26 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
 
     ensure_time(context, MIN_MS_TO_READ)
     limits = image.Limits(config.max_source_pixels, config.max_frames)
-    original = store.read_original(
-        rendition.original_key,
-        config.max_source_bytes,
-        in_time=lambda: remaining_ms(context) >= MIN_MS_TO_RENDER,
-        head_checked=lambda head: image.check_pixels_in_head(head, limits),
-    )
+    with log.timed("read"):
+        original = store.read_original(
+            rendition.original_key,
+            config.max_source_bytes,
+            in_time=lambda: remaining_ms(context) >= MIN_MS_TO_RENDER,
+            head_checked=lambda head: image.check_pixels_in_head(head, limits),
+        )
     log.bytes_in = len(original)
-    rendered = image.render(original, rendition, limits)
+    with log.timed("render"):
+        rendered = image.render(original, rendition, limits)
     log.bytes_out, log.output = len(rendered.body), rendered.format
 
     etag = None
     try:
         # Too little time left to store is a failed store: the rendered image still goes out.
         ensure_time(context, MIN_MS_TO_STORE)
-        etag = store.write_derivative(
-            rendition.derivative_key, rendered.body, rendered.content_type, config.cache_control
-        )
+        with log.timed("store"):
+            etag = store.write_derivative(
+                rendition.derivative_key, rendered.body, rendered.content_type, config.cache_control
+            )
         log.stored = True
     except EdgeError as error:
         log.stored, log.error, log.detail = False, error.code, error.detail

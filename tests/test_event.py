@@ -15,6 +15,7 @@ def test_decodes_the_shipped_event():
     assert event.origin.region == "us-east-1"
     assert event.origin.custom_headers.get("X-Originals-Bucket") == "image-cdn-originals"
     assert event.response.headers.get("transfer-encoding") == "chunked"
+    assert event.request_id == "4TyzHTaYWb1GX1qTfsHhEqV6HUDd_BzoBZnwfnvQc_1oF26ClkoUSEQ=="
 
 
 def test_values_are_frozen():

@@ -392,6 +392,16 @@ def test_one_json_log_line_per_miss(cat, capsys):
     record = json.loads(line)
     assert record["uri"] == "/640x/photos/cat.jpg" and record["status"] == 200 and record["stored"] is True
     assert record["bytes_out"] > 0 and record["ms"] >= 0
+    # The viewer's X-Amz-Cf-Id, to find the line a complaint is about; and where the time went.
+    assert record["request_id"] == load_event("miss-404-resize.json")["Records"][0]["cf"]["config"]["requestId"]
+    assert list(record["phase_ms"]) == ["read", "render", "store"]
+    assert 0 <= sum(record["phase_ms"].values()) <= record["ms"]
+
+
+def test_a_miss_refused_before_any_work_logs_no_phases(capsys):
+    handler(miss_event("/640y/photos/cat.jpg"), Context())
+    record = json.loads(capsys.readouterr().out)
+    assert record["status"] == 400 and "phase_ms" not in record and record["detail"]
 
 
 def noise_image(size):
