@@ -72,21 +72,11 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
         rendered = image.render(original, rendition, limits)
     log.bytes_out, log.output = len(rendered.body), rendered.format
 
-    etag = None
-    try:
-        # Too little time left to store is a failed store: the rendered image still goes out.
-        ensure_time(context, MIN_MS_TO_STORE)
-        with log.timed("store"):
-            etag = store.write_derivative(
-                rendition.derivative_key, rendered.body, rendered.content_type, config.cache_control
-            )
-        log.stored = True
-    except EdgeError as error:
-        log.stored, log.error, log.detail = False, error.code, error.detail
-    unreadable = log.stored and etag is None and miss.response.status == "403"
-    if unreadable:
-        # S3 refused CloudFront a key that exists. With the template's s3:ListBucket a missing key is a 404,
-        # so this is a bucket policy, KMS key or archive tier keeping CloudFront out: a redirect would loop.
+    etag = store_derivative(store, rendition.derivative_key, rendered, config.cache_control, context, log)
+    # Stored already, yet S3 refused it to CloudFront: with the template's s3:ListBucket a missing key is a
+    # 404, so a bucket policy, a KMS key or an archive tier keeps CloudFront out, and a redirect would loop.
+    refused_to_cloudfront = log.stored and etag is None and miss.response.status == "403"
+    if refused_to_cloudfront:
         log.error, log.detail = "misconfigured", (
             "the derivative is stored, yet S3 answered CloudFront 403 for it (a race only if CloudFront "
             "may not s3:ListBucket)"
@@ -99,9 +89,23 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
         return inline
     if not log.stored:
         raise Unavailable("derivative not stored and too large to inline")
-    if unreadable:
+    if refused_to_cloudfront:
         raise Misconfigured(log.detail)
     return responses.redirect_response(miss.response, miss.request.uri)
+
+
+def store_derivative(store, key: str, rendered, cache_control: str, context, log: MissLog) -> str | None:
+    """The stored object's new ETag; None when it was there already, or could not be stored (log.stored
+    says which). A failed store, too little time left included, is logged, not raised: the image still goes out."""
+    try:
+        ensure_time(context, MIN_MS_TO_STORE)
+        with log.timed("store"):
+            etag = store.write_derivative(key, rendered.body, rendered.content_type, cache_control)
+    except EdgeError as error:
+        log.stored, log.error, log.detail = False, error.code, error.detail
+        return None
+    log.stored = True
+    return etag
 
 
 def ensure_time(context, needed_ms: int) -> None:
