@@ -72,40 +72,41 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
         rendered = image.render(original, rendition, limits)
     log.bytes_out, log.output = len(rendered.body), rendered.format
 
-    etag = store_derivative(store, rendition.derivative_key, rendered, config.cache_control, context, log)
+    stored = store_derivative(store, rendition.derivative_key, rendered, config.cache_control, context, log)
     # Stored already, yet S3 refused it to CloudFront: with the template's s3:ListBucket a missing key is a
     # 404, so a bucket policy, a KMS key or an archive tier keeps CloudFront out, and a redirect would loop.
-    refused_to_cloudfront = log.stored and etag is None and miss.response.status == "403"
+    refused_to_cloudfront = stored is not None and not stored.created and miss.response.status == "403"
     if refused_to_cloudfront:
-        log.error, log.detail = "misconfigured", (
+        log.error, log.detail = Misconfigured.code, (
             "the derivative is stored, yet S3 answered CloudFront 403 for it (a race only if CloudFront "
             "may not s3:ListBucket)"
         )
 
     # Not stored: the viewer still gets the image, and no-store makes the next request retry the write.
-    cache_control = config.cache_control if log.stored else NO_STORE
+    cache_control = config.cache_control if stored is not None else NO_STORE
+    etag = stored.etag if stored is not None else None
     inline = responses.image_response(miss.response, rendered.body, rendered.content_type, cache_control, etag)
     if responses.fits_inline(inline):
         return inline
-    if not log.stored:
+    if stored is None:
         raise Unavailable("derivative not stored and too large to inline")
     if refused_to_cloudfront:
         raise Misconfigured(log.detail)
     return responses.redirect_response(miss.response, miss.request.uri)
 
 
-def store_derivative(store, key: str, rendered, cache_control: str, context, log: MissLog) -> str | None:
-    """The stored object's new ETag; None when it was there already, or could not be stored (log.stored
-    says which). A failed store, too little time left included, is logged, not raised: the image still goes out."""
+def store_derivative(store, key: str, rendered, cache_control: str, context, log: MissLog):
+    """What the PUT did (storage.Stored), or None when the derivative could not be stored. A failed store,
+    too little time left included, is logged, not raised: the image still goes out."""
     try:
         ensure_time(context, MIN_MS_TO_STORE)
         with log.timed("store"):
-            etag = store.write_derivative(key, rendered.body, rendered.content_type, cache_control)
+            stored = store.write_derivative(key, rendered.body, rendered.content_type, cache_control)
     except EdgeError as error:
         log.stored, log.error, log.detail = False, error.code, error.detail
         return None
     log.stored = True
-    return etag
+    return stored
 
 
 def ensure_time(context, needed_ms: int) -> None:

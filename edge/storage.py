@@ -54,6 +54,14 @@ READ_PIECE = 64 * 1024
 HEAD_BYTES = 1024 * 1024
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What a conditional PUT of a derivative did."""
+
+    created: bool  # False: an object was there already (a concurrent miss stored the same bytes first)
+    etag: str | None = None  # S3's, for the object this PUT created
+
+
 @cache
 def s3_client(region: str):
     return boto3.client("s3", region_name=region, config=CLIENT_CONFIG)
@@ -108,9 +116,9 @@ class Storage:
         finally:
             body.close()
 
-    def write_derivative(self, key: str, body: bytes, content_type: str, cache_control: str) -> str | None:
-        """Store a complete derivative, and return the new object's ETag (S3's, right whatever the bucket's
-        encryption). An object already there is left alone, and gives None: it holds the same bytes."""
+    def write_derivative(self, key: str, body: bytes, content_type: str, cache_control: str) -> Stored:
+        """Store a complete derivative, with the ETag S3 gives it (right whatever the bucket's encryption).
+        An object already there is left alone: it holds the same bytes."""
         try:
             parse_derivative_key(key)
         except BadRequest as error:
@@ -128,9 +136,9 @@ class Storage:
             )
         except (ClientError, BotoCoreError) as error:
             if isinstance(error, ClientError) and _error_code(error) in _ALREADY_STORED:
-                return None
+                return Stored(created=False)
             raise _typed(error, "PutObject") from None
-        return stored.get("ETag")
+        return Stored(created=True, etag=stored.get("ETag"))
 
 
 def read_in_time(

@@ -329,6 +329,27 @@ def test_already_stored_is_served_inline_without_a_validator(cat, s3, capsys, or
     assert record.get("error") == error and record["stored"] is True
 
 
+def test_a_botocore_without_if_none_match_never_sends_a_plain_put(cat, stored, monkeypatch):
+    """A Lambda runtime whose botocore predates S3's conditional writes: the store fails, visibly, and the
+    image goes out uncached; no object is ever written without the condition."""
+    members = storage.s3_client("us-east-1").meta.service_model.operation_model("PutObject").input_shape.members
+    monkeypatch.delitem(members, "IfNoneMatch")
+    response = handler(miss_event("/640x/photos/cat.jpg"), Context())
+    assert response["status"] == "200" and header(response, "cache-control") == "no-store"
+    assert stored() == {}
+
+
+def test_a_new_object_without_an_etag_is_still_a_new_object(cat, monkeypatch, capsys):
+    """An S3-like store that answers a PUT without an ETag: the derivative is stored, not found stored."""
+    client = storage.s3_client("us-east-1")
+    real_put = client.put_object
+    monkeypatch.setattr(client, "put_object", lambda **kwargs: {
+        name: value for name, value in real_put(**kwargs).items() if name != "ETag"})
+    response = handler(miss_event("/640x/photos/cat.jpg", status="403"), Context())
+    assert response["status"] == "200" and "etag" not in response["headers"]
+    assert "error" not in json.loads(capsys.readouterr().out)
+
+
 def test_the_etag_is_the_one_s3_gave_the_put(cat, monkeypatch):
     """Under SSE-KMS, for one, S3's ETag is not the MD5 of the body: the answer carries S3's own."""
     client = storage.s3_client("us-east-1")
@@ -350,7 +371,7 @@ def test_just_under_the_cap_is_served_inline(put_original, stored):
     def response_size(height: int) -> tuple[int, bytes]:
         source = encoded(noise_image((400, height)), "PNG")
         body = render(source, parse_rendition("/400x/noise.png"), Limits(50_000_000, 300)).body
-        etag = f'"{hashlib.md5(body).hexdigest()}"'  # what S3 answers the PUT with, and the answer carries
+        etag = f'"{hashlib.md5(body).hexdigest()}"'  # what moto answers the PUT with, as S3 does under SSE-S3
         return generated_size(image_response(origin, body, "image/png", IMMUTABLE, etag)), source
 
     low, high = 300, 700  # 400 x 300 noise fits, 400 x 700 does not
@@ -398,10 +419,12 @@ def test_one_json_log_line_per_miss(cat, capsys):
     assert 0 <= sum(record["phase_ms"].values()) <= record["ms"]
 
 
-def test_a_miss_refused_before_any_work_logs_no_phases(capsys):
-    handler(miss_event("/640y/photos/cat.jpg"), Context())
+@pytest.mark.parametrize(("uri", "status", "phases"), [
+    ("/640y/photos/cat.jpg", 400, []), ("/640x/photos/missing.jpg", 404, ["read"])])
+def test_a_miss_logs_the_phases_it_reached(capsys, s3, uri, status, phases):
+    handler(miss_event(uri), Context())
     record = json.loads(capsys.readouterr().out)
-    assert record["status"] == 400 and "phase_ms" not in record and record["detail"]
+    assert record["status"] == status and list(record.get("phase_ms", {})) == phases and record["detail"]
 
 
 def noise_image(size):

@@ -25,7 +25,6 @@ from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
     EndpointConnectionError,
-    ParamValidationError,
     ReadTimeoutError,
 )
 from botocore.response import StreamingBody
@@ -606,9 +605,6 @@ PUT_FAULTS = [
     ("access-denied", client_error("AccessDenied", 403, "PutObject"), "misconfigured"),
     ("read-timeout", raising(ReadTimeoutError(endpoint_url=ENDPOINT)), "unavailable"),
     ("no-connection", raising(EndpointConnectionError(endpoint_url=ENDPOINT)), "unavailable"),
-    # A Lambda runtime whose botocore predates S3's conditional writes: never a plain PUT instead.
-    ("botocore-without-conditional-writes",
-     raising(ParamValidationError(report='Unknown parameter in input: "IfNoneMatch"')), "misconfigured"),
 ]
 
 
