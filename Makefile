@@ -17,8 +17,8 @@ define require_python313
 @$(PYTHON313) $(IS_313) 2>/dev/null || { echo "error: PYTHON313=$(PYTHON313) is not Python 3.13"; exit 1; }
 endef
 # The recipes every venv shares. $(1): its folder; $(2): the name of its requirements/<name>.txt
-# and requirements/<name>.lock. A venv another Python made (an earlier PYTHON313) is made again, not
-# reused. freeze_venv is the recipe of the target that regenerates the lock.
+# and requirements/<name>.lock. A venv whose Python is not 3.13, or is broken (left by a setup that
+# failed, which writes no stamp), is made again. freeze_venv is the recipe that regenerates the lock.
 define install_venv
 $(require_python313)
 $(1)/bin/python $(IS_313) 2>/dev/null || { rm -rf $(1) && $(PYTHON313) -m venv $(1); }

@@ -56,6 +56,7 @@ CONFIG_HEADERS = (
 # such as 413, goes back to the origin every time, whatever its Cache-Control says.
 CACHED_ERRORS = frozenset({400, 403, 404, 405, 412, 414, 415, 500, 501, 502, 503, 504})
 DISTRIBUTION_DOMAIN = "d111111abcdef8.cloudfront.net"
+MAX_DRAINED_BODY = 1 << 20  # of a request the distribution refuses
 VIEWER_METHODS = frozenset({"GET", "HEAD"})  # the template's AllowedMethods; CloudFront refuses others with 403
 VIA = "2.0 2afae0d44e2540f472c0635ab62c232b.cloudfront.net (CloudFront)"
 
@@ -331,7 +332,7 @@ def x_cache(answer: Answer) -> str:
 def wire_headers(answer: Answer, method: str) -> list[tuple[str, str]]:
     """The headers as sent: CloudFront frames the body itself and adds Via and X-Cache."""
     headers = [(name, value) for name, value in answer.headers if name.lower() not in ("via", "x-cache")]
-    if method == "GET" and answer.status != 304:
+    if method != "HEAD" and answer.status != 304:
         headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
         headers.append(("Content-Length", str(len(answer.body))))
     if answer.header("date") is None:
@@ -350,7 +351,11 @@ class CloudFrontRequestHandler(BaseHTTPRequestHandler):
         self.respond("HEAD")
 
     def do_other(self) -> None:
-        """Refused as CloudFront refuses them; the body, unread, ends the connection."""
+        """Refused as CloudFront refuses them. A small body is read, so that the viewer gets the answer
+        rather than a reset; a larger one is left unread, and the connection ends after the answer."""
+        declared = self.headers.get("Content-Length", "0")
+        if declared.isdigit() and int(declared) <= MAX_DRAINED_BODY:
+            self.rfile.read(int(declared))
         self.close_connection = True
         self.respond(self.command)
 
@@ -369,6 +374,8 @@ class CloudFrontRequestHandler(BaseHTTPRequestHandler):
         self.send_response_only(answer.status, answer.reason)
         for name, value in wire_headers(answer, method):
             self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if method != "HEAD":
             with contextlib.suppress(ConnectionError):  # a browser drops srcset candidates it no longer wants
@@ -536,12 +543,13 @@ def serve(args: argparse.Namespace, endpoint_url: str, embedded: bool) -> None:
         sys.exit(f"error: cannot serve on {s3.LOOPBACK}:{args.port}: {error.strerror}; "
                  "choose another port with --port (make demo PORT=...), or 0 for any free one")
     s3_kind = "embedded moto server" if embedded else "S3"
+    examples = example_urls(server.url, list(originals), headers.get(edge_config.ALLOWED_SIZES))
     print("\n".join([
         f"Local image CDN on {server.url}/   (Ctrl-C stops it)",
         f"  S3:      {s3_kind} at {endpoint_url}",
         f"           originals in {args.originals_bucket}, derivatives in {args.derivatives_bucket}",
         *describe_origin(origin, configured, args.template),
-        "", "Try:", *(f"  {url:<72} {what}" for url, what in example_urls(server.url, list(originals), headers.get(edge_config.ALLOWED_SIZES))),
+        "", "Try:", *(f"  {url:<72} {what}" for url, what in examples),
     ]) + "\n", flush=True)
     try:
         server.serve_forever()

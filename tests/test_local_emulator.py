@@ -304,8 +304,12 @@ def test_the_edge_cache_serves_what_cache_control_allows(client, function):
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "OPTIONS"])
 def test_a_method_the_distribution_does_not_allow_is_refused_at_the_edge(cdn_url, function, method):
-    status, headers, body = fetch(f"{cdn_url}/640x/{LANDSCAPE}", method=method)
+    request = urllib.request.Request(f"{cdn_url}/640x/{LANDSCAPE}", method=method, data=b"form=data")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=60)
+    status, headers, body = refused.value.code, refused.value.headers, refused.value.read()
     assert (status, headers["X-Cache"], headers["Cache-Control"]) == (403, "Error from cloudfront", "no-store")
+    assert int(headers["Content-Length"]) == len(body) and headers["Connection"] == "close"
     assert b"GET and HEAD only" in body and function.calls == []
 
 

@@ -610,7 +610,8 @@ def test_max_dimension_stops_where_a_url_can_reach(template, value, accepted):
     ("max-age=60\tx", False),
 ])
 def test_cache_control_is_what_the_function_takes(template, value, accepted):
-    """What the template lets through, edge/config.py takes, and the reverse."""
+    """What the template lets through, edge/config.py takes as it is (the function would also strip spaces
+    at either end, which the template refuses)."""
     assert bool(re.fullmatch(template["Parameters"]["CacheControl"]["AllowedPattern"], value)) is accepted
     if accepted:
         headers = {name: [{"key": name, "value": text}]
