@@ -122,8 +122,11 @@ def miss_headers(miss: S3Miss) -> dict[str, str]:
     }
 
 
-def build_event(method: str, uri: str, client_ip: str, origin: Origin, status: int, headers: dict[str, str]) -> dict:
-    """An origin-response event for S3's answer (status and headers), in exactly the shape of events/*.json."""
+def build_event(
+    method: str, uri: str, client_ip: str, origin: Origin, status: int, headers: dict[str, str], cf_id: str
+) -> dict:
+    """An origin-response event for S3's answer (status and headers), in exactly the shape of events/*.json;
+    cf_id is CloudFront's ID of the viewer's request (its requestId, and the viewer's X-Amz-Cf-Id)."""
     s3_origin = {
         "authMethod": "none",
         "domainName": origin.domain_name,
@@ -148,7 +151,7 @@ def build_event(method: str, uri: str, client_ip: str, origin: Origin, status: i
         "distributionDomainName": DISTRIBUTION_DOMAIN,
         "distributionId": "EDFDVBD6EXAMPLE",
         "eventType": "origin-response",
-        "requestId": request_id(),
+        "requestId": cf_id,
     }
     return {"Records": [{"cf": {"config": config, "request": request, "response": response}}]}
 
@@ -230,14 +233,16 @@ class CloudFront:
         """The answer to a viewer: from the cache or the origin, 304 if the viewer's copy is still this one,
         then with the response headers policy's headers. `request` holds the viewer's request headers."""
         request = request or {}
+        cf_id = request_id()
         if method not in VIEWER_METHODS:
             answer = cloudfront_error_answer(403, "Error", ("the distribution allows GET and HEAD only",))
         else:
-            answer = self.cached_or_fetched(method, raw_path.split("?", 1)[0].split("#", 1)[0], client_ip)
+            answer = self.cached_or_fetched(method, raw_path.split("?", 1)[0].split("#", 1)[0], client_ip, cf_id)
         answer = not_modified(answer, request.get("If-None-Match"))
-        return replace(answer, headers=self.viewer_headers.added_to(answer.headers, request.get("Origin")))
+        headers = self.viewer_headers.added_to(answer.headers, request.get("Origin")) + (("X-Amz-Cf-Id", cf_id),)
+        return replace(answer, headers=headers)
 
-    def cached_or_fetched(self, method: str, uri: str, client_ip: str) -> Answer:
+    def cached_or_fetched(self, method: str, uri: str, client_ip: str, cf_id: str) -> Answer:
         if uri == "/" and self.gallery is not None:
             return html_answer(self.gallery.html())
         cached = self.cached(method, uri)
@@ -245,7 +250,7 @@ class CloudFront:
             answer, age = cached
             return replace(answer, headers=answer.headers + (("Age", str(age)),), source="cache",
                            x_cache="Hit from cloudfront")
-        answer = self.from_origin(method, uri, client_ip)
+        answer = self.from_origin(method, uri, client_ip, cf_id)
         if self.cache is not None and (answer.status < 400 or answer.status in CACHED_ERRORS):
             self.cache.put(cache_key(method, uri), answer, len(answer.body), answer.header("cache-control"))
         return answer
@@ -259,7 +264,7 @@ class CloudFront:
             return from_get
         return self.cache.get(cache_key("HEAD", uri))
 
-    def from_origin(self, method: str, uri: str, client_ip: str) -> Answer:
+    def from_origin(self, method: str, uri: str, client_ip: str, cf_id: str) -> Answer:
         # S3 decodes the path as the function does: percent-escapes as UTF-8, and + as a space.
         key = unquote_plus(uri[1:], errors="replace")
         try:
@@ -273,10 +278,11 @@ class CloudFront:
         except BotoCoreError as error:
             return cloudfront_error_answer(502, "OriginConnectError", (f"S3 could not be reached: {error}",))
         else:
-            return self.run_function(build_event(method, uri, client_ip, self.origin, hit.status, dict(hit.headers)), hit)
+            event = build_event(method, uri, client_ip, self.origin, hit.status, dict(hit.headers), cf_id)
+            return self.run_function(event, hit)
         if self.missing_as_403 and miss.status == 404:
             miss = replace(miss, status=403, code="AccessDenied")
-        event = build_event(method, uri, client_ip, self.origin, miss.status, miss_headers(miss))
+        event = build_event(method, uri, client_ip, self.origin, miss.status, miss_headers(miss), cf_id)
         with self.instance:
             return self.run_function(event, s3_error_answer(miss, key))
 

@@ -302,6 +302,20 @@ def test_the_edge_cache_serves_what_cache_control_allows(client, function):
     assert headers["Age"] == "0"
 
 
+def test_every_answer_names_the_viewer_request_the_function_was_called_for(client):
+    """X-Amz-Cf-Id, as CloudFront sends it: the event's requestId, which the function logs as request_id."""
+    request_ids = []
+
+    def recording(event, context):
+        request_ids.append(event["Records"][0]["cf"]["config"]["requestId"])
+        return edge_handler(event, context)
+
+    with serving(client, recording, cache=ResponseCache()) as url:
+        answers = [fetch(f"{url}/189x/{LANDSCAPE}")[1]["X-Amz-Cf-Id"] for _ in range(2)]  # a miss, then a hit
+    assert answers[0] == request_ids[0] and len(request_ids) == 1
+    assert answers[1] != answers[0] and len(answers[1]) == 56
+
+
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "OPTIONS"])
 def test_a_method_the_distribution_does_not_allow_is_refused_at_the_edge(cdn_url, function, method):
     request = urllib.request.Request(f"{cdn_url}/640x/{LANDSCAPE}", method=method, data=b"form=data")
@@ -449,7 +463,8 @@ def test_the_gallery_leaves_out_an_original_it_cannot_decode(client):
 def test_a_built_event_has_the_shape_of_the_shipped_events():
     origin = cdn.Origin(DERIVATIVES, REGION, {"x-originals-bucket": ORIGINALS})
     miss = cdn.S3Miss(404, "NoSuchKey", "REQUESTID", "HOSTID")
-    built = cdn.build_event("GET", "/640x/photos/cat.jpg", "127.0.0.1", origin, 404, cdn.miss_headers(miss))
+    built = cdn.build_event("GET", "/640x/photos/cat.jpg", "127.0.0.1", origin, 404, cdn.miss_headers(miss),
+                            cdn.request_id())
     shipped = load_event("miss-404-resize.json")
     assert shape(built) == shape(shipped)
     cf = built["Records"][0]["cf"]
