@@ -96,6 +96,8 @@ SIMD_LANCZOS = ResizeAlg.convolution(FilterType.lanczos3)
 # SSIM is that of a full decode or better (0.9118 and 0.9503 against 0.9100 and 0.9502).
 DRAFT_GAP = 2
 REDUCING_GAP = 2
+# An edge pixel covered this close to wholly or not at all is taken as such (a scale's rounding).
+PARTIAL_EDGE_EPSILON = 1e-6
 # Resampling runs in this many strips, on up to as many threads as there are cores.
 # The count is fixed, not taken from the machine, so that the output bytes are the
 # same everywhere. Below the pixel count one plain resize is quicker.
@@ -577,9 +579,50 @@ def reduce(frame: Frame) -> Frame:
     if factor_x == factor_y == 1:
         return frame
     region = (left / factor_x, upper / factor_y, right / factor_x, lower / factor_y)
+    # The last block across and down may hold fewer pixels than the factor: reduce() averages what
+    # it holds, into a pixel as wide as the others.
+    extent = (0.0, 0.0, image.width / factor_x, image.height / factor_y)
+
+    def reduced(pixels: Image.Image) -> Image.Image:
+        return with_partial_edges_weighed(pixels.reduce((factor_x, factor_y)), extent)
+
     # Pillow's reduce() would weight by alpha too, but by its own convert(): ten times slower.
-    reduced = alpha_weighted(image, lambda pixels: pixels.reduce((factor_x, factor_y)))
-    return replace(frame, image=reduced, region=region)
+    return replace(frame, image=alpha_weighted(image, reduced), region=region)
+
+
+def weigh_partial_edges(frame: Frame) -> Frame:
+    """libjpeg's scaled decode rounds a partial pixel up on the stored right and bottom edges (orienting
+    may move it to the left or top): weigh it by what it holds, as reduce() does its last block."""
+    placement = frame.placement
+    if placement is None or not partial_edges(frame.image.size, placement.box):
+        return frame
+    return replace(frame, image=alpha_weighted(
+        frame.image, lambda pixels: with_partial_edges_weighed(pixels, placement.box)))
+
+
+def with_partial_edges_weighed(image: Image.Image, extent: Region) -> Image.Image:
+    """The image, in place, with each edge line that `extent` (where the picture lies, in the
+    image's pixels) covers only in part blended with its inner neighbour in that proportion. A
+    resampler takes every pixel for a whole one: unweighed, a partial edge pixel would weigh as
+    much as a whole one, a dark or light line along that edge, and most of a 1-pixel output."""
+    for edge, inner, covered in partial_edges(image.size, extent):
+        image.paste(Image.blend(image.crop(inner), image.crop(edge), covered), edge[:2])
+    return image
+
+
+def partial_edges(size: tuple[int, int], extent: Region) -> list[tuple[tuple[int, int, int, int], ...]]:
+    """(the edge line's box, its inner neighbour's box, the part of the edge the picture covers), for
+    the edges where that part is neither whole nor nothing, and a neighbour exists."""
+    width, height = size
+    left, upper, right, lower = extent
+    lines = (
+        ((0, 0, 1, height), (1, 0, 2, height), 1 - left, width),
+        ((width - 1, 0, width, height), (width - 2, 0, width - 1, height), right - (width - 1), width),
+        ((0, 0, width, 1), (0, 1, width, 2), 1 - upper, height),
+        ((0, height - 1, width, height), (0, height - 2, width, height - 1), lower - (height - 1), height),
+    )
+    return [(edge, inner, covered) for edge, inner, covered, across in lines
+            if across > 1 and PARTIAL_EDGE_EPSILON < covered < 1 - PARTIAL_EDGE_EPSILON]
 
 
 def resize(frame: Frame) -> Frame:
@@ -677,7 +720,7 @@ def to_output_mode(frame: Frame) -> Frame:
 
 STEPS = (
     reduce_on_decode, decode_webp, load, orient, to_working_mode, to_srgb_where_the_profile_cannot_go,
-    crop, reduce, resize, to_output_mode,
+    weigh_partial_edges, crop, reduce, resize, to_output_mode,
 )
 
 

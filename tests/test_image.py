@@ -12,7 +12,7 @@ from PIL import ExifTags, Image, ImageCms, ImageOps
 from edge import png
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
-from edge.image import Limits, check_pixels_in_head, declared_size, render, webp_decoder
+from edge.image import Limits, check_pixels_in_head, declared_size, render, webp_decoder, with_partial_edges_weighed
 from edge.rendition import parse_rendition
 from bombs import png_chunk
 from imaging import (
@@ -762,6 +762,41 @@ def test_a_reduced_decode_is_not_shifted(spec, orientation, source_format):
     assert reduced.size == full_size
     for reduced_axis, full_axis in zip(centroid(reduced), full_centroid, strict=True):
         assert reduced_axis == pytest.approx(full_axis, abs=0.05)
+
+
+def framed(size: tuple[int, int]) -> Image.Image:
+    """Grey, with a black line along every edge: an edge weighed wrongly shows in the output's average."""
+    image = Image.new("L", size, 200)
+    image.paste(0, (0, 0, size[0], 1))
+    image.paste(0, (0, size[1] - 1, size[0], size[1]))
+    image.paste(0, (0, 0, 1, size[1]))
+    image.paste(0, (size[0] - 1, 0, size[0], size[1]))
+    return image
+
+
+# 801 x 601: reduce() by 4 (PNG), and libjpeg's draft at 1/8, leave a last block across and down that holds
+# one pixel row of the eight or four; orientations 3, 6 and 8 bring it to the left or top edge.
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+@pytest.mark.parametrize("source_format", ["PNG", "JPEG"])
+def test_a_partial_last_block_weighs_what_it_holds(source_format, orientation):
+    upright = framed((801, 601))
+    mean = sum(value * count for value, count in enumerate(upright.histogram())) / (801 * 601)
+    stored, exif = stored_as(upright, orientation)
+    data = encoded(stored, source_format, exif=exif, **({"quality": 95} if source_format == "JPEG" else {}))
+    _, one_pixel = rendered(data, "1x,png")
+    assert abs(one_pixel.getpixel((0, 0)) - mean) <= 3  # 149-160 when the line weighed a whole block
+    _, small = rendered(data, "100x,png")
+    rows, columns = [small.getpixel((50, y)) for y in (0, 74)], [small.getpixel((x, 37)) for x in (0, 99)]
+    assert max(rows + columns) - min(rows + columns) <= 16  # 31-36 when one edge was darker
+
+
+@pytest.mark.parametrize(("extent", "expected"), [
+    ((0, 0, 3, 1), [10, 20, 200]), ((0, 0, 2.25, 1), [10, 20, 65]), ((0.5, 0, 3, 1), [15, 20, 200]),
+    ((0, 0, 2 + 1e-9, 1), [10, 20, 200]),  # a rounding's worth of a pixel: none
+])
+def test_a_partial_edge_pixel_is_blended_with_its_neighbour_by_what_it_covers(extent, expected):
+    line = Image.frombytes("L", (3, 1), bytes([10, 20, 200]))
+    assert list(with_partial_edges_weighed(line, extent).get_flattened_data()) == expected
 
 
 def libwebp_decodes(monkeypatch) -> list[tuple[int, int]]:
