@@ -519,7 +519,7 @@ def to_working_mode(frame: Frame) -> Frame:
     if image.mode.startswith("I;16") or image.mode in ("I", "F"):
         # Scale 16 bits down to 8; a plain convert would clip everything above 255 to white.
         wide = image.convert("I")
-        grey = wide.point(lambda value: value / 257).convert("L")
+        grey = wide.point(lambda value: value / 257 + 0.5).convert("L")  # rounded: point() truncates
         key = image.info.get("transparency")
         if not isinstance(key, int):
             return replace(frame, image=grey)

@@ -236,6 +236,12 @@ def test_sixteen_bit_grayscale_is_scaled_to_eight_bits():
     assert [image.getpixel((x, 0)) for x in range(4)] == [0, 64, 128, 255]
 
 
+def test_sixteen_bit_grayscale_is_rounded_not_truncated():
+    source = Image.new("I;16", (4, 1), 25956)  # 100.996 x 257
+    _, image = rendered(encoded(source, "PNG"), "4x,png")
+    assert list(image.get_flattened_data()) == [101] * 4
+
+
 def test_sixteen_bit_grayscale_keeps_its_transparent_value():
     """The key is a 16-bit value: a neighbour that rounds to the same 8 bits stays opaque."""
     key = 257 * 128
