@@ -182,9 +182,10 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     geometry = plan(upright_size(image.size, orientation), rendition.width, rendition.height, rendition.fit)
     check_encodable(geometry.size, target)
     loop = image.info.get("loop")  # read before seeking: only the first frame carries it
+    lossless = target == "webp" and frame_count == 1 and is_lossless_webp(image, data)
     frames = merge_repeated(rendered_frames(
         source_frames(image, frame_count, target, geometry, orientation, data), frame_count))
-    body = encode(frames, rendition.quality, loop)
+    body = encode(frames, rendition.quality, loop, lossless)
     return Rendered(body, target, CONTENT_TYPES[target], geometry.size, len(frames))
 
 
@@ -776,9 +777,21 @@ def merge_repeated(frames: list[Frame]) -> list[Frame]:
     return merged
 
 
-def encode(frames: list[Frame], quality: int | None, loop: int | None) -> bytes:
+def is_lossless_webp(image: Image.Image, data: bytes) -> bool:
+    """A still WebP coded losslessly (VP8L), as libwebp reads its header; an animation's frames
+    may each be either, and count as lossy."""
+    decoder = webp_decoder() if image.format == "WEBP" else None
+    if decoder is None:
+        return False
+    try:
+        return decoder.features(data).format == webp.LOSSLESS
+    except webp.WebPError:
+        return False  # the decode that follows says what is wrong with it
+
+
+def encode(frames: list[Frame], quality: int | None, loop: int | None, lossless: bool = False) -> bytes:
     first = frames[0]
-    options = encoder_options(first.target, quality, first.image)
+    options = encoder_options(first.target, quality, first.image, lossless)
     if first.icc_profile and first.target in ICC_OUTPUTS:
         options["icc_profile"] = first.icc_profile
     if len(frames) > 1:
@@ -803,16 +816,22 @@ def gif_palette(image: Image.Image) -> Image.Image:
     return image.convert("P", palette=Image.Palette.ADAPTIVE) if image.mode == "RGB" else image
 
 
-def encoder_options(target: str, quality: int | None, image: Image.Image | None = None) -> dict:
+def encoder_options(
+    target: str, quality: int | None, image: Image.Image | None = None, lossless: bool = False
+) -> dict:
     """Settings measured with `make bench-levers` (bytes against SSIM and time; bench/README.md).
 
     JPEG: progressive (Huffman tables optimised with it) is 5-6% smaller than baseline.
-    WebP: method 3 gives method 4's bytes and SSIM, faster on alpha.
+    WebP: method 3 gives method 4's bytes and SSIM, faster on alpha. A lossless original (a logo,
+    a diagram) stays lossless unless the URL names a quality, as a PNG stays a PNG: lossy, its
+    soft edges would fringe, and a flat graphic often comes out smaller lossless anyway.
     AVIF: speed 9 encodes 4x faster than 8 for 3% more bytes; quality 62 wins back the SSIM.
     PNG: see png_strategy.
     """
     if target == "jpeg":
         return {"quality": quality or DEFAULT_QUALITY["jpeg"], "progressive": True}
+    if target == "webp" and lossless and quality is None:
+        return {"lossless": True, "method": 3}
     if target == "webp":
         return {"quality": quality or DEFAULT_QUALITY["webp"], "method": 3}
     if target == "avif":

@@ -9,7 +9,7 @@ import zlib
 import pytest
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
-from edge import png
+from edge import png, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
 from edge.image import Limits, check_pixels_in_head, declared_size, render, webp_decoder, with_partial_edges_weighed
@@ -847,6 +847,28 @@ def test_a_still_webp_is_decoded_by_libwebp_at_twice_the_output_scale(monkeypatc
     sizes = libwebp_decodes(monkeypatch)
     rendered(source(), spec)
     assert sizes == ([decoded_at] if decoded_at else [])
+
+
+@pytest.mark.parametrize(("source_options", "spec", "lossless"), [
+    ({"lossless": True}, "100x", True), ({"lossless": True}, "100x,webp", True),
+    ({"lossless": True}, "100x,q90", False), ({"quality": 90}, "100x", False),
+], ids=["lossless", "lossless-named", "lossless-given-a-quality", "lossy"])
+def test_a_lossless_webp_stays_lossless_unless_a_quality_is_asked(source_options, spec, lossless):
+    source = encoded(gradient((400, 250), "RGBA"), "WEBP", **source_options)
+    result, image = rendered(source, spec)
+    assert (webp_decoder().features(result.body).format == webp.LOSSLESS) is lossless
+    if lossless:  # every pixel as resized, before any encoder
+        _, exact = rendered(source, "100x,png")
+        assert largest_difference(image, exact) == 0
+
+
+def test_a_lossless_webp_animation_is_encoded_lossy_as_before():
+    """Each frame of an animation may be coded either way: libwebp reads no one format for it."""
+    frames = [gradient((64, 40), "RGBA").rotate(angle) for angle in (0, 90)]
+    source = io.BytesIO()
+    frames[0].save(source, "WEBP", save_all=True, append_images=frames[1:], lossless=True, duration=50)
+    result, _ = rendered(source.getvalue(), "32x")
+    assert result.frames == 2 and b"VP8L" not in result.body
 
 
 def test_a_scaled_webp_decode_leaves_no_dark_line_at_the_edge():
