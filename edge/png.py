@@ -178,10 +178,14 @@ class InflatingReader:
     def _advance(self) -> bool:
         """Move on to the next piece, and have the worker inflate the one after it meanwhile."""
         future = self._next or self._executor.submit(next, self._pieces, None)
-        try:
-            piece = future.result()
-        except zlib.error as error:
-            raise OSError(f"corrupt compressed pixels: {error}") from None
+        # Not future.result(): re-raised here, the worker's error would take this frame into its
+        # traceback, and the frame holds the future that holds the error. That cycle would keep the
+        # half-decoded image (tens of MB) alive until the garbage collector happens to run.
+        failure = future.exception()
+        if isinstance(failure, zlib.error):
+            self._next = None
+            raise OSError(f"corrupt compressed pixels: {failure}")
+        piece = future.result()  # anything else the worker raised is a bug: as it is
         self._next = None if piece is None else self._executor.submit(next, self._pieces, None)
         if piece is None:
             return False

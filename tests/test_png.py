@@ -13,7 +13,10 @@ from PIL import Image
 
 from bombs import PNG_SIGNATURE, apng_declaring_frames, grey_png, png_chunk, png_ending_after_one_row
 from edge import png
+from edge.errors import UnsupportedMedia
+from edge.image import Limits, render
 from edge.png import ZLIB_HEADER
+from edge.rendition import parse_rendition
 from imaging import encoded, gradient, png_with_corrupt_data
 
 WORKER = ThreadPoolExecutor(1)
@@ -371,3 +374,19 @@ def ihdr_only(depth: int, colour_type: int) -> bytes:
 ], ids=["grey-2", "grey-4", "rgb-16", "grey-1", "grey-8", "rgb-8", "grey-16", "not-a-png"])
 def test_a_colour_key_is_brought_to_pillows_eight_bit_samples(data, key, at_8_bits):
     assert png.transparency_at_8_bits(data, key) == at_8_bits
+
+
+@pytest.mark.parametrize("original", [png_with_corrupt_data, lambda: png_ending_after_one_row(2000, 1500)],
+                         ids=["corrupt", "ending-early"])
+def test_a_png_refused_mid_decode_leaves_no_cycle_holding_its_pixels(original):
+    """Only the garbage collector would free a cycle, tens of requests later in a warm container: until
+    then it held the half-decoded image, 12 MB here, 190 MB at the pixel limit."""
+    data = original()
+    gc.collect()
+    gc.disable()
+    try:
+        with pytest.raises(UnsupportedMedia):
+            render(data, parse_rendition("/640x/k.png"), Limits(50_000_000, 300))
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
