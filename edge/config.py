@@ -63,7 +63,8 @@ class Config:
             raise Misconfigured(f"origin custom header {ORIGINALS_BUCKET} is missing")
         return cls(
             originals_bucket=originals_bucket,
-            originals_region=(headers.get(ORIGINALS_REGION) or "").strip() or derivatives_region,
+            # Region names are lower case: one spelled otherwise would still work, as another client.
+            originals_region=(headers.get(ORIGINALS_REGION) or "").strip().lower() or derivatives_region,
             derivatives_bucket=bucket,
             derivatives_region=derivatives_region,
             max_dimension=_positive_int(headers, MAX_DIMENSION, DEFAULT_MAX_DIMENSION),

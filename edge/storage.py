@@ -14,7 +14,7 @@ so that no object, an original included, is ever overwritten.
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 import boto3
 import urllib3
@@ -49,6 +49,7 @@ _ALREADY_STORED = frozenset({"PreconditionFailed", "412", "ConditionalRequestCon
 # whole, so the piece is small: a body must come slower than about 20 KB/s to outlast the time kept
 # for the render (3 s) by one piece.
 READ_PIECE = 64 * 1024
+MAX_CLIENTS = 4
 # How far into an original its header is looked for while the rest is still coming (image metadata
 # before the size, such as EXIF thumbnails and ICC profiles, rarely takes more than a few pieces).
 HEAD_BYTES = 1024 * 1024
@@ -62,7 +63,9 @@ class Stored:
     etag: str | None = None  # S3's, for the object this PUT created
 
 
-@cache
+# A warm container keeps a client for each region it has met: the originals' and the derivatives'.
+# Bounded, as each region a redeploy ever named would otherwise stay, with its connection pool.
+@lru_cache(maxsize=MAX_CLIENTS)
 def s3_client(region: str):
     return boto3.client("s3", region_name=region, config=CLIENT_CONFIG)
 

@@ -101,6 +101,12 @@ def test_a_cache_control_that_could_not_be_sent_as_a_header_is_a_misconfiguratio
         Config.from_origin(origin(x_originals_bucket="originals", x_cache_control=value))
 
 
+def test_the_originals_region_is_read_in_lower_case():
+    """One region, one S3 client in a warm container, however the header spells it."""
+    config = Config.from_origin(origin(x_originals_bucket="originals", x_originals_region=" EU-West-1 "))
+    assert config.originals_region == "eu-west-1"
+
+
 def test_a_custom_origin_is_a_misconfiguration():
     with pytest.raises(Misconfigured):
         Config.from_origin(None)

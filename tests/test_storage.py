@@ -86,3 +86,11 @@ def test_an_original_read_in_one_piece_skips_the_head_check():
     check = HeadChecks(SourceTooLarge("not asked"))
     assert storage.read_in_time(io.BytesIO(small), len(small), len(small), lambda: True, check) == small
     assert check.seen == []
+
+
+def test_a_warm_container_keeps_a_bounded_number_of_clients():
+    storage.s3_client.cache_clear()
+    for region in ("us-east-1", "eu-west-1", "eu-west-2", "eu-west-3", "ap-south-1", "sa-east-1", "us-east-1"):
+        storage.s3_client(region)
+    assert storage.s3_client.cache_info().currsize == storage.MAX_CLIENTS
+    storage.s3_client.cache_clear()
