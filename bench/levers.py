@@ -82,12 +82,15 @@ def decoded(data: bytes, job: Job, pipeline: Pipeline) -> tuple[Image.Image, tup
     """Open, optionally DCT- or libwebp-scale, decode and bring to a resizable mode (edge.image's
     first steps); with the decoded pixels per source pixel, across and down."""
     image = Image.open(io.BytesIO(data))
+    stored_w, stored_h = image.size
     scale = (1.0, 1.0)
     if image.format == "JPEG" and pipeline.draft_gap is not None:
         scale = apply_draft(image, job, pipeline.draft_gap)
     if image.format == "WEBP" and pipeline.webp_scale_gap is not None:
         image, scale = scaled_webp(data, image, job, pipeline.webp_scale_gap)
     image.load()
+    # edge.image.weigh_partial_edges: the draft's partial last pixel weighs what it holds.
+    edge.image.with_partial_edges_weighed(image, (0.0, 0.0, stored_w * scale[0], stored_h * scale[1]))
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     return image, scale
@@ -141,7 +144,8 @@ def reduced(image: Image.Image, box, size, gap: float):
     if factor < 2:
         return image, box
     whole = (int(box[0]), int(box[1]), min(image.width, int(box[2]) + 1), min(image.height, int(box[3]) + 1))
-    small = image.reduce(factor, box=whole)
+    small = edge.image.with_partial_edges_weighed(  # as edge.image.reduce weighs its last blocks
+        image.reduce(factor, box=whole), (0.0, 0.0, (whole[2] - whole[0]) / factor, (whole[3] - whole[1]) / factor))
     moved = ((box[0] - whole[0]) / factor, (box[1] - whole[1]) / factor,
              (box[2] - whole[0]) / factor, (box[3] - whole[1]) / factor)
     return small, moved
@@ -498,8 +502,8 @@ def recommended_settings():
     """edge.image with the recommended settings, patched in memory for the duration of one call."""
     original_options = edge.image.encoder_options
 
-    def encoder_options(target, quality, image=None):
-        return {**original_options(target, quality, image), **RECOMMENDED_ENCODER[target]}
+    def encoder_options(target, quality, image=None, lossless=False):
+        return {**original_options(target, quality, image, lossless), **RECOMMENDED_ENCODER[target]}
 
     edge.image.encoder_options = encoder_options
     try:
