@@ -63,7 +63,7 @@ class Config:
             raise Misconfigured(f"origin custom header {ORIGINALS_BUCKET} is missing")
         return cls(
             originals_bucket=originals_bucket,
-            # Region names are lower case: one spelled otherwise would still work, as another client.
+            # Region names are lower case: read so, a header in capitals names the same region, and client.
             originals_region=(headers.get(ORIGINALS_REGION) or "").strip().lower() or derivatives_region,
             derivatives_bucket=bucket,
             derivatives_region=derivatives_region,
