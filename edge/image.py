@@ -42,7 +42,7 @@ from PIL import (  # noqa: F401 - imported for their registration side effect
 
 from edge import avif, gif, heap, jpeg, png, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
-from edge.geometry import Geometry, plan
+from edge.geometry import Box, Geometry, plan
 from edge.rendition import Rendition
 
 # We enforce our own pixel limit from configuration, before decoding; Pillow's
@@ -615,7 +615,7 @@ def with_partial_edges_weighed(image: Image.Image, extent: Region) -> Image.Imag
     return image
 
 
-def partial_edges(size: tuple[int, int], extent: Region) -> list[tuple[tuple[int, int, int, int], ...]]:
+def partial_edges(size: tuple[int, int], extent: Region) -> list[tuple[Box, Box, float]]:
     """(the edge line's box, its inner neighbour's box, the part of the edge the picture covers), for
     the edges where that part is neither whole nor nothing, and a neighbour exists."""
     width, height = size
