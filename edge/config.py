@@ -58,13 +58,13 @@ class Config:
             raise Misconfigured(f"the S3 origin has an origin path, {origin.path!r}")
         bucket, derivatives_region = derivatives_location(origin)
         headers = origin.custom_headers
-        originals_bucket = (headers.get(ORIGINALS_BUCKET) or "").strip()
+        originals_bucket = _value(headers, ORIGINALS_BUCKET)
         if not originals_bucket:
             raise Misconfigured(f"origin custom header {ORIGINALS_BUCKET} is missing")
         return cls(
             originals_bucket=originals_bucket,
             # Region names are lower case: read so, a header in capitals names the same region, and client.
-            originals_region=(headers.get(ORIGINALS_REGION) or "").strip().lower() or derivatives_region,
+            originals_region=_value(headers, ORIGINALS_REGION).lower() or derivatives_region,
             derivatives_bucket=bucket,
             derivatives_region=derivatives_region,
             max_dimension=_positive_int(headers, MAX_DIMENSION, DEFAULT_MAX_DIMENSION),
@@ -103,8 +103,13 @@ def parse_allowed_sizes(value: str | None) -> frozenset[str] | None:
     return sizes
 
 
+def _value(headers: Headers, name: str) -> str:
+    """A header's value without the spaces around it; "" when it is absent."""
+    return (headers.get(name) or "").strip()
+
+
 def _positive_int(headers: Headers, name: str, default: int) -> int:
-    value = (headers.get(name) or "").strip()
+    value = _value(headers, name)
     if not value:
         return default
     if not _POSITIVE_INT.match(value):
@@ -115,7 +120,7 @@ def _positive_int(headers: Headers, name: str, default: int) -> int:
 def _header_value(headers: Headers, name: str, default: str) -> str:
     """A value the function repeats in a header of its own, to S3 and to viewers: printable ASCII only,
     which S3 takes as metadata and CloudFront lets through."""
-    value = (headers.get(name) or "").strip()
+    value = _value(headers, name)
     if not value:
         return default
     if not (value.isascii() and value.isprintable()):
