@@ -73,9 +73,10 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
     log.bytes_out, log.output = len(rendered.body), rendered.format
 
     stored = store_derivative(store, rendition.derivative_key, rendered, config.cache_control, context, log)
+    log.stored = stored is not None
     # Stored already, yet S3 refused it to CloudFront: with the template's s3:ListBucket a missing key is a
     # 404, so a bucket policy, a KMS key or an archive tier keeps CloudFront out, and a redirect would loop.
-    refused_to_cloudfront = stored is not None and not stored.created and miss.response.status == "403"
+    refused_to_cloudfront = log.stored and not stored.created and miss.response.status == "403"
     if refused_to_cloudfront:
         log.error, log.detail = Misconfigured.code, (
             "the derivative is stored, yet S3 answered CloudFront 403 for it (a race only if CloudFront "
@@ -83,12 +84,11 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
         )
 
     # Not stored: the viewer still gets the image, and no-store makes the next request retry the write.
-    cache_control = config.cache_control if stored is not None else NO_STORE
-    etag = stored.etag if stored is not None else None
+    cache_control, etag = (config.cache_control, stored.etag) if log.stored else (NO_STORE, None)
     inline = responses.image_response(miss.response, rendered.body, rendered.content_type, cache_control, etag)
     if responses.fits_inline(inline):
         return inline
-    if stored is None:
+    if not log.stored:
         raise Unavailable("derivative not stored and too large to inline")
     if refused_to_cloudfront:
         raise Misconfigured(log.detail)
@@ -103,9 +103,8 @@ def store_derivative(store, key: str, rendered, cache_control: str, context, log
         with log.timed("store"):
             stored = store.write_derivative(key, rendered.body, rendered.content_type, cache_control)
     except EdgeError as error:
-        log.stored, log.error, log.detail = False, error.code, error.detail
+        log.error, log.detail = error.code, error.detail
         return None
-    log.stored = True
     return stored
 
 
