@@ -339,12 +339,16 @@ def test_a_botocore_without_if_none_match_never_sends_a_plain_put(cat, stored, m
     assert stored() == {}
 
 
-def test_a_new_object_without_an_etag_is_still_a_new_object(cat, monkeypatch, capsys):
-    """An S3-like store that answers a PUT without an ETag: the derivative is stored, not found stored."""
+def answering_puts_with(monkeypatch, edit) -> None:
+    """S3's answer to every PUT of the function, as edit(answer) makes it."""
     client = storage.s3_client("us-east-1")
     real_put = client.put_object
-    monkeypatch.setattr(client, "put_object", lambda **kwargs: {
-        name: value for name, value in real_put(**kwargs).items() if name != "ETag"})
+    monkeypatch.setattr(client, "put_object", lambda **kwargs: edit(real_put(**kwargs)))
+
+
+def test_a_new_object_without_an_etag_is_still_a_new_object(cat, monkeypatch, capsys):
+    """An S3-like store that answers a PUT without an ETag: the derivative is stored, not found stored."""
+    answering_puts_with(monkeypatch, lambda answer: {name: value for name, value in answer.items() if name != "ETag"})
     response = handler(miss_event("/640x/photos/cat.jpg", status="403"), Context())
     assert response["status"] == "200" and "etag" not in response["headers"]
     assert "error" not in json.loads(capsys.readouterr().out)
@@ -352,9 +356,7 @@ def test_a_new_object_without_an_etag_is_still_a_new_object(cat, monkeypatch, ca
 
 def test_the_etag_is_the_one_s3_gave_the_put(cat, monkeypatch):
     """Under SSE-KMS, for one, S3's ETag is not the MD5 of the body: the answer carries S3's own."""
-    client = storage.s3_client("us-east-1")
-    real_put = client.put_object
-    monkeypatch.setattr(client, "put_object", lambda **kwargs: {**real_put(**kwargs), "ETag": '"kms-etag"'})
+    answering_puts_with(monkeypatch, lambda answer: {**answer, "ETag": '"kms-etag"'})
     response = handler(miss_event("/640x/photos/cat.jpg"), Context())
     assert header(response, "etag") == '"kms-etag"'
 
