@@ -7,7 +7,8 @@ so a read and a write together stall at most 18 s of Lambda@Edge's 30. A body th
 keeps coming, but slowly, is given up on by the time left instead (storage.read_in_time).
 (botocore's plain "max_attempts" counts retries, not attempts: 3 meant 4 attempts.)
 
-Not counted: botocore stretches a backoff to a service's x-amz-retry-after, by up to 5 s more.
+Not counted: botocore 1.44 and later stretch a backoff to a service's x-amz-retry-after, by up to
+5 s more (the runtime's botocore may be older, and then this bound is exact).
 Should S3 send it, a read and a write that both stall could run into Lambda's own timeout,
 which CloudFront answers 503 as we would (Lambda logs it); counting it would instead leave
 every render of more than about 12 s unstored, rendered again on each request.

@@ -334,7 +334,7 @@ def test_a_botocore_without_if_none_match_still_puts_only_if_absent(cat, s3, sto
     """A Lambda runtime whose botocore predates S3's conditional writes still stores, and still never
     overwrites: the condition goes out as a header, which S3 (here moto) enforces."""
     members = storage.s3_client("us-east-1").meta.service_model.operation_model("PutObject").input_shape.members
-    monkeypatch.delitem(members, "IfNoneMatch")
+    monkeypatch.delitem(members, "IfNoneMatch", raising=False)  # a botocore before 1.35.2 has none to delete
     if first_writer:
         s3.put_object(Bucket=DERIVATIVES, Key="640x/photos/cat.jpg", Body=first_writer)
     response = handler(miss_event("/640x/photos/cat.jpg"), Context())
