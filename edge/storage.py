@@ -100,7 +100,9 @@ class Storage:
         the read is given up when in_time() turns false. head_checked(first bytes) may refuse the
         original early (by raising) and says when it has seen enough (read_in_time)."""
         try:
-            response = self.originals_client.get_object(Bucket=self.originals_bucket, Key=key)
+            # A botocore before 1.36 checks an original's stored checksum only when asked to. A mismatch
+            # then fails the read, so a corrupt original is never rendered.
+            response = self.originals_client.get_object(Bucket=self.originals_bucket, Key=key, ChecksumMode="ENABLED")
         except (ClientError, BotoCoreError) as error:
             raise _typed(error, "GetObject") from None
         body = response["Body"]

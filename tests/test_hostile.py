@@ -22,6 +22,7 @@ from PIL import Image
 import pytest
 import urllib3
 from botocore.awsrequest import AWSResponse
+from botocore.config import Config as BotoConfig
 from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
@@ -30,10 +31,12 @@ from botocore.exceptions import (
 )
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.s3.models import s3_backends
 
 import bombs
 from edge import budget, image, miss, storage
-from edge.errors import Misconfigured, UnsafeWrite
+from edge.errors import Misconfigured, Unavailable, UnsafeWrite
 from imaging import (
     DERIVATIVES, EVENTS, IMMUTABLE, LAMBDA_TIMEOUT_MS, ORIGINALS, Context, body_bytes, body_image, encoded, gradient,
     header, origin_response, png_with_corrupt_data,
@@ -689,7 +692,7 @@ def test_the_exact_put_sent_and_a_412_is_success(s3, cat_jpeg, capsys):
         stubber.add_response(
             "get_object",
             {"Body": StreamingBody(io.BytesIO(cat_jpeg), len(cat_jpeg)), "ContentLength": len(cat_jpeg)},
-            {"Bucket": ORIGINALS, "Key": CAT},
+            {"Bucket": ORIGINALS, "Key": CAT, "ChecksumMode": "ENABLED"},
         )
         stubber.add_client_error(
             "put_object", service_error_code="PreconditionFailed", http_status_code=412,
@@ -818,6 +821,19 @@ def test_every_s3_call_of_a_miss_goes_to_its_own_bucket(run, put_original, cat_j
     outcome = run(hostile_event(f"/640x/{CAT}"))
     assert_row(outcome, "200", cache=IMMUTABLE, stored=(f"640x/{CAT}",))
     assert calls == [("GET", ORIGINALS, CAT, None, False), ("PUT", DERIVATIVES, f"640x/{CAT}", b"*", True)]
+
+
+def test_an_original_whose_checksum_fails_is_not_rendered_on_any_botocore(s3, cat_jpeg):
+    """A botocore before 1.36 checks a GetObject's checksum only when asked (as `when_required` does
+    here): the function asks, so a corrupt original fails the read instead of being rendered."""
+    s3.put_object(Bucket=ORIGINALS, Key=CAT, Body=cat_jpeg, ChecksumAlgorithm="CRC32")
+    stored_original = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].buckets[ORIGINALS].keys[CAT]
+    stored_original.checksum_value = "AAAAAA=="  # no longer the bytes' CRC32
+    only_when_asked = boto3.client("s3", region_name="us-east-1",
+                                   config=BotoConfig(response_checksum_validation="when_required"))
+    store = storage.Storage(ORIGINALS, DERIVATIVES, only_when_asked, only_when_asked)
+    with pytest.raises(Unavailable, match="Reading the original failed"):
+        store.read_original(CAT, len(cat_jpeg))
 
 
 @pytest.mark.parametrize("headers", [{"x_originals_bucket": "my originals"}, {"x_originals_region": "us east 1"}],
