@@ -24,9 +24,12 @@ def test_round_half_up_is_at_least_one(numerator, denominator, expected):
         ((1, 1000), None, 10, (1, 10)),
         ((1, 1000), 1, None, (1, 1000)),  # W of 1 on a 1-wide source: unchanged
         ((20000, 10), 640, None, (640, 1)),  # extreme panorama: 0.32 -> at least 1
-        ((100, 50), 640, None, (100, 50)),  # never enlarged
+        ((100, 50), 640, None, (100, 50)),  # never enlarged, whichever side binds
         ((100, 50), 640, 640, (100, 50)),
         ((100, 50), 100, None, (100, 50)),
+        ((100, 50), None, 480, (100, 50)),
+        ((50, 100), 640, 640, (50, 100)),
+        ((50, 100), None, 100, (50, 100)),
         ((4000, 3000), 1, 1, (1, 1)),
     ],
 )
