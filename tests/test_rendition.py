@@ -19,6 +19,8 @@ from edge.rendition import Rendition, check_limits, decode_path, parse_rendition
         ("/640x,q100/x.png", dict(quality=100)),
         ("/640x,q9/x.png", dict(quality=9)),
         ("/640x,png,q80/x.png", dict(format="png", quality=80)),  # allowed; lossless formats ignore it
+        ("/99999x/x.png", dict(width=99999)),  # the most digits a dimension may have
+        ("/x99999/x.png", dict(height=99999)),
     ],
 )
 def test_valid_specs(uri, expected):
@@ -39,6 +41,7 @@ def test_valid_specs(uri, expected):
         ("/300x300,cover,webp/a/b/c/d.jpeg", "a/b/c/d.jpeg", "300x300,cover,webp/a/b/c/d.jpeg"),
         ("/640x/no-extension", "no-extension", "640x/no-extension"),
         ("/%36%34%30x/cat.jpg", "cat.jpg", "640x/cat.jpg"),
+        ("/640x/caf%c3%a9.jpg", "café.jpg", "640x/café.jpg"),  # escapes in lower case too
     ],
 )
 def test_keys_are_decoded_as_s3_decodes_them(uri, original_key, derivative_key):
@@ -88,10 +91,14 @@ def test_keys_are_decoded_as_s3_decodes_them(uri, original_key, derivative_key):
         "/640x/a%00b.jpg",  # control characters
         "/640x/a%0Ab.jpg",
         "/640x/a%7Fb.jpg",
+        "/640x/a%1Fb.jpg",
         "/640x/a%ZZb.jpg",  # malformed escape
+        "/640x/a%Ag.jpg",
+        "/640x/a%A",
         "/640x/a%C3b.jpg",  # invalid UTF-8
         "/640x/a%FFb.jpg",
         "/640x/" + "k" * 1020,  # derivative key over 1024 bytes
+        "640x/cat.jpg",  # no leading slash
     ],
 )
 def test_invalid_uris_are_bad_requests(uri):
@@ -102,10 +109,11 @@ def test_invalid_uris_are_bad_requests(uri):
 
 
 def test_key_length_limit_counts_utf8_bytes():
-    key_at_limit = "é" * ((1024 - len("640x/")) // 2)
-    assert len(parse_rendition("/640x/" + "%C3%A9" * len(key_at_limit)).derivative_key.encode()) <= 1024
+    """S3's limit is 1024 bytes of UTF-8: a key of exactly that many is accepted, one byte more is not."""
+    at_limit = "/640x/k" + "%C3%A9" * ((1024 - len("640x/k")) // 2)
+    assert len(parse_rendition(at_limit).derivative_key.encode()) == 1024
     with pytest.raises(BadRequest):
-        parse_rendition("/640x/" + "%C3%A9" * (len(key_at_limit) + 1))
+        parse_rendition(at_limit + "k")
 
 
 def test_decode_path_turns_plus_into_space_and_keeps_escaped_plus():
