@@ -5,7 +5,6 @@ import pytest
 from edge import errors
 from edge.event import OriginResponseEvent
 from edge.response import (
-    MAX_GENERATED_BYTES,
     error_response,
     fits_inline,
     generated_size,
@@ -14,6 +13,8 @@ from edge.response import (
     without_body,
 )
 from imaging import load_event
+
+SPEC_CAP = 1_000_000  # SPEC.md: "too large" is over 1,000,000 bytes, headers plus base64 body
 
 
 @pytest.fixture
@@ -35,7 +36,10 @@ def test_image_response_edits_the_origin_response(origin):
     # Read-only headers exactly as they came; the XML error's own headers are gone.
     assert headers["transfer-encoding"] == [{"key": "Transfer-Encoding", "value": "chunked"}]
     assert headers["via"] == [{"key": "Via", "value": "1.1 abc.cloudfront.net (CloudFront)"}]
-    assert "x-amz-request-id" not in headers and "content-length" not in headers
+    # Date and Server are S3's, as on a hit; nothing else of the XML error's.
+    assert headers["date"] == [{"key": "Date", "value": "Sat, 28 Nov 2026 12:00:00 GMT"}]
+    assert headers["server"] == [{"key": "Server", "value": "AmazonS3"}]
+    assert sorted(headers) == ["cache-control", "content-type", "date", "etag", "server", "transfer-encoding", "via"]
 
 
 def test_an_image_response_without_a_stored_copy_has_no_validator(origin):
@@ -50,20 +54,20 @@ def test_head_keeps_status_and_headers_without_body(origin):
 
 
 @pytest.mark.parametrize(
-    ("error", "status", "cache_control"),
+    ("error", "status", "reason", "cache_control"),
     [
-        (errors.BadRequest(), "400", "public, max-age=60"),
-        (errors.OriginalNotFound(), "404", "public, max-age=10"),
-        (errors.SourceTooLarge(), "413", "public, max-age=60"),
-        (errors.UnsupportedMedia(), "415", "public, max-age=60"),
-        (errors.Misconfigured("bucket secret-originals missing"), "500", "no-store"),
-        (errors.EdgeError("Traceback ..."), "500", "no-store"),
-        (errors.Unavailable("SlowDown from s3"), "503", "no-store"),
+        (errors.BadRequest(), "400", "Bad Request", "public, max-age=60"),
+        (errors.OriginalNotFound(), "404", "Not Found", "public, max-age=10"),
+        (errors.SourceTooLarge(), "413", "Payload Too Large", "public, max-age=60"),
+        (errors.UnsupportedMedia(), "415", "Unsupported Media Type", "public, max-age=60"),
+        (errors.Misconfigured("bucket secret-originals missing"), "500", "Internal Server Error", "no-store"),
+        (errors.EdgeError("Traceback ..."), "500", "Internal Server Error", "no-store"),
+        (errors.Unavailable("SlowDown from s3"), "503", "Service Unavailable", "no-store"),
     ],
 )
-def test_error_responses_are_short_and_public(origin, error, status, cache_control):
+def test_error_responses_are_short_and_public(origin, error, status, reason, cache_control):
     response = error_response(origin, error)
-    assert response["status"] == status
+    assert (response["status"], response["statusDescription"]) == (status, reason)
     assert response["headers"]["cache-control"][0]["value"] == cache_control
     assert response["headers"]["content-type"][0]["value"] == "text/plain; charset=utf-8"
     assert response["bodyEncoding"] == "text"
@@ -78,14 +82,24 @@ def test_public_message_can_be_specific(origin):
 
 def test_redirect_points_at_the_same_uri_and_is_not_cached(origin):
     response = redirect_response(origin, "/640x/a%20b.jpg")
-    assert response["status"] == "307"
+    assert (response["status"], response["statusDescription"]) == ("307", "Temporary Redirect")
+    assert response["headers"]["content-type"] == [{"key": "Content-Type", "value": "text/plain; charset=utf-8"}]
     assert response["headers"]["location"] == [{"key": "Location", "value": "/640x/a%20b.jpg"}]
     assert response["headers"]["cache-control"][0]["value"] == "no-store"
     assert (response["body"], response["bodyEncoding"]) == ("The image is stored; request it again.\n", "text")
 
 
 def test_the_one_megabyte_cap_counts_the_base64_body_and_headers(origin):
-    overhead = generated_size(image_response(origin, b"", "image/jpeg", "max-age=1"))
-    largest = (MAX_GENERATED_BYTES - overhead) // 4 * 3
-    assert fits_inline(image_response(origin, b"\0" * largest, "image/jpeg", "max-age=1"))
-    assert not fits_inline(image_response(origin, b"\0" * (largest + 3), "image/jpeg", "max-age=1"))
+    """A response of exactly 1,000,000 bytes fits; one byte more, in the body or in a header, does not."""
+    overhead = generated_size(image_response(origin, b"", "image/jpeg", ""))
+    largest = (SPEC_CAP - overhead) // 4 * 3
+    padding = "x" * (SPEC_CAP - overhead - largest // 3 * 4)  # in Cache-Control, to the exact byte
+    at_cap = image_response(origin, b"\0" * largest, "image/jpeg", padding)
+    assert generated_size(at_cap) == SPEC_CAP and fits_inline(at_cap)
+    assert not fits_inline(image_response(origin, b"\0" * largest, "image/jpeg", padding + "x"))
+    assert not fits_inline(image_response(origin, b"\0" * (largest + 3), "image/jpeg", ""))
+
+
+def test_the_size_counted_is_compact_json():
+    """What CloudFront is sent: no spaces between items, and escapes counted as the bytes they take."""
+    assert generated_size({"a": 1, "b": "é"}) == len('{"a":1,"b":"\\u00e9"}') == 20
