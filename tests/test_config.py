@@ -18,13 +18,17 @@ def origin(domain="derivs.s3.us-east-1.amazonaws.com", region="us-east-1", path=
         ("my.dotted.bucket.s3.us-east-1.amazonaws.com", "my.dotted.bucket", "us-east-1"),
         ("derivs.s3-us-west-2.amazonaws.com", "derivs", "us-west-2"),
         ("Derivs.S3.amazonaws.com", "derivs", None),
+        ("abc.s3.amazonaws.com", "abc", None),  # S3's shortest bucket name, and its longest
+        ("a" * 63 + ".s3.amazonaws.com", "a" * 63, None),
     ],
 )
 def test_bucket_from_virtual_hosted_domain(domain, bucket, region):
     assert parse_s3_domain(domain) == (bucket, region)
 
 
-@pytest.mark.parametrize("domain", ["example.com", "s3.amazonaws.com", "derivs.s3.amazonaws.com.evil.com", ""])
+@pytest.mark.parametrize("domain", ["example.com", "s3.amazonaws.com", "derivs.s3.amazonaws.com.evil.com", "",
+                                    "ab.s3.amazonaws.com", "a" * 64 + ".s3.amazonaws.com", "-ab.s3.amazonaws.com",
+                                    "ab-.s3.amazonaws.com", "derivs-s3.amazonaws.com", "derivs.s3.amazonawsXcom"])
 def test_other_domains_are_a_misconfiguration(domain):
     with pytest.raises(Misconfigured):
         parse_s3_domain(domain)
@@ -46,6 +50,19 @@ def test_defaults_follow_the_spec():
     )
 
 
+@pytest.mark.parametrize(
+    ("domain", "region", "expected"),
+    [
+        ("derivs.s3.amazonaws.com", "eu-west-1", "eu-west-1"),  # the event's region first
+        ("derivs.s3.eu-west-1.amazonaws.com", "", "eu-west-1"),  # then the domain's
+        ("derivs.s3.amazonaws.com", "", "us-east-1"),  # then S3's global endpoint's
+    ],
+)
+def test_where_the_derivatives_bucket_is(domain, region, expected):
+    config = Config.from_origin(origin(domain=domain, region=region, x_originals_bucket="originals"))
+    assert (config.derivatives_region, config.originals_region) == (expected, expected)
+
+
 def test_every_header_is_read_case_insensitively():
     config = Config.from_origin(origin(
         domain="derivs.s3.eu-west-1.amazonaws.com", region="",
@@ -63,6 +80,7 @@ def test_every_header_is_read_case_insensitively():
 
 @pytest.mark.parametrize(("value", "expected"), [(None, None), ("", None), ("  ", None), ("*", None), (" * ", None),
                                                  ("640x", frozenset({"640x"})), ("640x,,", frozenset({"640x"})),
+                                                 ("640x, ,320x", frozenset({"640x", "320x"})),
                                                  # Larger than any URL may ask for: listed, and never matched.
                                                  ("320x,100000x", frozenset({"320x", "100000x"}))])
 def test_allowed_sizes(value, expected):
@@ -82,7 +100,12 @@ def test_missing_originals_bucket_is_a_misconfiguration():
     assert raised.value.status == 500 and raised.value.cache_control == "no-store"
 
 
-@pytest.mark.parametrize("value", ["abc", "-1", "0", "1.5", "10 000", "0100"])
+def test_a_number_may_have_twelve_digits():
+    config = Config.from_origin(origin(x_originals_bucket="originals", x_max_source_bytes="9" * 12))
+    assert config.max_source_bytes == 999_999_999_999
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "0", "1.5", "10 000", "0100", "1" * 13])
 def test_malformed_numbers_are_a_misconfiguration(value):
     with pytest.raises(Misconfigured):
         Config.from_origin(origin(x_originals_bucket="originals", x_max_dimension=value))
