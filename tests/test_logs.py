@@ -1,0 +1,55 @@
+"""edge/logs.py: the one JSON line of a miss, on a clock the test sets."""
+
+import json
+import types
+
+import pytest
+
+from edge import logs
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """edge.logs' perf_counter, reading the seconds the test puts in now[0]."""
+    now = [100.0]
+    monkeypatch.setattr(logs, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
+    return now
+
+
+def emitted(log: logs.MissLog, capsys) -> tuple[str, dict]:
+    log.emit()
+    out = capsys.readouterr().out
+    return out, json.loads(out)
+
+
+def test_one_line_with_the_time_since_the_miss_began(clock, capsys):
+    log = logs.MissLog(uri="/640x/cat.jpg", method="GET", request_id="abc==", started=100.0)
+    clock[0] = 100.2505
+    out, record = emitted(log, capsys)
+    assert out.endswith("}\n") and out.count("\n") == 1
+    assert record == {"uri": "/640x/cat.jpg", "method": "GET", "request_id": "abc==", "status": 0, "ms": 250.5}
+
+
+def test_each_phase_is_timed_in_milliseconds_even_when_it_fails(clock, capsys):
+    log = logs.MissLog(uri="/640x/cat.jpg", method="GET", started=100.0)
+    with log.timed("read"):
+        clock[0] = 100.012
+    with pytest.raises(RuntimeError), log.timed("render"):
+        clock[0] = 100.5004
+        raise RuntimeError
+    assert log.phase_ms == {"read": 12.0, "render": 488.4}
+    assert emitted(log, capsys)[1]["phase_ms"] == {"read": 12.0, "render": 488.4}
+
+
+def test_empty_fields_are_left_out_but_false_and_zero_are_kept(clock, capsys):
+    log = logs.MissLog(uri="/640x/cat.jpg", method="HEAD", started=100.0, bytes_out=0, stored=False, detail="")
+    record = emitted(log, capsys)[1]
+    assert record["stored"] is False and record["bytes_out"] == 0
+    assert not {"detail", "spec", "error", "trace", "phase_ms", "request_id", "started"} & record.keys()
+
+
+def test_a_key_outside_ascii_is_written_as_itself(clock, capsys):
+    """So that the line reads, and is searched, as the key the viewer asked for."""
+    out, record = emitted(logs.MissLog(uri="/640x/caf%C3%A9.jpg", method="GET", started=100.0,
+                                      derivative_key="640x/café.jpg"), capsys)
+    assert '"derivative_key": "640x/café.jpg"' in out and record["derivative_key"] == "640x/café.jpg"
