@@ -35,3 +35,19 @@ def test_headers_keep_entries_exactly():
     headers = Headers.from_cloudfront(raw)
     assert headers.to_cloudfront(frozenset({"via"})) == {"via": raw["via"]}
     assert headers.get("VIA") == "1.1 a" and headers.get("missing") is None
+
+
+def test_a_hand_made_event_may_leave_out_what_cloudfront_always_sends():
+    """Such as one written for `sam local invoke`: absent parts decode as empty, not as a crash."""
+    cf = {"request": {"uri": "/640x/cat.jpg", "origin": {"s3": {"domainName": "d.s3.amazonaws.com"}}},
+          "response": {"status": 404}}
+    event = OriginResponseEvent.from_record(cf)
+    assert (event.request.method, event.response.status, event.request_id) == ("GET", "404", "")
+    assert (event.origin.region, event.origin.path, event.origin.custom_headers) == ("", "", Headers())
+    assert event.response.headers == Headers()
+    cf["request"]["origin"] = None
+    assert OriginResponseEvent.from_record(cf).origin is None
+
+
+def test_a_header_without_entries_has_no_value():
+    assert Headers.from_cloudfront({"x-max-frames": []}).get("x-max-frames") is None
