@@ -78,9 +78,15 @@ def test_centre_crop_keeps_the_box_aspect_ratio():
 
 
 @pytest.mark.parametrize("fit", ["cover", "fill"])
-def test_cover_and_fill_need_both_dimensions(fit):
-    with pytest.raises(ValueError):
-        plan((100, 100), 50, None, fit)
+@pytest.mark.parametrize("box", [(50, None), (None, 50)])
+def test_cover_and_fill_need_both_dimensions(fit, box):
+    with pytest.raises(ValueError, match="needs both"):
+        plan((100, 100), *box, fit)
+
+
+def test_an_unknown_fit_is_refused():
+    with pytest.raises(ValueError, match="unknown fit"):
+        plan((100, 100), 50, 50, "stretch")
 
 
 def test_identity():
