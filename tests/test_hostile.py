@@ -328,6 +328,9 @@ BOMBS = [
     ("gif-frame-grows-canvas", lambda: bombs.gif_growing((10, 10), (20_000, 20_000)), {}),
     ("gif-frame-far-off-screen", lambda: bombs.gif_frames((1, 1), [(0, 0, 1, 1), (65_000, 65_000, 1, 1)]), {}),
     ("gif-animation-over-total", lambda: bombs.gif_with_frames(20, (2000, 2000)), {}),
+    ("gif-wide-animation-over-total", lambda: bombs.gif_with_frames(20, (4000, 1000)), {}),  # width x height, not
+    ("gif-tall-animation-over-total", lambda: bombs.gif_with_frames(20, (1000, 4000)), {}),  # either side squared
+    ("gif-two-frames-over-total", lambda: bombs.gif_with_frames(2, (6000, 6000)), {}),
     ("apng-declares-100000-frames", lambda: bombs.apng_declaring_frames(100_000), {}),
     ("webp-of-400-frames", lambda: bombs.webp_with_frames(400), {}),
     ("over-configured-pixels", lambda: png_bytes((40, 40)), {"x_max_source_pixels": "1599"}),
