@@ -13,7 +13,10 @@ from PIL import ExifTags, Image, ImageCms, ImageOps
 from edge import png, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
-from edge.image import Limits, check_pixels_in_head, declared_size, render, webp_decoder, with_partial_edges_weighed
+from edge.image import (
+    DEFAULT_QUALITY, Limits, check_pixels_in_head, declared_size, encoder_options, render, webp_decoder,
+    with_partial_edges_weighed,
+)
 from edge.rendition import parse_rendition
 from bombs import png_chunk
 from imaging import (
@@ -1062,13 +1065,42 @@ def test_no_working_mode_is_resampled_by_pillows_scalar_lanczos(monkeypatch, mod
     assert lanczos(source, (17, 13), (0, 0, 64, 48)).mode == mode
 
 
+@pytest.mark.parametrize(("target", "quality", "lossless", "options"), [
+    ("jpeg", None, False, {"quality": 82, "progressive": True}),
+    ("jpeg", 30, False, {"quality": 30, "progressive": True}),
+    ("webp", None, False, {"quality": 80, "method": 3}),
+    ("webp", 55, False, {"quality": 55, "method": 3}),
+    ("webp", None, True, {"lossless": True, "method": 3}),  # a lossless original stays lossless...
+    ("webp", 70, True, {"quality": 70, "method": 3}),  # ...unless the URL names a quality
+    ("avif", None, False, {"quality": 62, "speed": 9}),
+    ("avif", 40, False, {"quality": 40, "speed": 9}),
+    ("gif", 50, False, {}),
+])
+def test_encoder_options_per_format(target, quality, lossless, options):
+    """The defaults README documents, and a URL's quality taken as given."""
+    assert encoder_options(target, quality, None, lossless) == options
+
+
+@pytest.mark.parametrize("target", ["jpeg", "webp", "avif"])
+def test_the_quality_in_the_url_reaches_the_encoder(target):
+    data = encoded(gradient((400, 300)), "PNG")
+    default, _ = rendered(data, f"200x,{target}")
+    qualities = (20, DEFAULT_QUALITY[target], 95)
+    named = {quality: rendered(data, f"200x,{target},q{quality}")[0].body for quality in qualities}
+    assert default.body == named[DEFAULT_QUALITY[target]]
+    assert len(named[20]) < len(default.body) < len(named[95])
+
+
+def test_jpeg_output_is_progressive():
+    _, image = rendered(encoded(gradient((400, 300)), "PNG"), "200x,jpeg")
+    assert image.info.get("progressive") == 1
+
+
 @pytest.mark.parametrize(("source", "strategy"), [
     (gradient((300, 200)), {"compress_type": zlib.Z_RLE}),  # a photo: run-length coding
     (quadrants((300, 200)), {}),  # a flat graphic: zlib's default LZ77
 ], ids=["photo", "graphic"])
 def test_png_strategy_follows_the_content_and_stays_lossless(source, strategy):
-    from edge.image import encoder_options
-
     assert encoder_options("png", None, source) == {"compress_level": 6} | strategy
     _, image = rendered(encoded(source, "PNG"), "300x,png")
     assert image.convert("RGB").tobytes() == source.tobytes()
