@@ -90,6 +90,16 @@ def test_every_exif_orientation_comes_out_upright_without_the_tag(source_format,
         assert not image.getexif()
 
 
+@pytest.mark.parametrize("orientation", [0, 9, 65535])
+def test_an_orientation_exif_does_not_define_is_taken_as_upright(orientation):
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    _, image = rendered(encoded(quadrants((80, 40)), "JPEG", quality=95, exif=exif.tobytes()), "40x,png")
+    assert image.size == (40, 20)
+    for got, expected in zip(corners(image), [RED, GREEN, BLUE, YELLOW], strict=True):
+        assert max_difference(got, expected) <= 16
+
+
 # --- colour --------------------------------------------------------------------
 
 
