@@ -435,6 +435,14 @@ def test_gif_disposal_and_loop_count_are_kept():
     assert disposals == [1, 2, 1, 2, 1]
 
 
+@pytest.mark.parametrize("target", ["gif", "webp", "png"])
+def test_an_animation_without_a_loop_count_still_plays_once(target):
+    """A GIF says so by having no loop count; WebP and APNG, whose 0 means forever, by a count of 1."""
+    _, image = rendered(animation("GIF"), f"32x,{target}")
+    assert image.n_frames == len(FRAME_COLOURS)
+    assert image.info.get("loop") == (None if target == "gif" else 1)
+
+
 def test_restore_to_previous_becomes_restore_to_background_on_composited_frames():
     frames = [Image.new("RGBA", (16, 16), (255, 0, 0, 255))]
     for colour in (GREEN, BLUE, YELLOW):
