@@ -114,10 +114,13 @@ def jpeg_declaring(width: int, height: int) -> bytes:
     return bytes(data)
 
 
-def jpeg_scan_cut_short(size: tuple[int, int], kept: int) -> bytes:
-    """A real JPEG whose scan is cut after `kept` bytes and closed there with an end-of-image marker."""
+def jpeg_scan_cut_short(size: tuple[int, int], kept: int, image_format: str = "JPEG") -> bytes:
+    """A real JPEG whose scan is cut after `kept` bytes and closed there with an end-of-image marker.
+    As an MPO, the pictures after the first are cut away with it; its header still declares them."""
     buffer = io.BytesIO()
-    Image.radial_gradient("L").resize(size).convert("RGB").save(buffer, "JPEG", quality=90)
+    picture = Image.radial_gradient("L").resize(size).convert("RGB")
+    more = {"save_all": True, "append_images": [picture]} if image_format == "MPO" else {}
+    picture.save(buffer, image_format, quality=90, **more)
     data = buffer.getvalue()
     sos = data.index(b"\xff\xda")
     scan_start = sos + 2 + struct.unpack_from(">H", data, sos + 2)[0]

@@ -277,6 +277,7 @@ NOT_IMAGES = [
     # libjpeg fills what a scan ended before with grey, without an error: edge/jpeg.py counts the data instead.
     ("jpeg-declaring-7000x7000-in-its-8x8-data", bombs.jpeg_declaring(7000, 7000)),
     ("jpeg-scan-ended-early", bombs.jpeg_scan_cut_short((2000, 1500), 1000)),
+    ("mpo-first-scan-ended-early", bombs.jpeg_scan_cut_short((2000, 1500), 1000, "MPO")),
     # Pillow takes a zlib stream that ends before the rows as the whole image, black below: edge/png.py refuses it.
     ("png-declaring-5000x5000-ending-after-a-row", bombs.png_ending_after_one_row(5000, 5000)),
     ("png-the-same-behind-an-ihdr-of-1x1", bombs.png_ending_after_one_row(5000, 5000, first_declared=(1, 1))),

@@ -514,6 +514,8 @@ def test_frames_over_the_cap_are_413():
     [
         ("JPEG", "RGB", {}, "jpeg"),
         ("JPEG", "RGB", {"progressive": True}, "jpeg"),
+        # What many phones write: a JPEG with more pictures after it, which Pillow opens as MPO.
+        ("MPO", "RGB", {"save_all": True, "append_images": [Image.new("RGB", (200, 100))]}, "jpeg"),
         ("PNG", "RGB", {}, "png"),
         ("PNG", "RGBA", {}, "png"),
         ("GIF", "RGB", {}, "gif"),
