@@ -968,6 +968,12 @@ def test_an_output_is_never_wider_than_decoders_read(target, width, readable):
     assert (image.format, image.size) == (target.upper(), (width, 1))
 
 
+def test_what_is_checked_against_an_encoders_limit_is_the_output():
+    """A source wider than WebP can hold, scaled down into it, is fine."""
+    _, image = rendered(encoded(Image.new("L", (16_384, 10), 128), "PNG"), "100x,webp")
+    assert (image.format, image.size) == ("WEBP", (100, 1))
+
+
 def test_cover_crops_around_the_centre():
     source = Image.new("RGB", (300, 100), RED)
     source.paste(GREEN, (100, 0, 200, 100))
