@@ -125,6 +125,19 @@ def test_a_grey_profile_is_converted_where_the_output_cannot_carry_it(target):
     assert grey != 128 and max_difference(rgba.getpixel((4, 8))[:3], (grey,) * 3) <= 2
 
 
+@pytest.mark.parametrize(("mode", "level"), [("L", 100), ("I;16", 100 * 257)])
+def test_grey_with_a_profile_into_webp_becomes_srgb_without_alpha(mode, level):
+    """WebP has no grey: the pixels are converted to sRGB, 8- or 16-bit alike, and no alpha appears."""
+    source = Image.new(mode, (64, 64), level)
+    expected = ImageCms.profileToProfile(
+        Image.new("L", (1, 1), 100), ImageCms.ImageCmsProfile(io.BytesIO(GREY_PROFILE)),
+        ImageCms.createProfile("sRGB"), outputMode="RGB",
+    ).getpixel((0, 0))
+    _, image = rendered(encoded(source, "PNG", icc_profile=GREY_PROFILE), "32x,webp")
+    assert image.mode == "RGB" and "icc_profile" not in image.info
+    assert expected != (100, 100, 100) and max_difference(image.getpixel((16, 16)), expected) <= 2
+
+
 def test_a_grey_profile_is_kept_where_the_output_stays_grey():
     _, image = rendered(encoded(gradient((64, 64), "L"), "PNG", icc_profile=GREY_PROFILE), "32x,png")
     assert image.mode == "L" and image.info.get("icc_profile") == GREY_PROFILE
