@@ -153,6 +153,18 @@ def test_gif_alpha_is_all_or_nothing_at_half():
     assert set(rgba.getchannel("A").tobytes()) == {0, 255}
 
 
+def test_gif_alpha_is_rounded_after_the_resize():
+    """A soft edge, scaled down, keeps the outline of its resized alpha: rounded before the resize,
+    the half-transparent ring would widen the shape by a solid fringe."""
+    alpha = ImageOps.invert(Image.radial_gradient("L")).resize((200, 200))
+    source = Image.new("RGBA", (200, 200), RED + (0,))
+    source.putalpha(alpha)
+    _, image = rendered(encoded(source, "PNG"), "37x,gif")
+    opaque = image.convert("RGBA").getchannel("A").tobytes().count(255)
+    expected = sum(value >= 128 for value in alpha.resize((37, 37), Image.Resampling.LANCZOS).tobytes())
+    assert abs(opaque - expected) <= 8, (opaque, expected)
+
+
 @pytest.mark.parametrize("count", [1, 5])
 def test_gif_palettes_made_on_threads_are_exactly_pillows_own(count):
     """The engine quantises GIF frames itself, in parallel: the bytes must be what Pillow's writer makes."""
