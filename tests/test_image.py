@@ -749,6 +749,24 @@ def test_an_animated_avif_is_deterministic_from_one_second_to_the_next():
     assert first.body == second.body
 
 
+@pytest.mark.parametrize(("source_format", "shrunk"), [
+    ("JPEG", (500, 750)),  # decoded at 1/2 (1/4 would leave 375 rows, under twice 188), reduce() halves the width
+    ("WEBP", (502, 376)),  # decoded by libwebp at twice the output, each side rounded up
+    ("PNG", (500, 500)),  # reduce() by 4 across and 3 down
+])
+def test_a_large_source_is_shrunk_before_lanczos(monkeypatch, source_format, shrunk):
+    """By the decoder where it can, else by reduce(): LANCZOS gets, on each side, at least twice the
+    output (what quality asks) and less than four times (what speed asks)."""
+    import edge.image
+
+    real_lanczos, seen = edge.image.lanczos, []
+    monkeypatch.setattr(edge.image, "lanczos",
+                        lambda image, *rest: seen.append(image.size) or real_lanczos(image, *rest))
+    result, _ = rendered(encoded(gradient((2000, 1500)), source_format), "250x,png")
+    assert result.size == (250, 188) and seen == [shrunk]
+    assert all(2 * out <= got < 4 * out for got, out in zip(shrunk, result.size, strict=True))
+
+
 def test_jpeg_dct_reduction_keeps_the_picture():
     """A large JPEG decoded at reduced scale must match a full decode's resize."""
     picture = gradient((4000, 3000))
