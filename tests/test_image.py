@@ -144,12 +144,15 @@ def test_a_grey_profile_is_kept_where_the_output_stays_grey():
 
 
 def test_gif_alpha_is_all_or_nothing_at_half():
+    """From alpha 128 on, opaque."""
     source = Image.new("RGBA", (64, 32), (255, 0, 0, 200))
-    source.paste((0, 0, 255, 50), (32, 0, 64, 32))
+    source.paste((255, 0, 0, 128), (16, 0, 32, 32))
+    source.paste((0, 0, 255, 127), (32, 0, 48, 32))
+    source.paste((0, 0, 255, 50), (48, 0, 64, 32))
     _, image = rendered(encoded(source, "PNG"), "64x,gif")
     rgba = image.convert("RGBA")
-    assert rgba.getpixel((8, 8)) == (255, 0, 0, 255)
-    assert rgba.getpixel((56, 8))[3] == 0
+    assert rgba.getpixel((8, 8)) == rgba.getpixel((24, 8)) == (255, 0, 0, 255)
+    assert rgba.getpixel((40, 8))[3] == rgba.getpixel((56, 8))[3] == 0
     assert set(rgba.getchannel("A").tobytes()) == {0, 255}
 
 
