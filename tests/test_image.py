@@ -534,6 +534,12 @@ def test_frames_over_the_cap_are_413():
     assert rendered(animation("GIF", loop=0), "32x", Limits(max_pixels=50_000_000, max_frames=5))[0].frames == 5
 
 
+@pytest.mark.parametrize("source_format", ["JPEG", "PNG", "TIFF"])
+def test_a_still_is_one_frame_under_any_frame_cap(source_format):
+    result, _ = rendered(encoded(gradient((64, 48)), source_format), "32x", Limits(max_pixels=50_000_000, max_frames=1))
+    assert result.frames == 1
+
+
 # --- formats in ----------------------------------------------------------------
 
 
