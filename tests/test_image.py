@@ -10,6 +10,7 @@ import zlib
 import pytest
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
+import bombs
 from edge import png, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
@@ -532,6 +533,13 @@ def test_frames_over_the_cap_are_413():
     with pytest.raises(SourceTooLarge):
         rendered(animation("GIF", loop=0), "32x", Limits(max_pixels=50_000_000, max_frames=4))
     assert rendered(animation("GIF", loop=0), "32x", Limits(max_pixels=50_000_000, max_frames=5))[0].frames == 5
+
+
+@pytest.mark.parametrize("spec", ["640x", "640x,jpeg"])
+def test_a_gif_whose_later_frame_grows_the_canvas_over_the_limit_is_413(spec):
+    """Also when only its first frame would be rendered: Pillow decodes that frame on the grown canvas."""
+    with pytest.raises(SourceTooLarge, match="20000x20000"):
+        rendered(bombs.gif_growing((10, 10), (20_000, 20_000)), spec)
 
 
 @pytest.mark.parametrize("source_format", ["JPEG", "PNG", "TIFF"])
