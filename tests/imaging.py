@@ -4,6 +4,7 @@ import base64
 import copy
 import io
 import json
+import random
 import struct
 from pathlib import Path
 
@@ -28,6 +29,12 @@ class Context:
         if isinstance(self.remaining, list):
             return self.remaining.pop(0) if len(self.remaining) > 1 else self.remaining[0]
         return self.remaining
+
+
+def noise_image(size: tuple[int, int]) -> Image.Image:
+    """Incompressible RGB, the same on every run: the surest way past the 1 MB inline cap."""
+    generator = random.Random(7)
+    return Image.frombytes("RGB", size, generator.randbytes(size[0] * size[1] * 3))
 
 
 def gradient(size: tuple[int, int], mode: str = "RGB") -> Image.Image:

@@ -22,6 +22,7 @@ from imaging import (
     header,
     load_event,
     miss_event,
+    noise_image,
     origin_response,
 )
 
@@ -430,14 +431,6 @@ def test_a_miss_logs_the_phases_it_reached(capsys, s3, uri, status, phases):
     handler(miss_event(uri), Context())
     record = json.loads(capsys.readouterr().out)
     assert record["status"] == status and list(record.get("phase_ms", {})) == phases and record["detail"]
-
-
-def noise_image(size):
-    from PIL import Image
-    import random
-
-    generator = random.Random(7)
-    return Image.frombytes("RGB", size, generator.randbytes(size[0] * size[1] * 3))
 
 
 def fail_get(monkeypatch, code: str, status: int):

@@ -39,7 +39,7 @@ from edge import budget, image, miss, storage
 from edge.errors import Misconfigured, Unavailable, UnsafeWrite
 from imaging import (
     DERIVATIVES, EVENTS, IMMUTABLE, LAMBDA_TIMEOUT_MS, ORIGINALS, Context, body_bytes, body_image, encoded, gradient,
-    header, origin_response, png_with_corrupt_data,
+    header, noise_image, origin_response, png_with_corrupt_data,
 )
 from local import runtime
 from safety import (  # noqa: F401 - fixtures
@@ -572,14 +572,23 @@ GET_FAULTS = [
     ("body-tls-error", body_failing_with(urllib3.exceptions.SSLError("DECRYPTION_FAILED_OR_BAD_RECORD_MAC")),
      "503", "unavailable"),
     ("access-denied", client_error("AccessDenied", 403, "GetObject"), "500", "misconfigured"),
+    ("bare-403", client_error("403", 403, "GetObject"), "500", "misconfigured"),
+    ("all-access-disabled", client_error("AllAccessDisabled", 403, "GetObject"), "500", "misconfigured"),
+    ("invalid-access-key", client_error("InvalidAccessKeyId", 403, "GetObject"), "500", "misconfigured"),
+    ("signature-mismatch", client_error("SignatureDoesNotMatch", 403, "GetObject"), "500", "misconfigured"),
     ("no-such-bucket", client_error("NoSuchBucket", 404, "GetObject"), "500", "misconfigured"),
     # x-originals-bucket "ab": botocore sends it, S3 refuses the name.
     ("invalid-bucket-name", client_error("InvalidBucketName", 400, "GetObject"), "500", "misconfigured"),
     ("wrong-region", client_error("PermanentRedirect", 301, "GetObject"), "500", "misconfigured"),
+    ("wrong-region-bare-301", client_error("301", 301, "GetObject"), "500", "misconfigured"),
+    ("wrong-region-constraint", client_error("IllegalLocationConstraintException", 400, "GetObject"),
+     "500", "misconfigured"),
     ("wrong-region-signature", client_error("AuthorizationHeaderMalformed", 400, "GetObject"), "500", "misconfigured"),
     ("archived", client_error("InvalidObjectState", 403, "GetObject"), "500", "misconfigured"),
     ("customer-key-encrypted", client_error("InvalidRequest", 400, "GetObject"), "500", "misconfigured"),
     ("no-such-key", client_error("NoSuchKey", 404, "GetObject"), "404", "original_not_found"),
+    ("bare-404", client_error("404", 404, "GetObject"), "404", "original_not_found"),
+    ("not-found", client_error("NotFound", 404, "GetObject"), "404", "original_not_found"),
 ]
 
 
@@ -605,6 +614,37 @@ def test_an_original_stored_compressed_is_refused_before_its_body_is_read(run, s
         return
     record = assert_row(outcome, "415", error="unsupported_media", cache=SHORT)
     assert record["detail"] == f"original stored with Content-Encoding {encoding!r}" and "bytes_in" not in record
+
+
+@pytest.mark.parametrize("encoding", ["aws-chunked", "AWS-CHUNKED", " Identity "])
+def test_an_original_whose_encoding_is_only_how_it_was_sent_is_rendered(run, put_original, cat_jpeg, monkeypatch,
+                                                                        encoding):
+    """aws-chunked is the upload's framing, identity no encoding at all: the bytes are the image."""
+    put_original(CAT, cat_jpeg)
+    client = storage.s3_client("us-east-1")
+    real_get = client.get_object
+    monkeypatch.setattr(client, "get_object", lambda **kwargs: {**real_get(**kwargs), "ContentEncoding": encoding})
+    assert_row(run(hostile_event(f"/640x/{CAT}")), "200", cache=IMMUTABLE, stored=(f"640x/{CAT}",))
+
+
+@pytest.mark.parametrize(("original", "status"), [("cat", "200"), ("empty", "415")])
+def test_an_original_answered_without_a_length_is_read_whole(run, put_original, cat_jpeg, monkeypatch,
+                                                            original, status):
+    put_original(CAT, cat_jpeg if original == "cat" else b"")
+    client = storage.s3_client("us-east-1")
+    real_get = client.get_object
+
+    def without_length(**kwargs):
+        answer = real_get(**kwargs)
+        del answer["ContentLength"]
+        return answer
+
+    monkeypatch.setattr(client, "get_object", without_length)
+    outcome = run(hostile_event(f"/640x/{CAT}"))
+    if status == "200":
+        assert_row(outcome, "200", cache=IMMUTABLE, stored=(f"640x/{CAT}",))
+    else:
+        assert_row(outcome, "415", error="unsupported_media", cache=SHORT)
 
 
 PUT_FAULTS = [
@@ -633,6 +673,20 @@ def test_an_object_already_stored_is_not_rewritten(run, put_original, cat_jpeg, 
     outcome = run(hostile_event(f"/640x/{CAT}"))
     record = assert_row(outcome, "200", cache=IMMUTABLE, stored=(f"640x/{CAT}",))
     assert outcome.stored[f"640x/{CAT}"][0] == b"the first writer's bytes"
+    assert record["stored"] is True
+
+
+@pytest.mark.parametrize(("code", "http_status"), [("PreconditionFailed", 412), ("412", 412),
+                                                  ("ConditionalRequestConflict", 409)])
+@pytest.mark.parametrize("size", ["640x", "1200x"])
+def test_every_answer_meaning_already_stored_counts_as_stored(run, put_original, cat_jpeg, monkeypatch,
+                                                               code, http_status, size):
+    """412 when the object is there, 409 when another conditional PUT of it is under way: either way the
+    derivative is (or is about to be) in S3, so the answer is cacheable, or the 307 to it."""
+    put_original(CAT, cat_jpeg if size == "640x" else encoded(noise_image((1200, 1200)), "PNG"))
+    monkeypatch.setattr(storage.s3_client("us-east-1"), "put_object", client_error(code, http_status, "PutObject"))
+    outcome = run(hostile_event(f"/{size}/{CAT}"))
+    record = assert_row(outcome, "200" if size == "640x" else "307", cache=IMMUTABLE if size == "640x" else NO_STORE)
     assert record["stored"] is True
 
 
