@@ -63,6 +63,8 @@ def test_only_403_and_404_are_misses(status):
         ("/%36%34%30x/a.jpg", True), ("/x%34/a", True),
         ("/", False), ("/about.html", False), ("/x/a.jpg", False), ("/xa/a.jpg", False),
         ("/photos/640x/a.jpg", False), ("/X480/a.jpg", False), ("/%E2%91%A0x/a.jpg", False),
+        # Not UTF-8: decided all the same (only a spec's own parse makes that a 400), never an exception.
+        ("/%FF640x/a.jpg", False), ("/6%FF40x/a.jpg", True), ("/x%FF4/a.jpg", False),
     ],
 )
 def test_which_paths_are_ours(uri, ours):
