@@ -794,6 +794,28 @@ def test_an_original_still_arriving_when_time_runs_short_is_503_and_stores_nothi
     assert record["detail"] == f"too little time left after {storage.READ_PIECE} bytes of the original"
 
 
+@pytest.mark.parametrize(("remaining", "read"), [([12_000], True), ([11_999], False),  # 9 s for S3, 3 to render
+                                                ([LAMBDA_TIMEOUT_MS, 3_000], True), ([LAMBDA_TIMEOUT_MS, 2_999], False)])
+def test_the_read_starts_and_goes_on_with_exactly_the_time_it_needs(run, put_original, remaining, read):
+    """SECURITY.md's numbers, to the millisecond: a read starts with 12 s left, and goes on past each
+    piece of the original while 3 s are left for the render."""
+    put_original(CAT, encoded(gradient((1200, 900)), "PNG"))  # more than one piece
+    outcome = run(hostile_event(f"/640x/{CAT}"), Context(remaining))
+    if read:
+        assert outcome.response["status"] == "200"
+    else:
+        assert_row(outcome, "503", error="unavailable", cache=NO_STORE)
+
+
+@pytest.mark.parametrize(("remaining", "written"), [(10_000, True), (9_999, False)])  # 9 s for S3, 1 to answer
+def test_the_store_starts_with_exactly_the_time_it_needs(run, put_original, cat_jpeg, remaining, written):
+    put_original(CAT, cat_jpeg)
+    outcome = run(hostile_event(f"/640x/{CAT}"), Context([LAMBDA_TIMEOUT_MS, remaining]))
+    record = assert_row(outcome, "200", error=None if written else "unavailable",
+                        cache=IMMUTABLE if written else NO_STORE, stored=(f"640x/{CAT}",) if written else ())
+    assert record["stored"] is written
+
+
 def test_the_worst_case_of_s3_fits_the_30_s_budget():
     """attempts x (connect + read timeout) + backoff, for a read and a write, leaves time to render."""
     retries = storage.CLIENT_CONFIG.retries
