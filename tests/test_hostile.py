@@ -794,8 +794,10 @@ def test_an_original_still_arriving_when_time_runs_short_is_503_and_stores_nothi
     assert record["detail"] == f"too little time left after {storage.READ_PIECE} bytes of the original"
 
 
-@pytest.mark.parametrize(("remaining", "read"), [([12_000], True), ([11_999], False),  # 9 s for S3, 3 to render
-                                                ([LAMBDA_TIMEOUT_MS, 3_000], True), ([LAMBDA_TIMEOUT_MS, 2_999], False)])
+@pytest.mark.parametrize(("remaining", "read"), [
+    ([12_000], True), ([11_999], False),  # 9 s for S3, 3 to render
+    ([LAMBDA_TIMEOUT_MS, 3_000], True), ([LAMBDA_TIMEOUT_MS, 2_999], False),
+])
 def test_the_read_starts_and_goes_on_with_exactly_the_time_it_needs(run, put_original, remaining, read):
     """SECURITY.md's numbers, to the millisecond: a read starts with 12 s left, and goes on past each
     piece of the original while 3 s are left for the render."""
