@@ -1,6 +1,7 @@
 """edge/gif.py: a GIF's frames and canvas, walked as Pillow walks them, or refused."""
 
 import io
+import struct
 
 import pytest
 from PIL import Image, ImageFile, ImageSequence
@@ -72,9 +73,39 @@ AFTER_SCREEN = 19  # the header, the screen descriptor and a 2-colour palette
     (b"!\x99\x00", "empty extension"),  # unknown
     (b"!\xff\x0bNETSCAPE2.0\x00", "NETSCAPE2.0 block without its loop sub-block"),
     (b"!\xf9\x02\x00\x00\x00", "short graphic control block"),
+    (b"!\xf9\x03\x01\x0a\x00\x00", "short graphic control block"),  # one byte short: Pillow reads a fourth
     (b"!", "truncated in an extension"),
-], ids=["plain-text", "application", "unknown-label", "netscape-without-loop", "short-graphic-control", "cut"])
+], ids=["plain-text", "application", "unknown-label", "netscape-without-loop", "short-graphic-control",
+        "graphic-control-of-3", "cut"])
 def test_an_extension_that_pillow_reads_past_its_end_is_refused(extension, error):
     data = ONE_FRAME[:AFTER_SCREEN] + extension + (ONE_FRAME[AFTER_SCREEN:] if extension != b"!" else b"")
     with pytest.raises(gif.MalformedGif, match=error):
         gif.scan(data, 100)
+
+
+def test_a_palette_whose_last_byte_reads_as_a_trailer_is_walked_past():
+    """The walk starts after the whole palette: a last colour byte of 0x3B (";") is a colour, not the end."""
+    data = bytearray(bombs.gif_growing((10, 10), (20_000, 20_000)))
+    data[AFTER_SCREEN - 1] = 0x3B
+    assert gif.scan(bytes(data), 10) == gif.Layout(2, (20_000, 20_000))
+
+
+def test_size_bits_without_a_global_palette_mean_no_palette():
+    frame = b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
+    data = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x01, 0, 0) + frame * 2 + b";"
+    assert gif.scan(data, 10) == gif.Layout(2, (1, 1))
+
+
+@pytest.mark.parametrize("ending", [b"", b"!\xfe\x00"], ids=["nothing", "an-empty-comment"])
+def test_a_gif_without_its_trailer_is_walked_to_its_end(ending):
+    assert gif.scan(bombs.gif_with_frames(3)[:-1] + ending, 10) == gif.Layout(3, (1, 1))
+
+
+@pytest.mark.parametrize(("data", "error"), [
+    (bombs.gif_with_frames(1)[:-2], "truncated inside"),  # cut after a sub-block, as a partial upload is
+    (bombs.gif_with_frames(1)[:-1] + b",\0\0\0", "descriptor"),
+    (bombs.gif_with_frames(1)[:-1] + b"!\xfe", "truncated"),
+], ids=["after-a-sub-block", "in-a-frame-descriptor", "after-an-extension-label"])
+def test_a_gif_cut_anywhere_is_malformed_not_an_exception(data, error):
+    with pytest.raises(gif.MalformedGif, match=error):
+        gif.scan(data, 10)

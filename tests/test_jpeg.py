@@ -120,11 +120,44 @@ def test_a_height_defined_later_is_not_judged():
     assert jpeg.scan(bytes(data)) is None
 
 
-def test_a_reserved_marker_in_the_coded_data_is_not_judged():
+def test_an_extended_sequential_frame_is_judged_as_a_baseline_one():
+    """SOF1 is Huffman-coded like SOF0, and libjpeg fills what its scan lacks with grey just the same."""
+    real = bytearray(jpeg_bytes(Image.new("L", (16, 16), 77)))
+    real[real.index(b"\xff\xc0") + 1] = 0xC1
+    assert decodes(bytes(real))
+    bomb = bytearray(bombs.jpeg_declaring(7000, 7000))
+    bomb[bomb.index(b"\xff\xc0") + 1] = 0xC1
+    with pytest.raises(UnsupportedMedia, match="bytes that"):
+        check_jpeg_data(bytes(bomb))
+
+
+@pytest.mark.parametrize("code", [0x02, 0xBF, 0xC8])
+def test_a_reserved_marker_in_the_coded_data_is_not_judged(code):
     data = bombs.jpeg_declaring(7000, 7000)
-    with_reserved = data[:-2] + b"\xff\x02\0\x04\0\0" + data[-2:]
+    with_reserved = data[:-2] + bytes([0xFF, code]) + b"\0\x04\0\0" + data[-2:]
     assert jpeg.too_short(data) is not None
     assert jpeg.too_short(with_reserved) is None
+
+
+@pytest.mark.parametrize("tail", [b"\xff\xfe", b"\xff\xfe\x00"], ids=["marker", "marker-and-half-a-length"])
+def test_a_marker_cut_off_at_the_very_end_is_left_to_pillow(tail):
+    assert jpeg.too_short(bombs.jpeg_declaring(7000, 7000)[:-2] + tail) is None
+
+
+def with_first_sampling(factors: int) -> bytes:
+    """The 7000x7000 bomb with its first component's sampling byte (horizontal << 4 | vertical) replaced."""
+    data = bytearray(bombs.jpeg_declaring(7000, 7000))
+    data[data.index(b"\xff\xc0") + 11] = factors
+    return bytes(data)
+
+
+@pytest.mark.parametrize("factors", [0x00, 0x01, 0x10, 0x15, 0x51, 0x50, 0x05])
+def test_sampling_factors_libjpeg_refuses_are_not_judged(factors):
+    assert jpeg.scan(with_first_sampling(factors)) is None
+
+
+def test_the_largest_sampling_factors_are_read():
+    assert jpeg.scan(with_first_sampling(0x44)).sampling[0] == (4, 4)
 
 
 def test_fill_bytes_before_a_marker_are_skipped():
@@ -144,6 +177,12 @@ SKIPPED = [
     ("stuffed-zero-after-the-start", "after-start", b"\xff\x00"),
     ("empty-comment-before-the-frame", "before-frame", b"\xff\xfe\x00\x00"),
     ("comment-of-length-1-before-the-end", "before-end", b"\xff\xfe\x00\x01"),
+    ("one-fill-byte-before-the-frame", "before-frame", b"\xff"),
+    ("stuffed-zero-before-the-frame", "before-frame", b"\xff\x00"),
+    ("restart-0-before-the-frame", "before-frame", b"\xff\xd0"),
+    ("restart-7-before-the-frame", "before-frame", b"\xff\xd7"),
+    ("comment-holding-an-end-marker-after-the-start", "after-start", b"\xff\xfe\x00\x04\xff\xd9"),
+    ("tem-before-the-end", "before-end", b"\xff\x01"),
 ]
 
 
