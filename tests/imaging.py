@@ -31,6 +31,20 @@ class Context:
         return self.remaining
 
 
+def answering_with(monkeypatch, operation: str, edit) -> None:
+    """S3's answer to each `operation` call of the function (get_object, put_object), as edit(answer) makes it."""
+    from edge import storage  # imported when used: most tests never load boto3
+
+    client = storage.s3_client("us-east-1")
+    real = getattr(client, operation)
+    monkeypatch.setattr(client, operation, lambda **kwargs: edit(real(**kwargs)))
+
+
+def without_field(name: str):
+    """An edit for answering_with: the answer without one of its fields, as an S3-like store may send it."""
+    return lambda answer: {field: value for field, value in answer.items() if field != name}
+
+
 def noise_image(size: tuple[int, int]) -> Image.Image:
     """Incompressible RGB, the same on every run: the surest way past the 1 MB inline cap."""
     generator = random.Random(7)

@@ -15,6 +15,7 @@ from imaging import (
     EVENTS,
     IMMUTABLE,
     Context,
+    answering_with,
     body_bytes,
     body_image,
     encoded,
@@ -24,6 +25,7 @@ from imaging import (
     miss_event,
     noise_image,
     origin_response,
+    without_field,
 )
 
 
@@ -345,16 +347,9 @@ def test_a_botocore_without_if_none_match_still_puts_only_if_absent(cat, s3, sto
     assert stored()["640x/photos/cat.jpg"][0] == (first_writer or body_bytes(response))
 
 
-def answering_puts_with(monkeypatch, edit) -> None:
-    """S3's answer to every PUT of the function, as edit(answer) makes it."""
-    client = storage.s3_client("us-east-1")
-    real_put = client.put_object
-    monkeypatch.setattr(client, "put_object", lambda **kwargs: edit(real_put(**kwargs)))
-
-
 def test_a_new_object_without_an_etag_is_still_a_new_object(cat, monkeypatch, capsys):
     """An S3-like store that answers a PUT without an ETag: the derivative is stored, not found stored."""
-    answering_puts_with(monkeypatch, lambda answer: {name: value for name, value in answer.items() if name != "ETag"})
+    answering_with(monkeypatch, "put_object", without_field("ETag"))
     response = handler(miss_event("/640x/photos/cat.jpg", status="403"), Context())
     assert response["status"] == "200" and "etag" not in response["headers"]
     assert "error" not in json.loads(capsys.readouterr().out)
@@ -362,7 +357,7 @@ def test_a_new_object_without_an_etag_is_still_a_new_object(cat, monkeypatch, ca
 
 def test_the_etag_is_the_one_s3_gave_the_put(cat, monkeypatch):
     """Under SSE-KMS, for one, S3's ETag is not the MD5 of the body: the answer carries S3's own."""
-    answering_puts_with(monkeypatch, lambda answer: {**answer, "ETag": '"kms-etag"'})
+    answering_with(monkeypatch, "put_object", lambda answer: {**answer, "ETag": '"kms-etag"'})
     response = handler(miss_event("/640x/photos/cat.jpg"), Context())
     assert header(response, "etag") == '"kms-etag"'
 

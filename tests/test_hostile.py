@@ -38,8 +38,8 @@ import bombs
 from edge import budget, image, miss, storage
 from edge.errors import Misconfigured, Unavailable, UnsafeWrite
 from imaging import (
-    DERIVATIVES, EVENTS, IMMUTABLE, LAMBDA_TIMEOUT_MS, ORIGINALS, Context, body_bytes, body_image, encoded, gradient,
-    header, noise_image, origin_response, png_with_corrupt_data,
+    DERIVATIVES, EVENTS, IMMUTABLE, LAMBDA_TIMEOUT_MS, ORIGINALS, Context, answering_with, body_bytes, body_image,
+    encoded, gradient, header, noise_image, origin_response, png_with_corrupt_data, without_field,
 )
 from local import runtime
 from safety import (  # noqa: F401 - fixtures
@@ -462,15 +462,8 @@ def test_a_webp_declaring_more_than_its_body_holds_costs_no_memory_of_that_size(
 @pytest.fixture
 def original_bodies(monkeypatch) -> list:
     """The body of every original the function gets from S3, to see how much of it was read."""
-    client = storage.s3_client("us-east-1")
-    real_get, bodies = client.get_object, []
-
-    def get_object(**kwargs):
-        response = real_get(**kwargs)
-        bodies.append(response["Body"])
-        return response
-
-    monkeypatch.setattr(client, "get_object", get_object)
+    bodies = []
+    answering_with(monkeypatch, "get_object", lambda answer: bodies.append(answer["Body"]) or answer)
     return bodies
 
 
@@ -621,9 +614,7 @@ def test_an_original_whose_encoding_is_only_how_it_was_sent_is_rendered(run, put
                                                                         encoding):
     """aws-chunked is the upload's framing, identity no encoding at all: the bytes are the image."""
     put_original(CAT, cat_jpeg)
-    client = storage.s3_client("us-east-1")
-    real_get = client.get_object
-    monkeypatch.setattr(client, "get_object", lambda **kwargs: {**real_get(**kwargs), "ContentEncoding": encoding})
+    answering_with(monkeypatch, "get_object", lambda answer: {**answer, "ContentEncoding": encoding})
     assert_row(run(hostile_event(f"/640x/{CAT}")), "200", cache=IMMUTABLE, stored=(f"640x/{CAT}",))
 
 
@@ -631,15 +622,7 @@ def test_an_original_whose_encoding_is_only_how_it_was_sent_is_rendered(run, put
 def test_an_original_answered_without_a_length_is_read_whole(run, put_original, cat_jpeg, monkeypatch,
                                                             original, status):
     put_original(CAT, cat_jpeg if original == "cat" else b"")
-    client = storage.s3_client("us-east-1")
-    real_get = client.get_object
-
-    def without_length(**kwargs):
-        answer = real_get(**kwargs)
-        del answer["ContentLength"]
-        return answer
-
-    monkeypatch.setattr(client, "get_object", without_length)
+    answering_with(monkeypatch, "get_object", without_field("ContentLength"))
     outcome = run(hostile_event(f"/640x/{CAT}"))
     if status == "200":
         assert_row(outcome, "200", cache=IMMUTABLE, stored=(f"640x/{CAT}",))
