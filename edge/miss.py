@@ -21,6 +21,9 @@ from edge.rendition import check_limits, parse_rendition
 MIN_MS_TO_RENDER = 3000
 MIN_MS_TO_READ = WORST_CALL_MS + MIN_MS_TO_RENDER
 MIN_MS_TO_STORE = WORST_CALL_MS + 1000
+REFUSED_TO_CLOUDFRONT = (
+    "the derivative is stored, yet S3 answered CloudFront 403 for it (a race only if CloudFront may not s3:ListBucket)"
+)
 
 
 def handle_miss(cf: dict, context) -> dict:
@@ -76,22 +79,19 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
     log.stored = stored is not None
     # Stored already, yet S3 refused it to CloudFront: with the template's s3:ListBucket a missing key is a
     # 404, so a bucket policy, a KMS key or an archive tier keeps CloudFront out, and a redirect would loop.
-    refused_to_cloudfront = log.stored and not stored.created and miss.response.status == "403"
+    refused_to_cloudfront = stored is not None and not stored.created and miss.response.status == "403"
     if refused_to_cloudfront:
-        log.error, log.detail = Misconfigured.code, (
-            "the derivative is stored, yet S3 answered CloudFront 403 for it (a race only if CloudFront "
-            "may not s3:ListBucket)"
-        )
+        log.error, log.detail = Misconfigured.code, REFUSED_TO_CLOUDFRONT
 
     # Not stored: the viewer still gets the image, and no-store makes the next request retry the write.
-    cache_control, etag = (config.cache_control, stored.etag) if log.stored else (NO_STORE, None)
+    cache_control, etag = (NO_STORE, None) if stored is None else (config.cache_control, stored.etag)
     inline = responses.image_response(miss.response, rendered.body, rendered.content_type, cache_control, etag)
     if responses.fits_inline(inline):
         return inline
-    if not log.stored:
+    if stored is None:
         raise Unavailable("derivative not stored and too large to inline")
     if refused_to_cloudfront:
-        raise Misconfigured(log.detail)
+        raise Misconfigured(REFUSED_TO_CLOUDFRONT)
     return responses.redirect_response(miss.response, miss.request.uri)
 
 
