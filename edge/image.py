@@ -67,7 +67,11 @@ ANIMATED_SOURCES = frozenset({"GIF", "WEBP", "PNG", "AVIF"})  # not MPO: its ext
 ANIMATED_OUTPUTS = frozenset({"gif", "webp", "png", "avif"})
 ICC_OUTPUTS = frozenset({"jpeg", "png", "webp", "avif"})
 ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
-GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "F"})
+GRAY_MODES = frozenset({"1", "L", "LA", "La"})
+# Signed or 32-bit integer and floating-point samples (TIFF's): the file does not say what range
+# they span (0-1, 0-255, the type's whole range...), so no scaling to 8 bits is right for all.
+# A guess would be stored, and cached for a year; a 415 tells the uploader at once.
+RANGELESS_MODES = frozenset({"I", "F"})
 DEFAULT_FRAME_MS = 100
 MAX_FRAME_MS = 655_350  # GIF's largest delay (65535 cs); WebP's is larger, and no real frame is near either
 # Largest side of each output: what its encoder writes (WebP's is 16383 in libwebp, JPEG's 65500 in
@@ -201,6 +205,8 @@ def open_source(data: bytes, limits: Limits) -> Source:
         image = Image.open(reader or io.BytesIO(data), formats=DECODERS)
     except DECODE_ERRORS as error:  # UnidentifiedImageError is an OSError
         raise UnsupportedMedia(f"cannot identify image: {error}") from None
+    if image.mode in RANGELESS_MODES:
+        raise UnsupportedMedia(f"{image.format} with mode {image.mode} samples, whose range is unknown")
     canvas = image.size
     check_pixels(canvas, limits)
     if image.format == "PNG" and "transparency" in image.info:
@@ -519,7 +525,7 @@ def to_working_mode(frame: Frame) -> Frame:
         return frame
     if image.mode == "CMYK":
         return replace(frame, image=cmyk_to_srgb(image, frame.icc_profile), icc_profile=None)
-    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+    if image.mode.startswith("I;16"):
         # Scale 16 bits down to 8; a plain convert would clip everything above 255 to white.
         wide = image.convert("I")
         grey = wide.point(lambda value: value / 257 + 0.5).convert("L")  # rounded: point() truncates

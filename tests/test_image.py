@@ -303,14 +303,28 @@ def test_sixteen_bit_grayscale_keeps_its_transparent_value():
     [
         (Image.new("1", (16, 16), 1), "L"),
         (Image.new("RGB", (16, 16), (10, 20, 30)).convert("P", palette=Image.Palette.ADAPTIVE), "RGB"),
-        (Image.new("I", (16, 16), 1000), "L"),
     ],
-    ids=["1-bit", "P", "I"],
+    ids=["1-bit", "P"],
 )
 def test_other_modes_become_well_formed_eight_bit_output(source, expected_mode):
-    _, image = rendered(encoded(source, "PNG" if source.mode != "I" else "TIFF"), "8x,png")
+    _, image = rendered(encoded(source, "PNG"), "8x,png")
     assert image.mode == expected_mode
     image.load()
+
+
+@pytest.mark.parametrize(
+    ("source", "options"),
+    [
+        (Image.new("I", (16, 16), 1000), {}),  # 32-bit signed
+        (Image.new("F", (16, 16), 0.5), {}),  # 32-bit float
+        (Image.new("I;16", (16, 16), 1000), {"tiffinfo": {339: 2}}),  # SampleFormat 2: 16-bit signed
+    ],
+    ids=["I;32S", "F;32F", "I;16S"],
+)
+def test_a_tiff_whose_samples_have_no_known_range_is_refused(source, options):
+    """Scaled as 16-bit, a float TIFF came out black whatever its range, a full 32-bit one white."""
+    with pytest.raises(UnsupportedMedia, match="range is unknown"):
+        rendered(encoded(source, "TIFF", **options), "8x")
 
 
 def png_by_hand(colour_type: int, depth: int, samples: list[int], key: bytes | None = None) -> bytes:
