@@ -3,6 +3,7 @@
 import base64
 import copy
 import io
+import itertools
 import json
 import random
 import struct
@@ -125,43 +126,66 @@ def header(response: dict, name: str) -> str | None:
 
 def icc_profile_rgb(description: str, red, green, blue, gamma: float = 2.2) -> bytes:
     """A minimal ICC v2 RGB matrix/TRC display profile (colorants are D50-adapted XYZ)."""
-    return _icc_profile(b"RGB ", description, {"rXYZ": red, "gXYZ": green, "bXYZ": blue}, ("rTRC", "gTRC", "bTRC"),
-                        gamma)
+    colorants = [(name, _xyz(values)) for name, values in (("rXYZ", red), ("gXYZ", green), ("bXYZ", blue))]
+    curves = [(name, _curve(gamma)) for name in ("rTRC", "gTRC", "bTRC")]
+    return _icc_profile(b"mntr", b"RGB ", description, colorants + curves)
 
 
 def icc_profile_gray(description: str, gamma: float = 2.2) -> bytes:
     """A minimal ICC v2 grey display profile: a single tone curve."""
-    return _icc_profile(b"GRAY", description, {}, ("kTRC",), gamma)
+    return _icc_profile(b"mntr", b"GRAY", description, [("kTRC", _curve(gamma))])
 
 
-def _icc_profile(colour_space: bytes, description: str, colorants: dict, curves: tuple, gamma: float) -> bytes:
-    import struct
+# Linear sRGB to D50-adapted XYZ (Bradford), as ICC profiles hold it.
+LINEAR_SRGB_TO_XYZ_D50 = ((0.4360747, 0.3850649, 0.1430804), (0.2225045, 0.7168786, 0.0606169),
+                          (0.0139322, 0.0971045, 0.7141733))
 
-    def s15(value: float) -> bytes:
-        return struct.pack(">i", round(value * 65536))
 
-    def xyz(values) -> bytes:
-        return b"XYZ " + b"\0" * 4 + b"".join(s15(v) for v in values)
+def icc_profile_cmyk(description: str, corner_colour) -> bytes:
+    """A minimal ICC v2 CMYK printer profile: an A2B0 table of 2 points per ink, so each corner of the
+    ink cube (inks 0 or 1) shows corner_colour(c, m, y, k), a linear sRGB colour, exactly."""
+    corners = b""
+    for inks in itertools.product((0, 1), repeat=4):  # the first ink varies slowest, as ICC orders its grid
+        rgb = corner_colour(*inks)
+        xyz = [sum(weight * level for weight, level in zip(row, rgb)) for row in LINEAR_SRGB_TO_XYZ_D50]
+        corners += struct.pack(">3H", *(round(value * 0x8000) for value in xyz))  # lut16's XYZ: 1.0 is 0x8000
+    identity = b"".join(struct.pack(">i", 65536 if row == column else 0) for row in range(3) for column in range(3))
+    linear = struct.pack(">2H", 0, 0xFFFF)
+    a2b0 = (b"mft2" + b"\0" * 4 + bytes((4, 3, 2, 0)) + identity + struct.pack(">2H", 2, 2)
+            + linear * 4 + corners + linear * 3)
+    return _icc_profile(b"prtr", b"CMYK", description, [("A2B0", a2b0)])
 
+
+def _s15(value: float) -> bytes:
+    return struct.pack(">i", round(value * 65536))
+
+
+def _xyz(values) -> bytes:
+    return b"XYZ " + b"\0" * 4 + b"".join(_s15(v) for v in values)
+
+
+def _curve(gamma: float) -> bytes:
+    return b"curv" + b"\0" * 4 + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
+
+
+def _icc_profile(device_class: bytes, colour_space: bytes, description: str, tags: list) -> bytes:
     ascii_text = description.encode("ascii") + b"\0"
     desc = b"desc" + b"\0" * 4 + struct.pack(">I", len(ascii_text)) + ascii_text + b"\0" * (4 + 4 + 2 + 1 + 67)
-    curve = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
     tags = [
-        (b"desc", desc), (b"wtpt", xyz((0.9642, 1.0, 0.8249))), (b"cprt", b"text" + b"\0" * 4 + b"No copyright\0"),
-        *((name.encode(), xyz(values)) for name, values in colorants.items()),
-        *((name.encode(), curve) for name in curves),
+        ("desc", desc), ("wtpt", _xyz((0.9642, 1.0, 0.8249))), ("cprt", b"text" + b"\0" * 4 + b"No copyright\0"),
+        *tags,
     ]
     offset = 128 + 4 + 12 * len(tags)
     table, data = b"", b""
     for signature, body in tags:
         body += b"\0" * (-len(body) % 4)
-        table += signature + struct.pack(">II", offset + len(data), len(body))
+        table += signature.encode() + struct.pack(">II", offset + len(data), len(body))
         data += body
     size = offset + len(data)
     header = (
-        struct.pack(">I", size) + b"\0" * 4 + struct.pack(">I", 0x02100000) + b"mntr" + colour_space + b"XYZ "
+        struct.pack(">I", size) + b"\0" * 4 + struct.pack(">I", 0x02100000) + device_class + colour_space + b"XYZ "
         + struct.pack(">6H", 2026, 1, 1, 0, 0, 0) + b"acsp" + b"\0" * 24 + struct.pack(">I", 0)
-        + s15(0.9642) + s15(1.0) + s15(0.8249) + b"\0" * 48
+        + _s15(0.9642) + _s15(1.0) + _s15(0.8249) + b"\0" * 48
     )
     assert len(header) == 128
     return header + struct.pack(">I", len(tags)) + table + data

@@ -21,8 +21,8 @@ from edge.image import (
 from edge.rendition import parse_rendition
 from bombs import png_chunk
 from imaging import (
-    DISPLAY_P3, alpha_weighted, encoded, gradient, icc_profile_gray, largest_difference, max_difference,
-    png_with_corrupt_data,
+    DISPLAY_P3, alpha_weighted, encoded, gradient, icc_profile_cmyk, icc_profile_gray, largest_difference,
+    max_difference, png_with_corrupt_data,
 )
 
 LIMITS = Limits(max_pixels=50_000_000, max_frames=300)
@@ -206,6 +206,39 @@ def test_cmyk_becomes_correct_rgb(cmyk, rgb, source_format):
     _, image = rendered(data, "16x,png")
     assert image.mode == "RGB"
     assert max_difference(image.getpixel((8, 8)), rgb) <= 3
+
+
+# Cyan ink prints magenta and magenta prints cyan: a conversion that ignores the profile shows at once.
+CYAN_AND_MAGENTA_SWAPPED = icc_profile_cmyk(
+    "Cyan and magenta swapped (test)", lambda c, m, y, k: ((1 - m) * (1 - k), (1 - c) * (1 - k), (1 - y) * (1 - k)))
+
+
+@pytest.mark.parametrize(
+    ("cmyk", "rgb"),
+    [((255, 0, 0, 0), (255, 0, 255)), ((0, 255, 0, 0), (0, 255, 255)), ((0, 0, 255, 0), (255, 255, 0)),
+     ((0, 0, 0, 0), (255, 255, 255)), ((0, 0, 0, 255), (0, 0, 0))],
+)
+@pytest.mark.parametrize("source_format", ["JPEG", "TIFF"])
+def test_cmyk_with_a_profile_becomes_rgb_through_it(cmyk, rgb, source_format):
+    data = encoded(Image.new("CMYK", (32, 32), cmyk), source_format, icc_profile=CYAN_AND_MAGENTA_SWAPPED)
+    _, image = rendered(data, "16x,jpeg")
+    assert image.mode == "RGB" and "icc_profile" not in image.info  # a CMYK profile cannot describe RGB
+    assert max_difference(image.getpixel((8, 8)), rgb) <= LOSSY_EPSILON["jpeg"]
+
+
+@pytest.mark.parametrize("source_format", ["JPEG", "TIFF"])
+def test_cmyk_with_a_broken_profile_becomes_rgb_without_it(source_format):
+    data = encoded(Image.new("CMYK", (32, 32), (255, 0, 0, 0)), source_format, icc_profile=b"not a profile")
+    _, image = rendered(data, "16x,png")
+    assert image.mode == "RGB" and "icc_profile" not in image.info
+    assert max_difference(image.getpixel((8, 8)), (0, 255, 255)) <= 3
+
+
+def test_a_broken_profile_leaves_the_colours_as_they_are_where_it_cannot_go():
+    _, image = rendered(encoded(Image.new("RGB", (32, 32), (200, 100, 50)), "PNG", icc_profile=b"not a profile"),
+                        "16x,gif")
+    assert "icc_profile" not in image.info
+    assert image.convert("RGB").getpixel((8, 8)) == (200, 100, 50)
 
 
 @pytest.mark.parametrize(("source_format", "target"), [("JPEG", "jpeg"), ("PNG", "png"), ("PNG", "jpeg")])
