@@ -2,6 +2,7 @@
 
 import functools
 import io
+import struct
 import random
 import time
 import warnings
@@ -91,11 +92,26 @@ def test_every_exif_orientation_comes_out_upright_without_the_tag(source_format,
         assert not image.getexif()
 
 
-@pytest.mark.parametrize("orientation", [0, 9, 65535])
-def test_an_orientation_exif_does_not_define_is_taken_as_upright(orientation):
-    exif = Image.Exif()
-    exif[ExifTags.Base.Orientation] = orientation
-    _, image = rendered(encoded(quadrants((80, 40)), "JPEG", quality=95, exif=exif.tobytes()), "40x,png")
+def exif_orientation_entry(field_type: int, count: int, value: bytes) -> bytes:
+    """An EXIF block of one Orientation entry as written here, whatever its type (value: 4 bytes, inline)."""
+    entry = struct.pack("<HHI", ExifTags.Base.Orientation, field_type, count) + value
+    return b"Exif\0\0II*\0" + struct.pack("<IH", 8, 1) + entry + struct.pack("<I", 0)
+
+
+ASCII, SHORT, RATIONAL = 2, 3, 5  # TIFF field types
+
+
+@pytest.mark.parametrize(
+    "exif",
+    [
+        *(exif_orientation_entry(SHORT, 1, struct.pack("<HH", orientation, 0)) for orientation in (0, 9, 65535)),
+        exif_orientation_entry(ASCII, 4, b"abc\0"),  # read as text: no number at all
+        exif_orientation_entry(RATIONAL, 1, struct.pack("<I", 4096)),  # its value past the block's end: None
+    ],
+    ids=["0", "9", "65535", "text", "past the end"],
+)
+def test_an_orientation_exif_does_not_define_or_cannot_be_read_is_taken_as_upright(exif):
+    _, image = rendered(encoded(quadrants((80, 40)), "JPEG", quality=95, exif=exif), "40x,png")
     assert image.size == (40, 20)
     for got, expected in zip(corners(image), [RED, GREEN, BLUE, YELLOW], strict=True):
         assert max_difference(got, expected) <= 16
