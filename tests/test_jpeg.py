@@ -90,6 +90,9 @@ def test_the_floor_is_below_what_the_flattest_real_image_takes(size, mode, progr
     assert jpeg.too_short(data) is None
 
 
+GREY_16X16_FRAME = b"\xff\xc0\x00\x0b\x08\x00\x10\x00\x10\x01\x01\x11\x00"  # baseline, 1 component
+
+
 @pytest.mark.parametrize(
     "data",
     [
@@ -98,8 +101,12 @@ def test_the_floor_is_below_what_the_flattest_real_image_takes(size, mode, progr
         b"\xff\xd8\xff\xd9\0\0",  # ends before any frame
         b"\xff\xd8\xff\x02\0\x04\0\0",  # a reserved marker
         b"\xff\xd8\xff\xe0\x00\x10JFIF",  # a segment longer than the data
+        b"\xff\xd8" + GREY_16X16_FRAME + b"junk, and no marker after it",
+        b"\xff\xd8" + GREY_16X16_FRAME + b"\xff\xfe\x00\x02",  # the markers end before a scan
+        b"\xff\xd8\xff\xc0\x00\x07\x08\x00\x10\x00\x10" + b"\xff\xda\x00\x02",  # a frame header without its count
     ],
-    ids=["empty", "png", "end-before-frame", "reserved-marker", "short-segment"],
+    ids=["empty", "png", "end-before-frame", "reserved-marker", "short-segment", "junk-to-the-end", "no-scan",
+         "short-frame-header"],
 )
 def test_what_is_not_read_is_left_to_pillow(data):
     assert jpeg.scan(data) is None
