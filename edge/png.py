@@ -38,7 +38,6 @@ PIECE = 256 * 1024
 STORED_BLOCK = 65_535  # deflate's largest stored block
 # Compressed bytes per inflate call: Pillow's own read size (it reads each IDAT chunk 64 KB at a time).
 INPUT_SLICE = 64 * 1024
-ANIMATION_CHUNKS = (b"fcTL", b"fdAT")  # an APNG's frames, which only follow its acTL
 ZLIB_HEADER = b"\x78\x01"  # deflate with a 32 KB window, no dictionary, check bits valid
 FINAL_EMPTY_BLOCK = b"\x01\x00\x00\xff\xff"
 CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by IHDR colour type
@@ -144,7 +143,6 @@ class InflatingReader:
     the worker inflated, the tail after the last. Pillow seeks back only within what it has just read."""
 
     def __init__(self, cut: Layout, executor: Executor):
-        self._cut = cut
         self._executor = executor
         # Advanced on the worker, one piece at a time. A generator method would hold the reader,
         # and with it the original, in a cycle that only the garbage collector frees.
