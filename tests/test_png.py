@@ -148,7 +148,8 @@ def test_a_first_idat_of_only_the_zlib_header_is_read_on():
     """Some encoders flush the header on its own: inflating it gives nothing, and is no end."""
     data = encoded(gradient((40, 30)), "PNG")
     stream = idat_stream(data)
-    split = before_pixels(data) + png_chunk(b"IDAT", stream[:2]) + png_chunk(b"IDAT", stream[2:]) + png_chunk(b"IEND", b"")
+    split = (before_pixels(data) + png_chunk(b"IDAT", stream[:2]) + png_chunk(b"IDAT", stream[2:])
+             + png_chunk(b"IEND", b""))
     image = through_reader(split)
     image.load()
     assert image.tobytes() == by_pillow(data).tobytes()
@@ -415,7 +416,8 @@ def test_anything_but_a_still_png_is_left_to_pillow(data):
     pytest.param(palette_png(), "a palette image with no PLTE before its pixels", id="palette-without-plte"),
     pytest.param(palette_png(b""), "an empty PLTE", id="empty-plte"),
     pytest.param(palette_png(bytes(3), bytes(3)), "a second PLTE", id="two-plte"),
-    pytest.param(palette_png(animated=True), "a palette image with no PLTE before its pixels", id="apng-palette-without-plte"),
+    pytest.param(palette_png(animated=True), "a palette image with no PLTE before its pixels",
+                 id="apng-palette-without-plte"),
     pytest.param(palette_png(b"", animated=True), "an empty PLTE", id="apng-empty-plte"),
     pytest.param(palette_png(bytes(3), bytes(3), animated=True), "a second PLTE", id="apng-two-plte"),
 ])
