@@ -92,6 +92,18 @@ def test_candidates_are_tried_until_one_loads(decoder, unusable_libraries):
     assert found is not None and found.path == decoder.path
 
 
+def test_the_system_library_is_used_when_no_candidate_loads(decoder, monkeypatch):
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: decoder.path if name == "webp" else None)
+    assert webp.load([]).path == decoder.path
+
+
+def test_a_library_of_another_abi_is_refused(decoder, monkeypatch):
+    """libwebp compares the ABI's major byte: a 3.x caller would read its structures wrong."""
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    monkeypatch.setattr(webp, "_ABI_VERSION", 0x0309)
+    assert webp.load([Path(decoder.path)]) is None
+
+
 def test_the_system_library_is_looked_for_only_when_no_candidate_loads(decoder, monkeypatch):
     monkeypatch.setattr(ctypes.util, "find_library", lambda name: pytest.fail("looked for the system's libwebp"))
     assert webp.load([Path(decoder.path)]).path == decoder.path
@@ -155,10 +167,15 @@ def test_only_what_the_bitstream_is_to_blame_for_is_a_webp_error(decoder, status
         answering.decode(encoded(gradient((8, 6)), "WEBP"), (8, 6), alpha=False)
 
 
-def with_alpha_header(header: int | None, raw_alpha: int | None = None) -> bytes:
+RIFF_HEAD = b"RIFF\0\0\0\0WEBP"
+ODD_CHUNK = b"JUNK\x03\0\0\0abc\0"  # three bytes, and the pad byte that evens them
+
+
+def with_alpha_header(header: int | None, raw_alpha: int | None = None, before: bytes = b"") -> bytes:
     """A lossy 32x32 picture with alpha, its ALPH chunk's header byte replaced, or the whole chunk
-    replaced by uncompressed alpha of `raw_alpha` bytes."""
+    replaced by uncompressed alpha of `raw_alpha` bytes; `before`, chunks put ahead of all others."""
     data = bytearray(encoded(gradient((32, 32), "RGBA"), "WEBP", quality=80))
+    data[12:12] = before
     chunk = data.index(b"ALPH")
     if raw_alpha is not None:
         size = int.from_bytes(data[chunk + 4:chunk + 8], "little")
@@ -179,13 +196,25 @@ def with_alpha_header(header: int | None, raw_alpha: int | None = None) -> bytes
     (with_alpha_header(0b0100_0000, raw_alpha=32 * 32), True),  # a reserved bit set
     (with_alpha_header(None, raw_alpha=32 * 32), False),  # uncompressed, one byte a pixel: libwebp takes it
     (with_alpha_header(None, raw_alpha=32 * 32 - 1), True),  # uncompressed, a byte short
+    (with_alpha_header(0b01, raw_alpha=32 * 32), True),  # lossless, of the length raw alpha would have
+    (with_alpha_header(0b10, raw_alpha=32 * 32), True),
+    (with_alpha_header(0b01_0000, raw_alpha=32 * 32), False),  # pre-processing level 1, the most there is
+    (with_alpha_header(0b1100, raw_alpha=32 * 32), False),  # a filter: libwebp takes every one
+    (with_alpha_header(None, raw_alpha=32 * 32 - 1, before=ODD_CHUNK), True),  # found past a padded chunk
+    (RIFF_HEAD + b"JUNK" + (1 << 24).to_bytes(4, "little") + b"ALPH" + bytes(4), False),  # inside a chunk's 16 MB
     (encoded(gradient((32, 32)), "WEBP"), False),  # no alpha at all
-], ids=["lossless", "compression-2", "preprocessing-2", "reserved-bit", "raw-whole", "raw-short", "no-alpha"])
+], ids=["lossless", "compression-2", "preprocessing-2", "reserved-bit", "raw-whole", "raw-short",
+        "lossless-full-length", "compression-2-full-length", "preprocessing-1", "filter", "after-odd-chunk", "inside-large-chunk", "no-alpha"])
 def test_what_libwebp_may_call_out_of_memory_is_read_from_the_alpha_chunk(data, explains):
     assert webp.alpha_explains_out_of_memory(data, 32 * 32) is explains
 
 
-@pytest.mark.parametrize("cut", [2, 8, 18], ids=lambda cut: f"{cut}-bytes-kept")
+@pytest.mark.parametrize(("raw_alpha", "explains"), [(0, True), (1, False)], ids=["header-only", "one-byte"])
+def test_raw_alpha_for_a_single_pixel(raw_alpha, explains):
+    assert webp.alpha_explains_out_of_memory(with_alpha_header(None, raw_alpha=raw_alpha), 1) is explains
+
+
+@pytest.mark.parametrize("cut", [0, 2, 8, 18], ids=lambda cut: f"{cut}-bytes-kept")
 def test_libwebp_calling_a_broken_alpha_chunk_out_of_memory_is_the_originals_fault(decoder, cut):
     """libwebp's status for it is 1, out of memory, as for a real shortage: the alpha chunk tells them apart."""
     data = bytearray(with_alpha_header(None))
@@ -194,6 +223,7 @@ def test_libwebp_calling_a_broken_alpha_chunk_out_of_memory_is_the_originals_fau
     del data[start + 8 + cut:start + 8 + size + (size & 1)]  # the lossless alpha cut short (to an even length)
     data[start + 4:start + 8] = cut.to_bytes(4, "little")
     data[4:8] = (len(data) - 8).to_bytes(4, "little")
+    assert webp.alpha_explains_out_of_memory(bytes(data), 32 * 32)
     with pytest.raises(webp.WebPError, match="alpha chunk"):
         decoder.decode(bytes(data), (32, 32), alpha=True)
 
