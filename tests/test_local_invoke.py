@@ -5,6 +5,7 @@ import json
 import pytest
 from PIL import Image
 
+from edge.event import Headers, S3Origin
 from imaging import EVENTS
 from local import invoke
 
@@ -39,20 +40,70 @@ def test_the_body_is_written_decoded_and_the_derivative_reported_stored(tmp_path
     assert "stored:   640x/photos/cat.jpg (image/jpeg" in report
 
 
+def event_file(tmp_path, edit) -> str:
+    """miss-404-resize.json, as `edit` changes its CloudFront record, in a file."""
+    event = json.loads((EVENTS / "miss-404-resize.json").read_text(encoding="utf-8"))
+    edit(event["Records"][0]["cf"])
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event), encoding="utf-8")
+    return str(path)
+
+
 @pytest.mark.parametrize(("bucket", "status"), [
     ("  image-cdn-originals ", "200"),  # spaces are the function's to strip: the bucket is the same
     ("Bad_Bucket!", "500"),  # a name botocore refuses: the function answers 500 misconfigured, not a traceback
     ("ab", "500"),  # a name botocore sends and S3 refuses: the same
 ])
 def test_the_buckets_are_read_from_the_event_as_the_function_reads_them(tmp_path, capsys, bucket, status):
-    event = json.loads((EVENTS / "miss-404-resize.json").read_text(encoding="utf-8"))
-    headers = event["Records"][0]["cf"]["request"]["origin"]["s3"]["customHeaders"]
-    (entry,) = headers["x-originals-bucket"]
-    entry["value"] = bucket
-    path = tmp_path / "event.json"
-    path.write_text(json.dumps(event), encoding="utf-8")
-    assert invoke.main([str(path)]) == 0
+    def rename(cf):
+        (entry,) = cf["request"]["origin"]["s3"]["customHeaders"]["x-originals-bucket"]
+        entry["value"] = bucket
+
+    assert invoke.main([event_file(tmp_path, rename)]) == 0
     assert f"status:   {status} " in capsys.readouterr().out
+
+
+def test_buckets_named_in_the_event_are_the_ones_seeded():
+    headers = Headers.from_cloudfront({"x-originals-bucket": [{"key": "X-Originals-Bucket", "value": "my-originals"}]})
+    origin = S3Origin("my-derivatives.s3.eu-west-1.amazonaws.com", "eu-west-1", "", headers)
+    assert invoke.event_buckets(origin) == invoke.Buckets("my-originals", "my-derivatives", "eu-west-1")
+
+
+def test_an_origin_the_function_finds_misconfigured_is_its_500_not_a_traceback(tmp_path, capsys):
+    path = event_file(tmp_path, lambda cf: cf["request"]["origin"]["s3"].update(path="/images"))
+    assert invoke.main([path]) == 0
+    report = capsys.readouterr().out
+    assert "status:   500 " in report and "rules:    pass" in report and "Traceback" not in report
+
+
+def test_a_response_cloudfront_refuses_fails_the_command(monkeypatch, capsys):
+    monkeypatch.setattr(invoke, "edge_handler", lambda event, context: {"status": "999"})
+    assert invoke.main([str(EVENTS / "miss-404-resize.json")]) == 1
+    assert "rules:    FAIL: CloudFront answers 502 LambdaValidationError instead" in capsys.readouterr().out
+
+
+def test_a_function_that_raises_fails_the_command(monkeypatch, capsys):
+    def failing(event, context):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(invoke, "edge_handler", failing)
+    assert invoke.main([str(EVENTS / "miss-404-resize.json")]) == 1
+    report = capsys.readouterr().out
+    assert "error:    the function raised; CloudFront answers 500 LambdaExecutionError" in report
+    assert "RuntimeError: boom" in report
+
+
+def test_out_writes_nothing_for_a_response_without_a_body(tmp_path, capsys):
+    out = tmp_path / "body.bin"
+    assert invoke.main([str(EVENTS / "hit-200-passthrough.json"), "--out", str(out)]) == 0
+    assert f"wrote:    nothing to {out}: the response has no body" in capsys.readouterr().out
+    assert not out.exists()
+
+
+def test_out_makes_the_folders_it_names(tmp_path):
+    out = tmp_path / "new" / "folder" / "cat.jpg"
+    assert invoke.main([str(EVENTS / "miss-404-resize.json"), "--out", str(out)]) == 0
+    assert Image.open(out).size == (640, 800)
 
 
 def test_the_missing_original_stays_missing(capsys):
