@@ -19,7 +19,7 @@ from imaging import (
     DERIVATIVES, IMMUTABLE, ORIGINALS, encoded, gradient, load_event, origin_response, png_with_corrupt_data,
 )
 from local import cdn, s3, samples, template
-from local.cache import ResponseCache, ttl_seconds
+from local.cache import ResponseCache
 from local.gallery import Gallery
 
 REGION = "us-east-1"
@@ -408,34 +408,6 @@ def test_cors_answers_a_request_from_an_allowed_origin_only(origins, request_ori
     added = dict(policy.added_to((("Content-Type", "image/jpeg"), ("timing-allow-origin", "x")), request_origin))
     assert added == {"Content-Type": "image/jpeg", "Timing-Allow-Origin": "*"} | (
         {"Access-Control-Allow-Origin": allowed} if allowed else {})
-
-
-@pytest.mark.parametrize(
-    ("cache_control", "ttl"),
-    [
-        ("public, max-age=31536000, immutable", 31536000),
-        ("public, max-age=60, s-maxage=5", 5),
-        ("no-store", None),
-        ("max-age=60, private", None),
-        ("max-age=0", None),
-        (None, None),
-        ('max-age="30"', 30),
-    ],
-)
-def test_cache_lifetime_from_cache_control(cache_control, ttl):
-    assert ttl_seconds(cache_control) == ttl
-
-
-def test_the_cache_expires_entries_and_stays_within_its_size():
-    now = [0.0]
-    cache = ResponseCache(max_bytes=10, clock=lambda: now[0])
-    cache.put("a", "A", 6, "max-age=5")
-    assert not cache.put("b", "B", 6, "no-store")
-    assert cache.get("a") == ("A", 0)
-    cache.put("c", "C", 6, "max-age=60")  # over 10 bytes: the least recently used goes
-    assert cache.get("a") is None
-    now[0] = 61
-    assert cache.get("c") is None
 
 
 def test_the_gallery_shows_each_original_with_responsive_picture_and_cover_renditions(cdn_url):
