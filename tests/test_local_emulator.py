@@ -348,9 +348,16 @@ def test_a_viewer_holding_the_etag_gets_304_from_the_cache_s3_and_a_new_render(c
     assert [status for uri, status in function.calls if uri == f"/{key}"] == ["404", "200", "200", "404"]
 
 
-@pytest.mark.parametrize(("status", "second"), [(415, "Hit from cloudfront"), (413, "Error from cloudfront")])
+# CloudFront's guide, "HTTP 4xx and 5xx status codes that CloudFront caches", copied rather than read from cdn.py.
+CACHED_BY_CLOUDFRONT = (400, 403, 404, 405, 412, 414, 415, 500, 501, 502, 503, 504)
+
+
+@pytest.mark.parametrize(("status", "second"), [
+    *((code, "Hit from cloudfront") for code in CACHED_BY_CLOUDFRONT),
+    (413, "Error from cloudfront"), (401, "Error from cloudfront"),
+])
 def test_errors_are_cached_only_where_cloudfront_caches_them(client, status, second):
-    """Both answers allow 60 s; CloudFront keeps a 415 for that long, but never a 413."""
+    """Every answer allows 60 s; CloudFront keeps a 415 for that long, but never a 413."""
 
     def refuse(event, context):
         response = origin_response(event)  # its Transfer-Encoding must stay
@@ -361,6 +368,38 @@ def test_errors_are_cached_only_where_cloudfront_caches_them(client, status, sec
         answers = [fetch(f"{url}/176x/{LANDSCAPE}") for _ in range(2)]
     assert [(code, headers["X-Cache"]) for code, headers, _ in answers] == [
         (status, "Error from cloudfront"), (status, second)]
+
+
+def test_the_query_string_is_not_part_of_the_key(cdn_url, function):
+    """The template's cache policy forwards no query string: S3 and the function see the path alone.
+    (194 px: a size no other test of this module stores, as they share one S3.)"""
+    status, _, body = fetch(f"{cdn_url}/194x/{LANDSCAPE}?v=2")
+    assert (status, decoded(body).width) == (200, 194)
+    assert function.calls == [(f"/194x/{LANDSCAPE}", "404")]
+
+
+ETAG = '"0123456789abcdef"'
+STORED_IMAGE = cdn.Answer(200, "OK", (("ETag", ETAG), ("Content-Length", "4"), ("Content-Type", "image/jpeg")), b"JPEG")
+
+
+@pytest.mark.parametrize(("answer", "if_none_match", "status"), [
+    (STORED_IMAGE, ETAG, 304),
+    (STORED_IMAGE, f'W/{ETAG}', 304),  # compared weakly, as for a GET
+    (STORED_IMAGE, f'"other", {ETAG}', 304),
+    (STORED_IMAGE, "*", 304),
+    (STORED_IMAGE, '"other"', 200),
+    (STORED_IMAGE, None, 200),
+    (cdn.Answer(404, "Not Found", (("ETag", ETAG),)), ETAG, 404),  # only a 200 becomes a 304
+    (cdn.Answer(200, "OK", (("Content-Type", "text/html"),), b"<html>"), '"x"', 200),  # no ETag to match
+], ids=["same", "weak", "in-a-list", "any", "other", "none", "not-a-200", "no-etag"])
+def test_a_viewer_holding_the_etag_gets_304_without_a_body(answer, if_none_match, status):
+    revalidated = cdn.not_modified(answer, if_none_match)
+    assert revalidated.status == status
+    if status == 304:
+        assert revalidated.body == b"" and revalidated.header("content-length") is None
+        assert revalidated.header("etag") == ETAG
+    else:
+        assert revalidated == answer
 
 
 def test_a_head_is_cached_for_heads_only(client, function):
