@@ -402,6 +402,29 @@ def test_a_viewer_holding_the_etag_gets_304_without_a_body(answer, if_none_match
         assert revalidated == answer
 
 
+def named(headers: list[tuple[str, str]], name: str) -> list[str]:
+    return [value for key, value in headers if key.lower() == name]
+
+
+def test_cloudfront_frames_the_body_and_adds_via_x_cache_and_date_once():
+    """Whatever the function set for them, as CloudFront replaces them."""
+    answer = cdn.Answer(200, "OK", (("Content-Length", "999"), ("Via", "1.1 function"), ("X-Cache", "Hit from me"),
+                                    ("Content-Type", "image/jpeg")), b"JPEG")
+    headers = cdn.wire_headers(answer, "GET")
+    assert [named(headers, name) for name in ("content-length", "via", "x-cache", "content-type")] == [
+        ["4"], [cdn.VIA], ["Miss from cloudfront"], ["image/jpeg"]]
+    assert len(named(headers, "date")) == 1
+
+
+@pytest.mark.parametrize(("status", "method", "given", "sent"), [
+    (200, "HEAD", (("Content-Length", "999"),), ["999"]),  # the length a GET would have, as S3 or the function said
+    (304, "GET", (), []),  # no body, and no length of one (not_modified took the 200's away)
+])
+def test_a_head_keeps_its_length_and_a_304_gets_none(status, method, given, sent):
+    headers = cdn.wire_headers(cdn.Answer(status, "", (*given, ("Date", "then"))), method)
+    assert (named(headers, "content-length"), named(headers, "date")) == (sent, ["then"])
+
+
 def test_a_head_is_cached_for_heads_only(client, function):
     """A HEAD's answer has no body: a second HEAD is a hit, a GET after it still fetches the image.
     (168 px: a size no other test of this module stores, as they share one S3.)"""
