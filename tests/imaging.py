@@ -7,11 +7,12 @@ import itertools
 import json
 import random
 import struct
+import zlib
 from pathlib import Path
 
 from PIL import Image, ImageChops
 
-from bombs import png_chunk
+from bombs import PNG_SIGNATURE, png_chunk
 from edge.config import DEFAULT_CACHE_CONTROL as IMMUTABLE  # test_template pins its value to the template's
 from local.runtime import TIMEOUT_MS as LAMBDA_TIMEOUT_MS
 
@@ -70,6 +71,15 @@ def encoded(image: Image.Image, image_format: str, **options) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format=image_format, **options)
     return buffer.getvalue()
+
+
+def png_from_rows(size: tuple[int, int], depth: int, colour_type: int, filtered_rows: bytes,
+                  chunks: bytes = b"") -> bytes:
+    """A PNG by hand, at any depth and colour type (Pillow writes few): its IHDR, `chunks` (PLTE, tRNS, ...),
+    then the rows, each with its filter byte, in one IDAT."""
+    header = struct.pack(">IIBBBBB", *size, depth, colour_type, 0, 0, 0)
+    return (PNG_SIGNATURE + png_chunk(b"IHDR", header) + chunks + png_chunk(b"IDAT", zlib.compress(filtered_rows))
+            + png_chunk(b"IEND", b""))
 
 
 def png_with_corrupt_data() -> bytes:

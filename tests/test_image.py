@@ -23,7 +23,7 @@ from edge.rendition import parse_rendition
 from bombs import png_chunk
 from imaging import (
     DISPLAY_P3, alpha_weighted, encoded, gradient, icc_profile_cmyk, icc_profile_gray, largest_difference,
-    max_difference, png_with_corrupt_data,
+    max_difference, png_from_rows, png_with_corrupt_data,
 )
 
 LIMITS = Limits(max_pixels=50_000_000, max_frames=300)
@@ -379,16 +379,11 @@ def test_a_tiff_whose_samples_have_no_known_range_is_refused(source, options):
 
 def png_by_hand(colour_type: int, depth: int, samples: list[int], key: bytes | None = None) -> bytes:
     """One row of samples at a depth Pillow writes no PNG at (grey or RGB), with a tRNS colour key if given."""
-    import struct
-
-    from bombs import PNG_SIGNATURE, png_chunk
-
     channels = 3 if colour_type == 2 else 1
     bits = "".join(format(sample, f"0{depth}b") for sample in samples)
     row = int(bits + "0" * (-len(bits) % 8), 2).to_bytes(-(-len(bits) // 8), "big")
-    header = struct.pack(">IIBBBBB", len(samples) // channels, 1, depth, colour_type, 0, 0, 0)
-    return (PNG_SIGNATURE + png_chunk(b"IHDR", header) + (png_chunk(b"tRNS", key) if key is not None else b"")
-            + png_chunk(b"IDAT", zlib.compress(b"\0" + row)) + png_chunk(b"IEND", b""))
+    transparency = png_chunk(b"tRNS", key) if key is not None else b""
+    return png_from_rows((len(samples) // channels, 1), depth, colour_type, b"\0" + row, transparency)
 
 
 def test_sixteen_bit_rgb_png_becomes_eight_bit():

@@ -17,7 +17,7 @@ from edge.errors import UnsupportedMedia
 from edge.image import Limits, render
 from edge.png import ZLIB_HEADER
 from edge.rendition import parse_rendition
-from imaging import encoded, gradient, noise_image, png_with_corrupt_data
+from imaging import encoded, gradient, noise_image, png_from_rows, png_with_corrupt_data
 
 WORKER = ThreadPoolExecutor(1)
 
@@ -116,7 +116,7 @@ EVERY_DEPTH = [(0, 1), (0, 2), (0, 4), (0, 8), (0, 16), (2, 8), (2, 16), (3, 1),
 SAMPLES_PER_PIXEL = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 
 
-def png_by_hand(colour_type: int, depth: int, size=(13, 5)) -> bytes:
+def varied_png(colour_type: int, depth: int, size=(13, 5)) -> bytes:
     """Rows of varied bytes, unfiltered; a palette image gets a palette as long as its depth allows."""
     width, height = size
     row_bytes = -(-width * SAMPLES_PER_PIXEL[colour_type] * depth // 8)
@@ -125,13 +125,12 @@ def png_by_hand(colour_type: int, depth: int, size=(13, 5)) -> bytes:
         palette = png_chunk(b"PLTE", bytes(value * 53 % 256 for value in range(3 * (1 << depth))))
     else:
         palette = b""
-    ihdr = png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0))
-    return PNG_SIGNATURE + ihdr + palette + png_chunk(b"IDAT", zlib.compress(rows)) + png_chunk(b"IEND", b"")
+    return png_from_rows(size, depth, colour_type, rows, palette)
 
 
 @pytest.mark.parametrize(("colour_type", "depth"), EVERY_DEPTH, ids=[f"type{c}-{d}bit" for c, d in EVERY_DEPTH])
 def test_every_depth_of_every_colour_type_is_read_as_pillow_reads_it(colour_type, depth):
-    data = png_by_hand(colour_type, depth)
+    data = varied_png(colour_type, depth)
     expected, image = by_pillow(data), through_reader(data)
     image.load()
     assert (image.mode, image.size, image.tobytes()) == (expected.mode, expected.size, expected.tobytes())
