@@ -73,6 +73,7 @@ GRAY_MODES = frozenset({"1", "L", "LA", "La"})
 # A guess would be stored, and cached for a year; a 415 tells the uploader at once.
 RANGELESS_MODES = frozenset({"I", "F"})
 DEFAULT_FRAME_MS = 100
+MAX_GIF_REPEATS = MAX_WEBP_PLAYS = 65_535  # both counts take 16 bits
 MAX_FRAME_MS = 655_350  # GIF's largest delay (65535 cs); WebP's is larger, and no real frame is near either
 # Largest side of each output: what its encoder writes (WebP's is 16383 in libwebp, JPEG's 65500 in
 # libjpeg), and for AVIF and PNG what decoders read: libavif, and Chromium's, refuse over 32768 by
@@ -187,11 +188,11 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     orientation = exif_orientation(image)  # read once: every frame is turned the same way
     geometry = plan(upright_size(image.size, orientation), rendition.width, rendition.height, rendition.fit)
     check_encodable(geometry.size, target)
-    loop = image.info.get("loop")  # read before seeking: only the first frame carries it
+    plays = animation_plays(image, data)  # read before seeking: only the first frame carries it
     lossless = target == "webp" and frame_count == 1 and is_lossless_graphic(image, data)
     frames = merge_repeated(rendered_frames(
         source_frames(image, frame_count, target, geometry, orientation, data), frame_count))
-    body = encode(frames, rendition.quality, loop, lossless)
+    body = encode(frames, rendition.quality, plays, lossless)
     return Rendered(body, target, CONTENT_TYPES[target], geometry.size, len(frames))
 
 
@@ -801,13 +802,13 @@ def is_lossless_graphic(image: Image.Image, data: bytes) -> bool:
         return False  # the decode that follows says what is wrong with it
 
 
-def encode(frames: list[Frame], quality: int | None, loop: int | None, lossless: bool = False) -> bytes:
+def encode(frames: list[Frame], quality: int | None, plays: int, lossless: bool = False) -> bytes:
     first = frames[0]
     options = encoder_options(first.target, quality, first.image, lossless)
     if first.icc_profile and first.target in ICC_OUTPUTS:
         options["icc_profile"] = first.icc_profile
     if len(frames) > 1:
-        options.update(animation_options(frames, loop))
+        options.update(animation_options(frames, plays))
     images = [without_metadata(frame.image) for frame in frames]
     if first.target == "gif":
         images = list(worker_pool().map(gif_palette, images))
@@ -818,6 +819,7 @@ def encode(frames: list[Frame], quality: int | None, loop: int | None, lossless:
     if first.target == "avif" and len(images) > 1:
         with output.getbuffer() as written:
             avif.stop_clock(written)
+            avif.set_plays(written, plays)
     return output.getvalue()
 
 
@@ -862,7 +864,7 @@ def png_strategy(image: Image.Image | None) -> dict:
     return {"compress_type": zlib.Z_RLE}
 
 
-def animation_options(frames: list[Frame], loop: int | None) -> dict:
+def animation_options(frames: list[Frame], plays: int) -> dict:
     target = frames[0].target
     options: dict = {"save_all": True, "duration": [frame.duration for frame in frames]}
     if target == "gif":
@@ -877,11 +879,34 @@ def animation_options(frames: list[Frame], loop: int | None) -> dict:
         # Chromium plays an AVIF sequence through its video path, which ignores the
         # full-range flag and shows full-range frames too bright; still images are fine.
         options["range"] = "limited"
-    if loop is not None:
-        options["loop"] = loop
-    elif target != "gif":
-        options["loop"] = 1  # a GIF without a loop count plays once; the other formats spell that 1
+    options.update(loop_option(target, plays))
     return options
+
+
+def animation_plays(image: Image.Image, data: bytes) -> int:
+    """How many times the source animation plays, as WebP and APNG count (0: for ever). A GIF's
+    count is of repeats after the first play, as browsers read it, and a GIF without one plays
+    once; an AVIF's is in boxes Pillow does not read."""
+    if image.format == "AVIF":
+        return avif.plays(data)
+    loop = image.info.get("loop")
+    if image.format != "GIF":
+        return avif.FOREVER if loop is None else loop
+    if loop is None:
+        return 1
+    return loop + 1 if loop else avif.FOREVER
+
+
+def loop_option(target: str, plays: int) -> dict:
+    """Pillow's `loop` for `plays`, in the target's own count, up to what its 16 bits hold: a GIF's
+    counts repeats, and it plays once without one. AVIF's is set after the encode (edge/avif.py)."""
+    if target == "gif":
+        if plays == 1:
+            return {}
+        return {"loop": avif.FOREVER if plays == avif.FOREVER else min(plays - 1, MAX_GIF_REPEATS)}
+    if target == "webp":
+        return {"loop": min(plays, MAX_WEBP_PLAYS)}
+    return {"loop": plays} if target == "png" else {}
 
 
 def without_metadata(image: Image.Image) -> Image.Image:

@@ -100,3 +100,102 @@ def test_the_stamps_are_zeroed_in_every_layout_of_the_boxes(data, expected):
         "64-bit-size-0", "seven-bytes", "empty"])
 def test_what_has_no_clock_is_left_as_it_is(data):
     assert stopped(data) == data
+
+
+ENDLESS_64, ENDLESS_32 = 2**64 - 1, 2**32 - 1  # a duration of all ones: indefinite
+
+
+def full_box(kind: bytes, version: int, fields: bytes) -> bytes:
+    return box(kind, bytes([version, 0, 0, 1]) + fields)
+
+
+def edit_list(flags: int, segment: int, version: int = 1, entries: int = 1) -> bytes:
+    """edts holding an elst of `entries` entries, the first `segment` long from the media's start."""
+    width = 8 if version == 1 else 4
+    elst = bytes([version]) + flags.to_bytes(3) + entries.to_bytes(4) + segment.to_bytes(width) + bytes(width)
+    return box(b"edts", box(b"elst", elst + b"\x00\x01\x00\x00"))
+
+
+def track_header(duration: int, version: int = 1) -> bytes:
+    """A tkhd: creation and modification times, the track's ID, 4 reserved bytes, then its duration."""
+    width = 8 if version == 1 else 4
+    return full_box(b"tkhd", version, bytes(2 * width) + b"\x00\x00\x00\x01" + bytes(4) + duration.to_bytes(width)
+                    + bytes(8))
+
+
+def movie(*tracks: bytes, duration: int | None = None, version: int = 1) -> bytes:
+    """A moov: its mvhd (times, a timescale of 1000, its duration, indefinite unless given), then each track."""
+    width = 8 if version == 1 else 4
+    duration = (1 << 8 * width) - 1 if duration is None else duration
+    header = full_box(b"mvhd", version, bytes(2 * width) + (1000).to_bytes(4) + duration.to_bytes(width) + bytes(8))
+    return box(b"ftyp", b"avis") + box(b"moov", header + b"".join(box(b"trak", track) for track in tracks))
+
+
+@pytest.mark.parametrize(("data", "plays"), [
+    (movie(track_header(ENDLESS_64) + edit_list(1, 450)), avif.FOREVER),
+    (movie(track_header(ENDLESS_32, version=0) + edit_list(1, 450, version=0), version=0), avif.FOREVER),
+    (movie(track_header(450) + edit_list(1, 450)), 1),
+    (movie(track_header(1350) + edit_list(1, 450)), 3),
+    (movie(track_header(1351) + edit_list(1, 450)), 4),  # a part of a play is a play
+    (movie(track_header(1350, version=0) + edit_list(1, 450, version=0), version=0), 3),
+    (movie(track_header(1350) + edit_list(0, 450)), 1),  # an edit list that does not repeat
+    (movie(track_header(0) + edit_list(1, 450)), 1),
+    (movie(track_header(450 * 2**31) + edit_list(1, 450)), 2**31),
+    (movie(track_header(450 * (2**31 + 1)) + edit_list(1, 450)), avif.FOREVER),  # past libavif's count
+    (movie(track_header(1350) + edit_list(1, 0)), avif.FOREVER),
+    (movie(track_header(1350) + edit_list(1, 450, entries=0)), avif.FOREVER),
+    (movie(track_header(1350)), avif.FOREVER),  # no edit list: browsers loop it
+    (movie(edit_list(1, 450)), avif.FOREVER),  # no track header
+    (movie(full_box(b"tkhd", 1, bytes(20)) + edit_list(1, 450)), avif.FOREVER),  # one cut before its duration
+    (movie(edit_list(1, 450) + full_box(b"tkhd", 1, bytes(24) + b"\x05\x46")), avif.FOREVER),  # inside it
+    (movie(track_header(1350) + box(b"edts", full_box(b"elst", 1, b"\x00\x00\x00\x01\x00\x00\x01\xc2"))),
+     avif.FOREVER),  # an edit list cut inside its segment's duration
+    (movie(track_header(1350) + box(b"edts", box(b"elst", b""))), avif.FOREVER),  # an empty one, the file's end
+    (movie(track_header(ENDLESS_64) + edit_list(1, 450), track_header(1350) + edit_list(1, 450)), avif.FOREVER),
+    (movie(track_header(1350) + edit_list(1, 450), track_header(ENDLESS_64) + edit_list(1, 450)), 3),
+    (movie(), avif.FOREVER),
+    (encoded(gradient((16, 16)), "AVIF"), avif.FOREVER),  # a still picture: no movie
+], ids=["forever", "forever-version-0", "once", "thrice", "thrice-and-a-bit", "thrice-version-0", "not-repeating",
+        "no-duration", "most-counted", "past-most", "empty-segment", "no-entry", "no-edit-list", "no-track-header",
+        "cut-track-header", "track-header-cut-in-duration", "cut-edit-list", "empty-edit-list",
+        "first-track-forever", "first-track-thrice", "no-track", "still"])
+def test_plays_are_read_as_libavif_reads_them(data, plays):
+    assert avif.plays(data) == plays
+
+
+def playing(data: bytes, count: int) -> bytes:
+    buffer = bytearray(data)
+    avif.set_plays(memoryview(buffer), count)
+    return bytes(buffer)
+
+
+LIBAVIF_FOREVER = movie(track_header(ENDLESS_64) + edit_list(1, 450))  # as libavif writes every sequence
+
+
+@pytest.mark.parametrize(("data", "count", "expected"), [
+    (LIBAVIF_FOREVER, 3, movie(track_header(1350) + edit_list(1, 450), duration=1350)),
+    (LIBAVIF_FOREVER, 1, movie(track_header(450) + edit_list(1, 450), duration=450)),
+    (LIBAVIF_FOREVER, avif.FOREVER, LIBAVIF_FOREVER),
+    (movie(track_header(ENDLESS_64) + edit_list(1, 450), track_header(ENDLESS_64) + edit_list(1, 450)), 2,
+     movie(track_header(900) + edit_list(1, 450), track_header(900) + edit_list(1, 450), duration=900)),
+    (movie(track_header(ENDLESS_32, 0) + edit_list(1, 450, 0), version=0), 3,
+     movie(track_header(1350, 0) + edit_list(1, 450, 0), duration=1350, version=0)),
+    (movie(track_header(ENDLESS_32, 0) + edit_list(1, 2**31, 0), version=0), 2,
+     movie(track_header(ENDLESS_32, 0) + edit_list(1, 2**31, 0), version=0)),  # past 32 bits: left to play forever
+    (movie(track_header(ENDLESS_64) + edit_list(0, 450)), 3, movie(track_header(ENDLESS_64) + edit_list(0, 450))),
+    (movie(track_header(ENDLESS_64)), 3, movie(track_header(ENDLESS_64))),
+    (movie(full_box(b"tkhd", 1, bytes(20)) + edit_list(1, 450)), 3,
+     movie(full_box(b"tkhd", 1, bytes(20)) + edit_list(1, 450), duration=1350)),
+], ids=["thrice", "once", "forever", "with-an-alpha-track", "version-0", "past-version-0", "not-repeating",
+        "no-edit-list", "cut-track-header"])
+def test_set_plays_writes_each_duration_it_can(data, count, expected):
+    assert playing(data, count) == expected
+
+
+def test_set_plays_on_what_libavif_writes():
+    frames = [gradient((32, 24)).rotate(angle) for angle in (0, 90, 180)]
+    data = encoded(frames[0], "AVIF", save_all=True, append_images=frames[1:], duration=[100, 150, 200])
+    assert avif.plays(data) == avif.FOREVER
+    thrice = playing(data, 3)
+    assert avif.plays(thrice) == 3 and len(thrice) == len(data)
+    assert frames_of(thrice) == frames_of(data)

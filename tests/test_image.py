@@ -12,12 +12,12 @@ import pytest
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
 import bombs
-from edge import png, webp
+from edge import avif, png, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
 from edge.image import (
-    DEFAULT_QUALITY, Limits, check_pixels_in_head, declared_size, encoder_options, render, webp_decoder,
-    with_partial_edges_weighed,
+    DEFAULT_QUALITY, Limits, check_pixels_in_head, declared_size, encoder_options, loop_option, render,
+    webp_decoder, with_partial_edges_weighed,
 )
 from edge.rendition import parse_rendition
 from bombs import png_chunk
@@ -436,6 +436,46 @@ def frames_of(image: Image.Image) -> list[tuple]:
     return found
 
 
+ONCE, THRICE, FOREVER = 1, 3, 0  # plays, as WebP and APNG count them
+
+
+def gif_loop(plays: int) -> int | None:
+    """A GIF's loop count for `plays`, as browsers read it: repeats after the first play, and none to play once."""
+    return {ONCE: None, THRICE: 2, FOREVER: 0}[plays]
+
+
+def avif_loop_boxes(data: bytes) -> tuple[int, int, int, int]:
+    """(the edit list's flags, its segment's duration, the track's, the movie's duration), read at the offsets
+    of the version-1 boxes libavif writes (ISO/IEC 14496-12: elst, tkhd, mvhd)."""
+    elst, tkhd, mvhd = (data.index(kind) + 4 for kind in (b"elst", b"tkhd", b"mvhd"))
+    return (int.from_bytes(data[elst + 1:elst + 4]), int.from_bytes(data[elst + 8:elst + 16]),
+            int.from_bytes(data[tkhd + 28:tkhd + 36]), int.from_bytes(data[mvhd + 24:mvhd + 32]))
+
+
+def avif_animation(plays: int) -> bytes:
+    """An animated AVIF that plays `plays` times: libavif writes one that plays forever; once, its edit list
+    does not repeat; more, the track lasts that many times the list."""
+    data = bytearray(animation("AVIF"))
+    if plays == ONCE:
+        data[data.index(b"elst") + 7] = 0
+    elif plays != FOREVER:
+        avif.set_plays(memoryview(data), plays)
+        assert avif_loop_boxes(data)[2] == plays * sum(DURATIONS)
+    return bytes(data)
+
+
+def plays_in(image: Image.Image, data: bytes) -> int:
+    """How many times an output plays, from its own format's count."""
+    if image.format == "AVIF":
+        flags, segment, track, movie = avif_loop_boxes(data)
+        assert flags == 1 and track == movie
+        return FOREVER if track == 2**64 - 1 else track // segment
+    loop = image.info.get("loop")
+    if image.format == "GIF":
+        return ONCE if loop is None else loop + 1 if loop else FOREVER
+    return loop
+
+
 @pytest.mark.parametrize(("source_format", "target"), [("GIF", "gif"), ("GIF", "webp"), ("WEBP", "webp"),
                                                        ("WEBP", "gif"), ("PNG", "png"), ("GIF", "avif"),
                                                        ("PNG", "avif"), ("PNG", "gif"), ("WEBP", "avif")])
@@ -444,8 +484,7 @@ def test_animation_is_kept_with_every_frame_resized(source_format, target):
     result, image = rendered(data, f"32x,{target}")
     assert result.frames == 5
     assert getattr(image, "is_animated", False)
-    if target != "avif":  # Pillow's AVIF decoder does not report the loop count
-        assert image.info.get("loop") == 0
+    assert plays_in(image, result.body) == FOREVER
     for (size, duration, colour), expected_duration, expected_colour in zip(
         frames_of(image), DURATIONS, FRAME_COLOURS, strict=True
     ):
@@ -512,23 +551,39 @@ def test_frames_alike_once_cropped_become_one_with_their_durations_added(target)
         assert max_difference(colour, expected) <= LOSSY_EPSILON[target]
 
 
-def test_gif_disposal_and_loop_count_are_kept():
-    data = animation("GIF", loop=3, disposal=[1, 2, 1, 2, 1])
+def test_gif_disposal_is_kept():
+    data = animation("GIF", loop=0, disposal=[1, 2, 1, 2, 1])
     _, image = rendered(data, "32x")
     disposals = []
     for index in range(image.n_frames):
         image.seek(index)
         disposals.append(image.disposal_method)
-    assert image.info.get("loop") == 3
     assert disposals == [1, 2, 1, 2, 1]
 
 
-@pytest.mark.parametrize("target", ["gif", "webp", "png"])
-def test_an_animation_without_a_loop_count_still_plays_once(target):
-    """A GIF says so by having no loop count; WebP and APNG, whose 0 means forever, by a count of 1."""
-    _, image = rendered(animation("GIF"), f"32x,{target}")
+@pytest.mark.parametrize("target", ["gif", "webp", "png", "avif"])
+@pytest.mark.parametrize("source_format", ["GIF", "WEBP", "PNG", "AVIF"])
+@pytest.mark.parametrize("plays", [ONCE, THRICE, FOREVER], ids=["once", "thrice", "forever"])
+def test_an_animation_plays_as_many_times_in_every_format(source_format, target, plays):
+    """Each format counts its own way: a GIF its repeats after the first play (none: it plays once, 0: for
+    ever), WebP and APNG their plays (0: for ever), an AVIF in its movie boxes, which Pillow does not read."""
+    if source_format == "GIF":
+        data = animation("GIF", **({} if plays == ONCE else {"loop": gif_loop(plays)}))
+    elif source_format == "AVIF":
+        data = avif_animation(plays)
+    else:
+        data = animation(source_format, loop=plays)
+    result, image = rendered(data, f"32x,{target}")
     assert image.n_frames == len(FRAME_COLOURS)
-    assert image.info.get("loop") == (None if target == "gif" else 1)
+    assert plays_in(image, result.body) == plays
+
+
+@pytest.mark.parametrize(("plays", "gif", "webp", "png"), [
+    (65_535, 65_534, 65_535, 65_535), (65_536, 65_535, 65_535, 65_536), (2**31 - 1, 65_535, 65_535, 2**31 - 1),
+])
+def test_counts_past_a_format_s_16_bits_are_its_largest(plays, gif, webp, png):
+    assert [loop_option(target, plays) for target in ("gif", "webp", "png", "avif")] == [
+        {"loop": gif}, {"loop": webp}, {"loop": png}, {}]
 
 
 def test_restore_to_previous_becomes_restore_to_background_on_composited_frames():
