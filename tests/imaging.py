@@ -225,3 +225,39 @@ def alpha_weighted(image: Image.Image) -> Image.Image:
 def largest_difference(first: Image.Image, second: Image.Image) -> int:
     """The largest difference between two images of one size and mode, over every pixel and band."""
     return max(band.getextrema()[1] for band in ImageChops.difference(first, second).split())
+
+
+def tiled_tiff(image: Image.Image, tile: int, streams: list[bytes] | None = None, lengths: int | None = None,
+               compression: int = 8) -> bytes:
+    """A little-endian TIFF of an L image in tile x tile Deflate tiles (Pillow writes strips only), each tile's
+    pixels padded with zeros to a whole tile, as TIFF 6.0 lays them out. `streams` replaces the tiles' compressed
+    data, `lengths` the count of TileByteCounts written; `compression` is Deflate's code, 8 or 32946 (which
+    Pillow never writes)."""
+    across, down = -(-image.width // tile), -(-image.height // tile)
+    if streams is None:
+        padded = Image.new("L", (across * tile, down * tile))
+        padded.paste(image)
+        streams = [zlib.compress(padded.crop((x * tile, y * tile, (x + 1) * tile, (y + 1) * tile)).tobytes())
+                   for y in range(down) for x in range(across)]
+    counts = [len(stream) for stream in streams][:lengths]
+    short, long_ = 3, 4  # TIFF's field types
+    entries = [(256, long_, [image.width]), (257, long_, [image.height]), (258, short, [8]),
+               (259, short, [compression]), (262, short, [1]), (277, short, [1]), (322, short, [tile]),
+               (323, short, [tile]), (324, long_, None), (325, long_, counts)]
+    directory_end = 8 + 2 + 12 * len(entries) + 4
+    arrays_at = directory_end
+    offsets_at, counts_at = arrays_at, arrays_at + 4 * len(streams)
+    data_at = counts_at + 4 * len(counts)
+    offsets, position = [], data_at
+    for stream in streams:
+        offsets.append(position)
+        position += len(stream)
+    directory = struct.pack("<H", len(entries))
+    for tag, kind, values in entries:
+        values = offsets if tag == 324 else values
+        if len(values) == 1:
+            directory += struct.pack("<HHI", tag, kind, 1) + struct.pack("<I" if kind == long_ else "<Hxx", values[0])
+        else:
+            directory += struct.pack("<HHII", tag, kind, len(values), offsets_at if tag == 324 else counts_at)
+    arrays = struct.pack(f"<{len(offsets)}I", *offsets) + struct.pack(f"<{len(counts)}I", *counts)
+    return b"II*\0" + struct.pack("<I", 8) + directory + struct.pack("<I", 0) + arrays + b"".join(streams)

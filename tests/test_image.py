@@ -23,7 +23,7 @@ from edge.rendition import parse_rendition
 from bombs import png_chunk
 from imaging import (
     DISPLAY_P3, alpha_weighted, encoded, gradient, icc_profile_cmyk, icc_profile_gray, largest_difference,
-    max_difference, png_from_rows, png_with_corrupt_data,
+    max_difference, noise_image, png_from_rows, png_with_corrupt_data, tiled_tiff,
 )
 
 LIMITS = Limits(max_pixels=50_000_000, max_frames=300)
@@ -375,6 +375,47 @@ def test_a_tiff_whose_samples_have_no_known_range_is_refused(source, options):
     """Scaled as 16-bit, a float TIFF came out black whatever its range, a full 32-bit one white."""
     with pytest.raises(UnsupportedMedia, match="range is unknown"):
         rendered(encoded(source, "TIFF", **options), "8x")
+
+
+DEFLATE_TIFFS = {
+    "strips": lambda image: encoded(image, "TIFF", compression="tiff_adobe_deflate"),
+    "tiles": lambda image: tiled_tiff(image, 16),
+    "tiles-32946": lambda image: tiled_tiff(image, 16, compression=32946),
+}
+
+
+@pytest.mark.parametrize("make", DEFLATE_TIFFS.values(), ids=DEFLATE_TIFFS.keys())
+def test_a_deflate_tiff_renders_as_its_pixels(make):
+    source = noise_image((120, 90)).convert("L")
+    _, image = rendered(make(source), "120x,png")
+    assert image.tobytes() == source.tobytes()
+
+
+def test_a_deflate_tiff_with_corrupt_pixels_that_libtiff_decodes_is_refused():
+    """64 zero bytes in the middle of the pixels: libtiff decoded them without a word, 13 rows of 300 wrong,
+    and they were stored. It stops inflating a strip once its rows are filled, short of the checksum."""
+    data = bytearray(encoded(gradient((400, 300)), "TIFF", compression="tiff_adobe_deflate"))
+    data[len(data) // 2:len(data) // 2 + 64] = bytes(64)
+    with pytest.raises(UnsupportedMedia, match=r"malformed TIFF: strip \d+: Error -3 while decompressing data"):
+        rendered(bytes(data), "60x,png")
+
+
+@pytest.mark.parametrize("compression", [8, 32946])
+def test_a_tiled_tiff_whose_tiles_inflate_past_its_pixels_is_refused(compression):
+    """16x16 in one 16x16 tile: at most 8 bytes a pixel, the tile's size added to each side (8192 bytes)."""
+    image = Image.new("L", (16, 16))
+
+    def inflating_to(size: int) -> bytes:
+        return tiled_tiff(image, 16, [zlib.compress(bytes(size))], compression=compression)
+
+    assert rendered(inflating_to(8192), "8x,png")[0].size == (8, 8)
+    with pytest.raises(UnsupportedMedia, match="malformed TIFF: strip 0 inflates to more than the image's pixels"):
+        rendered(inflating_to(8193), "8x,png")
+
+
+def test_a_tiled_tiff_with_fewer_lengths_than_tiles_is_refused():
+    with pytest.raises(UnsupportedMedia, match="malformed TIFF: 6 strip offsets for 5 lengths"):
+        rendered(tiled_tiff(gradient((40, 30), "L"), 16, lengths=5), "8x,png")
 
 
 def png_by_hand(colour_type: int, depth: int, samples: list[int], key: bytes | None = None) -> bytes:
