@@ -2,16 +2,20 @@
 
 import contextlib
 import hashlib
+import http.client
 import io
+import os
 import re
 import socket
 import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import quote
+from types import SimpleNamespace
+from urllib.parse import quote, urlsplit
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from PIL import Image
 
 from edge.handler import handler as edge_handler
@@ -303,16 +307,19 @@ def test_the_edge_cache_serves_what_cache_control_allows(client, function):
 
 
 def test_every_answer_names_the_viewer_request_the_function_was_called_for(client):
-    """X-Amz-Cf-Id, as CloudFront sends it: the event's requestId, which the function logs as request_id."""
-    request_ids = []
+    """X-Amz-Cf-Id, as CloudFront sends it: the event's requestId, which the function logs as request_id
+    (and the event's clientIp is the viewer's address)."""
+    request_ids, client_ips = [], []
 
     def recording(event, context):
         request_ids.append(event["Records"][0]["cf"]["config"]["requestId"])
+        client_ips.append(event["Records"][0]["cf"]["request"]["clientIp"])
         return edge_handler(event, context)
 
     with serving(client, recording, cache=ResponseCache()) as url:
         answers = [fetch(f"{url}/189x/{LANDSCAPE}")[1]["X-Amz-Cf-Id"] for _ in range(2)]  # a miss, then a hit
     assert answers[0] == request_ids[0] and len(request_ids) == 1
+    assert client_ips == [s3.LOOPBACK]
     assert answers[1] != answers[0] and len(answers[1]) == 56
 
 
@@ -325,6 +332,72 @@ def test_a_method_the_distribution_does_not_allow_is_refused_at_the_edge(cdn_url
     assert (status, headers["X-Cache"], headers["Cache-Control"]) == (403, "Error from cloudfront", "no-store")
     assert int(headers["Content-Length"]) == len(body) and headers["Connection"] == "close"
     assert b"GET and HEAD only" in body and function.calls == []
+
+
+@pytest.mark.parametrize(("declared", "drained"), [
+    (64 * 1024, True), (cdn.MAX_DRAINED_BODY, True), (cdn.MAX_DRAINED_BODY + 1, False), ("-1", False), ("64k", False),
+])
+def test_a_refused_body_is_read_if_small_and_left_unread_if_large(declared, drained):
+    """Either way the viewer gets the 403, and the connection ends after it; a length that is not one is not
+    read by. (64 KB are sent: more than is read ahead with the request line and headers, so that what is left
+    unread stays in the socket.)"""
+    origin = cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS)
+    server = SimpleNamespace(cloudfront=cdn.CloudFront(s3=None, origin=origin, cache=None))
+    viewer, edge = socket.socketpair()
+    with viewer:
+        with edge:
+            head = f"POST /640x/{LANDSCAPE} HTTP/1.1\r\nHost: cdn\r\nContent-Length: {declared}\r\n\r\n"
+            viewer.sendall(head.encode() + b"x" * (64 * 1024))
+            viewer.shutdown(socket.SHUT_WR)
+            cdn.CloudFrontRequestHandler(edge, ("127.0.0.1", 0), server)  # handles the request, as the server would
+            left = edge.recv(1 << 20)
+        answer = viewer.makefile("rb").read()
+    assert (left == b"") is drained
+    assert answer.startswith(b"HTTP/1.1 403 Forbidden\r\n") and b"\r\nConnection: close\r\n" in answer
+
+
+def test_a_head_answer_has_no_body_so_the_next_answer_on_the_connection_follows_it(cdn_url):
+    """S3's 404 and the gallery have bodies, which a HEAD's answer leaves out: on a kept-alive connection,
+    anything sent after its headers would be read as the start of the next answer."""
+    connection = http.client.HTTPConnection(urlsplit(cdn_url).netloc, timeout=60)
+    try:
+        answers = []
+        for method, path in [("HEAD", "/about/index.html"), ("HEAD", "/"), ("GET", "/about/index.html")]:
+            connection.request(method, path)
+            response = connection.getresponse()
+            answers.append((response.status, response.read()))
+    finally:
+        connection.close()
+    assert answers[:2] == [(404, b""), (200, b"")]
+    assert answers[2][0] == 404 and b"<Code>NoSuchKey</Code>" in answers[2][1]
+
+
+class FailingS3:
+    """An origin S3 client whose every read raises `error`."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def get_object(self, **_):
+        raise self.error
+
+    head_object = get_object
+
+
+@pytest.mark.parametrize(("error", "status", "name", "says", "logged"), [
+    (EndpointConnectionError(endpoint_url="http://s3"), 502, "OriginConnectError",
+     b"S3 could not be reached: Could not connect to the endpoint URL: \"http://s3\"", ""),
+    (RuntimeError("a bug"), 500, "EmulatorError", b"the emulator failed; see its log", "RuntimeError: a bug"),
+])
+def test_an_unreachable_s3_is_502_and_a_bug_in_the_emulator_500(function, capsys, error, status, name, says, logged):
+    """CloudFront's own errors, never cached (no-store), and the function is not called."""
+    with serving(FailingS3(error), function, cache=ResponseCache()) as url:
+        answers = [fetch(f"{url}/640x/{LANDSCAPE}", method) for method in ("GET", "GET", "HEAD")]
+    assert [(code, headers["X-Cache"], headers["Cache-Control"]) for code, headers, _ in answers] == [
+        (status, f"{name} from cloudfront", "no-store")] * 3
+    assert answers[0][2] == f"{status} {name} (from the local CloudFront emulator)\n".encode() + says + b"\n"
+    assert answers[2][2] == b"" and function.calls == []
+    assert logged in capsys.readouterr().err
 
 
 def test_a_viewer_holding_the_etag_gets_304_from_the_cache_s3_and_a_new_render(client, function):
@@ -580,6 +653,61 @@ def test_a_folder_of_originals_uploads_its_images_only(tmp_path: Path):
     assert s3.folder_originals(tmp_path) == {"logo.png": b"png", "trips/2026/beach.JPG": b"jpeg"}
 
 
+@pytest.mark.parametrize(("dummy_credentials", "credentials"), [
+    (True, {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}),
+    (False, {"AWS_ACCESS_KEY_ID": "mine", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "token",
+             "AWS_PROFILE": "work"}),
+])
+def test_default_built_clients_are_pointed_at_the_s3_and_a_throwaway_one_gets_no_real_credentials(
+        monkeypatch, dummy_credentials, credentials):
+    names = ("AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+             "AWS_SESSION_TOKEN", "AWS_PROFILE")
+    for name, value in zip(names, ("us-east-1", "https://elsewhere", "mine", "secret", "token", "work")):
+        monkeypatch.setenv(name, value)  # and put back after the test
+    s3.apply_environment(s3.boto3_environment("http://127.0.0.1:9000", "eu-west-1", dummy_credentials))
+    assert {name: os.environ[name] for name in names if name in os.environ} == {
+        "AWS_DEFAULT_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "http://127.0.0.1:9000", **credentials}
+
+
+def test_the_functions_clients_are_built_again_once_forgotten():
+    """A client the function built for one S3 is not used for another."""
+    from edge import storage
+
+    built = storage.s3_client(REGION)
+    assert storage.s3_client(REGION) is built
+    s3.forget_edge_clients()
+    assert storage.s3_client(REGION) is not built
+
+
+@pytest.mark.parametrize(("region", "location"), [("us-east-1", None), ("eu-west-1", "eu-west-1")])
+def test_buckets_are_created_in_the_region_asked_for(endpoint_url, region, location):
+    """S3 refuses an explicit us-east-1 location, and requires one anywhere else."""
+    client = s3.s3_client(endpoint_url, region)
+    s3.create_buckets(client, region, f"located-in-{region}", f"also-in-{region}")
+    assert [client.get_bucket_location(Bucket=f"{name}-in-{region}")["LocationConstraint"]
+            for name in ("located", "also")] == [location] * 2
+
+
+def test_the_embedded_s3_stops_when_its_block_ends():
+    with s3.EmbeddedS3() as url:
+        address = urlsplit(url).hostname, urlsplit(url).port
+        socket.create_connection(address, timeout=60).close()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(address, timeout=60).close()
+
+
+# docs/LOCAL.md's list for --originals, copied here rather than read from local/s3.py.
+ORIGINALS_SUFFIXES = ("jpg", "jpeg", "png", "gif", "webp", "avif", "tif", "tiff", "bmp")
+
+
+@pytest.mark.parametrize("suffix", ORIGINALS_SUFFIXES)
+def test_a_folder_of_originals_uploads_every_image_type_the_docs_list(tmp_path: Path, suffix):
+    images = (f"lower.{suffix}", f"upper.{suffix.upper()}")
+    for name in (*images, f"{suffix}.txt"):
+        (tmp_path / name).write_bytes(name.encode())
+    assert s3.folder_originals(tmp_path) == {name: name.encode() for name in images}
+
+
 @pytest.mark.parametrize(
     ("files", "message"),
     [(None, "no such folder"), ((), "no images"), (("notes.txt", ".hidden.jpg"), "no images")],
@@ -606,6 +734,32 @@ def test_a_bucket_name_s3_refuses_is_a_usage_error(client, flag, name):
     assert str(exit_.value) == f"error: {name!r} is not a bucket name S3 accepts"
 
 
+@pytest.mark.parametrize(("originals", "derivatives", "missing"), [
+    ("no-such-originals", DERIVATIVES, "no-such-originals"),
+    (ORIGINALS, "no-such-derivatives", "no-such-derivatives"),
+    ("no-such-originals", "no-such-derivatives", "no-such-originals, no-such-derivatives"),
+])
+def test_an_s3_of_your_own_must_hold_both_buckets(client, endpoint_url, originals, derivatives, missing):
+    args = cdn.parse_args(["--endpoint-url", endpoint_url, "--originals-bucket", originals,
+                           "--derivatives-bucket", derivatives])
+    with pytest.raises(SystemExit) as exit_:
+        cdn.prepare_buckets(client, args, embedded=False)
+    assert str(exit_.value) == (f"error: bucket(s) {missing} not found at {endpoint_url}; create them, "
+                                "or name yours with --originals-bucket and --derivatives-bucket")
+
+
+def test_an_s3_of_your_own_gets_your_originals_only_with_their_content_types(client, endpoint_url, tmp_path: Path):
+    s3.create_buckets(client, REGION, "your-own-originals")
+    (tmp_path / "cat.png").write_bytes(b"png")
+    (tmp_path / "dog.JPEG").write_bytes(b"jpeg")
+    args = cdn.parse_args(["--endpoint-url", endpoint_url, "--originals", str(tmp_path),
+                           "--originals-bucket", "your-own-originals", "--derivatives-bucket", DERIVATIVES])
+    assert cdn.prepare_buckets(client, args, embedded=False) == {"cat.png": b"png", "dog.JPEG": b"jpeg"}
+    listed = client.list_objects_v2(Bucket="your-own-originals")["Contents"]
+    assert [(item["Key"], client.head_object(Bucket="your-own-originals", Key=item["Key"])["ContentType"])
+            for item in listed] == [("cat.png", "image/png"), ("dog.JPEG", "image/jpeg")]
+
+
 def test_your_originals_come_first_and_win_over_a_sample_of_the_same_key(client, tmp_path: Path):
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos" / "cat.jpg").write_bytes(b"my own cat")
@@ -626,6 +780,18 @@ def test_the_example_for_an_encoded_key_says_what_it_encodes(key, words):
     assert (f"http://cdn/x480/{quote(key, safe='/')}", f"a key with {words}") in cdn.example_urls("http://cdn", [key])
 
 
+def test_the_examples_use_the_first_original_gif_and_key_with_a_space_and_a_misconfiguration_refuses_none():
+    """The function answers a misconfigured x-allowed-sizes with its own error, whatever the size."""
+    assert cdn.example_urls("http://cdn", ["a.jpg", "b.gif", "c d.jpg", "e.gif", "f g.jpg"], "640X") == [
+        ("http://cdn/", "the gallery: every original beside its renditions"),
+        ("http://cdn/640x/a.jpg", "fit inside 640 pixels wide"),
+        ("http://cdn/300x300,cover,webp/a.jpg", "a centred square crop, as WebP"),
+        ("http://cdn/x240,avif/b.gif", "an animated GIF as animated AVIF"),
+        ("http://cdn/x480/c%20d.jpg", "a key with a space"),
+        ("http://cdn/640y/a.jpg", "a malformed spec: 400"),
+    ]
+
+
 def test_the_banner_says_which_examples_the_allowed_sizes_refuse():
     examples = dict(cdn.example_urls("http://cdn", ["a.jpg"], " 640x , 240x240"))
     assert examples == {
@@ -638,8 +804,94 @@ def test_the_banner_says_which_examples_the_allowed_sizes_refuse():
         "a centred square crop, as WebP")
 
 
+@pytest.fixture
+def served(monkeypatch) -> list[cdn.CloudFront]:
+    """The distributions `python -m local.cdn` serves, each stopped (Ctrl-C) as soon as it starts."""
+    distributions = []
+
+    def interrupted(server, poll_interval=0.5):
+        distributions.append(server.cloudfront)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cdn.CloudFrontServer, "serve_forever", interrupted)
+    return distributions
+
+
+def test_the_banner_says_where_the_cdn_and_its_s3_are_and_what_to_try(client, endpoint_url, served, capsys, tmp_path):
+    """On an S3 of your own, with no template and nothing uploaded; Ctrl-C stops it and frees the port."""
+    no_template = tmp_path / "template.yaml"
+    cdn.main(["--port", "0", "--endpoint-url", endpoint_url, "--originals-bucket", ORIGINALS,
+              "--derivatives-bucket", DERIVATIVES, "--template", str(no_template), "--max-dimension", "2048",
+              "--no-cache", "--missing-as-403"])
+    [distribution] = served
+    assert (distribution.cache, distribution.missing_as_403, distribution.viewer_headers) == (
+        None, True, template.ViewerHeaders())
+    assert distribution.origin == cdn.Origin(DERIVATIVES, REGION, {"x-originals-bucket": ORIGINALS,
+                                                                   "x-max-dimension": "2048"})
+    out, err = capsys.readouterr()
+    url = re.match(r"Local image CDN on (http://127\.0\.0\.1:\d+)/ ", out)[1]
+    assert out.splitlines() == [
+        f"Local image CDN on {url}/   (Ctrl-C stops it)",
+        f"  S3:      S3 at {endpoint_url}",
+        f"           originals in {ORIGINALS}, derivatives in {DERIVATIVES}",
+        f"  origin:  {DERIVATIVES}.s3.{REGION}.amazonaws.com, custom headers (none in {no_template}: "
+        "the function's defaults; flags override):",
+        f"           x-originals-bucket: {ORIGINALS}",
+        "           x-max-dimension: 2048",
+        "",
+        "Try:",
+        f"  {url + '/':<72} the gallery: every original beside its renditions",
+        f"  {url + '/640x/<key of an original>':<72} 640 pixels wide",
+        "",
+    ]
+    assert err.endswith("stopped\n")
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((s3.LOOPBACK, urlsplit(url).port), timeout=60).close()
+
+
+def test_the_demo_uploads_the_samples_to_an_embedded_s3_and_names_what_only_a_stack_knows(served, capsys, tmp_path):
+    stack = tmp_path / "stack.yaml"
+    stack.write_text("""
+Resources:
+  Distribution:
+    Properties:
+      DistributionConfig:
+        Origins:
+          - OriginCustomHeaders:
+              - {HeaderName: x-originals-bucket, HeaderValue: !Ref OriginalsBucket}
+              - {HeaderName: x-originals-region, HeaderValue: !GetAtt OriginalsBucket.Region}
+              - {HeaderName: x-max-frames, HeaderValue: 12}
+""")
+    cdn.main(["--port", "0", "--template", str(stack)])
+    lines = capsys.readouterr().out.splitlines()
+    embedded = re.fullmatch(r"  S3:      embedded moto server at (http://127\.0\.0\.1:\d+)", lines[1])[1]
+    # The function's clients, built with default arguments, reach it through the environment.
+    assert (os.environ["AWS_ENDPOINT_URL"], os.environ["AWS_ACCESS_KEY_ID"]) == (embedded, "local")
+    assert lines[3:7] == [
+        f"  origin:  {DERIVATIVES}.s3.{REGION}.amazonaws.com, custom headers (from stack.yaml; flags override):",
+        f"           x-originals-bucket: {ORIGINALS}",
+        "           x-max-frames: 12",
+        "  only a deployed stack knows x-originals-region: left to the function's defaults",
+    ]
+    assert f"/640x/{samples.SAMPLES[0].key}" in lines[10]
+    [distribution] = served
+    assert (type(distribution.cache), distribution.missing_as_403) == (ResponseCache, False)
+
+
+def test_by_default_the_cdn_is_on_8080_and_the_embedded_s3_on_any_free_port():
+    args = cdn.parse_args([])
+    assert (args.port, args.s3_port, args.region, args.originals_bucket, args.derivatives_bucket) == (
+        8080, 0, REGION, ORIGINALS, DERIVATIVES)
+
+
 @pytest.mark.parametrize("flag", ["--port", "--s3-port"])
-@pytest.mark.parametrize("value", ["70000", "-1", "http"])
+@pytest.mark.parametrize("value", ["0", "65535"])
+def test_a_port_from_0_to_65535_is_taken(flag, value):
+    assert vars(cdn.parse_args([flag, value]))[flag[2:].replace("-", "_")] == int(value)
+
+
+@pytest.mark.parametrize("flag", ["--port", "--s3-port"])
+@pytest.mark.parametrize("value", ["65536", "70000", "-1", "http"])
 def test_a_port_out_of_range_is_a_usage_error(capsys, flag, value):
     with pytest.raises(SystemExit) as exit_:
         cdn.parse_args([flag, value])

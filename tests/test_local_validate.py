@@ -54,6 +54,11 @@ def test_status_must_be_a_string_from_200_to_599(status):
     assert broken_rules(generated(status=status)) == {validate.STATUS}
 
 
+@pytest.mark.parametrize("status", ["200", "404", "599"])
+def test_any_status_from_200_to_599_is_accepted(status):
+    assert validate.check(generated(status=status), ORIGIN) == []
+
+
 def test_a_missing_status_is_refused():
     response = generated()
     del response["status"]
@@ -63,6 +68,8 @@ def test_a_missing_status_is_refused():
 def test_the_function_must_return_an_object_with_string_fields():
     assert broken_rules(None) == {validate.RESPONSE}
     assert broken_rules(generated(body=b"bytes", bodyEncoding="text")) == {validate.RESPONSE}
+    assert broken_rules(generated(statusDescription=200)) == {validate.RESPONSE}
+    assert broken_rules(generated(body=None)) == {validate.RESPONSE}  # base64, with no text to decode
 
 
 def test_generated_size_is_capped_at_one_megabyte_of_headers_plus_body():
@@ -82,8 +89,10 @@ def test_the_size_cap_counts_headers_too():
     assert broken_rules(response) == {validate.SIZE}
 
 
-def test_a_base64_body_must_be_valid_base64():
-    assert broken_rules(generated(body="not base64!")) == {validate.BASE64}
+@pytest.mark.parametrize("body", ["not base64!", "aGk=!", "aG k="])
+def test_a_base64_body_must_be_valid_base64(body):
+    """Strictly: a character outside the alphabet is not skipped over."""
+    assert broken_rules(generated(body=body)) == {validate.BASE64}
 
 
 def test_body_encoding_is_text_or_base64():
@@ -133,6 +142,10 @@ def test_a_disallowed_header_the_origin_sent_and_the_function_kept_is_not_its_do
         pytest.param({"content-type": {"key": "Content-Type", "value": "image/jpeg"}}, id="not a list"),
         pytest.param({"content-type": [{"key": "Content-Type"}]}, id="no value"),
         pytest.param({"content-type": [{"key": "Content-Type", "value": 42}]}, id="value not a string"),
+        pytest.param({"content-type": ["image/jpeg"]}, id="entry not an object"),
+        pytest.param({"content-type": [{"key": 42, "value": "image/jpeg"}]}, id="key not a string"),
+        pytest.param({"X-Empty": []}, id="upper-case name without entries"),
+        pytest.param({42: [{"value": "image/jpeg"}]}, id="name not a string"),
         pytest.param([("content-type", "image/jpeg")], id="not a map"),
     ],
 )
@@ -142,3 +155,27 @@ def test_header_map_shape(headers):
         headers = copy.deepcopy(ORIGIN["headers"]) | headers
     response["headers"] = headers
     assert broken_rules(response) == {validate.HEADER_SHAPE}
+
+
+OVERSIZED = generated(bodyEncoding="text", body="x" * validate.MAX_GENERATED_BYTES)
+
+
+@pytest.mark.parametrize(("response", "printed"), [
+    (None, "response-shape: the function returned NoneType, not an object"),
+    (generated(status="600"), "status: status must be 200 to 599, got '600'"),
+    (generated(headers=[]), "header-shape: headers must be an object"),
+    (generated(headers={"content-type": [{"key": "X", "value": "a/b"}]}),
+     "header-shape: content-type: key 'X' does not match the header name"),
+    (generated(bodyEncoding="gzip"), "body-encoding: bodyEncoding must be text or base64, got 'gzip'"),
+    (generated(body="not base64!"), "base64-body: bodyEncoding is base64 but the body is not valid base64"),
+    (OVERSIZED, f"size-limit: headers plus body are {validate.generated_size(OVERSIZED):,} bytes, over 1,000,000"),
+    (with_header("transfer-encoding", "gzip", "br"),
+     "read-only-header: transfer-encoding was 'chunked', returned 'gzip, br'"),
+    (with_header("via", "1.1 my-proxy"), "read-only-header: via was absent, returned '1.1 my-proxy'"),
+    (generated(headers={}), "read-only-header: transfer-encoding was 'chunked', returned absent"),
+    (with_header("x-edge-origin", "mine"), "disallowed-header: x-edge-origin may not be set by a Lambda@Edge function"),
+], ids=["response", "status", "headers", "key", "encoding", "base64", "size", "changed", "added", "dropped",
+        "disallowed"])
+def test_each_broken_rule_is_printed_as_its_name_and_what_is_wrong(response, printed):
+    """As the 502's body and the invoke report show them."""
+    assert [str(violation) for violation in validate.check(response, ORIGIN)] == [printed]
