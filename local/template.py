@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
-_SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
+_SUB_VARIABLE = re.compile(r"\$\{(!?)([^}]+)\}")  # ${!Name} is the text ${Name}, not a variable
 
 
 class CloudFormationLoader(yaml.SafeLoader):
@@ -153,10 +153,10 @@ class Resolver:
         if function == "Ref":
             return self.defaults.get(argument)
         if function == "Fn::Sub" and isinstance(argument, str):
-            names = _SUB_VARIABLE.findall(argument)
-            if not all(name in self.defaults for name in names):
+            if not all(name in self.defaults for escaped, name in _SUB_VARIABLE.findall(argument) if not escaped):
                 return None
-            return _SUB_VARIABLE.sub(lambda match: self.defaults[match[1]], argument)
+            return _SUB_VARIABLE.sub(
+                lambda match: f"${{{match[2]}}}" if match[1] else self.defaults[match[2]], argument)
         if function == "Fn::If" and isinstance(argument, list) and len(argument) == 3:
             holds = self.condition({"Condition": argument[0]})
             return None if holds is None else self.text(argument[1] if holds else argument[2])
@@ -167,7 +167,7 @@ class Resolver:
             return None
         (function, argument), = expression.items()
         if function == "Condition":
-            return self.condition(self.conditions.get(argument))
+            return self.condition(self.conditions.get(argument)) if isinstance(argument, str) else None
         if function == "Fn::Equals" and isinstance(argument, list) and len(argument) == 2:
             left, right = (self.text(side) for side in argument)
             return None if left is None or right is None else left == right

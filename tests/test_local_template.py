@@ -45,7 +45,8 @@ RESOLVER = template.Resolver(
     ("plain", "plain"), (4096, "4096"), (1.5, "1.5"), (True, None), (None, None), (["a"], None),
     ({"Ref": "Name"}, "photos"), ({"Ref": "Bucket"}, None),  # a resource's name: a deployed stack's
     ({"Fn::Sub": "${Name}-${AWS::Region}"}, "photos-eu-west-1"), ({"Fn::Sub": "${Name}-${Bucket}"}, None),
-    ({"Fn::Sub": ["${Name}", {}]}, None),
+    ({"Fn::Sub": ["${Name}", {}]}, None), ({"Fn::Sub": "${!Literal}-${Name}"}, "${Literal}-photos"),
+    ({"Fn::Sub": "${!Bucket}"}, "${Bucket}"), ({"Fn::If": [{"Fn::Equals": ["a", "a"]}, "a", "b"]}, None),
     ({"Fn::If": ["HasName", {"Ref": "Name"}, "none"]}, "photos"), ({"Fn::If": ["NoName", "none", 4096]}, "4096"),
     ({"Fn::If": ["HasName", "a"]}, None), ({"Fn::If": "HasName"}, None), ({"Fn::If": ["Named", "a", "b"]}, None),
     ({"Fn::GetAtt": ["Bucket", "Arn"]}, None), ({"Ref": "Name", "Fn::Sub": "x"}, None),
