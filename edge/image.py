@@ -222,7 +222,8 @@ def open_source(data: bytes, limits: Limits) -> Source:
         check_jpeg_data(data)
     data_check = None
     if image.format == "TIFF" and image.info.get("compression") in DEFLATE_TIFF:
-        # As long as libtiff's own decode takes half of it (by hand, a 12 MP photo: 176 ms of 389).
+        # Beside libtiff's decode, which takes as long: by hand, a 12 MP photo to 800 px renders in
+        # 233-249 ms with the check, 237-242 without, 430-456 with it run before the decode.
         data_check = start_tiff_strip_check(image, data)
     if image.format == "GIF":
         # Pillow's n_frames walks every frame, and a later frame may grow the canvas.
