@@ -261,3 +261,13 @@ def tiled_tiff(image: Image.Image, tile: int, streams: list[bytes] | None = None
             directory += struct.pack("<HHII", tag, kind, len(values), offsets_at if tag == 324 else counts_at)
     arrays = struct.pack(f"<{len(offsets)}I", *offsets) + struct.pack(f"<{len(counts)}I", *counts)
     return b"II*\0" + struct.pack("<I", 8) + directory + struct.pack("<I", 0) + arrays + b"".join(streams)
+
+
+def template_with_origins(*origins: dict[str, str]) -> str:
+    """A template's text whose distribution has these origins, each with these custom headers (name: value, as
+    YAML reads the value: `!Ref Bucket` is a tag)."""
+    lines = ["Resources:", "  Distribution:", "    Properties:", "      DistributionConfig:", "        Origins:"]
+    for headers in origins:
+        lines.append("          - OriginCustomHeaders:")
+        lines += [f"              - {{HeaderName: {name}, HeaderValue: {value}}}" for name, value in headers.items()]
+    return "\n".join(lines) + "\n"

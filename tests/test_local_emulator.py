@@ -21,6 +21,7 @@ from PIL import Image
 from edge.handler import handler as edge_handler
 from imaging import (
     DERIVATIVES, IMMUTABLE, ORIGINALS, encoded, gradient, load_event, origin_response, png_with_corrupt_data,
+    template_with_origins,
 )
 from local import cdn, s3, samples, template
 from local.cache import ResponseCache
@@ -851,17 +852,9 @@ def test_the_banner_says_where_the_cdn_and_its_s3_are_and_what_to_try(client, en
 
 def test_the_demo_uploads_the_samples_to_an_embedded_s3_and_names_what_only_a_stack_knows(served, capsys, tmp_path):
     stack = tmp_path / "stack.yaml"
-    stack.write_text("""
-Resources:
-  Distribution:
-    Properties:
-      DistributionConfig:
-        Origins:
-          - OriginCustomHeaders:
-              - {HeaderName: x-originals-bucket, HeaderValue: !Ref OriginalsBucket}
-              - {HeaderName: x-originals-region, HeaderValue: !GetAtt OriginalsBucket.Region}
-              - {HeaderName: x-max-frames, HeaderValue: 12}
-""")
+    stack.write_text(template_with_origins({
+        "x-originals-bucket": "!Ref OriginalsBucket", "x-originals-region": "!GetAtt OriginalsBucket.Region",
+        "x-max-frames": "12"}))
     cdn.main(["--port", "0", "--template", str(stack)])
     lines = capsys.readouterr().out.splitlines()
     embedded = re.fullmatch(r"  S3:      embedded moto server at (http://127\.0\.0\.1:\d+)", lines[1])[1]

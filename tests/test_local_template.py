@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from imaging import template_with_origins
 from local import template
 
 
@@ -86,19 +87,8 @@ def test_a_stacks_values_are_the_defaults_the_region_then_what_is_given():
     assert template.stack_resolver({}, "eu-west-1").condition({"Condition": "Big"}) is None
 
 
-ORIGINS = """
-Resources:
-  Distribution:
-    Properties:
-      DistributionConfig:
-        Origins:
-          - OriginCustomHeaders:
-              - {HeaderName: X-Other, HeaderValue: other}
-          - OriginCustomHeaders:
-              - {HeaderName: X-Originals-Bucket, HeaderValue: !Ref Bucket}
-              - {HeaderName: X-Max-Dimension, HeaderValue: 2048}
-              - {HeaderName: X-Cache-Control, HeaderValue: " "}
-"""
+ORIGINS = template_with_origins(
+    {"X-Other": "other"}, {"X-Originals-Bucket": "!Ref Bucket", "X-Max-Dimension": "2048", "X-Cache-Control": '" "'})
 
 
 def test_the_origin_headers_are_those_of_the_origin_naming_the_originals_bucket(tmp_path):
