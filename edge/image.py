@@ -142,6 +142,7 @@ class Source:
     # (an error it raises) is awaited before anything is encoded.
     data_check: Future | None = None
 
+
 @dataclass(frozen=True)
 class Rendered:
     body: bytes
