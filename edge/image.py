@@ -310,10 +310,12 @@ def start_tiff_strip_check(image: Image.Image, data: bytes) -> Future:
 def await_data_check(source: Source) -> None:
     if source.data_check is None:
         return
-    try:
-        source.data_check.result()
-    except tiff.MalformedTiff as error:
-        raise UnsupportedMedia(f"malformed TIFF: {error}") from None
+    # Not result() in a try: re-raised in this frame, which holds the source, the check's error would
+    # hold the source, its decoded image and the check itself in a cycle (as png.InflatingReader explains).
+    failure = source.data_check.exception()
+    if isinstance(failure, tiff.MalformedTiff):
+        raise UnsupportedMedia(f"malformed TIFF: {failure}")
+    source.data_check.result()  # anything else the check raised is a bug: as it is
 
 
 def check_animation_pixels(frame_count: int, canvas: tuple[int, int], limits: Limits) -> None:

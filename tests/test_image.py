@@ -1,17 +1,20 @@
 """The engine on its own: images made in memory, exact assertions (an epsilon only for lossy codecs)."""
 
 import functools
+import gc
 import io
 import struct
 import random
 import time
 import warnings
+import weakref
 import zlib
 
 import pytest
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
 import bombs
+import edge.image
 from edge import avif, png, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
@@ -391,13 +394,38 @@ def test_a_deflate_tiff_renders_as_its_pixels(make):
     assert image.tobytes() == source.tobytes()
 
 
-def test_a_deflate_tiff_with_corrupt_pixels_that_libtiff_decodes_is_refused():
-    """64 zero bytes in the middle of the pixels: libtiff decoded them without a word, 13 rows of 300 wrong,
-    and they were stored. It stops inflating a strip once its rows are filled, short of the checksum."""
+def tiff_with_corrupt_pixels() -> bytes:
+    """64 zero bytes in the middle of a Deflate strip's pixels, which libtiff decodes without a word."""
     data = bytearray(encoded(gradient((400, 300)), "TIFF", compression="tiff_adobe_deflate"))
     data[len(data) // 2:len(data) // 2 + 64] = bytes(64)
+    return bytes(data)
+
+
+def test_a_deflate_tiff_with_corrupt_pixels_that_libtiff_decodes_is_refused():
+    """libtiff decoded them into 13 wrong rows of 300, which were stored. It stops inflating a strip once
+    its rows are filled, short of the checksum."""
     with pytest.raises(UnsupportedMedia, match=r"malformed TIFF: strip \d+: Error -3 while decompressing data"):
-        rendered(bytes(data), "60x,png")
+        rendered(tiff_with_corrupt_pixels(), "60x,png")
+
+
+def test_a_tiff_refused_by_its_check_leaves_no_cycle_holding_its_pixels(monkeypatch):
+    """As for a PNG (test_png): re-raised where the source is at hand, the check's error would hold the source,
+    and with it the decoded image, in a cycle only the garbage collector frees."""
+    checks, real = [], edge.image.start_tiff_strip_check
+
+    def watched(image, data):
+        check = real(image, data)
+        checks.append(weakref.ref(check))
+        return check
+
+    monkeypatch.setattr(edge.image, "start_tiff_strip_check", watched)
+    gc.disable()
+    try:
+        with pytest.raises(UnsupportedMedia):
+            rendered(tiff_with_corrupt_pixels(), "60x,png")
+        assert len(checks) == 1 and checks[0]() is None
+    finally:
+        gc.enable()
 
 
 @pytest.mark.parametrize("compression", [8, 32946])
