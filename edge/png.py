@@ -30,6 +30,8 @@ from collections.abc import Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
+from edge.inflate import Inflater
+
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Raw bytes per IDAT chunk handed to Pillow. `make bench-levers BENCH_ARGS="--only pngdecode"`,
 # the bench's 4 MP PNGs, four runs: 256 KB decode in 0.70-0.80x the time of Pillow alone;
@@ -192,33 +194,14 @@ class InflatingReader:
         return True
 
 
-class RowInflater:
+class RowInflater(Inflater):
     """The filtered rows of the IDAT run that starts at `position`, inflated a block at a time;
     its chunks are walked as the inflating reaches them."""
 
     def __init__(self, data: bytes, position: int):
         self._data = data
         self._position = position  # of the next chunk, while the IDAT run lasts
-        self._inputs = self._idat_slices()
-        self._inflater = zlib.decompressobj()
-        self._unread: bytes | memoryview = b""  # input that inflate has not taken yet
-
-    @property
-    def stream_ended(self) -> bool:
-        return self._inflater.eof
-
-    def take(self, most: int) -> bytes:
-        """Up to `most` more bytes; b"" once the stream ends or the data runs out."""
-        while not self._inflater.eof:
-            if not self._unread:
-                self._unread = next(self._inputs, b"")
-                if not self._unread:  # inflate may still hold output that `most` cut off
-                    return self._inflater.decompress(b"", most)
-            block = self._inflater.decompress(self._unread, most)
-            self._unread = self._inflater.unconsumed_tail
-            if block:
-                return block
-        return b""
+        super().__init__(self._idat_slices())
 
     def after_the_run(self) -> bytes:
         """Everything after the IDAT run, which Pillow reads on by itself; the run's chunks that

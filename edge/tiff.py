@@ -10,6 +10,8 @@ checksum is checked. LZW and PackBits carry no checksum, and nothing can be chec
 import zlib
 from collections.abc import Iterable
 
+from edge.inflate import Inflater
+
 INFLATE_PIECE = 1024 * 1024  # output inflated at a time, and thrown away
 
 
@@ -29,18 +31,15 @@ def check_deflate_strips(data: bytes, strips: Iterable[tuple[int, int]], most_by
 
 
 def _inflated_size(stream: memoryview, most_bytes: int, index: int) -> int:
-    inflater = zlib.decompressobj()
+    inflater = Inflater(iter([stream]))
     size = 0
-    pending = stream
     try:
-        while not inflater.eof:
-            piece = inflater.decompress(pending, INFLATE_PIECE)
+        while piece := inflater.take(INFLATE_PIECE):
             size += len(piece)
             if size > most_bytes:
                 raise MalformedTiff(f"strip {index} inflates to more than the image's pixels")
-            pending = inflater.unconsumed_tail
-            if not piece:  # all the stream was taken in, and its end is still to come
-                raise MalformedTiff(f"strip {index} ends before its zlib stream does")
     except zlib.error as error:
         raise MalformedTiff(f"strip {index}: {error}") from None
+    if not inflater.stream_ended:
+        raise MalformedTiff(f"strip {index} ends before its zlib stream does")
     return size

@@ -1,0 +1,50 @@
+"""edge/inflate.py: a zlib stream taken a bounded piece at a time, from input in slices."""
+
+import zlib
+
+import pytest
+
+from edge.inflate import Inflater
+from imaging import noise_image
+
+RAW = noise_image((64, 48)).tobytes() * 4  # 36 KB that deflate shrinks to a quarter
+STREAM = zlib.compress(RAW)
+
+
+def slices(data: bytes, size: int) -> list[memoryview]:
+    view = memoryview(data)
+    return [view[start:start + size] for start in range(0, len(data), size)]
+
+
+@pytest.mark.parametrize("slice_size", [1, 7, 4096, len(STREAM)])
+@pytest.mark.parametrize("most", [1, 1000, 1 << 20])
+def test_the_stream_comes_whole_in_pieces_no_larger_than_asked(slice_size, most):
+    inflater = Inflater(iter(slices(STREAM, slice_size)))
+    pieces = []
+    while piece := inflater.take(most):
+        assert len(piece) <= most
+        pieces.append(piece)
+    assert b"".join(pieces) == RAW and inflater.stream_ended
+    assert inflater.take(most) == b""
+
+
+def test_output_held_back_by_most_comes_after_the_input_runs_out():
+    """All the input is taken in at once; what `most` cut off is inflate's to give, piece by piece."""
+    inflater = Inflater(iter([STREAM]))
+    assert [len(inflater.take(len(RAW) // 2)) for _ in range(3)] == [len(RAW) // 2, len(RAW) // 2, 0]
+    assert inflater.stream_ended
+
+
+def test_input_that_runs_out_first_leaves_the_stream_unended():
+    inflater = Inflater(iter(slices(STREAM[:-10], 100)))
+    given = b"".join(iter(lambda: inflater.take(4096), b""))
+    assert RAW.startswith(given) and len(given) > len(RAW) // 2 and not inflater.stream_ended
+
+
+def test_corrupt_data_is_zlibs_error():
+    broken = bytearray(STREAM)
+    broken[-1] ^= 1
+    inflater = Inflater(iter([bytes(broken)]))
+    with pytest.raises(zlib.error, match="incorrect data check"):
+        while inflater.take(1 << 20):
+            pass
