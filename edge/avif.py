@@ -20,6 +20,7 @@ _STAMPED = frozenset({b"mvhd", b"tkhd", b"mdhd"})  # creation, then modification
 FOREVER = 0  # plays, as WebP and APNG count them
 # Past this many repeats libavif's count (a C int) overflows, and it plays the sequence forever.
 _MOST_REPEATS = 2**31 - 1
+_DURATION_AT = {b"mvhd": 16, b"tkhd": 20}  # in version 0, after the fields before it
 
 
 def stop_clock(buffer: memoryview) -> None:
@@ -42,19 +43,18 @@ def plays(data: bytes | memoryview) -> int:
     """How many times the sequence plays, as its first track says: FOREVER (0) for ever, also when it
     has no edit list, as browsers play one that has none."""
     buffer = memoryview(data)
-    for trak, trak_end in _tracks(buffer):
+    for _, _, trak, trak_end in _tracks(buffer):
         edit_list = _edit_list(buffer, trak, trak_end)
         if edit_list is None:
             return FOREVER
         flags, segment = edit_list
         if not flags & 1:
             return 1
-        header = next((_duration(buffer, tkhd, end, 20) for tkhd, end in _children(buffer, trak, trak_end, b"tkhd")),
-                      None)
-        if header is None or segment == 0:
+        field = _duration_field(buffer, trak, trak_end, b"tkhd")
+        if field is None or segment == 0:
             return FOREVER
-        duration, width = header
-        if duration == (1 << 8 * width) - 1:
+        duration = int.from_bytes(field)
+        if duration == (1 << 8 * len(field)) - 1:
             return FOREVER
         repeats = max(0, -(-duration // segment) - 1)  # the segments that fill the track, after the first
         return FOREVER if repeats > _MOST_REPEATS else repeats + 1
@@ -66,21 +66,21 @@ def set_plays(buffer: memoryview, count: int) -> None:
     as it is), in place: its movie's and tracks' durations become `count` times their edit lists'."""
     if count == FOREVER:
         return
+    for moov, moov_end, trak, trak_end in _tracks(buffer):
+        edit_list = _edit_list(buffer, trak, trak_end)
+        if edit_list is None or not edit_list[0] & 1:
+            continue
+        duration = count * edit_list[1]
+        for field in _duration_field(buffer, trak, trak_end, b"tkhd"), _duration_field(buffer, moov, moov_end, b"mvhd"):
+            if field is not None and duration < 1 << 8 * len(field):
+                field[:] = duration.to_bytes(len(field))
+
+
+def _tracks(buffer: memoryview) -> Iterator[tuple[int, int, int, int]]:
+    """(its movie's payload start and end, its own) of every track."""
     for moov, moov_end in _children(buffer, 0, len(buffer), b"moov"):
         for trak, trak_end in _children(buffer, moov, moov_end, b"trak"):
-            edit_list = _edit_list(buffer, trak, trak_end)
-            if edit_list is None or not edit_list[0] & 1:
-                continue
-            duration = count * edit_list[1]
-            for tkhd, tkhd_end in _children(buffer, trak, trak_end, b"tkhd"):
-                _set_duration(buffer, tkhd, tkhd_end, 20, duration)
-            for mvhd, mvhd_end in _children(buffer, moov, moov_end, b"mvhd"):
-                _set_duration(buffer, mvhd, mvhd_end, 16, duration)
-
-
-def _tracks(buffer: memoryview) -> Iterator[tuple[int, int]]:
-    for moov, moov_end in _children(buffer, 0, len(buffer), b"moov"):
-        yield from _children(buffer, moov, moov_end, b"trak")
+            yield moov, moov_end, trak, trak_end
 
 
 def _edit_list(buffer: memoryview, trak: int, trak_end: int) -> tuple[int, int] | None:
@@ -93,24 +93,15 @@ def _edit_list(buffer: memoryview, trak: int, trak_end: int) -> tuple[int, int] 
     return None
 
 
-def _duration(buffer: memoryview, start: int, end: int, version_0_offset: int) -> tuple[int, int] | None:
-    """A header's duration and its width: after the version, flags, times and the fields before it,
-    which take version_0_offset bytes in version 0 and 8 more (the 64-bit times) in version 1."""
-    at, width = _duration_field(buffer, start, version_0_offset)
-    if at + width > end:
-        return None
-    return int.from_bytes(buffer[at:at + width]), width
-
-
-def _set_duration(buffer: memoryview, start: int, end: int, version_0_offset: int, value: int) -> None:
-    at, width = _duration_field(buffer, start, version_0_offset)
-    if at + width <= end and value < 1 << 8 * width:
-        buffer[at:at + width] = value.to_bytes(width)
-
-
-def _duration_field(buffer: memoryview, start: int, version_0_offset: int) -> tuple[int, int]:
-    width = _width(buffer, start)
-    return start + version_0_offset + (8 if width == 8 else 0), width
+def _duration_field(buffer: memoryview, start: int, end: int, kind: bytes) -> memoryview | None:
+    """The duration of the first `kind` header between start and end, in place, if it holds one: after
+    its version, flags, times and the fields before it (_DURATION_AT in version 0; the times take 8 more
+    bytes in version 1)."""
+    for header, header_end in _children(buffer, start, end, kind):
+        width = _width(buffer, header)
+        at = header + _DURATION_AT[kind] + (8 if width == 8 else 0)
+        return buffer[at:at + width] if at + width <= header_end else None
+    return None
 
 
 def _width(buffer: memoryview, payload: int) -> int:
