@@ -153,14 +153,18 @@ class Resolver:
         if function == "Ref":
             return self.defaults.get(argument)
         if function == "Fn::Sub" and isinstance(argument, str):
-            if not all(name in self.defaults for escaped, name in _SUB_VARIABLE.findall(argument) if not escaped):
+            try:
+                return _SUB_VARIABLE.sub(self._substituted, argument)
+            except KeyError:  # a variable only a deployed stack knows
                 return None
-            return _SUB_VARIABLE.sub(
-                lambda match: f"${{{match[2]}}}" if match[1] else self.defaults[match[2]], argument)
         if function == "Fn::If" and isinstance(argument, list) and len(argument) == 3:
             holds = self.condition({"Condition": argument[0]})
             return None if holds is None else self.text(argument[1] if holds else argument[2])
         return None
+
+    def _substituted(self, match: re.Match) -> str:
+        escaped, name = match.groups()
+        return f"${{{name}}}" if escaped else self.defaults[name]
 
     def condition(self, expression: Any) -> bool | None:
         if not (isinstance(expression, dict) and len(expression) == 1):
