@@ -1,0 +1,174 @@
+"""An ICC profile made from colour code points (ITU-T H.273), for a source that gives its colour so.
+
+An AVIF may say what its numbers mean by code points alone (its `nclx` colour box): Display P3 is
+primaries 12 with transfer 13. Pillow neither reports nor applies them, so P3 numbers would pass as
+sRGB ones and look desaturated. The profile this module makes is what the rest of the engine already
+handles: kept in the output where the format carries one, the pixels converted through it where not.
+
+It is an ICC v4 matrix/TRC display profile, as Apple's Display P3 is: the primaries adapted to the
+profile connection space's D50 white by Bradford, and each transfer curve a parametric one. Codes
+that mean sRGB, or that no such profile can state (the HDR curves PQ and HLG, log curves), make none.
+"""
+
+import hashlib
+import struct
+from functools import cache
+
+Chromaticity = tuple[float, float]  # CIE 1931 x, y
+Matrix = tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]]
+
+D65: Chromaticity = (0.3127, 0.3290)
+ILLUMINANT_C: Chromaticity = (0.310, 0.316)
+DCI_WHITE: Chromaticity = (0.314, 0.351)
+# H.273's colour primaries: name, then red, green, blue and white.
+PRIMARIES: dict[int, tuple[str, Chromaticity, Chromaticity, Chromaticity, Chromaticity]] = {
+    1: ("BT.709", (0.640, 0.330), (0.300, 0.600), (0.150, 0.060), D65),
+    4: ("BT.470 System M", (0.67, 0.33), (0.21, 0.71), (0.14, 0.08), ILLUMINANT_C),
+    5: ("BT.470 System B, G", (0.64, 0.33), (0.29, 0.60), (0.15, 0.06), D65),
+    6: ("SMPTE 170M", (0.630, 0.340), (0.310, 0.595), (0.155, 0.070), D65),
+    7: ("SMPTE 240M", (0.630, 0.340), (0.310, 0.595), (0.155, 0.070), D65),
+    8: ("Generic film", (0.681, 0.319), (0.243, 0.692), (0.145, 0.049), ILLUMINANT_C),
+    9: ("BT.2020", (0.708, 0.292), (0.170, 0.797), (0.131, 0.046), D65),
+    11: ("DCI-P3", (0.680, 0.320), (0.265, 0.690), (0.150, 0.060), DCI_WHITE),
+    12: ("Display P3", (0.680, 0.320), (0.265, 0.690), (0.150, 0.060), D65),
+    22: ("EBU Tech 3213-E", (0.630, 0.340), (0.295, 0.605), (0.155, 0.077), D65),
+}
+UNSPECIFIED = 2  # either code: browsers take it as sRGB's
+SRGB_PRIMARIES, SRGB_TRANSFER = 1, 13
+
+
+def _inverse_oetf(gamma: float, alpha: float, linear_from: float, slope: float) -> tuple[float, ...]:
+    """A camera curve V = alpha * L^(1/gamma) - (alpha - 1), V = slope * L near black, turned round
+    to decode V into light: ICC's parametric curve 3, Y = (aX + b)^g from X = d, else Y = cX."""
+    return gamma, 1 / alpha, (alpha - 1) / alpha, 1 / slope, slope * linear_from
+
+
+# H.273's transfer characteristics: name, then ICC parametric curve 0 (g) or 3 (g, a, b, c, d).
+# The BT.709 family decodes by its camera curve's inverse, as libavif's own conversions to light do.
+BT709_CURVE = _inverse_oetf(1 / 0.45, 1.099296826809442, 0.018053968510807, 4.5)
+TRANSFERS: dict[int, tuple[str, tuple[float, ...]]] = {
+    1: ("BT.709 curve", BT709_CURVE),
+    4: ("gamma 2.2", (2.2,)),
+    5: ("gamma 2.8", (2.8,)),
+    6: ("BT.601 curve", BT709_CURVE),
+    7: ("SMPTE 240M curve", _inverse_oetf(1 / 0.45, 1.1115, 0.0228, 4.0)),
+    8: ("linear", (1.0,)),
+    13: ("sRGB curve", (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045)),
+    14: ("BT.2020 curve", BT709_CURVE),
+    15: ("BT.2020 curve", BT709_CURVE),
+}
+
+PCS_WHITE = (0.9642, 1.0, 0.8249)  # D50, as ICC states it
+BRADFORD: Matrix = ((0.8951, 0.2664, -0.1614), (-0.7502, 1.7135, 0.0367), (0.0389, -0.0685, 1.0296))
+HEADER_BYTES = 128
+# Fixed, so that a render's bytes never depend on when it ran.
+CREATED = (2026, 11, 29, 0, 0, 0)
+
+
+@cache
+def profile(primaries: int, transfer: int) -> bytes | None:
+    """The profile that code points `primaries` and `transfer` describe; None when they mean
+    sRGB or this module cannot state them."""
+    primaries = SRGB_PRIMARIES if primaries == UNSPECIFIED else primaries
+    transfer = SRGB_TRANSFER if transfer == UNSPECIFIED else transfer
+    if (primaries, transfer) == (SRGB_PRIMARIES, SRGB_TRANSFER):
+        return None
+    if primaries not in PRIMARIES or transfer not in TRANSFERS:
+        return None
+    primaries_name, red, green, blue, white = PRIMARIES[primaries]
+    transfer_name, curve = TRANSFERS[transfer]
+    adaptation = chromatic_adaptation(xyz(white))
+    colorants = product(adaptation, rgb_to_xyz(red, green, blue, white))
+    trc = _para(curve)
+    tags = [
+        (b"desc", _mluc(f"{primaries_name}, {transfer_name}")),
+        (b"cprt", _mluc("No copyright, use freely")),
+        (b"wtpt", _xyz(PCS_WHITE)),
+        (b"chad", _sf32(adaptation)),
+        *((name, _xyz(column)) for name, column in zip((b"rXYZ", b"gXYZ", b"bXYZ"), zip(*colorants))),
+        (b"rTRC", trc), (b"gTRC", trc), (b"bTRC", trc),
+    ]
+    return _assemble(tags)
+
+
+def xyz(chromaticity: Chromaticity) -> tuple[float, float, float]:
+    """The colour of a chromaticity at luminance 1."""
+    x, y = chromaticity
+    return x / y, 1.0, (1 - x - y) / y
+
+
+def rgb_to_xyz(red: Chromaticity, green: Chromaticity, blue: Chromaticity, white: Chromaticity) -> Matrix:
+    """Linear RGB to XYZ: each primary's colour, scaled so that full red, green and blue make white."""
+    columns = tuple(zip(xyz(red), xyz(green), xyz(blue)))
+    scales = apply(inverse(columns), xyz(white))
+    return tuple(tuple(value * scale for value, scale in zip(row, scales)) for row in columns)
+
+
+def chromatic_adaptation(source_white: tuple[float, float, float]) -> Matrix:
+    """Bradford's adaptation from `source_white` to the profile connection space's D50."""
+    source_cone, target_cone = apply(BRADFORD, source_white), apply(BRADFORD, PCS_WHITE)
+    gains = tuple(target / source for target, source in zip(target_cone, source_cone))
+    scaled = tuple(tuple(value * gain for value in row) for row, gain in zip(BRADFORD, gains))
+    return product(inverse(BRADFORD), scaled)
+
+
+def apply(matrix: Matrix, vector: tuple[float, float, float]) -> tuple[float, float, float]:
+    return tuple(sum(value * component for value, component in zip(row, vector)) for row in matrix)
+
+
+def product(left: Matrix, right: Matrix) -> Matrix:
+    return tuple(tuple(sum(a * b for a, b in zip(row, column)) for column in zip(*right)) for row in left)
+
+
+def inverse(matrix: Matrix) -> Matrix:
+    (a, b, c), (d, e, f), (g, h, i) = matrix
+    cofactors = ((e * i - f * h, c * h - b * i, b * f - c * e),
+                 (f * g - d * i, a * i - c * g, c * d - a * f),
+                 (d * h - e * g, b * g - a * h, a * e - b * d))
+    determinant = a * cofactors[0][0] + b * cofactors[1][0] + c * cofactors[2][0]
+    return tuple(tuple(value / determinant for value in row) for row in cofactors)
+
+
+def _fixed(values) -> bytes:
+    """s15Fixed16Number, ICC's fixed-point number."""
+    return b"".join(struct.pack(">i", round(value * 65536)) for value in values)
+
+
+def _xyz(values: tuple[float, float, float]) -> bytes:
+    return b"XYZ " + bytes(4) + _fixed(values)
+
+
+def _sf32(matrix: Matrix) -> bytes:
+    return b"sf32" + bytes(4) + _fixed(value for row in matrix for value in row)
+
+
+def _para(curve: tuple[float, ...]) -> bytes:
+    function = {1: 0, 5: 3}[len(curve)]
+    return b"para" + bytes(4) + struct.pack(">HH", function, 0) + _fixed(curve)
+
+
+def _mluc(text: str) -> bytes:
+    """One English record, in UTF-16BE after the 28 bytes of the type's header and its record."""
+    encoded = text.encode("utf-16-be")
+    return b"mluc" + bytes(4) + struct.pack(">II2s2sII", 1, 12, b"en", b"US", len(encoded), 28) + encoded
+
+
+def _assemble(tags: list[tuple[bytes, bytes]]) -> bytes:
+    """Header, tag table and tags, each 4-byte aligned; a tag that repeats another's bytes points at them."""
+    table, data, offsets = [], bytearray(), {}
+    data_start = HEADER_BYTES + 4 + 12 * len(tags)
+    for signature, tag in tags:
+        if tag not in offsets:
+            offsets[tag] = data_start + len(data)
+            data += tag + bytes(-len(tag) % 4)
+        table.append(struct.pack(">4sII", signature, offsets[tag], len(tag)))
+    body = struct.pack(">I", len(tags)) + b"".join(table) + data
+    size = HEADER_BYTES + len(body)
+    header = bytearray(struct.pack(
+        ">I4sI4s4s4s6H4sI", size, bytes(4), 0x04300000, b"mntr", b"RGB ", b"XYZ ", *CREATED, b"acsp", 0))
+    header += bytes(68 - len(header))  # flags, device manufacturer, model and attributes, rendering intent
+    header += _fixed(PCS_WHITE) + bytes(4)  # the illuminant, then the creator
+    header += bytes(HEADER_BYTES - len(header))  # the profile ID, then reserved
+    # The ID is the MD5 of the profile with its flags, rendering intent and ID zeroed, as they are here.
+    header[84:100] = hashlib.md5(bytes(header) + body).digest()
+    return bytes(header) + body

@@ -1,0 +1,216 @@
+"""edge/icc.py: profiles made from colour code points, checked through LittleCMS against the
+published colorants and conversion matrices, and the curves' own formulas."""
+
+import hashlib
+import io
+
+import pytest
+from PIL import Image, ImageCms
+
+from edge import icc
+from imaging import DISPLAY_P3, LINEAR_SRGB_TO_XYZ_D50
+
+SRGB = ImageCms.createProfile("sRGB")
+STATED = [(primaries, transfer) for primaries in icc.PRIMARIES for transfer in icc.TRANSFERS
+          if (primaries, transfer) != (1, 13)]
+
+
+def opened(profile: bytes) -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(io.BytesIO(profile))
+
+
+def to_srgb(profile: bytes, colours: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    image = Image.new("RGB", (len(colours), 1))
+    image.putdata(colours)
+    converted = ImageCms.profileToProfile(image, opened(profile), SRGB, outputMode="RGB")
+    return [converted.getpixel((x, 0)) for x in range(converted.width)]
+
+
+def srgb_decoded(level: int) -> float:
+    value = level / 255
+    return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+
+def srgb_encoded(light: float) -> int:
+    light = min(max(light, 0.0), 1.0)
+    value = 12.92 * light if light <= 0.0031308 else 1.055 * light ** (1 / 2.4) - 0.055
+    return round(255 * value)
+
+
+def camera_curve_decoded(level: int, alpha: float, linear_from: float, slope: float) -> float:
+    """A camera curve, V = alpha L^0.45 - (alpha - 1) (slope L near black), solved for L."""
+    value = level / 255
+    if value < slope * linear_from:
+        return value / slope
+    return ((value + alpha - 1) / alpha) ** (1 / 0.45)
+
+
+BT709_CAMERA_CURVE = (1.099296826809442, 0.018053968510807, 4.5)
+# H.273's transfer characteristics by a camera curve: the BT.709 family, and SMPTE 240M's own.
+CAMERA_CURVES = {1: BT709_CAMERA_CURVE, 6: BT709_CAMERA_CURVE, 14: BT709_CAMERA_CURVE, 15: BT709_CAMERA_CURVE,
+                 7: (1.1115, 0.0228, 4.0)}
+
+
+@pytest.mark.parametrize(("primaries", "transfer"), [(1, 13), (2, 2), (1, 2), (2, 13)])
+def test_codes_that_mean_srgb_make_no_profile(primaries, transfer):
+    assert icc.profile(primaries, transfer) is None
+
+
+@pytest.mark.parametrize(
+    ("primaries", "transfer"),
+    [(9, 16), (9, 18), (10, 17), (0, 13), (3, 13), (12, 3), (12, 0), (12, 11), (255, 255)],
+    ids=["PQ", "HLG", "XYZ", "reserved primaries", "reserved primaries 3", "reserved transfer", "transfer 0",
+         "xvYCC", "beyond"],
+)
+def test_codes_no_matrix_and_curve_can_state_make_no_profile(primaries, transfer):
+    assert icc.profile(primaries, transfer) is None
+
+
+@pytest.mark.parametrize(("primaries", "transfer"), STATED)
+def test_every_stated_profile_is_a_v4_rgb_display_profile_littlecms_reads(primaries, transfer):
+    profile = opened(icc.profile(primaries, transfer)).profile
+    assert profile.version == 4.3
+    assert (profile.device_class, profile.xcolor_space, profile.connection_space) == ("mntr", "RGB ", "XYZ ")
+    assert profile.media_white_point[0] == pytest.approx((0.9642, 1.0, 0.8249), abs=1 / 65536)
+
+
+def test_its_description_names_the_primaries_and_the_curve():
+    assert opened(icc.profile(12, 13)).profile.profile_description == "Display P3, sRGB curve"
+    assert opened(icc.profile(9, 14)).profile.profile_description == "BT.2020, BT.2020 curve"
+
+
+def colorants(profile: bytes) -> list[tuple[float, float, float]]:
+    read = opened(profile).profile
+    return [colorant[0] for colorant in (read.red_colorant, read.green_colorant, read.blue_colorant)]
+
+
+def test_display_p3_has_apples_colorants():
+    assert colorants(icc.profile(12, 13)) == [
+        pytest.approx(colorant, abs=5e-5) for colorant in colorants(DISPLAY_P3)]
+
+
+def test_bt709_primaries_have_srgbs_colorants():
+    """The same primaries and white as sRGB: the colorants differ only by how D65 is rounded (sRGB's
+    profiles take its XYZ, H.273 its chromaticity), under a ten-thousandth of a level's worth."""
+    assert colorants(icc.profile(1, 1)) == [
+        pytest.approx(column, abs=3e-4) for column in zip(*LINEAR_SRGB_TO_XYZ_D50)]
+
+
+D65 = (0.3127, 0.3290)
+# H.273's colour primaries: red, green, blue, white (x, y).
+H273_PRIMARIES = {
+    1: ((0.640, 0.330), (0.300, 0.600), (0.150, 0.060), D65),
+    4: ((0.67, 0.33), (0.21, 0.71), (0.14, 0.08), (0.310, 0.316)),
+    5: ((0.64, 0.33), (0.29, 0.60), (0.15, 0.06), D65),
+    6: ((0.630, 0.340), (0.310, 0.595), (0.155, 0.070), D65),
+    7: ((0.630, 0.340), (0.310, 0.595), (0.155, 0.070), D65),
+    8: ((0.681, 0.319), (0.243, 0.692), (0.145, 0.049), (0.310, 0.316)),
+    9: ((0.708, 0.292), (0.170, 0.797), (0.131, 0.046), D65),
+    11: ((0.680, 0.320), (0.265, 0.690), (0.150, 0.060), (0.314, 0.351)),
+    12: ((0.680, 0.320), (0.265, 0.690), (0.150, 0.060), D65),
+    22: ((0.630, 0.340), (0.295, 0.605), (0.155, 0.077), D65),
+}
+
+
+def solved(matrix, vector) -> tuple[float, float, float]:
+    """x such that matrix x = vector, by Cramer's rule."""
+    def determinant(m):
+        return (m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+                + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]))
+    with_column = [[[vector[row] if column == replaced else matrix[row][column] for column in range(3)]
+                    for row in range(3)] for replaced in range(3)]
+    return tuple(determinant(m) / determinant(matrix) for m in with_column)
+
+
+def chromaticity(colour) -> tuple[float, float]:
+    return colour[0] / sum(colour), colour[1] / sum(colour)
+
+
+@pytest.mark.parametrize("primaries", H273_PRIMARIES)
+def test_the_colorants_undone_by_the_adaptation_are_h273s_primaries_and_white(primaries):
+    """ICC colorants are the primaries seen under D50; the chad tag's inverse takes them back."""
+    profile = opened(icc.profile(primaries, 1)).profile
+    adaptation = profile.chromatic_adaptation[0]
+    found = [chromaticity(solved(adaptation, colorant)) for colorant in colorants(icc.profile(primaries, 1))]
+    found.append(chromaticity(solved(adaptation, profile.media_white_point[0])))
+    assert found == [pytest.approx(xy, abs=2e-4) for xy in H273_PRIMARIES[primaries]]
+
+
+@pytest.mark.parametrize(("primaries", "transfer"), STATED)
+def test_white_and_greys_stay_neutral(primaries, transfer):
+    """Whatever the source's white (D65, illuminant C, DCI's), the eye adapts to it: its white is sRGB's."""
+    greys = [(level,) * 3 for level in (0, 64, 128, 192, 255)]
+    converted = to_srgb(icc.profile(primaries, transfer), greys)
+    assert converted[0] == (0, 0, 0) and converted[-1] == (255, 255, 255)
+    assert all(max(colour) - min(colour) <= 1 for colour in converted)
+
+
+# The published conversions from linear Display P3 and BT.2020 (ITU-R BT.2087) to linear sRGB (all D65).
+TO_SRGB = {
+    12: ((1.2249401, -0.2249404, 0.0), (-0.0420569, 1.0420571, 0.0), (-0.0196376, -0.0786361, 1.0982735)),
+    9: ((1.6605, -0.5876, -0.0728), (-0.1246, 1.1329, -0.0083), (-0.0182, -0.1006, 1.1187)),
+}
+
+
+@pytest.mark.parametrize("colour", [(200, 120, 80), (30, 160, 90), (90, 60, 220), (255, 0, 0), (128, 128, 128)])
+@pytest.mark.parametrize("primaries", TO_SRGB)
+def test_wide_gamut_numbers_become_the_srgb_numbers_of_the_same_colour(primaries, colour):
+    """By the sRGB curve both ways; out of sRGB's gamut, clipped."""
+    light = [srgb_decoded(level) for level in colour]
+    expected = tuple(srgb_encoded(sum(weight * value for weight, value in zip(row, light)))
+                     for row in TO_SRGB[primaries])
+    (converted,) = to_srgb(icc.profile(primaries, 13), [colour])
+    assert max(abs(got - want) for got, want in zip(converted, expected)) <= 1, (converted, expected)
+
+
+@pytest.mark.parametrize("transfer", CAMERA_CURVES)
+def test_a_camera_curve_decodes_as_its_inverse(transfer):
+    levels = list(range(0, 256, 5))
+    converted = to_srgb(icc.profile(1, transfer), [(level,) * 3 for level in levels])
+    expected = [srgb_encoded(camera_curve_decoded(level, *CAMERA_CURVES[transfer])) for level in levels]
+    assert max(abs(got[0] - want) for got, want in zip(converted, expected)) <= 1
+    assert sum(got[0] != level for got, level in zip(converted, levels)) > 30  # not sRGB's own curve
+
+
+@pytest.mark.parametrize(("transfer", "gamma"), [(4, 2.2), (5, 2.8), (8, 1.0)])
+def test_a_pure_power_curve_decodes_as_its_power(transfer, gamma):
+    levels = list(range(0, 256, 5))
+    converted = to_srgb(icc.profile(1, transfer), [(level,) * 3 for level in levels])
+    expected = [srgb_encoded((level / 255) ** gamma) for level in levels]
+    assert max(abs(got[0] - want) for got, want in zip(converted, expected)) <= 1
+
+
+def test_the_profile_id_is_the_md5_icc_defines():
+    """ICC.1 7.2.18: the MD5 of the whole profile with its flags, rendering intent and ID zeroed."""
+    profile = icc.profile(12, 13)
+    zeroed = bytearray(profile)
+    zeroed[44:48] = zeroed[64:68] = bytes(4)
+    zeroed[84:100] = bytes(16)
+    assert profile[84:100] == hashlib.md5(zeroed).digest()
+    assert opened(profile).profile.profile_id == profile[84:100]
+
+
+def tag_table(profile: bytes) -> dict[bytes, tuple[int, int]]:
+    """Each tag's signature: its offset and size."""
+    entries = (profile[at:at + 12] for at in range(132, 132 + 12 * int.from_bytes(profile[128:132]), 12))
+    return {entry[:4]: (int.from_bytes(entry[4:8]), int.from_bytes(entry[8:12])) for entry in entries}
+
+
+@pytest.mark.parametrize(("primaries", "transfer"), STATED)
+def test_the_stated_size_and_every_tag_lie_within_the_profile_each_4_byte_aligned(primaries, transfer):
+    profile = icc.profile(primaries, transfer)
+    assert int.from_bytes(profile[:4]) == len(profile) and len(profile) % 4 == 0
+    for offset, size in tag_table(profile).values():
+        assert offset % 4 == 0 and offset + size <= len(profile)
+
+
+def test_it_has_the_tags_icc_requires_of_an_rgb_matrix_display_profile_and_its_curve_once():
+    """ICC.1:2022 8.2 and 8.3.4 (chad, as its white is not D50's)."""
+    table = tag_table(icc.profile(12, 13))
+    assert set(table) == {b"desc", b"cprt", b"wtpt", b"chad", b"rXYZ", b"gXYZ", b"bXYZ", b"rTRC", b"gTRC", b"bTRC"}
+    assert table[b"rTRC"] == table[b"gTRC"] == table[b"bTRC"]
+
+
+@pytest.mark.parametrize(("unspecified", "specified"), [((12, 2), (12, 13)), ((2, 1), (1, 1)), ((2, 4), (1, 4))])
+def test_an_unspecified_code_is_taken_as_srgbs(unspecified, specified):
+    assert icc.profile(*unspecified) == icc.profile(*specified) is not None
