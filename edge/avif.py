@@ -1,4 +1,10 @@
-"""An animated AVIF's movie boxes: its clock stopped, and how many times it plays.
+"""An AVIF's boxes that Pillow does not read or write: its colour code points, an animation's clock
+stopped, and how many times it plays.
+
+Colour (HEIF, ISO/IEC 23008-12, 6.5.5; MIAF): a picture may say what its numbers mean only by
+code points, in an `nclx` colour box, which Pillow does not report (edge/icc.py makes them a
+profile). A still's box is a property of its primary item; an image sequence's is in its first
+track's sample entry, which is what libavif decodes it from.
 
 libavif stamps the movie, track and media headers (mvhd, tkhd, mdhd) of an image
 sequence with the second it was encoded in, so two renders of the same frames differ.
@@ -21,6 +27,9 @@ FOREVER = 0  # plays, as WebP and APNG count them
 # Past this many repeats libavif's count (a C int) overflows, and it plays the sequence forever.
 _MOST_REPEATS = 2**31 - 1
 _DURATION_AT = {b"mvhd": 16, b"tkhd": 20}  # in version 0, after the fields before it
+_SAMPLE_TABLE_PATH = (b"mdia", b"minf", b"stbl", b"stsd")
+_VISUAL_SAMPLE_ENTRY_FIELDS = 78  # before a visual sample entry's boxes (ISO/IEC 14496-12, 12.1.3)
+_NCLX = struct.Struct(">4sHHHB")  # colour type, primaries, transfer characteristics, matrix, full range flag
 
 
 def stop_clock(buffer: memoryview) -> None:
@@ -101,6 +110,77 @@ def _duration_field(buffer: memoryview, start: int, end: int, kind: bytes) -> me
         width = _width(buffer, header)
         at = header + _DURATION_AT[kind] + (8 if width == 8 else 0)
         return buffer[at:at + width] if at + width <= header_end else None
+    return None
+
+
+def colour_codes(data: bytes | memoryview) -> tuple[int, int] | None:
+    """The colour primaries and transfer characteristics (ITU-T H.273) of an AVIF's picture, from its
+    nclx colour box: a sequence's first track's, else the primary item's. None when it has none."""
+    buffer = memoryview(data)
+    for _, _, trak, trak_end in _tracks(buffer):
+        return _nclx(buffer, _sample_entry_boxes(buffer, trak, trak_end))
+    for meta, meta_end in _children(buffer, 0, len(buffer), b"meta"):
+        return _nclx(buffer, _primary_item_properties(buffer, meta + 4, meta_end))  # after version and flags
+    return None
+
+
+def _nclx(buffer: memoryview, boxes: Iterator[tuple[bytes, int, int]]) -> tuple[int, int] | None:
+    for kind, payload, box_end in boxes:
+        if kind == b"colr" and payload + _NCLX.size <= box_end:
+            colour_type, primaries, transfer, _, _ = _NCLX.unpack_from(buffer, payload)
+            if colour_type == b"nclx":
+                return primaries, transfer
+    return None
+
+
+def _sample_entry_boxes(buffer: memoryview, trak: int, trak_end: int) -> Iterator[tuple[bytes, int, int]]:
+    """The boxes in the track's first AV1 sample entry, whose properties libavif decodes it with."""
+    start, end = trak, trak_end
+    for kind in _SAMPLE_TABLE_PATH:
+        start, end = next(_children(buffer, start, end, kind), (end, end))
+    for entry, entry_end in _children(buffer, start + 8, end, b"av01"):  # after version, flags and the entry count
+        yield from _boxes(buffer, entry + _VISUAL_SAMPLE_ENTRY_FIELDS, entry_end)
+        return
+
+
+def _primary_item_properties(buffer: memoryview, meta: int, meta_end: int) -> Iterator[tuple[bytes, int, int]]:
+    """The properties the primary item (pitm) is associated with (ipma), from the item properties (ipco)."""
+    primary = _primary_item(buffer, meta, meta_end)
+    for iprp, iprp_end in _children(buffer, meta, meta_end, b"iprp"):
+        indices = {index for ipma, ipma_end in _children(buffer, iprp, iprp_end, b"ipma")
+                   for index in _associations(buffer, ipma, ipma_end, primary)}
+        for ipco, ipco_end in _children(buffer, iprp, iprp_end, b"ipco"):
+            for index, box in enumerate(_boxes(buffer, ipco, ipco_end), start=1):
+                if index in indices:
+                    yield box
+
+
+def _associations(buffer: memoryview, ipma: int, ipma_end: int, item: int | None) -> Iterator[int]:
+    """The property indices ipma associates with `item`: item IDs and indices are wider from version 1
+    and with flag 1 respectively; each index's top bit says whether the property is essential."""
+    if ipma + 8 > ipma_end:
+        return
+    version, wide_indices = buffer[ipma], buffer[ipma + 3] & 1
+    id_width, index_width = 2 if version == 0 else 4, 2 if wide_indices else 1
+    at = ipma + 8
+    for _ in range(int.from_bytes(buffer[ipma + 4:ipma + 8])):
+        if at + id_width + 1 > ipma_end:
+            return
+        entry_item, count = int.from_bytes(buffer[at:at + id_width]), buffer[at + id_width]
+        at += id_width + 1
+        if at + count * index_width > ipma_end:
+            return
+        if entry_item == item:
+            for index_at in range(at, at + count * index_width, index_width):
+                yield int.from_bytes(buffer[index_at:index_at + index_width]) & ~(1 << 8 * index_width - 1)
+        at += count * index_width
+
+
+def _primary_item(buffer: memoryview, meta: int, meta_end: int) -> int | None:
+    """The primary item's ID (pitm): 16 bits after the box's version and flags, 32 from version 1."""
+    for pitm, pitm_end in _children(buffer, meta, meta_end, b"pitm"):
+        width = 4 if pitm < pitm_end and buffer[pitm] else 2
+        return int.from_bytes(buffer[pitm + 4:pitm + 4 + width]) if pitm + 4 + width <= pitm_end else None
     return None
 
 

@@ -209,6 +209,20 @@ DISPLAY_P3 = icc_profile_rgb(
 )
 
 
+def with_colour_codes(data: bytes, primaries: int, transfer: int, which: slice = slice(None)) -> bytes:
+    """An AVIF whose nclx colour boxes (`which` of them, in file order: a sequence's primary item's,
+    then its track's) state other primaries and transfer: the same coded numbers, read as other colours."""
+    marker = b"colrnclx"
+    found, at = [], data.find(marker)
+    while at != -1:
+        found.append(at + len(marker))
+        at = data.find(marker, at + 1)
+    patched = bytearray(data)
+    for codes_at in found[which]:
+        patched[codes_at:codes_at + 4] = struct.pack(">HH", primaries, transfer)
+    return bytes(patched)
+
+
 def max_difference(first, second) -> int:
     """The largest per-channel difference between two pixels (tuples or ints)."""
     if isinstance(first, int):

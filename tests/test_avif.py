@@ -1,4 +1,5 @@
-"""edge/avif.py: an animated AVIF's encoding time, zeroed, and nothing else touched."""
+"""edge/avif.py: an AVIF's colour code points as libavif reads them; an animated AVIF's encoding time,
+zeroed, and nothing else touched; and how many times it plays."""
 
 import io
 import struct
@@ -8,7 +9,7 @@ import pytest
 from PIL import Image, ImageSequence
 
 from edge import avif
-from imaging import encoded, gradient
+from imaging import encoded, gradient, with_colour_codes
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +200,103 @@ def test_set_plays_on_what_libavif_writes():
     thrice = playing(data, 3)
     assert avif.plays(thrice) == 3 and len(thrice) == len(data)
     assert frames_of(thrice) == frames_of(data)
+
+
+# --- colour code points ---------------------------------------------------------------------------------------
+
+STILL = encoded(gradient((16, 16)), "AVIF")
+SEQUENCE = encoded(gradient((16, 16)), "AVIF", save_all=True, append_images=[gradient((16, 16)).rotate(90)])
+
+
+def test_pillow_writes_srgbs_codes_for_a_still_and_a_sequence():
+    assert avif.colour_codes(STILL) == avif.colour_codes(SEQUENCE) == (1, 13)
+
+
+def test_a_stills_codes_are_its_primary_items():
+    assert avif.colour_codes(with_colour_codes(STILL, 12, 13)) == (12, 13)
+
+
+def test_a_sequences_codes_are_its_tracks_as_libavif_decodes_it():
+    """Pillow's sequence holds the first frame as an item too, its box first: the track's is the one read."""
+    assert avif.colour_codes(with_colour_codes(SEQUENCE, 12, 13, slice(1, None))) == (12, 13)
+    assert avif.colour_codes(with_colour_codes(SEQUENCE, 12, 13, slice(0, 1))) == (1, 13)
+
+
+def nclx(primaries: int, transfer: int) -> bytes:
+    return box(b"colr", b"nclx" + struct.pack(">HHHB", primaries, transfer, 6, 0x80))
+
+
+def item_properties(properties: list[bytes], associations: dict[int, list[int]], *, primary: int = 1,
+                    pitm_version: int = 0, ipma_version: int = 0, wide_indices: bool = False,
+                    essential: bool = True, entries_claimed: int | None = None, indices_claimed: int | None = None,
+                    pitm: bytes | None = None, pitm_last: bool = True) -> bytes:
+    """A meta box: the primary item (pitm), the properties (ipco) and which of them, by their 1-based
+    index, each item has (ipma), in the widths the versions and flag 1 give. The ipma's counts of entries
+    and of each entry's indices may claim more than it holds; `pitm` may be given whole, and put first,
+    so that the ipma ends the file."""
+    if pitm is None:
+        pitm = box(b"pitm", bytes([pitm_version, 0, 0, 0]) + primary.to_bytes(2 if pitm_version == 0 else 4))
+    index_width = 2 if wide_indices else 1
+    entries = b"".join(
+        item.to_bytes(2 if ipma_version == 0 else 4) + bytes([indices_claimed or len(indices)])
+        + b"".join((index | (essential << 8 * index_width - 1)).to_bytes(index_width) for index in indices)
+        for item, indices in associations.items())
+    claimed = len(associations) if entries_claimed is None else entries_claimed
+    ipma = box(b"ipma", bytes([ipma_version, 0, 0, wide_indices]) + claimed.to_bytes(4) + entries)
+    iprp = box(b"iprp", box(b"ipco", b"".join(properties)) + ipma)
+    return box(b"meta", bytes(4) + box(b"hdlr", bytes(24)) + (iprp + pitm if pitm_last else pitm + iprp))
+
+
+SIZE = box(b"ispe", bytes(12))
+ICC = box(b"colr", b"prof" + bytes(16))
+
+
+def sequence(*entries_boxes: bytes, entry_fields: int = 78, formats: tuple[bytes, ...] = (b"av01",) * 2) -> bytes:
+    """A moov whose one track has a sample entry for each of `entries_boxes`, its boxes after its fields,
+    in each of `formats`."""
+    sample_entries = b"".join(box(kind, bytes(entry_fields) + boxes) for kind, boxes in zip(formats, entries_boxes))
+    stsd = box(b"stsd", bytes(4) + len(entries_boxes).to_bytes(4) + sample_entries)
+    return box(b"moov", box(b"trak", box(b"mdia", box(b"minf", box(b"stbl", stsd)))))
+
+
+@pytest.mark.parametrize(("data", "codes"), [
+    (item_properties([SIZE, nclx(12, 13)], {1: [1, 2]}), (12, 13)),
+    (item_properties([nclx(9, 14), nclx(12, 13)], {2: [1], 1: [2]}), (12, 13)),  # item 2's is not the primary's
+    (item_properties([nclx(9, 14), nclx(12, 13)], {1: [2], 2: [1]}, primary=2), (9, 14)),
+    (item_properties([SIZE, nclx(12, 13)], {1: [1, 2]}, essential=False), (12, 13)),
+    (item_properties([ICC, nclx(12, 13)], {1: [1, 2]}), (12, 13)),
+    (item_properties([nclx(12, 13)], {70_000: [1]}, primary=70_000, pitm_version=1, ipma_version=1), (12, 13)),
+    (item_properties([SIZE] * 129 + [nclx(12, 13)], {1: [1, 130]}, wide_indices=True), (12, 13)),
+    (item_properties([SIZE] * 129 + [nclx(12, 13)], {1: [1, 130]}, wide_indices=True, essential=False), (12, 13)),
+    (item_properties([ICC], {1: [1]}), None),
+    (item_properties([nclx(12, 13)], {2: [1]}), None),  # only another item's
+    (item_properties([nclx(12, 13)], {}), None),
+    (item_properties([nclx(12, 13)], {1: [2]}), None),  # an index past the properties
+    (item_properties([box(b"colr", b"nclx\x00\x0c\x00\x0d\x00\x06")], {1: [1]}), None),  # without its range
+    (item_properties([SIZE] * 129 + [nclx(12, 13)], {2: [1, 2], 1: [130]}, wide_indices=True), (12, 13)),
+    (item_properties([nclx(12, 13)], {2: [1], 1: [1]}, entries_claimed=3, pitm_last=False), (12, 13)),
+    (item_properties([nclx(12, 13)], {1: [1]}, indices_claimed=3), None),  # 3 indices claimed, 1 held
+    (item_properties([nclx(12, 13)], {1: [1]})[:-1], None),  # the ipma's last index cut off
+    (box(b"meta", bytes(4) + box(b"iprp", box(b"ipco", nclx(12, 13)))), None),  # no pitm, no ipma
+    (box(b"meta", bytes(4) + box(b"pitm", bytes(5))), None),  # a pitm cut inside its item
+    (item_properties([nclx(12, 13)], {1: [1]}, pitm=box(b"pitm", bytes(4) + b"\x01")), None),  # cut, after a 1
+    (box(b"meta", bytes(4) + box(b"pitm", b"")), None),  # an empty pitm, the file's end
+    (sequence(box(b"av1C", bytes(4)) + nclx(9, 14)), (9, 14)),
+    (sequence(nclx(9, 14)) + item_properties([nclx(12, 13)], {1: [1]}), (9, 14)),
+    (sequence(box(b"av1C", bytes(4))) + item_properties([nclx(12, 13)], {1: [1]}), None),  # a track without one
+    (sequence(nclx(9, 14), entry_fields=70), None),  # the entry's fields cut: its boxes misread, no colr found
+    (sequence(nclx(9, 14), nclx(12, 13), formats=(b"hvc1", b"av01")), (12, 13)),  # the first AV1 entry's
+    (sequence(box(b"av1C", bytes(4)), nclx(12, 13)), None),  # only the first AV1 entry's
+    (box(b"moov", box(b"trak", box(b"mdia", b""))), None),  # a track without its sample table
+    (box(b"moov", box(b"trak", box(b"stsd", bytes(4) + (1).to_bytes(4) + box(b"av01", bytes(78) + nclx(9, 14))))),
+     None),  # a sample table out of its place
+    (STILL[:40], None),
+], ids=["primary-item", "other-item-first", "second-item-primary", "not-essential", "after-an-icc-box",
+        "32-bit-item-ids", "15-bit-indices", "15-bit-indices-not-essential", "icc-only", "another-items-only",
+        "no-associations", "index-past-the-properties", "nclx-without-range", "15-bit-indices-second-entry",
+        "entries-overclaimed", "indices-overclaimed", "ipma-cut", "no-pitm", "pitm-cut", "pitm-cut-to-1",
+        "pitm-empty", "track", "track-before-item", "track-without-nclx", "sample-entry-misread",
+        "first-av1-entry", "only-first-av1-entry", "track-without-sample-table", "sample-table-out-of-place",
+        "file-cut"])
+def test_colour_codes_are_read_as_libavif_reads_them(data, codes):
+    assert avif.colour_codes(data) == codes
