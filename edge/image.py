@@ -6,7 +6,7 @@ steps. Every step returns early when it has nothing to do.
 
 Colour: an RGB or grayscale source's ICC profile (Display P3, Adobe RGB, ...) is
 kept, untouched, in JPEG, PNG, WebP and AVIF output, so browsers show the same
-colours. GIF cannot carry a profile, nor WebP a grey one (WebP has no grey), so
+colours; an AVIF that gives its colour by code points instead gets the profile they make. GIF cannot carry a profile, nor WebP a grey one (WebP has no grey), so
 those pixels are converted to sRGB, and CMYK is always converted to sRGB (with
 its profile when it has one).
 Metadata: EXIF (its orientation applied first), XMP and comments never reach the output.
@@ -40,7 +40,7 @@ from PIL import (  # noqa: F401 - imported for their registration side effect
     WebPImagePlugin,
 )
 
-from edge import avif, gif, heap, jpeg, png, tiff, webp
+from edge import avif, gif, heap, icc, jpeg, png, tiff, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import Box, Geometry, plan
 from edge.rendition import Rendition
@@ -376,7 +376,7 @@ def source_frames(
     source: Image.Image, count: int, target: str, geometry: Geometry, orientation: int, original: bytes
 ) -> Iterator[Frame]:
     """The first `count` frames, each with what the encoder must know of it."""
-    icc_profile = source.info.get("icc_profile")
+    icc_profile = colour_profile(source, original)
     for index in range(count):
         try:
             source.seek(index)
@@ -396,6 +396,16 @@ def source_frames(
             duration=min(round(image.info.get("duration", DEFAULT_FRAME_MS)), MAX_FRAME_MS),
             disposal=output_disposal(getattr(source, "disposal_method", GIF_RESTORE_BACKGROUND)),
         )
+
+
+def colour_profile(source: Image.Image, original: bytes) -> bytes | None:
+    """The source's ICC profile; for an AVIF without one, the profile its colour code points make
+    (edge/icc.py), which Pillow does not read: P3 numbers taken for sRGB ones look desaturated."""
+    profile = source.info.get("icc_profile")
+    if profile or source.format != "AVIF":
+        return profile
+    codes = avif.colour_codes(original)
+    return icc.profile(*codes) if codes else None
 
 
 def output_disposal(source_disposal: int) -> int:

@@ -26,7 +26,7 @@ from edge.rendition import parse_rendition
 from bombs import png_chunk
 from imaging import (
     DISPLAY_P3, alpha_weighted, encoded, gradient, icc_profile_cmyk, icc_profile_gray, largest_difference,
-    max_difference, noise_image, png_from_rows, png_with_corrupt_data, tiled_tiff,
+    max_difference, noise_image, png_from_rows, png_with_corrupt_data, tiled_tiff, with_colour_codes,
 )
 
 LIMITS = Limits(max_pixels=50_000_000, max_frames=300)
@@ -211,6 +211,66 @@ def test_gif_output_converts_the_profile_to_srgb():
     assert "icc_profile" not in image.info
     assert max_difference(image.convert("RGB").getpixel((16, 16)), expected) <= 4
     assert max_difference(expected, (200, 100, 50)) > 10  # the conversion really changed something
+
+
+# Display P3's (200, 120, 80) in sRGB numbers, by the published P3-to-sRGB matrix (test_icc.py).
+P3_COLOUR, P3_COLOUR_IN_SRGB = (200, 120, 80), (213, 115, 70)
+AVIF_SOURCE_EPSILON = 2  # a flat colour at quality 90
+
+
+def avif_coded_as(primaries: int, transfer: int, frames: int = 1, **options) -> bytes:
+    """An AVIF of P3_COLOUR whose nclx box says these code points: Pillow writes sRGB's, then they are changed."""
+    image = Image.new("RGB", (64, 64), P3_COLOUR)
+    if frames > 1:
+        options.update(save_all=True, append_images=[marked(image, index) for index in range(1, frames)])
+    return with_colour_codes(encoded(image, "AVIF", quality=90, **options), primaries, transfer)
+
+
+def marked(image: Image.Image, index: int) -> Image.Image:
+    """The image with a black mark in its right edge, lower for each index: frames that differ."""
+    frame = image.copy()
+    frame.paste((0, 0, 0), (56, 8 * index, 64, 8 * index + 8))
+    return frame
+
+
+def converted_through_its_profile(image: Image.Image) -> tuple[int, int, int]:
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
+    return ImageCms.profileToProfile(image.convert("RGB"), profile, ImageCms.createProfile("sRGB")).getpixel((16, 16))
+
+
+@pytest.mark.parametrize("target", ["jpeg", "png", "webp", "avif"])
+def test_an_avif_whose_codes_say_display_p3_carries_their_profile(target):
+    _, image = rendered(avif_coded_as(12, 13), f"32x,{target}")
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
+    assert profile.profile.profile_description == "Display P3, sRGB curve"
+    epsilon = LOSSY_EPSILON[target] + AVIF_SOURCE_EPSILON
+    assert max_difference(image.convert("RGB").getpixel((16, 16)), P3_COLOUR) <= epsilon
+    assert max_difference(converted_through_its_profile(image), P3_COLOUR_IN_SRGB) <= epsilon
+
+
+def test_an_avif_whose_codes_say_display_p3_into_gif_becomes_srgb():
+    _, image = rendered(avif_coded_as(12, 13), "32x,gif")
+    assert "icc_profile" not in image.info
+    assert max_difference(image.convert("RGB").getpixel((16, 16)), P3_COLOUR_IN_SRGB) <= AVIF_SOURCE_EPSILON + 2
+
+
+def test_an_animated_display_p3_avif_keeps_its_profile_on_every_frame():
+    _, image = rendered(avif_coded_as(12, 13, frames=3, duration=100), "32x,webp")
+    assert getattr(image, "n_frames", 1) == 3
+    assert ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"])).profile.profile_description == (
+        "Display P3, sRGB curve")
+
+
+@pytest.mark.parametrize(("codes", "why"), [((1, 13), "sRGB"), ((2, 2), "unspecified"), ((9, 16), "HDR (PQ)")])
+def test_an_avif_whose_codes_make_no_profile_comes_out_without_one(codes, why):
+    _, image = rendered(avif_coded_as(*codes), "32x,jpeg")
+    assert "icc_profile" not in image.info, why
+    assert max_difference(image.getpixel((16, 16)), P3_COLOUR) <= LOSSY_EPSILON["jpeg"] + AVIF_SOURCE_EPSILON
+
+
+def test_an_avif_icc_profile_wins_over_its_codes():
+    _, image = rendered(avif_coded_as(9, 14, icc_profile=DISPLAY_P3), "32x,jpeg")
+    assert image.info["icc_profile"] == DISPLAY_P3
 
 
 @pytest.mark.parametrize(
