@@ -818,8 +818,23 @@ def served(monkeypatch) -> list[cdn.CloudFront]:
     return distributions
 
 
-def test_the_banner_says_where_the_cdn_and_its_s3_are_and_what_to_try(client, endpoint_url, served, capsys, tmp_path):
-    """On an S3 of your own, with no template and nothing uploaded; Ctrl-C stops it and frees the port."""
+@pytest.fixture
+def gallery_notes(monkeypatch) -> list[dict[str, str]]:
+    """The notes each gallery `python -m local.cdn` makes is given, by key."""
+    given = []
+
+    def noted(client, bucket, notes, config):
+        given.append(notes)
+        return Gallery(client, bucket, notes, config)
+
+    monkeypatch.setattr(cdn, "Gallery", noted)
+    return given
+
+
+def test_the_banner_says_where_the_cdn_and_its_s3_are_and_what_to_try(client, endpoint_url, served, gallery_notes,
+                                                                     capsys, tmp_path):
+    """On an S3 of your own, with no template and nothing uploaded, and no sample notes in its gallery;
+    Ctrl-C stops it and frees the port."""
     no_template = tmp_path / "template.yaml"
     cdn.main(["--port", "0", "--endpoint-url", endpoint_url, "--originals-bucket", ORIGINALS,
               "--derivatives-bucket", DERIVATIVES, "--template", str(no_template), "--max-dimension", "2048",
@@ -846,11 +861,13 @@ def test_the_banner_says_where_the_cdn_and_its_s3_are_and_what_to_try(client, en
         "",
     ]
     assert err.endswith("stopped\n")
+    assert gallery_notes == [{}]
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((s3.LOOPBACK, urlsplit(url).port), timeout=60).close()
 
 
-def test_the_demo_uploads_the_samples_to_an_embedded_s3_and_names_what_only_a_stack_knows(served, capsys, tmp_path):
+def test_the_demo_uploads_the_samples_to_an_embedded_s3_and_names_what_only_a_stack_knows(served, gallery_notes,
+                                                                                           capsys, tmp_path):
     stack = tmp_path / "stack.yaml"
     stack.write_text(template_with_origins({
         "x-originals-bucket": "!Ref OriginalsBucket", "x-originals-region": "!GetAtt OriginalsBucket.Region",
@@ -867,6 +884,7 @@ def test_the_demo_uploads_the_samples_to_an_embedded_s3_and_names_what_only_a_st
         "  only a deployed stack knows x-originals-region: left to the function's defaults",
     ]
     assert f"/640x/{samples.SAMPLES[0].key}" in lines[10]
+    assert gallery_notes == [{sample.key: sample.note for sample in samples.SAMPLES}]
     [distribution] = served
     assert (type(distribution.cache), distribution.missing_as_403) == (ResponseCache, False)
 
