@@ -3,8 +3,8 @@ stopped, and how many times it plays.
 
 Colour (HEIF, ISO/IEC 23008-12, 6.5.5; MIAF): a picture may say what its numbers mean only by
 code points, in an `nclx` colour box, which Pillow does not report (edge/icc.py makes them a
-profile). A still's box is a property of its primary item; an image sequence's is in its first
-track's sample entry, which is what libavif decodes it from.
+profile). A still's box is a property of its primary item; an image sequence's is in its colour
+track's sample entry. Which of the two libavif decodes, the file's major brand decides.
 
 libavif stamps the movie, track and media headers (mvhd, tkhd, mdhd) of an image
 sequence with the second it was encoded in, so two renders of the same frames differ.
@@ -114,13 +114,23 @@ def _duration_field(buffer: memoryview, start: int, end: int, kind: bytes) -> me
 
 
 def colour_codes(data: bytes | memoryview) -> tuple[int, int] | None:
-    """The colour primaries and transfer characteristics (ITU-T H.273) of an AVIF's picture, from its
-    nclx colour box: a sequence's first track's, else the primary item's. None when it has none."""
+    """The colour primaries and transfer characteristics (ITU-T H.273) of what libavif decodes of an AVIF,
+    from its nclx colour box: a sequence's when the major brand is avis, or is not avif and there is a
+    track; else the primary item's. None when it has none (libavif then reads the codes from the AV1
+    stream's sequence header, which is not read here)."""
     buffer = memoryview(data)
-    for _, _, trak, trak_end in _tracks(buffer):
-        return _nclx(buffer, _sample_entry_boxes(buffer, trak, trak_end))
+    brand = _major_brand(buffer)
+    tracks = list(_tracks(buffer))
+    if brand == b"avis" or (brand != b"avif" and tracks):
+        return _nclx(buffer, _colour_entry_boxes(buffer, tracks))
     for meta, meta_end in _children(buffer, 0, len(buffer), b"meta"):
         return _nclx(buffer, _primary_item_properties(buffer, meta + 4, meta_end))  # after version and flags
+    return None
+
+
+def _major_brand(buffer: memoryview) -> bytes | None:
+    for kind, payload, box_end in _boxes(buffer, 0, len(buffer)):
+        return bytes(buffer[payload:payload + 4]) if kind == b"ftyp" and payload + 4 <= box_end else None
     return None
 
 
@@ -133,14 +143,20 @@ def _nclx(buffer: memoryview, boxes: Iterator[tuple[bytes, int, int]]) -> tuple[
     return None
 
 
-def _sample_entry_boxes(buffer: memoryview, trak: int, trak_end: int) -> Iterator[tuple[bytes, int, int]]:
-    """The boxes in the track's first AV1 sample entry, whose properties libavif decodes it with."""
-    start, end = trak, trak_end
-    for kind in _SAMPLE_TABLE_PATH:
-        start, end = next(_children(buffer, start, end, kind), (end, end))
-    for entry, entry_end in _children(buffer, start + 8, end, b"av01"):  # after version, flags and the entry count
-        yield from _boxes(buffer, entry + _VISUAL_SAMPLE_ENTRY_FIELDS, entry_end)
-        return
+def _colour_entry_boxes(buffer: memoryview, tracks: list[tuple[int, int, int, int]]
+                        ) -> Iterator[tuple[bytes, int, int]]:
+    """The boxes in the first AV1 sample entry of the first track that has one and is not auxiliary (an
+    alpha track refers to its colour track by tref/auxl): the entry libavif decodes the colour with."""
+    for _, _, trak, trak_end in tracks:
+        if any(True for tref, tref_end in _children(buffer, trak, trak_end, b"tref")
+               for _ in _children(buffer, tref, tref_end, b"auxl")):
+            continue
+        start, end = trak, trak_end
+        for kind in _SAMPLE_TABLE_PATH:
+            start, end = next(_children(buffer, start, end, kind), (end, end))
+        for entry, entry_end in _children(buffer, start + 8, end, b"av01"):  # after version, flags, entry count
+            yield from _boxes(buffer, entry + _VISUAL_SAMPLE_ENTRY_FIELDS, entry_end)
+            return
 
 
 def _primary_item_properties(buffer: memoryview, meta: int, meta_end: int) -> Iterator[tuple[bytes, int, int]]:

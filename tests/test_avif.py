@@ -217,9 +217,13 @@ def test_a_stills_codes_are_its_primary_items():
 
 
 def test_a_sequences_codes_are_its_tracks_as_libavif_decodes_it():
-    """Pillow's sequence holds the first frame as an item too, its box first: the track's is the one read."""
+    """Pillow's sequence holds the first frame as an item too, its box first: the track's is the one read,
+    as the major brand is avis; were it avif, the item's would be."""
+    assert SEQUENCE[8:12] == b"avis"
     assert avif.colour_codes(with_colour_codes(SEQUENCE, 12, 13, slice(1, None))) == (12, 13)
     assert avif.colour_codes(with_colour_codes(SEQUENCE, 12, 13, slice(0, 1))) == (1, 13)
+    rebranded = SEQUENCE[:8] + b"avif" + SEQUENCE[12:]
+    assert avif.colour_codes(with_colour_codes(rebranded, 12, 13, slice(0, 1))) == (12, 13)
 
 
 def nclx(primaries: int, transfer: int) -> bytes:
@@ -251,12 +255,25 @@ SIZE = box(b"ispe", bytes(12))
 ICC = box(b"colr", b"prof" + bytes(16))
 
 
-def sequence(*entries_boxes: bytes, entry_fields: int = 78, formats: tuple[bytes, ...] = (b"av01",) * 2) -> bytes:
-    """A moov whose one track has a sample entry for each of `entries_boxes`, its boxes after its fields,
-    in each of `formats`."""
+def track(*entries_boxes: bytes, entry_fields: int = 78, formats: tuple[bytes, ...] = (b"av01",) * 2,
+          auxiliary: bool = False) -> bytes:
+    """A trak with a sample entry for each of `entries_boxes`, its boxes after its fields, in each of
+    `formats`; an auxiliary one (alpha) refers to its colour track by tref/auxl."""
     sample_entries = b"".join(box(kind, bytes(entry_fields) + boxes) for kind, boxes in zip(formats, entries_boxes))
     stsd = box(b"stsd", bytes(4) + len(entries_boxes).to_bytes(4) + sample_entries)
-    return box(b"moov", box(b"trak", box(b"mdia", box(b"minf", box(b"stbl", stsd)))))
+    reference = box(b"tref", box(b"auxl", (1).to_bytes(4))) if auxiliary else b""
+    return box(b"trak", reference + box(b"mdia", box(b"minf", box(b"stbl", stsd))))
+
+
+def tracks(*traks: bytes) -> bytes:
+    return box(b"moov", b"".join(traks))
+
+
+def branded(brand: bytes, boxes: bytes) -> bytes:
+    return box(b"ftyp", brand + bytes(4)) + boxes
+
+
+BOTH = tracks(track(nclx(9, 14))) + item_properties([nclx(12, 13)], {1: [1]})  # a track's codes and an item's
 
 
 @pytest.mark.parametrize(("data", "codes"), [
@@ -281,12 +298,20 @@ def sequence(*entries_boxes: bytes, entry_fields: int = 78, formats: tuple[bytes
     (box(b"meta", bytes(4) + box(b"pitm", bytes(5))), None),  # a pitm cut inside its item
     (item_properties([nclx(12, 13)], {1: [1]}, pitm=box(b"pitm", bytes(4) + b"\x01")), None),  # cut, after a 1
     (box(b"meta", bytes(4) + box(b"pitm", b"")), None),  # an empty pitm, the file's end
-    (sequence(box(b"av1C", bytes(4)) + nclx(9, 14)), (9, 14)),
-    (sequence(nclx(9, 14)) + item_properties([nclx(12, 13)], {1: [1]}), (9, 14)),
-    (sequence(box(b"av1C", bytes(4))) + item_properties([nclx(12, 13)], {1: [1]}), None),  # a track without one
-    (sequence(nclx(9, 14), entry_fields=70), None),  # the entry's fields cut: its boxes misread, no colr found
-    (sequence(nclx(9, 14), nclx(12, 13), formats=(b"hvc1", b"av01")), (12, 13)),  # the first AV1 entry's
-    (sequence(box(b"av1C", bytes(4)), nclx(12, 13)), None),  # only the first AV1 entry's
+    (tracks(track(box(b"av1C", bytes(4)) + nclx(9, 14))), (9, 14)),
+    (BOTH, (9, 14)),  # no brand: the track, as there is one
+    (branded(b"avis", BOTH), (9, 14)),
+    (branded(b"avif", BOTH), (12, 13)),
+    (branded(b"mif1", BOTH), (9, 14)),
+    (branded(b"mif1", item_properties([nclx(12, 13)], {1: [1]})), (12, 13)),
+    (branded(b"avis", item_properties([nclx(12, 13)], {1: [1]})), None),  # a sequence without a track
+    (box(b"free", b"avif") + BOTH, (9, 14)),  # a brand only in the first box, the ftyp
+    (tracks(track(box(b"av1C", bytes(4)))) + item_properties([nclx(12, 13)], {1: [1]}), None),  # one without one
+    (tracks(track(nclx(9, 14), entry_fields=70)), None),  # the entry's fields cut: its boxes misread, no colr
+    (tracks(track(nclx(9, 14), nclx(12, 13), formats=(b"hvc1", b"av01"))), (12, 13)),  # the first AV1 entry's
+    (tracks(track(box(b"av1C", bytes(4)), nclx(12, 13))), None),  # only the first AV1 entry's
+    (tracks(track(nclx(9, 14), auxiliary=True), track(nclx(12, 13))), (12, 13)),  # the alpha track first
+    (tracks(track(nclx(9, 14), formats=(b"hvc1",)), track(nclx(12, 13))), (12, 13)),  # a track that is not AV1
     (box(b"moov", box(b"trak", box(b"mdia", b""))), None),  # a track without its sample table
     (box(b"moov", box(b"trak", box(b"stsd", bytes(4) + (1).to_bytes(4) + box(b"av01", bytes(78) + nclx(9, 14))))),
      None),  # a sample table out of its place
@@ -295,8 +320,10 @@ def sequence(*entries_boxes: bytes, entry_fields: int = 78, formats: tuple[bytes
         "32-bit-item-ids", "15-bit-indices", "15-bit-indices-not-essential", "icc-only", "another-items-only",
         "no-associations", "index-past-the-properties", "nclx-without-range", "15-bit-indices-second-entry",
         "entries-overclaimed", "indices-overclaimed", "ipma-cut", "no-pitm", "pitm-cut", "pitm-cut-to-1",
-        "pitm-empty", "track", "track-before-item", "track-without-nclx", "sample-entry-misread",
-        "first-av1-entry", "only-first-av1-entry", "track-without-sample-table", "sample-table-out-of-place",
-        "file-cut"])
+        "pitm-empty", "track", "unbranded-track-and-item", "avis-track-and-item", "avif-track-and-item",
+        "other-brand-track-and-item", "other-brand-item", "avis-without-track", "brand-not-in-ftyp",
+        "track-without-nclx",
+        "sample-entry-misread", "first-av1-entry", "only-first-av1-entry", "alpha-track-first", "not-av1-track-first",
+        "track-without-sample-table", "sample-table-out-of-place", "file-cut"])
 def test_colour_codes_are_read_as_libavif_reads_them(data, codes):
     assert avif.colour_codes(data) == codes
