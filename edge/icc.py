@@ -65,7 +65,6 @@ HEADER_BYTES = 128
 CREATED = (2026, 11, 29, 0, 0, 0)
 
 
-@cache
 def profile(primaries: int, transfer: int) -> bytes | None:
     """The profile that code points `primaries` and `transfer` describe; None when they mean
     sRGB or this module cannot state them."""
@@ -75,6 +74,11 @@ def profile(primaries: int, transfer: int) -> bytes | None:
         return None
     if primaries not in PRIMARIES or transfer not in TRANSFERS:
         return None
+    return _stated(primaries, transfer)
+
+
+@cache  # only for the codes stated: a file's made-up ones add nothing to it
+def _stated(primaries: int, transfer: int) -> bytes:
     primaries_name, red, green, blue, white = PRIMARIES[primaries]
     transfer_name, curve = TRANSFERS[transfer]
     adaptation = chromatic_adaptation(xyz(white))
