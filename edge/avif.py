@@ -134,13 +134,33 @@ def _major_brand(buffer: memoryview) -> bytes | None:
     return None
 
 
+def set_colour_codes(buffer: memoryview, primaries: int, transfer: int) -> None:
+    """Make every nclx colour box of an AVIF libavif wrote, its items' and its tracks' AV1 entries', state
+    these primaries and transfer characteristics, in place. Its matrix and range, which the pixels were
+    coded with, stay."""
+    for meta, meta_end in _children(buffer, 0, len(buffer), b"meta"):
+        for iprp, iprp_end in _children(buffer, meta + 4, meta_end, b"iprp"):
+            for ipco, ipco_end in _children(buffer, iprp, iprp_end, b"ipco"):
+                for payload in _nclx_payloads(buffer, _boxes(buffer, ipco, ipco_end)):
+                    struct.pack_into(">HH", buffer, payload + 4, primaries, transfer)
+    for _, _, trak, trak_end in _tracks(buffer):
+        for entry, entry_end in _av1_entries(buffer, trak, trak_end):
+            for payload in _nclx_payloads(buffer, _boxes(buffer, entry + _VISUAL_SAMPLE_ENTRY_FIELDS, entry_end)):
+                struct.pack_into(">HH", buffer, payload + 4, primaries, transfer)
+
+
 def _nclx(buffer: memoryview, boxes: Iterator[tuple[bytes, int, int]]) -> tuple[int, int] | None:
-    for kind, payload, box_end in boxes:
-        if kind == b"colr" and payload + _NCLX.size <= box_end:
-            colour_type, primaries, transfer, _, _ = _NCLX.unpack_from(buffer, payload)
-            if colour_type == b"nclx":
-                return primaries, transfer
+    for payload in _nclx_payloads(buffer, boxes):
+        _, primaries, transfer, _, _ = _NCLX.unpack_from(buffer, payload)
+        return primaries, transfer
     return None
+
+
+def _nclx_payloads(buffer: memoryview, boxes: Iterator[tuple[bytes, int, int]]) -> Iterator[int]:
+    """Where each whole nclx colour box among `boxes` starts its payload."""
+    for kind, payload, box_end in boxes:
+        if kind == b"colr" and payload + _NCLX.size <= box_end and buffer[payload:payload + 4] == b"nclx":
+            yield payload
 
 
 def _colour_entry_boxes(buffer: memoryview, tracks: list[tuple[int, int, int, int]]
@@ -151,12 +171,17 @@ def _colour_entry_boxes(buffer: memoryview, tracks: list[tuple[int, int, int, in
         if any(True for tref, tref_end in _children(buffer, trak, trak_end, b"tref")
                for _ in _children(buffer, tref, tref_end, b"auxl")):
             continue
-        start, end = trak, trak_end
-        for kind in _SAMPLE_TABLE_PATH:
-            start, end = next(_children(buffer, start, end, kind), (end, end))
-        for entry, entry_end in _children(buffer, start + 8, end, b"av01"):  # after version, flags, entry count
+        for entry, entry_end in _av1_entries(buffer, trak, trak_end):
             yield from _boxes(buffer, entry + _VISUAL_SAMPLE_ENTRY_FIELDS, entry_end)
             return
+
+
+def _av1_entries(buffer: memoryview, trak: int, trak_end: int) -> Iterator[tuple[int, int]]:
+    """The payloads of the track's AV1 sample entries."""
+    start, end = trak, trak_end
+    for kind in _SAMPLE_TABLE_PATH:
+        start, end = next(_children(buffer, start, end, kind), (end, end))
+    yield from _children(buffer, start + 8, end, b"av01")  # after version, flags and the entry count
 
 
 def _primary_item_properties(buffer: memoryview, meta: int, meta_end: int) -> Iterator[tuple[bytes, int, int]]:

@@ -6,9 +6,10 @@ steps. Every step returns early when it has nothing to do.
 
 Colour: an RGB or grayscale source's ICC profile (Display P3, Adobe RGB, ...) is
 kept, untouched, in JPEG, PNG, WebP and AVIF output, so browsers show the same
-colours; an AVIF that gives its colour by code points instead gets the profile they make. GIF cannot carry a profile, nor WebP a grey one (WebP has no grey), so
-those pixels are converted to sRGB, and CMYK is always converted to sRGB (with
-its profile when it has one).
+colours. An AVIF that gives its colour by code points instead keeps them in AVIF
+output, and gets the profile they make in any other. GIF cannot carry a profile,
+nor WebP a grey one (WebP has no grey), so those pixels are converted to sRGB, and
+CMYK is always converted to sRGB (with its profile when it has one).
 Metadata: EXIF (its orientation applied first), XMP and comments never reach the output.
 """
 
@@ -196,10 +197,11 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     check_encodable(geometry.size, target)
     plays = animation_plays(image, data)  # read before seeking: only the first frame carries it
     lossless = target == "webp" and frame_count == 1 and is_lossless_graphic(image, data)
+    codes = colour_codes(image, data)
     frames = merge_repeated(rendered_frames(
-        source_frames(image, frame_count, target, geometry, orientation, data), frame_count))
+        source_frames(image, frame_count, target, geometry, orientation, data, codes), frame_count))
     await_data_check(source)
-    body = encode(frames, rendition.quality, plays, lossless)
+    body = encode(frames, rendition.quality, plays, lossless, codes)
     return Rendered(body, target, CONTENT_TYPES[target], geometry.size, len(frames))
 
 
@@ -373,10 +375,14 @@ def is_animated(image: Image.Image) -> bool:
 
 
 def source_frames(
-    source: Image.Image, count: int, target: str, geometry: Geometry, orientation: int, original: bytes
+    source: Image.Image, count: int, target: str, geometry: Geometry, orientation: int, original: bytes,
+    codes: tuple[int, int] | None = None,
 ) -> Iterator[Frame]:
-    """The first `count` frames, each with what the encoder must know of it."""
-    icc_profile = colour_profile(source, original)
+    """The first `count` frames, each with what the encoder must know of it. `codes`: the source's colour
+    code points (colour_codes), which become an ICC profile unless the output is AVIF, which keeps them."""
+    icc_profile = source.info.get("icc_profile")
+    if codes is not None and target != "avif":
+        icc_profile = icc.profile(*codes)
     for index in range(count):
         try:
             source.seek(index)
@@ -398,14 +404,12 @@ def source_frames(
         )
 
 
-def colour_profile(source: Image.Image, original: bytes) -> bytes | None:
-    """The source's ICC profile; for an AVIF without one, the profile its colour code points make
-    (edge/icc.py), which Pillow does not read: P3 numbers taken for sRGB ones look desaturated."""
-    profile = source.info.get("icc_profile")
-    if profile or source.format != "AVIF":
-        return profile
-    codes = avif.colour_codes(original)
-    return icc.profile(*codes) if codes else None
+def colour_codes(source: Image.Image, original: bytes) -> tuple[int, int] | None:
+    """The colour code points (H.273 primaries and transfer) of an AVIF without an ICC profile, which
+    Pillow does not read: P3 numbers taken for sRGB ones look desaturated, HDR ones washed out."""
+    if source.format != "AVIF" or source.info.get("icc_profile"):
+        return None
+    return avif.colour_codes(original)
 
 
 def output_disposal(source_disposal: int) -> int:
@@ -849,7 +853,10 @@ def is_lossless_graphic(image: Image.Image, data: bytes) -> bool:
         return False  # the decode that follows says what is wrong with it
 
 
-def encode(frames: list[Frame], quality: int | None, plays: int, lossless: bool = False) -> bytes:
+def encode(frames: list[Frame], quality: int | None, plays: int, lossless: bool = False,
+           colour_codes: tuple[int, int] | None = None) -> bytes:
+    """The frames in their target format. AVIF states the source's `colour_codes` (primaries, transfer), if
+    given, as they are: other formats carry the profile they make (source_frames)."""
     first = frames[0]
     options = encoder_options(first.target, quality, first.image, lossless)
     if first.icc_profile and first.target in ICC_OUTPUTS:
@@ -863,10 +870,13 @@ def encode(frames: list[Frame], quality: int | None, plays: int, lossless: bool 
         options["append_images"] = images[1:]
     output = io.BytesIO()
     images[0].save(output, format=first.target.upper(), **options)
-    if first.target == "avif" and len(images) > 1:
+    if first.target == "avif":
         with output.getbuffer() as written:
-            avif.stop_clock(written)
-            avif.set_plays(written, plays)
+            if len(images) > 1:
+                avif.stop_clock(written)
+                avif.set_plays(written, plays)
+            if colour_codes is not None:
+                avif.set_colour_codes(written, *colour_codes)
     return output.getvalue()
 
 

@@ -327,3 +327,41 @@ BOTH = tracks(track(nclx(9, 14))) + item_properties([nclx(12, 13)], {1: [1]})  #
         "track-without-sample-table", "sample-table-out-of-place", "file-cut"])
 def test_colour_codes_are_read_as_libavif_reads_them(data, codes):
     assert avif.colour_codes(data) == codes
+
+
+def stating(data: bytes, primaries: int, transfer: int) -> bytes:
+    buffer = bytearray(data)
+    avif.set_colour_codes(memoryview(buffer), primaries, transfer)
+    return bytes(buffer)
+
+
+def differing_bytes(first: bytes, second: bytes) -> list[int]:
+    return [index for index, (a, b) in enumerate(zip(first, second, strict=True)) if a != b]
+
+
+RGBA_SEQUENCE = encoded(gradient((16, 16), "RGBA"), "AVIF", save_all=True,
+                        append_images=[gradient((16, 16), "RGBA").rotate(90)])
+
+
+@pytest.mark.parametrize("data", [STILL, SEQUENCE, RGBA_SEQUENCE], ids=["still", "sequence", "sequence-with-alpha"])
+def test_set_colour_codes_rewrites_each_nclx_box_libavif_wrote_and_nothing_else(data):
+    stated = stating(data, 9, 16)
+    boxes = data.count(b"colrnclx")
+    assert boxes == (1 if data is STILL else 2)  # the item's, and a sequence's colour track's
+    assert len(differing_bytes(data, stated)) == 2 * boxes  # 1 -> 9 and 13 -> 16: a low byte each
+    assert avif.colour_codes(stated) == (9, 16) and frames_of(stated) == frames_of(data)
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    (item_properties([nclx(1, 13), ICC, nclx(1, 13)], {1: [1, 2]}),
+     item_properties([nclx(12, 13), ICC, nclx(12, 13)], {1: [1, 2]})),  # another item's too
+    (tracks(track(nclx(1, 13), nclx(1, 13), formats=(b"hvc1", b"av01"))),
+     tracks(track(nclx(1, 13), nclx(12, 13), formats=(b"hvc1", b"av01")))),  # only AV1 entries
+    (tracks(track(nclx(1, 13), auxiliary=True)), tracks(track(nclx(12, 13), auxiliary=True))),  # an alpha track's too
+    (item_properties([box(b"colr", b"nclx\x00\x01\x00\x0d\x00\x06")], {1: [1]}),
+     item_properties([box(b"colr", b"nclx\x00\x01\x00\x0d\x00\x06")], {1: [1]})),  # one cut: left as it is
+    (item_properties([ICC], {1: [1]}), item_properties([ICC], {1: [1]})),
+    (STILL[:40], STILL[:40]),
+], ids=["items", "av1-entries", "alpha-track", "cut-box", "icc-only", "file-cut"])
+def test_set_colour_codes_in_every_layout_of_the_boxes(data, expected):
+    assert stating(data, 12, 13) == expected

@@ -238,7 +238,7 @@ def converted_through_its_profile(image: Image.Image) -> tuple[int, int, int]:
     return ImageCms.profileToProfile(image.convert("RGB"), profile, ImageCms.createProfile("sRGB")).getpixel((16, 16))
 
 
-@pytest.mark.parametrize("target", ["jpeg", "png", "webp", "avif"])
+@pytest.mark.parametrize("target", ["jpeg", "png", "webp"])
 def test_an_avif_whose_codes_say_display_p3_carries_their_profile(target):
     _, image = rendered(avif_coded_as(12, 13), f"32x,{target}")
     profile = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
@@ -246,6 +246,16 @@ def test_an_avif_whose_codes_say_display_p3_carries_their_profile(target):
     epsilon = LOSSY_EPSILON[target] + AVIF_SOURCE_EPSILON
     assert max_difference(image.convert("RGB").getpixel((16, 16)), P3_COLOUR) <= epsilon
     assert max_difference(converted_through_its_profile(image), P3_COLOUR_IN_SRGB) <= epsilon
+
+
+@pytest.mark.parametrize("frames", [1, 3])
+@pytest.mark.parametrize("codes", [(12, 13), (9, 16), (9, 18), (2, 2)], ids=["P3", "PQ", "HLG", "unspecified"])
+def test_avif_output_keeps_an_avifs_codes_as_they_are(codes, frames):
+    """HDR too: no profile states PQ or HLG, but AVIF output can, on the same numbers."""
+    result, image = rendered(avif_coded_as(*codes, frames=frames, duration=100), "32x,avif")
+    assert avif.colour_codes(result.body) == codes and "icc_profile" not in image.info
+    assert getattr(image, "n_frames", 1) == frames
+    assert max_difference(image.convert("RGB").getpixel((16, 16)), P3_COLOUR) <= LOSSY_EPSILON["avif"]
 
 
 def test_an_avif_whose_codes_say_display_p3_into_gif_becomes_srgb():
@@ -268,9 +278,12 @@ def test_an_avif_whose_codes_make_no_profile_comes_out_without_one(codes, why):
     assert max_difference(image.getpixel((16, 16)), P3_COLOUR) <= LOSSY_EPSILON["jpeg"] + AVIF_SOURCE_EPSILON
 
 
-def test_an_avif_icc_profile_wins_over_its_codes():
-    _, image = rendered(avif_coded_as(9, 14, icc_profile=DISPLAY_P3), "32x,jpeg")
+@pytest.mark.parametrize("target", ["jpeg", "avif"])
+def test_an_avif_icc_profile_wins_over_its_codes(target):
+    result, image = rendered(avif_coded_as(9, 14, icc_profile=DISPLAY_P3), f"32x,{target}")
     assert image.info["icc_profile"] == DISPLAY_P3
+    if target == "avif":
+        assert avif.colour_codes(result.body) == (2, 2)  # what libavif states beside a profile
 
 
 @pytest.mark.parametrize(
