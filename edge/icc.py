@@ -3,7 +3,8 @@
 An AVIF may say what its numbers mean by code points alone (its `nclx` colour box): Display P3 is
 primaries 12 with transfer 13. Pillow neither reports nor applies them, so P3 numbers would pass as
 sRGB ones and look desaturated. The profile this module makes is what the rest of the engine already
-handles: kept in the output where the format carries one, the pixels converted through it where not.
+handles: kept in JPEG, PNG and WebP output, the pixels converted through it for GIF. (AVIF output
+states the codes themselves, edge/avif.py.)
 
 It is an ICC v4 matrix/TRC display profile, as Apple's Display P3 is: the primaries adapted to the
 profile connection space's D50 white by Bradford, and each transfer curve a parametric one. Codes
