@@ -123,9 +123,7 @@ def colour_codes(data: bytes | memoryview) -> tuple[int, int] | None:
     tracks = list(_tracks(buffer))
     if brand == b"avis" or (brand != b"avif" and tracks):
         return _nclx(buffer, _colour_entry_boxes(buffer, tracks))
-    for meta, meta_end in _children(buffer, 0, len(buffer), b"meta"):
-        return _nclx(buffer, _primary_item_properties(buffer, meta + 4, meta_end))  # after version and flags
-    return None
+    return _nclx(buffer, _primary_item_boxes(buffer))
 
 
 def _major_brand(buffer: memoryview) -> bytes | None:
@@ -135,18 +133,14 @@ def _major_brand(buffer: memoryview) -> bytes | None:
 
 
 def set_colour_codes(buffer: memoryview, primaries: int, transfer: int) -> None:
-    """Make every nclx colour box of an AVIF libavif wrote, its items' and its tracks' AV1 entries', state
-    these primaries and transfer characteristics, in place. Its matrix and range, which the pixels were
-    coded with, stay."""
-    for meta, meta_end in _children(buffer, 0, len(buffer), b"meta"):
-        for iprp, iprp_end in _children(buffer, meta + 4, meta_end, b"iprp"):
-            for ipco, ipco_end in _children(buffer, iprp, iprp_end, b"ipco"):
-                for payload in _nclx_payloads(buffer, _boxes(buffer, ipco, ipco_end)):
-                    struct.pack_into(">HH", buffer, payload + 4, primaries, transfer)
-    for _, _, trak, trak_end in _tracks(buffer):
-        for entry, entry_end in _av1_entries(buffer, trak, trak_end):
-            for payload in _nclx_payloads(buffer, _boxes(buffer, entry + _VISUAL_SAMPLE_ENTRY_FIELDS, entry_end)):
-                struct.pack_into(">HH", buffer, payload + 4, primaries, transfer)
+    """Make the nclx colour boxes the picture is decoded with (the primary item's, and a sequence's colour
+    track's) state these primaries and transfer characteristics, in place; an alpha plane's are left as
+    they are. Matrix and range, which the pixels were coded with, stay. The AV1 stream's own sequence
+    header still says what libavif wrote: the boxes override it (MIAF), as libavif reads them."""
+    for boxes in _colour_entry_boxes(buffer, list(_tracks(buffer))), _primary_item_boxes(buffer):
+        for payload in _nclx_payloads(buffer, boxes):
+            colour_type, _, _, matrix, full_range = _NCLX.unpack_from(buffer, payload)
+            _NCLX.pack_into(buffer, payload, colour_type, primaries, transfer, matrix, full_range)
 
 
 def _nclx(buffer: memoryview, boxes: Iterator[tuple[bytes, int, int]]) -> tuple[int, int] | None:
@@ -182,6 +176,13 @@ def _av1_entries(buffer: memoryview, trak: int, trak_end: int) -> Iterator[tuple
     for kind in _SAMPLE_TABLE_PATH:
         start, end = next(_children(buffer, start, end, kind), (end, end))
     yield from _children(buffer, start + 8, end, b"av01")  # after version, flags and the entry count
+
+
+def _primary_item_boxes(buffer: memoryview) -> Iterator[tuple[bytes, int, int]]:
+    """The properties of the primary item of the file's first meta box."""
+    for meta, meta_end in _children(buffer, 0, len(buffer), b"meta"):
+        yield from _primary_item_properties(buffer, meta + 4, meta_end)  # after version and flags
+        return
 
 
 def _primary_item_properties(buffer: memoryview, meta: int, meta_end: int) -> Iterator[tuple[bytes, int, int]]:

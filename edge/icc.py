@@ -64,10 +64,11 @@ BRADFORD: Matrix = ((0.8951, 0.2664, -0.1614), (-0.7502, 1.7135, 0.0367), (0.038
 HEADER_BYTES = 128
 # Fixed, so that a render's bytes never depend on when it ran.
 CREATED = (2026, 11, 29, 0, 0, 0)
+COPYRIGHT = "No copyright, use freely"
 
 
 def profile(primaries: int, transfer: int) -> bytes | None:
-    """The profile that code points `primaries` and `transfer` describe; None when they mean
+    """The RGB profile that code points `primaries` and `transfer` describe; None when they mean
     sRGB or this module cannot state them."""
     primaries = SRGB_PRIMARIES if primaries == UNSPECIFIED else primaries
     transfer = SRGB_TRANSFER if transfer == UNSPECIFIED else transfer
@@ -75,11 +76,31 @@ def profile(primaries: int, transfer: int) -> bytes | None:
         return None
     if primaries not in PRIMARIES or transfer not in TRANSFERS:
         return None
-    return _stated(primaries, transfer)
+    return _rgb(primaries, transfer)
 
 
-@cache  # only for the codes stated: a file's made-up ones add nothing to it
-def _stated(primaries: int, transfer: int) -> bytes:
+def grey_profile(transfer: int) -> bytes | None:
+    """The grey profile transfer characteristics `transfer` describe (a grey picture's primaries say
+    nothing); None when they are sRGB's, unspecified (taken as sRGB's) or not stated here."""
+    if transfer == SRGB_TRANSFER or transfer not in TRANSFERS:
+        return None
+    return _grey(transfer)
+
+
+# Cached only for the codes stated: a file's made-up ones add nothing.
+@cache
+def _grey(transfer: int) -> bytes:
+    transfer_name, curve = TRANSFERS[transfer]
+    return _assemble(b"GRAY", [
+        (b"desc", _mluc(f"Grey, {transfer_name}")),
+        (b"cprt", _mluc(COPYRIGHT)),
+        (b"wtpt", _xyz(PCS_WHITE)),
+        (b"kTRC", _para(curve)),
+    ])
+
+
+@cache
+def _rgb(primaries: int, transfer: int) -> bytes:
     primaries_name, red, green, blue, white = PRIMARIES[primaries]
     transfer_name, curve = TRANSFERS[transfer]
     adaptation = chromatic_adaptation(xyz(white))
@@ -87,13 +108,13 @@ def _stated(primaries: int, transfer: int) -> bytes:
     trc = _para(curve)
     tags = [
         (b"desc", _mluc(f"{primaries_name}, {transfer_name}")),
-        (b"cprt", _mluc("No copyright, use freely")),
+        (b"cprt", _mluc(COPYRIGHT)),
         (b"wtpt", _xyz(PCS_WHITE)),
         (b"chad", _sf32(adaptation)),
         *((name, _xyz(column)) for name, column in zip((b"rXYZ", b"gXYZ", b"bXYZ"), zip(*colorants))),
         (b"rTRC", trc), (b"gTRC", trc), (b"bTRC", trc),
     ]
-    return _assemble(tags)
+    return _assemble(b"RGB ", tags)
 
 
 def xyz(chromaticity: Chromaticity) -> tuple[float, float, float]:
@@ -158,7 +179,7 @@ def _mluc(text: str) -> bytes:
     return b"mluc" + bytes(4) + struct.pack(">II2s2sII", 1, 12, b"en", b"US", len(encoded), 28) + encoded
 
 
-def _assemble(tags: list[tuple[bytes, bytes]]) -> bytes:
+def _assemble(colour_space: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
     """Header, tag table and tags, each 4-byte aligned; a tag that repeats another's bytes points at them."""
     table, data, offsets = [], bytearray(), {}
     data_start = HEADER_BYTES + 4 + 12 * len(tags)
@@ -170,7 +191,7 @@ def _assemble(tags: list[tuple[bytes, bytes]]) -> bytes:
     body = struct.pack(">I", len(tags)) + b"".join(table) + data
     size = HEADER_BYTES + len(body)
     header = bytearray(struct.pack(
-        ">I4sI4s4s4s6H4sI", size, bytes(4), 0x04300000, b"mntr", b"RGB ", b"XYZ ", *CREATED, b"acsp", 0))
+        ">I4sI4s4s4s6H4sI", size, bytes(4), 0x04300000, b"mntr", colour_space, b"XYZ ", *CREATED, b"acsp", 0))
     header += bytes(68 - len(header))  # flags, device manufacturer, model and attributes, rendering intent
     header += _fixed(PCS_WHITE) + bytes(4)  # the illuminant, then the creator
     header += bytes(HEADER_BYTES - len(header))  # the profile ID, then reserved

@@ -6,10 +6,11 @@ steps. Every step returns early when it has nothing to do.
 
 Colour: an RGB or grayscale source's ICC profile (Display P3, Adobe RGB, ...) is
 kept, untouched, in JPEG, PNG, WebP and AVIF output, so browsers show the same
-colours. An AVIF that gives its colour by code points instead keeps them in AVIF
-output, and gets the profile they make in any other. GIF cannot carry a profile,
-nor WebP a grey one (WebP has no grey), so those pixels are converted to sRGB, and
-CMYK is always converted to sRGB (with its profile when it has one).
+colours. An AVIF that gives its colour by code points instead gets the profile
+they make; codes no profile states (HDR) stay as they are in AVIF output. GIF
+cannot carry a profile, nor WebP a grey one (WebP has no grey), so those pixels
+are converted to sRGB, and CMYK is always converted to sRGB (with its profile
+when it has one).
 Metadata: EXIF (its orientation applied first), XMP and comments never reach the output.
 """
 
@@ -198,9 +199,11 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     plays = animation_plays(image, data)  # read before seeking: only the first frame carries it
     lossless = target == "webp" and frame_count == 1 and is_lossless_graphic(image, data)
     codes = colour_codes(image, data)
+    profile = colour_profile(image, codes)
     frames = merge_repeated(rendered_frames(
-        source_frames(image, frame_count, target, geometry, orientation, data, codes), frame_count))
+        source_frames(image, frame_count, target, geometry, orientation, data, profile), frame_count))
     await_data_check(source)
+    # AVIF output states the codes too: HDR's PQ and HLG, which no profile states, on the same numbers.
     body = encode(frames, rendition.quality, plays, lossless, codes)
     return Rendered(body, target, CONTENT_TYPES[target], geometry.size, len(frames))
 
@@ -376,13 +379,9 @@ def is_animated(image: Image.Image) -> bool:
 
 def source_frames(
     source: Image.Image, count: int, target: str, geometry: Geometry, orientation: int, original: bytes,
-    codes: tuple[int, int] | None = None,
+    icc_profile: bytes | None,
 ) -> Iterator[Frame]:
-    """The first `count` frames, each with what the encoder must know of it. `codes`: the source's colour
-    code points (colour_codes), which become an ICC profile unless the output is AVIF, which keeps them."""
-    icc_profile = source.info.get("icc_profile")
-    if codes is not None and target != "avif":
-        icc_profile = icc.profile(*codes)
+    """The first `count` frames, each with what the encoder must know of it."""
     for index in range(count):
         try:
             source.seek(index)
@@ -410,6 +409,14 @@ def colour_codes(source: Image.Image, original: bytes) -> tuple[int, int] | None
     if source.format != "AVIF" or source.info.get("icc_profile"):
         return None
     return avif.colour_codes(original)
+
+
+def colour_profile(source: Image.Image, codes: tuple[int, int] | None) -> bytes | None:
+    """The source's ICC profile, or the one its colour code points make (edge/icc.py): a grey one for
+    a grey picture."""
+    if codes is None:
+        return source.info.get("icc_profile")
+    return icc.grey_profile(codes[1]) if source.mode in GRAY_MODES else icc.profile(*codes)
 
 
 def output_disposal(source_disposal: int) -> int:
@@ -854,9 +861,8 @@ def is_lossless_graphic(image: Image.Image, data: bytes) -> bool:
 
 
 def encode(frames: list[Frame], quality: int | None, plays: int, lossless: bool = False,
-           colour_codes: tuple[int, int] | None = None) -> bytes:
-    """The frames in their target format. AVIF states the source's `colour_codes` (primaries, transfer), if
-    given, as they are: other formats carry the profile they make (source_frames)."""
+           codes: tuple[int, int] | None = None) -> bytes:
+    """The frames in their target format; AVIF stating colour code points `codes` (primaries, transfer)."""
     first = frames[0]
     options = encoder_options(first.target, quality, first.image, lossless)
     if first.icc_profile and first.target in ICC_OUTPUTS:
@@ -875,8 +881,8 @@ def encode(frames: list[Frame], quality: int | None, plays: int, lossless: bool 
             if len(images) > 1:
                 avif.stop_clock(written)
                 avif.set_plays(written, plays)
-            if colour_codes is not None:
-                avif.set_colour_codes(written, *colour_codes)
+            if codes is not None:
+                avif.set_colour_codes(written, *codes)
     return output.getvalue()
 
 

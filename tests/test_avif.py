@@ -344,7 +344,7 @@ RGBA_SEQUENCE = encoded(gradient((16, 16), "RGBA"), "AVIF", save_all=True,
 
 
 @pytest.mark.parametrize("data", [STILL, SEQUENCE, RGBA_SEQUENCE], ids=["still", "sequence", "sequence-with-alpha"])
-def test_set_colour_codes_rewrites_each_nclx_box_libavif_wrote_and_nothing_else(data):
+def test_set_colour_codes_rewrites_the_nclx_boxes_libavif_wrote_and_nothing_else(data):
     stated = stating(data, 9, 16)
     boxes = data.count(b"colrnclx")
     assert boxes == (1 if data is STILL else 2)  # the item's, and a sequence's colour track's
@@ -353,15 +353,18 @@ def test_set_colour_codes_rewrites_each_nclx_box_libavif_wrote_and_nothing_else(
 
 
 @pytest.mark.parametrize(("data", "expected"), [
-    (item_properties([nclx(1, 13), ICC, nclx(1, 13)], {1: [1, 2]}),
-     item_properties([nclx(12, 13), ICC, nclx(12, 13)], {1: [1, 2]})),  # another item's too
+    (item_properties([nclx(1, 13), ICC, nclx(1, 13)], {1: [1, 2], 2: [3]}),
+     item_properties([nclx(12, 13), ICC, nclx(1, 13)], {1: [1, 2], 2: [3]})),  # not another item's
     (tracks(track(nclx(1, 13), nclx(1, 13), formats=(b"hvc1", b"av01"))),
      tracks(track(nclx(1, 13), nclx(12, 13), formats=(b"hvc1", b"av01")))),  # only AV1 entries
-    (tracks(track(nclx(1, 13), auxiliary=True)), tracks(track(nclx(12, 13), auxiliary=True))),  # an alpha track's too
+    (tracks(track(nclx(1, 13), auxiliary=True), track(nclx(1, 13))),
+     tracks(track(nclx(1, 13), auxiliary=True), track(nclx(12, 13)))),  # not an alpha track's
+    (tracks(track(nclx(1, 13))) + item_properties([nclx(1, 13)], {1: [1]}),
+     tracks(track(nclx(12, 13))) + item_properties([nclx(12, 13)], {1: [1]})),  # both, whichever is decoded
     (item_properties([box(b"colr", b"nclx\x00\x01\x00\x0d\x00\x06")], {1: [1]}),
      item_properties([box(b"colr", b"nclx\x00\x01\x00\x0d\x00\x06")], {1: [1]})),  # one cut: left as it is
     (item_properties([ICC], {1: [1]}), item_properties([ICC], {1: [1]})),
     (STILL[:40], STILL[:40]),
-], ids=["items", "av1-entries", "alpha-track", "cut-box", "icc-only", "file-cut"])
+], ids=["primary-item", "first-av1-entry", "colour-track", "track-and-item", "cut-box", "icc-only", "file-cut"])
 def test_set_colour_codes_in_every_layout_of_the_boxes(data, expected):
     assert stating(data, 12, 13) == expected

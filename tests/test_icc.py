@@ -214,3 +214,52 @@ def test_it_has_the_tags_icc_requires_of_an_rgb_matrix_display_profile_and_its_c
 @pytest.mark.parametrize(("unspecified", "specified"), [((12, 2), (12, 13)), ((2, 1), (1, 1)), ((2, 4), (1, 4))])
 def test_an_unspecified_code_is_taken_as_srgbs(unspecified, specified):
     assert icc.profile(*unspecified) == icc.profile(*specified) is not None
+
+
+def grey_to_srgb(profile: bytes, levels: list[int]) -> list[int]:
+    image = Image.new("L", (len(levels), 1))
+    image.putdata(levels)
+    converted = ImageCms.profileToProfile(image, opened(profile), SRGB, outputMode="RGB")
+    return [converted.getpixel((x, 0))[0] for x in range(converted.width)]
+
+
+@pytest.mark.parametrize("transfer", [13, 2, 16, 18, 0, 255])
+def test_a_grey_profile_is_made_for_no_srgb_and_no_unstated_curve(transfer):
+    assert icc.grey_profile(transfer) is None
+
+
+@pytest.mark.parametrize("transfer", [transfer for transfer in icc.TRANSFERS if transfer != 13])
+def test_every_grey_profile_is_a_v4_grey_display_profile_with_the_tags_icc_requires(transfer):
+    profile = icc.grey_profile(transfer)
+    read = opened(profile).profile
+    assert (read.version, read.device_class, read.xcolor_space, read.connection_space) == (
+        4.3, "mntr", "GRAY", "XYZ ")
+    assert set(tag_table(profile)) == {b"desc", b"cprt", b"wtpt", b"kTRC"}  # ICC.1:2022 8.2 and 8.3.3
+    assert read.profile_description == f"Grey, {icc.TRANSFERS[transfer][0]}"
+
+
+def decoded_by_para(tag: bytes, value: float) -> float:
+    """ICC's parametric curve, read from its tag: function 0, Y = X^g; function 3, Y = (aX + b)^g from
+    X = d, else Y = cX."""
+    assert tag[:4] == b"para"
+    params = [int.from_bytes(tag[at:at + 4], signed=True) / 65536 for at in range(12, len(tag), 4)]
+    if int.from_bytes(tag[8:10]) == 0:
+        return value ** params[0]
+    g, a, b, c, d = params
+    return (a * value + b) ** g if value >= d else c * value
+
+
+@pytest.mark.parametrize("transfer", [*CAMERA_CURVES, 4, 5, 8])
+def test_a_grey_profile_decodes_as_its_curve(transfer):
+    """Read from the profile itself: LittleCMS's 8-bit grey transforms are coarse near black (linear 5
+    comes out 31 against 38)."""
+    profile = icc.grey_profile(transfer)
+    offset, size = tag_table(profile)[b"kTRC"]
+    tag = profile[offset:offset + size]
+    for level in range(256):
+        if transfer in CAMERA_CURVES:
+            expected = camera_curve_decoded(level, *CAMERA_CURVES[transfer])
+        else:
+            expected = (level / 255) ** {4: 2.2, 5: 2.8, 8: 1.0}[transfer]
+        assert decoded_by_para(tag, level / 255) == pytest.approx(expected, abs=1e-4)
+    assert grey_to_srgb(profile, [128]) == [srgb_encoded(decoded_by_para(tag, 128 / 255))]

@@ -238,30 +238,59 @@ def converted_through_its_profile(image: Image.Image) -> tuple[int, int, int]:
     return ImageCms.profileToProfile(image.convert("RGB"), profile, ImageCms.createProfile("sRGB")).getpixel((16, 16))
 
 
-@pytest.mark.parametrize("target", ["jpeg", "png", "webp"])
+@pytest.mark.parametrize("target", ["jpeg", "png", "webp", "avif"])
 def test_an_avif_whose_codes_say_display_p3_carries_their_profile(target):
-    _, image = rendered(avif_coded_as(12, 13), f"32x,{target}")
+    result, image = rendered(avif_coded_as(12, 13), f"32x,{target}")
     profile = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
     assert profile.profile.profile_description == "Display P3, sRGB curve"
     epsilon = LOSSY_EPSILON[target] + AVIF_SOURCE_EPSILON
+    if target == "avif":
+        assert avif.colour_codes(result.body) == (12, 13)  # beside the profile, the same colours
     assert max_difference(image.convert("RGB").getpixel((16, 16)), P3_COLOUR) <= epsilon
     assert max_difference(converted_through_its_profile(image), P3_COLOUR_IN_SRGB) <= epsilon
 
 
 @pytest.mark.parametrize("frames", [1, 3])
-@pytest.mark.parametrize("codes", [(12, 13), (9, 16), (9, 18), (2, 2)], ids=["P3", "PQ", "HLG", "unspecified"])
-def test_avif_output_keeps_an_avifs_codes_as_they_are(codes, frames):
-    """HDR too: no profile states PQ or HLG, but AVIF output can, on the same numbers."""
+@pytest.mark.parametrize("codes", [(9, 16), (9, 18), (2, 2)], ids=["PQ", "HLG", "unspecified"])
+def test_avif_output_states_the_codes_no_profile_states(codes, frames):
+    """HDR: no profile states PQ or HLG, but AVIF output can, on the same numbers."""
     result, image = rendered(avif_coded_as(*codes, frames=frames, duration=100), "32x,avif")
     assert avif.colour_codes(result.body) == codes and "icc_profile" not in image.info
     assert getattr(image, "n_frames", 1) == frames
     assert max_difference(image.convert("RGB").getpixel((16, 16)), P3_COLOUR) <= LOSSY_EPSILON["avif"]
 
 
-def test_an_avif_whose_codes_say_display_p3_into_gif_becomes_srgb():
-    _, image = rendered(avif_coded_as(12, 13), "32x,gif")
-    assert "icc_profile" not in image.info
+@pytest.mark.parametrize("frames", [1, 3])
+def test_an_avif_whose_codes_say_display_p3_into_gif_becomes_srgb_on_every_frame(frames):
+    _, image = rendered(avif_coded_as(12, 13, frames=frames, duration=100), "32x,gif")
+    assert "icc_profile" not in image.info and getattr(image, "n_frames", 1) == frames
+    image.seek(frames - 1)
     assert max_difference(image.convert("RGB").getpixel((16, 16)), P3_COLOUR_IN_SRGB) <= AVIF_SOURCE_EPSILON + 2
+
+
+# Linear light at half, in sRGB's numbers.
+LINEAR_HALF_IN_SRGB = 188
+
+
+def grey_avif_coded_as(primaries: int, transfer: int) -> bytes:
+    return with_colour_codes(encoded(Image.new("L", (64, 64), 128), "AVIF", quality=90), primaries, transfer)
+
+
+@pytest.mark.parametrize("target", ["jpeg", "png", "avif"])
+def test_a_grey_avif_whose_codes_say_linear_carries_a_grey_profile(target):
+    _, image = rendered(grey_avif_coded_as(1, 8), f"32x,{target}")
+    assert image.mode == "L"
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"])).profile
+    assert (profile.xcolor_space, profile.profile_description) == ("GRAY", "Grey, linear")
+    assert abs(image.getpixel((16, 16)) - 128) <= LOSSY_EPSILON[target] + AVIF_SOURCE_EPSILON
+
+
+@pytest.mark.parametrize("target", ["webp", "gif"])
+def test_a_grey_avif_whose_codes_say_linear_becomes_srgb_where_its_profile_cannot_go(target):
+    _, image = rendered(grey_avif_coded_as(1, 8), f"32x,{target}")
+    assert "icc_profile" not in image.info
+    assert max_difference(image.convert("RGB").getpixel((16, 16)), (LINEAR_HALF_IN_SRGB,) * 3) <= (
+        LOSSY_EPSILON[target] + AVIF_SOURCE_EPSILON)
 
 
 def test_an_animated_display_p3_avif_keeps_its_profile_on_every_frame():
