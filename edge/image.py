@@ -7,10 +7,10 @@ steps. Every step returns early when it has nothing to do.
 Colour: an RGB or grayscale source's ICC profile (Display P3, Adobe RGB, ...) is
 kept, untouched, in JPEG, PNG, WebP and AVIF output, so browsers show the same
 colours. An AVIF that gives its colour by code points instead gets the profile
-they make; codes no profile states (HDR) stay as they are in AVIF output. GIF
-cannot carry a profile, nor WebP a grey one (WebP has no grey), so those pixels
-are converted to sRGB, and CMYK is always converted to sRGB (with its profile
-when it has one).
+they make, and AVIF output states the codes too (HDR's, which no profile
+states). GIF cannot carry a profile, nor WebP a grey one (WebP has no grey), so
+those pixels are converted to sRGB, and CMYK is always converted to sRGB (with
+its profile when it has one).
 Metadata: EXIF (its orientation applied first), XMP and comments never reach the output.
 """
 
