@@ -91,12 +91,7 @@ def grey_profile(transfer: int) -> bytes | None:
 @cache
 def _grey(transfer: int) -> bytes:
     transfer_name, curve = TRANSFERS[transfer]
-    return _assemble(b"GRAY", [
-        (b"desc", _mluc(f"Grey, {transfer_name}")),
-        (b"cprt", _mluc(COPYRIGHT)),
-        (b"wtpt", _xyz(PCS_WHITE)),
-        (b"kTRC", _para(curve)),
-    ])
+    return _display_profile(b"GRAY", f"Grey, {transfer_name}", [(b"kTRC", _para(curve))])
 
 
 @cache
@@ -106,15 +101,11 @@ def _rgb(primaries: int, transfer: int) -> bytes:
     adaptation = chromatic_adaptation(xyz(white))
     colorants = product(adaptation, rgb_to_xyz(red, green, blue, white))
     trc = _para(curve)
-    tags = [
-        (b"desc", _mluc(f"{primaries_name}, {transfer_name}")),
-        (b"cprt", _mluc(COPYRIGHT)),
-        (b"wtpt", _xyz(PCS_WHITE)),
+    return _display_profile(b"RGB ", f"{primaries_name}, {transfer_name}", [
         (b"chad", _sf32(adaptation)),
         *((name, _xyz(column)) for name, column in zip((b"rXYZ", b"gXYZ", b"bXYZ"), zip(*colorants))),
         (b"rTRC", trc), (b"gTRC", trc), (b"bTRC", trc),
-    ]
-    return _assemble(b"RGB ", tags)
+    ])
 
 
 def xyz(chromaticity: Chromaticity) -> tuple[float, float, float]:
@@ -179,8 +170,10 @@ def _mluc(text: str) -> bytes:
     return b"mluc" + bytes(4) + struct.pack(">II2s2sII", 1, 12, b"en", b"US", len(encoded), 28) + encoded
 
 
-def _assemble(colour_space: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
-    """Header, tag table and tags, each 4-byte aligned; a tag that repeats another's bytes points at them."""
+def _display_profile(colour_space: bytes, description: str, tags: list[tuple[bytes, bytes]]) -> bytes:
+    """A display profile: header, tag table and tags (after the description, copyright and white point
+    every profile has), each 4-byte aligned; a tag that repeats another's bytes points at them."""
+    tags = [(b"desc", _mluc(description)), (b"cprt", _mluc(COPYRIGHT)), (b"wtpt", _xyz(PCS_WHITE)), *tags]
     table, data, offsets = [], bytearray(), {}
     data_start = HEADER_BYTES + 4 + 12 * len(tags)
     for signature, tag in tags:
