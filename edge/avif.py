@@ -179,14 +179,9 @@ def _av1_entries(buffer: memoryview, trak: int, trak_end: int) -> Iterator[tuple
 
 
 def _primary_item_boxes(buffer: memoryview) -> Iterator[tuple[bytes, int, int]]:
-    """The properties of the primary item of the file's first meta box."""
-    for meta, meta_end in _children(buffer, 0, len(buffer), b"meta"):
-        yield from _primary_item_properties(buffer, meta + 4, meta_end)  # after version and flags
-        return
-
-
-def _primary_item_properties(buffer: memoryview, meta: int, meta_end: int) -> Iterator[tuple[bytes, int, int]]:
-    """The properties the primary item (pitm) is associated with (ipma), from the item properties (ipco)."""
+    """The properties (ipco) the primary item (pitm) is associated with (ipma), in the file's first meta box."""
+    meta, meta_end = next(_children(buffer, 0, len(buffer), b"meta"), (0, 0))
+    meta += 4  # after its version and flags
     primary = _primary_item(buffer, meta, meta_end)
     for iprp, iprp_end in _children(buffer, meta, meta_end, b"iprp"):
         indices = {index for ipma, ipma_end in _children(buffer, iprp, iprp_end, b"ipma")
