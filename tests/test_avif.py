@@ -25,10 +25,15 @@ def encoded_a_second_apart() -> tuple[bytes, bytes]:
     return first, animation()
 
 
-def stopped(data: bytes) -> bytes:
+def edited(data: bytes, edit, *arguments) -> bytes:
+    """A copy of data, after `edit` (one of avif's functions that edit a buffer in place) ran on it."""
     buffer = bytearray(data)
-    avif.stop_clock(memoryview(buffer))
+    edit(memoryview(buffer), *arguments)
     return bytes(buffer)
+
+
+def differing_bytes(first: bytes, second: bytes) -> list[int]:
+    return [index for index, (a, b) in enumerate(zip(first, second, strict=True)) if a != b]
 
 
 def frames_of(data: bytes) -> list[bytes]:
@@ -39,20 +44,21 @@ def frames_of(data: bytes) -> list[bytes]:
 def test_two_encodings_differ_only_by_their_clock(encoded_a_second_apart):
     first, second = encoded_a_second_apart
     assert first != second and len(first) == len(second)
-    assert stopped(first) == stopped(second)
+    assert edited(first, avif.stop_clock) == edited(second, avif.stop_clock)
 
 
 def test_the_frames_are_untouched(encoded_a_second_apart):
     first, _ = encoded_a_second_apart
     assert len(frames_of(first)) == 3
-    assert frames_of(stopped(first)) == frames_of(first)
+    assert frames_of(edited(first, avif.stop_clock)) == frames_of(first)
 
 
 def test_only_the_clock_changes(encoded_a_second_apart):
     """Two stamps in each of mvhd, tkhd and mdhd: 48 bytes at most (64-bit times), all now zero."""
     first, _ = encoded_a_second_apart
-    changed = [index for index, (was, now) in enumerate(zip(first, stopped(first), strict=True)) if was != now]
-    assert 0 < len(changed) <= 48 and not any(stopped(first)[index] for index in changed)
+    stopped = edited(first, avif.stop_clock)
+    changed = differing_bytes(first, stopped)
+    assert 0 < len(changed) <= 48 and not any(stopped[index] for index in changed)
 
 
 def box(kind: bytes, payload: bytes, size_field: str = "32-bit") -> bytes:
@@ -84,7 +90,7 @@ def movie_header(version: int, stamp: int, rest: bytes = b"\x22" * 4) -> bytes:
 ], ids=["version-0", "version-1", "ending-with-its-stamps", "64-bit-size", "size-to-the-end", "after-an-empty-box",
         "size-to-the-end-after-a-box"])
 def test_the_stamps_are_zeroed_in_every_layout_of_the_boxes(data, expected):
-    assert stopped(data) == expected
+    assert edited(data, avif.stop_clock) == expected
 
 
 @pytest.mark.parametrize("data", [
@@ -100,7 +106,7 @@ def test_the_stamps_are_zeroed_in_every_layout_of_the_boxes(data, expected):
 ], ids=["still", "box-overruns", "size-under-header", "empty-mvhd", "mvhd-without-stamps", "64-bit-size-cut",
         "64-bit-size-0", "seven-bytes", "empty"])
 def test_what_has_no_clock_is_left_as_it_is(data):
-    assert stopped(data) == data
+    assert edited(data, avif.stop_clock) == data
 
 
 ENDLESS_64, ENDLESS_32 = 2**64 - 1, 2**32 - 1  # a duration of all ones: indefinite
@@ -164,12 +170,6 @@ def test_plays_are_read_as_libavif_reads_them(data, plays):
     assert avif.plays(data) == plays
 
 
-def playing(data: bytes, count: int) -> bytes:
-    buffer = bytearray(data)
-    avif.set_plays(memoryview(buffer), count)
-    return bytes(buffer)
-
-
 LIBAVIF_FOREVER = movie(track_header(ENDLESS_64) + edit_list(1, 450))  # as libavif writes every sequence
 
 
@@ -190,14 +190,14 @@ LIBAVIF_FOREVER = movie(track_header(ENDLESS_64) + edit_list(1, 450))  # as liba
 ], ids=["thrice", "once", "forever", "with-an-alpha-track", "version-0", "past-version-0", "not-repeating",
         "no-edit-list", "cut-track-header"])
 def test_set_plays_writes_each_duration_it_can(data, count, expected):
-    assert playing(data, count) == expected
+    assert edited(data, avif.set_plays, count) == expected
 
 
 def test_set_plays_on_what_libavif_writes():
     frames = [gradient((32, 24)).rotate(angle) for angle in (0, 90, 180)]
     data = encoded(frames[0], "AVIF", save_all=True, append_images=frames[1:], duration=[100, 150, 200])
     assert avif.plays(data) == avif.FOREVER
-    thrice = playing(data, 3)
+    thrice = edited(data, avif.set_plays, 3)
     assert avif.plays(thrice) == 3 and len(thrice) == len(data)
     assert frames_of(thrice) == frames_of(data)
 
@@ -329,23 +329,13 @@ def test_colour_codes_are_read_as_libavif_reads_them(data, codes):
     assert avif.colour_codes(data) == codes
 
 
-def stating(data: bytes, primaries: int, transfer: int) -> bytes:
-    buffer = bytearray(data)
-    avif.set_colour_codes(memoryview(buffer), primaries, transfer)
-    return bytes(buffer)
-
-
-def differing_bytes(first: bytes, second: bytes) -> list[int]:
-    return [index for index, (a, b) in enumerate(zip(first, second, strict=True)) if a != b]
-
-
 RGBA_SEQUENCE = encoded(gradient((16, 16), "RGBA"), "AVIF", save_all=True,
                         append_images=[gradient((16, 16), "RGBA").rotate(90)])
 
 
 @pytest.mark.parametrize("data", [STILL, SEQUENCE, RGBA_SEQUENCE], ids=["still", "sequence", "sequence-with-alpha"])
 def test_set_colour_codes_rewrites_the_nclx_boxes_libavif_wrote_and_nothing_else(data):
-    stated = stating(data, 9, 16)
+    stated = edited(data, avif.set_colour_codes, 9, 16)
     boxes = data.count(b"colrnclx")
     assert boxes == (1 if data is STILL else 2)  # the item's, and a sequence's colour track's
     assert len(differing_bytes(data, stated)) == 2 * boxes  # 1 -> 9 and 13 -> 16: a low byte each
@@ -367,4 +357,4 @@ def test_set_colour_codes_rewrites_the_nclx_boxes_libavif_wrote_and_nothing_else
     (STILL[:40], STILL[:40]),
 ], ids=["primary-item", "first-av1-entry", "colour-track", "track-and-item", "cut-box", "icc-only", "file-cut"])
 def test_set_colour_codes_in_every_layout_of_the_boxes(data, expected):
-    assert stating(data, 12, 13) == expected
+    assert edited(data, avif.set_colour_codes, 12, 13) == expected
