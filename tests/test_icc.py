@@ -19,8 +19,9 @@ def opened(profile: bytes) -> ImageCms.ImageCmsProfile:
     return ImageCms.ImageCmsProfile(io.BytesIO(profile))
 
 
-def to_srgb(profile: bytes, colours: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
-    image = Image.new("RGB", (len(colours), 1))
+def to_srgb(profile: bytes, colours: list, mode: str = "RGB") -> list[tuple[int, int, int]]:
+    """Colours (levels, for a grey profile's mode L) converted through `profile` to sRGB."""
+    image = Image.new(mode, (len(colours), 1))
     image.putdata(colours)
     converted = ImageCms.profileToProfile(image, opened(profile), SRGB, outputMode="RGB")
     return [converted.getpixel((x, 0)) for x in range(converted.width)]
@@ -216,13 +217,6 @@ def test_an_unspecified_code_is_taken_as_srgbs(unspecified, specified):
     assert icc.profile(*unspecified) == icc.profile(*specified) is not None
 
 
-def grey_to_srgb(profile: bytes, levels: list[int]) -> list[int]:
-    image = Image.new("L", (len(levels), 1))
-    image.putdata(levels)
-    converted = ImageCms.profileToProfile(image, opened(profile), SRGB, outputMode="RGB")
-    return [converted.getpixel((x, 0))[0] for x in range(converted.width)]
-
-
 @pytest.mark.parametrize("transfer", [13, 2, 16, 18, 0, 255])
 def test_a_grey_profile_is_made_for_no_srgb_and_no_unstated_curve(transfer):
     assert icc.grey_profile(transfer) is None
@@ -262,4 +256,4 @@ def test_a_grey_profile_decodes_as_its_curve(transfer):
         else:
             expected = (level / 255) ** {4: 2.2, 5: 2.8, 8: 1.0}[transfer]
         assert decoded_by_para(tag, level / 255) == pytest.approx(expected, abs=1e-4)
-    assert grey_to_srgb(profile, [128]) == [srgb_encoded(decoded_by_para(tag, 128 / 255))]
+    assert to_srgb(profile, [128], "L") == [(srgb_encoded(decoded_by_para(tag, 128 / 255)),) * 3]
