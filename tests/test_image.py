@@ -218,9 +218,10 @@ P3_COLOUR, P3_COLOUR_IN_SRGB = (200, 120, 80), (213, 115, 70)
 AVIF_SOURCE_EPSILON = 2  # a flat colour at quality 90
 
 
-def avif_coded_as(primaries: int, transfer: int, frames: int = 1, **options) -> bytes:
-    """An AVIF of P3_COLOUR whose nclx box says these code points: Pillow writes sRGB's, then they are changed."""
-    image = Image.new("RGB", (64, 64), P3_COLOUR)
+def avif_coded_as(primaries: int, transfer: int, frames: int = 1, colour=P3_COLOUR, **options) -> bytes:
+    """An AVIF of `colour` (P3_COLOUR; a level: grey) whose nclx box says these code points: Pillow writes
+    sRGB's, then they are changed."""
+    image = Image.new("L" if isinstance(colour, int) else "RGB", (64, 64), colour)
     if frames > 1:
         options.update(save_all=True, append_images=[marked(image, index) for index in range(1, frames)])
     return with_colour_codes(encoded(image, "AVIF", quality=90, **options), primaries, transfer)
@@ -272,13 +273,9 @@ def test_an_avif_whose_codes_say_display_p3_into_gif_becomes_srgb_on_every_frame
 LINEAR_HALF_IN_SRGB = 188
 
 
-def grey_avif_coded_as(primaries: int, transfer: int) -> bytes:
-    return with_colour_codes(encoded(Image.new("L", (64, 64), 128), "AVIF", quality=90), primaries, transfer)
-
-
 @pytest.mark.parametrize("target", ["jpeg", "png", "avif"])
 def test_a_grey_avif_whose_codes_say_linear_carries_a_grey_profile(target):
-    _, image = rendered(grey_avif_coded_as(1, 8), f"32x,{target}")
+    _, image = rendered(avif_coded_as(1, 8, colour=128), f"32x,{target}")
     assert image.mode == "L"
     profile = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"])).profile
     assert (profile.xcolor_space, profile.profile_description) == ("GRAY", "Grey, linear")
@@ -287,7 +284,7 @@ def test_a_grey_avif_whose_codes_say_linear_carries_a_grey_profile(target):
 
 @pytest.mark.parametrize("target", ["webp", "gif"])
 def test_a_grey_avif_whose_codes_say_linear_becomes_srgb_where_its_profile_cannot_go(target):
-    _, image = rendered(grey_avif_coded_as(1, 8), f"32x,{target}")
+    _, image = rendered(avif_coded_as(1, 8, colour=128), f"32x,{target}")
     assert "icc_profile" not in image.info
     assert max_difference(image.convert("RGB").getpixel((16, 16)), (LINEAR_HALF_IN_SRGB,) * 3) <= (
         LOSSY_EPSILON[target] + AVIF_SOURCE_EPSILON)
