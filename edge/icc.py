@@ -8,11 +8,19 @@ states the codes themselves, edge/avif.py.)
 
 It is an ICC v4 matrix/TRC display profile, as Apple's Display P3 is: the primaries adapted to the
 profile connection space's D50 white by Bradford, and each transfer curve a parametric one. Codes
-that mean sRGB, or that no such profile can state (the HDR curves PQ and HLG, log curves), make none.
+that mean sRGB, or that no such profile can state (log curves), make none.
+
+HDR's curves, PQ and HLG, reach far above any white a display profile has. What a profile can state
+is their SDR rendering (ITU-R BT.2408): light brought down to a display whose white is HDR's
+reference white, 203 nits, highlights rolled off by BT.2390's EETF, as a sampled curve. Without it,
+an HDR AVIF's numbers pass as sRGB ones and look washed out: PQ's 1 nit, level 38, shows as sRGB's 38,
+where its SDR rendering is 15.
 """
 
 import hashlib
+import math
 import struct
+from collections.abc import Callable
 from functools import cache
 
 Chromaticity = tuple[float, float]  # CIE 1931 x, y
@@ -36,6 +44,17 @@ PRIMARIES: dict[int, tuple[str, Chromaticity, Chromaticity, Chromaticity, Chroma
 }
 UNSPECIFIED = 2  # either code: browsers take it as sRGB's
 SRGB_PRIMARIES, SRGB_TRANSFER = 1, 13
+PQ, HLG = 16, 18
+HDR_TRANSFERS = frozenset({PQ, HLG})
+
+# An SDR rendering of HDR (BT.2408): its reference white, 203 nits, becomes the display's white, and
+# what is brighter, up to the peak HDR is assumed to reach, rolls off below it. 1000 nits is HLG's
+# nominal peak and a common PQ mastering one; brighter PQ light clips.
+REFERENCE_WHITE_NITS = 203.0
+HDR_PEAK_NITS = 1000.0
+PQ_PEAK_NITS = 10000.0
+# Pillow opens an AVIF as 8-bit samples: each decodes exactly at a point of the curve.
+SAMPLED_CURVE_POINTS = 256
 
 
 def _inverse_oetf(gamma: float, alpha: float, linear_from: float, slope: float) -> tuple[float, ...]:
@@ -44,10 +63,56 @@ def _inverse_oetf(gamma: float, alpha: float, linear_from: float, slope: float) 
     return gamma, 1 / alpha, (alpha - 1) / alpha, 1 / slope, slope * linear_from
 
 
-# H.273's transfer characteristics: name, then ICC parametric curve 0 (g) or 3 (g, a, b, c, d).
+PQ_M1, PQ_M2, PQ_C1, PQ_C2, PQ_C3 = 2610 / 16384, 2523 / 4096 * 128, 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
+
+
+def pq_nits(signal: float) -> float:
+    """SMPTE ST 2084's EOTF: the light, in nits, a PQ signal in 0..1 stands for."""
+    power = signal ** (1 / PQ_M2)
+    return PQ_PEAK_NITS * (max(power - PQ_C1, 0.0) / (PQ_C2 - PQ_C3 * power)) ** (1 / PQ_M1)
+
+
+def pq_signal(nits: float) -> float:
+    """The PQ signal of a light in nits (ST 2084's inverse EOTF)."""
+    power = (nits / PQ_PEAK_NITS) ** PQ_M1
+    return ((PQ_C1 + PQ_C2 * power) / (1 + PQ_C3 * power)) ** PQ_M2
+
+
+def hlg_nits(signal: float) -> float:
+    """BT.2100's HLG signal shown on its nominal display: scene light (the inverse OETF) raised by the
+    system gamma, 1.2 at a 1000-nit peak, channel by channel, as a curve must (BT.2100 weighs it by
+    luminance). HLG's reference white, signal 0.75, comes out at 203 nits."""
+    a, b, c = 0.17883277, 1 - 4 * 0.17883277, 0.5 - 0.17883277 * math.log(4 * 0.17883277)
+    scene = signal * signal / 3 if signal <= 0.5 else (math.exp((signal - c) / a) + b) / 12
+    return HDR_PEAK_NITS * scene ** 1.2
+
+
+def rolled_off(nits: float) -> float:
+    """BT.2390's EETF from an HDR peak of HDR_PEAK_NITS down to REFERENCE_WHITE_NITS, black kept at 0:
+    the identity up to a knee (88 nits), then a Hermite spline, in PQ signal, that reaches the new peak
+    at the old one. Light beyond HDR_PEAK_NITS clips there."""
+    source_peak = pq_signal(HDR_PEAK_NITS)
+    new_peak = pq_signal(REFERENCE_WHITE_NITS) / source_peak
+    knee = 1.5 * new_peak - 0.5
+    signal = min(pq_signal(nits) / source_peak, 1.0)
+    if signal > knee:
+        t = (signal - knee) / (1 - knee)
+        signal = ((2 * t**3 - 3 * t**2 + 1) * knee + (t**3 - 2 * t**2 + t) * (1 - knee)
+                  + (-2 * t**3 + 3 * t**2) * new_peak)
+    return pq_nits(signal * source_peak)
+
+
+def sdr_rendering(nits_of: Callable[[float], float]) -> Callable[[float], float]:
+    """An HDR curve (signal to nits) as an SDR display's: light relative to its white."""
+    return lambda signal: rolled_off(nits_of(signal)) / REFERENCE_WHITE_NITS
+
+
+# H.273's transfer characteristics: name, then ICC parametric curve 0 (g) or 3 (g, a, b, c, d), or a
+# function from signal to light to sample.
 # The BT.709 family decodes by its camera curve's inverse, as libavif's own conversions to light do.
+Curve = tuple[float, ...] | Callable[[float], float]
 BT709_CURVE = _inverse_oetf(1 / 0.45, 1.099296826809442, 0.018053968510807, 4.5)
-TRANSFERS: dict[int, tuple[str, tuple[float, ...]]] = {
+TRANSFERS: dict[int, tuple[str, Curve]] = {
     1: ("BT.709 curve", BT709_CURVE),
     4: ("gamma 2.2", (2.2,)),
     5: ("gamma 2.8", (2.8,)),
@@ -57,6 +122,8 @@ TRANSFERS: dict[int, tuple[str, tuple[float, ...]]] = {
     13: ("sRGB curve", (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045)),
     14: ("BT.2020 curve", BT709_CURVE),
     15: ("BT.2020 curve", BT709_CURVE),
+    PQ: ("PQ shown as SDR", sdr_rendering(pq_nits)),
+    HLG: ("HLG shown as SDR", sdr_rendering(hlg_nits)),
 }
 
 PCS_WHITE = (0.9642, 1.0, 0.8249)  # D50, as ICC states it
@@ -91,7 +158,7 @@ def grey_profile(transfer: int) -> bytes | None:
 @cache
 def _grey(transfer: int) -> bytes:
     transfer_name, curve = TRANSFERS[transfer]
-    return _display_profile(b"GRAY", f"Grey, {transfer_name}", [(b"kTRC", _para(curve))])
+    return _display_profile(b"GRAY", f"Grey, {transfer_name}", [(b"kTRC", _trc(curve))])
 
 
 @cache
@@ -100,7 +167,7 @@ def _rgb(primaries: int, transfer: int) -> bytes:
     transfer_name, curve = TRANSFERS[transfer]
     adaptation = chromatic_adaptation(xyz(white))
     colorants = product(adaptation, rgb_to_xyz(red, green, blue, white))
-    trc = _para(curve)
+    trc = _trc(curve)
     return _display_profile(b"RGB ", f"{primaries_name}, {transfer_name}", [
         (b"chad", _sf32(adaptation)),
         *((name, _xyz(column)) for name, column in zip((b"rXYZ", b"gXYZ", b"bXYZ"), zip(*colorants))),
@@ -157,6 +224,17 @@ def _xyz(values: tuple[float, float, float]) -> bytes:
 
 def _sf32(matrix: Matrix) -> bytes:
     return b"sf32" + bytes(4) + _fixed(value for row in matrix for value in row)
+
+
+def _trc(curve: Curve) -> bytes:
+    return _sampled(curve) if callable(curve) else _para(curve)
+
+
+def _sampled(light_of: Callable[[float], float]) -> bytes:
+    """A curv tag: light_of at evenly spaced signals, as 16-bit fractions of white."""
+    last = SAMPLED_CURVE_POINTS - 1
+    points = (round(65535 * min(light_of(index / last), 1.0)) for index in range(SAMPLED_CURVE_POINTS))
+    return b"curv" + bytes(4) + struct.pack(f">I{SAMPLED_CURVE_POINTS}H", SAMPLED_CURVE_POINTS, *points)
 
 
 def _para(curve: tuple[float, ...]) -> bytes:

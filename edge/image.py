@@ -7,10 +7,10 @@ steps. Every step returns early when it has nothing to do.
 Colour: an RGB or grayscale source's ICC profile (Display P3, Adobe RGB, ...) is
 kept, untouched, in JPEG, PNG, WebP and AVIF output, so browsers show the same
 colours. An AVIF that gives its colour by code points instead gets the profile
-they make, and AVIF output states the codes too (HDR's, which no profile
-states). GIF cannot carry a profile, nor WebP a grey one (WebP has no grey), so
-those pixels are converted to sRGB, and CMYK is always converted to sRGB (with
-its profile when it has one).
+they make (HDR's: its SDR rendering), and AVIF output states the codes too, so
+that HDR stays HDR there. GIF cannot carry a profile, nor WebP a grey one (WebP
+has no grey), so those pixels are converted to sRGB, and CMYK is always
+converted to sRGB (with its profile when it has one).
 Metadata: EXIF (its orientation applied first), XMP and comments never reach the output.
 """
 
@@ -199,11 +199,11 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     plays = animation_plays(image, data)  # read before seeking: only the first frame carries it
     lossless = target == "webp" and frame_count == 1 and is_lossless_graphic(image, data)
     codes = colour_codes(image, data)
-    profile = colour_profile(image, codes)
+    profile = colour_profile(image, codes, target)
     frames = merge_repeated(rendered_frames(
         source_frames(image, frame_count, target, geometry, orientation, data, profile), frame_count))
     await_data_check(source)
-    # AVIF output states the codes too: HDR's PQ and HLG, which no profile states, on the same numbers.
+    # AVIF output states the codes too, on the same numbers.
     body = encode(frames, rendition.quality, plays, lossless, codes)
     return Rendered(body, target, CONTENT_TYPES[target], geometry.size, len(frames))
 
@@ -411,11 +411,14 @@ def colour_codes(source: Image.Image, original: bytes) -> tuple[int, int] | None
     return avif.colour_codes(original)
 
 
-def colour_profile(source: Image.Image, codes: tuple[int, int] | None) -> bytes | None:
+def colour_profile(source: Image.Image, codes: tuple[int, int] | None, target: str) -> bytes | None:
     """The source's ICC profile, or the one its colour code points make (edge/icc.py): a grey one for
-    a grey picture."""
+    a grey picture. None for HDR into AVIF, which states HDR's codes: a decoder would show the
+    profile's SDR rendering instead."""
     if codes is None:
         return source.info.get("icc_profile")
+    if target == "avif" and codes[1] in icc.HDR_TRANSFERS:
+        return None
     return icc.grey_profile(codes[1]) if source.mode in GRAY_MODES else icc.profile(*codes)
 
 

@@ -59,8 +59,8 @@ def test_codes_that_mean_srgb_make_no_profile(primaries, transfer):
 
 @pytest.mark.parametrize(
     ("primaries", "transfer"),
-    [(9, 16), (9, 18), (10, 17), (0, 13), (3, 13), (12, 3), (12, 0), (12, 11), (255, 255)],
-    ids=["PQ", "HLG", "XYZ", "reserved primaries", "reserved primaries 3", "reserved transfer", "transfer 0",
+    [(10, 17), (9, 9), (0, 13), (3, 13), (12, 3), (12, 0), (12, 11), (255, 255)],
+    ids=["XYZ", "log curve", "reserved primaries", "reserved primaries 3", "reserved transfer", "transfer 0",
          "xvYCC", "beyond"],
 )
 def test_codes_no_matrix_and_curve_can_state_make_no_profile(primaries, transfer):
@@ -78,6 +78,7 @@ def test_every_stated_profile_is_a_v4_rgb_display_profile_littlecms_reads(primar
 def test_its_description_names_the_primaries_and_the_curve():
     assert opened(icc.profile(12, 13)).profile.profile_description == "Display P3, sRGB curve"
     assert opened(icc.profile(9, 14)).profile.profile_description == "BT.2020, BT.2020 curve"
+    assert opened(icc.profile(9, 16)).profile.profile_description == "BT.2020, PQ shown as SDR"
 
 
 def colorants(profile: bytes) -> list[tuple[float, float, float]]:
@@ -217,7 +218,7 @@ def test_an_unspecified_code_is_taken_as_srgbs(unspecified, specified):
     assert icc.profile(*unspecified) == icc.profile(*specified) is not None
 
 
-@pytest.mark.parametrize("transfer", [13, 2, 16, 18, 0, 255])
+@pytest.mark.parametrize("transfer", [13, 2, 17, 0, 255])
 def test_a_grey_profile_is_made_for_no_srgb_and_no_unstated_curve(transfer):
     assert icc.grey_profile(transfer) is None
 
@@ -257,3 +258,73 @@ def test_a_grey_profile_decodes_as_its_curve(transfer):
             expected = (level / 255) ** {4: 2.2, 5: 2.8, 8: 1.0}[transfer]
         assert decoded_by_para(tag, level / 255) == pytest.approx(expected, abs=1e-4)
     assert to_srgb(profile, [128], "L") == [(srgb_encoded(decoded_by_para(tag, 128 / 255)),) * 3]
+
+
+# ITU-R BT.2408's anchors: HDR reference white, 203 nits, is PQ signal 58% and HLG 75% (on a 1000-nit
+# display); ST 2084's peak is 10000 nits.
+@pytest.mark.parametrize(("nits", "signal"), [(0, 0.0), (100, 0.5081), (203, 0.5807), (1000, 0.7518), (10000, 1.0)])
+def test_pq_is_st_2084s_curve(nits, signal):
+    assert icc.pq_signal(nits) == pytest.approx(signal, abs=1e-4)
+    assert icc.pq_nits(signal) == pytest.approx(nits, rel=5e-4, abs=1e-9)
+
+
+@pytest.mark.parametrize(("signal", "nits"), [
+    (0.0, 0.0), (0.25, 1000 * (0.25**2 / 3) ** 1.2), (0.45, 1000 * (0.45**2 / 3) ** 1.2), (0.5, 1000 * (1 / 12) ** 1.2),
+    (0.75, 203), (1.0, 1000)])
+def test_hlg_is_bt_2100s_curve_on_a_1000_nit_display(signal, nits):
+    """Below half, scene light is signal^2 / 3; the system gamma at 1000 nits is 1.2."""
+    assert icc.hlg_nits(signal) == pytest.approx(nits, rel=2e-3, abs=1e-9)
+
+
+KNEE_NITS = 87.8  # BT.2390's knee, 1.5 x 203 nits' PQ signal - 0.5 times 1000 nits', in nits
+
+
+def test_the_roll_off_keeps_light_below_its_knee_and_brings_1000_nits_to_203():
+    for nits in (0.0, 0.1, 1.0, 10.0, 50.0, KNEE_NITS):
+        assert icc.rolled_off(nits) == pytest.approx(nits, rel=1e-9, abs=1e-12)
+    assert icc.rolled_off(icc.HDR_PEAK_NITS) == pytest.approx(icc.REFERENCE_WHITE_NITS, rel=1e-9)
+    assert icc.rolled_off(4000.0) == icc.rolled_off(icc.HDR_PEAK_NITS)
+
+
+def test_the_roll_off_is_smooth_and_rises_to_its_peak():
+    signals = [index / 4000 * icc.pq_signal(icc.HDR_PEAK_NITS) for index in range(4001)]
+    rolled = [icc.rolled_off(icc.pq_nits(signal)) for signal in signals]
+    assert all(later > earlier for earlier, later in zip(rolled, rolled[1:]))
+    steps = [later - earlier for earlier, later in zip(rolled, rolled[1:])]
+    assert max(abs(later - earlier) for earlier, later in zip(steps, steps[1:])) < 0.01  # no corner
+    above_knee = [(nits, icc.pq_nits(signal)) for nits, signal in zip(rolled, signals) if nits > KNEE_NITS + 1]
+    assert all(nits < source for nits, source in above_knee)
+
+
+def decoded_by_curv(tag: bytes, level: int) -> float:
+    """ICC's sampled curve, read from its tag at an 8-bit level (a point, as it has 256)."""
+    assert tag[:4] == b"curv" and int.from_bytes(tag[8:12]) == 256
+    return int.from_bytes(tag[12 + 2 * level:14 + 2 * level]) / 65535
+
+
+@pytest.mark.parametrize(("transfer", "nits_of"), [(16, icc.pq_nits), (18, icc.hlg_nits)], ids=["PQ", "HLG"])
+def test_an_hdr_curve_is_sampled_as_its_sdr_rendering(transfer, nits_of):
+    for profile, signature in ((icc.profile(9, transfer), b"rTRC"), (icc.grey_profile(transfer), b"kTRC")):
+        offset, size = tag_table(profile)[signature]
+        tag = profile[offset:offset + size]
+        for level in range(256):
+            expected = min(icc.rolled_off(nits_of(level / 255)) / 203, 1.0)
+            assert decoded_by_curv(tag, level) == pytest.approx(expected, abs=0.5 / 65535)
+
+
+REFERENCE_WHITE_IN_SRGB = 229  # 203 nits rolled off to 159: 0.78 of the SDR white
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_hdr_reference_white_and_peak_in_srgb(mode):
+    """Through LittleCMS: PQ's 203 and HLG's 75% meet at the same grey; what reaches the assumed peak is
+    white; below the knee light stays as it was, 203 nits being white."""
+    pq_white, hlg_white = round(0.5807 * 255), round(0.75 * 255)
+    pq_50_nits, pq_peak = round(icc.pq_signal(50) * 255), round(icc.pq_signal(1000) * 255)
+    expected = [
+        REFERENCE_WHITE_IN_SRGB, srgb_encoded(icc.pq_nits(pq_50_nits / 255) / 203), 255, 255, 0]
+    for transfer, levels in ((16, [pq_white, pq_50_nits, pq_peak, 255, 0]), (18, [hlg_white])):
+        profile = icc.profile(1, transfer) if mode == "RGB" else icc.grey_profile(transfer)
+        colours = levels if mode == "L" else [(level,) * 3 for level in levels]
+        assert to_srgb(profile, colours, mode) == [
+            pytest.approx((value,) * 3, abs=1) for value in expected[:len(levels)]]

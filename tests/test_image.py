@@ -253,8 +253,8 @@ def test_an_avif_whose_codes_say_display_p3_carries_their_profile(target):
 
 @pytest.mark.parametrize("frames", [1, 3])
 @pytest.mark.parametrize("codes", [(9, 16), (9, 18), (2, 2)], ids=["PQ", "HLG", "unspecified"])
-def test_avif_output_states_the_codes_no_profile_states(codes, frames):
-    """HDR: no profile states PQ or HLG, but AVIF output can, on the same numbers."""
+def test_avif_output_states_the_codes_without_a_profile_for_hdr_or_srgb(codes, frames):
+    """HDR stays HDR: a profile, which can state only HDR's SDR rendering, would win over the codes."""
     result, image = rendered(avif_coded_as(*codes, frames=frames, duration=100), "32x,avif")
     assert avif.colour_codes(result.body) == codes and "icc_profile" not in image.info
     assert getattr(image, "n_frames", 1) == frames
@@ -297,11 +297,38 @@ def test_an_animated_display_p3_avif_keeps_its_profile_on_every_frame():
         "Display P3, sRGB curve")
 
 
-@pytest.mark.parametrize(("codes", "why"), [((1, 13), "sRGB"), ((2, 2), "unspecified"), ((9, 16), "HDR (PQ)")])
+@pytest.mark.parametrize(("codes", "why"), [((1, 13), "sRGB"), ((2, 2), "unspecified"), ((9, 9), "a log curve")])
 def test_an_avif_whose_codes_make_no_profile_comes_out_without_one(codes, why):
     _, image = rendered(avif_coded_as(*codes), "32x,jpeg")
     assert "icc_profile" not in image.info, why
     assert max_difference(image.getpixel((16, 16)), P3_COLOUR) <= LOSSY_EPSILON["jpeg"] + AVIF_SOURCE_EPSILON
+
+
+# HDR's reference white, 203 nits (PQ signal 58%, HLG 75%), in SDR: rolled off to 0.78 of white (test_icc.py).
+HDR_REFERENCE_WHITE = {16: round(0.5807 * 255), 18: round(0.75 * 255)}
+HDR_REFERENCE_WHITE_IN_SRGB = 229
+
+
+@pytest.mark.parametrize("target", ["jpeg", "png", "webp"])
+@pytest.mark.parametrize("transfer", [16, 18], ids=["PQ", "HLG"])
+def test_an_hdr_avif_into_an_sdr_format_carries_its_sdr_rendering(transfer, target):
+    colour = HDR_REFERENCE_WHITE[transfer]
+    _, image = rendered(avif_coded_as(9, transfer, colour=(colour,) * 3), f"32x,{target}")
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
+    assert profile.profile.profile_description == f"BT.2020, {'PQ' if transfer == 16 else 'HLG'} shown as SDR"
+    epsilon = LOSSY_EPSILON[target] + AVIF_SOURCE_EPSILON
+    assert max_difference(image.getpixel((16, 16)), (colour,) * 3) <= epsilon  # the numbers as they came
+    assert max_difference(converted_through_its_profile(image), (HDR_REFERENCE_WHITE_IN_SRGB,) * 3) <= epsilon
+
+
+@pytest.mark.parametrize(("frames", "mode"), [(1, "RGB"), (3, "RGB"), (1, "L")])
+def test_an_hdr_avif_into_gif_becomes_its_sdr_rendering_on_every_frame(frames, mode):
+    colour = HDR_REFERENCE_WHITE[16] if mode == "L" else (HDR_REFERENCE_WHITE[16],) * 3
+    _, image = rendered(avif_coded_as(9, 16, frames=frames, colour=colour, duration=100), "32x,gif")
+    assert "icc_profile" not in image.info and getattr(image, "n_frames", 1) == frames
+    image.seek(frames - 1)
+    assert max_difference(image.convert("RGB").getpixel((16, 16)), (HDR_REFERENCE_WHITE_IN_SRGB,) * 3) <= (
+        AVIF_SOURCE_EPSILON + 2)
 
 
 @pytest.mark.parametrize("target", ["jpeg", "avif"])
