@@ -328,3 +328,18 @@ def test_hdr_reference_white_and_peak_in_srgb(mode):
         colours = levels if mode == "L" else [(level,) * 3 for level in levels]
         assert to_srgb(profile, colours, mode) == [
             pytest.approx((value,) * 3, abs=1) for value in expected[:len(levels)]]
+
+
+def test_codes_no_profile_states_add_nothing_to_the_cache():
+    """A file's made-up codes cannot grow what a warm container keeps."""
+    def cached() -> int:
+        return sum(function.cache_info().currsize for function in vars(icc).values() if hasattr(function, "cache_info"))
+
+    icc.profile(12, 13), icc.grey_profile(8)
+    before = cached()
+    for code in range(256):
+        if code not in icc.PRIMARIES:
+            icc.profile(code, 13)
+        if code not in icc.TRANSFERS:
+            icc.profile(12, code), icc.grey_profile(code)
+    assert before >= 2 and cached() == before
