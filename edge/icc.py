@@ -11,8 +11,9 @@ profile connection space's D50 white by Bradford, and each transfer curve a para
 that mean sRGB, or that no such profile can state (log curves), make none.
 
 HDR's curves, PQ and HLG, reach far above any white a display profile has. What a profile can state
-is their SDR rendering (ITU-R BT.2408): light brought down to a display whose white is HDR's
-reference white, 203 nits, highlights rolled off by BT.2390's EETF, as a sampled curve. Without it,
+is an SDR rendering, as a sampled curve: light brought down to a display whose white is HDR's
+reference white (203 nits, ITU-R BT.2408), rolled off into it from an assumed 1000-nit peak by
+BT.2390's EETF, which leaves reference white itself at 0.78 of the display's. Without it,
 an HDR AVIF's numbers pass as sRGB ones and look washed out: PQ's 1 nit, level 38, shows as sRGB's 38,
 where its SDR rendering is 15.
 """
@@ -47,8 +48,8 @@ SRGB_PRIMARIES, SRGB_TRANSFER = 1, 13
 PQ, HLG = 16, 18
 HDR_TRANSFERS = frozenset({PQ, HLG})
 
-# An SDR rendering of HDR (BT.2408): its reference white, 203 nits, becomes the display's white, and
-# what is brighter, up to the peak HDR is assumed to reach, rolls off below it. 1000 nits is HLG's
+# An SDR rendering of HDR: the display's white is HDR's reference white, 203 nits (BT.2408), and light
+# from a knee (88 nits) up to the peak HDR is assumed to reach rolls off below it. 1000 nits is HLG's
 # nominal peak and a common PQ mastering one; brighter PQ light clips.
 REFERENCE_WHITE_NITS = 203.0
 HDR_PEAK_NITS = 1000.0

@@ -182,9 +182,15 @@ def test_a_pure_power_curve_decodes_as_its_power(transfer, gamma):
     assert max(abs(got[0] - want) for got, want in zip(converted, expected)) <= 1
 
 
-def test_the_profile_id_is_the_md5_icc_defines():
+def every_profile() -> list[bytes]:
+    """Every profile the codes stated make: RGB and grey, HDR's SDR renderings included."""
+    return [icc.profile(*codes) for codes in STATED] + [
+        icc.grey_profile(transfer) for transfer in icc.TRANSFERS if transfer != 13]
+
+
+@pytest.mark.parametrize("profile", every_profile())
+def test_the_profile_id_is_the_md5_icc_defines(profile):
     """ICC.1 7.2.18: the MD5 of the whole profile with its flags, rendering intent and ID zeroed."""
-    profile = icc.profile(12, 13)
     zeroed = bytearray(profile)
     zeroed[44:48] = zeroed[64:68] = bytes(4)
     zeroed[84:100] = bytes(16)
@@ -198,9 +204,8 @@ def tag_table(profile: bytes) -> dict[bytes, tuple[int, int]]:
     return {entry[:4]: (int.from_bytes(entry[4:8]), int.from_bytes(entry[8:12])) for entry in entries}
 
 
-@pytest.mark.parametrize(("primaries", "transfer"), STATED)
-def test_the_stated_size_and_every_tag_lie_within_the_profile_each_4_byte_aligned(primaries, transfer):
-    profile = icc.profile(primaries, transfer)
+@pytest.mark.parametrize("profile", every_profile())
+def test_the_stated_size_and_every_tag_lie_within_the_profile_each_4_byte_aligned(profile):
     assert int.from_bytes(profile[:4]) == len(profile) and len(profile) % 4 == 0
     for offset, size in tag_table(profile).values():
         assert offset % 4 == 0 and offset + size <= len(profile)
@@ -268,12 +273,15 @@ def test_pq_is_st_2084s_curve(nits, signal):
     assert icc.pq_nits(signal) == pytest.approx(nits, rel=5e-4, abs=1e-9)
 
 
+# Above half, by colour-science 0.4.7's BT.2100 HLG EOTF (1000 nits, grey, where its luminance weighting and
+# a curve's channel by channel agree): independent of this code.
 @pytest.mark.parametrize(("signal", "nits"), [
     (0.0, 0.0), (0.25, 1000 * (0.25**2 / 3) ** 1.2), (0.45, 1000 * (0.45**2 / 3) ** 1.2), (0.5, 1000 * (1 / 12) ** 1.2),
-    (0.75, 203), (1.0, 1000)])
+    (0.6, 84.8470357), (0.75, 203.1521459), (0.9, 522.1101447), (1.0, 1000)])
 def test_hlg_is_bt_2100s_curve_on_a_1000_nit_display(signal, nits):
-    """Below half, scene light is signal^2 / 3; the system gamma at 1000 nits is 1.2."""
-    assert icc.hlg_nits(signal) == pytest.approx(nits, rel=2e-3, abs=1e-9)
+    """Below half, scene light is signal^2 / 3; the system gamma at 1000 nits is 1.2. Reference white, 75%,
+    is BT.2408's 203 nits."""
+    assert icc.hlg_nits(signal) == pytest.approx(nits, rel=1e-6, abs=1e-9)
 
 
 KNEE_NITS = 87.8  # BT.2390's knee, 1.5 x 203 nits' PQ signal - 0.5 times 1000 nits', in nits
@@ -282,8 +290,16 @@ KNEE_NITS = 87.8  # BT.2390's knee, 1.5 x 203 nits' PQ signal - 0.5 times 1000 n
 def test_the_roll_off_keeps_light_below_its_knee_and_brings_1000_nits_to_203():
     for nits in (0.0, 0.1, 1.0, 10.0, 50.0, KNEE_NITS):
         assert icc.rolled_off(nits) == pytest.approx(nits, rel=1e-9, abs=1e-12)
-    assert icc.rolled_off(icc.HDR_PEAK_NITS) == pytest.approx(icc.REFERENCE_WHITE_NITS, rel=1e-9)
-    assert icc.rolled_off(4000.0) == icc.rolled_off(icc.HDR_PEAK_NITS)
+    assert icc.rolled_off(1000.0) == pytest.approx(203.0, rel=1e-9)
+    assert icc.rolled_off(4000.0) == icc.rolled_off(1000.0)
+
+
+# By a separate, literal transcription of BT.2390's EETF (1000 to 203 nits, black at 0), checked against
+# colour-science's ST 2084: independent of this code.
+@pytest.mark.parametrize(("nits", "rolled"), [
+    (100, 99.3611), (150, 135.2356), (203, 159.0419), (300, 182.4905), (500, 198.8560), (750, 202.6984)])
+def test_the_roll_off_is_bt_2390s_spline(nits, rolled):
+    assert icc.rolled_off(nits) == pytest.approx(rolled, rel=1e-6)
 
 
 def test_the_roll_off_is_smooth_and_rises_to_its_peak():
@@ -302,14 +318,22 @@ def decoded_by_curv(tag: bytes, level: int) -> float:
     return int.from_bytes(tag[12 + 2 * level:14 + 2 * level]) / 65535
 
 
-@pytest.mark.parametrize(("transfer", "nits_of"), [(16, icc.pq_nits), (18, icc.hlg_nits)], ids=["PQ", "HLG"])
-def test_an_hdr_curve_is_sampled_as_its_sdr_rendering(transfer, nits_of):
+# The same independent computation, at 8-bit levels, in 16-bit fractions of the SDR white.
+SDR_RENDERING_POINTS = {
+    16: {38: 317, 100: 9608, 148: 51278, 170: 63604, 191: 65535, 230: 65535, 254: 65535},
+    18: {38: 896, 100: 9136, 148: 24635, 170: 38208, 191: 51223, 230: 64492, 254: 65535},
+}
+
+
+@pytest.mark.parametrize("transfer", [16, 18], ids=["PQ", "HLG"])
+def test_an_hdr_curve_is_sampled_as_its_sdr_rendering(transfer):
     for profile, signature in ((icc.profile(9, transfer), b"rTRC"), (icc.grey_profile(transfer), b"kTRC")):
         offset, size = tag_table(profile)[signature]
         tag = profile[offset:offset + size]
-        for level in range(256):
-            expected = min(icc.rolled_off(nits_of(level / 255)) / 203, 1.0)
-            assert decoded_by_curv(tag, level) == pytest.approx(expected, abs=0.5 / 65535)
+        assert {level: round(decoded_by_curv(tag, level) * 65535) for level in SDR_RENDERING_POINTS[transfer]} == (
+            SDR_RENDERING_POINTS[transfer])
+        points = [decoded_by_curv(tag, level) for level in range(256)]
+        assert points[0] == 0 and points[255] == 1 and points == sorted(points)
 
 
 REFERENCE_WHITE_IN_SRGB = 229  # 203 nits rolled off to 159: 0.78 of the SDR white

@@ -321,6 +321,20 @@ def test_an_hdr_avif_into_an_sdr_format_carries_its_sdr_rendering(transfer, targ
     assert max_difference(converted_through_its_profile(image), (HDR_REFERENCE_WHITE_IN_SRGB,) * 3) <= epsilon
 
 
+@pytest.mark.parametrize("target", ["jpeg", "png", "webp"])
+def test_a_grey_hdr_avif_gets_its_grey_sdr_rendering_or_becomes_it_in_webp(target):
+    _, image = rendered(avif_coded_as(9, 16, colour=HDR_REFERENCE_WHITE[16]), f"32x,{target}")
+    epsilon = LOSSY_EPSILON[target] + AVIF_SOURCE_EPSILON
+    if target == "webp":  # WebP has no grey, so the grey profile cannot go with it
+        assert "icc_profile" not in image.info
+        assert max_difference(image.getpixel((16, 16)), (HDR_REFERENCE_WHITE_IN_SRGB,) * 3) <= epsilon
+        return
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
+    assert image.mode == "L" and profile.profile.profile_description == "Grey, PQ shown as SDR"
+    in_srgb = ImageCms.profileToProfile(image, profile, ImageCms.createProfile("sRGB"), outputMode="RGB")
+    assert max_difference(in_srgb.getpixel((16, 16)), (HDR_REFERENCE_WHITE_IN_SRGB,) * 3) <= epsilon
+
+
 @pytest.mark.parametrize(("frames", "mode"), [(1, "RGB"), (3, "RGB"), (1, "L")])
 def test_an_hdr_avif_into_gif_becomes_its_sdr_rendering_on_every_frame(frames, mode):
     colour = HDR_REFERENCE_WHITE[16] if mode == "L" else (HDR_REFERENCE_WHITE[16],) * 3
@@ -331,9 +345,10 @@ def test_an_hdr_avif_into_gif_becomes_its_sdr_rendering_on_every_frame(frames, m
         AVIF_SOURCE_EPSILON + 2)
 
 
+@pytest.mark.parametrize("transfer", [14, 16], ids=["SDR", "PQ"])
 @pytest.mark.parametrize("target", ["jpeg", "avif"])
-def test_an_avif_icc_profile_wins_over_its_codes(target):
-    result, image = rendered(avif_coded_as(9, 14, icc_profile=DISPLAY_P3), f"32x,{target}")
+def test_an_avif_icc_profile_wins_over_its_codes(target, transfer):
+    result, image = rendered(avif_coded_as(9, transfer, icc_profile=DISPLAY_P3), f"32x,{target}")
     assert image.info["icc_profile"] == DISPLAY_P3
     if target == "avif":
         assert avif.colour_codes(result.body) == (2, 2)  # what libavif states beside a profile
