@@ -336,9 +336,10 @@ def x_cache(answer: Answer) -> str:
 
 
 def wire_headers(answer: Answer, method: str) -> list[tuple[str, str]]:
-    """The headers as sent: CloudFront frames the body itself and adds Via and X-Cache."""
+    """The headers as sent: CloudFront frames the body itself and adds Via and X-Cache. A HEAD gets the
+    length of the body it is not sent (a GET's, from the cache), or the one its answer names (S3's)."""
     headers = [(name, value) for name, value in answer.headers if name.lower() not in ("via", "x-cache")]
-    if method != "HEAD" and answer.status != 304:
+    if (method != "HEAD" or answer.body) and answer.status != 304:
         headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
         headers.append(("Content-Length", str(len(answer.body))))
     if answer.header("date") is None:
@@ -367,16 +368,22 @@ class CloudFrontRequestHandler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_other
 
+    def request_target(self) -> str:
+        """The path as the viewer sent it. http.server turns a leading // into / (against open redirects
+        from its file server); CloudFront does not, and neither may the function's event."""
+        return self.requestline.split()[1]
+
     def respond(self, method: str) -> None:
         started = time.perf_counter()
+        target = self.request_target()
         try:
-            answer = self.server.cloudfront.answer(method, self.path, self.client_address[0], self.headers)
+            answer = self.server.cloudfront.answer(method, target, self.client_address[0], self.headers)
         except Exception:  # noqa: BLE001 - a bug in the emulator must not look like a product failure
             traceback.print_exc()
             answer = cloudfront_error_answer(500, "EmulatorError", ("the emulator failed; see its log",))
         # Logged before the answer leaves, so the line never lands after the viewer has moved on.
         elapsed = (time.perf_counter() - started) * 1000
-        print(f"{method:4} {self.path}  {answer.status}  {answer.source}  {elapsed:.0f} ms", file=sys.stderr)
+        print(f"{method:4} {target}  {answer.status}  {answer.source}  {elapsed:.0f} ms", file=sys.stderr)
         self.send_response_only(answer.status, answer.reason)
         for name, value in wire_headers(answer, method):
             self.send_header(name, value)

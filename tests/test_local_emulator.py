@@ -490,13 +490,31 @@ def test_cloudfront_frames_the_body_and_adds_via_x_cache_and_date_once():
     assert len(named(headers, "date")) == 1
 
 
-@pytest.mark.parametrize(("status", "method", "given", "sent"), [
-    (200, "HEAD", (("Content-Length", "999"),), ["999"]),  # the length a GET would have, as S3 or the function said
-    (304, "GET", (), []),  # no body, and no length of one (not_modified took the 200's away)
+@pytest.mark.parametrize(("status", "method", "given", "body", "sent"), [
+    (200, "HEAD", (("Content-Length", "999"),), b"", ["999"]),  # the length a GET would have, as S3 said
+    (200, "HEAD", (), b"JPEG", ["4"]),  # a GET's answer from the cache: the length of the body not sent
+    (304, "GET", (), b"", []),  # no body, and no length of one (not_modified took the 200's away)
 ])
-def test_a_head_keeps_its_length_and_a_304_gets_none(status, method, given, sent):
-    headers = cdn.wire_headers(cdn.Answer(status, "", (*given, ("Date", "then"))), method)
+def test_a_head_gets_a_gets_length_and_a_304_gets_none(status, method, given, body, sent):
+    headers = cdn.wire_headers(cdn.Answer(status, "", (*given, ("Date", "then")), body), method)
     assert (named(headers, "content-length"), named(headers, "date")) == (sent, ["then"])
+
+
+def test_a_head_after_a_get_is_a_hit_with_the_gets_length(client, function):
+    """(164 px: a size no other test of this module stores, as they share one S3.)"""
+    with serving(client, function, cache=ResponseCache()) as url:
+        _, get_headers, body = fetch(f"{url}/164x/{LANDSCAPE}")
+        _, head_headers, _ = fetch(f"{url}/164x/{LANDSCAPE}", "HEAD")
+    assert head_headers["X-Cache"] == "Hit from cloudfront"
+    assert head_headers["Content-Length"] == get_headers["Content-Length"] == str(len(body))
+
+
+def test_a_leading_double_slash_reaches_the_function_as_sent(client, function):
+    """Not ours (the key would start with an empty segment): S3's 404 passes through, as from CloudFront."""
+    with serving(client, function) as url:
+        status, _, body = fetch(f"{url}//176x/{LANDSCAPE}")
+    assert (status, b"NoSuchKey" in body) == (404, True)
+    assert function.calls == [(f"//176x/{LANDSCAPE}", "404")]
 
 
 def test_a_head_is_cached_for_heads_only(client, function):
