@@ -123,7 +123,17 @@ def _option_kind(option: str) -> str:
         return "format"
     if _QUALITY.match(option):
         return "quality"
-    raise BadRequest(f"unknown option {option!r}", public_message="Unknown option in size spec.")
+    raise BadRequest(f"unknown option {option!r}", public_message=_unknown_option_message(option))
+
+
+def _unknown_option_message(option: str) -> str:
+    """What a viewer should write instead: the likeliest slip first, then the whole list."""
+    lower = option.lower()
+    if lower != option and (lower in FITS or lower in FORMATS or _QUALITY.match(lower)):
+        return "Options are lower case."
+    if option.startswith("q"):
+        return "Quality is q1 to q100, without leading zeros."
+    return f"Unknown option: use {', '.join(FITS + FORMATS)} or q1 to q100."
 
 
 def check_limits(rendition: Rendition, max_dimension: int, allowed_sizes: frozenset[str] | None) -> None:

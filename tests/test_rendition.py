@@ -108,6 +108,24 @@ def test_invalid_uris_are_bad_requests(uri):
     assert raised.value.public_message
 
 
+@pytest.mark.parametrize(("option", "message"), [
+    ("WEBP", "Options are lower case."),
+    ("Cover", "Options are lower case."),
+    ("Q50", "Options are lower case."),
+    ("q0", "Quality is q1 to q100, without leading zeros."),
+    ("q101", "Quality is q1 to q100, without leading zeros."),
+    ("q070", "Quality is q1 to q100, without leading zeros."),
+    ("q", "Quality is q1 to q100, without leading zeros."),
+    ("jpg", "Unknown option: use contain, cover, fill, jpeg, png, webp, avif, gif or q1 to q100."),
+    ("JPG", "Unknown option: use contain, cover, fill, jpeg, png, webp, avif, gif or q1 to q100."),
+    ("", "Unknown option: use contain, cover, fill, jpeg, png, webp, avif, gif or q1 to q100."),
+])
+def test_an_unknown_option_is_answered_with_what_to_write(option, message):
+    with pytest.raises(BadRequest) as raised:
+        parse_rendition(f"/640x,{option}/cat.jpg")
+    assert raised.value.public_message == message
+
+
 def test_key_length_limit_counts_utf8_bytes():
     """S3's limit is 1024 bytes of UTF-8: a key of exactly that many is accepted, one byte more is not."""
     at_limit = "/640x/k" + "%C3%A9" * ((1024 - len("640x/k")) // 2)
