@@ -4,7 +4,8 @@ stopped, and how many times it plays.
 Colour (HEIF, ISO/IEC 23008-12, 6.5.5; MIAF): a picture may say what its numbers mean only by
 code points, in an `nclx` colour box, which Pillow does not report (edge/icc.py makes them a
 profile). A still's box is a property of its primary item; an image sequence's is in its colour
-track's sample entry. Which of the two libavif decodes, the file's major brand decides.
+track's sample entry. Which of the two libavif decodes, the file's major brand decides. An HDR
+picture may say there, too, how bright its brightest pixel is (a `clli` box, MIAF 7.4.4.2.2).
 
 libavif stamps the movie, track and media headers (mvhd, tkhd, mdhd) of an image
 sequence with the second it was encoded in, so two renders of the same frames differ.
@@ -115,15 +116,30 @@ def _duration_field(buffer: memoryview, start: int, end: int, kind: bytes) -> me
 
 def colour_codes(data: bytes | memoryview) -> tuple[int, int] | None:
     """The colour primaries and transfer characteristics (ITU-T H.273) of what libavif decodes of an AVIF,
-    from its nclx colour box: a sequence's when the major brand is avis, or is not avif and there is a
-    track; else the primary item's. None when it has none (libavif then reads the codes from the AV1
-    stream's sequence header, which is not read here)."""
+    from its nclx colour box (_decoded_boxes). None when it has none (libavif then reads the codes from the
+    AV1 stream's sequence header, which is not read here)."""
     buffer = memoryview(data)
+    return _nclx(buffer, _decoded_boxes(buffer))
+
+
+def brightest_nits(data: bytes | memoryview) -> int | None:
+    """How bright, in nits, the brightest pixel of what libavif decodes is (the MaxCLL of its clli box, beside
+    its colour box); None when it does not say, or says 0 (unknown), or its box is cut (libavif refuses it)."""
+    buffer = memoryview(data)
+    for kind, payload, box_end in _decoded_boxes(buffer):
+        if kind == b"clli" and payload + 4 <= box_end:
+            return int.from_bytes(buffer[payload:payload + 2]) or None
+    return None
+
+
+def _decoded_boxes(buffer: memoryview) -> Iterator[tuple[bytes, int, int]]:
+    """The boxes that say how libavif decodes an AVIF: a sequence's colour track's when the major brand is
+    avis, or is not avif and there is a track; else the primary item's properties."""
     brand = _major_brand(buffer)
     tracks = list(_tracks(buffer))
     if brand == b"avis" or (brand != b"avif" and tracks):
-        return _nclx(buffer, _colour_entry_boxes(buffer, tracks))
-    return _nclx(buffer, _primary_item_boxes(buffer))
+        return _colour_entry_boxes(buffer, tracks)
+    return _primary_item_boxes(buffer)
 
 
 def _major_brand(buffer: memoryview) -> bytes | None:

@@ -12,8 +12,9 @@ that mean sRGB, or that no such profile can state (log curves), make none.
 
 HDR's curves, PQ and HLG, reach far above any white a display profile has. What a profile can state
 is an SDR rendering, as a sampled curve: light brought down to a display whose white is HDR's
-reference white (203 nits, ITU-R BT.2408), rolled off into it from an assumed 1000-nit peak by
-BT.2390's EETF, which leaves reference white itself at 0.78 of the display's. Without it,
+reference white (203 nits, ITU-R BT.2408), rolled off into it from HDR's peak by BT.2390's EETF:
+a PQ picture's brightest pixel when it says (edge/avif.py), else 1000 nits, which leaves reference
+white itself at 0.78 of the display's. Without it,
 an HDR AVIF's numbers pass as sRGB ones and look washed out: PQ's 1 nit, level 38, shows as sRGB's 38,
 where its SDR rendering is 15.
 """
@@ -49,11 +50,13 @@ PQ, HLG = 16, 18
 HDR_TRANSFERS = frozenset({PQ, HLG})
 
 # An SDR rendering of HDR: the display's white is HDR's reference white, 203 nits (BT.2408), and light
-# from a knee (88 nits) up to the peak HDR is assumed to reach rolls off below it. 1000 nits is HLG's
-# nominal peak and a common PQ mastering one; brighter PQ light clips.
+# from a knee up to HDR's peak rolls off below it. The peak is a PQ picture's brightest pixel when it
+# says (in steps, so that few profiles are ever made), else 1000 nits: HLG's nominal peak, and a common
+# PQ mastering one; brighter PQ light clips.
 REFERENCE_WHITE_NITS = 203.0
 HDR_PEAK_NITS = 1000.0
 PQ_PEAK_NITS = 10000.0
+PEAK_STEP_NITS = 100
 # Pillow opens an AVIF as 8-bit samples: each decodes exactly at a point of the curve.
 SAMPLED_CURVE_POINTS = 256
 
@@ -88,11 +91,12 @@ def hlg_nits(signal: float) -> float:
     return HDR_PEAK_NITS * scene ** 1.2
 
 
-def rolled_off(nits: float) -> float:
-    """BT.2390's EETF from an HDR peak of HDR_PEAK_NITS down to REFERENCE_WHITE_NITS, black kept at 0:
-    the identity up to a knee (88 nits), then a Hermite spline, in PQ signal, that reaches the new peak
-    at the old one. Light beyond HDR_PEAK_NITS clips there."""
-    source_peak = pq_signal(HDR_PEAK_NITS)
+def rolled_off(nits: float, peak: float = HDR_PEAK_NITS) -> float:
+    """BT.2390's EETF from an HDR peak down to REFERENCE_WHITE_NITS, black kept at 0: the identity up to
+    a knee (88 nits from a 1000-nit peak), then a Hermite spline, in PQ signal, that reaches the new peak
+    at the old one; only the identity from a peak no brighter than the new one. Light beyond the peak
+    clips there."""
+    source_peak = pq_signal(peak)
     new_peak = pq_signal(REFERENCE_WHITE_NITS) / source_peak
     knee = 1.5 * new_peak - 0.5
     signal = min(pq_signal(nits) / source_peak, 1.0)
@@ -103,13 +107,8 @@ def rolled_off(nits: float) -> float:
     return pq_nits(signal * source_peak)
 
 
-def sdr_rendering(nits_of: Callable[[float], float]) -> Callable[[float], float]:
-    """An HDR curve (signal to nits) as an SDR display's: light relative to its white."""
-    return lambda signal: rolled_off(nits_of(signal)) / REFERENCE_WHITE_NITS
-
-
-# H.273's transfer characteristics: name, then ICC parametric curve 0 (g) or 3 (g, a, b, c, d), or a
-# function from signal to light to sample.
+# H.273's transfer characteristics: name, then ICC parametric curve 0 (g) or 3 (g, a, b, c, d), or, for
+# HDR, a function from signal to nits, whose SDR rendering is sampled.
 # The BT.709 family decodes by its camera curve's inverse, as libavif's own conversions to light do.
 Curve = tuple[float, ...] | Callable[[float], float]
 BT709_CURVE = _inverse_oetf(1 / 0.45, 1.099296826809442, 0.018053968510807, 4.5)
@@ -123,8 +122,8 @@ TRANSFERS: dict[int, tuple[str, Curve]] = {
     13: ("sRGB curve", (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045)),
     14: ("BT.2020 curve", BT709_CURVE),
     15: ("BT.2020 curve", BT709_CURVE),
-    PQ: ("PQ shown as SDR", sdr_rendering(pq_nits)),
-    HLG: ("HLG shown as SDR", sdr_rendering(hlg_nits)),
+    PQ: ("PQ shown as SDR", pq_nits),
+    HLG: ("HLG shown as SDR", hlg_nits),
 }
 
 PCS_WHITE = (0.9642, 1.0, 0.8249)  # D50, as ICC states it
@@ -135,40 +134,51 @@ CREATED = (2026, 11, 29, 0, 0, 0)
 COPYRIGHT = "No copyright, use freely"
 
 
-def profile(primaries: int, transfer: int) -> bytes | None:
+def profile(primaries: int, transfer: int, brightest_nits: int | None = None) -> bytes | None:
     """The RGB profile that code points `primaries` and `transfer` describe; None when they mean
-    sRGB or this module cannot state them."""
+    sRGB or this module cannot state them. A PQ picture's SDR rendering rolls off from its brightest
+    pixel, when it says how bright that is."""
     primaries = SRGB_PRIMARIES if primaries == UNSPECIFIED else primaries
     transfer = SRGB_TRANSFER if transfer == UNSPECIFIED else transfer
     if (primaries, transfer) == (SRGB_PRIMARIES, SRGB_TRANSFER):
         return None
     if primaries not in PRIMARIES or transfer not in TRANSFERS:
         return None
-    return _rgb(primaries, transfer)
+    return _rgb(primaries, transfer, _peak(transfer, brightest_nits))
 
 
-def grey_profile(transfer: int) -> bytes | None:
+def grey_profile(transfer: int, brightest_nits: int | None = None) -> bytes | None:
     """The grey profile transfer characteristics `transfer` describe (a grey picture's primaries say
     nothing); None when they are sRGB's, unspecified (taken as sRGB's) or not stated here."""
     if transfer == SRGB_TRANSFER or transfer not in TRANSFERS:
         return None
-    return _grey(transfer)
+    return _grey(transfer, _peak(transfer, brightest_nits))
 
 
-# Cached only for the codes stated: a file's made-up ones add nothing.
+def _peak(transfer: int, brightest_nits: int | None) -> float | None:
+    """The peak an HDR curve's SDR rendering rolls off from (None for SDR's curves): a PQ picture's
+    brightest pixel, rounded up to PEAK_STEP_NITS, up to PQ's own peak."""
+    if transfer not in HDR_TRANSFERS:
+        return None
+    if transfer == HLG or brightest_nits is None:
+        return HDR_PEAK_NITS
+    return float(min(math.ceil(brightest_nits / PEAK_STEP_NITS) * PEAK_STEP_NITS, PQ_PEAK_NITS))
+
+
+# Cached only for the codes stated, and at most 100 peaks: a file's made-up ones add nothing.
 @cache
-def _grey(transfer: int) -> bytes:
+def _grey(transfer: int, peak: float | None) -> bytes:
     transfer_name, curve = TRANSFERS[transfer]
-    return _display_profile(b"GRAY", f"Grey, {transfer_name}", [(b"kTRC", _trc(curve))])
+    return _display_profile(b"GRAY", f"Grey, {transfer_name}", [(b"kTRC", _trc(curve, peak))])
 
 
 @cache
-def _rgb(primaries: int, transfer: int) -> bytes:
+def _rgb(primaries: int, transfer: int, peak: float | None) -> bytes:
     primaries_name, red, green, blue, white = PRIMARIES[primaries]
     transfer_name, curve = TRANSFERS[transfer]
     adaptation = chromatic_adaptation(xyz(white))
     colorants = product(adaptation, rgb_to_xyz(red, green, blue, white))
-    trc = _trc(curve)
+    trc = _trc(curve, peak)
     return _display_profile(b"RGB ", f"{primaries_name}, {transfer_name}", [
         (b"chad", _sf32(adaptation)),
         *((name, _xyz(column)) for name, column in zip((b"rXYZ", b"gXYZ", b"bXYZ"), zip(*colorants))),
@@ -227,8 +237,10 @@ def _sf32(matrix: Matrix) -> bytes:
     return b"sf32" + bytes(4) + _fixed(value for row in matrix for value in row)
 
 
-def _trc(curve: Curve) -> bytes:
-    return _sampled(curve) if callable(curve) else _para(curve)
+def _trc(curve: Curve, peak: float | None) -> bytes:
+    if peak is None:
+        return _para(curve)
+    return _sampled(lambda signal: rolled_off(curve(signal), peak) / REFERENCE_WHITE_NITS)
 
 
 def _sampled(light_of: Callable[[float], float]) -> bytes:

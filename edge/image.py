@@ -199,7 +199,7 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     plays = animation_plays(image, data)  # read before seeking: only the first frame carries it
     lossless = target == "webp" and frame_count == 1 and is_lossless_graphic(image, data)
     codes = colour_codes(image, data)
-    profile = colour_profile(image, codes, target)
+    profile = colour_profile(image, codes, target, data)
     frames = merge_repeated(rendered_frames(
         source_frames(image, frame_count, target, geometry, orientation, data, profile), frame_count))
     await_data_check(source)
@@ -411,15 +411,19 @@ def colour_codes(source: Image.Image, original: bytes) -> tuple[int, int] | None
     return avif.colour_codes(original)
 
 
-def colour_profile(source: Image.Image, codes: tuple[int, int] | None, target: str) -> bytes | None:
-    """The source's ICC profile, or the one its colour code points make (edge/icc.py): a grey one for
-    a grey picture. None for HDR into AVIF, which states HDR's codes: a decoder would show the
-    profile's SDR rendering instead."""
+def colour_profile(source: Image.Image, codes: tuple[int, int] | None, target: str, original: bytes) -> bytes | None:
+    """The source's ICC profile, or the one its colour code points make (edge/icc.py), HDR's rolled off
+    from its brightest pixel when it says: a grey one for a grey picture. None for HDR into AVIF, which
+    states HDR's codes: a decoder would show the profile's SDR rendering instead."""
     if codes is None:
         return source.info.get("icc_profile")
-    if target == "avif" and codes[1] in icc.HDR_TRANSFERS:
+    primaries, transfer = codes
+    if target == "avif" and transfer in icc.HDR_TRANSFERS:
         return None
-    return icc.grey_profile(codes[1]) if source.mode in GRAY_MODES else icc.profile(*codes)
+    brightest = avif.brightest_nits(original)
+    if source.mode in GRAY_MODES:
+        return icc.grey_profile(transfer, brightest)
+    return icc.profile(primaries, transfer, brightest)
 
 
 def output_disposal(source_disposal: int) -> int:

@@ -329,6 +329,33 @@ def test_colour_codes_are_read_as_libavif_reads_them(data, codes):
     assert avif.colour_codes(data) == codes
 
 
+def clli(brightest: int, average: int = 100) -> bytes:
+    return box(b"clli", struct.pack(">HH", brightest, average))
+
+
+HDR_BOTH = tracks(track(nclx(9, 16) + clli(1500))) + item_properties([nclx(9, 16), clli(4000)], {1: [1, 2]})
+
+
+@pytest.mark.parametrize(("data", "nits"), [
+    (item_properties([SIZE, nclx(9, 16), clli(4000)], {1: [1, 2, 3]}), 4000),
+    (item_properties([clli(4000), clli(600)], {2: [1], 1: [2]}), 600),  # item 2's is not the primary's
+    (item_properties([clli(4000)], {2: [1]}), None),  # only another item's
+    (item_properties([clli(0)], {1: [1]}), None),  # 0: unknown
+    (item_properties([box(b"clli", b"\x0f")], {1: [1]}), None),  # cut inside its brightest
+    (item_properties([box(b"clli", b"\x0f\xa0\x00")], {1: [1]}), None),  # cut inside its average
+    (item_properties([nclx(9, 16)], {1: [1]}), None),
+    (tracks(track(box(b"av1C", bytes(4)) + nclx(9, 16) + clli(1500))), 1500),
+    (tracks(track(clli(999), auxiliary=True), track(clli(1500))), 1500),  # the alpha track first
+    (branded(b"avis", HDR_BOTH), 1500),
+    (branded(b"avif", HDR_BOTH), 4000),
+    (STILL, None),
+    (SEQUENCE, None),
+], ids=["primary-item", "other-item-first", "another-items-only", "zero", "cut", "cut-later", "none", "track", "alpha-track-first",
+        "avis", "avif", "pillows-still", "pillows-sequence"])
+def test_the_brightest_pixel_is_read_beside_the_colour_libavif_decodes(data, nits):
+    assert avif.brightest_nits(data) == nits
+
+
 RGBA_SEQUENCE = encoded(gradient((16, 16), "RGBA"), "AVIF", save_all=True,
                         append_images=[gradient((16, 16), "RGBA").rotate(90)])
 

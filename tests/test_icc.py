@@ -367,3 +367,41 @@ def test_codes_no_profile_states_add_nothing_to_the_cache():
         if code not in icc.TRANSFERS:
             icc.profile(12, code), icc.grey_profile(code)
     assert before >= 2 and cached() == before
+    for brightest in range(1, 65536, 7):  # a clli box's 16 bits: at most 100 peaks of each PQ profile
+        icc.profile(9, 16, brightest), icc.profile(12, 13, brightest), icc.profile(9, 18, brightest)
+    assert cached() - before <= 100 + 2  # and HLG's and P3's own, without a peak
+
+
+def test_the_roll_off_from_a_brighter_peak_starts_lower_and_ends_there():
+    """From 4000 nits, BT.2390's knee is at 50 nits, and 1000 nits are no longer white."""
+    for nits in (1.0, 10.0, 40.0):
+        assert icc.rolled_off(nits, 4000.0) == pytest.approx(nits, rel=1e-9)
+    assert icc.rolled_off(4000.0, 4000.0) == pytest.approx(203.0, rel=1e-9)
+    assert 150 < icc.rolled_off(1000.0, 4000.0) < 200 and icc.rolled_off(60.0, 4000.0) < 60.0
+
+
+def test_a_peak_no_brighter_than_reference_white_keeps_light_as_it_is_up_to_it():
+    assert [icc.rolled_off(nits, 150.0) for nits in (10.0, 100.0, 150.0, 1000.0)] == pytest.approx(
+        [10.0, 100.0, 150.0, 150.0], rel=1e-9)
+
+
+@pytest.mark.parametrize(("brightest", "same_as"), [
+    (None, 1000), (951, 1000), (3901, 4000), (65535, 10000), (1, 100)])
+def test_a_pq_profile_rolls_off_from_the_brightest_pixel_in_steps_of_100_nits(brightest, same_as):
+    assert icc.profile(9, 16, brightest) == icc.profile(9, 16, same_as)
+    assert icc.grey_profile(16, brightest) == icc.grey_profile(16, same_as)
+
+
+def test_only_pq_has_a_peak():
+    assert icc.profile(9, 16, 4000) != icc.profile(9, 16) and icc.grey_profile(16, 4000) != icc.grey_profile(16)
+    assert icc.profile(9, 18, 4000) == icc.profile(9, 18)  # HLG's peak is its display's
+    assert icc.profile(12, 13, 4000) == icc.profile(12, 13) and icc.profile(1, 13, 4000) is None
+
+
+def test_a_4000_nit_pq_picture_in_srgb():
+    """1000 nits fall below white, 4000 reach it; under 50 nits light is kept."""
+    levels = [round(icc.pq_signal(nits) * 255) for nits in (1000, 4000, 20)]
+    converted = to_srgb(icc.profile(1, 16, 4000), [(level,) * 3 for level in levels])
+    expected_dark = srgb_encoded(icc.pq_nits(levels[2] / 255) / 203)
+    assert converted[0][0] <= 251 and converted[1] == (255,) * 3
+    assert converted[2] == pytest.approx((expected_dark,) * 3, abs=1)

@@ -15,7 +15,7 @@ from PIL import ExifTags, Image, ImageCms, ImageOps
 
 import bombs
 import edge.image
-from edge import avif, png, webp
+from edge import avif, icc, png, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
 from edge.image import (
@@ -333,6 +333,17 @@ def test_a_grey_hdr_avif_gets_its_grey_sdr_rendering_or_becomes_it_in_webp(targe
     assert image.mode == "L" and profile.profile.profile_description == "Grey, PQ shown as SDR"
     in_srgb = ImageCms.profileToProfile(image, profile, ImageCms.createProfile("sRGB"), outputMode="RGB")
     assert max_difference(in_srgb.getpixel((16, 16)), (HDR_REFERENCE_WHITE_IN_SRGB,) * 3) <= epsilon
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_a_pq_avif_that_says_how_bright_its_brightest_pixel_is_is_rolled_off_from_there(monkeypatch, mode):
+    """Pillow writes no clli box (test_avif.py reads them): the engine is told 4000 nits by its reader."""
+    source = avif_coded_as(9, 16, colour=HDR_REFERENCE_WHITE[16] if mode == "L" else (HDR_REFERENCE_WHITE[16],) * 3)
+    read = []
+    monkeypatch.setattr(avif, "brightest_nits", lambda data: read.append(bytes(data)) or 4000)
+    _, image = rendered(source, "32x,png")
+    assert read == [source]
+    assert image.info["icc_profile"] == (icc.profile(9, 16, 4000) if mode == "RGB" else icc.grey_profile(16, 4000))
 
 
 @pytest.mark.parametrize(("frames", "mode"), [(1, "RGB"), (3, "RGB"), (1, "L")])
