@@ -14,9 +14,8 @@ HDR's curves, PQ and HLG, reach far above any white a display profile has. What 
 is an SDR rendering, as a sampled curve: light brought down to a display whose white is HDR's
 reference white (203 nits, ITU-R BT.2408), rolled off into it from HDR's peak by BT.2390's EETF:
 a PQ picture's brightest pixel when it says (edge/avif.py), else 1000 nits, which leaves reference
-white itself at 0.78 of the display's. Without it,
-an HDR AVIF's numbers pass as sRGB ones and look washed out: PQ's 1 nit, level 38, shows as sRGB's 38,
-where its SDR rendering is 15.
+white itself at 0.78 of the display's. Without it, an HDR AVIF's numbers pass as sRGB ones and look
+washed out: PQ's 1 nit, level 38, shows as sRGB's 38, where its SDR rendering is 15.
 """
 
 import hashlib
