@@ -256,13 +256,18 @@ class CloudFront:
         return answer
 
     def cached(self, method: str, uri: str) -> tuple[Answer, int] | None:
-        """CloudFront caches GET and HEAD: a GET's answer serves both, a HEAD's (no body) only a HEAD."""
+        """CloudFront caches GET and HEAD: a GET's answer serves both (a HEAD with the length of the body
+        it is not sent), a HEAD's (no body) only a HEAD."""
         if self.cache is None:
             return None
         from_get = self.cache.get(cache_key("GET", uri))
-        if from_get is not None or method != "HEAD":
-            return from_get
-        return self.cache.get(cache_key("HEAD", uri))
+        if from_get is None:
+            return self.cache.get(cache_key("HEAD", uri)) if method == "HEAD" else None
+        answer, age = from_get
+        if method == "HEAD":
+            unframed = tuple((name, value) for name, value in answer.headers if name.lower() != "content-length")
+            answer = replace(answer, headers=unframed + (("Content-Length", str(len(answer.body))),))
+        return answer, age
 
     def from_origin(self, method: str, uri: str, client_ip: str, cf_id: str) -> Answer:
         # S3 decodes the path as the function does: percent-escapes as UTF-8, and + as a space.
@@ -336,10 +341,10 @@ def x_cache(answer: Answer) -> str:
 
 
 def wire_headers(answer: Answer, method: str) -> list[tuple[str, str]]:
-    """The headers as sent: CloudFront frames the body itself and adds Via and X-Cache. A HEAD gets the
-    length of the body it is not sent (a GET's, from the cache), or the one its answer names (S3's)."""
+    """The headers as sent: CloudFront frames the body itself and adds Via and X-Cache. A HEAD keeps the
+    length its answer names (S3's, or a cached GET's): what a HEAD's answer holds was never sent."""
     headers = [(name, value) for name, value in answer.headers if name.lower() not in ("via", "x-cache")]
-    if (method != "HEAD" or answer.body) and answer.status != 304:
+    if method != "HEAD" and answer.status != 304:
         headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
         headers.append(("Content-Length", str(len(answer.body))))
     if answer.header("date") is None:
