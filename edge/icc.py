@@ -156,12 +156,13 @@ def grey_profile(transfer: int, brightest_nits: int | None = None) -> bytes | No
 
 def _peak(transfer: int, brightest_nits: int | None) -> float | None:
     """The peak an HDR curve's SDR rendering rolls off from (None for SDR's curves): a PQ picture's
-    brightest pixel, rounded up to PEAK_STEP_NITS, up to PQ's own peak."""
+    brightest pixel, rounded up to PEAK_STEP_NITS. One brighter than PQ can be says nothing true, and
+    would darken the whole rendering: HDR_PEAK_NITS then, as when it says nothing."""
     if transfer not in HDR_TRANSFERS:
         return None
-    if transfer == HLG or brightest_nits is None:
+    if transfer == HLG or brightest_nits is None or not 0 < brightest_nits <= PQ_PEAK_NITS:
         return HDR_PEAK_NITS
-    return float(min(math.ceil(brightest_nits / PEAK_STEP_NITS) * PEAK_STEP_NITS, PQ_PEAK_NITS))
+    return float(math.ceil(brightest_nits / PEAK_STEP_NITS) * PEAK_STEP_NITS)
 
 
 # Cached only for the codes stated, and at most 100 peaks: a file's made-up ones add nothing.

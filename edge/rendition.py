@@ -129,9 +129,11 @@ def _option_kind(option: str) -> str:
 def _unknown_option_message(option: str) -> str:
     """What a viewer should write instead: the likeliest slip first, then the whole list."""
     lower = option.lower()
+    if not option:
+        return "Empty option: remove the extra comma."
     if lower != option and (lower in FITS or lower in FORMATS or _QUALITY.match(lower)):
         return "Options are lower case."
-    if option.startswith("q"):
+    if lower.startswith("q"):
         return "Quality is q1 to q100, without leading zeros."
     return f"Unknown option: use {', '.join(FITS + FORMATS)} or q1 to q100."
 

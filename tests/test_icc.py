@@ -367,13 +367,14 @@ def test_codes_no_profile_states_add_nothing_to_the_cache():
         if code not in icc.TRANSFERS:
             icc.profile(12, code), icc.grey_profile(code)
     assert before >= 2 and cached() == before
-    for brightest in range(1, 65536, 7):  # a clli box's 16 bits: at most 100 peaks of each PQ profile
-        icc.profile(9, 16, brightest), icc.profile(12, 13, brightest), icc.profile(9, 18, brightest)
-    assert cached() - before <= 100 + 2  # and HLG's and P3's own, without a peak
+    for brightest in range(1, 65536, 7):  # a clli box's 16 bits: at most 100 peaks for each PQ profile
+        icc.profile(9, 16, brightest), icc.grey_profile(16, brightest)
+        icc.profile(12, 13, brightest), icc.profile(9, 18, brightest)
+    assert cached() - before <= 2 * 100 + 2  # and HLG's and P3's own, without a peak
 
 
 def test_the_roll_off_from_a_brighter_peak_starts_lower_and_ends_there():
-    """From 4000 nits, BT.2390's knee is at 50 nits, and 1000 nits are no longer white."""
+    """From 4000 nits, BT.2390's knee is at 40 nits, and 1000 nits are no longer white."""
     for nits in (1.0, 10.0, 40.0):
         assert icc.rolled_off(nits, 4000.0) == pytest.approx(nits, rel=1e-9)
     assert icc.rolled_off(4000.0, 4000.0) == pytest.approx(203.0, rel=1e-9)
@@ -385,11 +386,14 @@ def test_a_peak_no_brighter_than_reference_white_keeps_light_as_it_is_up_to_it()
         [10.0, 100.0, 150.0, 150.0], rel=1e-9)
 
 
-@pytest.mark.parametrize(("brightest", "same_as"), [
-    (None, 1000), (951, 1000), (3901, 4000), (65535, 10000), (1, 100)])
-def test_a_pq_profile_rolls_off_from_the_brightest_pixel_in_steps_of_100_nits(brightest, same_as):
-    assert icc.profile(9, 16, brightest) == icc.profile(9, 16, same_as)
-    assert icc.grey_profile(16, brightest) == icc.grey_profile(16, same_as)
+@pytest.mark.parametrize(("brightest", "same_as", "unlike"), [
+    (None, 1000, 900), (951, 1000, 900), (3901, 4000, 3900), (10000, 10000, 9900), (1, 100, 1000),
+    (10001, 1000, 10000), (65535, 1000, 10000), (0, 1000, 100), (-5, 1000, 100)])
+def test_a_pq_profile_rolls_off_from_the_brightest_pixel_in_steps_of_100_nits_up_to_pqs_peak(
+        brightest, same_as, unlike):
+    """Past PQ's 10000 nits, or at 0 or less, a brightest pixel says nothing true: 1000 nits, as for none."""
+    assert icc.profile(9, 16, brightest) == icc.profile(9, 16, same_as) != icc.profile(9, 16, unlike)
+    assert icc.grey_profile(16, brightest) == icc.grey_profile(16, same_as) != icc.grey_profile(16, unlike)
 
 
 def test_only_pq_has_a_peak():
@@ -399,7 +403,7 @@ def test_only_pq_has_a_peak():
 
 
 def test_a_4000_nit_pq_picture_in_srgb():
-    """1000 nits fall below white, 4000 reach it; under 50 nits light is kept."""
+    """1000 nits fall below white, 4000 reach it; under 40 nits light is kept."""
     levels = [round(icc.pq_signal(nits) * 255) for nits in (1000, 4000, 20)]
     converted = to_srgb(icc.profile(1, 16, 4000), [(level,) * 3 for level in levels])
     expected_dark = srgb_encoded(icc.pq_nits(levels[2] / 255) / 203)

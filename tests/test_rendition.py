@@ -116,9 +116,10 @@ def test_invalid_uris_are_bad_requests(uri):
     ("q101", "Quality is q1 to q100, without leading zeros."),
     ("q070", "Quality is q1 to q100, without leading zeros."),
     ("q", "Quality is q1 to q100, without leading zeros."),
+    ("Q0", "Quality is q1 to q100, without leading zeros."),
     ("jpg", "Unknown option: use contain, cover, fill, jpeg, png, webp, avif, gif or q1 to q100."),
     ("JPG", "Unknown option: use contain, cover, fill, jpeg, png, webp, avif, gif or q1 to q100."),
-    ("", "Unknown option: use contain, cover, fill, jpeg, png, webp, avif, gif or q1 to q100."),
+    ("", "Empty option: remove the extra comma."),
 ])
 def test_an_unknown_option_is_answered_with_what_to_write(option, message):
     with pytest.raises(BadRequest) as raised:
