@@ -6,7 +6,7 @@ steps. Every step returns early when it has nothing to do.
 
 Colour: an RGB or grayscale source's ICC profile (Display P3, Adobe RGB, ...) is
 kept, untouched, in JPEG, PNG, WebP and AVIF output, so browsers show the same
-colours. An AVIF that gives its colour by code points instead gets the profile
+colours. An AVIF or PNG that gives its colour by code points gets the profile
 they make (HDR's: its SDR rendering), and AVIF output states the codes too, so
 that HDR stays HDR there. GIF cannot carry a profile, nor WebP a grey one (WebP
 has no grey), so those pixels are converted to sRGB, and CMYK is always
@@ -70,6 +70,8 @@ ANIMATED_OUTPUTS = frozenset({"gif", "webp", "png", "avif"})
 ICC_OUTPUTS = frozenset({"jpeg", "png", "webp", "avif"})
 ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 GRAY_MODES = frozenset({"1", "L", "LA", "La"})
+# The formats that may give their colour by code points, and the module that reads them.
+CODE_POINT_READERS = {"AVIF": avif, "PNG": png}
 # Signed or 32-bit integer and floating-point samples (TIFF's): the file does not say what range
 # they span (0-1, 0-255, the type's whole range...), so no scaling to 8 bits is right for all.
 # A guess would be stored, and cached for a year; a 415 tells the uploader at once.
@@ -404,11 +406,13 @@ def source_frames(
 
 
 def colour_codes(source: Image.Image, original: bytes) -> tuple[int, int] | None:
-    """The colour code points (H.273 primaries and transfer) of an AVIF without an ICC profile, which
-    Pillow does not read: P3 numbers taken for sRGB ones look desaturated, HDR ones washed out."""
-    if source.format != "AVIF" or source.info.get("icc_profile"):
+    """The colour code points (H.273 primaries and transfer) of an AVIF or a PNG, which Pillow does not
+    read: P3 numbers taken for sRGB ones look desaturated, HDR ones washed out. An AVIF's ICC profile
+    wins over its codes; a PNG's codes win over its profile (PNG, third edition)."""
+    reader = CODE_POINT_READERS.get(source.format)
+    if reader is None or (reader is avif and source.info.get("icc_profile")):
         return None
-    return avif.colour_codes(original)
+    return reader.colour_codes(original)
 
 
 def colour_profile(source: Image.Image, codes: tuple[int, int] | None, target: str, original: bytes) -> bytes | None:
@@ -420,8 +424,8 @@ def colour_profile(source: Image.Image, codes: tuple[int, int] | None, target: s
     primaries, transfer = codes
     if target == "avif" and transfer in icc.HDR_TRANSFERS:
         return None
-    brightest = avif.brightest_nits(original)
-    if source.mode in GRAY_MODES:
+    brightest = CODE_POINT_READERS[source.format].brightest_nits(original)
+    if source.mode in GRAY_MODES or source.mode.startswith("I;16"):
         return icc.grey_profile(transfer, brightest)
     return icc.profile(primaries, transfer, brightest)
 

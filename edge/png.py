@@ -21,6 +21,9 @@ Pillow would read on, sizes the rows by the last IHDR, and paints a palette imag
 a made-up grey ramp, which browsers refuse to show.
 
 Reading the reader waits on the executor, so it must never be read on one of its threads.
+
+Colour: a PNG may say what its numbers mean by code points (a cICP chunk, PNG's third edition), before
+and over any profile, and how bright an HDR picture's brightest pixel is (cLLI). Pillow reads neither.
 """
 
 import io
@@ -45,6 +48,8 @@ FINAL_EMPTY_BLOCK = b"\x01\x00\x00\xff\xff"
 CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by IHDR colour type
 GREY, RGB, PALETTE = 0, 2, 3  # IHDR colour types; a palette image's PLTE must come before its pixels
 IHDR = struct.Struct(">IIBBBBB")  # width, height, depth, colour type, compression, filtering, interlace
+CICP = struct.Struct(">BBBB")  # primaries, transfer characteristics, matrix (0: RGB, PNG's only), full range flag
+CLLI_UNITS_PER_NIT = 10_000
 FIRST_CHUNK = len(SIGNATURE)  # where IHDR, which must be first, begins
 DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 # Adam7's passes: first column and row, then the step across and down.
@@ -70,9 +75,8 @@ def layout(data: bytes) -> Layout | None:
     None for anything but a PNG, and for an APNG (checked all the same), whose frames Pillow decodes itself."""
     if not data.startswith(SIGNATURE):
         return None
-    position, filtered, colour_type, palette, animated = FIRST_CHUNK, None, None, False, False
-    while position + 12 <= len(data):
-        length, kind = struct.unpack_from(">I4s", data, position)
+    filtered, colour_type, palette, animated = None, None, False, False
+    for position, length, kind in _chunks(data):
         name = kind.decode("latin-1")
         if position + 12 + length > len(data):
             raise MalformedPng(f"{name} runs past the end of the file")
@@ -97,8 +101,45 @@ def layout(data: bytes) -> Layout | None:
             if colour_type == PALETTE and not palette:
                 raise MalformedPng("a palette image with no PLTE before its pixels")
             return None if animated else Layout(data, position, filtered)
-        position += 12 + length
     raise MalformedPng("no IDAT")
+
+
+def _chunks(data: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """Where each chunk begins, its length and its type, from IHDR on, as far as their headers go."""
+    position = FIRST_CHUNK
+    while position + 12 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, position)
+        yield position, length, kind
+        position += 12 + length
+
+
+def colour_codes(data: bytes) -> tuple[int, int] | None:
+    """The colour primaries and transfer characteristics (ITU-T H.273) of a PNG's cICP chunk; None
+    without one, or for numbers in narrow range, which Pillow would pass as full-range ones."""
+    payload = _payload_before_pixels(data, b"cICP")
+    if payload is None or len(payload) != CICP.size:
+        return None
+    primaries, transfer, matrix, full_range = CICP.unpack(payload)
+    return (primaries, transfer) if (matrix, full_range) == (0, 1) else None
+
+
+def brightest_nits(data: bytes) -> int | None:
+    """How bright, in nits, a PNG's brightest pixel is (the MaxCLL of its cLLI chunk, in units of
+    0.0001 nits); None when it does not say, or says 0 (unknown)."""
+    payload = _payload_before_pixels(data, b"cLLI")
+    if payload is None or len(payload) != 8:
+        return None
+    return round(int.from_bytes(payload[:4]) / CLLI_UNITS_PER_NIT) or None
+
+
+def _payload_before_pixels(data: bytes, wanted: bytes) -> bytes | None:
+    """The first `wanted` chunk's payload, where colour chunks must stand: before IDAT."""
+    for position, length, kind in _chunks(data):
+        if kind == b"IDAT":
+            return None
+        if kind == wanted:
+            return data[position + 8:position + 8 + length]
+    return None
 
 
 def transparency_at_8_bits(data: bytes, key: int | tuple[int, ...]) -> int | tuple[int, ...]:

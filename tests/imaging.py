@@ -285,3 +285,9 @@ def template_with_origins(*origins: dict[str, str]) -> str:
         lines.append("          - OriginCustomHeaders:")
         lines += [f"              - {{HeaderName: {name}, HeaderValue: {value}}}" for name, value in headers.items()]
     return "\n".join(lines) + "\n"
+
+
+def png_with_chunks_after_ihdr(data: bytes, *chunks: tuple[bytes, bytes]) -> bytes:
+    """A PNG with these chunks (type, payload) just after its IHDR, where colour chunks stand."""
+    after_ihdr = 8 + 12 + 13
+    return data[:after_ihdr] + b"".join(png_chunk(kind, payload) for kind, payload in chunks) + data[after_ihdr:]

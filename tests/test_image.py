@@ -26,7 +26,8 @@ from edge.rendition import parse_rendition
 from bombs import png_chunk
 from imaging import (
     DISPLAY_P3, alpha_weighted, encoded, gradient, icc_profile_cmyk, icc_profile_gray, largest_difference,
-    max_difference, noise_image, png_from_rows, png_with_corrupt_data, tiled_tiff, with_colour_codes,
+    max_difference, noise_image, png_from_rows, png_with_chunks_after_ihdr, png_with_corrupt_data, tiled_tiff,
+    with_colour_codes,
 )
 
 LIMITS = Limits(max_pixels=50_000_000, max_frames=300)
@@ -344,6 +345,46 @@ def test_a_pq_avif_that_says_how_bright_its_brightest_pixel_is_is_rolled_off_fro
     _, image = rendered(source, "32x,png")
     assert read == [source]
     assert image.info["icc_profile"] == (icc.profile(9, 16, 4000) if mode == "RGB" else icc.grey_profile(16, 4000))
+
+
+def png_coded_as(primaries: int, transfer: int, colour=P3_COLOUR, *chunks: tuple[bytes, bytes], **options) -> bytes:
+    """A PNG of `colour` (a level: 16-bit grey, at 257 times it) whose cICP chunk says these code points."""
+    image = Image.new("I;16", (64, 64), colour * 257) if isinstance(colour, int) else Image.new("RGB", (64, 64), colour)
+    return png_with_chunks_after_ihdr(
+        encoded(image, "PNG", **options), (b"cICP", bytes([primaries, transfer, 0, 1])), *chunks)
+
+
+@pytest.mark.parametrize("target", ["jpeg", "png", "webp", "avif"])
+def test_a_png_whose_cicp_says_display_p3_carries_its_profile(target):
+    result, image = rendered(png_coded_as(12, 13), f"32x,{target}")
+    assert ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"])).profile.profile_description == (
+        "Display P3, sRGB curve")
+    assert max_difference(converted_through_its_profile(image), P3_COLOUR_IN_SRGB) <= LOSSY_EPSILON[target] + 1
+    if target == "avif":
+        assert avif.colour_codes(result.body) == (12, 13)
+
+
+@pytest.mark.parametrize(("codes", "embedded", "kept"), [
+    ((12, 13), icc.profile(9, 14), "Display P3, sRGB curve"), ((1, 13), DISPLAY_P3, None)])
+def test_a_pngs_cicp_wins_over_its_icc_profile(codes, embedded, kept):
+    """PNG, third edition: cICP before iCCP; sRGB's codes leave no profile at all."""
+    _, image = rendered(png_coded_as(*codes, icc_profile=embedded), "32x,jpeg")
+    profile = image.info.get("icc_profile")
+    assert (profile and ImageCms.ImageCmsProfile(io.BytesIO(profile)).profile.profile_description) == kept
+
+
+@pytest.mark.parametrize(("mode", "clli", "brightest"), [
+    ("RGB", (), None), ("L", (), None), ("RGB", ((b"cLLI", (4000 * 10_000).to_bytes(4) + bytes(4)),), 4000)])
+def test_an_hdr_png_into_jpeg_carries_its_sdr_rendering_from_its_brightest_pixel(mode, clli, brightest):
+    colour = HDR_REFERENCE_WHITE[16] if mode == "L" else (HDR_REFERENCE_WHITE[16],) * 3
+    _, image = rendered(png_coded_as(9, 16, colour, *clli), "32x,jpeg")
+    assert image.info["icc_profile"] == (icc.profile(9, 16, brightest) if mode == "RGB" else icc.grey_profile(16))
+    assert image.mode == mode
+
+
+def test_an_hdr_png_into_avif_stays_hdr():
+    result, image = rendered(png_coded_as(9, 16, (HDR_REFERENCE_WHITE[16],) * 3), "32x,avif")
+    assert avif.colour_codes(result.body) == (9, 16) and "icc_profile" not in image.info
 
 
 @pytest.mark.parametrize(("frames", "mode"), [(1, "RGB"), (3, "RGB"), (1, "L")])

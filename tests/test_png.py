@@ -17,7 +17,7 @@ from edge.errors import UnsupportedMedia
 from edge.image import Limits, render
 from edge.png import ZLIB_HEADER
 from edge.rendition import parse_rendition
-from imaging import encoded, gradient, noise_image, png_from_rows, png_with_corrupt_data
+from imaging import encoded, gradient, noise_image, png_from_rows, png_with_chunks_after_ihdr, png_with_corrupt_data
 
 WORKER = ThreadPoolExecutor(1)
 
@@ -480,3 +480,34 @@ def test_a_png_refused_mid_decode_leaves_no_cycle_holding_its_pixels(original, m
         assert len(readers) == 1 and readers[0]() is None
     finally:
         gc.enable()
+
+
+PLAIN = encoded(gradient((8, 8)), "PNG")
+
+
+@pytest.mark.parametrize(("data", "codes"), [
+    (png_with_chunks_after_ihdr(PLAIN, (b"cICP", bytes([9, 16, 0, 1]))), (9, 16)),
+    (png_with_chunks_after_ihdr(PLAIN, (b"iCCP", b"x\0\0"), (b"cICP", bytes([12, 13, 0, 1]))), (12, 13)),
+    (png_with_chunks_after_ihdr(PLAIN, (b"cICP", bytes([9, 16, 0, 0]))), None),  # narrow range
+    (png_with_chunks_after_ihdr(PLAIN, (b"cICP", bytes([9, 16, 1, 1]))), None),  # a matrix: not RGB
+    (png_with_chunks_after_ihdr(PLAIN, (b"cICP", bytes([9, 16, 0]))), None),  # cut
+    (PLAIN[:-12] + png_chunk(b"cICP", bytes([9, 16, 0, 1])) + PLAIN[-12:], None),  # after the pixels
+    (PLAIN, None),
+], ids=["cicp", "after-iccp", "narrow-range", "matrix", "cut", "after-idat", "none"])
+def test_colour_codes_are_read_from_cicp_before_the_pixels(data, codes):
+    assert png.colour_codes(data) == codes
+
+
+@pytest.mark.parametrize(("payload", "nits"), [
+    ((4000 * 10_000).to_bytes(4) + (400 * 10_000).to_bytes(4), 4000),
+    ((1000 * 10_000 + 4_999).to_bytes(4) + bytes(4), 1000),
+    ((1001 * 10_000 - 1).to_bytes(4) + bytes(4), 1001),
+    (bytes(8), None),  # 0: unknown
+    ((4000 * 10_000).to_bytes(4), None),  # cut
+], ids=["4000", "below-half", "just-below", "zero", "cut"])
+def test_the_brightest_pixel_is_read_from_clli_in_ten_thousandths_of_a_nit(payload, nits):
+    assert png.brightest_nits(png_with_chunks_after_ihdr(PLAIN, (b"cLLI", payload))) == nits
+
+
+def test_no_clli_says_nothing():
+    assert png.brightest_nits(PLAIN) is None
