@@ -291,3 +291,38 @@ def png_with_chunks_after_ihdr(data: bytes, *chunks: tuple[bytes, bytes]) -> byt
     """A PNG with these chunks (type, payload) just after its IHDR, where colour chunks stand."""
     after_ihdr = 8 + 12 + 13
     return data[:after_ihdr] + b"".join(png_chunk(kind, payload) for kind, payload in chunks) + data[after_ihdr:]
+
+
+def avif_with_item_property(data: bytes, prop: bytes) -> bytes:
+    """A still AVIF as Pillow (libavif) writes it, with `prop` (a whole box) as one more property of its
+    one item: added to the end of its ipco and to its ipma entry, the boxes around grown to hold them,
+    and the pixels' offset in iloc moved on as far as the meta box grew."""
+    def children(payload: bytes) -> list[tuple[bytes, bytes]]:
+        found, at = [], 0
+        while at < len(payload):
+            size, kind = struct.unpack_from(">I4s", payload, at)
+            found.append((kind, payload[at + 8:at + size]))
+            at += size
+        return found
+
+    def box(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+    (_, ftyp), (_, meta), (mdat_kind, mdat) = children(data)
+    version_and_flags, meta_children = meta[:4], children(meta[4:])
+    grown = len(prop) + 1  # the property, and its index in the item's ipma entry
+    rebuilt = []
+    for kind, payload in meta_children:
+        if kind == b"iprp":
+            (_, ipco), (_, ipma) = children(payload)
+            index = len(children(ipco)) + 1
+            header, item, count, indices = ipma[:8], ipma[8:10], ipma[10], ipma[11:]
+            assert ipma[:4] == bytes(4) and int.from_bytes(ipma[4:8]) == 1  # version 0, one entry
+            payload = box(b"ipco", ipco + prop) + box(b"ipma", header + item + bytes([count + 1]) + indices
+                                                       + bytes([index]))
+        elif kind == b"iloc":
+            assert payload[:6] == bytes(4) + b"\x44\x00" and int.from_bytes(payload[6:8]) == 1  # 32-bit, one item
+            offset = int.from_bytes(payload[14:18]) + grown
+            payload = payload[:14] + offset.to_bytes(4) + payload[18:]
+        rebuilt.append(box(kind, payload))
+    return box(b"ftyp", ftyp) + box(b"meta", version_and_flags + b"".join(rebuilt)) + box(mdat_kind, mdat)
