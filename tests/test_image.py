@@ -25,9 +25,9 @@ from edge.image import (
 from edge.rendition import parse_rendition
 from bombs import png_chunk
 from imaging import (
-    DISPLAY_P3, alpha_weighted, avif_with_item_property, encoded, gradient, icc_profile_cmyk, icc_profile_gray, largest_difference,
-    max_difference, noise_image, png_from_rows, png_with_chunks_after_ihdr, png_with_corrupt_data, tiled_tiff,
-    with_colour_codes,
+    DISPLAY_P3, alpha_weighted, avif_with_item_property, encoded, gradient, icc_profile_cmyk, icc_profile_gray,
+    largest_difference, max_difference, noise_image, png_from_rows, png_with_chunks_after_ihdr, png_with_corrupt_data,
+    tiled_tiff, with_colour_codes,
 )
 
 LIMITS = Limits(max_pixels=50_000_000, max_frames=300)
