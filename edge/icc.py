@@ -146,6 +146,11 @@ def profile(primaries: int, transfer: int, brightest_nits: int | None = None) ->
     return _rgb(primaries, transfer, _peak(transfer, brightest_nits))
 
 
+def known(primaries: int, transfer: int) -> bool:
+    """Whether both codes say what they mean here (sRGB's included; unspecified and reserved ones do not)."""
+    return primaries in PRIMARIES and transfer in TRANSFERS
+
+
 def grey_profile(transfer: int, brightest_nits: int | None = None) -> bytes | None:
     """The grey profile transfer characteristics `transfer` describe (a grey picture's primaries say
     nothing); None when they are sRGB's, unspecified (taken as sRGB's) or not stated here."""

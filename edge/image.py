@@ -412,7 +412,12 @@ def colour_codes(source: Image.Image, original: bytes) -> tuple[int, int] | None
     reader = CODE_POINT_READERS.get(source.format)
     if reader is None or (reader is avif and source.info.get("icc_profile")):
         return None
-    return reader.colour_codes(original)
+    codes = reader.colour_codes(original)
+    # A PNG's codes replace its profile only when they say what its numbers mean: unknown or unspecified
+    # ones would drop a profile that does.
+    if reader is png and codes is not None and not icc.known(*codes):
+        return None
+    return codes
 
 
 def colour_profile(source: Image.Image, codes: tuple[int, int] | None, target: str, original: bytes) -> bytes | None:

@@ -27,6 +27,7 @@ and over any profile, and how bright an HDR picture's brightest pixel is (cLLI).
 """
 
 import io
+import math
 import struct
 import zlib
 from collections.abc import Iterator
@@ -129,13 +130,13 @@ def brightest_nits(data: bytes) -> int | None:
     payload = _payload_before_pixels(data, b"cLLI")
     if payload is None or len(payload) != 8:
         return None
-    return round(int.from_bytes(payload[:4]) / CLLI_UNITS_PER_NIT) or None
+    return math.ceil(int.from_bytes(payload[:4]) / CLLI_UNITS_PER_NIT) or None
 
 
 def _payload_before_pixels(data: bytes, wanted: bytes) -> bytes | None:
-    """The first `wanted` chunk's payload, where colour chunks must stand: before IDAT."""
+    """The first `wanted` chunk's payload, where colour chunks must stand: before PLTE and IDAT."""
     for position, length, kind in _chunks(data):
-        if kind == b"IDAT":
+        if kind in (b"PLTE", b"IDAT"):
             return None
         if kind == wanted:
             return data[position + 8:position + 8 + length]

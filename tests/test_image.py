@@ -372,13 +372,25 @@ def test_a_pngs_cicp_wins_over_its_icc_profile(codes, embedded, kept):
     assert (profile and ImageCms.ImageCmsProfile(io.BytesIO(profile)).profile.profile_description) == kept
 
 
-@pytest.mark.parametrize(("mode", "clli", "brightest"), [
-    ("RGB", (), None), ("L", (), None), ("RGB", ((b"cLLI", (4000 * 10_000).to_bytes(4) + bytes(4)),), 4000)])
-def test_an_hdr_png_into_jpeg_carries_its_sdr_rendering_from_its_brightest_pixel(mode, clli, brightest):
-    colour = HDR_REFERENCE_WHITE[16] if mode == "L" else (HDR_REFERENCE_WHITE[16],) * 3
+@pytest.mark.parametrize("codes", [(0, 13), (12, 0), (2, 2), (255, 255), (1, 9)],
+                         ids=["reserved-primaries", "reserved-transfer", "unspecified", "beyond", "log-curve"])
+@pytest.mark.parametrize("target", ["jpeg", "avif"])
+def test_a_pngs_cicp_that_says_nothing_known_leaves_its_icc_profile_in_charge(codes, target):
+    result, image = rendered(png_coded_as(*codes, icc_profile=DISPLAY_P3), f"32x,{target}")
+    assert image.info["icc_profile"] == DISPLAY_P3
+    if target == "avif":
+        assert avif.colour_codes(result.body) == (2, 2)  # libavif's own beside a profile, not the PNG's
+
+
+@pytest.mark.parametrize(("source_mode", "clli", "brightest"), [
+    ("RGB", (), None), ("I;16", (), None), ("RGB", ((b"cLLI", (4000 * 10_000).to_bytes(4) + bytes(4)),), 4000)])
+def test_an_hdr_png_into_jpeg_carries_its_sdr_rendering_from_its_brightest_pixel(source_mode, clli, brightest):
+    """16-bit grey opens as I;16: a grey picture all the same."""
+    colour = HDR_REFERENCE_WHITE[16] if source_mode == "I;16" else (HDR_REFERENCE_WHITE[16],) * 3
     _, image = rendered(png_coded_as(9, 16, colour, *clli), "32x,jpeg")
-    assert image.info["icc_profile"] == (icc.profile(9, 16, brightest) if mode == "RGB" else icc.grey_profile(16))
-    assert image.mode == mode
+    grey = source_mode == "I;16"
+    assert image.info["icc_profile"] == (icc.grey_profile(16) if grey else icc.profile(9, 16, brightest))
+    assert image.mode == ("L" if grey else "RGB")
 
 
 def test_an_hdr_png_into_avif_stays_hdr():

@@ -492,19 +492,20 @@ PLAIN = encoded(gradient((8, 8)), "PNG")
     (png_with_chunks_after_ihdr(PLAIN, (b"cICP", bytes([9, 16, 1, 1]))), None),  # a matrix: not RGB
     (png_with_chunks_after_ihdr(PLAIN, (b"cICP", bytes([9, 16, 0]))), None),  # cut
     (PLAIN[:-12] + png_chunk(b"cICP", bytes([9, 16, 0, 1])) + PLAIN[-12:], None),  # after the pixels
+    (png_with_chunks_after_ihdr(PLAIN, (b"PLTE", bytes(3)), (b"cICP", bytes([9, 16, 0, 1]))), None),  # after PLTE
     (PLAIN, None),
-], ids=["cicp", "after-iccp", "narrow-range", "matrix", "cut", "after-idat", "none"])
+], ids=["cicp", "after-iccp", "narrow-range", "matrix", "cut", "after-idat", "after-plte", "none"])
 def test_colour_codes_are_read_from_cicp_before_the_pixels(data, codes):
     assert png.colour_codes(data) == codes
 
 
 @pytest.mark.parametrize(("payload", "nits"), [
     ((4000 * 10_000).to_bytes(4) + (400 * 10_000).to_bytes(4), 4000),
-    ((1000 * 10_000 + 4_999).to_bytes(4) + bytes(4), 1000),
-    ((1001 * 10_000 - 1).to_bytes(4) + bytes(4), 1001),
+    ((1000 * 10_000).to_bytes(4) + bytes(4), 1000),
+    ((1000 * 10_000 + 1).to_bytes(4) + bytes(4), 1001),  # up to a whole nit, as the peak goes up to 100
     (bytes(8), None),  # 0: unknown
     ((4000 * 10_000).to_bytes(4), None),  # cut
-], ids=["4000", "below-half", "just-below", "zero", "cut"])
+], ids=["4000", "1000", "just-above", "zero", "cut"])
 def test_the_brightest_pixel_is_read_from_clli_in_ten_thousandths_of_a_nit(payload, nits):
     assert png.brightest_nits(png_with_chunks_after_ihdr(PLAIN, (b"cLLI", payload))) == nits
 
