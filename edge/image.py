@@ -620,10 +620,11 @@ def to_working_mode(frame: Frame) -> Frame:
 
 def to_srgb_where_the_profile_cannot_go(frame: Frame) -> Frame:
     """Convert the pixels to sRGB, so that the colours survive, where the output cannot carry
-    the profile: GIF carries none, and WebP has no grey, so a grey profile would sit on RGB."""
+    the profile: GIF carries none, and a grey profile would sit on RGB in WebP, which has no grey,
+    and in AVIF with alpha, which Pillow writes as RGBA."""
     profile = frame.icc_profile
-    grey_into_webp = frame.target == "webp" and frame.image.mode in ("L", "LA")
-    if not profile or (frame.target in ICC_OUTPUTS and not grey_into_webp):
+    grey_on_rgb = (frame.target, frame.image.mode) in (("webp", "L"), ("webp", "LA"), ("avif", "LA"))
+    if not profile or (frame.target in ICC_OUTPUTS and not grey_on_rgb):
         return frame
     return replace(frame, image=profile_to_srgb(frame.image, profile), icc_profile=None)
 

@@ -291,6 +291,14 @@ def test_a_grey_avif_whose_codes_say_linear_becomes_srgb_where_its_profile_canno
         LOSSY_EPSILON[target] + AVIF_SOURCE_EPSILON)
 
 
+def test_grey_with_alpha_into_avif_becomes_srgb_as_pillow_writes_it_as_rgba():
+    """A grey profile would sit on RGBA samples, which decoders ignore or refuse."""
+    source = encoded(Image.new("LA", (64, 64), (128, 200)), "PNG", icc_profile=icc.grey_profile(8))
+    _, image = rendered(source, "32x,avif")
+    assert image.mode == "RGBA" and "icc_profile" not in image.info
+    assert max_difference(image.getpixel((16, 16)), (LINEAR_HALF_IN_SRGB,) * 3 + (200,)) <= LOSSY_EPSILON["avif"]
+
+
 def test_an_animated_display_p3_avif_keeps_its_profile_on_every_frame():
     _, image = rendered(avif_coded_as(12, 13, frames=3, duration=100), "32x,webp")
     assert getattr(image, "n_frames", 1) == 3
