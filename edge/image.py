@@ -216,6 +216,8 @@ def open_source(data: bytes, limits: Limits) -> Source:
         reader = png.inflating_reader(data, worker_pool())
     except png.MalformedPng as error:
         raise UnsupportedMedia(f"malformed PNG: {error}") from None
+    except png.TooManyChunks as error:
+        raise SourceTooLarge(f"PNG of {error}") from None
     try:
         image = Image.open(reader or io.BytesIO(data), formats=DECODERS)
     except DECODE_ERRORS as error:  # UnidentifiedImageError is an OSError

@@ -13,7 +13,7 @@ from PIL import Image
 
 from bombs import PNG_SIGNATURE, apng_declaring_frames, grey_png, png_chunk, png_ending_after_one_row
 from edge import png
-from edge.errors import UnsupportedMedia
+from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.image import Limits, render
 from edge.png import ZLIB_HEADER
 from edge.rendition import parse_rendition
@@ -229,11 +229,11 @@ def test_a_file_cut_inside_a_later_idat_chunk_fails_or_decodes_as_with_pillow_al
         assert outcome(through_reader, data[:end]) == outcome(by_pillow, data[:end]), end
 
 
-def test_opening_walks_no_further_than_the_first_idat():
-    """A body of 200,000 one-byte IDAT chunks behind an IHDR that the pixel limit refuses:
-    opening it must cost next to nothing, as with Pillow alone."""
+def test_opening_reads_no_further_than_the_first_idat():
+    """A body of one-byte IDAT chunks, as many as the limit allows, behind an IHDR that the pixel limit
+    refuses: opening it must cost next to nothing, as with Pillow alone (their headers are only counted)."""
     ihdr = png_chunk(b"IHDR", struct.pack(">IIBBBBB", 9000, 9000, 8, 2, 0, 0, 0))
-    data = PNG_SIGNATURE + ihdr + png_chunk(b"IDAT", b"\x78") * 200_000 + png_chunk(b"IEND", b"")
+    data = PNG_SIGNATURE + ihdr + png_chunk(b"IDAT", b"\x78") * (png.MAX_CHUNKS - 1) + png_chunk(b"IEND", b"")
     tracemalloc.start()
     through_reader(data).size
     _, peak = tracemalloc.get_traced_memory()
@@ -512,3 +512,33 @@ def test_the_brightest_pixel_is_read_from_clli_in_ten_thousandths_of_a_nit(paylo
 
 def test_no_clli_says_nothing():
     assert png.brightest_nits(PLAIN) is None
+
+
+def with_empty_chunks(count: int, where: str) -> bytes:
+    """PLAIN (IHDR, IDAT, IEND) with `count` empty tEXt chunks before its pixels, after them, or after IEND."""
+    flood = png_chunk(b"tEXt", b"") * count
+    at = {"before": 33, "after": len(PLAIN) - 12, "past-iend": len(PLAIN)}[where]
+    return PLAIN[:at] + flood + PLAIN[at:]
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_png_of_more_chunks_than_the_limit_is_too_large_before_pillow_walks_them(monkeypatch, where):
+    monkeypatch.setattr(png, "MAX_CHUNKS", 20)
+    opened = []
+    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: opened.append(args))
+    with pytest.raises(SourceTooLarge, match="more than 20 chunks"):
+        render(with_empty_chunks(20 - 1, where), parse_rendition("/4x/a.png"), Limits(50_000_000, 300))
+    assert opened == []
+
+
+@pytest.mark.parametrize("where", ["before", "after", "past-iend"])
+def test_a_png_of_as_many_chunks_as_the_limit_renders(monkeypatch, where):
+    """IHDR, IDAT and the flood are 20 (IEND, and what follows it, are not counted)."""
+    monkeypatch.setattr(png, "MAX_CHUNKS", 20)
+    rendered = render(with_empty_chunks(18 if where != "past-iend" else 30, where), parse_rendition("/4x/a.png"),
+                      Limits(50_000_000, 300))
+    assert Image.open(io.BytesIO(rendered.body)).size == (4, 4)
+
+
+def test_the_chunk_limit_leaves_room_for_the_largest_original_in_libpngs_idat_chunks():
+    assert png.MAX_CHUNKS >= 41943040 // 8192 * 10
