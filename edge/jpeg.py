@@ -27,6 +27,10 @@ _RESERVED = frozenset({*range(0x02, 0xC0), 0xC8})
 # (fill), or the marker that ends the scan.
 _MARKER_IN_CODED_DATA = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _BLOCK = 8
+# Markers Pillow's header walk takes without a length (JPG, RST0-7, SOI, EOI, JPG0-13); it fails on
+# codes below 0xC0, and skips every other marker's segment by its length.
+_PILLOW_STANDALONE = frozenset({0xC8, *range(0xD0, 0xDA), *range(0xF0, 0xFE)})
+_FILL = re.compile(rb"\xff+")
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,35 @@ def scan(data: bytes) -> Frame | None:
             return None if frame is None else Frame(*frame, data_offset=end)
         pos = end
     return None
+
+
+def pillow_header_steps_over(data: bytes, most: int) -> bool:
+    """Whether Pillow's walk of a JPEG's header, up to its first scan, takes more than `most` steps.
+    It reads a byte at a time where no marker is (junk, and fill bytes before one), and calls Python
+    for each marker, keeping every application segment: 40 MiB of tiny segments, or of junk, take it
+    many seconds and, for segments, gigabytes. Here each run of junk or fill is skipped at once and
+    counted as the steps Pillow takes through it, so that this takes at most `most` steps itself."""
+    if data[:3] != b"\xff\xd8\xff":  # all that Pillow opens as a JPEG
+        return False
+    steps, pos = 0, 2
+    while pos < len(data) and steps <= most:
+        if data[pos] != 0xFF:  # junk
+            found = data.find(b"\xff", pos)
+            end = len(data) if found < 0 else found
+            steps, pos = steps + end - pos, end
+            continue
+        marker_at = _FILL.match(data, pos).end()  # past the fill bytes, and the marker's own 0xFF
+        steps += marker_at - pos
+        if marker_at == len(data):
+            break
+        marker = data[marker_at]
+        if marker == _START_OF_SCAN or (marker < 0xC0 and marker != 0x00):  # done, or Pillow fails here
+            break
+        if marker == 0x00 or marker in _PILLOW_STANDALONE:
+            pos = marker_at + 1
+        else:
+            pos = marker_at + 1 + max(int.from_bytes(data[marker_at + 1:marker_at + 3]), 2)
+    return steps > most
 
 
 def _coded_data_reaches(data: bytes, pos: int, needed: int) -> bool:

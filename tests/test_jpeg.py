@@ -7,9 +7,12 @@ import pytest
 from PIL import Image
 
 import bombs
+import edge.image
 from edge import jpeg
-from edge.errors import UnsupportedMedia
-from edge.image import check_jpeg_data
+from edge.errors import SourceTooLarge, UnsupportedMedia
+from edge.image import Limits, check_jpeg_data, render
+from edge.rendition import parse_rendition
+from imaging import encoded
 
 # Pillow's subsampling codes: 0 is 4:4:4, 1 is 4:2:2, 2 is 4:2:0.
 LUMA_SAMPLING = {0: (1, 1), 1: (2, 1), 2: (2, 2)}
@@ -222,3 +225,52 @@ def test_a_scan_ended_past_the_floor_is_not_refused_and_decodes():
     data = bombs.jpeg_scan_cut_short((2000, 1500), 20_000)
     assert jpeg.too_short(data) is None
     assert decodes(data)
+
+
+SOI, SOS = b"\xff\xd8", b"\xff\xda\x00\x02"
+EMPTY_COMMENT = b"\xff\xfe\x00\x02"
+
+
+@pytest.mark.parametrize(("header", "steps"), [
+    (EMPTY_COMMENT * 5, 5 + 1),  # a step per marker, the scan's included
+    (b"\xff\xe1\x00\x06abcd" * 5, 5 + 1),  # a segment's bytes are skipped in one
+    (b"\x01" * 500, 500 + 1),  # junk: a step per byte
+    (b"\xff" * 500, 500 + 1),  # fill: a step per 0xFF, then the scan
+    (b"\xff\x00" * 5 + b"\xff\xd0" * 5 + b"\xff\xd9" + b"\xff\xf3", 10 + 2 + 1),  # taken without a length
+], ids=["comments", "application-segments", "junk", "fill", "standalone"])
+def test_pillows_header_walk_is_counted_a_step_per_marker_and_per_byte_of_junk_or_fill(header, steps):
+    """After a first comment: Pillow opens as a JPEG only what has a marker right after SOI."""
+    data = SOI + EMPTY_COMMENT + header + SOS + b"\x00" * 64
+    assert (jpeg.pillow_header_steps_over(data, steps), jpeg.pillow_header_steps_over(data, steps + 1)) == (
+        True, False)
+
+
+@pytest.mark.parametrize("data", [
+    SOI + b"\xff\x01\x00\x02" + EMPTY_COMMENT * 50 + SOS,  # a code Pillow fails on: it walks no further
+    SOI + SOS + EMPTY_COMMENT * 50,  # after the first scan, libjpeg reads on, not Pillow's walk
+    EMPTY_COMMENT * 50,  # not a JPEG
+    SOI + b"\x01" * 50 + SOS,  # junk right after SOI: not a JPEG to Pillow either
+    SOI + EMPTY_COMMENT * 3 + b"\xff\xfe\x00",  # a length cut by the end of the file
+])
+def test_what_pillow_does_not_walk_is_not_counted(data):
+    assert not jpeg.pillow_header_steps_over(data, 10)
+
+
+@pytest.mark.parametrize("flood", [EMPTY_COMMENT * 21, b"\xff" * 21, b"\xff\xe1\x00\x02" * 21,
+                                   EMPTY_COMMENT + b"\x01" * 21])
+def test_a_jpeg_whose_header_pillow_would_walk_too_long_is_too_large_before_it_opens(monkeypatch, flood):
+    monkeypatch.setattr(edge.image, "MAX_JPEG_HEADER_STEPS", 20)
+    opened = []
+    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: opened.append(args))
+    data = encoded(Image.new("RGB", (8, 8)), "JPEG")
+    with pytest.raises(SourceTooLarge, match="more than 20 markers"):
+        render(data[:2] + flood + data[2:], parse_rendition("/4x/a.jpg"), Limits(50_000_000, 300))
+    assert opened == []
+
+
+def test_a_jpeg_whose_header_walk_is_at_the_limit_renders(monkeypatch):
+    data = encoded(Image.new("RGB", (8, 8)), "JPEG")
+    steps = next(n for n in range(100) if not jpeg.pillow_header_steps_over(data, n))
+    monkeypatch.setattr(edge.image, "MAX_JPEG_HEADER_STEPS", steps + 5)
+    rendered = render(data[:2] + EMPTY_COMMENT * 5 + data[2:], parse_rendition("/4x/a.jpg"), Limits(50_000_000, 300))
+    assert Image.open(io.BytesIO(rendered.body)).size == (4, 4)
