@@ -31,6 +31,9 @@ _DURATION_AT = {b"mvhd": 16, b"tkhd": 20}  # in version 0, after the fields befo
 _SAMPLE_TABLE_PATH = (b"mdia", b"minf", b"stbl", b"stsd")
 _VISUAL_SAMPLE_ENTRY_FIELDS = 78  # before a visual sample entry's boxes (ISO/IEC 14496-12, 12.1.3)
 _NCLX = struct.Struct(">4sHHHB")  # colour type, primaries, transfer characteristics, matrix, full range flag
+# Walked in Python: a file of 40 MiB of 8-byte boxes would take seconds each time. libavif writes a few
+# boxes in each container, and a few properties' associations for each item.
+MOST_BOXES = MOST_ASSOCIATIONS = 10_000
 
 
 def stop_clock(buffer: memoryview) -> None:
@@ -216,7 +219,7 @@ def _associations(buffer: memoryview, ipma: int, ipma_end: int, item: int | None
     version, wide_indices = buffer[ipma], buffer[ipma + 3] & 1
     id_width, index_width = 2 if version == 0 else 4, 2 if wide_indices else 1
     at = ipma + 8
-    for _ in range(int.from_bytes(buffer[ipma + 4:ipma + 8])):
+    for _ in range(min(int.from_bytes(buffer[ipma + 4:ipma + 8]), MOST_ASSOCIATIONS)):
         if at + id_width + 1 > ipma_end:
             return
         entry_item, count = int.from_bytes(buffer[at:at + id_width]), buffer[at + id_width]
@@ -250,9 +253,11 @@ def _children(buffer: memoryview, start: int, end: int, kind: bytes) -> Iterator
 
 def _boxes(buffer: memoryview, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
     """(type, where its payload starts, where it ends) of each box from start to end, up to the
-    first that is malformed: libavif wrote no such box, and the rest is left as it is."""
+    first that is malformed, or the MOST_BOXES-th: libavif wrote no such box, and the rest is left as it is."""
     offset = start
-    while offset + 8 <= end:
+    for _ in range(MOST_BOXES):
+        if offset + 8 > end:
+            return
         size, kind = struct.unpack_from(">I4s", buffer, offset)
         header = 8
         if size == 1 and offset + 16 <= end:  # a 64-bit size follows the type

@@ -385,3 +385,20 @@ def test_set_colour_codes_rewrites_the_nclx_boxes_libavif_wrote_and_nothing_else
 ], ids=["primary-item", "first-av1-entry", "colour-track", "track-and-item", "cut-box", "icc-only", "file-cut"])
 def test_set_colour_codes_in_every_layout_of_the_boxes(data, expected):
     assert edited(data, avif.set_colour_codes, 12, 13) == expected
+
+
+FREE = box(b"free", b"")
+
+
+@pytest.mark.parametrize(("boxes_before", "codes"), [(3, (12, 13)), (4, None)])
+def test_no_walk_goes_past_the_most_boxes_a_container_may_hold(monkeypatch, boxes_before, codes):
+    """4 boxes before the meta box make it the fifth: past a limit of 4."""
+    monkeypatch.setattr(avif, "MOST_BOXES", 4)
+    assert avif.colour_codes(FREE * boxes_before + item_properties([nclx(12, 13)], {1: [1]})) == codes
+
+
+@pytest.mark.parametrize(("primary", "codes"), [(3, (12, 13)), (4, None)])
+def test_no_walk_goes_past_the_most_associations_an_ipma_may_hold(monkeypatch, primary, codes):
+    monkeypatch.setattr(avif, "MOST_ASSOCIATIONS", 3)
+    associations = {item: [1] for item in range(1, 5)}
+    assert avif.colour_codes(item_properties([nclx(12, 13)], associations, primary=primary)) == codes
