@@ -38,6 +38,13 @@ class Layout:
     size: tuple[int, int]  # the logical screen, grown to every counted frame's extent, as Pillow grows it
 
 
+def screen_size(data: bytes) -> tuple[int, int] | None:
+    """The logical screen a GIF's header declares (Pillow's size for it); None for anything but a GIF."""
+    if len(data) < 13 or data[:6] not in _SIGNATURES:
+        return None
+    return struct.unpack_from("<HH", data, 6)
+
+
 def scan(data: bytes, max_frames: int) -> Layout:
     """Walk the blocks of a GIF up to its trailer, or until more than max_frames frames are found."""
     if len(data) < 13 or data[:6] not in _SIGNATURES:

@@ -7,7 +7,9 @@ import pytest
 from PIL import Image, ImageFile, ImageSequence
 
 import bombs
+import edge.image
 from edge import gif
+from edge.rendition import parse_rendition
 from imaging import encoded, gradient
 
 
@@ -109,3 +111,18 @@ def test_a_gif_without_its_trailer_is_walked_to_its_end(ending):
 def test_a_gif_cut_anywhere_is_malformed_not_an_exception(data, error):
     with pytest.raises(gif.MalformedGif, match=error):
         gif.scan(data, 10)
+
+
+@pytest.mark.parametrize(("size", "error"), [((8, 8), "UnsupportedMedia"), ((9000, 9000), "SourceTooLarge")])
+def test_a_gif_is_walked_and_its_screen_checked_before_pillow_opens_it(monkeypatch, size, error):
+    """Opening reads the first frame's sub-blocks in Python, with no bound: a comment of one-byte
+    sub-blocks is refused first (415), after the screen its header declares (413)."""
+    plain = encoded(Image.new("P", (8, 8)), "GIF")
+    at = plain.index(b"\x2c")  # the image descriptor
+    flood = b"\x21\xfe" + b"\x01a" * 20_000 + b"\x00"
+    data = plain[:6] + struct.pack("<HH", *size) + plain[10:at] + flood + plain[at:]
+    opened = []
+    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: opened.append(args))
+    with pytest.raises(Exception) as raised:
+        edge.image.render(data, parse_rendition("/4x/a.gif"), edge.image.Limits(50_000_000, 300))
+    assert (type(raised.value).__name__, opened) == (error, [])
