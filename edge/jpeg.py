@@ -31,6 +31,7 @@ _BLOCK = 8
 # codes below 0xC0, and skips every other marker's segment by its length.
 _PILLOW_STANDALONE = frozenset({0xC8, *range(0xD0, 0xDA), *range(0xF0, 0xFE)})
 _FILL = re.compile(rb"\xff+")
+MOST_SEGMENTS_BETWEEN_SCANS = 10_000
 
 
 @dataclass(frozen=True)
@@ -134,9 +135,11 @@ def pillow_header_steps_over(data: bytes, most: int) -> bool:
 def _coded_data_reaches(data: bytes, pos: int, needed: int) -> bool:
     """Whether the coded data of the scans from `pos` on, up to the end-of-image marker, is at
     least `needed` bytes. Segments between scans (tables, the next scan's header) do not count.
-    It looks only as far as it must: for a photograph, the first few percent of the file."""
+    It looks only as far as it must: for a photograph, the first few percent of the file, and past
+    no more than MOST_SEGMENTS_BETWEEN_SCANS segments (a photograph has a few dozen), after which
+    it gives no verdict rather than walk on in Python."""
     counted = 0
-    while True:
+    for _ in range(MOST_SEGMENTS_BETWEEN_SCANS):
         remaining = needed - counted
         found = _MARKER_IN_CODED_DATA.search(data, pos, min(len(data), pos + remaining + 1))
         if found is None:
@@ -153,6 +156,7 @@ def _coded_data_reaches(data: bytes, pos: int, needed: int) -> bool:
         if end is None:
             return True  # not what this reads: no judgement
         pos = end
+    return True
 
 
 def _segment_end(data: bytes, pos: int) -> int | None:

@@ -274,3 +274,11 @@ def test_a_jpeg_whose_header_walk_is_at_the_limit_renders(monkeypatch):
     monkeypatch.setattr(edge.image, "MAX_JPEG_HEADER_STEPS", steps + 5)
     rendered = render(data[:2] + EMPTY_COMMENT * 5 + data[2:], parse_rendition("/4x/a.jpg"), Limits(50_000_000, 300))
     assert Image.open(io.BytesIO(rendered.body)).size == (4, 4)
+
+
+@pytest.mark.parametrize(("segments", "reaches"), [(4, False), (5, True)])
+def test_coded_data_is_counted_past_no_more_segments_than_the_limit(monkeypatch, segments, reaches):
+    """Past the limit there is no verdict (True: not too short), rather than a walk on in Python."""
+    monkeypatch.setattr(jpeg, "MOST_SEGMENTS_BETWEEN_SCANS", 5)
+    data = EMPTY_COMMENT * segments + b"\xff\xd9"
+    assert jpeg._coded_data_reaches(data, 0, 10) is reaches
