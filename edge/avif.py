@@ -19,6 +19,7 @@ flags say "repeat" plays until the track's duration (tkhd) is filled, and foreve
 that duration is all ones. libavif writes every sequence so, to play forever.
 """
 
+import itertools
 import struct
 from collections.abc import Iterator
 
@@ -32,8 +33,10 @@ _SAMPLE_TABLE_PATH = (b"mdia", b"minf", b"stbl", b"stsd")
 _VISUAL_SAMPLE_ENTRY_FIELDS = 78  # before a visual sample entry's boxes (ISO/IEC 14496-12, 12.1.3)
 _NCLX = struct.Struct(">4sHHHB")  # colour type, primaries, transfer characteristics, matrix, full range flag
 # Walked in Python: a file of 40 MiB of 8-byte boxes would take seconds each time. libavif writes a few
-# boxes in each container, and a few properties' associations for each item.
-MOST_BOXES = MOST_ASSOCIATIONS = 10_000
+# boxes in each container, a few properties' associations for each item, and a track or two (colour,
+# alpha); the limits multiply as walks nest, so they are kept low.
+MOST_BOXES = MOST_ASSOCIATIONS = 1_000
+MOST_TRACKS = 16
 
 
 def stop_clock(buffer: memoryview) -> None:
@@ -90,9 +93,9 @@ def set_plays(buffer: memoryview, count: int) -> None:
 
 
 def _tracks(buffer: memoryview) -> Iterator[tuple[int, int, int, int]]:
-    """(its movie's payload start and end, its own) of every track."""
+    """(its movie's payload start and end, its own) of each of the first MOST_TRACKS tracks."""
     for moov, moov_end in _children(buffer, 0, len(buffer), b"moov"):
-        for trak, trak_end in _children(buffer, moov, moov_end, b"trak"):
+        for trak, trak_end in itertools.islice(_children(buffer, moov, moov_end, b"trak"), MOST_TRACKS):
             yield moov, moov_end, trak, trak_end
 
 

@@ -402,3 +402,11 @@ def test_no_walk_goes_past_the_most_associations_an_ipma_may_hold(monkeypatch, p
     monkeypatch.setattr(avif, "MOST_ASSOCIATIONS", 3)
     associations = {item: [1] for item in range(1, 5)}
     assert avif.colour_codes(item_properties([nclx(12, 13)], associations, primary=primary)) == codes
+
+
+@pytest.mark.parametrize(("tracks_before", "codes"), [(2, (12, 13)), (3, None)])
+def test_no_walk_goes_past_the_most_tracks_a_movie_may_hold(monkeypatch, tracks_before, codes):
+    """Alpha tracks first, as many as the limit leaves room for: then the colour track's codes."""
+    monkeypatch.setattr(avif, "MOST_TRACKS", 3)
+    alpha = track(nclx(9, 14), auxiliary=True)
+    assert avif.colour_codes(tracks(*[alpha] * tracks_before, track(nclx(12, 13)))) == codes
