@@ -221,8 +221,7 @@ def open_source(data: bytes, limits: Limits) -> Source:
         raise UnsupportedMedia(f"malformed PNG: {error}") from None
     except png.TooManyChunks as error:
         raise SourceTooLarge(f"PNG of {error}") from None
-    if jpeg.pillow_header_steps_over(data, MAX_JPEG_HEADER_STEPS):
-        raise SourceTooLarge(f"JPEG header of more than {MAX_JPEG_HEADER_STEPS} markers, or bytes of junk or fill")
+    check_jpeg_header(data)
     gif_layout = scan_gif(data, limits)
     try:
         image = Image.open(reader or io.BytesIO(data), formats=DECODERS)
@@ -296,6 +295,10 @@ def tells_its_size_only_whole(head: bytes) -> bool:
 def declared_size(head: bytes) -> tuple[int, int] | None:
     """The size the first bytes of a JPEG, PNG, GIF, WebP or BMP declare, as Image.open reports it for
     the whole file; None while the header runs past them (open_source judges the whole file anyway)."""
+    fixed = png.declared_size(head) or gif.screen_size(head)  # where Pillow reads it, without its walk
+    if fixed is not None:
+        return fixed
+    check_jpeg_header(head)  # as open_source checks the whole file, before Pillow opens it
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP" and (decoder := webp_decoder()) is not None:
         # Pillow's WebP reader wants the whole file; libwebp reads the size from the first chunks.
         try:
@@ -307,6 +310,12 @@ def declared_size(head: bytes) -> tuple[int, int] | None:
             return probe.size
     except Exception:  # noqa: BLE001 - a header cut short fails in as many ways as there are readers
         return None
+
+
+def check_jpeg_header(data: bytes) -> None:
+    """Refuse a JPEG whose header Pillow would take too long to walk (edge/jpeg.py), before it does."""
+    if jpeg.pillow_header_steps_over(data, MAX_JPEG_HEADER_STEPS):
+        raise SourceTooLarge(f"JPEG header of more than {MAX_JPEG_HEADER_STEPS} markers, or bytes of junk or fill")
 
 
 def check_jpeg_data(data: bytes) -> None:

@@ -156,6 +156,13 @@ def _payload_before_pixels(data: bytes, wanted: bytes) -> bytes | None:
     return None
 
 
+def declared_size(data: bytes) -> tuple[int, int] | None:
+    """The size IHDR, the first chunk, declares (Pillow's size for the PNG); None for anything else."""
+    if not data.startswith(SIGNATURE) or data[FIRST_CHUNK + 4:FIRST_CHUNK + 8] != b"IHDR" or len(data) < 24:
+        return None
+    return struct.unpack_from(">II", data, FIRST_CHUNK + 8)
+
+
 def transparency_at_8_bits(data: bytes, key: int | tuple[int, ...]) -> int | tuple[int, ...]:
     """A tRNS colour key as it stands among Pillow's 8-bit pixels. Pillow scales 2- and 4-bit grey
     samples up to 8 bits, and keeps the high byte of 16-bit RGB ones, but leaves the key as the file

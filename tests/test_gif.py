@@ -126,3 +126,10 @@ def test_a_gif_is_walked_and_its_screen_checked_before_pillow_opens_it(monkeypat
     with pytest.raises(Exception) as raised:
         edge.image.render(data, parse_rendition("/4x/a.gif"), edge.image.Limits(50_000_000, 300))
     assert (type(raised.value).__name__, opened) == (error, [])
+
+
+def test_the_screen_is_read_without_pillow(monkeypatch):
+    data = encoded(Image.new("P", (300, 200)), "GIF")
+    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: pytest.fail("Pillow opened the head"))
+    assert gif.screen_size(data[:13]) == (300, 200) and gif.screen_size(data[:12]) is None
+    assert edge.image.check_pixels_in_head(data[:13], edge.image.Limits(300 * 200, 300))

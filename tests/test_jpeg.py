@@ -282,3 +282,14 @@ def test_coded_data_is_counted_past_no_more_segments_than_the_limit(monkeypatch,
     monkeypatch.setattr(jpeg, "MOST_SEGMENTS_BETWEEN_SCANS", 5)
     data = EMPTY_COMMENT * segments + b"\xff\xd9"
     assert jpeg._coded_data_reaches(data, 0, 10) is reaches
+
+
+def test_a_head_whose_walk_is_over_the_limit_is_too_large_before_pillow_opens_it(monkeypatch):
+    """The early pixel check opens the first pieces of an original with Pillow: the same count goes first."""
+    monkeypatch.setattr(edge.image, "MAX_JPEG_HEADER_STEPS", 20)
+    opened = []
+    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: opened.append(args))
+    head = encoded(Image.new("RGB", (8, 8)), "JPEG")[:2] + EMPTY_COMMENT * 30
+    with pytest.raises(SourceTooLarge, match="more than 20 markers"):
+        edge.image.check_pixels_in_head(head, Limits(50_000_000, 300))
+    assert opened == []

@@ -14,7 +14,7 @@ from PIL import Image
 from bombs import PNG_SIGNATURE, apng_declaring_frames, grey_png, png_chunk, png_ending_after_one_row
 from edge import png
 from edge.errors import SourceTooLarge, UnsupportedMedia
-from edge.image import Limits, render
+from edge.image import Limits, check_pixels_in_head, render
 from edge.png import ZLIB_HEADER
 from edge.rendition import parse_rendition
 from imaging import encoded, gradient, noise_image, png_from_rows, png_with_chunks_after_ihdr, png_with_corrupt_data
@@ -542,3 +542,12 @@ def test_a_png_of_as_many_chunks_as_the_limit_renders(monkeypatch, where):
 
 def test_the_chunk_limit_leaves_room_for_the_largest_original_in_libpngs_idat_chunks():
     assert png.MAX_CHUNKS >= 41943040 // 8192 * 10
+
+
+def test_the_declared_size_is_ihdrs_and_read_without_pillow(monkeypatch):
+    data = encoded(gradient((300, 200)), "PNG")
+    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: pytest.fail("Pillow opened the head"))
+    assert png.declared_size(data[:24]) == (300, 200)
+    assert png.declared_size(data[:23]) is None and png.declared_size(b"GIF89a" + data[6:]) is None
+    with pytest.raises(SourceTooLarge):
+        check_pixels_in_head(data[:24], Limits(300 * 200 - 1, 300))

@@ -75,10 +75,11 @@ def test_the_head_check_stops_once_it_has_decided():
     assert check.seen == [storage.READ_PIECE, 2 * storage.READ_PIECE]
 
 
-def test_the_head_check_gives_up_after_head_bytes():
+def test_the_head_check_runs_each_time_the_head_has_doubled_and_gives_up_after_head_bytes():
     check = HeadChecks()  # never decides
     assert storage.read_in_time(io.BytesIO(ORIGINAL), len(ORIGINAL), len(ORIGINAL), lambda: True, check) == ORIGINAL
-    assert check.seen == list(range(storage.READ_PIECE, storage.HEAD_BYTES + 1, storage.READ_PIECE))
+    assert check.seen == [storage.READ_PIECE * 2**doublings for doublings in range(5)]
+    assert check.seen[-1] == storage.HEAD_BYTES
 
 
 def test_an_original_read_in_one_piece_skips_the_head_check():
