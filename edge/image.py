@@ -81,6 +81,12 @@ MAX_TIFF_PIXEL_BYTES = 8  # four samples of 16 bits: the widest pixel Pillow ope
 # Pillow walks a JPEG's header in Python, a step per marker or byte of junk or fill: a photograph's takes
 # a few dozen; 4 MiB of tiny segments took it 2.7 s and 122 MB, of fill bytes 2.9 s (by hand).
 MAX_JPEG_HEADER_STEPS = 100_000
+# A TIFF's first directory, read by Pillow in Python (edge/tiff.py): a photograph's has a few dozen entries;
+# its longest number arrays are a 16-bit colour map (196,608) or strip and tile offsets, one per strip or
+# tile (a 50 MP image cut into 16x16 tiles has 195,313). 4 MiB of 2-byte strip offsets took Pillow
+# 4.3 s and 500 MB to open (by review).
+MAX_TIFF_ENTRIES = 1_000
+MAX_TIFF_VALUES = 200_000
 DEFAULT_FRAME_MS = 100
 MAX_GIF_REPEATS = MAX_WEBP_PLAYS = 65_535  # both counts take 16 bits
 MAX_FRAME_MS = 655_350  # GIF's largest delay (65535 cs); WebP's is larger, and no real frame is near either
@@ -222,6 +228,9 @@ def open_source(data: bytes, limits: Limits) -> Source:
     except png.TooManyChunks as error:
         raise SourceTooLarge(f"PNG of {error}") from None
     check_jpeg_header(data)
+    if tiff.first_directory_over(data, MAX_TIFF_ENTRIES, MAX_TIFF_VALUES):
+        raise SourceTooLarge(
+            f"TIFF directory of more than {MAX_TIFF_ENTRIES} entries, or {MAX_TIFF_VALUES} numbers in one")
     gif_layout = scan_gif(data, limits)
     try:
         image = Image.open(reader or io.BytesIO(data), formats=DECODERS)

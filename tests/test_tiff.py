@@ -1,11 +1,16 @@
 """edge/tiff.py: each Deflate strip inflated to its checksum, and no further than the pixels allow."""
 
+import struct
 import zlib
 
 import pytest
+from PIL import Image
 
+import edge.image
 from edge import tiff
-from imaging import noise_image
+from edge.errors import SourceTooLarge
+from edge.rendition import parse_rendition
+from imaging import encoded, noise_image
 
 PIXELS = noise_image((64, 48)).tobytes()  # 9216 bytes that deflate keeps nearly as they are
 STREAM = zlib.compress(PIXELS)
@@ -76,3 +81,60 @@ def test_a_bomb_stops_at_the_most():
     bomb = zlib.compress(bytes(64 * tiff.INFLATE_PIECE), 9)  # 64 MiB of zeros in 64 KB
     assert refusal(bomb, [(0, len(bomb))], most_bytes=tiff.INFLATE_PIECE) == (
         "strip 0 inflates to more than the image's pixels")
+
+
+def directory(entries: list[tuple[int, int, int]], order: str = "<", big: bool = False) -> bytes:
+    """A TIFF whose first directory holds these (tag, type, count) entries, their values left out."""
+    if big:
+        head = struct.pack(order + "2sHHHQ", b"II" if order == "<" else b"MM", 43, 8, 0, 16)
+        return head + struct.pack(order + "Q", len(entries)) + b"".join(
+            struct.pack(order + "HHQ8x", *entry) for entry in entries)
+    head = struct.pack(order + "2sHI", b"II" if order == "<" else b"MM", 42, 8)
+    return head + struct.pack(order + "H", len(entries)) + b"".join(
+        struct.pack(order + "HHI4x", *entry) for entry in entries)
+
+
+@pytest.mark.parametrize(("mode", "compression", "big"), [
+    ("RGB", "raw", False), ("RGB", "tiff_deflate", False), ("L", "tiff_lzw", False), ("RGBA", "packbits", False),
+    ("RGB", "raw", True), ("I;16", "raw", False)])
+def test_what_pillow_writes_is_within_the_directory_limits(mode, compression, big):
+    data = encoded(Image.new(mode, (300, 200)), "TIFF", compression=compression, big_tiff=big)
+    assert not tiff.first_directory_over(data, 30, 64)  # bits per sample, strips: a few numbers each
+    assert tiff.first_directory_over(data, 5, 64)  # over five entries
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+@pytest.mark.parametrize("big", [False, True])
+@pytest.mark.parametrize(("field_type", "over"), [(3, True), (4, True), (5, True), (16, True), (1, False), (7, False),
+                                                  (2, False)], ids=["SHORT", "LONG", "RATIONAL", "LONG8", "BYTE",
+                                                                    "UNDEFINED", "ASCII"])
+def test_a_number_array_over_the_limit_is_over_and_bytes_or_text_are_not(order, big, field_type, over):
+    data = directory([(256, 3, 1), (273, field_type, 11)], order, big)
+    assert tiff.first_directory_over(data, 10, 10) is over
+    assert not tiff.first_directory_over(directory([(256, 3, 1), (273, field_type, 10)], order, big), 10, 10)
+
+
+@pytest.mark.parametrize("data", [
+    directory([(256, 3, 1), (273, 3, 11)])[:-12],  # the entry over the limit cut off: not read
+    b"II*\x00\xff\xff\xff\xff",  # a directory past the end
+    b"II\x2b\x00",  # too short to say
+    b"XX*\x00" + bytes(12),  # neither byte order
+    b"II\x2a\x01" + bytes(12),  # neither classic nor big
+])
+def test_what_cannot_be_read_is_left_to_pillow(data):
+    assert not tiff.first_directory_over(data, 10, 10)
+
+
+def test_a_tiff_over_the_directory_limits_is_too_large_before_pillow_opens_it(monkeypatch):
+    monkeypatch.setattr(edge.image, "MAX_TIFF_VALUES", 10)
+    opened = []
+    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: opened.append(args))
+    with pytest.raises(SourceTooLarge, match="TIFF directory"):
+        edge.image.render(directory([(256, 3, 1), (273, 3, 11)]), parse_rendition("/4x/a.tif"),
+                          edge.image.Limits(50_000_000, 300))
+    assert opened == []
+
+
+@pytest.mark.parametrize(("entries", "over"), [(10, False), (11, True)])
+def test_a_directory_of_more_entries_than_the_limit_is_over(entries, over):
+    assert tiff.first_directory_over(directory([(256 + index, 3, 1) for index in range(entries)]), 10, 10) is over
