@@ -87,6 +87,9 @@ MAX_JPEG_HEADER_STEPS = 100_000
 # 4.3 s and 500 MB to open (by review).
 MAX_TIFF_ENTRIES = 1_000
 MAX_TIFF_VALUES = 200_000
+# Exif's first directory says how to orient and print the picture: a few numbers a tag.
+MAX_EXIF_VALUES = 10_000
+EXIF_HEADER = b"Exif\x00\x00"
 DEFAULT_FRAME_MS = 100
 MAX_GIF_REPEATS = MAX_WEBP_PLAYS = 65_535  # both counts take 16 bits
 MAX_FRAME_MS = 655_350  # GIF's largest delay (65535 cs); WebP's is larger, and no real frame is near either
@@ -228,6 +231,7 @@ def open_source(data: bytes, limits: Limits) -> Source:
     except png.TooManyChunks as error:
         raise SourceTooLarge(f"PNG of {error}") from None
     check_jpeg_header(data)
+    check_exif(jpeg.pillow_exif(data))  # Pillow reads a JPEG's Exif as it opens it, for a resolution
     if tiff.first_directory_over(data, MAX_TIFF_ENTRIES, MAX_TIFF_VALUES):
         raise SourceTooLarge(
             f"TIFF directory of more than {MAX_TIFF_ENTRIES} entries, or {MAX_TIFF_VALUES} numbers in one")
@@ -327,6 +331,17 @@ def check_jpeg_header(data: bytes) -> None:
         raise SourceTooLarge(f"JPEG header of more than {MAX_JPEG_HEADER_STEPS} markers, or bytes of junk or fill")
 
 
+def check_exif(exif: bytes | None) -> None:
+    """Refuse Exif whose first directory Pillow would take too long to decode (edge/tiff.py): it decodes
+    every number of a tag, whatever count the tag declares (4 MiB of one RATIONAL took it 1.2-2.4 s)."""
+    if exif is None:
+        return
+    directory = exif[len(EXIF_HEADER):] if exif.startswith(EXIF_HEADER) else exif
+    if tiff.first_directory_over(directory, MAX_TIFF_ENTRIES, MAX_EXIF_VALUES):
+        raise SourceTooLarge(
+            f"Exif directory of more than {MAX_TIFF_ENTRIES} entries, or {MAX_EXIF_VALUES} numbers in one")
+
+
 def check_jpeg_data(data: bytes) -> None:
     """Refuse a JPEG whose coded data is too short for the size it declares (edge/jpeg.py):
     libjpeg would decode it without an error, grey wherever the data was missing."""
@@ -404,6 +419,7 @@ def exif_orientation(image: Image.Image) -> int:
         # broken stream is a 415, not inside the try below: a second load() after a failed one
         # returns the half-decoded image without a word.
         decode_pixels(image)
+    check_exif(image.info.get("exif"))
     try:
         orientation = int(image.getexif().get(ORIENTATION_TAG, 1))
     except (ValueError, TypeError, OSError, SyntaxError):

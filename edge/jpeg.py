@@ -14,6 +14,7 @@ blurred where a progressive file lost its last scans. Only libjpeg's warnings co
 
 import re
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 # Huffman-coded DCT frames: baseline, extended sequential, progressive. Arithmetic coding
@@ -31,6 +32,7 @@ _BLOCK = 8
 # codes below 0xC0, and skips every other marker's segment by its length.
 _PILLOW_STANDALONE = frozenset({0xC8, *range(0xD0, 0xDA), *range(0xF0, 0xFE)})
 _FILL = re.compile(rb"\xff+")
+_APP1, _EXIF_HEADER = 0xE1, b"Exif\x00\x00"
 MOST_SEGMENTS_BETWEEN_SCANS = 10_000
 
 
@@ -109,10 +111,27 @@ def pillow_header_steps_over(data: bytes, most: int) -> bool:
     for each marker, keeping every application segment: 40 MiB of tiny segments, or of junk, take it
     many seconds and, for segments, gigabytes. Here each run of junk or fill is skipped at once and
     counted as the steps Pillow takes through it, so that this takes at most `most` steps itself."""
+    return any(steps > most for steps, _, _, _ in _pillow_walk(data))
+
+
+def pillow_exif(data: bytes) -> bytes | None:
+    """The Exif that Pillow gathers from a JPEG's header, as it does: the first APP1 Exif segment whole,
+    then each later one's payload after its "Exif" header; None without one. Walk the header only once
+    pillow_header_steps_over has bounded it."""
+    segments = [data[start:end] for _, marker, start, end in _pillow_walk(data)
+                if marker == _APP1 and data.startswith(_EXIF_HEADER, start)]
+    if not segments:
+        return None
+    return segments[0] + b"".join(segment[len(_EXIF_HEADER):] for segment in segments[1:])
+
+
+def _pillow_walk(data: bytes) -> Iterator[tuple[int, int, int, int]]:
+    """(steps so far, marker, where its segment's payload starts, where it ends) for each marker of
+    Pillow's walk up to the first scan; a standalone marker's payload is empty."""
     if data[:3] != b"\xff\xd8\xff":  # all that Pillow opens as a JPEG
-        return False
+        return
     steps, pos = 0, 2
-    while pos < len(data) and steps <= most:
+    while pos < len(data):
         if data[pos] != 0xFF:  # junk
             found = data.find(b"\xff", pos)
             end = len(data) if found < 0 else found
@@ -121,15 +140,19 @@ def pillow_header_steps_over(data: bytes, most: int) -> bool:
         marker_at = _FILL.match(data, pos).end()  # past the fill bytes, and the marker's own 0xFF
         steps += marker_at - pos
         if marker_at == len(data):
-            break
+            yield steps, 0, marker_at, marker_at
+            return
         marker = data[marker_at]
         if marker == _START_OF_SCAN or (marker < 0xC0 and marker != 0x00):  # done, or Pillow fails here
-            break
+            yield steps, marker, marker_at + 1, marker_at + 1
+            return
         if marker == 0x00 or marker in _PILLOW_STANDALONE:
             pos = marker_at + 1
+            yield steps, marker, pos, pos
         else:
             pos = marker_at + 1 + max(int.from_bytes(data[marker_at + 1:marker_at + 3]), 2)
-    return steps > most
+            yield steps, marker, min(marker_at + 3, len(data)), min(pos, len(data))
+    yield steps, 0, pos, pos
 
 
 def _coded_data_reaches(data: bytes, pos: int, needed: int) -> bool:

@@ -293,3 +293,58 @@ def test_a_head_whose_walk_is_over_the_limit_is_too_large_before_pillow_opens_it
     with pytest.raises(SourceTooLarge, match="more than 20 markers"):
         edge.image.check_pixels_in_head(head, Limits(50_000_000, 300))
     assert opened == []
+
+
+EMPTY_EXIF = b"Exif\x00\x00II*\x00" + struct.pack("<IHI", 8, 0, 0)  # a first directory of no tags
+
+
+def app1(payload: bytes) -> bytes:
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+
+
+@pytest.mark.parametrize(("header", "exif"), [
+    (app1(EMPTY_EXIF), EMPTY_EXIF),
+    (app1(b"Exif\x00\x00one") + app1(b"http://ns.adobe.com/xap/1.0/\x00xmp") + app1(b"Exif\x00\x00two"),
+     b"Exif\x00\x00onetwo"),  # Pillow appends a later segment's payload, and leaves XMP apart
+    (app1(b"http://ns.adobe.com/xap/1.0/\x00xmp"), None),
+    (EMPTY_COMMENT + SOS + app1(b"Exif\x00\x00after"), None),  # after the first scan: not Pillow's
+])
+def test_the_exif_is_gathered_as_pillow_gathers_it(header, exif):
+    data = SOI + header + SOS
+    assert jpeg.pillow_exif(data) == exif
+    if exif is not None:
+        assert Image.open(io.BytesIO(encoded(Image.new("RGB", (8, 8)), "JPEG")[:2] + header
+                                     + encoded(Image.new("RGB", (8, 8)), "JPEG")[2:])).info["exif"] == exif
+
+
+def exif_with(field_type: int, count: int) -> bytes:
+    """Exif whose first directory holds one tag (XResolution) of `count` values of `field_type`, all there."""
+    values = bytes(count * {5: 8, 3: 2, 7: 1}[field_type])
+    return b"Exif\x00\x00MM\x00*" + struct.pack(">IHHHII", 8, 1, 0x011A, field_type, count, 26) + bytes(4) + values
+
+
+@pytest.mark.filterwarnings("ignore:Metadata Warning")  # Pillow's, on ten values where one is expected
+@pytest.mark.parametrize("source", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize(("field_type", "count", "refused"), [(5, 11, True), (5, 10, False), (3, 11, True),
+                                                                (7, 11, False)])
+def test_exif_whose_first_directory_pillow_would_decode_too_long_is_too_large(monkeypatch, source, field_type,
+                                                                                count, refused):
+    monkeypatch.setattr(edge.image, "MAX_EXIF_VALUES", 10)
+    data = encoded(Image.new("RGB", (8, 8)), source, exif=exif_with(field_type, count))
+    spec = parse_rendition(f"/4x/a.{source.lower()}")
+    if refused:
+        with pytest.raises(SourceTooLarge, match="Exif directory"):
+            render(data, spec, Limits(50_000_000, 300))
+    else:
+        assert Image.open(io.BytesIO(render(data, spec, Limits(50_000_000, 300)).body)).size == (4, 4)
+
+
+def test_a_jpegs_exif_is_checked_before_pillow_opens_it(monkeypatch):
+    """Pillow decodes a JPEG's Exif as it opens it, for a resolution."""
+    monkeypatch.setattr(edge.image, "MAX_EXIF_VALUES", 10)
+    data = encoded(Image.new("RGB", (8, 8)), "JPEG", exif=exif_with(5, 11))
+    opened = []
+    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: opened.append(args))
+    with pytest.raises(SourceTooLarge, match="Exif directory"):
+        render(data, parse_rendition("/4x/a.jpg"), Limits(50_000_000, 300))
+    assert opened == []
