@@ -78,8 +78,9 @@ CODE_POINT_READERS = {"AVIF": avif, "PNG": png}
 RANGELESS_MODES = frozenset({"I", "F"})
 DEFLATE_TIFF = frozenset({"tiff_adobe_deflate", "tiff_deflate"})  # Pillow's names for TIFF's compressions 8 and 32946
 MAX_TIFF_PIXEL_BYTES = 8  # four samples of 16 bits: the widest pixel Pillow opens, once modes I and F are refused
-# Pillow walks a JPEG's header in Python, a step per marker or byte of junk or fill: a photograph's takes
-# a few dozen; 4 MiB of tiny segments took it 2.7 s and 122 MB, of fill bytes 2.9 s (by hand).
+# Pillow walks a JPEG's header in Python, a step per marker or byte of junk or fill, and inside some
+# segments (edge/jpeg.py): a photograph's takes about 150; 4 MiB of tiny segments took it 2.7 s and
+# 122 MB, of fill bytes 2.9 s (by hand).
 MAX_JPEG_HEADER_STEPS = 100_000
 # A TIFF's first directory, read by Pillow in Python (edge/tiff.py): a photograph's has a few dozen entries;
 # its longest number arrays are a 16-bit colour map (196,608) or strip and tile offsets, one per strip or

@@ -33,6 +33,10 @@ _BLOCK = 8
 _PILLOW_STANDALONE = frozenset({0xC8, *range(0xD0, 0xDA), *range(0xF0, 0xFE)})
 _FILL = re.compile(rb"\xff+")
 _APP1, _EXIF_HEADER = 0xE1, b"Exif\x00\x00"
+# Segments whose inside Pillow's handlers walk in Python: a frame header a step per component (3 bytes),
+# a quantization table a step per byte, a Photoshop segment a step per resource (12 bytes at least).
+_PILLOW_FRAME_HEADERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+_DQT, _APP13, _PHOTOSHOP_HEADER = 0xDB, 0xED, b"Photoshop 3.0"
 MOST_SEGMENTS_BETWEEN_SCANS = 10_000
 
 
@@ -151,8 +155,21 @@ def _pillow_walk(data: bytes) -> Iterator[tuple[int, int, int, int]]:
             yield steps, marker, pos, pos
         else:
             pos = marker_at + 1 + max(int.from_bytes(data[marker_at + 1:marker_at + 3]), 2)
-            yield steps, marker, min(marker_at + 3, len(data)), min(pos, len(data))
+            start, end = min(marker_at + 3, len(data)), min(pos, len(data))
+            steps += _steps_inside(data, marker, start, end)
+            yield steps, marker, start, end
     yield steps, 0, pos, pos
+
+
+def _steps_inside(data: bytes, marker: int, start: int, end: int) -> int:
+    """The steps Pillow's handler for a segment takes inside it."""
+    if marker in _PILLOW_FRAME_HEADERS:
+        return (end - start) // 3
+    if marker == _DQT:
+        return end - start
+    if marker == _APP13 and data.startswith(_PHOTOSHOP_HEADER, start):
+        return (end - start) // 12
+    return 0
 
 
 def _coded_data_reaches(data: bytes, pos: int, needed: int) -> bool:

@@ -237,7 +237,12 @@ EMPTY_COMMENT = b"\xff\xfe\x00\x02"
     (b"\x01" * 500, 500 + 1),  # junk: a step per byte
     (b"\xff" * 500, 500 + 1),  # fill: a step per 0xFF, then the scan
     (b"\xff\x00" * 5 + b"\xff\xd0" * 5 + b"\xff\xd9" + b"\xff\xf3", 10 + 2 + 1),  # taken without a length
-], ids=["comments", "application-segments", "junk", "fill", "standalone"])
+    (b"\xff\xc0\x00\x13" + bytes(17), 1 + 17 // 3 + 1),  # a frame header: a step per component
+    (b"\xff\xdb\x00\x84" + bytes(130), 1 + 130 + 1),  # quantization tables: a step per byte
+    (b"\xff\xed\x00\x7a" + b"Photoshop 3.0\x00" + bytes(106), 1 + 120 // 12 + 1),  # a step per resource
+    (b"\xff\xed\x00\x7a" + bytes(120), 1 + 1),  # not Photoshop's: not walked inside
+], ids=["comments", "application-segments", "junk", "fill", "standalone", "frame", "quantization", "photoshop",
+        "other-app13"])
 def test_pillows_header_walk_is_counted_a_step_per_marker_and_per_byte_of_junk_or_fill(header, steps):
     """After a first comment: Pillow opens as a JPEG only what has a marker right after SOI."""
     data = SOI + EMPTY_COMMENT + header + SOS + b"\x00" * 64
@@ -270,7 +275,7 @@ def test_a_jpeg_whose_header_pillow_would_walk_too_long_is_too_large_before_it_o
 
 def test_a_jpeg_whose_header_walk_is_at_the_limit_renders(monkeypatch):
     data = encoded(Image.new("RGB", (8, 8)), "JPEG")
-    steps = next(n for n in range(100) if not jpeg.pillow_header_steps_over(data, n))
+    steps = next(n for n in range(10_000) if not jpeg.pillow_header_steps_over(data, n))
     monkeypatch.setattr(edge.image, "MAX_JPEG_HEADER_STEPS", steps + 5)
     rendered = render(data[:2] + EMPTY_COMMENT * 5 + data[2:], parse_rendition("/4x/a.jpg"), Limits(50_000_000, 300))
     assert Image.open(io.BytesIO(rendered.body)).size == (4, 4)
