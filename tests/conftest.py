@@ -67,3 +67,13 @@ def originals_snapshot(s3):
         }
 
     return snapshot
+
+
+@pytest.fixture
+def pillow_opens(monkeypatch):
+    """What Image.open was asked to open during the test: a check refused the original first when empty."""
+    from PIL import Image
+
+    opened = []
+    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: opened.append(args))
+    return opened

@@ -114,22 +114,20 @@ def test_a_gif_cut_anywhere_is_malformed_not_an_exception(data, error):
 
 
 @pytest.mark.parametrize(("size", "error"), [((8, 8), "UnsupportedMedia"), ((9000, 9000), "SourceTooLarge")])
-def test_a_gif_is_walked_and_its_screen_checked_before_pillow_opens_it(monkeypatch, size, error):
+def test_a_gif_is_walked_and_its_screen_checked_before_pillow_opens_it(monkeypatch, pillow_opens, size, error):
     """Opening reads the first frame's sub-blocks in Python, with no bound: a comment of one-byte
     sub-blocks is refused first (415), after the screen its header declares (413)."""
     plain = encoded(Image.new("P", (8, 8)), "GIF")
     at = plain.index(b"\x2c")  # the image descriptor
     flood = b"\x21\xfe" + b"\x01a" * 20_000 + b"\x00"
     data = plain[:6] + struct.pack("<HH", *size) + plain[10:at] + flood + plain[at:]
-    opened = []
-    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: opened.append(args))
     with pytest.raises(Exception) as raised:
         edge.image.render(data, parse_rendition("/4x/a.gif"), edge.image.Limits(50_000_000, 300))
-    assert (type(raised.value).__name__, opened) == (error, [])
+    assert (type(raised.value).__name__, pillow_opens) == (error, [])
 
 
-def test_the_screen_is_read_without_pillow(monkeypatch):
+def test_the_screen_is_read_without_pillow(pillow_opens):
     data = encoded(Image.new("P", (300, 200)), "GIF")
-    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: pytest.fail("Pillow opened the head"))
     assert gif.screen_size(data[:13]) == (300, 200) and gif.screen_size(data[:12]) is None
     assert edge.image.check_pixels_in_head(data[:13], edge.image.Limits(300 * 200, 300))
+    assert pillow_opens == []

@@ -263,14 +263,12 @@ def test_what_pillow_does_not_walk_is_not_counted(data):
 
 @pytest.mark.parametrize("flood", [EMPTY_COMMENT * 21, b"\xff" * 21, b"\xff\xe1\x00\x02" * 21,
                                    EMPTY_COMMENT + b"\x01" * 21])
-def test_a_jpeg_whose_header_pillow_would_walk_too_long_is_too_large_before_it_opens(monkeypatch, flood):
+def test_a_jpeg_whose_header_pillow_would_walk_too_long_is_too_large_before_it_opens(monkeypatch, pillow_opens, flood):
     monkeypatch.setattr(edge.image, "MAX_JPEG_HEADER_STEPS", 20)
-    opened = []
-    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: opened.append(args))
     data = encoded(Image.new("RGB", (8, 8)), "JPEG")
     with pytest.raises(SourceTooLarge, match="more than 20 markers"):
         render(data[:2] + flood + data[2:], parse_rendition("/4x/a.jpg"), Limits(50_000_000, 300))
-    assert opened == []
+    assert pillow_opens == []
 
 
 def test_a_jpeg_whose_header_walk_is_at_the_limit_renders(monkeypatch):
@@ -289,15 +287,13 @@ def test_coded_data_is_counted_past_no_more_segments_than_the_limit(monkeypatch,
     assert jpeg._coded_data_reaches(data, 0, 10) is reaches
 
 
-def test_a_head_whose_walk_is_over_the_limit_is_too_large_before_pillow_opens_it(monkeypatch):
+def test_a_head_whose_walk_is_over_the_limit_is_too_large_before_pillow_opens_it(monkeypatch, pillow_opens):
     """The early pixel check opens the first pieces of an original with Pillow: the same count goes first."""
     monkeypatch.setattr(edge.image, "MAX_JPEG_HEADER_STEPS", 20)
-    opened = []
-    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: opened.append(args))
     head = encoded(Image.new("RGB", (8, 8)), "JPEG")[:2] + EMPTY_COMMENT * 30
     with pytest.raises(SourceTooLarge, match="more than 20 markers"):
         edge.image.check_pixels_in_head(head, Limits(50_000_000, 300))
-    assert opened == []
+    assert pillow_opens == []
 
 
 EMPTY_EXIF = b"Exif\x00\x00II*\x00" + struct.pack("<IHI", 8, 0, 0)  # a first directory of no tags
@@ -344,12 +340,10 @@ def test_exif_whose_first_directory_pillow_would_decode_too_long_is_too_large(mo
         assert Image.open(io.BytesIO(render(data, spec, Limits(50_000_000, 300)).body)).size == (4, 4)
 
 
-def test_a_jpegs_exif_is_checked_before_pillow_opens_it(monkeypatch):
+def test_a_jpegs_exif_is_checked_before_pillow_opens_it(monkeypatch, pillow_opens):
     """Pillow decodes a JPEG's Exif as it opens it, for a resolution."""
     monkeypatch.setattr(edge.image, "MAX_EXIF_VALUES", 10)
     data = encoded(Image.new("RGB", (8, 8)), "JPEG", exif=exif_with(5, 11))
-    opened = []
-    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: opened.append(args))
     with pytest.raises(SourceTooLarge, match="Exif directory"):
         render(data, parse_rendition("/4x/a.jpg"), Limits(50_000_000, 300))
-    assert opened == []
+    assert pillow_opens == []

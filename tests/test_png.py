@@ -522,13 +522,11 @@ def with_empty_chunks(count: int, where: str) -> bytes:
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
-def test_a_png_of_more_chunks_than_the_limit_is_too_large_before_pillow_walks_them(monkeypatch, where):
+def test_a_png_of_more_chunks_than_the_limit_is_too_large_before_pillow_walks_them(monkeypatch, pillow_opens, where):
     monkeypatch.setattr(png, "MAX_CHUNKS", 20)
-    opened = []
-    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: opened.append(args))
     with pytest.raises(SourceTooLarge, match="more than 20 chunks"):
         render(with_empty_chunks(20 - 1, where), parse_rendition("/4x/a.png"), Limits(50_000_000, 300))
-    assert opened == []
+    assert pillow_opens == []
 
 
 @pytest.mark.parametrize("where", ["before", "after", "past-iend"])
@@ -544,10 +542,10 @@ def test_the_chunk_limit_leaves_room_for_the_largest_original_in_libpngs_idat_ch
     assert png.MAX_CHUNKS >= 41943040 // 8192 * 10
 
 
-def test_the_declared_size_is_ihdrs_and_read_without_pillow(monkeypatch):
+def test_the_declared_size_is_ihdrs_and_read_without_pillow(pillow_opens):
     data = encoded(gradient((300, 200)), "PNG")
-    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: pytest.fail("Pillow opened the head"))
     assert png.declared_size(data[:24]) == (300, 200)
     assert png.declared_size(data[:23]) is None and png.declared_size(b"GIF89a" + data[6:]) is None
     with pytest.raises(SourceTooLarge):
         check_pixels_in_head(data[:24], Limits(300 * 200 - 1, 300))
+    assert pillow_opens == []

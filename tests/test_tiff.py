@@ -125,14 +125,12 @@ def test_what_cannot_be_read_is_left_to_pillow(data):
     assert not tiff.first_directory_over(data, 10, 10)
 
 
-def test_a_tiff_over_the_directory_limits_is_too_large_before_pillow_opens_it(monkeypatch):
+def test_a_tiff_over_the_directory_limits_is_too_large_before_pillow_opens_it(monkeypatch, pillow_opens):
     monkeypatch.setattr(edge.image, "MAX_TIFF_VALUES", 10)
-    opened = []
-    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: opened.append(args))
     with pytest.raises(SourceTooLarge, match="TIFF directory"):
         edge.image.render(directory([(256, 3, 1), (273, 3, 11)]), parse_rendition("/4x/a.tif"),
                           edge.image.Limits(50_000_000, 300))
-    assert opened == []
+    assert pillow_opens == []
 
 
 @pytest.mark.parametrize(("entries", "over"), [(10, False), (11, True)])
