@@ -17,6 +17,14 @@ How many times a sequence plays is in its boxes too, which Pillow neither reads 
 writes (HEIF, ISO/IEC 23008-12, 9.6.1, as libavif reads it): an edit list (elst) whose
 flags say "repeat" plays until the track's duration (tkhd) is filled, and forever when
 that duration is all ones. libavif writes every sequence so, to play forever.
+
+What a hostile AVIF could make libavif and Pillow walk is counted before Pillow opens it
+(exif_payloads). libavif looks every item up in a list of all of them, for each entry of each
+table that names one (iinf, iloc, ipma, iref): 60,000 entries in any one of them took Pillow
+4.5-5.9 s to open a 2 MB file, by hand, and the time grows as their square. And Pillow decodes
+the Exif libavif hands it (an Exif item's payload, after the 4-byte offset of its TIFF header,
+HEIF Annex A.2.1) as it opens it, every number of a tag whatever count the tag declares: 4 MB
+of one RATIONAL took 5.8 s. Those payloads are returned, for the caller to bound.
 """
 
 import itertools
@@ -32,10 +40,12 @@ _DURATION_AT = {b"mvhd": 16, b"tkhd": 20}  # in version 0, after the fields befo
 _SAMPLE_TABLE_PATH = (b"mdia", b"minf", b"stbl", b"stsd")
 _VISUAL_SAMPLE_ENTRY_FIELDS = 78  # before a visual sample entry's boxes (ISO/IEC 14496-12, 12.1.3)
 _NCLX = struct.Struct(">4sHHHB")  # colour type, primaries, transfer characteristics, matrix, full range flag
+BRANDS = frozenset({b"avif", b"avis", b"mif1", b"msf1"})  # the major brands Pillow opens as AVIF
+_LOCATION_FIELD_SIZES = frozenset({0, 4, 8})  # of an iloc's offsets, lengths, base offsets and indices
 # Walked in Python: a file of 40 MiB of 8-byte boxes would take seconds each time. libavif writes a few
-# boxes in each container, a few properties' associations for each item, and a track or two (colour,
-# alpha); the limits multiply as walks nest, so they are kept low.
-MOST_BOXES = MOST_ASSOCIATIONS = 1_000
+# boxes in each container, an item for each tile of a grid (763 for 50 MP in 256-pixel tiles) and a few
+# more, and a track or two (colour, alpha); the limits multiply as walks nest, so they are kept low.
+MOST_BOXES = MOST_ITEMS = 1_000
 MOST_TRACKS = 16
 
 
@@ -165,6 +175,161 @@ def set_colour_codes(buffer: memoryview, primaries: int, transfer: int) -> None:
             _NCLX.pack_into(buffer, payload, colour_type, primaries, transfer, matrix, full_range)
 
 
+class Crowded(ValueError):
+    """An AVIF of more boxes in a container, tracks, items named or Exif extents than the limits."""
+
+
+def exif_payloads(data: bytes) -> list[bytes]:
+    """What libavif may hand Pillow as the Exif of a file Pillow opens as AVIF (BRANDS): each Exif item's
+    payload after the offset of its TIFF header, from the file's meta box and its tracks'. libavif hands
+    on the primary item's, or its track's. Crowded, first, for a file past the limits: more than
+    MOST_BOXES boxes in a container on the way, MOST_TRACKS tracks, MOST_ITEMS items named by any one
+    kind of table of a meta box (each kind counted over all its boxes), MOST_ITEMS extents of Exif items
+    in all, or Exif items larger together than the file, as only overlapping extents make them."""
+    if data[4:8] != b"ftyp" or data[8:12] not in BRANDS:
+        return []
+    buffer = memoryview(data)
+    located, extents_located = [], 0
+    for meta, meta_end in _metas(buffer):
+        for source, extents in _exif_locations(buffer, meta, meta_end):
+            extents_located += len(extents)
+            if extents_located > MOST_ITEMS:
+                raise Crowded(f"more than {MOST_ITEMS} extents of Exif items")
+            located.append([source[offset:offset + length] for offset, length in extents])
+    if sum(len(piece) for pieces in located for piece in pieces) > len(data):
+        raise Crowded("Exif items larger than the file")
+    # After the 32-bit offset of the TIFF header; libavif fails on less, and Pillow ignores an empty one.
+    return [payload[4:] for payload in map(b"".join, located) if len(payload) > 4]
+
+
+def _metas(buffer: memoryview) -> Iterator[tuple[int, int]]:
+    """Where the meta boxes libavif reads start (after their version and flags) and end: the file's first,
+    and the first of each track of its first movie. Later ones it does not read (60,000 items in a second
+    meta box, or in a track of a second movie, cost it nothing, by hand)."""
+    top = _counted_boxes(buffer, 0, len(buffer), "the file")
+    yield from _first_meta(top)
+    for moov, moov_end in [(payload, end) for kind, payload, end in top if kind == b"moov"][:1]:
+        traks = [(trak, trak_end) for kind, trak, trak_end in _counted_boxes(buffer, moov, moov_end, "a movie")
+                 if kind == b"trak"]
+        if len(traks) > MOST_TRACKS:
+            raise Crowded(f"more than {MOST_TRACKS} tracks")
+        for trak, trak_end in traks:
+            yield from _first_meta(_counted_boxes(buffer, trak, trak_end, "a track"))
+
+
+def _first_meta(boxes: list[tuple[bytes, int, int]]) -> Iterator[tuple[int, int]]:
+    for kind, payload, end in boxes:
+        if kind == b"meta":
+            yield payload + 4, end
+            return
+
+
+def _exif_locations(buffer: memoryview, meta: int, meta_end: int
+                    ) -> Iterator[tuple[memoryview, list[tuple[int, int]]]]:
+    """(the bytes its extents lie in, the offset and length of each of its extents) of each Exif item the
+    meta box names and locates by file offsets or in its idat (libavif reads no other construction, and
+    takes every data reference for this file); Crowded past MOST_ITEMS items named by a kind of table, or
+    extents of one Exif item. An item libavif cannot read (cut short, elsewhere) is left out: libavif
+    fails on it, and so does Pillow's open."""
+    children = _counted_boxes(buffer, meta, meta_end, "a meta box")
+    tables = {kind: [(payload, end) for found, payload, end in children if found == kind]
+              for kind in (b"iinf", b"iloc", b"iref", b"idat")}
+    tables[b"ipma"] = [(ipma, ipma_end) for found, iprp, iprp_end in children if found == b"iprp"
+                       for inside, ipma, ipma_end in _counted_boxes(buffer, iprp, iprp_end, "an iprp box")
+                       if inside == b"ipma"]
+    for kind, count in _ITEMS_NAMED.items():
+        if sum(count(buffer, payload, end) for payload, end in tables[kind]) > MOST_ITEMS:
+            raise Crowded(f"more than {MOST_ITEMS} items named in its {kind.decode()} boxes")
+    exif_items = {item for iinf, iinf_end in tables[b"iinf"] for item in _exif_items(buffer, iinf, iinf_end)}
+    sources = {0: buffer}  # by construction method: offsets in the file, or in the meta box's idat
+    for idat, idat_end in tables[b"idat"][:1]:
+        sources[1] = buffer[idat:idat_end]
+    for iloc, iloc_end in tables[b"iloc"]:
+        for method, extents in _item_locations(buffer, iloc, iloc_end, exif_items):
+            source = sources.get(method)
+            if source is not None and all(offset + length <= len(source) for offset, length in extents):
+                yield source, extents
+
+
+def _uint(buffer: memoryview, at: int, size: int) -> int:
+    return int.from_bytes(buffer[at:at + size])
+
+
+def _items_in_iinf(buffer: memoryview, iinf: int, iinf_end: int) -> int:
+    """The entries an iinf declares: a 16-bit count in version 0, else 32."""
+    width = 2 if iinf < iinf_end and buffer[iinf] == 0 else 4
+    return _uint(buffer, iinf + 4, width) if iinf + 4 + width <= iinf_end else 0
+
+
+def _items_in_iloc(buffer: memoryview, iloc: int, iloc_end: int) -> int:
+    """The items an iloc declares it locates: a 16-bit count before version 2, else 32, after the sizes."""
+    width = 4 if iloc < iloc_end and buffer[iloc] == 2 else 2
+    return _uint(buffer, iloc + 6, width) if iloc + 6 + width <= iloc_end else 0
+
+
+def _items_in_ipma(buffer: memoryview, ipma: int, ipma_end: int) -> int:
+    return _uint(buffer, ipma + 4, 4) if ipma + 8 <= ipma_end else 0
+
+
+def _items_in_iref(buffer: memoryview, iref: int, iref_end: int) -> int:
+    """The items an iref names: each reference's from-item and its to-items (a 16-bit count after the
+    from-item, whose ID takes 16 bits in version 0, else 32)."""
+    width = 2 if iref < iref_end and buffer[iref] == 0 else 4
+    return sum(1 + _uint(buffer, payload + width, 2)
+               for _, payload, end in _counted_boxes(buffer, iref + 4, iref_end, "an iref box")
+               if payload + width + 2 <= end)
+
+
+_ITEMS_NAMED = {b"iinf": _items_in_iinf, b"iloc": _items_in_iloc, b"ipma": _items_in_ipma, b"iref": _items_in_iref}
+
+
+def _exif_items(buffer: memoryview, iinf: int, iinf_end: int) -> Iterator[int]:
+    """The IDs of the items of type Exif that an iinf's item info entries (infe, from version 2: item ID
+    of 16 bits, 32 from version 3, protection index, type) name."""
+    first = iinf + 4 + (2 if iinf < iinf_end and buffer[iinf] == 0 else 4)
+    for kind, infe, infe_end in _counted_boxes(buffer, first, iinf_end, "an iinf box"):
+        if kind != b"infe" or infe >= infe_end or buffer[infe] < 2:
+            continue
+        width = 2 if buffer[infe] == 2 else 4
+        kind_at = infe + 4 + width + 2
+        if kind_at + 4 <= infe_end and buffer[kind_at:kind_at + 4] == b"Exif":
+            yield _uint(buffer, infe + 4, width)
+
+
+def _item_locations(buffer: memoryview, iloc: int, iloc_end: int, items: set[int]
+                    ) -> Iterator[tuple[int, list[tuple[int, int]]]]:
+    """(construction method, [(offset, length) of each extent]) of each of `items` the iloc locates
+    (ISO/IEC 14496-12, 8.11.3), up to the first entry cut short; Crowded for one of more than MOST_ITEMS
+    extents. Its fields' sizes are 0, 4 or 8 bytes (libavif refuses others)."""
+    version = buffer[iloc] if iloc < iloc_end else 0
+    id_width = 4 if version == 2 else 2
+    at = iloc + 6 + id_width
+    if version > 2 or at > iloc_end:
+        return
+    offset_size, length_size = buffer[iloc + 4] >> 4, buffer[iloc + 4] & 15
+    base_size, index_size = buffer[iloc + 5] >> 4, buffer[iloc + 5] & 15 if version else 0
+    if not {offset_size, length_size, base_size, index_size} <= _LOCATION_FIELD_SIZES:
+        return
+    method_width, extent_size = (2 if version else 0), index_size + offset_size + length_size
+    for _ in range(_items_in_iloc(buffer, iloc, iloc_end)):
+        item, at = _uint(buffer, at, id_width), at + id_width
+        # Its 12 reserved bits too: with one set, libavif hands on no Exif (by hand).
+        method, at = _uint(buffer, at, method_width), at + method_width
+        base = _uint(buffer, at + 2, base_size)  # after the data reference index
+        extent_count, at = _uint(buffer, at + 2 + base_size, 2), at + 2 + base_size + 2
+        extents_end = at + extent_count * extent_size
+        if extents_end > iloc_end:  # the entry cut short, whatever its fields read past the iloc
+            return
+        if item in items:
+            if extent_count > MOST_ITEMS:
+                raise Crowded(f"an Exif item of more than {MOST_ITEMS} extents")
+            yield method, [
+                (base + _uint(buffer, extent + index_size, offset_size),
+                 _uint(buffer, extent + index_size + offset_size, length_size))
+                for extent in range(at, extents_end, extent_size)]
+        at = extents_end
+
+
 def _nclx(buffer: memoryview, boxes: Iterator[tuple[bytes, int, int]]) -> tuple[int, int] | None:
     for payload in _nclx_payloads(buffer, boxes):
         _, primaries, transfer, _, _ = _NCLX.unpack_from(buffer, payload)
@@ -222,7 +387,7 @@ def _associations(buffer: memoryview, ipma: int, ipma_end: int, item: int | None
     version, wide_indices = buffer[ipma], buffer[ipma + 3] & 1
     id_width, index_width = 2 if version == 0 else 4, 2 if wide_indices else 1
     at = ipma + 8
-    for _ in range(min(int.from_bytes(buffer[ipma + 4:ipma + 8]), MOST_ASSOCIATIONS)):
+    for _ in range(min(int.from_bytes(buffer[ipma + 4:ipma + 8]), MOST_ITEMS)):
         if at + id_width + 1 > ipma_end:
             return
         entry_item, count = int.from_bytes(buffer[at:at + id_width]), buffer[at + id_width]
@@ -257,10 +422,20 @@ def _children(buffer: memoryview, start: int, end: int, kind: bytes) -> Iterator
 def _boxes(buffer: memoryview, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
     """(type, where its payload starts, where it ends) of each box from start to end, up to the
     first that is malformed, or the MOST_BOXES-th: libavif wrote no such box, and the rest is left as it is."""
+    return itertools.islice(_every_box(buffer, start, end), MOST_BOXES)
+
+
+def _counted_boxes(buffer: memoryview, start: int, end: int, container: str) -> list[tuple[bytes, int, int]]:
+    """The boxes from start to end, as _boxes finds them; Crowded past MOST_BOXES of them."""
+    boxes = list(itertools.islice(_every_box(buffer, start, end), MOST_BOXES + 1))
+    if len(boxes) > MOST_BOXES:
+        raise Crowded(f"more than {MOST_BOXES} boxes in {container}")
+    return boxes
+
+
+def _every_box(buffer: memoryview, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
     offset = start
-    for _ in range(MOST_BOXES):
-        if offset + 8 > end:
-            return
+    while offset + 8 <= end:
         size, kind = struct.unpack_from(">I4s", buffer, offset)
         header = 8
         if size == 1 and offset + 16 <= end:  # a 64-bit size follows the type

@@ -263,14 +263,27 @@ def open_source(data: bytes, limits: Limits) -> Source:
 
 def check_what_pillow_walks(data: bytes, limits: Limits) -> gif.Layout | None:
     """Refuse, before Pillow opens it, an original whose structures Pillow would walk in Python for
-    seconds: a JPEG's header and Exif (which it reads as it opens it, for a resolution), a TIFF's first
-    directory, a GIF's blocks (whose layout this returns). A PNG's chunks are counted by png.layout."""
+    seconds: a JPEG's header and Exif (which it reads as it opens it, for a resolution), an AVIF's items
+    and Exif, a TIFF's first directory, a GIF's blocks (whose layout this returns). A PNG's chunks are
+    counted by png.layout."""
     check_jpeg_header(data)
     check_exif(jpeg.pillow_exif(data))
+    check_avif_items(data)
     if tiff.first_directory_over(data, MAX_TIFF_ENTRIES, MAX_TIFF_VALUES):
         raise SourceTooLarge(
             f"TIFF directory of more than {MAX_TIFF_ENTRIES} entries, or {MAX_TIFF_VALUES} numbers in one")
     return scan_gif(data, limits)
+
+
+def check_avif_items(data: bytes) -> None:
+    """Refuse an AVIF that names more items than libavif should look through, or whose Exif Pillow would
+    decode for seconds as it opens it (edge/avif.py)."""
+    try:
+        payloads = avif.exif_payloads(data)
+    except avif.Crowded as error:
+        raise SourceTooLarge(f"AVIF of {error}") from None
+    for exif in payloads:
+        check_exif(exif)
 
 
 def scan_gif(data: bytes, limits: Limits) -> gif.Layout | None:

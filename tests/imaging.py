@@ -326,3 +326,9 @@ def avif_with_item_property(data: bytes, prop: bytes) -> bytes:
             payload = payload[:14] + offset.to_bytes(4) + payload[18:]
         rebuilt.append(box(kind, payload))
     return box(b"ftyp", ftyp) + box(b"meta", version_and_flags + b"".join(rebuilt)) + box(mdat_kind, mdat)
+
+
+def exif_with(field_type: int, count: int) -> bytes:
+    """Exif whose first directory holds one tag (XResolution) of `count` values of `field_type`, all there."""
+    values = bytes(count * {5: 8, 3: 2, 7: 1}[field_type])
+    return b"Exif\x00\x00MM\x00*" + struct.pack(">IHHHII", 8, 1, 0x011A, field_type, count, 26) + bytes(4) + values

@@ -8,8 +8,12 @@ import time
 import pytest
 from PIL import Image, ImageSequence
 
+import edge.image
 from edge import avif
-from imaging import encoded, gradient, with_colour_codes
+from edge.errors import SourceTooLarge
+from edge.image import Limits, render
+from edge.rendition import parse_rendition
+from imaging import encoded, exif_with, gradient, with_colour_codes
 
 
 @pytest.fixture(scope="module")
@@ -399,7 +403,7 @@ def test_no_walk_goes_past_the_most_boxes_a_container_may_hold(monkeypatch, boxe
 
 @pytest.mark.parametrize(("primary", "codes"), [(3, (12, 13)), (4, None)])
 def test_no_walk_goes_past_the_most_associations_an_ipma_may_hold(monkeypatch, primary, codes):
-    monkeypatch.setattr(avif, "MOST_ASSOCIATIONS", 3)
+    monkeypatch.setattr(avif, "MOST_ITEMS", 3)
     associations = {item: [1] for item in range(1, 5)}
     assert avif.colour_codes(item_properties([nclx(12, 13)], associations, primary=primary)) == codes
 
@@ -410,3 +414,269 @@ def test_no_walk_goes_past_the_most_tracks_a_movie_may_hold(monkeypatch, tracks_
     monkeypatch.setattr(avif, "MOST_TRACKS", 3)
     alpha = track(nclx(9, 14), auxiliary=True)
     assert avif.colour_codes(tracks(*[alpha] * tracks_before, track(nclx(12, 13)))) == codes
+
+
+# --- what libavif hands Pillow as Exif, and how many items it looks through ------------------------------------
+
+EXIF = b"Exif\x00\x00MM\x00*" + struct.pack(">IH", 8, 0) + bytes(4)  # a TIFF header and an empty first directory
+WITH_EXIF = encoded(gradient((16, 16)), "AVIF", exif=EXIF)
+
+
+def children(payload: bytes) -> dict[bytes, bytes]:
+    found, at = {}, 0
+    while at < len(payload):
+        size, kind = struct.unpack_from(">I4s", payload, at)
+        found[kind] = payload[at + 8:at + size]
+        at += size
+    return found
+
+
+def iloc(version: int, sizes: tuple[int, int, int, int], entries: list[tuple[int, int, int, int, list]]) -> bytes:
+    """An iloc of `version`, its fields of `sizes` (offset, length, base offset, index) bytes, locating each
+    (item, construction method, data reference, base offset, [(offset, length) of each extent])."""
+    offset_size, length_size, base_size, index_size = sizes
+    id_width = 4 if version == 2 else 2
+    body = bytes([version, 0, 0, 0, offset_size << 4 | length_size, base_size << 4 | index_size])
+    body += len(entries).to_bytes(id_width)
+    for item, method, reference, base, extents in entries:
+        body += item.to_bytes(id_width) + (method.to_bytes(2) if version else b"") + reference.to_bytes(2)
+        body += base.to_bytes(base_size) + len(extents).to_bytes(2)
+        body += b"".join(bytes(index_size if version else 0) + offset.to_bytes(offset_size) + length.to_bytes(length_size)
+                         for offset, length in extents)
+    return box(b"iloc", body)
+
+
+def exif_located(version: int = 0, sizes: tuple[int, int, int, int] = (4, 4, 0, 0), *, in_idat: bool = False,
+                 pieces: int = 1, based: bool = False, empty_last: bool = False, reference: int = 0,
+                 method: int | None = None, past_the_end: int = 0, infe_version: int = 2) -> bytes:
+    """WITH_EXIF rebuilt, its Exif item located another way: in the mdat after the pixels, or in the meta
+    box's idat (construction method 1), in `pieces` extents, their offsets from a base offset (the mdat's
+    payload) when `based`, the last one's length 0 if `empty_last`, its data reference `reference`; by an
+    iloc of `version` and `sizes`; its item info entry of `infe_version`."""
+    top = children(WITH_EXIF)
+    meta = children(top[b"meta"][4:])
+    located = {item: (offset, length)  # as Pillow writes it: version 0, 32-bit fields, one extent each
+               for item, _, _, offset, length in struct.iter_unpack(">HHHII", meta[b"iloc"][8:])}
+    colour = WITH_EXIF[slice(located[1][0], sum(located[1]))]
+    exif_item = WITH_EXIF[slice(located[2][0], sum(located[2]))]
+    cuts = [len(exif_item) * n // pieces for n in range(pieces + 1)]
+    infe = bytes([infe_version, 0, 0, 0]) + (2).to_bytes(2 if infe_version == 2 else 4) + bytes(2) + b"Exif\x00"
+    iinf = box(b"iinf", bytes(4) + (2).to_bytes(2) + box(b"infe", b"\x02\x00\x00\x00\x00\x01\x00\x00av01\x00")
+               + box(b"infe", infe))
+    idat = box(b"idat", exif_item) if in_idat else b""
+
+    def assembled(mdat_start: int) -> bytes:
+        base = mdat_start if based else 0
+        exif_start = 0 if in_idat else mdat_start + len(colour)
+        extents = [(exif_start + start - base, end - start) for start, end in zip(cuts, cuts[1:])]
+        if empty_last:
+            extents[-1] = (extents[-1][0], 0)
+        extents[-1] = (extents[-1][0], extents[-1][1] + past_the_end)
+        exif_method = (1 if in_idat else 0) if method is None else method
+        locations = iloc(version, sizes, [(1, 0, 0, base, [(mdat_start - base, len(colour))]),
+                                          (2, exif_method, reference, base, extents)])
+        boxes = box(b"hdlr", meta[b"hdlr"]) + box(b"pitm", meta[b"pitm"]) + locations + iinf
+        boxes += box(b"iref", meta[b"iref"]) + box(b"iprp", meta[b"iprp"]) + idat
+        head = box(b"ftyp", top[b"ftyp"]) + box(b"meta", bytes(4) + boxes)
+        return head + box(b"mdat", colour + (b"" if in_idat else exif_item))
+
+    mdat_start = len(assembled(0)) - len(colour) - (0 if in_idat else len(exif_item))
+    return assembled(mdat_start)
+
+
+def pillows_exif(data: bytes) -> bytes | None:
+    """The Exif Pillow reads as it opens data; None when it has none, or cannot open it."""
+    try:
+        return Image.open(io.BytesIO(data)).info.get("exif")
+    except (OSError, RuntimeError):  # RuntimeError: libavif's failure, which Pillow passes on as it is
+        return None
+
+
+@pytest.mark.parametrize("data", [
+    WITH_EXIF,
+    exif_located(),
+    exif_located(1, in_idat=True),
+    exif_located(1, pieces=3),
+    exif_located(2, (8, 8, 8, 4), pieces=2, based=True),
+    exif_located(1, (4, 8, 4, 0), in_idat=True, based=False),
+    exif_located(infe_version=3),
+    exif_located(reference=1),  # which libavif takes for this file
+    exif_located(0, (4, 4, 0, 4)),  # an index size where version 0 reserves its bits: no indices
+], ids=["as-pillow-writes-it", "rebuilt", "in-idat", "in-3-extents", "8-byte-fields-base-offset-indices",
+        "8-byte-lengths-in-idat", "infe-version-3", "another-data-reference", "index-size-reserved"])
+def test_the_exif_found_is_what_libavif_hands_pillow(data):
+    assert avif.exif_payloads(data) == [pillows_exif(data)] == [EXIF]
+
+
+@pytest.mark.parametrize("data", [
+    exif_located(empty_last=True),  # a length of 0, which libavif reads as no bytes, not as "to the end"
+    exif_located(1, method=2),  # in another item
+    exif_located(1, method=1),  # in an idat that is not there
+    exif_located(1, in_idat=True, method=0x11),  # reserved bits set beside the method
+    exif_located(1, method=0x10),
+    exif_located(past_the_end=1),
+    exif_located(1, in_idat=True, past_the_end=1),
+    exif_located(1, (2, 4, 0, 0)),  # 2-byte offsets, which libavif refuses
+    exif_located(3),
+    encoded(gradient((16, 16)), "AVIF"),
+], ids=["empty", "another-item", "no-idat", "reserved-bits-idat", "reserved-bits-file", "past-the-end", "past-the-idats-end", "2-byte-offsets",
+        "iloc-version-3", "no-exif"])
+def test_exif_libavif_does_not_hand_pillow_is_not_found(data):
+    assert avif.exif_payloads(data) == [] and pillows_exif(data) is None
+
+
+@pytest.mark.parametrize("data", [encoded(gradient((16, 16)), "JPEG", exif=EXIF),
+                                  WITH_EXIF[:8] + b"heic" + WITH_EXIF[12:],
+                                  WITH_EXIF[:4] + b"free" + WITH_EXIF[8:]],
+                         ids=["jpeg", "heic-brand", "brand-without-ftyp"])
+def test_only_what_pillow_opens_as_avif_is_read(data):
+    assert avif.exif_payloads(data) == []
+
+
+def test_the_exif_is_found_in_the_files_meta_box_and_every_tracks():
+    """A sequence's Exif may be in its colour track's meta box: each is returned, the file's first."""
+    def meta(payload: bytes) -> bytes:
+        return box(b"meta", bytes(4) + box(b"iinf", bytes(4) + b"\x00\x01" + box(b"infe", b"\x02\x00\x00\x00\x00\x07\x00\x00Exif\x00"))
+                   + box(b"idat", bytes(4) + payload) + iloc(1, (4, 4, 0, 0), [(7, 1, 0, 0, [(0, 4 + len(payload))])]))
+    data = branded(b"avis", meta(b"one") + box(b"moov", box(b"trak", meta(b"two")) + box(b"trak", meta(b"three"))))
+    assert avif.exif_payloads(data) == [b"one", b"two", b"three"]
+    later = meta(b"four") + box(b"moov", box(b"trak", meta(b"five") + meta(b"six")))
+    assert avif.exif_payloads(data + later) == [b"one", b"two", b"three"]
+
+
+@pytest.mark.parametrize(("first", "limit"), [(WITH_EXIF, "MOST_ITEMS"), (SEQUENCE, "MOST_TRACKS")])
+def test_what_libavif_does_not_read_is_not_counted(monkeypatch, first, limit):
+    """A second meta box, or movie, past the limit the first one is at (60,000 items in either cost libavif
+    nothing): the file is read as without them."""
+    monkeypatch.setattr(avif, "MOST_ITEMS", 2)  # WITH_EXIF's: the pixels' item and the Exif's
+    monkeypatch.setattr(avif, "MOST_TRACKS", 1)  # SEQUENCE's
+    later = {"MOST_ITEMS": meta_of(item_info(declared=3)), "MOST_TRACKS": movie_of(*[box(b"trak", b"")] * 2)}[limit]
+    assert avif.exif_payloads(first + later) == avif.exif_payloads(first)
+    assert pillows_exif(first + later) == pillows_exif(first)
+
+
+def meta_of(*boxes: bytes) -> bytes:
+    return box(b"meta", bytes(4) + b"".join(boxes))
+
+
+def item_info(*infes: bytes, declared: int | None = None, version: int = 0) -> bytes:
+    count = len(infes) if declared is None else declared
+    return box(b"iinf", bytes([version, 0, 0, 0]) + count.to_bytes(2 if version == 0 else 4) + b"".join(infes))
+
+
+def exif_info(item: int) -> bytes:
+    return box(b"infe", b"\x02\x00\x00\x00" + item.to_bytes(2) + b"\x00\x00Exif\x00")
+
+
+def associations(entries: int) -> bytes:
+    return box(b"ipma", bytes(4) + entries.to_bytes(4) + b"".join(item.to_bytes(2) + b"\x00" for item in range(entries)))
+
+
+def references(*counts: int) -> bytes:
+    return box(b"iref", bytes(4) + b"".join(box(b"cdsc", b"\x00\x01" + count.to_bytes(2) + bytes(2 * count))
+                                            for count in counts))
+
+
+def exif_in_idat(items: dict[int, int], length: int = 8) -> bytes:
+    """Exif items, each in as many extents of the idat's `length` bytes as `items` says."""
+    return (item_info(*map(exif_info, items)) + box(b"idat", bytes(length))
+            + iloc(1, (4, 4, 0, 0), [(item, 1, 0, 0, [(0, length)] * extents) for item, extents in items.items()]))
+
+
+def movie_of(*traks: bytes) -> bytes:
+    return box(b"moov", b"".join(traks))
+
+
+@pytest.mark.parametrize(("boxes", "crowded"), [
+    (FREE * 3, None),
+    (FREE * 4, "more than 4 boxes in the file"),
+    (meta_of(FREE * 4), None),
+    (meta_of(FREE * 5), "more than 4 boxes in a meta box"),
+    (meta_of(item_info(declared=3)), None),
+    (meta_of(item_info(declared=4)), "more than 3 items named in its iinf boxes"),
+    (meta_of(item_info(declared=4, version=1)), "more than 3 items named in its iinf boxes"),
+    (meta_of(item_info(declared=2), item_info(declared=2)), "more than 3 items named in its iinf boxes"),
+    (meta_of(item_info(FREE, FREE, FREE, FREE, declared=0)), None),
+    (meta_of(item_info(FREE, FREE, FREE, FREE, FREE, declared=0)), "more than 4 boxes in an iinf box"),
+    (meta_of(iloc(0, (4, 4, 0, 0), [(item, 0, 0, 0, []) for item in range(3)])), None),
+    (meta_of(iloc(0, (4, 4, 0, 0), [(item, 0, 0, 0, []) for item in range(4)])),
+     "more than 3 items named in its iloc boxes"),
+    (meta_of(iloc(2, (4, 4, 0, 0), [(item, 0, 0, 0, []) for item in range(4)])),
+     "more than 3 items named in its iloc boxes"),
+    (meta_of(box(b"iprp", associations(1) + associations(2))), None),
+    (meta_of(box(b"iprp", associations(2) + associations(2))), "more than 3 items named in its ipma boxes"),
+    (meta_of(box(b"iprp", FREE * 5)), "more than 4 boxes in an iprp box"),
+    (meta_of(references(2)), None),
+    (meta_of(references(1, 1)), "more than 3 items named in its iref boxes"),
+    (meta_of(references(0, 0, 0, 0, 0)), "more than 4 boxes in an iref box"),
+    (meta_of(box(b"iref", bytes(4) + box(b"cdsc", b"\x00\x01") + box(b"cdsc", b"\x00\x01\x00\x02" + bytes(4)))),
+     None),  # a reference cut before its count, which is not read from the next one
+    (meta_of(exif_in_idat({1: 3})), None),
+    (meta_of(exif_in_idat({1: 4})), "an Exif item of more than 3 extents"),
+    (meta_of(exif_in_idat({1: 2, 2: 2})), "more than 3 extents of Exif items"),
+    (meta_of(exif_in_idat({1: 3}, length=100)), "Exif items larger than the file"),
+    (movie_of(box(b"trak", b""), box(b"trak", b"")), None),
+    (movie_of(box(b"trak", b""), box(b"trak", b""), box(b"trak", b"")), "more than 2 tracks"),
+    (movie_of(FREE * 5), "more than 4 boxes in a movie"),
+    (movie_of(box(b"trak", FREE * 5)), "more than 4 boxes in a track"),
+    (movie_of(box(b"trak", meta_of(item_info(declared=4)))), "more than 3 items named in its iinf boxes"),
+], ids=["3-boxes-after-ftyp", "4-boxes-after-ftyp", "4-in-meta", "5-in-meta", "3-in-iinf", "4-in-iinf",
+        "4-in-iinf-version-1", "4-in-two-iinfs", "4-infe-boxes", "5-infe-boxes", "3-in-iloc", "4-in-iloc",
+        "4-in-iloc-version-2", "3-in-ipmas", "4-in-ipmas", "5-in-iprp", "3-in-iref", "4-in-irefs",
+        "5-in-iref", "iref-reference-cut", "3-exif-extents", "4-exif-extents", "4-exif-extents-of-two-items", "exif-larger-than-file",
+        "2-tracks", "3-tracks", "5-in-movie", "5-in-track", "4-in-a-tracks-iinf"])
+def test_a_file_past_a_limit_is_crowded(monkeypatch, boxes, crowded):
+    monkeypatch.setattr(avif, "MOST_BOXES", 4)
+    monkeypatch.setattr(avif, "MOST_ITEMS", 3)
+    monkeypatch.setattr(avif, "MOST_TRACKS", 2)
+    data = branded(b"avif", boxes)
+    if crowded is None:
+        avif.exif_payloads(data)
+    else:
+        with pytest.raises(avif.Crowded, match=f"^{crowded}$"):
+            avif.exif_payloads(data)
+
+
+@pytest.mark.parametrize(("limit", "value", "refusal"), [
+    ("MAX_EXIF_VALUES", 10, "Exif directory of more than"),
+    ("MOST_ITEMS", 1, "AVIF of more than 1 items named in its iinf boxes"),  # the pixels' item and the Exif's
+])
+def test_an_avif_is_refused_before_pillow_opens_it(monkeypatch, pillow_opens, limit, value, refusal):
+    monkeypatch.setattr(edge.image if limit.startswith("MAX") else avif, limit, value)
+    data = encoded(gradient((16, 16)), "AVIF", exif=exif_with(5, 11))  # a tag of 11 RATIONALs
+    with pytest.raises(SourceTooLarge, match=refusal):
+        render(data, parse_rendition("/8x/a.avif"), Limits(50_000_000, 300))
+    assert pillow_opens == []
+
+
+def exif_item(info: bytes, *boxes: bytes) -> bytes:
+    """An AVIF whose one item, 1, described by `info` (an infe's payload), is located in the idat's bytes."""
+    return branded(b"avif", meta_of(item_info(box(b"infe", info)), *boxes))
+
+
+def idat_item(payload: bytes) -> tuple[bytes, bytes]:
+    return box(b"idat", payload), iloc(1, (4, 4, 0, 0), [(1, 1, 0, 0, [(0, len(payload))])])
+
+
+EXIF_INFO = b"\x02\x00\x00\x00\x00\x01\x00\x00Exif\x00"
+
+
+@pytest.mark.parametrize(("data", "handed"), [
+    (exif_item(EXIF_INFO, *idat_item(bytes(4) + b"x")), [b"x"]),
+    (exif_item(EXIF_INFO, *idat_item(bytes(4))), []),  # the offset alone: nothing to hand on
+    # version 1, which has no type: where version 3 would have item 1 and the type Exif
+    (exif_item(b"\x01\x00\x00\x00\x00\x00\x00\x01\x00\x00Exif\x00", *idat_item(bytes(5))), []),
+    (exif_item(EXIF_INFO, idat_item(bytes(16))[0], box(b"iloc", idat_item(bytes(16))[1][8:-4]), FREE),
+     []),  # the iloc cut before its extent's length: the next box's size is not read as one
+], ids=["one-byte", "offset-only", "infe-version-1", "iloc-cut"])
+def test_what_an_exif_item_hands_on(data, handed):
+    assert avif.exif_payloads(data) == handed
+
+
+@pytest.mark.parametrize("kind", [b"iinf", b"iloc", b"ipma"])
+def test_a_count_cut_short_counts_nothing(monkeypatch, kind):
+    """Cut inside its count: the bytes after it, the next box's size, are not read as part of it."""
+    monkeypatch.setattr(avif, "MOST_ITEMS", 3)
+    width = {b"iinf": 2, b"iloc": 2, b"ipma": 4}[kind]
+    cut = box(kind, bytes(4 if kind != b"iloc" else 6) + b"\xff" * (width - 1))
+    avif.exif_payloads(branded(b"avif", meta_of(box(b"iprp", cut) if kind == b"ipma" else cut, FREE)))

@@ -12,7 +12,7 @@ from edge import jpeg
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.image import Limits, check_jpeg_data, render
 from edge.rendition import parse_rendition
-from imaging import encoded
+from imaging import encoded, exif_with
 
 # Pillow's subsampling codes: 0 is 4:4:4, 1 is 4:2:2, 2 is 4:2:0.
 LUMA_SAMPLING = {0: (1, 1), 1: (2, 1), 2: (2, 2)}
@@ -318,14 +318,8 @@ def test_the_exif_is_gathered_as_pillow_gathers_it(header, exif):
                                      + encoded(Image.new("RGB", (8, 8)), "JPEG")[2:])).info["exif"] == exif
 
 
-def exif_with(field_type: int, count: int) -> bytes:
-    """Exif whose first directory holds one tag (XResolution) of `count` values of `field_type`, all there."""
-    values = bytes(count * {5: 8, 3: 2, 7: 1}[field_type])
-    return b"Exif\x00\x00MM\x00*" + struct.pack(">IHHHII", 8, 1, 0x011A, field_type, count, 26) + bytes(4) + values
-
-
 @pytest.mark.filterwarnings("ignore:Metadata Warning")  # Pillow's, on ten values where one is expected
-@pytest.mark.parametrize("source", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("source", ["JPEG", "PNG", "WEBP", "AVIF"])
 @pytest.mark.parametrize(("field_type", "count", "refused"), [(5, 11, True), (5, 10, False), (3, 11, True),
                                                                 (7, 11, False)])
 def test_exif_whose_first_directory_pillow_would_decode_too_long_is_too_large(monkeypatch, source, field_type,
