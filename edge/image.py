@@ -42,7 +42,7 @@ from PIL import (  # noqa: F401 - imported for their registration side effect
     WebPImagePlugin,
 )
 
-from edge import avif, gif, heap, icc, jpeg, png, tiff, webp
+from edge import avif, bmp, gif, heap, icc, jpeg, png, tiff, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import Box, Geometry, plan
 from edge.rendition import Rendition
@@ -90,6 +90,10 @@ MAX_TIFF_ENTRIES = 1_000
 MAX_TIFF_VALUES = 200_000
 # Exif's first directory says how to orient and print the picture: a few numbers a tag.
 MAX_EXIF_VALUES = 10_000
+# A run-length coded BMP, which Pillow decodes in Python (edge/bmp.py): at most about 0.35 s for its
+# coded bytes and 0.3 s for its pixels, by hand. Such BMPs are screenshots and icons, if anything.
+MAX_RLE_BMP_BYTES = 1024 * 1024
+MAX_RLE_BMP_PIXELS = 2_000_000
 EXIF_HEADER = b"Exif\x00\x00"
 DEFAULT_FRAME_MS = 100
 MAX_GIF_REPEATS = MAX_WEBP_PLAYS = 65_535  # both counts take 16 bits
@@ -264,11 +268,12 @@ def open_source(data: bytes, limits: Limits) -> Source:
 def check_what_pillow_walks(data: bytes, limits: Limits) -> gif.Layout | None:
     """Refuse, before Pillow opens it, an original whose structures Pillow would walk in Python for
     seconds: a JPEG's header and Exif (which it reads as it opens it, for a resolution), an AVIF's items
-    and Exif, a TIFF's first directory, a GIF's blocks (whose layout this returns). A PNG's chunks are
-    counted by png.layout."""
+    and Exif, a run-length coded BMP, a TIFF's first directory, a GIF's blocks (whose layout this
+    returns). A PNG's chunks are counted by png.layout."""
     check_jpeg_header(data)
     check_exif(jpeg.pillow_exif(data))
     check_avif_items(data)
+    check_rle_bmp(data)
     if tiff.first_directory_over(data, MAX_TIFF_ENTRIES, MAX_TIFF_VALUES):
         raise SourceTooLarge(
             f"TIFF directory of more than {MAX_TIFF_ENTRIES} entries, or {MAX_TIFF_VALUES} numbers in one")
@@ -284,6 +289,13 @@ def check_avif_items(data: bytes) -> None:
         raise SourceTooLarge(f"AVIF of {error}") from None
     for exif in payloads:
         check_exif(exif)
+
+
+def check_rle_bmp(data: bytes) -> None:
+    size = bmp.run_length_coded_size(data)
+    if size is not None and (len(data) > MAX_RLE_BMP_BYTES or size[0] * size[1] > MAX_RLE_BMP_PIXELS):
+        raise SourceTooLarge(f"run-length coded BMP of more than {MAX_RLE_BMP_BYTES} bytes or "
+                             f"{MAX_RLE_BMP_PIXELS} pixels, which is decoded in Python")
 
 
 def scan_gif(data: bytes, limits: Limits) -> gif.Layout | None:

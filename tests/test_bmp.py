@@ -1,0 +1,86 @@
+"""edge/bmp.py: a run-length coded BMP's size, read as Pillow reads it; and the limits on what Pillow
+decodes of one in Python, checked before it opens it."""
+
+import io
+import struct
+
+import pytest
+from PIL import Image
+
+import edge.image
+from edge import bmp
+from edge.errors import SourceTooLarge
+from edge.image import Limits, render
+from edge.rendition import parse_rendition
+from imaging import encoded, gradient
+
+RLE8, RLE4 = 1, 2
+END_OF_LINE, END_OF_BITMAP = b"\x00\x00", b"\x00\x01"
+
+
+def rle_bmp(width: int, height: int, coded: bytes, compression: int = RLE8, header_size: int = 40) -> bytes:
+    """A BMP of a grey palette (index i is grey i, 4-bit ones grey 17 i), its pixels `coded` by
+    `compression`; a negative height is a top-down BMP's."""
+    bits = 8 if compression == RLE8 else 4
+    step = 255 // ((1 << bits) - 1)
+    palette = b"".join(bytes([step * index] * 3 + [0]) for index in range(1 << bits))
+    info = struct.pack("<IiiHHIIiiII", header_size, width, height, 1, bits, compression, len(coded), 2835, 2835,
+                       1 << bits, 0) + bytes(header_size - 40)
+    offset = 14 + len(info) + len(palette)
+    return b"BM" + struct.pack("<IHHI", offset + len(coded), 0, 0, offset) + info + palette + coded
+
+
+def runs(rows: list[list[tuple[int, int]]]) -> bytes:
+    """Each row's (count, index) runs, bottom row first as a BMP stores them, each row ended."""
+    return b"".join(b"".join(bytes(run) for run in row) + END_OF_LINE for row in rows) + END_OF_BITMAP
+
+
+@pytest.mark.parametrize(("compression", "header_size"), [(RLE8, 40), (RLE4, 40), (RLE8, 124), (RLE4, 108)])
+def test_a_run_length_coded_bmp_is_decoded_by_pillow_at_the_size_read(compression, header_size):
+    index = 0x12 if compression == RLE8 else 0x31  # 4-bit pixels alternate between a byte's two halves
+    data = rle_bmp(4, 2, runs([[(4, index)], [(2, index), (2, 0)]]), compression, header_size)
+    image = Image.open(io.BytesIO(data))
+    assert bmp.run_length_coded_size(data) == image.size == (4, 2)
+    grey = [0x12, 0x12, 0x12, 0x12] if compression == RLE8 else [0x33, 0x11, 0x33, 0x11]
+    assert list(image.convert("L").tobytes()) == [*grey[:2], 0, 0, *grey]  # the first row stored is the bottom
+
+
+def test_the_header_is_read_up_to_the_compression():
+    data = rle_bmp(4, 2, runs([[(4, 1)]] * 2))
+    assert bmp.run_length_coded_size(data[:34]) == (4, 2)
+
+
+def test_a_top_down_bmps_height_is_counted_down():
+    data = rle_bmp(4, -3, runs([[(4, 1)]] * 3))
+    assert bmp.run_length_coded_size(data) == Image.open(io.BytesIO(data)).size == (4, 3)
+
+
+@pytest.mark.parametrize("data", [
+    encoded(gradient((4, 2)), "BMP"),  # uncompressed
+    rle_bmp(4, 1, runs([[(4, 1)]]))[:33],  # cut before its compression
+    b"BM" + struct.pack("<IHHIIHHHH", 40, 0, 0, 26, 12, 4, 1, 1, 8) + bytes(12),  # OS/2's core header
+    rle_bmp(4, 1, runs([[(4, 1)]]), header_size=44),  # a header size Pillow does not know
+    encoded(gradient((4, 2)), "PNG"),
+    b"BA" + rle_bmp(4, 1, runs([[(4, 1)]]))[2:],  # OS/2's bitmap array, which Pillow does not open
+], ids=["uncompressed", "cut", "core-header", "unknown-header", "png", "bitmap-array"])
+def test_what_is_not_run_length_coded_has_no_size_here(data):
+    assert bmp.run_length_coded_size(data) is None
+
+
+@pytest.mark.parametrize(("size", "padding", "refused"), [
+    ((8, 8), 0, False),  # 64 pixels, the limit, in as many bytes as the limit
+    ((13, 5), 0, True),  # 65 pixels
+    ((8, 8), 1, True),  # a byte more
+])
+def test_a_run_length_coded_bmp_past_a_limit_is_too_large_before_pillow_opens_it(monkeypatch, size, padding, refused):
+    width, height = size
+    data = rle_bmp(width, height, runs([[(width, 7)]] * height)) + bytes(padding)
+    monkeypatch.setattr(edge.image, "MAX_RLE_BMP_PIXELS", 64)
+    monkeypatch.setattr(edge.image, "MAX_RLE_BMP_BYTES", len(rle_bmp(8, 8, runs([[(8, 7)]] * 8))))
+    spec = parse_rendition("/4x/a.png")
+    if refused:
+        monkeypatch.setattr(Image, "open", lambda *args, **kwargs: pytest.fail("Pillow opened it"))
+        with pytest.raises(SourceTooLarge, match="run-length coded BMP"):
+            render(data, spec, Limits(50_000_000, 300))
+    else:
+        assert Image.open(io.BytesIO(render(data, spec, Limits(50_000_000, 300)).body)).size == (4, 4)
