@@ -118,15 +118,13 @@ def pillow_header_steps_over(data: bytes, most: int) -> bool:
     return any(steps > most for steps, _, _, _ in _pillow_walk(data))
 
 
-def pillow_exif(data: bytes) -> bytes | None:
-    """The Exif that Pillow gathers from a JPEG's header, as it does: the first APP1 Exif segment whole,
-    then each later one's payload after its "Exif" header; None without one. Walk the header only once
-    pillow_header_steps_over has bounded it."""
+def pillow_exif(data: bytes) -> list[bytes]:
+    """The pieces of Exif that Pillow gathers from a JPEG's header, in the order it appends them: the first
+    APP1 Exif segment whole, then each later one's payload after its "Exif" header; none without one.
+    Walk the header only once pillow_header_steps_over has bounded it."""
     segments = [data[start:end] for _, marker, start, end in _pillow_walk(data)
                 if marker == _APP1 and data.startswith(_EXIF_HEADER, start)]
-    if not segments:
-        return None
-    return segments[0] + b"".join(segment[len(_EXIF_HEADER):] for segment in segments[1:])
+    return segments[:1] + [segment[len(_EXIF_HEADER):] for segment in segments[1:]]
 
 
 def _pillow_walk(data: bytes) -> Iterator[tuple[int, int, int, int]]:

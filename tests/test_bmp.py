@@ -67,20 +67,25 @@ def test_what_is_not_run_length_coded_has_no_size_here(data):
     assert bmp.run_length_coded_size(data) is None
 
 
-@pytest.mark.parametrize(("size", "padding", "refused"), [
-    ((8, 8), 0, False),  # 64 pixels, the limit, in as many bytes as the limit
-    ((13, 5), 0, True),  # 65 pixels
-    ((8, 8), 1, True),  # a byte more
-])
-def test_a_run_length_coded_bmp_past_a_limit_is_too_large_before_pillow_opens_it(monkeypatch, size, padding, refused):
-    width, height = size
-    data = rle_bmp(width, height, runs([[(width, 7)]] * height)) + bytes(padding)
+LIMITED_TO_8_BY_8 = rle_bmp(8, 8, runs([[(8, 7)]] * 8))  # 64 pixels, in as many bytes as the byte limit
+
+
+@pytest.fixture
+def rle_limits(monkeypatch):
     monkeypatch.setattr(edge.image, "MAX_RLE_BMP_PIXELS", 64)
-    monkeypatch.setattr(edge.image, "MAX_RLE_BMP_BYTES", len(rle_bmp(8, 8, runs([[(8, 7)]] * 8))))
-    spec = parse_rendition("/4x/a.png")
-    if refused:
-        monkeypatch.setattr(Image, "open", lambda *args, **kwargs: pytest.fail("Pillow opened it"))
-        with pytest.raises(SourceTooLarge, match="run-length coded BMP"):
-            render(data, spec, Limits(50_000_000, 300))
-    else:
-        assert Image.open(io.BytesIO(render(data, spec, Limits(50_000_000, 300)).body)).size == (4, 4)
+    monkeypatch.setattr(edge.image, "MAX_RLE_BMP_BYTES", len(LIMITED_TO_8_BY_8))
+
+
+def test_a_run_length_coded_bmp_at_the_limits_renders(rle_limits):
+    rendered = render(LIMITED_TO_8_BY_8, parse_rendition("/4x/a.png"), Limits(50_000_000, 300))
+    assert Image.open(io.BytesIO(rendered.body)).size == (4, 4)
+
+
+@pytest.mark.parametrize("data", [
+    rle_bmp(13, 5, runs([[(13, 7)]] * 5)),  # 65 pixels
+    LIMITED_TO_8_BY_8 + bytes(1),
+], ids=["a-pixel-more", "a-byte-more"])
+def test_a_run_length_coded_bmp_past_a_limit_is_too_large_before_pillow_opens_it(rle_limits, pillow_opens, data):
+    with pytest.raises(SourceTooLarge, match="run-length coded BMP"):
+        render(data, parse_rendition("/4x/a.png"), Limits(50_000_000, 300))
+    assert pillow_opens == []
