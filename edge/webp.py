@@ -29,6 +29,9 @@ _STATUS_OK, _STATUS_OUT_OF_MEMORY, _STATUS_INVALID_PARAM = 0, 1, 2
 LOSSY, LOSSLESS = 1, 2  # WebPBitstreamFeatures.format (0: mixed, in an animation)
 # An ALPH chunk's first byte: compression (2 bits), filter (2), pre-processing (2), reserved (2).
 _ALPHA_UNCOMPRESSED, _ALPHA_MOST_PREPROCESSING = 0, 1
+# A still WebP holds a few chunks (VP8X, ICCP, ALPH, VP8, EXIF, XMP); walking 40 MiB of empty ones would
+# take Python seconds (4 MiB: 0.3-0.5 s, by hand).
+MOST_CHUNKS = 1_000
 _int, _u32 = ctypes.c_int, ctypes.c_uint32
 
 
@@ -155,10 +158,17 @@ def alpha_explains_out_of_memory(data: bytes, pixels: int) -> bool:
     (transforms, Huffman codes, which only libwebp parses) it refuses. Only a picture without alpha,
     or with uncompressed alpha of full length, rules that out: then memory did run short. With
     lossless alpha a real shortage cannot be told apart, and is taken for the original's fault: in
-    Lambda, running out of memory usually ends the process rather than failing an allocation."""
-    chunk = _alpha_chunk(data)
-    if chunk is None:
-        return False
+    Lambda, running out of memory usually ends the process rather than failing an allocation. So is
+    a file of more than MOST_CHUNKS chunks before its alpha, whose walk would take seconds."""
+    for count, (kind, payload) in enumerate(_chunks(data), start=1):
+        if count > MOST_CHUNKS:
+            return True
+        if kind == b"ALPH":
+            return _alpha_header_explains(payload, pixels)
+    return False
+
+
+def _alpha_header_explains(chunk: bytes, pixels: int) -> bool:
     if len(chunk) <= 1:
         return True
     header = chunk[0]
@@ -168,15 +178,13 @@ def alpha_explains_out_of_memory(data: bytes, pixels: int) -> bool:
     return len(chunk) - 1 < pixels
 
 
-def _alpha_chunk(data: bytes) -> bytes | None:
-    """The payload of a still WebP's ALPH chunk, found among the RIFF chunks after the file header."""
+def _chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """The type and payload of each of a WebP's RIFF chunks, after the file header."""
     offset = 12
     while offset + 8 <= len(data):
         size = int.from_bytes(data[offset + 4:offset + 8], "little")
-        if data[offset:offset + 4] == b"ALPH":
-            return data[offset + 8:offset + 8 + size]
+        yield data[offset:offset + 4], data[offset + 8:offset + 8 + size]
         offset += 8 + size + (size & 1)  # chunks are padded to an even length
-    return None
 
 
 def _check(status: int, doing: str) -> None:
