@@ -37,6 +37,7 @@ _APP1, _EXIF_HEADER = 0xE1, b"Exif\x00\x00"
 # a quantization table a step per byte, a Photoshop segment a step per resource (12 bytes at least).
 _PILLOW_FRAME_HEADERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 _DQT, _APP13, _PHOTOSHOP_HEADER = 0xDB, 0xED, b"Photoshop 3.0"
+_PILLOW_LAYERS = frozenset({1, 3, 4})  # the components a frame may have for Pillow: L, RGB, CMYK
 MOST_SEGMENTS_BETWEEN_SCANS = 10_000
 
 
@@ -115,21 +116,51 @@ def pillow_header_steps_over(data: bytes, most: int) -> bool:
     for each marker, keeping every application segment: 40 MiB of tiny segments, or of junk, take it
     many seconds and, for segments, gigabytes. Here each run of junk or fill is skipped at once and
     counted as the steps Pillow takes through it, so that this takes at most `most` steps itself."""
-    return any(steps > most for steps, _, _, _ in _pillow_walk(data))
+    return any(steps > most for steps, *_ in _pillow_walk(data))
 
 
 def pillow_exif(data: bytes) -> list[bytes]:
     """The pieces of Exif that Pillow gathers from a JPEG's header, in the order it appends them: the first
     APP1 Exif segment whole, then each later one's payload after its "Exif" header; none without one.
     Walk the header only once pillow_header_steps_over has bounded it."""
-    segments = [data[start:end] for _, marker, start, end in _pillow_walk(data)
+    segments = [data[start:end] for _, marker, start, end, _ in _pillow_walk(data)
                 if marker == _APP1 and data.startswith(_EXIF_HEADER, start)]
     return segments[:1] + [segment[len(_EXIF_HEADER):] for segment in segments[1:]]
 
 
-def _pillow_walk(data: bytes) -> Iterator[tuple[int, int, int, int]]:
-    """(steps so far, marker, where its segment's payload starts, where it ends) for each marker of
-    Pillow's walk up to the first scan; a standalone marker's payload is empty."""
+class HeaderTooLong(ValueError):
+    """A header Pillow would take more steps to walk than allowed (pillow_header_steps_over)."""
+
+
+def declared_size(data: bytes, most_steps: int) -> tuple[int, int] | None:
+    """The size Pillow reports as it opens these bytes of a JPEG (the first of a file, or all of it):
+    its last frame header's before the first scan. None where Pillow fails to open them: no frame
+    header, a segment cut short by the end of the bytes (the first scan's header too), a frame header
+    of samples other than 8 bits, of a layer count it has no mode for, or of no width or height, or a
+    code it does not know. What Pillow fails on inside other segments (a quantization table cut short)
+    still gives a size here: the whole file is refused either way, once Pillow opens it.
+    HeaderTooLong once the walk takes more than `most_steps` steps, as pillow_header_steps_over counts
+    them: the one walk does both."""
+    size = None
+    for steps, marker, start, end, cut in _pillow_walk(data):
+        if steps > most_steps:
+            raise HeaderTooLong(f"more than {most_steps} steps")
+        if marker == _START_OF_SCAN:  # where the walk stops, once Pillow has read the scan header
+            return size if start + max(int.from_bytes(data[start:start + 2]), 2) <= len(data) else None
+        if cut or (marker < 0xC0 and marker != 0x00):
+            return None
+        if marker in _PILLOW_FRAME_HEADERS:
+            frame = data[start:end]
+            if len(frame) < 6 or (len(frame) - 6) % 3 or frame[0] != 8 or frame[5] not in _PILLOW_LAYERS:
+                return None
+            height, width = struct.unpack_from(">HH", frame, 1)
+            size = (width, height) if width and height else None
+    return size
+
+
+def _pillow_walk(data: bytes) -> Iterator[tuple[int, int, int, int, bool]]:
+    """(steps so far, marker, where its segment's payload starts, where it ends, whether the data ends
+    first) for each marker of Pillow's walk up to the first scan; a standalone marker's payload is empty."""
     if data[:3] != b"\xff\xd8\xff":  # all that Pillow opens as a JPEG
         return
     steps, pos = 0, 2
@@ -142,21 +173,22 @@ def _pillow_walk(data: bytes) -> Iterator[tuple[int, int, int, int]]:
         marker_at = _FILL.match(data, pos).end()  # past the fill bytes, and the marker's own 0xFF
         steps += marker_at - pos
         if marker_at == len(data):
-            yield steps, 0, marker_at, marker_at
+            yield steps, 0, marker_at, marker_at, False
             return
         marker = data[marker_at]
         if marker == _START_OF_SCAN or (marker < 0xC0 and marker != 0x00):  # done, or Pillow fails here
-            yield steps, marker, marker_at + 1, marker_at + 1
+            yield steps, marker, marker_at + 1, marker_at + 1, False
             return
         if marker == 0x00 or marker in _PILLOW_STANDALONE:
             pos = marker_at + 1
-            yield steps, marker, pos, pos
+            yield steps, marker, pos, pos, False
         else:
-            pos = marker_at + 1 + max(int.from_bytes(data[marker_at + 1:marker_at + 3]), 2)
+            # Pillow reads a length of 0 or 1 as no payload, as libjpeg does
+            pos = marker_at + 3 + max(int.from_bytes(data[marker_at + 1:marker_at + 3]) - 2, 0)
             start, end = min(marker_at + 3, len(data)), min(pos, len(data))
             steps += _steps_inside(data, marker, start, end)
-            yield steps, marker, start, end
-    yield steps, 0, pos, pos
+            yield steps, marker, start, end, pos > len(data)
+    yield steps, 0, pos, pos, False
 
 
 def _steps_inside(data: bytes, marker: int, start: int, end: int) -> int:

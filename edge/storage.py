@@ -167,8 +167,8 @@ def read_in_time(
 
     While more is to come, head_checked gets the bytes so far once they have doubled since it last
     did (after the first piece, then twice as many...), up to HEAD_BYTES, until it returns True; an
-    error it raises ends the read there. Each check opens the head with Pillow, whose header walk a
-    hostile file can make slow: after every piece, that was 16 walks of up to 1 MB."""
+    error it raises ends the read there. Each check may walk the head's header, which a hostile file
+    can make slow: after every piece, that was 16 walks of up to 1 MB."""
     gathered = io.BytesIO()
     next_head_check = 0
     if length:

@@ -12,7 +12,7 @@ from edge import jpeg
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.image import Limits, check_jpeg_data, render
 from edge.rendition import parse_rendition
-from imaging import encoded, exif_with
+from imaging import encoded, exif_with, gradient
 
 # Pillow's subsampling codes: 0 is 4:4:4, 1 is 4:2:2, 2 is 4:2:0.
 LUMA_SAMPLING = {0: (1, 1), 1: (2, 1), 2: (2, 2)}
@@ -288,7 +288,7 @@ def test_coded_data_is_counted_past_no_more_segments_than_the_limit(monkeypatch,
 
 
 def test_a_head_whose_walk_is_over_the_limit_is_too_large_before_pillow_opens_it(monkeypatch, pillow_opens):
-    """The early pixel check opens the first pieces of an original with Pillow: the same count goes first."""
+    """The early pixel check reads the first pieces of an original as Pillow walks them: the same count goes first."""
     monkeypatch.setattr(edge.image, "MAX_JPEG_HEADER_STEPS", 20)
     head = encoded(Image.new("RGB", (8, 8)), "JPEG")[:2] + EMPTY_COMMENT * 30
     with pytest.raises(SourceTooLarge, match="more than 20 markers"):
@@ -359,4 +359,62 @@ def test_a_jpeg_of_more_exif_segments_than_the_limit_is_too_large_before_pillow_
     monkeypatch.setattr(edge.image, "MAX_EXIF_SEGMENTS", 2)
     with pytest.raises(SourceTooLarge, match="JPEG of more than 2 Exif segments"):
         render(with_exif_segments(3), parse_rendition("/4x/a.jpg"), Limits(50_000_000, 300))
+    assert pillow_opens == []
+
+
+def pillows_size(data: bytes) -> tuple[int, int] | None:
+    try:
+        with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
+            return image.size
+    except Exception:  # noqa: BLE001 - a header cut short fails in as many ways as Pillow has
+        return None
+
+
+def frame_patched(data: bytes, offset: int, value: bytes) -> bytes:
+    """data with `value` written `offset` bytes into its baseline frame header's payload."""
+    at = data.index(b"\xff\xc0") + 4 + offset
+    return data[:at] + value + data[at + len(value):]
+
+
+PHOTO = jpeg_bytes(gradient((40, 30)), exif=EMPTY_EXIF, icc_profile=bytes(200), comment=b"hi")
+OTHER_FRAME = b"\xff\xc0\x00\x11\x08\x00\x07\x00\x09\x03" + b"\x01\x11\x00\x02\x11\x00\x03\x11\x00"  # 9 x 7
+SIZED_HEADS = {
+    "baseline-with-exif-icc-and-comment": PHOTO,
+    "progressive-grey": jpeg_bytes(gradient((33, 17)).convert("L"), progressive=True),
+    "cmyk": jpeg_bytes(gradient((20, 12)).convert("CMYK")),
+    "12-bit-samples": frame_patched(PHOTO, 0, b"\x0c"),
+    "2-layers": frame_patched(PHOTO, 5, b"\x02"),
+    "no-width": frame_patched(PHOTO, 3, b"\x00\x00"),
+    "a-component-cut": frame_patched(PHOTO, -2, b"\x00\x10"),  # a length one byte short of the last component
+    "two-frame-headers": inserted(PHOTO, "before-frame", OTHER_FRAME),
+    "the-second-frame-header-without-width": inserted(frame_patched(PHOTO, 3, b"\x00\x00"), "after-start", OTHER_FRAME),
+    "reserved-code": inserted(PHOTO, "before-frame", b"\xff\x02"),
+    "reserved-code-after-the-frame": PHOTO.replace(b"\xff\xc4", b"\xff\x02\xff\xc4", 1),
+    **{name: inserted(PHOTO, where, extra) for name, where, extra in SKIPPED if where != "before-end"},
+}
+
+
+@pytest.mark.parametrize("data", SIZED_HEADS.values(), ids=SIZED_HEADS.keys())
+def test_the_size_is_read_from_every_head_as_pillow_reads_it(data):
+    """Each of the first bytes of a JPEG, up to its first scan and past it, as the early pixel check gets them."""
+    for length in range(3, first_scan_data(data) + 8):
+        assert jpeg.declared_size(data[:length], 10_000) == pillows_size(data[:length]), length
+    assert jpeg.declared_size(data, 10_000) == pillows_size(data)
+
+
+def test_the_size_is_read_in_the_walk_that_counts_the_steps():
+    """declared_size refuses a head past a number of steps exactly where the whole file's count does."""
+    data = PHOTO[:2] + EMPTY_COMMENT * 12 + b"\xff\xff\x00\x13" + PHOTO[2:]
+    steps = max(steps for steps, *_ in jpeg._pillow_walk(data))
+    for most in range(steps + 2):
+        try:
+            jpeg.declared_size(data, most)
+        except jpeg.HeaderTooLong:
+            assert jpeg.pillow_header_steps_over(data, most), most
+        else:
+            assert not jpeg.pillow_header_steps_over(data, most), most
+
+
+def test_a_heads_size_is_read_without_pillow(pillow_opens):
+    assert edge.image.declared_size(PHOTO[:first_scan_data(PHOTO)]) == (40, 30)
     assert pillow_opens == []
