@@ -110,52 +110,53 @@ def scan(data: bytes) -> Frame | None:
     return None
 
 
-def pillow_header_steps_over(data: bytes, most: int) -> bool:
-    """Whether Pillow's walk of a JPEG's header, up to its first scan, takes more than `most` steps.
-    It reads a byte at a time where no marker is (junk, and fill bytes before one), and calls Python
-    for each marker, keeping every application segment: 40 MiB of tiny segments, or of junk, take it
-    many seconds and, for segments, gigabytes. Here each run of junk or fill is skipped at once and
-    counted as the steps Pillow takes through it, so that this takes at most `most` steps itself."""
-    return any(steps > most for steps, *_ in _pillow_walk(data))
-
-
-def pillow_exif(data: bytes) -> list[bytes]:
-    """The pieces of Exif that Pillow gathers from a JPEG's header, in the order it appends them: the first
-    APP1 Exif segment whole, then each later one's payload after its "Exif" header; none without one.
-    Walk the header only once pillow_header_steps_over has bounded it."""
-    segments = [data[start:end] for _, marker, start, end, _ in _pillow_walk(data)
-                if marker == _APP1 and data.startswith(_EXIF_HEADER, start)]
-    return segments[:1] + [segment[len(_EXIF_HEADER):] for segment in segments[1:]]
-
-
 class HeaderTooLong(ValueError):
-    """A header Pillow would take more steps to walk than allowed (pillow_header_steps_over)."""
+    """A header Pillow would take more steps to walk than allowed."""
 
 
-def declared_size(data: bytes, most_steps: int) -> tuple[int, int] | None:
-    """The size Pillow reports as it opens these bytes of a JPEG (the first of a file, or all of it):
-    its last frame header's before the first scan. None where Pillow fails to open them: no frame
-    header, a segment cut short by the end of the bytes (the first scan's header too), a frame header
-    of samples other than 8 bits, of a layer count it has no mode for, or of no width or height, or a
-    code it does not know. What Pillow fails on inside other segments (a quantization table cut short)
-    still gives a size here: the whole file is refused either way, once Pillow opens it.
-    HeaderTooLong once the walk takes more than `most_steps` steps, as pillow_header_steps_over counts
-    them: the one walk does both."""
-    size = None
+@dataclass(frozen=True)
+class PillowHeader:
+    """What Pillow reads of a JPEG's header, up to its first scan, as it opens it."""
+    size: tuple[int, int] | None  # None where Pillow fails to open it
+    exif: list[bytes]  # the pieces of Exif it gathers, in the order it appends them
+
+
+def pillow_header(data: bytes, most_steps: int) -> PillowHeader:
+    """The header of a JPEG (or of its first bytes) as Pillow walks it, in one walk that counts its
+    steps: HeaderTooLong past `most_steps`. Pillow reads a byte at a time where no marker is (junk, and
+    fill bytes before one), and calls Python for each marker, keeping every application segment: 40 MiB
+    of tiny segments, or of junk, take it many seconds and, for segments, gigabytes. Here each run of
+    junk or fill is skipped at once and counted as the steps Pillow takes through it, so that this
+    takes at most `most_steps` steps itself.
+
+    The size is the last frame header's, None where Pillow fails to open the bytes: no frame header, a
+    segment cut short by their end (the first scan's header too), a frame header of samples other than
+    8 bits, of a layer count it has no mode for, or of no width or height, or a code it does not know;
+    Pillow stops there, so the walk does too, with no Exif. What Pillow fails on inside other segments
+    (a quantization table cut short) still gives a size here: the whole file is refused either way,
+    once Pillow opens it. The Exif is the first APP1 Exif segment whole, then each later one's payload
+    after its "Exif" header."""
+    size, exif = None, []
     for steps, marker, start, end, cut in _pillow_walk(data):
         if steps > most_steps:
             raise HeaderTooLong(f"more than {most_steps} steps")
         if marker == _START_OF_SCAN:  # where the walk stops, once Pillow has read the scan header
-            return size if start + max(int.from_bytes(data[start:start + 2]), 2) <= len(data) else None
+            whole = start + max(int.from_bytes(data[start:start + 2]), 2) <= len(data)
+            return PillowHeader(size, exif) if whole else _UNOPENED
         if cut or (marker < 0xC0 and marker != 0x00):
-            return None
+            return _UNOPENED
         if marker in _PILLOW_FRAME_HEADERS:
             frame = data[start:end]
             if len(frame) < 6 or (len(frame) - 6) % 3 or frame[0] != 8 or frame[5] not in _PILLOW_LAYERS:
-                return None
+                return _UNOPENED
             height, width = struct.unpack_from(">HH", frame, 1)
             size = (width, height) if width and height else None
-    return size
+        if marker == _APP1 and data.startswith(_EXIF_HEADER, start):
+            exif.append(data[start + (len(_EXIF_HEADER) if exif else 0):end])
+    return PillowHeader(size, exif)
+
+
+_UNOPENED = PillowHeader(None, [])
 
 
 def _pillow_walk(data: bytes) -> Iterator[tuple[int, int, int, int, bool]]:
