@@ -35,7 +35,8 @@ _FILL = re.compile(rb"\xff+")
 _APP1, _EXIF_HEADER = 0xE1, b"Exif\x00\x00"
 # Segments whose inside Pillow's handlers walk in Python: a frame header a step per component (3 bytes),
 # a quantization table a step per byte, a Photoshop segment a step per resource (12 bytes at least).
-_PILLOW_FRAME_HEADERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+# Pillow reads DHP (0xDE, define hierarchical progression) as a frame header too.
+_PILLOW_FRAME_HEADERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF, 0xDE})
 _DQT, _APP13, _PHOTOSHOP_HEADER = 0xDB, 0xED, b"Photoshop 3.0"
 _PILLOW_LAYERS = frozenset({1, 3, 4})  # the components a frame may have for Pillow: L, RGB, CMYK
 MOST_SEGMENTS_BETWEEN_SCANS = 10_000
@@ -132,31 +133,28 @@ def pillow_header(data: bytes, most_steps: int) -> PillowHeader:
     The size is the last frame header's, None where Pillow fails to open the bytes: no frame header, a
     segment cut short by their end (the first scan's header too), a frame header of samples other than
     8 bits, of a layer count it has no mode for, or of no width or height, or a code it does not know;
-    Pillow stops there, so the walk does too, with no Exif. What Pillow fails on inside other segments
-    (a quantization table cut short) still gives a size here: the whole file is refused either way,
-    once Pillow opens it. The Exif is the first APP1 Exif segment whole, then each later one's payload
-    after its "Exif" header."""
+    Pillow stops there, so the walk does too, with the Exif Pillow had gathered. What Pillow fails on
+    inside other segments (a quantization table cut short) still gives a size here: the whole file is
+    refused either way, once Pillow opens it. The Exif is the first APP1 Exif segment whole, then each
+    later one's payload after its "Exif" header."""
     size, exif = None, []
     for steps, marker, start, end, cut in _pillow_walk(data):
         if steps > most_steps:
             raise HeaderTooLong(f"more than {most_steps} steps")
         if marker == _START_OF_SCAN:  # where the walk stops, once Pillow has read the scan header
             whole = start + max(int.from_bytes(data[start:start + 2]), 2) <= len(data)
-            return PillowHeader(size, exif) if whole else _UNOPENED
+            return PillowHeader(size if whole else None, exif)
         if cut or (marker < 0xC0 and marker != 0x00):
-            return _UNOPENED
+            return PillowHeader(None, exif)
         if marker in _PILLOW_FRAME_HEADERS:
             frame = data[start:end]
             if len(frame) < 6 or (len(frame) - 6) % 3 or frame[0] != 8 or frame[5] not in _PILLOW_LAYERS:
-                return _UNOPENED
+                return PillowHeader(None, exif)
             height, width = struct.unpack_from(">HH", frame, 1)
             size = (width, height) if width and height else None
         if marker == _APP1 and data.startswith(_EXIF_HEADER, start):
             exif.append(data[start + (len(_EXIF_HEADER) if exif else 0):end])
     return PillowHeader(size, exif)
-
-
-_UNOPENED = PillowHeader(None, [])
 
 
 def _pillow_walk(data: bytes) -> Iterator[tuple[int, int, int, int, bool]]:
