@@ -21,10 +21,12 @@ that duration is all ones. libavif writes every sequence so, to play forever.
 What a hostile AVIF could make libavif and Pillow walk is counted before Pillow opens it
 (exif_payloads). libavif looks every item up in a list of all of them, for each entry of each
 table that names one (iinf, iloc, ipma, iref): 60,000 entries in any one of them took Pillow
-4.5-5.9 s to open a 2 MB file, by hand, and the time grows as their square. And Pillow decodes
-the Exif libavif hands it (an Exif item's payload, after the 4-byte offset of its TIFF header,
-HEIF Annex A.2.1) as it opens it, every number of a tag whatever count the tag declares: 4 MB
-of one RATIONAL took 5.8 s. Those payloads are returned, for the caller to bound.
+4.5-5.9 s to open a 2 MB file, by hand, and the time grows as their square. A sequence's sample
+table and properties cost it time or memory too (_check_sample_table). And Pillow decodes the Exif
+libavif hands it (an Exif item's payload, after the 4-byte offset of its TIFF header, HEIF Annex
+A.2.1) as it opens it when its orientation differs from the file's own, every number of a tag
+whatever count the tag declares: 4 MB of one RATIONAL took 1.1-5.8 s. Those payloads are returned,
+for the caller to bound.
 """
 
 import itertools
@@ -38,15 +40,21 @@ FOREVER = 0  # plays, as WebP and APNG count them
 _MOST_REPEATS = 2**31 - 1
 _DURATION_AT = {b"mvhd": 16, b"tkhd": 20}  # in version 0, after the fields before it
 _SAMPLE_TABLE_PATH = (b"mdia", b"minf", b"stbl", b"stsd")
+_TABLE_ENTRY_SIZES = {b"stco": 4, b"co64": 8, b"stsc": 12}
 _VISUAL_SAMPLE_ENTRY_FIELDS = 78  # before a visual sample entry's boxes (ISO/IEC 14496-12, 12.1.3)
 _NCLX = struct.Struct(">4sHHHB")  # colour type, primaries, transfer characteristics, matrix, full range flag
 BRANDS = frozenset({b"avif", b"avis", b"mif1", b"msf1"})  # the major brands Pillow opens as AVIF
 _LOCATION_FIELD_SIZES = frozenset({0, 4, 8})  # of an iloc's offsets, lengths, base offsets and indices
 # Walked in Python: a file of 40 MiB of 8-byte boxes would take seconds each time. libavif writes a few
-# boxes in each container, an item for each tile of a grid (763 for 50 MP in 256-pixel tiles) and a few
-# more, and a track or two (colour, alpha); the limits multiply as walks nest, so they are kept low.
-MOST_BOXES = MOST_ITEMS = 1_000
+# boxes in each container, an item for each tile of a grid, and its alpha's (1,526 for 50 MP in 256-pixel
+# tiles) and a few more, and a track or two (colour, alpha); the limits multiply as walks nest, so they
+# are kept low. By the square law libavif's lookups follow, 2,048 items in each of the four tables cost it
+# about 0.1 s.
+MOST_BOXES = 1_000
+MOST_ITEMS = 2_048
 MOST_TRACKS = 16
+# A legitimate sequence has a chunk per frame or a few, and a sample-to-chunk entry or a few.
+MOST_CHUNK_LOOKUPS = 10_000_000
 
 
 def stop_clock(buffer: memoryview) -> None:
@@ -182,16 +190,18 @@ class Crowded(ValueError):
 def exif_payloads(data: bytes) -> list[bytes]:
     """What libavif may hand Pillow as the Exif of a file Pillow opens as AVIF (BRANDS): each Exif item's
     payload after the offset of its TIFF header, from the file's meta box and its tracks'. libavif hands
-    on the primary item's, or its track's. Crowded, first, for a file past the limits: more than
-    MOST_BOXES boxes in a container on the way, MOST_TRACKS tracks, MOST_ITEMS items named by any one
-    kind of table of a meta box (each kind counted over all its boxes), MOST_ITEMS extents of Exif items
-    in all, or Exif items larger together than the file, as only overlapping extents make them."""
+    on the primary item's, or its track's. Crowded, first, for a file libavif would take too long to
+    parse: more than MOST_BOXES boxes in a container on the way (MOST_ITEMS item infos in an iinf),
+    MOST_TRACKS tracks, MOST_ITEMS items named by any one kind of table (iinf, iloc, ipma, iref) of the
+    meta boxes that share a list of items, a track's sample table whose chunks and sample-to-chunk
+    entries make more than MOST_CHUNK_LOOKUPS pairs, MOST_ITEMS extents of Exif items in all, or Exif
+    items larger together than the file, as only overlapping extents make them."""
     if data[4:8] != b"ftyp" or data[8:12] not in BRANDS:
         return []
     buffer = memoryview(data)
     located, extents_located = [], 0
-    for meta, meta_end in _metas(buffer):
-        for source, extents in _exif_locations(buffer, meta, meta_end):
+    for metas in _item_lists(buffer):
+        for source, extents in _exif_locations(buffer, metas):
             extents_located += len(extents)
             if extents_located > MOST_ITEMS:
                 raise Crowded(f"more than {MOST_ITEMS} extents of Exif items")
@@ -202,49 +212,80 @@ def exif_payloads(data: bytes) -> list[bytes]:
     return [payload[4:] for payload in map(b"".join, located) if len(payload) > 4]
 
 
-def _metas(buffer: memoryview) -> Iterator[tuple[int, int]]:
-    """Where the meta boxes libavif reads start (after their version and flags) and end: the file's first,
-    and the first of each track of its first movie. Later ones it does not read (60,000 items in a second
-    meta box, or in a track of a second movie, cost it nothing, by hand)."""
+def _item_lists(buffer: memoryview) -> Iterator[list[tuple[int, int]]]:
+    """The meta boxes libavif reads, as lists of those that share its list of items, each meta box as
+    where it starts (after its version and flags) and ends: the file's first meta box, and every meta
+    box of each track of its first movie, whose sample table is checked on the way. A later top-level
+    meta box or movie it does not read (60,000 items in one cost it nothing, by hand)."""
     top = _counted_boxes(buffer, 0, len(buffer), "the file")
-    yield from _first_meta(top)
+    yield _metas_among(top)[:1]
     for moov, moov_end in [(payload, end) for kind, payload, end in top if kind == b"moov"][:1]:
         traks = [(trak, trak_end) for kind, trak, trak_end in _counted_boxes(buffer, moov, moov_end, "a movie")
                  if kind == b"trak"]
         if len(traks) > MOST_TRACKS:
             raise Crowded(f"more than {MOST_TRACKS} tracks")
         for trak, trak_end in traks:
-            yield from _first_meta(_counted_boxes(buffer, trak, trak_end, "a track"))
+            boxes = _counted_boxes(buffer, trak, trak_end, "a track")
+            _check_sample_table(buffer, boxes)
+            yield _metas_among(boxes)
 
 
-def _first_meta(boxes: list[tuple[bytes, int, int]]) -> Iterator[tuple[int, int]]:
-    for kind, payload, end in boxes:
-        if kind == b"meta":
-            yield payload + 4, end
+def _metas_among(boxes: list[tuple[bytes, int, int]]) -> list[tuple[int, int]]:
+    return [(payload + 4, end) for kind, payload, end in boxes if kind == b"meta"]
+
+
+def _check_sample_table(buffer: memoryview, trak_boxes: list[tuple[bytes, int, int]]) -> None:
+    """Crowded for a track's sample table (mdia/minf/stbl) of more than MOST_BOXES sample descriptions
+    (stsd), for each of which libavif allocates about a kilobyte, or whose chunks (stco, co64) times its
+    sample-to-chunk entries (stsc) are more than MOST_CHUNK_LOOKUPS: for each chunk libavif looks its
+    entry up from the last one back (60,000 of each, in 1 MB, took it 7.2 s)."""
+    boxes = trak_boxes
+    for container in _SAMPLE_TABLE_PATH[:-1]:
+        found = [(payload, end) for kind, payload, end in boxes if kind == container][:1]
+        if not found:
             return
+        boxes = _counted_boxes(buffer, *found[0], f"an {container.decode()} box")
+    for kind, stsd, stsd_end in boxes:
+        if kind == b"stsd":
+            _counted_boxes(buffer, stsd + 8, stsd_end, "an stsd box")  # after version, flags and entry count
+    entries = {kind: _entries_held(buffer, payload, end, _TABLE_ENTRY_SIZES[kind])
+               for kind, payload, end in boxes if kind in _TABLE_ENTRY_SIZES}
+    chunks = max(entries.get(b"stco", 0), entries.get(b"co64", 0))
+    if chunks * entries.get(b"stsc", 0) > MOST_CHUNK_LOOKUPS:
+        raise Crowded(f"a sample table of more than {MOST_CHUNK_LOOKUPS} chunk lookups")
 
 
-def _exif_locations(buffer: memoryview, meta: int, meta_end: int
+def _entries_held(buffer: memoryview, payload: int, end: int, entry_size: int) -> int:
+    """The entries a table declares (a 32-bit count after its version and flags), as many as it holds."""
+    return min(_uint(buffer, payload + 4, 4), max(end - payload - 8, 0) // entry_size) if payload + 8 <= end else 0
+
+
+def _exif_locations(buffer: memoryview, metas: list[tuple[int, int]]
                     ) -> Iterator[tuple[memoryview, list[tuple[int, int]]]]:
     """(the bytes its extents lie in, the offset and length of each of its extents) of each Exif item the
-    meta box names and locates by file offsets or in its idat (libavif reads no other construction, and
-    takes every data reference for this file); Crowded past MOST_ITEMS items named by a kind of table, or
-    extents of one Exif item. An item libavif cannot read (cut short, elsewhere) is left out: libavif
-    fails on it, and so does Pillow's open."""
-    children = _counted_boxes(buffer, meta, meta_end, "a meta box")
-    tables = {kind: [(payload, end) for found, payload, end in children if found == kind]
-              for kind in (b"iinf", b"iloc", b"iref", b"idat")}
-    tables[b"ipma"] = [(ipma, ipma_end) for found, iprp, iprp_end in children if found == b"iprp"
-                       for inside, ipma, ipma_end in _counted_boxes(buffer, iprp, iprp_end, "an iprp box")
-                       if inside == b"ipma"]
+    meta boxes name and locate by file offsets or in their idat (libavif reads no other construction,
+    and takes every data reference for this file); Crowded past MOST_ITEMS items named by a kind of
+    table in all of them, which share libavif's list of items, or extents of one Exif item. An item
+    libavif cannot read (cut short, elsewhere) is left out: libavif fails on it, and so does Pillow's open."""
+    children = {meta: _counted_boxes(buffer, meta, meta_end, "a meta box") for meta, meta_end in metas}
+    tables = {kind: [(meta, payload, end) for meta, boxes in children.items() for found, payload, end in boxes
+                     if found == kind] for kind in (b"iinf", b"iloc", b"iref", b"idat")}
+    tables[b"ipma"] = []
+    for meta, boxes in children.items():
+        for iprp, iprp_end in [(payload, end) for kind, payload, end in boxes if kind == b"iprp"]:
+            for kind, payload, end in _counted_boxes(buffer, iprp, iprp_end, "an iprp box"):
+                if kind == b"ipco":
+                    _counted_boxes(buffer, payload, end, "an ipco box")  # libavif allocates for each property
+                elif kind == b"ipma":
+                    tables[b"ipma"].append((meta, payload, end))
     for kind, count in _ITEMS_NAMED.items():
-        if sum(count(buffer, payload, end) for payload, end in tables[kind]) > MOST_ITEMS:
+        if sum(count(buffer, payload, end) for _, payload, end in tables[kind]) > MOST_ITEMS:
             raise Crowded(f"more than {MOST_ITEMS} items named in its {kind.decode()} boxes")
-    exif_items = {item for iinf, iinf_end in tables[b"iinf"] for item in _exif_items(buffer, iinf, iinf_end)}
-    sources = {0: buffer}  # by construction method: offsets in the file, or in the meta box's idat
-    for idat, idat_end in tables[b"idat"][:1]:
-        sources[1] = buffer[idat:idat_end]
-    for iloc, iloc_end in tables[b"iloc"]:
+    exif_items = {item for _, iinf, iinf_end in tables[b"iinf"] for item in _exif_items(buffer, iinf, iinf_end)}
+    # Construction method 1 locates an item in its own meta box's idat (libavif refuses a second one).
+    idats = {meta: buffer[idat:idat_end] for meta, idat, idat_end in tables[b"idat"]}
+    for meta, iloc, iloc_end in tables[b"iloc"]:
+        sources = {0: buffer, 1: idats.get(meta)}  # by construction method: offsets in the file, or in idat
         for method, extents in _item_locations(buffer, iloc, iloc_end, exif_items):
             source = sources.get(method)
             if source is not None and all(offset + length <= len(source) for offset, length in extents):
@@ -287,7 +328,7 @@ def _exif_items(buffer: memoryview, iinf: int, iinf_end: int) -> Iterator[int]:
     """The IDs of the items of type Exif that an iinf's item info entries (infe, from version 2: item ID
     of 16 bits, 32 from version 3, protection index, type) name."""
     first = iinf + 4 + (2 if iinf < iinf_end and buffer[iinf] == 0 else 4)
-    for kind, infe, infe_end in _counted_boxes(buffer, first, iinf_end, "an iinf box"):
+    for kind, infe, infe_end in _counted_boxes(buffer, first, iinf_end, "an iinf box", MOST_ITEMS):
         if kind != b"infe" or infe >= infe_end or buffer[infe] < 2:
             continue
         width = 2 if buffer[infe] == 2 else 4
@@ -425,11 +466,13 @@ def _boxes(buffer: memoryview, start: int, end: int) -> Iterator[tuple[bytes, in
     return itertools.islice(_every_box(buffer, start, end), MOST_BOXES)
 
 
-def _counted_boxes(buffer: memoryview, start: int, end: int, container: str) -> list[tuple[bytes, int, int]]:
-    """The boxes from start to end, as _boxes finds them; Crowded past MOST_BOXES of them."""
-    boxes = list(itertools.islice(_every_box(buffer, start, end), MOST_BOXES + 1))
-    if len(boxes) > MOST_BOXES:
-        raise Crowded(f"more than {MOST_BOXES} boxes in {container}")
+def _counted_boxes(buffer: memoryview, start: int, end: int, container: str, most: int | None = None
+                   ) -> list[tuple[bytes, int, int]]:
+    """The boxes from start to end, as _boxes finds them; Crowded past `most` of them (MOST_BOXES)."""
+    most = MOST_BOXES if most is None else most
+    boxes = list(itertools.islice(_every_box(buffer, start, end), most + 1))
+    if len(boxes) > most:
+        raise Crowded(f"more than {most} boxes in {container}")
     return boxes
 
 

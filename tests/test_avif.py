@@ -534,14 +534,16 @@ def test_only_what_pillow_opens_as_avif_is_read(data):
 
 
 def test_the_exif_is_found_in_the_files_meta_box_and_every_tracks():
-    """A sequence's Exif may be in its colour track's meta box: each is returned, the file's first."""
+    """A sequence's Exif may be in its colour track's meta boxes (libavif reads each): each is returned, the
+    file's first; not a later top-level meta box's, nor a later movie's, which libavif does not read."""
     def meta(payload: bytes) -> bytes:
         return box(b"meta", bytes(4) + box(b"iinf", bytes(4) + b"\x00\x01" + box(b"infe", b"\x02\x00\x00\x00\x00\x07\x00\x00Exif\x00"))
                    + box(b"idat", bytes(4) + payload) + iloc(1, (4, 4, 0, 0), [(7, 1, 0, 0, [(0, 4 + len(payload))])]))
-    data = branded(b"avis", meta(b"one") + box(b"moov", box(b"trak", meta(b"two")) + box(b"trak", meta(b"three"))))
-    assert avif.exif_payloads(data) == [b"one", b"two", b"three"]
-    later = meta(b"four") + box(b"moov", box(b"trak", meta(b"five") + meta(b"six")))
-    assert avif.exif_payloads(data + later) == [b"one", b"two", b"three"]
+    data = branded(b"avis", meta(b"one") + box(b"moov", box(b"trak", meta(b"two") + meta(b"three"))
+                                                + box(b"trak", meta(b"four"))))
+    assert avif.exif_payloads(data) == [b"one", b"two", b"three", b"four"]
+    later = meta(b"five") + box(b"moov", box(b"trak", meta(b"six")))
+    assert avif.exif_payloads(data + later) == [b"one", b"two", b"three", b"four"]
 
 
 @pytest.mark.parametrize(("first", "limit"), [(WITH_EXIF, "MOST_ITEMS"), (SEQUENCE, "MOST_TRACKS")])
@@ -587,6 +589,15 @@ def movie_of(*traks: bytes) -> bytes:
     return box(b"moov", b"".join(traks))
 
 
+def sample_table(*boxes: bytes) -> bytes:
+    """A track whose sample table (mdia/minf/stbl) holds `boxes`."""
+    return box(b"trak", box(b"mdia", box(b"minf", box(b"stbl", b"".join(boxes)))))
+
+
+def table(kind: bytes, entries: int, entry_size: int, declared: int | None = None) -> bytes:
+    return box(kind, bytes(4) + (entries if declared is None else declared).to_bytes(4) + bytes(entries * entry_size))
+
+
 @pytest.mark.parametrize(("boxes", "crowded"), [
     (FREE * 3, None),
     (FREE * 4, "more than 4 boxes in the file"),
@@ -596,8 +607,8 @@ def movie_of(*traks: bytes) -> bytes:
     (meta_of(item_info(declared=4)), "more than 3 items named in its iinf boxes"),
     (meta_of(item_info(declared=4, version=1)), "more than 3 items named in its iinf boxes"),
     (meta_of(item_info(declared=2), item_info(declared=2)), "more than 3 items named in its iinf boxes"),
-    (meta_of(item_info(FREE, FREE, FREE, FREE, declared=0)), None),
-    (meta_of(item_info(FREE, FREE, FREE, FREE, FREE, declared=0)), "more than 4 boxes in an iinf box"),
+    (meta_of(item_info(FREE, FREE, FREE, declared=0)), None),
+    (meta_of(item_info(FREE, FREE, FREE, FREE, declared=0)), "more than 3 boxes in an iinf box"),  # an item's each
     (meta_of(iloc(0, (4, 4, 0, 0), [(item, 0, 0, 0, []) for item in range(3)])), None),
     (meta_of(iloc(0, (4, 4, 0, 0), [(item, 0, 0, 0, []) for item in range(4)])),
      "more than 3 items named in its iloc boxes"),
@@ -620,15 +631,30 @@ def movie_of(*traks: bytes) -> bytes:
     (movie_of(FREE * 5), "more than 4 boxes in a movie"),
     (movie_of(box(b"trak", FREE * 5)), "more than 4 boxes in a track"),
     (movie_of(box(b"trak", meta_of(item_info(declared=4)))), "more than 3 items named in its iinf boxes"),
+    (movie_of(box(b"trak", meta_of(item_info(declared=2)) + meta_of(item_info(declared=2)))),
+     "more than 3 items named in its iinf boxes"),  # two meta boxes of a track share libavif's list of items
+    (meta_of(box(b"iprp", box(b"ipco", FREE * 4))), None),
+    (meta_of(box(b"iprp", box(b"ipco", FREE * 5))), "more than 4 boxes in an ipco box"),
+    (movie_of(sample_table(box(b"stsd", bytes(8) + FREE * 4))), None),
+    (movie_of(sample_table(box(b"stsd", bytes(8) + FREE * 5))), "more than 4 boxes in an stsd box"),
+    (movie_of(sample_table(table(b"stco", 3, 4), table(b"stsc", 2, 12))), None),
+    (movie_of(sample_table(table(b"stco", 3, 4), table(b"stsc", 3, 12))), "a sample table of more than 6 chunk lookups"),
+    (movie_of(sample_table(table(b"co64", 7, 8), table(b"stsc", 1, 12))), "a sample table of more than 6 chunk lookups"),
+    (movie_of(sample_table(table(b"stco", 3, 4, declared=9), table(b"stsc", 2, 12, declared=9))),
+     None),  # as many entries as the tables hold, not as they declare: libavif stops at the end of each
+    (movie_of(sample_table(FREE * 5)), "more than 4 boxes in an stbl box"),
 ], ids=["3-boxes-after-ftyp", "4-boxes-after-ftyp", "4-in-meta", "5-in-meta", "3-in-iinf", "4-in-iinf",
-        "4-in-iinf-version-1", "4-in-two-iinfs", "4-infe-boxes", "5-infe-boxes", "3-in-iloc", "4-in-iloc",
+        "4-in-iinf-version-1", "4-in-two-iinfs", "3-infe-boxes", "4-infe-boxes", "3-in-iloc", "4-in-iloc",
         "4-in-iloc-version-2", "3-in-ipmas", "4-in-ipmas", "5-in-iprp", "3-in-iref", "4-in-irefs",
         "5-in-iref", "iref-reference-cut", "3-exif-extents", "4-exif-extents", "4-exif-extents-of-two-items", "exif-larger-than-file",
-        "2-tracks", "3-tracks", "5-in-movie", "5-in-track", "4-in-a-tracks-iinf"])
+        "2-tracks", "3-tracks", "5-in-movie", "5-in-track", "4-in-a-tracks-iinf", "4-in-a-tracks-two-metas",
+        "4-in-ipco", "5-in-ipco", "4-in-stsd", "5-in-stsd", "6-chunk-lookups", "9-chunk-lookups", "7-64-bit-chunks",
+        "entries-overclaimed", "5-in-stbl"])
 def test_a_file_past_a_limit_is_crowded(monkeypatch, boxes, crowded):
     monkeypatch.setattr(avif, "MOST_BOXES", 4)
     monkeypatch.setattr(avif, "MOST_ITEMS", 3)
     monkeypatch.setattr(avif, "MOST_TRACKS", 2)
+    monkeypatch.setattr(avif, "MOST_CHUNK_LOOKUPS", 6)
     data = branded(b"avif", boxes)
     if crowded is None:
         avif.exif_payloads(data)
