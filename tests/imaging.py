@@ -332,3 +332,19 @@ def exif_with(field_type: int, count: int) -> bytes:
     """Exif whose first directory holds one tag (XResolution) of `count` values of `field_type`, all there."""
     values = bytes(count * {5: 8, 3: 2, 7: 1}[field_type])
     return b"Exif\x00\x00MM\x00*" + struct.pack(">IHHHII", 8, 1, 0x011A, field_type, count, 26) + bytes(4) + values
+
+
+def icc_profile_of_matrices(*elements: int) -> bytes:
+    """An RGB display profile whose D2B0 tag, which LittleCMS reads before any other (then D2B1...), is a
+    multiProcessElements one of `elements` identity matrices: one stored, its place in the position table
+    repeated, as a hostile profile may."""
+    identity = struct.pack(">12f", 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0)
+    matrix = b"matf" + b"\0" * 4 + struct.pack(">HH", 3, 3) + identity
+
+    def mpet(count: int) -> bytes:
+        positions = 16 + 8 * count
+        return (b"mpet" + b"\0" * 4 + struct.pack(">HHI", 3, 3, count)
+                + struct.pack(">II", positions, len(matrix)) * count + matrix)
+
+    tags = [(f"D2B{index}", mpet(count)) for index, count in enumerate(elements)]
+    return _icc_profile(b"mntr", b"RGB ", "Matrices (test)", tags)

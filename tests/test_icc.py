@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageCms
 
 from edge import icc
-from imaging import DISPLAY_P3, LINEAR_SRGB_TO_XYZ_D50
+from imaging import DISPLAY_P3, LINEAR_SRGB_TO_XYZ_D50, icc_profile_of_matrices
 
 SRGB = ImageCms.createProfile("sRGB")
 STATED = [(primaries, transfer) for primaries in icc.PRIMARIES for transfer in icc.TRANSFERS
@@ -409,3 +409,21 @@ def test_a_4000_nit_pq_picture_in_srgb():
     expected_dark = srgb_encoded(icc.pq_nits(levels[2] / 255) / 203)
     assert converted[0][0] <= 251 and converted[1] == (255,) * 3
     assert converted[2] == pytest.approx((expected_dark,) * 3, abs=1)
+
+
+@pytest.mark.parametrize(("elements", "most"), [((1,), 1), ((33,), 33), ((10_000,), 10_000), ((7, 3), 7), ((3, 7), 7)])
+def test_the_processing_elements_littlecms_builds_through_are_counted(elements, most):
+    assert icc.processing_elements(icc_profile_of_matrices(*elements)) == most
+
+
+@pytest.mark.parametrize("profile", [DISPLAY_P3, icc.profile(12, 13), icc_profile_of_matrices(5)[:170], b""],
+                         ids=["matrix-and-curves", "made-here", "cut-in-its-tag-table", "empty"])
+def test_a_profile_without_them_has_none(profile):
+    assert icc.processing_elements(profile) == 0
+
+
+@pytest.mark.parametrize(("tags_read", "elements"), [(3, 0), (4, 7)])
+def test_only_the_tags_littlecms_reads_are_counted(monkeypatch, tags_read, elements):
+    """The D2B0 tag is the fourth, after desc, wtpt and cprt: LittleCMS refuses a profile of more tags than it reads."""
+    monkeypatch.setattr(icc, "MOST_PROFILE_TAGS", tags_read)
+    assert icc.processing_elements(icc_profile_of_matrices(7)) == elements

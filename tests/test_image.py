@@ -26,8 +26,8 @@ from edge.rendition import parse_rendition
 from bombs import png_chunk
 from imaging import (
     DISPLAY_P3, alpha_weighted, avif_with_item_property, encoded, gradient, icc_profile_cmyk, icc_profile_gray,
-    largest_difference, max_difference, noise_image, png_from_rows, png_with_chunks_after_ihdr, png_with_corrupt_data,
-    tiled_tiff, with_colour_codes,
+    icc_profile_of_matrices, largest_difference, max_difference, noise_image, png_from_rows, png_with_chunks_after_ihdr,
+    png_with_corrupt_data, tiled_tiff, with_colour_codes,
 )
 
 LIMITS = Limits(max_pixels=50_000_000, max_frames=300)
@@ -1585,3 +1585,24 @@ def test_png_strategy_follows_the_content_and_stays_lossless(source, strategy):
     assert encoder_options("png", None, source) == {"compress_level": 6} | strategy
     _, image = rendered(encoded(source, "PNG"), "300x,png")
     assert image.convert("RGB").tobytes() == source.tobytes()
+
+
+@pytest.mark.parametrize(("elements", "refused"), [(2, False), (3, True)])
+def test_a_profile_littlecms_would_take_seconds_to_build_through_is_too_large(monkeypatch, elements, refused):
+    """Refused whatever the output, before any colour is converted: a GIF is converted through it."""
+    monkeypatch.setattr(edge.image, "MAX_ICC_PROCESSING_ELEMENTS", 2)
+    data = encoded(gradient((16, 16)), "PNG", icc_profile=icc_profile_of_matrices(elements))
+    if refused:
+        with pytest.raises(SourceTooLarge, match="ICC profile of more than 2 processing elements"):
+            rendered(data, "8x,gif")
+    else:
+        assert rendered(data, "8x,gif")[1].size == (8, 8)
+
+
+def test_an_animations_frames_are_converted_through_one_transform():
+    frames = [gradient((16, 16)).rotate(angle) for angle in (0, 90, 180)]
+    data = encoded(frames[0], "PNG", save_all=True, append_images=frames[1:], icc_profile=DISPLAY_P3)
+    edge.image.transform_to_srgb.cache_clear()
+    assert rendered(data, "8x,gif")[0].frames == 3
+    info = edge.image.transform_to_srgb.cache_info()
+    assert (info.misses, info.hits) == (1, 2)
