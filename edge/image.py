@@ -93,6 +93,8 @@ MAX_EXIF_VALUES = 10_000
 # A multiProcessElements profile tag holds a few (curves, a matrix, a table); each costs LittleCMS about
 # 0.6 ms to build a transform through.
 MAX_ICC_PROCESSING_ELEMENTS = 32
+# Encoders write 10 progressive scans or so; each more costs libjpeg about 1.6 ms at 49 MP (a helper's measure).
+MAX_JPEG_SCANS = 100
 MAX_EXIF_SEGMENTS = 64  # a camera writes one; 64 of 64 KB take Pillow 13 ms to gather, by hand
 # A run-length coded BMP, which Pillow decodes in Python (edge/bmp.py): at most about 0.35 s for its
 # coded bytes and 0.3 s for its pixels, by hand. Such BMPs are screenshots and icons, if anything.
@@ -274,8 +276,12 @@ def check_what_pillow_walks(data: bytes, limits: Limits) -> gif.Layout | None:
     """Refuse, before Pillow opens it, an original whose structures Pillow would walk in Python for
     seconds: a JPEG's header and Exif (which it reads as it opens it, for a resolution), an AVIF's items
     and Exif, a run-length coded BMP, a TIFF's first directory, a GIF's blocks (whose layout this
-    returns). A PNG's chunks are counted by png.layout."""
-    check_jpeg_exif(jpeg_header(data).exif)
+    returns); and a JPEG's scans, each of which libjpeg decodes over the whole picture. A PNG's chunks
+    are counted by png.layout."""
+    header = jpeg_header(data)
+    check_jpeg_exif(header.exif)
+    if header.first_scan is not None:
+        check_jpeg_scans(jpeg.scans(data, header.first_scan))
     check_avif_items(data)
     check_rle_bmp(data)
     if tiff.first_directory_over(data, MAX_TIFF_ENTRIES, MAX_TIFF_VALUES):
@@ -393,6 +399,13 @@ def check_icc_profile(profile: bytes | None) -> None:
     any colour is converted."""
     if profile and icc.processing_elements(profile) > MAX_ICC_PROCESSING_ELEMENTS:
         raise SourceTooLarge(f"ICC profile of more than {MAX_ICC_PROCESSING_ELEMENTS} processing elements in a tag")
+
+
+def check_jpeg_scans(scans: int | None) -> None:
+    if scans is None:
+        raise SourceTooLarge(f"JPEG of more than {jpeg.MOST_SEGMENTS_BETWEEN_SCANS} segments after its first scan")
+    if scans > MAX_JPEG_SCANS:
+        raise SourceTooLarge(f"JPEG of more than {MAX_JPEG_SCANS} scans")
 
 
 def check_jpeg_exif(pieces: list[bytes]) -> None:

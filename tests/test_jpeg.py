@@ -425,3 +425,60 @@ def test_the_size_is_read_from_every_head_as_pillow_reads_it(data):
 def test_a_heads_size_is_read_without_pillow(pillow_opens):
     assert edge.image.declared_size(PHOTO[:first_scan_data(PHOTO)]) == (40, 30)
     assert pillow_opens == []
+
+
+PROGRESSIVE = jpeg_bytes(gradient((48, 32)), progressive=True)
+BASELINE = jpeg_bytes(gradient((48, 32)))
+
+
+def scans_of(data: bytes) -> int | None:
+    return jpeg.scans(data, jpeg.pillow_header(data, 10_000).first_scan)
+
+
+def with_extra_scan(data: bytes, before_end: bytes = b"") -> bytes:
+    """data with its last scan, header and coded data, repeated before its end-of-image marker, after `before_end`."""
+    last = data.rindex(b"\xff\xda")
+    return data[:-2] + before_end + data[last:-2] + data[-2:]
+
+
+@pytest.mark.parametrize(("data", "count"), [
+    (BASELINE, 1),
+    (PROGRESSIVE, PROGRESSIVE.count(b"\xff\xda")),
+    (with_extra_scan(PROGRESSIVE), PROGRESSIVE.count(b"\xff\xda") + 1),
+    (with_extra_scan(PROGRESSIVE, EMPTY_COMMENT + b"\xff\xff" + b"\xff\x01"), PROGRESSIVE.count(b"\xff\xda") + 1),
+    (PROGRESSIVE + PROGRESSIVE, PROGRESSIVE.count(b"\xff\xda")),  # what follows the end-of-image marker is not read
+    (with_extra_scan(PROGRESSIVE)[:-2], PROGRESSIVE.count(b"\xff\xda") + 1),  # no end-of-image marker
+    (with_extra_scan(PROGRESSIVE, b"\xff\x02"), PROGRESSIVE.count(b"\xff\xda")),  # a reserved code: libjpeg stops
+    (PROGRESSIVE[:PROGRESSIVE.rindex(b"\xff\xda") + 5], PROGRESSIVE.count(b"\xff\xda") - 1),  # its last header cut
+], ids=["baseline", "progressive", "a-scan-more", "after-a-comment-fill-and-tem", "two-files", "no-end", "reserved-code",
+        "last-header-cut"])
+def test_the_scans_are_counted_as_libjpeg_reads_them(data, count):
+    assert PROGRESSIVE.count(b"\xff\xda") > 2
+    assert scans_of(data) == count
+
+
+@pytest.mark.parametrize(("segments", "counted"), [(3, True), (2, False)])
+def test_scans_are_counted_past_no_more_segments_than_the_limit(monkeypatch, segments, counted):
+    """The baseline file's scan header, then its end-of-image marker: segments after its first scan past the
+    limit give no count."""
+    monkeypatch.setattr(jpeg, "MOST_SEGMENTS_BETWEEN_SCANS", segments)
+    data = with_extra_scan(BASELINE, EMPTY_COMMENT)
+    assert scans_of(data) == (2 if counted else None)
+
+
+def test_a_jpeg_of_as_many_scans_as_the_limit_renders(monkeypatch):
+    monkeypatch.setattr(edge.image, "MAX_JPEG_SCANS", PROGRESSIVE.count(b"\xff\xda"))
+    assert Image.open(io.BytesIO(render(PROGRESSIVE, parse_rendition("/24x/a.jpg"), Limits(50_000_000, 300)).body)
+                      ).size == (24, 16)
+
+
+@pytest.mark.parametrize(("limit", "refusal"), [("MAX_JPEG_SCANS", "more than 10 scans"),
+                                                ("MOST_SEGMENTS_BETWEEN_SCANS", "more than 10 segments after")])
+def test_a_jpeg_past_a_scan_limit_is_too_large_before_pillow_opens_it(monkeypatch, pillow_opens, limit, refusal):
+    data = PROGRESSIVE
+    while scans_of(data) < 11:
+        data = with_extra_scan(data)
+    monkeypatch.setattr(edge.image if limit.startswith("MAX") else jpeg, limit, 10)
+    with pytest.raises(SourceTooLarge, match=refusal):
+        render(data, parse_rendition("/24x/a.jpg"), Limits(50_000_000, 300))
+    assert pillow_opens == []
