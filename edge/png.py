@@ -54,6 +54,10 @@ CLLI_UNITS_PER_NIT = 10_000
 # Pillow walks a PNG's chunks in Python, about 5 us each: 40 MiB of empty ones took it 19 s to open.
 # libpng cuts a PNG's pixels into 8 KB IDAT chunks: 5,000 of them in the largest original allowed.
 MAX_CHUNKS = 100_000
+# Pillow inflates each profile or compressed text chunk up to 1 MB, and holds no total for a profile or for
+# text without a keyword: 4 MiB of 1 KB chunks inflating 1 MB each took it 10 s (a helper's measure). A PNG
+# holds one profile at most, and a few texts.
+MAX_COMPRESSED_CHUNKS = 64
 FIRST_CHUNK = len(SIGNATURE)  # where IHDR, which must be first, begins
 DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 # Adam7's passes: first column and row, then the step across and down.
@@ -84,11 +88,15 @@ def layout(data: bytes) -> Layout | None:
     TooManyChunks for one of more than MAX_CHUNKS chunks up to IEND, before Pillow walks them."""
     if not data.startswith(SIGNATURE):
         return None
-    for count, (_, _, kind) in enumerate(_chunks(data), start=1):
+    compressed = 0
+    for count, (position, length, kind) in enumerate(_chunks(data), start=1):
         if kind == b"IEND":
             break
         if count > MAX_CHUNKS:
             raise TooManyChunks(f"more than {MAX_CHUNKS} chunks")
+        compressed += _inflated_by_pillow(data, position, length, kind)
+        if compressed > MAX_COMPRESSED_CHUNKS:
+            raise TooManyChunks(f"more than {MAX_COMPRESSED_CHUNKS} compressed text or profile chunks")
     filtered, colour_type, palette, animated = None, None, False, False
     for position, length, kind in _chunks(data):
         name = kind.decode("latin-1")
@@ -116,6 +124,17 @@ def layout(data: bytes) -> Layout | None:
                 raise MalformedPng("a palette image with no PLTE before its pixels")
             return None if animated else Layout(data, position, filtered)
     raise MalformedPng("no IDAT")
+
+
+def _inflated_by_pillow(data: bytes, position: int, length: int, kind: bytes) -> bool:
+    """Whether Pillow inflates the chunk as it reads it: a profile (iCCP), compressed text (zTXt), or
+    international text whose compression flag, after its keyword, is set."""
+    if kind in (b"iCCP", b"zTXt"):
+        return True
+    if kind != b"iTXt":
+        return False
+    flag = data.find(b"\0", position + 8, position + 8 + length) + 1
+    return 0 < flag < position + 8 + length and data[flag] == 1
 
 
 def _chunks(data: bytes) -> Iterator[tuple[int, int, bytes]]:

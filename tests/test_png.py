@@ -549,3 +549,32 @@ def test_the_declared_size_is_ihdrs_and_read_without_pillow(pillow_opens):
     with pytest.raises(SourceTooLarge):
         check_pixels_in_head(data[:24], Limits(300 * 200 - 1, 300))
     assert pillow_opens == []
+
+
+TEXT = zlib.compress(b"text")
+INFLATED = [(b"zTXt", b"key\0\0" + TEXT), (b"iCCP", b"profile\0\0" + zlib.compress(bytes(200))),
+            (b"iTXt", b"key\0\1\0\0\0" + TEXT)]
+# An iTXt that ends with its keyword: the byte after it, where a flag would be, is its CRC's, 1 for "k131".
+NOT_INFLATED = [(b"iTXt", b"key\0\0\0\0\0text"), (b"tEXt", b"key\0text"), (b"iTXt", b"no-keyword-end"),
+                (b"iTXt", b"k131\0")]
+
+
+@pytest.mark.parametrize("chunks", [INFLATED, NOT_INFLATED * 2, [(b"zTXt", b"\0\0" + TEXT)] * 3 + NOT_INFLATED],
+                         ids=["one-of-each", "uncompressed-text", "three-without-keyword"])
+def test_a_png_of_no_more_compressed_chunks_than_the_limit_renders(monkeypatch, chunks):
+    assert zlib.crc32(b"iTXtk131\0") >> 24 == 1
+    monkeypatch.setattr(png, "MAX_COMPRESSED_CHUNKS", 3)
+    rendered = render(png_with_chunks_after_ihdr(PLAIN, *chunks), parse_rendition("/4x/a.png"), Limits(50_000_000, 300))
+    assert Image.open(io.BytesIO(rendered.body)).size == (4, 4)
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_png_of_more_compressed_chunks_than_the_limit_is_too_large_before_pillow_opens_it(monkeypatch, pillow_opens,
+                                                                                             where):
+    """Pillow inflates each up to 1 MB, with no total for profiles and for text without a keyword."""
+    monkeypatch.setattr(png, "MAX_COMPRESSED_CHUNKS", 3)
+    chunks = b"".join(png_chunk(kind, payload) for kind, payload in INFLATED + INFLATED[:1])
+    at = 33 if where == "before" else len(PLAIN) - 12
+    with pytest.raises(SourceTooLarge, match="more than 3 compressed text or profile chunks"):
+        render(PLAIN[:at] + chunks + PLAIN[at:], parse_rendition("/4x/a.png"), Limits(50_000_000, 300))
+    assert pillow_opens == []
