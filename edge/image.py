@@ -101,6 +101,7 @@ MAX_EXIF_SEGMENTS = 64  # a camera writes one; 64 of 64 KB take Pillow 13 ms to 
 MAX_RLE_BMP_BYTES = 1024 * 1024
 MAX_RLE_BMP_PIXELS = 2_000_000
 EXIF_HEADER = b"Exif\x00\x00"
+RAW_EXIF_PROFILE = "Raw profile type exif"
 DEFAULT_FRAME_MS = 100
 MAX_GIF_REPEATS = MAX_WEBP_PLAYS = 65_535  # both counts take 16 bits
 MAX_FRAME_MS = 655_350  # GIF's largest delay (65535 cs); WebP's is larger, and no real frame is near either
@@ -287,6 +288,9 @@ def check_what_pillow_walks(data: bytes, limits: Limits) -> gif.Layout | None:
     if tiff.first_directory_over(data, MAX_TIFF_ENTRIES, MAX_TIFF_VALUES):
         raise SourceTooLarge(
             f"TIFF directory of more than {MAX_TIFF_ENTRIES} entries, or {MAX_TIFF_VALUES} numbers in one")
+    if tiff.sub_directories_over(data, MAX_TIFF_ENTRIES, MAX_EXIF_VALUES):
+        raise SourceTooLarge(
+            f"TIFF's Exif or GPS directory of more than {MAX_TIFF_ENTRIES} entries, or {MAX_EXIF_VALUES} numbers in one")
     return scan_gif(data, limits)
 
 
@@ -389,7 +393,8 @@ def check_exif(exif: bytes | None) -> None:
     if exif is None:
         return
     directory = exif[len(EXIF_HEADER):] if exif.startswith(EXIF_HEADER) else exif
-    if tiff.first_directory_over(directory, MAX_TIFF_ENTRIES, MAX_EXIF_VALUES):
+    if (tiff.first_directory_over(directory, MAX_TIFF_ENTRIES, MAX_EXIF_VALUES)
+            or tiff.sub_directories_over(directory, MAX_TIFF_ENTRIES, MAX_EXIF_VALUES)):
         raise SourceTooLarge(
             f"Exif directory of more than {MAX_TIFF_ENTRIES} entries, or {MAX_EXIF_VALUES} numbers in one")
 
@@ -493,12 +498,25 @@ def exif_orientation(image: Image.Image) -> int:
         # broken stream is a 415, not inside the try below: a second load() after a failed one
         # returns the half-decoded image without a word.
         decode_pixels(image)
-    check_exif(image.info.get("exif"))
+    check_exif(pillow_exif(image))
     try:
         orientation = int(image.getexif().get(ORIENTATION_TAG, 1))
     except (ValueError, TypeError, OSError, SyntaxError):
         return 1  # a broken EXIF block must not stop an otherwise good image
     return orientation if 1 <= orientation <= 8 else 1
+
+
+def pillow_exif(image: Image.Image) -> bytes | None:
+    """The Exif getexif() decodes: the image's own, or else a PNG's text chunk of it in hex (ImageMagick's
+    "Raw profile type exif", whose first three lines are a header); None where it has none Pillow reads."""
+    exif = image.info.get("exif")
+    raw = image.info.get(RAW_EXIF_PROFILE)
+    if exif is not None or not isinstance(raw, str):
+        return exif
+    try:
+        return bytes.fromhex("".join(raw.split("\n")[3:]))
+    except ValueError:
+        return None  # Pillow fails on it too, and the orientation is then 1
 
 
 def is_animated(image: Image.Image) -> bool:

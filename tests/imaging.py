@@ -348,3 +348,43 @@ def icc_profile_of_matrices(*elements: int) -> bytes:
 
     tags = [(f"D2B{index}", mpet(count)) for index, count in enumerate(elements)]
     return _icc_profile(b"mntr", b"RGB ", "Matrices (test)", tags)
+
+
+def tiff_pointing(first: list, exif: list | None = None, gps: list | None = None, interop: list | None = None,
+             order: str = "<", big: bool = False, pointer_type: int = 4) -> bytes:
+    """A TIFF whose first directory holds `first` (tag, type, count) entries, their values left out, and an
+    entry of `pointer_type` pointing to each of the Exif and GPS directories given; the Exif one to Interop."""
+    entry, count_format = (struct.Struct(order + "HHQ8s"), "Q") if big else (struct.Struct(order + "HHI4s"), "H")
+    value_format = {3: "H", 4: "I", 13: "I", 16: "Q", 18: "Q", 5: "I"}[pointer_type]
+    head = (struct.pack(order + "2sHHHQ", b"II" if order == "<" else b"MM", 43, 8, 0, 16) if big
+            else struct.pack(order + "2sHI", b"II" if order == "<" else b"MM", 42, 8))
+
+    def size(entries: list, pointers: int) -> int:
+        return struct.calcsize(count_format) + entry.size * (len(entries) + pointers)
+
+    exif_entries = (exif or []) if interop is None else [*(exif or []), "interop"]
+    at = len(head) + size(first, (exif is not None or interop is not None) + (gps is not None))
+    places = {}
+    for name, entries in (("exif", exif_entries if exif is not None or interop is not None else None), ("gps", gps),
+                          ("interop", interop)):
+        if entries is not None:
+            places[name] = at
+            at += size([e for e in entries if e != "interop"], entries.count("interop"))
+
+    def laid(entries: list) -> bytes:
+        out = struct.pack(order + count_format, len(entries))
+        for item in entries:
+            if isinstance(item, tuple):
+                out += entry.pack(*item, b"")
+            else:
+                tag = {"exif": 34665, "gps": 34853, "interop": 40965}[item]
+                value = struct.pack(order + value_format, places[item]).ljust(8 if big else 4, b"\0")
+                out += entry.pack(tag, pointer_type, 1, value)
+        return out
+
+    pointers = [name for name in ("exif", "gps") if name in places]
+    body = laid([*first, *pointers])
+    for name, entries in (("exif", exif_entries), ("gps", gps), ("interop", interop)):
+        if name in places:
+            body += laid(entries)
+    return head + body

@@ -12,7 +12,7 @@ from edge import jpeg
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.image import Limits, check_jpeg_data, render
 from edge.rendition import parse_rendition
-from imaging import encoded, exif_with, gradient
+from imaging import encoded, exif_with, gradient, tiff_pointing
 
 # Pillow's subsampling codes: 0 is 4:4:4, 1 is 4:2:2, 2 is 4:2:0.
 LUMA_SAMPLING = {0: (1, 1), 1: (2, 1), 2: (2, 2)}
@@ -482,3 +482,14 @@ def test_a_jpeg_past_a_scan_limit_is_too_large_before_pillow_opens_it(monkeypatc
     with pytest.raises(SourceTooLarge, match=refusal):
         render(data, parse_rendition("/24x/a.jpg"), Limits(50_000_000, 300))
     assert pillow_opens == []
+
+
+@pytest.mark.parametrize("where", ["exif", "gps", "interop"])
+def test_exif_whose_exif_gps_or_interop_directory_pillow_may_decode_too_long_is_too_large(monkeypatch, where):
+    """Pillow decodes them whole where it rewrites Exif (an AVIF's) or loads a TIFF; held to the same limits."""
+    monkeypatch.setattr(edge.image, "MAX_EXIF_VALUES", 10)
+    directories = {where: [(1000, 5, 11)], **({"exif": [(1001, 3, 1)]} if where == "interop" else {})}
+    exif = b"Exif\x00\x00" + tiff_pointing([(0x0112, 3, 1)], **directories, order=">")
+    with pytest.raises(SourceTooLarge, match="Exif directory"):
+        render(encoded(Image.new("RGB", (8, 8)), "JPEG", exif=exif), parse_rendition("/4x/a.jpg"),
+               Limits(50_000_000, 300))

@@ -10,7 +10,7 @@ import edge.image
 from edge import tiff
 from edge.errors import SourceTooLarge
 from edge.rendition import parse_rendition
-from imaging import encoded, noise_image
+from imaging import encoded, noise_image, tiff_pointing
 
 PIXELS = noise_image((64, 48)).tobytes()  # 9216 bytes that deflate keeps nearly as they are
 STREAM = zlib.compress(PIXELS)
@@ -136,3 +136,48 @@ def test_a_tiff_over_the_directory_limits_is_too_large_before_pillow_opens_it(mo
 @pytest.mark.parametrize(("entries", "over"), [(10, False), (11, True)])
 def test_a_directory_of_more_entries_than_the_limit_is_over(entries, over):
     assert tiff.first_directory_over(directory([(256 + index, 3, 1) for index in range(entries)]), 10, 10) is over
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+@pytest.mark.parametrize(("big", "pointer_type"), [(False, 3), (False, 4), (False, 13), (True, 4), (True, 16),
+                                                   (True, 18)], ids=["SHORT", "LONG", "IFD", "big-LONG", "LONG8", "IFD8"])
+@pytest.mark.parametrize("where", ["exif", "gps", "interop"])
+def test_a_directory_pillow_reads_beside_the_first_is_held_to_the_limits(order, big, pointer_type, where):
+    """Exif and GPS from the first directory, Interop from the Exif one; 11 numbers in an entry, or 11 entries."""
+    def with_entries(entries: list) -> bytes:
+        return tiff_pointing([(256, 3, 1)], **({"exif": [(1000, 3, 1)]} if where == "interop" else {}), **{where: entries},
+                        order=order, big=big, pointer_type=pointer_type)
+
+    assert tiff.sub_directories_over(with_entries([(1000, 5, 11)]), 10, 10)
+    assert tiff.sub_directories_over(with_entries([(1000 + index, 3, 1) for index in range(11)]), 10, 10)
+    assert not tiff.sub_directories_over(with_entries([(1000 + index, 5, 10) for index in range(10)]), 10, 10)
+    assert not tiff.first_directory_over(with_entries([(1000, 5, 11)]), 10, 10)
+
+
+@pytest.mark.parametrize("data", [
+    tiff_pointing([(256, 3, 1)], exif=[(1000, 5, 11)], pointer_type=5),  # a pointer Pillow does not read as a number
+    tiff_pointing([(256, 3, 1), (34853, 4, 2)]),  # two numbers where a pointer belongs: Pillow follows none
+    tiff_pointing([(256, 3, 1)], gps=[(1000, 5, 11)])[:-12],  # the entry over the limit cut off: not read
+    tiff_pointing([(256, 3, 1)], interop=[(1000, 5, 11)]).replace(b"\x05\xa0", b"\x06\xa0"),  # Interop from no Exif
+    directory([(256, 3, 1)]) + b"\x00" * 12,  # no pointer
+    b"II*\x00\xff\xff\xff\xff",
+])
+def test_what_pillow_does_not_read_beside_the_first_directory_is_not_held(data):
+    assert not tiff.sub_directories_over(data, 10, 10)
+
+
+def test_a_tiff_whose_exif_directory_is_over_the_exif_limits_is_too_large_before_pillow_opens_it(monkeypatch,
+                                                                                                pillow_opens):
+    """Pillow decodes the Exif and GPS directories whole as it loads a TIFF (4 MiB of RATIONALs took 1.2 s)."""
+    monkeypatch.setattr(edge.image, "MAX_EXIF_VALUES", 10)
+    with pytest.raises(SourceTooLarge, match="TIFF's Exif or GPS directory"):
+        edge.image.render(tiff_pointing([(256, 3, 1)], exif=[(1000, 5, 11)]), parse_rendition("/4x/a.tif"),
+                          edge.image.Limits(50_000_000, 300))
+    assert pillow_opens == []
+
+
+def test_pointers_are_read_from_no_more_entries_than_a_directory_may_hold(monkeypatch):
+    """Past them the first directory is refused itself; the walk stops there."""
+    monkeypatch.setattr(tiff, "_MOST_POINTER_ENTRIES", 2)
+    assert tiff.sub_directories_over(tiff_pointing([(256, 3, 1)], exif=[(1000, 5, 11)]), 10, 10)
+    assert not tiff.sub_directories_over(tiff_pointing([(256, 3, 1), (257, 3, 1)], exif=[(1000, 5, 11)]), 10, 10)
