@@ -96,10 +96,11 @@ MAX_ICC_PROCESSING_ELEMENTS = 32
 # Encoders write 10 progressive scans or so; each more costs libjpeg about 1.6 ms at 49 MP (a helper's measure).
 MAX_JPEG_SCANS = 100
 MAX_EXIF_SEGMENTS = 64  # a camera writes one; 64 of 64 KB take Pillow 13 ms to gather, by hand
-# A run-length coded BMP, which Pillow decodes in Python (edge/bmp.py): at most about 0.35 s for its
-# coded bytes and 0.3 s for its pixels, by hand. Such BMPs are screenshots and icons, if anything.
-MAX_RLE_BMP_BYTES = 1024 * 1024
-MAX_RLE_BMP_PIXELS = 2_000_000
+# A run-length coded BMP, which Pillow decodes in Python (edge/bmp.py). Such BMPs are screenshots and icons,
+# if anything: a 1920 x 1080 one fits, its pixels in absolute runs (2.1 MB). At the limits, the slowest ones
+# made by hand took 0.2-0.5 s to render (2.5 MiB of one-pixel runs 0.47 s).
+MAX_RLE_BMP_BYTES = 5 * 1024 * 1024 // 2
+MAX_RLE_BMP_PIXELS = 2_100_000
 EXIF_HEADER = b"Exif\x00\x00"
 RAW_EXIF_PROFILE = "Raw profile type exif"
 DEFAULT_FRAME_MS = 100

@@ -58,7 +58,8 @@ def test_a_top_down_bmps_height_is_counted_down():
 @pytest.mark.parametrize("data", [
     encoded(gradient((4, 2)), "BMP"),  # uncompressed
     rle_bmp(4, 1, runs([[(4, 1)]]))[:33],  # cut before its compression
-    b"BM" + struct.pack("<IHHIIHHHH", 40, 0, 0, 26, 12, 4, 1, 1, 8) + bytes(12),  # OS/2's core header
+    # OS/2's core header, a 1 where a longer header's compression (RLE8) would be
+    b"BM" + struct.pack("<IHHIIHHHH", 40, 0, 0, 26, 12, 4, 1, 1, 8) + bytes(4) + b"\x01" + bytes(7),
     rle_bmp(4, 1, runs([[(4, 1)]]), header_size=44),  # a header size Pillow does not know
     encoded(gradient((4, 2)), "PNG"),
     b"BA" + rle_bmp(4, 1, runs([[(4, 1)]]))[2:],  # OS/2's bitmap array, which Pillow does not open
