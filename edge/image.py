@@ -88,6 +88,10 @@ MAX_JPEG_HEADER_STEPS = 100_000
 # 4.3 s and 500 MB to open (by review).
 MAX_TIFF_ENTRIES = 1_000
 MAX_TIFF_VALUES = 200_000
+# Pillow makes a tile object of each strip or tile in Python (edge/tiff.py): 50 MP in one-row strips is
+# 7,071 of them, in 64-pixel tiles 12,207, four times that with planes apart; in 16-pixel tiles, 195,313,
+# which would cost it seconds, is refused.
+MAX_TIFF_STRIPS = 65_536
 # Exif's first directory says how to orient and print the picture: a few numbers a tag.
 MAX_EXIF_VALUES = 10_000
 # A multiProcessElements profile tag holds a few (curves, a matrix, a table); each costs LittleCMS about
@@ -289,6 +293,8 @@ def check_what_pillow_walks(data: bytes, limits: Limits) -> gif.Layout | None:
     if tiff.first_directory_over(data, MAX_TIFF_ENTRIES, MAX_TIFF_VALUES):
         raise SourceTooLarge(
             f"TIFF directory of more than {MAX_TIFF_ENTRIES} entries, or {MAX_TIFF_VALUES} numbers in one")
+    if tiff.strips(data) > MAX_TIFF_STRIPS:
+        raise SourceTooLarge(f"TIFF of more than {MAX_TIFF_STRIPS} strips or tiles")
     if tiff.sub_directories_over(data, MAX_TIFF_ENTRIES, MAX_EXIF_VALUES):
         raise SourceTooLarge(
             f"TIFF's Exif or GPS directory of more than {MAX_TIFF_ENTRIES} entries, or {MAX_EXIF_VALUES} numbers in one")

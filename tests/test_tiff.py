@@ -1,5 +1,7 @@
-"""edge/tiff.py: each Deflate strip inflated to its checksum, and no further than the pixels allow."""
+"""edge/tiff.py: a TIFF's directories and strips bounded before Pillow reads them; each Deflate strip inflated to
+its checksum, and no further than the pixels allow."""
 
+import io
 import struct
 import zlib
 
@@ -181,3 +183,30 @@ def test_pointers_are_read_from_no_more_entries_than_a_directory_may_hold(monkey
     monkeypatch.setattr(tiff, "_MOST_POINTER_ENTRIES", 2)
     assert tiff.sub_directories_over(tiff_pointing([(256, 3, 1)], exif=[(1000, 5, 11)]), 10, 10)
     assert not tiff.sub_directories_over(tiff_pointing([(256, 3, 1), (257, 3, 1)], exif=[(1000, 5, 11)]), 10, 10)
+
+
+@pytest.mark.parametrize(("entries", "count"), [
+    ([(256, 3, 1), (273, 4, 7), (279, 4, 7)], 7),
+    ([(256, 3, 1), (324, 4, 9), (325, 4, 9)], 9),
+    ([(256, 3, 1), (273, 3, 5), (324, 4, 9)], 9),
+    ([(256, 3, 1), (279, 4, 7)], 0),  # byte counts alone: not the offsets Pillow makes tiles of
+])
+def test_the_strips_or_tiles_are_counted_from_their_offsets(entries, count):
+    assert tiff.strips(directory(entries)) == count
+    assert tiff.strips(directory(entries, ">", big=True)) == count
+
+
+def test_a_tiff_of_more_strips_than_the_limit_is_too_large_before_pillow_opens_it(monkeypatch, pillow_opens):
+    monkeypatch.setattr(edge.image, "MAX_TIFF_STRIPS", 6)
+    with pytest.raises(SourceTooLarge, match="TIFF of more than 6 strips or tiles"):
+        edge.image.render(directory([(256, 3, 1), (273, 4, 7)]), parse_rendition("/4x/a.tif"),
+                          edge.image.Limits(50_000_000, 300))
+    assert pillow_opens == []
+
+
+def test_a_tiff_of_as_many_strips_as_the_limit_renders(monkeypatch):
+    data = encoded(noise_image((40, 30)), "TIFF", compression="raw")
+    monkeypatch.setattr(edge.image, "MAX_TIFF_STRIPS", tiff.strips(data))
+    assert tiff.strips(data) >= 1
+    assert Image.open(io.BytesIO(edge.image.render(data, parse_rendition("/4x/a.tif"),
+                                                   edge.image.Limits(50_000_000, 300)).body)).size == (4, 3)
