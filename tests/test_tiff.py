@@ -127,11 +127,16 @@ def test_what_cannot_be_read_is_left_to_pillow(data):
     assert not tiff.first_directory_over(data, 10, 10)
 
 
-def test_a_tiff_over_the_directory_limits_is_too_large_before_pillow_opens_it(monkeypatch, pillow_opens):
-    monkeypatch.setattr(edge.image, "MAX_TIFF_VALUES", 10)
-    with pytest.raises(SourceTooLarge, match="TIFF directory"):
-        edge.image.render(directory([(256, 3, 1), (273, 3, 11)]), parse_rendition("/4x/a.tif"),
-                          edge.image.Limits(50_000_000, 300))
+@pytest.mark.parametrize(("limit", "data", "refusal"), [
+    ("MAX_TIFF_VALUES", directory([(256, 3, 1), (273, 3, 11)]), "TIFF directory"),
+    ("MAX_TIFF_STRIPS", directory([(256, 3, 1), (273, 4, 11)]), "TIFF of more than 10 strips or tiles"),
+    # Pillow decodes the Exif and GPS directories whole as it loads a TIFF (4 MiB of RATIONALs took 1.2 s)
+    ("MAX_EXIF_VALUES", tiff_pointing([(256, 3, 1)], exif=[(1000, 5, 11)]), "TIFF's Exif or GPS directory"),
+], ids=["values", "strips", "exif-directory"])
+def test_a_tiff_past_a_limit_is_too_large_before_pillow_opens_it(monkeypatch, pillow_opens, limit, data, refusal):
+    monkeypatch.setattr(edge.image, limit, 10)
+    with pytest.raises(SourceTooLarge, match=refusal):
+        edge.image.render(data, parse_rendition("/4x/a.tif"), edge.image.Limits(50_000_000, 300))
     assert pillow_opens == []
 
 
@@ -168,16 +173,6 @@ def test_what_pillow_does_not_read_beside_the_first_directory_is_not_held(data):
     assert not tiff.sub_directories_over(data, 10, 10)
 
 
-def test_a_tiff_whose_exif_directory_is_over_the_exif_limits_is_too_large_before_pillow_opens_it(monkeypatch,
-                                                                                                pillow_opens):
-    """Pillow decodes the Exif and GPS directories whole as it loads a TIFF (4 MiB of RATIONALs took 1.2 s)."""
-    monkeypatch.setattr(edge.image, "MAX_EXIF_VALUES", 10)
-    with pytest.raises(SourceTooLarge, match="TIFF's Exif or GPS directory"):
-        edge.image.render(tiff_pointing([(256, 3, 1)], exif=[(1000, 5, 11)]), parse_rendition("/4x/a.tif"),
-                          edge.image.Limits(50_000_000, 300))
-    assert pillow_opens == []
-
-
 def test_pointers_are_read_from_no_more_entries_than_a_directory_may_hold(monkeypatch):
     """Past them the first directory is refused itself; the walk stops there."""
     monkeypatch.setattr(tiff, "_MOST_POINTER_ENTRIES", 2)
@@ -194,14 +189,6 @@ def test_pointers_are_read_from_no_more_entries_than_a_directory_may_hold(monkey
 def test_the_strips_or_tiles_are_counted_from_their_offsets(entries, count):
     assert tiff.strips(directory(entries)) == count
     assert tiff.strips(directory(entries, ">", big=True)) == count
-
-
-def test_a_tiff_of_more_strips_than_the_limit_is_too_large_before_pillow_opens_it(monkeypatch, pillow_opens):
-    monkeypatch.setattr(edge.image, "MAX_TIFF_STRIPS", 6)
-    with pytest.raises(SourceTooLarge, match="TIFF of more than 6 strips or tiles"):
-        edge.image.render(directory([(256, 3, 1), (273, 4, 7)]), parse_rendition("/4x/a.tif"),
-                          edge.image.Limits(50_000_000, 300))
-    assert pillow_opens == []
 
 
 def test_a_tiff_of_as_many_strips_as_the_limit_renders(monkeypatch):
