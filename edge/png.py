@@ -128,13 +128,13 @@ def layout(data: bytes) -> Layout | None:
 
 def _inflated_by_pillow(data: bytes, position: int, length: int, kind: bytes) -> bool:
     """Whether Pillow inflates the chunk as it reads it: a profile (iCCP), compressed text (zTXt), or
-    international text whose compression flag, after its keyword, is set."""
+    international text whose compression flag, after its keyword, is not 0 (Pillow inflates for any)."""
     if kind in (b"iCCP", b"zTXt"):
         return True
     if kind != b"iTXt":
         return False
     flag = data.find(b"\0", position + 8, position + 8 + length) + 1
-    return 0 < flag < position + 8 + length and data[flag] == 1
+    return 0 < flag < position + 8 + length and data[flag] != 0
 
 
 def _chunks(data: bytes) -> Iterator[tuple[int, int, bytes]]:

@@ -30,7 +30,7 @@ _VALUE_FIELD = {12: 4, 20: 8}  # by entry size: where the value (or its offset) 
 # point to them; a pointer read as Pillow reads a single number of an integer type.
 _EXIF_DIRECTORY, _GPS_DIRECTORY, _INTEROP_DIRECTORY = 34665, 34853, 40965
 _FIRST_DIRECTORY_POINTERS = (_EXIF_DIRECTORY, _GPS_DIRECTORY)
-_OFFSET_FORMATS = {3: "H", 4: "I", 13: "I", 16: "Q", 18: "Q"}  # SHORT, LONG, IFD, LONG8, IFD8
+_OFFSET_FORMATS = {3: "H", 4: "I", 8: "h", 9: "i", 13: "I", 16: "Q", 18: "Q"}  # SHORT, LONG, signed ones, IFD...
 _MOST_POINTER_ENTRIES = 1_000  # as MAX_TIFF_ENTRIES: a directory of more is refused anyway
 _PIECE_OFFSETS = (273, 324)  # StripOffsets, TileOffsets
 
@@ -93,7 +93,7 @@ def _entries(data: bytes, layout: tuple, directory: int, most: int) -> tuple[int
     is), no more than `most` nor than the data holds; None where its count is past the data."""
     order, _, _, count_format, entry = layout
     count_size = struct.calcsize(count_format)
-    if directory + count_size > len(data):
+    if not 0 <= directory <= len(data) - count_size:
         return None
     declared = struct.unpack_from(order + count_format, data, directory)[0]
     first = directory + count_size
