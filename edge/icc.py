@@ -18,7 +18,8 @@ white itself at 0.78 of the display's. Without it, an HDR AVIF's numbers pass as
 washed out: PQ's 1 nit, level 38, shows as sRGB's 38, where its SDR rendering is 15.
 
 An original's own profile is read here too, for what would make LittleCMS slow: it builds a
-transform through every processing element of a multiProcessElements tag (processing_elements).
+transform through every processing element of a multiProcessElements tag, every segment of their
+curves (processing_elements).
 """
 
 import hashlib

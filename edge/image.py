@@ -94,9 +94,7 @@ MAX_TIFF_VALUES = 200_000
 MAX_TIFF_STRIPS = 65_536
 # Exif's first directory says how to orient and print the picture: a few numbers a tag.
 MAX_EXIF_VALUES = 10_000
-# A multiProcessElements profile tag holds a few (curves, a matrix, a table); each costs LittleCMS about
-# 0.6 ms to build a transform through.
-MAX_ICC_PROCESSING_ELEMENTS = 32
+MOST_KEPT_PROFILE_BYTES = 1024 * 1024  # a display or camera profile takes a few KB, a printer's up to a few MB
 # Encoders write 10 progressive scans or so; each more costs libjpeg about 1.6 ms at 49 MP (a helper's measure).
 MAX_JPEG_SCANS = 100
 MAX_EXIF_SEGMENTS = 64  # a camera writes one; 64 of 64 KB take Pillow 13 ms to gather, by hand
@@ -256,7 +254,6 @@ def open_source(data: bytes, limits: Limits) -> Source:
         raise UnsupportedMedia(f"{image.format} with mode {image.mode} samples, whose range is unknown")
     canvas = image.size
     check_pixels(canvas, limits)
-    check_icc_profile(image.info.get("icc_profile"))
     if image.format == "PNG" and "transparency" in image.info:
         image.info["transparency"] = png.transparency_at_8_bits(data, image.info["transparency"])
     if image.format in ("JPEG", "MPO"):
@@ -406,11 +403,12 @@ def check_exif(exif: bytes | None) -> None:
             f"Exif directory of more than {MAX_TIFF_ENTRIES} entries, or {MAX_EXIF_VALUES} numbers in one")
 
 
-def check_icc_profile(profile: bytes | None) -> None:
-    """Refuse a profile LittleCMS would take seconds to build a transform through (edge/icc.py), before
-    any colour is converted."""
-    if profile and icc.processing_elements(profile) > MAX_ICC_PROCESSING_ELEMENTS:
-        raise SourceTooLarge(f"ICC profile of more than {MAX_ICC_PROCESSING_ELEMENTS} processing elements in a tag")
+def check_icc_profile(profile: bytes) -> None:
+    """Refuse a profile LittleCMS could take seconds or minutes to build a transform through (edge/icc.py):
+    one with processing elements, whose number, and whose curves' segments, multiply its work. Photographs'
+    profiles have none; a profile only carried into the output is not refused."""
+    if icc.processing_elements(profile):
+        raise SourceTooLarge("ICC profile with processing elements, which LittleCMS may take minutes to build on")
 
 
 def check_jpeg_scans(scans: int | None) -> None:
@@ -977,13 +975,24 @@ def cmyk_to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
     return image.convert("RGB")
 
 
-@lru_cache(maxsize=8)
 def transform_to_srgb(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform:
-    """Built once for each profile and mode, not for each frame of an animation: 3.7 ms of the 5.2 a
-    320x240 frame took from Display P3, by hand. Without LittleCMS's cache of the last pixel, which
-    threads sharing the transform would write at once."""
+    """The transform from a profile to sRGB: refused (check_icc_profile) before LittleCMS builds it, and
+    built once for each profile and mode, not for each frame of an animation (3.7 ms of the 5.2 a 320x240
+    frame took from Display P3, by hand). Only small profiles are kept: a JPEG's may take 16 MB, and a warm
+    container would hold them all."""
+    check_icc_profile(icc_profile)
+    if len(icc_profile) > MOST_KEPT_PROFILE_BYTES:
+        return _built_transform(icc_profile, mode)
+    return _kept_transform(icc_profile, mode)
+
+
+def _built_transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform:
+    """Without LittleCMS's cache of the last pixel, which threads sharing the transform would write at once."""
     source_profile = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
     return ImageCms.buildTransform(source_profile, SRGB, mode, "RGB", flags=ImageCms.Flags.NOCACHE)
+
+
+_kept_transform = lru_cache(maxsize=8)(_built_transform)
 
 
 def profile_to_srgb(image: Image.Image, icc_profile: bytes) -> Image.Image:

@@ -1587,22 +1587,29 @@ def test_png_strategy_follows_the_content_and_stays_lossless(source, strategy):
     assert image.convert("RGB").tobytes() == source.tobytes()
 
 
-@pytest.mark.parametrize(("elements", "refused"), [(2, False), (3, True)])
-def test_a_profile_littlecms_would_take_seconds_to_build_through_is_too_large(monkeypatch, elements, refused):
-    """Refused whatever the output, before any colour is converted: a GIF is converted through it."""
-    monkeypatch.setattr(edge.image, "MAX_ICC_PROCESSING_ELEMENTS", 2)
-    data = encoded(gradient((16, 16)), "PNG", icc_profile=icc_profile_of_matrices(elements))
-    if refused:
-        with pytest.raises(SourceTooLarge, match="ICC profile of more than 2 processing elements"):
-            rendered(data, "8x,gif")
-    else:
-        assert rendered(data, "8x,gif")[1].size == (8, 8)
+@pytest.mark.parametrize("where", ["before-the-pixels", "after-them"])
+def test_a_profile_littlecms_could_take_minutes_to_build_on_is_too_large_where_colours_are_converted(where):
+    """A profile with processing elements, before the pixels or after them (where Pillow reads it as it decodes):
+    into GIF its colours are converted, refused; into PNG it is only carried, kept."""
+    source = encoded(gradient((16, 16)), "PNG")
+    chunk = png_chunk(b"iCCP", b"matrices\0\0" + zlib.compress(icc_profile_of_matrices(2)))
+    at = source.index(b"IDAT") - 4 if where == "before-the-pixels" else len(source) - 12
+    data = source[:at] + chunk + source[at:]
+    with pytest.raises(SourceTooLarge, match="ICC profile with processing elements"):
+        rendered(data, "8x,gif")
+    assert rendered(data, "8x,png")[1].info["icc_profile"] == icc_profile_of_matrices(2)
 
 
-def test_an_animations_frames_are_converted_through_one_transform():
+@pytest.mark.parametrize(("kept_bytes", "builds_kept"), [(1024 * 1024, (1, 2)), (100, (0, 0))],
+                         ids=["kept", "too-large-to-keep"])
+def test_an_animations_frames_are_converted_through_one_transform_kept_if_small(monkeypatch, kept_bytes, builds_kept):
+    """A profile larger than the most kept is built for each frame, to the same pixels."""
+    monkeypatch.setattr(edge.image, "MOST_KEPT_PROFILE_BYTES", kept_bytes)
     frames = [gradient((16, 16)).rotate(angle) for angle in (0, 90, 180)]
     data = encoded(frames[0], "PNG", save_all=True, append_images=frames[1:], icc_profile=DISPLAY_P3)
-    edge.image.transform_to_srgb.cache_clear()
-    assert rendered(data, "8x,gif")[0].frames == 3
-    info = edge.image.transform_to_srgb.cache_info()
-    assert (info.misses, info.hits) == (1, 2)
+    edge.image._kept_transform.cache_clear()
+    result, image = rendered(data, "8x,gif")
+    info = edge.image._kept_transform.cache_info()
+    assert (result.frames, (info.misses, info.hits)) == (3, builds_kept)
+    monkeypatch.setattr(edge.image, "MOST_KEPT_PROFILE_BYTES", 1024 * 1024)
+    assert render(data, parse_rendition("/8x,gif/key"), LIMITS).body == result.body
