@@ -95,8 +95,12 @@ MAX_TIFF_STRIPS = 65_536
 # Exif's first directory says how to orient and print the picture: a few numbers a tag.
 MAX_EXIF_VALUES = 10_000
 MOST_KEPT_PROFILE_BYTES = 1024 * 1024  # a display or camera profile takes a few KB, a printer's up to a few MB
-# Encoders write 10 progressive scans or so; each more costs libjpeg about 1.6 ms at 49 MP (a helper's measure).
+# Encoders write 10 progressive scans or so, a component or three each: 12 components' scans for libjpeg's
+# default script. Each costs libjpeg about 18 ms at 49 MP, up to 87 ms arithmetic-coded (a helper's measures):
+# at most 24 of them at 50 MP, 6 arithmetic-coded.
 MAX_JPEG_SCANS = 100
+MAX_JPEG_SCAN_PIXELS = 1_200_000_000
+ARITHMETIC_SCAN_COST = 4
 MAX_EXIF_SEGMENTS = 64  # a camera writes one; 64 of 64 KB take Pillow 13 ms to gather, by hand
 # A run-length coded BMP, which Pillow decodes in Python (edge/bmp.py). Such BMPs are screenshots and icons,
 # if anything: a 1920 x 1080 one fits, its pixels in absolute runs (2.1 MB). At the limits, the slowest ones
@@ -283,8 +287,10 @@ def check_what_pillow_walks(data: bytes, limits: Limits) -> gif.Layout | None:
     are counted by png.layout."""
     header = jpeg_header(data)
     check_jpeg_exif(header.exif)
+    if header.size is not None:
+        check_pixels(header.size, limits)  # first: over the pixel limit, the scans do not matter
     if header.first_scan is not None:
-        check_jpeg_scans(jpeg.scans(data, header.first_scan))
+        check_jpeg_scans(jpeg.scans(data, header.first_scan), header)
     check_avif_items(data)
     check_rle_bmp(data)
     if tiff.first_directory_over(data, MAX_TIFF_ENTRIES, MAX_TIFF_VALUES):
@@ -411,11 +417,16 @@ def check_icc_profile(profile: bytes) -> None:
         raise SourceTooLarge("ICC profile with processing elements, which LittleCMS may take minutes to build on")
 
 
-def check_jpeg_scans(scans: int | None) -> None:
-    if scans is None:
+def check_jpeg_scans(components: list[int] | None, header: jpeg.PillowHeader) -> None:
+    """Refuse a JPEG whose scans libjpeg would take seconds to decode (edge/jpeg.py): too many, or too many
+    components of the picture's pixels in all, an arithmetic-coded one's weighed ARITHMETIC_SCAN_COST times."""
+    if components is None:
         raise SourceTooLarge(f"JPEG of more than {jpeg.MOST_SEGMENTS_BETWEEN_SCANS} segments after its first scan")
-    if scans > MAX_JPEG_SCANS:
+    if len(components) > MAX_JPEG_SCANS:
         raise SourceTooLarge(f"JPEG of more than {MAX_JPEG_SCANS} scans")
+    pixels = header.size[0] * header.size[1] if header.size else 0
+    if sum(components) * pixels * (ARITHMETIC_SCAN_COST if header.arithmetic else 1) > MAX_JPEG_SCAN_PIXELS:
+        raise SourceTooLarge(f"JPEG whose scans decode more than {MAX_JPEG_SCAN_PIXELS} pixels of components")
 
 
 def check_jpeg_exif(pieces: list[bytes]) -> None:

@@ -441,20 +441,33 @@ def with_extra_scan(data: bytes, before_end: bytes = b"") -> bytes:
     return data[:-2] + before_end + data[last:-2] + data[-2:]
 
 
+def components_by_scan(data: bytes, scans: int) -> list[int]:
+    """The oracle: the component count of each of the first `scans` scan headers, found by their marker."""
+    found, at = [], data.find(b"\xff\xda")
+    while at >= 0 and len(found) < scans:
+        found.append(data[at + 4])
+        at = data.find(b"\xff\xda", at + 2)
+    return found
+
+
+SCANS = PROGRESSIVE.count(b"\xff\xda")
+
+
 @pytest.mark.parametrize(("data", "count"), [
     (BASELINE, 1),
-    (PROGRESSIVE, PROGRESSIVE.count(b"\xff\xda")),
-    (with_extra_scan(PROGRESSIVE), PROGRESSIVE.count(b"\xff\xda") + 1),
-    (with_extra_scan(PROGRESSIVE, EMPTY_COMMENT + b"\xff\xff" + b"\xff\x01"), PROGRESSIVE.count(b"\xff\xda") + 1),
-    (PROGRESSIVE + PROGRESSIVE, PROGRESSIVE.count(b"\xff\xda")),  # what follows the end-of-image marker is not read
-    (with_extra_scan(PROGRESSIVE)[:-2], PROGRESSIVE.count(b"\xff\xda") + 1),  # no end-of-image marker
-    (with_extra_scan(PROGRESSIVE, b"\xff\x02"), PROGRESSIVE.count(b"\xff\xda")),  # a reserved code: libjpeg stops
-    (PROGRESSIVE[:PROGRESSIVE.rindex(b"\xff\xda") + 5], PROGRESSIVE.count(b"\xff\xda") - 1),  # its last header cut
+    (PROGRESSIVE, SCANS),
+    (with_extra_scan(PROGRESSIVE), SCANS + 1),
+    (with_extra_scan(PROGRESSIVE, EMPTY_COMMENT + b"\xff\xff" + b"\xff\x01"), SCANS + 1),
+    (PROGRESSIVE + PROGRESSIVE, SCANS),  # what follows the end-of-image marker is not read
+    (with_extra_scan(PROGRESSIVE)[:-2], SCANS + 1),  # no end-of-image marker
+    (with_extra_scan(PROGRESSIVE, b"\xff\x02"), SCANS),  # a reserved code: libjpeg stops
+    (PROGRESSIVE[:PROGRESSIVE.rindex(b"\xff\xda") + 5], SCANS - 1),  # its last header cut
 ], ids=["baseline", "progressive", "a-scan-more", "after-a-comment-fill-and-tem", "two-files", "no-end", "reserved-code",
         "last-header-cut"])
 def test_the_scans_are_counted_as_libjpeg_reads_them(data, count):
-    assert PROGRESSIVE.count(b"\xff\xda") > 2
-    assert scans_of(data) == count
+    """Each with its components: 3 in a baseline file's one scan; 3 or 1 in a progressive one's."""
+    assert SCANS > 2 and components_by_scan(BASELINE, 1) == [3]
+    assert scans_of(data) == components_by_scan(data, count)
 
 
 @pytest.mark.parametrize(("segments", "counted"), [(3, True), (2, False)])
@@ -463,7 +476,7 @@ def test_scans_are_counted_past_no_more_segments_than_the_limit(monkeypatch, seg
     limit give no count."""
     monkeypatch.setattr(jpeg, "MOST_SEGMENTS_BETWEEN_SCANS", segments)
     data = with_extra_scan(BASELINE, EMPTY_COMMENT)
-    assert scans_of(data) == (2 if counted else None)
+    assert scans_of(data) == ([3, 3] if counted else None)
 
 
 def test_a_jpeg_of_as_many_scans_as_the_limit_renders(monkeypatch):
@@ -476,7 +489,7 @@ def test_a_jpeg_of_as_many_scans_as_the_limit_renders(monkeypatch):
                                                 ("MOST_SEGMENTS_BETWEEN_SCANS", "more than 10 segments after")])
 def test_a_jpeg_past_a_scan_limit_is_too_large_before_pillow_opens_it(monkeypatch, pillow_opens, limit, refusal):
     data = PROGRESSIVE
-    while scans_of(data) < 11:
+    while len(scans_of(data)) < 11:
         data = with_extra_scan(data)
     monkeypatch.setattr(edge.image if limit.startswith("MAX") else jpeg, limit, 10)
     with pytest.raises(SourceTooLarge, match=refusal):
@@ -493,3 +506,28 @@ def test_exif_whose_exif_gps_or_interop_directory_pillow_may_decode_too_long_is_
     with pytest.raises(SourceTooLarge, match="Exif directory"):
         render(encoded(Image.new("RGB", (8, 8)), "JPEG", exif=exif), parse_rendition("/4x/a.jpg"),
                Limits(50_000_000, 300))
+
+
+ARITHMETIC = PROGRESSIVE.replace(b"\xff\xc2", b"\xff\xca", 1)  # its frame header's code: arithmetic-coded progressive
+
+
+@pytest.mark.parametrize(("data", "arithmetic"), [(PROGRESSIVE, False), (BASELINE, False), (ARITHMETIC, True),
+                                                  (BASELINE.replace(b"\xff\xc0", b"\xff\xc9", 1), True)])
+def test_an_arithmetic_coded_frame_is_told(data, arithmetic):
+    assert jpeg.pillow_header(data, 10_000).arithmetic is arithmetic
+
+
+@pytest.mark.parametrize(("data", "weight", "refused"), [(PROGRESSIVE, 1, False), (PROGRESSIVE, 1, True),
+                                                         (ARITHMETIC, 4, False), (ARITHMETIC, 4, True)],
+                         ids=["at-the-limit", "a-pixel-more", "arithmetic-at-the-limit", "arithmetic-a-pixel-more"])
+def test_the_pixels_of_components_all_scans_decode_are_held_to_the_limit(monkeypatch, pillow_opens, data, weight,
+                                                                          refused):
+    """48 x 32 pixels times the components of each scan, four times that arithmetic-coded."""
+    work = 48 * 32 * sum(scans_of(data)) * weight
+    monkeypatch.setattr(edge.image, "MAX_JPEG_SCAN_PIXELS", work - refused)
+    if refused:
+        with pytest.raises(SourceTooLarge, match="JPEG whose scans decode more than"):
+            render(data, parse_rendition("/24x/a.jpg"), Limits(50_000_000, 300))
+        assert pillow_opens == []
+    else:
+        edge.image.check_what_pillow_walks(data, Limits(50_000_000, 300))
