@@ -300,7 +300,8 @@ def check_what_pillow_walks(data: bytes, limits: Limits) -> gif.Layout | None:
         raise SourceTooLarge(f"TIFF of more than {MAX_TIFF_STRIPS} strips or tiles")
     if tiff.sub_directories_over(data, MAX_TIFF_ENTRIES, MAX_EXIF_VALUES):
         raise SourceTooLarge(
-            f"TIFF's Exif or GPS directory of more than {MAX_TIFF_ENTRIES} entries, or {MAX_EXIF_VALUES} numbers in one")
+            f"TIFF's Exif or GPS directory of more than {MAX_TIFF_ENTRIES} entries, "
+            f"or {MAX_EXIF_VALUES} numbers in one")
     return scan_gif(data, limits)
 
 

@@ -88,7 +88,8 @@ def _first_directory(data: bytes, layout: tuple) -> int:
     return struct.unpack_from(order + offset_format, data, offset_at)[0]
 
 
-def _entries(data: bytes, layout: tuple, directory: int, most: int) -> tuple[int, list[tuple[int, int, int, int]]] | None:
+def _entries(data: bytes, layout: tuple, directory: int, most: int
+             ) -> tuple[int, list[tuple[int, int, int, int]]] | None:
     """The entry count a directory declares, and its first entries (tag, type, count, where its value field
     is), no more than `most` nor than the data holds; None where its count is past the data."""
     order, _, _, count_format, entry = layout

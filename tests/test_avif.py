@@ -441,8 +441,8 @@ def iloc(version: int, sizes: tuple[int, int, int, int], entries: list[tuple[int
     for item, method, reference, base, extents in entries:
         body += item.to_bytes(id_width) + (method.to_bytes(2) if version else b"") + reference.to_bytes(2)
         body += base.to_bytes(base_size) + len(extents).to_bytes(2)
-        body += b"".join(bytes(index_size if version else 0) + offset.to_bytes(offset_size) + length.to_bytes(length_size)
-                         for offset, length in extents)
+        body += b"".join(bytes(index_size if version else 0) + offset.to_bytes(offset_size)
+                         + length.to_bytes(length_size) for offset, length in extents)
     return box(b"iloc", body)
 
 
@@ -519,7 +519,8 @@ def test_the_exif_found_is_what_libavif_hands_pillow(data):
     exif_located(1, (2, 4, 0, 0)),  # 2-byte offsets, which libavif refuses
     exif_located(3),
     encoded(gradient((16, 16)), "AVIF"),
-], ids=["empty", "another-item", "no-idat", "reserved-bits-idat", "reserved-bits-file", "past-the-end", "past-the-idats-end", "2-byte-offsets",
+], ids=["empty", "another-item", "no-idat", "reserved-bits-idat", "reserved-bits-file", "past-the-end",
+        "past-the-idats-end", "2-byte-offsets",
         "iloc-version-3", "no-exif"])
 def test_exif_libavif_does_not_hand_pillow_is_not_found(data):
     assert avif.exif_payloads(data) == [] and pillows_exif(data) is None
@@ -537,7 +538,8 @@ def test_the_exif_is_found_in_the_files_meta_box_and_every_tracks():
     """A sequence's Exif may be in its colour track's meta boxes (libavif reads each): each is returned, the
     file's first; not a later top-level meta box's, nor a later movie's, which libavif does not read."""
     def meta(payload: bytes) -> bytes:
-        return box(b"meta", bytes(4) + box(b"iinf", bytes(4) + b"\x00\x01" + box(b"infe", b"\x02\x00\x00\x00\x00\x07\x00\x00Exif\x00"))
+        exif_info = box(b"infe", b"\x02\x00\x00\x00\x00\x07\x00\x00Exif\x00")
+        return box(b"meta", bytes(4) + box(b"iinf", bytes(4) + b"\x00\x01" + exif_info)
                    + box(b"idat", bytes(4) + payload) + iloc(1, (4, 4, 0, 0), [(7, 1, 0, 0, [(0, 4 + len(payload))])]))
     data = branded(b"avis", meta(b"one") + box(b"moov", box(b"trak", meta(b"two") + meta(b"three"))
                                                 + box(b"trak", meta(b"four"))))
@@ -571,7 +573,8 @@ def exif_info(item: int) -> bytes:
 
 
 def associations(entries: int) -> bytes:
-    return box(b"ipma", bytes(4) + entries.to_bytes(4) + b"".join(item.to_bytes(2) + b"\x00" for item in range(entries)))
+    return box(b"ipma", bytes(4) + entries.to_bytes(4)
+               + b"".join(item.to_bytes(2) + b"\x00" for item in range(entries)))
 
 
 def references(*counts: int) -> bytes:
@@ -587,6 +590,9 @@ def exif_in_idat(items: dict[int, int], length: int = 8) -> bytes:
 
 def movie_of(*traks: bytes) -> bytes:
     return box(b"moov", b"".join(traks))
+
+
+LOOKUPS_PAST_6 = "a sample table of more than 6 chunk lookups"
 
 
 def sample_table(*boxes: bytes) -> bytes:
@@ -638,15 +644,16 @@ def table(kind: bytes, entries: int, entry_size: int, declared: int | None = Non
     (movie_of(sample_table(box(b"stsd", bytes(8) + FREE * 4))), None),
     (movie_of(sample_table(box(b"stsd", bytes(8) + FREE * 5))), "more than 4 boxes in an stsd box"),
     (movie_of(sample_table(table(b"stco", 3, 4), table(b"stsc", 2, 12))), None),
-    (movie_of(sample_table(table(b"stco", 3, 4), table(b"stsc", 3, 12))), "a sample table of more than 6 chunk lookups"),
-    (movie_of(sample_table(table(b"co64", 7, 8), table(b"stsc", 1, 12))), "a sample table of more than 6 chunk lookups"),
+    (movie_of(sample_table(table(b"stco", 3, 4), table(b"stsc", 3, 12))), LOOKUPS_PAST_6),
+    (movie_of(sample_table(table(b"co64", 7, 8), table(b"stsc", 1, 12))), LOOKUPS_PAST_6),
     (movie_of(sample_table(table(b"stco", 3, 4, declared=9), table(b"stsc", 2, 12, declared=9))),
      None),  # as many entries as the tables hold, not as they declare: libavif stops at the end of each
     (movie_of(sample_table(FREE * 5)), "more than 4 boxes in an stbl box"),
 ], ids=["3-boxes-after-ftyp", "4-boxes-after-ftyp", "4-in-meta", "5-in-meta", "3-in-iinf", "4-in-iinf",
         "4-in-iinf-version-1", "4-in-two-iinfs", "3-infe-boxes", "4-infe-boxes", "3-in-iloc", "4-in-iloc",
         "4-in-iloc-version-2", "3-in-ipmas", "4-in-ipmas", "5-in-iprp", "3-in-iref", "4-in-irefs",
-        "5-in-iref", "iref-reference-cut", "3-exif-extents", "4-exif-extents", "4-exif-extents-of-two-items", "exif-larger-than-file",
+        "5-in-iref", "iref-reference-cut", "3-exif-extents", "4-exif-extents", "4-exif-extents-of-two-items",
+        "exif-larger-than-file",
         "2-tracks", "3-tracks", "5-in-movie", "5-in-track", "4-in-a-tracks-iinf", "4-in-a-tracks-two-metas",
         "4-in-ipco", "5-in-ipco", "4-in-stsd", "5-in-stsd", "6-chunk-lookups", "9-chunk-lookups", "7-64-bit-chunks",
         "entries-overclaimed", "5-in-stbl"])

@@ -462,8 +462,8 @@ SCANS = PROGRESSIVE.count(b"\xff\xda")
     (with_extra_scan(PROGRESSIVE)[:-2], SCANS + 1),  # no end-of-image marker
     (with_extra_scan(PROGRESSIVE, b"\xff\x02"), SCANS),  # a reserved code: libjpeg stops
     (PROGRESSIVE[:PROGRESSIVE.rindex(b"\xff\xda") + 5], SCANS - 1),  # its last header cut
-], ids=["baseline", "progressive", "a-scan-more", "after-a-comment-fill-and-tem", "two-files", "no-end", "reserved-code",
-        "last-header-cut"])
+], ids=["baseline", "progressive", "a-scan-more", "after-a-comment-fill-and-tem", "two-files", "no-end",
+        "reserved-code", "last-header-cut"])
 def test_the_scans_are_counted_as_libjpeg_reads_them(data, count):
     """Each with its components: 3 in a baseline file's one scan; 3 or 1 in a progressive one's."""
     assert SCANS > 2 and components_by_scan(BASELINE, 1) == [3]

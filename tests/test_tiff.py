@@ -146,15 +146,15 @@ def test_a_directory_of_more_entries_than_the_limit_is_over(entries, over):
 
 
 @pytest.mark.parametrize("order", ["<", ">"])
-@pytest.mark.parametrize(("big", "pointer_type"), [(False, 3), (False, 4), (False, 8), (False, 9), (False, 13), (True, 4),
-                                                   (True, 16), (True, 18)],
+@pytest.mark.parametrize(("big", "pointer_type"), [(False, 3), (False, 4), (False, 8), (False, 9), (False, 13),
+                                                   (True, 4), (True, 16), (True, 18)],
                          ids=["SHORT", "LONG", "SSHORT", "SLONG", "IFD", "big-LONG", "LONG8", "IFD8"])
 @pytest.mark.parametrize("where", ["exif", "gps", "interop"])
 def test_a_directory_pillow_reads_beside_the_first_is_held_to_the_limits(order, big, pointer_type, where):
     """Exif and GPS from the first directory, Interop from the Exif one; 11 numbers in an entry, or 11 entries."""
     def with_entries(entries: list) -> bytes:
-        return tiff_pointing([(256, 3, 1)], **({"exif": [(1000, 3, 1)]} if where == "interop" else {}), **{where: entries},
-                        order=order, big=big, pointer_type=pointer_type)
+        exif = {"exif": [(1000, 3, 1)]} if where == "interop" else {}
+        return tiff_pointing([(256, 3, 1)], **exif, **{where: entries}, order=order, big=big, pointer_type=pointer_type)
 
     assert tiff.sub_directories_over(with_entries([(1000, 5, 11)]), 10, 10)
     assert tiff.sub_directories_over(with_entries([(1000 + index, 3, 1) for index in range(11)]), 10, 10)
@@ -168,7 +168,9 @@ def test_a_directory_pillow_reads_beside_the_first_is_held_to_the_limits(order, 
     tiff_pointing([(256, 3, 1)], gps=[(1000, 5, 11)])[:-12],  # the entry over the limit cut off: not read
     tiff_pointing([(256, 3, 1)], interop=[(1000, 5, 11)]).replace(b"\x05\xa0", b"\x06\xa0"),  # Interop from no Exif
     directory([(256, 3, 1)]) + b"\x00" * 12,  # no pointer
-    directory([(256, 3, 1), (34665, 8, 1)]).replace(b"i\x87\x08\x00\x01\x00\x00\x00\x00\x00", b"i\x87\x08\x00\x01\x00\x00\x00\xf8\xff"),  # -8
+    # an SSHORT pointer of -8
+    directory([(256, 3, 1), (34665, 8, 1)]).replace(b"\x08\x00\x01\x00\x00\x00\x00\x00",
+                                                   b"\x08\x00\x01\x00\x00\x00\xf8\xff"),
     b"II*\x00\xff\xff\xff\xff",
 ])
 def test_what_pillow_does_not_read_beside_the_first_directory_is_not_held(data):
