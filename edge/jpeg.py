@@ -170,15 +170,11 @@ def scans(data: bytes, first_scan: int) -> list[int] | None:
     MOST_SEGMENTS_BETWEEN_SCANS segments, which libjpeg reads on and this does not walk."""
     components, pos = [], first_scan
     for _ in range(MOST_SEGMENTS_BETWEEN_SCANS):
-        marker = data[pos + 1]
-        if marker == _TEM:
-            end = pos + 2
-        else:
-            end = _segment_end(data, pos)
-            if end is None:  # a reserved code, or the data's end: libjpeg reads no further scan
-                return components
-            if marker == _START_OF_SCAN:
-                components.append(data[pos + 4] if pos + 4 < end else 0)  # after the segment's length
+        end = _marker_end(data, pos)
+        if end is None:  # a reserved code, or the data's end: libjpeg reads no further scan
+            return components
+        if data[pos + 1] == _START_OF_SCAN:
+            components.append(data[pos + 4] if pos + 4 < end else 0)  # after the segment's length
         found = _MARKER_IN_CODED_DATA.search(data, end)
         if found is None or data[found.start() + 1] == _END_OF_IMAGE:
             return components
@@ -247,14 +243,16 @@ def _coded_data_reaches(data: bytes, pos: int, needed: int) -> bool:
         marker = data[marker_at + 1]
         if marker == _END_OF_IMAGE:
             return False  # counted < needed: the marker came before `remaining` bytes
-        if marker == _TEM:
-            pos = marker_at + 2
-            continue
-        end = _segment_end(data, marker_at)
+        end = _marker_end(data, marker_at)
         if end is None:
             return True  # not what this reads: no judgement
         pos = end
     return True
+
+
+def _marker_end(data: bytes, pos: int) -> int | None:
+    """Where the marker at `pos`, between scans, ends: TEM has no length; any other, its segment's."""
+    return pos + 2 if data[pos + 1] == _TEM else _segment_end(data, pos)
 
 
 def _segment_end(data: bytes, pos: int) -> int | None:

@@ -31,7 +31,7 @@ _VALUE_FIELD = {12: 4, 20: 8}  # by entry size: where the value (or its offset) 
 _EXIF_DIRECTORY, _GPS_DIRECTORY, _INTEROP_DIRECTORY = 34665, 34853, 40965
 _FIRST_DIRECTORY_POINTERS = (_EXIF_DIRECTORY, _GPS_DIRECTORY)
 _OFFSET_FORMATS = {3: "H", 4: "I", 8: "h", 9: "i", 13: "I", 16: "Q", 18: "Q"}  # SHORT, LONG, signed ones, IFD...
-_MOST_POINTER_ENTRIES = 1_000  # as MAX_TIFF_ENTRIES: a directory of more is refused anyway
+_MOST_ENTRIES_READ = 1_000  # as MAX_TIFF_ENTRIES: a directory of more is refused anyway
 _PIECE_OFFSETS = (273, 324)  # StripOffsets, TileOffsets
 
 
@@ -66,8 +66,10 @@ def strips(data: bytes) -> int:
     TileOffsets); 0 for anything this cannot read. Pillow makes a tile of each in Python: 200,000
     one-row strips of 1.5 MiB took 1.5-2.2 s to render (a helper's measure)."""
     layout = _layout(data)
-    found = layout and _entries(data, layout, _first_directory(data, layout), _MOST_POINTER_ENTRIES)
-    return max((count for tag, _, count, _ in found[1] if tag in _PIECE_OFFSETS), default=0) if found else 0
+    found = _entries(data, layout, _first_directory(data, layout), _MOST_ENTRIES_READ) if layout else None
+    if found is None:
+        return 0
+    return max((count for tag, _, count, _ in found[1] if tag in _PIECE_OFFSETS), default=0)
 
 
 def _layout(data: bytes) -> tuple[str, int, str, str, struct.Struct] | None:
@@ -114,7 +116,7 @@ def _over(data: bytes, layout: tuple, directory: int, most_entries: int, most_va
 
 def _pointers(data: bytes, layout: tuple, directory: int, tags: tuple[int, ...]) -> dict[int, int]:
     """The directories that a directory's entries of these tags point to, each a single number."""
-    found = _entries(data, layout, directory, _MOST_POINTER_ENTRIES)
+    found = _entries(data, layout, directory, _MOST_ENTRIES_READ)
     if found is None:
         return {}
     return {tag: struct.unpack_from(layout[0] + _OFFSET_FORMATS[field_type], data, value_at)[0]

@@ -179,7 +179,7 @@ def test_what_pillow_does_not_read_beside_the_first_directory_is_not_held(data):
 
 def test_pointers_are_read_from_no_more_entries_than_a_directory_may_hold(monkeypatch):
     """Past them the first directory is refused itself; the walk stops there."""
-    monkeypatch.setattr(tiff, "_MOST_POINTER_ENTRIES", 2)
+    monkeypatch.setattr(tiff, "_MOST_ENTRIES_READ", 2)
     assert tiff.sub_directories_over(tiff_pointing([(256, 3, 1)], exif=[(1000, 5, 11)]), 10, 10)
     assert not tiff.sub_directories_over(tiff_pointing([(256, 3, 1), (257, 3, 1)], exif=[(1000, 5, 11)]), 10, 10)
 
