@@ -290,7 +290,7 @@ def check_what_pillow_walks(data: bytes, limits: Limits) -> gif.Layout | None:
     if header.size is not None:
         check_pixels(header.size, limits)  # first: over the pixel limit, the scans do not matter
     if header.first_scan is not None:
-        check_jpeg_scans(jpeg.scans(data, header.first_scan), header)
+        check_jpeg_scans(jpeg.scans(data, header), header)
     check_avif_items(data)
     check_rle_bmp(data)
     if tiff.first_directory_over(data, MAX_TIFF_ENTRIES, MAX_TIFF_VALUES):

@@ -431,8 +431,8 @@ PROGRESSIVE = jpeg_bytes(gradient((48, 32)), progressive=True)
 BASELINE = jpeg_bytes(gradient((48, 32)))
 
 
-def scans_of(data: bytes) -> int | None:
-    return jpeg.scans(data, jpeg.pillow_header(data, 10_000).first_scan)
+def scans_of(data: bytes) -> list[int] | None:
+    return jpeg.scans(data, jpeg.pillow_header(data, 10_000))
 
 
 def with_extra_scan(data: bytes, before_end: bytes = b"") -> bytes:
@@ -453,8 +453,31 @@ def components_by_scan(data: bytes, scans: int) -> list[int]:
 SCANS = PROGRESSIVE.count(b"\xff\xda")
 
 
+def first_scan_of_one_component(data: bytes) -> bytes:
+    """A sequential file whose first scan holds only the first of its three components (the coded data left as it
+    is): libjpeg reads all such a file's scans, as a progressive one's."""
+    sos = data.index(b"\xff\xda")
+    return data[:sos] + b"\xff\xda\x00\x08\x01" + data[sos + 5:sos + 7] + b"\x00\x3f\x00" + data[sos + 14:]
+
+
+def with_frame_header_twice(data: bytes) -> bytes:
+    sof = data.index(b"\xff\xc0")
+    sos = data.index(b"\xff\xda")
+    return data[:sos] + data[sof:sof + 2 + struct.unpack_from(">H", data, sof + 2)[0]] + data[sos:]
+
+
+SPLIT = first_scan_of_one_component(BASELINE)
+GREY = jpeg_bytes(gradient((48, 32)).convert("L"))
+
+
 @pytest.mark.parametrize(("data", "count"), [
     (BASELINE, 1),
+    (with_extra_scan(BASELINE), 1),  # libjpeg fails on the second instead of decoding it
+    (with_extra_scan(GREY), 1),
+    (with_extra_scan(BASELINE.replace(b"\xff\xc0", b"\xff\xc9", 1)), 1),  # arithmetic-coded sequential
+    (with_extra_scan(SPLIT), 2),
+    (with_extra_scan(with_frame_header_twice(BASELINE)), 2),
+    (with_extra_scan(BASELINE.replace(b"\xff\xc0", b"\xff\xc3", 1)), 2),  # lossless
     (PROGRESSIVE, SCANS),
     (with_extra_scan(PROGRESSIVE), SCANS + 1),
     (with_extra_scan(PROGRESSIVE, EMPTY_COMMENT + b"\xff\xff" + b"\xff\x01"), SCANS + 1),
@@ -462,21 +485,34 @@ SCANS = PROGRESSIVE.count(b"\xff\xda")
     (with_extra_scan(PROGRESSIVE)[:-2], SCANS + 1),  # no end-of-image marker
     (with_extra_scan(PROGRESSIVE, b"\xff\x02"), SCANS),  # a reserved code: libjpeg stops
     (PROGRESSIVE[:PROGRESSIVE.rindex(b"\xff\xda") + 5], SCANS - 1),  # its last header cut
-], ids=["baseline", "progressive", "a-scan-more", "after-a-comment-fill-and-tem", "two-files", "no-end",
+], ids=["baseline", "baseline-a-scan-more", "grey-a-scan-more", "arithmetic-a-scan-more", "first-of-one-component",
+        "two-frame-headers", "lossless", "progressive", "a-scan-more", "after-a-comment-fill-and-tem", "two-files", "no-end",
         "reserved-code", "last-header-cut"])
 def test_the_scans_are_counted_as_libjpeg_reads_them(data, count):
-    """Each with its components: 3 in a baseline file's one scan; 3 or 1 in a progressive one's."""
-    assert SCANS > 2 and components_by_scan(BASELINE, 1) == [3]
+    """Each with its components: 3 in a baseline file's one scan; 3 or 1 in a progressive one's. A sequential frame's
+    first scan of all its components is the only one libjpeg decodes; where another frame header, or a scan of fewer
+    components, may make more, they are walked."""
+    assert SCANS > 2 and components_by_scan(BASELINE, 1) == [3] and components_by_scan(SPLIT, 1) == [1]
     assert scans_of(data) == components_by_scan(data, count)
 
 
 @pytest.mark.parametrize(("segments", "counted"), [(3, True), (2, False)])
 def test_scans_are_counted_past_no_more_segments_than_the_limit(monkeypatch, segments, counted):
-    """The baseline file's scan header, then its end-of-image marker: segments after its first scan past the
-    limit give no count."""
+    """A split file's scan header, then its end-of-image marker: segments after its first scan past the limit
+    give no count."""
     monkeypatch.setattr(jpeg, "MOST_SEGMENTS_BETWEEN_SCANS", segments)
-    data = with_extra_scan(BASELINE, EMPTY_COMMENT)
-    assert scans_of(data) == ([3, 3] if counted else None)
+    data = with_extra_scan(SPLIT, EMPTY_COMMENT)
+    assert scans_of(data) == ([1, 1] if counted else None)
+
+
+def test_a_baseline_jpeg_of_more_scans_than_the_limit_is_not_decoded_past_its_first(monkeypatch):
+    """Not refused as too large: libjpeg stops at its second scan, which Pillow reports as broken data."""
+    monkeypatch.setattr(edge.image, "MAX_JPEG_SCANS", 10)
+    data = BASELINE
+    for _ in range(10):
+        data = with_extra_scan(data)
+    with pytest.raises(UnsupportedMedia, match="broken data stream"):
+        render(data, parse_rendition("/24x/a.jpg"), Limits(50_000_000, 300))
 
 
 def test_a_jpeg_of_as_many_scans_as_the_limit_renders(monkeypatch):
