@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 from xml.sax.saxutils import escape as xml_escape
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -375,8 +375,15 @@ class CloudFrontRequestHandler(BaseHTTPRequestHandler):
 
     def request_target(self) -> str:
         """The path as the viewer sent it. http.server turns a leading // into / (against open redirects
-        from its file server); CloudFront does not, and neither may the function's event."""
-        return self.requestline.split()[1]
+        from its file server); CloudFront does not, and neither may the function's event. A request through a
+        proxy names the whole URL (absolute form), which an HTTP/1.1 server must take (RFC 9112, 3.2.2): its path."""
+        target = self.requestline.split()[1]
+        if target.startswith("/"):
+            return target
+        url = urlsplit(target)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            return target
+        return urlunsplit(("", "", url.path or "/", url.query, ""))
 
     def respond(self, method: str) -> None:
         started = time.perf_counter()

@@ -521,6 +521,21 @@ def test_a_leading_double_slash_reaches_the_function_as_sent(client, function):
     assert function.calls == [(f"//176x/{LANDSCAPE}", "404")]
 
 
+@pytest.mark.parametrize(("width", "query"), [(177, ""), (178, "?v=2")])
+def test_a_request_through_a_proxy_naming_the_whole_url_reaches_the_function_as_its_path(client, function, width,
+                                                                                         query):
+    with serving(client, function) as url:
+        connection = http.client.HTTPConnection(urlsplit(url).netloc, timeout=60)
+        try:
+            connection.request("GET", f"{url}/{width}x/{LANDSCAPE}{query}")
+            response = connection.getresponse()
+            answer = (response.status, decoded(response.read()).width)
+        finally:
+            connection.close()
+    assert answer == (200, width)
+    assert function.calls == [(f"/{width}x/{LANDSCAPE}", "404")]
+
+
 def test_a_head_is_cached_for_heads_only(client, function):
     """A HEAD's answer has no body: a second HEAD is a hit, a GET after it still fetches the image.
     (168 px: a size no other test of this module stores, as they share one S3.)"""
