@@ -262,6 +262,8 @@ def open_source(data: bytes, limits: Limits) -> Source:
         image.info["transparency"] = png.transparency_at_8_bits(data, image.info["transparency"])
     if image.format in ("JPEG", "MPO"):
         check_jpeg_data(data)
+    if image.format == "TIFF" and image.info.get("compression") == "jpeg":
+        check_tiff_jpeg_scans(image, data)
     data_check = None
     if image.format == "TIFF" and image.info.get("compression") in DEFLATE_TIFF:
         # Beside libtiff's decode, which takes as long: by hand, a 12 MP photo to 800 px renders in
@@ -452,13 +454,42 @@ def start_tiff_strip_check(image: Image.Image, data: bytes) -> Future:
     one into wrong rows. No valid file inflates to more than its pixels take, tiles padded to whole ones.
     The tags are read here, as the pixels are about to decode on this thread."""
     tags = image.tag_v2
+    tile_width, tile_height = tags.get(TiffImagePlugin.TILEWIDTH, 1), tags.get(TiffImagePlugin.TILELENGTH, 1)
+    most_bytes = MAX_TIFF_PIXEL_BYTES * (image.width + tile_width) * (image.height + tile_height)
+    return worker_pool().submit(tiff.check_deflate_strips, data, tiff_pieces(image), most_bytes)
+
+
+def check_tiff_jpeg_scans(image: Image.Image, data: bytes) -> None:
+    """Refuse a JPEG-compressed TIFF whose strips or tiles libjpeg would take seconds to decode, held to the
+    JPEG's limit (check_jpeg_scans) by an upper bound: every scan counted with all the TIFF's samples, over
+    its whole strip or tile. libtiff hands each to libjpeg, which decodes every scan of a progressive one
+    over all its blocks (99 empty arithmetic-coded scans in one strip of a 7000x7000 CMYK TIFF, 1.9 MB, took
+    28.7 s to load, by hand), and stops past 100. So a progressive one of three samples is refused from 40 MP,
+    where a JPEG's own scans are counted exactly; old-style JPEG (compression 6) fails on a progressive frame."""
+    tags = image.tag_v2
+    if TiffImagePlugin.TILEWIDTH in tags:
+        piece = tags[TiffImagePlugin.TILEWIDTH] * tags.get(TiffImagePlugin.TILELENGTH, 1)
+    else:
+        piece = image.width * min(tags.get(TiffImagePlugin.ROWSPERSTRIP, image.height), image.height)
+    # libtiff has libjpeg decode as many components as the TIFF has samples (or one, planes apart)
+    work_per_scan = tags.get(TiffImagePlugin.SAMPLESPERPIXEL, 1) * piece
+    work = 0
+    for offset, length in tiff_pieces(image):
+        scans, arithmetic = jpeg.most_scans(data, offset, offset + length)
+        work += scans * work_per_scan * (ARITHMETIC_SCAN_COST if arithmetic else 1)
+    if work > MAX_JPEG_SCAN_PIXELS:
+        raise SourceTooLarge(f"TIFF whose JPEG strips or tiles may decode more than {MAX_JPEG_SCAN_PIXELS} pixels "
+                             "of components")
+
+
+def tiff_pieces(image: Image.Image) -> list[tuple[int, int]]:
+    """A TIFF's strips or tiles, each as its offset and length."""
+    tags = image.tag_v2
     offsets = tags.get(TiffImagePlugin.TILEOFFSETS) or tags.get(TiffImagePlugin.STRIPOFFSETS) or ()
     lengths = tags.get(TiffImagePlugin.TILEBYTECOUNTS) or tags.get(TiffImagePlugin.STRIPBYTECOUNTS) or ()
     if len(offsets) != len(lengths):
         raise UnsupportedMedia(f"malformed TIFF: {len(offsets)} strip offsets for {len(lengths)} lengths")
-    tile_width, tile_height = tags.get(TiffImagePlugin.TILEWIDTH, 1), tags.get(TiffImagePlugin.TILELENGTH, 1)
-    most_bytes = MAX_TIFF_PIXEL_BYTES * (image.width + tile_width) * (image.height + tile_height)
-    return worker_pool().submit(tiff.check_deflate_strips, data, list(zip(offsets, lengths)), most_bytes)
+    return list(zip(offsets, lengths))
 
 
 def await_data_check(source: Source) -> None:

@@ -39,10 +39,12 @@ _APP1, _EXIF_HEADER = 0xE1, b"Exif\x00\x00"
 _PILLOW_FRAME_HEADERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF, 0xDE})
 _DQT, _APP13, _PHOTOSHOP_HEADER = 0xDB, 0xED, b"Photoshop 3.0"
 _ARITHMETIC_FRAMES = frozenset({0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+_ARITHMETIC_FRAME_MARKER = re.compile(rb"\xff[" + re.escape(bytes(sorted(_ARITHMETIC_FRAMES))) + rb"]")
 _PILLOW_LAYERS = frozenset({1, 3, 4})  # the components a frame may have for Pillow: L, RGB, CMYK
 # Sequential DCT frames, Huffman- or arithmetic-coded: a first scan of all their components is libjpeg's only one.
 _ONE_PASS_FRAMES = frozenset({0xC0, 0xC1, 0xC9})
 MOST_SEGMENTS_BETWEEN_SCANS = 10_000
+_SCAN_MARKER = b"\xff\xda"
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,15 @@ def scans(data: bytes, header: PillowHeader) -> list[int] | None:
             return components
         pos = found.start()
     return None
+
+
+def most_scans(data: bytes, start: int, end: int) -> tuple[int, bool]:
+    """At most how many scans libjpeg decodes from the JPEG stream data[start:end] (a TIFF's strip or tile),
+    and whether they may be arithmetic-coded, found in C without a walk: each scan header's marker is in
+    the stream, and an arithmetic-coded frame's header before the first. The same bytes inside other
+    segments count too, so both may be more than libjpeg reads."""
+    first_scan = data.find(_SCAN_MARKER, start, end)  # -1 where there is none: nothing to search, nor to decode
+    return data.count(_SCAN_MARKER, start, end), _ARITHMETIC_FRAME_MARKER.search(data, start, first_scan) is not None
 
 
 def _pillow_walk(data: bytes) -> Iterator[tuple[int, int, int, int, bool]]:

@@ -429,6 +429,7 @@ def test_a_heads_size_is_read_without_pillow(pillow_opens):
 
 PROGRESSIVE = jpeg_bytes(gradient((48, 32)), progressive=True)
 BASELINE = jpeg_bytes(gradient((48, 32)))
+ARITHMETIC_SEQUENTIAL = BASELINE.replace(b"\xff\xc0", b"\xff\xc9", 1)
 
 
 def scans_of(data: bytes) -> list[int] | None:
@@ -474,7 +475,7 @@ GREY = jpeg_bytes(gradient((48, 32)).convert("L"))
     (BASELINE, 1),
     (with_extra_scan(BASELINE), 1),  # libjpeg fails on the second instead of decoding it
     (with_extra_scan(GREY), 1),
-    (with_extra_scan(BASELINE.replace(b"\xff\xc0", b"\xff\xc9", 1)), 1),  # arithmetic-coded sequential
+    (with_extra_scan(ARITHMETIC_SEQUENTIAL), 1),
     (with_extra_scan(SPLIT), 2),
     (with_extra_scan(with_frame_header_twice(BASELINE)), 2),
     (with_extra_scan(BASELINE.replace(b"\xff\xc0", b"\xff\xc3", 1)), 2),  # lossless
@@ -548,7 +549,7 @@ ARITHMETIC = PROGRESSIVE.replace(b"\xff\xc2", b"\xff\xca", 1)  # its frame heade
 
 
 @pytest.mark.parametrize(("data", "arithmetic"), [(PROGRESSIVE, False), (BASELINE, False), (ARITHMETIC, True),
-                                                  (BASELINE.replace(b"\xff\xc0", b"\xff\xc9", 1), True)])
+                                                  (ARITHMETIC_SEQUENTIAL, True)])
 def test_an_arithmetic_coded_frame_is_told(data, arithmetic):
     assert jpeg.pillow_header(data, 10_000).arithmetic is arithmetic
 
@@ -567,3 +568,23 @@ def test_the_pixels_of_components_all_scans_decode_are_held_to_the_limit(monkeyp
         assert pillow_opens == []
     else:
         edge.image.check_what_pillow_walks(data, Limits(50_000_000, 300))
+
+
+@pytest.mark.parametrize(("data", "found"), [
+    (BASELINE, (1, False)),
+    (PROGRESSIVE, (SCANS, False)),
+    (ARITHMETIC, (SCANS, True)),
+    (ARITHMETIC_SEQUENTIAL, (1, True)),
+    (with_extra_scan(BASELINE, b"\xff\xfe\x00\x04\xff\xc9"), (2, False)),  # after the first scan: no frame header
+    (BASELINE[:BASELINE.index(b"\xff\xda")] + b"\xff\xfe\x00\x04\xff\xda" + BASELINE[BASELINE.index(b"\xff\xda"):],
+     (2, False)),  # the scan marker's bytes in a comment count too
+])
+def test_the_most_scans_of_a_stream_and_whether_arithmetic_coded_are_found_in_its_bytes(data, found):
+    assert jpeg.most_scans(data, 0, len(data)) == found
+    assert jpeg.most_scans(PROGRESSIVE + data + ARITHMETIC, len(PROGRESSIVE), len(PROGRESSIVE) + len(data)) == found
+
+
+@pytest.mark.parametrize("code", [0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF])
+def test_every_arithmetic_coded_frame_is_told_from_its_bytes(code):
+    data = BASELINE.replace(b"\xff\xc0", bytes([0xFF, code]), 1)
+    assert jpeg.most_scans(data, 0, len(data)) == (1, True)

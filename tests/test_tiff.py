@@ -12,7 +12,7 @@ import edge.image
 from edge import tiff
 from edge.errors import SourceTooLarge
 from edge.rendition import parse_rendition
-from imaging import encoded, noise_image, tiff_pointing
+from imaging import encoded, gradient, noise_image, tiff_pointing, tiled_tiff
 
 PIXELS = noise_image((64, 48)).tobytes()  # 9216 bytes that deflate keeps nearly as they are
 STREAM = zlib.compress(PIXELS)
@@ -201,3 +201,57 @@ def test_a_tiff_of_as_many_strips_as_the_limit_renders(monkeypatch):
     assert tiff.strips(data) >= 1
     assert Image.open(io.BytesIO(edge.image.render(data, parse_rendition("/4x/a.tif"),
                                                    edge.image.Limits(50_000_000, 300)).body)).size == (4, 3)
+
+
+def jpeg_tiles(image: Image.Image, tile: int, **options) -> tuple[bytes, list[bytes]]:
+    """A TIFF of an L image in tile x tile tiles, each a whole JPEG of its part (saved with `options`), and the tiles'
+    JPEGs."""
+    across, down = -(-image.width // tile), -(-image.height // tile)
+    streams = [encoded(image.crop((x * tile, y * tile, (x + 1) * tile, (y + 1) * tile)), "JPEG", **options)
+               for y in range(down) for x in range(across)]
+    return tiled_tiff(image, tile, streams, compression=7), streams
+
+
+def scan_work(monkeypatch, data: bytes, most: int) -> None:
+    monkeypatch.setattr(edge.image, "MAX_JPEG_SCAN_PIXELS", most)
+    edge.image.check_tiff_jpeg_scans(Image.open(io.BytesIO(data)), data)
+
+
+def test_jpeg_tiffs_render(monkeypatch):
+    """Strips as libtiff writes them, and tiles of whole JPEGs, baseline and progressive."""
+    strips = encoded(gradient((40, 30)), "TIFF", compression="jpeg", strip_size=2000)
+    tiles, _ = jpeg_tiles(gradient((40, 30), "L"), 16, progressive=True)
+    for data in (strips, tiles):
+        rendered = Image.open(io.BytesIO(edge.image.render(data, parse_rendition("/20x/a.tif"),
+                                                           edge.image.Limits(50_000_000, 300)).body))
+        assert rendered.size == (20, 15)
+
+
+def test_a_jpeg_tiffs_strips_are_each_counted_as_one_scan_of_every_sample_over_the_whole_strip(monkeypatch):
+    data = encoded(gradient((40, 30)), "TIFF", compression="jpeg", strip_size=2000)
+    work = 2 * 3 * 40 * 16  # the last strip, of 14 rows, counted as one of 16
+    assert Image.open(io.BytesIO(data)).tag_v2[278] == 16 and tiff.strips(data) == 2
+    scan_work(monkeypatch, data, work)
+    with pytest.raises(SourceTooLarge, match="TIFF whose JPEG strips or tiles may decode more than 3839 pixels"):
+        scan_work(monkeypatch, data, work - 1)
+
+
+@pytest.mark.parametrize("arithmetic", [False, True])
+def test_a_jpeg_tiffs_tiles_are_counted_by_their_scans_each_arithmetic_coded_one_four_times(monkeypatch, arithmetic):
+    data, streams = jpeg_tiles(gradient((40, 30), "L"), 16, progressive=True)
+    if arithmetic:
+        data = data.replace(b"\xff\xc2", b"\xff\xca")
+    scans = sum(stream.count(b"\xff\xda") for stream in streams)
+    work = scans * 16 * 16 * (4 if arithmetic else 1)
+    assert scans == 6 * len(streams) == 36
+    scan_work(monkeypatch, data, work)
+    with pytest.raises(SourceTooLarge, match="may decode more than"):
+        scan_work(monkeypatch, data, work - 1)
+
+
+def test_a_jpeg_tiff_past_the_scan_limit_is_too_large_before_it_is_decoded(monkeypatch):
+    data, _ = jpeg_tiles(gradient((40, 30), "L"), 16, progressive=True)
+    monkeypatch.setattr(edge.image, "MAX_JPEG_SCAN_PIXELS", 100)
+    monkeypatch.setattr(Image.Image, "load", lambda _: pytest.fail("decoded"))
+    with pytest.raises(SourceTooLarge, match="TIFF whose JPEG strips or tiles"):
+        edge.image.render(data, parse_rendition("/20x/a.tif"), edge.image.Limits(50_000_000, 300))
