@@ -92,6 +92,9 @@ MAX_TIFF_VALUES = 200_000
 # 7,071 of them, in 64-pixel tiles 12,207, four times that with planes apart; in 16-pixel tiles, 195,313,
 # which would cost it seconds, is refused.
 MAX_TIFF_STRIPS = 65_536
+# Tiles cover the image and less than a tile more across and down (7000x7000 in 1024-pixel tiles: 1.05 times
+# its pixels). libtiff decodes each whole, into a buffer of its own: past twice the pixel limit, refused.
+MAX_TIFF_TILE_PADDING = 2
 # Exif's first directory says how to orient and print the picture: a few numbers a tag.
 MAX_EXIF_VALUES = 10_000
 MOST_KEPT_PROFILE_BYTES = 1024 * 1024  # a display or camera profile takes a few KB, a printer's up to a few MB
@@ -100,6 +103,7 @@ MOST_KEPT_PROFILE_BYTES = 1024 * 1024  # a display or camera profile takes a few
 # at most 24 of them at 50 MP, 6 arithmetic-coded.
 MAX_JPEG_SCANS = 100
 MAX_JPEG_SCAN_PIXELS = 1_200_000_000
+MOST_JPEG_ROWS = 65_535
 ARITHMETIC_SCAN_COST = 4
 MAX_EXIF_SEGMENTS = 64  # a camera writes one; 64 of 64 KB take Pillow 13 ms to gather, by hand
 # A run-length coded BMP, which Pillow decodes in Python (edge/bmp.py). Such BMPs are screenshots and icons,
@@ -262,6 +266,8 @@ def open_source(data: bytes, limits: Limits) -> Source:
         image.info["transparency"] = png.transparency_at_8_bits(data, image.info["transparency"])
     if image.format in ("JPEG", "MPO"):
         check_jpeg_data(data)
+    if image.format == "TIFF":
+        check_tiff_pieces(image, data, limits)
     if image.format == "TIFF" and image.info.get("compression") == "jpeg":
         check_tiff_jpeg_scans(image, data)
     data_check = None
@@ -459,6 +465,27 @@ def start_tiff_strip_check(image: Image.Image, data: bytes) -> Future:
     return worker_pool().submit(tiff.check_deflate_strips, data, tiff_pieces(image), most_bytes)
 
 
+def check_tiff_pieces(image: Image.Image, data: bytes, limits: Limits) -> None:
+    """Refuse a TIFF whose strips or tiles would make libtiff work far past the file's bytes and its pixels.
+    libtiff reads and decodes each strip or tile whole, so strips that share bytes multiply them (65,500
+    one-row strips all pointing at the same 1 MB of PackBits no-ops, a 1.6 MB file, took 74 s to render), and
+    tiles far larger than the image multiply its pixels (a 16x16 image in one 23,152-pixel square tile took
+    2 GB, 65,536 tiles of 16x65,536 pixels for a one-row image 8.7 s): a helper's measures."""
+    if sum(min(length, max(len(data) - offset, 0)) for offset, length in tiff_pieces(image)) > len(data):
+        raise SourceTooLarge("TIFF whose strips or tiles share bytes, adding up to more than the file")
+    tags = image.tag_v2
+    if TiffImagePlugin.TILEWIDTH in tags:
+        tile_width, tile_height = tags[TiffImagePlugin.TILEWIDTH], tags.get(TiffImagePlugin.TILELENGTH, 1)
+        padded = _ceil_to(image.width, tile_width) * _ceil_to(image.height, tile_height)
+        if padded > MAX_TIFF_TILE_PADDING * limits.max_pixels:
+            raise SourceTooLarge(f"TIFF whose tiles cover {padded} pixels, over {MAX_TIFF_TILE_PADDING} times "
+                                 f"{limits.max_pixels}")
+
+
+def _ceil_to(length: int, step: int) -> int:
+    return -(-length // step) * step
+
+
 def check_tiff_jpeg_scans(image: Image.Image, data: bytes) -> None:
     """Refuse a JPEG-compressed TIFF whose strips or tiles libjpeg would take seconds to decode, held to the
     JPEG's limit (check_jpeg_scans) by an upper bound: every scan counted with all the TIFF's samples, over
@@ -467,19 +494,38 @@ def check_tiff_jpeg_scans(image: Image.Image, data: bytes) -> None:
     28.7 s to load, by hand), and stops past 100. So a progressive one of three samples is refused from 40 MP,
     where a JPEG's own scans are counted exactly; old-style JPEG (compression 6) fails on a progressive frame."""
     tags = image.tag_v2
+    pieces = tiff_pieces(image)
     if TiffImagePlugin.TILEWIDTH in tags:
-        piece = tags[TiffImagePlugin.TILEWIDTH] * tags.get(TiffImagePlugin.TILELENGTH, 1)
+        pixels = [tags[TiffImagePlugin.TILEWIDTH] * tags.get(TiffImagePlugin.TILELENGTH, 1)] * len(pieces)
     else:
-        piece = image.width * min(tags.get(TiffImagePlugin.ROWSPERSTRIP, image.height), image.height)
+        pixels = jpeg_strip_pixels(image, data, pieces)
     # libtiff has libjpeg decode as many components as the TIFF has samples (or one, planes apart)
-    work_per_scan = tags.get(TiffImagePlugin.SAMPLESPERPIXEL, 1) * piece
+    samples = tags.get(TiffImagePlugin.SAMPLESPERPIXEL, 1)
     work = 0
-    for offset, length in tiff_pieces(image):
+    for (offset, length), piece_pixels in zip(pieces, pixels):
         scans, arithmetic = jpeg.most_scans(data, offset, offset + length)
-        work += scans * work_per_scan * (ARITHMETIC_SCAN_COST if arithmetic else 1)
+        work += scans * samples * piece_pixels * (ARITHMETIC_SCAN_COST if arithmetic else 1)
     if work > MAX_JPEG_SCAN_PIXELS:
         raise SourceTooLarge(f"TIFF whose JPEG strips or tiles may decode more than {MAX_JPEG_SCAN_PIXELS} pixels "
                              "of components")
+
+
+def jpeg_strip_pixels(image: Image.Image, data: bytes, strips: list[tuple[int, int]]) -> list[int]:
+    """The pixels libjpeg decodes from each JPEG strip of a TIFF: the strip's, but from the last of each plane,
+    the JPEG's own if it declares more rows. libtiff lets that one's JPEG be taller than the strip (some writers
+    leave the last at a whole strip's rows), and libjpeg decodes all of them: 1,270 bytes declaring 7000x65,500
+    for the last 8 rows took 46 s and 904 MB, a helper's measure. A JPEG whose header Pillow's walk cannot
+    read counts as high as a JPEG may be."""
+    rows = min(image.tag_v2.get(TiffImagePlugin.ROWSPERSTRIP, image.height), image.height)
+    per_plane = -(-image.height // rows)
+    pixels = []
+    for index, (offset, length) in enumerate(strips):
+        frame_rows = rows
+        if index % per_plane == per_plane - 1:
+            declared = jpeg_header(data[offset:offset + length]).size
+            frame_rows = max(rows, declared[1] if declared else MOST_JPEG_ROWS)
+        pixels.append(image.width * frame_rows)
+    return pixels
 
 
 def tiff_pieces(image: Image.Image) -> list[tuple[int, int]]:

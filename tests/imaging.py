@@ -242,11 +242,11 @@ def largest_difference(first: Image.Image, second: Image.Image) -> int:
 
 
 def tiled_tiff(image: Image.Image, tile: int, streams: list[bytes] | None = None, lengths: int | None = None,
-               compression: int = 8) -> bytes:
+               compression: int = 8, shared: bool = False) -> bytes:
     """A little-endian TIFF of an L image in tile x tile Deflate tiles (Pillow writes strips only), each tile's
     pixels padded with zeros to a whole tile, as TIFF 6.0 lays them out. `streams` replaces the tiles' compressed
     data, `lengths` the count of TileByteCounts written; `compression` is Deflate's code, 8 or 32946 (which
-    Pillow never writes)."""
+    Pillow never writes); `shared`, every tile pointing at one copy of the first stream."""
     across, down = -(-image.width // tile), -(-image.height // tile)
     if streams is None:
         padded = Image.new("L", (across * tile, down * tile))
@@ -265,7 +265,7 @@ def tiled_tiff(image: Image.Image, tile: int, streams: list[bytes] | None = None
     offsets, position = [], data_at
     for stream in streams:
         offsets.append(position)
-        position += len(stream)
+        position += 0 if shared else len(stream)
     directory = struct.pack("<H", len(entries))
     for tag, kind, values in entries:
         values = offsets if tag == 324 else values
@@ -274,7 +274,8 @@ def tiled_tiff(image: Image.Image, tile: int, streams: list[bytes] | None = None
         else:
             directory += struct.pack("<HHII", tag, kind, len(values), offsets_at if tag == 324 else counts_at)
     arrays = struct.pack(f"<{len(offsets)}I", *offsets) + struct.pack(f"<{len(counts)}I", *counts)
-    return b"II*\0" + struct.pack("<I", 8) + directory + struct.pack("<I", 0) + arrays + b"".join(streams)
+    body = streams[0] if shared else b"".join(streams)
+    return b"II*\0" + struct.pack("<I", 8) + directory + struct.pack("<I", 0) + arrays + body
 
 
 def template_with_origins(*origins: dict[str, str]) -> str:

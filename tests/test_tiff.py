@@ -10,7 +10,7 @@ from PIL import Image
 
 import edge.image
 from edge import tiff
-from edge.errors import SourceTooLarge
+from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.rendition import parse_rendition
 from imaging import encoded, gradient, noise_image, tiff_pointing, tiled_tiff
 
@@ -255,3 +255,97 @@ def test_a_jpeg_tiff_past_the_scan_limit_is_too_large_before_it_is_decoded(monke
     monkeypatch.setattr(Image.Image, "load", lambda _: pytest.fail("decoded"))
     with pytest.raises(SourceTooLarge, match="TIFF whose JPEG strips or tiles"):
         edge.image.render(data, parse_rendition("/20x/a.tif"), edge.image.Limits(50_000_000, 300))
+
+
+def test_a_tiff_whose_tiles_share_bytes_adding_up_to_more_than_the_file_is_too_large(monkeypatch):
+    stream = zlib.compress(noise_image((16, 16)).convert("L").tobytes())  # all a tile's pixels
+    data = tiled_tiff(gradient((64, 64), "L"), 16, [stream] * 16, shared=True)
+    assert 16 * len(stream) > len(data)
+    with pytest.raises(SourceTooLarge, match="TIFF whose strips or tiles share bytes"):
+        edge.image.render(data, parse_rendition("/20x/a.tif"), edge.image.Limits(50_000_000, 300))
+
+
+def test_a_tile_running_past_the_files_end_counts_only_what_the_file_holds():
+    """Not too large: cut short, which the decode then finds."""
+    data = tiled_tiff(gradient((64, 128), "L"), 64, [bytes(64 * 64)] * 2, compression=1)[:-1000]
+    assert 2 * 64 * 64 > len(data)
+    with pytest.raises(UnsupportedMedia):
+        edge.image.render(data, parse_rendition("/20x/a.tif"), edge.image.Limits(50_000_000, 300))
+
+
+@pytest.mark.parametrize(("most_pixels", "refused"), [(1024 * 1024 // 2, False), (1024 * 1024 // 2 - 1, True)])
+def test_tiles_may_cover_twice_the_pixel_limit_and_no_more(most_pixels, refused):
+    """A 16x16 image in one 1024-pixel tile: 1,048,576 pixels decoded."""
+    data = tiled_tiff(gradient((16, 16), "L"), 1024)
+    limits = edge.image.Limits(most_pixels, 300)
+    if refused:
+        with pytest.raises(SourceTooLarge, match="TIFF whose tiles cover 1048576 pixels, over 2 times 524287"):
+            edge.image.render(data, parse_rendition("/8x/a.tif"), limits)
+    else:
+        assert Image.open(io.BytesIO(edge.image.render(data, parse_rendition("/8x/a.tif"), limits).body)).size == (8, 8)
+
+
+def jpeg_strip_tiff(size: tuple[int, int], rows: int, strips: list[bytes], samples: int = 1) -> bytes:
+    """A little-endian TIFF of `size` in strips of `rows` rows, each strip one of these JPEG streams: grey, or of
+    `samples` samples planes apart (PlanarConfiguration 2), `strips` then holding each plane's in turn."""
+    arrays_at = 8 + 2 + 12 * 10 + 4
+
+    def laid_out(offsets: list[int]) -> tuple[bytes, bytes]:
+        entries = [(256, "I", [size[0]]), (257, "I", [size[1]]), (258, "H", [8] * samples), (259, "H", [7]),
+                   (262, "H", [1 if samples == 1 else 2]), (273, "I", offsets), (277, "H", [samples]),
+                   (278, "I", [rows]), (279, "I", [len(strip) for strip in strips]),
+                   (284, "H", [1 if samples == 1 else 2])]
+        directory, arrays = struct.pack("<H", len(entries)), b""
+        for tag, kind, values in entries:
+            packed = struct.pack(f"<{len(values)}{kind}", *values)
+            field = struct.pack("<I", arrays_at + len(arrays)) if len(packed) > 4 else packed.ljust(4, b"\0")
+            arrays += packed if len(packed) > 4 else b""
+            directory += struct.pack("<HHI", tag, 3 if kind == "H" else 4, len(values)) + field
+        return directory, arrays
+
+    data_at = arrays_at + len(laid_out([0] * len(strips))[1])
+    directory, arrays = laid_out([data_at + sum(map(len, strips[:index])) for index in range(len(strips))])
+    return b"II*\0" + struct.pack("<I", 8) + directory + struct.pack("<I", 0) + arrays + b"".join(strips)
+
+
+@pytest.mark.parametrize(("last_rows", "counted_rows"), [(8, 8), (6, 8), (40, 40)],
+                         ids=["whole", "shorter", "taller"])
+def test_the_last_jpeg_strip_is_counted_with_the_rows_its_jpeg_declares_where_they_are_more(monkeypatch, last_rows,
+                                                                                            counted_rows):
+    """libtiff lets the last strip's JPEG be taller than the strip, and libjpeg decodes all its rows."""
+    first = encoded(gradient((32, 8), "L"), "JPEG", progressive=True)
+    last = encoded(gradient((32, last_rows), "L"), "JPEG", progressive=True)
+    data = jpeg_strip_tiff((32, 14), 8, [first, last])
+    assert Image.open(io.BytesIO(data)).size == (32, 14)
+    work = (first.count(b"\xff\xda") * 8 + last.count(b"\xff\xda") * counted_rows) * 32
+    scan_work(monkeypatch, data, work)
+    with pytest.raises(SourceTooLarge, match="may decode more than"):
+        scan_work(monkeypatch, data, work - 1)
+
+
+def test_a_last_jpeg_strip_whose_header_cannot_be_read_counts_as_high_as_a_jpeg_may_be(monkeypatch):
+    first = encoded(gradient((32, 8), "L"), "JPEG")
+    data = jpeg_strip_tiff((32, 14), 8, [first, b"\xff\xd8\xff\xda"])
+    scan_work(monkeypatch, data, (8 + 65_535) * 32)
+    with pytest.raises(SourceTooLarge, match="may decode more than"):
+        scan_work(monkeypatch, data, (8 + 65_535) * 32 - 1)
+
+
+def test_a_jpeg_tiff_renders_with_its_last_strip_taller_than_the_image():
+    strips = [encoded(gradient((32, 8), "L"), "JPEG"), encoded(gradient((32, 8), "L"), "JPEG")]
+    data = jpeg_strip_tiff((32, 14), 8, strips)
+    rendered = edge.image.render(data, parse_rendition("/16x/a.tif"), edge.image.Limits(50_000_000, 300))
+    assert Image.open(io.BytesIO(rendered.body)).size == (16, 7)
+
+
+def test_the_last_jpeg_strip_of_each_plane_is_counted_with_the_rows_its_jpeg_declares(monkeypatch):
+    """Three planes of two strips each (a first of 8 rows, a last of 6 whose JPEG declares 40), every strip counted
+    with all three samples."""
+    first = encoded(gradient((32, 8), "L"), "JPEG", progressive=True)
+    last = encoded(gradient((32, 40), "L"), "JPEG", progressive=True)
+    data = jpeg_strip_tiff((32, 14), 8, [first, last] * 3, samples=3)
+    assert Image.open(io.BytesIO(data)).mode == "RGB"
+    work = 3 * 3 * (first.count(b"\xff\xda") * 8 + last.count(b"\xff\xda") * 40) * 32
+    scan_work(monkeypatch, data, work)
+    with pytest.raises(SourceTooLarge, match="may decode more than"):
+        scan_work(monkeypatch, data, work - 1)
