@@ -55,6 +55,9 @@ MOST_ITEMS = 2_048
 MOST_TRACKS = 16
 # A legitimate sequence has a chunk per frame or a few, and a sample-to-chunk entry or a few.
 MOST_CHUNK_LOOKUPS = 10_000_000
+MOST_OBUS = 64  # before an AV1 item's sequence header: a temporal delimiter and metadata come first, if anything
+_SEQUENCE_HEADER_OBU = 1
+_MOST_SEQUENCE_HEADER_BYTES = 512  # up to its largest frame size: 32 operating points of 90 bits, and the rest
 
 
 def stop_clock(buffer: memoryview) -> None:
@@ -201,7 +204,7 @@ def exif_payloads(data: bytes) -> list[bytes]:
     buffer = memoryview(data)
     located, extents_located = [], 0
     for metas in _item_lists(buffer):
-        for source, extents in _exif_locations(buffer, metas):
+        for source, extents in _item_data(buffer, metas, b"Exif"):
             extents_located += len(extents)
             if extents_located > MOST_ITEMS:
                 raise Crowded(f"more than {MOST_ITEMS} extents of Exif items")
@@ -210,6 +213,110 @@ def exif_payloads(data: bytes) -> list[bytes]:
         raise Crowded("Exif items larger than the file")
     # After the 32-bit offset of the TIFF header; libavif fails on less, and Pillow ignores an empty one.
     return [payload[4:] for payload in map(b"".join, located) if len(payload) > 4]
+
+
+def coded_frame_sizes(data: bytes) -> list[tuple[int, int]]:
+    """The largest frame the AV1 sequence header of each av01 item allows (its max_frame_width and height),
+    where it has one: dav1d decodes the frame the bitstream gives, whatever size the item's ispe box
+    declares, which is all that Pillow and libavif check (3 KB declaring 100x100 over 16,000x16,000 took
+    1 s and 553 MB to render, 16,384x16,384 with alpha 3 s and 1.3 GB: a helper's measures). Crowded as
+    for exif_payloads, or for an item of more than MOST_OBUS OBUs before its sequence header."""
+    if data[4:8] != b"ftyp" or data[8:12] not in BRANDS:
+        return []
+    buffer, sizes = memoryview(data), []
+    for metas in _item_lists(buffer):
+        for source, extents in _item_data(buffer, metas, b"av01"):
+            size = _sequence_header_size(b"".join(source[offset:offset + length] for offset, length in extents))
+            if size is not None:
+                sizes.append(size)
+    return sizes
+
+
+def _sequence_header_size(item: bytes) -> tuple[int, int] | None:
+    """The largest frame size of the first sequence header OBU among an AV1 item's OBUs (AV1 5.3), None
+    where there is none, or it is cut short: dav1d then decodes nothing."""
+    pos = 0
+    for _ in range(MOST_OBUS):
+        if pos >= len(item):
+            return None
+        header = item[pos]
+        pos += 2 if header & 4 else 1  # the extension byte
+        size, pos = _leb128(item, pos) if header & 2 else (len(item) - pos, pos)
+        if header >> 3 & 15 == _SEQUENCE_HEADER_OBU:
+            return _max_frame_size(item[pos:pos + min(size, _MOST_SEQUENCE_HEADER_BYTES)])
+        pos += size
+    raise Crowded(f"an AV1 item of more than {MOST_OBUS} OBUs before its sequence header")
+
+
+def _leb128(item: bytes, pos: int) -> tuple[int, int]:
+    """An OBU's size, 7 bits a byte, low first, in up to 8 bytes; and where the OBU's payload starts."""
+    value = 0
+    for index in range(8):
+        if pos + index >= len(item):
+            return len(item), len(item)
+        value |= (item[pos + index] & 0x7F) << (7 * index)
+        if not item[pos + index] & 0x80:
+            return value, pos + index + 1
+    return value, pos + 8
+
+
+class _CutShort(ValueError):
+    """Bits read past the end of a sequence header."""
+
+
+class _Bits:
+    """A big-endian bit reader (AV1's f(n), and past its uvlc())."""
+
+    def __init__(self, data: bytes):
+        self._value, self._left = int.from_bytes(data), 8 * len(data)
+
+    def read(self, count: int) -> int:
+        if count > self._left:
+            raise _CutShort
+        self._left -= count
+        return self._value >> self._left & ((1 << count) - 1)
+
+    def skip_uvlc(self) -> None:
+        """Past a variable-length number: its leading zeros, a one, then as many bits (none past 32 zeros)."""
+        zeros = 0
+        while not self.read(1):
+            zeros += 1
+            if zeros == 32:
+                return
+        self.read(zeros)
+
+
+def _max_frame_size(payload: bytes) -> tuple[int, int] | None:
+    """max_frame_width_minus_1 + 1 and max_frame_height_minus_1 + 1 of a sequence header OBU's payload
+    (AV1 5.5.1), read past its timing, decoder model and operating point fields; None where it is cut short."""
+    bits = _Bits(payload)
+    try:
+        bits.read(4)  # seq_profile, still_picture
+        if bits.read(1):  # reduced_still_picture_header: only seq_level_idx[0] follows
+            bits.read(5)
+        else:
+            decoder_model, delay_bits = False, 0
+            if bits.read(1):  # timing_info_present_flag
+                bits.read(64)  # num_units_in_display_tick, time_scale
+                if bits.read(1):  # equal_picture_interval
+                    bits.skip_uvlc()
+                decoder_model = bits.read(1)
+                if decoder_model:
+                    delay_bits = bits.read(5) + 1
+                    bits.read(42)  # num_units_in_decoding_tick, two lengths
+            initial_display_delay = bits.read(1)
+            for _ in range(bits.read(5) + 1):  # operating points
+                bits.read(12)  # operating_point_idc
+                if bits.read(5) > 7:  # seq_level_idx, then seq_tier
+                    bits.read(1)
+                if decoder_model and bits.read(1):  # decoder and encoder buffer delays, low delay mode
+                    bits.read(2 * delay_bits + 1)
+                if initial_display_delay and bits.read(1):
+                    bits.read(4)
+        width_bits, height_bits = bits.read(4) + 1, bits.read(4) + 1
+        return bits.read(width_bits) + 1, bits.read(height_bits) + 1
+    except _CutShort:
+        return None
 
 
 def _item_lists(buffer: memoryview) -> Iterator[list[tuple[int, int]]]:
@@ -260,12 +367,12 @@ def _entries_held(buffer: memoryview, payload: int, end: int, entry_size: int) -
     return min(_uint(buffer, payload + 4, 4), max(end - payload - 8, 0) // entry_size) if payload + 8 <= end else 0
 
 
-def _exif_locations(buffer: memoryview, metas: list[tuple[int, int]]
-                    ) -> Iterator[tuple[memoryview, list[tuple[int, int]]]]:
-    """(the bytes its extents lie in, the offset and length of each of its extents) of each Exif item the
-    meta boxes name and locate by file offsets or in their idat (libavif reads no other construction,
+def _item_data(buffer: memoryview, metas: list[tuple[int, int]], item_type: bytes
+               ) -> Iterator[tuple[memoryview, list[tuple[int, int]]]]:
+    """(the bytes its extents lie in, the offset and length of each of its extents) of each item of this type
+    the meta boxes name and locate by file offsets or in their idat (libavif reads no other construction,
     and takes every data reference for this file); Crowded past MOST_ITEMS items named by a kind of
-    table in all of them, which share libavif's list of items, or extents of one Exif item. An item
+    table in all of them, which share libavif's list of items, or extents of one item. An item
     libavif cannot read (cut short, elsewhere) is left out: libavif fails on it, and so does Pillow's open."""
     children = {meta: _counted_boxes(buffer, meta, meta_end, "a meta box") for meta, meta_end in metas}
     tables = {kind: [(meta, payload, end) for meta, boxes in children.items() for found, payload, end in boxes
@@ -281,12 +388,13 @@ def _exif_locations(buffer: memoryview, metas: list[tuple[int, int]]
     for kind, count in _ITEMS_NAMED.items():
         if sum(count(buffer, payload, end) for _, payload, end in tables[kind]) > MOST_ITEMS:
             raise Crowded(f"more than {MOST_ITEMS} items named in its {kind.decode()} boxes")
-    exif_items = {item for _, iinf, iinf_end in tables[b"iinf"] for item in _exif_items(buffer, iinf, iinf_end)}
+    typed = {item for _, iinf, iinf_end in tables[b"iinf"]
+             for item in _items_of_type(buffer, iinf, iinf_end, item_type)}
     # Construction method 1 locates an item in its own meta box's idat (libavif refuses a second one).
     idats = {meta: buffer[idat:idat_end] for meta, idat, idat_end in tables[b"idat"]}
     for meta, iloc, iloc_end in tables[b"iloc"]:
         sources = {0: buffer, 1: idats.get(meta)}  # by construction method: offsets in the file, or in idat
-        for method, extents in _item_locations(buffer, iloc, iloc_end, exif_items):
+        for method, extents in _item_locations(buffer, iloc, iloc_end, typed):
             source = sources.get(method)
             if source is not None and all(offset + length <= len(source) for offset, length in extents):
                 yield source, extents
@@ -324,8 +432,8 @@ def _items_in_iref(buffer: memoryview, iref: int, iref_end: int) -> int:
 _ITEMS_NAMED = {b"iinf": _items_in_iinf, b"iloc": _items_in_iloc, b"ipma": _items_in_ipma, b"iref": _items_in_iref}
 
 
-def _exif_items(buffer: memoryview, iinf: int, iinf_end: int) -> Iterator[int]:
-    """The IDs of the items of type Exif that an iinf's item info entries (infe, from version 2: item ID
+def _items_of_type(buffer: memoryview, iinf: int, iinf_end: int, item_type: bytes) -> Iterator[int]:
+    """The IDs of the items of this type that an iinf's item info entries (infe, from version 2: item ID
     of 16 bits, 32 from version 3, protection index, type) name."""
     first = iinf + 4 + (2 if iinf < iinf_end and buffer[iinf] == 0 else 4)
     for kind, infe, infe_end in _counted_boxes(buffer, first, iinf_end, "an iinf box", MOST_ITEMS):
@@ -333,7 +441,7 @@ def _exif_items(buffer: memoryview, iinf: int, iinf_end: int) -> Iterator[int]:
             continue
         width = 2 if buffer[infe] == 2 else 4
         kind_at = infe + 4 + width + 2
-        if kind_at + 4 <= infe_end and buffer[kind_at:kind_at + 4] == b"Exif":
+        if kind_at + 4 <= infe_end and buffer[kind_at:kind_at + 4] == item_type:
             yield _uint(buffer, infe + 4, width)
 
 
@@ -363,7 +471,7 @@ def _item_locations(buffer: memoryview, iloc: int, iloc_end: int, items: set[int
             return
         if item in items:
             if extent_count > MOST_ITEMS:
-                raise Crowded(f"an Exif item of more than {MOST_ITEMS} extents")
+                raise Crowded(f"an item of more than {MOST_ITEMS} extents")
             yield method, [
                 (base + _uint(buffer, extent + index_size, offset_size),
                  _uint(buffer, extent + index_size + offset_size, length_size))

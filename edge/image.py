@@ -299,7 +299,7 @@ def check_what_pillow_walks(data: bytes, limits: Limits) -> gif.Layout | None:
         check_pixels(header.size, limits)  # first: over the pixel limit, the scans do not matter
     if header.first_scan is not None:
         check_jpeg_scans(jpeg.scans(data, header), header)
-    check_avif_items(data)
+    check_avif_items(data, limits)
     check_rle_bmp(data)
     if tiff.first_directory_over(data, MAX_TIFF_ENTRIES, MAX_TIFF_VALUES):
         raise SourceTooLarge(
@@ -313,15 +313,19 @@ def check_what_pillow_walks(data: bytes, limits: Limits) -> gif.Layout | None:
     return scan_gif(data, limits)
 
 
-def check_avif_items(data: bytes) -> None:
-    """Refuse an AVIF that names more items than libavif should look through, or whose Exif Pillow would
-    decode for seconds as it opens it (edge/avif.py)."""
+def check_avif_items(data: bytes, limits: Limits) -> None:
+    """Refuse an AVIF that names more items than libavif should look through, whose Exif Pillow would
+    decode for seconds as it opens it, or whose AV1 frames may be coded larger than the pixel limit, whatever
+    size it declares (edge/avif.py)."""
     try:
-        payloads = avif.exif_payloads(data)
+        payloads, coded_sizes = avif.exif_payloads(data), avif.coded_frame_sizes(data)
     except avif.Crowded as error:
         raise SourceTooLarge(f"AVIF of {error}") from None
     for exif in payloads:
         check_exif(exif)
+    for width, height in coded_sizes:
+        if width * height > limits.max_pixels:
+            raise SourceTooLarge(f"AVIF frame coded at up to {width}x{height}, over {limits.max_pixels} pixels")
 
 
 def check_rle_bmp(data: bytes) -> None:

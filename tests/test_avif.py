@@ -629,7 +629,7 @@ def table(kind: bytes, entries: int, entry_size: int, declared: int | None = Non
     (meta_of(box(b"iref", bytes(4) + box(b"cdsc", b"\x00\x01") + box(b"cdsc", b"\x00\x01\x00\x02" + bytes(4)))),
      None),  # a reference cut before its count, which is not read from the next one
     (meta_of(exif_in_idat({1: 3})), None),
-    (meta_of(exif_in_idat({1: 4})), "an Exif item of more than 3 extents"),
+    (meta_of(exif_in_idat({1: 4})), "an item of more than 3 extents"),
     (meta_of(exif_in_idat({1: 2, 2: 2})), "more than 3 extents of Exif items"),
     (meta_of(exif_in_idat({1: 3}, length=100)), "Exif items larger than the file"),
     (movie_of(box(b"trak", b""), box(b"trak", b"")), None),
@@ -713,3 +713,123 @@ def test_a_count_cut_short_counts_nothing(monkeypatch, kind):
     width = {b"iinf": 2, b"iloc": 2, b"ipma": 4}[kind]
     cut = box(kind, bytes(4 if kind != b"iloc" else 6) + b"\xff" * (width - 1))
     assert avif.exif_payloads(branded(b"avif", meta_of(box(b"iprp", cut) if kind == b"ipma" else cut, FREE))) == []
+
+
+class BitWriter:
+    """AV1's f(n) and uvlc(), written big-endian: the oracle for sequence headers made by hand."""
+
+    def __init__(self):
+        self.bits = ""
+
+    def put(self, value: int, count: int) -> "BitWriter":
+        self.bits += format(value, f"0{count}b") if count else ""
+        return self
+
+    def uvlc(self, value: int) -> "BitWriter":
+        zeros = (value + 1).bit_length() - 1
+        return self.put(0, zeros).put(1, 1).put(value + 1 - (1 << zeros), zeros)
+
+    def payload(self) -> bytes:
+        padded = self.bits + "1" + "0" * (-(len(self.bits) + 1) % 8)  # trailing bits
+        return int(padded, 2).to_bytes(len(padded) // 8)
+
+
+def sequence_header(width: int, height: int, reduced: bool = False, timing: bool = False, equal_interval: bool = False,
+                    decoder_model: bool = False, display_delay: bool = False, levels: tuple[int, ...] = (8,)) -> bytes:
+    """A sequence header OBU's payload (AV1 5.5.1) up to its largest frame size and a little after."""
+    bits = BitWriter().put(0, 3).put(1, 1).put(reduced, 1)
+    if reduced:
+        bits.put(levels[0], 5)
+    else:
+        bits.put(timing, 1)
+        if timing:
+            bits.put(1, 32).put(30, 32).put(equal_interval, 1)
+            if equal_interval:
+                bits.uvlc(1000)
+            bits.put(decoder_model, 1)
+            if decoder_model:
+                bits.put(9, 5).put(1, 32).put(4, 5).put(4, 5)  # delays of 10 bits
+        bits.put(display_delay, 1).put(len(levels) - 1, 5)
+        for level in levels:
+            bits.put(0x101, 12).put(level, 5)
+            if level > 7:
+                bits.put(1, 1)
+            if timing and decoder_model:
+                bits.put(1, 1).put(1023, 10).put(0, 10).put(1, 1)
+            if display_delay:
+                bits.put(1, 1).put(9, 4)
+    width_bits, height_bits = max(width - 1, 1).bit_length(), max(height - 1, 1).bit_length()
+    bits.put(width_bits - 1, 4).put(height_bits - 1, 4).put(width - 1, width_bits).put(height - 1, height_bits)
+    return bits.put(0b1010, 4).payload()  # frame_id_numbers_present_flag and on
+
+
+def obu(obu_type: int, payload: bytes, extension: bool = False, sized: bool = True) -> bytes:
+    header = bytes([obu_type << 3 | extension << 2 | sized << 1]) + (b"\x00" if extension else b"")
+    size = b""
+    if sized:
+        length = len(payload)
+        while True:
+            size += bytes([length & 0x7F | (0x80 if length >> 7 else 0)])
+            length >>= 7
+            if not length:
+                break
+    return header + size + payload
+
+
+@pytest.mark.parametrize("fields", [
+    {"reduced": True}, {}, {"timing": True}, {"timing": True, "equal_interval": True},
+    {"timing": True, "decoder_model": True}, {"display_delay": True}, {"levels": (3, 9, 13, 5)},
+    {"timing": True, "equal_interval": True, "decoder_model": True, "display_delay": True, "levels": (8, 2, 31)},
+], ids=["reduced", "plain", "timing", "equal-interval", "decoder-model", "display-delay", "operating-points", "all"])
+@pytest.mark.parametrize("size", [(1, 1), (640, 480), (16000, 9), (65536, 65536)])
+def test_the_largest_frame_a_sequence_header_allows_is_read_past_its_other_fields(fields, size):
+    item = (obu(2, b"") + obu(5, bytes(300), extension=True) + obu(9, b"\x0a" * 20)  # a reserved type
+            + obu(1, sequence_header(*size, **fields)) + obu(6, b"f"))
+    assert avif._sequence_header_size(item) == size
+    assert avif._sequence_header_size(obu(1, sequence_header(*size, **fields), sized=False)) == size
+
+
+def test_a_sequence_header_cut_short_or_missing_gives_no_size():
+    header = sequence_header(640, 480, timing=True, decoder_model=True)
+    assert avif._sequence_header_size(obu(1, header[:6])) is None
+    assert avif._sequence_header_size(obu(1, header[:6]) + obu(6, bytes(100))) is None  # not read into the next
+    assert avif._sequence_header_size(obu(2, b"") + obu(6, b"frame")) is None
+    assert avif._sequence_header_size(obu(1, header)[:-len(header) + 3]) is None
+
+
+def test_an_av1_item_of_more_obus_than_the_limit_before_its_sequence_header_is_crowded(monkeypatch):
+    monkeypatch.setattr(avif, "MOST_OBUS", 4)
+    header = obu(1, sequence_header(64, 48))
+    assert avif._sequence_header_size(obu(15, b"") * 3 + header) == (64, 48)
+    with pytest.raises(avif.Crowded, match="more than 4 OBUs before its sequence header"):
+        avif._sequence_header_size(obu(15, b"") * 4 + header)
+
+
+@pytest.mark.parametrize(("size", "mode"), [((48, 32), "RGB"), ((1, 1), "RGB"), ((300, 7), "L"), ((33, 65), "RGBA")])
+def test_the_coded_size_of_what_pillow_writes_is_its_size(size, mode):
+    image = gradient(size, "RGBA") if mode == "RGBA" else gradient(size).convert(mode)
+    if mode == "RGBA":
+        image.putalpha(Image.linear_gradient("L").resize(size))
+    sizes = avif.coded_frame_sizes(encoded(image, "AVIF"))
+    assert sizes == [size] * (2 if mode == "RGBA" else 1)  # with alpha, its own item
+
+
+def declared_smaller(data: bytes, width: int, height: int) -> bytes:
+    """data with every ispe box declaring width x height."""
+    patched, at = bytearray(data), data.find(b"ispe")
+    while at >= 0:
+        struct.pack_into(">II", patched, at + 8, width, height)
+        at = data.find(b"ispe", at + 4)
+    return bytes(patched)
+
+
+@pytest.mark.parametrize(("most_pixels", "refused"), [(64 * 48, False), (64 * 48 - 1, True)])
+def test_an_avif_frame_coded_larger_than_it_declares_is_held_to_the_pixel_limit(most_pixels, refused):
+    """Declared 16x12, coded 64x48: dav1d decodes the frame the bitstream gives."""
+    data = declared_smaller(encoded(gradient((64, 48)), "AVIF"), 16, 12)
+    assert Image.open(io.BytesIO(data)).size == (16, 12)
+    if refused:
+        with pytest.raises(SourceTooLarge, match="AVIF frame coded at up to 64x48, over 3071 pixels"):
+            edge.image.check_avif_items(data, Limits(most_pixels, 300))
+    else:
+        edge.image.check_avif_items(data, Limits(most_pixels, 300))
