@@ -487,8 +487,8 @@ GREY = jpeg_bytes(gradient((48, 32)).convert("L"))
     (with_extra_scan(PROGRESSIVE, b"\xff\x02"), SCANS),  # a reserved code: libjpeg stops
     (PROGRESSIVE[:PROGRESSIVE.rindex(b"\xff\xda") + 5], SCANS - 1),  # its last header cut
 ], ids=["baseline", "baseline-a-scan-more", "grey-a-scan-more", "arithmetic-a-scan-more", "first-of-one-component",
-        "two-frame-headers", "lossless", "progressive", "a-scan-more", "after-a-comment-fill-and-tem", "two-files", "no-end",
-        "reserved-code", "last-header-cut"])
+        "two-frame-headers", "lossless", "progressive", "a-scan-more", "after-a-comment-fill-and-tem", "two-files",
+        "no-end", "reserved-code", "last-header-cut"])
 def test_the_scans_are_counted_as_libjpeg_reads_them(data, count):
     """Each with its components: 3 in a baseline file's one scan; 3 or 1 in a progressive one's. A sequential frame's
     first scan of all its components is the only one libjpeg decodes; where another frame header, or a scan of fewer
