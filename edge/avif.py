@@ -55,8 +55,9 @@ MOST_ITEMS = 2_048
 MOST_TRACKS = 16
 # A legitimate sequence has a chunk per frame or a few, and a sample-to-chunk entry or a few.
 MOST_CHUNK_LOOKUPS = 10_000_000
-MOST_OBUS = 64  # before an AV1 item's sequence header: a temporal delimiter and metadata come first, if anything
+MOST_OBUS = 64  # before an AV1 item's or sample's first frame: a temporal delimiter, a sequence header, metadata
 _SEQUENCE_HEADER_OBU = 1
+_FRAME_OBUS = frozenset({3, 4, 6})  # frame header, tile group, frame
 _MOST_SEQUENCE_HEADER_BYTES = 512  # up to its largest frame size: 32 operating points of 90 bits, and the rest
 
 
@@ -215,40 +216,45 @@ def exif_payloads(data: bytes) -> list[bytes]:
     return [payload[4:] for payload in map(b"".join, located) if len(payload) > 4]
 
 
-def coded_frame_sizes(data: bytes) -> list[tuple[int, int]]:
-    """The largest frame the AV1 sequence header of each av01 item allows (its max_frame_width and height),
-    where it has one: dav1d decodes the frame the bitstream gives, whatever size the item's ispe box
-    declares, which is all that Pillow and libavif check (3 KB declaring 100x100 over 16,000x16,000 took
-    1 s and 553 MB to render, 16,384x16,384 with alpha 3 s and 1.3 GB: a helper's measures). Crowded as
-    for exif_payloads, or for an item of more than MOST_OBUS OBUs before its sequence header."""
+def coded_frame_sizes(data: bytes, most_samples: int) -> list[tuple[int, int]]:
+    """The largest frame each AV1 sequence header allows (its max_frame_width and height), in the file's av01
+    items and in the first `most_samples` samples of each of its tracks: dav1d decodes the frame the bitstream
+    gives, whatever size the item's ispe box or the track declares, which is all that Pillow and libavif check
+    (3 KB declaring 100x100 over 16,000x16,000 took 1 s and 553 MB to render, 16,384x16,384 with alpha 3 s and
+    1.3 GB: a helper's measures). Crowded as for exif_payloads, or for an item or sample of more than MOST_OBUS
+    OBUs before its first frame."""
     if data[4:8] != b"ftyp" or data[8:12] not in BRANDS:
         return []
-    buffer, sizes = memoryview(data), []
+    buffer, coded = memoryview(data), []
     for metas in _item_lists(buffer):
         for source, extents in _item_data(buffer, metas, b"av01"):
-            size = _sequence_header_size(b"".join(source[offset:offset + length] for offset, length in extents))
-            if size is not None:
-                sizes.append(size)
-    return sizes
+            coded.append(b"".join(source[offset:offset + length] for offset, length in extents))
+    for _, _, trak, trak_end in _tracks(buffer):
+        coded += _samples(buffer, _sample_table(buffer, _counted_boxes(buffer, trak, trak_end, "a track")),
+                          most_samples)
+    return [size for size in map(_sequence_header_size, coded) if size is not None]
 
 
-def _sequence_header_size(item: bytes) -> tuple[int, int] | None:
-    """The largest frame size of the first sequence header OBU among an AV1 item's OBUs (AV1 5.3), None
-    where there is none, or it is cut short: dav1d then decodes nothing."""
+def _sequence_header_size(coded: bytes | memoryview) -> tuple[int, int] | None:
+    """The largest frame size of the sequence header OBU among an AV1 item's or sample's OBUs (AV1 5.3) before
+    its first frame, which that header describes; None where there is none, or it is cut short."""
     pos = 0
     for _ in range(MOST_OBUS):
-        if pos >= len(item):
+        if pos >= len(coded):
             return None
-        header = item[pos]
+        header = coded[pos]
         pos += 2 if header & 4 else 1  # the extension byte
-        size, pos = _leb128(item, pos) if header & 2 else (len(item) - pos, pos)
-        if header >> 3 & 15 == _SEQUENCE_HEADER_OBU:
-            return _max_frame_size(item[pos:pos + min(size, _MOST_SEQUENCE_HEADER_BYTES)])
+        size, pos = _leb128(coded, pos) if header & 2 else (len(coded) - pos, pos)
+        obu_type = header >> 3 & 15
+        if obu_type == _SEQUENCE_HEADER_OBU:
+            return _max_frame_size(coded[pos:pos + min(size, _MOST_SEQUENCE_HEADER_BYTES)])
+        if obu_type in _FRAME_OBUS:
+            return None
         pos += size
-    raise Crowded(f"an AV1 item of more than {MOST_OBUS} OBUs before its sequence header")
+    raise Crowded(f"an AV1 item or sample of more than {MOST_OBUS} OBUs before its first frame")
 
 
-def _leb128(item: bytes, pos: int) -> tuple[int, int]:
+def _leb128(item: bytes | memoryview, pos: int) -> tuple[int, int]:
     """An OBU's size, 7 bits a byte, low first, in up to 8 bytes; and where the OBU's payload starts."""
     value = 0
     for index in range(8):
@@ -267,7 +273,7 @@ class _CutShort(ValueError):
 class _Bits:
     """A big-endian bit reader (AV1's f(n), and past its uvlc())."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes | memoryview):
         self._value, self._left = int.from_bytes(data), 8 * len(data)
 
     def read(self, count: int) -> int:
@@ -286,7 +292,7 @@ class _Bits:
         self.read(zeros)
 
 
-def _max_frame_size(payload: bytes) -> tuple[int, int] | None:
+def _max_frame_size(payload: bytes | memoryview) -> tuple[int, int] | None:
     """max_frame_width_minus_1 + 1 and max_frame_height_minus_1 + 1 of a sequence header OBU's payload
     (AV1 5.5.1), read past its timing, decoder model and operating point fields; None where it is cut short."""
     bits = _Bits(payload)
@@ -346,12 +352,7 @@ def _check_sample_table(buffer: memoryview, trak_boxes: list[tuple[bytes, int, i
     (stsd), for each of which libavif allocates about a kilobyte, or whose chunks (stco, co64) times its
     sample-to-chunk entries (stsc) are more than MOST_CHUNK_LOOKUPS: for each chunk libavif looks its
     entry up from the last one back (60,000 of each, in 1 MB, took it 7.2 s)."""
-    boxes = trak_boxes
-    for container in _SAMPLE_TABLE_PATH[:-1]:
-        found = [(payload, end) for kind, payload, end in boxes if kind == container][:1]
-        if not found:
-            return
-        boxes = _counted_boxes(buffer, *found[0], f"an {container.decode()} box")
+    boxes = _sample_table(buffer, trak_boxes)
     for kind, stsd, stsd_end in boxes:
         if kind == b"stsd":
             _counted_boxes(buffer, stsd + 8, stsd_end, "an stsd box")  # after version, flags and entry count
@@ -360,6 +361,52 @@ def _check_sample_table(buffer: memoryview, trak_boxes: list[tuple[bytes, int, i
     chunks = max(entries.get(b"stco", 0), entries.get(b"co64", 0))
     if chunks * entries.get(b"stsc", 0) > MOST_CHUNK_LOOKUPS:
         raise Crowded(f"a sample table of more than {MOST_CHUNK_LOOKUPS} chunk lookups")
+
+
+def _sample_table(buffer: memoryview, trak_boxes: list[tuple[bytes, int, int]]) -> list[tuple[bytes, int, int]]:
+    """The boxes of a track's sample table (mdia/minf/stbl), none where it has none."""
+    boxes = trak_boxes
+    for container in _SAMPLE_TABLE_PATH[:-1]:
+        found = [(payload, end) for kind, payload, end in boxes if kind == container][:1]
+        if not found:
+            return []
+        boxes = _counted_boxes(buffer, *found[0], f"an {container.decode()} box")
+    return boxes
+
+
+def _samples(buffer: memoryview, table: list[tuple[bytes, int, int]], most: int) -> Iterator[memoryview]:
+    """The data of a track's first `most` samples, placed by its sample table (ISO/IEC 14496-12, 8.7): chunk
+    offsets (stco, co64), samples per chunk from a chunk on (stsc), sample sizes (stsz); up to the first that
+    the file does not hold. A run of chunks of no samples is passed over whole."""
+    tables = {kind: (payload, end) for kind, payload, end in table}
+    if b"stsz" not in tables or b"stsc" not in tables or not {b"stco", b"co64"} & tables.keys():
+        return
+    offset_size = 4 if b"stco" in tables else 8
+    chunk_table = tables[b"stco"] if offset_size == 4 else tables[b"co64"]
+    chunks = _entries_held(buffer, *chunk_table, offset_size)
+    # Each run holds a sample at least, but in a file no encoder writes: the first `most` samples need no more.
+    run_count = min(_entries_held(buffer, *tables[b"stsc"], 12), most + 1)
+    runs = [(_uint(buffer, at, 4), _uint(buffer, at + 4, 4))
+            for at in range(tables[b"stsc"][0] + 8, tables[b"stsc"][0] + 8 + 12 * run_count, 12)]
+    stsz, stsz_end = tables[b"stsz"]
+    if stsz + 12 > stsz_end:
+        return
+    constant_size, sizes_at = _uint(buffer, stsz + 4, 4), stsz + 12
+    count = min(_uint(buffer, stsz + 8, 4), most) if constant_size else min(
+        _entries_held(buffer, stsz + 4, stsz_end, 4), most)  # the sizes follow the count as a table's entries do
+    sample = 0
+    for index, (first_chunk, per_chunk) in enumerate(runs):
+        last_chunk = min(runs[index + 1][0] - 1 if index + 1 < len(runs) else chunks, chunks)
+        for chunk in range(first_chunk, last_chunk + 1) if per_chunk else ():
+            at = _uint(buffer, chunk_table[0] + 8 + (chunk - 1) * offset_size, offset_size)
+            for _ in range(per_chunk):
+                if sample >= count:
+                    return
+                size = constant_size or _uint(buffer, sizes_at + 4 * sample, 4)
+                if at + size > len(buffer):
+                    return
+                yield buffer[at:at + size]
+                at, sample = at + size, sample + 1
 
 
 def _entries_held(buffer: memoryview, payload: int, end: int, entry_size: int) -> int:

@@ -318,7 +318,7 @@ def check_avif_items(data: bytes, limits: Limits) -> None:
     decode for seconds as it opens it, or whose AV1 frames may be coded larger than the pixel limit, whatever
     size it declares (edge/avif.py)."""
     try:
-        payloads, coded_sizes = avif.exif_payloads(data), avif.coded_frame_sizes(data)
+        payloads, coded_sizes = avif.exif_payloads(data), avif.coded_frame_sizes(data, limits.max_frames)
     except avif.Crowded as error:
         raise SourceTooLarge(f"AVIF of {error}") from None
     for exif in payloads:

@@ -794,6 +794,7 @@ def test_a_sequence_header_cut_short_or_missing_gives_no_size():
     assert avif._sequence_header_size(obu(1, header[:6])) is None
     assert avif._sequence_header_size(obu(1, header[:6]) + obu(6, bytes(100))) is None  # not read into the next
     assert avif._sequence_header_size(obu(2, b"") + obu(6, b"frame")) is None
+    assert avif._sequence_header_size(obu(6, b"frame") + obu(1, header)) is None  # after the frame: not its own
     assert avif._sequence_header_size(obu(1, header)[:-len(header) + 3]) is None
 
 
@@ -801,7 +802,7 @@ def test_an_av1_item_of_more_obus_than_the_limit_before_its_sequence_header_is_c
     monkeypatch.setattr(avif, "MOST_OBUS", 4)
     header = obu(1, sequence_header(64, 48))
     assert avif._sequence_header_size(obu(15, b"") * 3 + header) == (64, 48)
-    with pytest.raises(avif.Crowded, match="more than 4 OBUs before its sequence header"):
+    with pytest.raises(avif.Crowded, match="more than 4 OBUs before its first frame"):
         avif._sequence_header_size(obu(15, b"") * 4 + header)
 
 
@@ -810,7 +811,7 @@ def test_the_coded_size_of_what_pillow_writes_is_its_size(size, mode):
     image = gradient(size, "RGBA") if mode == "RGBA" else gradient(size).convert(mode)
     if mode == "RGBA":
         image.putalpha(Image.linear_gradient("L").resize(size))
-    sizes = avif.coded_frame_sizes(encoded(image, "AVIF"))
+    sizes = avif.coded_frame_sizes(encoded(image, "AVIF"), 300)
     assert sizes == [size] * (2 if mode == "RGBA" else 1)  # with alpha, its own item
 
 
@@ -833,3 +834,64 @@ def test_an_avif_frame_coded_larger_than_it_declares_is_held_to_the_pixel_limit(
             edge.image.check_avif_items(data, Limits(most_pixels, 300))
     else:
         edge.image.check_avif_items(data, Limits(most_pixels, 300))
+
+
+def box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+
+def sample_table(offsets: list[int], runs: list[tuple[int, int]], sizes: list[int], constant: int = 0,
+                 co64: bool = False, declared: int | None = None) -> bytes:
+    """A sample table's boxes: chunk offsets, samples per chunk from a chunk on, and sample sizes (a count of
+    `declared` where it says more than it holds)."""
+    full = b"\0\0\0\0"  # version and flags
+    chunks = box(b"co64" if co64 else b"stco",
+                 full + struct.pack(f">I{len(offsets)}{'Q' if co64 else 'I'}", len(offsets), *offsets))
+    to_chunk = box(b"stsc", full + struct.pack(">I", len(runs)) + b"".join(struct.pack(">III", *run, 1) for run in runs))
+    size_table = box(b"stsz", full + struct.pack(f">II{0 if constant else len(sizes)}I", constant,
+                                                 len(sizes) if declared is None else declared,
+                                                 *([] if constant else sizes)))
+    return chunks + to_chunk + size_table
+
+
+SAMPLE_BYTES = b"AAABBBBBxxxxxxxxxxxxCCyyyyyyyyDDDD"  # A and B in a chunk at 0, C in one at 20, D in one at 30
+
+
+@pytest.mark.parametrize(("table", "most", "found"), [
+    (sample_table([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4]), 10, [b"AAA", b"BBBBB", b"CC", b"DDDD"]),
+    (sample_table([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4], co64=True), 10, [b"AAA", b"BBBBB", b"CC", b"DDDD"]),
+    (sample_table([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4]), 3, [b"AAA", b"BBBBB", b"CC"]),
+    (sample_table([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2]), 10, [b"AAA", b"BBBBB", b"CC"]),  # no size for D
+    (sample_table([0, 20, 30], [(1, 2), (2, 1)], [2, 2, 2, 2], constant=2), 10, [b"AA", b"AB", b"CC", b"DD"]),
+    (sample_table([0, 20, 30], [(1, 0), (2, 1)], [2, 4]), 10, [b"CC", b"DDDD"]),  # a run of empty chunks
+    (sample_table([0, 20, 300], [(1, 2), (2, 1)], [3, 5, 2, 4]), 10, [b"AAA", b"BBBBB", b"CC"]),  # D past the end
+    (sample_table([0, 20], [(1, 2), (2, 1)], [3, 5, 2, 4]), 10, [b"AAA", b"BBBBB", b"CC"]),  # no chunk for D
+    (sample_table([0, 20, 30], [(1, 1), (9, 1)], [3, 2, 4, 1, 1]), 10, [b"AAA", b"CC", b"DDDD"]),  # a run past them
+    (sample_table([0, 20, 30], [(1, 2), (2, 1)], [2, 2, 2, 2], constant=2), 2, [b"AA", b"AB"]),
+    (sample_table([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2], declared=4), 10, [b"AAA", b"BBBBB", b"CC"]),
+    (sample_table([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4])[:-36] + box(b"stsz", bytes(4)) + box(b"free", bytes(8)),
+     10, []),  # an stsz of no size or count, not read into the next box
+    (sample_table([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4])[:-36], 10, []),  # no stsz
+], ids=["runs", "co64", "most", "sizes-end", "constant-size", "empty-run", "past-the-end", "chunks-end",
+        "a-run-past-the-chunks", "constant-size-most", "fewer-sizes-than-declared", "short-stsz", "no-stsz"])
+def test_a_tracks_samples_are_found_where_its_sample_table_places_them(table, most, found):
+    data = memoryview(SAMPLE_BYTES + table)
+    boxes = list(avif._boxes(data, len(SAMPLE_BYTES), len(data)))
+    assert [bytes(sample) for sample in avif._samples(data, boxes, most)] == found
+
+
+def test_a_sample_running_past_the_data_is_not_read():
+    table = sample_table([0, 20, 0], [(1, 2), (2, 1)], [3, 5, 2, 4])
+    data = memoryview(SAMPLE_BYTES + sample_table([0, 20, len(SAMPLE_BYTES) + len(table) - 3], [(1, 2), (2, 1)],
+                                                  [3, 5, 2, 4]))
+    boxes = list(avif._boxes(data, len(SAMPLE_BYTES), len(data)))
+    assert [bytes(sample) for sample in avif._samples(data, boxes, 10)] == [b"AAA", b"BBBBB", b"CC"]
+
+
+def test_the_sequence_headers_of_a_tracks_samples_are_read_as_far_as_the_frame_limit():
+    """Its item's type renamed, so that only the track's first sample, a key frame, gives a size."""
+    frames = [gradient((64, 48)).rotate(angle) for angle in (0, 90, 180)]
+    data = encoded(frames[0], "AVIF", save_all=True, append_images=frames[1:], duration=100)
+    assert avif.coded_frame_sizes(data, 300) == [(64, 48), (64, 48)]
+    assert avif.coded_frame_sizes(data.replace(b"av01", b"xv01", 1), 1) == [(64, 48)]
+    assert avif.coded_frame_sizes(data.replace(b"av01", b"xv01", 1), 0) == []
