@@ -55,9 +55,8 @@ MOST_ITEMS = 2_048
 MOST_TRACKS = 16
 # A legitimate sequence has a chunk per frame or a few, and a sample-to-chunk entry or a few.
 MOST_CHUNK_LOOKUPS = 10_000_000
-MOST_OBUS = 64  # before an AV1 item's or sample's first frame: a temporal delimiter, a sequence header, metadata
+MOST_OBUS = 256  # in an AV1 item or sample: a temporal delimiter, a sequence header, a frame or its tile groups
 _SEQUENCE_HEADER_OBU = 1
-_FRAME_OBUS = frozenset({3, 4, 6})  # frame header, tile group, frame
 _MOST_SEQUENCE_HEADER_BYTES = 512  # up to its largest frame size: 32 operating points of 90 bits, and the rest
 
 
@@ -217,12 +216,11 @@ def exif_payloads(data: bytes) -> list[bytes]:
 
 
 def coded_frame_sizes(data: bytes, most_samples: int) -> list[tuple[int, int]]:
-    """The largest frame each AV1 sequence header allows (its max_frame_width and height), in the file's av01
-    items and in the first `most_samples` samples of each of its tracks: dav1d decodes the frame the bitstream
-    gives, whatever size the item's ispe box or the track declares, which is all that Pillow and libavif check
-    (3 KB declaring 100x100 over 16,000x16,000 took 1 s and 553 MB to render, 16,384x16,384 with alpha 3 s and
-    1.3 GB: a helper's measures). Crowded as for exif_payloads, or for an item or sample of more than MOST_OBUS
-    OBUs before its first frame."""
+    """The largest frame dav1d may decode under each AV1 sequence header, in the file's av01 items and in the
+    first `most_samples` samples of each of its tracks: it decodes the frame the bitstream gives, whatever size
+    the item's ispe box or the track declares, which is all that Pillow and libavif check (3 KB declaring
+    100x100 over 16,000x16,000 took 1 s and 553 MB to render, 16,384x16,384 with alpha 3 s and 1.3 GB: a
+    helper's measures). Crowded as for exif_payloads, or for an item or sample of more than MOST_OBUS OBUs."""
     if data[4:8] != b"ftyp" or data[8:12] not in BRANDS:
         return []
     buffer, coded = memoryview(data), []
@@ -232,26 +230,27 @@ def coded_frame_sizes(data: bytes, most_samples: int) -> list[tuple[int, int]]:
     for _, _, trak, trak_end in _tracks(buffer):
         coded += _samples(buffer, _sample_table(buffer, _counted_boxes(buffer, trak, trak_end, "a track")),
                           most_samples)
-    return [size for size in map(_sequence_header_size, coded) if size is not None]
+    return [size for unit in coded for size in _sequence_header_bounds(unit)]
 
 
-def _sequence_header_size(coded: bytes | memoryview) -> tuple[int, int] | None:
-    """The largest frame size of the sequence header OBU among an AV1 item's or sample's OBUs (AV1 5.3) before
-    its first frame, which that header describes; None where there is none, or it is cut short."""
+def _sequence_header_bounds(coded: bytes | memoryview) -> Iterator[tuple[int, int]]:
+    """For each sequence header OBU among an AV1 item's or sample's OBUs (AV1 5.3), the largest frame dav1d may
+    decode under it (_frame_size_bound); none for one cut short. All of them: dav1d takes each in turn.
+    Crowded past MOST_OBUS OBUs."""
     pos = 0
     for _ in range(MOST_OBUS):
         if pos >= len(coded):
-            return None
+            return
         header = coded[pos]
         pos += 2 if header & 4 else 1  # the extension byte
         size, pos = _leb128(coded, pos) if header & 2 else (len(coded) - pos, pos)
-        obu_type = header >> 3 & 15
-        if obu_type == _SEQUENCE_HEADER_OBU:
-            return _max_frame_size(coded[pos:pos + min(size, _MOST_SEQUENCE_HEADER_BYTES)])
-        if obu_type in _FRAME_OBUS:
-            return None
+        if header >> 3 & 15 == _SEQUENCE_HEADER_OBU:
+            bound = _frame_size_bound(coded[pos:pos + min(size, _MOST_SEQUENCE_HEADER_BYTES)])
+            if bound is not None:
+                yield bound
         pos += size
-    raise Crowded(f"an AV1 item or sample of more than {MOST_OBUS} OBUs before its first frame")
+    if pos < len(coded):
+        raise Crowded(f"an AV1 item or sample of more than {MOST_OBUS} OBUs")
 
 
 def _leb128(item: bytes | memoryview, pos: int) -> tuple[int, int]:
@@ -283,7 +282,8 @@ class _Bits:
         return self._value >> self._left & ((1 << count) - 1)
 
     def skip_uvlc(self) -> None:
-        """Past a variable-length number: its leading zeros, a one, then as many bits (none past 32 zeros)."""
+        """Past a variable-length number: its leading zeros, a one, then as many bits. Past 32 zeros it stops, as
+        dav1d and libaom do (the spec would read on)."""
         zeros = 0
         while not self.read(1):
             zeros += 1
@@ -292,13 +292,18 @@ class _Bits:
         self.read(zeros)
 
 
-def _max_frame_size(payload: bytes | memoryview) -> tuple[int, int] | None:
-    """max_frame_width_minus_1 + 1 and max_frame_height_minus_1 + 1 of a sequence header OBU's payload
-    (AV1 5.5.1), read past its timing, decoder model and operating point fields; None where it is cut short."""
+def _frame_size_bound(payload: bytes | memoryview) -> tuple[int, int] | None:
+    """The largest frame dav1d may decode under a sequence header (its OBU's payload, AV1 5.5.1, read past its
+    timing, decoder model and operating point fields); None where it is cut short. With a reduced still picture
+    header, the frame is the largest it declares (max_frame_width_minus_1 + 1, and height). Without one, a frame
+    header may give its own size in fields as wide as the sequence header says (frame_width_bits), and dav1d
+    does not hold it to the declared largest: a frame of 8000x8000 under one of at most 64x48 decoded (a
+    helper's measure). So the bound is what those fields can hold."""
     bits = _Bits(payload)
     try:
         bits.read(4)  # seq_profile, still_picture
-        if bits.read(1):  # reduced_still_picture_header: only seq_level_idx[0] follows
+        reduced = bits.read(1)  # reduced_still_picture_header: only seq_level_idx[0] follows
+        if reduced:
             bits.read(5)
         else:
             decoder_model, delay_bits = False, 0
@@ -320,7 +325,8 @@ def _max_frame_size(payload: bytes | memoryview) -> tuple[int, int] | None:
                 if initial_display_delay and bits.read(1):
                     bits.read(4)
         width_bits, height_bits = bits.read(4) + 1, bits.read(4) + 1
-        return bits.read(width_bits) + 1, bits.read(height_bits) + 1
+        largest = bits.read(width_bits) + 1, bits.read(height_bits) + 1
+        return largest if reduced else (1 << width_bits, 1 << height_bits)
     except _CutShort:
         return None
 
@@ -522,7 +528,7 @@ def _item_locations(buffer: memoryview, iloc: int, iloc_end: int, items: set[int
             yield method, [
                 (base + _uint(buffer, extent + index_size, offset_size),
                  _uint(buffer, extent + index_size + offset_size, length_size))
-                for extent in range(at, extents_end, extent_size)]
+                for extent in range(at, extents_end, extent_size or 1)]  # fields of no size: no extents
         at = extents_end
 
 

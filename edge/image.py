@@ -121,7 +121,8 @@ MAX_FRAME_MS = 655_350  # GIF's largest delay (65535 cs); WebP's is larger, and 
 # default, libpng over 1,000,000 (and Chromium showed no wider PNG).
 MAX_SIDE = {"jpeg": 65_500, "png": 1_000_000, "webp": 16_383, "avif": 32_768, "gif": 65_535}
 # What a decoder raises on a corrupt or truncated body (libavif: RuntimeError; a GIF without a frame: EOFError).
-DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError)
+# ZeroDivisionError: Pillow's AVIF plugin divides by a track's timescale, which a file may give as 0.
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, ZeroDivisionError)
 GIF_RESTORE_BACKGROUND, GIF_RESTORE_PREVIOUS = 2, 3
 GIF_OPAQUE_FROM = 128  # GIF alpha is all or nothing: this much alpha and up is opaque
 WHITE = 255
@@ -479,7 +480,8 @@ def check_tiff_pieces(image: Image.Image, data: bytes, limits: Limits) -> None:
         raise SourceTooLarge("TIFF whose strips or tiles share bytes, adding up to more than the file")
     tags = image.tag_v2
     if TiffImagePlugin.TILEWIDTH in tags:
-        tile_width, tile_height = tags[TiffImagePlugin.TILEWIDTH], tags.get(TiffImagePlugin.TILELENGTH, 1)
+        tile_width = tiff_size(image, TiffImagePlugin.TILEWIDTH)
+        tile_height = tiff_size(image, TiffImagePlugin.TILELENGTH)
         padded = _ceil_to(image.width, tile_width) * _ceil_to(image.height, tile_height)
         if padded > MAX_TIFF_TILE_PADDING * limits.max_pixels:
             raise SourceTooLarge(f"TIFF whose tiles cover {padded} pixels, over {MAX_TIFF_TILE_PADDING} times "
@@ -500,11 +502,12 @@ def check_tiff_jpeg_scans(image: Image.Image, data: bytes) -> None:
     tags = image.tag_v2
     pieces = tiff_pieces(image)
     if TiffImagePlugin.TILEWIDTH in tags:
-        pixels = [tags[TiffImagePlugin.TILEWIDTH] * tags.get(TiffImagePlugin.TILELENGTH, 1)] * len(pieces)
+        tile = tiff_size(image, TiffImagePlugin.TILEWIDTH) * tiff_size(image, TiffImagePlugin.TILELENGTH)
+        pixels = [tile] * len(pieces)
     else:
         pixels = jpeg_strip_pixels(image, data, pieces)
     # libtiff has libjpeg decode as many components as the TIFF has samples (or one, planes apart)
-    samples = tags.get(TiffImagePlugin.SAMPLESPERPIXEL, 1)
+    samples = tiff_size(image, TiffImagePlugin.SAMPLESPERPIXEL)
     work = 0
     for (offset, length), piece_pixels in zip(pieces, pixels):
         scans, arithmetic = jpeg.most_scans(data, offset, offset + length)
@@ -520,7 +523,7 @@ def jpeg_strip_pixels(image: Image.Image, data: bytes, strips: list[tuple[int, i
     leave the last at a whole strip's rows), and libjpeg decodes all of them: 1,270 bytes declaring 7000x65,500
     for the last 8 rows took 46 s and 904 MB, a helper's measure. A JPEG whose header Pillow's walk cannot
     read counts as high as a JPEG may be."""
-    rows = min(image.tag_v2.get(TiffImagePlugin.ROWSPERSTRIP, image.height), image.height)
+    rows = min(tiff_size(image, TiffImagePlugin.ROWSPERSTRIP, image.height), image.height)
     per_plane = -(-image.height // rows)
     pixels = []
     for index, (offset, length) in enumerate(strips):
@@ -535,11 +538,29 @@ def jpeg_strip_pixels(image: Image.Image, data: bytes, strips: list[tuple[int, i
 def tiff_pieces(image: Image.Image) -> list[tuple[int, int]]:
     """A TIFF's strips or tiles, each as its offset and length."""
     tags = image.tag_v2
-    offsets = tags.get(TiffImagePlugin.TILEOFFSETS) or tags.get(TiffImagePlugin.STRIPOFFSETS) or ()
-    lengths = tags.get(TiffImagePlugin.TILEBYTECOUNTS) or tags.get(TiffImagePlugin.STRIPBYTECOUNTS) or ()
+    offsets = tiff_integers(tags.get(TiffImagePlugin.TILEOFFSETS) or tags.get(TiffImagePlugin.STRIPOFFSETS) or ())
+    lengths = tiff_integers(tags.get(TiffImagePlugin.TILEBYTECOUNTS) or tags.get(TiffImagePlugin.STRIPBYTECOUNTS) or ())
     if len(offsets) != len(lengths):
         raise UnsupportedMedia(f"malformed TIFF: {len(offsets)} strip offsets for {len(lengths)} lengths")
     return list(zip(offsets, lengths))
+
+
+def tiff_integers(value: object) -> tuple[int, ...]:
+    """A TIFF tag's values as the integers libtiff reads, whatever type the file gives them (Pillow hands on
+    BYTE as bytes, DOUBLE as floats); UnsupportedMedia for values that are no numbers."""
+    values = value if isinstance(value, tuple) else (value,)
+    try:  # a BYTE or UNDEFINED value's bytes are its numbers
+        return tuple(number for item in values for number in (item if isinstance(item, bytes) else (int(item),)))
+    except (TypeError, ValueError, OverflowError):
+        raise UnsupportedMedia(f"malformed TIFF: {value!r} where numbers belong") from None
+
+
+def tiff_size(image: Image.Image, tag: int, default: int = 1) -> int:
+    """A TIFF's one positive size (of a tile, a strip's rows, its samples); UnsupportedMedia for another."""
+    values = tiff_integers(image.tag_v2.get(tag, default))
+    if len(values) != 1 or values[0] < 1:
+        raise UnsupportedMedia(f"malformed TIFF: tag {tag} of {values}")
+    return values[0]
 
 
 def await_data_check(source: Source) -> None:

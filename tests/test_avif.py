@@ -10,7 +10,7 @@ from PIL import Image, ImageSequence
 
 import edge.image
 from edge import avif
-from edge.errors import SourceTooLarge
+from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.image import Limits, render
 from edge.rendition import parse_rendition
 from imaging import encoded, exif_with, gradient, with_colour_codes
@@ -782,28 +782,37 @@ def obu(obu_type: int, payload: bytes, extension: bool = False, sized: bool = Tr
     {"timing": True, "equal_interval": True, "decoder_model": True, "display_delay": True, "levels": (8, 2, 31)},
 ], ids=["reduced", "plain", "timing", "equal-interval", "decoder-model", "display-delay", "operating-points", "all"])
 @pytest.mark.parametrize("size", [(1, 1), (640, 480), (16000, 9), (65536, 65536)])
-def test_the_largest_frame_a_sequence_header_allows_is_read_past_its_other_fields(fields, size):
+def test_the_largest_frame_a_sequence_header_lets_dav1d_decode_is_read_past_its_other_fields(fields, size):
+    """Its declared largest with a reduced still picture header; without one, what a frame header's size fields,
+    as wide as the sequence header says, can hold."""
     item = (obu(2, b"") + obu(5, bytes(300), extension=True) + obu(9, b"\x0a" * 20)  # a reserved type
             + obu(1, sequence_header(*size, **fields)) + obu(6, b"f"))
-    assert avif._sequence_header_size(item) == size
-    assert avif._sequence_header_size(obu(1, sequence_header(*size, **fields), sized=False)) == size
+    bits = [max(side - 1, 1).bit_length() for side in size]
+    bound = size if fields.get("reduced") else (1 << bits[0], 1 << bits[1])
+    assert list(avif._sequence_header_bounds(item)) == [bound]
+    assert list(avif._sequence_header_bounds(obu(1, sequence_header(*size, **fields), sized=False))) == [bound]
+
+
+def test_every_sequence_header_of_an_item_is_read_as_dav1d_takes_each():
+    item = obu(1, sequence_header(64, 48, reduced=True)) + obu(1, sequence_header(16000, 9000, reduced=True))
+    assert list(avif._sequence_header_bounds(item + obu(6, b"f") + obu(1, sequence_header(9, 9, reduced=True)))) == [
+        (64, 48), (16000, 9000), (9, 9)]
 
 
 def test_a_sequence_header_cut_short_or_missing_gives_no_size():
     header = sequence_header(640, 480, timing=True, decoder_model=True)
-    assert avif._sequence_header_size(obu(1, header[:6])) is None
-    assert avif._sequence_header_size(obu(1, header[:6]) + obu(6, bytes(100))) is None  # not read into the next
-    assert avif._sequence_header_size(obu(2, b"") + obu(6, b"frame")) is None
-    assert avif._sequence_header_size(obu(6, b"frame") + obu(1, header)) is None  # after the frame: not its own
-    assert avif._sequence_header_size(obu(1, header)[:-len(header) + 3]) is None
+    assert list(avif._sequence_header_bounds(obu(1, header[:6]))) == []
+    assert list(avif._sequence_header_bounds(obu(1, header[:6]) + obu(6, bytes(100)))) == []  # not read into the next
+    assert list(avif._sequence_header_bounds(obu(2, b"") + obu(6, b"frame"))) == []
+    assert list(avif._sequence_header_bounds(obu(1, header)[:-len(header) + 3])) == []
 
 
-def test_an_av1_item_of_more_obus_than_the_limit_before_its_sequence_header_is_crowded(monkeypatch):
+def test_an_av1_item_of_more_obus_than_the_limit_is_crowded(monkeypatch):
     monkeypatch.setattr(avif, "MOST_OBUS", 4)
-    header = obu(1, sequence_header(64, 48))
-    assert avif._sequence_header_size(obu(15, b"") * 3 + header) == (64, 48)
-    with pytest.raises(avif.Crowded, match="more than 4 OBUs before its first frame"):
-        avif._sequence_header_size(obu(15, b"") * 4 + header)
+    header = obu(1, sequence_header(64, 48, reduced=True))
+    assert list(avif._sequence_header_bounds(obu(15, b"") * 3 + header)) == [(64, 48)]
+    with pytest.raises(avif.Crowded, match="more than 4 OBUs"):
+        list(avif._sequence_header_bounds(obu(15, b"") * 4 + header))
 
 
 @pytest.mark.parametrize(("size", "mode"), [((48, 32), "RGB"), ((1, 1), "RGB"), ((300, 7), "L"), ((33, 65), "RGBA")])
@@ -847,7 +856,8 @@ def sample_table(offsets: list[int], runs: list[tuple[int, int]], sizes: list[in
     full = b"\0\0\0\0"  # version and flags
     chunks = box(b"co64" if co64 else b"stco",
                  full + struct.pack(f">I{len(offsets)}{'Q' if co64 else 'I'}", len(offsets), *offsets))
-    to_chunk = box(b"stsc", full + struct.pack(">I", len(runs)) + b"".join(struct.pack(">III", *run, 1) for run in runs))
+    to_chunk = box(b"stsc", full + struct.pack(">I", len(runs))
+                   + b"".join(struct.pack(">III", *run, 1) for run in runs))
     size_table = box(b"stsz", full + struct.pack(f">II{0 if constant else len(sizes)}I", constant,
                                                  len(sizes) if declared is None else declared,
                                                  *([] if constant else sizes)))
@@ -889,9 +899,28 @@ def test_a_sample_running_past_the_data_is_not_read():
 
 
 def test_the_sequence_headers_of_a_tracks_samples_are_read_as_far_as_the_frame_limit():
-    """Its item's type renamed, so that only the track's first sample, a key frame, gives a size."""
+    """Its item's type renamed, so that only the track's first sample, a key frame, gives a size: under a sequence
+    header of no reduced still picture header, what 6-bit size fields can hold."""
     frames = [gradient((64, 48)).rotate(angle) for angle in (0, 90, 180)]
     data = encoded(frames[0], "AVIF", save_all=True, append_images=frames[1:], duration=100)
-    assert avif.coded_frame_sizes(data, 300) == [(64, 48), (64, 48)]
-    assert avif.coded_frame_sizes(data.replace(b"av01", b"xv01", 1), 1) == [(64, 48)]
+    assert avif.coded_frame_sizes(data, 300) == [(64, 64), (64, 64)]
+    assert avif.coded_frame_sizes(data.replace(b"av01", b"xv01", 1), 1) == [(64, 64)]
     assert avif.coded_frame_sizes(data.replace(b"av01", b"xv01", 1), 0) == []
+
+
+def test_an_iloc_of_fields_of_no_size_locates_nothing():
+    """Its offsets, lengths, base offsets and indices of 0 bytes each: no extents are read, nor is anything else."""
+    data = bytearray(encoded(gradient((48, 32)), "AVIF"))
+    sizes_at = data.index(b"iloc") + 8  # after its version and flags
+    data[sizes_at:sizes_at + 2] = b"\0\0"
+    assert avif.coded_frame_sizes(bytes(data), 300) == [] and avif.exif_payloads(bytes(data)) == []
+    with pytest.raises(UnsupportedMedia):
+        render(bytes(data), parse_rendition("/24x/a.jpg"), Limits(50_000_000, 300))
+
+
+def test_an_animation_of_no_timescale_is_unsupported_not_a_crash():
+    """Without its media header, libavif gives its track a timescale of 0, which Pillow divides by."""
+    frames = [gradient((48, 32)).rotate(angle) for angle in (0, 90)]
+    data = encoded(frames[0], "AVIF", save_all=True, append_images=frames[1:], duration=100).replace(b"mdhd", b"mdhx")
+    with pytest.raises(UnsupportedMedia, match="division by zero"):
+        render(data, parse_rendition("/24x,webp/a.avif"), Limits(50_000_000, 300))

@@ -2,6 +2,7 @@
 its checksum, and no further than the pixels allow."""
 
 import io
+import re
 import struct
 import zlib
 
@@ -349,3 +350,35 @@ def test_the_last_jpeg_strip_of_each_plane_is_counted_with_the_rows_its_jpeg_dec
     scan_work(monkeypatch, data, work)
     with pytest.raises(SourceTooLarge, match="may decode more than"):
         scan_work(monkeypatch, data, work - 1)
+
+
+def with_entry(data: bytes, tag: int, old: tuple[int, bytes], new: tuple[int, bytes]) -> bytes:
+    """data with one directory entry of `tag`, (type, 4 value bytes), given another type and value."""
+    return data.replace(struct.pack("<HHI", tag, old[0], 1) + old[1], struct.pack("<HHI", tag, new[0], 1) + new[1], 1)
+
+
+GREY_STRIPS = jpeg_strip_tiff((32, 14), 8, [encoded(gradient((32, 8), "L"), "JPEG")] * 2)
+
+
+@pytest.mark.parametrize(("data", "outcome"), [
+    (with_entry(tiled_tiff(gradient((16, 16), "L"), 16), 322, (3, b"\x10\0\0\0"), (3, b"\0\0\0\0")),
+     "malformed TIFF: tag 322 of (0,)"),
+    (with_entry(GREY_STRIPS, 278, (4, b"\x08\0\0\0"), (4, b"\0\0\0\0")), "malformed TIFF: tag 278 of (0,)"),
+    (with_entry(GREY_STRIPS, 278, (4, b"\x08\0\0\0"), (1, b"\x08\0\0\0")), (16, 7)),  # a BYTE: libtiff reads it
+    (with_entry(GREY_STRIPS, 278, (4, b"\x08\0\0\0"), (7, b"\x08\0\0\0")), "cannot decode"),  # UNDEFINED: not
+], ids=["tile-width-0", "rows-per-strip-0", "rows-per-strip-byte", "rows-per-strip-undefined"])
+def test_a_tiffs_sizes_are_read_as_libtiff_reads_them_and_none_is_zero(data, outcome):
+    if isinstance(outcome, str):
+        with pytest.raises(UnsupportedMedia, match=re.escape(outcome)):
+            edge.image.render(data, parse_rendition("/16x/a.tif"), edge.image.Limits(50_000_000, 300))
+    else:
+        rendered = edge.image.render(data, parse_rendition("/16x/a.tif"), edge.image.Limits(50_000_000, 300))
+        assert Image.open(io.BytesIO(rendered.body)).size == outcome
+
+
+def test_strip_offsets_of_another_type_are_read_as_numbers_and_left_to_libtiff():
+    """DOUBLE offsets, which Pillow hands on as floats and libtiff refuses."""
+    offsets_at = GREY_STRIPS.index(struct.pack("<HHI", 273, 4, 2))
+    data = GREY_STRIPS[:offsets_at] + struct.pack("<HHI", 273, 12, 2) + GREY_STRIPS[offsets_at + 8:]
+    with pytest.raises(UnsupportedMedia):
+        edge.image.render(data, parse_rendition("/16x/a.tif"), edge.image.Limits(50_000_000, 300))
