@@ -325,7 +325,7 @@ def _frame_size_bound(payload: bytes | memoryview) -> tuple[int, int] | None:
                 if initial_display_delay and bits.read(1):
                     bits.read(4)
         width_bits, height_bits = bits.read(4) + 1, bits.read(4) + 1
-        largest = bits.read(width_bits) + 1, bits.read(height_bits) + 1
+        largest = bits.read(width_bits) + 1, bits.read(height_bits) + 1  # read either way: dav1d fails on less
         return largest if reduced else (1 << width_bits, 1 << height_bits)
     except _CutShort:
         return None

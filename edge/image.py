@@ -464,8 +464,7 @@ def start_tiff_strip_check(image: Image.Image, data: bytes) -> Future:
     """Check a Deflate TIFF's strips or tiles (edge/tiff.py) on a worker: libtiff would decode a corrupt
     one into wrong rows. No valid file inflates to more than its pixels take, tiles padded to whole ones.
     The tags are read here, as the pixels are about to decode on this thread."""
-    tags = image.tag_v2
-    tile_width, tile_height = tags.get(TiffImagePlugin.TILEWIDTH, 1), tags.get(TiffImagePlugin.TILELENGTH, 1)
+    tile_width, tile_height = tiff_size(image, TiffImagePlugin.TILEWIDTH), tiff_size(image, TiffImagePlugin.TILELENGTH)
     most_bytes = MAX_TIFF_PIXEL_BYTES * (image.width + tile_width) * (image.height + tile_height)
     return worker_pool().submit(tiff.check_deflate_strips, data, tiff_pieces(image), most_bytes)
 
@@ -506,7 +505,8 @@ def check_tiff_jpeg_scans(image: Image.Image, data: bytes) -> None:
         pixels = [tile] * len(pieces)
     else:
         pixels = jpeg_strip_pixels(image, data, pieces)
-    # libtiff has libjpeg decode as many components as the TIFF has samples (or one, planes apart)
+    # libtiff has libjpeg decode as many components as the TIFF has samples, or one where its planes lie apart:
+    # counted as all of them there too, an upper bound
     samples = tiff_size(image, TiffImagePlugin.SAMPLESPERPIXEL)
     work = 0
     for (offset, length), piece_pixels in zip(pieces, pixels):
