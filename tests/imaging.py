@@ -254,27 +254,32 @@ def tiled_tiff(image: Image.Image, tile: int, streams: list[bytes] | None = None
         streams = [zlib.compress(padded.crop((x * tile, y * tile, (x + 1) * tile, (y + 1) * tile)).tobytes())
                    for y in range(down) for x in range(across)]
     counts = [len(stream) for stream in streams][:lengths]
-    short, long_ = 3, 4  # TIFF's field types
-    entries = [(256, long_, [image.width]), (257, long_, [image.height]), (258, short, [8]),
-               (259, short, [compression]), (262, short, [1]), (277, short, [1]), (322, short, [tile]),
-               (323, short, [tile]), (324, long_, None), (325, long_, counts)]
-    directory_end = 8 + 2 + 12 * len(entries) + 4
-    arrays_at = directory_end
-    offsets_at, counts_at = arrays_at, arrays_at + 4 * len(streams)
-    data_at = counts_at + 4 * len(counts)
-    offsets, position = [], data_at
-    for stream in streams:
-        offsets.append(position)
-        position += 0 if shared else len(stream)
-    directory = struct.pack("<H", len(entries))
-    for tag, kind, values in entries:
-        values = offsets if tag == 324 else values
-        if len(values) == 1:
-            directory += struct.pack("<HHI", tag, kind, 1) + struct.pack("<I" if kind == long_ else "<Hxx", values[0])
-        else:
-            directory += struct.pack("<HHII", tag, kind, len(values), offsets_at if tag == 324 else counts_at)
-    arrays = struct.pack(f"<{len(offsets)}I", *offsets) + struct.pack(f"<{len(counts)}I", *counts)
-    body = streams[0] if shared else b"".join(streams)
+    return little_endian_tiff([(256, "I", [image.width]), (257, "I", [image.height]), (258, "H", [8]),
+                               (259, "H", [compression]), (262, "H", [1]), (277, "H", [1]), (322, "H", [tile]),
+                               (323, "H", [tile]), (324, "I", None), (325, "I", counts)], streams, 324, shared)
+
+
+def little_endian_tiff(entries: list[tuple[int, str, list[int] | None]], pieces: list[bytes], offsets_tag: int,
+                       shared: bool = False) -> bytes:
+    """A little-endian TIFF of one directory holding these (tag, "H" for SHORT or "I" for LONG, values) entries,
+    then the pieces (strips or tiles), whose offsets are the values of the entry of `offsets_tag`; values of more
+    than 4 bytes are laid after the directory. `shared`: every piece points at one copy of the first."""
+    arrays_at = 8 + 2 + 12 * len(entries) + 4
+
+    def laid_out(offsets: list[int]) -> tuple[bytes, bytes]:
+        directory, arrays = struct.pack("<H", len(entries)), b""
+        for tag, kind, values in entries:
+            values = offsets if tag == offsets_tag else values
+            packed = struct.pack(f"<{len(values)}{kind}", *values)
+            field = struct.pack("<I", arrays_at + len(arrays)) if len(packed) > 4 else packed.ljust(4, b"\0")
+            arrays += packed if len(packed) > 4 else b""
+            directory += struct.pack("<HHI", tag, 3 if kind == "H" else 4, len(values)) + field
+        return directory, arrays
+
+    data_at = arrays_at + len(laid_out([0] * len(pieces))[1])
+    offsets = [data_at + (0 if shared else sum(map(len, pieces[:index]))) for index in range(len(pieces))]
+    directory, arrays = laid_out(offsets)
+    body = pieces[0] if shared else b"".join(pieces)
     return b"II*\0" + struct.pack("<I", 8) + directory + struct.pack("<I", 0) + arrays + body
 
 

@@ -845,22 +845,17 @@ def test_an_avif_frame_coded_larger_than_it_declares_is_held_to_the_pixel_limit(
         edge.image.check_avif_items(data, Limits(most_pixels, 300))
 
 
-def box(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I4s", 8 + len(payload), kind) + payload
-
-
-def sample_table(offsets: list[int], runs: list[tuple[int, int]], sizes: list[int], constant: int = 0,
-                 co64: bool = False, declared: int | None = None) -> bytes:
-    """A sample table's boxes: chunk offsets, samples per chunk from a chunk on, and sample sizes (a count of
-    `declared` where it says more than it holds)."""
-    full = b"\0\0\0\0"  # version and flags
-    chunks = box(b"co64" if co64 else b"stco",
-                 full + struct.pack(f">I{len(offsets)}{'Q' if co64 else 'I'}", len(offsets), *offsets))
-    to_chunk = box(b"stsc", full + struct.pack(">I", len(runs))
-                   + b"".join(struct.pack(">III", *run, 1) for run in runs))
-    size_table = box(b"stsz", full + struct.pack(f">II{0 if constant else len(sizes)}I", constant,
-                                                 len(sizes) if declared is None else declared,
-                                                 *([] if constant else sizes)))
+def sample_placing(offsets: list[int], runs: list[tuple[int, int]], sizes: list[int], constant: int = 0,
+                   co64: bool = False, declared: int | None = None) -> bytes:
+    """A sample table's boxes that place its samples: chunk offsets, samples per chunk from a chunk on, and
+    sample sizes (a count of `declared` where it says more than it holds)."""
+    chunks = full_box(b"co64" if co64 else b"stco", 0,
+                      struct.pack(f">I{len(offsets)}{'Q' if co64 else 'I'}", len(offsets), *offsets))
+    to_chunk = full_box(b"stsc", 0, struct.pack(">I", len(runs))
+                        + b"".join(struct.pack(">III", *run, 1) for run in runs))
+    size_table = full_box(b"stsz", 0, struct.pack(f">II{0 if constant else len(sizes)}I", constant,
+                                                  len(sizes) if declared is None else declared,
+                                                  *([] if constant else sizes)))
     return chunks + to_chunk + size_table
 
 
@@ -868,20 +863,20 @@ SAMPLE_BYTES = b"AAABBBBBxxxxxxxxxxxxCCyyyyyyyyDDDD"  # A and B in a chunk at 0,
 
 
 @pytest.mark.parametrize(("table", "most", "found"), [
-    (sample_table([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4]), 10, [b"AAA", b"BBBBB", b"CC", b"DDDD"]),
-    (sample_table([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4], co64=True), 10, [b"AAA", b"BBBBB", b"CC", b"DDDD"]),
-    (sample_table([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4]), 3, [b"AAA", b"BBBBB", b"CC"]),
-    (sample_table([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2]), 10, [b"AAA", b"BBBBB", b"CC"]),  # no size for D
-    (sample_table([0, 20, 30], [(1, 2), (2, 1)], [2, 2, 2, 2], constant=2), 10, [b"AA", b"AB", b"CC", b"DD"]),
-    (sample_table([0, 20, 30], [(1, 0), (2, 1)], [2, 4]), 10, [b"CC", b"DDDD"]),  # a run of empty chunks
-    (sample_table([0, 20, 300], [(1, 2), (2, 1)], [3, 5, 2, 4]), 10, [b"AAA", b"BBBBB", b"CC"]),  # D past the end
-    (sample_table([0, 20], [(1, 2), (2, 1)], [3, 5, 2, 4]), 10, [b"AAA", b"BBBBB", b"CC"]),  # no chunk for D
-    (sample_table([0, 20, 30], [(1, 1), (9, 1)], [3, 2, 4, 1, 1]), 10, [b"AAA", b"CC", b"DDDD"]),  # a run past them
-    (sample_table([0, 20, 30], [(1, 2), (2, 1)], [2, 2, 2, 2], constant=2), 2, [b"AA", b"AB"]),
-    (sample_table([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2], declared=4), 10, [b"AAA", b"BBBBB", b"CC"]),
-    (sample_table([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4])[:-36] + box(b"stsz", bytes(4)) + box(b"free", bytes(8)),
-     10, []),  # an stsz of no size or count, not read into the next box
-    (sample_table([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4])[:-36], 10, []),  # no stsz
+    (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4]), 10, [b"AAA", b"BBBBB", b"CC", b"DDDD"]),
+    (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4], co64=True), 10, [b"AAA", b"BBBBB", b"CC", b"DDDD"]),
+    (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4]), 3, [b"AAA", b"BBBBB", b"CC"]),
+    (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2]), 10, [b"AAA", b"BBBBB", b"CC"]),  # no size for D
+    (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [2, 2, 2, 2], constant=2), 10, [b"AA", b"AB", b"CC", b"DD"]),
+    (sample_placing([0, 20, 30], [(1, 0), (2, 1)], [2, 4]), 10, [b"CC", b"DDDD"]),  # a run of empty chunks
+    (sample_placing([0, 20, 300], [(1, 2), (2, 1)], [3, 5, 2, 4]), 10, [b"AAA", b"BBBBB", b"CC"]),  # D past the end
+    (sample_placing([0, 20], [(1, 2), (2, 1)], [3, 5, 2, 4]), 10, [b"AAA", b"BBBBB", b"CC"]),  # no chunk for D
+    (sample_placing([0, 20, 30], [(1, 1), (9, 1)], [3, 2, 4, 1, 1]), 10, [b"AAA", b"CC", b"DDDD"]),  # a run past them
+    (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [2, 2, 2, 2], constant=2), 2, [b"AA", b"AB"]),
+    (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2], declared=4), 10, [b"AAA", b"BBBBB", b"CC"]),
+    (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4])[:-36] + box(b"stsz", bytes(4))
+     + box(b"free", bytes(8)), 10, []),  # an stsz of no size or count, not read into the next box
+    (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4])[:-36], 10, []),  # no stsz
 ], ids=["runs", "co64", "most", "sizes-end", "constant-size", "empty-run", "past-the-end", "chunks-end",
         "a-run-past-the-chunks", "constant-size-most", "fewer-sizes-than-declared", "short-stsz", "no-stsz"])
 def test_a_tracks_samples_are_found_where_its_sample_table_places_them(table, most, found):
@@ -891,8 +886,8 @@ def test_a_tracks_samples_are_found_where_its_sample_table_places_them(table, mo
 
 
 def test_a_sample_running_past_the_data_is_not_read():
-    table = sample_table([0, 20, 0], [(1, 2), (2, 1)], [3, 5, 2, 4])
-    data = memoryview(SAMPLE_BYTES + sample_table([0, 20, len(SAMPLE_BYTES) + len(table) - 3], [(1, 2), (2, 1)],
+    table = sample_placing([0, 20, 0], [(1, 2), (2, 1)], [3, 5, 2, 4])
+    data = memoryview(SAMPLE_BYTES + sample_placing([0, 20, len(SAMPLE_BYTES) + len(table) - 3], [(1, 2), (2, 1)],
                                                   [3, 5, 2, 4]))
     boxes = list(avif._boxes(data, len(SAMPLE_BYTES), len(data)))
     assert [bytes(sample) for sample in avif._samples(data, boxes, 10)] == [b"AAA", b"BBBBB", b"CC"]

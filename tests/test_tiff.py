@@ -13,7 +13,7 @@ import edge.image
 from edge import tiff
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.rendition import parse_rendition
-from imaging import encoded, gradient, noise_image, tiff_pointing, tiled_tiff
+from imaging import encoded, gradient, little_endian_tiff, noise_image, tiff_pointing, tiled_tiff
 
 PIXELS = noise_image((64, 48)).tobytes()  # 9216 bytes that deflate keeps nearly as they are
 STREAM = zlib.compress(PIXELS)
@@ -287,26 +287,13 @@ def test_tiles_may_cover_twice_the_pixel_limit_and_no_more(most_pixels, refused)
 
 
 def jpeg_strip_tiff(size: tuple[int, int], rows: int, strips: list[bytes], samples: int = 1) -> bytes:
-    """A little-endian TIFF of `size` in strips of `rows` rows, each strip one of these JPEG streams: grey, or of
-    `samples` samples planes apart (PlanarConfiguration 2), `strips` then holding each plane's in turn."""
-    arrays_at = 8 + 2 + 12 * 10 + 4
-
-    def laid_out(offsets: list[int]) -> tuple[bytes, bytes]:
-        entries = [(256, "I", [size[0]]), (257, "I", [size[1]]), (258, "H", [8] * samples), (259, "H", [7]),
-                   (262, "H", [1 if samples == 1 else 2]), (273, "I", offsets), (277, "H", [samples]),
-                   (278, "I", [rows]), (279, "I", [len(strip) for strip in strips]),
-                   (284, "H", [1 if samples == 1 else 2])]
-        directory, arrays = struct.pack("<H", len(entries)), b""
-        for tag, kind, values in entries:
-            packed = struct.pack(f"<{len(values)}{kind}", *values)
-            field = struct.pack("<I", arrays_at + len(arrays)) if len(packed) > 4 else packed.ljust(4, b"\0")
-            arrays += packed if len(packed) > 4 else b""
-            directory += struct.pack("<HHI", tag, 3 if kind == "H" else 4, len(values)) + field
-        return directory, arrays
-
-    data_at = arrays_at + len(laid_out([0] * len(strips))[1])
-    directory, arrays = laid_out([data_at + sum(map(len, strips[:index])) for index in range(len(strips))])
-    return b"II*\0" + struct.pack("<I", 8) + directory + struct.pack("<I", 0) + arrays + b"".join(strips)
+    """A TIFF of `size` in strips of `rows` rows, each strip one of these JPEG streams: grey, or of `samples`
+    samples planes apart (PlanarConfiguration 2), `strips` then holding each plane's in turn."""
+    planar = 1 if samples == 1 else 2
+    return little_endian_tiff([(256, "I", [size[0]]), (257, "I", [size[1]]), (258, "H", [8] * samples),
+                               (259, "H", [7]), (262, "H", [planar]), (273, "I", None), (277, "H", [samples]),
+                               (278, "I", [rows]), (279, "I", [len(strip) for strip in strips]), (284, "H", [planar])],
+                              strips, 273)
 
 
 @pytest.mark.parametrize(("last_rows", "counted_rows"), [(8, 8), (6, 8), (40, 40)],
