@@ -19,19 +19,20 @@ flags say "repeat" plays until the track's duration (tkhd) is filled, and foreve
 that duration is all ones. libavif writes every sequence so, to play forever.
 
 What a hostile AVIF could make libavif and Pillow walk is counted before Pillow opens it
-(exif_payloads). libavif looks every item up in a list of all of them, for each entry of each
+(survey). libavif looks every item up in a list of all of them, for each entry of each
 table that names one (iinf, iloc, ipma, iref): 60,000 entries in any one of them took Pillow
 4.5-5.9 s to open a 2 MB file, by hand, and the time grows as their square. A sequence's sample
 table and properties cost it time or memory too (_check_sample_table). And Pillow decodes the Exif
 libavif hands it (an Exif item's payload, after the 4-byte offset of its TIFF header, HEIF Annex
 A.2.1) as it opens it when its orientation differs from the file's own, every number of a tag
 whatever count the tag declares: 4 MB of one RATIONAL took 1.1-5.8 s. Those payloads are returned,
-for the caller to bound.
+for the caller to bound, with the largest frame each AV1 sequence header lets dav1d decode.
 """
 
 import itertools
 import struct
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 
 _CONTAINERS = frozenset({b"moov", b"trak", b"mdia"})  # the boxes on the way to the stamped ones
 _STAMPED = frozenset({b"mvhd", b"tkhd", b"mdhd"})  # creation, then modification time, after version and flags
@@ -190,47 +191,51 @@ class Crowded(ValueError):
     """An AVIF of more boxes in a container, tracks, items named or Exif extents than the limits."""
 
 
-def exif_payloads(data: bytes) -> list[bytes]:
-    """What libavif may hand Pillow as the Exif of a file Pillow opens as AVIF (BRANDS): each Exif item's
-    payload after the offset of its TIFF header, from the file's meta box and its tracks'. libavif hands
-    on the primary item's, or its track's. Crowded, first, for a file libavif would take too long to
-    parse: more than MOST_BOXES boxes in a container on the way (MOST_ITEMS item infos in an iinf),
-    MOST_TRACKS tracks, MOST_ITEMS items named by any one kind of table (iinf, iloc, ipma, iref) of the
-    meta boxes that share a list of items, a track's sample table whose chunks and sample-to-chunk
-    entries make more than MOST_CHUNK_LOOKUPS pairs, MOST_ITEMS extents of Exif items in all, or Exif
-    items larger together than the file, as only overlapping extents make them."""
+@dataclass(frozen=True)
+class Survey:
+    """What an AVIF holds that its caller bounds before Pillow opens it."""
+    exif: list[bytes]  # what libavif may hand Pillow as Exif
+    coded_sizes: list[tuple[int, int]]  # the largest frame dav1d may decode under each AV1 sequence header
+
+
+def survey(data: bytes, most_samples: int) -> Survey:
+    """The Exif and the coded frame sizes of a file Pillow opens as AVIF (BRANDS), from one walk of its items.
+
+    Crowded, first, for a file libavif would take too long to parse: more than MOST_BOXES boxes in a
+    container on the way (MOST_ITEMS item infos in an iinf), MOST_TRACKS tracks, MOST_ITEMS items named by any
+    one kind of table (iinf, iloc, ipma, iref) of the meta boxes that share a list of items, a track's sample
+    table whose chunks and sample-to-chunk entries make more than MOST_CHUNK_LOOKUPS pairs, MOST_ITEMS extents
+    of Exif items in all or of any one item, Exif items larger together than the file, as only overlapping
+    extents make them, or an AV1 item or sample of more than MOST_OBUS OBUs.
+
+    The Exif is each Exif item's payload after the offset of its TIFF header, from the file's meta box and its
+    tracks'; libavif hands on the primary item's, or its track's. The coded sizes are those of each sequence
+    header of the av01 items, and of the first `most_samples` samples of each track: dav1d decodes the frame
+    the bitstream gives, whatever size the item's ispe box or the track declares, which is all that Pillow and
+    libavif check (3 KB declaring 100x100 over 16,000x16,000 took 1 s and 553 MB to render, 16,384x16,384 with
+    alpha 3 s and 1.3 GB: a helper's measures)."""
     if data[4:8] != b"ftyp" or data[8:12] not in BRANDS:
-        return []
+        return Survey([], [])
     buffer = memoryview(data)
-    located, extents_located = [], 0
+    exif_located, extents_located, coded = [], 0, []
     for metas in _item_lists(buffer):
-        for source, extents in _item_data(buffer, metas, b"Exif"):
+        for item_type, source, extents in _item_data(buffer, metas, (b"Exif", b"av01")):
+            pieces = [source[offset:offset + length] for offset, length in extents]
+            if item_type == b"av01":
+                coded.append(b"".join(pieces))
+                continue
             extents_located += len(extents)
             if extents_located > MOST_ITEMS:
                 raise Crowded(f"more than {MOST_ITEMS} extents of Exif items")
-            located.append([source[offset:offset + length] for offset, length in extents])
-    if sum(len(piece) for pieces in located for piece in pieces) > len(data):
+            exif_located.append(pieces)
+    if sum(len(piece) for pieces in exif_located for piece in pieces) > len(data):
         raise Crowded("Exif items larger than the file")
-    # After the 32-bit offset of the TIFF header; libavif fails on less, and Pillow ignores an empty one.
-    return [payload[4:] for payload in map(b"".join, located) if len(payload) > 4]
-
-
-def coded_frame_sizes(data: bytes, most_samples: int) -> list[tuple[int, int]]:
-    """The largest frame dav1d may decode under each AV1 sequence header, in the file's av01 items and in the
-    first `most_samples` samples of each of its tracks: it decodes the frame the bitstream gives, whatever size
-    the item's ispe box or the track declares, which is all that Pillow and libavif check (3 KB declaring
-    100x100 over 16,000x16,000 took 1 s and 553 MB to render, 16,384x16,384 with alpha 3 s and 1.3 GB: a
-    helper's measures). Crowded as for exif_payloads, or for an item or sample of more than MOST_OBUS OBUs."""
-    if data[4:8] != b"ftyp" or data[8:12] not in BRANDS:
-        return []
-    buffer, coded = memoryview(data), []
-    for metas in _item_lists(buffer):
-        for source, extents in _item_data(buffer, metas, b"av01"):
-            coded.append(b"".join(source[offset:offset + length] for offset, length in extents))
     for _, _, trak, trak_end in _tracks(buffer):
         coded += _samples(buffer, _sample_table(buffer, _counted_boxes(buffer, trak, trak_end, "a track")),
                           most_samples)
-    return [size for unit in coded for size in _sequence_header_bounds(unit)]
+    # The Exif after the 32-bit offset of its TIFF header; libavif fails on less, and Pillow ignores an empty one.
+    return Survey([payload[4:] for payload in map(b"".join, exif_located) if len(payload) > 4],
+                  [size for unit in coded for size in _sequence_header_bounds(unit)])
 
 
 def _sequence_header_bounds(coded: bytes | memoryview) -> Iterator[tuple[int, int]]:
@@ -420,10 +425,10 @@ def _entries_held(buffer: memoryview, payload: int, end: int, entry_size: int) -
     return min(_uint(buffer, payload + 4, 4), max(end - payload - 8, 0) // entry_size) if payload + 8 <= end else 0
 
 
-def _item_data(buffer: memoryview, metas: list[tuple[int, int]], item_type: bytes
-               ) -> Iterator[tuple[memoryview, list[tuple[int, int]]]]:
-    """(the bytes its extents lie in, the offset and length of each of its extents) of each item of this type
-    the meta boxes name and locate by file offsets or in their idat (libavif reads no other construction,
+def _item_data(buffer: memoryview, metas: list[tuple[int, int]], item_types: tuple[bytes, ...]
+               ) -> Iterator[tuple[bytes, memoryview, list[tuple[int, int]]]]:
+    """(its type, the bytes its extents lie in, the offset and length of each of its extents) of each item of
+    these types the meta boxes name and locate by file offsets or in their idat (libavif reads no other construction,
     and takes every data reference for this file); Crowded past MOST_ITEMS items named by a kind of
     table in all of them, which share libavif's list of items, or extents of one item. An item
     libavif cannot read (cut short, elsewhere) is left out: libavif fails on it, and so does Pillow's open."""
@@ -441,16 +446,16 @@ def _item_data(buffer: memoryview, metas: list[tuple[int, int]], item_type: byte
     for kind, count in _ITEMS_NAMED.items():
         if sum(count(buffer, payload, end) for _, payload, end in tables[kind]) > MOST_ITEMS:
             raise Crowded(f"more than {MOST_ITEMS} items named in its {kind.decode()} boxes")
-    typed = {item for _, iinf, iinf_end in tables[b"iinf"]
-             for item in _items_of_type(buffer, iinf, iinf_end, item_type)}
+    typed = {item: item_type for _, iinf, iinf_end in tables[b"iinf"]
+             for item, item_type in _item_types(buffer, iinf, iinf_end) if item_type in item_types}
     # Construction method 1 locates an item in its own meta box's idat (libavif refuses a second one).
     idats = {meta: buffer[idat:idat_end] for meta, idat, idat_end in tables[b"idat"]}
     for meta, iloc, iloc_end in tables[b"iloc"]:
         sources = {0: buffer, 1: idats.get(meta)}  # by construction method: offsets in the file, or in idat
-        for method, extents in _item_locations(buffer, iloc, iloc_end, typed):
+        for item, method, extents in _item_locations(buffer, iloc, iloc_end, typed.keys()):
             source = sources.get(method)
             if source is not None and all(offset + length <= len(source) for offset, length in extents):
-                yield source, extents
+                yield typed[item], source, extents
 
 
 def _uint(buffer: memoryview, at: int, size: int) -> int:
@@ -485,22 +490,22 @@ def _items_in_iref(buffer: memoryview, iref: int, iref_end: int) -> int:
 _ITEMS_NAMED = {b"iinf": _items_in_iinf, b"iloc": _items_in_iloc, b"ipma": _items_in_ipma, b"iref": _items_in_iref}
 
 
-def _items_of_type(buffer: memoryview, iinf: int, iinf_end: int, item_type: bytes) -> Iterator[int]:
-    """The IDs of the items of this type that an iinf's item info entries (infe, from version 2: item ID
-    of 16 bits, 32 from version 3, protection index, type) name."""
+def _item_types(buffer: memoryview, iinf: int, iinf_end: int) -> Iterator[tuple[int, bytes]]:
+    """The ID and type of each item an iinf's item info entries (infe, from version 2: item ID of 16 bits, 32
+    from version 3, protection index, type) name."""
     first = iinf + 4 + (2 if iinf < iinf_end and buffer[iinf] == 0 else 4)
     for kind, infe, infe_end in _counted_boxes(buffer, first, iinf_end, "an iinf box", MOST_ITEMS):
         if kind != b"infe" or infe >= infe_end or buffer[infe] < 2:
             continue
         width = 2 if buffer[infe] == 2 else 4
         kind_at = infe + 4 + width + 2
-        if kind_at + 4 <= infe_end and buffer[kind_at:kind_at + 4] == item_type:
-            yield _uint(buffer, infe + 4, width)
+        if kind_at + 4 <= infe_end:
+            yield _uint(buffer, infe + 4, width), bytes(buffer[kind_at:kind_at + 4])
 
 
-def _item_locations(buffer: memoryview, iloc: int, iloc_end: int, items: set[int]
-                    ) -> Iterator[tuple[int, list[tuple[int, int]]]]:
-    """(construction method, [(offset, length) of each extent]) of each of `items` the iloc locates
+def _item_locations(buffer: memoryview, iloc: int, iloc_end: int, items: Collection[int]
+                    ) -> Iterator[tuple[int, int, list[tuple[int, int]]]]:
+    """(item, construction method, [(offset, length) of each extent]) of each of `items` the iloc locates
     (ISO/IEC 14496-12, 8.11.3), up to the first entry cut short; Crowded for one of more than MOST_ITEMS
     extents. Its fields' sizes are 0, 4 or 8 bytes (libavif refuses others)."""
     version = buffer[iloc] if iloc < iloc_end else 0
@@ -525,7 +530,7 @@ def _item_locations(buffer: memoryview, iloc: int, iloc_end: int, items: set[int
         if item in items:
             if extent_count > MOST_ITEMS:
                 raise Crowded(f"an item of more than {MOST_ITEMS} extents")
-            yield method, [
+            yield item, method, [
                 (base + _uint(buffer, extent + index_size, offset_size),
                  _uint(buffer, extent + index_size + offset_size, length_size))
                 for extent in range(at, extents_end, extent_size or 1)]  # fields of no size: no extents

@@ -319,12 +319,12 @@ def check_avif_items(data: bytes, limits: Limits) -> None:
     decode for seconds as it opens it, or whose AV1 frames may be coded larger than the pixel limit, whatever
     size it declares (edge/avif.py)."""
     try:
-        payloads, coded_sizes = avif.exif_payloads(data), avif.coded_frame_sizes(data, limits.max_frames)
+        survey = avif.survey(data, limits.max_frames)
     except avif.Crowded as error:
         raise SourceTooLarge(f"AVIF of {error}") from None
-    for exif in payloads:
+    for exif in survey.exif:
         check_exif(exif)
-    for width, height in coded_sizes:
+    for width, height in survey.coded_sizes:
         if width * height > limits.max_pixels:
             raise SourceTooLarge(f"AVIF frame coded at up to {width}x{height}, over {limits.max_pixels} pixels")
 
