@@ -267,15 +267,7 @@ def open_source(data: bytes, limits: Limits) -> Source:
         image.info["transparency"] = png.transparency_at_8_bits(data, image.info["transparency"])
     if image.format in ("JPEG", "MPO"):
         check_jpeg_data(data)
-    if image.format == "TIFF":
-        check_tiff_pieces(image, data, limits)
-    if image.format == "TIFF" and image.info.get("compression") == "jpeg":
-        check_tiff_jpeg_scans(image, data)
-    data_check = None
-    if image.format == "TIFF" and image.info.get("compression") in DEFLATE_TIFF:
-        # Beside libtiff's decode, which takes as long: by hand, a 12 MP photo to 800 px renders in
-        # 233-249 ms with the check, 237-242 without, 430-456 with it run before the decode.
-        data_check = start_tiff_strip_check(image, data)
+    data_check = check_tiff(image, data, limits) if image.format == "TIFF" else None
     if image.format == "GIF" and gif_layout is not None:
         frames, canvas = gif_layout.frames, gif_layout.size
         check_pixels(canvas, limits)  # the canvas a later frame grows to
@@ -460,27 +452,39 @@ def check_jpeg_data(data: bytes) -> None:
             f"coded data under the {frame.least_coded_bytes()} bytes that {frame.width}x{frame.height} needs")
 
 
-def start_tiff_strip_check(image: Image.Image, data: bytes) -> Future:
+def check_tiff(image: Image.Image, data: bytes, limits: Limits) -> Future | None:
+    """Check an opened TIFF's strips or tiles, read once from its tags, before libtiff decodes them; a Deflate
+    one's are checked beside the decode, on a worker, whose future this returns."""
+    pieces = tiff_pieces(image)
+    check_tiff_pieces(image, pieces, data, limits)
+    if image.info.get("compression") == "jpeg":
+        check_tiff_jpeg_scans(image, pieces, data)
+    if image.info.get("compression") in DEFLATE_TIFF:
+        # Beside libtiff's decode, which takes as long: by hand, a 12 MP photo to 800 px renders in
+        # 233-249 ms with the check, 237-242 without, 430-456 with it run before the decode.
+        return start_tiff_strip_check(image, pieces, data)
+    return None
+
+
+def start_tiff_strip_check(image: Image.Image, pieces: list[tuple[int, int]], data: bytes) -> Future:
     """Check a Deflate TIFF's strips or tiles (edge/tiff.py) on a worker: libtiff would decode a corrupt
     one into wrong rows. No valid file inflates to more than its pixels take, tiles padded to whole ones.
     The tags are read here, as the pixels are about to decode on this thread."""
-    tile_width, tile_height = tiff_size(image, TiffImagePlugin.TILEWIDTH), tiff_size(image, TiffImagePlugin.TILELENGTH)
+    tile_width, tile_height = tiff_tile(image)
     most_bytes = MAX_TIFF_PIXEL_BYTES * (image.width + tile_width) * (image.height + tile_height)
-    return worker_pool().submit(tiff.check_deflate_strips, data, tiff_pieces(image), most_bytes)
+    return worker_pool().submit(tiff.check_deflate_strips, data, pieces, most_bytes)
 
 
-def check_tiff_pieces(image: Image.Image, data: bytes, limits: Limits) -> None:
+def check_tiff_pieces(image: Image.Image, pieces: list[tuple[int, int]], data: bytes, limits: Limits) -> None:
     """Refuse a TIFF whose strips or tiles would make libtiff work far past the file's bytes and its pixels.
     libtiff reads and decodes each strip or tile whole, so strips that share bytes multiply them (65,500
     one-row strips all pointing at the same 1 MB of PackBits no-ops, a 1.6 MB file, took 74 s to render), and
     tiles far larger than the image multiply its pixels (a 16x16 image in one 23,152-pixel square tile took
     2 GB, 65,536 tiles of 16x65,536 pixels for a one-row image 8.7 s): a helper's measures."""
-    if sum(min(length, max(len(data) - offset, 0)) for offset, length in tiff_pieces(image)) > len(data):
+    if sum(min(length, max(len(data) - offset, 0)) for offset, length in pieces) > len(data):
         raise SourceTooLarge("TIFF whose strips or tiles share bytes, adding up to more than the file")
-    tags = image.tag_v2
-    if TiffImagePlugin.TILEWIDTH in tags:
-        tile_width = tiff_size(image, TiffImagePlugin.TILEWIDTH)
-        tile_height = tiff_size(image, TiffImagePlugin.TILELENGTH)
+    if TiffImagePlugin.TILEWIDTH in image.tag_v2:
+        tile_width, tile_height = tiff_tile(image)
         padded = _ceil_to(image.width, tile_width) * _ceil_to(image.height, tile_height)
         if padded > MAX_TIFF_TILE_PADDING * limits.max_pixels:
             raise SourceTooLarge(f"TIFF whose tiles cover {padded} pixels, over {MAX_TIFF_TILE_PADDING} times "
@@ -491,18 +495,16 @@ def _ceil_to(length: int, step: int) -> int:
     return -(-length // step) * step
 
 
-def check_tiff_jpeg_scans(image: Image.Image, data: bytes) -> None:
+def check_tiff_jpeg_scans(image: Image.Image, pieces: list[tuple[int, int]], data: bytes) -> None:
     """Refuse a JPEG-compressed TIFF whose strips or tiles libjpeg would take seconds to decode, held to the
     JPEG's limit (check_jpeg_scans) by an upper bound: every scan counted with all the TIFF's samples, over
     its whole strip or tile. libtiff hands each to libjpeg, which decodes every scan of a progressive one
     over all its blocks (99 empty arithmetic-coded scans in one strip of a 7000x7000 CMYK TIFF, 1.9 MB, took
     28.7 s to load, by hand), and stops past 100. So a progressive one of three samples is refused from 40 MP,
     where a JPEG's own scans are counted exactly; old-style JPEG (compression 6) fails on a progressive frame."""
-    tags = image.tag_v2
-    pieces = tiff_pieces(image)
-    if TiffImagePlugin.TILEWIDTH in tags:
-        tile = tiff_size(image, TiffImagePlugin.TILEWIDTH) * tiff_size(image, TiffImagePlugin.TILELENGTH)
-        pixels = [tile] * len(pieces)
+    if TiffImagePlugin.TILEWIDTH in image.tag_v2:
+        tile_width, tile_height = tiff_tile(image)
+        pixels = [tile_width * tile_height] * len(pieces)
     else:
         pixels = jpeg_strip_pixels(image, data, pieces)
     # libtiff has libjpeg decode as many components as the TIFF has samples, or one where its planes lie apart:
@@ -553,6 +555,11 @@ def tiff_integers(value: object) -> tuple[int, ...]:
         return tuple(number for item in values for number in (item if isinstance(item, bytes) else (int(item),)))
     except (TypeError, ValueError, OverflowError):
         raise UnsupportedMedia(f"malformed TIFF: {value!r} where numbers belong") from None
+
+
+def tiff_tile(image: Image.Image) -> tuple[int, int]:
+    """A TIFF's tile width and height, each 1 where its tag is absent (strips)."""
+    return tiff_size(image, TiffImagePlugin.TILEWIDTH), tiff_size(image, TiffImagePlugin.TILELENGTH)
 
 
 def tiff_size(image: Image.Image, tag: int, default: int = 1) -> int:

@@ -625,8 +625,8 @@ def test_a_tiff_refused_by_its_check_leaves_no_cycle_holding_its_pixels(monkeypa
     and with it the decoded image, in a cycle only the garbage collector frees."""
     checks, real = [], edge.image.start_tiff_strip_check
 
-    def watched(image, data):
-        check = real(image, data)
+    def watched(*arguments):
+        check = real(*arguments)
         checks.append(weakref.ref(check))
         return check
 

@@ -215,7 +215,8 @@ def jpeg_tiles(image: Image.Image, tile: int, **options) -> tuple[bytes, list[by
 
 def scan_work(monkeypatch, data: bytes, most: int) -> None:
     monkeypatch.setattr(edge.image, "MAX_JPEG_SCAN_PIXELS", most)
-    edge.image.check_tiff_jpeg_scans(Image.open(io.BytesIO(data)), data)
+    image = Image.open(io.BytesIO(data))
+    edge.image.check_tiff_jpeg_scans(image, edge.image.tiff_pieces(image), data)
 
 
 def test_jpeg_tiffs_render(monkeypatch):
