@@ -147,28 +147,36 @@ def pillow_header(data: bytes, most_steps: int) -> PillowHeader:
     inside other segments (a quantization table cut short) still gives a size here: the whole file is
     refused either way, once Pillow opens it. The Exif is the first APP1 Exif segment whole, then each
     later one's payload after its "Exif" header."""
-    size, exif, arithmetic, frames = None, [], False, []
+    exif, frames = [], []  # each frame header's code, height, width and layers
     for steps, marker, start, end, cut in _pillow_walk(data):
         if steps > most_steps:
             raise HeaderTooLong(f"more than {most_steps} steps")
         if marker == _START_OF_SCAN:  # where the walk stops, once Pillow has read the scan header
             length = int.from_bytes(data[start:start + 2])
             whole = start + max(length, 2) <= len(data)
-            alone = whole and length > 2 and frames == [(data[start + 2], True)]  # its component count, after length
-            return PillowHeader(size if whole else None, exif, start - 2, arithmetic, alone)  # at its marker's 0xFF
+            layers = data[start + 2] if whole and length > 2 else None  # the scan's components, after its length
+            return PillowHeader(_last_frame_size(frames) if whole else None, exif, start - 2,  # at its marker's 0xFF
+                                bool(frames) and frames[-1][0] in _ARITHMETIC_FRAMES,
+                                len(frames) == 1 and frames[0][0] in _ONE_PASS_FRAMES and frames[0][3] == layers)
         if cut or (marker < 0xC0 and marker != 0x00):
             return PillowHeader(None, exif)
         if marker in _PILLOW_FRAME_HEADERS:
             frame = data[start:end]
             if len(frame) < 6 or (len(frame) - 6) % 3 or frame[0] != 8 or frame[5] not in _PILLOW_LAYERS:
                 return PillowHeader(None, exif)
-            height, width = struct.unpack_from(">HH", frame, 1)
-            size = (width, height) if width and height else None
-            arithmetic = marker in _ARITHMETIC_FRAMES
-            frames.append((frame[5], marker in _ONE_PASS_FRAMES))  # its components, and whether one scan may be all
+            frames.append((marker, *struct.unpack_from(">HHB", frame, 1)))
         if marker == _APP1 and data.startswith(_EXIF_HEADER, start):
             exif.append(data[start + (len(_EXIF_HEADER) if exif else 0):end])
-    return PillowHeader(size, exif)
+    return PillowHeader(_last_frame_size(frames), exif)
+
+
+def _last_frame_size(frames: list[tuple[int, int, int, int]]) -> tuple[int, int] | None:
+    """The width and height of the last frame header Pillow read, which it takes; None where there is none,
+    or where either is 0."""
+    if not frames:
+        return None
+    _, height, width, _ = frames[-1]
+    return (width, height) if width and height else None
 
 
 def scans(data: bytes, header: PillowHeader) -> list[int] | None:

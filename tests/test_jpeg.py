@@ -461,10 +461,12 @@ def first_scan_of_one_component(data: bytes) -> bytes:
     return data[:sos] + b"\xff\xda\x00\x08\x01" + data[sos + 5:sos + 7] + b"\x00\x3f\x00" + data[sos + 14:]
 
 
-def with_frame_header_twice(data: bytes) -> bytes:
-    sof = data.index(b"\xff\xc0")
+def with_frame_header_twice(data: bytes, code: int = 0xC0) -> bytes:
+    """data with a copy of its sequential frame header, coded `code`, before its first scan."""
+    sof = data.index(b"\xff\xc0") if b"\xff\xc0" in data else data.index(b"\xff\xc9")
     sos = data.index(b"\xff\xda")
-    return data[:sos] + data[sof:sof + 2 + struct.unpack_from(">H", data, sof + 2)[0]] + data[sos:]
+    copy = bytes([0xFF, code]) + data[sof + 2:sof + 2 + struct.unpack_from(">H", data, sof + 2)[0]]
+    return data[:sos] + copy + data[sos:]
 
 
 SPLIT = first_scan_of_one_component(BASELINE)
@@ -548,8 +550,11 @@ def test_exif_whose_exif_gps_or_interop_directory_pillow_may_decode_too_long_is_
 ARITHMETIC = PROGRESSIVE.replace(b"\xff\xc2", b"\xff\xca", 1)  # its frame header's code: arithmetic-coded progressive
 
 
-@pytest.mark.parametrize(("data", "arithmetic"), [(PROGRESSIVE, False), (BASELINE, False), (ARITHMETIC, True),
-                                                  (ARITHMETIC_SEQUENTIAL, True)])
+@pytest.mark.parametrize(("data", "arithmetic"), [
+    (PROGRESSIVE, False), (BASELINE, False), (ARITHMETIC, True), (ARITHMETIC_SEQUENTIAL, True),
+    (with_frame_header_twice(ARITHMETIC_SEQUENTIAL), False),  # told by the last, which Pillow takes
+    (with_frame_header_twice(BASELINE, 0xC9), True),
+], ids=["progressive", "baseline", "arithmetic", "arithmetic-sequential", "arithmetic-then-not", "not-then-arithmetic"])
 def test_an_arithmetic_coded_frame_is_told(data, arithmetic):
     assert jpeg.pillow_header(data, 10_000).arithmetic is arithmetic
 
