@@ -548,13 +548,13 @@ def tiff_pieces(image: Image.Image) -> list[tuple[int, int]]:
 
 
 def tiff_integers(value: object) -> tuple[int, ...]:
-    """A TIFF tag's values as the integers libtiff reads, whatever type the file gives them (Pillow hands on
-    BYTE as bytes, DOUBLE as floats); UnsupportedMedia for values that are no numbers."""
+    """A TIFF tag's values as integers, a BYTE or UNDEFINED one's bytes included (Pillow hands those on as
+    bytes); UnsupportedMedia for values of another type where integers belong (a RATIONAL's, a DOUBLE's):
+    libtiff refuses DOUBLE strip offsets, and Pillow fails in Python on RATIONAL ones (a TypeError)."""
     values = value if isinstance(value, tuple) else (value,)
-    try:  # a BYTE or UNDEFINED value's bytes are its numbers
-        return tuple(number for item in values for number in (item if isinstance(item, bytes) else (int(item),)))
-    except (TypeError, ValueError, OverflowError):
-        raise UnsupportedMedia(f"malformed TIFF: {value!r} where numbers belong") from None
+    if not all(isinstance(item, int | bytes) for item in values):
+        raise UnsupportedMedia(f"malformed TIFF: {value!r} where integers belong")
+    return tuple(number for item in values for number in (item if isinstance(item, bytes) else (item,)))
 
 
 def tiff_tile(image: Image.Image) -> tuple[int, int]:

@@ -364,9 +364,16 @@ def test_a_tiffs_sizes_are_read_as_libtiff_reads_them_and_none_is_zero(data, out
         assert Image.open(io.BytesIO(rendered.body)).size == outcome
 
 
-def test_strip_offsets_of_another_type_are_read_as_numbers_and_left_to_libtiff():
-    """DOUBLE offsets, which Pillow hands on as floats and libtiff refuses."""
-    offsets_at = GREY_STRIPS.index(struct.pack("<HHI", 273, 4, 2))
-    data = GREY_STRIPS[:offsets_at] + struct.pack("<HHI", 273, 12, 2) + GREY_STRIPS[offsets_at + 8:]
+RAW_STRIPS = encoded(gradient((40, 30)), "TIFF", compression="raw", strip_size=1000)
+
+
+@pytest.mark.parametrize(("original", "field_type"), [(GREY_STRIPS, 12), (RAW_STRIPS, 5)],
+                         ids=["jpeg-double", "raw-rational"])
+def test_strip_offsets_of_a_type_other_than_an_integers_are_unsupported(original, field_type):
+    """DOUBLE offsets of JPEG strips, which Pillow hands on as floats and libtiff refuses; RATIONAL ones of
+    uncompressed strips, which Pillow reads itself, and failed on in Python (a TypeError, a 500)."""
+    count = len(Image.open(io.BytesIO(original)).tag_v2[273])
+    offsets_at = original.index(struct.pack("<HHI", 273, 4, count))
+    data = original[:offsets_at] + struct.pack("<HHI", 273, field_type, count) + original[offsets_at + 8:]
     with pytest.raises(UnsupportedMedia):
         edge.image.render(data, parse_rendition("/16x/a.tif"), edge.image.Limits(50_000_000, 300))
