@@ -26,7 +26,7 @@ table and properties cost it time or memory too (_check_sample_table). And Pillo
 libavif hands it (an Exif item's payload, after the 4-byte offset of its TIFF header, HEIF Annex
 A.2.1) as it opens it when its orientation differs from the file's own, every number of a tag
 whatever count the tag declares: 4 MB of one RATIONAL took 1.1-5.8 s. Those payloads are returned,
-for the caller to bound, with the largest frame each AV1 sequence header lets dav1d decode.
+for the caller to bound, with the largest frame each AV1 sequence and frame header lets dav1d decode.
 """
 
 import itertools
@@ -58,7 +58,11 @@ MOST_TRACKS = 16
 MOST_CHUNK_LOOKUPS = 10_000_000
 MOST_OBUS = 256  # in an AV1 item or sample: a temporal delimiter, a sequence header, a frame or its tile groups
 _SEQUENCE_HEADER_OBU = 1
-_MOST_SEQUENCE_HEADER_BYTES = 512  # up to its largest frame size: 32 operating points of 90 bits, and the rest
+_FRAME_HEADER_OBUS = frozenset({3, 6, 7})  # a frame header, a frame (its header, then its tiles), a redundant one
+_KEY_FRAME, _SWITCH_FRAME = 0, 3
+_SELECT = 2  # seq_force_screen_content_tools or seq_force_integer_mv leaving it to each frame header
+_MOST_SEQUENCE_HEADER_BYTES = 512  # up to its screen content tools: 32 operating points of 90 bits, and the rest
+_MOST_FRAME_HEADER_BYTES = 16  # up to its frame_size_override_flag: 67 bits at most
 
 
 def stop_clock(buffer: memoryview) -> None:
@@ -195,7 +199,7 @@ class Crowded(ValueError):
 class Survey:
     """What an AVIF holds that its caller bounds before Pillow opens it."""
     exif: list[bytes]  # what libavif may hand Pillow as Exif
-    coded_sizes: list[tuple[int, int]]  # the largest frame dav1d may decode under each AV1 sequence header
+    coded_sizes: list[tuple[int, int]]  # the largest frames dav1d may decode, from AV1 sequence and frame headers
 
 
 def survey(data: bytes, most_samples: int) -> Survey:
@@ -209,11 +213,11 @@ def survey(data: bytes, most_samples: int) -> Survey:
     extents make them, or an AV1 item or sample of more than MOST_OBUS OBUs.
 
     The Exif is each Exif item's payload after the offset of its TIFF header, from the file's meta box and its
-    tracks'; libavif hands on the primary item's, or its track's. The coded sizes are those of each sequence
-    header of the av01 items, and of the first `most_samples` samples of each track: dav1d decodes the frame
-    the bitstream gives, whatever size the item's ispe box or the track declares, which is all that Pillow and
-    libavif check (3 KB declaring 100x100 over 16,000x16,000 took 1 s and 553 MB to render, 16,384x16,384 with
-    alpha 3 s and 1.3 GB: a helper's measures)."""
+    tracks'; libavif hands on the primary item's, or its track's. The coded sizes are those the sequence and
+    frame headers give (_frame_sizes) of the av01 items, and of the first `most_samples` samples of each track:
+    dav1d decodes the frame the bitstream gives, whatever size the item's ispe box or the track declares, which
+    is all that Pillow and libavif check (3 KB declaring 100x100 over 16,000x16,000 took 1 s and 553 MB to
+    render, 16,384x16,384 with alpha 3 s and 1.3 GB: a helper's measures)."""
     if data[4:8] != b"ftyp" or data[8:12] not in BRANDS:
         return Survey([], [])
     buffer = memoryview(data)
@@ -222,7 +226,7 @@ def survey(data: bytes, most_samples: int) -> Survey:
         for item_type, source, extents in _item_data(buffer, metas, (b"Exif", b"av01")):
             pieces = [source[offset:offset + length] for offset, length in extents]
             if item_type == b"av01":
-                coded.append(b"".join(pieces))
+                coded.append([b"".join(pieces)])
                 continue
             extents_located += len(extents)
             if extents_located > MOST_ITEMS:
@@ -231,28 +235,50 @@ def survey(data: bytes, most_samples: int) -> Survey:
     if sum(len(piece) for pieces in exif_located for piece in pieces) > len(data):
         raise Crowded("Exif items larger than the file")
     for _, _, trak, trak_end in _tracks(buffer):
-        coded += _samples(buffer, _sample_table(buffer, _counted_boxes(buffer, trak, trak_end, "a track")),
-                          most_samples)
+        coded.append(list(_samples(buffer, _sample_table(buffer, _counted_boxes(buffer, trak, trak_end, "a track")),
+                                   most_samples)))
     # The Exif after the 32-bit offset of its TIFF header; libavif fails on less, and Pillow ignores an empty one.
-    return Survey([payload[4:] for payload in map(b"".join, exif_located) if len(payload) > 4],
-                  [size for unit in coded for size in _sequence_header_bounds(unit)])
+    return Survey([payload[4:] for payload in map(b"".join, exif_located) if len(payload) > 4], _frame_sizes(coded))
 
 
-def _sequence_header_bounds(coded: bytes | memoryview) -> Iterator[tuple[int, int]]:
-    """For each sequence header OBU among an AV1 item's or sample's OBUs (AV1 5.3), the largest frame dav1d may
-    decode under it (_frame_size_bound); none for one cut short. All of them: dav1d takes each in turn.
-    Crowded past MOST_OBUS OBUs."""
-    pos = 0
+def _frame_sizes(streams: list[list[bytes | memoryview]]) -> list[tuple[int, int]]:
+    """The largest frame dav1d may decode under each AV1 sequence header and frame header (AV1 5.5.1, 5.9.2) of
+    each stream of items or samples in the order dav1d takes them: an av01 item, or a track's samples.
+
+    A sequence header declares a largest frame, and a frame header that does not override the frame size
+    (frame_size_override_flag) is decoded at exactly that size. One that does gives its own size in fields as
+    wide as its sequence header says, and dav1d does not hold it to the declared largest (8000x8000 under a header
+    of at most 64x48 decoded, a helper's measure), so its bound is what those fields can hold. A frame header read
+    before any sequence header of its stream, whose fields cannot be known, bounds every sequence header so."""
+    sizes: list[tuple[int, int]] = []
+    headers: list[_SequenceHeader] = []
+    unknown = False
+    for stream in streams:
+        active = None
+        for kind, payload in (obu for unit in stream for obu in _obus(unit)):
+            if kind == _SEQUENCE_HEADER_OBU:
+                active = _sequence_header(payload[:_MOST_SEQUENCE_HEADER_BYTES])
+                if active is not None:
+                    headers.append(active)
+                    sizes.append(active.largest)
+            elif kind in _FRAME_HEADER_OBUS:
+                if active is None:
+                    unknown = True
+                elif _overrides_frame_size(payload[:_MOST_FRAME_HEADER_BYTES], active):
+                    sizes.append(active.size_fields_hold)
+    return sizes + [header.size_fields_hold for header in headers] if unknown else sizes
+
+
+def _obus(unit: bytes | memoryview) -> Iterator[tuple[int, memoryview]]:
+    """The type and payload of each OBU of an AV1 item or sample (AV1 5.3); Crowded past MOST_OBUS OBUs."""
+    coded, pos = memoryview(unit), 0
     for _ in range(MOST_OBUS):
         if pos >= len(coded):
             return
         header = coded[pos]
         pos += 2 if header & 4 else 1  # the extension byte
         size, pos = _leb128(coded, pos) if header & 2 else (len(coded) - pos, pos)
-        if header >> 3 & 15 == _SEQUENCE_HEADER_OBU:
-            bound = _frame_size_bound(coded[pos:pos + min(size, _MOST_SEQUENCE_HEADER_BYTES)])
-            if bound is not None:
-                yield bound
+        yield header >> 3 & 15, coded[pos:pos + size]
         pos += size
     if pos < len(coded):
         raise Crowded(f"an AV1 item or sample of more than {MOST_OBUS} OBUs")
@@ -297,29 +323,41 @@ class _Bits:
         self.read(zeros)
 
 
-def _frame_size_bound(payload: bytes | memoryview) -> tuple[int, int] | None:
-    """The largest frame dav1d may decode under a sequence header (its OBU's payload, AV1 5.5.1, read past its
-    timing, decoder model and operating point fields); None where it is cut short. With a reduced still picture
-    header, the frame is the largest it declares (max_frame_width_minus_1 + 1, and height). Without one, a frame
-    header may give its own size in fields as wide as the sequence header says (frame_width_bits), and dav1d
-    does not hold it to the declared largest: a frame of 8000x8000 under one of at most 64x48 decoded (a
-    helper's measure). So the bound is what those fields can hold."""
+@dataclass(frozen=True)
+class _SequenceHeader:
+    """What an AV1 sequence header says of the frames under it, and how their frame headers are laid out."""
+    largest: tuple[int, int]  # max_frame_width_minus_1 + 1, and height
+    size_fields_hold: tuple[int, int]  # the largest frame a frame header may give (the largest, if reduced)
+    reduced: bool  # reduced_still_picture_header: its frame headers have none of the fields below
+    presentation_time_bits: int  # of a shown frame's temporal_point_info; 0 where it has none
+    frame_id_bits: int  # 0 where frame_id_numbers_present_flag is not set
+    screen_content_tools: int  # seq_force_screen_content_tools: 0, 1 or _SELECT, each frame header saying
+    integer_mv: int  # seq_force_integer_mv, likewise
+
+
+def _sequence_header(payload: bytes | memoryview) -> _SequenceHeader | None:
+    """A sequence header OBU's payload (AV1 5.5.1) read as dav1d reads it, as far as its screen content tools;
+    None where it is cut short, on which dav1d fails."""
     bits = _Bits(payload)
     try:
         bits.read(4)  # seq_profile, still_picture
         reduced = bits.read(1)  # reduced_still_picture_header: only seq_level_idx[0] follows
+        presentation_time_bits = 0
         if reduced:
             bits.read(5)
         else:
             decoder_model, delay_bits = False, 0
             if bits.read(1):  # timing_info_present_flag
                 bits.read(64)  # num_units_in_display_tick, time_scale
-                if bits.read(1):  # equal_picture_interval
+                equal_interval = bits.read(1)
+                if equal_interval:
                     bits.skip_uvlc()
                 decoder_model = bits.read(1)
                 if decoder_model:
                     delay_bits = bits.read(5) + 1
-                    bits.read(42)  # num_units_in_decoding_tick, two lengths
+                    bits.read(37)  # num_units_in_decoding_tick, buffer_removal_time_length_minus_1
+                    presentation_time_length = bits.read(5) + 1
+                    presentation_time_bits = 0 if equal_interval else presentation_time_length
             initial_display_delay = bits.read(1)
             for _ in range(bits.read(5) + 1):  # operating points
                 bits.read(12)  # operating_point_idc
@@ -330,10 +368,49 @@ def _frame_size_bound(payload: bytes | memoryview) -> tuple[int, int] | None:
                 if initial_display_delay and bits.read(1):
                     bits.read(4)
         width_bits, height_bits = bits.read(4) + 1, bits.read(4) + 1
-        largest = bits.read(width_bits) + 1, bits.read(height_bits) + 1  # read either way: dav1d fails on less
-        return largest if reduced else (1 << width_bits, 1 << height_bits)
+        largest = bits.read(width_bits) + 1, bits.read(height_bits) + 1
+        frame_id_bits = 0
+        if not reduced and bits.read(1):  # frame_id_numbers_present_flag
+            frame_id_bits = bits.read(4) + 2 + bits.read(3) + 1  # the delta's length, then the additional
+        bits.read(3)  # use_128x128_superblock, enable_filter_intra, enable_intra_edge_filter
+        screen_content_tools = integer_mv = _SELECT
+        if not reduced:
+            bits.read(4)  # enable_interintra_compound, enable_masked_compound, enable_warped_motion, dual filter
+            if bits.read(1):  # enable_order_hint
+                bits.read(2)  # enable_jnt_comp, enable_ref_frame_mvs
+            screen_content_tools = _SELECT if bits.read(1) else bits.read(1)
+            if screen_content_tools:
+                integer_mv = _SELECT if bits.read(1) else bits.read(1)
     except _CutShort:
         return None
+    return _SequenceHeader(largest, largest if reduced else (1 << width_bits, 1 << height_bits), bool(reduced),
+                           presentation_time_bits, frame_id_bits, screen_content_tools, integer_mv)
+
+
+def _overrides_frame_size(payload: bytes | memoryview, header: _SequenceHeader) -> bool:
+    """Whether a frame header (AV1 5.9.2, read as dav1d reads it) gives its own frame size: its
+    frame_size_override_flag, always set for a switch frame; yes for one cut short. Never under a reduced still
+    picture header, nor for a frame shown again (show_existing_frame), which is not decoded anew."""
+    if header.reduced:
+        return False
+    bits = _Bits(payload)
+    try:
+        if bits.read(1):  # show_existing_frame
+            return False
+        frame_type, shown = bits.read(2), bits.read(1)
+        if frame_type == _SWITCH_FRAME:
+            return True
+        bits.read(header.presentation_time_bits if shown else 1)  # temporal_point_info, or showable_frame
+        if frame_type != _KEY_FRAME or not shown:
+            bits.read(1)  # error_resilient_mode
+        bits.read(1)  # disable_cdf_update
+        screen_content = bits.read(1) if header.screen_content_tools == _SELECT else header.screen_content_tools
+        if screen_content and header.integer_mv == _SELECT:
+            bits.read(1)  # force_integer_mv
+        bits.read(header.frame_id_bits)  # current_frame_id
+        return bool(bits.read(1))
+    except _CutShort:
+        return True
 
 
 def _item_lists(buffer: memoryview) -> Iterator[list[tuple[int, int]]]:

@@ -4,6 +4,7 @@ zeroed, and nothing else touched; and how many times it plays."""
 import io
 import struct
 import time
+from dataclasses import dataclass
 
 import pytest
 from PIL import Image, ImageSequence
@@ -742,33 +743,104 @@ class BitWriter:
         return int(padded, 2).to_bytes(len(padded) // 8)
 
 
-def sequence_header(width: int, height: int, reduced: bool = False, timing: bool = False, equal_interval: bool = False,
-                    decoder_model: bool = False, display_delay: bool = False, levels: tuple[int, ...] = (8,)) -> bytes:
-    """A sequence header OBU's payload (AV1 5.5.1) up to its largest frame size and a little after."""
-    bits = BitWriter().put(0, 3).put(1, 1).put(reduced, 1)
-    if reduced:
-        bits.put(levels[0], 5)
+KEY, INTER, INTRA_ONLY, SWITCH = range(4)  # AV1 frame types
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The fields of a sequence header that decide where a frame header's frame_size_override_flag lies."""
+    reduced: bool = False
+    timing: bool = False
+    equal_interval: bool = False
+    decoder_model: bool = False
+    display_delay: bool = False
+    levels: tuple[int, ...] = (8,)
+    presentation_time_length: int = 7  # frame_presentation_time_length_minus_1 + 1, with a decoder model
+    frame_ids: tuple[int, int] | None = None  # delta_frame_id_length_minus_2, additional_frame_id_length_minus_1
+    order_hint: bool = False
+    screen_content: int = 2  # seq_force_screen_content_tools: 2 leaves it to each frame header
+    integer_mv: int = 2
+
+    @property
+    def presentation_time_bits(self) -> int:
+        return self.presentation_time_length if self.timing and self.decoder_model and not self.equal_interval else 0
+
+    @property
+    def frame_id_bits(self) -> int:
+        return self.frame_ids[0] + 2 + self.frame_ids[1] + 1 if self.frame_ids else 0
+
+
+def sequence_header(width: int, height: int, width_bits: int | None = None, **fields) -> bytes:
+    """A sequence header OBU's payload (AV1 5.5.1) up to its screen content tools and a little after."""
+    layout = Layout(**fields)
+    bits = BitWriter().put(0, 3).put(1, 1).put(layout.reduced, 1)
+    if layout.reduced:
+        bits.put(layout.levels[0], 5)
     else:
-        bits.put(timing, 1)
-        if timing:
-            bits.put(1, 32).put(30, 32).put(equal_interval, 1)
-            if equal_interval:
+        bits.put(layout.timing, 1)
+        if layout.timing:
+            bits.put(1, 32).put(30, 32).put(layout.equal_interval, 1)
+            if layout.equal_interval:
                 bits.uvlc(1000)
-            bits.put(decoder_model, 1)
-            if decoder_model:
-                bits.put(9, 5).put(1, 32).put(4, 5).put(4, 5)  # delays of 10 bits
-        bits.put(display_delay, 1).put(len(levels) - 1, 5)
-        for level in levels:
+            bits.put(layout.decoder_model, 1)
+            if layout.decoder_model:
+                bits.put(9, 5).put(1, 32).put(4, 5).put(layout.presentation_time_length - 1, 5)  # delays of 10 bits
+        bits.put(layout.display_delay, 1).put(len(layout.levels) - 1, 5)
+        for level in layout.levels:
             bits.put(0x101, 12).put(level, 5)
             if level > 7:
                 bits.put(1, 1)
-            if timing and decoder_model:
+            if layout.timing and layout.decoder_model:
                 bits.put(1, 1).put(1023, 10).put(0, 10).put(1, 1)
-            if display_delay:
+            if layout.display_delay:
                 bits.put(1, 1).put(9, 4)
-    width_bits, height_bits = max(width - 1, 1).bit_length(), max(height - 1, 1).bit_length()
+    width_bits = width_bits or max(width - 1, 1).bit_length()
+    height_bits = max(height - 1, 1).bit_length()
     bits.put(width_bits - 1, 4).put(height_bits - 1, 4).put(width - 1, width_bits).put(height - 1, height_bits)
-    return bits.put(0b1010, 4).payload()  # frame_id_numbers_present_flag and on
+    if not layout.reduced:
+        bits.put(layout.frame_ids is not None, 1)
+        if layout.frame_ids:
+            bits.put(layout.frame_ids[0], 4).put(layout.frame_ids[1], 3)
+    bits.put(0b101, 3)  # use_128x128_superblock, enable_filter_intra, enable_intra_edge_filter
+    if not layout.reduced:
+        bits.put(0b0110, 4).put(layout.order_hint, 1)
+        if layout.order_hint:
+            bits.put(0b10, 2)
+        bits.put(1, 1) if layout.screen_content == 2 else bits.put(0, 1).put(layout.screen_content, 1)
+        if layout.screen_content:
+            bits.put(1, 1) if layout.integer_mv == 2 else bits.put(0, 1).put(layout.integer_mv, 1)
+        if layout.order_hint:
+            bits.put(6, 3)
+    return bits.put(0b0110, 4).payload()  # enable_superres and on
+
+
+def frame_header(layout: Layout, override: bool, frame_type: int = KEY, shown: bool = True, existing: bool = False,
+                 screen_content: bool = False) -> bytes:
+    """A frame header OBU's payload (AV1 5.9.2) under a sequence header of that layout, through its
+    frame_size_override_flag (none for a switch frame). Every field whose value does not move the flag is set
+    to the flag's complement, so that a reader a bit off reads the other answer."""
+    fill = int(not override)
+    bits = BitWriter()
+    if not layout.reduced:
+        bits.put(existing, 1)
+        if existing:
+            return bits.put(5, 3).put(-fill & 0xFF, 8).payload()  # frame_to_show_map_idx, and on
+        bits.put(frame_type, 2).put(shown, 1)
+        if shown:
+            bits.put(-fill & ((1 << layout.presentation_time_bits) - 1), layout.presentation_time_bits)
+        else:
+            bits.put(fill, 1)  # showable_frame
+        if frame_type != SWITCH and not (frame_type == KEY and shown):
+            bits.put(fill, 1)  # error_resilient_mode
+        bits.put(fill, 1)  # disable_cdf_update
+        if layout.screen_content == 2:
+            bits.put(screen_content, 1)
+        if (screen_content if layout.screen_content == 2 else layout.screen_content) and layout.integer_mv == 2:
+            bits.put(fill, 1)  # force_integer_mv
+        bits.put(-fill & ((1 << layout.frame_id_bits) - 1), layout.frame_id_bits)
+        if frame_type != SWITCH:
+            bits.put(override, 1)
+    return bits.put(-fill & 0xFFFF, 16).payload()
 
 
 def obu(obu_type: int, payload: bytes, extension: bool = False, sized: bool = True) -> bytes:
@@ -784,43 +856,117 @@ def obu(obu_type: int, payload: bytes, extension: bool = False, sized: bool = Tr
     return header + size + payload
 
 
-@pytest.mark.parametrize("fields", [
-    {"reduced": True}, {}, {"timing": True}, {"timing": True, "equal_interval": True},
-    {"timing": True, "decoder_model": True}, {"display_delay": True}, {"levels": (3, 9, 13, 5)},
-    {"timing": True, "equal_interval": True, "decoder_model": True, "display_delay": True, "levels": (8, 2, 31)},
-], ids=["reduced", "plain", "timing", "equal-interval", "decoder-model", "display-delay", "operating-points", "all"])
+LAYOUTS = {
+    "reduced": {"reduced": True}, "plain": {}, "timing": {"timing": True},
+    "equal-interval": {"timing": True, "equal_interval": True},
+    "decoder-model": {"timing": True, "decoder_model": True},
+    "equal-interval-decoder-model": {"timing": True, "equal_interval": True, "decoder_model": True},
+    "display-delay": {"display_delay": True}, "operating-points": {"levels": (3, 9, 13, 5)},
+    "frame-ids": {"frame_ids": (13, 5)}, "order-hint": {"order_hint": True},
+    "no-screen-content": {"screen_content": 0}, "screen-content": {"screen_content": 1},
+    "screen-content-integer-mv": {"screen_content": 1, "integer_mv": 1},
+    "screen-content-no-integer-mv": {"screen_content": 1, "integer_mv": 0},
+    "all": {"timing": True, "decoder_model": True, "display_delay": True, "levels": (8, 2, 31),
+            "frame_ids": (0, 0), "order_hint": True, "screen_content": 1},
+    "longest": {"timing": True, "decoder_model": True, "presentation_time_length": 32, "frame_ids": (15, 7)},
+}
+
+
+@pytest.mark.parametrize("fields", LAYOUTS.values(), ids=LAYOUTS.keys())
 @pytest.mark.parametrize("size", [(1, 1), (640, 480), (16000, 9), (65536, 65536)])
-def test_the_largest_frame_a_sequence_header_lets_dav1d_decode_is_read_past_its_other_fields(fields, size):
-    """Its declared largest with a reduced still picture header; without one, what a frame header's size fields,
-    as wide as the sequence header says, can hold."""
-    item = (obu(2, b"") + obu(5, bytes(300), extension=True) + obu(9, b"\x0a" * 20)  # a reserved type
-            + obu(1, sequence_header(*size, **fields)) + obu(6, b"f"))
+def test_a_frame_is_decoded_at_the_largest_its_sequence_header_declares_unless_it_gives_its_own_size(fields, size):
+    """Giving its own size, a frame may be as large as the sequence header's size fields can hold; under a reduced
+    still picture header, it cannot."""
+    layout, header = Layout(**fields), sequence_header(*size, **fields)
     bits = [max(side - 1, 1).bit_length() for side in size]
-    bound = size if fields.get("reduced") else (1 << bits[0], 1 << bits[1])
-    assert list(avif._sequence_header_bounds(item)) == [bound]
-    assert list(avif._sequence_header_bounds(obu(1, sequence_header(*size, **fields), sized=False))) == [bound]
+    bound = size if layout.reduced else (1 << bits[0], 1 << bits[1])
+    before = obu(2, b"") + obu(5, bytes(300), extension=True) + obu(9, b"\x0a" * 20)  # a reserved type
+    assert avif._frame_sizes([[before + obu(1, header) + obu(6, frame_header(layout, False))]]) == [size]
+    assert avif._frame_sizes([[before + obu(1, header) + obu(6, frame_header(layout, True))]]) == [size] + [
+        bound] * (not layout.reduced)
+    assert avif._frame_sizes([[obu(1, header, sized=False)]]) == [size]
+
+
+@pytest.mark.parametrize("fields", LAYOUTS.values(), ids=LAYOUTS.keys())
+@pytest.mark.parametrize(("frame_type", "shown"), [(KEY, True), (KEY, False), (INTER, True), (INTER, False),
+                                                   (INTRA_ONLY, False), (SWITCH, True)])
+@pytest.mark.parametrize("screen_content", [False, True])
+@pytest.mark.parametrize("kind", [3, 6, 7])  # a frame header, a frame, a redundant frame header
+def test_a_frame_headers_size_override_is_read_past_the_fields_its_sequence_header_lays_out(
+        fields, frame_type, shown, screen_content, kind):
+    layout = Layout(**fields)
+    header = obu(1, sequence_header(640, 480, **fields))
+    for override in (False, True):
+        frame = obu(kind, frame_header(layout, override, frame_type, shown, screen_content=screen_content))
+        overrides = not layout.reduced and (override or frame_type == SWITCH)
+        assert avif._frame_sizes([[header + frame]]) == [(640, 480)] + [(1024, 512)] * overrides
+
+
+@pytest.mark.parametrize("fields", LAYOUTS.values(), ids=LAYOUTS.keys())
+def test_a_frame_shown_again_is_not_decoded_anew(fields):
+    header = obu(1, sequence_header(640, 480, **fields))
+    assert avif._frame_sizes([[header + obu(3, frame_header(Layout(**fields), True, existing=True))]]) == [(640, 480)]
+
+
+def test_a_frame_header_cut_short_may_give_any_size_its_fields_hold():
+    header = obu(1, sequence_header(640, 480, frame_ids=(3, 2)))
+    frame = frame_header(Layout(frame_ids=(3, 2)), False)
+    assert avif._frame_sizes([[header + obu(3, frame)]]) == [(640, 480)]
+    assert avif._frame_sizes([[header + obu(3, frame[:1])]]) == [(640, 480), (1024, 512)]
+    assert avif._frame_sizes([[header + obu(3, b"")]]) == [(640, 480), (1024, 512)]
+
+
+def test_size_fields_wider_than_the_largest_needs_bound_a_frame_giving_its_own_size():
+    """8000x8000 decoded under a header of at most 64x48 in a helper's file: its width fields were 13 bits wide."""
+    header = obu(1, sequence_header(64, 48, width_bits=13))
+    assert avif._frame_sizes([[header + obu(6, frame_header(Layout(), False))]]) == [(64, 48)]
+    assert avif._frame_sizes([[header + obu(6, frame_header(Layout(), True))]]) == [(64, 48), (8192, 64)]
+
+
+def test_frame_headers_are_read_under_the_last_sequence_header_before_them_in_their_stream():
+    """A track's samples are one stream: a sequence header in the first sample lays out the frame headers of the
+    next ones, until another replaces it; an item is a stream of its own."""
+    plain, frame_ids = Layout(), Layout(frame_ids=(15, 7))
+    small, large = obu(1, sequence_header(640, 480)), obu(1, sequence_header(4000, 3000, frame_ids=(15, 7)))
+    samples = [small + obu(6, frame_header(plain, False)), obu(6, frame_header(plain, False)),
+               large + obu(6, frame_header(frame_ids, False)), obu(6, frame_header(frame_ids, True))]
+    assert avif._frame_sizes([samples]) == [(640, 480), (4000, 3000), (4096, 4096)]
+    assert avif._frame_sizes([samples[:2]]) == [(640, 480)]
+    # Read under the first sequence header, the last frame header would not give its own size: a bit differs.
+    assert avif._frame_sizes([[small] + samples[3:]]) == [(640, 480)]
+
+
+def test_a_frame_header_before_any_sequence_header_of_its_stream_may_be_any_size_every_one_allows():
+    """dav1d may decode it under a sequence header of an earlier item, were the decoder kept between them."""
+    still, frame = obu(1, sequence_header(64, 48, reduced=True)), obu(6, frame_header(Layout(), False))
+    animation = obu(1, sequence_header(640, 480))
+    assert avif._frame_sizes([[still + frame], [animation + frame]]) == [(64, 48), (640, 480)]
+    assert avif._frame_sizes([[still], [frame + animation]]) == [(64, 48), (640, 480), (64, 48), (1024, 512)]
+    assert avif._frame_sizes([[still], [animation], [frame]]) == [(64, 48), (640, 480), (64, 48), (1024, 512)]
+    assert avif._frame_sizes([[frame]]) == []
 
 
 def test_every_sequence_header_of_an_item_is_read_as_dav1d_takes_each():
     item = obu(1, sequence_header(64, 48, reduced=True)) + obu(1, sequence_header(16000, 9000, reduced=True))
-    assert list(avif._sequence_header_bounds(item + obu(6, b"f") + obu(1, sequence_header(9, 9, reduced=True)))) == [
+    assert avif._frame_sizes([[item + obu(6, b"f") + obu(1, sequence_header(9, 9, reduced=True))]]) == [
         (64, 48), (16000, 9000), (9, 9)]
 
 
 def test_a_sequence_header_cut_short_or_missing_gives_no_size():
     header = sequence_header(640, 480, timing=True, decoder_model=True)
-    assert list(avif._sequence_header_bounds(obu(1, header[:6]))) == []
-    assert list(avif._sequence_header_bounds(obu(1, header[:6]) + obu(6, bytes(100)))) == []  # not read into the next
-    assert list(avif._sequence_header_bounds(obu(2, b"") + obu(6, b"frame"))) == []
-    assert list(avif._sequence_header_bounds(obu(1, header)[:-len(header) + 3])) == []
+    assert avif._frame_sizes([[obu(1, header[:6])]]) == []
+    assert avif._frame_sizes([[obu(1, header[:6]) + obu(6, bytes(100))]]) == []  # not read into the next
+    assert avif._frame_sizes([[obu(2, b"") + obu(15, b"frame")]]) == []
+    assert avif._frame_sizes([[obu(1, header)[:-len(header) + 3]]]) == []
+    assert avif._frame_sizes([[obu(1, header[:-2])]]) == []  # past its size, before its screen content tools
 
 
 def test_an_av1_item_of_more_obus_than_the_limit_is_crowded(monkeypatch):
     monkeypatch.setattr(avif, "MOST_OBUS", 4)
     header = obu(1, sequence_header(64, 48, reduced=True))
-    assert list(avif._sequence_header_bounds(obu(15, b"") * 3 + header)) == [(64, 48)]
+    assert avif._frame_sizes([[obu(15, b"") * 3 + header]]) == [(64, 48)]
     with pytest.raises(avif.Crowded, match="more than 4 OBUs"):
-        list(avif._sequence_header_bounds(obu(15, b"") * 4 + header))
+        avif._frame_sizes([[obu(15, b"") * 4 + header]])
 
 
 @pytest.mark.parametrize(("size", "mode"), [((48, 32), "RGB"), ((1, 1), "RGB"), ((300, 7), "L"), ((33, 65), "RGBA")])
@@ -901,14 +1047,30 @@ def test_a_sample_running_past_the_data_is_not_read():
     assert [bytes(sample) for sample in avif._samples(data, boxes, 10)] == [b"AAA", b"BBBBB", b"CC"]
 
 
-def test_the_sequence_headers_of_a_tracks_samples_are_read_as_far_as_the_frame_limit():
-    """Its item's type renamed, so that only the track's first sample, a key frame, gives a size: under a sequence
-    header of no reduced still picture header, what 6-bit size fields can hold."""
+def test_the_frame_headers_of_a_tracks_samples_are_read_as_far_as_the_frame_limit(monkeypatch):
+    """Its item's type renamed, so that only the track's samples give sizes: its first, a key frame, holds the
+    sequence header, of no reduced still picture header, under which libaom's frame headers keep its size."""
     frames = [gradient((64, 48)).rotate(angle) for angle in (0, 90, 180)]
     data = encoded(frames[0], "AVIF", save_all=True, append_images=frames[1:], duration=100)
-    assert coded_sizes(data, 300) == [(64, 64), (64, 64)]
-    assert coded_sizes(data.replace(b"av01", b"xv01", 1), 1) == [(64, 64)]
+    overrides = []
+    read = avif._overrides_frame_size
+    monkeypatch.setattr(avif, "_overrides_frame_size", lambda *header: overrides.append(read(*header)) or overrides[-1])
+    assert coded_sizes(data, 300) == [(64, 48), (64, 48)] and overrides == [False] * 4  # the item's and the track's
+    overrides.clear()
+    assert coded_sizes(data.replace(b"av01", b"xv01", 1), 2) == [(64, 48)] and overrides == [False] * 2
     assert coded_sizes(data.replace(b"av01", b"xv01", 1), 0) == []
+
+
+@pytest.mark.parametrize(("most_pixels", "refused"), [(64 * 48, False), (64 * 48 - 1, True)])
+def test_an_animation_is_held_to_the_frame_size_its_sequence_header_declares(most_pixels, refused):
+    """Not to what its frame headers' size fields could hold (64x64), as none of them gives its own size."""
+    frames = [gradient((64, 48)).rotate(angle) for angle in (0, 180)]
+    data = encoded(frames[0], "AVIF", save_all=True, append_images=frames[1:], duration=100)
+    if refused:
+        with pytest.raises(SourceTooLarge, match="AVIF frame coded at up to 64x48, over 3071 pixels"):
+            edge.image.check_avif_items(data, Limits(most_pixels, 300))
+    else:
+        edge.image.check_avif_items(data, Limits(most_pixels, 300))
 
 
 def test_an_iloc_of_fields_of_no_size_locates_nothing():
