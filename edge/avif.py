@@ -56,7 +56,10 @@ MOST_ITEMS = 2_048
 MOST_TRACKS = 16
 # A legitimate sequence has a chunk per frame or a few, and a sample-to-chunk entry or a few.
 MOST_CHUNK_LOOKUPS = 10_000_000
-MOST_OBUS = 256  # in an AV1 item or sample: a temporal delimiter, a sequence header, a frame or its tile groups
+# In all the av01 items and samples read: a 300-frame animation with alpha from Pillow has 1,202 (a temporal
+# delimiter and a frame a sample, a sequence header a track).
+MOST_OBUS = 16_384
+MOST_SEQUENCE_HEADERS = 1_024  # different ones; a still or a track repeats its own
 _SEQUENCE_HEADER_OBU = 1
 _FRAME_HEADER_OBUS = frozenset({3, 6, 7})  # a frame header, a frame (its header, then its tiles), a redundant one
 _KEY_FRAME, _SWITCH_FRAME = 0, 3
@@ -210,7 +213,8 @@ def survey(data: bytes, most_samples: int) -> Survey:
     one kind of table (iinf, iloc, ipma, iref) of the meta boxes that share a list of items, a track's sample
     table whose chunks and sample-to-chunk entries make more than MOST_CHUNK_LOOKUPS pairs, MOST_ITEMS extents
     of Exif items in all or of any one item, Exif items larger together than the file, as only overlapping
-    extents make them, or an AV1 item or sample of more than MOST_OBUS OBUs.
+    extents make them, av01 items larger together than the file, more than MOST_OBUS OBUs in the av01 items and
+    the samples read, or more than MOST_SEQUENCE_HEADERS different sequence headers among them.
 
     The Exif is each Exif item's payload after the offset of its TIFF header, from the file's meta box and its
     tracks'; libavif hands on the primary item's, or its track's. The coded sizes are those the sequence and
@@ -221,12 +225,16 @@ def survey(data: bytes, most_samples: int) -> Survey:
     if data[4:8] != b"ftyp" or data[8:12] not in BRANDS:
         return Survey([], [])
     buffer = memoryview(data)
-    exif_located, extents_located, coded = [], 0, []
+    exif_located, extents_located, coded, coded_length = [], 0, [], 0
     for metas in _item_lists(buffer):
         for item_type, source, extents in _item_data(buffer, metas, (b"Exif", b"av01")):
             pieces = [source[offset:offset + length] for offset, length in extents]
             if item_type == b"av01":
-                coded.append([b"".join(pieces)])
+                # Each of its own bytes, as a track's first sample may share an item's; joined only then.
+                coded_length += sum(len(piece) for piece in pieces)
+                if coded_length > len(data):
+                    raise Crowded("av01 items larger together than the file")
+                coded.append([pieces[0] if len(pieces) == 1 else b"".join(pieces)])
                 continue
             extents_located += len(extents)
             if extents_located > MOST_ITEMS:
@@ -242,46 +250,52 @@ def survey(data: bytes, most_samples: int) -> Survey:
 
 
 def _frame_sizes(streams: list[list[bytes | memoryview]]) -> list[tuple[int, int]]:
-    """The largest frame dav1d may decode under each AV1 sequence header and frame header (AV1 5.5.1, 5.9.2) of
-    each stream of items or samples in the order dav1d takes them: an av01 item, or a track's samples.
+    """The largest frames dav1d may decode under the AV1 sequence and frame headers (AV1 5.5.1, 5.9.2) of each
+    stream of items or samples, in the order dav1d takes them: an av01 item, or a track's samples; each size once.
 
     A sequence header declares a largest frame, and a frame header that does not override the frame size
     (frame_size_override_flag) is decoded at exactly that size. One that does gives its own size in fields as
     wide as its sequence header says, and dav1d does not hold it to the declared largest (8000x8000 under a header
     of at most 64x48 decoded, a helper's measure), so its bound is what those fields can hold. A frame header read
-    before any sequence header of its stream, whose fields cannot be known, bounds every sequence header so."""
-    sizes: list[tuple[int, int]] = []
-    headers: list[_SequenceHeader] = []
-    unknown = False
+    before any sequence header of its stream, whose fields cannot be known, bounds every sequence header so.
+    Crowded past MOST_OBUS OBUs in all, or MOST_SEQUENCE_HEADERS different sequence headers, each read once."""
+    sizes: dict[tuple[int, int], None] = {}
+    headers: dict[bytes, _SequenceHeader | None] = {}
+    unknown, obus = False, 0
     for stream in streams:
         active = None
-        for kind, payload in (obu for unit in stream for obu in _obus(unit)):
+        for kind, payload in itertools.chain.from_iterable(map(_obus, stream)):
+            obus += 1
+            if obus > MOST_OBUS:
+                raise Crowded(f"more than {MOST_OBUS} OBUs in its AV1 items and samples")
             if kind == _SEQUENCE_HEADER_OBU:
-                active = _sequence_header(payload[:_MOST_SEQUENCE_HEADER_BYTES])
+                fields = bytes(payload[:_MOST_SEQUENCE_HEADER_BYTES])
+                if fields not in headers:
+                    if len(headers) == MOST_SEQUENCE_HEADERS:
+                        raise Crowded(f"more than {MOST_SEQUENCE_HEADERS} different AV1 sequence headers")
+                    headers[fields] = _sequence_header(fields)
+                active = headers[fields]
                 if active is not None:
-                    headers.append(active)
-                    sizes.append(active.largest)
+                    sizes[active.largest] = None
             elif kind in _FRAME_HEADER_OBUS:
                 if active is None:
                     unknown = True
                 elif _overrides_frame_size(payload[:_MOST_FRAME_HEADER_BYTES], active):
-                    sizes.append(active.size_fields_hold)
-    return sizes + [header.size_fields_hold for header in headers] if unknown else sizes
+                    sizes[active.size_fields_hold] = None
+    if unknown:
+        sizes.update((header.size_fields_hold, None) for header in headers.values() if header is not None)
+    return list(sizes)
 
 
 def _obus(unit: bytes | memoryview) -> Iterator[tuple[int, memoryview]]:
-    """The type and payload of each OBU of an AV1 item or sample (AV1 5.3); Crowded past MOST_OBUS OBUs."""
+    """The type and payload of each OBU of an AV1 item or sample (AV1 5.3)."""
     coded, pos = memoryview(unit), 0
-    for _ in range(MOST_OBUS):
-        if pos >= len(coded):
-            return
+    while pos < len(coded):
         header = coded[pos]
         pos += 2 if header & 4 else 1  # the extension byte
         size, pos = _leb128(coded, pos) if header & 2 else (len(coded) - pos, pos)
         yield header >> 3 & 15, coded[pos:pos + size]
         pos += size
-    if pos < len(coded):
-        raise Crowded(f"an AV1 item or sample of more than {MOST_OBUS} OBUs")
 
 
 def _leb128(item: bytes | memoryview, pos: int) -> tuple[int, int]:

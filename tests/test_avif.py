@@ -577,8 +577,8 @@ def item_info(*infes: bytes, declared: int | None = None, version: int = 0) -> b
     return box(b"iinf", bytes([version, 0, 0, 0]) + count.to_bytes(2 if version == 0 else 4) + b"".join(infes))
 
 
-def exif_info(item: int) -> bytes:
-    return box(b"infe", b"\x02\x00\x00\x00" + item.to_bytes(2) + b"\x00\x00Exif\x00")
+def info_entry(item: int, kind: bytes = b"Exif") -> bytes:
+    return box(b"infe", b"\x02\x00\x00\x00" + item.to_bytes(2) + b"\x00\x00" + kind + b"\x00")
 
 
 def associations(entries: int) -> bytes:
@@ -591,9 +591,9 @@ def references(*counts: int) -> bytes:
                                             for count in counts))
 
 
-def exif_in_idat(items: dict[int, int], length: int = 8) -> bytes:
-    """Exif items, each in as many extents of the idat's `length` bytes as `items` says."""
-    return (item_info(*map(exif_info, items)) + box(b"idat", bytes(length))
+def in_idat(items: dict[int, int], length: int = 8, kind: bytes = b"Exif") -> bytes:
+    """Items of a kind, each in as many extents of the idat's `length` bytes as `items` says."""
+    return (item_info(*(info_entry(item, kind) for item in items)) + box(b"idat", bytes(length))
             + iloc(1, (4, 4, 0, 0), [(item, 1, 0, 0, [(0, length)] * extents) for item, extents in items.items()]))
 
 
@@ -637,10 +637,12 @@ def table(kind: bytes, entries: int, entry_size: int, declared: int | None = Non
     (meta_of(references(0, 0, 0, 0, 0)), "more than 4 boxes in an iref box"),
     (meta_of(box(b"iref", bytes(4) + box(b"cdsc", b"\x00\x01") + box(b"cdsc", b"\x00\x01\x00\x02" + bytes(4)))),
      None),  # a reference cut before its count, which is not read from the next one
-    (meta_of(exif_in_idat({1: 3})), None),
-    (meta_of(exif_in_idat({1: 4})), "an item of more than 3 extents"),
-    (meta_of(exif_in_idat({1: 2, 2: 2})), "more than 3 extents of Exif items"),
-    (meta_of(exif_in_idat({1: 3}, length=100)), "Exif items larger than the file"),
+    (meta_of(in_idat({1: 3})), None),
+    (meta_of(in_idat({1: 4})), "an item of more than 3 extents"),
+    (meta_of(in_idat({1: 2, 2: 2})), "more than 3 extents of Exif items"),
+    (meta_of(in_idat({1: 3}, length=100)), "Exif items larger than the file"),
+    (meta_of(in_idat({1: 1, 2: 1}, length=100, kind=b"av01")), None),
+    (meta_of(in_idat({1: 2, 2: 1}, length=100, kind=b"av01")), "av01 items larger together than the file"),
     (movie_of(box(b"trak", b""), box(b"trak", b"")), None),
     (movie_of(box(b"trak", b""), box(b"trak", b""), box(b"trak", b"")), "more than 2 tracks"),
     (movie_of(FREE * 5), "more than 4 boxes in a movie"),
@@ -662,7 +664,7 @@ def table(kind: bytes, entries: int, entry_size: int, declared: int | None = Non
         "4-in-iinf-version-1", "4-in-two-iinfs", "3-infe-boxes", "4-infe-boxes", "3-in-iloc", "4-in-iloc",
         "4-in-iloc-version-2", "3-in-ipmas", "4-in-ipmas", "5-in-iprp", "3-in-iref", "4-in-irefs",
         "5-in-iref", "iref-reference-cut", "3-exif-extents", "4-exif-extents", "4-exif-extents-of-two-items",
-        "exif-larger-than-file",
+        "exif-larger-than-file", "av01-items-as-large-as-the-file", "av01-items-larger-than-the-file",
         "2-tracks", "3-tracks", "5-in-movie", "5-in-track", "4-in-a-tracks-iinf", "4-in-a-tracks-two-metas",
         "4-in-ipco", "5-in-ipco", "4-in-stsd", "5-in-stsd", "6-chunk-lookups", "9-chunk-lookups", "7-64-bit-chunks",
         "entries-overclaimed", "5-in-stbl"])
@@ -882,8 +884,8 @@ def test_a_frame_is_decoded_at_the_largest_its_sequence_header_declares_unless_i
     bound = size if layout.reduced else (1 << bits[0], 1 << bits[1])
     before = obu(2, b"") + obu(5, bytes(300), extension=True) + obu(9, b"\x0a" * 20)  # a reserved type
     assert avif._frame_sizes([[before + obu(1, header) + obu(6, frame_header(layout, False))]]) == [size]
-    assert avif._frame_sizes([[before + obu(1, header) + obu(6, frame_header(layout, True))]]) == [size] + [
-        bound] * (not layout.reduced)
+    assert avif._frame_sizes([[before + obu(1, header) + obu(6, frame_header(layout, True))]]) == list(
+        dict.fromkeys([size, bound]))  # each size once
     assert avif._frame_sizes([[obu(1, header, sized=False)]]) == [size]
 
 
@@ -941,8 +943,8 @@ def test_a_frame_header_before_any_sequence_header_of_its_stream_may_be_any_size
     still, frame = obu(1, sequence_header(64, 48, reduced=True)), obu(6, frame_header(Layout(), False))
     animation = obu(1, sequence_header(640, 480))
     assert avif._frame_sizes([[still + frame], [animation + frame]]) == [(64, 48), (640, 480)]
-    assert avif._frame_sizes([[still], [frame + animation]]) == [(64, 48), (640, 480), (64, 48), (1024, 512)]
-    assert avif._frame_sizes([[still], [animation], [frame]]) == [(64, 48), (640, 480), (64, 48), (1024, 512)]
+    assert avif._frame_sizes([[still], [frame + animation]]) == [(64, 48), (640, 480), (1024, 512)]
+    assert avif._frame_sizes([[still], [animation], [frame]]) == [(64, 48), (640, 480), (1024, 512)]
     assert avif._frame_sizes([[frame]]) == []
 
 
@@ -961,21 +963,53 @@ def test_a_sequence_header_cut_short_or_missing_gives_no_size():
     assert avif._frame_sizes([[obu(1, header[:-2])]]) == []  # past its size, before its screen content tools
 
 
-def test_an_av1_item_of_more_obus_than_the_limit_is_crowded(monkeypatch):
+def test_the_obus_of_all_the_items_and_samples_are_counted_up_to_the_limit(monkeypatch):
+    """Against a walk that a file repeats by pointing items or samples at the same bytes."""
     monkeypatch.setattr(avif, "MOST_OBUS", 4)
     header = obu(1, sequence_header(64, 48, reduced=True))
     assert avif._frame_sizes([[obu(15, b"") * 3 + header]]) == [(64, 48)]
-    with pytest.raises(avif.Crowded, match="more than 4 OBUs"):
-        avif._frame_sizes([[obu(15, b"") * 4 + header]])
+    assert avif._frame_sizes([[obu(15, b""), obu(15, b"")], [obu(15, b"") + header]]) == [(64, 48)]
+    for streams in ([[obu(15, b"") * 4 + header]], [[obu(15, b""), obu(15, b"") * 2], [obu(15, b"") + header]]):
+        with pytest.raises(avif.Crowded, match="^more than 4 OBUs in its AV1 items and samples$"):
+            avif._frame_sizes(streams)
+
+
+def test_each_sequence_header_is_read_once_and_different_ones_up_to_the_limit(monkeypatch):
+    monkeypatch.setattr(avif, "MOST_SEQUENCE_HEADERS", 2)
+    read = []
+    monkeypatch.setattr(avif, "_sequence_header", lambda fields: read.append(fields) or sequence_header_read(fields))
+    small, large = obu(1, sequence_header(64, 48)), obu(1, sequence_header(640, 480))
+    assert avif._frame_sizes([[small * 5], [large, small, large]]) == [(64, 48), (640, 480)] and len(read) == 2
+    with pytest.raises(avif.Crowded, match="^more than 2 different AV1 sequence headers$"):
+        avif._frame_sizes([[small, large], [small + obu(1, sequence_header(9, 9))]])
+
+
+sequence_header_read = avif._sequence_header
+
+
+def test_a_file_repeating_the_same_samples_is_crowded_before_it_is_walked_for_long():
+    """16 tracks of 300 samples, each sample the same 256 sequence headers of 32 operating points: 73 KB, which
+    took 110 s to walk before the OBUs of all the samples were counted together (by hand)."""
+    unit = obu(1, sequence_header(640, 480, timing=True, decoder_model=True, levels=(9,) * 32)) * 256
+
+    def placed(at: int) -> bytes:
+        trak = sample_table(sample_placing([at] * 300, [(1, 1)], [], constant=len(unit), declared=300))
+        return branded(b"avis", movie_of(*[trak] * 16))
+
+    with pytest.raises(avif.Crowded, match="^more than 16384 OBUs in its AV1 items and samples$"):
+        avif.survey(placed(len(placed(0))) + unit, 300)
 
 
 @pytest.mark.parametrize(("size", "mode"), [((48, 32), "RGB"), ((1, 1), "RGB"), ((300, 7), "L"), ((33, 65), "RGBA")])
-def test_the_coded_size_of_what_pillow_writes_is_its_size(size, mode):
+def test_the_coded_size_of_what_pillow_writes_is_its_size(monkeypatch, size, mode):
     image = gradient(size, "RGBA") if mode == "RGBA" else gradient(size).convert(mode)
     if mode == "RGBA":
         image.putalpha(Image.linear_gradient("L").resize(size))
-    sizes = coded_sizes(encoded(image, "AVIF"), 300)
-    assert sizes == [size] * (2 if mode == "RGBA" else 1)  # with alpha, its own item
+    streams = []
+    read = avif._frame_sizes
+    monkeypatch.setattr(avif, "_frame_sizes", lambda found: streams.extend(found) or read(found))
+    assert coded_sizes(encoded(image, "AVIF"), 300) == [size]
+    assert len(streams) == (2 if mode == "RGBA" else 1)  # with alpha, its own item
 
 
 def declared_smaller(data: bytes, width: int, height: int) -> bytes:
@@ -1055,7 +1089,7 @@ def test_the_frame_headers_of_a_tracks_samples_are_read_as_far_as_the_frame_limi
     overrides = []
     read = avif._overrides_frame_size
     monkeypatch.setattr(avif, "_overrides_frame_size", lambda *header: overrides.append(read(*header)) or overrides[-1])
-    assert coded_sizes(data, 300) == [(64, 48), (64, 48)] and overrides == [False] * 4  # the item's and the track's
+    assert coded_sizes(data, 300) == [(64, 48)] and overrides == [False] * 4  # the item's and the track's three
     overrides.clear()
     assert coded_sizes(data.replace(b"av01", b"xv01", 1), 2) == [(64, 48)] and overrides == [False] * 2
     assert coded_sizes(data.replace(b"av01", b"xv01", 1), 0) == []
