@@ -56,9 +56,10 @@ MOST_ITEMS = 2_048
 MOST_TRACKS = 16
 # A legitimate sequence has a chunk per frame or a few, and a sample-to-chunk entry or a few.
 MOST_CHUNK_LOOKUPS = 10_000_000
-# In all the av01 items and samples read: a 300-frame animation with alpha from Pillow has 1,202 (a temporal
-# delimiter and a frame a sample, a sequence header a track).
+# In all the av01 items and samples read, and OBUS_A_FRAME more for each frame a track may have read: a 300-frame
+# animation with alpha from Pillow has 1,202 (a temporal delimiter and a frame a sample, a sequence header a track).
 MOST_OBUS = 16_384
+OBUS_A_FRAME = 8  # two tracks (colour, alpha) of a temporal delimiter, a hidden frame, a frame and a sequence header
 MOST_SEQUENCE_HEADERS = 1_024  # different ones; a still or a track repeats its own
 _SEQUENCE_HEADER_OBU = 1
 _FRAME_HEADER_OBUS = frozenset({3, 6, 7})  # a frame header, a frame (its header, then its tiles), a redundant one
@@ -214,7 +215,8 @@ def survey(data: bytes, most_samples: int) -> Survey:
     table whose chunks and sample-to-chunk entries make more than MOST_CHUNK_LOOKUPS pairs, MOST_ITEMS extents
     of Exif items in all or of any one item, Exif items larger together than the file, as only overlapping
     extents make them, av01 items larger together than the file, more than MOST_OBUS OBUs in the av01 items and
-    the samples read, or more than MOST_SEQUENCE_HEADERS different sequence headers among them.
+    the samples read (and OBUS_A_FRAME for each of `most_samples`), or more than MOST_SEQUENCE_HEADERS different
+    sequence headers among them.
 
     The Exif is each Exif item's payload after the offset of its TIFF header, from the file's meta box and its
     tracks'; libavif hands on the primary item's, or its track's. The coded sizes are those the sequence and
@@ -246,10 +248,11 @@ def survey(data: bytes, most_samples: int) -> Survey:
         coded.append(list(_samples(buffer, _sample_table(buffer, _counted_boxes(buffer, trak, trak_end, "a track")),
                                    most_samples)))
     # The Exif after the 32-bit offset of its TIFF header; libavif fails on less, and Pillow ignores an empty one.
-    return Survey([payload[4:] for payload in map(b"".join, exif_located) if len(payload) > 4], _frame_sizes(coded))
+    return Survey([payload[4:] for payload in map(b"".join, exif_located) if len(payload) > 4],
+                  _frame_sizes(coded, MOST_OBUS + OBUS_A_FRAME * most_samples))
 
 
-def _frame_sizes(streams: list[list[bytes | memoryview]]) -> list[tuple[int, int]]:
+def _frame_sizes(streams: list[list[bytes | memoryview]], most_obus: int) -> list[tuple[int, int]]:
     """The largest frames dav1d may decode under the AV1 sequence and frame headers (AV1 5.5.1, 5.9.2) of each
     stream of items or samples, in the order dav1d takes them: an av01 item, or a track's samples; each size once.
 
@@ -258,7 +261,7 @@ def _frame_sizes(streams: list[list[bytes | memoryview]]) -> list[tuple[int, int
     wide as its sequence header says, and dav1d does not hold it to the declared largest (8000x8000 under a header
     of at most 64x48 decoded, a helper's measure), so its bound is what those fields can hold. A frame header read
     before any sequence header of its stream, whose fields cannot be known, bounds every sequence header so.
-    Crowded past MOST_OBUS OBUs in all, or MOST_SEQUENCE_HEADERS different sequence headers, each read once."""
+    Crowded past `most_obus` OBUs in all, or MOST_SEQUENCE_HEADERS different sequence headers, each read once."""
     sizes: dict[tuple[int, int], None] = {}
     headers: dict[bytes, _SequenceHeader | None] = {}
     unknown, obus = False, 0
@@ -266,8 +269,8 @@ def _frame_sizes(streams: list[list[bytes | memoryview]]) -> list[tuple[int, int
         active = None
         for kind, payload in itertools.chain.from_iterable(map(_obus, stream)):
             obus += 1
-            if obus > MOST_OBUS:
-                raise Crowded(f"more than {MOST_OBUS} OBUs in its AV1 items and samples")
+            if obus > most_obus:
+                raise Crowded(f"more than {most_obus} OBUs in its AV1 items and samples")
             if kind == _SEQUENCE_HEADER_OBU:
                 fields = bytes(payload[:_MOST_SEQUENCE_HEADER_BYTES])
                 if fields not in headers:
