@@ -40,8 +40,10 @@ FOREVER = 0  # plays, as WebP and APNG count them
 # Past this many repeats libavif's count (a C int) overflows, and it plays the sequence forever.
 _MOST_REPEATS = 2**31 - 1
 _DURATION_AT = {b"mvhd": 16, b"tkhd": 20}  # in version 0, after the fields before it
+_TRACK_SIZE_AT = 76  # a tkhd's width and height, 16.16 fixed point, in version 0 (12 bytes further in version 1)
 _SAMPLE_TABLE_PATH = (b"mdia", b"minf", b"stbl", b"stsd")
 _TABLE_ENTRY_SIZES = {b"stco": 4, b"co64": 8, b"stsc": 12}
+_SAMPLE_PLACING = ((b"stco", b"co64"), (b"stsc",), (b"stsz",))  # chunk offsets, samples per chunk, sample sizes
 _VISUAL_SAMPLE_ENTRY_FIELDS = 78  # before a visual sample entry's boxes (ISO/IEC 14496-12, 12.1.3)
 _NCLX = struct.Struct(">4sHHHB")  # colour type, primaries, transfer characteristics, matrix, full range flag
 BRANDS = frozenset({b"avif", b"avis", b"mif1", b"msf1"})  # the major brands Pillow opens as AVIF
@@ -61,6 +63,7 @@ MOST_CHUNK_LOOKUPS = 10_000_000
 MOST_OBUS = 16_384
 OBUS_A_FRAME = 8  # two tracks (colour, alpha) of a temporal delimiter, a hidden frame, a frame and a sequence header
 MOST_SEQUENCE_HEADERS = 1_024  # different ones; a still or a track repeats its own
+MOST_EXTENTS = 8_192  # of the items read (av01, grid, Exif): an item of a grid's tile each, in an extent or a few
 _SEQUENCE_HEADER_OBU = 1
 _FRAME_HEADER_OBUS = frozenset({3, 6, 7})  # a frame header, a frame (its header, then its tiles), a redundant one
 _KEY_FRAME, _SWITCH_FRAME = 0, 3
@@ -199,57 +202,99 @@ class Crowded(ValueError):
     """An AVIF of more boxes in a container, tracks, items named or Exif extents than the limits."""
 
 
+class Ambiguous(ValueError):
+    """An AVIF of a box twice where libavif reads both and this module one: a track's sample table."""
+
+
 @dataclass(frozen=True)
 class Survey:
     """What an AVIF holds that its caller bounds before Pillow opens it."""
     exif: list[bytes]  # what libavif may hand Pillow as Exif
     coded_sizes: list[tuple[int, int]]  # the largest frames dav1d may decode, from AV1 sequence and frame headers
+    declared_sizes: list[tuple[int, int]]  # what libavif may scale a decoded frame to: ispe, grid, tkhd sizes
 
 
 def survey(data: bytes, most_samples: int) -> Survey:
-    """The Exif and the coded frame sizes of a file Pillow opens as AVIF (BRANDS), from one walk of its items.
+    """The Exif, the coded and the declared frame sizes of a file Pillow opens as AVIF (BRANDS), from one walk of
+    its items.
 
     Crowded, first, for a file libavif would take too long to parse: more than MOST_BOXES boxes in a
     container on the way (MOST_ITEMS item infos in an iinf), MOST_TRACKS tracks, MOST_ITEMS items named by any
     one kind of table (iinf, iloc, ipma, iref) of the meta boxes that share a list of items, a track's sample
     table whose chunks and sample-to-chunk entries make more than MOST_CHUNK_LOOKUPS pairs, MOST_ITEMS extents
     of Exif items in all or of any one item, Exif items larger together than the file, as only overlapping
-    extents make them, av01 items larger together than the file, more than MOST_OBUS OBUs in the av01 items and
-    the samples read (and OBUS_A_FRAME for each of `most_samples`), or more than MOST_SEQUENCE_HEADERS different
-    sequence headers among them.
+    extents make them, MOST_EXTENTS extents of the items read, av01 items larger together than the file, more
+    than MOST_OBUS OBUs in the av01 items and the samples read (and OBUS_A_FRAME for each of `most_samples`), or
+    more than MOST_SEQUENCE_HEADERS different sequence headers among them. Ambiguous for a track's sample table
+    that libavif would read otherwise (_sample_table).
 
     The Exif is each Exif item's payload after the offset of its TIFF header, from the file's meta box and its
     tracks'; libavif hands on the primary item's, or its track's. The coded sizes are those the sequence and
     frame headers give (_frame_sizes) of the av01 items, and of the first `most_samples` samples of each track:
     dav1d decodes the frame the bitstream gives, whatever size the item's ispe box or the track declares, which
     is all that Pillow and libavif check (3 KB declaring 100x100 over 16,000x16,000 took 1 s and 553 MB to
-    render, 16,384x16,384 with alpha 3 s and 1.3 GB: a helper's measures)."""
+    render, 16,384x16,384 with alpha 3 s and 1.3 GB: a helper's measures). The declared sizes are what libavif
+    scales a decoded frame to, which Pillow checks only for the image it reports: every ispe property of the
+    meta boxes read, every grid item's output and every track header's size (a helper's 425-byte file, a 64x64
+    tile under an ispe of 16,384x16,384, took 799 MB to render)."""
     if data[4:8] != b"ftyp" or data[8:12] not in BRANDS:
-        return Survey([], [])
+        return Survey([], [], [])
     buffer = memoryview(data)
-    exif_located, extents_located, coded, coded_length = [], 0, [], 0
+    exif_located, extents_located, coded, coded_length, declared = [], 0, [], 0, []
     for metas in _item_lists(buffer):
-        for item_type, source, extents in _item_data(buffer, metas, (b"Exif", b"av01")):
+        for item_type, source, extents in _item_data(buffer, metas, (b"Exif", b"av01", b"grid")):
             pieces = [source[offset:offset + length] for offset, length in extents]
-            if item_type == b"av01":
+            if item_type == b"grid":
+                declared += _grid_size(pieces)
+            elif item_type == b"av01":
                 # Each of its own bytes, as a track's first sample may share an item's; joined only then.
                 coded_length += sum(len(piece) for piece in pieces)
                 if coded_length > len(data):
                     raise Crowded("av01 items larger together than the file")
                 coded.append([pieces[0] if len(pieces) == 1 else b"".join(pieces)])
-                continue
-            extents_located += len(extents)
-            if extents_located > MOST_ITEMS:
-                raise Crowded(f"more than {MOST_ITEMS} extents of Exif items")
-            exif_located.append(pieces)
+            else:
+                extents_located += len(extents)
+                if extents_located > MOST_ITEMS:
+                    raise Crowded(f"more than {MOST_ITEMS} extents of Exif items")
+                exif_located.append(pieces)
+        declared += _property_sizes(buffer, metas)
     if sum(len(piece) for pieces in exif_located for piece in pieces) > len(data):
         raise Crowded("Exif items larger than the file")
     for _, _, trak, trak_end in _tracks(buffer):
-        coded.append(list(_samples(buffer, _sample_table(buffer, _counted_boxes(buffer, trak, trak_end, "a track")),
-                                   most_samples)))
+        trak_boxes = _counted_boxes(buffer, trak, trak_end, "a track")
+        declared += _track_sizes(buffer, trak_boxes)
+        coded.append(list(_samples(buffer, _sample_table(buffer, trak_boxes), most_samples)))
     # The Exif after the 32-bit offset of its TIFF header; libavif fails on less, and Pillow ignores an empty one.
     return Survey([payload[4:] for payload in map(b"".join, exif_located) if len(payload) > 4],
-                  _frame_sizes(coded, MOST_OBUS + OBUS_A_FRAME * most_samples))
+                  _frame_sizes(coded, MOST_OBUS + OBUS_A_FRAME * most_samples), declared)
+
+
+def _property_sizes(buffer: memoryview, metas: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """The width and height of each ispe property of the meta boxes, whatever item it is associated with."""
+    for meta, meta_end in metas:
+        for iprp, iprp_end in _counted_children(buffer, meta, meta_end, b"iprp", "a meta box"):
+            for ipco, ipco_end in _counted_children(buffer, iprp, iprp_end, b"ipco", "an iprp box"):
+                for ispe, ispe_end in _counted_children(buffer, ipco, ipco_end, b"ispe", "an ipco box"):
+                    if ispe + 12 <= ispe_end:  # after its version and flags
+                        yield _uint(buffer, ispe + 4, 4), _uint(buffer, ispe + 8, 4)
+
+
+def _grid_size(pieces: list[memoryview]) -> list[tuple[int, int]]:
+    """A grid item's output width and height (HEIF ImageGrid: version, flags, rows and columns less one, then
+    16-bit sizes, 32-bit with flag 1); none for one cut short."""
+    head = bytes(itertools.islice(itertools.chain.from_iterable(pieces), 12))
+    width = 4 if len(head) > 1 and head[1] & 1 else 2
+    if len(head) < 4 + 2 * width:
+        return []
+    return [(int.from_bytes(head[4:4 + width]), int.from_bytes(head[4 + width:4 + 2 * width]))]
+
+
+def _track_sizes(buffer: memoryview, trak_boxes: list[tuple[bytes, int, int]]) -> Iterator[tuple[int, int]]:
+    """The width and height of each of a track's headers (tkhd), their whole part."""
+    for kind, tkhd, tkhd_end in trak_boxes:
+        at = tkhd + _TRACK_SIZE_AT + (12 if _width(buffer, tkhd) == 8 else 0)
+        if kind == b"tkhd" and at + 8 <= tkhd_end:
+            yield _uint(buffer, at, 4) >> 16, _uint(buffer, at + 4, 4) >> 16
 
 
 def _frame_sizes(streams: list[list[bytes | memoryview]], most_obus: int) -> list[tuple[int, int]]:
@@ -469,13 +514,21 @@ def _check_sample_table(buffer: memoryview, trak_boxes: list[tuple[bytes, int, i
 
 
 def _sample_table(buffer: memoryview, trak_boxes: list[tuple[bytes, int, int]]) -> list[tuple[bytes, int, int]]:
-    """The boxes of a track's sample table (mdia/minf/stbl), none where it has none."""
+    """The boxes of a track's sample table (mdia/minf/stbl), none where it has none. Ambiguous for a track of
+    two of a box on the way, or a table of two of the boxes that place its samples: libavif reads every one,
+    adding up their entries (a helper's empty mdia before the real one hid an 8192x8192 frame from a survey
+    that read the first)."""
     boxes = trak_boxes
     for container in _SAMPLE_TABLE_PATH[:-1]:
-        found = [(payload, end) for kind, payload, end in boxes if kind == container][:1]
+        found = [(payload, end) for kind, payload, end in boxes if kind == container]
+        if len(found) > 1:
+            raise Ambiguous(f"a track of more than one {container.decode()} box")
         if not found:
             return []
         boxes = _counted_boxes(buffer, *found[0], f"an {container.decode()} box")
+    for kinds in _SAMPLE_PLACING:
+        if sum(kind in kinds for kind, _, _ in boxes) > 1:
+            raise Ambiguous(f"a sample table of more than one {' or '.join(kind.decode() for kind in kinds)} box")
     return boxes
 
 
@@ -524,7 +577,8 @@ def _item_data(buffer: memoryview, metas: list[tuple[int, int]], item_types: tup
     """(its type, the bytes its extents lie in, the offset and length of each of its extents) of each item of
     these types the meta boxes name and locate by file offsets or in their idat (libavif reads no other construction,
     and takes every data reference for this file); Crowded past MOST_ITEMS items named by a kind of
-    table in all of them, which share libavif's list of items, or extents of one item. An item
+    table in all of them, which share libavif's list of items, or extents of one item, or past MOST_EXTENTS
+    extents of these items (2,048 items of 2,048 empty extents each took a helper's survey 6.8 s). An item
     libavif cannot read (cut short, elsewhere) is left out: libavif fails on it, and so does Pillow's open."""
     children = {meta: _counted_boxes(buffer, meta, meta_end, "a meta box") for meta, meta_end in metas}
     tables = {kind: [(meta, payload, end) for meta, boxes in children.items() for found, payload, end in boxes
@@ -544,9 +598,13 @@ def _item_data(buffer: memoryview, metas: list[tuple[int, int]], item_types: tup
              for item, item_type in _item_types(buffer, iinf, iinf_end) if item_type in item_types}
     # Construction method 1 locates an item in its own meta box's idat (libavif refuses a second one).
     idats = {meta: buffer[idat:idat_end] for meta, idat, idat_end in tables[b"idat"]}
+    extents_read = 0
     for meta, iloc, iloc_end in tables[b"iloc"]:
         sources = {0: buffer, 1: idats.get(meta)}  # by construction method: offsets in the file, or in idat
         for item, method, extents in _item_locations(buffer, iloc, iloc_end, typed.keys()):
+            extents_read += len(extents)
+            if extents_read > MOST_EXTENTS:
+                raise Crowded(f"more than {MOST_EXTENTS} extents of the items read")
             source = sources.get(method)
             if source is not None and all(offset + length <= len(source) for offset, length in extents):
                 yield typed[item], source, extents
@@ -586,9 +644,11 @@ _ITEMS_NAMED = {b"iinf": _items_in_iinf, b"iloc": _items_in_iloc, b"ipma": _item
 
 def _item_types(buffer: memoryview, iinf: int, iinf_end: int) -> Iterator[tuple[int, bytes]]:
     """The ID and type of each item an iinf's item info entries (infe, from version 2: item ID of 16 bits, 32
-    from version 3, protection index, type) name."""
+    from version 3, protection index, type) name, as many as it declares: libavif reads no more (a helper's infe
+    past them, retyping an av01 item as Exif, hid its frame)."""
     first = iinf + 4 + (2 if iinf < iinf_end and buffer[iinf] == 0 else 4)
-    for kind, infe, infe_end in _counted_boxes(buffer, first, iinf_end, "an iinf box", MOST_ITEMS):
+    declared = _items_in_iinf(buffer, iinf, iinf_end)
+    for kind, infe, infe_end in _counted_boxes(buffer, first, iinf_end, "an iinf box", MOST_ITEMS)[:declared]:
         if kind != b"infe" or infe >= infe_end or buffer[infe] < 2:
             continue
         width = 2 if buffer[infe] == 2 else 4
@@ -734,6 +794,12 @@ def _counted_boxes(buffer: memoryview, start: int, end: int, container: str, mos
     if len(boxes) > most:
         raise Crowded(f"more than {most} boxes in {container}")
     return boxes
+
+
+def _counted_children(buffer: memoryview, start: int, end: int, kind: bytes, container: str
+                      ) -> list[tuple[int, int]]:
+    return [(payload, box_end) for found, payload, box_end in _counted_boxes(buffer, start, end, container)
+            if found == kind]
 
 
 def _every_box(buffer: memoryview, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:

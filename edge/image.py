@@ -308,17 +308,21 @@ def check_what_pillow_walks(data: bytes, limits: Limits) -> gif.Layout | None:
 
 def check_avif_items(data: bytes, limits: Limits) -> None:
     """Refuse an AVIF that names more items than libavif should look through, whose Exif Pillow would
-    decode for seconds as it opens it, or whose AV1 frames may be coded larger than the pixel limit, whatever
-    size it declares (edge/avif.py)."""
+    decode for seconds as it opens it, whose AV1 frames may be coded larger than the pixel limit, whatever
+    size it declares, or that declares a frame larger than it, which libavif scales to (a 413); or whose sample
+    table libavif would read otherwise than edge/avif.py (a 415)."""
     try:
         survey = avif.survey(data, limits.max_frames)
     except avif.Crowded as error:
         raise SourceTooLarge(f"AVIF of {error}") from None
+    except avif.Ambiguous as error:
+        raise UnsupportedMedia(f"AVIF of {error}") from None
     for exif in survey.exif:
         check_exif(exif)
-    for width, height in survey.coded_sizes:
-        if width * height > limits.max_pixels:
-            raise SourceTooLarge(f"AVIF frame coded at up to {width}x{height}, over {limits.max_pixels} pixels")
+    for how, sizes in (("frame coded at up to", survey.coded_sizes), ("image declared at", survey.declared_sizes)):
+        for width, height in sizes:
+            if width * height > limits.max_pixels:
+                raise SourceTooLarge(f"AVIF {how} {width}x{height}, over {limits.max_pixels} pixels")
 
 
 def check_rle_bmp(data: bytes) -> None:

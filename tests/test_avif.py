@@ -1132,3 +1132,96 @@ def test_an_animation_of_no_timescale_is_unsupported_not_a_crash():
     data = encoded(frames[0], "AVIF", save_all=True, append_images=frames[1:], duration=100).replace(b"mdhd", b"mdhx")
     with pytest.raises(UnsupportedMedia, match="division by zero"):
         render(data, parse_rendition("/24x,webp/a.avif"), Limits(50_000_000, 300))
+
+
+def located_item(kind: bytes, payload: bytes, *boxes: bytes, declared: int | None = None) -> bytes:
+    """An AVIF whose item 1 of `kind` holds `payload` in its meta box's idat, after `boxes` in its iinf."""
+    return branded(b"avif", meta_of(item_info(info_entry(1, kind), *boxes, declared=declared), *idat_item(payload)))
+
+
+SEQUENCE_HEADER = obu(1, sequence_header(4000, 3000, reduced=True))
+
+
+def test_an_iinf_is_read_as_far_as_the_entries_it_declares_as_libavif_reads_it():
+    """An infe past them, retyping the av01 item as Exif, is not read: a helper's file hid an 8192x8192 frame so."""
+    retyped = info_entry(1, b"Exif")
+    assert coded_sizes(located_item(b"av01", SEQUENCE_HEADER, retyped, declared=1), 300) == [(4000, 3000)]
+    assert coded_sizes(located_item(b"av01", SEQUENCE_HEADER, retyped, declared=2), 300) == []
+
+
+@pytest.mark.parametrize(("track", "ambiguity"), [
+    (sample_table(sample_placing([0], [(1, 1)], [1])), None),
+    (box(b"trak", box(b"mdia", b"") + box(b"mdia", box(b"minf", box(b"stbl", b"")))), "more than one mdia box"),
+    (box(b"trak", box(b"mdia", box(b"minf", b"") + box(b"minf", b""))), "more than one minf box"),
+    (box(b"trak", box(b"mdia", box(b"minf", box(b"stbl", b"") * 2))), "more than one stbl box"),
+    (sample_table(sample_placing([0], [(1, 1)], [1]) + table(b"stco", 1, 4)), "more than one stco or co64 box"),
+    (sample_table(sample_placing([0], [(1, 1)], [1]) + table(b"co64", 1, 8)), "more than one stco or co64 box"),
+    (sample_table(sample_placing([0], [(1, 1)], [1]) + table(b"stsc", 1, 12)), "more than one stsc box"),
+    (sample_table(sample_placing([0], [(1, 1)], [1]) + table(b"stsz", 1, 4)), "more than one stsz box"),
+], ids=["one-of-each", "two-mdia", "two-minf", "two-stbl", "two-stco", "co64-and-stco", "two-stsc", "two-stsz"])
+def test_a_track_libavif_would_read_otherwise_is_unsupported(track, ambiguity):
+    """libavif reads every one of these, adding their entries up: a helper hid an 8192x8192 frame behind an empty
+    mdia, or a second stco, from a survey that read one."""
+    data = branded(b"avis", movie_of(track))
+    if ambiguity is None:
+        avif.survey(data, 300)
+    else:
+        with pytest.raises(UnsupportedMedia, match=f"^AVIF of a (track|sample table) of {ambiguity}$"):
+            edge.image.check_avif_items(data, Limits(50_000_000, 300))
+
+
+def grid(width: int, height: int, wide: bool = False) -> bytes:
+    """An ImageGrid's payload: version, flags (1: 32-bit sizes), one row and one column less one, its size."""
+    return bytes([0, wide, 0, 0]) + b"".join(side.to_bytes(4 if wide else 2) for side in (width, height))
+
+
+def sized_track(width: int, height: int, version: int = 0) -> bytes:
+    """A trak whose tkhd gives its width and height, in 16.16 fixed point after its other fields."""
+    times = 8 if version else 4
+    fields = bytes(2 * times + 8) + bytes(times) + bytes(52) + struct.pack(">II", width << 16 | 0x8000, height << 16)
+    return box(b"trak", full_box(b"tkhd", version, fields))
+
+
+@pytest.mark.parametrize(("data", "declared"), [
+    (item_properties([box(b"ispe", bytes(4) + struct.pack(">II", 640, 480))], {1: [1]}), [(640, 480)]),
+    (item_properties([box(b"ispe", bytes(4) + struct.pack(">II", 64, 48)),
+                      box(b"ispe", bytes(4) + struct.pack(">II", 16384, 16384))], {1: [1]}),
+     [(64, 48), (16384, 16384)]),
+    (item_properties([box(b"ispe", bytes(11))], {1: [1]}), []),  # cut short
+    (located_item(b"grid", grid(640, 480)), [(640, 480)]),
+    (located_item(b"grid", grid(70_000, 3, wide=True)), [(70_000, 3)]),
+    (located_item(b"grid", grid(640, 480)[:7]), []),
+    (movie_of(sized_track(640, 480), sized_track(16384, 16384, version=1)), [(640, 480), (16384, 16384)]),
+    (movie_of(box(b"trak", full_box(b"tkhd", 0, bytes(79)))), []),  # cut short
+], ids=["ispe", "every-ispe", "ispe-cut-short", "grid", "wide-grid", "grid-cut-short", "tkhd-versions",
+        "tkhd-cut-short"])
+def test_every_size_libavif_may_scale_a_frame_to_is_declared(data, declared):
+    """An item's ispe, whatever item it belongs to, a grid's output and a track header's size: libavif scales a
+    decoded frame to its item's or track's (a helper's 64x64 tile under an ispe of 16384x16384 took 799 MB)."""
+    assert avif.survey(branded(b"avis", data) if data[4:8] != b"ftyp" else data, 300).declared_sizes == declared
+
+
+def test_a_frame_declared_over_the_pixel_limit_is_refused():
+    data = branded(b"avis", movie_of(sized_track(64, 48), sized_track(640, 480)))
+    edge.image.check_avif_items(data, Limits(640 * 480, 300))
+    with pytest.raises(SourceTooLarge, match="^AVIF image declared at 640x480, over 307199 pixels$"):
+        edge.image.check_avif_items(data, Limits(640 * 480 - 1, 300))
+
+
+@pytest.mark.parametrize("animated", [False, True])
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_what_pillow_writes_declares_its_size(animated, mode):
+    frames = [gradient((48, 32), mode).rotate(angle) for angle in (0, 180)]
+    options = {"save_all": True, "append_images": frames[1:], "duration": 100} if animated else {}
+    declared = avif.survey(encoded(frames[0], "AVIF", **options), 300).declared_sizes
+    tracks = (2 if mode == "RGBA" else 1) if animated else 0  # libavif's items share one ispe, alpha or not
+    assert declared == [(48, 32)] * (1 + tracks)
+
+
+def test_the_extents_of_the_items_read_are_counted_up_to_the_limit(monkeypatch):
+    """2,048 items of 2,048 empty extents each took a helper's survey 6.8 s."""
+    monkeypatch.setattr(avif, "MOST_EXTENTS", 4)
+    items = {1: 2, 2: 2}
+    avif.survey(branded(b"avif", meta_of(in_idat(items, kind=b"av01"))), 300)
+    with pytest.raises(avif.Crowded, match="^more than 4 extents of the items read$"):
+        avif.survey(branded(b"avif", meta_of(in_idat({**items, 3: 1}, kind=b"av01"))), 300)
