@@ -1600,16 +1600,18 @@ def test_a_profile_littlecms_could_take_minutes_to_build_on_is_too_large_where_c
     assert rendered(data, "8x,png")[1].info["icc_profile"] == icc_profile_of_matrices(2)
 
 
-@pytest.mark.parametrize(("kept_bytes", "builds_kept"), [(1024 * 1024, (1, 2)), (100, (0, 0))],
-                         ids=["kept", "too-large-to-keep"])
-def test_an_animations_frames_are_converted_through_one_transform_kept_if_small(monkeypatch, kept_bytes, builds_kept):
-    """A profile larger than the most kept is built for each frame, to the same pixels."""
+@pytest.mark.parametrize(("kept_bytes", "builds_kept", "builds_large"), [
+    (1024 * 1024, (1, 2), (0, 0)), (100, (0, 0), (1, 2))], ids=["kept", "too-large-to-keep-but-the-last"])
+def test_an_animations_frames_are_converted_through_one_transform(monkeypatch, kept_bytes, builds_kept, builds_large):
+    """Built once, whether the profile is small enough to be kept among eight, or is kept alone as the last large
+    one, to the same pixels."""
     monkeypatch.setattr(edge.image, "MOST_KEPT_PROFILE_BYTES", kept_bytes)
     frames = [gradient((16, 16)).rotate(angle) for angle in (0, 90, 180)]
     data = encoded(frames[0], "PNG", save_all=True, append_images=frames[1:], icc_profile=DISPLAY_P3)
     edge.image._kept_transform.cache_clear()
+    edge.image._last_large_transform.cache_clear()
     result, image = rendered(data, "8x,gif")
-    info = edge.image._kept_transform.cache_info()
-    assert (result.frames, (info.misses, info.hits)) == (3, builds_kept)
+    kept, large = edge.image._kept_transform.cache_info(), edge.image._last_large_transform.cache_info()
+    assert (result.frames, (kept.misses, kept.hits), (large.misses, large.hits)) == (3, builds_kept, builds_large)
     monkeypatch.setattr(edge.image, "MOST_KEPT_PROFILE_BYTES", 1024 * 1024)
     assert render(data, parse_rendition("/8x,gif/key"), LIMITS).body == result.body
