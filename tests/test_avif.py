@@ -645,6 +645,8 @@ def table(kind: bytes, entries: int, entry_size: int, declared: int | None = Non
     (meta_of(in_idat({1: 4})), "an item of more than 3 extents"),
     (meta_of(in_idat({1: 2, 2: 2})), "more than 3 extents of Exif items"),
     (meta_of(in_idat({1: 3}, length=100)), "Exif items larger than the file"),
+    (meta_of(in_idat({1: 1, 2: 1})), None),
+    (meta_of(in_idat({1: 1, 2: 1, 3: 1})), "more than 2 Exif items"),
     (meta_of(in_idat({1: 1, 2: 1}, length=100, kind=b"av01")), None),
     (meta_of(in_idat({1: 2, 2: 1}, length=100, kind=b"av01")), "av01 items larger together than the file"),
     (movie_of(box(b"trak", b""), box(b"trak", b"")), None),
@@ -668,7 +670,7 @@ def table(kind: bytes, entries: int, entry_size: int, declared: int | None = Non
         "4-in-iinf-version-1", "4-in-two-iinfs", "3-infe-boxes", "4-infe-boxes", "3-in-iloc", "4-in-iloc",
         "4-in-iloc-version-2", "3-in-ipmas", "4-in-ipmas", "5-in-iprp", "3-in-iref", "4-in-irefs",
         "5-in-iref", "iref-reference-cut", "3-exif-extents", "4-exif-extents", "4-exif-extents-of-two-items",
-        "exif-larger-than-file", "av01-items-as-large-as-the-file", "av01-items-larger-than-the-file",
+        "exif-larger-than-file", "2-exif-items", "3-exif-items", "av01-items-as-large-as-the-file", "av01-items-larger-than-the-file",
         "2-tracks", "3-tracks", "5-in-movie", "5-in-track", "4-in-a-tracks-iinf", "4-in-a-tracks-two-metas",
         "4-in-ipco", "5-in-ipco", "4-in-stsd", "5-in-stsd", "6-chunk-lookups", "9-chunk-lookups", "7-64-bit-chunks",
         "entries-overclaimed", "5-in-stbl"])
@@ -677,6 +679,7 @@ def test_a_file_past_a_limit_is_crowded(monkeypatch, boxes, crowded):
     monkeypatch.setattr(avif, "MOST_ITEMS", 3)
     monkeypatch.setattr(avif, "MOST_TRACKS", 2)
     monkeypatch.setattr(avif, "MOST_CHUNK_LOOKUPS", 6)
+    monkeypatch.setattr(avif, "MOST_EXIF_ITEMS", 2)
     data = branded(b"avif", boxes)
     if crowded is None:
         avif_exif(data)
@@ -686,7 +689,7 @@ def test_a_file_past_a_limit_is_crowded(monkeypatch, boxes, crowded):
 
 
 @pytest.mark.parametrize(("limit", "value", "refusal"), [
-    ("MAX_EXIF_VALUES", 10, "Exif directory of more than"),
+    ("MAX_EXIF_VALUES", 10, "Exif of a directory of more than 1000 entries, or of more than 10 numbers"),
     ("MOST_ITEMS", 1, "AVIF of more than 1 items named in its iinf boxes"),  # the pixels' item and the Exif's
 ])
 def test_an_avif_is_refused_before_pillow_opens_it(monkeypatch, pillow_opens, limit, value, refusal):
