@@ -300,6 +300,8 @@ def check_what_pillow_walks(data: bytes, limits: Limits) -> gif.Layout | None:
             f"TIFF directory of more than {MAX_TIFF_ENTRIES} entries, or {MAX_TIFF_VALUES} numbers in one")
     if tiff.strips(data) > MAX_TIFF_STRIPS:
         raise SourceTooLarge(f"TIFF of more than {MAX_TIFF_STRIPS} strips or tiles")
+    if tiff.values_apart(data) > len(data):
+        raise SourceTooLarge("TIFF whose tags' values are larger together than the file")
     if tiff.sub_directories_over(data, MAX_TIFF_ENTRIES, MAX_EXIF_VALUES):
         raise SourceTooLarge(
             f"TIFF's Exif or GPS directory of more than {MAX_TIFF_ENTRIES} entries, "
