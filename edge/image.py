@@ -105,6 +105,7 @@ MOST_KEPT_PROFILE_BYTES = 1024 * 1024  # a display or camera profile takes a few
 MAX_JPEG_SCANS = 100
 MAX_JPEG_SCAN_PIXELS = 1_200_000_000
 MOST_JPEG_ROWS = 65_535
+MAX_TIFF_JPEG_HEADERS = 8  # the last strip of each plane's: a plane a sample (CMYK and alpha: 5)
 ARITHMETIC_SCAN_COST = 4
 MAX_EXIF_SEGMENTS = 64  # a camera writes one; 64 of 64 KB take Pillow 13 ms to gather, by hand
 # A run-length coded BMP, which Pillow decodes in Python (edge/bmp.py). Such BMPs are screenshots and icons,
@@ -530,14 +531,17 @@ def jpeg_strip_pixels(image: Image.Image, data: bytes, strips: list[tuple[int, i
     the JPEG's own if it declares more rows. libtiff lets that one's JPEG be taller than the strip (some writers
     leave the last at a whole strip's rows), and libjpeg decodes all of them: 1,270 bytes declaring 7000x65,500
     for the last 8 rows took 46 s and 904 MB, a helper's measure. A JPEG whose header Pillow's walk cannot
-    read counts as high as a JPEG may be."""
+    read counts as high as a JPEG may be, and so does each past the first MAX_TIFF_JPEG_HEADERS last strips, whose
+    headers are not walked: a TIFF has a plane a sample at most (65,536 one-row strips, each a last one, took
+    24.6 s to walk, a helper's measure)."""
     rows = min(tiff_size(image, TiffImagePlugin.ROWSPERSTRIP, image.height), image.height)
     per_plane = -(-image.height // rows)
     pixels = []
     for index, (offset, length) in enumerate(strips):
         frame_rows = rows
         if index % per_plane == per_plane - 1:
-            declared = jpeg_header(data[offset:offset + length]).size
+            walked = index // per_plane < MAX_TIFF_JPEG_HEADERS
+            declared = jpeg_header(data[offset:offset + length]).size if walked else None
             frame_rows = max(rows, declared[1] if declared else MOST_JPEG_ROWS)
         pixels.append(image.width * frame_rows)
     return pixels
