@@ -583,10 +583,10 @@ def test_a_png_of_more_compressed_chunks_than_the_limit_is_too_large_before_pill
     assert pillow_opens == []
 
 
-def raw_exif_profile(exif: bytes) -> tuple[bytes, bytes]:
+def raw_exif_profile(exif: bytes, after: bytes = b"") -> tuple[bytes, bytes]:
     """ImageMagick's text chunk of Exif in hex, which Pillow's getexif() reads where a PNG has no eXIf: a
-    header of three lines, then the hex."""
-    return b"tEXt", b"Raw profile type exif\0" + f"\nexif\n{len(exif):8d}\n".encode() + exif.hex().encode()
+    header of three lines, then the hex (and what comes after it)."""
+    return b"tEXt", b"Raw profile type exif\0" + f"\nexif\n{len(exif):8d}\n".encode() + exif.hex().encode() + after
 
 
 def test_the_orientation_is_read_from_a_raw_exif_profile():
@@ -601,3 +601,17 @@ def test_a_raw_exif_profile_pillow_would_decode_too_long_is_too_large(monkeypatc
     data = png_with_chunks_after_ihdr(PLAIN, raw_exif_profile(exif_with(5, 11)))
     with pytest.raises(SourceTooLarge, match="^Exif of a directory of more than 1000 entries, or of more than 10 "):
         render(data, parse_rendition("/4x/a.png"), Limits(50_000_000, 300))
+
+
+@pytest.mark.parametrize(("line_ends", "refused"), [(0, False), (1, True)])
+def test_a_raw_exif_profile_longer_than_any_hex_of_exif_is_too_large(monkeypatch, line_ends, refused):
+    """Pillow splits it into lines, a string each: 41 MB of line ends took it 1.2 s (a helper's measure)."""
+    _, payload = raw_exif_profile(exif_with(5, 2))
+    most = len(payload) - len(b"Raw profile type exif\0") + 1
+    monkeypatch.setattr(edge.image, "MAX_RAW_EXIF_CHARS", most)
+    data = png_with_chunks_after_ihdr(PLAIN, raw_exif_profile(exif_with(5, 2), b"\n" * (1 + line_ends)))
+    if refused:
+        with pytest.raises(SourceTooLarge, match=f"^PNG's Exif text of more than {most} characters$"):
+            render(data, parse_rendition("/4x/a.png"), Limits(50_000_000, 300))
+    else:
+        assert render(data, parse_rendition("/4x/a.png"), Limits(50_000_000, 300)).size == (4, 4)
