@@ -220,16 +220,16 @@ def survey(data: bytes, most_samples: int) -> Survey:
     """The Exif, the coded and the declared frame sizes of a file Pillow opens as AVIF (BRANDS), from one walk of
     its items.
 
-    Crowded, first, for a file libavif would take too long to parse: more than MOST_BOXES boxes in a
-    container on the way (MOST_ITEMS item infos in an iinf), MOST_TRACKS tracks, MOST_ITEMS items named by any
-    one kind of table (iinf, iloc, ipma, iref) of the meta boxes that share a list of items, a track's sample
-    table whose chunks and sample-to-chunk entries make more than MOST_CHUNK_LOOKUPS pairs, MOST_ITEMS extents
-    of Exif items in all or of any one item, Exif items larger together than the file, as only overlapping
-    extents make them, MOST_EXIF_ITEMS Exif items (2,048 of them took a helper's checks 6.9 s), MOST_EXTENTS
-    extents of the items read, av01 items larger together than the file, more
-    than MOST_OBUS OBUs in the av01 items and the samples read (and OBUS_A_FRAME for each of `most_samples`), or
-    more than MOST_SEQUENCE_HEADERS different sequence headers among them. Ambiguous for a track's sample table
-    that libavif would read otherwise (_sample_table).
+    Crowded, first, for a file libavif would take too long to parse: more than MOST_BOXES boxes in a container
+    on the way (MOST_ITEMS item infos in an iinf), MOST_TRACKS tracks, MOST_ITEMS items named by any one kind of
+    table (iinf, iloc, ipma, iref) of the meta boxes that share a list of items, a track's sample table whose
+    chunks and sample-to-chunk entries make more than MOST_CHUNK_LOOKUPS pairs, MOST_ITEMS extents of Exif items
+    in all or of any one item, Exif items larger together than the file, as only overlapping extents make them,
+    MOST_EXIF_ITEMS Exif items (2,048 of them took a helper's checks 6.9 s), MOST_EXTENTS extents of the items
+    read, av01 items larger together than the file, more than MOST_OBUS OBUs in the av01 items and the samples
+    read (and OBUS_A_FRAME for each of `most_samples`), or more than MOST_SEQUENCE_HEADERS different sequence
+    headers among them. Ambiguous for a file of two of a box it holds one of, which libavif would read otherwise
+    (_only, _sample_table).
 
     The Exif is each Exif item's payload after the offset of its TIFF header, from the file's meta box and its
     tracks'; libavif hands on the primary item's, or its track's. The coded sizes are those the sequence and
@@ -300,7 +300,7 @@ def _track_sizes(buffer: memoryview, trak_boxes: list[tuple[bytes, int, int]]) -
     """The width and height of each of a track's headers (tkhd), their whole part."""
     for kind, tkhd, tkhd_end in trak_boxes:
         at = tkhd + _TRACK_SIZE_AT + (12 if _width(buffer, tkhd) == 8 else 0)
-        if kind == b"tkhd" and at + 8 <= tkhd_end:
+        if kind == b"tkhd" and at + 8 <= tkhd_end:  # the size after the times, which version 1 makes wider
             yield _uint(buffer, at, 4) >> 16, _uint(buffer, at + 4, 4) >> 16
 
 
@@ -485,8 +485,8 @@ def _overrides_frame_size(payload: bytes | memoryview, header: _SequenceHeader) 
 def _item_lists(buffer: memoryview) -> Iterator[list[tuple[int, int]]]:
     """The meta boxes libavif reads, as lists of those that share its list of items, each meta box as
     where it starts (after its version and flags) and ends: the file's first meta box, and every meta
-    box of each track of its first movie, whose sample table is checked on the way. A later top-level
-    meta box or movie it does not read (60,000 items in one cost it nothing, by hand)."""
+    box of each track of its movie, whose sample table is checked on the way. A later top-level meta box
+    it does not read (60,000 items in one cost it nothing, by hand); a second movie is Ambiguous."""
     top = _counted_boxes(buffer, 0, len(buffer), "the file")
     yield _metas_among(top)[:1]
     for moov, moov_end in _only([(payload, end) for kind, payload, end in top if kind == b"moov"], "a file", b"moov"):
@@ -592,11 +592,11 @@ def _item_data(buffer: memoryview, metas: list[tuple[int, int]], item_types: tup
     for meta, boxes in children.items():
         for iprp, iprp_end in _only([(payload, end) for kind, payload, end in boxes if kind == b"iprp"], "a meta box",
                                     b"iprp"):
-            for kind, payload, end in _counted_boxes(buffer, iprp, iprp_end, "an iprp box"):
-                if kind == b"ipco":
-                    _counted_boxes(buffer, payload, end, "an ipco box")  # libavif allocates for each property
-                elif kind == b"ipma":
-                    tables[b"ipma"].append((meta, payload, end))
+            iprp_boxes = _counted_boxes(buffer, iprp, iprp_end, "an iprp box")
+            for ipco, ipco_end in _only([(payload, end) for kind, payload, end in iprp_boxes if kind == b"ipco"],
+                                        "an iprp box", b"ipco"):
+                _counted_boxes(buffer, ipco, ipco_end, "an ipco box")  # libavif allocates for each property
+            tables[b"ipma"] += [(meta, payload, end) for kind, payload, end in iprp_boxes if kind == b"ipma"]
     for kind, count in _ITEMS_NAMED.items():
         if sum(count(buffer, payload, end) for _, payload, end in tables[kind]) > MOST_ITEMS:
             raise Crowded(f"more than {MOST_ITEMS} items named in its {kind.decode()} boxes")
