@@ -213,6 +213,7 @@ class Survey:
     """What an AVIF holds that its caller bounds before Pillow opens it."""
     exif: list[bytes]  # what libavif may hand Pillow as Exif
     coded_sizes: list[tuple[int, int]]  # the largest frames dav1d may decode, from AV1 sequence and frame headers
+    coded_pixels: int  # of all the frames dav1d may decode, each at its largest
     declared_sizes: list[tuple[int, int]]  # what libavif may scale a decoded frame to: ispe, grid, tkhd sizes
 
 
@@ -241,7 +242,7 @@ def survey(data: bytes, most_samples: int) -> Survey:
     meta boxes read, every grid item's output and every track header's size (a helper's 425-byte file, a 64x64
     tile under an ispe of 16,384x16,384, took 799 MB to render)."""
     if data[4:8] != b"ftyp" or data[8:12] not in BRANDS:
-        return Survey([], [], [])
+        return Survey([], [], 0, [])
     buffer = memoryview(data)
     exif_located, extents_located, coded, coded_length, declared = [], 0, [], 0, []
     for metas in _item_lists(buffer):
@@ -268,10 +269,13 @@ def survey(data: bytes, most_samples: int) -> Survey:
     for _, _, trak, trak_end in _tracks(buffer):
         trak_boxes = _counted_boxes(buffer, trak, trak_end, "a track")
         declared += _track_sizes(buffer, trak_boxes)
-        coded.append(list(_samples(buffer, _sample_table(buffer, trak_boxes), most_samples)))
+        table = _sample_table(buffer, trak_boxes)
+        _check_samples(buffer, table, most_samples)
+        coded.append(list(_samples(buffer, table, most_samples)))
+    frames = _frame_sizes(coded, MOST_OBUS + OBUS_A_FRAME * most_samples)
     # The Exif after the 32-bit offset of its TIFF header; libavif fails on less, and Pillow ignores an empty one.
-    return Survey([payload[4:] for payload in map(b"".join, exif_located) if len(payload) > 4],
-                  _frame_sizes(coded, MOST_OBUS + OBUS_A_FRAME * most_samples), declared)
+    return Survey([payload[4:] for payload in map(b"".join, exif_located) if len(payload) > 4], frames.sizes,
+                  frames.pixels, declared)
 
 
 def _property_sizes(buffer: memoryview, metas: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
@@ -304,19 +308,26 @@ def _track_sizes(buffer: memoryview, trak_boxes: list[tuple[bytes, int, int]]) -
             yield _uint(buffer, at, 4) >> 16, _uint(buffer, at + 4, 4) >> 16
 
 
-def _frame_sizes(streams: list[list[bytes | memoryview]], most_obus: int) -> list[tuple[int, int]]:
+@dataclass(frozen=True)
+class _Frames:
+    sizes: list[tuple[int, int]]  # each size once
+    pixels: int  # of every frame decoded, each at its size
+
+
+def _frame_sizes(streams: list[list[bytes | memoryview]], most_obus: int) -> _Frames:
     """The largest frames dav1d may decode under the AV1 sequence and frame headers (AV1 5.5.1, 5.9.2) of each
-    stream of items or samples, in the order dav1d takes them: an av01 item, or a track's samples; each size once.
+    stream of items or samples, in the order dav1d takes them: an av01 item, or a track's samples.
 
     A sequence header declares a largest frame, and a frame header that does not override the frame size
     (frame_size_override_flag) is decoded at exactly that size. One that does gives its own size in fields as
     wide as its sequence header says, and dav1d does not hold it to the declared largest (8000x8000 under a header
     of at most 64x48 decoded, a helper's measure), so its bound is what those fields can hold. A frame header read
-    before any sequence header of its stream, whose fields cannot be known, bounds every sequence header so.
-    Crowded past `most_obus` OBUs in all, or MOST_SEQUENCE_HEADERS different sequence headers, each read once."""
+    before any sequence header of its stream, whose fields cannot be known, bounds every sequence header so, and
+    counts as the largest of them. Crowded past `most_obus` OBUs in all, or MOST_SEQUENCE_HEADERS different
+    sequence headers, each read once."""
     sizes: dict[tuple[int, int], None] = {}
     headers: dict[bytes, _SequenceHeader | None] = {}
-    unknown, obus = False, 0
+    unknown, obus, pixels = 0, 0, 0
     for stream in streams:
         active = None
         for kind, payload in itertools.chain.from_iterable(map(_obus, stream)):
@@ -334,12 +345,18 @@ def _frame_sizes(streams: list[list[bytes | memoryview]], most_obus: int) -> lis
                     sizes[active.largest] = None
             elif kind in _FRAME_HEADER_OBUS:
                 if active is None:
-                    unknown = True
-                elif _overrides_frame_size(payload[:_MOST_FRAME_HEADER_BYTES], active):
-                    sizes[active.size_fields_hold] = None
+                    unknown += 1
+                    continue
+                overrides = _overrides_frame_size(payload[:_MOST_FRAME_HEADER_BYTES], active)
+                if overrides is not None:
+                    size = active.size_fields_hold if overrides else active.largest
+                    sizes[size] = None
+                    pixels += size[0] * size[1]
     if unknown:
-        sizes.update((header.size_fields_hold, None) for header in headers.values() if header is not None)
-    return list(sizes)
+        bounds = [header.size_fields_hold for header in headers.values() if header is not None]
+        sizes.update(dict.fromkeys(bounds))
+        pixels += unknown * max((width * height for width, height in bounds), default=0)
+    return _Frames(list(sizes), pixels)
 
 
 def _obus(unit: bytes | memoryview) -> Iterator[tuple[int, memoryview]]:
@@ -456,16 +473,16 @@ def _sequence_header(payload: bytes | memoryview) -> _SequenceHeader | None:
                            presentation_time_bits, frame_id_bits, screen_content_tools, integer_mv)
 
 
-def _overrides_frame_size(payload: bytes | memoryview, header: _SequenceHeader) -> bool:
+def _overrides_frame_size(payload: bytes | memoryview, header: _SequenceHeader) -> bool | None:
     """Whether a frame header (AV1 5.9.2, read as dav1d reads it) gives its own frame size: its
-    frame_size_override_flag, always set for a switch frame; yes for one cut short. Never under a reduced still
-    picture header, nor for a frame shown again (show_existing_frame), which is not decoded anew."""
+    frame_size_override_flag, always set for a switch frame; yes for one cut short; never under a reduced still
+    picture header. None for a frame shown again (show_existing_frame), which is not decoded anew."""
     if header.reduced:
         return False
     bits = _Bits(payload)
     try:
         if bits.read(1):  # show_existing_frame
-            return False
+            return None
         frame_type, shown = bits.read(2), bits.read(1)
         if frame_type == _SWITCH_FRAME:
             return True
@@ -537,10 +554,32 @@ def _sample_table(buffer: memoryview, trak_boxes: list[tuple[bytes, int, int]]) 
     return boxes
 
 
+def _check_samples(buffer: memoryview, table: list[tuple[bytes, int, int]], most: int) -> None:
+    """Crowded for a track whose sample table places more than `most` samples, or holds more time-to-sample
+    entries (stts) than that, each of which holds a sample at least in a file Pillow may render whole. libavif
+    lists every sample as Pillow opens the file (2,592,000 one-byte samples in one chunk took 650 MB before
+    the frame limit refused them), and walks the stts entries for each frame it decodes (100,000 entries of no
+    samples took 300 frames 7.1-8.5 s): a helper's measures."""
+    if sum(1 for _ in _placements(buffer, table, most + 1)) > most:
+        raise Crowded(f"a track of more than {most} samples")
+    if any(kind == b"stts" and _entries_held(buffer, payload, end, 8) > most for kind, payload, end in table):
+        raise Crowded(f"a track of more than {most} time-to-sample entries")
+
+
 def _samples(buffer: memoryview, table: list[tuple[bytes, int, int]], most: int) -> Iterator[memoryview]:
-    """The data of a track's first `most` samples, placed by its sample table (ISO/IEC 14496-12, 8.7): chunk
-    offsets (stco, co64), samples per chunk from a chunk on (stsc), sample sizes (stsz); up to the first that
-    the file does not hold. A run of chunks of no samples is passed over whole."""
+    """The data of a track's first `most` samples (_placements), up to the first that the file does not hold."""
+    for at, size in _placements(buffer, table, most):
+        if at + size > len(buffer):
+            return
+        yield buffer[at:at + size]
+
+
+def _placements(buffer: memoryview, table: list[tuple[bytes, int, int]], most: int) -> Iterator[tuple[int, int]]:
+    """Where each of a track's first `most` samples starts and its size, as its sample table places them
+    (ISO/IEC 14496-12, 8.7): chunk offsets (stco, co64), samples per chunk from a chunk on (stsc), sample sizes
+    (stsz), as many as it holds, or one for all whatever count it declares, as libavif reads it (a helper's
+    count of 0 hid 300 frames of 8192x8192 from a walk that held to it). A run of chunks of no samples is
+    passed over whole."""
     tables = {kind: (payload, end) for kind, payload, end in table}
     if b"stsz" not in tables or b"stsc" not in tables or not {b"stco", b"co64"} & tables.keys():
         return
@@ -555,8 +594,8 @@ def _samples(buffer: memoryview, table: list[tuple[bytes, int, int]], most: int)
     if stsz + 12 > stsz_end:
         return
     constant_size, sizes_at = _uint(buffer, stsz + 4, 4), stsz + 12
-    count = min(_uint(buffer, stsz + 8, 4), most) if constant_size else min(
-        _entries_held(buffer, stsz + 4, stsz_end, 4), most)  # the sizes follow the count as a table's entries do
+    # the sizes follow the count as a table's entries do
+    count = most if constant_size else min(_entries_held(buffer, stsz + 4, stsz_end, 4), most)
     sample = 0
     for index, (first_chunk, per_chunk) in enumerate(runs):
         last_chunk = min(runs[index + 1][0] - 1 if index + 1 < len(runs) else chunks, chunks)
@@ -566,9 +605,7 @@ def _samples(buffer: memoryview, table: list[tuple[bytes, int, int]], most: int)
                 if sample >= count:
                     return
                 size = constant_size or _uint(buffer, sizes_at + 4 * sample, 4)
-                if at + size > len(buffer):
-                    return
-                yield buffer[at:at + size]
+                yield at, size
                 at, sample = at + size, sample + 1
 
 

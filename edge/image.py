@@ -105,6 +105,9 @@ MOST_KEPT_PROFILE_BYTES = 1024 * 1024  # a display or camera profile takes a few
 MAX_JPEG_SCANS = 100
 MAX_JPEG_SCAN_PIXELS = 1_200_000_000
 MOST_JPEG_ROWS = 65_535
+# An AVIF's colour and alpha, as a still and as a track of frames held to the pixel limit together, and twice that
+# for hidden frames, layers or tiles: the frames dav1d may decode, in all, against the pixel limit.
+AVIF_DECODED_PIXELS = 8
 MAX_TIFF_JPEG_HEADERS = 8  # the last strip of each plane's: a plane a sample (CMYK and alpha: 5)
 ARITHMETIC_SCAN_COST = 4
 MAX_EXIF_SEGMENTS = 64  # a camera writes one; 64 of 64 KB take Pillow 13 ms to gather, by hand
@@ -329,6 +332,9 @@ def check_avif_items(data: bytes, limits: Limits) -> None:
         for width, height in sizes:
             if width * height > limits.max_pixels:
                 raise SourceTooLarge(f"AVIF {how} {width}x{height}, over {limits.max_pixels} pixels")
+    if survey.coded_pixels > AVIF_DECODED_PIXELS * limits.max_pixels:
+        raise SourceTooLarge(f"AVIF whose frames may decode more than {AVIF_DECODED_PIXELS} times {limits.max_pixels}"
+                             " pixels in all")
 
 
 def check_rle_bmp(data: bytes) -> None:

@@ -39,7 +39,7 @@ def coded_sizes(data: bytes, most_samples: int) -> list[tuple[int, int]]:
 
 
 def frame_sizes(streams: list[list[bytes]], most_obus: int = avif.MOST_OBUS) -> list[tuple[int, int]]:
-    return avif._frame_sizes(streams, most_obus)
+    return avif._frame_sizes(streams, most_obus).sizes
 
 
 def edited(data: bytes, edit, *arguments) -> bytes:
@@ -999,7 +999,7 @@ def test_a_file_repeating_the_same_samples_is_crowded_before_it_is_walked_for_lo
     unit = obu(1, sequence_header(640, 480, timing=True, decoder_model=True, levels=(9,) * 32)) * 256
 
     def placed(at: int) -> bytes:
-        trak = sample_table(sample_placing([at] * 300, [(1, 1)], [], constant=len(unit), declared=300))
+        trak = sample_table(sample_placing([at] * most_samples, [(1, 1)], [], constant=len(unit)))
         return branded(b"avis", movie_of(*[trak] * 16))
 
     data = placed(len(placed(0))) + unit
@@ -1066,6 +1066,7 @@ SAMPLE_BYTES = b"AAABBBBBxxxxxxxxxxxxCCyyyyyyyyDDDD"  # A and B in a chunk at 0,
     (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4]), 3, [b"AAA", b"BBBBB", b"CC"]),
     (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2]), 10, [b"AAA", b"BBBBB", b"CC"]),  # no size for D
     (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [2, 2, 2, 2], constant=2), 10, [b"AA", b"AB", b"CC", b"DD"]),
+    (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [], constant=2, declared=0), 10, [b"AA", b"AB", b"CC", b"DD"]),
     (sample_placing([0, 20, 30], [(1, 0), (2, 1)], [2, 4]), 10, [b"CC", b"DDDD"]),  # a run of empty chunks
     (sample_placing([0, 20, 300], [(1, 2), (2, 1)], [3, 5, 2, 4]), 10, [b"AAA", b"BBBBB", b"CC"]),  # D past the end
     (sample_placing([0, 20], [(1, 2), (2, 1)], [3, 5, 2, 4]), 10, [b"AAA", b"BBBBB", b"CC"]),  # no chunk for D
@@ -1075,8 +1076,8 @@ SAMPLE_BYTES = b"AAABBBBBxxxxxxxxxxxxCCyyyyyyyyDDDD"  # A and B in a chunk at 0,
     (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4])[:-36] + box(b"stsz", bytes(4))
      + box(b"free", bytes(8)), 10, []),  # an stsz of no size or count, not read into the next box
     (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4])[:-36], 10, []),  # no stsz
-], ids=["runs", "co64", "most", "sizes-end", "constant-size", "empty-run", "past-the-end", "chunks-end",
-        "a-run-past-the-chunks", "constant-size-most", "fewer-sizes-than-declared", "short-stsz", "no-stsz"])
+], ids=["runs", "co64", "most", "sizes-end", "constant-size", "constant-size-whatever-count", "empty-run",
+        "past-the-end", "chunks-end", "a-run-past-the-chunks", "constant-size-most", "fewer-sizes-than-declared", "short-stsz", "no-stsz"])
 def test_a_tracks_samples_are_found_where_its_sample_table_places_them(table, most, found):
     data = memoryview(SAMPLE_BYTES + table)
     boxes = list(avif._boxes(data, len(SAMPLE_BYTES), len(data)))
@@ -1091,7 +1092,7 @@ def test_a_sample_running_past_the_data_is_not_read():
     assert [bytes(sample) for sample in avif._samples(data, boxes, 10)] == [b"AAA", b"BBBBB", b"CC"]
 
 
-def test_the_frame_headers_of_a_tracks_samples_are_read_as_far_as_the_frame_limit(monkeypatch):
+def test_the_frame_headers_of_a_tracks_samples_are_read_up_to_the_frame_limit(monkeypatch):
     """Its item's type renamed, so that only the track's samples give sizes: its first, a key frame, holds the
     sequence header, of no reduced still picture header, under which libaom's frame headers keep its size."""
     frames = [gradient((64, 48)).rotate(angle) for angle in (0, 90, 180)]
@@ -1101,8 +1102,9 @@ def test_the_frame_headers_of_a_tracks_samples_are_read_as_far_as_the_frame_limi
     monkeypatch.setattr(avif, "_overrides_frame_size", lambda *header: overrides.append(read(*header)) or overrides[-1])
     assert coded_sizes(data, 300) == [(64, 48)] and overrides == [False] * 4  # the item's and the track's three
     overrides.clear()
-    assert coded_sizes(data.replace(b"av01", b"xv01", 1), 2) == [(64, 48)] and overrides == [False] * 2
-    assert coded_sizes(data.replace(b"av01", b"xv01", 1), 0) == []
+    assert coded_sizes(data.replace(b"av01", b"xv01", 1), 3) == [(64, 48)] and overrides == [False] * 3
+    with pytest.raises(avif.Crowded, match="^a track of more than 2 samples$"):
+        coded_sizes(data, 2)
 
 
 @pytest.mark.parametrize(("most_pixels", "refused"), [(64 * 48, False), (64 * 48 - 1, True)])
@@ -1241,3 +1243,46 @@ def test_the_extents_of_the_items_read_are_counted_up_to_the_limit(monkeypatch):
     avif.survey(branded(b"avif", meta_of(in_idat(items, kind=b"av01"))), 300)
     with pytest.raises(avif.Crowded, match="^more than 4 extents of the items read$"):
         avif.survey(branded(b"avif", meta_of(in_idat({**items, 3: 1}, kind=b"av01"))), 300)
+
+
+@pytest.mark.parametrize(("boxes", "crowded"), [
+    (sample_placing([0, 20, 30], [(1, 1)], [1, 1, 1]), None),
+    (sample_placing([0, 20, 30], [(1, 1), (3, 2)], [1, 1, 1, 1]), "a track of more than 3 samples"),
+    (sample_placing([0, 20, 30], [(1, 1)], [], constant=1, declared=0), None),
+    (sample_placing([0, 20, 30, 40], [(1, 1)], [], constant=1, declared=0), "a track of more than 3 samples"),
+    (sample_placing([0], [(1, 1)], [1]) + table(b"stts", 3, 8), None),
+    (sample_placing([0], [(1, 1)], [1]) + table(b"stts", 4, 8), "a track of more than 3 time-to-sample entries"),
+], ids=["3-samples", "4-samples", "3-of-one-size", "4-of-one-size-whatever-count", "3-stts", "4-stts"])
+def test_a_track_of_more_samples_or_time_entries_than_the_frame_limit_is_crowded(boxes, crowded):
+    """libavif lists every sample as Pillow opens the file (2,592,000 in one chunk took 650 MB), and walks the
+    time-to-sample entries for each frame (100,000 of no samples took 300 frames 7.1-8.5 s): helpers' measures."""
+    data = branded(b"avis", movie_of(sample_table(boxes)))
+    if crowded is None:
+        avif.survey(data, 3)
+    else:
+        with pytest.raises(avif.Crowded, match=f"^{crowded}$"):
+            avif.survey(data, 3)
+
+
+def test_every_frame_decoded_is_counted_at_its_size():
+    """A frame shown again is not decoded anew; one giving its own size counts at what its fields hold; one read
+    before any sequence header of its stream at the largest any of them allows."""
+    layout = Layout()
+    header = obu(1, sequence_header(640, 480))
+    frames = [obu(6, frame_header(layout, False)), obu(3, frame_header(layout, True, existing=True)),
+              obu(6, frame_header(layout, True, frame_type=INTER))]
+    assert avif._frame_sizes([[header + b"".join(frames)]], 100).pixels == 640 * 480 + 1024 * 512
+    assert avif._frame_sizes([[header], [frames[0] * 2]], 100).pixels == 2 * 1024 * 512
+
+
+@pytest.mark.parametrize(("times", "refused"), [(2, False), (1, True)])
+def test_an_avif_whose_frames_decode_more_than_the_limit_allows_in_all_is_refused(monkeypatch, times, refused):
+    """A still with alpha decodes two frames: 18,000 frames of one item under lsel took a helper's render 5 s."""
+    monkeypatch.setattr(edge.image, "AVIF_DECODED_PIXELS", times)
+    image = gradient((48, 32), "RGBA")
+    data = encoded(image, "AVIF")
+    if refused:
+        with pytest.raises(SourceTooLarge, match="^AVIF whose frames may decode more than 1 times 1536 pixels in all$"):
+            edge.image.check_avif_items(data, Limits(48 * 32, 300))
+    else:
+        edge.image.check_avif_items(data, Limits(48 * 32, 300))
