@@ -129,7 +129,10 @@ MAX_FRAME_MS = 655_350  # GIF's largest delay (65535 cs); WebP's is larger, and 
 MAX_SIDE = {"jpeg": 65_500, "png": 1_000_000, "webp": 16_383, "avif": 32_768, "gif": 65_535}
 # What a decoder raises on a corrupt or truncated body (libavif: RuntimeError; a GIF without a frame: EOFError).
 # ZeroDivisionError: Pillow's AVIF plugin divides by a track's timescale, which a file may give as 0.
-DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, ZeroDivisionError)
+# Pillow also fails in Python on values of a type it does not expect: a TIFF's XMP tag of signed bytes makes
+# getexif() search a tuple (a TypeError, a reviewer's file).
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, ZeroDivisionError, TypeError)
+BROKEN_PROFILE_ERRORS = (ImageCms.PyCMSError, OSError, ValueError)  # a profile LittleCMS cannot read or use
 GIF_RESTORE_BACKGROUND, GIF_RESTORE_PREVIOUS = 2, 3
 GIF_OPAQUE_FROM = 128  # GIF alpha is all or nothing: this much alpha and up is opaque
 WHITE = 255
@@ -408,14 +411,14 @@ def declared_size(head: bytes) -> tuple[int, int] | None:
         return None
 
 
-def jpeg_header(data: bytes) -> jpeg.PillowHeader:
+def jpeg_header(data: bytes, share: int = 1) -> jpeg.PillowHeader:
     """A JPEG's header as Pillow walks it (edge/jpeg.py); SourceTooLarge for one it would take too long
-    to walk, before it does."""
+    to walk, before it does: past MAX_JPEG_HEADER_STEPS, or its `share` of them where several are walked."""
+    most_steps = MAX_JPEG_HEADER_STEPS // share
     try:
-        return jpeg.pillow_header(data, MAX_JPEG_HEADER_STEPS)
+        return jpeg.pillow_header(data, most_steps)
     except jpeg.HeaderTooLong:
-        raise SourceTooLarge(f"JPEG header of more than {MAX_JPEG_HEADER_STEPS} markers, or bytes of junk or fill"
-                             ) from None
+        raise SourceTooLarge(f"JPEG header of more than {most_steps} markers, or bytes of junk or fill") from None
 
 
 def check_exif(exif: bytes | None) -> None:
@@ -424,7 +427,8 @@ def check_exif(exif: bytes | None) -> None:
     hand; 40 MB split among 510 tags of 10,000 took 92 s and 983 MB to render an AVIF, a helper's measure)."""
     if exif is None:
         return
-    directory = exif[len(EXIF_HEADER):] if exif.startswith(EXIF_HEADER) else exif
+    # Pillow takes the header off twice where it is there twice: once as it reads the file, once in getexif().
+    directory = exif.removeprefix(EXIF_HEADER).removeprefix(EXIF_HEADER)
     if tiff.exif_over(directory, MAX_TIFF_ENTRIES, MAX_EXIF_VALUES):
         raise SourceTooLarge(
             f"Exif of a directory of more than {MAX_TIFF_ENTRIES} entries, or of more than {MAX_EXIF_VALUES} numbers")
@@ -549,7 +553,7 @@ def jpeg_strip_pixels(image: Image.Image, data: bytes, strips: list[tuple[int, i
         frame_rows = rows
         if index % per_plane == per_plane - 1:
             walked = index // per_plane < MAX_TIFF_JPEG_HEADERS
-            declared = jpeg_header(data[offset:offset + length]).size if walked else None
+            declared = jpeg_header(data[offset:offset + length], MAX_TIFF_JPEG_HEADERS).size if walked else None
             frame_rows = max(rows, declared[1] if declared else MOST_JPEG_ROWS)
         pixels.append(image.width * frame_rows)
     return pixels
@@ -1118,22 +1122,25 @@ def cmyk_to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
     return image.convert("RGB")
 
 
-def transform_to_srgb(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform:
-    """The transform from a profile to sRGB: refused (check_icc_profile) before LittleCMS builds it, and
-    built once for each profile and mode, not for each frame of an animation (3.7 ms of the 5.2 a 320x240
-    frame took from Display P3, by hand; a 40 MB profile took 0.5 s a frame, 145 s for 300 frames, a helper's
-    measure). Eight small profiles are kept, and one large one: a JPEG's may take 16 MB, and a warm container
-    would hold them all."""
+def transform_to_srgb(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    """The transform from a profile to sRGB, None where LittleCMS cannot build one: refused (check_icc_profile)
+    before LittleCMS builds it, and built once for each profile and mode, not for each frame of an animation (3.7
+    ms of the 5.2 a 320x240 frame took from Display P3, by hand; a 40 MB profile took 0.5 s a frame, 145 s for 300
+    frames, and one LittleCMS read whole before it failed 130 s: helpers' measures). Eight small profiles are
+    kept, and one large one: a JPEG's may take 16 MB, and a warm container would hold them all."""
     check_icc_profile(icc_profile)
     if len(icc_profile) > MOST_KEPT_PROFILE_BYTES:
         return _last_large_transform(icc_profile, mode)
     return _kept_transform(icc_profile, mode)
 
 
-def _built_transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform:
+def _built_transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
     """Without LittleCMS's cache of the last pixel, which threads sharing the transform would write at once."""
-    source_profile = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-    return ImageCms.buildTransform(source_profile, SRGB, mode, "RGB", flags=ImageCms.Flags.NOCACHE)
+    try:
+        source_profile = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        return ImageCms.buildTransform(source_profile, SRGB, mode, "RGB", flags=ImageCms.Flags.NOCACHE)
+    except BROKEN_PROFILE_ERRORS:
+        return None
 
 
 _kept_transform = lru_cache(maxsize=8)(_built_transform)
@@ -1145,9 +1152,12 @@ def profile_to_srgb(image: Image.Image, icc_profile: bytes) -> Image.Image:
     zeroes the alpha of LA). A broken profile leaves the pixels as they are."""
     alpha = image.getchannel("A") if image.mode in ("RGBA", "LA") else None
     colour = image.convert(image.mode[:-1]) if alpha is not None else image
+    transform = transform_to_srgb(icc_profile, colour.mode)
+    if transform is None:
+        return image
     try:
-        converted = ImageCms.applyTransform(colour, transform_to_srgb(icc_profile, colour.mode))
-    except (ImageCms.PyCMSError, OSError, ValueError):
+        converted = ImageCms.applyTransform(colour, transform)
+    except BROKEN_PROFILE_ERRORS:
         return image
     if alpha is not None:
         converted.putalpha(alpha)

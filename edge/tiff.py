@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from edge.inflate import Inflater
 
 INFLATE_PIECE = 1024 * 1024  # output inflated at a time, and thrown away
-# The field types Pillow decodes value by value: SHORT, LONG, RATIONAL, SSHORT, SLONG, SRATIONAL, FLOAT,
+# The field types Pillow decodes value by value: SHORT, LONG, RATIONAL, SBYTE, SSHORT, SLONG, SRATIONAL, FLOAT,
 # DOUBLE, IFD, LONG8, SLONG8, IFD8 (bytes and text come whole).
-_NUMBER_TYPES = frozenset({3, 4, 5, 8, 9, 10, 11, 12, 13, 16, 17, 18})
+_NUMBER_TYPES = frozenset({3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 16, 17, 18})
 # Classic TIFF and BigTIFF: where the first directory's offset is, and the layout of its entry count and
 # of each entry (tag, type, count, value or offset).
 _LAYOUTS = {42: (4, "I", "H", "HHI4x"), 43: (8, "Q", "Q", "HHQ8x")}
@@ -156,13 +156,23 @@ def _pointed(data: bytes, layout: tuple) -> list[int]:
 
 
 def _pointers(data: bytes, layout: tuple, directory: int, tags: tuple[int, ...]) -> dict[int, int]:
-    """The directories that a directory's entries of these tags point to, each a single number."""
+    """The directories that a directory's entries of these tags point to, each a single number, read where Pillow
+    reads it: in the entry, or where the entry says where it is too wide for it (a LONG8 in a classic TIFF: a
+    reviewer's hid 40 MB of Exif from a walk that read the entry's own bytes)."""
     found = _entries(data, layout, directory, _MOST_ENTRIES_READ)
     if found is None:
         return {}
-    return {tag: struct.unpack_from(layout[0] + _OFFSET_FORMATS[field_type], data, value_at)[0]
-            for tag, field_type, count, value_at in found[1]
-            if tag in tags and count == 1 and field_type in _OFFSET_FORMATS}
+    order, _, offset_format, _, entry = layout
+    pointed = {}
+    for tag, field_type, count, value_at in found[1]:
+        if tag not in tags or count != 1 or field_type not in _OFFSET_FORMATS:
+            continue
+        value = struct.Struct(order + _OFFSET_FORMATS[field_type])
+        if value.size > _VALUE_FIELD[entry.size]:
+            value_at = struct.unpack_from(order + offset_format, data, value_at)[0]
+        if value_at + value.size <= len(data):
+            pointed[tag] = value.unpack_from(data, value_at)[0]
+    return pointed
 
 
 def check_deflate_strips(data: bytes, strips: Iterable[tuple[int, int]], most_bytes: int) -> None:

@@ -261,7 +261,7 @@ def tiled_tiff(image: Image.Image, tile: int, streams: list[bytes] | None = None
 
 def little_endian_tiff(entries: list[tuple[int, str, list[int] | None]], pieces: list[bytes], offsets_tag: int,
                        shared: bool = False) -> bytes:
-    """A little-endian TIFF of one directory holding these (tag, "H" for SHORT or "I" for LONG, values) entries,
+    """A little-endian TIFF of one directory holding these (tag, "H" SHORT, "I" LONG or "b" SBYTE, values) entries,
     then the pieces (strips or tiles), whose offsets are the values of the entry of `offsets_tag`; values of more
     than 4 bytes are laid after the directory. `shared`: every piece points at one copy of the first."""
     arrays_at = 8 + 2 + 12 * len(entries) + 4
@@ -273,7 +273,7 @@ def little_endian_tiff(entries: list[tuple[int, str, list[int] | None]], pieces:
             packed = struct.pack(f"<{len(values)}{kind}", *values)
             field = struct.pack("<I", arrays_at + len(arrays)) if len(packed) > 4 else packed.ljust(4, b"\0")
             arrays += packed if len(packed) > 4 else b""
-            directory += struct.pack("<HHI", tag, 3 if kind == "H" else 4, len(values)) + field
+            directory += struct.pack("<HHI", tag, {"H": 3, "I": 4, "b": 6}[kind], len(values)) + field
         return directory, arrays
 
     data_at = arrays_at + len(laid_out([0] * len(pieces))[1])

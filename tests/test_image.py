@@ -1615,3 +1615,15 @@ def test_an_animations_frames_are_converted_through_one_transform(monkeypatch, k
     assert (result.frames, (kept.misses, kept.hits), (large.misses, large.hits)) == (3, builds_kept, builds_large)
     monkeypatch.setattr(edge.image, "MOST_KEPT_PROFILE_BYTES", 1024 * 1024)
     assert render(data, parse_rendition("/8x,gif/key"), LIMITS).body == result.body
+
+
+def test_a_profile_littlecms_cannot_build_on_is_tried_once_for_an_animation():
+    """Its frames keep their pixels. A reviewer's 37.5 MB profile, which LittleCMS read whole before it failed,
+    took 130 s on 300 frames when each tried it."""
+    frames = [gradient((16, 16)).rotate(angle) for angle in (0, 90, 180)]
+    broken = DISPLAY_P3[:128] + bytes(len(DISPLAY_P3) - 128)  # its header, then no tags
+    data = encoded(frames[0], "PNG", save_all=True, append_images=frames[1:], icc_profile=broken)
+    edge.image._kept_transform.cache_clear()
+    result, image = rendered(data, "8x,gif")
+    info = edge.image._kept_transform.cache_info()
+    assert (result.frames, info.misses, info.hits, edge.image._kept_transform(broken, "RGB")) == (3, 1, 2, None)

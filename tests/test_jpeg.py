@@ -593,3 +593,16 @@ def test_the_most_scans_of_a_stream_and_whether_arithmetic_coded_are_found_in_it
 def test_every_arithmetic_coded_frame_is_told_from_its_bytes(code):
     data = BASELINE.replace(b"\xff\xc0", bytes([0xFF, code]), 1)
     assert jpeg.most_scans(data, 0, len(data)) == (1, True)
+
+
+@pytest.mark.parametrize(("prefixes", "refused"), [(1, True), (2, True), (3, False)])
+def test_exif_is_checked_past_the_header_pillow_takes_off_twice(monkeypatch, prefixes, refused):
+    """Pillow takes "Exif\\0\\0" off as it reads a file and again in getexif(): a reviewer's doubled header hid 40 MB
+    of Exif from a check that took it off once. Under a third, Pillow reads no Exif."""
+    monkeypatch.setattr(edge.image, "MAX_EXIF_VALUES", 10)
+    exif = b"Exif\x00\x00" * (prefixes - 1) + exif_with(5, 11)
+    if refused:
+        with pytest.raises(SourceTooLarge, match="^Exif of a directory of more than 1000 entries, or of more than 10 "):
+            edge.image.check_exif(exif)
+    else:
+        edge.image.check_exif(exif)

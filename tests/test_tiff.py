@@ -108,9 +108,9 @@ def test_what_pillow_writes_is_within_the_directory_limits(mode, compression, bi
 
 @pytest.mark.parametrize("order", ["<", ">"])
 @pytest.mark.parametrize("big", [False, True])
-@pytest.mark.parametrize(("field_type", "over"), [(3, True), (4, True), (5, True), (16, True), (1, False), (7, False),
-                                                  (2, False)], ids=["SHORT", "LONG", "RATIONAL", "LONG8", "BYTE",
-                                                                    "UNDEFINED", "ASCII"])
+@pytest.mark.parametrize(("field_type", "over"), [(3, True), (4, True), (5, True), (16, True), (6, True), (1, False),
+                                                  (7, False), (2, False)],
+                         ids=["SHORT", "LONG", "RATIONAL", "LONG8", "SBYTE", "BYTE", "UNDEFINED", "ASCII"])
 def test_a_number_array_over_the_limit_is_over_and_bytes_or_text_are_not(order, big, field_type, over):
     data = directory([(256, 3, 1), (273, field_type, 11)], order, big)
     assert tiff.first_directory_over(data, 10, 10) is over
@@ -372,14 +372,14 @@ def test_last_strips_past_the_most_planes_walked_count_as_high_as_a_jpeg_may_be(
     monkeypatch.setattr(edge.image, "MAX_TIFF_JPEG_HEADERS", 2)
     walked = []
     read = edge.image.jpeg_header
-    monkeypatch.setattr(edge.image, "jpeg_header", lambda data: walked.append(data) or read(data))
+    monkeypatch.setattr(edge.image, "jpeg_header", lambda data, share: walked.append((data, share)) or read(data, share))
     first = encoded(gradient((32, 8), "L"), "JPEG", progressive=True)
     last = encoded(gradient((32, 40), "L"), "JPEG", progressive=True)
     data = jpeg_strip_tiff((32, 14), 8, [first, last] * 3, samples=3)
     scans = first.count(b"\xff\xda"), last.count(b"\xff\xda")
     work = 3 * (3 * scans[0] * 8 + 2 * scans[1] * 40 + scans[1] * 65_535) * 32
     scan_work(monkeypatch, data, work)
-    assert walked == [last, last]
+    assert walked == [(last, 2), (last, 2)]  # each within half the steps of a JPEG's header
     with pytest.raises(SourceTooLarge, match="may decode more than"):
         scan_work(monkeypatch, data, work - 1)
 
@@ -444,3 +444,28 @@ def test_tags_sharing_bytes_past_the_files_size_are_refused_before_pillow_opens_
     with pytest.raises(SourceTooLarge, match="^TIFF whose tags' values are larger together than the file$"):
         edge.image.render(sharing(20), parse_rendition("/4x/a.tif"), edge.image.Limits(50_000_000, 300))
     assert pillow_opens == []
+
+
+def test_a_pointer_too_wide_for_its_entry_is_read_where_the_entry_says_as_pillow_reads_it():
+    """A LONG8 Exif pointer in a classic TIFF, its 8 bytes laid apart: a reviewer's hid 40 MB of Exif so."""
+    def pointing(kept_apart: bool) -> bytes:
+        entries = struct.pack("<HHI4s", 256, 3, 1, b"\x01\0\0\0")
+        if kept_apart:  # the entry says where the 8 bytes are (34), which say where the directory is (42)
+            entries += struct.pack("<HHII", 34665, 16, 1, 34) + struct.pack("<Q", 42)
+        else:
+            entries += struct.pack("<HHII", 34665, 4, 1, 42) + bytes(8)
+        return b"II*\0" + struct.pack("<IH", 8, 2) + entries + struct.pack("<HHHI4x", 1, 1000, 5, 21)
+
+    for kept_apart in (False, True):
+        assert tiff.sub_directories_over(pointing(kept_apart), 10, 20)
+        assert not tiff.sub_directories_over(pointing(kept_apart), 10, 21)
+    assert not tiff.sub_directories_over(pointing(True)[:40], 10, 20)  # its value past the end: nothing read
+
+
+def test_a_tag_pillow_fails_on_in_python_is_unsupported_not_a_crash():
+    """An XMP tag of signed bytes: Pillow's getexif() searches the tuple it decodes them to (a TypeError)."""
+    pixels = bytes(64)
+    data = little_endian_tiff([(256, "H", [8]), (257, "H", [8]), (258, "H", [8]), (262, "H", [1]), (273, "I", None),
+                               (278, "H", [8]), (279, "I", [64]), (700, "b", [1] * 10)], [pixels], 273)
+    with pytest.raises(UnsupportedMedia, match="cannot decode image: expected string or bytes-like object"):
+        edge.image.render(data, parse_rendition("/4x/a.tif"), edge.image.Limits(50_000_000, 300))
