@@ -372,7 +372,8 @@ def test_last_strips_past_the_most_planes_walked_count_as_high_as_a_jpeg_may_be(
     monkeypatch.setattr(edge.image, "MAX_TIFF_JPEG_HEADERS", 2)
     walked = []
     read = edge.image.jpeg_header
-    monkeypatch.setattr(edge.image, "jpeg_header", lambda data, share: walked.append((data, share)) or read(data, share))
+    monkeypatch.setattr(edge.image, "jpeg_header",
+                        lambda data, share: walked.append((data, share)) or read(data, share))
     first = encoded(gradient((32, 8), "L"), "JPEG", progressive=True)
     last = encoded(gradient((32, 40), "L"), "JPEG", progressive=True)
     data = jpeg_strip_tiff((32, 14), 8, [first, last] * 3, samples=3)
