@@ -30,7 +30,7 @@ _VALUE_FIELD = {12: 4, 20: 8}  # by entry size: where the value (or its offset) 
 # point to them; a pointer read as Pillow reads a single number of an integer type.
 _EXIF_DIRECTORY, _GPS_DIRECTORY, _INTEROP_DIRECTORY = 34665, 34853, 40965
 _FIRST_DIRECTORY_POINTERS = (_EXIF_DIRECTORY, _GPS_DIRECTORY)
-_OFFSET_FORMATS = {3: "H", 4: "I", 8: "h", 9: "i", 13: "I", 16: "Q", 18: "Q"}  # SHORT, LONG, signed ones, IFD...
+_OFFSET_FORMATS = {3: "H", 4: "I", 6: "b", 8: "h", 9: "i", 13: "I", 16: "Q", 18: "Q"}  # SHORT, LONG, signed, IFD...
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8}
 _MOST_ENTRIES_READ = 1_000  # as MAX_TIFF_ENTRIES: a directory of more is refused anyway
 _PIECE_OFFSETS = (273, 324)  # StripOffsets, TileOffsets

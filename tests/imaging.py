@@ -361,7 +361,7 @@ def tiff_pointing(first: list, exif: list | None = None, gps: list | None = None
     """A TIFF whose first directory holds `first` (tag, type, count) entries, their values left out, and an
     entry of `pointer_type` pointing to each of the Exif and GPS directories given; the Exif one to Interop."""
     entry, count_format = (struct.Struct(order + "HHQ8s"), "Q") if big else (struct.Struct(order + "HHI4s"), "H")
-    value_format = {3: "H", 4: "I", 8: "h", 9: "i", 13: "I", 16: "Q", 18: "Q", 5: "I"}[pointer_type]
+    value_format = {3: "H", 4: "I", 6: "b", 8: "h", 9: "i", 13: "I", 16: "Q", 18: "Q", 5: "I"}[pointer_type]
     head = (struct.pack(order + "2sHHHQ", b"II" if order == "<" else b"MM", 43, 8, 0, 16) if big
             else struct.pack(order + "2sHI", b"II" if order == "<" else b"MM", 42, 8))
 

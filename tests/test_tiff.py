@@ -147,9 +147,9 @@ def test_a_directory_of_more_entries_than_the_limit_is_over(entries, over):
 
 
 @pytest.mark.parametrize("order", ["<", ">"])
-@pytest.mark.parametrize(("big", "pointer_type"), [(False, 3), (False, 4), (False, 8), (False, 9), (False, 13),
-                                                   (True, 4), (True, 16), (True, 18)],
-                         ids=["SHORT", "LONG", "SSHORT", "SLONG", "IFD", "big-LONG", "LONG8", "IFD8"])
+@pytest.mark.parametrize(("big", "pointer_type"), [(False, 3), (False, 4), (False, 6), (False, 8), (False, 9),
+                                                   (False, 13), (True, 4), (True, 16), (True, 18)],
+                         ids=["SHORT", "LONG", "SBYTE", "SSHORT", "SLONG", "IFD", "big-LONG", "LONG8", "IFD8"])
 @pytest.mark.parametrize("where", ["exif", "gps", "interop"])
 def test_a_directory_pillow_reads_beside_the_first_is_held_to_the_limits(order, big, pointer_type, where):
     """Exif and GPS from the first directory, Interop from the Exif one; more than 20 numbers in all of them (the
