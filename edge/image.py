@@ -321,8 +321,9 @@ def check_what_pillow_walks(data: bytes, limits: Limits) -> gif.Layout | None:
 def check_avif_items(data: bytes, limits: Limits) -> None:
     """Refuse an AVIF that names more items than libavif should look through, whose Exif Pillow would
     decode for seconds as it opens it, whose AV1 frames may be coded larger than the pixel limit, whatever
-    size it declares, or that declares a frame larger than it, which libavif scales to (a 413); or whose sample
-    table libavif would read otherwise than edge/avif.py (a 415)."""
+    size it declares, or that declares a frame larger than it, which libavif scales to, or whose frames decode
+    more than AVIF_DECODED_PIXELS times it in all (a 413); or that holds two of a box a file holds one of, which
+    libavif would read otherwise than edge/avif.py (a 415)."""
     try:
         survey = avif.survey(data, limits.max_frames)
     except avif.Crowded as error:
