@@ -281,13 +281,22 @@ def survey(data: bytes, most_samples: int) -> Survey:
 def _property_sizes(buffer: memoryview, metas: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
     """The width and height of each ispe property of the meta boxes, whatever item it is associated with."""
     for meta, meta_end in metas:
-        for iprp, iprp_end in _only(_counted_children(buffer, meta, meta_end, b"iprp", "a meta box"), "a meta box",
-                                    b"iprp"):
-            for ipco, ipco_end in _only(_counted_children(buffer, iprp, iprp_end, b"ipco", "an iprp box"),
-                                        "an iprp box", b"ipco"):
-                for ispe, ispe_end in _counted_children(buffer, ipco, ipco_end, b"ispe", "an ipco box"):
-                    if ispe + 12 <= ispe_end:  # after its version and flags
-                        yield _uint(buffer, ispe + 4, 4), _uint(buffer, ispe + 8, 4)
+        _, properties = _item_properties(buffer, _counted_boxes(buffer, meta, meta_end, "a meta box"))
+        for kind, ispe, ispe_end in properties:
+            if kind == b"ispe" and ispe + 12 <= ispe_end:  # after its version and flags
+                yield _uint(buffer, ispe + 4, 4), _uint(buffer, ispe + 8, 4)
+
+
+def _item_properties(buffer: memoryview, meta_boxes: list[tuple[bytes, int, int]]
+                     ) -> tuple[list[tuple[bytes, int, int]], list[tuple[bytes, int, int]]]:
+    """The boxes of a meta box's item properties box (iprp), and of the property container in it (ipco);
+    none where it has none. libavif allocates for each property, so they are counted."""
+    iprp_boxes, properties = [], []
+    for iprp, iprp_end in _only(meta_boxes, b"iprp", "a meta box"):
+        iprp_boxes = _counted_boxes(buffer, iprp, iprp_end, "an iprp box")
+        for ipco, ipco_end in _only(iprp_boxes, b"ipco", "an iprp box"):
+            properties = _counted_boxes(buffer, ipco, ipco_end, "an ipco box")
+    return iprp_boxes, properties
 
 
 def _grid_size(pieces: list[memoryview]) -> list[tuple[int, int]]:
@@ -506,7 +515,7 @@ def _item_lists(buffer: memoryview) -> Iterator[list[tuple[int, int]]]:
     it does not read (60,000 items in one cost it nothing, by hand); a second movie is Ambiguous."""
     top = _counted_boxes(buffer, 0, len(buffer), "the file")
     yield _metas_among(top)[:1]
-    for moov, moov_end in _only([(payload, end) for kind, payload, end in top if kind == b"moov"], "a file", b"moov"):
+    for moov, moov_end in _only(top, b"moov", "a file"):
         traks = [(trak, trak_end) for kind, trak, trak_end in _counted_boxes(buffer, moov, moov_end, "a movie")
                  if kind == b"trak"]
         if len(traks) > MOST_TRACKS:
@@ -514,7 +523,8 @@ def _item_lists(buffer: memoryview) -> Iterator[list[tuple[int, int]]]:
         for trak, trak_end in traks:
             boxes = _counted_boxes(buffer, trak, trak_end, "a track")
             _check_sample_table(buffer, boxes)
-            yield _only(_metas_among(boxes), "a track", b"meta")
+            _only(boxes, b"meta", "a track")  # Ambiguous for two
+            yield _metas_among(boxes)
 
 
 def _metas_among(boxes: list[tuple[bytes, int, int]]) -> list[tuple[int, int]]:
@@ -544,7 +554,7 @@ def _sample_table(buffer: memoryview, trak_boxes: list[tuple[bytes, int, int]]) 
     that read the first)."""
     boxes = trak_boxes
     for container in _SAMPLE_TABLE_PATH[:-1]:
-        found = _only([(payload, end) for kind, payload, end in boxes if kind == container], "a track", container)
+        found = _only(boxes, container, "a track")
         if not found:
             return []
         boxes = _counted_boxes(buffer, *found[0], f"an {container.decode()} box")
@@ -627,13 +637,8 @@ def _item_data(buffer: memoryview, metas: list[tuple[int, int]], item_types: tup
                      if found == kind] for kind in (b"iinf", b"iloc", b"iref", b"idat")}
     tables[b"ipma"] = []
     for meta, boxes in children.items():
-        for iprp, iprp_end in _only([(payload, end) for kind, payload, end in boxes if kind == b"iprp"], "a meta box",
-                                    b"iprp"):
-            iprp_boxes = _counted_boxes(buffer, iprp, iprp_end, "an iprp box")
-            for ipco, ipco_end in _only([(payload, end) for kind, payload, end in iprp_boxes if kind == b"ipco"],
-                                        "an iprp box", b"ipco"):
-                _counted_boxes(buffer, ipco, ipco_end, "an ipco box")  # libavif allocates for each property
-            tables[b"ipma"] += [(meta, payload, end) for kind, payload, end in iprp_boxes if kind == b"ipma"]
+        iprp_boxes, _ = _item_properties(buffer, boxes)
+        tables[b"ipma"] += [(meta, payload, end) for kind, payload, end in iprp_boxes if kind == b"ipma"]
     for kind, count in _ITEMS_NAMED.items():
         if sum(count(buffer, payload, end) for _, payload, end in tables[kind]) > MOST_ITEMS:
             raise Crowded(f"more than {MOST_ITEMS} items named in its {kind.decode()} boxes")
@@ -839,19 +844,14 @@ def _counted_boxes(buffer: memoryview, start: int, end: int, container: str, mos
     return boxes
 
 
-def _only(found: list[tuple[int, int]], container: str, kind: bytes) -> list[tuple[int, int]]:
-    """Ambiguous where a container holds more than one of a box: legitimate files do not, libavif reads them
-    otherwise than this module, and a walk of each would multiply (16 tracks of 999 meta boxes each took a
-    helper's checks 7.2 s)."""
+def _only(boxes: list[tuple[bytes, int, int]], kind: bytes, container: str) -> list[tuple[int, int]]:
+    """Where the payload of the box of this kind among a container's boxes starts and ends, if it has one.
+    Ambiguous where it holds more than one: legitimate files do not, libavif reads them otherwise than this
+    module, and a walk of each would multiply (16 tracks of 999 meta boxes each took a helper's checks 7.2 s)."""
+    found = [(payload, end) for found_kind, payload, end in boxes if found_kind == kind]
     if len(found) > 1:
         raise Ambiguous(f"{container} of more than one {kind.decode()} box")
     return found
-
-
-def _counted_children(buffer: memoryview, start: int, end: int, kind: bytes, container: str
-                      ) -> list[tuple[int, int]]:
-    return [(payload, box_end) for found, payload, box_end in _counted_boxes(buffer, start, end, container)
-            if found == kind]
 
 
 def _every_box(buffer: memoryview, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
