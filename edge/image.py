@@ -280,7 +280,6 @@ def open_source(data: bytes, limits: Limits) -> Source:
     data_check = check_tiff(image, data, limits) if image.format == "TIFF" else None
     if image.format == "GIF" and gif_layout is not None:
         frames, canvas = gif_layout.frames, gif_layout.size
-        check_pixels(canvas, limits)  # the canvas a later frame grows to
     elif image.format in ANIMATED_SOURCES:
         frames = getattr(image, "n_frames", 1)  # WebP, APNG and AVIF declare it: nothing is walked
     else:
@@ -349,18 +348,20 @@ def check_rle_bmp(data: bytes) -> None:
 
 
 def scan_gif(data: bytes, limits: Limits) -> gif.Layout | None:
-    """A GIF's frames and canvas (edge/gif.py), walked before Pillow opens it: Pillow's n_frames walks
-    every frame, a later frame may grow the canvas, and opening reads the first frame's sub-blocks in
-    Python with no bound (4 MiB of one-byte ones took it 0.5 s and 176 MB). The screen its header
-    declares is checked first, as it was from Pillow's size."""
+    """A GIF's frames and canvas (edge/gif.py), walked and checked before Pillow opens it: Pillow's n_frames
+    walks every frame, opening reads the first frame's sub-blocks in Python with no bound (4 MiB of one-byte
+    ones took it 0.5 s and 176 MB), and any frame may grow the canvas, the first one as Pillow opens the file
+    (a 43-byte GIF's 65535x65535 first frame took 4.1 GB). The screen its header declares is checked first."""
     screen = gif.screen_size(data)
     if screen is None:
         return None
     check_pixels(screen, limits)
     try:
-        return gif.scan(data, limits.max_frames)
+        layout = gif.scan(data, limits.max_frames)
     except gif.MalformedGif as error:
         raise UnsupportedMedia(f"malformed GIF: {error}") from None
+    check_pixels(layout.size, limits)
+    return layout
 
 
 def check_pixels(size: tuple[int, int], limits: Limits) -> None:

@@ -51,21 +51,28 @@ def apng_declaring_frames(frames: int) -> bytes:
 
 
 # One 1x1 frame: graphic control (100 ms), descriptor, LZW code size 2, data [clear, 0, end], terminator.
-_GIF_CONTROL = b"!\xf9\x04\x00\x0a\x00\x00\x00"
 _GIF_ONE_PIXEL_DATA = b"\x02\x02\x44\x01\x00"
+GIF_RESTORE_BACKGROUND = 2
 
 
-def gif_frames(screen: tuple[int, int], extents: list[tuple[int, int, int, int]]) -> bytes:
-    """A GIF with a 2-colour global palette and one frame per (left, top, width, height).
+def gif_frames(screen: tuple[int, int], extents: list[tuple[int, int, int, int]], disposal: int = 0) -> bytes:
+    """A GIF with a 2-colour global palette and one frame per (left, top, width, height), each with this disposal.
 
     Every frame carries the same three LZW codes, so that a frame declared larger
     than one pixel is short of data: it is never meant to be decoded.
     """
+    control = b"!\xf9\x04" + bytes([disposal << 2]) + b"\x0a\x00\x00\x00"
     out = bytearray(b"GIF89a" + struct.pack("<HHBBB", *screen, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff")
     out += b"!\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"  # loop forever
     for left, top, width, height in extents:
-        out += _GIF_CONTROL + b"," + struct.pack("<HHHHB", left, top, width, height, 0) + _GIF_ONE_PIXEL_DATA
+        out += control + b"," + struct.pack("<HHHHB", left, top, width, height, 0) + _GIF_ONE_PIXEL_DATA
     return bytes(out + b";")
+
+
+def gif_first_frame_growing(first: tuple[int, int]) -> bytes:
+    """A 1x1 screen whose first frame reaches `first`, restored to the background after it: Pillow fills that
+    frame's whole extent as it opens the file (a reviewer's 65535x65535 took 4.1 GB before its 413)."""
+    return gif_frames((1, 1), [(0, 0, *first)], disposal=GIF_RESTORE_BACKGROUND)
 
 
 def gif_with_frames(count: int, screen: tuple[int, int] = (1, 1)) -> bytes:

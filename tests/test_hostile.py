@@ -327,6 +327,7 @@ BOMBS = [
     ("gif-of-5000-frames", lambda: bombs.gif_with_frames(5000), {}),
     ("gif-of-100000-frames", lambda: bombs.gif_with_frames(100_000), {}),
     ("gif-frame-grows-canvas", lambda: bombs.gif_growing((10, 10), (20_000, 20_000)), {}),
+    ("gif-first-frame-grows-canvas", lambda: bombs.gif_first_frame_growing((20_000, 20_000)), {}),
     ("gif-frame-far-off-screen", lambda: bombs.gif_frames((1, 1), [(0, 0, 1, 1), (65_000, 65_000, 1, 1)]), {}),
     ("gif-animation-over-total", lambda: bombs.gif_with_frames(20, (2000, 2000)), {}),
     ("gif-wide-animation-over-total", lambda: bombs.gif_with_frames(20, (4000, 1000)), {}),  # width x height, not
@@ -393,6 +394,7 @@ made = {
     "gif 5000 frames": bombs.gif_with_frames(5000),
     "gif 100000 frames": bombs.gif_with_frames(100_000),
     "gif grows to 20000x20000": bombs.gif_growing((10, 10), (20_000, 20_000)),
+    "gif's first frame grows to 20000x20000": bombs.gif_first_frame_growing((20_000, 20_000)),
     "gif 20 frames of 2000x2000": bombs.gif_with_frames(20, (2000, 2000)),
     "apng declares 100000 frames": bombs.apng_declaring_frames(100_000),
     "webp 400 frames": bombs.webp_with_frames(400),
