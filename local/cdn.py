@@ -23,6 +23,7 @@ import base64
 import contextlib
 import email.utils
 import http
+import io
 import os
 import sys
 import threading
@@ -36,6 +37,7 @@ from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 from xml.sax.saxutils import escape as xml_escape
 
 from botocore.exceptions import BotoCoreError, ClientError
+from PIL import Image
 
 from edge import config as edge_config
 from edge.errors import Misconfigured
@@ -505,6 +507,19 @@ def prepare_buckets(client, args: argparse.Namespace, embedded: bool) -> dict[st
     return originals
 
 
+def images(originals: dict[str, bytes]) -> list[str]:
+    """The keys of the originals Pillow recognises from their first bytes: a file is uploaded by its name's
+    extension, and an example URL on a text file named .jpg would only show a 415."""
+    recognised = []
+    for key, body in originals.items():
+        try:
+            Image.open(io.BytesIO(body)).close()
+        except OSError:  # UnidentifiedImageError
+            continue
+        recognised.append(key)
+    return recognised
+
+
 def example_urls(base: str, keys: list[str], allowed_sizes: str | None = None) -> list[tuple[str, str]]:
     """A few URLs worth opening, on the originals just uploaded; allowed_sizes is x-allowed-sizes, if set."""
     examples = [(f"{base}/", "the gallery: every original beside its renditions")]
@@ -568,13 +583,14 @@ def serve(args: argparse.Namespace, endpoint_url: str, embedded: bool) -> None:
         sys.exit(f"error: cannot serve on {s3.LOOPBACK}:{args.port}: {error.strerror}; "
                  "choose another port with --port (make demo PORT=...), or 0 for any free one")
     s3_kind = "embedded moto server" if embedded else "S3"
-    examples = example_urls(server.url, list(originals), headers.get(edge_config.ALLOWED_SIZES))
+    examples = example_urls(server.url, images(originals), headers.get(edge_config.ALLOWED_SIZES))
+    url_width = max(len(url) for url, _ in examples)
     print("\n".join([
         f"Local image CDN on {server.url}/   (Ctrl-C stops it)",
         f"  S3:      {s3_kind} at {endpoint_url}",
         f"           originals in {args.originals_bucket}, derivatives in {args.derivatives_bucket}",
         *describe_origin(origin, configured, args.template),
-        "", "Try:", *(f"  {url:<72} {what}" for url, what in examples),
+        "", "Try:", *(f"  {url:<{url_width}}  {what}" for url, what in examples),
     ]) + "\n", flush=True)
     try:
         server.serve_forever()

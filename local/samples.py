@@ -6,7 +6,8 @@ are the same on every run (and so are the derivatives made from them).
 
 The set covers what the product must get right: large JPEG scenes, a JPEG
 stored sideways with EXIF orientation 6, a PNG with soft transparency, and an
-animated GIF. It also holds the originals that the shipped events/*.json name.
+animated GIF. It also holds the originals that the shipped events/*.json name, and the one
+of the README's social-card example.
 """
 
 import io
@@ -292,6 +293,9 @@ SAMPLES = (
     Sample("photos/cat.jpg", "JPEG portrait, 1200×1500 (the original of the shipped events)", lambda: jpeg(cat())),
     Sample("news/2026/front page été+1.jpg", "A key with a space, accents and a plus sign",
            lambda: jpeg(night_city())),
+    # The original of the README's and SPEC.md's social-card example, /1200x630,cover,jpeg,q70/news/2026/front%20page.png.
+    Sample("news/2026/front page.png", "The same scene as a PNG, 1600×900: the README's social card is its "
+           "1200x630,cover,jpeg,q70", lambda: png(night_city())),
 )
 
 

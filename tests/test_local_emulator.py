@@ -31,6 +31,7 @@ REGION = "us-east-1"
 CUSTOM_HEADERS = {"x-originals-bucket": ORIGINALS, "x-max-dimension": "4096"}
 EXIF_SAMPLE = "samples/lighthouse-exif6.jpg"  # 900×1350 once upright
 LANDSCAPE = "samples/alpine-lake.jpg"  # 1600×1067
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def use_embedded_s3(monkeypatch: pytest.MonkeyPatch, endpoint_url: str) -> None:
@@ -225,6 +226,13 @@ def test_a_rendition_too_large_to_inline_redirects_to_itself_and_the_retry_hits_
     assert status == 200
     assert decoded(body).size == (1600, 900)
     assert function.calls == [(uri, "404"), (uri, "200")]
+
+
+def test_the_readmes_social_card_example_works_on_the_samples(cdn_url):
+    status, headers, body = fetch(f"{cdn_url}/1200x630,cover,jpeg,q70/news/2026/front%20page.png")
+    assert (status, headers["Content-Type"]) == (200, "image/jpeg")
+    assert decoded(body).size == (1200, 630)
+    assert "/1200x630,cover,jpeg,q70/news/2026/front%20page.png" in README.read_text()
 
 
 def test_the_exif_rotated_sample_comes_out_upright(cdn_url):
@@ -809,6 +817,12 @@ def test_your_originals_come_first_and_win_over_a_sample_of_the_same_key(client,
     assert client.get_object(Bucket="mine", Key="photos/cat.jpg")["Body"].read() == b"my own cat"
 
 
+def test_the_examples_skip_an_original_whose_bytes_are_not_an_image():
+    originals = {"fake.jpg": b"not a picture", "tiny.png": encoded(Image.new("L", (1, 1)), "PNG"),
+                 "photo.jpg": encoded(Image.new("RGB", (8, 8)), "JPEG")}
+    assert cdn.images(originals) == ["tiny.png", "photo.jpg"]
+
+
 @pytest.mark.parametrize(
     ("key", "words"),
     [("a b.jpg", "a space"), ("a b+1.jpg", "a space and a plus"), ("été b.jpg", "a space and accents"),
@@ -893,8 +907,8 @@ def test_the_banner_says_where_the_cdn_and_its_s3_are_and_what_to_try(client, en
         "           x-max-dimension: 2048",
         "",
         "Try:",
-        f"  {url + '/':<72} the gallery: every original beside its renditions",
-        f"  {url + '/640x/<key of an original>':<72} 640 pixels wide",
+        f"  {url}/                           the gallery: every original beside its renditions",
+        f"  {url}/640x/<key of an original>  640 pixels wide",
         "",
     ]
     assert err.endswith("stopped\n")
@@ -921,6 +935,11 @@ def test_the_demo_uploads_the_samples_to_an_embedded_s3_and_names_what_only_a_st
         "  only a deployed stack knows x-originals-region: left to the function's defaults",
     ]
     assert f"/640x/{samples.SAMPLES[0].key}" in lines[10]
+    examples = [line for line in lines[lines.index("Try:") + 1:] if line]
+    assert len(examples) == 6
+    # Every description starts in the same column, two spaces after the longest URL.
+    assert {len(url) + len(gap) for url, gap in (re.match(r"(  \S+)( +)\S", line).groups() for line in examples)} == {
+        max(len(line.split()[0]) for line in examples) + 4}
     assert gallery_notes == [{sample.key: sample.note for sample in samples.SAMPLES}]
     [distribution] = served
     assert (type(distribution.cache), distribution.missing_as_403) == (ResponseCache, False)
