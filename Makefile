@@ -42,6 +42,8 @@ help:
 	@echo "make deploy   sam build && sam deploy (needs AWS credentials; DEPLOY_ARGS for one run's options); the SAM CLI lands in .venv-tools"
 	@echo "make clean    remove the venvs, test caches, sam build's output and out/"
 	@echo "make bench-clean  remove the bench venv, its downloaded corpus and bench/results"
+	@echo "make venv, tools, bench-venv   set up one venv alone (.venv, .venv-tools, .venv-bench)"
+	@echo "make lock, tools-lock, bench-lock, e2e-lock   regenerate that venv's requirements/<name>.lock"
 
 venv: $(VENV)/.installed
 
