@@ -11,7 +11,8 @@ setting at a time. Each table gives the median time, the output size and the SSI
 against the float reference of bench/quality.py.
 
 Usage: python -m bench.levers [--repetitions N] [--only SECTION,...] [--cache DIR]
-Sections: check, draft, webpdecode, heap, pngdecode, filter, jpeg, webp, avif, png, projection, ceiling.
+Sections: check, draft, webpdecode, heap, pngdecode, filter, jpeg, webp, avif, png, projection, ceiling,
+sequential.
 The report goes to bench/results/levers.md, or levers-<sections>.md for --only.
 """
 
@@ -459,6 +460,66 @@ def ceiling_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
     return "Ceiling: the 4x target on baseline JPEGs >= 8 MP, against the steps a resampler cannot speed up", rows
 
 
+# Both engines save what they save today, or sequential JPEG with optimised Huffman tables
+# (libvips' and sharp's default), so that the encode each pays changes alike.
+SEQUENTIAL_JPEG = {"jpeg": {"progressive": False, "optimize": True}}
+PROGRESSIVE, SEQUENTIAL = "progressive", "sequential"
+
+
+def sequential_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
+    """On every `make bench` case of a baseline JPEG >= 8 MP: both engines as today (progressive
+    JPEG), and both saving sequential JPEG instead, timed in the same rounds."""
+    from bench import engine_baseline
+    from bench.cases import cases_for, is_big_baseline_jpeg
+
+    rows = []
+    for case in cases_for([f for f in corpus.files.values() if is_big_baseline_jpeg(f)]):
+        data, reference = corpus.data(case.file.name), corpus.reference(case.file.name)
+        job = make_job(data, case.spec)
+        with encoder_settings(SEQUENTIAL_JPEG):
+            sequential_job = make_job(data, case.spec)  # the baseline saves with the job's options
+        ours_sequential = engine_ours.prepare(sequential_job)
+
+        def ours_saving_sequential(run=ours_sequential):
+            with encoder_settings(SEQUENTIAL_JPEG):
+                return run(data)
+
+        runs = {
+            f"{BASELINE}, {PROGRESSIVE}": lambda run=engine_baseline.prepare(job): run(data),
+            f"{OURS}, {PROGRESSIVE}": lambda run=engine_ours.prepare(job): run(data),
+            f"{BASELINE}, {SEQUENTIAL}": lambda run=engine_baseline.prepare(sequential_job): run(data),
+            f"{OURS}, {SEQUENTIAL}": ours_saving_sequential,
+        }
+        rows += compare(case.label, runs, repetitions, lambda _, output: reference.ssim(output, job.crop))
+        progress(f"levers: sequential {case.label}")
+    return "Sequential JPEG: the 4x target when both engines save baseline JPEG instead of progressive", rows
+
+
+def sequential_summary(rows: list[Row]) -> list[str]:
+    """Per case, ours' speed-up over the baseline in each mode, and what sequential costs in bytes."""
+    by_case: dict[str, dict[str, Row]] = {}
+    for row in rows:
+        by_case.setdefault(row.workload, {})[row.variant] = row
+    lines = ["| case | ours x, progressive | ours x, sequential | KB, progressive | KB, sequential |",
+             "|---|---:|---:|---:|---:|"]
+    speedups: dict[str, list[float]] = {PROGRESSIVE: [], SEQUENTIAL: []}
+    for case, variants in by_case.items():
+        for mode, found in speedups.items():
+            found.append(variants[f"{BASELINE}, {mode}"].median_ms / variants[f"{OURS}, {mode}"].median_ms)
+        lines.append(f"| {case} | {speedups[PROGRESSIVE][-1]:.1f} | {speedups[SEQUENTIAL][-1]:.1f} "
+                     f"| {variants[f'{OURS}, {PROGRESSIVE}'].out_bytes / 1024:.1f} "
+                     f"| {variants[f'{OURS}, {SEQUENTIAL}'].out_bytes / 1024:.1f} |")
+    total = {mode: sum(variants[f"{OURS}, {mode}"].out_bytes for variants in by_case.values())
+             for mode in (PROGRESSIVE, SEQUENTIAL)}
+    lines.append("")
+    for mode, found in speedups.items():
+        reaching = sum(speedup >= BASELINE_SPEEDUP_TARGET for speedup in found)
+        lines.append(f"- {mode}: ours {min(found):.1f}x to {max(found):.1f}x the baseline, median "
+                     f"{statistics.median(found):.1f}x, {BASELINE_SPEEDUP_TARGET:g}x or more on {reaching} of {len(found)}")
+    lines.append(f"- sequential output bytes: {total[SEQUENTIAL] / total[PROGRESSIVE] - 1:+.1%} over all these cases")
+    return lines + [""]
+
+
 def medians_by_case(rows: list[Row]) -> dict[str, dict[str, float]]:
     by_case: dict[str, dict[str, float]] = {}
     for row in rows:
@@ -497,13 +558,17 @@ RECOMMENDED_ENCODER = {"jpeg": {"progressive": True, "optimize": False}, "webp":
                        "avif": {"speed": 9}, "png": {"compress_level": 4}, "gif": {}}
 
 
-@contextmanager
 def recommended_settings():
-    """edge.image with the recommended settings, patched in memory for the duration of one call."""
+    return encoder_settings(RECOMMENDED_ENCODER)
+
+
+@contextmanager
+def encoder_settings(overrides: dict[str, dict]):
+    """edge.image with these save options over its own, by target, patched in memory for the duration of one call."""
     original_options = edge.image.encoder_options
 
     def encoder_options(target, quality, image=None, lossless=False):
-        return {**original_options(target, quality, image, lossless), **RECOMMENDED_ENCODER[target]}
+        return {**original_options(target, quality, image, lossless), **overrides.get(target, {})}
 
     edge.image.encoder_options = encoder_options
     try:
@@ -557,9 +622,9 @@ SECTIONS = {
     "check": check_section, "draft": draft_section, "webpdecode": webp_decode_section, "heap": heap_section,
     "pngdecode": png_decode_section, "filter": filter_section,
     "jpeg": jpeg_section, "webp": webp_section, "avif": avif_section, "png": png_section,
-    "projection": projection_section, "ceiling": ceiling_section,
+    "projection": projection_section, "ceiling": ceiling_section, "sequential": sequential_section,
 }
-SUMMARIES = {"projection": projection_summary, "ceiling": ceiling_summary}
+SUMMARIES = {"projection": projection_summary, "ceiling": ceiling_summary, "sequential": sequential_summary}
 
 
 # --- report ----------------------------------------------------------------------
@@ -586,7 +651,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated sections: " + ", ".join(SECTIONS))
     parser.add_argument("--cache", type=Path, default=REPO / ".cache" / "bench-corpus")
     arguments = parser.parse_args(argv)
-    chosen = [name for name in SECTIONS if not arguments.only or name in arguments.only.split(",")]
+    asked = set(arguments.only.split(",")) - {""}
+    if unknown := asked - SECTIONS.keys():
+        parser.error(f"no section {', '.join(sorted(unknown))}; the sections: {', '.join(SECTIONS)}")
+    chosen = [name for name in SECTIONS if not asked or name in asked]
     corpus = Corpus(ensure_corpus(arguments.cache))
     lines = ["# Levers of issue 5, measured on our pipeline", "",
              f"Median (and fastest) of {arguments.repetitions} runs, variants interleaved; 'vs first' is relative to the first "

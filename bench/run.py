@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     cases = [case for case in cases_for(files) if arguments.only in case.label]
+    if not cases:
+        print(f"error: no case's label contains {arguments.only!r}", file=sys.stderr)
+        return 2
     environment = report.machine_description(arguments.repetitions)
     if cpu_share is not None:
         environment["CPU share"] = cpu_share
