@@ -22,8 +22,9 @@ from collections.abc import Callable, Iterator
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from pathlib import Path
+from typing import BinaryIO
 
 import PIL
 from cykooz_resizer import AlphaMulDiv, CropBox, FilterType, ResizeAlg, ResizeOptions, Resizer
@@ -273,8 +274,8 @@ def open_source(data: bytes, limits: Limits) -> Source:
         raise UnsupportedMedia(f"{image.format} with mode {image.mode} samples, whose range is unknown")
     canvas = image.size
     check_pixels(canvas, limits)
-    if image.format == "PNG" and "transparency" in image.info:
-        image.info["transparency"] = png.transparency_at_8_bits(data, image.info["transparency"])
+    if image.format == "PNG":
+        read_transparency_as_browsers(image, data)
     if image.format in ("JPEG", "MPO"):
         check_jpeg_data(data)
     data_check = check_tiff(image, data, limits) if image.format == "TIFF" else None
@@ -287,6 +288,26 @@ def open_source(data: bytes, limits: Limits) -> Source:
     if frames > limits.max_frames:
         raise SourceTooLarge(f"{frames} frames counted, over {limits.max_frames}")
     return Source(image, frames, canvas, data_check)
+
+
+def read_transparency_as_browsers(image: Image.Image, data: bytes) -> None:
+    """A PNG's tRNS as libpng, and so browsers, read it, where Pillow reads it otherwise: a colour key brought
+    to Pillow's 8-bit samples; palette alpha ignored whole where libpng ignores it; and a tRNS after the pixels
+    ignored, which Pillow would read as it finishes decoding, past every check (with more than 256 palette
+    entries, its conversion to RGBA then failed: a 500)."""
+    # Pillow's chunk reader finds each chunk's handler by name. Bound to the file alone, not to the reader
+    # (a cycle, which would keep a refused image's pixels until the garbage collector ran).
+    image.png.chunk_tRNS = partial(skip_chunk, image.png.fp)
+    if "transparency" not in image.info:
+        return
+    if png.palette_alpha_ignored(data):
+        del image.info["transparency"]
+    else:
+        image.info["transparency"] = png.transparency_at_8_bits(data, image.info["transparency"])
+
+
+def skip_chunk(file: BinaryIO, position: int, length: int) -> bytes:
+    return file.read(length)
 
 
 def check_what_pillow_walks(data: bytes, limits: Limits) -> gif.Layout | None:

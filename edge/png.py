@@ -182,20 +182,46 @@ def declared_size(data: bytes) -> tuple[int, int] | None:
     return struct.unpack_from(">II", data, FIRST_CHUNK + 8)
 
 
+def palette_alpha_ignored(data: bytes) -> bool:
+    """Whether a palette PNG's tRNS is one that libpng, and so browsers, ignore whole, showing the image
+    opaque: alpha for more entries than its PLTE holds, or a tRNS before the PLTE. Pillow keeps it, and
+    fails on more than 256 entries."""
+    header = _ihdr(data)
+    if header is None or header[3] != PALETTE:
+        return False
+    palette_entries = 0
+    for _, length, kind in _chunks(data):
+        if kind == b"IDAT":
+            break
+        if kind == b"PLTE":
+            palette_entries = length // 3
+        elif kind == b"tRNS":
+            return length > palette_entries
+    return False
+
+
 def transparency_at_8_bits(data: bytes, key: int | tuple[int, ...]) -> int | tuple[int, ...]:
     """A tRNS colour key as it stands among Pillow's 8-bit pixels. Pillow scales 2- and 4-bit grey
     samples up to 8 bits, and keeps the high byte of 16-bit RGB ones, but leaves the key as the file
     wrote it, which then matches the wrong pixels, or none. (16-bit grey stays 16-bit in Pillow, key
     and all; of 16-bit RGB only the high bytes are left, so a pixel that shares the key's matches it.)"""
-    fields = FIRST_CHUNK + 8
-    if not data.startswith(SIGNATURE) or data[FIRST_CHUNK + 4:fields] != b"IHDR" or len(data) < fields + IHDR.size:
+    header = _ihdr(data)
+    if header is None:
         return key
-    _, _, depth, colour_type, *_ = IHDR.unpack_from(data, fields)
+    _, _, depth, colour_type, *_ = header
     if colour_type == GREY and depth in (2, 4) and isinstance(key, int):
         return key * 255 // (2**depth - 1)
     if colour_type == RGB and depth == 16 and isinstance(key, tuple):
         return tuple(value >> 8 for value in key)
     return key
+
+
+def _ihdr(data: bytes) -> tuple[int, ...] | None:
+    """IHDR's fields, where a PNG begins with a whole IHDR; None for anything else."""
+    fields = FIRST_CHUNK + 8
+    if not data.startswith(SIGNATURE) or data[FIRST_CHUNK + 4:fields] != b"IHDR" or len(data) < fields + IHDR.size:
+        return None
+    return IHDR.unpack_from(data, fields)
 
 
 def filtered_size(width: int, height: int, depth: int, colour_type: int, compression: int, filtering: int,

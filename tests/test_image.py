@@ -658,6 +658,38 @@ def test_a_tiled_tiff_with_fewer_lengths_than_tiles_is_refused():
         rendered(tiled_tiff(gradient((40, 30), "L"), 16, lengths=5), "8x,png")
 
 
+def two_colour_png(chunks: bytes = b"") -> bytes:
+    """8x2, its left half red and its right half blue, from a palette of two entries, with `chunks` after its PLTE."""
+    palette = png_chunk(b"PLTE", bytes([255, 0, 0, 0, 0, 255]))
+    return png_from_rows((8, 2), 8, 3, (b"\0" + bytes([0] * 4 + [1] * 4)) * 2, palette + chunks)
+
+
+def after_the_pixels(data: bytes, chunk: bytes) -> bytes:
+    end = data.index(b"IEND") - 4
+    return data[:end] + chunk + data[end:]
+
+
+@pytest.mark.parametrize("target", ["png", "jpeg", "webp"])
+@pytest.mark.parametrize(("make", "entries"), [
+    (two_colour_png, 3), (two_colour_png, 257),  # more alpha than palette entries
+    (lambda chunk: after_the_pixels(two_colour_png(), chunk), 1),  # out of place
+    (lambda chunk: after_the_pixels(two_colour_png(), chunk), 2),
+    (lambda chunk: after_the_pixels(two_colour_png(), chunk), 257),
+], ids=["3-entries", "257-entries", "1-entry-after-the-pixels", "2-entries-after-the-pixels",
+        "257-entries-after-the-pixels"])
+def test_palette_alpha_that_libpng_ignores_is_ignored(make, entries, target):
+    """As browsers show such a PNG: opaque. Pillow applied it (and failed past 256 entries: a 500)."""
+    _, output = rendered(make(png_chunk(b"tRNS", bytes(entries))), f"8x,{target}")
+    _, opaque = rendered(two_colour_png(), f"8x,{target}")
+    assert (output.mode, output.tobytes(), output.info.get("transparency")) == (opaque.mode, opaque.tobytes(), None)
+
+
+def test_a_colour_key_after_the_pixels_is_ignored():
+    grey = png_from_rows((2, 1), 8, 0, b"\0\x00\xff")
+    _, output = rendered(after_the_pixels(grey, png_chunk(b"tRNS", b"\0\0")), "2x,png")
+    assert (output.mode, output.tobytes(), output.info.get("transparency")) == ("L", b"\x00\xff", None)
+
+
 def png_by_hand(colour_type: int, depth: int, samples: list[int], key: bytes | None = None) -> bytes:
     """One row of samples at a depth Pillow writes no PNG at (grey or RGB), with a tRNS colour key if given."""
     channels = 3 if colour_type == 2 else 1

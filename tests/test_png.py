@@ -462,6 +462,27 @@ def test_a_colour_key_is_brought_to_pillows_eight_bit_samples(data, key, at_8_bi
     assert png.transparency_at_8_bits(data, key) == at_8_bits
 
 
+FOUR_COLOURS = png_chunk(b"PLTE", bytes(range(12)))
+
+
+@pytest.mark.parametrize(("colour_type", "chunks", "ignored"), [
+    (3, FOUR_COLOURS + png_chunk(b"tRNS", bytes(4)), False),  # an alpha for each entry
+    (3, FOUR_COLOURS + png_chunk(b"tRNS", bytes(2)), False),  # the entries past it are opaque
+    (3, FOUR_COLOURS + png_chunk(b"tRNS", bytes(5)), True),
+    (3, FOUR_COLOURS + png_chunk(b"tRNS", bytes(257)), True),
+    (3, png_chunk(b"tRNS", bytes(2)) + FOUR_COLOURS, True),  # out of place
+    (3, FOUR_COLOURS, False),
+    (0, png_chunk(b"tRNS", bytes(2)), False),  # a grey colour key
+], ids=["one-each", "fewer", "one-more", "257", "before-plte", "no-trns", "grey-key"])
+def test_palette_alpha_that_libpng_ignores(colour_type, chunks, ignored):
+    data = png_from_rows((1, 1), 8, colour_type, b"\0\0", chunks)
+    assert png.palette_alpha_ignored(data) is ignored
+
+
+def test_a_file_that_is_not_a_png_has_no_palette_alpha():
+    assert not png.palette_alpha_ignored(b"GIF89a" + bytes(30))
+
+
 @pytest.mark.parametrize("original", [png_with_corrupt_data, lambda: png_ending_after_one_row(2000, 1500)],
                          ids=["corrupt", "ending-early"])
 def test_a_png_refused_mid_decode_leaves_no_cycle_holding_its_pixels(original, monkeypatch):
