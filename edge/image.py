@@ -279,6 +279,8 @@ def open_source(data: bytes, limits: Limits) -> Source:
     if image.format in ("JPEG", "MPO"):
         check_jpeg_data(data)
     data_check = check_tiff(image, data, limits) if image.format == "TIFF" else None
+    if image.format == "PNG" and reader is None:  # an APNG, whose streams Pillow inflates itself
+        data_check = worker_pool().submit(png.check_frame_streams, data)
     if image.format == "GIF" and gif_layout is not None:
         frames, canvas = gif_layout.frames, gif_layout.size
     elif image.format in ANIMATED_SOURCES:
@@ -623,6 +625,8 @@ def await_data_check(source: Source) -> None:
     failure = source.data_check.exception()
     if isinstance(failure, tiff.MalformedTiff):
         raise UnsupportedMedia(f"malformed TIFF: {failure}")
+    if isinstance(failure, png.MalformedPng):
+        raise UnsupportedMedia(f"malformed PNG: {failure}")
     source.data_check.result()  # anything else the check raised is a bug: as it is
 
 

@@ -12,8 +12,8 @@ a few hundred bytes declaring 25 MP are refused, not rendered and stored. Rows t
 may pass where Pillow would have stopped at what follows them: the stream's checksum, wrong or
 missing, or a later IDAT chunk that runs past the end of the file.
 
-An APNG gets None, and the caller lets Pillow read the original itself. So does anything
-that is not a PNG. A PNG or APNG whose chunks before the pixels no valid PNG has (a chunk that
+An APNG gets None, and the caller lets Pillow read the original itself, while a worker checks
+each of its images' streams (check_frame_streams). So does anything that is not a PNG. A PNG or APNG whose chunks before the pixels no valid PNG has (a chunk that
 runs past the end, IEND or frame data, a frame control without acTL, an IHDR that is not the one
 first chunk, or that no row size follows from, a palette image without its PLTE, or with an empty
 or a second one) is a MalformedPng:
@@ -59,6 +59,8 @@ MAX_CHUNKS = 100_000
 # holds one profile at most, and a few texts.
 MAX_COMPRESSED_CHUNKS = 64
 FIRST_CHUNK = len(SIGNATURE)  # where IHDR, which must be first, begins
+FCTL_SIZE, FCTL_SIZE_AT = struct.Struct(">II"), 4  # a frame control's width and height, after its sequence number
+FDAT_SEQUENCE_SIZE = 4  # before a frame data chunk's compressed bytes
 DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 # Adam7's passes: first column and row, then the step across and down.
 ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
@@ -237,6 +239,40 @@ def filtered_size(width: int, height: int, depth: int, colour_type: int, compres
         if columns > 0 and rows > 0:
             total += rows * (1 + -(-columns * bits // 8))
     return total
+
+
+def check_frame_streams(data: bytes) -> None:
+    """Inflate each image of an APNG (its IDAT run, and each frame's fdAT chunks) up to the rows its IHDR or
+    fcTL declares, output counted and dropped, as the reader does for a still PNG's one stream: MalformedPng
+    for a stream that is corrupt, or ends, properly or cut short, before those rows (Pillow takes it for the
+    whole frame, black below its last row: a reviewer's still PNG given an acTL rendered so)."""
+    header = _ihdr(data)
+    if header is None:
+        return
+    _, _, depth, colour_type, _, _, interlace = header
+    size = header[:2]
+    streams: list[tuple[int, list[memoryview]]] = []  # each one's filtered size, and its pieces
+    kind_before = None
+    for position, length, kind in _chunks(data):
+        payload = memoryview(data)[position + 8:position + 8 + length]
+        if kind == b"fcTL" and length >= FCTL_SIZE.size:
+            size = FCTL_SIZE.unpack_from(payload, FCTL_SIZE_AT)
+        elif kind in (b"IDAT", b"fdAT"):
+            if kind != kind_before:
+                streams.append((filtered_size(*size, depth, colour_type, 0, 0, interlace) or 0, []))
+            streams[-1][1].append(payload[FDAT_SEQUENCE_SIZE:] if kind == b"fdAT" else payload)
+        elif kind == b"IEND":
+            break
+        kind_before = kind
+    for index, (rows_size, pieces) in enumerate(streams):
+        inflater, inflated = Inflater(iter(pieces)), 0
+        try:
+            while inflated < rows_size and (piece := inflater.take(min(PIECE, rows_size - inflated))):
+                inflated += len(piece)
+        except zlib.error as error:
+            raise MalformedPng(f"image {index} of the animation: {error}") from None
+        if inflated < rows_size:
+            raise MalformedPng(f"image {index} of the animation ends {rows_size - inflated} bytes before its rows")
 
 
 def inflating_reader(data: bytes, executor: Executor) -> "InflatingReader | None":

@@ -23,6 +23,7 @@ from imaging import (
 )
 
 WORKER = ThreadPoolExecutor(1)
+LIMITS = Limits(50_000_000, 300)
 
 
 class CountingExecutor:
@@ -460,6 +461,54 @@ def ihdr_only(depth: int, colour_type: int) -> bytes:
         "not-a-png", "gif-like-ihdr", "other-chunk-first", "ihdr-cut-short", "ihdr-fields-only"])
 def test_a_colour_key_is_brought_to_pillows_eight_bit_samples(data, key, at_8_bits):
     assert png.transparency_at_8_bits(data, key) == at_8_bits
+
+
+def grey_apng(size: tuple[int, int], streams: list[bytes]) -> bytes:
+    """An 8-bit grey APNG of whole-canvas frames, each from its zlib stream: the first in IDAT, the others in fdAT."""
+    chunks = [png_chunk(b"IHDR", struct.pack(">IIBBBBB", *size, 8, 0, 0, 0, 0)),
+              png_chunk(b"acTL", struct.pack(">II", len(streams), 0))]
+    sequence = 0
+    for index, stream in enumerate(streams):
+        chunks.append(png_chunk(b"fcTL", struct.pack(">IIIIIHHBB", sequence, *size, 0, 0, 1, 10, 0, 0)))
+        sequence += 1
+        if index == 0:
+            chunks.append(png_chunk(b"IDAT", stream))
+        else:
+            chunks.append(png_chunk(b"fdAT", struct.pack(">I", sequence) + stream))
+            sequence += 1
+    return PNG_SIGNATURE + b"".join(chunks) + png_chunk(b"IEND", b"")
+
+
+GREY_ROWS = b"".join(b"\0" + bytes([row * 8] * 16) for row in range(12))  # 16x12, each row a grey
+WHOLE, ONE_ROW = zlib.compress(GREY_ROWS), zlib.compress(GREY_ROWS[:17])
+
+
+@pytest.mark.parametrize(("streams", "error"), [
+    ([ONE_ROW, WHOLE, WHOLE], "image 0 of the animation ends 187 bytes before its rows"),
+    ([WHOLE, WHOLE, ONE_ROW], "image 2 of the animation ends 187 bytes before its rows"),
+    ([WHOLE, WHOLE[:-20]], "image 1 of the animation ends"),  # cut short
+    ([WHOLE, WHOLE[:8] + bytes(len(WHOLE) - 8)], "image 1 of the animation: Error"),  # corrupt
+], ids=["first-ends-early", "last-ends-early", "cut-short", "corrupt"])
+def test_an_animation_image_whose_stream_ends_before_its_rows_is_malformed(streams, error):
+    with pytest.raises(png.MalformedPng, match=error):
+        png.check_frame_streams(grey_apng((16, 12), streams))
+
+
+@pytest.mark.parametrize("streams", [[ONE_ROW, WHOLE], [WHOLE, ONE_ROW]], ids=["first", "second"])
+def test_an_animation_image_that_ends_early_is_a_415_not_a_black_frame(streams):
+    """Pillow decodes a stream cut short or corrupt to an error, but one that ends properly to a whole frame."""
+    with pytest.raises(UnsupportedMedia, match="malformed PNG: image . of the animation ends 187 bytes before"):
+        render(grey_apng((16, 12), streams), parse_rendition("/8x,png/key"), LIMITS)
+
+
+@pytest.mark.parametrize("streams", [[WHOLE, WHOLE], [WHOLE, zlib.compress(GREY_ROWS + bytes(5000))]],
+                         ids=["whole", "past-its-rows"])
+def test_an_animation_whose_streams_hold_their_rows_renders(streams):
+    data = grey_apng((16, 12), streams)
+    png.check_frame_streams(data)
+    output = Image.open(io.BytesIO(render(data, parse_rendition("/16x,png/key"), LIMITS).body))
+    assert (getattr(output, "n_frames", 1), output.size) == (1, (16, 12))  # two identical frames, merged into one
+    assert output.convert("L").tobytes() == bytes(row * 8 for row in range(12) for _ in range(16))
 
 
 FOUR_COLOURS = png_chunk(b"PLTE", bytes(range(12)))
