@@ -114,7 +114,7 @@ ARITHMETIC_SCAN_COST = 4
 MAX_EXIF_SEGMENTS = 64  # a camera writes one; 64 of 64 KB take Pillow 13 ms to gather, by hand
 # A run-length coded BMP, which Pillow decodes in Python (edge/bmp.py). Such BMPs are screenshots and icons,
 # if anything: a 1920 x 1080 one fits, its pixels in absolute runs (2.1 MB). At the limits, the slowest ones
-# made by hand took 0.2-0.5 s to render (2.5 MiB of one-pixel runs 0.47 s), a reviewer's 0.54-0.62 s.
+# made by hand took 0.2-0.5 s to render (2.5 MiB of one-pixel runs 0.47 s), reviewers' 0.54-0.62 s and 1.47 s.
 MAX_RLE_BMP_BYTES = 5 * 1024 * 1024 // 2
 MAX_RLE_BMP_PIXELS = 2_100_000
 EXIF_HEADER = b"Exif\x00\x00"
