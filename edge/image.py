@@ -192,6 +192,7 @@ class Source:
     # A check of the compressed data that runs on a worker while the pixels decode: its result
     # (an error it raises) is awaited before anything is encoded.
     data_check: Future | None = None
+    apng: bool = False  # whose streams Pillow inflates itself: the reader checks a still PNG's one stream
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,8 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     target = rendition.format or default_format(image)
     frame_count = source.frames if is_animated(image) and target in ANIMATED_OUTPUTS else 1
     check_animation_pixels(frame_count, source.canvas, limits)
+    if source.apng:  # beside the decode, its first frame_count images: what Pillow will decode
+        source = replace(source, data_check=worker_pool().submit(png.check_frame_streams, data, frame_count))
     orientation = exif_orientation(image)  # read once: every frame is turned the same way
     geometry = plan(upright_size(image.size, orientation), rendition.width, rendition.height, rendition.fit)
     check_encodable(geometry.size, target)
@@ -279,8 +282,6 @@ def open_source(data: bytes, limits: Limits) -> Source:
     if image.format in ("JPEG", "MPO"):
         check_jpeg_data(data)
     data_check = check_tiff(image, data, limits) if image.format == "TIFF" else None
-    if image.format == "PNG" and reader is None:  # an APNG, whose streams Pillow inflates itself
-        data_check = worker_pool().submit(png.check_frame_streams, data)
     if image.format == "GIF" and gif_layout is not None:
         frames, canvas = gif_layout.frames, gif_layout.size
     elif image.format in ANIMATED_SOURCES:
@@ -289,7 +290,7 @@ def open_source(data: bytes, limits: Limits) -> Source:
         frames = 1  # TIFF pages and MPO previews are never rendered, and counting TIFF pages walks every IFD
     if frames > limits.max_frames:
         raise SourceTooLarge(f"{frames} frames counted, over {limits.max_frames}")
-    return Source(image, frames, canvas, data_check)
+    return Source(image, frames, canvas, data_check, apng=image.format == "PNG" and reader is None)
 
 
 def read_transparency_as_browsers(image: Image.Image, data: bytes) -> None:

@@ -59,7 +59,8 @@ MAX_CHUNKS = 100_000
 # holds one profile at most, and a few texts.
 MAX_COMPRESSED_CHUNKS = 64
 FIRST_CHUNK = len(SIGNATURE)  # where IHDR, which must be first, begins
-FCTL_SIZE, FCTL_SIZE_AT = struct.Struct(">II"), 4  # a frame control's width and height, after its sequence number
+# A frame control's width, height, left and top, after its sequence number.
+FCTL_PLACE, FCTL_PLACE_AT = struct.Struct(">IIII"), 4
 FDAT_SEQUENCE_SIZE = 4  # before a frame data chunk's compressed bytes
 DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 # Adam7's passes: first column and row, then the step across and down.
@@ -241,24 +242,30 @@ def filtered_size(width: int, height: int, depth: int, colour_type: int, compres
     return total
 
 
-def check_frame_streams(data: bytes) -> None:
-    """Inflate each image of an APNG (its IDAT run, and each frame's fdAT chunks) up to the rows its IHDR or
-    fcTL declares, output counted and dropped, as the reader does for a still PNG's one stream: MalformedPng
-    for a stream that is corrupt, or ends, properly or cut short, before those rows (Pillow takes it for the
-    whole frame, black below its last row: a reviewer's still PNG given an acTL rendered so)."""
+def check_frame_streams(data: bytes, count: int) -> None:
+    """Inflate the first `count` images of an APNG (its IDAT run, then each frame's fdAT chunks) up to the rows
+    its IHDR or fcTL declares, output counted and dropped, as the reader does for a still PNG's one stream:
+    MalformedPng for a stream that is corrupt, or ends, properly or cut short, before those rows (Pillow takes
+    it for the whole frame, black below its last row: a reviewer's still PNG given an acTL rendered so), and
+    for a frame that reaches past the canvas, as Pillow refuses it (so no stream inflates to more than it)."""
     header = _ihdr(data)
     if header is None:
         return
-    _, _, depth, colour_type, _, _, interlace = header
-    size = header[:2]
+    canvas_width, canvas_height, depth, colour_type, _, _, interlace = header
+    size = (canvas_width, canvas_height)
     streams: list[tuple[int, list[memoryview]]] = []  # each one's filtered size, and its pieces
     kind_before = None
     for position, length, kind in _chunks(data):
         payload = memoryview(data)[position + 8:position + 8 + length]
-        if kind == b"fcTL" and length >= FCTL_SIZE.size:
-            size = FCTL_SIZE.unpack_from(payload, FCTL_SIZE_AT)
+        if kind == b"fcTL" and length >= FCTL_PLACE_AT + FCTL_PLACE.size:  # Pillow refuses a short one itself
+            width, height, left, top = FCTL_PLACE.unpack_from(payload, FCTL_PLACE_AT)
+            if left + width > canvas_width or top + height > canvas_height:
+                raise MalformedPng(f"frame {len(streams)} reaches past the canvas")
+            size = (width, height)
         elif kind in (b"IDAT", b"fdAT"):
             if kind != kind_before:
+                if len(streams) == count:
+                    break
                 streams.append((filtered_size(*size, depth, colour_type, 0, 0, interlace) or 0, []))
             streams[-1][1].append(payload[FDAT_SEQUENCE_SIZE:] if kind == b"fdAT" else payload)
         elif kind == b"IEND":

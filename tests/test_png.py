@@ -491,7 +491,7 @@ WHOLE, ONE_ROW = zlib.compress(GREY_ROWS), zlib.compress(GREY_ROWS[:17])
 ], ids=["first-ends-early", "last-ends-early", "cut-short", "corrupt"])
 def test_an_animation_image_whose_stream_ends_before_its_rows_is_malformed(streams, error):
     with pytest.raises(png.MalformedPng, match=error):
-        png.check_frame_streams(grey_apng((16, 12), streams))
+        png.check_frame_streams(grey_apng((16, 12), streams), len(streams))
 
 
 @pytest.mark.parametrize("streams", [[ONE_ROW, WHOLE], [WHOLE, ONE_ROW]], ids=["first", "second"])
@@ -501,11 +501,45 @@ def test_an_animation_image_that_ends_early_is_a_415_not_a_black_frame(streams):
         render(grey_apng((16, 12), streams), parse_rendition("/8x,png/key"), LIMITS)
 
 
+def test_only_the_images_that_will_be_decoded_are_checked():
+    """A JPEG is made of the first frame alone."""
+    data = grey_apng((16, 12), [WHOLE, ONE_ROW])
+    png.check_frame_streams(data, 1)
+    with pytest.raises(png.MalformedPng, match="image 1 of the animation ends"):
+        png.check_frame_streams(data, 2)
+    assert Image.open(io.BytesIO(render(data, parse_rendition("/8x,jpeg/key"), LIMITS).body)).size == (8, 6)
+
+
+@pytest.mark.parametrize("place", [(16, 12, 1, 0), (16, 12, 0, 1), (17, 12, 0, 0), (1, 1, 2**32 - 1, 0)],
+                         ids=["right", "down", "wider", "wrapping"])
+def test_a_frame_past_the_canvas_is_malformed_before_its_stream_inflates(place):
+    """As Pillow refuses it; its stream would otherwise be inflated to the rows it declares."""
+    data = grey_apng((16, 12), [WHOLE, WHOLE])
+    second = data.index(b"fcTL", data.index(b"IDAT")) - 4
+    control = struct.pack(">IIIIIHHBB", 1, *place, 1, 10, 0, 0)
+    data = data[:second] + png_chunk(b"fcTL", control) + data[second + 12 + 26:]
+    with pytest.raises(png.MalformedPng, match="frame 1 reaches past the canvas"):
+        png.check_frame_streams(data, 2)
+    with pytest.raises(UnsupportedMedia):
+        render(data, parse_rendition("/8x,png/key"), LIMITS)
+
+
+def test_a_frame_control_cut_short_is_left_to_pillow():
+    """Pillow refuses it when it gets to that frame, which a JPEG of the first frame never does."""
+    data = grey_apng((16, 12), [WHOLE, WHOLE])
+    second = data.index(b"fcTL", data.index(b"IDAT")) - 4
+    data = data[:second] + png_chunk(b"fcTL", struct.pack(">III", 1, 16, 12)[:10]) + data[second + 12 + 26:]
+    png.check_frame_streams(data, 2)
+    assert Image.open(io.BytesIO(render(data, parse_rendition("/8x,jpeg/key"), LIMITS).body)).size == (8, 6)
+    with pytest.raises(UnsupportedMedia, match="cannot decode frame 1: APNG contains truncated fcTL chunk"):
+        render(data, parse_rendition("/8x,png/key"), LIMITS)
+
+
 @pytest.mark.parametrize("streams", [[WHOLE, WHOLE], [WHOLE, zlib.compress(GREY_ROWS + bytes(5000))]],
                          ids=["whole", "past-its-rows"])
 def test_an_animation_whose_streams_hold_their_rows_renders(streams):
     data = grey_apng((16, 12), streams)
-    png.check_frame_streams(data)
+    png.check_frame_streams(data, 2)
     output = Image.open(io.BytesIO(render(data, parse_rendition("/16x,png/key"), LIMITS).body))
     assert (getattr(output, "n_frames", 1), output.size) == (1, (16, 12))  # two identical frames, merged into one
     assert output.convert("L").tobytes() == bytes(row * 8 for row in range(12) for _ in range(16))
