@@ -13,10 +13,10 @@ may pass where Pillow would have stopped at what follows them: the stream's chec
 missing, or a later IDAT chunk that runs past the end of the file.
 
 An APNG gets None, and the caller lets Pillow read the original itself, while a worker checks
-each of its images' streams (check_frame_streams). So does anything that is not a PNG. A PNG or APNG whose chunks before the pixels no valid PNG has (a chunk that
-runs past the end, IEND or frame data, a frame control without acTL, an IHDR that is not the one
-first chunk, or that no row size follows from, a palette image without its PLTE, or with an empty
-or a second one) is a MalformedPng:
+its images' streams (check_frame_streams). So does anything that is not a PNG. A PNG or APNG whose
+chunks before the pixels no valid PNG has (a chunk that runs past the end, IEND or frame data, a
+frame control without acTL, an IHDR that is not the one first chunk, or that no row size follows
+from, a palette image without its PLTE, or with an empty or a second one) is a MalformedPng:
 Pillow would read on, sizes the rows by the last IHDR, and paints a palette image without one in
 a made-up grey ramp, which browsers refuse to show.
 
@@ -62,6 +62,7 @@ FIRST_CHUNK = len(SIGNATURE)  # where IHDR, which must be first, begins
 # A frame control's width, height, left and top, after its sequence number.
 FCTL_PLACE, FCTL_PLACE_AT = struct.Struct(">IIII"), 4
 FDAT_SEQUENCE_SIZE = 4  # before a frame data chunk's compressed bytes
+DATA_CHUNKS = frozenset({b"IDAT", b"fdAT", b"DDAT"})  # what Pillow reads an image's stream from, in any order
 DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 # Adam7's passes: first column and row, then the step across and down.
 ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
@@ -243,34 +244,38 @@ def filtered_size(width: int, height: int, depth: int, colour_type: int, compres
 
 
 def check_frame_streams(data: bytes, count: int) -> None:
-    """Inflate the first `count` images of an APNG (its IDAT run, then each frame's fdAT chunks) up to the rows
-    its IHDR or fcTL declares, output counted and dropped, as the reader does for a still PNG's one stream:
+    """Inflate the first `count` images of an APNG (the IDAT run, then each frame's fdAT run) up to the rows its
+    IHDR or fcTL declares, output counted and dropped, as the reader does for a still PNG's one stream:
     MalformedPng for a stream that is corrupt, or ends, properly or cut short, before those rows (Pillow takes
     it for the whole frame, black below its last row: a reviewer's still PNG given an acTL rendered so), and
-    for a frame that reaches past the canvas, as Pillow refuses it (so no stream inflates to more than it)."""
+    for a frame that reaches past the canvas, as Pillow refuses it (so no stream inflates to more than it).
+    An image's stream is read as Pillow reads it: the data chunks that follow one another, whatever their kind."""
     header = _ihdr(data)
     if header is None:
         return
     canvas_width, canvas_height, depth, colour_type, _, _, interlace = header
-    size = (canvas_width, canvas_height)
+    due: tuple[int, int] | None = (canvas_width, canvas_height)  # the size of the image whose stream is next
     streams: list[tuple[int, list[memoryview]]] = []  # each one's filtered size, and its pieces
-    kind_before = None
+    gathering = False
     for position, length, kind in _chunks(data):
         payload = memoryview(data)[position + 8:position + 8 + length]
+        if kind in DATA_CHUNKS:
+            if not gathering and due is not None:
+                if len(streams) == count:
+                    break
+                streams.append((filtered_size(*due, depth, colour_type, 0, 0, interlace) or 0, []))
+                gathering, due = True, None
+            if gathering:  # else data of no image, which Pillow skips
+                streams[-1][1].append(payload[FDAT_SEQUENCE_SIZE:] if kind == b"fdAT" else payload)
+            continue
+        gathering = False
         if kind == b"fcTL" and length >= FCTL_PLACE_AT + FCTL_PLACE.size:  # Pillow refuses a short one itself
             width, height, left, top = FCTL_PLACE.unpack_from(payload, FCTL_PLACE_AT)
             if left + width > canvas_width or top + height > canvas_height:
                 raise MalformedPng(f"frame {len(streams)} reaches past the canvas")
-            size = (width, height)
-        elif kind in (b"IDAT", b"fdAT"):
-            if kind != kind_before:
-                if len(streams) == count:
-                    break
-                streams.append((filtered_size(*size, depth, colour_type, 0, 0, interlace) or 0, []))
-            streams[-1][1].append(payload[FDAT_SEQUENCE_SIZE:] if kind == b"fdAT" else payload)
+            due = (width, height)
         elif kind == b"IEND":
             break
-        kind_before = kind
     for index, (rows_size, pieces) in enumerate(streams):
         inflater, inflated = Inflater(iter(pieces)), 0
         try:

@@ -501,6 +501,24 @@ def test_an_animation_image_that_ends_early_is_a_415_not_a_black_frame(streams):
         render(grey_apng((16, 12), streams), parse_rendition("/8x,png/key"), LIMITS)
 
 
+def test_an_image_stream_is_the_data_chunks_that_follow_one_another_as_pillow_reads_it():
+    """Pillow reads on through fdAT after IDAT, ends the stream at any other chunk, and skips data of no image."""
+    half = grey_apng((16, 12), [WHOLE[:20]])
+    end = half.index(b"IEND") - 4
+    rest = png_chunk(b"fdAT", struct.pack(">I", 1) + WHOLE[20:])
+    run_on = half[:end] + rest + half[end:]
+    png.check_frame_streams(run_on, 1)
+    assert render(run_on, parse_rendition("/16x,png/key"), LIMITS).body == render(
+        grey_apng((16, 12), [WHOLE]), parse_rendition("/16x,png/key"), LIMITS).body
+    split = half[:end] + png_chunk(b"tEXt", b"a\0b") + rest + half[end:]
+    with pytest.raises(png.MalformedPng, match="image 0 of the animation ends"):
+        png.check_frame_streams(split, 1)
+    data = grey_apng((16, 12), [WHOLE, WHOLE])
+    second = data.index(b"fcTL", data.index(b"IDAT")) - 4
+    skipped = data[:second] + png_chunk(b"tEXt", b"a\0b") + png_chunk(b"IDAT", ONE_ROW) + data[second:]
+    png.check_frame_streams(skipped, 2)  # the run after tEXt belongs to no image
+
+
 def test_only_the_images_that_will_be_decoded_are_checked():
     """A JPEG is made of the first frame alone."""
     data = grey_apng((16, 12), [WHOLE, ONE_ROW])
