@@ -16,7 +16,7 @@ An APNG gets None, and the caller lets Pillow read the original itself, while a 
 its images' streams (check_frame_streams). So does anything that is not a PNG. A PNG or APNG whose
 chunks before the pixels no valid PNG has (a chunk that runs past the end, IEND or frame data, a
 frame control without acTL, an IHDR that is not the one first chunk, or that no row size follows
-from, a palette image without its PLTE, or with an empty or a second one) is a MalformedPng:
+from, a palette image without its PLTE, or with an empty or a second one, a second tRNS) is a MalformedPng:
 Pillow would read on, sizes the rows by the last IHDR, and paints a palette image without one in
 a made-up grey ramp, which browsers refuse to show.
 
@@ -42,8 +42,6 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # 64 KB pieces take 0.75-0.92x, with four times the hand-offs; 1 and 4 MB pieces 0.72-0.93x.
 PIECE = 256 * 1024
 STORED_BLOCK = 65_535  # deflate's largest stored block
-# Compressed bytes per inflate call: Pillow's own read size (it reads each IDAT chunk 64 KB at a time).
-INPUT_SLICE = 64 * 1024
 ZLIB_HEADER = b"\x78\x01"  # deflate with a 32 KB window, no dictionary, check bits valid
 FINAL_EMPTY_BLOCK = b"\x01\x00\x00\xff\xff"
 CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by IHDR colour type
@@ -101,7 +99,7 @@ def layout(data: bytes) -> Layout | None:
         compressed += _inflated_by_pillow(data, position, length, kind)
         if compressed > MAX_COMPRESSED_CHUNKS:
             raise TooManyChunks(f"more than {MAX_COMPRESSED_CHUNKS} compressed text or profile chunks")
-    filtered, colour_type, palette, animated = None, None, False, False
+    filtered, colour_type, palette, animated, transparency = None, None, False, False, False
     for position, length, kind in _chunks(data):
         name = kind.decode("latin-1")
         if position + 12 + length > len(data):
@@ -119,6 +117,10 @@ def layout(data: bytes) -> Layout | None:
             if palette or not length:  # libpng, and so browsers, refuse a second or an empty palette
                 raise MalformedPng("a second PLTE" if palette else "an empty PLTE")
             palette = True
+        if kind == b"tRNS":  # libpng reads the first, Pillow the last
+            if transparency:
+                raise MalformedPng("a second tRNS")
+            transparency = True
         if kind == b"acTL":
             animated = True
         elif kind == b"IEND" or kind == b"fdAT" or (kind == b"fcTL" and not animated):
@@ -257,30 +259,27 @@ def check_frame_streams(data: bytes, count: int) -> None:
     due: tuple[int, int] | None = (canvas_width, canvas_height)  # the size of the image whose stream is next
     streams: list[tuple[int, list[memoryview]]] = []  # each one's filtered size, and its pieces
     gathering = False
+    view = memoryview(data)
     for position, length, kind in _chunks(data):
-        payload = memoryview(data)[position + 8:position + 8 + length]
+        payload = view[position + 8:position + 8 + length]
         if kind in DATA_CHUNKS:
             if not gathering and due is not None:
-                if len(streams) == count:
-                    break
                 streams.append((filtered_size(*due, depth, colour_type, 0, 0, interlace) or 0, []))
                 gathering, due = True, None
             if gathering:  # else data of no image, which Pillow skips
                 streams[-1][1].append(payload[FDAT_SEQUENCE_SIZE:] if kind == b"fdAT" else payload)
             continue
         gathering = False
-        if kind == b"fcTL" and length >= FCTL_PLACE_AT + FCTL_PLACE.size:  # Pillow refuses a short one itself
+        if kind == b"IEND" or (kind == b"fcTL" and len(streams) == count):
+            break
+        if kind == b"fcTL" and len(payload) >= FCTL_PLACE_AT + FCTL_PLACE.size:  # Pillow refuses a short one itself
             width, height, left, top = FCTL_PLACE.unpack_from(payload, FCTL_PLACE_AT)
             if left + width > canvas_width or top + height > canvas_height:
                 raise MalformedPng(f"frame {len(streams)} reaches past the canvas")
             due = (width, height)
-        elif kind == b"IEND":
-            break
     for index, (rows_size, pieces) in enumerate(streams):
-        inflater, inflated = Inflater(iter(pieces)), 0
         try:
-            while inflated < rows_size and (piece := inflater.take(min(PIECE, rows_size - inflated))):
-                inflated += len(piece)
+            inflated = Inflater(iter(pieces)).skip(rows_size)
         except zlib.error as error:
             raise MalformedPng(f"image {index} of the animation: {error}") from None
         if inflated < rows_size:
@@ -356,7 +355,7 @@ class RowInflater(Inflater):
     def __init__(self, data: bytes, position: int):
         self._data = data
         self._position = position  # of the next chunk, while the IDAT run lasts
-        super().__init__(self._idat_slices())
+        super().__init__(self._idat_chunks())
 
     def after_the_run(self) -> bytes:
         """Everything after the IDAT run, which Pillow reads on by itself; the run's chunks that
@@ -365,9 +364,9 @@ class RowInflater(Inflater):
             pass
         return self._data[self._position:]
 
-    def _idat_slices(self) -> Iterator[memoryview]:
-        """Each IDAT chunk's data in slices of INPUT_SLICE, up to the first other chunk; a chunk
-        that runs past the end gives what there is, as Pillow reads it."""
+    def _idat_chunks(self) -> Iterator[memoryview]:
+        """Each IDAT chunk's data, up to the first other chunk; a chunk that runs past the end gives
+        what there is, as Pillow reads it."""
         data, view = self._data, memoryview(self._data)
         while self._position + 8 <= len(data):
             length, kind = struct.unpack_from(">I4s", data, self._position)
@@ -375,7 +374,7 @@ class RowInflater(Inflater):
                 return
             start, end = self._position + 8, min(self._position + 8 + length, len(data))
             self._position = min(end + 4, len(data))
-            yield from (view[offset:min(offset + INPUT_SLICE, end)] for offset in range(start, end, INPUT_SLICE))
+            yield view[start:end]
 
 
 def inflated_pieces(cut: Layout) -> Iterator[bytes]:

@@ -18,7 +18,6 @@ from collections.abc import Iterable
 
 from edge.inflate import Inflater
 
-INFLATE_PIECE = 1024 * 1024  # output inflated at a time, and thrown away
 # The field types Pillow decodes value by value: SHORT, LONG, RATIONAL, SBYTE, SSHORT, SLONG, SRATIONAL, FLOAT,
 # DOUBLE, IFD, LONG8, SLONG8, IFD8 (bytes and text come whole).
 _NUMBER_TYPES = frozenset({3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 16, 17, 18})
@@ -188,14 +187,12 @@ def check_deflate_strips(data: bytes, strips: Iterable[tuple[int, int]], most_by
 
 def _inflated_size(stream: memoryview, most_bytes: int, index: int) -> int:
     inflater = Inflater(iter([stream]))
-    size = 0
     try:
-        while piece := inflater.take(INFLATE_PIECE):
-            size += len(piece)
-            if size > most_bytes:
-                raise MalformedTiff(f"strip {index} inflates to more than the image's pixels")
+        size = inflater.skip(most_bytes + 1)
     except zlib.error as error:
         raise MalformedTiff(f"strip {index}: {error}") from None
+    if size > most_bytes:
+        raise MalformedTiff(f"strip {index} inflates to more than the image's pixels")
     if not inflater.stream_ended:
         raise MalformedTiff(f"strip {index} ends before its zlib stream does")
     return size

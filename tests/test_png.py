@@ -14,6 +14,7 @@ from PIL import Image
 from bombs import PNG_SIGNATURE, apng_declaring_frames, grey_png, png_chunk, png_ending_after_one_row
 import edge.image
 from edge import png
+from edge.inflate import INPUT_SLICE
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.image import Limits, check_pixels_in_head, render
 from edge.png import ZLIB_HEADER
@@ -162,7 +163,7 @@ def test_a_flat_image_inflates_to_many_pieces_from_one_input_slice():
     """A few hundred compressed bytes become seven pieces, each resumed where the one before ran out of room."""
     source = Image.new("RGB", (700, 500), (12, 34, 56))
     data = encoded(source, "PNG", compress_level=9)
-    assert len(data) < png.INPUT_SLICE
+    assert len(data) < INPUT_SLICE
     image = through_reader(data)
     image.load()
     assert image.tobytes() == source.tobytes()
@@ -423,6 +424,9 @@ def test_anything_but_a_still_png_is_left_to_pillow(data):
                  id="apng-palette-without-plte"),
     pytest.param(palette_png(b"", animated=True), "an empty PLTE", id="apng-empty-plte"),
     pytest.param(palette_png(bytes(3), bytes(3), animated=True), "a second PLTE", id="apng-two-plte"),
+    # libpng reads the first, Pillow the last (past 256 entries, its conversion failed: a 500).
+    pytest.param(whole_png()[:33] + png_chunk(b"tRNS", bytes(6)) * 2 + whole_png()[33:], "a second tRNS",
+                 id="two-trns"),
 ])
 def test_what_no_valid_png_has_before_its_pixels_is_refused(data, error):
     with pytest.raises(png.MalformedPng) as refused:
@@ -517,6 +521,32 @@ def test_an_image_stream_is_the_data_chunks_that_follow_one_another_as_pillow_re
     second = data.index(b"fcTL", data.index(b"IDAT")) - 4
     skipped = data[:second] + png_chunk(b"tEXt", b"a\0b") + png_chunk(b"IDAT", ONE_ROW) + data[second:]
     png.check_frame_streams(skipped, 2)  # the run after tEXt belongs to no image
+
+
+def test_a_frame_control_cut_short_by_the_end_of_the_file_is_left_to_pillow():
+    data = grey_apng((16, 12), [WHOLE, WHOLE])
+    second = data.index(b"fcTL", data.index(b"IDAT")) - 4
+    png.check_frame_streams(data[:second + 12], 2)  # declares 26 bytes, holds 4
+    assert Image.open(io.BytesIO(render(data[:second + 12], parse_rendition("/8x,jpeg/key"), LIMITS).body)).size == (
+        8, 6)
+
+
+def test_empty_data_chunks_are_part_of_a_stream():
+    """PNG allows them, and Pillow reads past them."""
+    data = grey_apng((16, 12), [WHOLE, WHOLE])
+    idat, fdat = data.index(b"IDAT") - 4, data.index(b"fdAT") - 4
+    data = (data[:idat] + png_chunk(b"IDAT", b"") + data[idat:fdat] + png_chunk(b"fdAT", struct.pack(">I", 2))
+            + data[fdat:])
+    png.check_frame_streams(data, 2)
+
+
+def test_a_frame_past_the_canvas_after_the_images_decoded_is_left_to_pillow():
+    data = grey_apng((16, 12), [WHOLE, WHOLE])
+    second = data.index(b"fcTL", data.index(b"IDAT")) - 4
+    data = (data[:second] + png_chunk(b"fcTL", struct.pack(">IIIIIHHBB", 1, 16, 12, 5, 0, 1, 10, 0, 0))
+            + data[second + 12 + 26:])
+    png.check_frame_streams(data, 1)
+    assert Image.open(io.BytesIO(render(data, parse_rendition("/8x,jpeg/key"), LIMITS).body)).size == (8, 6)
 
 
 def test_only_the_images_that_will_be_decoded_are_checked():

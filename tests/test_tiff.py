@@ -11,6 +11,7 @@ from PIL import Image
 
 import edge.image
 from edge import tiff
+from edge.inflate import SKIPPED_PIECE
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.rendition import parse_rendition
 from imaging import encoded, gradient, little_endian_tiff, noise_image, tiff_pointing, tiled_tiff
@@ -45,7 +46,7 @@ def test_bytes_after_a_stream_s_end_are_left_as_libtiff_leaves_them():
 
 def test_a_stream_inflating_to_many_pieces_is_inflated_to_its_end():
     """More than one piece of output: the stream goes on from what the last piece left unconsumed."""
-    large = bytes(range(256)) * (3 * tiff.INFLATE_PIECE // 256 + 7)
+    large = bytes(range(256)) * (3 * SKIPPED_PIECE // 256 + 7)
     stream = zlib.compress(large)
     checked(stream, [(0, len(stream))], most_bytes=len(large))
     broken = bytearray(stream)
@@ -81,8 +82,8 @@ def test_the_pixels_of_all_strips_together_may_take_the_most_and_no_more():
 
 
 def test_a_bomb_stops_at_the_most():
-    bomb = zlib.compress(bytes(64 * tiff.INFLATE_PIECE), 9)  # 64 MiB of zeros in 64 KB
-    assert refusal(bomb, [(0, len(bomb))], most_bytes=tiff.INFLATE_PIECE) == (
+    bomb = zlib.compress(bytes(64 * SKIPPED_PIECE), 9)  # 64 MiB of zeros in 64 KB
+    assert refusal(bomb, [(0, len(bomb))], most_bytes=SKIPPED_PIECE) == (
         "strip 0 inflates to more than the image's pixels")
 
 
