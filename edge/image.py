@@ -193,6 +193,9 @@ class Source:
     # (an error it raises) is awaited before anything is encoded.
     data_check: Future | None = None
     apng: bool = False  # whose streams Pillow inflates itself: the reader checks a still PNG's one stream
+    # Pillow's number of the first frame: 1 where an APNG's IDAT image is a fallback for viewers without
+    # APNG, outside its animation, which browsers never show and Pillow counts as frame 0.
+    first_frame: int = 0
 
 
 @dataclass(frozen=True)
@@ -243,8 +246,9 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     target = rendition.format or default_format(image)
     frame_count = source.frames if is_animated(image) and target in ANIMATED_OUTPUTS else 1
     check_animation_pixels(frame_count, source.canvas, limits)
-    if source.apng:  # beside the decode, its first frame_count images: what Pillow will decode
-        source = replace(source, data_check=worker_pool().submit(png.check_frame_streams, data, frame_count))
+    if source.apng:  # beside the decode, the images Pillow will decode
+        images = source.first_frame + frame_count
+        source = replace(source, data_check=worker_pool().submit(png.check_frame_streams, data, images))
     orientation = exif_orientation(image)  # read once: every frame is turned the same way
     geometry = plan(upright_size(image.size, orientation), rendition.width, rendition.height, rendition.fit)
     check_encodable(geometry.size, target)
@@ -253,7 +257,8 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     codes = colour_codes(image, data)
     profile = colour_profile(image, codes, target, data)
     frames = merge_repeated(rendered_frames(
-        source_frames(image, frame_count, target, geometry, orientation, data, profile), frame_count))
+        source_frames(image, source.first_frame, frame_count, target, geometry, orientation, data, profile),
+        frame_count))
     await_data_check(source)
     # AVIF output states the codes too, on the same numbers.
     body = encode(frames, rendition.quality, plays, lossless, codes)
@@ -288,9 +293,12 @@ def open_source(data: bytes, limits: Limits) -> Source:
         frames = getattr(image, "n_frames", 1)  # WebP, APNG and AVIF declare it: nothing is walked
     else:
         frames = 1  # TIFF pages and MPO previews are never rendered, and counting TIFF pages walks every IFD
+    first_frame = 1 if image.format == "PNG" and image.info.get("default_image") else 0
+    frames -= first_frame
     if frames > limits.max_frames:
         raise SourceTooLarge(f"{frames} frames counted, over {limits.max_frames}")
-    return Source(image, frames, canvas, data_check, apng=image.format == "PNG" and reader is None)
+    return Source(image, frames, canvas, data_check, apng=image.format == "PNG" and reader is None,
+                  first_frame=first_frame)
 
 
 def read_transparency_as_browsers(image: Image.Image, data: bytes) -> None:
@@ -704,11 +712,13 @@ def is_animated(image: Image.Image) -> bool:
 
 
 def source_frames(
-    source: Image.Image, count: int, target: str, geometry: Geometry, orientation: int, original: bytes,
-    icc_profile: bytes | None,
+    source: Image.Image, first: int, count: int, target: str, geometry: Geometry, orientation: int,
+    original: bytes, icc_profile: bytes | None,
 ) -> Iterator[Frame]:
-    """The first `count` frames, each with what the encoder must know of it."""
-    for index in range(count):
+    """`count` frames from Pillow's frame `first`, each with what the encoder must know of it."""
+    if first:
+        clear_after_fallback(source)
+    for index in range(first, first + count):
         try:
             source.seek(index)
             # Later frames reuse the decoder's buffer, so an animation's frames are copied
@@ -727,6 +737,14 @@ def source_frames(
             duration=min(round(image.info.get("duration", DEFAULT_FRAME_MS)), MAX_FRAME_MS),
             disposal=output_disposal(getattr(source, "disposal_method", GIF_RESTORE_BACKGROUND)),
         )
+
+
+def clear_after_fallback(source: Image.Image) -> None:
+    """An APNG's animation starts on a canvas of transparent black (its output buffer), which Pillow would
+    start on its fallback image instead: that frame is disposed of to the background, as Pillow disposes
+    of any, when it seeks past it."""
+    source.seek(0)
+    source.dispose_op, source.dispose_extent = PngImagePlugin.Disposal.OP_BACKGROUND, (0, 0, *source.size)
 
 
 def colour_codes(source: Image.Image, original: bytes) -> tuple[int, int] | None:

@@ -805,6 +805,46 @@ def test_animation_is_kept_with_every_frame_resized(source_format, target):
         assert max_difference(colour, expected_colour) <= 16  # two lossy steps: the source and the output
 
 
+def apng_with_fallback(frames: int = 2) -> bytes:
+    """An RGBA APNG whose IDAT image, red all over, is a fallback outside its animation: `frames` frames, each
+    blue on its left half alone (and green on its right from the second on), over transparency."""
+    first = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
+    first.paste(BLUE + (255,), (0, 0, 4, 8))
+    later = first.copy()
+    later.paste(GREEN + (255,), (4, 0, 8, 8))
+    animation_frames = [first] + [later] * (frames - 1)
+    return encoded(Image.new("RGBA", (8, 8), RED + (255,)), "PNG", save_all=True, append_images=animation_frames,
+                   default_image=True, blend=1, duration=DURATIONS[:frames])  # of the animation's frames
+
+
+@pytest.mark.parametrize("target", ["png", "gif", "avif"])
+def test_an_apngs_fallback_image_is_not_a_frame_and_its_animation_starts_on_transparency(target):
+    """Browsers never show it; Pillow counts it as frame 0, and starts the next frame on it."""
+    result, image = rendered(apng_with_fallback(), f"8x,{target}")
+    assert result.frames == image.n_frames == 2
+    found = []
+    for index in range(2):
+        image.seek(index)
+        frame = image.convert("RGBA")
+        found.append((frame.getpixel((1, 1)), frame.getpixel((6, 1))[3], image.info.get("duration")))
+    tolerance = 0 if target != "avif" else 16  # AVIF is lossy
+    (_, right_first, _), (_, right_second, _) = found
+    assert right_first <= tolerance and right_second == 255  # transparent where no frame has drawn yet
+    assert all(max_difference(left[:3], BLUE) <= tolerance for left, _, _ in found)
+    assert [duration for _, _, duration in found] == DURATIONS[:2]
+
+
+def test_a_still_image_of_an_apng_with_a_fallback_is_its_animations_first_frame():
+    result, image = rendered(apng_with_fallback(), "8x,jpeg")
+    assert max_difference(image.getpixel((1, 1)), BLUE) <= 16
+    assert min(image.getpixel((6, 1))) >= 250  # transparency on white
+
+
+def test_an_apngs_fallback_image_does_not_count_against_the_frame_limit():
+    result, _ = rendered(apng_with_fallback(3), "8x,png", Limits(max_pixels=50_000_000, max_frames=3))
+    assert result.frames == 2  # the second and third frames are the same, and merged
+
+
 def avif_full_range_flag(data: bytes) -> bool:
     """The full_range_flag of the AVIF's nclx colour box (ISO/IEC 23091-2)."""
     at = data.index(b"colrnclx") + len(b"colrnclx") + 6  # after primaries, transfer, matrix
