@@ -245,7 +245,7 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     image = source.image
     target = rendition.format or default_format(image)
     frame_count = source.frames if is_animated(image) and target in ANIMATED_OUTPUTS else 1
-    check_animation_pixels(frame_count, source.canvas, limits)
+    check_animation_pixels(source.first_frame + frame_count, source.canvas, limits)  # all Pillow decodes
     if source.apng:  # beside the decode, the images Pillow will decode
         images = source.first_frame + frame_count
         source = replace(source, data_check=worker_pool().submit(png.check_frame_streams, data, images))
@@ -293,8 +293,10 @@ def open_source(data: bytes, limits: Limits) -> Source:
         frames = getattr(image, "n_frames", 1)  # WebP, APNG and AVIF declare it: nothing is walked
     else:
         frames = 1  # TIFF pages and MPO previews are never rendered, and counting TIFF pages walks every IFD
-    first_frame = 1 if image.format == "PNG" and image.info.get("default_image") else 0
-    frames -= first_frame
+    first_frame = 0
+    if image.format == "PNG" and image.info.get("default_image"):  # its IDAT image is outside the animation
+        # A fallback, which browsers show only where the APNG holds no frame at all.
+        first_frame, frames = (1, frames - 1) if png.has_frame_control(data) else (0, 1)
     if frames > limits.max_frames:
         raise SourceTooLarge(f"{frames} frames counted, over {limits.max_frames}")
     return Source(image, frames, canvas, data_check, apng=image.format == "PNG" and reader is None,
@@ -717,7 +719,10 @@ def source_frames(
 ) -> Iterator[Frame]:
     """`count` frames from Pillow's frame `first`, each with what the encoder must know of it."""
     if first:
-        clear_after_fallback(source)
+        try:
+            start_after_fallback(source)
+        except DECODE_ERRORS as error:
+            raise UnsupportedMedia(f"cannot decode frame {first}: {error}") from None
     for index in range(first, first + count):
         try:
             source.seek(index)
@@ -739,12 +744,17 @@ def source_frames(
         )
 
 
-def clear_after_fallback(source: Image.Image) -> None:
-    """An APNG's animation starts on a canvas of transparent black (its output buffer), which Pillow would
-    start on its fallback image instead: that frame is disposed of to the background, as Pillow disposes
-    of any, when it seeks past it."""
+def start_after_fallback(source: Image.Image) -> None:
+    """Seek to an APNG's first frame past its fallback image, and have Pillow start it as it starts any
+    first frame: on a canvas of transparent black (the animation's output buffer), with nothing to blend
+    it over or to restore after it. Pillow would start it as a later frame, on the fallback: its pixels
+    around the frame, partly transparent ones blended twice, a 'restore to previous' restoring them."""
     source.seek(0)
     source.dispose_op, source.dispose_extent = PngImagePlugin.Disposal.OP_BACKGROUND, (0, 0, *source.size)
+    source.seek(1)
+    source._prev_im = None
+    if source.dispose_op == PngImagePlugin.Disposal.OP_PREVIOUS:
+        source.dispose_op = PngImagePlugin.Disposal.OP_BACKGROUND  # as Pillow turns a first frame's
 
 
 def colour_codes(source: Image.Image, original: bytes) -> tuple[int, int] | None:

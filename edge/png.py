@@ -60,7 +60,7 @@ FIRST_CHUNK = len(SIGNATURE)  # where IHDR, which must be first, begins
 # A frame control's width, height, left and top, after its sequence number.
 FCTL_PLACE, FCTL_PLACE_AT = struct.Struct(">IIII"), 4
 FDAT_SEQUENCE_SIZE = 4  # before a frame data chunk's compressed bytes
-DATA_CHUNKS = frozenset({b"IDAT", b"fdAT", b"DDAT"})  # what Pillow reads an image's stream from, in any order
+DATA_CHUNKS = frozenset({b"IDAT", b"fdAT", b"DDAT"})  # what Pillow reads on through, in an image's stream
 DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 # Adam7's passes: first column and row, then the step across and down.
 ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
@@ -245,13 +245,19 @@ def filtered_size(width: int, height: int, depth: int, colour_type: int, compres
     return total
 
 
+def has_frame_control(data: bytes) -> bool:
+    """Whether an APNG holds a frame control (fcTL), which each of its frames begins with."""
+    return any(kind == b"fcTL" for _, _, kind in _chunks(data))
+
+
 def check_frame_streams(data: bytes, count: int) -> None:
     """Inflate the first `count` images of an APNG (the IDAT run, then each frame's fdAT run) up to the rows its
     IHDR or fcTL declares, output counted and dropped, as the reader does for a still PNG's one stream:
     MalformedPng for a stream that is corrupt, or ends, properly or cut short, before those rows (Pillow takes
     it for the whole frame, black below its last row: a reviewer's still PNG given an acTL rendered so), and
     for a frame that reaches past the canvas, as Pillow refuses it (so no stream inflates to more than it).
-    An image's stream is read as Pillow reads it: the data chunks that follow one another, whatever their kind."""
+    An image's stream is read as Pillow reads it: the first image's from the first IDAT, a later one's from the
+    first fdAT after its fcTL, and on through the data chunks that follow one another, whatever their kind."""
     header = _ihdr(data)
     if header is None:
         return
@@ -263,7 +269,7 @@ def check_frame_streams(data: bytes, count: int) -> None:
     for position, length, kind in _chunks(data):
         payload = view[position + 8:position + 8 + length]
         if kind in DATA_CHUNKS:
-            if not gathering and due is not None:
+            if not gathering and due is not None and kind == (b"fdAT" if streams else b"IDAT"):
                 streams.append((filtered_size(*due, depth, colour_type, 0, 0, interlace) or 0, []))
                 gathering, due = True, None
             if gathering:  # else data of no image, which Pillow skips

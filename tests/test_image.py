@@ -840,6 +840,39 @@ def test_a_still_image_of_an_apng_with_a_fallback_is_its_animations_first_frame(
     assert min(image.getpixel((6, 1))) >= 250  # transparency on white
 
 
+@pytest.mark.parametrize("target", ["png", "gif", "webp"])
+def test_the_first_frame_after_a_fallback_is_drawn_as_a_first_frame(target):
+    """Not blended over anything (a half-transparent pixel keeps its alpha), and its 'restore to previous'
+    restores the empty canvas, as for any first frame: Pillow drew it as a later frame, over the fallback."""
+    first = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
+    first.paste(BLUE + (128,), (0, 0, 4, 8))
+    second = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
+    second.paste(GREEN + (255,), (4, 0, 8, 8))
+    data = encoded(Image.new("RGBA", (8, 8), RED + (255,)), "PNG", save_all=True, append_images=[first, second],
+                   default_image=True, blend=1, disposal=[2, 0], duration=DURATIONS[:2])
+    _, image = rendered(data, f"8x,{target}")
+    image.seek(0)
+    alpha = image.convert("RGBA").getpixel((1, 1))[3]
+    assert alpha == 128 if target != "gif" else alpha == 255  # GIF has no partial alpha: 128 and up is opaque
+    image.seek(1)
+    assert image.convert("RGBA").getpixel((1, 1))[3] == 0  # restored to the empty canvas
+    assert max_difference(image.convert("RGBA").getpixel((6, 1)), GREEN + (255,)) <= 1  # WebP's colour conversion
+
+
+def test_a_fallback_image_counts_against_the_pixel_limit_as_pillow_decodes_it():
+    with pytest.raises(SourceTooLarge, match="3 frames of 8x8"):
+        rendered(apng_with_fallback(2), "8x,png", Limits(max_pixels=2 * 8 * 8, max_frames=300))
+
+
+def test_an_apng_with_no_frame_is_its_idat_image_as_browsers_show_it():
+    data = apng_with_fallback(1)
+    idat_end = data.index(b"fcTL") - 4
+    no_frame = data[:idat_end] + data[data.index(b"IEND") - 4:]
+    for target in ("png", "jpeg"):
+        result, image = rendered(no_frame, f"8x,{target}")
+        assert result.frames == 1 and max_difference(image.convert("RGB").getpixel((1, 1)), RED) <= 2
+
+
 def test_an_apngs_fallback_image_does_not_count_against_the_frame_limit():
     result, _ = rendered(apng_with_fallback(3), "8x,png", Limits(max_pixels=50_000_000, max_frames=3))
     assert result.frames == 2  # the second and third frames are the same, and merged

@@ -549,6 +549,14 @@ def test_a_frame_past_the_canvas_after_the_images_decoded_is_left_to_pillow():
     assert Image.open(io.BytesIO(render(data, parse_rendition("/8x,jpeg/key"), LIMITS).body)).size == (8, 6)
 
 
+def test_a_later_frames_stream_starts_at_its_first_fdat_as_pillow_skips_an_idat_before_it():
+    data = grey_apng((16, 12), [WHOLE, ONE_ROW])
+    fdat = data.index(b"fdAT") - 4
+    data = data[:fdat] + png_chunk(b"IDAT", WHOLE) + data[fdat:]
+    with pytest.raises(png.MalformedPng, match="image 1 of the animation ends 187 bytes before its rows"):
+        png.check_frame_streams(data, 2)
+
+
 def test_only_the_images_that_will_be_decoded_are_checked():
     """A JPEG is made of the first frame alone."""
     data = grey_apng((16, 12), [WHOLE, ONE_ROW])
