@@ -246,8 +246,12 @@ def filtered_size(width: int, height: int, depth: int, colour_type: int, compres
 
 
 def has_frame_control(data: bytes) -> bool:
-    """Whether an APNG holds a frame control (fcTL), which each of its frames begins with."""
-    return any(kind == b"fcTL" for _, _, kind in _chunks(data))
+    """Whether an APNG holds a frame control (fcTL), which each of its frames begins with, before IEND, where
+    browsers stop reading."""
+    for _, _, kind in _chunks(data):
+        if kind in (b"fcTL", b"IEND"):
+            return kind == b"fcTL"
+    return False
 
 
 def check_frame_streams(data: bytes, count: int) -> None:

@@ -864,10 +864,12 @@ def test_a_fallback_image_counts_against_the_pixel_limit_as_pillow_decodes_it():
         rendered(apng_with_fallback(2), "8x,png", Limits(max_pixels=2 * 8 * 8, max_frames=300))
 
 
-def test_an_apng_with_no_frame_is_its_idat_image_as_browsers_show_it():
+@pytest.mark.parametrize("where", ["none", "after-iend"])
+def test_an_apng_with_no_frame_is_its_idat_image_as_browsers_show_it(where):
+    """Browsers stop at IEND; Pillow reads on past it."""
     data = apng_with_fallback(1)
-    idat_end = data.index(b"fcTL") - 4
-    no_frame = data[:idat_end] + data[data.index(b"IEND") - 4:]
+    frame_start, iend = data.index(b"fcTL") - 4, data.index(b"IEND") - 4
+    no_frame = data[:frame_start] + data[iend:] + (data[frame_start:iend] if where == "after-iend" else b"")
     for target in ("png", "jpeg"):
         result, image = rendered(no_frame, f"8x,{target}")
         assert result.frames == 1 and max_difference(image.convert("RGB").getpixel((1, 1)), RED) <= 2
