@@ -726,6 +726,7 @@ def source_frames(
     for index in range(first, first + count):
         try:
             source.seek(index)
+            blend_apng_frame_over(source)
             # Later frames reuse the decoder's buffer, so an animation's frames are copied
             # (which also loads them: WebP reports a frame's duration only once it is loaded).
             image = source if count == 1 else source.copy()
@@ -742,6 +743,22 @@ def source_frames(
             duration=min(round(image.info.get("duration", DEFAULT_FRAME_MS)), MAX_FRAME_MS),
             disposal=output_disposal(getattr(source, "disposal_method", GIF_RESTORE_BACKGROUND)),
         )
+
+
+def blend_apng_frame_over(source: Image.Image) -> None:
+    """Load an APNG frame that blends over the canvas, and blend it as the format (and browsers) do. Pillow
+    pastes it through its own alpha, which gives a partly transparent pixel too little alpha and too dark a
+    colour (green at half alpha over nothing came out at quarter alpha, half as bright), and the next frames
+    build on that: so Pillow is told to draw the frame as it is, over the canvas it saved before it."""
+    if (source.format != "PNG" or source.mode not in WEIGHTED_BY_ALPHA
+            or getattr(source, "_prev_im", None) is None  # a still PNG, or a first frame: nothing under it
+            or source.blend_op != PngImagePlugin.Blend.OP_OVER):
+        return
+    source.blend_op = PngImagePlugin.Blend.OP_SOURCE
+    source.load()
+    box = tuple(int(edge) for edge in source.dispose_extent)
+    canvas = Image.Image()._new(source._prev_im).crop(box).convert("RGBA")
+    source.paste(Image.alpha_composite(canvas, source.crop(box).convert("RGBA")).convert(source.mode), box)
 
 
 def start_after_fallback(source: Image.Image) -> None:

@@ -859,6 +859,22 @@ def test_the_first_frame_after_a_fallback_is_drawn_as_a_first_frame(target):
     assert max_difference(image.convert("RGBA").getpixel((6, 1)), GREEN + (255,)) <= 1  # WebP's colour conversion
 
 
+@pytest.mark.parametrize(("mode", "opaque", "half", "over_opaque"), [
+    ("RGBA", (255, 0, 0, 255), (0, 255, 0, 128), (127, 128, 0, 255)),
+    ("LA", (200, 255), (100, 128), (150, 255)),
+])
+def test_a_partly_transparent_apng_frame_blends_over_the_canvas_as_browsers_blend_it(mode, opaque, half, over_opaque):
+    """Chromium shows the second frame so: Pillow pasted it through its own alpha, (0, 128, 0, 64) on the right."""
+    first = Image.new(mode, (8, 8), (0,) * len(mode))
+    first.paste(opaque, (0, 0, 4, 8))
+    data = encoded(first, "PNG", save_all=True, append_images=[Image.new(mode, (8, 8), half)], blend=1, disposal=0,
+                   duration=DURATIONS[:2])
+    _, image = rendered(data, "8x,png")
+    image.seek(1)
+    second = image.convert(mode)
+    assert (second.getpixel((1, 1)), second.getpixel((6, 1))) == (over_opaque, half)
+
+
 def test_a_fallback_image_counts_against_the_pixel_limit_as_pillow_decodes_it():
     with pytest.raises(SourceTooLarge, match="3 frames of 8x8"):
         rendered(apng_with_fallback(2), "8x,png", Limits(max_pixels=2 * 8 * 8, max_frames=300))
