@@ -135,7 +135,7 @@ MAX_SIDE = {"jpeg": 65_500, "png": 1_000_000, "webp": 16_383, "avif": 32_768, "g
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, ZeroDivisionError, TypeError)
 BROKEN_PROFILE_ERRORS = (ImageCms.PyCMSError, OSError, ValueError)  # a profile LittleCMS cannot read or use
 GIF_RESTORE_BACKGROUND, GIF_RESTORE_PREVIOUS = 2, 3
-GIF_OPAQUE_FROM = 128  # GIF alpha is all or nothing: this much alpha and up is opaque
+GIF_OPAQUE_FROM = HALF_ALPHA = 128  # GIF alpha is all or nothing: this much alpha and up is opaque
 WHITE = 255
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 # LANCZOS, by fast_image_resize's SIMD convolution: several times faster than Pillow's (by hand,
@@ -748,17 +748,25 @@ def source_frames(
 def blend_apng_frame_over(source: Image.Image) -> None:
     """Load an APNG frame that blends over the canvas, and blend it as the format (and browsers) do. Pillow
     pastes it through its own alpha, which gives a partly transparent pixel too little alpha and too dark a
-    colour (green at half alpha over nothing came out at quarter alpha, half as bright), and the next frames
-    build on that: so Pillow is told to draw the frame as it is, over the canvas it saved before it."""
-    if (source.format != "PNG" or source.mode not in WEIGHTED_BY_ALPHA
-            or getattr(source, "_prev_im", None) is None  # a still PNG, or a first frame: nothing under it
+    colour (green at half alpha over nothing came out at quarter alpha, half as bright), and it pastes into
+    the canvas it keeps for 'restore to previous', which then restores nothing: the next frames built on
+    both. So Pillow is told to draw the frame as it is, and it is blended here over the canvas kept before."""
+    if (source.format != "PNG" or getattr(source, "_prev_im", None) is None  # a still PNG, or a first frame
             or source.blend_op != PngImagePlugin.Blend.OP_OVER):
         return
     source.blend_op = PngImagePlugin.Blend.OP_SOURCE
+    if source.mode not in WEIGHTED_BY_ALPHA and "transparency" not in source.info:
+        return  # an opaque frame over the canvas is the frame itself
     source.load()
     box = tuple(int(edge) for edge in source.dispose_extent)
-    canvas = Image.Image()._new(source._prev_im).crop(box).convert("RGBA")
-    source.paste(Image.alpha_composite(canvas, source.crop(box).convert("RGBA")).convert(source.mode), box)
+    canvas, drawn = source._new(source._prev_im).crop(box), source.crop(box)
+    if source.mode in WEIGHTED_BY_ALPHA:
+        blended = Image.alpha_composite(canvas.convert("RGBA"), drawn.convert("RGBA")).convert(source.mode)
+    else:  # a colour key or palette alpha: a palette holds no blend, so a pixel shows from half alpha up
+        shown = drawn.convert("RGBA").getchannel("A").point(lambda alpha: 255 if alpha >= HALF_ALPHA else 0)
+        blended = canvas
+        blended.paste(drawn, (0, 0), shown)
+    source.paste(blended, box)
 
 
 def start_after_fallback(source: Image.Image) -> None:
