@@ -764,8 +764,8 @@ def blend_apng_frame_over(source: Image.Image) -> None:
         blended = Image.alpha_composite(canvas.convert("RGBA"), drawn.convert("RGBA")).convert(source.mode)
     else:  # a colour key or palette alpha: a palette holds no blend, so a pixel shows from half alpha up
         shown = drawn.convert("RGBA").getchannel("A").point(lambda alpha: 255 if alpha >= HALF_ALPHA else 0)
+        canvas.paste(drawn, (0, 0), shown)
         blended = canvas
-        blended.paste(drawn, (0, 0), shown)
     source.paste(blended, box)
 
 
