@@ -82,6 +82,28 @@ def png_from_rows(size: tuple[int, int], depth: int, colour_type: int, filtered_
             + png_chunk(b"IEND", b""))
 
 
+def apng_from_streams(header: tuple[int, int, int, int], frames: list, before_frames: bytes = b"",
+                      fallback: bytes | None = None) -> bytes:
+    """An APNG by hand: IHDR's (width, height, depth, colour type), chunks before the frames (PLTE, tRNS), the
+    zlib stream of a fallback (an IDAT image outside the animation), if any, then frames (zlib stream, size,
+    (left, top), dispose op, blend op): the first in IDAT unless there is a fallback, the others in fdAT, each
+    numbered in sequence with its frame control."""
+    chunks = [png_chunk(b"IHDR", struct.pack(">IIBBBBB", *header, 0, 0, 0)),
+              png_chunk(b"acTL", struct.pack(">II", len(frames), 0)), before_frames]
+    if fallback is not None:
+        chunks.append(png_chunk(b"IDAT", fallback))
+    sequence = 0
+    for index, (stream, size, place, dispose, blend) in enumerate(frames):
+        chunks.append(png_chunk(b"fcTL", struct.pack(">IIIIIHHBB", sequence, *size, *place, 1, 10, dispose, blend)))
+        sequence += 1
+        if index == 0 and fallback is None:
+            chunks.append(png_chunk(b"IDAT", stream))
+        else:
+            chunks.append(png_chunk(b"fdAT", struct.pack(">I", sequence) + stream))
+            sequence += 1
+    return PNG_SIGNATURE + b"".join(chunks) + png_chunk(b"IEND", b"")
+
+
 def png_with_corrupt_data() -> bytes:
     """A real PNG whose compressed pixels are overwritten mid-stream, the chunk's CRC made right
     again: only the inflater can tell."""

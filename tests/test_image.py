@@ -25,9 +25,9 @@ from edge.image import (
 from edge.rendition import parse_rendition
 from bombs import png_chunk
 from imaging import (
-    DISPLAY_P3, alpha_weighted, avif_with_item_property, encoded, gradient, icc_profile_cmyk, icc_profile_gray,
-    icc_profile_of_matrices, largest_difference, max_difference, noise_image, png_from_rows, png_with_chunks_after_ihdr,
-    png_with_corrupt_data, tiled_tiff, with_colour_codes,
+    DISPLAY_P3, alpha_weighted, apng_from_streams, avif_with_item_property, encoded, gradient, icc_profile_cmyk,
+    icc_profile_gray, icc_profile_of_matrices, largest_difference, max_difference, noise_image, png_from_rows,
+    png_with_chunks_after_ihdr, png_with_corrupt_data, tiled_tiff, with_colour_codes,
 )
 
 LIMITS = Limits(max_pixels=50_000_000, max_frames=300)
@@ -887,22 +887,10 @@ def apng_by_hand(mode: str, canvas: tuple[int, int], fallback: Image.Image | Non
         pixels = image.tobytes()
         return zlib.compress(b"".join(b"\0" + pixels[y * row:(y + 1) * row] for y in range(image.height)))
 
-    chunks = [png_chunk(b"IHDR", struct.pack(">IIBBBBB", *canvas, 8, {"RGBA": 6, "LA": 4, "P": 3}[mode], 0, 0, 0)),
-              png_chunk(b"acTL", struct.pack(">II", len(frames), 0))]
-    if mode == "P":
-        chunks += [png_chunk(b"PLTE", PALETTE), png_chunk(b"tRNS", PALETTE_ALPHA)]
-    if fallback is not None:
-        chunks.append(png_chunk(b"IDAT", stream(fallback)))
-    sequence = 0
-    for index, (image, place, dispose, blend) in enumerate(frames):
-        chunks.append(png_chunk(b"fcTL", struct.pack(">IIIIIHHBB", sequence, *image.size, *place, 1, 10, dispose, blend)))
-        sequence += 1
-        if index == 0 and fallback is None:
-            chunks.append(png_chunk(b"IDAT", stream(image)))
-        else:
-            chunks.append(png_chunk(b"fdAT", struct.pack(">I", sequence) + stream(image)))
-            sequence += 1
-    return bombs.PNG_SIGNATURE + b"".join(chunks) + png_chunk(b"IEND", b"")
+    palette = png_chunk(b"PLTE", PALETTE) + png_chunk(b"tRNS", PALETTE_ALPHA) if mode == "P" else b""
+    return apng_from_streams((*canvas, 8, {"RGBA": 6, "LA": 4, "P": 3}[mode]),
+                             [(stream(image), image.size, *rest) for image, *rest in frames], palette,
+                             None if fallback is None else stream(fallback))
 
 
 def as_browsers_show(canvas: tuple[int, int], frames: list) -> list[Image.Image]:

@@ -20,7 +20,8 @@ from edge.image import Limits, check_pixels_in_head, render
 from edge.png import ZLIB_HEADER
 from edge.rendition import parse_rendition
 from imaging import (
-    encoded, exif_with, gradient, noise_image, png_from_rows, png_with_chunks_after_ihdr, png_with_corrupt_data,
+    apng_from_streams, encoded, exif_with, gradient, noise_image, png_from_rows, png_with_chunks_after_ihdr,
+    png_with_corrupt_data,
 )
 
 WORKER = ThreadPoolExecutor(1)
@@ -469,18 +470,7 @@ def test_a_colour_key_is_brought_to_pillows_eight_bit_samples(data, key, at_8_bi
 
 def grey_apng(size: tuple[int, int], streams: list[bytes]) -> bytes:
     """An 8-bit grey APNG of whole-canvas frames, each from its zlib stream: the first in IDAT, the others in fdAT."""
-    chunks = [png_chunk(b"IHDR", struct.pack(">IIBBBBB", *size, 8, 0, 0, 0, 0)),
-              png_chunk(b"acTL", struct.pack(">II", len(streams), 0))]
-    sequence = 0
-    for index, stream in enumerate(streams):
-        chunks.append(png_chunk(b"fcTL", struct.pack(">IIIIIHHBB", sequence, *size, 0, 0, 1, 10, 0, 0)))
-        sequence += 1
-        if index == 0:
-            chunks.append(png_chunk(b"IDAT", stream))
-        else:
-            chunks.append(png_chunk(b"fdAT", struct.pack(">I", sequence) + stream))
-            sequence += 1
-    return PNG_SIGNATURE + b"".join(chunks) + png_chunk(b"IEND", b"")
+    return apng_from_streams((*size, 8, 0), [(stream, size, (0, 0), 0, 0) for stream in streams])
 
 
 GREY_ROWS = b"".join(b"\0" + bytes([row * 8] * 16) for row in range(12))  # 16x12, each row a grey
