@@ -718,13 +718,10 @@ def source_frames(
     original: bytes, icc_profile: bytes | None,
 ) -> Iterator[Frame]:
     """`count` frames from Pillow's frame `first`, each with what the encoder must know of it."""
-    if first:
-        try:
-            start_after_fallback(source)
-        except DECODE_ERRORS as error:
-            raise UnsupportedMedia(f"cannot decode frame {first}: {error}") from None
     for index in range(first, first + count):
         try:
+            if index == first and first:
+                start_after_fallback(source)
             source.seek(index)
             blend_apng_frame_over(source)
             # Later frames reuse the decoder's buffer, so an animation's frames are copied
