@@ -290,17 +290,30 @@ def open_source(data: bytes, limits: Limits) -> Source:
     if image.format == "GIF" and gif_layout is not None:
         frames, canvas = gif_layout.frames, gif_layout.size
     elif image.format in ANIMATED_SOURCES:
-        frames = getattr(image, "n_frames", 1)  # WebP, APNG and AVIF declare it: nothing is walked
+        frames = getattr(image, "n_frames", 1)  # as declared: nothing is walked (an APNG's is checked below)
     else:
         frames = 1  # TIFF pages and MPO previews are never rendered, and counting TIFF pages walks every IFD
     first_frame = 0
-    if image.format == "PNG" and image.info.get("default_image"):  # its IDAT image is outside the animation
-        # A fallback, which browsers show only where the APNG holds no frame at all.
-        first_frame, frames = (1, frames - 1) if png.has_frame_control(data) else (0, 1)
+    if image.format == "PNG" and frames > 1:
+        frames, first_frame = apng_frames(image, data)
     if frames > limits.max_frames:
         raise SourceTooLarge(f"{frames} frames counted, over {limits.max_frames}")
     return Source(image, frames, canvas, data_check, apng=image.format == "PNG" and reader is None,
                   first_frame=first_frame)
+
+
+def apng_frames(image: Image.Image, data: bytes) -> tuple[int, int]:
+    """How many frames of an APNG to render, and Pillow's number of the first: the frames present, up to as
+    many as acTL declares. An IDAT image outside the animation (Pillow's frame 0) is a fallback, which
+    browsers show only where the APNG holds no frame at all."""
+    present = png.frames_present(data)
+    if not image.info.get("default_image"):
+        return min(image.n_frames, present), 0
+    if present:
+        return min(image.n_frames - 1, present), 1
+    if png.has_frame_control(data):  # Chromium shows an empty canvas
+        raise UnsupportedMedia("APNG whose frame controls hold no image data")
+    return 1, 0
 
 
 def read_transparency_as_browsers(image: Image.Image, data: bytes) -> None:

@@ -254,6 +254,21 @@ def has_frame_control(data: bytes) -> bool:
     return False
 
 
+def frames_present(data: bytes) -> int:
+    """How many frames of an APNG are there to play, as browsers count them: frame controls (fcTL) before IEND
+    that image data follows, the IDAT image one of them where a frame control comes before it. Browsers play
+    these and no more, whatever acTL declares; Pillow would take acTL's number and fail on a missing frame."""
+    count, frame_due = 0, False
+    for _, _, kind in _chunks(data):
+        if kind == b"IEND":
+            break
+        if kind == b"fcTL":
+            frame_due = True
+        elif frame_due and kind in (b"IDAT", b"fdAT"):
+            count, frame_due = count + 1, False
+    return count
+
+
 def check_frame_streams(data: bytes, count: int) -> None:
     """Inflate the first `count` images of an APNG (the IDAT run, then each frame's fdAT run) up to the rows its
     IHDR or fcTL declares, output counted and dropped, as the reader does for a still PNG's one stream:

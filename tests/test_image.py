@@ -805,15 +805,19 @@ def test_animation_is_kept_with_every_frame_resized(source_format, target):
         assert max_difference(colour, expected_colour) <= 16  # two lossy steps: the source and the output
 
 
-def apng_with_fallback(frames: int = 2) -> bytes:
-    """An RGBA APNG whose IDAT image, red all over, is a fallback outside its animation: `frames` frames, each
-    blue on its left half alone (and green on its right from the second on), over transparency."""
+def blue_then_green(frames: int) -> list[Image.Image]:
+    """`frames` 8x8 RGBA frames, each blue on its left half alone (and green on its right from the second on),
+    over transparency."""
     first = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
     first.paste(BLUE + (255,), (0, 0, 4, 8))
     later = first.copy()
     later.paste(GREEN + (255,), (4, 0, 8, 8))
-    animation_frames = [first] + [later] * (frames - 1)
-    return encoded(Image.new("RGBA", (8, 8), RED + (255,)), "PNG", save_all=True, append_images=animation_frames,
+    return [first] + [later] * (frames - 1)
+
+
+def apng_with_fallback(frames: int = 2) -> bytes:
+    """An RGBA APNG whose IDAT image, red all over, is a fallback outside its animation of blue_then_green()."""
+    return encoded(Image.new("RGBA", (8, 8), RED + (255,)), "PNG", save_all=True, append_images=blue_then_green(frames),
                    default_image=True, blend=1, duration=DURATIONS[:frames])  # of the animation's frames
 
 
@@ -972,6 +976,36 @@ def test_an_apng_with_no_frame_is_its_idat_image_as_browsers_show_it(where):
     for target in ("png", "jpeg"):
         result, image = rendered(no_frame, f"8x,{target}")
         assert result.frames == 1 and max_difference(image.convert("RGB").getpixel((1, 1)), RED) <= 2
+
+
+def test_an_apng_whose_only_frame_control_holds_no_data_is_a_415():
+    """Chromium shows an empty canvas, not the fallback."""
+    data = apng_with_fallback(1)
+    frame_data, iend = data.index(b"fdAT") - 4, data.index(b"IEND") - 4
+    with pytest.raises(UnsupportedMedia, match="frame controls hold no image data"):
+        render(data[:frame_data] + data[iend:], parse_rendition("/8x,png/key"), LIMITS)
+
+
+def declaring_frames(data: bytes, count: int) -> bytes:
+    """The APNG with its acTL (CRC made right again) declaring `count` frames."""
+    at = data.index(b"acTL") - 4
+    return data[:at] + png_chunk(b"acTL", struct.pack(">I", count) + data[at + 12:at + 16]) + data[at + 20:]
+
+
+@pytest.mark.parametrize("fallback", [False, True], ids=["frames-only", "after-a-fallback"])
+@pytest.mark.parametrize(("declared", "played"), [(1, 1), (2, 2), (3, 2), (100_000, 2)])
+def test_an_apng_plays_the_frames_it_holds_up_to_as_many_as_it_declares(fallback, declared, played):
+    """As Chromium plays them: Pillow took acTL's count, and failed on the first frame missing (a 415)."""
+    first, *later = blue_then_green(2)
+    data = apng_with_fallback(2) if fallback else encoded(first, "PNG", save_all=True, append_images=later, blend=1,
+                                                         duration=DURATIONS[:2])
+    result, image = rendered(declaring_frames(data, declared), "8x,png")
+    assert result.frames == getattr(image, "n_frames", 1) == played
+    rights = []
+    for index in range(played):
+        image.seek(index)
+        rights.append(image.convert("RGBA").getpixel((6, 1)))
+    assert rights == [(0, 0, 0, 0), GREEN + (255,)][:played]
 
 
 def test_an_apngs_fallback_image_does_not_count_against_the_frame_limit():

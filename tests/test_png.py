@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PIL import Image
 
-from bombs import PNG_SIGNATURE, apng_declaring_frames, grey_png, png_chunk, png_ending_after_one_row
+from bombs import PNG_SIGNATURE, apng_with_frames, grey_png, png_chunk, png_ending_after_one_row
 import edge.image
 from edge import png
 from edge.inflate import INPUT_SLICE
@@ -389,7 +389,7 @@ def whole_png() -> bytes:
 
 @pytest.mark.parametrize("data", [
     pytest.param(b"GIF89a" + bytes(30), id="not-a-png"),
-    pytest.param(apng_declaring_frames(2), id="animated"),
+    pytest.param(apng_with_frames(2), id="animated"),
     pytest.param(palette_png(bytes(3), animated=True), id="animated-palette"),
 ])
 def test_anything_but_a_still_png_is_left_to_pillow(data):
@@ -475,6 +475,27 @@ def grey_apng(size: tuple[int, int], streams: list[bytes]) -> bytes:
 
 GREY_ROWS = b"".join(b"\0" + bytes([row * 8] * 16) for row in range(12))  # 16x12, each row a grey
 WHOLE, ONE_ROW = zlib.compress(GREY_ROWS), zlib.compress(GREY_ROWS[:17])
+
+
+FRAME_CONTROL = png_chunk(b"fcTL", struct.pack(">IIIIIHHBB", 9, 16, 12, 0, 0, 1, 10, 0, 0))
+FRAME_DATA = png_chunk(b"fdAT", struct.pack(">I", 10) + WHOLE)
+
+
+@pytest.mark.parametrize(("fallback", "after", "present"), [
+    (False, b"", 2),
+    (True, b"", 2),
+    (False, FRAME_CONTROL, 2),
+    (False, FRAME_DATA, 2),
+    (False, FRAME_CONTROL + png_chunk(b"tEXt", b"a\0b") + FRAME_DATA, 3),
+    (False, png_chunk(b"IEND", b"") + FRAME_CONTROL + FRAME_DATA, 2),
+], ids=["frames", "after-a-fallback", "control-without-data", "data-without-control", "data-after-other-chunks",
+        "frame-after-iend"])
+def test_the_frames_present_are_frame_controls_that_data_follows_before_iend(fallback, after, present):
+    """Of a two-frame APNG (after a fallback image), with `after` inserted before its IEND."""
+    data = apng_from_streams((16, 12, 8, 0), [(WHOLE, (16, 12), (0, 0), 0, 0)] * 2,
+                             fallback=WHOLE if fallback else None)
+    end = data.index(b"IEND") - 4
+    assert png.frames_present(data[:end] + after + data[end:]) == present
 
 
 @pytest.mark.parametrize(("streams", "error"), [
