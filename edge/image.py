@@ -135,8 +135,8 @@ MAX_SIDE = {"jpeg": 65_500, "png": 1_000_000, "webp": 16_383, "avif": 32_768, "g
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, ZeroDivisionError, TypeError)
 BROKEN_PROFILE_ERRORS = (ImageCms.PyCMSError, OSError, ValueError)  # a profile LittleCMS cannot read or use
 GIF_RESTORE_BACKGROUND, GIF_RESTORE_PREVIOUS = 2, 3
-GIF_OPAQUE_FROM = HALF_ALPHA = 128  # GIF alpha is all or nothing: this much alpha and up is opaque
-WHITE = 255
+GIF_OPAQUE_FROM = 128  # GIF alpha is all or nothing: this much alpha and up is opaque
+WHITE = OPAQUE = 255
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 # LANCZOS, by fast_image_resize's SIMD convolution: several times faster than Pillow's (by hand,
 # 12 MP to 1600 px on one core: 15-24 against 137 ms), and the same bytes on every CPU it
@@ -259,6 +259,8 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     frames = merge_repeated(rendered_frames(
         source_frames(image, source.first_frame, frame_count, target, geometry, orientation, data, profile),
         frame_count))
+    if not has_alpha(image):
+        frames = without_unshown_alpha(frames)
     await_data_check(source)
     # AVIF output states the codes too, on the same numbers.
     body = encode(frames, rendition.quality, plays, lossless, codes)
@@ -731,15 +733,13 @@ def source_frames(
     original: bytes, icc_profile: bytes | None,
 ) -> Iterator[Frame]:
     """`count` frames from Pillow's frame `first`, each with what the encoder must know of it."""
+    canvas = ApngCanvas(source) if source.format == "PNG" and (count > 1 or first) else None
     for index in range(first, first + count):
         try:
-            if index == first and first:
-                start_after_fallback(source)
             source.seek(index)
-            blend_apng_frame_over(source)
             # Later frames reuse the decoder's buffer, so an animation's frames are copied
             # (which also loads them: WebP reports a frame's duration only once it is loaded).
-            image = source if count == 1 else source.copy()
+            image = canvas.draw(source) if canvas else source if count == 1 else source.copy()
         except DECODE_ERRORS as error:
             raise UnsupportedMedia(f"cannot decode frame {index}: {error}") from None
         yield Frame(
@@ -750,46 +750,42 @@ def source_frames(
             original=original if count == 1 else None,
             icc_profile=icc_profile,
             # APNG reports durations as floats, which the AVIF encoder refuses.
-            duration=min(round(image.info.get("duration", DEFAULT_FRAME_MS)), MAX_FRAME_MS),
+            duration=min(round(source.info.get("duration", DEFAULT_FRAME_MS)), MAX_FRAME_MS),
             disposal=output_disposal(getattr(source, "disposal_method", GIF_RESTORE_BACKGROUND)),
         )
 
 
-def blend_apng_frame_over(source: Image.Image) -> None:
-    """Load an APNG frame that blends over the canvas, and blend it as the format (and browsers) do. Pillow
-    pastes it through its own alpha, which gives a partly transparent pixel too little alpha and too dark a
-    colour (green at half alpha over nothing came out at quarter alpha, half as bright), and it pastes into
-    the canvas it keeps for 'restore to previous', which then restores nothing: the next frames built on
-    both. So Pillow is told to draw the frame as it is, and it is blended here over the canvas kept before."""
-    if (source.format != "PNG" or getattr(source, "_prev_im", None) is None  # a still PNG, or a first frame
-            or source.blend_op != PngImagePlugin.Blend.OP_OVER):
-        return
-    source.blend_op = PngImagePlugin.Blend.OP_SOURCE
-    if source.mode not in WEIGHTED_BY_ALPHA and "transparency" not in source.info:
-        return  # an opaque frame over the canvas is the frame itself
-    source.load()
-    box = tuple(int(edge) for edge in source.dispose_extent)
-    canvas, drawn = source._new(source._prev_im).crop(box), source.crop(box)
-    if source.mode in WEIGHTED_BY_ALPHA:
-        blended = Image.alpha_composite(canvas.convert("RGBA"), drawn.convert("RGBA")).convert(source.mode)
-    else:  # a colour key or palette alpha: a palette holds no blend, so a pixel shows from half alpha up
-        shown = drawn.convert("RGBA").getchannel("A").point(lambda alpha: 255 if alpha >= HALF_ALPHA else 0)
-        canvas.paste(drawn, (0, 0), shown)
-        blended = canvas
-    source.paste(blended, box)
+class ApngCanvas:
+    """An APNG's output buffer, kept as the format says and browsers keep it: RGBA, transparent to begin with,
+    each frame blended over it or pasted into its region, then its region disposed of. Pillow keeps it in the
+    file's own mode, where a palette or a colour key cannot hold a blend, and RGB or grey cannot show what no
+    frame has drawn yet (black instead); and it starts a first frame after a fallback image on that image. So
+    Pillow only decodes each frame's own pixels into its region, and the canvas here does the rest."""
 
+    def __init__(self, source: Image.Image):
+        self._blends = has_alpha(source)  # an opaque frame over the canvas is the frame itself
+        grey = source.mode in GRAY_MODES or source.mode.startswith("I;16")
+        self._shown_mode = "LA" if grey else "RGBA"
+        self._buffer = Image.new("RGBA" if self._blends else self._shown_mode, source.size, 0)  # alpha_composite's
 
-def start_after_fallback(source: Image.Image) -> None:
-    """Seek to an APNG's first frame past its fallback image, and have Pillow start it as it starts any
-    first frame: on a canvas of transparent black (the animation's output buffer), with nothing to blend
-    it over or to restore after it. Pillow would start it as a later frame, on the fallback: its pixels
-    around the frame, partly transparent ones blended twice, a 'restore to previous' restoring them."""
-    source.seek(0)
-    source.dispose_op, source.dispose_extent = PngImagePlugin.Disposal.OP_BACKGROUND, (0, 0, *source.size)
-    source.seek(1)
-    source._prev_im = None
-    if source.dispose_op == PngImagePlugin.Disposal.OP_PREVIOUS:
-        source.dispose_op = PngImagePlugin.Disposal.OP_BACKGROUND  # as Pillow turns a first frame's
+    def draw(self, source: Image.Image) -> Image.Image:
+        """What shows once the frame `source` has sought to is drawn."""
+        blend, dispose = source.blend_op, source.dispose_op
+        source.blend_op = PngImagePlugin.Blend.OP_SOURCE  # Pillow pastes the frame's own pixels
+        source.load()
+        box = tuple(int(edge) for edge in source.dispose_extent)
+        drawn = in_working_mode(source.crop(box)).convert(self._buffer.mode)
+        kept = self._buffer.crop(box) if dispose == PngImagePlugin.Disposal.OP_PREVIOUS else None
+        if blend == PngImagePlugin.Blend.OP_OVER and self._blends:
+            self._buffer.alpha_composite(drawn, box[:2])
+        else:
+            self._buffer.paste(drawn, box)
+        shown = self._buffer.convert(self._shown_mode)  # a copy, where the modes are the same
+        if dispose == PngImagePlugin.Disposal.OP_BACKGROUND:
+            self._buffer.paste(0, box)
+        elif kept is not None:
+            self._buffer.paste(kept, box)
+        return shown
 
 
 def colour_codes(source: Image.Image, original: bytes) -> tuple[int, int] | None:
@@ -982,27 +978,34 @@ ORIENTED_BOX = {
 
 def to_working_mode(frame: Frame) -> Frame:
     """Bring any mode to L, LA, RGB or RGBA: what resampling and every encoder handle."""
-    image = frame.image
-    if image.mode in ("L", "RGB", "LA", "RGBA") and "transparency" not in image.info:
+    image = in_working_mode(frame.image, frame.icc_profile)
+    if image is frame.image:
         return frame
+    return replace(frame, image=image, icc_profile=None if frame.image.mode == "CMYK" else frame.icc_profile)
+
+
+def in_working_mode(image: Image.Image, icc_profile: bytes | None = None) -> Image.Image:
+    """`image` in L, LA, RGB or RGBA; CMYK through its profile, to sRGB."""
+    if image.mode in ("L", "RGB", "LA", "RGBA") and "transparency" not in image.info:
+        return image
     if image.mode == "CMYK":
-        return replace(frame, image=cmyk_to_srgb(image, frame.icc_profile), icc_profile=None)
+        return cmyk_to_srgb(image, icc_profile)
     if image.mode.startswith("I;16"):
         # Scale 16 bits down to 8; a plain convert would clip everything above 255 to white.
         wide = image.convert("I")
         grey = wide.point(lambda value: value / 257 + 0.5).convert("L")  # rounded: point() truncates
         key = image.info.get("transparency")
         if not isinstance(key, int):
-            return replace(frame, image=grey)
+            return grey
         # The transparent value is one of 65536: matched before scaling, where it is still unique,
         # by a table straight to 8-bit alpha (no 32-bit plane between).
         opaque_but_key = [255] * 65536
         opaque_but_key[key] = 0
         alpha = wide.point(opaque_but_key, "L")
-        return replace(frame, image=Image.merge("LA", (grey, alpha)))
+        return Image.merge("LA", (grey, alpha))
     if has_alpha(image):
-        return replace(frame, image=image.convert("LA" if image.mode in GRAY_MODES else "RGBA"))
-    return replace(frame, image=image.convert("L" if image.mode in GRAY_MODES else "RGB"))
+        return image.convert("LA" if image.mode in GRAY_MODES else "RGBA")
+    return image.convert("L" if image.mode in GRAY_MODES else "RGB")
 
 
 def to_srgb_where_the_profile_cannot_go(frame: Frame) -> Frame:
@@ -1275,6 +1278,15 @@ def merge_repeated(frames: list[Frame]) -> list[Frame]:
             merged.append(frame)
             kept_pixels = pixels
     return merged
+
+
+def without_unshown_alpha(frames: list[Frame]) -> list[Frame]:
+    """The frames without their alpha where every one of them is opaque: of a source without alpha, that is
+    the alpha an APNG's canvas adds (ApngCanvas) for gaps that this animation never leaves."""
+    if not all(frame.image.mode in WEIGHTED_BY_ALPHA and frame.image.getchannel("A").getextrema()[0] == OPAQUE
+               for frame in frames):
+        return frames
+    return [replace(frame, image=frame.image.convert(frame.image.mode[:-1])) for frame in frames]
 
 
 def is_lossless_graphic(image: Image.Image, data: bytes) -> bool:

@@ -880,19 +880,20 @@ def test_a_partly_transparent_apng_frame_blends_over_the_canvas_as_browsers_blen
 
 
 APNG_DISPOSE_BACKGROUND, APNG_DISPOSE_PREVIOUS = 1, 2
-PALETTE, PALETTE_ALPHA = bytes([255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 0]), bytes([0, 255, 255, 255])
+PALETTE, PALETTE_ALPHA = bytes([255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 0]), bytes([0, 128, 255, 64])
+APNG_COLOUR_TYPES = {"RGBA": 6, "LA": 4, "P": 3, "RGB": 2, "L": 0}
 
 
 def apng_by_hand(mode: str, canvas: tuple[int, int], fallback: Image.Image | None, frames: list) -> bytes:
-    """An 8-bit RGBA, LA or palette APNG (PALETTE, its first entry transparent) of frames (image, (left, top),
-    dispose op, blend op), after `fallback`, if any."""
+    """An 8-bit APNG of one of APNG_COLOUR_TYPES (a palette's PALETTE, its alpha PALETTE_ALPHA) of frames
+    (image, (left, top), dispose op, blend op), after `fallback`, if any."""
     def stream(image: Image.Image) -> bytes:
         row = image.width * len(mode)
         pixels = image.tobytes()
         return zlib.compress(b"".join(b"\0" + pixels[y * row:(y + 1) * row] for y in range(image.height)))
 
     palette = png_chunk(b"PLTE", PALETTE) + png_chunk(b"tRNS", PALETTE_ALPHA) if mode == "P" else b""
-    return apng_from_streams((*canvas, 8, {"RGBA": 6, "LA": 4, "P": 3}[mode]),
+    return apng_from_streams((*canvas, 8, APNG_COLOUR_TYPES[mode]),
                              [(stream(image), image.size, *rest) for image, *rest in frames], palette,
                              None if fallback is None else stream(fallback))
 
@@ -924,20 +925,29 @@ def premultiplied(image: Image.Image) -> bytes:
     return bytes(value * rgba[at | 3] // 255 if at % 4 < 3 else value for at, value in enumerate(rgba))
 
 
+def random_pixel(rng: random.Random, mode: str) -> int | tuple[int, ...]:
+    """An index into PALETTE, or samples of 0, 64, 128 or 255."""
+    if mode == "P":
+        return rng.randint(0, 3)
+    samples = tuple(rng.choice([0, 64, 128, 255]) for _ in mode)
+    return samples if len(samples) > 1 else samples[0]
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_random_apngs_come_out_as_browsers_show_them(seed):
-    """Frames at any place, every dispose and blend op, partial alpha (a palette's all or nothing), with or without
-    a fallback image; before these fixes Pillow's compositing differed on 225 of 300 such RGBA and LA files, and
-    on 53 of 300 palette ones."""
+    """Frames at any place, every dispose and blend op, partial alpha, opaque frames that leave the canvas
+    uncovered, with or without a fallback image. Before these fixes Pillow's compositing differed on 225 of 300
+    such RGBA and LA files and on 53 of 300 palette ones with alpha all or nothing; before the canvas was kept in
+    RGBA (ApngCanvas), on 175 of 300 palettes with partial alpha, and on 207 of 300 RGB and 226 of 300 grey
+    files, their gaps shown black."""
     rng = random.Random(seed)
-    for _ in range(12):
-        mode, canvas = rng.choice(["RGBA", "LA", "P"]), (rng.randint(2, 9), rng.randint(2, 9))
+    for _ in range(15):
+        mode, canvas = rng.choice(list(APNG_COLOUR_TYPES)), (rng.randint(2, 9), rng.randint(2, 9))
         frames = []
         for index in range(rng.randint(2, 4)):
             size = canvas if index == 0 else (rng.randint(1, canvas[0]), rng.randint(1, canvas[1]))
             image = Image.new(mode, size)
-            image.putdata([rng.randint(0, 3) if mode == "P" else tuple(rng.choice([0, 64, 128, 255]) for _ in mode)
-                           for _ in range(size[0] * size[1])])
+            image.putdata([random_pixel(rng, mode) for _ in range(size[0] * size[1])])
             place = (rng.randint(0, canvas[0] - size[0]), rng.randint(0, canvas[1] - size[1]))
             frames.append((image, place, rng.randint(0, 2), rng.randint(0, 1)))
         fallback = Image.new(mode, canvas, 2 if mode == "P" else (255,) * len(mode)) if rng.random() < 0.3 else None
@@ -946,6 +956,44 @@ def test_random_apngs_come_out_as_browsers_show_them(seed):
             source.image, source.first_frame, source.frames, "png", None, 1, b"", None)]
         expected = as_browsers_show(canvas, frames)
         assert [premultiplied(image) for image in found] == [premultiplied(image) for image in expected]
+
+
+RED_8, GREEN_4 = Image.new("RGB", (8, 8), RED), Image.new("RGB", (4, 4), GREEN)
+
+
+@pytest.mark.parametrize(("mode", "fallback", "frames", "shown"), [
+    ("RGB", None, [(RED_8, (0, 0), APNG_DISPOSE_BACKGROUND, 0), (GREEN_4, (0, 0), 0, 0)],
+     [(RED + (255,), RED + (255,)), (GREEN + (255,), (0, 0, 0, 0))]),
+    ("RGB", RED_8, [(GREEN_4, (0, 0), 0, 0), (GREEN_4, (4, 4), 0, 1)],
+     [(GREEN + (255,), (0, 0, 0, 0)), (GREEN + (255,), GREEN + (255,))]),
+    ("L", None, [(Image.new("L", (8, 8), 200), (0, 0), APNG_DISPOSE_BACKGROUND, 0),
+                 (Image.new("L", (4, 8), 50), (0, 0), 0, 0)],
+     [((200, 200, 200, 255),) * 2, ((50, 50, 50, 255), (0, 0, 0, 0))]),
+    ("P", None, [(Image.new("P", (8, 8), 2), (0, 0), 0, 0), (Image.new("P", (8, 8), 1), (0, 0), 0, 1)],
+     [((0, 0, 255, 255),) * 2, ((0, 128, 127, 255),) * 2]),  # green at half alpha over blue
+    ("P", None, [(Image.new("P", (8, 8), 1), (0, 0), 0, 0), (Image.new("P", (8, 8), 3), (0, 0), 0, 1)],
+     [((0, 255, 0, 128),) * 2, ((102, 255, 0, 160),) * 2]),  # yellow at quarter alpha over green at half
+], ids=["rgb-disposed-to-background", "rgb-first-frame-after-a-fallback", "grey-disposed-to-background",
+        "palette-half-alpha-over-opaque", "palette-quarter-alpha-over-half"])
+def test_an_apngs_gaps_and_blends_show_as_chromium_shows_them(mode, fallback, frames, shown):
+    """Chromium 156's pixels, at (1, 1) and (6, 6) of each frame. Pillow showed the gaps of an RGB or grey APNG
+    black, the fallback around a first frame after it, and a palette's partial alpha all or nothing."""
+    _, image = rendered(apng_by_hand(mode, (8, 8), fallback, frames), "8x,png")
+    found = []
+    for index in range(image.n_frames):
+        image.seek(index)
+        rgba = image.convert("RGBA")
+        found.append((rgba.getpixel((1, 1)), rgba.getpixel((6, 6))))
+    assert found == shown
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_an_opaque_apng_that_leaves_no_gap_comes_out_without_alpha(mode):
+    """The canvas adds alpha to show gaps, which this animation never leaves: it adds no alpha channel to the output."""
+    first, second = (gradient((8, 8)).rotate(angle).convert(mode) for angle in (0, 90))
+    result, image = rendered(apng_by_hand(mode, (8, 8), None, [(first, (0, 0), 0, 0), (second, (0, 0), 0, 1)]),
+                             "8x,png")
+    assert result.frames == 2 and image.mode == ("L" if mode == "L" else "RGB")
 
 
 def test_a_sixteen_bit_grey_apng_frame_over_an_opaque_canvas_is_drawn_as_it_is():
