@@ -772,9 +772,14 @@ class ApngCanvas:
         """What shows once the frame `source` has sought to is drawn."""
         blend, dispose = source.blend_op, source.dispose_op
         source.blend_op = PngImagePlugin.Blend.OP_SOURCE  # Pillow pastes the frame's own pixels
+        # Pillow adds an interlaced file's flag to the decoder's settings at each frame it loads, and so fails
+        # on the second frame (too many arguments): each frame starts from none. It then decodes an interlaced
+        # frame into the top left corner, wherever the frame is placed.
+        source.decoderconfig = ()
         source.load()
         box = tuple(int(edge) for edge in source.dispose_extent)
-        drawn = in_working_mode(source.crop(box)).convert(self._buffer.mode)
+        decoded = (0, 0, box[2] - box[0], box[3] - box[1]) if source.info.get("interlace") else box
+        drawn = in_working_mode(source.crop(decoded)).convert(self._buffer.mode)
         kept = self._buffer.crop(box) if dispose == PngImagePlugin.Disposal.OP_PREVIOUS else None
         if blend == PngImagePlugin.Blend.OP_OVER and self._blends:
             self._buffer.alpha_composite(drawn, box[:2])

@@ -82,13 +82,28 @@ def png_from_rows(size: tuple[int, int], depth: int, colour_type: int, filtered_
             + png_chunk(b"IEND", b""))
 
 
+# Adam7's passes: where each starts, across and down, and its steps
+ADAM7 = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+
+
+def png_stream(image: Image.Image, interlaced: bool = False) -> bytes:
+    """The zlib stream of an 8-bit image's rows, each unfiltered; interlaced, in Adam7's seven passes."""
+    pixels = image.load()
+    passes = ADAM7 if interlaced else [(0, 0, 1, 1)]
+    rows = [b"\0" + b"".join(bytes(pixels[x, y]) if isinstance(pixels[x, y], tuple) else bytes([pixels[x, y]])
+                             for x in range(left, image.width, across))
+            for left, top, across, down in passes if left < image.width
+            for y in range(top, image.height, down)]
+    return zlib.compress(b"".join(rows))
+
+
 def apng_from_streams(header: tuple[int, int, int, int], frames: list, before_frames: bytes = b"",
-                      fallback: bytes | None = None) -> bytes:
+                      fallback: bytes | None = None, interlaced: bool = False) -> bytes:
     """An APNG by hand: IHDR's (width, height, depth, colour type), chunks before the frames (PLTE, tRNS), the
     zlib stream of a fallback (an IDAT image outside the animation), if any, then frames (zlib stream, size,
     (left, top), dispose op, blend op): the first in IDAT unless there is a fallback, the others in fdAT, each
     numbered in sequence with its frame control."""
-    chunks = [png_chunk(b"IHDR", struct.pack(">IIBBBBB", *header, 0, 0, 0)),
+    chunks = [png_chunk(b"IHDR", struct.pack(">IIBBBBB", *header, 0, 0, int(interlaced))),
               png_chunk(b"acTL", struct.pack(">II", len(frames), 0)), before_frames]
     if fallback is not None:
         chunks.append(png_chunk(b"IDAT", fallback))
