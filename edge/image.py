@@ -196,6 +196,7 @@ class Source:
     # Pillow's number of the first frame: 1 where an APNG's IDAT image is a fallback for viewers without
     # APNG, outside its animation, which browsers never show and Pillow counts as frame 0.
     first_frame: int = 0
+    frame_controls: tuple = ()  # of an APNG's frames present (png.frame_controls), from the first
 
 
 @dataclass(frozen=True)
@@ -257,10 +258,11 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     codes = colour_codes(image, data)
     profile = colour_profile(image, codes, target, data)
     frames = merge_repeated(rendered_frames(
-        source_frames(image, source.first_frame, frame_count, target, geometry, orientation, data, profile),
+        source_frames(image, source.first_frame, frame_count, target, geometry, orientation, data, profile,
+                      frame_canvas(source, frame_count)),
         frame_count))
     if not has_alpha(image):
-        frames = without_unshown_alpha(frames)
+        drop_unshown_alpha(frames)
     await_data_check(source)
     # AVIF output states the codes too, on the same numbers.
     body = encode(frames, rendition.quality, plays, lossless, codes)
@@ -295,27 +297,24 @@ def open_source(data: bytes, limits: Limits) -> Source:
         frames = getattr(image, "n_frames", 1)  # as declared: nothing is walked (an APNG's is checked below)
     else:
         frames = 1  # TIFF pages and MPO previews are never rendered, and counting TIFF pages walks every IFD
-    first_frame = 0
+    first_frame, controls = 0, ()
     if image.format == "PNG" and frames > 1:
-        frames, first_frame = apng_frames(image, data)
+        controls = tuple(png.frame_controls(data))
+        frames, first_frame = apng_frames(image, len(controls))
     if frames > limits.max_frames:
         raise SourceTooLarge(f"{frames} frames counted, over {limits.max_frames}")
     return Source(image, frames, canvas, data_check, apng=image.format == "PNG" and reader is None,
-                  first_frame=first_frame)
+                  first_frame=first_frame, frame_controls=controls)
 
 
-def apng_frames(image: Image.Image, data: bytes) -> tuple[int, int]:
-    """How many frames of an APNG to render, and Pillow's number of the first: the frames present, up to as
-    many as acTL declares. An IDAT image outside the animation (Pillow's frame 0) is a fallback, which
-    browsers show only where the APNG holds no frame at all."""
-    present = png.frames_present(data)
+def apng_frames(image: Image.Image, present: int) -> tuple[int, int]:
+    """How many frames of an APNG to render, and Pillow's number of the first: the frames `present`, up to as
+    many as acTL declares. An IDAT image outside the animation (Pillow's frame 0) is a fallback, which browsers
+    never show: where no frame is present, Chromium shows an empty canvas, and we render the fallback, which is
+    what a viewer without APNG shows."""
     if not image.info.get("default_image"):
         return min(image.n_frames, present), 0
-    if present:
-        return min(image.n_frames - 1, present), 1
-    if png.has_frame_control(data):  # Chromium shows an empty canvas
-        raise UnsupportedMedia("APNG whose frame controls hold no image data")
-    return 1, 0
+    return (min(image.n_frames - 1, present), 1) if present else (1, 0)
 
 
 def read_transparency_as_browsers(image: Image.Image, data: bytes) -> None:
@@ -730,15 +729,15 @@ def is_animated(image: Image.Image) -> bool:
 
 def source_frames(
     source: Image.Image, first: int, count: int, target: str, geometry: Geometry, orientation: int,
-    original: bytes, icc_profile: bytes | None,
+    original: bytes, icc_profile: bytes | None, canvas: "ApngCanvas | PillowCanvas | None" = None,
 ) -> Iterator[Frame]:
-    """`count` frames from Pillow's frame `first`, each with what the encoder must know of it."""
-    canvas = ApngCanvas(source) if source.format == "PNG" and (count > 1 or first) else None
+    """`count` frames from Pillow's frame `first`, each with what the encoder must know of it; an APNG's
+    drawn on `canvas` (frame_canvas)."""
     for index in range(first, first + count):
         try:
             source.seek(index)
-            # Later frames reuse the decoder's buffer, so an animation's frames are copied
-            # (which also loads them: WebP reports a frame's duration only once it is loaded).
+            # Later frames reuse the decoder's buffer, so an animation's frames are copied, or drawn on a
+            # canvas of ours (which also loads them: WebP reports a frame's duration only once it is loaded).
             image = canvas.draw(source) if canvas else source if count == 1 else source.copy()
         except DECODE_ERRORS as error:
             raise UnsupportedMedia(f"cannot decode frame {index}: {error}") from None
@@ -755,6 +754,40 @@ def source_frames(
         )
 
 
+def frame_canvas(source: Source, count: int) -> "ApngCanvas | PillowCanvas | None":
+    """What draws `count` frames of an APNG as browsers show them: Pillow's own canvas where its frames are
+    opaque and leave no gap, else ApngCanvas. None for any other source, and for an APNG's IDAT image alone."""
+    image = source.image
+    if not source.frame_controls or (count == 1 and not source.first_frame):
+        return None
+    if has_alpha(image) or image.info.get("interlace") or leaves_gaps(source.frame_controls[:count], image.size):
+        return ApngCanvas(image)
+    return PillowCanvas()
+
+
+def leaves_gaps(controls: tuple, canvas: tuple[int, int]) -> bool:
+    """Whether opaque frames placed and disposed of as their `controls` say may leave part of the canvas
+    undrawn, which shows transparent: a first frame smaller than the canvas, or one before the last disposed
+    of to the background (a first frame's 'restore to previous' too, as it restores the empty canvas)."""
+    if None in controls or controls[0][:4] != (*canvas, 0, 0):
+        return True
+    cleared = (PngImagePlugin.Disposal.OP_BACKGROUND, PngImagePlugin.Disposal.OP_PREVIOUS)
+    return any(control[4] == PngImagePlugin.Disposal.OP_BACKGROUND for control in controls[1:-1]) or (
+        len(controls) > 1 and controls[0][4] in cleared)
+
+
+class PillowCanvas:
+    """Pillow's own canvas, in the file's mode, for an APNG's opaque frames that leave no gap: there it is
+    exact, and holds a quarter (grey) to three quarters (RGB) of what ApngCanvas holds."""
+
+    @staticmethod
+    def draw(source: Image.Image) -> Image.Image:
+        # Over the canvas, an opaque frame is the frame itself; Pillow's own blend would paste it into the
+        # canvas it keeps for 'restore to previous', which would then restore nothing.
+        source.blend_op = PngImagePlugin.Blend.OP_SOURCE
+        return source.copy()
+
+
 class ApngCanvas:
     """An APNG's output buffer, kept as the format says and browsers keep it: RGBA, transparent to begin with,
     each frame blended over it or pasted into its region, then its region disposed of. Pillow keeps it in the
@@ -766,7 +799,8 @@ class ApngCanvas:
         self._blends = has_alpha(source)  # an opaque frame over the canvas is the frame itself
         grey = source.mode in GRAY_MODES or source.mode.startswith("I;16")
         self._shown_mode = "LA" if grey else "RGBA"
-        self._buffer = Image.new("RGBA" if self._blends else self._shown_mode, source.size, 0)  # alpha_composite's
+        # alpha_composite() takes RGBA alone
+        self._buffer = Image.new("RGBA" if self._blends else self._shown_mode, source.size, 0)
 
     def draw(self, source: Image.Image) -> Image.Image:
         """What shows once the frame `source` has sought to is drawn."""
@@ -1285,13 +1319,15 @@ def merge_repeated(frames: list[Frame]) -> list[Frame]:
     return merged
 
 
-def without_unshown_alpha(frames: list[Frame]) -> list[Frame]:
-    """The frames without their alpha where every one of them is opaque: of a source without alpha, that is
-    the alpha an APNG's canvas adds (ApngCanvas) for gaps that this animation never leaves."""
+def drop_unshown_alpha(frames: list[Frame]) -> None:
+    """Drop the frames' alpha where every one of them is opaque: of a source without alpha, that is the alpha
+    an APNG's canvas adds (ApngCanvas) for gaps that this animation could leave, and does not. In place, so
+    that each frame's image with alpha is freed as the next is made."""
     if not all(frame.image.mode in WEIGHTED_BY_ALPHA and frame.image.getchannel("A").getextrema()[0] == OPAQUE
                for frame in frames):
-        return frames
-    return [replace(frame, image=frame.image.convert(frame.image.mode[:-1])) for frame in frames]
+        return
+    for index, frame in enumerate(frames):
+        frames[index] = replace(frame, image=frame.image.convert(frame.image.mode[:-1]))
 
 
 def is_lossless_graphic(image: Image.Image, data: bytes) -> bool:

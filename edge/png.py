@@ -59,6 +59,7 @@ MAX_COMPRESSED_CHUNKS = 64
 FIRST_CHUNK = len(SIGNATURE)  # where IHDR, which must be first, begins
 # A frame control's width, height, left and top, after its sequence number.
 FCTL_PLACE, FCTL_PLACE_AT = struct.Struct(">IIII"), 4
+FCTL_DISPOSE_AT = 24  # after the place and the delay
 FDAT_SEQUENCE_SIZE = 4  # before a frame data chunk's compressed bytes
 DATA_CHUNKS = frozenset({b"IDAT", b"fdAT", b"DDAT"})  # what Pillow reads on through, in an image's stream
 DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
@@ -245,28 +246,26 @@ def filtered_size(width: int, height: int, depth: int, colour_type: int, compres
     return total
 
 
-def has_frame_control(data: bytes) -> bool:
-    """Whether an APNG holds a frame control (fcTL), which each of its frames begins with, before IEND, where
-    browsers stop reading."""
-    for _, _, kind in _chunks(data):
-        if kind in (b"fcTL", b"IEND"):
-            return kind == b"fcTL"
-    return False
-
-
-def frames_present(data: bytes) -> int:
-    """How many frames of an APNG are there to play, as browsers count them: frame controls (fcTL) before IEND
-    that image data follows, the IDAT image one of them where a frame control comes before it. Browsers play
-    these and no more, whatever acTL declares; Pillow would take acTL's number and fail on a missing frame."""
-    count, frame_due = 0, False
-    for _, _, kind in _chunks(data):
+def frame_controls(data: bytes) -> list[tuple[int, int, int, int, int] | None]:
+    """The frames of an APNG that there are to play, in order: frame controls (fcTL) before IEND that image data
+    follows, the IDAT image one of them where a frame control comes before it. Browsers play no more than these,
+    whatever acTL declares, where Pillow would take acTL's number and fail on a missing frame. Each is given as
+    its width, height, left, top and dispose op; None for a control cut short, which Pillow refuses."""
+    controls: list[tuple[int, int, int, int, int] | None] = []
+    control, frame_due = None, False
+    view = memoryview(data)
+    for position, length, kind in _chunks(data):
         if kind == b"IEND":
             break
         if kind == b"fcTL":
+            payload = view[position + 8:position + 8 + length]
+            whole = len(payload) > FCTL_DISPOSE_AT
+            control = (*FCTL_PLACE.unpack_from(payload, FCTL_PLACE_AT), payload[FCTL_DISPOSE_AT]) if whole else None
             frame_due = True
         elif frame_due and kind in (b"IDAT", b"fdAT"):
-            count, frame_due = count + 1, False
-    return count
+            controls.append(control)
+            frame_due = False
+    return controls
 
 
 def check_frame_streams(data: bytes, count: int) -> None:

@@ -14,6 +14,7 @@ from PIL import Image, ImageChops
 
 from bombs import PNG_SIGNATURE, png_chunk
 from edge.config import DEFAULT_CACHE_CONTROL as IMMUTABLE  # test_template pins its value to the template's
+from edge.png import ADAM7
 from local.runtime import TIMEOUT_MS as LAMBDA_TIMEOUT_MS
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -80,10 +81,6 @@ def png_from_rows(size: tuple[int, int], depth: int, colour_type: int, filtered_
     header = struct.pack(">IIBBBBB", *size, depth, colour_type, 0, 0, 0)
     return (PNG_SIGNATURE + png_chunk(b"IHDR", header) + chunks + png_chunk(b"IDAT", zlib.compress(filtered_rows))
             + png_chunk(b"IEND", b""))
-
-
-# Adam7's passes: where each starts, across and down, and its steps
-ADAM7 = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
 
 
 def png_stream(image: Image.Image, interlaced: bool = False) -> bytes:

@@ -19,8 +19,8 @@ from edge import avif, icc, png, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
 from edge.image import (
-    DEFAULT_QUALITY, Limits, check_pixels_in_head, declared_size, encoder_options, loop_option, open_source, render,
-    source_frames, webp_decoder, with_partial_edges_weighed,
+    DEFAULT_QUALITY, Limits, check_pixels_in_head, declared_size, encoder_options, frame_canvas, loop_option,
+    leaves_gaps, open_source, render, source_frames, webp_decoder, with_partial_edges_weighed,
 )
 from edge.rendition import parse_rendition
 from bombs import png_chunk
@@ -949,7 +949,8 @@ def test_random_apngs_come_out_as_browsers_show_them(seed):
         fallback = Image.new(mode, canvas, 2 if mode == "P" else (255,) * len(mode)) if rng.random() < 0.3 else None
         source = open_source(apng_by_hand(mode, canvas, fallback, frames), LIMITS)
         found = [frame.image.convert("RGBA") for frame in source_frames(
-            source.image, source.first_frame, source.frames, "png", None, 1, b"", None)]
+            source.image, source.first_frame, source.frames, "png", None, 1, b"", None,
+            frame_canvas(source, source.frames))]
         expected = as_browsers_show(canvas, frames)
         assert [premultiplied(image) for image in found] == [premultiplied(image) for image in expected]
 
@@ -983,13 +984,30 @@ def test_an_apngs_gaps_and_blends_show_as_chromium_shows_them(mode, fallback, fr
     assert found == shown
 
 
+@pytest.mark.parametrize("dispose", [0, APNG_DISPOSE_BACKGROUND], ids=["pillows-canvas", "cleared-then-covered"])
 @pytest.mark.parametrize("mode", ["RGB", "L"])
-def test_an_opaque_apng_that_leaves_no_gap_comes_out_without_alpha(mode):
-    """The canvas adds alpha to show gaps, which this animation never leaves: it adds no alpha channel to the output."""
+def test_an_opaque_apng_that_leaves_no_gap_comes_out_without_alpha(mode, dispose):
+    """Drawn on Pillow's canvas, or on one with alpha (ApngCanvas) where the first frame is cleared, then covered
+    by the next: no alpha channel comes out."""
     first, second = (gradient((8, 8)).rotate(angle).convert(mode) for angle in (0, 90))
-    result, image = rendered(apng_by_hand(mode, (8, 8), None, [(first, (0, 0), 0, 0), (second, (0, 0), 0, 1)]),
+    result, image = rendered(apng_by_hand(mode, (8, 8), None, [(first, (0, 0), dispose, 0), (second, (0, 0), 0, 1)]),
                              "8x,png")
     assert result.frames == 2 and image.mode == ("L" if mode == "L" else "RGB")
+
+
+@pytest.mark.parametrize(("controls", "gaps"), [
+    (((8, 8, 0, 0, 0), (4, 4, 2, 2, 0)), False),
+    (((8, 8, 0, 0, 0), (4, 4, 2, 2, APNG_DISPOSE_BACKGROUND)), False),  # the last frame's disposal never shows
+    (((8, 8, 0, 0, APNG_DISPOSE_BACKGROUND), (8, 8, 0, 0, 0)), True),
+    (((8, 8, 0, 0, APNG_DISPOSE_PREVIOUS), (8, 8, 0, 0, 0)), True),  # the empty canvas, restored
+    (((8, 8, 0, 0, 0), (4, 4, 0, 0, APNG_DISPOSE_PREVIOUS), (8, 8, 0, 0, 0)), False),  # drawn pixels, restored
+    (((8, 8, 0, 0, 0), (4, 4, 0, 0, APNG_DISPOSE_BACKGROUND), (8, 8, 0, 0, 0)), True),
+    (((4, 8, 0, 0, 0),), True),  # a first frame after a fallback, smaller than the canvas
+    (((8, 8, 0, 0, APNG_DISPOSE_BACKGROUND),), False),
+    (((8, 8, 0, 0, 0), None), True),  # a frame control cut short
+])
+def test_opaque_frames_leave_gaps_where_the_canvas_is_cleared_or_never_drawn(controls, gaps):
+    assert leaves_gaps(controls, (8, 8)) == gaps
 
 
 @pytest.mark.parametrize("mode", list(APNG_COLOUR_TYPES))
@@ -1026,23 +1044,17 @@ def test_a_fallback_image_counts_against_the_pixel_limit_as_pillow_decodes_it():
         rendered(apng_with_fallback(2), "8x,png", Limits(max_pixels=2 * 8 * 8, max_frames=300))
 
 
-@pytest.mark.parametrize("where", ["none", "after-iend"])
-def test_an_apng_with_no_frame_is_its_idat_image_as_browsers_show_it(where):
-    """Browsers stop at IEND; Pillow reads on past it."""
+@pytest.mark.parametrize("where", ["none", "after-iend", "without-data"])
+def test_an_apng_with_no_frame_is_its_fallback_image_as_viewers_without_apng_show_it(where):
+    """Chromium 156 shows an empty canvas; Pillow reads on past IEND, and failed on a frame control without data."""
     data = apng_with_fallback(1)
-    frame_start, iend = data.index(b"fcTL") - 4, data.index(b"IEND") - 4
-    no_frame = data[:frame_start] + data[iend:] + (data[frame_start:iend] if where == "after-iend" else b"")
+    frame_start, frame_data, iend = data.index(b"fcTL") - 4, data.index(b"fdAT") - 4, data.index(b"IEND") - 4
+    no_frame = {"none": data[:frame_start] + data[iend:],
+                "after-iend": data[:frame_start] + data[iend:] + data[frame_start:iend],
+                "without-data": data[:frame_data] + data[iend:]}[where]
     for target in ("png", "jpeg"):
         result, image = rendered(no_frame, f"8x,{target}")
         assert result.frames == 1 and max_difference(image.convert("RGB").getpixel((1, 1)), RED) <= 2
-
-
-def test_an_apng_whose_only_frame_control_holds_no_data_is_a_415():
-    """Chromium shows an empty canvas, not the fallback."""
-    data = apng_with_fallback(1)
-    frame_data, iend = data.index(b"fdAT") - 4, data.index(b"IEND") - 4
-    with pytest.raises(UnsupportedMedia, match="frame controls hold no image data"):
-        render(data[:frame_data] + data[iend:], parse_rendition("/8x,png/key"), LIMITS)
 
 
 def declaring_frames(data: bytes, count: int) -> bytes:
