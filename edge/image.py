@@ -778,7 +778,8 @@ def leaves_gaps(controls: tuple, canvas: tuple[int, int]) -> bool:
 
 class PillowCanvas:
     """Pillow's own canvas, in the file's mode, for an APNG's opaque frames that leave no gap: there it is
-    exact, and holds a quarter (grey) to three quarters (RGB) of what ApngCanvas holds."""
+    exact, and costs what Pillow costs (two frames of 5000 x 5000 to 320 px peaked at 131 MB if grey, 420 if
+    RGB, against 584 and 624 on an RGBA canvas: a reviewer's measures)."""
 
     @staticmethod
     def draw(source: Image.Image) -> Image.Image:
