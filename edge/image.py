@@ -318,10 +318,10 @@ def apng_frames(image: Image.Image, present: int) -> tuple[int, int]:
 
 
 def read_transparency_as_browsers(image: Image.Image, data: bytes) -> None:
-    """A PNG's tRNS as libpng, and so browsers, read it, where Pillow reads it otherwise: a colour key brought
+    """A PNG's tRNS as libpng (and so Firefox) reads it, where Pillow reads it otherwise: a colour key brought
     to Pillow's 8-bit samples; palette alpha ignored whole where libpng ignores it; and a tRNS after the pixels
     ignored, which Pillow would read as it finishes decoding, past every check (with more than 256 palette
-    entries, its conversion to RGBA then failed: a 500)."""
+    entries, its conversion to RGBA then failed: a 500). Chromium differs on two invalid files: docs/SECURITY.md."""
     # Pillow's chunk reader finds each chunk's handler by name. Bound to the file alone, not to the reader
     # (a cycle, which would keep a refused image's pixels until the garbage collector ran).
     image.png.chunk_tRNS = partial(skip_chunk, image.png.fp)
@@ -729,15 +729,15 @@ def is_animated(image: Image.Image) -> bool:
 
 def source_frames(
     source: Image.Image, first: int, count: int, target: str, geometry: Geometry, orientation: int,
-    original: bytes, icc_profile: bytes | None, canvas: "ApngCanvas | PillowCanvas | None" = None,
+    original: bytes, icc_profile: bytes | None, canvas: "ApngCanvas | PillowCanvas | None",
 ) -> Iterator[Frame]:
     """`count` frames from Pillow's frame `first`, each with what the encoder must know of it; an APNG's
     drawn on `canvas` (frame_canvas)."""
     for index in range(first, first + count):
         try:
             source.seek(index)
-            # Later frames reuse the decoder's buffer, so an animation's frames are copied, or drawn on a
-            # canvas of ours (which also loads them: WebP reports a frame's duration only once it is loaded).
+            # Later frames reuse the decoder's buffer, so an animation's frames are copied, an APNG's by its
+            # canvas (which also loads them: WebP reports a frame's duration only once it is loaded).
             image = canvas.draw(source) if canvas else source if count == 1 else source.copy()
         except DECODE_ERRORS as error:
             raise UnsupportedMedia(f"cannot decode frame {index}: {error}") from None
@@ -756,7 +756,8 @@ def source_frames(
 
 def frame_canvas(source: Source, count: int) -> "ApngCanvas | PillowCanvas | None":
     """What draws `count` frames of an APNG as browsers show them: Pillow's own canvas where its frames are
-    opaque and leave no gap, else ApngCanvas. None for any other source, and for an APNG's IDAT image alone."""
+    opaque, not interlaced, and leave no gap, else ApngCanvas. None for any other source, and for an APNG's
+    IDAT image alone."""
     image = source.image
     if not source.frame_controls or (count == 1 and not source.first_frame):
         return None

@@ -59,7 +59,7 @@ MAX_COMPRESSED_CHUNKS = 64
 FIRST_CHUNK = len(SIGNATURE)  # where IHDR, which must be first, begins
 # A frame control's width, height, left and top, after its sequence number.
 FCTL_PLACE, FCTL_PLACE_AT = struct.Struct(">IIII"), 4
-FCTL_DISPOSE_AT = 24  # after the place and the delay
+FCTL_DISPOSE_AT, FCTL_SIZE = 24, 26  # the dispose op after the place and the delay; then the blend op
 FDAT_SEQUENCE_SIZE = 4  # before a frame data chunk's compressed bytes
 DATA_CHUNKS = frozenset({b"IDAT", b"fdAT", b"DDAT"})  # what Pillow reads on through, in an image's stream
 DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
@@ -190,9 +190,9 @@ def declared_size(data: bytes) -> tuple[int, int] | None:
 
 
 def palette_alpha_ignored(data: bytes) -> bool:
-    """Whether a palette PNG's tRNS is one that libpng, and so browsers, ignore whole, showing the image
+    """Whether a palette PNG's tRNS is one that libpng (and so Firefox) ignores whole, showing the image
     opaque: alpha for more entries than its PLTE holds, or a tRNS before the PLTE. Pillow keeps it, and
-    fails on more than 256 entries."""
+    fails on more than 256 entries; Chromium 156 applies the first of too many entries."""
     header = _ihdr(data)
     if header is None or header[3] != PALETTE:
         return False
@@ -259,7 +259,7 @@ def frame_controls(data: bytes) -> list[tuple[int, int, int, int, int] | None]:
             break
         if kind == b"fcTL":
             payload = view[position + 8:position + 8 + length]
-            whole = len(payload) > FCTL_DISPOSE_AT
+            whole = len(payload) >= FCTL_SIZE
             control = (*FCTL_PLACE.unpack_from(payload, FCTL_PLACE_AT), payload[FCTL_DISPOSE_AT]) if whole else None
             frame_due = True
         elif frame_due and kind in (b"IDAT", b"fdAT"):

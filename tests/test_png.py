@@ -501,7 +501,7 @@ def test_the_frames_present_are_frame_controls_that_data_follows_before_iend(fal
 def test_a_frame_control_gives_its_place_and_dispose_op_or_none_when_cut_short():
     data = apng_from_streams((16, 12, 8, 0), [(WHOLE, (16, 12), (0, 0), 1, 0), (ONE_ROW, (5, 1), (3, 7), 2, 1)])
     second = data.index(b"fcTL", data.index(b"IDAT")) - 4
-    short = data[:second] + png_chunk(b"fcTL", data[second + 8:second + 8 + 24]) + data[second + 12 + 26:]
+    short = data[:second] + png_chunk(b"fcTL", data[second + 8:second + 8 + 25]) + data[second + 12 + 26:]
     assert png.frame_controls(data) == [(16, 12, 0, 0, 1), (5, 1, 3, 7, 2)]
     assert png.frame_controls(short) == [(16, 12, 0, 0, 1), None]
 
