@@ -197,6 +197,7 @@ class Source:
     # APNG, outside its animation, which browsers never show and Pillow counts as frame 0.
     first_frame: int = 0
     frame_controls: tuple = ()  # of an APNG's frames present (png.frame_controls), from the first
+    hidden_alpha: bool = False  # an animated WebP's, which its header does not declare (webp.hides_animation_alpha)
 
 
 @dataclass(frozen=True)
@@ -261,7 +262,7 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
         source_frames(image, source.first_frame, frame_count, target, geometry, orientation, data, profile,
                       frame_canvas(source, frame_count)),
         frame_count))
-    if not has_alpha(image):
+    if not has_alpha(image) or source.hidden_alpha:
         drop_unshown_alpha(frames)
     await_data_check(source)
     # AVIF output states the codes too, on the same numbers.
@@ -278,8 +279,10 @@ def open_source(data: bytes, limits: Limits) -> Source:
     except png.TooManyChunks as error:
         raise SourceTooLarge(f"PNG of {error}") from None
     gif_layout = check_what_pillow_walks(data, limits)
+    hidden_alpha = webp.hides_animation_alpha(data)
     try:
-        image = Image.open(reader or io.BytesIO(data), formats=DECODERS)
+        image = Image.open(reader or io.BytesIO(webp.with_alpha_declared(data) if hidden_alpha else data),
+                           formats=DECODERS)
     except DECODE_ERRORS as error:  # UnidentifiedImageError is an OSError
         raise UnsupportedMedia(f"cannot identify image: {error}") from None
     if image.mode in RANGELESS_MODES:
@@ -304,7 +307,7 @@ def open_source(data: bytes, limits: Limits) -> Source:
     if frames > limits.max_frames:
         raise SourceTooLarge(f"{frames} frames counted, over {limits.max_frames}")
     return Source(image, frames, canvas, data_check, apng=image.format == "PNG" and reader is None,
-                  first_frame=first_frame, frame_controls=controls)
+                  first_frame=first_frame, frame_controls=controls, hidden_alpha=hidden_alpha)
 
 
 def apng_frames(image: Image.Image, present: int) -> tuple[int, int]:
@@ -1323,8 +1326,9 @@ def merge_repeated(frames: list[Frame]) -> list[Frame]:
 
 def drop_unshown_alpha(frames: list[Frame]) -> None:
     """Drop the frames' alpha where every one of them is opaque: of a source without alpha, that is the alpha
-    an APNG's canvas adds (ApngCanvas) for gaps that this animation could leave, and does not. In place, so
-    that each frame's image with alpha is freed as the next is made."""
+    an APNG's canvas adds (ApngCanvas) for gaps that this animation could leave, and does not; of an animated
+    WebP, the alpha its header does not declare. In place, so that each frame's image with alpha is freed as
+    the next is made."""
     if not all(frame.image.mode in WEIGHTED_BY_ALPHA and frame.image.getchannel("A").getextrema()[0] == OPAQUE
                for frame in frames):
         return

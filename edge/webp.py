@@ -32,6 +32,8 @@ _ALPHA_UNCOMPRESSED, _ALPHA_MOST_PREPROCESSING = 0, 1
 # A still WebP holds a few chunks (VP8X, ICCP, ALPH, VP8, EXIF, XMP); walking 40 MiB of empty ones would
 # take Python seconds (4 MiB: 0.3-0.5 s, by hand).
 MOST_CHUNKS = 1_000
+VP8X_FLAGS_AT = 20  # after the RIFF header, "WEBP", and the VP8X chunk's type and size
+VP8X_ALPHA, VP8X_ANIMATION = 0x10, 0x02
 _int, _u32 = ctypes.c_int, ctypes.c_uint32
 
 
@@ -166,6 +168,20 @@ def alpha_explains_out_of_memory(data: bytes, pixels: int) -> bool:
         if kind == b"ALPH":
             return _alpha_header_explains(payload, pixels)
     return False
+
+
+def hides_animation_alpha(data: bytes) -> bool:
+    """Whether an animated WebP's header leaves its alpha flag unset. libwebp's animation decoder gives every
+    frame's alpha all the same, and transparency where no frame has drawn, as Chromium shows them; but Pillow
+    then reads its frames as RGB, black there. libwebp's own encoder writes such files: Pillow's animations
+    with transparency, among them."""
+    return (data[:4] == b"RIFF" and data[8:16] == b"WEBPVP8X" and len(data) > VP8X_FLAGS_AT
+            and data[VP8X_FLAGS_AT] & (VP8X_ALPHA | VP8X_ANIMATION) == VP8X_ANIMATION)
+
+
+def with_alpha_declared(data: bytes) -> bytes:
+    """The WebP with its VP8X alpha flag set, which is all that tells Pillow to read its frames' alpha."""
+    return data[:VP8X_FLAGS_AT] + bytes([data[VP8X_FLAGS_AT] | VP8X_ALPHA]) + data[VP8X_FLAGS_AT + 1:]
 
 
 def _alpha_header_explains(chunk: bytes, pixels: int) -> bool:

@@ -1097,6 +1097,36 @@ def test_animated_avif_is_limited_range_so_that_browsers_show_the_right_colours(
     assert avif_full_range_flag(still.body)
 
 
+@pytest.mark.parametrize("target", ["png", "gif", "avif", "webp"])
+def test_an_animated_webp_whose_header_hides_its_alpha_keeps_it(target):
+    """libwebp's encoder (Pillow's, here) leaves the alpha flag unset, and Pillow then reads the frames as RGB:
+    black where Chromium shows transparency. An opaque one comes out without alpha all the same."""
+    frames = [Image.new("RGBA", (8, 8), (0, 0, 0, 0)) for _ in range(2)]
+    frames[0].paste(RED + (255,), (0, 0, 4, 4))
+    frames[1].paste(BLUE + (255,), (4, 4, 8, 8))
+    data = encoded(frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=100, lossless=True)
+    assert webp.hides_animation_alpha(data)
+    result, _ = rendered(data, f"8x,{target}")
+    ours = webp.with_alpha_declared(result.body) if webp.hides_animation_alpha(result.body) else result.body
+    image, seen = Image.open(io.BytesIO(ours)), []  # read as Chromium reads it: our WebP hides its alpha too
+    for index in range(result.frames):
+        image.seek(index)
+        rgba = image.convert("RGBA")
+        seen.append((rgba.getpixel((1, 1)), rgba.getpixel((6, 6))))
+    tolerance = LOSSY_EPSILON[target]
+    assert result.frames == 2
+    assert max_difference(seen[0][0], RED + (255,)) <= tolerance and seen[0][1][3] <= tolerance
+    assert seen[1][0][3] <= tolerance and max_difference(seen[1][1], BLUE + (255,)) <= tolerance
+
+
+def test_an_opaque_animated_webp_without_its_alpha_flag_comes_out_without_alpha():
+    frames = [gradient((8, 8)).rotate(angle) for angle in (0, 90)]
+    data = bytearray(encoded(frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=100, lossless=True))
+    data[webp.VP8X_FLAGS_AT] &= ~webp.VP8X_ALPHA  # libwebp's encoder sets it here, for its blended sub-frames
+    result, image = rendered(bytes(data), "8x,png")
+    assert webp.hides_animation_alpha(bytes(data)) and result.frames == 2 and image.mode == "RGB"
+
+
 def webp_frame_rectangles(data: bytes) -> list[tuple[int, int, int, int]]:
     """(x, y, width, height) of every ANMF chunk of an animated WebP, read from its RIFF."""
     rectangles, position = [], 12  # past "RIFF", the size and "WEBP"

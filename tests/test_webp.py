@@ -245,3 +245,26 @@ def test_libwebp_out_of_memory_with_nothing_in_the_alpha_to_blame_is_a_memory_er
     answering._decode = lambda *args: 1
     with pytest.raises(MemoryError):
         answering.decode(with_alpha_header(None, raw_alpha=32 * 32), (32, 32), alpha=True)
+
+
+def test_libwebps_encoder_leaves_an_animations_alpha_flag_unset_and_pillow_then_reads_rgb():
+    """What webp.hides_animation_alpha() is for: a red square, then a blue one, on transparency. libwebp crops
+    the first frame to its opaque square, the rest being the empty canvas, so no frame holds alpha of its own."""
+    frames = [Image.new("RGBA", (8, 8), (0, 0, 0, 0)) for _ in range(2)]
+    frames[0].paste((255, 0, 0), (0, 0, 4, 4))
+    frames[1].paste((0, 0, 255), (4, 4, 8, 8))
+    data = encoded(frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=100, lossless=True)
+    assert webp.hides_animation_alpha(data) and Image.open(io.BytesIO(data)).mode == "RGB"
+    declared = webp.with_alpha_declared(data)
+    assert not webp.hides_animation_alpha(declared) and Image.open(io.BytesIO(declared)).mode == "RGBA"
+    assert len(declared) == len(data) and sum(a != b for a, b in zip(declared, data)) == 1
+
+
+@pytest.mark.parametrize("data", [
+    encoded(gradient((8, 8)), "WEBP"),  # a still one, simple format
+    encoded(gradient((8, 8), "RGBA"), "WEBP"),  # a still one with alpha: VP8X, no animation flag
+    b"RIFF\x00\x00\x00\x00WEBPVP8X",  # cut short before its flags
+    encoded(gradient((8, 8)), "PNG"),
+], ids=["still", "still-with-alpha", "cut-short", "png"])
+def test_only_an_animation_can_hide_its_alpha(data):
+    assert not webp.hides_animation_alpha(data)
