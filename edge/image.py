@@ -864,10 +864,11 @@ def colour_profile(source: Image.Image, codes: tuple[int, int] | None, target: s
 
 def output_disposal(source_disposal: int) -> int:
     """Pillow hands us every frame fully composited, so a GIF's own disposal is kept, except
-    "restore to previous" (3): after a composited frame that must become "restore to
-    background", or Pillow's writer, which stores each frame as a difference, goes wrong.
-    A frame from another format simply replaces the one before."""
-    return GIF_RESTORE_BACKGROUND if source_disposal == GIF_RESTORE_PREVIOUS else source_disposal
+    "restore to previous" (3), and the reserved 4-7, which Pillow reads as 3 and Chromium as 3 or as
+    "keep": after a composited frame those must become "restore to background", or Pillow's writer,
+    which stores each frame as a difference, goes wrong. A frame from another format simply
+    replaces the one before."""
+    return GIF_RESTORE_BACKGROUND if source_disposal >= GIF_RESTORE_PREVIOUS else source_disposal
 
 
 def run_steps(frame: Frame) -> Frame:
@@ -1317,7 +1318,9 @@ def merge_repeated(frames: list[Frame]) -> list[Frame]:
     for frame in frames[1:]:
         previous, pixels = merged[-1], frame.image.tobytes()
         if frame.image.mode == previous.image.mode and pixels == kept_pixels:
-            merged[-1] = replace(previous, duration=min(previous.duration + frame.duration, MAX_FRAME_MS))
+            # What follows the run is drawn after the last frame's disposal, not the first's.
+            merged[-1] = replace(previous, duration=min(previous.duration + frame.duration, MAX_FRAME_MS),
+                                 disposal=frame.disposal)
         else:
             merged.append(frame)
             kept_pixels = pixels
