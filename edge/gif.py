@@ -18,6 +18,7 @@ _SIGNATURES = (b"GIF87a", b"GIF89a")
 _EXTENSION, _TRAILER = 0x21, 0x3B  # and 0x2C, an image descriptor: a frame
 _GRAPHIC_CONTROL, _GRAPHIC_CONTROL_SIZE = 0xF9, 4  # Pillow indexes its 4 bytes without checking
 _COMMENT, _APPLICATION, _LOOP_APPLICATION = 0xFE, 0xFF, b"NETSCAPE2.0"
+_INTERLACED = 0x40  # in an image descriptor's packed byte
 # Like Pillow, skip any stray byte between blocks; unlike Pillow, in C rather than one read at a time.
 _NEXT_BLOCK = re.compile(rb"[!,;]")
 # Encoders write 255-byte sub-blocks, and short ones only at the end of a frame or in
@@ -33,9 +34,24 @@ class MalformedGif(ValueError):
 
 
 @dataclass(frozen=True)
+class Frame:
+    """One image of a GIF, as its descriptor and the graphic control before it say."""
+
+    box: tuple[int, int, int, int]  # left, top, right, bottom, on the logical screen
+    disposal: int  # 0-7, as written: 0 (none said) where no graphic control comes before it
+    transparency: int | None  # the palette index that draws nothing
+    delay_ms: int | None  # None where no graphic control comes before it
+    palette: bytes | None  # its local colour table, None for the global one
+    flags: int  # the descriptor's packed byte: local table, interlacing, table size
+    data: tuple[int, int]  # where its LZW code size and data sub-blocks begin and end, terminator included
+
+
+@dataclass(frozen=True)
 class Layout:
     frames: int  # the frames found, counting stopped at max_frames + 1
     size: tuple[int, int]  # the logical screen, grown to every counted frame's extent, as Pillow grows it
+    images: tuple[Frame, ...] = ()  # the frames found, in order
+    palette: bytes | None = None  # the global colour table
 
 
 def screen_size(data: bytes) -> tuple[int, int] | None:
@@ -52,28 +68,55 @@ def scan(data: bytes, max_frames: int) -> Layout:
     width, height = struct.unpack_from("<HH", data, 6)
     pos = 13 + _palette_size(data[10])
     steps = len(data) // _BYTES_PER_STEP + _FREE_STEPS
-    frames = 0
-    while frames <= max_frames:
+    images: list[Frame] = []
+    control = (0, None, None)  # the disposal, transparency and delay the next frame takes
+    while len(images) <= max_frames:
         found = _NEXT_BLOCK.search(data, pos)
         if found is None or data[found.start()] == _TRAILER:
             break  # a missing trailer is common and harmless: Pillow stops at the end too
         steps -= found.start() - pos
         pos = found.start()
         if data[pos] == _EXTENSION:
-            _check_extension(data, pos, frames)
+            _check_extension(data, pos, len(images))
+            if data[pos + 1] == _GRAPHIC_CONTROL and pos + 7 <= len(data):
+                flags, delay, index = data[pos + 3], int.from_bytes(data[pos + 4:pos + 6], "little"), data[pos + 6]
+                control = ((flags >> 2) & 7, index if flags & 1 else None, delay * 10)
             pos += 2  # introducer and label
+            pos, steps = _skip_sub_blocks(data, pos, steps)
         else:  # an image descriptor
             if pos + 11 > len(data):
-                raise MalformedGif(f"truncated in the descriptor of frame {frames + 1}")
+                raise MalformedGif(f"truncated in the descriptor of frame {len(images) + 1}")
             left, top, frame_w, frame_h = struct.unpack_from("<HHHH", data, pos + 1)
             width, height = max(width, left + frame_w), max(height, top + frame_h)
-            frames += 1
-            steps += _STEPS_PER_FRAME
-            pos += 10 + _palette_size(data[pos + 9]) + 1  # descriptor, local palette, LZW code size
-        pos, steps = _skip_sub_blocks(data, pos, steps)
+            flags = data[pos + 9]
+            palette = data[pos + 10:pos + 10 + _palette_size(flags)] if flags & 0x80 else None
+            start = pos + 10 + _palette_size(flags)  # after the descriptor and its local palette
+            pos, steps = _skip_sub_blocks(data, start + 1, steps + _STEPS_PER_FRAME)  # past the LZW code size
+            images.append(Frame((left, top, left + frame_w, top + frame_h), *control, palette, flags, (start, pos)))
+            control = (0, None, None)
         if steps < 0:
             raise MalformedGif("too many sub-blocks or stray bytes for its size")
-    return Layout(frames, (width, height))
+    return Layout(len(images), (width, height), tuple(images), data[13:13 + _palette_size(data[10])] or None)
+
+
+def standalone(data: bytes, layout: Layout, index: int) -> bytes:
+    """Frame `index` of the GIF `data` as a GIF of its own, for Pillow to decode alone: a screen of the frame's
+    size, its colour table (its local one, else the global one, else black, as Chromium draws a frame without
+    one), its transparency, and its data as they are, placed at the top left."""
+    frame = layout.images[index]
+    table = frame.palette or layout.palette or bytes(3 * 256)
+    left, top, right, bottom = frame.box
+    screen = struct.pack("<HHBBB", right - left, bottom - top, 0x80 | _table_size_bits(table), 0, 0)
+    transparent = frame.transparency is not None
+    control = bytes([_EXTENSION, _GRAPHIC_CONTROL, 4, int(transparent), 0, 0, frame.transparency or 0, 0])
+    descriptor = b"," + struct.pack("<HHHHB", 0, 0, right - left, bottom - top, frame.flags & _INTERLACED)
+    start, end = frame.data
+    return b"GIF89a" + screen + table + control + descriptor + data[start:end] + b";"
+
+
+def _table_size_bits(table: bytes) -> int:
+    """The size field of a colour table of 2 to 256 entries: 2 ** (bits + 1) entries."""
+    return max(0, (len(table) // 3).bit_length() - 2)
 
 
 def _check_extension(data: bytes, pos: int, frames: int) -> None:

@@ -135,6 +135,7 @@ MAX_SIDE = {"jpeg": 65_500, "png": 1_000_000, "webp": 16_383, "avif": 32_768, "g
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, ZeroDivisionError, TypeError)
 BROKEN_PROFILE_ERRORS = (ImageCms.PyCMSError, OSError, ValueError)  # a profile LittleCMS cannot read or use
 GIF_RESTORE_BACKGROUND, GIF_RESTORE_PREVIOUS = 2, 3
+GIF_RESTORING = (GIF_RESTORE_PREVIOUS, 4)  # browsers read the reserved 4 as 3, and 5-7 as keeping the frame
 GIF_OPAQUE_FROM = 128  # GIF alpha is all or nothing: this much alpha and up is opaque
 WHITE = OPAQUE = 255
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
@@ -198,6 +199,7 @@ class Source:
     first_frame: int = 0
     frame_controls: tuple = ()  # of an APNG's frames present (png.frame_controls), from the first
     hidden_alpha: bool = False  # an animated WebP's, which its header does not declare (webp.hides_animation_alpha)
+    gif_layout: gif.Layout | None = None  # a GIF's frames, as its blocks say (gif.scan)
 
 
 @dataclass(frozen=True)
@@ -260,7 +262,7 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     profile = colour_profile(image, codes, target, data)
     frames = merge_repeated(rendered_frames(
         source_frames(image, source.first_frame, frame_count, target, geometry, orientation, data, profile,
-                      frame_canvas(source, frame_count)),
+                      frame_canvas(source, frame_count, data)),
         frame_count))
     if not has_alpha(image) or source.hidden_alpha:
         drop_unshown_alpha(frames)
@@ -307,7 +309,8 @@ def open_source(data: bytes, limits: Limits) -> Source:
     if frames > limits.max_frames:
         raise SourceTooLarge(f"{frames} frames counted, over {limits.max_frames}")
     return Source(image, frames, canvas, data_check, apng=image.format == "PNG" and reader is None,
-                  first_frame=first_frame, frame_controls=controls, hidden_alpha=hidden_alpha)
+                  first_frame=first_frame, frame_controls=controls, hidden_alpha=hidden_alpha,
+                  gif_layout=gif_layout if image.format == "GIF" else None)
 
 
 def apng_frames(image: Image.Image, present: int) -> tuple[int, int]:
@@ -732,16 +735,17 @@ def is_animated(image: Image.Image) -> bool:
 
 def source_frames(
     source: Image.Image, first: int, count: int, target: str, geometry: Geometry, orientation: int,
-    original: bytes, icc_profile: bytes | None, canvas: "ApngCanvas | PillowCanvas | None",
+    original: bytes, icc_profile: bytes | None, canvas: "ApngCanvas | PillowCanvas | GifCanvas | None",
 ) -> Iterator[Frame]:
-    """`count` frames from Pillow's frame `first`, each with what the encoder must know of it; an APNG's
-    drawn on `canvas` (frame_canvas)."""
+    """`count` frames from Pillow's frame `first`, each with what the encoder must know of it; drawn on `canvas`
+    (frame_canvas), if any, else as Pillow draws them."""
+    # Later frames reuse the decoder's buffer, so an animation's frames are copied (which also loads them:
+    # WebP reports a frame's duration only once it is loaded).
+    as_pillow_draws = Image.Image.copy if count > 1 else lambda image: image
     for index in range(first, first + count):
         try:
-            source.seek(index)
-            # Later frames reuse the decoder's buffer, so an animation's frames are copied, an APNG's by its
-            # canvas (which also loads them: WebP reports a frame's duration only once it is loaded).
-            image = canvas.draw(source) if canvas else source if count == 1 else source.copy()
+            image, duration, disposal = canvas.frame(source, index) if canvas else sought(
+                source, index, as_pillow_draws)
         except DECODE_ERRORS as error:
             raise UnsupportedMedia(f"cannot decode frame {index}: {error}") from None
         yield Frame(
@@ -752,16 +756,27 @@ def source_frames(
             original=original if count == 1 else None,
             icc_profile=icc_profile,
             # APNG reports durations as floats, which the AVIF encoder refuses.
-            duration=min(round(source.info.get("duration", DEFAULT_FRAME_MS)), MAX_FRAME_MS),
-            disposal=output_disposal(getattr(source, "disposal_method", GIF_RESTORE_BACKGROUND)),
+            duration=min(round(DEFAULT_FRAME_MS if duration is None else duration), MAX_FRAME_MS),
+            disposal=output_disposal(disposal),
         )
 
 
-def frame_canvas(source: Source, count: int) -> "ApngCanvas | PillowCanvas | None":
-    """What draws `count` frames of an APNG as browsers show them: Pillow's own canvas where its frames are
-    opaque, not interlaced, and leave no gap, else ApngCanvas. None for any other source, and for an APNG's
-    IDAT image alone."""
+def sought(source: Image.Image, index: int, draw: Callable[[Image.Image], Image.Image]) -> tuple:
+    """Frame `index` as `draw` takes it from Pillow once Pillow has sought to it, its duration and disposal."""
+    source.seek(index)
+    return draw(source), source.info.get("duration"), getattr(source, "disposal_method", GIF_RESTORE_BACKGROUND)
+
+
+def frame_canvas(source: Source, count: int, data: bytes) -> "ApngCanvas | PillowCanvas | GifCanvas | None":
+    """What draws `count` frames of an APNG or a GIF as browsers show them. For an APNG, Pillow's own canvas
+    where its frames are opaque, not interlaced, and leave no gap, else ApngCanvas; for a GIF, GifCanvas,
+    unless its first frame alone is asked for and fills the screen. None for any other source, and for an
+    APNG's IDAT image alone: Pillow draws them as browsers do."""
     image = source.image
+    if source.gif_layout is not None:
+        first = source.gif_layout.images[0]
+        return GifCanvas(image.size, source.gif_layout, data, count) if (
+            count > 1 or first.box != (0, 0, *image.size)) else None
     if not source.frame_controls or (count == 1 and not source.first_frame):
         return None
     if has_alpha(image) or image.info.get("interlace") or leaves_gaps(source.frame_controls[:count], image.size):
@@ -785,6 +800,9 @@ class PillowCanvas:
     exact, and costs what Pillow costs (two frames of 5000 x 5000 to 320 px peaked at 131 MB if grey, 420 if
     RGB, against 584 and 624 on an RGBA canvas: a reviewer's measures)."""
 
+    def frame(self, source: Image.Image, index: int) -> tuple:
+        return sought(source, index, self.draw)
+
     @staticmethod
     def draw(source: Image.Image) -> Image.Image:
         # Over the canvas, an opaque frame is the frame itself; Pillow's own blend would paste it into the
@@ -806,6 +824,9 @@ class ApngCanvas:
         self._shown_mode = "LA" if grey else "RGBA"
         # alpha_composite() takes RGBA alone
         self._buffer = Image.new("RGBA" if self._blends else self._shown_mode, source.size, 0)
+
+    def frame(self, source: Image.Image, index: int) -> tuple:
+        return sought(source, index, self.draw)
 
     def draw(self, source: Image.Image) -> Image.Image:
         """What shows once the frame `source` has sought to is drawn."""
@@ -830,6 +851,39 @@ class ApngCanvas:
         elif kept is not None:
             self._buffer.paste(kept, box)
         return shown
+
+
+class GifCanvas:
+    """A GIF's frames composited as browsers (Chromium 156, checked) composite them, each frame decoded alone
+    (gif.standalone): on a transparent screen the size of Pillow's first frame, each frame drawn where it is
+    placed, clipped to the screen, its transparent index drawing nothing; then disposed of: 2 clears its box to
+    transparency, 3 and the reserved 4 restore what was under it (on the first frame, the empty screen), the
+    others keep it. Pillow's own reader departs from that: it fills the screen around a smaller first frame with
+    palette entry 0, restores 'to background' with the background colour, repeats the disposal before for an
+    unspecified one, reads 5-7 as 3, and grows the screen for a later frame past it. The screen is RGB where
+    no gap can show: a first frame that fills it and holds no transparency, and none cleared but the last."""
+
+    def __init__(self, size: tuple[int, int], layout: gif.Layout, data: bytes, count: int):
+        frames = layout.images[:count]
+        gaps = (frames[0].box != (0, 0, *size) or frames[0].transparency is not None
+                or any(frame.disposal == GIF_RESTORE_BACKGROUND for frame in frames[:-1])
+                or (count > 1 and frames[0].disposal in GIF_RESTORING))
+        self._screen = Image.new("RGBA" if gaps else "RGB", size, 0)
+        self._layout, self._data = layout, data
+
+    def frame(self, _: Image.Image, index: int) -> tuple:
+        """What shows once frame `index` is drawn, its duration and its disposal."""
+        frame = self._layout.images[index]
+        with Image.open(io.BytesIO(gif.standalone(self._data, self._layout, index)), formats=["GIF"]) as alone:
+            drawn = alone.convert("RGBA")
+        kept = self._screen.crop(frame.box) if frame.disposal in GIF_RESTORING else None
+        self._screen.paste(drawn, frame.box[:2], drawn)  # GIF's alpha is all or nothing
+        shown = self._screen.copy()
+        if frame.disposal == GIF_RESTORE_BACKGROUND:
+            self._screen.paste(0, frame.box)
+        elif kept is not None:
+            self._screen.paste(kept, frame.box[:2])
+        return shown, frame.delay_ms, frame.disposal
 
 
 def colour_codes(source: Image.Image, original: bytes) -> tuple[int, int] | None:
@@ -863,11 +917,11 @@ def colour_profile(source: Image.Image, codes: tuple[int, int] | None, target: s
 
 
 def output_disposal(source_disposal: int) -> int:
-    """Pillow hands us every frame fully composited, so a GIF's own disposal is kept, except
-    "restore to previous" (3), and the reserved 4-7, which Pillow reads as 3 and Chromium as 3 or as
-    "keep": after a composited frame those must become "restore to background", or Pillow's writer,
-    which stores each frame as a difference, goes wrong. A frame from another format simply
-    replaces the one before."""
+    """Every frame comes fully composited (by Pillow, or by a canvas of ours), so a GIF's own disposal
+    is kept, except "restore to previous" (3), and the reserved 4-7: after a composited frame those
+    must become "restore to background", or Pillow's writer, which stores each frame as a difference,
+    goes wrong (browsers would keep the frame under 5-7). A frame from another format simply replaces
+    the one before."""
     return GIF_RESTORE_BACKGROUND if source_disposal >= GIF_RESTORE_PREVIOUS else source_disposal
 
 

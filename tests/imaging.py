@@ -83,6 +83,35 @@ def png_from_rows(size: tuple[int, int], depth: int, colour_type: int, filtered_
             + png_chunk(b"IEND", b""))
 
 
+def gif_by_hand(screen: tuple[int, int], palette: list[tuple[int, int, int]], frames: list) -> bytes:
+    """A GIF by hand, its indices exactly as given (Pillow's writer renumbers a palette): a global colour table
+    of `palette` (a power of 2 long), then frames ((width, height), (left, top), indices, disposal,
+    transparent index or None), each behind its graphic control."""
+    table = b"".join(bytes(colour) for colour in palette)
+    out = [b"GIF89a", struct.pack("<HHBBB", *screen, 0x80 | (len(palette).bit_length() - 2), 0, 0), table]
+    for size, place, indices, disposal, transparency in frames:
+        flags = disposal << 2 | (transparency is not None)
+        control = bytes([0x21, 0xF9, 4, flags, 10, 0, transparency or 0, 0])  # 100 ms
+        out += [control, b",", struct.pack("<HHHHB", *place, *size, 0), gif_lzw(indices)]
+    return b"".join(out) + b";"
+
+
+def gif_lzw(indices: list[int], code_size: int = 8) -> bytes:
+    """LZW data that codes each index on its own (a clear code before the table would widen the codes), in
+    sub-blocks: what any GIF decoder reads, and simple enough to write here."""
+    clear = 1 << code_size
+    codes = []
+    for count, index in enumerate(indices):
+        if count % (clear - 2) == 0:
+            codes.append(clear)
+        codes.append(index)
+    codes.append(clear + 1)  # end of information
+    bits = sum(code << (place * (code_size + 1)) for place, code in enumerate(codes))
+    packed = bits.to_bytes((len(codes) * (code_size + 1) + 7) // 8, "little")
+    blocks = b"".join(bytes([len(packed[at:at + 255])]) + packed[at:at + 255] for at in range(0, len(packed), 255))
+    return bytes([code_size]) + blocks + b"\0"
+
+
 def png_stream(image: Image.Image, interlaced: bool = False) -> bytes:
     """The zlib stream of an 8-bit image's rows, each unfiltered; interlaced, in Adam7's seven passes."""
     pixels = image.load()

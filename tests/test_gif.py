@@ -13,16 +13,20 @@ from edge.rendition import parse_rendition
 from imaging import encoded, gradient
 
 
-def pillows_view(data: bytes) -> gif.Layout:
+def pillows_view(data: bytes) -> tuple[int, tuple[int, int]]:
     """The frames Pillow finds and the canvas it grows to, seeking every frame (the bombs' frames
     larger than a pixel are short of data: loading them as far as it goes is enough here)."""
     truncated, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, True
     try:
         with Image.open(io.BytesIO(data)) as image:
             frames = sum(1 for _ in ImageSequence.Iterator(image))
-            return gif.Layout(frames, image.size)
+            return frames, image.size
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = truncated
+
+
+def counted(layout: gif.Layout) -> tuple[int, tuple[int, int]]:
+    return layout.frames, layout.size
 
 
 def animation(count: int, size=(40, 30), **options) -> bytes:
@@ -43,7 +47,7 @@ WRITTEN = [
 @pytest.mark.parametrize("make", [row[1] for row in WRITTEN], ids=[row[0] for row in WRITTEN])
 def test_the_walk_finds_what_pillow_finds(make):
     data = make()
-    assert gif.scan(data, 100) == pillows_view(data)
+    assert counted(gif.scan(data, 100)) == pillows_view(data)
 
 
 def test_counting_stops_one_frame_past_the_limit():
@@ -53,14 +57,14 @@ def test_counting_stops_one_frame_past_the_limit():
 def test_many_small_frames_are_within_the_walks_budget():
     """The step budget is for sub-blocks made tiny on purpose, not for frames an operator allows."""
     data = bombs.gif_with_frames(1200, (4, 4))
-    assert gif.scan(data, 5000) == gif.Layout(1200, (4, 4))
+    assert counted(gif.scan(data, 5000)) == (1200, (4, 4))
 
 
 def test_a_frame_hidden_from_the_walk_is_refused():
     """Pillow reads an empty extension one chain too far and finds a 1000x1000 frame inside what the
     format's rules make frame data: left alone, the canvas it grows to would never be checked."""
     data = bombs.gif_hiding_a_frame((1000, 1000))
-    assert pillows_view(data) == gif.Layout(2, (1000, 1000))
+    assert pillows_view(data) == (2, (1000, 1000))
     with pytest.raises(gif.MalformedGif, match="empty extension before frame 2"):
         gif.scan(data, 100)
 
@@ -89,18 +93,18 @@ def test_a_palette_whose_last_byte_reads_as_a_trailer_is_walked_past():
     """The walk starts after the whole palette: a last colour byte of 0x3B (";") is a colour, not the end."""
     data = bytearray(bombs.gif_growing((10, 10), (20_000, 20_000)))
     data[AFTER_SCREEN - 1] = 0x3B
-    assert gif.scan(bytes(data), 10) == gif.Layout(2, (20_000, 20_000))
+    assert counted(gif.scan(bytes(data), 10)) == (2, (20_000, 20_000))
 
 
 def test_size_bits_without_a_global_palette_mean_no_palette():
     frame = b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
     data = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x01, 0, 0) + frame * 2 + b";"
-    assert gif.scan(data, 10) == gif.Layout(2, (1, 1))
+    assert counted(gif.scan(data, 10)) == (2, (1, 1))
 
 
 @pytest.mark.parametrize("ending", [b"", b"!\xfe\x00"], ids=["nothing", "an-empty-comment"])
 def test_a_gif_without_its_trailer_is_walked_to_its_end(ending):
-    assert gif.scan(bombs.gif_with_frames(3)[:-1] + ending, 10) == gif.Layout(3, (1, 1))
+    assert counted(gif.scan(bombs.gif_with_frames(3)[:-1] + ending, 10)) == (3, (1, 1))
 
 
 @pytest.mark.parametrize(("data", "error"), [
