@@ -4,7 +4,7 @@ import io
 import struct
 
 import pytest
-from PIL import Image, ImageFile, ImageSequence
+from PIL import Image, ImageChops, ImageFile, ImageSequence
 
 import bombs
 import edge.image
@@ -135,3 +135,20 @@ def test_the_screen_is_read_without_pillow(pillow_opens):
     assert gif.screen_size(data[:13]) == (300, 200) and gif.screen_size(data[:12]) is None
     assert edge.image.check_pixels_in_head(data[:13], edge.image.Limits(300 * 200, 300))
     assert pillow_opens == []
+
+
+def test_each_gif_frame_decoded_alone_is_the_frame_pillow_decodes():
+    """gif.standalone(): local and global colour tables, interlacing, transparency, frames placed anywhere."""
+    frames = [gradient((40, 30)).rotate(angle) for angle in (0, 30, 60)]
+    data = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=[100, 200, 300],
+                   interlace=True, optimize=False, transparency=0)
+    layout, source = gif.scan(data, 10), Image.open(io.BytesIO(data))
+    for index, frame in enumerate(layout.images):
+        source.seek(index)
+        with Image.open(io.BytesIO(gif.standalone(data, layout, index))) as alone:
+            drawn = alone.convert("RGBA")
+        composite, nothing = source.convert("RGBA").crop(frame.box), ImageChops.invert(drawn.getchannel("A"))
+        for image in (drawn, composite):
+            image.paste((0, 0, 0, 0), mask=nothing)  # where the frame draws nothing
+        assert drawn.tobytes() == composite.tobytes() and nothing.getextrema() == (0, 255)
+        assert frame.delay_ms == (index + 1) * 100

@@ -11,7 +11,7 @@ import weakref
 import zlib
 
 import pytest
-from PIL import ExifTags, Image, ImageChops, ImageCms, ImageOps
+from PIL import ExifTags, Image, ImageCms, ImageOps
 
 import bombs
 import edge.image
@@ -1294,23 +1294,6 @@ def test_gif_frames_are_composited_as_chromium_composites_them(frames, shown):
     data = gif_by_hand((2, 1), [RED, BLUE, GREEN, YELLOW], frames)
     data = data[:11] + bytes([2]) + data[12:]  # the background colour: G
     assert frames_as_letters(data, 2) == shown
-
-
-def test_each_gif_frame_decoded_alone_is_the_frame_pillow_decodes():
-    """gif.standalone(): local and global colour tables, interlacing, transparency, frames placed anywhere."""
-    frames = [gradient((40, 30)).rotate(angle) for angle in (0, 30, 60)]
-    data = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=[100, 200, 300],
-                   interlace=True, optimize=False, transparency=0)
-    layout, source = gif.scan(data, 10), Image.open(io.BytesIO(data))
-    for index, frame in enumerate(layout.images):
-        source.seek(index)
-        with Image.open(io.BytesIO(gif.standalone(data, layout, index))) as alone:
-            drawn = alone.convert("RGBA")
-        composite, nothing = source.convert("RGBA").crop(frame.box), ImageChops.invert(drawn.getchannel("A"))
-        for image in (drawn, composite):
-            image.paste((0, 0, 0, 0), mask=nothing)  # where the frame draws nothing
-        assert drawn.tobytes() == composite.tobytes() and nothing.getextrema() == (0, 255)
-        assert frame.delay_ms == (index + 1) * 100
 
 
 def gif_image_block(image: Image.Image) -> bytes:
