@@ -1,4 +1,5 @@
-"""A GIF's frame count and canvas, read from its block structure without decoding a pixel.
+"""A GIF's frames and canvas, read from its block structure without decoding a pixel; and each frame
+as a GIF of its own, for Pillow to decode alone.
 
 Pillow cannot be asked this cheaply or safely. Its `n_frames` walks every frame
 in Python to the end of the file, however many there are; and a frame may reach
@@ -7,7 +8,9 @@ seeks to that frame, long after the size from the header was checked (an 85-byte
 GIF with a 10x10 screen then makes it allocate 20000x20000). This walk follows
 the same blocks as Pillow's (refusing the few extensions that Pillow reads past
 their end), stops one frame past the limit, and reports the canvas that every
-frame together needs.
+frame together needs, and what each frame says of itself. Pillow composites the
+frames otherwise than browsers do, so edge/image.py composites them itself, from
+each frame decoded alone (`standalone`).
 """
 
 import re
@@ -48,10 +51,13 @@ class Frame:
 
 @dataclass(frozen=True)
 class Layout:
-    frames: int  # the frames found, counting stopped at max_frames + 1
     size: tuple[int, int]  # the logical screen, grown to every counted frame's extent, as Pillow grows it
-    images: tuple[Frame, ...] = ()  # the frames found, in order
-    palette: bytes | None = None  # the global colour table
+    images: tuple[Frame, ...]  # the frames found, in order, counting stopped at max_frames + 1
+    palette: bytes | None  # the global colour table
+
+    @property
+    def frames(self) -> int:
+        return len(self.images)
 
 
 def screen_size(data: bytes) -> tuple[int, int] | None:
@@ -78,11 +84,10 @@ def scan(data: bytes, max_frames: int) -> Layout:
         pos = found.start()
         if data[pos] == _EXTENSION:
             _check_extension(data, pos, len(images))
-            if data[pos + 1] == _GRAPHIC_CONTROL and pos + 7 <= len(data):
-                flags, delay, index = data[pos + 3], int.from_bytes(data[pos + 4:pos + 6], "little"), data[pos + 6]
+            pos, steps = _skip_sub_blocks(data, pos + 2, steps)  # past the introducer and the label
+            if data[found.start() + 1] == _GRAPHIC_CONTROL:  # whole: its sub-blocks were walked
+                flags, delay, index = struct.unpack_from("<BHB", data, found.start() + 3)
                 control = ((flags >> 2) & 7, index if flags & 1 else None, delay * 10)
-            pos += 2  # introducer and label
-            pos, steps = _skip_sub_blocks(data, pos, steps)
         else:  # an image descriptor
             if pos + 11 > len(data):
                 raise MalformedGif(f"truncated in the descriptor of frame {len(images) + 1}")
@@ -96,7 +101,7 @@ def scan(data: bytes, max_frames: int) -> Layout:
             control = (0, None, None)
         if steps < 0:
             raise MalformedGif("too many sub-blocks or stray bytes for its size")
-    return Layout(len(images), (width, height), tuple(images), data[13:13 + _palette_size(data[10])] or None)
+    return Layout((width, height), tuple(images), data[13:13 + _palette_size(data[10])] or None)
 
 
 def standalone(data: bytes, layout: Layout, index: int) -> bytes:
@@ -111,7 +116,7 @@ def standalone(data: bytes, layout: Layout, index: int) -> bytes:
     control = bytes([_EXTENSION, _GRAPHIC_CONTROL, 4, int(transparent), 0, 0, frame.transparency or 0, 0])
     descriptor = b"," + struct.pack("<HHHHB", 0, 0, right - left, bottom - top, frame.flags & _INTERLACED)
     start, end = frame.data
-    return b"GIF89a" + screen + table + control + descriptor + data[start:end] + b";"
+    return b"".join((b"GIF89a", screen, table, control, descriptor, memoryview(data)[start:end], b";"))  # one copy
 
 
 def _table_size_bits(table: bytes) -> int:

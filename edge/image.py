@@ -134,7 +134,7 @@ MAX_SIDE = {"jpeg": 65_500, "png": 1_000_000, "webp": 16_383, "avif": 32_768, "g
 # getexif() search a tuple (a TypeError, a reviewer's file).
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, ZeroDivisionError, TypeError)
 BROKEN_PROFILE_ERRORS = (ImageCms.PyCMSError, OSError, ValueError)  # a profile LittleCMS cannot read or use
-GIF_RESTORE_BACKGROUND, GIF_RESTORE_PREVIOUS = 2, 3
+GIF_KEEP, GIF_RESTORE_BACKGROUND, GIF_RESTORE_PREVIOUS = 1, 2, 3
 GIF_RESTORING = (GIF_RESTORE_PREVIOUS, 4)  # browsers read the reserved 4 as 3, and 5-7 as keeping the frame
 GIF_OPAQUE_FROM = 128  # GIF alpha is all or nothing: this much alpha and up is opaque
 WHITE = OPAQUE = 255
@@ -769,14 +769,12 @@ def sought(source: Image.Image, index: int, draw: Callable[[Image.Image], Image.
 
 def frame_canvas(source: Source, count: int, data: bytes) -> "ApngCanvas | PillowCanvas | GifCanvas | None":
     """What draws `count` frames of an APNG or a GIF as browsers show them. For an APNG, Pillow's own canvas
-    where its frames are opaque, not interlaced, and leave no gap, else ApngCanvas; for a GIF, GifCanvas,
-    unless its first frame alone is asked for and fills the screen. None for any other source, and for an
-    APNG's IDAT image alone: Pillow draws them as browsers do."""
+    where its frames are opaque, not interlaced, and leave no gap, else ApngCanvas; for a GIF, still or not,
+    GifCanvas. None for any other source, and for an APNG's IDAT image alone: Pillow draws them as browsers
+    do."""
     image = source.image
     if source.gif_layout is not None:
-        first = source.gif_layout.images[0]
-        return GifCanvas(image.size, source.gif_layout, data, count) if (
-            count > 1 or first.box != (0, 0, *image.size)) else None
+        return GifCanvas(image.size, source.gif_layout, data, count)
     if not source.frame_controls or (count == 1 and not source.first_frame):
         return None
     if has_alpha(image) or image.info.get("interlace") or leaves_gaps(source.frame_controls[:count], image.size):
@@ -795,13 +793,17 @@ def leaves_gaps(controls: tuple, canvas: tuple[int, int]) -> bool:
         len(controls) > 1 and controls[0][4] in cleared)
 
 
-class PillowCanvas:
+class SoughtFrames:
+    """A canvas that draws each frame once Pillow has sought to it."""
+
+    def frame(self, source: Image.Image, index: int) -> tuple:
+        return sought(source, index, self.draw)  # each subclass's draw()
+
+
+class PillowCanvas(SoughtFrames):
     """Pillow's own canvas, in the file's mode, for an APNG's opaque frames that leave no gap: there it is
     exact, and costs what Pillow costs (two frames of 5000 x 5000 to 320 px peaked at 131 MB if grey, 420 if
     RGB, against 584 and 624 on an RGBA canvas: a reviewer's measures)."""
-
-    def frame(self, source: Image.Image, index: int) -> tuple:
-        return sought(source, index, self.draw)
 
     @staticmethod
     def draw(source: Image.Image) -> Image.Image:
@@ -811,7 +813,7 @@ class PillowCanvas:
         return source.copy()
 
 
-class ApngCanvas:
+class ApngCanvas(SoughtFrames):
     """An APNG's output buffer, kept as the format says and browsers keep it: RGBA, transparent to begin with,
     each frame blended over it or pasted into its region, then its region disposed of. Pillow keeps it in the
     file's own mode, where a palette or a colour key cannot hold a blend, and RGB or grey cannot show what no
@@ -824,9 +826,6 @@ class ApngCanvas:
         self._shown_mode = "LA" if grey else "RGBA"
         # alpha_composite() takes RGBA alone
         self._buffer = Image.new("RGBA" if self._blends else self._shown_mode, source.size, 0)
-
-    def frame(self, source: Image.Image, index: int) -> tuple:
-        return sought(source, index, self.draw)
 
     def draw(self, source: Image.Image) -> Image.Image:
         """What shows once the frame `source` has sought to is drawn."""
@@ -868,16 +867,29 @@ class GifCanvas:
         gaps = (frames[0].box != (0, 0, *size) or frames[0].transparency is not None
                 or any(frame.disposal == GIF_RESTORE_BACKGROUND for frame in frames[:-1])
                 or (count > 1 and frames[0].disposal in GIF_RESTORING))
-        self._screen = Image.new("RGBA" if gaps else "RGB", size, 0)
-        self._layout, self._data = layout, data
+        self._mode, self._size = "RGBA" if gaps else "RGB", size
+        self._screen: Image.Image | None = None  # made with the first frame, or as that frame
+        self._layout, self._data, self._last = layout, data, count - 1
 
     def frame(self, _: Image.Image, index: int) -> tuple:
         """What shows once frame `index` is drawn, its duration and its disposal."""
         frame = self._layout.images[index]
         with Image.open(io.BytesIO(gif.standalone(self._data, self._layout, index)), formats=["GIF"]) as alone:
-            drawn = alone.convert("RGBA")
-        kept = self._screen.crop(frame.box) if frame.disposal in GIF_RESTORING else None
-        self._screen.paste(drawn, frame.box[:2], drawn)  # GIF's alpha is all or nothing
+            alone.load()
+        fills = frame.box == (0, 0, *self._size) and frame.transparency is None
+        if fills and index == self._last == 0:
+            return alone, frame.delay_ms, frame.disposal  # a still that fills its screen: its palette image
+        restores = frame.disposal in GIF_RESTORING
+        if self._screen is None and fills and not restores:
+            self._screen, kept = alone.convert(self._mode), None  # the first frame, over nothing to keep
+        else:
+            if self._screen is None:
+                self._screen = Image.new(self._mode, self._size, 0)
+            kept = self._screen.crop(frame.box) if restores else None
+            drawn = alone.convert("RGBA" if frame.transparency is not None else self._mode)
+            self._screen.paste(drawn, frame.box[:2], drawn if drawn.mode == "RGBA" else None)  # alpha: 0 or 255
+        if index == self._last:  # nothing is drawn after it: its screen is handed on, not copied
+            return self._screen, frame.delay_ms, frame.disposal
         shown = self._screen.copy()
         if frame.disposal == GIF_RESTORE_BACKGROUND:
             self._screen.paste(0, frame.box)
@@ -918,11 +930,13 @@ def colour_profile(source: Image.Image, codes: tuple[int, int] | None, target: s
 
 def output_disposal(source_disposal: int) -> int:
     """Every frame comes fully composited (by Pillow, or by a canvas of ours), so a GIF's own disposal
-    is kept, except "restore to previous" (3), and the reserved 4-7: after a composited frame those
-    must become "restore to background", or Pillow's writer, which stores each frame as a difference,
-    goes wrong (browsers would keep the frame under 5-7). A frame from another format simply replaces
-    the one before."""
-    return GIF_RESTORE_BACKGROUND if source_disposal >= GIF_RESTORE_PREVIOUS else source_disposal
+    is kept, except "restore to previous" (3) and the reserved 4, which browsers read as 3: after a
+    composited frame those must become "restore to background", or Pillow's writer, which stores each
+    frame as a difference, goes wrong. The reserved 5-7, which browsers read as keeping the frame,
+    become that. A frame from another format simply replaces the one before."""
+    if source_disposal in GIF_RESTORING:
+        return GIF_RESTORE_BACKGROUND
+    return GIF_KEEP if source_disposal > max(GIF_RESTORING) else source_disposal
 
 
 def run_steps(frame: Frame) -> Frame:
