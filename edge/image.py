@@ -28,7 +28,7 @@ from typing import BinaryIO
 
 import PIL
 from cykooz_resizer import AlphaMulDiv, CropBox, FilterType, ResizeAlg, ResizeOptions, Resizer
-from PIL import Image, ImageCms
+from PIL import Image, ImageChops, ImageCms
 
 # Only the decoders we accept are registered: Image.open then never tries the
 # other few dozen plugins (less to import, and less attack surface).
@@ -220,7 +220,6 @@ class Frame:
     target: str  # the output format
     icc_profile: bytes | None
     duration: int
-    disposal: int
     orientation: int = 1  # EXIF's, 1-8; 1: upright as stored
     original: bytes | None = None  # the encoded still picture, for a decoder that reads it itself (libwebp)
     region: Region | None = None  # what of `image` to scale; set by the crop step
@@ -744,8 +743,7 @@ def source_frames(
     as_pillow_draws = Image.Image.copy if count > 1 else lambda image: image
     for index in range(first, first + count):
         try:
-            image, duration, disposal = canvas.frame(source, index) if canvas else sought(
-                source, index, as_pillow_draws)
+            image, duration = canvas.frame(source, index) if canvas else sought(source, index, as_pillow_draws)
         except DECODE_ERRORS as error:
             raise UnsupportedMedia(f"cannot decode frame {index}: {error}") from None
         yield Frame(
@@ -757,14 +755,13 @@ def source_frames(
             icc_profile=icc_profile,
             # APNG reports durations as floats, which the AVIF encoder refuses.
             duration=min(round(DEFAULT_FRAME_MS if duration is None else duration), MAX_FRAME_MS),
-            disposal=output_disposal(disposal),
         )
 
 
 def sought(source: Image.Image, index: int, draw: Callable[[Image.Image], Image.Image]) -> tuple:
-    """Frame `index` as `draw` takes it from Pillow once Pillow has sought to it, its duration and disposal."""
+    """Frame `index` as `draw` takes it from Pillow once Pillow has sought to it, and its duration."""
     source.seek(index)
-    return draw(source), source.info.get("duration"), getattr(source, "disposal_method", GIF_RESTORE_BACKGROUND)
+    return draw(source), source.info.get("duration")
 
 
 def frame_canvas(source: Source, count: int, data: bytes) -> "ApngCanvas | PillowCanvas | GifCanvas | None":
@@ -872,13 +869,13 @@ class GifCanvas:
         self._layout, self._data, self._last = layout, data, count - 1
 
     def frame(self, _: Image.Image, index: int) -> tuple:
-        """What shows once frame `index` is drawn, its duration and its disposal."""
+        """What shows once frame `index` is drawn, and its duration."""
         frame = self._layout.images[index]
         with Image.open(io.BytesIO(gif.standalone(self._data, self._layout, index)), formats=["GIF"]) as alone:
             alone.load()
         fills = frame.box == (0, 0, *self._size) and frame.transparency is None
         if fills and index == self._last == 0:
-            return alone, frame.delay_ms, frame.disposal  # a still that fills its screen: its palette image
+            return alone, frame.delay_ms  # a still that fills its screen: its palette image
         restores = frame.disposal in GIF_RESTORING
         if self._screen is None and fills and not restores:
             self._screen, kept = alone.convert(self._mode), None  # the first frame, over nothing to keep
@@ -889,13 +886,13 @@ class GifCanvas:
             drawn = alone.convert("RGBA" if frame.transparency is not None else self._mode)
             self._screen.paste(drawn, frame.box[:2], drawn if drawn.mode == "RGBA" else None)  # alpha: 0 or 255
         if index == self._last:  # nothing is drawn after it: its screen is handed on, not copied
-            return self._screen, frame.delay_ms, frame.disposal
+            return self._screen, frame.delay_ms
         shown = self._screen.copy()
         if frame.disposal == GIF_RESTORE_BACKGROUND:
             self._screen.paste(0, frame.box)
         elif kept is not None:
             self._screen.paste(kept, frame.box[:2])
-        return shown, frame.delay_ms, frame.disposal
+        return shown, frame.delay_ms
 
 
 def colour_codes(source: Image.Image, original: bytes) -> tuple[int, int] | None:
@@ -926,17 +923,6 @@ def colour_profile(source: Image.Image, codes: tuple[int, int] | None, target: s
     if source.mode in GRAY_MODES or source.mode.startswith("I;16"):
         return icc.grey_profile(transfer, brightest)
     return icc.profile(primaries, transfer, brightest)
-
-
-def output_disposal(source_disposal: int) -> int:
-    """Every frame comes fully composited (by Pillow, or by a canvas of ours), so a GIF's own disposal
-    is kept, except "restore to previous" (3) and the reserved 4, which browsers read as 3: after a
-    composited frame those must become "restore to background", or Pillow's writer, which stores each
-    frame as a difference, goes wrong. The reserved 5-7, which browsers read as keeping the frame,
-    become that. A frame from another format simply replaces the one before."""
-    if source_disposal in GIF_RESTORING:
-        return GIF_RESTORE_BACKGROUND
-    return GIF_KEEP if source_disposal > max(GIF_RESTORING) else source_disposal
 
 
 def run_steps(frame: Frame) -> Frame:
@@ -1386,9 +1372,7 @@ def merge_repeated(frames: list[Frame]) -> list[Frame]:
     for frame in frames[1:]:
         previous, pixels = merged[-1], frame.image.tobytes()
         if frame.image.mode == previous.image.mode and pixels == kept_pixels:
-            # What follows the run is drawn after the last frame's disposal, not the first's.
-            merged[-1] = replace(previous, duration=min(previous.duration + frame.duration, MAX_FRAME_MS),
-                                 disposal=frame.disposal)
+            merged[-1] = replace(previous, duration=min(previous.duration + frame.duration, MAX_FRAME_MS))
         else:
             merged.append(frame)
             kept_pixels = pixels
@@ -1492,7 +1476,7 @@ def animation_options(frames: list[Frame], plays: int) -> dict:
     target = frames[0].target
     options: dict = {"save_all": True, "duration": [frame.duration for frame in frames]}
     if target == "gif":
-        options["disposal"] = [frame.disposal for frame in frames]
+        options["disposal"] = gif_disposals([frame.image for frame in frames])
     if target == "webp":
         # No key frames inserted, as libvips saves: libwebp then encodes each frame as one
         # candidate rectangle instead of also trying a whole key frame every 3-5 frames.
@@ -1505,6 +1489,22 @@ def animation_options(frames: list[Frame], plays: int) -> dict:
         options["range"] = "limited"
     options.update(loop_option(target, plays))
     return options
+
+
+def gif_disposals(images: list[Image.Image]) -> list[int]:
+    """How the GIF writer is to dispose of composited frames, each drawn whole: all 'keep' (each drawn over the
+    one before), unless a pixel one frame shows is transparent in the next, which 'keep' cannot draw; then all
+    'restore to background'. Pillow's writer encodes that right only for every frame: it crops a frame to what
+    changed since the one before, so that only the crop is restored, yet writes the next frame as though the
+    whole screen were (a reviewer's GIFs showed pixels left over from two frames before)."""
+    def uncovers(before: Image.Image, after: Image.Image) -> bool:
+        if after.mode != "RGBA":
+            return False
+        shown = before.getchannel("A") if before.mode == "RGBA" else Image.new("L", before.size, OPAQUE)
+        return ImageChops.subtract(shown, after.getchannel("A")).getbbox() is not None  # alpha: 0 or 255
+
+    uncovered = any(uncovers(before, after) for before, after in zip(images, images[1:]))
+    return [GIF_RESTORE_BACKGROUND if uncovered else GIF_KEEP] * len(images)
 
 
 def animation_plays(image: Image.Image, data: bytes) -> int:

@@ -19,8 +19,8 @@ from edge import avif, gif, icc, png, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
 from edge.image import (
-    DEFAULT_QUALITY, Frame, Limits, check_pixels_in_head, declared_size, encoder_options, frame_canvas,
-    leaves_gaps, loop_option, merge_repeated, open_source, render, source_frames, webp_decoder,
+    DEFAULT_QUALITY, Limits, check_pixels_in_head, declared_size, encoder_options, frame_canvas,
+    gif_disposals, leaves_gaps, loop_option, open_source, render, source_frames, webp_decoder,
     with_partial_edges_weighed,
 )
 from edge.rendition import parse_rendition
@@ -198,8 +198,8 @@ def test_gif_palettes_made_on_threads_are_exactly_pillows_own(count):
 
     images = [gradient((120, 90)).rotate(15 * index) for index in range(count)]
     geometry = plan((120, 90), 120, None, "contain")
-    frames = [Frame(image.copy(), geometry, "gif", None, 80, 2) for image in images]
-    animation = {"save_all": True, "append_images": images[1:], "duration": [80] * count, "disposal": [2] * count,
+    frames = [Frame(image.copy(), geometry, "gif", None, 80) for image in images]
+    animation = {"save_all": True, "append_images": images[1:], "duration": [80] * count, "disposal": [1] * count,
                  "loop": 0}
     assert encode(frames, None, 0) == encoded(images[0], "GIF", **(animation if count > 1 else {}))
 
@@ -1174,14 +1174,28 @@ def test_frames_alike_once_cropped_become_one_with_their_durations_added(target)
         assert max_difference(colour, expected) <= LOSSY_EPSILON[target]
 
 
-def test_gif_disposal_is_kept():
-    data = animation("GIF", loop=0, disposal=[1, 2, 1, 2, 1])
-    _, image = rendered(data, "32x")
-    disposals = []
-    for index in range(image.n_frames):
-        image.seek(index)
-        disposals.append(image.disposal_method)
-    assert disposals == [1, 2, 1, 2, 1]
+@pytest.mark.parametrize(("alphas", "disposal"), [
+    ([None, None, None], 1),  # opaque frames
+    ([0, 255, 255], 1),  # shown where they were not: drawn over
+    ([255, 0, 255], 2),  # hidden where the frame before showed
+    ([None, 0], 2),
+], ids=["opaque", "showing-more", "hiding", "opaque-then-hiding"])
+def test_composited_gif_frames_are_all_kept_unless_one_hides_what_the_one_before_showed(alphas, disposal):
+    """Then all are 'restore to background': Pillow's writer restores only the part of a frame that changed."""
+    images = [Image.new("RGB", (2, 1), RED) if alpha is None else Image.new("RGBA", (2, 1), RED + (alpha,))
+              for alpha in alphas]
+    assert gif_disposals(images) == [disposal] * len(images)
+
+
+def test_a_gif_frame_after_one_restored_to_background_shows_no_pixel_of_the_frame_before_that():
+    """A reviewer's GIF: red all over (kept), then green at the left (restored to background), then blue at the
+    left: Chromium shows blue and two transparent pixels, and so does our PNG; our GIF showed blue, red, red,
+    Pillow's writer having restored only the changed pixel."""
+    frames = [((3, 1), (0, 0), [0, 0, 0], 1, None), ((3, 1), (0, 0), [1, 0, 0], 2, None),
+              ((1, 1), (0, 0), [2], 1, None)]
+    data = gif_by_hand((3, 1), [RED, GREEN, BLUE, YELLOW], frames)
+    ours, _ = rendered(data, "3x,gif")
+    assert frames_as_letters(data, 3) == frames_as_letters(ours.body, 3) == ["RRR", "GRR", "B.."]  # as Chromium
 
 
 @pytest.mark.parametrize("target", ["gif", "webp", "png", "avif"])
@@ -1228,8 +1242,8 @@ def gif_disposing(disposal: int) -> bytes:
 def test_gif_frames_are_disposed_of_as_browsers_dispose_of_them(disposal, around_the_squares):
     """Chromium restores what was under a frame for 3 and 4 (under the first, the empty screen), and keeps it
     for 5-7; Pillow kept the first frame for 3, and restored for 5-7. Composited so, the frames go out to a GIF
-    as 'restore to background' where they came as 3 or 4, and as 'keep' for 5-7 (written through, 5-7 left
-    stale pixels in Chromium: a reviewer's sweep, 112 of 1,589 GIF outputs)."""
+    as 'restore to background' where a frame hides what the one before showed, else as 'keep' (5-7 written
+    through left stale pixels in Chromium: a reviewer's sweep, 112 of 1,589 GIF outputs)."""
     data = gif_disposing(disposal)
     source = open_source(data, LIMITS)
     frames = list(source_frames(source.image, 0, source.frames, "gif", None, 1, data, None,
@@ -1241,16 +1255,7 @@ def test_gif_frames_are_disposed_of_as_browsers_dispose_of_them(disposal, around
     _, image = rendered(data, "16x")
     for index in range(image.n_frames):
         image.seek(index)
-        assert image.disposal_method == {3: 2, 4: 2, 5: 1, 7: 1}.get(disposal, disposal)
-
-
-def test_a_run_of_repeated_frames_is_merged_and_disposed_of_as_its_last_frame():
-    """What follows is drawn after the run's last disposal: kept from the first, a GIF output drew a reviewer's
-    next frame over pixels its source cleared."""
-    red, blue = (Image.new("RGBA", (2, 1), colour + (255,)) for colour in (RED, BLUE))
-    frames = [Frame(red, None, "gif", None, 100, 1), Frame(red.copy(), None, "gif", None, 50, 2),
-              Frame(blue, None, "gif", None, 100, 1)]
-    assert [(frame.duration, frame.disposal) for frame in merge_repeated(frames)] == [(150, 2), (100, 1)]
+        assert image.disposal_method == (2 if disposal in (3, 4) else 1)  # what shows is hidden again, or not
 
 
 def test_an_animation_asked_for_jpeg_gets_its_first_frame():
