@@ -780,14 +780,31 @@ def frame_canvas(source: Source, count: int, data: bytes) -> "ApngCanvas | Pillo
 
 
 def leaves_gaps(controls: tuple, canvas: tuple[int, int]) -> bool:
-    """Whether opaque frames placed and disposed of as their `controls` say may leave part of the canvas
-    undrawn, which shows transparent: a first frame smaller than the canvas, or one before the last disposed
-    of to the background (a first frame's 'restore to previous' too, as it restores the empty canvas)."""
-    if None in controls or controls[0][:4] != (*canvas, 0, 0):
+    """gaps_left() for an APNG's frames as their `controls` (png.frame_controls) place and dispose of them; a
+    control cut short may say anything."""
+    if None in controls:
         return True
-    cleared = (PngImagePlugin.Disposal.OP_BACKGROUND, PngImagePlugin.Disposal.OP_PREVIOUS)
-    return any(control[4] == PngImagePlugin.Disposal.OP_BACKGROUND for control in controls[1:-1]) or (
-        len(controls) > 1 and controls[0][4] in cleared)
+    background, previous = PngImagePlugin.Disposal.OP_BACKGROUND, PngImagePlugin.Disposal.OP_PREVIOUS
+    return gaps_left([((left, top, left + width, top + height), dispose == background, dispose == previous)
+                      for width, height, left, top, dispose in controls], canvas)
+
+
+def gaps_left(frames: list[tuple[Box, bool, bool]], canvas: tuple[int, int]) -> bool:
+    """Whether opaque frames, each (its box, whether it is cleared after it shows, whether what was under it
+    is put back), may leave part of the canvas undrawn, which shows transparent: a first frame smaller than the
+    canvas, one before the last cleared, or a first one put back (onto the empty canvas). An animation's last
+    disposal never shows."""
+    first_box, _, first_restores = frames[0]
+    return (first_box != (0, 0, *canvas) or any(clears for _, clears, _ in frames[:-1])
+            or (len(frames) > 1 and first_restores))
+
+
+def dispose_of(buffer: Image.Image, box: Box, clears: bool, kept: Image.Image | None) -> None:
+    """After a frame shows: its box cleared to transparency, or `kept`, what was under it, put back."""
+    if clears:
+        buffer.paste(0, box)
+    elif kept is not None:
+        buffer.paste(kept, box[:2])
 
 
 class SoughtFrames:
@@ -842,10 +859,7 @@ class ApngCanvas(SoughtFrames):
         else:
             self._buffer.paste(drawn, box)
         shown = self._buffer.convert(self._shown_mode)  # a copy, where the modes are the same
-        if dispose == PngImagePlugin.Disposal.OP_BACKGROUND:
-            self._buffer.paste(0, box)
-        elif kept is not None:
-            self._buffer.paste(kept, box)
+        dispose_of(self._buffer, box, dispose == PngImagePlugin.Disposal.OP_BACKGROUND, kept)
         return shown
 
 
@@ -861,9 +875,9 @@ class GifCanvas:
 
     def __init__(self, size: tuple[int, int], layout: gif.Layout, data: bytes, count: int):
         frames = layout.images[:count]
-        gaps = (frames[0].box != (0, 0, *size) or frames[0].transparency is not None
-                or any(frame.disposal == GIF_RESTORE_BACKGROUND for frame in frames[:-1])
-                or (count > 1 and frames[0].disposal in GIF_RESTORING))
+        placed = [(frame.box, frame.disposal == GIF_RESTORE_BACKGROUND, frame.disposal in GIF_RESTORING)
+                  for frame in frames]
+        gaps = frames[0].transparency is not None or gaps_left(placed, size)
         self._mode, self._size = "RGBA" if gaps else "RGB", size
         self._screen: Image.Image | None = None  # made with the first frame, or as that frame
         self._layout, self._data, self._last = layout, data, count - 1
@@ -888,10 +902,7 @@ class GifCanvas:
         if index == self._last:  # nothing is drawn after it: its screen is handed on, not copied
             return self._screen, frame.delay_ms
         shown = self._screen.copy()
-        if frame.disposal == GIF_RESTORE_BACKGROUND:
-            self._screen.paste(0, frame.box)
-        elif kept is not None:
-            self._screen.paste(kept, frame.box[:2])
+        dispose_of(self._screen, frame.box, frame.disposal == GIF_RESTORE_BACKGROUND, kept)
         return shown, frame.delay_ms
 
 
