@@ -681,6 +681,10 @@ def default_format(source: Image.Image) -> str:
     return "png" if has_alpha(source) else "jpeg"
 
 
+def is_grey(mode: str) -> bool:
+    return mode in GRAY_MODES or mode.startswith("I;16")
+
+
 def has_alpha(image: Image.Image) -> bool:
     return image.mode in ALPHA_MODES or "transparency" in image.info
 
@@ -836,8 +840,7 @@ class ApngCanvas(SoughtFrames):
 
     def __init__(self, source: Image.Image):
         self._blends = has_alpha(source)  # an opaque frame over the canvas is the frame itself
-        grey = source.mode in GRAY_MODES or source.mode.startswith("I;16")
-        self._shown_mode = "LA" if grey else "RGBA"
+        self._shown_mode = "LA" if is_grey(source.mode) else "RGBA"
         # alpha_composite() takes RGBA alone
         self._buffer = Image.new("RGBA" if self._blends else self._shown_mode, source.size, 0)
 
@@ -931,7 +934,7 @@ def colour_profile(source: Image.Image, codes: tuple[int, int] | None, target: s
     if target == "avif" and transfer in icc.HDR_TRANSFERS:
         return None
     brightest = CODE_POINT_READERS[source.format].brightest_nits(original)
-    if source.mode in GRAY_MODES or source.mode.startswith("I;16"):
+    if is_grey(source.mode):
         return icc.grey_profile(transfer, brightest)
     return icc.profile(primaries, transfer, brightest)
 
