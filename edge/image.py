@@ -888,25 +888,32 @@ class GifCanvas:
     def frame(self, _: Image.Image, index: int) -> tuple:
         """What shows once frame `index` is drawn, and its duration."""
         frame = self._layout.images[index]
-        with Image.open(io.BytesIO(gif.standalone(self._data, self._layout, index)), formats=["GIF"]) as alone:
-            alone.load()
-        fills = frame.box == (0, 0, *self._size) and frame.transparency is None
-        if fills and index == self._last == 0:
-            return alone, frame.delay_ms  # a still that fills its screen: its palette image
-        restores = frame.disposal in GIF_RESTORING
-        if self._screen is None and fills and not restores:
-            self._screen, kept = alone.convert(self._mode), None  # the first frame, over nothing to keep
-        else:
-            if self._screen is None:
-                self._screen = Image.new(self._mode, self._size, 0)
-            kept = self._screen.crop(frame.box) if restores else None
-            drawn = alone.convert("RGBA" if frame.transparency is not None else self._mode)
-            self._screen.paste(drawn, frame.box[:2], drawn if drawn.mode == "RGBA" else None)  # alpha: 0 or 255
+        left, top, right, bottom = frame.box
+        kept = None
+        if left < right and top < bottom:  # an empty frame shows for its delay, drawing nothing, as in Chromium
+            with Image.open(io.BytesIO(gif.standalone(self._data, self._layout, index)), formats=["GIF"]) as alone:
+                alone.load()
+            fills = frame.box == (0, 0, *self._size) and frame.transparency is None
+            if fills and index == self._last == 0:
+                return alone, frame.delay_ms  # a still that fills its screen: its palette image
+            restores = frame.disposal in GIF_RESTORING
+            if self._screen is None and fills and not restores:
+                self._screen = alone.convert(self._mode)  # the first frame, over nothing to keep
+            else:
+                kept = self._drawn().crop(frame.box) if restores else None
+                drawn = alone.convert("RGBA" if frame.transparency is not None else self._mode)
+                self._drawn().paste(drawn, frame.box[:2], drawn if drawn.mode == "RGBA" else None)  # alpha: 0, 255
         if index == self._last:  # nothing is drawn after it: its screen is handed on, not copied
-            return self._screen, frame.delay_ms
-        shown = self._screen.copy()
-        dispose_of(self._screen, frame.box, frame.disposal == GIF_RESTORE_BACKGROUND, kept)
+            return self._drawn(), frame.delay_ms
+        shown = self._drawn().copy()
+        dispose_of(self._drawn(), frame.box, frame.disposal == GIF_RESTORE_BACKGROUND, kept)
         return shown, frame.delay_ms
+
+    def _drawn(self) -> Image.Image:
+        """The screen as the frames so far leave it: empty before the first draws."""
+        if self._screen is None:
+            self._screen = Image.new(self._mode, self._size, 0)
+        return self._screen
 
 
 def colour_codes(source: Image.Image, original: bytes) -> tuple[int, int] | None:
