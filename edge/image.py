@@ -122,6 +122,9 @@ RAW_EXIF_PROFILE = "Raw profile type exif"
 # ImageMagick's hex of a JPEG's Exif (64 KB at most) takes about 130,000 characters.
 MAX_RAW_EXIF_CHARS = 1024 * 1024
 DEFAULT_FRAME_MS = 100
+# Browsers show a frame of this or less for DEFAULT_FRAME_MS instead (Chromium's DeferredImageDecoder, as Firefox
+# and WebKit do), whatever the format.
+BROWSERS_SLOW_DOWN_MS = 10
 MAX_GIF_REPEATS = MAX_WEBP_PLAYS = 65_535  # both counts take 16 bits
 MAX_FRAME_MS = 655_350  # GIF's largest delay (65535 cs); WebP's is larger, and no real frame is near either
 # Largest side of each output: what its encoder writes (WebP's is 16383 in libwebp, JPEG's 65500 in
@@ -1382,7 +1385,8 @@ def profile_to_srgb(image: Image.Image, icc_profile: bytes) -> Image.Image:
 
 
 def merge_repeated(frames: list[Frame]) -> list[Frame]:
-    """Fold a frame identical to the one before into it, adding up the durations.
+    """Fold a frame identical to the one before into it, adding up the durations that browsers show them for
+    (two frames of 0 ms show for 100 ms each; folded into one of 0 ms, they would show for 100 ms in all).
 
     Pillow's GIF and APNG writers fold such frames themselves, but then trip over
     the per-frame option lists; a still image is what is left when all are alike.
@@ -1393,11 +1397,16 @@ def merge_repeated(frames: list[Frame]) -> list[Frame]:
     for frame in frames[1:]:
         previous, pixels = merged[-1], frame.image.tobytes()
         if frame.image.mode == previous.image.mode and pixels == kept_pixels:
-            merged[-1] = replace(previous, duration=min(previous.duration + frame.duration, MAX_FRAME_MS))
+            shown_for = shown_ms(previous.duration) + shown_ms(frame.duration)
+            merged[-1] = replace(previous, duration=min(shown_for, MAX_FRAME_MS))
         else:
             merged.append(frame)
             kept_pixels = pixels
     return merged
+
+
+def shown_ms(duration: int) -> int:
+    return DEFAULT_FRAME_MS if duration <= BROWSERS_SLOW_DOWN_MS else duration
 
 
 def drop_unshown_alpha(frames: list[Frame]) -> None:

@@ -1174,6 +1174,21 @@ def test_frames_alike_once_cropped_become_one_with_their_durations_added(target)
         assert max_difference(colour, expected) <= LOSSY_EPSILON[target]
 
 
+@pytest.mark.parametrize("target", ["gif", "png", "webp"])
+def test_frames_alike_become_one_shown_as_long_as_browsers_showed_them(target):
+    """Browsers show a frame of 10 ms or less for 100 ms: two such frames of red showed for 200 ms, not 10. A
+    frame left alone keeps its own delay, which browsers slow down themselves. (Frames alike in the source
+    would be folded by its encoder: they differ in a strip that the crop cuts away.)"""
+    colours = [RED, RED, GREEN, BLUE, BLUE, BLUE]
+    frames = [Image.new("RGB", (40, 30), colour) for colour in colours]
+    for index, frame in enumerate(frames):
+        frame.paste((index * 30, 128, 128), (0, 0, 2, 30))
+    data = encoded(frames[0], "WEBP", save_all=True, append_images=frames[1:], lossless=True,
+                   duration=[0, 10, 10, 20, 10, 30])
+    _, image = rendered(data, f"20x20,cover,{target}")
+    assert [duration for _, duration, _ in frames_of(image)] == [200, 10, 150]
+
+
 @pytest.mark.parametrize(("alphas", "disposal"), [
     ([None, None, None], 1),  # opaque frames
     ([0, 255, 255], 1),  # shown where they were not: drawn over
