@@ -258,14 +258,18 @@ def frame_controls(data: bytes) -> list[tuple[int, int, int, int, int] | None]:
         if kind == b"IEND":
             break
         if kind == b"fcTL":
-            payload = view[position + 8:position + 8 + length]
-            whole = len(payload) >= FCTL_SIZE
-            control = (*FCTL_PLACE.unpack_from(payload, FCTL_PLACE_AT), payload[FCTL_DISPOSE_AT]) if whole else None
-            frame_due = True
+            control, frame_due = frame_control(view[position + 8:position + 8 + length]), True
         elif frame_due and kind in (b"IDAT", b"fdAT"):
             controls.append(control)
             frame_due = False
     return controls
+
+
+def frame_control(payload: memoryview) -> tuple[int, int, int, int, int] | None:
+    """An fcTL's width, height, left, top and dispose op; None for one cut short, which Pillow refuses."""
+    if len(payload) < FCTL_SIZE:
+        return None
+    return (*FCTL_PLACE.unpack_from(payload, FCTL_PLACE_AT), payload[FCTL_DISPOSE_AT])
 
 
 def check_frame_streams(data: bytes, count: int) -> None:
@@ -296,8 +300,9 @@ def check_frame_streams(data: bytes, count: int) -> None:
         gathering = False
         if kind == b"IEND" or (kind == b"fcTL" and len(streams) == count):
             break
-        if kind == b"fcTL" and len(payload) >= FCTL_PLACE_AT + FCTL_PLACE.size:  # Pillow refuses a short one itself
-            width, height, left, top = FCTL_PLACE.unpack_from(payload, FCTL_PLACE_AT)
+        control = frame_control(payload) if kind == b"fcTL" else None
+        if control is not None:  # Pillow refuses a short one itself
+            width, height, left, top, _ = control
             if left + width > canvas_width or top + height > canvas_height:
                 raise MalformedPng(f"frame {len(streams)} reaches past the canvas")
             due = (width, height)
