@@ -289,7 +289,9 @@ def open_source(data: bytes, limits: Limits) -> Source:
     try:
         image = Image.open(reader or io.BytesIO(webp.with_alpha_declared(data) if hidden_alpha else data),
                            formats=DECODERS)
-    except DECODE_ERRORS as error:  # UnidentifiedImageError is an OSError
+    except Image.UnidentifiedImageError:  # its message names the BytesIO's address, unique to each log line
+        raise UnsupportedMedia(f"cannot identify image: not {', '.join(DECODERS)}; it begins {data[:8]!r}") from None
+    except DECODE_ERRORS as error:
         raise UnsupportedMedia(f"cannot identify image: {error}") from None
     if image.mode in RANGELESS_MODES:
         raise UnsupportedMedia(f"{image.format} with mode {image.mode} samples, whose range is unknown")
