@@ -122,8 +122,6 @@ RAW_EXIF_PROFILE = "Raw profile type exif"
 # ImageMagick's hex of a JPEG's Exif (64 KB at most) takes about 130,000 characters.
 MAX_RAW_EXIF_CHARS = 1024 * 1024
 DEFAULT_FRAME_MS = 100
-GIF_COLOURS = 256
-GIF_TRANSPARENT_INDEX = GIF_COLOURS - 1
 # Browsers show a frame of this or less for DEFAULT_FRAME_MS instead (Chromium's DeferredImageDecoder, as Firefox
 # and WebKit do), whatever the format.
 BROWSERS_SLOW_DOWN_MS = 10
@@ -1466,39 +1464,10 @@ def encode(frames: list[Frame], quality: int | None, plays: int, lossless: bool 
 
 
 def gif_palette(image: Image.Image) -> Image.Image:
-    """A frame quantised to its own palette, here on the resample threads: median cut releases the GIL and is most
-    of a GIF's encode time (20 frames of 320x200: 480 ms on one core, 270 on two). An RGB frame gets 256 colours,
-    exactly as Pillow's GIF writer would convert it. An RGBA one (its alpha 0 or 255: gif_alpha) whose colours fit
-    in 255 gets them exactly, and a transparent entry; Pillow's writer quantises the four channels together by
-    octree, which drifts even where the colours fit (100 colours over transparency came out up to 15 levels off).
-    More colours are left to it: median cut there is closer (mean error 1-3 levels against 3-5 on photos) but 8-10
-    times slower, and its GIF 2.3-2.6 times larger (by hand, 20 frames at 320 and 800 px)."""
-    if image.mode == "RGB":
-        return image.convert("P", palette=Image.Palette.ADAPTIVE)
-    if image.mode != "RGBA":
-        return image
-    alpha = image.getchannel("A")
-    # Transparent pixels take an opaque pixel's colour, so as to take no entry of the palette themselves.
-    colours = Image.new("RGB", image.size, opaque_colour(image, alpha))
-    colours.paste(image, mask=alpha)
-    if colours.getcolors(GIF_COLOURS - 1) is None:
-        return image
-    indexed = colours.convert("P", palette=Image.Palette.ADAPTIVE, colors=GIF_COLOURS - 1)
-    indexed.paste(GIF_TRANSPARENT_INDEX, mask=ImageChops.invert(alpha))
-    palette = indexed.getpalette() or []
-    indexed.putpalette(palette + [0] * (3 * GIF_COLOURS - len(palette)))
-    indexed.info["transparency"] = GIF_TRANSPARENT_INDEX
-    return indexed
-
-
-def opaque_colour(image: Image.Image, alpha: Image.Image) -> tuple[int, int, int]:
-    """The colour of one opaque pixel of `image` (black if none is): the first in the top row that shows."""
-    shown = alpha.getbbox()
-    if shown is None:
-        return (0, 0, 0)
-    left, top, right, _ = shown
-    first = alpha.crop((left, top, right, top + 1)).tobytes().index(OPAQUE)
-    return image.getpixel((left + first, top))[:3]
+    """An RGB frame quantised to its own 256 colours, exactly as Pillow's GIF writer would
+    convert it, but here on the resample threads: median cut releases the GIL and is most
+    of a GIF's encode time (20 frames of 320x200: 480 ms on one core, 270 on two)."""
+    return image.convert("P", palette=Image.Palette.ADAPTIVE) if image.mode == "RGB" else image
 
 
 def encoder_options(

@@ -191,38 +191,6 @@ def test_gif_alpha_is_rounded_after_the_resize():
     assert abs(opaque - expected) <= 8, (opaque, expected)
 
 
-def colours_over_transparency(count: int, size: tuple[int, int]) -> Image.Image:
-    """A palette image of `count` random colours and a transparent entry after them, a third of it transparent."""
-    rng = random.Random(count)
-    palette = [rng.randrange(256) for _ in range(3 * count)]
-    image = Image.new("P", size)
-    image.putpalette(palette + [0, 0, 0])
-    image.putdata([count if rng.random() < 1 / 3 else rng.randrange(count) for _ in range(size[0] * size[1])])
-    image.info["transparency"] = count
-    return image
-
-
-def shown_pixels(image: Image.Image) -> list[tuple[int, int, int, int]]:
-    rgba = image.convert("RGBA").tobytes()
-    return [tuple(rgba[at:at + 4]) if rgba[at + 3] else (0, 0, 0, 0) for at in range(0, len(rgba), 4)]
-
-
-@pytest.mark.parametrize("count", [1, 100, 255])
-@pytest.mark.parametrize("source_format", ["GIF", "PNG"])
-def test_gif_output_keeps_colours_over_transparency_where_they_fit(source_format, count):
-    """255 colours and a transparent entry fill a GIF's palette: at its own size every pixel comes out as it went
-    in. Pillow's writer quantised the four channels together: 100 colours came out up to 15 levels off."""
-    source = colours_over_transparency(count, (48, 32))
-    data = encoded(source, source_format, transparency=count)
-    _, image = rendered(data, "48x,gif")
-    assert shown_pixels(image) == shown_pixels(source)
-
-
-def test_an_image_all_transparent_stays_so_in_gif():
-    _, image = rendered(encoded(Image.new("RGBA", (8, 8), RED + (0,)), "PNG"), "8x,gif")
-    assert shown_pixels(image) == [(0, 0, 0, 0)] * 64
-
-
 @pytest.mark.parametrize("count", [1, 5])
 def test_gif_palettes_made_on_threads_are_exactly_pillows_own(count):
     """The engine quantises GIF frames itself, in parallel: the bytes must be what Pillow's writer makes."""
