@@ -11,7 +11,7 @@ import weakref
 import zlib
 
 import pytest
-from PIL import ExifTags, Image, ImageCms, ImageOps
+from PIL import ExifTags, Image, ImageCms, ImageDraw, ImageOps
 
 import bombs
 import edge.image
@@ -20,8 +20,8 @@ from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
 from edge.image import (
     DEFAULT_QUALITY, Limits, check_pixels_in_head, declared_size, encoder_options, frame_canvas,
-    gif_disposals, leaves_gaps, loop_option, open_source, render, source_frames, webp_decoder,
-    with_partial_edges_weighed,
+    Frame, encode, gif_alpha, gif_disposal, leaves_gaps, loop_option, open_source, render, source_frames,
+    webp_decoder, with_partial_edges_weighed,
 )
 from edge.rendition import parse_rendition
 from bombs import png_chunk
@@ -194,8 +194,6 @@ def test_gif_alpha_is_rounded_after_the_resize():
 @pytest.mark.parametrize("count", [1, 5])
 def test_gif_palettes_made_on_threads_are_exactly_pillows_own(count):
     """The engine quantises GIF frames itself, in parallel: the bytes must be what Pillow's writer makes."""
-    from edge.image import Frame, encode
-
     images = [gradient((120, 90)).rotate(15 * index) for index in range(count)]
     geometry = plan((120, 90), 120, None, "contain")
     frames = [Frame(image.copy(), geometry, "gif", None, 80) for image in images]
@@ -1189,6 +1187,36 @@ def test_frames_alike_become_one_shown_as_long_as_browsers_showed_them(target):
     assert [duration for _, duration, _ in frames_of(image)] == [200, 10, 150]
 
 
+def faint_dot_frames() -> list[Image.Image]:
+    """An opaque square, and a faint white dot (alpha 60) that moves along the top: a GIF cannot show the dot."""
+    frames = []
+    for index in range(6):
+        frame = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+        draw = ImageDraw.Draw(frame)
+        draw.rectangle((16, 16, 47, 47), fill=(200, 30, 30, 255))
+        draw.ellipse((index * 8, 2, index * 8 + 8, 10), fill=(255, 255, 255, 60))
+        frames.append(frame)
+    return frames
+
+
+def test_frames_alike_but_for_the_colour_of_transparent_pixels_become_one():
+    """To GIF the dot's alpha rounds to 0, and its colour stays under it: the frames look alike (a 500 before,
+    as the GIF writer folded them itself, below)."""
+    frames = faint_dot_frames()
+    data = encoded(frames[0], "PNG", save_all=True, append_images=frames[1:], duration=100)
+    result, image = rendered(data, "64x,gif")
+    assert result.frames == 1 and getattr(image, "n_frames", 1) == 1
+
+
+def test_frames_the_gif_writer_folds_itself_are_encoded():
+    """Pillow's writer folds frames that its palettes make alike, and a list of disposals given for them raised
+    TypeError where one frame was left."""
+    frames = [Frame(gif_alpha(image), plan((64, 64), 64, None, "contain"), "gif", None, 100)
+              for image in faint_dot_frames()]
+    with Image.open(io.BytesIO(encode(frames, None, 0))) as image:
+        assert (getattr(image, "n_frames", 1), image.info["duration"]) == (1, 600)
+
+
 @pytest.mark.parametrize(("alphas", "disposal"), [
     ([None, None, None], 1),  # opaque frames
     ([0, 255, 255], 1),  # shown where they were not: drawn over
@@ -1199,7 +1227,7 @@ def test_composited_gif_frames_are_all_kept_unless_one_hides_what_the_one_before
     """Then all are 'restore to background': Pillow's writer restores only the part of a frame that changed."""
     images = [Image.new("RGB", (2, 1), RED) if alpha is None else Image.new("RGBA", (2, 1), RED + (alpha,))
               for alpha in alphas]
-    assert gif_disposals(images) == [disposal] * len(images)
+    assert gif_disposal(images) == disposal
 
 
 def test_a_gif_frame_after_one_restored_to_background_shows_no_pixel_of_the_frame_before_that():
