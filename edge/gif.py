@@ -51,7 +51,7 @@ class Frame:
 
 @dataclass(frozen=True)
 class Layout:
-    size: tuple[int, int]  # the logical screen, grown to every counted frame's extent, as Pillow grows it
+    size: tuple[int, int]  # the logical screen, grown as Pillow grows it to each counted frame that has pixels
     images: tuple[Frame, ...]  # the frames found, in order, counting stopped at max_frames + 1
     palette: bytes | None  # the global colour table
 
@@ -92,7 +92,8 @@ def scan(data: bytes, max_frames: int) -> Layout:
             if pos + 11 > len(data):
                 raise MalformedGif(f"truncated in the descriptor of frame {len(images) + 1}")
             left, top, frame_w, frame_h = struct.unpack_from("<HHHH", data, pos + 1)
-            width, height = max(width, left + frame_w), max(height, top + frame_h)
+            if (frame_w and frame_h) or not images:  # an empty later frame draws nothing, and is never decoded
+                width, height = max(width, left + frame_w), max(height, top + frame_h)
             flags = data[pos + 9]
             palette = data[pos + 10:pos + 10 + _palette_size(flags)] if flags & 0x80 else None
             start = pos + 10 + _palette_size(flags)  # after the descriptor and its local palette

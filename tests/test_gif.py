@@ -50,6 +50,17 @@ def test_the_walk_finds_what_pillow_finds(make):
     assert counted(gif.scan(data, 100)) == pillows_view(data)
 
 
+@pytest.mark.parametrize(("extents", "size"), [
+    ([(0, 0, 2, 2), (60000, 60000, 0, 0)], (4, 4)),
+    ([(0, 0, 2, 2), (0, 0, 0, 9000)], (4, 4)),
+    ([(50, 40, 0, 0), (0, 0, 2, 2)], (50, 40)),
+], ids=["empty-later-frame-far-off", "later-frame-of-no-width", "empty-first-frame"])
+def test_a_frame_without_pixels_grows_the_screen_only_as_the_first(extents, size):
+    """An empty later frame draws nothing (Chromium 156) and is never decoded, so it may lie anywhere; the first
+    grows the screen as Pillow opens the file, and as Chromium shows it, even empty."""
+    assert gif.scan(bombs.gif_frames((4, 4), extents), 10).size == size
+
+
 def test_counting_stops_one_frame_past_the_limit():
     assert gif.scan(bombs.gif_with_frames(50), 9).frames == 10
 

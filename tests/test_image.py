@@ -1336,16 +1336,20 @@ def frames_as_letters(data: bytes, width: int) -> list[str]:
     ([((0, 1), (0, 0), [], 1, None), ((1, 1), (1, 0), [1], 1, None)], ["..", ".B"]),
     ([((2, 1), (0, 0), [0, 1], 1, None), ((0, 1), (1, 0), [2], 2, None), ((1, 1), (0, 0), [3], 1, None)],
      ["RB", "YB"]),
+    ([((2, 1), (0, 0), [0, 1], 1, None), ((0, 0), (60000, 60000), [], 1, None), ((1, 1), (1, 0), [3], 1, None)],
+     ["RB", "RY"]),
 ], ids=["smaller-first-frame", "restore-to-background-without-transparency", "unspecified-after-restore",
         "restore-to-previous-on-the-first-frame", "reserved-5-keeps", "later-frame-past-the-screen",
-        "transparency-on-the-empty-screen", "empty-later-frame", "empty-first-frame", "empty-frame-cleared"])
+        "transparency-on-the-empty-screen", "empty-later-frame", "empty-first-frame", "empty-frame-cleared",
+        "empty-frame-far-off-the-screen"])
 def test_gif_frames_are_composited_as_chromium_composites_them(frames, shown):
     """Chromium 156's frames (a reviewer's reproductions, on a 2x1 screen, palette R, B, G, Y, background G).
     Pillow showed the first six otherwise: R behind the smaller first frame; the background colour (G) where
     browsers clear; the previous disposal taken for an unspecified one; the first frame kept by 'restore to
-    previous'; 5 read as 'restore to previous'; the screen grown for the later frame. The last three, checked
+    previous'; 5 read as 'restore to previous'; the screen grown for the later frame. The last four, checked
     by hand: a frame of no width or height draws nothing, whatever data follows it (Chromium shows the screen as
-    it was, for the frame's delay; frames alike in a row are one here); each was a 415."""
+    it was, for the frame's delay; frames alike in a row are one here); each was a 415, the last then a 413 (the
+    screen grown to where the empty frame lay)."""
     data = gif_by_hand((2, 1), [RED, BLUE, GREEN, YELLOW], frames)
     data = data[:11] + bytes([2]) + data[12:]  # the background colour: G
     assert frames_as_letters(data, 2) == shown
