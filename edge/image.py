@@ -170,7 +170,6 @@ PARALLEL_MIN_PIXELS = 512 * 512
 # The working modes whose colour is resampled weighted by alpha (as RGBa: the resampler has
 # no two-band mode, and LA's three equal colour bands come back exactly).
 WEIGHTED_BY_ALPHA = frozenset({"RGBA", "LA"})
-SHOWS = [0] + [255] * 255  # an alpha's lookup table: any alpha at all shows its pixel
 # An animation's frames decoded ahead of their steps. The bench's 20-frame GIF to 320 px
 # WebP: 330 against 390 ms, to GIF 460 against 540, the same bytes.
 FRAMES_AHEAD = 2
@@ -1329,9 +1328,15 @@ STEPS = (
 
 def gif_alpha(image: Image.Image) -> Image.Image:
     """Round alpha to all or nothing at half: Pillow's GIF writer would make every partly
-    transparent pixel of a resized edge opaque, a solid fringe around the shape."""
-    image.putalpha(image.getchannel("A").point(lambda alpha: 255 if alpha >= GIF_OPAQUE_FROM else 0))
-    return image
+    transparent pixel of a resized edge opaque, a solid fringe around the shape. A pixel made
+    transparent keeps no colour, so that frames alike to look at are alike in bytes and fold into
+    one (merge_repeated): a faint dot that moved, hidden now, made them differ, and the writer,
+    which then folded them itself, added their delays as written."""
+    alpha = image.getchannel("A").point(lambda alpha: 255 if alpha >= GIF_OPAQUE_FROM else 0)
+    shown = Image.new("RGBA", image.size, 0)
+    shown.paste(image, mask=alpha)
+    shown.putalpha(alpha)
+    return shown
 
 
 def cmyk_to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
@@ -1396,9 +1401,9 @@ def merge_repeated(frames: list[Frame]) -> list[Frame]:
     """
     if len(frames) < 2:
         return frames
-    merged, kept_pixels = frames[:1], shown_bytes(frames[0].image)  # each frame's pixels are read once
+    merged, kept_pixels = frames[:1], frames[0].image.tobytes()  # each frame's pixels are read once
     for frame in frames[1:]:
-        previous, pixels = merged[-1], shown_bytes(frame.image)
+        previous, pixels = merged[-1], frame.image.tobytes()
         if frame.image.mode == previous.image.mode and pixels == kept_pixels:
             shown_for = shown_ms(previous.duration) + shown_ms(frame.duration)
             merged[-1] = replace(previous, duration=min(shown_for, MAX_FRAME_MS))
@@ -1406,16 +1411,6 @@ def merge_repeated(frames: list[Frame]) -> list[Frame]:
             merged.append(frame)
             kept_pixels = pixels
     return merged
-
-
-def shown_bytes(image: Image.Image) -> bytes:
-    """A frame's pixels as they show: a wholly transparent pixel's colour, which frames alike to look at may hold
-    differently (GIF's all-or-nothing alpha hides what a faint pixel held), counts as black."""
-    if image.mode not in WEIGHTED_BY_ALPHA:
-        return image.tobytes()
-    shown = Image.new(image.mode, image.size, 0)
-    shown.paste(image, mask=image.getchannel("A").point(SHOWS))
-    return shown.tobytes()
 
 
 def shown_ms(duration: int) -> int:
