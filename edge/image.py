@@ -288,7 +288,9 @@ def open_source(data: bytes, limits: Limits) -> Source:
         image = Image.open(reader or io.BytesIO(webp.with_alpha_declared(data) if hidden_alpha else data),
                            formats=DECODERS)
     except Image.UnidentifiedImageError:  # its message names the BytesIO's address, unique to each log line
-        raise UnsupportedMedia(f"cannot identify image: not {', '.join(DECODERS)}; it begins {data[:8]!r}") from None
+        # Also where a decoder knew the signature but failed on the header after it, which Pillow does not say.
+        raise UnsupportedMedia(f"cannot identify image: no decoder of {', '.join(DECODERS)} opened it; "
+                               f"it begins {data[:8]!r}") from None
     except DECODE_ERRORS as error:
         raise UnsupportedMedia(f"cannot identify image: {error}") from None
     if image.mode in RANGELESS_MODES:

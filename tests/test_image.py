@@ -1446,7 +1446,7 @@ def test_what_we_do_not_decode_is_415(data):
     """Logged by its first bytes: Pillow's message names its BytesIO's address, which made each log line unique."""
     with pytest.raises(UnsupportedMedia) as raised:
         rendered(data, "100x")
-    named = "cannot identify image: not JPEG, PNG, GIF, WEBP, AVIF, TIFF, BMP"
+    named = "cannot identify image: no decoder of JPEG, PNG, GIF, WEBP, AVIF, TIFF, BMP opened it"
     assert raised.value.detail == f"{named}; it begins {data[:8]!r}"
 
 
