@@ -127,6 +127,7 @@ DEFAULT_FRAME_MS = 100
 BROWSERS_SLOW_DOWN_MS = 10
 MAX_GIF_REPEATS = MAX_WEBP_PLAYS = 65_535  # both counts take 16 bits
 MAX_FRAME_MS = 655_350  # GIF's largest delay (65535 cs); WebP's is larger, and no real frame is near either
+APNG_DELAY_SLACK_MS = 1e-6
 # Largest side of each output: what its encoder writes (WebP's is 16383 in libwebp, JPEG's 65500 in
 # libjpeg), and for AVIF and PNG what decoders read: libavif, and Chromium's, refuse over 32768 by
 # default, libpng over 1,000,000 (and Chromium showed no wider PNG).
@@ -774,7 +775,9 @@ def whole_ms(duration: float | None, source_format: str) -> int:
     whose reading by Chromium is unchecked, is rounded as before. GIF and WebP delays are whole already."""
     if duration is None:
         return DEFAULT_FRAME_MS
-    return min(int(duration) if source_format == "PNG" else round(duration), MAX_FRAME_MS)
+    # Pillow divides in floats, just short of a whole 1001 ms (1001/1000 s); a fraction of 1/65535 is far above.
+    whole = int(duration + APNG_DELAY_SLACK_MS) if source_format == "PNG" else round(duration)
+    return min(whole, MAX_FRAME_MS)
 
 
 def sought(source: Image.Image, index: int, draw: Callable[[Image.Image], Image.Image]) -> tuple:

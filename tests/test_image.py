@@ -1175,11 +1175,13 @@ def test_frames_alike_once_cropped_become_one_with_their_durations_added(target)
 @pytest.mark.parametrize("target", ["png", "webp", "avif"])
 def test_an_apng_s_delays_are_cut_to_the_millisecond_as_chromium_reads_them(target):
     """Chromium 156 reports delays of 53/5000, 249/2500 and 51/2500 s as 10, 99 and 20 ms (by hand); rounded,
-    the first would be 11 ms, shown for 11 where Chromium shows it for 100."""
-    frames = [Image.new("RGB", (40, 30), colour) for colour in (RED, GREEN, BLUE)]
-    data = encoded(frames[0], "PNG", save_all=True, append_images=frames[1:], duration=[10.6, 99.6, 20.4])
+    the first would be 11 ms, shown for 11 where Chromium shows it for 100. Whole ones stay whole: Pillow reads
+    1001/1000 s as 1000.9999999999999 ms, which Chromium reads as 1001 (a reviewer's check)."""
+    frames = [Image.new("RGB", (40, 30), colour) for colour in (RED, GREEN, BLUE, YELLOW, RED)]
+    data = encoded(frames[0], "PNG", save_all=True, append_images=frames[1:],
+                   duration=[10.6, 99.6, 20.4, 1001, 2010])
     _, image = rendered(data, f"40x,{target}")
-    assert [duration for _, duration, _ in frames_of(image)] == [10, 99, 20]
+    assert [round(duration, 6) for _, duration, _ in frames_of(image)] == [10, 99, 20, 1001, 2010]  # Pillow's float
 
 
 @pytest.mark.parametrize("target", ["gif", "png", "webp"])
