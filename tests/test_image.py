@@ -1211,13 +1211,35 @@ def faint_dot_frames() -> list[Image.Image]:
     return frames
 
 
-def test_frames_alike_but_for_the_colour_of_transparent_pixels_become_one():
+@pytest.mark.parametrize("delay", [100, 10])
+def test_frames_alike_but_for_the_colour_of_transparent_pixels_become_one(delay):
     """To GIF the dot's alpha rounds to 0, and its colour stays under it: the frames look alike (a 500 before,
-    as the GIF writer folded them itself, below)."""
+    as the GIF writer folded them itself, below). Frames of 10 ms or less are folded here, as browsers show
+    them; the writer folds the others, adding their delays as browsers do."""
     frames = faint_dot_frames()
-    data = encoded(frames[0], "PNG", save_all=True, append_images=frames[1:], duration=100)
-    result, image = rendered(data, "64x,gif")
-    assert result.frames == 1 and getattr(image, "n_frames", 1) == 1
+    data = encoded(frames[0], "PNG", save_all=True, append_images=frames[1:], duration=delay)
+    _, image = rendered(data, "64x,gif")
+    assert getattr(image, "n_frames", 1) == 1
+
+
+@pytest.mark.parametrize("target", ["webp", "png", "gif"])
+def test_frames_alike_but_for_what_their_transparent_pixels_hide_become_one(target):
+    """An APNG at its own size keeps the colours its transparent pixels hide, which no resample clears: left
+    apart, libwebp folded two such frames of 10 ms into one of 20 (a reviewer's case; browsers showed 200)."""
+    def square_over(hidden: tuple[int, int, int], colour: tuple[int, int, int]) -> Image.Image:
+        frame = Image.new("RGBA", (64, 64), hidden + (0,))
+        frame.paste(colour + (255,), (16, 16, 48, 48))
+        return frame
+
+    frames = [square_over(RED, GREEN), square_over(BLUE, GREEN), square_over(BLUE, RED)]
+    data = encoded(frames[0], "PNG", save_all=True, append_images=frames[1:], duration=[10, 10, 100])
+    result, image = rendered(data, f"64x,{target}")
+    durations = []
+    for index in range(image.n_frames):
+        image.seek(index)
+        image.load()
+        durations.append(image.info["duration"])
+    assert (result.frames, durations) == (2, [200, 100])
 
 
 def test_frames_the_gif_writer_folds_itself_are_encoded():
