@@ -171,7 +171,6 @@ PARALLEL_MIN_PIXELS = 512 * 512
 # The working modes whose colour is resampled weighted by alpha (as RGBa: the resampler has
 # no two-band mode, and LA's three equal colour bands come back exactly).
 WEIGHTED_BY_ALPHA = frozenset({"RGBA", "LA"})
-SHOWS = [0] + [255] * 255  # an alpha's lookup table: any alpha at all shows its pixel
 # An animation's frames decoded ahead of their steps. The bench's 20-frame GIF to 320 px
 # WebP: 330 against 390 ms, to GIF 460 against 540, the same bytes.
 FRAMES_AHEAD = 2
@@ -771,14 +770,17 @@ def source_frames(
 
 
 def whole_ms(duration: float | None, source_format: str) -> int:
-    """A frame's delay in whole milliseconds, which every encoder takes (the AVIF encoder refuses floats). An APNG's
-    is cut to the millisecond, as Chromium 156 reads it (10.6 ms as 10, so shown for 100: shown_ms); an AVIF's,
-    whose reading by Chromium is unchecked, is rounded as before. GIF and WebP delays are whole already."""
+    """A frame's delay as browsers show it, in whole milliseconds, which every encoder takes (the AVIF encoder
+    refuses floats). An APNG's is cut to the millisecond, as Chromium 156 reads it (10.6 ms as 10); an AVIF's,
+    whose reading by Chromium is unchecked, is rounded. GIF and WebP delays are whole already. One of 10 ms or
+    less is shown for 100, and written so: frames that an encoder folds (libwebp those that its lossy coding
+    makes alike, Pillow's GIF writer those that its palettes do) then add up to what browsers showed, not to
+    20 ms for two frames of 10 shown for 200."""
     if duration is None:
         return DEFAULT_FRAME_MS
     # Pillow divides in floats, just short of a whole 1001 ms (1001/1000 s); a fraction of 1/65535 is far above.
     whole = int(duration + APNG_DELAY_SLACK_MS) if source_format == "PNG" else round(duration)
-    return min(whole, MAX_FRAME_MS)
+    return DEFAULT_FRAME_MS if whole <= BROWSERS_SLOW_DOWN_MS else min(whole, MAX_FRAME_MS)
 
 
 def sought(source: Image.Image, index: int, draw: Callable[[Image.Image], Image.Image]) -> tuple:
@@ -1401,8 +1403,8 @@ def profile_to_srgb(image: Image.Image, icc_profile: bytes) -> Image.Image:
 
 
 def merge_repeated(frames: list[Frame]) -> list[Frame]:
-    """Fold a frame identical to the one before into it, adding up the durations that browsers show them for
-    (two frames of 0 ms show for 100 ms each; folded into one of 0 ms, they would show for 100 ms in all).
+    """Fold a frame identical to the one before into it, adding up the durations (as browsers show them:
+    whole_ms).
 
     Pillow's GIF and APNG writers fold such frames themselves, but then trip over
     the per-frame option lists; a still image is what is left when all are alike.
@@ -1412,36 +1414,12 @@ def merge_repeated(frames: list[Frame]) -> list[Frame]:
     merged, kept_pixels = frames[:1], frames[0].image.tobytes()  # each frame's pixels are read once
     for frame in frames[1:]:
         previous, pixels = merged[-1], frame.image.tobytes()
-        slowed_down = shown_ms(previous.duration) != previous.duration or shown_ms(frame.duration) != frame.duration
-        if frame.image.mode == previous.image.mode and (pixels == kept_pixels or (
-                slowed_down and differ_only_where_transparent(previous.image, frame.image))):
-            shown_for = shown_ms(previous.duration) + shown_ms(frame.duration)
-            merged[-1] = replace(previous, duration=min(shown_for, MAX_FRAME_MS))
+        if frame.image.mode == previous.image.mode and pixels == kept_pixels:
+            merged[-1] = replace(previous, duration=min(previous.duration + frame.duration, MAX_FRAME_MS))
         else:
             merged.append(frame)
             kept_pixels = pixels
     return merged
-
-
-def differ_only_where_transparent(kept: Image.Image, image: Image.Image) -> bool:
-    """Whether two frames of one mode, not alike in bytes, differ only in the colour of wholly transparent
-    pixels, which nothing shows: an APNG's frames may hide different colours there, and GIF's rounding of alpha
-    hides a faint pixel's. Left apart, the encoders (Pillow's GIF writer, libwebp) fold them themselves and add
-    their delays as written, which is wrong only for a delay that browsers slow down (10 ms or less: two such
-    frames showed for 200 ms, and folded so for 20); merge_repeated asks only then, as this costs 1-5 ms a
-    megapixel."""
-    if kept.mode not in WEIGHTED_BY_ALPHA:
-        return False
-    alpha = kept.getchannel("A")
-    if alpha.getextrema()[0] != 0 or alpha.tobytes() != image.getchannel("A").tobytes():
-        return False
-    shows = alpha.point(SHOWS)  # 255 where anything shows: the differences there are kept, the others cleared
-    where_shown = Image.merge(kept.mode, [shows] * len(kept.mode))
-    return ImageChops.darker(ImageChops.difference(kept, image), where_shown).getbbox(alpha_only=False) is None
-
-
-def shown_ms(duration: int) -> int:
-    return DEFAULT_FRAME_MS if duration <= BROWSERS_SLOW_DOWN_MS else duration
 
 
 def drop_unshown_alpha(frames: list[Frame]) -> None:
