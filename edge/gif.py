@@ -22,6 +22,7 @@ _EXTENSION, _TRAILER = 0x21, 0x3B  # and 0x2C, an image descriptor: a frame
 _GRAPHIC_CONTROL, _GRAPHIC_CONTROL_SIZE = 0xF9, 4  # Pillow indexes its 4 bytes without checking
 _COMMENT, _APPLICATION, _LOOP_APPLICATION = 0xFE, 0xFF, b"NETSCAPE2.0"
 _INTERLACED = 0x40  # in an image descriptor's packed byte
+_NO_CONTROL = (0, None, None)  # the disposal, transparency and delay of a frame without a graphic control
 # Like Pillow, skip any stray byte between blocks; unlike Pillow, in C rather than one read at a time.
 _NEXT_BLOCK = re.compile(rb"[!,;]")
 # Encoders write 255-byte sub-blocks, and short ones only at the end of a frame or in
@@ -75,7 +76,7 @@ def scan(data: bytes, max_frames: int) -> Layout:
     pos = 13 + _palette_size(data[10])
     steps = len(data) // _BYTES_PER_STEP + _FREE_STEPS
     images: list[Frame] = []
-    control = (0, None, None)  # the disposal, transparency and delay the next frame takes
+    control = _NO_CONTROL  # what the next frame takes
     while len(images) <= max_frames:
         found = _NEXT_BLOCK.search(data, pos)
         if found is None or data[found.start()] == _TRAILER:
@@ -99,7 +100,7 @@ def scan(data: bytes, max_frames: int) -> Layout:
             start = pos + 10 + _palette_size(flags)  # after the descriptor and its local palette
             pos, steps = _skip_sub_blocks(data, start + 1, steps + _STEPS_PER_FRAME)  # past the LZW code size
             images.append(Frame((left, top, left + frame_w, top + frame_h), *control, palette, flags, (start, pos)))
-            control = (0, None, None)
+            control = _NO_CONTROL
         if steps < 0:
             raise MalformedGif("too many sub-blocks or stray bytes for its size")
     return Layout((width, height), tuple(images), data[13:13 + _palette_size(data[10])] or None)
