@@ -746,7 +746,7 @@ def is_animated(image: Image.Image) -> bool:
 
 def source_frames(
     source: Image.Image, first: int, count: int, target: str, geometry: Geometry, orientation: int,
-    original: bytes, icc_profile: bytes | None, canvas: "ApngCanvas | PillowCanvas | GifCanvas | None",
+    original: bytes, icc_profile: bytes | None, canvas: "Canvas | None",
 ) -> Iterator[Frame]:
     """`count` frames from Pillow's frame `first`, each with what the encoder must know of it; drawn on `canvas`
     (frame_canvas), if any, else as Pillow draws them."""
@@ -789,7 +789,7 @@ def sought(source: Image.Image, index: int, draw: Callable[[Image.Image], Image.
     return draw(source), source.info.get("duration")
 
 
-def frame_canvas(source: Source, count: int, data: bytes) -> "ApngCanvas | PillowCanvas | GifCanvas | None":
+def frame_canvas(source: Source, count: int, data: bytes) -> "Canvas | None":
     """What draws `count` frames of an APNG or a GIF as browsers show them. For an APNG, Pillow's own canvas
     where its frames are opaque, not interlaced, and leave no gap, else ApngCanvas; for a GIF, still or not,
     GifCanvas. None for any other source, and for an APNG's IDAT image alone: Pillow draws them as browsers
@@ -921,13 +921,15 @@ class GifCanvas:
             if self._screen is None and fills and not restores:
                 self._screen = alone.convert(self._mode)  # the first frame, over nothing to keep
             else:
-                kept = self._drawn().crop(frame.box) if restores else None
+                screen = self._drawn()
+                kept = screen.crop(frame.box) if restores else None
                 drawn = alone.convert("RGBA" if frame.transparency is not None else self._mode)
-                self._drawn().paste(drawn, frame.box[:2], drawn if drawn.mode == "RGBA" else None)  # alpha: 0, 255
+                screen.paste(drawn, frame.box[:2], drawn if drawn.mode == "RGBA" else None)  # alpha: 0 or 255
+        screen = self._drawn()
         if index == self._last:  # nothing is drawn after it: its screen is handed on, not copied
-            return self._drawn(), frame.delay_ms
-        shown = self._drawn().copy()
-        dispose_of(self._drawn(), frame.box, frame.disposal == GIF_RESTORE_BACKGROUND, kept)
+            return screen, frame.delay_ms
+        shown = screen.copy()
+        dispose_of(screen, frame.box, frame.disposal == GIF_RESTORE_BACKGROUND, kept)
         return shown, frame.delay_ms
 
     def _drawn(self) -> Image.Image:
@@ -935,6 +937,9 @@ class GifCanvas:
         if self._screen is None:
             self._screen = Image.new(self._mode, self._size, 0)
         return self._screen
+
+
+Canvas = ApngCanvas | PillowCanvas | GifCanvas  # what draws an animation's frames as browsers show them
 
 
 def colour_codes(source: Image.Image, original: bytes) -> tuple[int, int] | None:
