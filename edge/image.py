@@ -127,6 +127,8 @@ DEFAULT_FRAME_MS = 100
 BROWSERS_SLOW_DOWN_MS = 10
 MAX_GIF_REPEATS = MAX_WEBP_PLAYS = 65_535  # both counts take 16 bits
 MAX_FRAME_MS = 655_350  # GIF's largest delay (65535 cs); WebP's is larger, and no real frame is near either
+# Pillow divides an APNG's delay in floats: 1001/1000 s comes out just short of 1001 ms. A true fraction of a
+# millisecond is at least 1/65535 of one, far above this.
 APNG_DELAY_SLACK_MS = 1e-6
 # Largest side of each output: what its encoder writes (WebP's is 16383 in libwebp, JPEG's 65500 in
 # libjpeg), and for AVIF and PNG what decoders read: libavif, and Chromium's, refuse over 32768 by
@@ -778,7 +780,6 @@ def whole_ms(duration: float | None, source_format: str) -> int:
     20 ms for two frames of 10 shown for 200."""
     if duration is None:
         return DEFAULT_FRAME_MS
-    # Pillow divides in floats, just short of a whole 1001 ms (1001/1000 s); a fraction of 1/65535 is far above.
     whole = int(duration + APNG_DELAY_SLACK_MS) if source_format == "PNG" else round(duration)
     return DEFAULT_FRAME_MS if whole <= BROWSERS_SLOW_DOWN_MS else min(whole, MAX_FRAME_MS)
 
