@@ -127,6 +127,8 @@ DEFAULT_FRAME_MS = 100
 BROWSERS_SLOW_DOWN_MS = 10
 MAX_GIF_REPEATS = MAX_WEBP_PLAYS = 65_535  # both counts take 16 bits
 MAX_FRAME_MS = 655_350  # GIF's largest delay (65535 cs); WebP's is larger, and no real frame is near either
+GIF_DELAY_UNIT_MS = 10
+SHORTEST_GIF_DELAY_MS = BROWSERS_SLOW_DOWN_MS + GIF_DELAY_UNIT_MS
 # Pillow divides an APNG's delay in floats: 1001/1000 s comes out just short of 1001 ms. A true fraction of a
 # millisecond is at least 1/65535 of one, far above this.
 APNG_DELAY_SLACK_MS = 1e-6
@@ -1523,9 +1525,10 @@ def png_strategy(image: Image.Image | None) -> dict:
 
 def animation_options(frames: list[Frame], plays: int) -> dict:
     target = frames[0].target
-    options: dict = {"save_all": True, "duration": [frame.duration for frame in frames]}
+    durations = [frame.duration for frame in frames]
+    options: dict = {"save_all": True, "duration": durations}
     if target == "gif":
-        options["disposal"] = gif_disposal([frame.image for frame in frames])
+        options.update(duration=gif_delays(durations), disposal=gif_disposal([frame.image for frame in frames]))
     if target == "webp":
         # No key frames inserted, as libvips saves: libwebp then encodes each frame as one
         # candidate rectangle instead of also trying a whole key frame every 3-5 frames.
@@ -1538,6 +1541,30 @@ def animation_options(frames: list[Frame], plays: int) -> dict:
         options["range"] = "limited"
     options.update(loop_option(target, plays))
     return options
+
+
+class GifDelay(int):
+    """A GIF frame's delay in ms, whose sums stop at the largest a GIF holds: Pillow's writer adds up the delays
+    of frames that its palettes make alike, and wrote a sum past 16 bits of centiseconds as OverflowError (a 500
+    on six frames of 400 s that differed only in colours hidden under transparent pixels)."""
+
+    def __add__(self, other: int) -> "GifDelay":
+        return GifDelay(min(int(self) + other, MAX_FRAME_MS))
+
+
+def gif_delays(durations: list[int]) -> list[GifDelay]:
+    """Each frame's delay in the whole centiseconds a GIF holds, where Pillow's writer would round down (15 ms to
+    10, which browsers show for 100). Each frame ends where its source frame ended, to the nearest centisecond,
+    so the animation keeps its length (24 fps: 40, 40, 50 ms, ...), but never less than 20 ms after the frame
+    before: browsers would show 10 for 100."""
+    delays, source_end, written_end = [], 0, 0
+    for duration in durations:
+        source_end += duration
+        nearest_end = (source_end + GIF_DELAY_UNIT_MS // 2) // GIF_DELAY_UNIT_MS * GIF_DELAY_UNIT_MS
+        delay = min(max(nearest_end - written_end, SHORTEST_GIF_DELAY_MS), MAX_FRAME_MS)
+        written_end += delay
+        delays.append(GifDelay(delay))
+    return delays
 
 
 def gif_disposal(images: list[Image.Image]) -> int:

@@ -1199,6 +1199,19 @@ def test_frames_alike_become_one_shown_as_long_as_browsers_showed_them(target):
     assert [duration for _, duration, _ in frames_of(image)] == [200, 100, 150]
 
 
+@pytest.mark.parametrize(("durations", "written"), [
+    ([15, 19, 14, 11], [20, 20, 20, 20]),  # the shortest that browsers do not slow down
+    ([15, 25, 25, 25, 25], [20, 20, 30, 20, 30]),  # each ends where it did, to the nearest 10 ms
+    ([42, 41, 42, 42, 41, 42], [40, 40, 50, 40, 40, 40]),  # 24 fps, 250 ms in all
+])
+def test_gif_output_delays_are_whole_centiseconds_that_keep_the_animation_s_length(durations, written):
+    """Pillow's writer rounded delays down: 15 ms was written as 10, which browsers show for 100."""
+    frames = [Image.new("RGB", (40, 30), (index * 40, 255 - index * 40, 128)) for index in range(len(durations))]
+    data = encoded(frames[0], "WEBP", save_all=True, append_images=frames[1:], lossless=True, duration=durations)
+    _, image = rendered(data, "40x,gif")
+    assert [duration for _, duration, _ in frames_of(image)] == written
+
+
 def faint_dot_frames() -> list[Image.Image]:
     """An opaque square, and a faint white dot (alpha 60) that moves along the top: a GIF cannot show the dot."""
     frames = []
@@ -1253,6 +1266,15 @@ def test_frames_the_gif_writer_folds_itself_are_encoded():
               for image in faint_dot_frames()]
     with Image.open(io.BytesIO(encode(frames, None, 0))) as image:
         assert (getattr(image, "n_frames", 1), image.info["duration"]) == (1, 600)
+
+
+def test_frames_the_gif_writer_folds_keep_no_more_than_a_gif_delay_holds():
+    """Frames alike once GIF's alpha hides the dot, of 400 s each: the writer's sum, 2400 s, raised OverflowError
+    past 16 bits of centiseconds."""
+    frames = faint_dot_frames()
+    data = encoded(frames[0], "PNG", save_all=True, append_images=frames[1:], duration=400_000)
+    _, image = rendered(data, "64x,gif")
+    assert (getattr(image, "n_frames", 1), image.info["duration"]) == (1, 655_350)
 
 
 @pytest.mark.parametrize(("alphas", "disposal"), [
