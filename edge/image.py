@@ -17,6 +17,7 @@ Metadata: EXIF (its orientation applied first), XMP and comments never reach the
 import io
 import math
 import os
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from collections import deque
@@ -198,9 +199,7 @@ class Source:
     image: Image.Image
     frames: int
     canvas: tuple[int, int]  # for a GIF, grown to every frame's extent, as Pillow grows it
-    # A check of the compressed data that runs on a worker while the pixels decode: its result
-    # (an error it raises) is awaited before anything is encoded.
-    data_check: Future | None = None
+    data_check: "DataCheck | None" = None
     apng: bool = False  # whose streams Pillow inflates itself: the reader checks a still PNG's one stream
     # Pillow's number of the first frame: 1 where an APNG's IDAT image is a fallback for viewers without
     # APNG, outside its animation, which browsers never show and Pillow counts as frame 0.
@@ -208,6 +207,22 @@ class Source:
     frame_controls: tuple = ()  # of an APNG's frames present (png.frame_controls), from the first
     hidden_alpha: bool = False  # an animated WebP's, which its header does not declare (webp.hides_animation_alpha)
     gif_layout: gif.Layout | None = None  # a GIF's frames, as its blocks say (gif.scan)
+
+
+@dataclass(frozen=True)
+class DataCheck:
+    """A check of the original's compressed data that runs on a worker while the pixels decode (edge/png.py's,
+    edge/tiff.py's): its error is awaited before anything is encoded. It asks `stop` as it goes, set once the
+    render has failed without it: left to run, it would hold a worker that the next request's render needs (an
+    APNG's 49 frames of 1000x1000 RGBA inflate for 0.19 s)."""
+
+    outcome: Future
+    stop: threading.Event
+
+
+def start_data_check(check: Callable[..., None], *args) -> DataCheck:
+    stop = threading.Event()
+    return DataCheck(worker_pool().submit(check, *args, stopped=stop.is_set), stop)
 
 
 @dataclass(frozen=True)
@@ -253,27 +268,32 @@ class Placement:
 
 def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
     source = open_source(data, limits)
-    image = source.image
-    target = rendition.format or default_format(image)
-    frame_count = source.frames if is_animated(image) and target in ANIMATED_OUTPUTS else 1
-    check_animation_pixels(source.first_frame + frame_count, source.canvas, limits)  # all Pillow decodes
-    if source.apng:  # beside the decode, the images Pillow will decode
-        images = source.first_frame + frame_count
-        source = replace(source, data_check=worker_pool().submit(png.check_frame_streams, data, images))
-    orientation = exif_orientation(image)  # read once: every frame is turned the same way
-    geometry = plan(upright_size(image.size, orientation), rendition.width, rendition.height, rendition.fit)
-    check_encodable(geometry.size, target)
-    plays = animation_plays(image, data)  # read before seeking: only the first frame carries it
-    lossless = target == "webp" and frame_count == 1 and is_lossless_graphic(image, data)
-    codes = colour_codes(image, data)
-    profile = colour_profile(image, codes, target, data)
-    frames = merge_repeated(rendered_frames(
-        source_frames(image, source.first_frame, frame_count, target, geometry, orientation, data, profile,
-                      frame_canvas(source, frame_count, data)),
-        frame_count))
-    if not has_alpha(image) or source.hidden_alpha:
-        drop_unshown_alpha(frames)
-    await_data_check(source)
+    try:
+        image = source.image
+        target = rendition.format or default_format(image)
+        frame_count = source.frames if is_animated(image) and target in ANIMATED_OUTPUTS else 1
+        check_animation_pixels(source.first_frame + frame_count, source.canvas, limits)  # all Pillow decodes
+        if source.apng:  # beside the decode, the images Pillow will decode
+            images = source.first_frame + frame_count
+            source = replace(source, data_check=start_data_check(png.check_frame_streams, data, images))
+        orientation = exif_orientation(image)  # read once: every frame is turned the same way
+        geometry = plan(upright_size(image.size, orientation), rendition.width, rendition.height, rendition.fit)
+        check_encodable(geometry.size, target)
+        plays = animation_plays(image, data)  # read before seeking: only the first frame carries it
+        lossless = target == "webp" and frame_count == 1 and is_lossless_graphic(image, data)
+        codes = colour_codes(image, data)
+        profile = colour_profile(image, codes, target, data)
+        frames = merge_repeated(rendered_frames(
+            source_frames(image, source.first_frame, frame_count, target, geometry, orientation, data, profile,
+                          frame_canvas(source, frame_count, data)),
+            frame_count))
+        if not has_alpha(image) or source.hidden_alpha:
+            drop_unshown_alpha(frames)
+        await_data_check(source)
+    except BaseException:
+        if source.data_check is not None:
+            source.data_check.stop.set()
+        raise
     # AVIF output states the codes too, on the same numbers.
     body = encode(frames, rendition.quality, plays, lossless, codes)
     return Rendered(body, target, CONTENT_TYPES[target], geometry.size, len(frames))
@@ -538,9 +558,9 @@ def check_jpeg_data(data: bytes) -> None:
             f"coded data under the {frame.least_coded_bytes()} bytes that {frame.width}x{frame.height} needs")
 
 
-def check_tiff(image: Image.Image, data: bytes, limits: Limits) -> Future | None:
+def check_tiff(image: Image.Image, data: bytes, limits: Limits) -> DataCheck | None:
     """Check an opened TIFF's strips or tiles, read once from its tags, before libtiff decodes them; a Deflate
-    one's are checked beside the decode, on a worker, whose future this returns."""
+    one's are checked beside the decode, on a worker, which this returns."""
     pieces = tiff_pieces(image)
     check_tiff_pieces(image, pieces, data, limits)
     if image.info.get("compression") == "jpeg":
@@ -552,13 +572,13 @@ def check_tiff(image: Image.Image, data: bytes, limits: Limits) -> Future | None
     return None
 
 
-def start_tiff_strip_check(image: Image.Image, pieces: list[tuple[int, int]], data: bytes) -> Future:
+def start_tiff_strip_check(image: Image.Image, pieces: list[tuple[int, int]], data: bytes) -> DataCheck:
     """Check a Deflate TIFF's strips or tiles (edge/tiff.py) on a worker: libtiff would decode a corrupt
     one into wrong rows. No valid file inflates to more than its pixels take, tiles padded to whole ones.
     The tags are read here, as the pixels are about to decode on this thread."""
     tile_width, tile_height = tiff_tile(image)
     most_bytes = MAX_TIFF_PIXEL_BYTES * (image.width + tile_width) * (image.height + tile_height)
-    return worker_pool().submit(tiff.check_deflate_strips, data, pieces, most_bytes)
+    return start_data_check(tiff.check_deflate_strips, data, pieces, most_bytes)
 
 
 def check_tiff_pieces(image: Image.Image, pieces: list[tuple[int, int]], data: bytes, limits: Limits) -> None:
@@ -664,12 +684,12 @@ def await_data_check(source: Source) -> None:
         return
     # Not result() in a try: re-raised in this frame, which holds the source, the check's error would
     # hold the source, its decoded image and the check itself in a cycle (as png.InflatingReader explains).
-    failure = source.data_check.exception()
+    failure = source.data_check.outcome.exception()
     if isinstance(failure, tiff.MalformedTiff):
         raise UnsupportedMedia(f"malformed TIFF: {failure}")
     if isinstance(failure, png.MalformedPng):
         raise UnsupportedMedia(f"malformed PNG: {failure}")
-    source.data_check.result()  # anything else the check raised is a bug: as it is
+    source.data_check.outcome.result()  # anything else the check raised is a bug: as it is
 
 
 def check_animation_pixels(frame_count: int, canvas: tuple[int, int], limits: Limits) -> None:

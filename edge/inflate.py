@@ -6,12 +6,20 @@ so that a stream that inflates to far more than its size costs no more memory th
 """
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 # Compressed bytes per inflate call: Pillow's own read size (it reads each IDAT chunk 64 KB at a time). zlib
 # copies what a call leaves unread, so a whole 38 MB chunk handed to it at once took 25 s (a reviewer's file).
 INPUT_SLICE = 64 * 1024
 SKIPPED_PIECE = 1024 * 1024  # output inflated at a time by skip(), and thrown away
+
+
+class Stopped(Exception):
+    """skip() was asked to stop: whoever wanted its count no longer does."""
+
+
+def never() -> bool:
+    return False
 
 
 class Inflater:
@@ -38,12 +46,14 @@ class Inflater:
                 return block
         return b""
 
-    def skip(self, most: int) -> int:
+    def skip(self, most: int, stopped: Callable[[], bool] = never) -> int:
         """Inflate up to `most` more bytes, thrown away as they come: how many there were. zlib.error for
-        corrupt data."""
+        corrupt data; Stopped once `stopped()`, asked before each piece, says so."""
         skipped = 0
         while skipped < most and (piece := self.take(min(SKIPPED_PIECE, most - skipped))):
             skipped += len(piece)
+            if stopped():
+                raise Stopped
         return skipped
 
 

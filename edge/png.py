@@ -30,11 +30,11 @@ import io
 import math
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
-from edge.inflate import Inflater
+from edge.inflate import Inflater, never
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Raw bytes per IDAT chunk handed to Pillow. `make bench-levers BENCH_ARGS="--only pngdecode"`,
@@ -272,14 +272,15 @@ def frame_control(payload: memoryview) -> tuple[int, int, int, int, int] | None:
     return (*FCTL_PLACE.unpack_from(payload, FCTL_PLACE_AT), payload[FCTL_DISPOSE_AT])
 
 
-def check_frame_streams(data: bytes, count: int) -> None:
+def check_frame_streams(data: bytes, count: int, stopped: Callable[[], bool] = never) -> None:
     """Inflate the first `count` images of an APNG (the IDAT run, then each frame's fdAT run) up to the rows its
     IHDR or fcTL declares, output counted and dropped, as the reader does for a still PNG's one stream:
     MalformedPng for a stream that is corrupt, or ends, properly or cut short, before those rows (Pillow takes
     it for the whole frame, black below its last row: a reviewer's still PNG given an acTL rendered so), and
     for a frame that reaches past the canvas, as Pillow refuses it (so no stream inflates to more than it).
     An image's stream is read as Pillow reads it: the first image's from the first IDAT, a later one's from the
-    first fdAT after its fcTL, and on through the data chunks that follow one another, whatever their kind."""
+    first fdAT after its fcTL, and on through the data chunks that follow one another, whatever their kind.
+    inflate.Stopped once `stopped()` says so."""
     header = _ihdr(data)
     if header is None:
         return
@@ -308,7 +309,7 @@ def check_frame_streams(data: bytes, count: int) -> None:
             due = (width, height)
     for index, (rows_size, pieces) in enumerate(streams):
         try:
-            inflated = Inflater(iter(pieces)).skip(rows_size)
+            inflated = Inflater(iter(pieces)).skip(rows_size, stopped)
         except zlib.error as error:
             raise MalformedPng(f"image {index} of the animation: {error}") from None
         if inflated < rows_size:

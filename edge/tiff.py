@@ -14,9 +14,9 @@ checksum is checked. LZW and PackBits carry no checksum, and nothing can be chec
 
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from edge.inflate import Inflater
+from edge.inflate import Inflater, never
 
 # The field types Pillow decodes value by value: SHORT, LONG, RATIONAL, SBYTE, SSHORT, SLONG, SRATIONAL, FLOAT,
 # DOUBLE, IFD, LONG8, SLONG8, IFD8 (bytes and text come whole).
@@ -174,21 +174,22 @@ def _pointers(data: bytes, layout: tuple, directory: int, tags: tuple[int, ...])
     return pointed
 
 
-def check_deflate_strips(data: bytes, strips: Iterable[tuple[int, int]], most_bytes: int) -> None:
+def check_deflate_strips(data: bytes, strips: Iterable[tuple[int, int]], most_bytes: int,
+                         stopped: Callable[[], bool] = never) -> None:
     """Inflate each (offset, length) stream of data to its end: MalformedTiff if one is corrupt, cut
     short, or if together they inflate to more than most_bytes (the pixels' own size: no valid
-    file holds more, and a bomb stops there)."""
+    file holds more, and a bomb stops there). inflate.Stopped once `stopped()` says so."""
     left = most_bytes
     for index, (offset, length) in enumerate(strips):
         if offset + length > len(data):
             raise MalformedTiff(f"strip {index} runs past the end of the file")
-        left -= _inflated_size(memoryview(data)[offset:offset + length], left, index)
+        left -= _inflated_size(memoryview(data)[offset:offset + length], left, index, stopped)
 
 
-def _inflated_size(stream: memoryview, most_bytes: int, index: int) -> int:
+def _inflated_size(stream: memoryview, most_bytes: int, index: int, stopped: Callable[[], bool]) -> int:
     inflater = Inflater(iter([stream]))
     try:
-        size = inflater.skip(most_bytes + 1)
+        size = inflater.skip(most_bytes + 1, stopped)
     except zlib.error as error:
         raise MalformedTiff(f"strip {index}: {error}") from None
     if size > most_bytes:

@@ -5,6 +5,7 @@ import gc
 import io
 import struct
 import random
+import threading
 import time
 import warnings
 import weakref
@@ -15,7 +16,7 @@ from PIL import ExifTags, Image, ImageCms, ImageDraw, ImageOps
 
 import bombs
 import edge.image
-from edge import avif, gif, icc, png, webp
+from edge import avif, gif, icc, png, tiff, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
 from edge.image import (
@@ -637,6 +638,35 @@ def test_a_tiff_refused_by_its_check_leaves_no_cycle_holding_its_pixels(monkeypa
         assert len(checks) == 1 and checks[0]() is None
     finally:
         gc.enable()
+
+
+def two_frame_apng() -> bytes:
+    return encoded(gradient((40, 30)), "PNG", save_all=True, append_images=[gradient((40, 30)).rotate(180)])
+
+
+@pytest.mark.parametrize(("module", "check", "make"), [
+    (png, "check_frame_streams", two_frame_apng),
+    (tiff, "check_deflate_strips", lambda: encoded(gradient((40, 30)), "TIFF", compression="tiff_adobe_deflate")),
+], ids=["apng", "deflate-tiff"])
+def test_a_data_check_is_told_to_stop_once_the_render_fails_without_it(monkeypatch, module, check, make):
+    """Left to run, it inflated the rest of the file on a worker that the next request's render needs."""
+    told, finished = [], threading.Event()
+
+    def waits_to_be_stopped(*arguments, stopped):
+        deadline = time.monotonic() + 5
+        while not stopped() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        told.append(stopped())
+        finished.set()
+
+    def failing(*arguments):
+        raise UnsupportedMedia("a frame that fails to decode")
+
+    monkeypatch.setattr(module, check, waits_to_be_stopped)
+    monkeypatch.setattr(edge.image, "rendered_frames", failing)
+    with pytest.raises(UnsupportedMedia, match="a frame that fails to decode"):
+        rendered(make(), "20x,png")
+    assert finished.wait(10) and told == [True]
 
 
 @pytest.mark.parametrize("compression", [8, 32946])

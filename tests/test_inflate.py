@@ -5,7 +5,7 @@ import zlib
 import pytest
 
 import edge.inflate
-from edge.inflate import INPUT_SLICE, Inflater
+from edge.inflate import INPUT_SLICE, SKIPPED_PIECE, Inflater, Stopped
 from imaging import noise_image
 
 RAW = noise_image((64, 48)).tobytes() * 4  # 36 KB that deflate shrinks to a quarter
@@ -78,3 +78,16 @@ def test_skip_inflates_up_to_most_and_says_how_much(most):
     inflater = Inflater(iter([STREAM]))
     assert inflater.skip(most) == min(most, len(RAW))
     assert inflater.stream_ended == (most >= len(RAW))
+
+
+def test_skip_stops_at_the_piece_after_it_is_told_to():
+    asked = []
+
+    def stopped() -> bool:
+        asked.append(True)
+        return len(asked) == 2
+
+    inflater = Inflater(iter([zlib.compress(bytes(5 * SKIPPED_PIECE))]))
+    with pytest.raises(Stopped):
+        inflater.skip(5 * SKIPPED_PIECE, stopped)
+    assert len(asked) == 2 and inflater.skip(5 * SKIPPED_PIECE) == 3 * SKIPPED_PIECE

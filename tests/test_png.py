@@ -14,7 +14,7 @@ from PIL import Image
 from bombs import PNG_SIGNATURE, apng_with_frames, grey_png, png_chunk, png_ending_after_one_row
 import edge.image
 from edge import png
-from edge.inflate import INPUT_SLICE
+from edge.inflate import INPUT_SLICE, Stopped
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.image import Limits, check_pixels_in_head, render
 from edge.png import ZLIB_HEADER
@@ -515,6 +515,11 @@ def test_a_frame_control_gives_its_place_and_dispose_op_or_none_when_cut_short()
 def test_an_animation_image_whose_stream_ends_before_its_rows_is_malformed(streams, error):
     with pytest.raises(png.MalformedPng, match=error):
         png.check_frame_streams(grey_apng((16, 12), streams), len(streams))
+
+
+def test_a_check_of_the_animation_s_streams_stops_when_told():
+    with pytest.raises(Stopped):
+        png.check_frame_streams(grey_apng((16, 12), [WHOLE, WHOLE]), 2, stopped=lambda: True)
 
 
 @pytest.mark.parametrize("streams", [[ONE_ROW, WHOLE], [WHOLE, ONE_ROW]], ids=["first", "second"])

@@ -11,7 +11,7 @@ from PIL import Image
 
 import edge.image
 from edge import tiff
-from edge.inflate import SKIPPED_PIECE
+from edge.inflate import SKIPPED_PIECE, Stopped
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.rendition import parse_rendition
 from imaging import encoded, gradient, little_endian_tiff, noise_image, tiff_pointing, tiled_tiff
@@ -34,6 +34,11 @@ def test_whole_streams_pass_where_the_strips_say_they_are():
     other = zlib.compress(PIXELS[::-1])
     data = b"header" + STREAM + b"gap" + other
     checked(data, [(6, len(STREAM)), (9 + len(STREAM), len(other))])
+
+
+def test_the_check_stops_when_told():
+    with pytest.raises(Stopped):
+        tiff.check_deflate_strips(STREAM, [(0, len(STREAM))], 1 << 30, stopped=lambda: True)
 
 
 def test_no_strips_pass():
