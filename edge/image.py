@@ -130,6 +130,8 @@ MAX_GIF_REPEATS = MAX_WEBP_PLAYS = 65_535  # both counts take 16 bits
 MAX_FRAME_MS = 655_350  # GIF's largest delay (65535 cs); WebP's is larger, and no real frame is near either
 GIF_DELAY_UNIT_MS = 10
 SHORTEST_GIF_DELAY_MS = BROWSERS_SLOW_DOWN_MS + GIF_DELAY_UNIT_MS
+MOST_APNG_EXACT_MS = 65_535  # a delay of n/1000 s, reduced, whose terms are both 16 bits
+MOST_WEBP_MS = 2**31 - 1  # an animation's whole time
 # Pillow divides an APNG's delay in floats: 1001/1000 s comes out just short of 1001 ms. A true fraction of a
 # millisecond is at least 1/65535 of one, far above this.
 APNG_DELAY_SLACK_MS = 1e-6
@@ -1545,10 +1547,9 @@ def png_strategy(image: Image.Image | None) -> dict:
 
 def animation_options(frames: list[Frame], plays: int) -> dict:
     target = frames[0].target
-    durations = [frame.duration for frame in frames]
-    options: dict = {"save_all": True, "duration": durations}
+    options: dict = {"save_all": True, "duration": written_delays(target, [frame.duration for frame in frames])}
     if target == "gif":
-        options.update(duration=gif_delays(durations), disposal=gif_disposal([frame.image for frame in frames]))
+        options["disposal"] = gif_disposal([frame.image for frame in frames])
     if target == "webp":
         # No key frames inserted, as libvips saves: libwebp then encodes each frame as one
         # candidate rectangle instead of also trying a whole key frame every 3-5 frames.
@@ -1572,19 +1573,49 @@ class GifDelay(int):
         return GifDelay(min(int(self) + other, MAX_FRAME_MS))
 
 
+def written_delays(target: str, durations: list[int]) -> list[int]:
+    """The frames' delays as the target's writer can write them, as close to `durations` as it allows."""
+    if target == "gif":
+        return gif_delays(durations)
+    if target == "png":
+        # Pillow's APNG writer takes a delay as a fraction of a second with neither term over 65535, and raised
+        # ValueError on 65,537 ms (a reviewer's): a centisecond's precision keeps it within GIF's longest.
+        return [nearest_centisecond(delay) if delay > MOST_APNG_EXACT_MS else delay for delay in durations]
+    if target == "webp":
+        return webp_delays(durations)
+    return durations
+
+
+def webp_delays(durations: list[int]) -> list[int]:
+    """libwebp's timestamps are C ints, past which Pillow raised OverflowError: 24 days of frames, 3,277 of GIF's
+    longest delay (a reviewer's, which x-max-frames may allow). Frames after that show no longer."""
+    delays, written = [], 0
+    for duration in durations:
+        delays.append(min(duration, MOST_WEBP_MS - written))
+        written += delays[-1]
+    return delays
+
+
 def gif_delays(durations: list[int]) -> list[GifDelay]:
     """Each frame's delay in the whole centiseconds a GIF holds, where Pillow's writer would round down (15 ms to
     10, which browsers show for 100). Each frame ends where its source frame ended, to the nearest centisecond,
     so the animation keeps its length (24 fps: 40, 40, 50 ms, ...), but never less than 20 ms after the frame
-    before: browsers would show 10 for 100."""
+    before, as browsers would show 10 for 100; what that adds is not taken back from the frames after (a
+    reviewer's 250 frames of 11 ms, lengthened to 20, made the 2 s frame after them 20 ms)."""
     delays, source_end, written_end = [], 0, 0
     for duration in durations:
         source_end += duration
-        nearest_end = (source_end + GIF_DELAY_UNIT_MS // 2) // GIF_DELAY_UNIT_MS * GIF_DELAY_UNIT_MS
-        delay = min(max(nearest_end - written_end, SHORTEST_GIF_DELAY_MS), MAX_FRAME_MS)
+        delay = nearest_centisecond(source_end) - written_end
+        if delay < SHORTEST_GIF_DELAY_MS:
+            delay, source_end = SHORTEST_GIF_DELAY_MS, written_end + SHORTEST_GIF_DELAY_MS
+        delay = min(delay, MAX_FRAME_MS)
         written_end += delay
         delays.append(GifDelay(delay))
     return delays
+
+
+def nearest_centisecond(milliseconds: int) -> int:
+    return (milliseconds + GIF_DELAY_UNIT_MS // 2) // GIF_DELAY_UNIT_MS * GIF_DELAY_UNIT_MS
 
 
 def gif_disposal(images: list[Image.Image]) -> int:
