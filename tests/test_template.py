@@ -463,6 +463,19 @@ def test_parameter_defaults_match_spec(template, spec_config_table):
             assert defaults[mapping[header]] == number.group(), header
 
 
+@pytest.mark.parametrize("event_file", sorted((REPO / "events").glob("*.json")), ids=lambda path: path.name)
+def test_sample_events_carry_every_header_a_default_deployment_sends(template, event_file):
+    """So that `sam local invoke -e` and `make invoke` run on what CloudFront would send, not on the function's
+    fallbacks; the originals' bucket and region are the samples'."""
+    defaults = parameter_defaults(template)
+    record = json.loads(event_file.read_text(encoding="utf-8"))["Records"][0]["cf"]
+    sent = record["request"]["origin"]["s3"]["customHeaders"]
+    expected = {header: defaults[parameter] for header, parameter in template["Metadata"]["OriginCustomHeaders"].items()
+                if header not in ("x-originals-bucket", "x-originals-region")}
+    assert set(sent) == set(template["Metadata"]["OriginCustomHeaders"])
+    assert {header: sent[header][0]["value"] for header in expected} == expected
+
+
 def test_default_headers_parse_in_the_function(template, origin):
     """The headers a default deployment sends are accepted by edge/config.py as SPEC.md's defaults."""
     from edge import config
