@@ -309,7 +309,7 @@ def check_frame_streams(data: bytes, count: int, stopped: Callable[[], bool] = n
             due = (width, height)
     for index, (rows_size, pieces) in enumerate(streams):
         try:
-            inflated = Inflater(iter(pieces)).skip(rows_size, stopped)
+            inflated = Inflater(iter(pieces), stopped).skip(rows_size)
         except zlib.error as error:
             raise MalformedPng(f"image {index} of the animation: {error}") from None
         if inflated < rows_size:

@@ -187,9 +187,9 @@ def check_deflate_strips(data: bytes, strips: Iterable[tuple[int, int]], most_by
 
 
 def _inflated_size(stream: memoryview, most_bytes: int, index: int, stopped: Callable[[], bool]) -> int:
-    inflater = Inflater(iter([stream]))
+    inflater = Inflater(iter([stream]), stopped)
     try:
-        size = inflater.skip(most_bytes + 1, stopped)
+        size = inflater.skip(most_bytes + 1)
     except zlib.error as error:
         raise MalformedTiff(f"strip {index}: {error}") from None
     if size > most_bytes:

@@ -8,6 +8,9 @@ import edge.inflate
 from edge.inflate import INPUT_SLICE, SKIPPED_PIECE, Inflater, Stopped
 from imaging import noise_image
 
+ZLIB_HEADER = b"\x78\x9c"
+EMPTY_STORED_BLOCK = bytes.fromhex("000000ffff")  # not the last: a stored block of no bytes
+FINAL_EMPTY_BLOCK = bytes.fromhex("0300")  # the last: fixed codes, its end code alone
 RAW = noise_image((64, 48)).tobytes() * 4  # 36 KB that deflate shrinks to a quarter
 STREAM = zlib.compress(RAW)
 
@@ -80,14 +83,18 @@ def test_skip_inflates_up_to_most_and_says_how_much(most):
     assert inflater.stream_ended == (most >= len(RAW))
 
 
-def test_skip_stops_at_the_piece_after_it_is_told_to():
+def test_inflating_stops_at_the_slice_after_it_is_told_to_even_where_it_inflates_to_nothing():
+    """Empty blocks are valid deflate that inflates to nothing: an inflater asked only between outputs ran on
+    through 38 MB of them (3.3 s, a reviewer's)."""
+    empty_blocks = ZLIB_HEADER + EMPTY_STORED_BLOCK * (4 * INPUT_SLICE // len(EMPTY_STORED_BLOCK))
     asked = []
 
     def stopped() -> bool:
         asked.append(True)
         return len(asked) == 2
 
-    inflater = Inflater(iter([zlib.compress(bytes(5 * SKIPPED_PIECE))]))
     with pytest.raises(Stopped):
-        inflater.skip(5 * SKIPPED_PIECE, stopped)
-    assert len(asked) == 2 and inflater.skip(5 * SKIPPED_PIECE) == 3 * SKIPPED_PIECE
+        Inflater(iter([empty_blocks]), stopped).skip(SKIPPED_PIECE)
+    assert len(asked) == 2
+    whole = Inflater(iter([empty_blocks + FINAL_EMPTY_BLOCK + zlib.adler32(b"").to_bytes(4, "big")]))
+    assert whole.skip(SKIPPED_PIECE) == 0 and whole.stream_ended
