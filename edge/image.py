@@ -1485,6 +1485,8 @@ def encode(frames: list[Frame], quality: int | None, plays: int, lossless: bool 
     options = encoder_options(first.target, quality, first.image, lossless)
     if first.icc_profile and first.target in ICC_OUTPUTS:
         options["icc_profile"] = first.icc_profile
+    if first.target == "gif" and len(frames) > 1:
+        frames = shown_as_gif(frames)
     if len(frames) > 1:
         options.update(animation_options(frames, plays))
     images = [without_metadata(frame.image) for frame in frames]
@@ -1576,7 +1578,7 @@ class GifDelay(int):
 def written_delays(target: str, durations: list[int]) -> list[int]:
     """The frames' delays as the target's writer can write them, as close to `durations` as it allows."""
     if target == "gif":
-        return gif_delays(durations)
+        return [GifDelay(delay) for delay in durations]  # shown_as_gif's
     if target == "png":
         # Pillow's APNG writer takes a delay as a fraction of a second with neither term over 65535, and raised
         # ValueError on 65,537 ms (a reviewer's): a centisecond's precision keeps it within GIF's longest.
@@ -1596,22 +1598,25 @@ def webp_delays(durations: list[int]) -> list[int]:
     return delays
 
 
-def gif_delays(durations: list[int]) -> list[GifDelay]:
-    """Each frame's delay in the whole centiseconds a GIF holds, where Pillow's writer would round down (15 ms to
-    10, which browsers show for 100). Each frame ends where its source frame ended, to the nearest centisecond,
-    so the animation keeps its length (24 fps: 40, 40, 50 ms, ...), but never less than 20 ms after the frame
-    before, as browsers would show 10 for 100; what that adds is not taken back from the frames after (a
-    reviewer's 250 frames of 11 ms, lengthened to 20, made the 2 s frame after them 20 ms)."""
-    delays, source_end, written_end = [], 0, 0
-    for duration in durations:
-        source_end += duration
-        delay = nearest_centisecond(source_end) - written_end
-        if delay < SHORTEST_GIF_DELAY_MS:
-            delay, source_end = SHORTEST_GIF_DELAY_MS, written_end + SHORTEST_GIF_DELAY_MS
-        delay = min(delay, MAX_FRAME_MS)
-        written_end += delay
-        delays.append(GifDelay(delay))
-    return delays
+def shown_as_gif(frames: list[Frame]) -> list[Frame]:
+    """The frames a GIF shows to keep the animation's pace, each for whole centiseconds (Pillow's writer would
+    round down, 15 ms to 10, which browsers show for 100). Each starts where it started in the source, to the
+    nearest centisecond, but no sooner than 20 ms after the one before, as browsers show 10 for 100; a frame
+    whose source time has come by then takes the place of the one waiting, as a display that samples the source
+    would show it. So 60 fps plays five frames of six, at 50 fps, and every frame after a fast run starts on time
+    (a reviewer's 250 frames of 11 ms, then one of 2 s: lengthened to 20 ms each, they left the last one 20 ms)."""
+    shown: list[tuple[Frame, int]] = []  # each frame shown, and when it starts
+    source_start = 0
+    for frame in frames:
+        if shown and source_start <= shown[-1][1]:
+            shown[-1] = (frame, shown[-1][1])
+        else:
+            earliest = shown[-1][1] + SHORTEST_GIF_DELAY_MS if shown else 0
+            shown.append((frame, max(nearest_centisecond(source_start), earliest)))
+        source_start += frame.duration
+    ends = [start for _, start in shown[1:]]
+    ends.append(max(nearest_centisecond(source_start), shown[-1][1] + SHORTEST_GIF_DELAY_MS))
+    return [replace(frame, duration=min(end - start, MAX_FRAME_MS)) for (frame, start), end in zip(shown, ends)]
 
 
 def nearest_centisecond(milliseconds: int) -> int:
