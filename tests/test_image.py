@@ -1246,6 +1246,29 @@ def test_gif_output_shows_the_frames_that_keep_the_animation_s_pace_for_whole_ce
     assert [(colours.index(colour), duration) for _, duration, colour in frames_of(image)] == shown
 
 
+def test_apng_output_delays_over_65_535_ms_are_written_to_the_centisecond():
+    """Pillow's writer takes n/1000 s with neither term over 65535, and raised ValueError on 65537/1000."""
+    frames = [Image.new("RGB", (40, 30), colour) for colour in (RED, GREEN, BLUE)]
+    data = encoded(frames[0], "WEBP", save_all=True, append_images=frames[1:], lossless=True,
+                   duration=[65_537, 65_535, 100])
+    _, image = rendered(data, "40x,png")
+    assert [duration for _, duration, _ in frames_of(image)] == [65_540, 65_535, 100]
+
+
+def test_a_webp_animation_stops_adding_time_where_libwebp_s_timestamps_end():
+    """3,278 frames: 3,277 of GIF's longest delay took libwebp's timestamps past a C int (OverflowError)."""
+    colours = [RED, GREEN]
+    frames = [Frame(Image.new("RGB", (2, 2), colours[index % 2]), plan((2, 2), 2, None, "contain"), "webp", None,
+                    MAX_FRAME_MS if index < 3_277 else 100) for index in range(3_278)]
+    with Image.open(io.BytesIO(encode(frames, None, 0, lossless=True))) as image:
+        last_durations = []
+        for index in (3_276, 3_277):
+            image.seek(index)
+            image.load()  # WebP reports a frame's duration once it is loaded
+            last_durations.append(image.info["duration"])
+    assert last_durations == [2**31 - 1 - 3_276 * MAX_FRAME_MS, 0]
+
+
 def faint_dot_frames() -> list[Image.Image]:
     """An opaque square, and a faint white dot (alpha 60) that moves along the top: a GIF cannot show the dot."""
     frames = []
