@@ -1486,7 +1486,7 @@ def encode(frames: list[Frame], quality: int | None, plays: int, lossless: bool 
     if first.icc_profile and first.target in ICC_OUTPUTS:
         options["icc_profile"] = first.icc_profile
     if first.target == "gif" and len(frames) > 1:
-        frames = shown_as_gif(frames)
+        frames = shown_as_gif(frames, plays)
     if len(frames) > 1:
         options.update(animation_options(frames, plays))
     images = [without_metadata(frame.image) for frame in frames]
@@ -1598,13 +1598,15 @@ def webp_delays(durations: list[int]) -> list[int]:
     return delays
 
 
-def shown_as_gif(frames: list[Frame]) -> list[Frame]:
+def shown_as_gif(frames: list[Frame], plays: int) -> list[Frame]:
     """The frames a GIF shows to keep the animation's pace, each for whole centiseconds (Pillow's writer would
     round down, 15 ms to 10, which browsers show for 100). Each starts where it started in the source, to the
     nearest centisecond, but no sooner than 20 ms after the one before, as browsers show 10 for 100; a frame
     whose source time has come by then takes the place of the one waiting, as a display that samples the source
-    would show it. So 60 fps plays five frames of six, at 50 fps, and every frame after a fast run starts on time
-    (a reviewer's 250 frames of 11 ms, then one of 2 s: lengthened to 20 ms each, they left the last one 20 ms)."""
+    would show it; in a loop, a last frame that cannot show for 20 ms before the first comes back gives way to it
+    (kept, an animation that plays once ends on it). So 60 fps plays five frames of six, at 50 fps, and every
+    frame after a fast run starts on time (a reviewer's 250 frames of 11 ms, then one of 2 s: lengthened to 20 ms
+    each, they left the last one 20 ms)."""
     shown: list[tuple[Frame, int]] = []  # each frame shown, and when it starts
     source_start = 0
     for frame in frames:
@@ -1614,8 +1616,10 @@ def shown_as_gif(frames: list[Frame]) -> list[Frame]:
             earliest = shown[-1][1] + SHORTEST_GIF_DELAY_MS if shown else 0
             shown.append((frame, max(nearest_centisecond(source_start), earliest)))
         source_start += frame.duration
-    ends = [start for _, start in shown[1:]]
-    ends.append(max(nearest_centisecond(source_start), shown[-1][1] + SHORTEST_GIF_DELAY_MS))
+    loop_end = nearest_centisecond(source_start)
+    while plays != 1 and len(shown) > 2 and loop_end - shown[-1][1] < SHORTEST_GIF_DELAY_MS:
+        shown.pop()
+    ends = [start for _, start in shown[1:]] + [max(loop_end, shown[-1][1] + SHORTEST_GIF_DELAY_MS)]
     return [replace(frame, duration=min(end - start, MAX_FRAME_MS)) for (frame, start), end in zip(shown, ends)]
 
 

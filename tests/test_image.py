@@ -1229,19 +1229,22 @@ def test_frames_alike_become_one_shown_as_long_as_browsers_showed_them(target):
     assert [duration for _, duration, _ in frames_of(image)] == [200, 100, 150]
 
 
-@pytest.mark.parametrize(("durations", "shown"), [
-    ([15, 19, 14, 11], [(0, 20), (1, 20), (2, 20), (3, 20)]),  # the shortest that browsers do not slow down
-    ([15, 25, 25, 25, 25], [(0, 20), (1, 20), (2, 30), (3, 20), (4, 30)]),  # each starts where it did, to 10 ms
-    ([42, 41, 42, 42, 41, 42], [(0, 40), (1, 40), (2, 50), (3, 40), (4, 40), (5, 40)]),  # 24 fps, 250 ms in all
-    ([12, 28, 12, 28], [(0, 20), (1, 20), (2, 20), (3, 20)]),  # late by 8 ms, then on time
-    ([17, 17, 16, 17, 17, 16, 100], [(0, 20), (1, 20), (2, 20), (3, 20), (4, 20), (6, 100)]),  # 60 fps at 50
-    ([11, 11, 11, 2000], [(0, 20), (1, 20), (3, 1990)]),  # a frame after a fast run starts on time
+@pytest.mark.parametrize(("durations", "plays", "shown"), [
+    ([15, 19, 14, 11], ONCE, [(0, 20), (1, 20), (2, 20), (3, 20)]),  # the shortest that browsers do not slow down
+    ([15, 19, 14, 11], FOREVER, [(0, 20), (1, 20), (2, 20)]),  # the last's time is over when the first is back
+    ([15, 25, 25, 25, 25], FOREVER, [(0, 20), (1, 20), (2, 30), (3, 20), (4, 30)]),  # each starts where it did
+    ([42, 41, 42, 42, 41, 42], FOREVER, [(0, 40), (1, 40), (2, 50), (3, 40), (4, 40), (5, 40)]),  # 24 fps
+    ([12, 28, 12, 28], FOREVER, [(0, 20), (1, 20), (2, 20), (3, 20)]),  # late by 8 ms, then on time
+    ([17, 17, 16, 17, 17, 16], FOREVER, [(0, 20), (1, 20), (2, 20), (3, 20), (4, 20)]),  # 60 fps at 50
+    ([17, 17, 16, 17, 17, 16, 100], ONCE, [(0, 20), (1, 20), (2, 20), (3, 20), (4, 20), (6, 100)]),
+    ([11, 11, 11, 2000], FOREVER, [(0, 20), (1, 20), (3, 1990)]),  # a frame after a fast run starts on time
 ])
-def test_gif_output_shows_the_frames_that_keep_the_animation_s_pace_for_whole_centiseconds(durations, shown):
+def test_gif_output_shows_the_frames_that_keep_the_animation_s_pace_for_whole_centiseconds(durations, plays, shown):
     """Pillow's writer rounded delays down: 15 ms was written as 10, which browsers show for 100."""
     colours = [(index * 40, 255 - index * 40, 128) for index in range(len(durations))]
     frames = [Image.new("RGB", (40, 30), colour) for colour in colours]
-    data = encoded(frames[0], "WEBP", save_all=True, append_images=frames[1:], lossless=True, duration=durations)
+    data = encoded(frames[0], "WEBP", save_all=True, append_images=frames[1:], lossless=True, duration=durations,
+                   loop=plays)
     _, image = rendered(data, "40x,gif")
     assert [(colours.index(colour), duration) for _, duration, colour in frames_of(image)] == shown
 
