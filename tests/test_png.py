@@ -517,9 +517,11 @@ def test_an_animation_image_whose_stream_ends_before_its_rows_is_malformed(strea
         png.check_frame_streams(grey_apng((16, 12), streams), len(streams))
 
 
-def test_a_check_of_the_animation_s_streams_stops_when_told():
+@pytest.mark.parametrize("streams", [[WHOLE, WHOLE], [b"", b""]], ids=["inflating", "walking-empty-chunks"])
+def test_a_check_of_the_animation_s_streams_stops_when_told(streams):
+    """Walking the chunks is asked too: a reviewer's 99,990 empty IDAT chunks kept a worker 139-163 ms."""
     with pytest.raises(Stopped):
-        png.check_frame_streams(grey_apng((16, 12), [WHOLE, WHOLE]), 2, stopped=lambda: True)
+        png.check_frame_streams(grey_apng((16, 12), streams), 2, stopped=lambda: True)
 
 
 @pytest.mark.parametrize("streams", [[ONE_ROW, WHOLE], [WHOLE, ONE_ROW]], ids=["first", "second"])
