@@ -1603,24 +1603,27 @@ def shown_as_gif(frames: list[Frame], plays: int) -> list[Frame]:
     round down, 15 ms to 10, which browsers show for 100). Each starts where it started in the source, to the
     nearest centisecond, but no sooner than 20 ms after the one before, as browsers show 10 for 100; a frame
     whose source time has come by then takes the place of the one waiting, as a display that samples the source
-    would show it; in a loop, a last frame that cannot show for 20 ms before the first comes back gives way to it
-    (kept, an animation that plays once ends on it). So 60 fps plays five frames of six, at 50 fps, and every
-    frame after a fast run starts on time (a reviewer's 250 frames of 11 ms, then one of 2 s: lengthened to 20 ms
-    each, they left the last one 20 ms)."""
-    shown: list[tuple[Frame, int]] = []  # each frame shown, and when it starts
+    would show it. In an endless loop, a last frame that cannot show for 20 ms before the first comes back shares
+    what is left with the one before it: the one the source shows longer there is kept (an animation that plays
+    a number of times comes to rest on its last frame, which stays). So 60 fps plays five frames of six, at 50
+    fps, and every frame after a fast run starts on time (a reviewer's 250 frames of 11 ms, then one of 2 s:
+    lengthened to 20 ms each, they left the last one 20 ms)."""
+    shown: list[tuple[Frame, int, int]] = []  # each frame shown, when it starts, and when it started in the source
     source_start = 0
     for frame in frames:
         if shown and source_start <= shown[-1][1]:
-            shown[-1] = (frame, shown[-1][1])
+            shown[-1] = (frame, shown[-1][1], source_start)
         else:
             earliest = shown[-1][1] + SHORTEST_GIF_DELAY_MS if shown else 0
-            shown.append((frame, max(nearest_centisecond(source_start), earliest)))
+            shown.append((frame, max(nearest_centisecond(source_start), earliest), source_start))
         source_start += frame.duration
     loop_end = nearest_centisecond(source_start)
-    while plays != 1 and len(shown) > 2 and loop_end - shown[-1][1] < SHORTEST_GIF_DELAY_MS:
-        shown.pop()
-    ends = [start for _, start in shown[1:]] + [max(loop_end, shown[-1][1] + SHORTEST_GIF_DELAY_MS)]
-    return [replace(frame, duration=min(end - start, MAX_FRAME_MS)) for (frame, start), end in zip(shown, ends)]
+    while plays == avif.FOREVER and len(shown) > 2 and loop_end - shown[-1][1] < SHORTEST_GIF_DELAY_MS:
+        last, (_, waiting_start, _) = shown.pop(), shown[-1]
+        if source_start - max(last[2], waiting_start) > last[2] - waiting_start:
+            shown[-1] = (last[0], waiting_start, last[2])
+    ends = [start for _, start, _ in shown[1:]] + [max(loop_end, shown[-1][1] + SHORTEST_GIF_DELAY_MS)]
+    return [replace(frame, duration=min(end - start, MAX_FRAME_MS)) for (frame, start, _), end in zip(shown, ends)]
 
 
 def nearest_centisecond(milliseconds: int) -> int:

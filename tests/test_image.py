@@ -1231,11 +1231,13 @@ def test_frames_alike_become_one_shown_as_long_as_browsers_showed_them(target):
 
 @pytest.mark.parametrize(("durations", "plays", "shown"), [
     ([15, 19, 14, 11], ONCE, [(0, 20), (1, 20), (2, 20), (3, 20)]),  # the shortest that browsers do not slow down
-    ([15, 19, 14, 11], FOREVER, [(0, 20), (1, 20), (2, 20)]),  # the last's time is over when the first is back
+    ([15, 19, 14, 11], FOREVER, [(0, 20), (1, 20), (3, 20)]),  # the last 20 ms before the first is back: 3 the longer
+    ([15, 19, 14, 11], THRICE, [(0, 20), (1, 20), (2, 20), (3, 20)]),  # it comes to rest on the last
+    ([11, 11, 32], FOREVER, [(0, 20), (2, 30)]),  # the last shows longer than the one before in what is left
     ([15, 25, 25, 25, 25], FOREVER, [(0, 20), (1, 20), (2, 30), (3, 20), (4, 30)]),  # each starts where it did
     ([42, 41, 42, 42, 41, 42], FOREVER, [(0, 40), (1, 40), (2, 50), (3, 40), (4, 40), (5, 40)]),  # 24 fps
     ([12, 28, 12, 28], FOREVER, [(0, 20), (1, 20), (2, 20), (3, 20)]),  # late by 8 ms, then on time
-    ([17, 17, 16, 17, 17, 16], FOREVER, [(0, 20), (1, 20), (2, 20), (3, 20), (4, 20)]),  # 60 fps at 50
+    ([17, 17, 16, 17, 17, 16], FOREVER, [(0, 20), (1, 20), (2, 20), (3, 20), (5, 20)]),  # 60 fps at 50
     ([17, 17, 16, 17, 17, 16, 100], ONCE, [(0, 20), (1, 20), (2, 20), (3, 20), (4, 20), (6, 100)]),
     ([11, 11, 11, 2000], FOREVER, [(0, 20), (1, 20), (3, 1990)]),  # a frame after a fast run starts on time
 ])
