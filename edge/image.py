@@ -1619,9 +1619,10 @@ def shown_as_gif(frames: list[Frame], plays: int) -> list[Frame]:
         source_start += frame.duration
     loop_end = nearest_centisecond(source_start)
     while plays == avif.FOREVER and len(shown) > 2 and loop_end - shown[-1][1] < SHORTEST_GIF_DELAY_MS:
-        last, (_, waiting_start, _) = shown.pop(), shown[-1]
-        if source_start - max(last[2], waiting_start) > last[2] - waiting_start:
-            shown[-1] = (last[0], waiting_start, last[2])
+        (last, _, last_source_start), (waiting, waiting_start, waiting_source_start) = shown.pop(), shown[-1]
+        waiting_shows = waiting_source_start + waiting.duration - max(waiting_source_start, waiting_start)
+        if source_start - last_source_start > waiting_shows:  # each by its own source time from waiting_start
+            shown[-1] = (last, waiting_start, last_source_start)
     ends = [start for _, start, _ in shown[1:]] + [max(loop_end, shown[-1][1] + SHORTEST_GIF_DELAY_MS)]
     return [replace(frame, duration=min(end - start, MAX_FRAME_MS)) for (frame, start, _), end in zip(shown, ends)]
 
