@@ -21,6 +21,8 @@ _SIGNATURES = (b"GIF87a", b"GIF89a")
 _EXTENSION, _TRAILER = 0x21, 0x3B  # and 0x2C, an image descriptor: a frame
 _GRAPHIC_CONTROL, _GRAPHIC_CONTROL_SIZE = 0xF9, 4  # Pillow indexes its 4 bytes without checking
 _COMMENT, _APPLICATION, _LOOP_APPLICATION = 0xFE, 0xFF, b"NETSCAPE2.0"
+_LOOP_APPLICATIONS = (_LOOP_APPLICATION, b"ANIMEXTS1.0")  # as Chromium reads them, each 11 bytes
+_LOOP_SUB_BLOCK = b"\x03\x01"  # its length, then its kind; the count follows, in 16 bits
 _INTERLACED = 0x40  # in an image descriptor's packed byte
 _NO_CONTROL = (0, None, None)  # the disposal, transparency and delay of a frame without a graphic control
 # Like Pillow, skip any stray byte between blocks; unlike Pillow, in C rather than one read at a time.
@@ -55,6 +57,9 @@ class Layout:
     size: tuple[int, int]  # the logical screen, grown as Pillow grows it to each counted frame that has pixels
     images: tuple[Frame, ...]  # the frames found, in order, counting stopped at max_frames + 1
     palette: bytes | None  # the global colour table
+    # The count of repeats in the last loop block, wherever it is, as Chromium 156 reads it (Pillow reads one
+    # only before the first frame, and a file whose block follows it played once where browsers loop it).
+    repeats: int | None = None
 
     @property
     def frames(self) -> int:
@@ -77,6 +82,7 @@ def scan(data: bytes, max_frames: int) -> Layout:
     steps = len(data) // _BYTES_PER_STEP + _FREE_STEPS
     images: list[Frame] = []
     control = _NO_CONTROL  # what the next frame takes
+    repeats = None
     while len(images) <= max_frames:
         found = _NEXT_BLOCK.search(data, pos)
         if found is None or data[found.start()] == _TRAILER:
@@ -89,6 +95,9 @@ def scan(data: bytes, max_frames: int) -> Layout:
             if data[found.start() + 1] == _GRAPHIC_CONTROL:  # whole: its sub-blocks were walked
                 flags, delay, index = struct.unpack_from("<BHB", data, found.start() + 3)
                 control = ((flags >> 2) & 7, index if flags & 1 else None, delay * 10)
+            elif data[found.start() + 1] == _APPLICATION:
+                count = _loop_count(data, found.start())
+                repeats = repeats if count is None else count
         else:  # an image descriptor
             if pos + 11 > len(data):
                 raise MalformedGif(f"truncated in the descriptor of frame {len(images) + 1}")
@@ -103,7 +112,17 @@ def scan(data: bytes, max_frames: int) -> Layout:
             control = _NO_CONTROL
         if steps < 0:
             raise MalformedGif("too many sub-blocks or stray bytes for its size")
-    return Layout((width, height), tuple(images), data[13:13 + _palette_size(data[10])] or None)
+    return Layout((width, height), tuple(images), data[13:13 + _palette_size(data[10])] or None, repeats)
+
+
+def _loop_count(data: bytes, pos: int) -> int | None:
+    """The count of the application extension at `pos` if it is a loop block, walked whole: one of
+    _LOOP_APPLICATIONS, then a sub-block of exactly 3 bytes, the first 1 (Chromium ignores any other)."""
+    name = data[pos + 3:pos + 3 + data[pos + 2]]
+    sub_block_at = pos + 3 + len(name)
+    if name not in _LOOP_APPLICATIONS or data[sub_block_at:sub_block_at + 2] != _LOOP_SUB_BLOCK:
+        return None
+    return int.from_bytes(data[sub_block_at + 2:sub_block_at + 4], "little")
 
 
 def standalone(data: bytes, layout: Layout, index: int) -> bytes:

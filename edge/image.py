@@ -281,7 +281,7 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
         orientation = exif_orientation(image)  # read once: every frame is turned the same way
         geometry = plan(upright_size(image.size, orientation), rendition.width, rendition.height, rendition.fit)
         check_encodable(geometry.size, target)
-        plays = animation_plays(image, data)  # read before seeking: only the first frame carries it
+        plays = animation_plays(source, data)  # read before seeking: only the first frame carries it
         lossless = target == "webp" and frame_count == 1 and is_lossless_graphic(image, data)
         codes = colour_codes(image, data)
         profile = colour_profile(image, codes, target, data)
@@ -1648,18 +1648,20 @@ def gif_disposal(images: list[Image.Image]) -> int:
     return GIF_RESTORE_BACKGROUND if uncovered else GIF_KEEP
 
 
-def animation_plays(image: Image.Image, data: bytes) -> int:
+def animation_plays(source: Source, data: bytes) -> int:
     """How many times the source animation plays, as WebP and APNG count (0: for ever). A GIF's
-    count is of repeats after the first play, as browsers read it, and a GIF without one plays
-    once; an AVIF's is in boxes Pillow does not read."""
+    count is of repeats after the first play, as browsers read it wherever its block is (gif.scan), and
+    a GIF without one plays once; an AVIF's is in boxes Pillow does not read."""
+    image = source.image
     if image.format == "AVIF":
         return avif.plays(data)
+    if source.gif_layout is not None:
+        repeats = source.gif_layout.repeats
+        if repeats is None:
+            return 1
+        return repeats + 1 if repeats else avif.FOREVER
     loop = image.info.get("loop")
-    if image.format != "GIF":
-        return avif.FOREVER if loop is None else loop
-    if loop is None:
-        return 1
-    return loop + 1 if loop else avif.FOREVER
+    return avif.FOREVER if loop is None else loop
 
 
 def loop_option(target: str, plays: int) -> dict:

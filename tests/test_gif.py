@@ -10,7 +10,7 @@ import bombs
 import edge.image
 from edge import gif
 from edge.rendition import parse_rendition
-from imaging import encoded, gradient
+from imaging import encoded, gif_by_hand, gradient
 
 
 def pillows_view(data: bytes) -> tuple[int, tuple[int, int]]:
@@ -163,3 +163,42 @@ def test_each_gif_frame_decoded_alone_is_the_frame_pillow_decodes():
             image.paste((0, 0, 0, 0), mask=nothing)  # where the frame draws nothing
         assert drawn.tobytes() == composite.tobytes() and nothing.getextrema() == (0, 255)
         assert frame.delay_ms == (index + 1) * 100
+
+
+def application(name: bytes, sub_block: bytes) -> bytes:
+    return b"\x21\xff" + bytes([len(name)]) + name + sub_block + b"\x00"
+
+
+def loop_block(repeats: int) -> bytes:
+    return application(b"NETSCAPE2.0", b"\x03\x01" + repeats.to_bytes(2, "little"))
+
+
+THREE_FRAMES = gif_by_hand((2, 1), [(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)],
+                           [((2, 1), (0, 0), [index, index], 1, None) for index in (1, 2, 3)])
+AFTER_THE_SCREEN = 13 + 3 * 4  # the header, the logical screen and a global colour table of four
+SECOND_FRAME = THREE_FRAMES.index(b"\x21\xf9", THREE_FRAMES.index(b"\x21\xf9") + 1)  # its graphic control
+
+
+def with_blocks(*placed: tuple[int, bytes]) -> bytes:
+    data = THREE_FRAMES
+    for position, block in sorted(placed, reverse=True):
+        data = data[:position] + block + data[position:]
+    return data
+
+
+@pytest.mark.parametrize(("data", "repeats"), [
+    (THREE_FRAMES, None),
+    (with_blocks((AFTER_THE_SCREEN, loop_block(2))), 2),
+    (with_blocks((SECOND_FRAME, loop_block(0))), 0),  # Pillow read none: the output played once
+    (with_blocks((SECOND_FRAME, loop_block(4))), 4),
+    (with_blocks((len(THREE_FRAMES) - 1, loop_block(0))), 0),  # before the trailer
+    (with_blocks((AFTER_THE_SCREEN, loop_block(2)), (SECOND_FRAME, loop_block(5))), 5),  # the last one
+    (with_blocks((AFTER_THE_SCREEN, loop_block(2) + loop_block(0))), 0),
+    (with_blocks((AFTER_THE_SCREEN, application(b"ANIMEXTS1.0", b"\x03\x01\x03\x00"))), 3),
+    (with_blocks((AFTER_THE_SCREEN, application(b"NETSCAPE2.0", b"\x03\x02\x03\x00"))), None),  # not a loop
+    (with_blocks((AFTER_THE_SCREEN, application(b"NETSCAPE2.0", b"\x05\x01\x03\x00\x00\x00"))), None),  # Pillow: 3
+    (with_blocks((AFTER_THE_SCREEN, application(b"netscape2.0", b"\x03\x01\x03\x00"))), None),
+])
+def test_the_loop_count_is_the_last_loop_block_s_wherever_it_is_as_chromium_reads_it(data, repeats):
+    """Each case's repetitionCount in Chromium 156's ImageDecoder, by hand (none: it plays once)."""
+    assert gif.scan(data, 10).repeats == repeats

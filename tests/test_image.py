@@ -1382,6 +1382,19 @@ def test_an_animation_plays_as_many_times_in_every_format(source_format, target,
     assert plays_in(image, result.body) == plays
 
 
+@pytest.mark.parametrize("target", ["gif", "webp", "png"])
+def test_a_gif_whose_loop_block_follows_its_first_frame_loops_as_in_browsers(target):
+    """Pillow reads a loop block only before the first frame: the output played once where Chromium loops."""
+    data = animation("GIF", loop=0)
+    block_at = data.index(b"\x21\xff\x0bNETSCAPE2.0")
+    block, data = data[block_at:block_at + 19], data[:block_at] + data[block_at + 19:]
+    second_frame = data.index(b"\x21\xf9", data.index(b"\x21\xf9") + 1)
+    moved = data[:second_frame] + block + data[second_frame:]
+    assert "loop" not in Image.open(io.BytesIO(moved)).info
+    result, image = rendered(moved, f"32x,{target}")
+    assert plays_in(image, result.body) == FOREVER
+
+
 @pytest.mark.parametrize(("plays", "gif", "webp", "png"), [
     (65_535, 65_534, 65_535, 65_535), (65_536, 65_535, 65_535, 65_536), (2**31 - 1, 65_535, 65_535, 2**31 - 1),
 ])
