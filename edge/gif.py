@@ -82,12 +82,13 @@ def scan(data: bytes, max_frames: int) -> Layout:
     steps = len(data) // _BYTES_PER_STEP + _FREE_STEPS
     images: list[Frame] = []
     control = _NO_CONTROL  # what the next frame takes
-    repeats = None
+    repeats, strayed = None, False
     while len(images) <= max_frames:
         found = _NEXT_BLOCK.search(data, pos)
         if found is None or data[found.start()] == _TRAILER:
             break  # a missing trailer is common and harmless: Pillow stops at the end too
         steps -= found.start() - pos
+        strayed = strayed or found.start() > pos
         pos = found.start()
         if data[pos] == _EXTENSION:
             _check_extension(data, pos, len(images))
@@ -95,7 +96,7 @@ def scan(data: bytes, max_frames: int) -> Layout:
             if data[found.start() + 1] == _GRAPHIC_CONTROL:  # whole: its sub-blocks were walked
                 flags, delay, index = struct.unpack_from("<BHB", data, found.start() + 3)
                 control = ((flags >> 2) & 7, index if flags & 1 else None, delay * 10)
-            elif data[found.start() + 1] == _APPLICATION:
+            elif data[found.start() + 1] == _APPLICATION and not strayed:  # Chromium reads none after a stray byte
                 count = _loop_count(data, found.start())
                 repeats = repeats if count is None else count
         else:  # an image descriptor

@@ -198,6 +198,8 @@ def with_blocks(*placed: tuple[int, bytes]) -> bytes:
     (with_blocks((AFTER_THE_SCREEN, application(b"NETSCAPE2.0", b"\x03\x02\x03\x00"))), None),  # not a loop
     (with_blocks((AFTER_THE_SCREEN, application(b"NETSCAPE2.0", b"\x05\x01\x03\x00\x00\x00"))), None),  # Pillow: 3
     (with_blocks((AFTER_THE_SCREEN, application(b"netscape2.0", b"\x03\x01\x03\x00"))), None),
+    (with_blocks((len(THREE_FRAMES) - 1, b"\x00" + loop_block(0))), None),  # none after a stray byte
+    (with_blocks((AFTER_THE_SCREEN, loop_block(2)), (len(THREE_FRAMES) - 1, b"x" + loop_block(0))), 2),
 ])
 def test_the_loop_count_is_the_last_loop_block_s_wherever_it_is_as_chromium_reads_it(data, repeats):
     """Each case's repetitionCount in Chromium 156's ImageDecoder, by hand (none: it plays once)."""
