@@ -25,7 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache, partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import PIL
 from cykooz_resizer import AlphaMulDiv, CropBox, FilterType, ResizeAlg, ResizeOptions, Resizer
@@ -223,6 +223,7 @@ class DataCheck:
 
 
 def start_data_check(check: Callable[..., None], *args) -> DataCheck:
+    """Run `check(*args, stopped=...)` on a worker; `stopped()` turns true once the render fails."""
     stop = threading.Event()
     return DataCheck(worker_pool().submit(check, *args, stopped=stop.is_set), stop)
 
@@ -292,10 +293,12 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
         if not has_alpha(image) or source.hidden_alpha:
             drop_unshown_alpha(frames)
         await_data_check(source)
-    except BaseException:
+    except BaseException:  # a check still running is of use to no one now (DataCheck)
         if source.data_check is not None:
             source.data_check.stop.set()
         raise
+    if target == "gif" and len(frames) > 1:
+        frames = shown_as_gif(frames, plays)
     # AVIF output states the codes too, on the same numbers.
     body = encode(frames, rendition.quality, plays, lossless, codes)
     return Rendered(body, target, CONTENT_TYPES[target], geometry.size, len(frames))
@@ -1485,8 +1488,6 @@ def encode(frames: list[Frame], quality: int | None, plays: int, lossless: bool 
     options = encoder_options(first.target, quality, first.image, lossless)
     if first.icc_profile and first.target in ICC_OUTPUTS:
         options["icc_profile"] = first.icc_profile
-    if first.target == "gif" and len(frames) > 1:
-        frames = shown_as_gif(frames, plays)
     if len(frames) > 1:
         options.update(animation_options(frames, plays))
     images = [without_metadata(frame.image) for frame in frames]
@@ -1567,18 +1568,21 @@ def animation_options(frames: list[Frame], plays: int) -> dict:
 
 
 class GifDelay(int):
-    """A GIF frame's delay in ms, whose sums stop at the largest a GIF holds: Pillow's writer adds up the delays
-    of frames that its palettes make alike, and wrote a sum past 16 bits of centiseconds as OverflowError (a 500
-    on six frames of 400 s that differed only in colours hidden under transparent pixels)."""
+    """A GIF frame's delay in ms, whose sums stop at the largest a GIF holds: Pillow 13's writer adds up the
+    delays of frames that its palettes make alike (`previous + current`, GifImagePlugin._write_multiple_frames),
+    and raised OverflowError on a sum past 16 bits of centiseconds (a 500 on six frames of 400 s that differed
+    only in colours hidden under transparent pixels)."""
 
     def __add__(self, other: int) -> "GifDelay":
         return GifDelay(min(int(self) + other, MAX_FRAME_MS))
+
+    __radd__ = __add__
 
 
 def written_delays(target: str, durations: list[int]) -> list[int]:
     """The frames' delays as the target's writer can write them, as close to `durations` as it allows."""
     if target == "gif":
-        return [GifDelay(delay) for delay in durations]  # shown_as_gif's
+        return [GifDelay(delay) for delay in durations]  # whole centiseconds already (shown_as_gif)
     if target == "png":
         # Pillow's APNG writer takes a delay as a fraction of a second with neither term over 65535, and raised
         # ValueError on 65,537 ms (a reviewer's): a centisecond's precision keeps it within GIF's longest.
@@ -1590,12 +1594,21 @@ def written_delays(target: str, durations: list[int]) -> list[int]:
 
 def webp_delays(durations: list[int]) -> list[int]:
     """libwebp's timestamps are C ints, past which Pillow raised OverflowError: 24 days of frames, 3,277 of GIF's
-    longest delay (a reviewer's, which x-max-frames may allow). Frames after that show no longer."""
+    longest delay (a reviewer's, which x-max-frames may allow). Frames after that are written as 0 ms, which
+    browsers show for 100."""
     delays, written = [], 0
     for duration in durations:
         delays.append(min(duration, MOST_WEBP_MS - written))
         written += delays[-1]
     return delays
+
+
+class Shown(NamedTuple):
+    """A frame that a GIF shows, from `start` (ms), where the source shows it from `source_start`."""
+
+    frame: Frame
+    start: int
+    source_start: int
 
 
 def shown_as_gif(frames: list[Frame], plays: int) -> list[Frame]:
@@ -1604,27 +1617,26 @@ def shown_as_gif(frames: list[Frame], plays: int) -> list[Frame]:
     nearest centisecond, but no sooner than 20 ms after the one before, as browsers show 10 for 100; a frame
     whose source time has come by then takes the place of the one waiting, as a display that samples the source
     would show it. In an endless loop, a last frame that cannot show for 20 ms before the first comes back shares
-    what is left with the one before it: the one the source shows longer there is kept (an animation that plays
-    a number of times comes to rest on its last frame, which stays). So 60 fps plays five frames of six, at 50
-    fps, and every frame after a fast run starts on time (a reviewer's 250 frames of 11 ms, then one of 2 s:
-    lengthened to 20 ms each, they left the last one 20 ms)."""
-    shown: list[tuple[Frame, int, int]] = []  # each frame shown, when it starts, and when it started in the source
+    what is left with the one before it, and the one the source shows longer there is kept; an animation that
+    plays a number of times comes to rest on its last frame, which stays."""
+    shown: list[Shown] = []
     source_start = 0
     for frame in frames:
-        if shown and source_start <= shown[-1][1]:
-            shown[-1] = (frame, shown[-1][1], source_start)
+        if shown and source_start <= shown[-1].start:
+            shown[-1] = Shown(frame, shown[-1].start, source_start)
         else:
-            earliest = shown[-1][1] + SHORTEST_GIF_DELAY_MS if shown else 0
-            shown.append((frame, max(nearest_centisecond(source_start), earliest), source_start))
+            earliest = shown[-1].start + SHORTEST_GIF_DELAY_MS if shown else 0
+            shown.append(Shown(frame, max(nearest_centisecond(source_start), earliest), source_start))
         source_start += frame.duration
     loop_end = nearest_centisecond(source_start)
-    while plays == avif.FOREVER and len(shown) > 2 and loop_end - shown[-1][1] < SHORTEST_GIF_DELAY_MS:
-        (last, _, last_source_start), (waiting, waiting_start, waiting_source_start) = shown.pop(), shown[-1]
-        waiting_shows = waiting_source_start + waiting.duration - max(waiting_source_start, waiting_start)
-        if source_start - last_source_start > waiting_shows:  # each by its own source time from waiting_start
-            shown[-1] = (last, waiting_start, last_source_start)
-    ends = [start for _, start, _ in shown[1:]] + [max(loop_end, shown[-1][1] + SHORTEST_GIF_DELAY_MS)]
-    return [replace(frame, duration=min(end - start, MAX_FRAME_MS)) for (frame, start, _), end in zip(shown, ends)]
+    while plays == avif.FOREVER and len(shown) > 2 and loop_end - shown[-1].start < SHORTEST_GIF_DELAY_MS:
+        last, waiting = shown.pop(), shown[-1]
+        # Each by its own source time from the waiting frame's start; the last's runs to the source's end.
+        waiting_shows = waiting.source_start + waiting.frame.duration - max(waiting.source_start, waiting.start)
+        if source_start - last.source_start > waiting_shows:
+            shown[-1] = Shown(last.frame, waiting.start, last.source_start)
+    ends = [each.start for each in shown[1:]] + [max(loop_end, shown[-1].start + SHORTEST_GIF_DELAY_MS)]
+    return [replace(each.frame, duration=min(end - each.start, MAX_FRAME_MS)) for each, end in zip(shown, ends)]
 
 
 def nearest_centisecond(milliseconds: int) -> int:

@@ -1249,8 +1249,9 @@ def test_gif_output_shows_the_frames_that_keep_the_animation_s_pace_for_whole_ce
     frames = [Image.new("RGB", (40, 30), colour) for colour in colours]
     data = encoded(frames[0], "WEBP", save_all=True, append_images=frames[1:], lossless=True, duration=durations,
                    loop=plays)
-    _, image = rendered(data, "40x,gif")
+    result, image = rendered(data, "40x,gif")
     assert [(colours.index(colour), duration) for _, duration, colour in frames_of(image)] == shown
+    assert result.frames == len(shown)
 
 
 def test_apng_output_delays_over_65_535_ms_are_written_to_the_centisecond():
