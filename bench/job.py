@@ -44,7 +44,7 @@ def make_job(data: bytes, spec: str) -> Job:
 
     rendition = rendition_for(spec)
     with Image.open(io.BytesIO(data)) as source:
-        geometry = plan(oriented_size(source), rendition.width, rendition.height, rendition.fit)
+        geometry = plan(oriented_size(source, data), rendition.width, rendition.height, rendition.fit)
         target = rendition.format or default_format(source)
         animated = is_animated(source) and target in ANIMATED_OUTPUTS
     return Job(

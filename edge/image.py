@@ -119,9 +119,9 @@ MAX_EXIF_SEGMENTS = 64  # a camera writes one; 64 of 64 KB take Pillow 13 ms to 
 MAX_RLE_BMP_BYTES = 5 * 1024 * 1024 // 2
 MAX_RLE_BMP_PIXELS = 2_100_000
 EXIF_HEADER = b"Exif\x00\x00"
-RAW_EXIF_PROFILE = "Raw profile type exif"
-# ImageMagick's hex of a JPEG's Exif (64 KB at most) takes about 130,000 characters.
-MAX_RAW_EXIF_CHARS = 1024 * 1024
+EXIF_TIFF_HEADERS = TIFF_SIGNATURES[:2]  # Exif is classic TIFF
+# Whose Exif, as Pillow opens them, comes before the image data (an AVIF's holds its irot and imir).
+EXIF_BEFORE_PIXELS = frozenset({"JPEG", "MPO", "AVIF"})
 DEFAULT_FRAME_MS = 100
 # Browsers show a frame of this or less for DEFAULT_FRAME_MS instead (Chromium's DeferredImageDecoder, as Firefox
 # and WebKit do), whatever the format.
@@ -279,7 +279,7 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
         if source.apng:  # beside the decode, the images Pillow will decode
             images = source.first_frame + frame_count
             source = replace(source, data_check=start_data_check(png.check_frame_streams, data, images))
-        orientation = exif_orientation(image)  # read once: every frame is turned the same way
+        orientation = exif_orientation(image, data)  # read once: every frame is turned the same way
         geometry = plan(upright_size(image.size, orientation), rendition.width, rendition.height, rendition.fit)
         check_encodable(geometry.size, target)
         plays = animation_plays(source, data)  # read before seeking: only the first frame carries it
@@ -726,8 +726,8 @@ def has_alpha(image: Image.Image) -> bool:
     return image.mode in ALPHA_MODES or "transparency" in image.info
 
 
-def oriented_size(image: Image.Image) -> tuple[int, int]:
-    return upright_size(image.size, exif_orientation(image))
+def oriented_size(image: Image.Image, data: bytes) -> tuple[int, int]:
+    return upright_size(image.size, exif_orientation(image, data))
 
 
 def upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
@@ -735,38 +735,39 @@ def upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     return (height, width) if orientation in TRANSPOSING else (width, height)
 
 
-def exif_orientation(image: Image.Image) -> int:
-    """How the stored pixels must be turned to stand upright: 1 to 8, as EXIF numbers them."""
+def exif_orientation(image: Image.Image, data: bytes) -> int:
+    """How the stored pixels must be turned to stand upright: 1 to 8, as EXIF numbers them, read only where
+    browsers read it (exif_directory), so that a derivative stands as its original does on the page."""
     if image.format == "TIFF":
         return 1  # Pillow turns a TIFF itself: its size is upright already, and load() turns the pixels
-    if image.format == "PNG" and "exif" not in image.info:
-        # Pillow looks for an eXIf chunk after the pixels by decoding them. Decode here, where a
-        # broken stream is a 415, not inside the try below: a second load() after a failed one
-        # returns the half-decoded image without a word.
-        decode_pixels(image)
-    check_exif(pillow_exif(image))
+    directory = exif_directory(image, data)
+    if directory is None:
+        return 1
+    check_exif(directory)
+    exif = Image.Exif()
     try:
-        orientation = int(image.getexif().get(ORIENTATION_TAG, 1))
+        exif.load(directory)
+        orientation = int(exif.get(ORIENTATION_TAG, 1))
     except (ValueError, TypeError, OSError, SyntaxError):
         return 1  # a broken EXIF block must not stop an otherwise good image
     return orientation if 1 <= orientation <= 8 else 1
 
 
-def pillow_exif(image: Image.Image) -> bytes | None:
-    """The Exif getexif() decodes: the image's own, or else a PNG's text chunk of it in hex (ImageMagick's
-    "Raw profile type exif", whose first three lines are a header); None where it has none Pillow reads.
-    SourceTooLarge for hex text of more than MAX_RAW_EXIF_CHARS, which Pillow splits into lines, a string
-    each: 41 MB of line ends took it 1.2 s, and the same here (a helper's measure)."""
-    exif = image.info.get("exif")
-    raw = image.info.get(RAW_EXIF_PROFILE)
-    if exif is not None or not isinstance(raw, str):
-        return exif
-    if len(raw) > MAX_RAW_EXIF_CHARS:
-        raise SourceTooLarge(f"PNG's Exif text of more than {MAX_RAW_EXIF_CHARS} characters")
-    try:
-        return bytes.fromhex("".join(raw.split("\n")[3:]))
-    except ValueError:
-        return None  # Pillow fails on it too, and the orientation is then 1
+def exif_directory(image: Image.Image, data: bytes) -> bytes | None:
+    """The Exif (its TIFF structure, without the "Exif\\0\\0" header) that browsers turn an image by, as CSS Images 3
+    has them read it: only metadata before the image data (Chromium 156, by hand). That is a JPEG's Exif segments,
+    the first eXIf chunk of a PNG if it precedes IDAT (png.exif_before_pixels), and an AVIF's irot and imir, which
+    Pillow's reader writes into its Exif; never a WebP's EXIF chunk, which follows the image data, and never
+    XMP's tiff:Orientation, both of which Pillow's getexif() reads. Nor Exif whose TIFF header is missing or
+    comes after a second "Exif\\0\\0", which Pillow reads past and browsers do not."""
+    if image.format == "PNG":
+        exif = png.exif_before_pixels(data)
+    elif image.format in EXIF_BEFORE_PIXELS:
+        exif = image.info.get("exif")
+        exif = exif.removeprefix(EXIF_HEADER) if isinstance(exif, bytes) else None
+    else:
+        return None
+    return exif if exif is not None and exif.startswith(EXIF_TIFF_HEADERS) else None
 
 
 def is_animated(image: Image.Image) -> bool:

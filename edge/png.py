@@ -172,10 +172,18 @@ def brightest_nits(data: bytes) -> int | None:
     return math.ceil(int.from_bytes(payload[:4]) / CLLI_UNITS_PER_NIT) or None
 
 
-def _payload_before_pixels(data: bytes, wanted: bytes) -> bytes | None:
-    """The first `wanted` chunk's payload, where colour chunks must stand: before PLTE and IDAT."""
+def exif_before_pixels(data: bytes) -> bytes | None:
+    """The payload of the first eXIf chunk, if it comes before IDAT: the only one browsers read (Chromium 156;
+    PNG's third edition puts it there, and CSS Images 3 has metadata after the image data ignored). Pillow reads
+    the last one, and one after the pixels too, but only by decoding them first."""
+    return _payload_before_pixels(data, b"eXIf", ends=(b"IDAT",))
+
+
+def _payload_before_pixels(data: bytes, wanted: bytes, ends: tuple[bytes, ...] = (b"PLTE", b"IDAT")) -> bytes | None:
+    """The first `wanted` chunk's payload before any chunk of `ends`: by default, where colour chunks must
+    stand, before PLTE and IDAT."""
     for position, length, kind in _chunks(data):
-        if kind in (b"PLTE", b"IDAT"):
+        if kind in ends:
             return None
         if kind == wanted:
             return data[position + 8:position + 8 + length]

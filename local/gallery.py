@@ -18,7 +18,7 @@ from PIL import Image
 
 from edge.errors import UnsupportedMedia
 from edge.geometry import plan
-from edge.image import oriented_size
+from edge.image import decode_pixels, oriented_size
 
 TEMPLATE = Template((Path(__file__).resolve().parent / "gallery.html").read_text(encoding="utf-8"))
 MAX_ORIGINALS = 24
@@ -85,8 +85,9 @@ class Gallery:
         data = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
         try:
             image = Image.open(io.BytesIO(data))
+            decode_pixels(image)  # an original whose pixels do not decode has nothing to show
             frames = getattr(image, "n_frames", 1)
-            original = Original(key, image.format or "?", oriented_size(image), frames, len(data))
+            original = Original(key, image.format or "?", oriented_size(image, data), frames, len(data))
         except (OSError, UnsupportedMedia):
             original = None  # not an image Pillow opens, or one it cannot decode: nothing to show
         with self._lock:

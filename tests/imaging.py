@@ -356,6 +356,11 @@ def template_with_origins(*origins: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def app1(payload: bytes) -> bytes:
+    """A JPEG's APP1 segment (Exif's, XMP's) holding `payload`."""
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+
+
 def png_with_chunks_after_ihdr(data: bytes, *chunks: tuple[bytes, bytes]) -> bytes:
     """A PNG with these chunks (type, payload) just after its IHDR, where colour chunks stand."""
     after_ihdr = 8 + 12 + 13

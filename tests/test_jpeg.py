@@ -12,7 +12,7 @@ from edge import jpeg
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.image import Limits, check_jpeg_data, render
 from edge.rendition import parse_rendition
-from imaging import encoded, exif_with, gradient, tiff_pointing
+from imaging import app1, encoded, exif_with, gradient, tiff_pointing
 
 # Pillow's subsampling codes: 0 is 4:4:4, 1 is 4:2:2, 2 is 4:2:0.
 LUMA_SAMPLING = {0: (1, 1), 1: (2, 1), 2: (2, 2)}
@@ -309,10 +309,6 @@ def test_a_head_whose_walk_is_over_the_limit_is_too_large_before_pillow_opens_it
 EMPTY_EXIF = b"Exif\x00\x00II*\x00" + struct.pack("<IHI", 8, 0, 0)  # a first directory of no tags
 
 
-def app1(payload: bytes) -> bytes:
-    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
-
-
 @pytest.mark.parametrize(("header", "exif"), [
     (app1(EMPTY_EXIF), EMPTY_EXIF),
     (app1(b"Exif\x00\x00one") + app1(b"http://ns.adobe.com/xap/1.0/\x00xmp") + app1(b"Exif\x00\x00two"),
@@ -337,7 +333,7 @@ def test_exif_whose_first_directory_pillow_would_decode_too_long_is_too_large(mo
     monkeypatch.setattr(edge.image, "MAX_EXIF_VALUES", 10)
     data = encoded(Image.new("RGB", (8, 8)), source, exif=exif_with(field_type, count))
     spec = parse_rendition(f"/4x/a.{source.lower()}")
-    if refused:
+    if refused and source != "WEBP":  # a WebP's Exif is never decoded: no browser turns a WebP by it
         with pytest.raises(SourceTooLarge, match="^Exif of a directory of more than 1000 entries, or of more than 10 "):
             render(data, spec, Limits(50_000_000, 300))
     else:

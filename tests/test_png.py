@@ -13,7 +13,6 @@ import pytest
 from PIL import Image
 
 from bombs import PNG_SIGNATURE, apng_with_frames, grey_png, png_chunk, png_ending_after_one_row
-import edge.image
 from edge import png
 from edge.inflate import INPUT_SLICE, Stopped
 from edge.errors import SourceTooLarge, UnsupportedMedia
@@ -21,7 +20,7 @@ from edge.image import Limits, check_pixels_in_head, render
 from edge.png import ZLIB_HEADER
 from edge.rendition import parse_rendition
 from imaging import (
-    apng_from_streams, encoded, exif_with, gradient, noise_image, png_from_rows, png_with_chunks_after_ihdr,
+    apng_from_streams, encoded, gradient, noise_image, png_from_rows, png_with_chunks_after_ihdr,
     png_with_corrupt_data,
 )
 
@@ -775,37 +774,3 @@ def test_a_png_of_more_compressed_chunks_than_the_limit_is_too_large_before_pill
     with pytest.raises(SourceTooLarge, match="more than 3 compressed text or profile chunks"):
         render(PLAIN[:at] + chunks + PLAIN[at:], parse_rendition("/4x/a.png"), Limits(50_000_000, 300))
     assert pillow_opens == []
-
-
-def raw_exif_profile(exif: bytes, after: bytes = b"") -> tuple[bytes, bytes]:
-    """ImageMagick's text chunk of Exif in hex, which Pillow's getexif() reads where a PNG has no eXIf: a
-    header of three lines, then the hex (and what comes after it)."""
-    return b"tEXt", b"Raw profile type exif\0" + f"\nexif\n{len(exif):8d}\n".encode() + exif.hex().encode() + after
-
-
-def test_the_orientation_is_read_from_a_raw_exif_profile():
-    data = png_with_chunks_after_ihdr(encoded(gradient((8, 4)), "PNG"), raw_exif_profile(
-        b"Exif\x00\x00MM\x00*" + struct.pack(">IHHHIHHI", 8, 1, 0x0112, 3, 1, 6, 0, 0)))
-    assert Image.open(io.BytesIO(render(data, parse_rendition("/4x/a.png"), Limits(50_000_000, 300)).body)
-                      ).size == (4, 8)
-
-
-def test_a_raw_exif_profile_pillow_would_decode_too_long_is_too_large(monkeypatch):
-    monkeypatch.setattr(edge.image, "MAX_EXIF_VALUES", 10)
-    data = png_with_chunks_after_ihdr(PLAIN, raw_exif_profile(exif_with(5, 11)))
-    with pytest.raises(SourceTooLarge, match="^Exif of a directory of more than 1000 entries, or of more than 10 "):
-        render(data, parse_rendition("/4x/a.png"), Limits(50_000_000, 300))
-
-
-@pytest.mark.parametrize(("line_ends", "refused"), [(0, False), (1, True)])
-def test_a_raw_exif_profile_longer_than_any_hex_of_exif_is_too_large(monkeypatch, line_ends, refused):
-    """Pillow splits it into lines, a string each: 41 MB of line ends took it 1.2 s (a helper's measure)."""
-    _, payload = raw_exif_profile(exif_with(5, 2))
-    most = len(payload) - len(b"Raw profile type exif\0") + 1
-    monkeypatch.setattr(edge.image, "MAX_RAW_EXIF_CHARS", most)
-    data = png_with_chunks_after_ihdr(PLAIN, raw_exif_profile(exif_with(5, 2), b"\n" * (1 + line_ends)))
-    if refused:
-        with pytest.raises(SourceTooLarge, match=f"^PNG's Exif text of more than {most} characters$"):
-            render(data, parse_rendition("/4x/a.png"), Limits(50_000_000, 300))
-    else:
-        assert render(data, parse_rendition("/4x/a.png"), Limits(50_000_000, 300)).size == (4, 4)
