@@ -270,6 +270,7 @@ class Placement:
 
 
 def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
+    data = png.without_broken_ancillary_chunks(data)
     source = open_source(data, limits)
     try:
         image = source.image

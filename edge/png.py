@@ -45,6 +45,7 @@ STORED_BLOCK = 65_535  # deflate's largest stored block
 ZLIB_HEADER = b"\x78\x01"  # deflate with a 32 KB window, no dictionary, check bits valid
 FINAL_EMPTY_BLOCK = b"\x01\x00\x00\xff\xff"
 CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by IHDR colour type
+ANCILLARY_BIT = 0x20  # in a chunk type's first letter: lower case, a chunk a decoder may skip
 GREY, RGB, PALETTE = 0, 2, 3  # IHDR colour types; a palette image's PLTE must come before its pixels
 IHDR = struct.Struct(">IIBBBBB")  # width, height, depth, colour type, compression, filtering, interlace
 CICP = struct.Struct(">BBBB")  # primaries, transfer characteristics, matrix (0: RGB, PNG's only), full range flag
@@ -83,6 +84,31 @@ class MalformedPng(ValueError):
 
 class TooManyChunks(ValueError):
     """More chunks than MAX_CHUNKS: Pillow walks each in Python, and so would take seconds."""
+
+
+def without_broken_ancillary_chunks(data: bytes) -> bytes:
+    """A PNG as browsers read it: without the ancillary chunks before IDAT whose CRC is wrong, which libpng,
+    and Chromium 156 with it, drops as if they were not there (a broken eXIf turns nothing, a broken tRNS
+    leaves the picture opaque), where Pillow refuses the whole file. Critical chunks are left as they are
+    (with a wrong CRC, Pillow and browsers both refuse them), and so is anything that is not a PNG.
+    `data` itself where nothing is dropped."""
+    if not data.startswith(SIGNATURE):
+        return data
+    broken = []
+    for position, length, kind in _chunks(data):
+        end = position + 8 + length
+        if kind == b"IDAT" or end + 4 > len(data):
+            break
+        if kind[0] & ANCILLARY_BIT and zlib.crc32(memoryview(data)[position + 4:end]) != int.from_bytes(
+                data[end:end + 4]):
+            broken.append((position, end + 4))
+    if not broken:
+        return data
+    kept, start = [], 0
+    for position, end in broken:
+        kept.append(data[start:position])
+        start = end
+    return b"".join(kept) + data[start:]
 
 
 def layout(data: bytes) -> Layout | None:

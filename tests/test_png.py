@@ -20,7 +20,7 @@ from edge.image import Limits, check_pixels_in_head, render
 from edge.png import ZLIB_HEADER
 from edge.rendition import parse_rendition
 from imaging import (
-    apng_from_streams, encoded, gradient, noise_image, png_from_rows, png_with_chunks_after_ihdr,
+    DISPLAY_P3, apng_from_streams, encoded, gradient, noise_image, png_from_rows, png_with_chunks_after_ihdr,
     png_with_corrupt_data,
 )
 
@@ -774,3 +774,66 @@ def test_a_png_of_more_compressed_chunks_than_the_limit_is_too_large_before_pill
     with pytest.raises(SourceTooLarge, match="more than 3 compressed text or profile chunks"):
         render(PLAIN[:at] + chunks + PLAIN[at:], parse_rendition("/4x/a.png"), Limits(50_000_000, 300))
     assert pillow_opens == []
+
+
+# --- ancillary chunks with a wrong CRC -------------------------------------------
+
+def broken(chunk: bytes) -> bytes:
+    """The chunk with its CRC turned wrong."""
+    return chunk[:-4] + bytes(byte ^ 0xFF for byte in chunk[-4:])
+
+
+def exif_of(orientation: int) -> bytes:
+    """An eXIf chunk's payload: Exif's TIFF structure of one orientation entry."""
+    return b"MM\0*" + struct.pack(">IHHHIHHI", 8, 1, 0x0112, 3, 1, orientation, 0, 0)
+
+
+SIDEWAYS = encoded(Image.frombytes("RGB", (2, 1), bytes([255, 0, 0, 0, 0, 255])), "PNG")  # red, then blue
+BLACK_AND_GREY = encoded(Image.frombytes("L", (2, 1), bytes([0, 200])), "PNG")
+
+
+def before_idat(data: bytes, *chunks: bytes) -> bytes:
+    at = data.index(b"IDAT") - 4
+    return data[:at] + b"".join(chunks) + data[at:]
+
+
+def rendered_pixels(data: bytes) -> tuple[tuple[int, int], bytes, bytes | None]:
+    image = Image.open(io.BytesIO(render(data, parse_rendition("/100x,png/a.png"), LIMITS).body))
+    return image.size, image.convert("RGBA").tobytes(), image.info.get("icc_profile")
+
+
+# As Chromium 156 shows each (a helper's measure, an <img> drawn on a canvas): as if the chunk were not there.
+# Pillow refuses every one of these files.
+@pytest.mark.parametrize(("data", "as_if"), [
+    (before_idat(SIDEWAYS, broken(png_chunk(b"tEXt", b"Title\0a photo"))), SIDEWAYS),
+    (before_idat(SIDEWAYS, broken(png_chunk(b"eXIf", exif_of(6)))), SIDEWAYS),
+    (before_idat(SIDEWAYS, broken(png_chunk(b"eXIf", exif_of(6))), png_chunk(b"eXIf", exif_of(3))),
+     before_idat(SIDEWAYS, png_chunk(b"eXIf", exif_of(3)))),  # the first eXIf browsers read
+    (before_idat(SIDEWAYS, broken(png_chunk(b"iCCP", b"p3\0\0" + zlib.compress(DISPLAY_P3)))), SIDEWAYS),
+    (before_idat(SIDEWAYS, broken(png_chunk(b"prVt", b"private"))), SIDEWAYS),
+    (before_idat(BLACK_AND_GREY, broken(png_chunk(b"tRNS", b"\0\0"))), BLACK_AND_GREY),  # black not see-through
+], ids=["text", "exif", "exif-then-a-good-one", "profile", "private", "transparency"])
+def test_an_ancillary_chunk_with_a_wrong_crc_is_dropped_as_browsers_drop_it(data, as_if):
+    assert rendered_pixels(data) == rendered_pixels(as_if)
+
+
+def test_only_the_broken_ancillary_chunks_before_the_pixels_are_dropped():
+    good, bad = png_chunk(b"tEXt", b"a\0b"), broken(png_chunk(b"tEXt", b"c\0d"))
+    after = png_chunk(b"tEXt", b"e\0f")
+    data = before_idat(SIDEWAYS, good, bad, good)
+    data = data[:-12] + broken(after) + data[-12:]
+    assert png.without_broken_ancillary_chunks(data) == before_idat(SIDEWAYS, good, good)[:-12] + broken(after) + \
+        data[-12:]
+    whole = before_idat(SIDEWAYS, good)
+    assert png.without_broken_ancillary_chunks(whole) is whole
+    assert png.without_broken_ancillary_chunks(b"GIF89a") == b"GIF89a"
+
+
+def test_a_critical_chunk_with_a_wrong_crc_is_still_refused():
+    """Browsers refuse it too (a broken IHDR or PLTE)."""
+    palette = encoded(Image.new("P", (4, 4)), "PNG")
+    at = palette.index(b"PLTE") - 4
+    length = int.from_bytes(palette[at:at + 4])
+    data = palette[:at] + broken(palette[at:at + 12 + length]) + palette[at + 12 + length:]
+    with pytest.raises(UnsupportedMedia):
+        render(data, parse_rendition("/100x,png/a.png"), LIMITS)
