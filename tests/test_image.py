@@ -159,6 +159,26 @@ def test_the_orientation_is_read_where_browsers_read_it(data, orientation):
         assert max_difference(got, expected) <= LOSSY_EPSILON["jpeg"]
 
 
+@pytest.mark.parametrize("data", [
+    jpeg_with(app1(b"Exif\0\0II*\0")), png_with(before_idat=[(b"eXIf", b"MM\0*\0")])], ids=["jpeg", "png"])
+def test_exif_cut_short_in_its_header_leaves_the_picture_as_stored(data):
+    """Pillow unpacks the 8-byte TIFF header with struct, which raises its own error; Chromium 156 shows these."""
+    _, image = rendered(data, "100x,png")
+    assert image.size == STORED.size
+
+
+@pytest.mark.parametrize(("exif", "orientation"), [
+    (b"Exif\0\0" + exif_tiff(6), 6), (b"Exif\0\0Exif\0\0" + exif_tiff(6), 6), (exif_tiff(6), 6)],
+    ids=["once", "twice", "not-at-all"])
+def test_an_avifs_exif_is_read_with_its_header_once_twice_or_not_at_all(exif, orientation):
+    """Pillow's reader states irot and imir in the Exif it gives, and keeps the file's own where it agrees:
+    libavif takes an Exif item with its header twice (Chromium 156 then turns the picture by irot, a helper's
+    measure)."""
+    image = Image.new("RGB", (4, 2))
+    image.format, image.info["exif"] = "AVIF", exif
+    assert edge.image.exif_orientation(image, b"") == orientation
+
+
 def test_a_size_the_target_cannot_hold_is_refused_before_the_pixels_are_decoded(monkeypatch):
     """A PNG's orientation is known without decoding it (above), so a 400 costs no decode: an APNG of
     large frames too wide for WebP took 3.3 s to refuse (a helper's measure), Pillow decoding its
