@@ -191,6 +191,28 @@ def _peak(transfer: int, brightest_nits: int | None) -> float | None:
     return float(math.ceil(brightest_nits / PEAK_STEP_NITS) * PEAK_STEP_NITS)
 
 
+def power_curve_profile(gamma: float, primaries: tuple[Chromaticity, ...] | None, grey: bool) -> bytes | None:
+    """The profile of numbers that decode to light by a pure power `gamma`, on `primaries` (red, green, blue
+    and white, as CIE xy) or else sRGB's: a grey one for a grey picture, whose primaries say nothing. None for
+    primaries no colours can have: a chromaticity off the diagram, or a white outside the three (a PNG's cHRM
+    may say anything)."""
+    curve = _para((gamma,))
+    name = f"gamma {gamma:.5g}"
+    if grey:
+        return _display_profile(b"GRAY", f"Grey, {name}", [(b"kTRC", curve)])
+    red, green, blue, white = primaries or PRIMARIES[SRGB_PRIMARIES][1:]
+    if not all(0 <= x <= 1 and 0 < y <= 1 for x, y in (red, green, blue, white)):
+        return None
+    try:
+        matrix = rgb_to_xyz(red, green, blue, white)
+    except ZeroDivisionError:  # two primaries on one line through the others
+        return None
+    if min(matrix[1]) <= 0:  # a primary of no luminance or less: the white is outside them
+        return None
+    return _matrix_profile("sRGB primaries" if primaries is None else "primaries of the file", red, green, blue,
+                           white, name, curve)
+
+
 # Cached only for the codes stated, and at most 100 peaks: a file's made-up ones add nothing.
 @cache
 def _grey(transfer: int, peak: float | None) -> bytes:
@@ -202,9 +224,13 @@ def _grey(transfer: int, peak: float | None) -> bytes:
 def _rgb(primaries: int, transfer: int, peak: float | None) -> bytes:
     primaries_name, red, green, blue, white = PRIMARIES[primaries]
     transfer_name, curve = TRANSFERS[transfer]
+    return _matrix_profile(primaries_name, red, green, blue, white, transfer_name, _trc(curve, peak))
+
+
+def _matrix_profile(primaries_name: str, red: Chromaticity, green: Chromaticity, blue: Chromaticity,
+                    white: Chromaticity, transfer_name: str, trc: bytes) -> bytes:
     adaptation = chromatic_adaptation(xyz(white))
     colorants = product(adaptation, rgb_to_xyz(red, green, blue, white))
-    trc = _trc(curve, peak)
     return _display_profile(b"RGB ", f"{primaries_name}, {transfer_name}", [
         (b"chad", _sf32(adaptation)),
         *((name, _xyz(column)) for name, column in zip((b"rXYZ", b"gXYZ", b"bXYZ"), zip(*colorants))),

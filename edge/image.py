@@ -997,7 +997,7 @@ def colour_profile(source: Image.Image, codes: tuple[int, int] | None, target: s
     from its brightest pixel when it says: a grey one for a grey picture. None for HDR into AVIF, which
     states HDR's codes: a decoder would show the profile's SDR rendering instead."""
     if codes is None:
-        return source.info.get("icc_profile")
+        return source.info.get("icc_profile") or file_gamma_profile(source, original)
     primaries, transfer = codes
     if target == "avif" and transfer in icc.HDR_TRANSFERS:
         return None
@@ -1472,6 +1472,17 @@ def drop_unshown_alpha(frames: list[Frame]) -> None:
         return
     for index, frame in enumerate(frames):
         frames[index] = replace(frame, image=frame.image.convert(frame.image.mode[:-1]))
+
+
+def file_gamma_profile(source: Image.Image, original: bytes) -> bytes | None:
+    """The profile a PNG's gAMA and cHRM describe (png.file_gamma), where no profile or sRGB chunk says more,
+    which Pillow neither reports nor applies: a linear-light picture (gamma 1.0) would come out up to 72 levels
+    too dark. None where they say sRGB or nothing, and for primaries no colours can have, where Chromium 156 drops
+    the gamma too (by hand)."""
+    if source.format != "PNG" or "srgb" in source.info:
+        return None
+    gamma = png.file_gamma(original)
+    return None if gamma is None else icc.power_curve_profile(*gamma, grey=is_grey(source.mode))
 
 
 def is_lossless_graphic(image: Image.Image, data: bytes) -> bool:

@@ -50,6 +50,10 @@ GREY, RGB, PALETTE = 0, 2, 3  # IHDR colour types; a palette image's PLTE must c
 IHDR = struct.Struct(">IIBBBBB")  # width, height, depth, colour type, compression, filtering, interlace
 CICP = struct.Struct(">BBBB")  # primaries, transfer characteristics, matrix (0: RGB, PNG's only), full range flag
 CLLI_UNITS_PER_NIT = 10_000
+GAMA, CHRM = struct.Struct(">I"), struct.Struct(">8I")  # the gamma; white, red, green and blue, x then y
+GAMMA_UNITS = 100_000  # a gAMA or cHRM number's unit is 1/100,000
+# libpng's png_gamma_significant: a file gamma times 2.2, in those units, this near 1 is sRGB's.
+SRGB_GAMMA_TOLERANCE = 5_000
 # Pillow walks a PNG's chunks in Python, about 5 us each: 40 MiB of empty ones took it 19 s to open.
 # libpng cuts a PNG's pixels into 8 KB IDAT chunks: 5,000 of them in the largest original allowed.
 MAX_CHUNKS = 100_000
@@ -196,6 +200,25 @@ def brightest_nits(data: bytes) -> int | None:
     if payload is None or len(payload) != 8:
         return None
     return math.ceil(int.from_bytes(payload[:4]) / CLLI_UNITS_PER_NIT) or None
+
+
+def file_gamma(data: bytes) -> tuple[float, tuple[tuple[float, float], ...] | None] | None:
+    """What a PNG's gAMA and cHRM chunks say its numbers mean, as Chromium 156 reads them (by hand): a pure power
+    curve, the inverse of the file's gamma, on cHRM's primaries or else sRGB's, returned as that power and the
+    primaries (red, green, blue and white, CIE xy). The first of each chunk before IDAT counts, and cHRM only with
+    a gAMA. Without a cHRM, a gamma within 5% of sRGB's 1/2.2 (as libpng weighs it) means sRGB: None, as for no
+    gAMA, or one of 0 or of the wrong length. Where an iCCP, sRGB or cICP chunk says more, it wins (the caller's)."""
+    payload = _payload_before_pixels(data, b"gAMA", ends=(b"IDAT",))
+    if payload is None or len(payload) != GAMA.size or not GAMA.unpack(payload)[0]:
+        return None
+    (gamma,) = GAMA.unpack(payload)
+    chromaticities = _payload_before_pixels(data, b"cHRM", ends=(b"IDAT",))
+    if chromaticities is not None and len(chromaticities) == CHRM.size:
+        x_and_y = [value / GAMMA_UNITS for value in CHRM.unpack(chromaticities)]
+        white, red, green, blue = zip(x_and_y[::2], x_and_y[1::2])
+        return GAMMA_UNITS / gamma, (red, green, blue, white)
+    near_srgb = GAMMA_UNITS - SRGB_GAMMA_TOLERANCE <= (gamma * 11 + 2) // 5 <= GAMMA_UNITS + SRGB_GAMMA_TOLERANCE
+    return None if near_srgb else (GAMMA_UNITS / gamma, None)
 
 
 def exif_before_pixels(data: bytes) -> bytes | None:

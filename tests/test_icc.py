@@ -427,3 +427,34 @@ def test_only_the_tags_littlecms_reads_are_counted(monkeypatch, tags_read, eleme
     """The D2B0 tag is the fourth, after desc, wtpt and cprt: LittleCMS refuses a profile of more tags than it reads."""
     monkeypatch.setattr(icc, "MOST_PROFILE_TAGS", tags_read)
     assert icc.processing_elements(icc_profile_of_matrices(7)) == elements
+
+
+# --- a pure power curve on a file's primaries (a PNG's gAMA and cHRM) ----------
+
+@pytest.mark.parametrize("gamma", [1.0, 1.8, 2.2])
+def test_a_power_curve_profile_decodes_by_its_power_on_srgbs_primaries(gamma):
+    levels = list(range(0, 256, 5))
+    converted = to_srgb(icc.power_curve_profile(gamma, None, grey=False), [(level,) * 3 for level in levels])
+    expected = [srgb_encoded((level / 255) ** gamma) for level in levels]
+    assert max(abs(got[0] - want) for got, want in zip(converted, expected)) <= 1
+
+
+def test_a_power_curve_profile_on_srgbs_primaries_keeps_a_colour_where_the_curve_is_srgbs_nearly():
+    """Gamma 2.2 on sRGB's primaries and white: only the curve differs from sRGB's, most in the darks."""
+    profile = icc.power_curve_profile(2.2, ((0.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.3290)), grey=False)
+    assert to_srgb(profile, [(255, 0, 0), (200, 100, 50)]) == [(255, 0, 0), (201, 100, 46)]  # Chromium 156's too
+
+
+def test_a_grey_power_curve_profile_is_grey():
+    profile = icc.power_curve_profile(1.0, None, grey=True)
+    assert ImageCms.ImageCmsProfile(io.BytesIO(profile)).profile.xcolor_space == "GRAY"
+
+
+@pytest.mark.parametrize("primaries", [
+    ((0.64, 0.33), (0.64, 0.33), (0.15, 0.06), (0.3127, 0.3290)),  # red and green alike
+    ((0.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.90, 0.05)),  # a white outside them
+    ((0.64, 0.33), (0.30, 0.60), (0.15, 0.0), (0.3127, 0.3290)),  # a y of 0
+    ((1.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.3290)),  # off the diagram
+], ids=["two-alike", "white-outside", "no-y", "x-over-1"])
+def test_primaries_no_colours_can_have_make_no_profile(primaries):
+    assert icc.power_curve_profile(2.2, primaries, grey=False) is None

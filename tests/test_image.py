@@ -111,7 +111,8 @@ def exif_tiff(orientation: int) -> bytes:
     return stored_as(quadrants(), orientation)[1].removeprefix(b"Exif\0\0")
 
 
-XMP_ORIENTATION_6 = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+XMP_ORIENTATION_6 = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+                     b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
                      b'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/></rdf:RDF>'
                      b'</x:xmpmeta>')
 STORED = quadrants((40, 20))
@@ -2290,6 +2291,65 @@ def test_a_profile_littlecms_could_take_minutes_to_build_on_is_too_large_where_c
     with pytest.raises(SourceTooLarge, match="ICC profile with processing elements"):
         rendered(data, "8x,gif")
     assert rendered(data, "8x,png")[1].info["icc_profile"] == icc_profile_of_matrices(2)
+
+
+GAMMA_COLOURS = [(200, 100, 50), (30, 160, 220), (128, 128, 128), (250, 240, 10)]
+WIDE_CHRM = struct.pack(">8I", 31270, 32900, 70800, 29200, 17000, 79700, 13100, 4600)  # white, red, green, blue
+
+
+def png_of(colours: list[tuple[int, ...]], *chunks: tuple[bytes, bytes], mode: str = "RGB") -> bytes:
+    """A row of these colours as a PNG, with these chunks (type, payload) before its IDAT."""
+    row = Image.new(mode, (len(colours), 1))
+    row.putdata(colours)
+    data = encoded(row, "PNG")
+    at = data.index(b"IDAT") - 4
+    return data[:at] + b"".join(png_chunk(*chunk) for chunk in chunks) + data[at:]
+
+
+def as_shown(image: Image.Image) -> list[tuple[int, int, int]]:
+    """The colours a browser shows: through the image's profile, if any, to sRGB."""
+    profile = image.info.get("icc_profile")
+    if profile:
+        image = ImageCms.profileToProfile(image, ImageCms.ImageCmsProfile(io.BytesIO(profile)),
+                                          ImageCms.createProfile("sRGB"), renderingIntent=0, outputMode="RGB")
+    return [image.convert("RGB").getpixel((x, 0)) for x in range(image.width)]
+
+
+def gama(value: int) -> tuple[bytes, bytes]:
+    return b"gAMA", struct.pack(">I", value)
+
+
+# Each as Chromium 156 shows it (by hand: an <img> drawn on a canvas). Pillow applies neither chunk.
+@pytest.mark.parametrize(("chunks", "shown"), [
+    ([gama(100_000)], [(229, 168, 122), (96, 208, 239), (188, 188, 188), (253, 248, 56)]),  # linear light
+    ([(b"cHRM", WIDE_CHRM), gama(45_455)], [(243, 75, 21), (0, 169, 228), (129, 129, 129), (255, 240, 0)]),
+    ([(b"cHRM", struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)), gama(45_455)],
+     [(201, 100, 46), (24, 161, 221), (129, 129, 129), (250, 240, 3)]),  # sRGB's primaries, a pure 2.2 curve
+    ([(b"cHRM", struct.pack(">8I", 34570, 35850, 64000, 33000, 30000, 60000, 15000, 6000)), gama(45_455)],
+     [(209, 101, 53), (0, 161, 219), (129, 129, 129), (252, 241, 53)]),  # a D50 white
+    ([gama(45_455)], GAMMA_COLOURS),  # sRGB's, near enough
+    ([(b"cHRM", WIDE_CHRM)], GAMMA_COLOURS),  # no gamma: nothing
+    ([(b"cHRM", struct.pack(">8I", 31270, 32900, 64000, 33000, 64000, 33000, 15000, 6000)), gama(100_000)],
+     GAMMA_COLOURS),  # red and green alike: nothing at all
+    ([gama(100_000), (b"sRGB", b"\0")], GAMMA_COLOURS),
+], ids=["gamma-1", "wide-primaries", "srgb-primaries", "d50-white", "near-srgb", "primaries-alone",
+        "impossible-primaries", "srgb-chunk"])
+@pytest.mark.parametrize("target", ["png", "gif"])
+def test_a_pngs_gamma_and_primaries_are_shown_as_chromium_shows_them(chunks, shown, target):
+    _, image = rendered(png_of(GAMMA_COLOURS, *chunks), f"4x,{target}")
+    assert as_shown(image) == shown
+
+
+def test_a_grey_pngs_gamma_is_shown_as_chromium_shows_it():
+    levels = [8, 32, 64, 128, 192, 240]
+    _, image = rendered(png_of(levels, gama(100_000), mode="L"), "6x,png")
+    assert [red for red, _, _ in as_shown(image)] == [50, 99, 137, 188, 225, 248]
+
+
+def test_a_pngs_profile_wins_over_its_gamma():
+    profile = (b"iCCP", b"p3\0\0" + zlib.compress(DISPLAY_P3))
+    _, image = rendered(png_of(GAMMA_COLOURS, gama(100_000), profile), "4x,png")
+    assert image.info["icc_profile"] == DISPLAY_P3
 
 
 @pytest.mark.parametrize("target", ["gif", "png"])

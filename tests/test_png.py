@@ -837,3 +837,37 @@ def test_a_critical_chunk_with_a_wrong_crc_is_still_refused():
     data = palette[:at] + broken(palette[at:at + 12 + length]) + palette[at + 12 + length:]
     with pytest.raises(UnsupportedMedia):
         render(data, parse_rendition("/100x,png/a.png"), LIMITS)
+
+
+# --- gAMA and cHRM ---------------------------------------------------------------
+
+SRGB_CHRM = struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)
+
+
+def with_gamma(*chunks: tuple[bytes, bytes]) -> bytes:
+    return before_idat(SIDEWAYS, *(png_chunk(kind, payload) for kind, payload in chunks))
+
+
+def gama(value: int) -> tuple[bytes, bytes]:
+    return b"gAMA", struct.pack(">I", value)
+
+
+# Each as Chromium 156 reads it (by hand): libpng takes a gamma within 5% of 1/2.2 for sRGB's where no cHRM
+# comes with it, the first of two gAMA chunks, and neither chunk alone but a gAMA.
+@pytest.mark.parametrize(("data", "expected"), [
+    (with_gamma(gama(100_000)), (1.0, None)),
+    (with_gamma(gama(43_181)), (100_000 / 43_181, None)),
+    (with_gamma(gama(43_182)), None),
+    (with_gamma(gama(47_727)), None),
+    (with_gamma(gama(47_728)), (100_000 / 47_728, None)),
+    (with_gamma(gama(45_455), (b"cHRM", SRGB_CHRM)),
+     (100_000 / 45_455, ((0.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.329)))),
+    (with_gamma((b"cHRM", SRGB_CHRM)), None),
+    (with_gamma(gama(100_000), gama(45_455)), (1.0, None)),
+    (with_gamma(gama(0)), None),
+    (with_gamma((b"gAMA", struct.pack(">IB", 100_000, 0))), None),
+    (SIDEWAYS[:-12] + png_chunk(*gama(100_000)) + SIDEWAYS[-12:], None),  # after the pixels
+], ids=["linear", "just-far-from-srgb", "just-near-srgb", "just-near-srgb-above", "just-far-from-srgb-above",
+        "srgb-with-chrm", "chrm-alone", "the-first-of-two", "zero", "wrong-length", "after-the-pixels"])
+def test_the_file_gamma_is_read_as_chromium_reads_it(data, expected):
+    assert png.file_gamma(data) == expected
