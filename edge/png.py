@@ -15,7 +15,7 @@ missing, or a later IDAT chunk that runs past the end of the file.
 An APNG gets None, and the caller lets Pillow read the original itself, while a worker checks
 its images' streams (check_frame_streams). So does anything that is not a PNG. A PNG or APNG whose
 chunks before the pixels no valid PNG has (a chunk that runs past the end, IEND or frame data, a
-frame control without acTL, an IHDR that is not the one first chunk, or that no row size follows
+critical chunk of a type PNG does not define, a frame control without acTL, an IHDR that is not the one first chunk, or that no row size follows
 from, a palette image without its PLTE, or with an empty or a second one, a second tRNS) is a MalformedPng:
 Pillow would read on, sizes the rows by the last IHDR, and paints a palette image without one in
 a made-up grey ramp, which browsers refuse to show.
@@ -46,6 +46,7 @@ ZLIB_HEADER = b"\x78\x01"  # deflate with a 32 KB window, no dictionary, check b
 FINAL_EMPTY_BLOCK = b"\x01\x00\x00\xff\xff"
 CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by IHDR colour type
 ANCILLARY_BIT = 0x20  # in a chunk type's first letter: lower case, a chunk a decoder may skip
+CRITICAL_CHUNKS = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND"})  # those it may not, all PNG has
 GREY, RGB, PALETTE = 0, 2, 3  # IHDR colour types; a palette image's PLTE must come before its pixels
 IHDR = struct.Struct(">IIBBBBB")  # width, height, depth, colour type, compression, filtering, interlace
 CICP = struct.Struct(">BBBB")  # primaries, transfer characteristics, matrix (0: RGB, PNG's only), full range flag
@@ -152,6 +153,8 @@ def layout(data: bytes) -> Layout | None:
             if transparency:
                 raise MalformedPng("a second tRNS")
             transparency = True
+        if not kind[0] & ANCILLARY_BIT and kind not in CRITICAL_CHUNKS:  # as libpng refuses it, Chromium too
+            raise MalformedPng(f"a critical chunk no PNG decoder knows, {name}")
         if kind == b"acTL":
             animated = True
         elif kind == b"IEND" or kind == b"fdAT" or (kind == b"fcTL" and not animated):

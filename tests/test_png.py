@@ -428,6 +428,12 @@ def test_anything_but_a_still_png_is_left_to_pillow(data):
     # libpng reads the first, Pillow the last (past 256 entries, its conversion failed: a 500).
     pytest.param(whole_png()[:33] + png_chunk(b"tRNS", bytes(6)) * 2 + whole_png()[33:], "a second tRNS",
                  id="two-trns"),
+    # libpng refuses it, and Chromium 156 shows nothing (a helper's measure); Pillow skips it.
+    pytest.param(whole_png()[:33] + png_chunk(b"CrIT", b"") + whole_png()[33:],
+                 "a critical chunk no PNG decoder knows, CrIT", id="unknown-critical"),
+    pytest.param(palette_png(bytes(3), animated=True)[:33] + png_chunk(b"CRIT", b"")
+                 + palette_png(bytes(3), animated=True)[33:],
+                 "a critical chunk no PNG decoder knows, CRIT", id="apng-unknown-critical"),
 ])
 def test_what_no_valid_png_has_before_its_pixels_is_refused(data, error):
     with pytest.raises(png.MalformedPng) as refused:
@@ -871,3 +877,9 @@ def gama(value: int) -> tuple[bytes, bytes]:
         "srgb-with-chrm", "chrm-alone", "the-first-of-two", "zero", "wrong-length", "after-the-pixels"])
 def test_the_file_gamma_is_read_as_chromium_reads_it(data, expected):
     assert png.file_gamma(data) == expected
+
+
+def test_a_critical_chunk_no_decoder_knows_after_the_pixels_is_left_alone():
+    """libpng, and so Chromium 156, reads no further than the pixels it needs (a helper's measure)."""
+    data = SIDEWAYS[:-12] + png_chunk(b"CrIT", b"") + SIDEWAYS[-12:]
+    assert rendered_pixels(data) == rendered_pixels(SIDEWAYS)
