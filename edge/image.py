@@ -365,7 +365,7 @@ def read_transparency_as_browsers(image: Image.Image, data: bytes) -> None:
     """A PNG's tRNS as libpng (and so Firefox) reads it, where Pillow reads it otherwise: a colour key brought
     to Pillow's 8-bit samples; palette alpha ignored whole where libpng ignores it; and a tRNS after the pixels
     ignored, which Pillow would read as it finishes decoding, past every check (with more than 256 palette
-    entries, its conversion to RGBA then failed: a 500). Chromium differs on two invalid files: docs/SECURITY.md."""
+    entries, its conversion to RGBA then failed: a 500). Chromium differs on one invalid file: docs/SECURITY.md."""
     # Pillow's chunk reader finds each chunk's handler by name. Bound to the file alone, not to the reader
     # (a cycle, which would keep a refused image's pixels until the garbage collector ran).
     image.png.chunk_tRNS = partial(skip_chunk, image.png.fp)
