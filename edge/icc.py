@@ -130,6 +130,7 @@ TRANSFERS: dict[int, tuple[str, Curve]] = {
 }
 
 PCS_WHITE = (0.9642, 1.0, 0.8249)  # D50, as ICC states it
+MOST_FIXED = (2**31 - 1) / 65536  # ICC's s15Fixed16Number
 BRADFORD: Matrix = ((0.8951, 0.2664, -0.1614), (-0.7502, 1.7135, 0.0367), (0.0389, -0.0685, 1.0296))
 HEADER_BYTES = 128
 MOST_PROFILE_TAGS = 100  # LittleCMS's MAX_TABLE_TAG
@@ -193,24 +194,27 @@ def _peak(transfer: int, brightest_nits: int | None) -> float | None:
 
 def power_curve_profile(gamma: float, primaries: tuple[Chromaticity, ...] | None, grey: bool) -> bytes | None:
     """The profile of numbers that decode to light by a pure power `gamma`, on `primaries` (red, green, blue
-    and white, as CIE xy) or else sRGB's: a grey one for a grey picture, whose primaries say nothing. None for
-    primaries no colours can have: a chromaticity off the diagram, or a white outside the three (a PNG's cHRM
-    may say anything)."""
-    curve = _para((gamma,))
+    and white, as CIE xy) or else sRGB's: a grey one for a grey picture, whose primaries say nothing more. None
+    for primaries libpng refuses, and Chromium 156 with it, dropping the gamma too (a helper's measure): a
+    chromaticity outside 0 to 1, a white of y 0, or three primaries on one line. A white outside them, or a
+    primary of y 0, it takes as they are, and so does this."""
+    if primaries is not None and not _possible(primaries):
+        return None
+    curve = _para((min(gamma, MOST_FIXED),))  # past it, every level but white is black all the same
     name = f"gamma {gamma:.5g}"
     if grey:
         return _display_profile(b"GRAY", f"Grey, {name}", [(b"kTRC", curve)])
     red, green, blue, white = primaries or PRIMARIES[SRGB_PRIMARIES][1:]
-    if not all(0 <= x <= 1 and 0 < y <= 1 for x, y in (red, green, blue, white)):
-        return None
-    try:
-        matrix = rgb_to_xyz(red, green, blue, white)
-    except ZeroDivisionError:  # two primaries on one line through the others
-        return None
-    if min(matrix[1]) <= 0:  # a primary of no luminance or less: the white is outside them
-        return None
     return _matrix_profile("sRGB primaries" if primaries is None else "primaries of the file", red, green, blue,
                            white, name, curve)
+
+
+def _possible(primaries: tuple[Chromaticity, ...]) -> bool:
+    red, green, blue, white = primaries
+    if not all(0 <= value <= 1 for value in (*red, *green, *blue, *white)) or white[1] == 0:
+        return False
+    (a, b, c), (d, e, f), (g, h, i) = _unscaled(red, green, blue)
+    return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g) != 0
 
 
 # Cached only for the codes stated, and at most 100 peaks: a file's made-up ones add nothing.
@@ -245,10 +249,15 @@ def xyz(chromaticity: Chromaticity) -> tuple[float, float, float]:
 
 
 def rgb_to_xyz(red: Chromaticity, green: Chromaticity, blue: Chromaticity, white: Chromaticity) -> Matrix:
-    """Linear RGB to XYZ: each primary's colour, scaled so that full red, green and blue make white."""
-    columns = tuple(zip(xyz(red), xyz(green), xyz(blue)))
+    """Linear RGB to XYZ: each primary's colour, scaled so that full red, green and blue make white. The
+    primaries are taken as x, y and z, whatever their luminance (as skcms does): one of y 0 is a colour too."""
+    columns = _unscaled(red, green, blue)
     scales = apply(inverse(columns), xyz(white))
     return tuple(tuple(value * scale for value, scale in zip(row, scales)) for row in columns)
+
+
+def _unscaled(red: Chromaticity, green: Chromaticity, blue: Chromaticity) -> Matrix:
+    return tuple(zip(*((x, y, 1 - x - y) for x, y in (red, green, blue))))
 
 
 def chromatic_adaptation(source_white: tuple[float, float, float]) -> Matrix:

@@ -1172,9 +1172,11 @@ def in_working_mode(image: Image.Image, icc_profile: bytes | None = None) -> Ima
     if image.mode == "CMYK":
         return cmyk_to_srgb(image, icc_profile)
     if image.mode.startswith("I;16"):
-        # Scale 16 bits down to 8; a plain convert would clip everything above 255 to white.
+        # Down to 8 bits by the high byte, as Chromium 156 shows it (libpng's strip), and as Pillow reads 16-bit
+        # RGB: a plain convert would clip everything above 255 to white. Behind a steep gAMA curve, a level more
+        # shows as 13 (a helper's measure).
         wide = image.convert("I")
-        grey = wide.point(lambda value: value / 257 + 0.5).convert("L")  # rounded: point() truncates
+        grey = wide.point(lambda value: value / 256).convert("L")  # point() truncates
         key = image.info.get("transparency")
         if not isinstance(key, int):
             return grey
@@ -1397,6 +1399,9 @@ def cmyk_to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
     return image.convert("RGB")
 
 
+GREY_LEVELS = Image.frombytes("L", (256, 1), bytes(range(256)))
+
+
 def transform_to_srgb(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
     """The transform from a profile to sRGB, None where LittleCMS cannot build one: refused (check_icc_profile)
     before LittleCMS builds it, and built once for each profile and mode, not for each frame of an animation (3.7
@@ -1413,9 +1418,18 @@ def _built_transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransfor
     """Without LittleCMS's cache of the last pixel, which threads sharing the transform would write at once."""
     try:
         source_profile = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-        return ImageCms.buildTransform(source_profile, SRGB, mode, "RGB", flags=ImageCms.Flags.NOCACHE)
+        exact = ImageCms.Flags.NOOPTIMIZE if mode == "L" else ImageCms.Flags.NONE  # grey_to_srgb
+        return ImageCms.buildTransform(source_profile, SRGB, mode, "RGB", flags=ImageCms.Flags.NOCACHE | exact)
     except BROKEN_PROFILE_ERRORS:
         return None
+
+
+def grey_to_srgb(image: Image.Image, transform: ImageCms.ImageCmsTransform) -> Image.Image:
+    """Grey through its profile to sRGB, by a table of the 256 levels: LittleCMS's optimised grey transform is
+    off near black (by 7 levels for a linear profile's 1, and 56 for gamma 0.5's, a helper's measure), so the
+    transform is built unoptimised (_built_transform), which is exact but slow, and run on the levels alone."""
+    levels = ImageCms.applyTransform(GREY_LEVELS, transform)
+    return Image.merge("RGB", [image.point(list(band.tobytes())) for band in levels.split()])
 
 
 _kept_transform = lru_cache(maxsize=8)(_built_transform)
@@ -1431,7 +1445,8 @@ def profile_to_srgb(image: Image.Image, icc_profile: bytes) -> Image.Image:
     if transform is None:
         return image
     try:
-        converted = ImageCms.applyTransform(colour, transform)
+        convert = grey_to_srgb if colour.mode == "L" else ImageCms.applyTransform
+        converted = convert(colour, transform)
     except BROKEN_PROFILE_ERRORS:
         return image
     if alpha is not None:
@@ -1479,7 +1494,7 @@ def file_gamma_profile(source: Image.Image, original: bytes) -> bytes | None:
     which Pillow neither reports nor applies: a linear-light picture (gamma 1.0) would come out up to 72 levels
     too dark. None where they say sRGB or nothing, and for primaries no colours can have, where Chromium 156 drops
     the gamma too (by hand)."""
-    if source.format != "PNG" or "srgb" in source.info:
+    if source.format != "PNG" or png.says_srgb(original):
         return None
     gamma = png.file_gamma(original)
     return None if gamma is None else icc.power_curve_profile(*gamma, grey=is_grey(source.mode))

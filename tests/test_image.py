@@ -635,10 +635,12 @@ def test_sixteen_bit_grayscale_is_scaled_to_eight_bits():
     assert [image.getpixel((x, 0)) for x in range(4)] == [0, 64, 128, 255]
 
 
-def test_sixteen_bit_grayscale_is_rounded_not_truncated():
-    source = Image.new("I;16", (4, 1), 25956)  # 100.996 x 257
+def test_sixteen_bit_grayscale_keeps_its_high_byte():
+    """As Chromium 156 shows it (libpng's strip), and as Pillow reads 16-bit RGB: a helper's measure."""
+    source = Image.new("I;16", (4, 1), 25956)  # 100.996 x 257: 101 rounded, 101.39 x 256
+    source.putpixel((1, 0), 25855)  # 100.996 x 256: 100
     _, image = rendered(encoded(source, "PNG"), "4x,png")
-    assert list(image.get_flattened_data()) == [101] * 4
+    assert list(image.get_flattened_data()) == [101, 100, 101, 101]
 
 
 def test_sixteen_bit_grayscale_keeps_its_transparent_value():
@@ -2309,9 +2311,10 @@ def png_of(colours: list[tuple[int, ...]], *chunks: tuple[bytes, bytes], mode: s
 def as_shown(image: Image.Image) -> list[tuple[int, int, int]]:
     """The colours a browser shows: through the image's profile, if any, to sRGB."""
     profile = image.info.get("icc_profile")
-    if profile:
-        image = ImageCms.profileToProfile(image, ImageCms.ImageCmsProfile(io.BytesIO(profile)),
-                                          ImageCms.createProfile("sRGB"), renderingIntent=0, outputMode="RGB")
+    if profile:  # unoptimised: LittleCMS's optimised grey transform is off near black
+        image = ImageCms.applyTransform(image, ImageCms.buildTransform(
+            ImageCms.ImageCmsProfile(io.BytesIO(profile)), ImageCms.createProfile("sRGB"), image.mode, "RGB",
+            flags=ImageCms.Flags.NOOPTIMIZE))
     return [image.convert("RGB").getpixel((x, 0)) for x in range(image.width)]
 
 
@@ -2319,9 +2322,12 @@ def gama(value: int) -> tuple[bytes, bytes]:
     return b"gAMA", struct.pack(">I", value)
 
 
+GAMMA_1_SHOWN = [(229, 168, 122), (96, 208, 239), (188, 188, 188), (253, 248, 56)]
+
+
 # Each as Chromium 156 shows it (by hand: an <img> drawn on a canvas). Pillow applies neither chunk.
 @pytest.mark.parametrize(("chunks", "shown"), [
-    ([gama(100_000)], [(229, 168, 122), (96, 208, 239), (188, 188, 188), (253, 248, 56)]),  # linear light
+    ([gama(100_000)], GAMMA_1_SHOWN),  # linear light
     ([(b"cHRM", WIDE_CHRM), gama(45_455)], [(243, 75, 21), (0, 169, 228), (129, 129, 129), (255, 240, 0)]),
     ([(b"cHRM", struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)), gama(45_455)],
      [(201, 100, 46), (24, 161, 221), (129, 129, 129), (250, 240, 3)]),  # sRGB's primaries, a pure 2.2 curve
@@ -2332,18 +2338,41 @@ def gama(value: int) -> tuple[bytes, bytes]:
     ([(b"cHRM", struct.pack(">8I", 31270, 32900, 64000, 33000, 64000, 33000, 15000, 6000)), gama(100_000)],
      GAMMA_COLOURS),  # red and green alike: nothing at all
     ([gama(100_000), (b"sRGB", b"\0")], GAMMA_COLOURS),
+    ([gama(100_000), (b"sRGB", b"\4")], GAMMA_1_SHOWN),  # an intent no sRGB chunk has: skipped
+    ([gama(0), gama(100_000)], GAMMA_1_SHOWN),  # the first valid gAMA
+    ([gama(1)], [(0, 0, 0)] * 4),  # a power past what ICC can state: black all the same
+    ([(b"cHRM", struct.pack(">8I", 90000, 5000, 64000, 33000, 30000, 60000, 15000, 6000)), gama(100_000)],
+     [(255, 121, 180), (0, 242, 191), (188, 188, 188), (255, 249, 0)]),  # a white outside the primaries
+    ([(b"cHRM", struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 0)), gama(45_455)],
+     [(195, 104, 46), (68, 152, 221), (129, 129, 129), (242, 253, 3)]),  # a blue of y 0
+    ([(b"cHRM", struct.pack(">8I", 31270, 32900, 120000, 33000, 30000, 60000, 15000, 6000)), gama(100_000)],
+     GAMMA_COLOURS),  # an x over 1: nothing at all
 ], ids=["gamma-1", "wide-primaries", "srgb-primaries", "d50-white", "near-srgb", "primaries-alone",
-        "impossible-primaries", "srgb-chunk"])
+        "impossible-primaries", "srgb-chunk", "invalid-srgb-chunk", "invalid-gama-first", "gamma-past-icc",
+        "white-outside", "blue-of-y-0", "x-over-1"])
 @pytest.mark.parametrize("target", ["png", "gif"])
 def test_a_pngs_gamma_and_primaries_are_shown_as_chromium_shows_them(chunks, shown, target):
     _, image = rendered(png_of(GAMMA_COLOURS, *chunks), f"4x,{target}")
     assert as_shown(image) == shown
 
 
-def test_a_grey_pngs_gamma_is_shown_as_chromium_shows_it():
-    levels = [8, 32, 64, 128, 192, 240]
-    _, image = rendered(png_of(levels, gama(100_000), mode="L"), "6x,png")
-    assert [red for red, _, _ in as_shown(image)] == [50, 99, 137, 188, 225, 248]
+# LittleCMS's optimised grey transform would show 1 and 2 as 6 and 12 here (edge.image.grey_to_srgb).
+@pytest.mark.parametrize(("levels", "chunks", "shown"), [
+    ([1, 2, 8, 32, 64, 128, 192, 240], [gama(100_000)], [13, 22, 50, 99, 137, 188, 225, 248]),
+    ([1, 2, 8, 32, 64, 128, 192, 240], [gama(200_000)], [71, 84, 117, 161, 188, 219, 240, 252]),
+    ([1, 2, 8, 32], [(b"cHRM", struct.pack(">8I", 31270, 32900, 120000, 33000, 30000, 60000, 15000, 6000)),
+                     gama(100_000)], [1, 2, 8, 32]),  # an x over 1: nothing at all, grey or not
+], ids=["gamma-1", "gamma-half", "x-over-1"])
+@pytest.mark.parametrize("target", ["png", "gif"])
+def test_a_grey_pngs_gamma_is_shown_as_chromium_shows_it(levels, chunks, shown, target):
+    _, image = rendered(png_of(levels, *chunks, mode="L"), f"{len(levels)}x,{target}")
+    assert [red for red, _, _ in as_shown(image)] == shown
+
+
+def test_a_sixteen_bit_grey_pngs_gamma_is_shown_as_chromium_shows_it():
+    """Its high byte through the curve: a level off would show as 13 here."""
+    _, image = rendered(png_of([257, 25855, 25956, 60000], gama(100_000), mode="I;16"), "4x,gif")
+    assert [red for red, _, _ in as_shown(image)] == [13, 168, 169, 246]
 
 
 def test_a_pngs_profile_wins_over_its_gamma():
