@@ -133,6 +133,8 @@ PCS_WHITE = (0.9642, 1.0, 0.8249)  # D50, as ICC states it
 MOST_FIXED = (2**31 - 1) / 65536  # ICC's s15Fixed16Number
 BRADFORD: Matrix = ((0.8951, 0.2664, -0.1614), (-0.7502, 1.7135, 0.0367), (0.0389, -0.0685, 1.0296))
 HEADER_BYTES = 128
+MOST_VERSION = 4  # of a profile skcms reads: ICC v5 (iccMAX) it does not
+RGB, GREY, CMYK = b"RGB ", b"GRAY", b"CMYK"  # data colour spaces, in a profile's header
 MOST_PROFILE_TAGS = 100  # LittleCMS's MAX_TABLE_TAG
 # Fixed, so that a render's bytes never depend on when it ran.
 CREATED = (2026, 11, 29, 0, 0, 0)
@@ -166,6 +168,29 @@ def processing_elements(profile: bytes) -> int:
         if profile[offset:offset + 4] == b"mpet" and offset + 16 <= len(profile):
             most = max(most, int.from_bytes(profile[offset + 12:offset + 16]))  # after its channels
     return most
+
+
+def usable(profile: bytes, colour_space: bytes) -> bool:
+    """Whether browsers use an embedded profile on pixels of `colour_space` (RGB, GRAY or CMYK, as ICC names
+    them), as skcms reads it in Chromium 156 (a helper's measure): its header and tag table whole within its
+    size, and that within the bytes, of version 4 or less, and of the pixels' colour space, or RGB for grey
+    pixels. Another they ignore, so its pixels show as sRGB, and AVIF output carrying it they cannot decode."""
+    if len(profile) < HEADER_BYTES + 4 or profile[36:40] != b"acsp" or profile[8] > MOST_VERSION:
+        return False
+    size = int.from_bytes(profile[:4])
+    count = int.from_bytes(profile[HEADER_BYTES:HEADER_BYTES + 4])
+    if not HEADER_BYTES + 4 + 12 * count <= size <= len(profile):
+        return False
+    for entry in range(HEADER_BYTES + 4, HEADER_BYTES + 4 + 12 * count, 12):
+        _, offset, length = struct.unpack_from(">4sII", profile, entry)
+        if offset + length > size:
+            return False
+    return data_colour_space(profile) == colour_space or data_colour_space(profile) == RGB and colour_space == GREY
+
+
+def data_colour_space(profile: bytes) -> bytes:
+    """What a profile's numbers are: RGB, GREY, CMYK or another, as its header says."""
+    return profile[16:20]
 
 
 def known(primaries: int, transfer: int) -> bool:
@@ -203,7 +228,7 @@ def power_curve_profile(gamma: float, primaries: tuple[Chromaticity, ...] | None
     curve = _para((min(gamma, MOST_FIXED),))  # past it, every level but white is black all the same
     name = f"gamma {gamma:.5g}"
     if grey:
-        return _display_profile(b"GRAY", f"Grey, {name}", [(b"kTRC", curve)])
+        return _display_profile(GREY, f"Grey, {name}", [(b"kTRC", curve)])
     red, green, blue, white = primaries or PRIMARIES[SRGB_PRIMARIES][1:]
     return _matrix_profile("sRGB primaries" if primaries is None else "primaries of the file", red, green, blue,
                            white, name, curve)
@@ -221,7 +246,7 @@ def _possible(primaries: tuple[Chromaticity, ...]) -> bool:
 @cache
 def _grey(transfer: int, peak: float | None) -> bytes:
     transfer_name, curve = TRANSFERS[transfer]
-    return _display_profile(b"GRAY", f"Grey, {transfer_name}", [(b"kTRC", _trc(curve, peak))])
+    return _display_profile(GREY, f"Grey, {transfer_name}", [(b"kTRC", _trc(curve, peak))])
 
 
 @cache
@@ -235,7 +260,7 @@ def _matrix_profile(primaries_name: str, red: Chromaticity, green: Chromaticity,
                     white: Chromaticity, transfer_name: str, trc: bytes) -> bytes:
     adaptation = chromatic_adaptation(xyz(white))
     colorants = product(adaptation, rgb_to_xyz(red, green, blue, white))
-    return _display_profile(b"RGB ", f"{primaries_name}, {transfer_name}", [
+    return _display_profile(RGB, f"{primaries_name}, {transfer_name}", [
         (b"chad", _sf32(adaptation)),
         *((name, _xyz(column)) for name, column in zip((b"rXYZ", b"gXYZ", b"bXYZ"), zip(*colorants))),
         (b"rTRC", trc), (b"gTRC", trc), (b"bTRC", trc),

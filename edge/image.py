@@ -997,7 +997,7 @@ def colour_profile(source: Image.Image, codes: tuple[int, int] | None, target: s
     from its brightest pixel when it says: a grey one for a grey picture. None for HDR into AVIF, which
     states HDR's codes: a decoder would show the profile's SDR rendering instead."""
     if codes is None:
-        return source.info.get("icc_profile") or file_gamma_profile(source, original)
+        return embedded_profile(source, original) or file_gamma_profile(source, original)
     primaries, transfer = codes
     if target == "avif" and transfer in icc.HDR_TRANSFERS:
         return None
@@ -1441,6 +1441,8 @@ def profile_to_srgb(image: Image.Image, icc_profile: bytes) -> Image.Image:
     zeroes the alpha of LA). A broken profile leaves the pixels as they are."""
     alpha = image.getchannel("A") if image.mode in ("RGBA", "LA") else None
     colour = image.convert(image.mode[:-1]) if alpha is not None else image
+    if colour.mode == "L" and icc.data_colour_space(icc_profile) == icc.RGB:  # browsers apply it to grey as to RGB (icc.usable)
+        colour = colour.convert("RGB")
     transform = transform_to_srgb(icc_profile, colour.mode)
     if transform is None:
         return image
@@ -1487,6 +1489,18 @@ def drop_unshown_alpha(frames: list[Frame]) -> None:
         return
     for index, frame in enumerate(frames):
         frames[index] = replace(frame, image=frame.image.convert(frame.image.mode[:-1]))
+
+
+def embedded_profile(source: Image.Image, original: bytes) -> bytes | None:
+    """The source's own ICC profile, where browsers would use it (icc.usable): a JPEG's put together from its
+    segments as libjpeg puts it (jpeg.icc_profile), which Pillow reads otherwise. Another is dropped, and the
+    pixels taken as sRGB's, as browsers show them."""
+    if source.format in ("JPEG", "MPO"):
+        profile = jpeg.icc_profile(jpeg_header(original).icc)
+    else:
+        profile = source.info.get("icc_profile")
+    space = icc.CMYK if source.mode == "CMYK" else icc.GREY if is_grey(source.mode) else icc.RGB
+    return profile if profile and icc.usable(profile, space) else None
 
 
 def file_gamma_profile(source: Image.Image, original: bytes) -> bytes | None:

@@ -15,7 +15,7 @@ blurred where a progressive file lost its last scans. Only libjpeg's warnings co
 import re
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Huffman-coded DCT frames: baseline, extended sequential, progressive. Arithmetic coding
 # (0xC9-0xCB) has no such floor, and a lossless frame (0xC3) another one: not judged.
@@ -33,6 +33,8 @@ _BLOCK = 8
 _PILLOW_STANDALONE = frozenset({0xC8, *range(0xD0, 0xDA), *range(0xF0, 0xFE)})
 _FILL = re.compile(rb"\xff+")
 _APP1, _EXIF_HEADER = 0xE1, b"Exif\x00\x00"
+_APP2, _ICC_HEADER = 0xE2, b"ICC_PROFILE\x00"
+_ICC_OVERHEAD = len(_ICC_HEADER) + 2  # then the segment's sequence number and the count of segments
 # Segments whose inside Pillow's handlers walk in Python: a frame header a step per component (3 bytes),
 # a quantization table a step per byte, a Photoshop segment a step per resource (12 bytes at least).
 # Pillow reads DHP (0xDE, define hierarchical progression) as a frame header too.
@@ -125,6 +127,7 @@ class PillowHeader:
     """What Pillow reads of a JPEG's header, up to its first scan, as it opens it."""
     size: tuple[int, int] | None  # None where Pillow fails to open it
     exif: list[bytes]  # the pieces of Exif it gathers, in the order it appends them
+    icc: list[bytes] = field(default_factory=list)  # the ICC profile's segments before the first scan (icc_profile)
     first_scan: int | None = None  # where the first scan's header begins, when the walk reached it
     arithmetic: bool = False  # whether its last frame header is of an arithmetic-coded frame
     # Whether libjpeg decodes the first scan alone: the header's one frame is sequential and that scan holds all its
@@ -147,7 +150,7 @@ def pillow_header(data: bytes, most_steps: int) -> PillowHeader:
     inside other segments (a quantization table cut short) still gives a size here: the whole file is
     refused either way, once Pillow opens it. The Exif is the first APP1 Exif segment whole, then each
     later one's payload after its "Exif" header."""
-    exif, frames = [], []  # each frame header's code, height, width and layers
+    exif, icc, frames = [], [], []  # each frame header's code, height, width and layers
     for steps, marker, start, end, cut in _pillow_walk(data):
         if steps > most_steps:
             raise HeaderTooLong(f"more than {most_steps} steps")
@@ -155,19 +158,38 @@ def pillow_header(data: bytes, most_steps: int) -> PillowHeader:
             length = int.from_bytes(data[start:start + 2])
             whole = start + max(length, 2) <= len(data)
             layers = data[start + 2] if whole and length > 2 else None  # the scan's components, after its length
-            return PillowHeader(_last_frame_size(frames) if whole else None, exif, start - 2,  # at its marker's 0xFF
+            return PillowHeader(_last_frame_size(frames) if whole else None, exif, icc, start - 2,  # at its 0xFF
                                 bool(frames) and frames[-1][0] in _ARITHMETIC_FRAMES,
                                 len(frames) == 1 and frames[0][0] in _ONE_PASS_FRAMES and frames[0][3] == layers)
         if cut or (marker < 0xC0 and marker != 0x00):
-            return PillowHeader(None, exif)
+            return PillowHeader(None, exif, icc)
         if marker in _PILLOW_FRAME_HEADERS:
             frame = data[start:end]
             if len(frame) < 6 or (len(frame) - 6) % 3 or frame[0] != 8 or frame[5] not in _PILLOW_LAYERS:
-                return PillowHeader(None, exif)
+                return PillowHeader(None, exif, icc)
             frames.append((marker, *struct.unpack_from(">HHB", frame, 1)))
         if marker == _APP1 and data.startswith(_EXIF_HEADER, start):
             exif.append(data[start + (len(_EXIF_HEADER) if exif else 0):end])
-    return PillowHeader(_last_frame_size(frames), exif)
+        if marker == _APP2 and data.startswith(_ICC_HEADER, start) and end - start >= _ICC_OVERHEAD:
+            icc.append(data[start + len(_ICC_HEADER):end])
+    return PillowHeader(_last_frame_size(frames), exif, icc)
+
+
+def icc_profile(segments: list[bytes]) -> bytes | None:
+    """The ICC profile a JPEG's APP2 segments hold, each its sequence number, their count and a piece, put
+    together as libjpeg does (jpeg_read_icc_profile), and so Chromium 156 (a helper's measure): None where
+    the counts disagree, a number is 0, past the count or twice, one is missing, or all are empty. Pillow
+    takes only those before the frame header, and checks only that their count is the first one's."""
+    count = segments[0][1] if segments else 0
+    pieces: dict[int, bytes] = {}
+    for segment in segments:
+        number = segment[0]
+        if segment[1] != count or not 0 < number <= count or number in pieces:
+            return None
+        pieces[number] = segment[2:]
+    if not count or len(pieces) != count:
+        return None
+    return b"".join(pieces[number] for number in range(1, count + 1)) or None
 
 
 def _last_frame_size(frames: list[tuple[int, int, int, int]]) -> tuple[int, int] | None:

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageCms
 
 from edge import icc
-from imaging import DISPLAY_P3, LINEAR_SRGB_TO_XYZ_D50, icc_profile_of_matrices
+from imaging import DISPLAY_P3, LINEAR_SRGB_TO_XYZ_D50, icc_profile_gray, icc_profile_of_matrices
 
 SRGB = ImageCms.createProfile("sRGB")
 STATED = [(primaries, transfer) for primaries in icc.PRIMARIES for transfer in icc.TRANSFERS
@@ -469,3 +469,32 @@ def test_primaries_libpng_refuses_make_no_profile(primaries, grey):
 def test_primaries_only_odd_make_a_profile_littlecms_reads(primaries):
     profile = icc.power_curve_profile(2.2, primaries, grey=False)
     assert to_srgb(profile, [(255, 255, 255)]) == [(255, 255, 255)]
+
+
+# --- what browsers use of an embedded profile ---------------------------------------
+
+def with_header_field(profile: bytes, at: int, value: bytes) -> bytes:
+    return profile[:at] + value + profile[at + len(value):]
+
+
+# As skcms reads them in Chromium 156 (a helper's measure): each ignored but the first.
+@pytest.mark.parametrize(("profile", "space", "usable"), [
+    (DISPLAY_P3, icc.RGB, True),
+    (DISPLAY_P3, icc.GREY, True),  # an RGB profile on grey pixels is applied to them
+    (DISPLAY_P3, icc.CMYK, False),
+    (icc_profile_gray("grey"), icc.RGB, False),
+    (DISPLAY_P3[:200], icc.RGB, False),  # cut short
+    (b"garbage" * 40, icc.RGB, False),
+    (with_header_field(DISPLAY_P3, 36, b"xxxx"), icc.RGB, False),  # no acsp
+    (with_header_field(DISPLAY_P3, 8, b"\x05"), icc.RGB, False),  # version 5
+    (with_header_field(DISPLAY_P3, 0, (len(DISPLAY_P3) + 1).to_bytes(4)), icc.RGB, False),  # larger than its bytes
+    (with_header_field(DISPLAY_P3, 132 + 4, (len(DISPLAY_P3)).to_bytes(4)), icc.RGB, False),  # a tag past the end
+], ids=["rgb", "rgb-on-grey", "rgb-on-cmyk", "grey-on-rgb", "cut-short", "garbage", "no-acsp", "version-5",
+        "size-past-the-bytes", "tag-past-the-end"])
+def test_an_embedded_profile_is_used_where_browsers_use_it(profile, space, usable):
+    assert icc.usable(profile, space) is usable
+
+
+def test_every_profile_made_here_is_usable():
+    for profile in every_profile():
+        assert icc.usable(profile, icc.data_colour_space(profile))

@@ -2375,6 +2375,31 @@ def test_a_sixteen_bit_grey_pngs_gamma_is_shown_as_chromium_shows_it():
     assert [red for red, _, _ in as_shown(image)] == [13, 168, 169, 246]
 
 
+# Each as Chromium 156 shows it (a helper's measure): a profile browsers ignore is dropped, the pixels shown as
+# sRGB's; in AVIF output, Chromium could not decode it at all.
+@pytest.mark.parametrize(("source", "profile"), [
+    (Image.new("RGB", (8, 8), (200, 100, 50)), icc_profile_gray("grey on RGB")),
+    (Image.new("RGB", (8, 8), (200, 100, 50)), DISPLAY_P3[:300]),
+    (Image.new("L", (8, 8), 100), DISPLAY_P3),  # applied to grey, as to RGB
+], ids=["grey-on-rgb", "cut-short", "rgb-on-grey"])
+@pytest.mark.parametrize("source_format", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("target", ["jpeg", "png", "webp", "avif"])
+def test_an_embedded_profile_is_kept_only_where_browsers_use_it(source, profile, source_format, target):
+    data = encoded(source, source_format, icc_profile=profile, quality=95)
+    _, image = rendered(data, f"8x,{target}")
+    grey_into_webp = target == "webp" and Image.open(io.BytesIO(data)).mode == "L"  # no grey: its colours to sRGB
+    kept = profile == DISPLAY_P3 and not grey_into_webp
+    assert image.info.get("icc_profile") == (profile if kept else None)
+
+
+def test_a_grey_picture_under_an_rgb_profile_goes_through_it_to_srgb():
+    """As browsers show it (icc.usable): LittleCMS takes no grey pixels through an RGB profile, and left them
+    as they were."""
+    linear_srgb = icc.power_curve_profile(1.0, None, grey=False)
+    _, image = rendered(encoded(Image.new("L", (8, 8), 128), "JPEG", icc_profile=linear_srgb, quality=95), "8x,gif")
+    assert abs(image.convert("RGB").getpixel((4, 4))[0] - 188) <= 1  # Chromium 156 shows 188 (a helper's measure)
+
+
 def test_a_pngs_profile_wins_over_its_gamma():
     profile = (b"iCCP", b"p3\0\0" + zlib.compress(DISPLAY_P3))
     _, image = rendered(png_of(GAMMA_COLOURS, gama(100_000), profile), "4x,png")

@@ -12,7 +12,7 @@ from edge import jpeg
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.image import Limits, check_jpeg_data, render
 from edge.rendition import parse_rendition
-from imaging import app1, encoded, exif_with, gradient, tiff_pointing
+from imaging import DISPLAY_P3, app1, encoded, exif_with, gradient, tiff_pointing
 
 # Pillow's subsampling codes: 0 is 4:4:4, 1 is 4:2:2, 2 is 4:2:0.
 LUMA_SAMPLING = {0: (1, 1), 1: (2, 1), 2: (2, 2)}
@@ -602,3 +602,47 @@ def test_exif_is_checked_past_the_header_pillow_takes_off_twice(monkeypatch, pre
             edge.image.check_exif(exif)
     else:
         edge.image.check_exif(exif)
+
+
+# --- its ICC profile, as libjpeg puts it together --------------------------------
+
+def icc_segment(number: int, count: int, piece: bytes) -> bytes:
+    payload = b"ICC_PROFILE\0" + bytes([number, count]) + piece
+    return b"\xff\xe2" + struct.pack(">H", len(payload) + 2) + payload
+
+
+def in_thirds(profile: bytes) -> list[bytes]:
+    third = len(profile) // 3 + 1
+    return [profile[at:at + third] for at in range(0, len(profile), third)]
+
+
+P3_THIRDS = in_thirds(DISPLAY_P3)
+
+
+# As Chromium 156 reads each (a helper's measure): libjpeg's rules.
+@pytest.mark.parametrize(("segments", "whole"), [
+    ([(1, 1, DISPLAY_P3)], True),
+    ([(1, 3, P3_THIRDS[0]), (2, 3, P3_THIRDS[1]), (3, 3, P3_THIRDS[2])], True),
+    ([(3, 3, P3_THIRDS[2]), (1, 3, P3_THIRDS[0]), (2, 3, P3_THIRDS[1])], True),  # in any order
+    ([(1, 3, P3_THIRDS[0]), (3, 3, P3_THIRDS[2])], False),  # one missing
+    ([(1, 2, DISPLAY_P3), (1, 2, b"junk")], False),  # a number twice
+    ([(1, 2, P3_THIRDS[0]), (2, 3, P3_THIRDS[1])], False),  # counts that disagree
+    ([(0, 1, DISPLAY_P3)], False),  # a number of 0
+    ([(2, 1, DISPLAY_P3)], False),  # past the count
+    ([(1, 0, DISPLAY_P3)], False),  # a count of 0
+    ([(1, 1, b"")], False),  # nothing in them
+])
+def test_the_icc_profile_is_put_together_as_libjpeg_does(segments, whole):
+    assert jpeg.icc_profile([bytes([number, count]) + piece for number, count, piece in segments]) == (
+        DISPLAY_P3 if whole else None)
+
+
+def test_an_icc_segment_between_the_frame_header_and_the_scan_is_read():
+    """libjpeg reads every marker before the scan; Pillow only those before the frame header (a helper's
+    measure: Chromium 156 shows such a P3 photo in P3, where it came out desaturated)."""
+    photo = encoded(Image.new("RGB", (8, 8), (200, 100, 50)), "JPEG", quality=95)
+    scan = photo.index(b"\xff\xda")
+    data = photo[:scan] + icc_segment(1, 1, DISPLAY_P3) + photo[scan:]
+    assert jpeg.pillow_header(data, 10_000).icc == [b"\x01\x01" + DISPLAY_P3]
+    rendered = Image.open(io.BytesIO(render(data, parse_rendition("/8x,png/a.jpg"), Limits(50_000_000, 300)).body))
+    assert rendered.info["icc_profile"] == DISPLAY_P3
