@@ -135,6 +135,8 @@ BRADFORD: Matrix = ((0.8951, 0.2664, -0.1614), (-0.7502, 1.7135, 0.0367), (0.038
 HEADER_BYTES = 128
 MOST_VERSION = 4  # of a profile skcms reads: ICC v5 (iccMAX) it does not
 RGB, GREY, CMYK = b"RGB ", b"GRAY", b"CMYK"  # data colour spaces, in a profile's header
+CURVE_TYPES = frozenset({b"curv", b"para"})
+TABLE_TYPES = frozenset({b"mft1", b"mft2", b"mAB "})
 MOST_PROFILE_TAGS = 100  # LittleCMS's MAX_TABLE_TAG
 # Fixed, so that a render's bytes never depend on when it ran.
 CREATED = (2026, 11, 29, 0, 0, 0)
@@ -171,21 +173,36 @@ def processing_elements(profile: bytes) -> int:
 
 
 def usable(profile: bytes, colour_space: bytes) -> bool:
-    """Whether browsers use an embedded profile on pixels of `colour_space` (RGB, GRAY or CMYK, as ICC names
-    them), as skcms reads it in Chromium 156 (a helper's measure): its header and tag table whole within its
-    size, and that within the bytes, of version 4 or less, and of the pixels' colour space, or RGB for grey
-    pixels. Another they ignore, so its pixels show as sRGB, and AVIF output carrying it they cannot decode."""
+    """Whether browsers use an embedded profile on pixels of `colour_space` (RGB, GREY or CMYK), as skcms reads
+    it in Chromium 156 (helpers' measures): of version 4 or less, its tag table and tags whole within its size,
+    and that within the bytes; of the pixels' colour space (or RGB, on grey pixels), from XYZ or from Lab with a
+    table; and with what it takes to reach the connection space: an A2B0 table, or RGB's three colorants and
+    curves, or grey's curve. Another they ignore, its pixels shown as sRGB's, and AVIF output carrying one they
+    cannot decode. Only the first MOST_PROFILE_TAGS tags are read, as LittleCMS reads them: a real profile holds
+    a few dozen at most, and walking millions took 0.3 s (a helper's measure)."""
     if len(profile) < HEADER_BYTES + 4 or profile[36:40] != b"acsp" or profile[8] > MOST_VERSION:
         return False
     size = int.from_bytes(profile[:4])
     count = int.from_bytes(profile[HEADER_BYTES:HEADER_BYTES + 4])
-    if not HEADER_BYTES + 4 + 12 * count <= size <= len(profile):
+    if count > MOST_PROFILE_TAGS or not HEADER_BYTES + 4 + 12 * count <= size <= len(profile):
         return False
-    for entry in range(HEADER_BYTES + 4, HEADER_BYTES + 4 + 12 * count, 12):
-        _, offset, length = struct.unpack_from(">4sII", profile, entry)
+    types: dict[bytes, bytes] = {}  # each tag's type, the first four bytes of its data
+    table = profile[HEADER_BYTES + 4:HEADER_BYTES + 4 + 12 * count]
+    for signature, offset, length in struct.iter_unpack(">4sII", table):
         if offset + length > size:
             return False
-    return data_colour_space(profile) == colour_space or data_colour_space(profile) == RGB and colour_space == GREY
+        types.setdefault(signature, profile[offset:offset + min(length, 4)])
+    space, connection = data_colour_space(profile), profile[20:24]
+    if not (space == colour_space or space == RGB and colour_space == GREY):
+        return False
+    if types.get(b"A2B0") in TABLE_TYPES:
+        return connection in (b"XYZ ", b"Lab ")
+    if connection != b"XYZ ":
+        return False
+    if space == RGB:
+        return (all(types.get(name) in CURVE_TYPES for name in (b"rTRC", b"gTRC", b"bTRC"))
+                and all(types.get(name) == b"XYZ " for name in (b"rXYZ", b"gXYZ", b"bXYZ")))
+    return space == GREY and types.get(b"kTRC") in CURVE_TYPES
 
 
 def data_colour_space(profile: bytes) -> bytes:

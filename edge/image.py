@@ -1493,10 +1493,10 @@ def drop_unshown_alpha(frames: list[Frame]) -> None:
 
 def embedded_profile(source: Image.Image, original: bytes) -> bytes | None:
     """The source's own ICC profile, where browsers would use it (icc.usable): a JPEG's put together from its
-    segments as libjpeg puts it (jpeg.icc_profile), which Pillow reads otherwise. Another is dropped, and the
+    segments as Chromium puts it (jpeg.icc_profile), which Pillow reads otherwise. Another is dropped, and the
     pixels taken as sRGB's, as browsers show them."""
     if source.format in ("JPEG", "MPO"):
-        profile = jpeg.icc_profile(jpeg_header(original).icc)
+        profile = jpeg.icc_profile(original, jpeg_header(original).icc)
     else:
         profile = source.info.get("icc_profile")
     space = icc.CMYK if source.mode == "CMYK" else icc.GREY if is_grey(source.mode) else icc.RGB

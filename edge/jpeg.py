@@ -127,7 +127,8 @@ class PillowHeader:
     """What Pillow reads of a JPEG's header, up to its first scan, as it opens it."""
     size: tuple[int, int] | None  # None where Pillow fails to open it
     exif: list[bytes]  # the pieces of Exif it gathers, in the order it appends them
-    icc: list[bytes] = field(default_factory=list)  # the ICC profile's segments before the first scan (icc_profile)
+    # Where each APP2 ICC segment before the first scan holds its number, count and piece (icc_profile).
+    icc: list[tuple[int, int]] = field(default_factory=list)
     first_scan: int | None = None  # where the first scan's header begins, when the walk reached it
     arithmetic: bool = False  # whether its last frame header is of an arithmetic-coded frame
     # Whether libjpeg decodes the first scan alone: the header's one frame is sequential and that scan holds all its
@@ -171,25 +172,29 @@ def pillow_header(data: bytes, most_steps: int) -> PillowHeader:
         if marker == _APP1 and data.startswith(_EXIF_HEADER, start):
             exif.append(data[start + (len(_EXIF_HEADER) if exif else 0):end])
         if marker == _APP2 and data.startswith(_ICC_HEADER, start) and end - start >= _ICC_OVERHEAD:
-            icc.append(data[start + len(_ICC_HEADER):end])
+            icc.append((start + len(_ICC_HEADER), end))
     return PillowHeader(_last_frame_size(frames), exif, icc)
 
 
-def icc_profile(segments: list[bytes]) -> bytes | None:
-    """The ICC profile a JPEG's APP2 segments hold, each its sequence number, their count and a piece, put
-    together as libjpeg does (jpeg_read_icc_profile), and so Chromium 156 (a helper's measure): None where
-    the counts disagree, a number is 0, past the count or twice, one is missing, or all are empty. Pillow
+def icc_profile(data: bytes, segments: list[tuple[int, int]]) -> bytes | None:
+    """The ICC profile a JPEG's APP2 segments hold (where `segments` say: each its number, their count, then a
+    piece), put together as Skia puts it for Chromium 156 (SkJpegMetadataDecoderImpl; a helper's measure): a
+    segment of no piece is passed over, the first of the others gives the count, and a count of 0, a number of 0
+    or past it, another count or a number twice before all are found gives none, as does one missing. Pillow
     takes only those before the frame header, and checks only that their count is the first one's."""
-    count = segments[0][1] if segments else 0
     pieces: dict[int, bytes] = {}
-    for segment in segments:
-        number = segment[0]
-        if segment[1] != count or not 0 < number <= count or number in pieces:
+    count = 0
+    for start, end in segments:
+        if end - start <= 2:
+            continue
+        number, of = data[start], data[start + 1]
+        count = count or of
+        if not 0 < number <= of or of != count or number in pieces:
             return None
-        pieces[number] = segment[2:]
-    if not count or len(pieces) != count:
-        return None
-    return b"".join(pieces[number] for number in range(1, count + 1)) or None
+        pieces[number] = data[start + 2:end]
+        if len(pieces) == count:
+            return b"".join(pieces[number] for number in range(1, count + 1))
+    return None
 
 
 def _last_frame_size(frames: list[tuple[int, int, int, int]]) -> tuple[int, int] | None:

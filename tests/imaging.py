@@ -421,7 +421,10 @@ def icc_profile_of_matrices(*elements: int) -> bytes:
                 + struct.pack(">II", positions, len(matrix)) * count + matrix)
 
     tags = [(f"D2B{index}", mpet(count)) for index, count in enumerate(elements)]
-    return _icc_profile(b"mntr", b"RGB ", "Matrices (test)", tags)
+    # Colorants and curves after them, which browsers read (edge.icc.usable) and LittleCMS reads only without D2B.
+    colorants = [(name, _xyz(values)) for name, values in zip(("rXYZ", "gXYZ", "bXYZ"), zip(*LINEAR_SRGB_TO_XYZ_D50))]
+    curves = [(name, _curve(1.0)) for name in ("rTRC", "gTRC", "bTRC")]
+    return _icc_profile(b"mntr", b"RGB ", "Matrices (test)", tags + colorants + curves)
 
 
 def tiff_pointing(first: list, exif: list | None = None, gps: list | None = None, interop: list | None = None,

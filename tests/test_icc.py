@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageCms
 
 from edge import icc
-from imaging import DISPLAY_P3, LINEAR_SRGB_TO_XYZ_D50, icc_profile_gray, icc_profile_of_matrices
+from imaging import DISPLAY_P3, LINEAR_SRGB_TO_XYZ_D50, icc_profile_cmyk, icc_profile_gray, icc_profile_of_matrices
 
 SRGB = ImageCms.createProfile("sRGB")
 STATED = [(primaries, transfer) for primaries in icc.PRIMARIES for transfer in icc.TRANSFERS
@@ -477,6 +477,19 @@ def with_header_field(profile: bytes, at: int, value: bytes) -> bytes:
     return profile[:at] + value + profile[at + len(value):]
 
 
+def renamed_tags(profile: bytes, old: bytes, new: bytes) -> bytes:
+    """The profile with a tag's signature changed in its tag table."""
+    count = int.from_bytes(profile[128:132])
+    table = profile[132:132 + 12 * count].replace(old, new)
+    return profile[:132] + table + profile[132 + 12 * count:]
+
+
+def retyped_tags(profile: bytes, old: bytes, new: bytes) -> bytes:
+    """The profile with every tag of one type given another, after the tag table."""
+    count = int.from_bytes(profile[128:132])
+    return profile[:132 + 12 * count] + profile[132 + 12 * count:].replace(old, new)
+
+
 # As skcms reads them in Chromium 156 (a helper's measure): each ignored but the first.
 @pytest.mark.parametrize(("profile", "space", "usable"), [
     (DISPLAY_P3, icc.RGB, True),
@@ -489,8 +502,19 @@ def with_header_field(profile: bytes, at: int, value: bytes) -> bytes:
     (with_header_field(DISPLAY_P3, 8, b"\x05"), icc.RGB, False),  # version 5
     (with_header_field(DISPLAY_P3, 0, (len(DISPLAY_P3) + 1).to_bytes(4)), icc.RGB, False),  # larger than its bytes
     (with_header_field(DISPLAY_P3, 132 + 4, (len(DISPLAY_P3)).to_bytes(4)), icc.RGB, False),  # a tag past the end
+    (renamed_tags(DISPLAY_P3, b"rTRC", b"xTRC"), icc.RGB, False),  # no red curve
+    (renamed_tags(DISPLAY_P3, b"gXYZ", b"xXYZ"), icc.RGB, False),  # no green colorant
+    (with_header_field(DISPLAY_P3, 20, b"RGB "), icc.RGB, False),  # a connection space of RGB
+    (with_header_field(DISPLAY_P3, 20, b"Lab "), icc.RGB, False),  # Lab, but no table to reach it
+    (retyped_tags(DISPLAY_P3, b"curv", b"text"), icc.RGB, False),  # curves of text
+    (renamed_tags(icc_profile_gray("grey"), b"kTRC", b"xTRC"), icc.GREY, False),
+    (icc_profile_cmyk("cmyk", lambda *inks: (0.5, 0.5, 0.5)), icc.CMYK, True),  # a table
+    (with_header_field(icc_profile_cmyk("cmyk", lambda *inks: (0.5, 0.5, 0.5)), 20, b"Lab "), icc.CMYK, True),
+    (with_header_field(DISPLAY_P3, 128, (101).to_bytes(4)), icc.RGB, False),  # more tags than LittleCMS reads
 ], ids=["rgb", "rgb-on-grey", "rgb-on-cmyk", "grey-on-rgb", "cut-short", "garbage", "no-acsp", "version-5",
-        "size-past-the-bytes", "tag-past-the-end"])
+        "size-past-the-bytes", "tag-past-the-end", "no-red-curve", "no-green-colorant", "rgb-connection",
+        "lab-without-a-table", "text-curves", "grey-without-its-curve", "cmyk-table", "cmyk-table-to-lab",
+        "101-tags"])
 def test_an_embedded_profile_is_used_where_browsers_use_it(profile, space, usable):
     assert icc.usable(profile, space) is usable
 

@@ -2381,7 +2381,8 @@ def test_a_sixteen_bit_grey_pngs_gamma_is_shown_as_chromium_shows_it():
     (Image.new("RGB", (8, 8), (200, 100, 50)), icc_profile_gray("grey on RGB")),
     (Image.new("RGB", (8, 8), (200, 100, 50)), DISPLAY_P3[:300]),
     (Image.new("L", (8, 8), 100), DISPLAY_P3),  # applied to grey, as to RGB
-], ids=["grey-on-rgb", "cut-short", "rgb-on-grey"])
+    (Image.new("RGB", (8, 8), (200, 100, 50)), DISPLAY_P3[:20] + b"RGB " + DISPLAY_P3[24:]),  # connection space RGB
+], ids=["grey-on-rgb", "cut-short", "rgb-on-grey", "rgb-connection-space"])
 @pytest.mark.parametrize("source_format", ["JPEG", "PNG", "WEBP"])
 @pytest.mark.parametrize("target", ["jpeg", "png", "webp", "avif"])
 def test_an_embedded_profile_is_kept_only_where_browsers_use_it(source, profile, source_format, target):
@@ -2440,7 +2441,7 @@ def test_a_profile_littlecms_cannot_build_on_is_tried_once_for_an_animation():
     """Its frames keep their pixels. A reviewer's 37.5 MB profile, which LittleCMS read whole before it failed,
     took 130 s on 300 frames when each tried it."""
     frames = [gradient((16, 16)).rotate(angle) for angle in (0, 90, 180)]
-    broken = DISPLAY_P3[:128] + bytes(len(DISPLAY_P3) - 128)  # its header, then no tags
+    broken = DISPLAY_P3[:12] + b"link" + DISPLAY_P3[16:]  # a device link: browsers read it, LittleCMS builds none
     data = encoded(frames[0], "PNG", save_all=True, append_images=frames[1:], icc_profile=broken)
     edge.image._kept_transform.cache_clear()
     result, image = rendered(data, "8x,gif")

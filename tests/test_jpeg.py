@@ -604,7 +604,7 @@ def test_exif_is_checked_past_the_header_pillow_takes_off_twice(monkeypatch, pre
         edge.image.check_exif(exif)
 
 
-# --- its ICC profile, as libjpeg puts it together --------------------------------
+# --- its ICC profile, as Chromium puts it together ------------------------------
 
 def icc_segment(number: int, count: int, piece: bytes) -> bytes:
     payload = b"ICC_PROFILE\0" + bytes([number, count]) + piece
@@ -619,22 +619,30 @@ def in_thirds(profile: bytes) -> list[bytes]:
 P3_THIRDS = in_thirds(DISPLAY_P3)
 
 
-# As Chromium 156 reads each (a helper's measure): libjpeg's rules.
+# As Chromium 156 reads each (a helper's measure): Skia's rules, which differ from libjpeg's.
 @pytest.mark.parametrize(("segments", "whole"), [
     ([(1, 1, DISPLAY_P3)], True),
     ([(1, 3, P3_THIRDS[0]), (2, 3, P3_THIRDS[1]), (3, 3, P3_THIRDS[2])], True),
     ([(3, 3, P3_THIRDS[2]), (1, 3, P3_THIRDS[0]), (2, 3, P3_THIRDS[1])], True),  # in any order
+    ([(1, 1, b""), (1, 1, DISPLAY_P3)], True),  # a segment of no piece is passed over
+    ([(0, 0, b""), (1, 1, DISPLAY_P3)], True),
+    ([(1, 1, DISPLAY_P3), (1, 1, DISPLAY_P3)], True),  # found whole before the second
+    ([(1, 1, DISPLAY_P3), (5, 3, b"junk")], True),
+    ([(1, 2, DISPLAY_P3), (2, 2, b"")], False),  # the second passed over: one missing
     ([(1, 3, P3_THIRDS[0]), (3, 3, P3_THIRDS[2])], False),  # one missing
-    ([(1, 2, DISPLAY_P3), (1, 2, b"junk")], False),  # a number twice
+    ([(1, 2, DISPLAY_P3), (1, 2, b"junk"), (2, 2, b"")], False),  # a number twice before all are found
     ([(1, 2, P3_THIRDS[0]), (2, 3, P3_THIRDS[1])], False),  # counts that disagree
     ([(0, 1, DISPLAY_P3)], False),  # a number of 0
     ([(2, 1, DISPLAY_P3)], False),  # past the count
     ([(1, 0, DISPLAY_P3)], False),  # a count of 0
-    ([(1, 1, b"")], False),  # nothing in them
 ])
-def test_the_icc_profile_is_put_together_as_libjpeg_does(segments, whole):
-    assert jpeg.icc_profile([bytes([number, count]) + piece for number, count, piece in segments]) == (
-        DISPLAY_P3 if whole else None)
+def test_the_icc_profile_is_put_together_as_chromium_does(segments, whole):
+    data = b"".join(icc_segment(*segment) for segment in segments)
+    spans, at = [], 0
+    for number, count, piece in segments:
+        spans.append((at + 4 + len(b"ICC_PROFILE\0"), at + len(icc_segment(number, count, piece))))
+        at += len(icc_segment(number, count, piece))
+    assert jpeg.icc_profile(data, spans) == (DISPLAY_P3 if whole else None)
 
 
 def test_an_icc_segment_between_the_frame_header_and_the_scan_is_read():
@@ -643,6 +651,6 @@ def test_an_icc_segment_between_the_frame_header_and_the_scan_is_read():
     photo = encoded(Image.new("RGB", (8, 8), (200, 100, 50)), "JPEG", quality=95)
     scan = photo.index(b"\xff\xda")
     data = photo[:scan] + icc_segment(1, 1, DISPLAY_P3) + photo[scan:]
-    assert jpeg.pillow_header(data, 10_000).icc == [b"\x01\x01" + DISPLAY_P3]
+    assert jpeg.icc_profile(data, jpeg.pillow_header(data, 10_000).icc) == DISPLAY_P3
     rendered = Image.open(io.BytesIO(render(data, parse_rendition("/8x,png/a.jpg"), Limits(50_000_000, 300)).body))
     assert rendered.info["icc_profile"] == DISPLAY_P3
