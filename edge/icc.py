@@ -17,9 +17,12 @@ a PQ picture's brightest pixel when it says (edge/avif.py), else 1000 nits, whic
 white itself at 0.78 of the display's. Without it, an HDR AVIF's numbers pass as sRGB ones and look
 washed out: PQ's 1 nit, level 38, shows as sRGB's 38, where its SDR rendering is 15.
 
-An original's own profile is read here too, for what would make LittleCMS slow: it builds a
-transform through every processing element of a multiProcessElements tag, every segment of their
-curves (processing_elements).
+A PNG may say what its numbers mean by a gAMA and a cHRM chunk instead: a pure power curve on its own
+primaries, which makes a profile the same way (power_curve_profile).
+
+An original's own profile is read here too: whether browsers would use it at all (usable), and what
+would make LittleCMS slow: it builds a transform through every processing element of a
+multiProcessElements tag, every segment of their curves (processing_elements).
 """
 
 import hashlib
@@ -180,7 +183,7 @@ def usable(profile: bytes, colour_space: bytes) -> bool:
     curves, or grey's curve. Another they ignore, its pixels shown as sRGB's, and AVIF output carrying one they
     cannot decode. Only the first MOST_PROFILE_TAGS tags are read, as LittleCMS reads them: a real profile holds
     a few dozen at most, and walking millions took 0.3 s (a helper's measure)."""
-    if len(profile) < HEADER_BYTES + 4 or profile[36:40] != b"acsp" or profile[8] > MOST_VERSION:
+    if profile[36:40] != b"acsp" or profile[8] > MOST_VERSION:  # a version past acsp: 40 bytes at least
         return False
     size = int.from_bytes(profile[:4])
     count = int.from_bytes(profile[HEADER_BYTES:HEADER_BYTES + 4])
@@ -237,9 +240,9 @@ def _peak(transfer: int, brightest_nits: int | None) -> float | None:
 def power_curve_profile(gamma: float, primaries: tuple[Chromaticity, ...] | None, grey: bool) -> bytes | None:
     """The profile of numbers that decode to light by a pure power `gamma`, on `primaries` (red, green, blue
     and white, as CIE xy) or else sRGB's: a grey one for a grey picture, whose primaries say nothing more. None
-    for primaries libpng refuses, and Chromium 156 with it, dropping the gamma too (a helper's measure): a
-    chromaticity outside 0 to 1, a white of y 0, or three primaries on one line. A white outside them, or a
-    primary of y 0, it takes as they are, and so does this."""
+    for primaries Chromium 156 refuses, dropping the gamma too (helpers' measures): a chromaticity outside 0 to
+    1, a white of y 0, or three primaries on (or nearly on) one line. A white outside them, or a primary of y 0,
+    it takes as they are, and so does this."""
     if primaries is not None and not _possible(primaries):
         return None
     curve = _para((min(gamma, MOST_FIXED),))  # past it, every level but white is black all the same
@@ -252,11 +255,16 @@ def power_curve_profile(gamma: float, primaries: tuple[Chromaticity, ...] | None
 
 
 def _possible(primaries: tuple[Chromaticity, ...]) -> bool:
+    """Whether a profile can state them: three primaries nearly on one line (as libpng's fixed point finds)
+    make colorants past what ICC's numbers hold."""
     red, green, blue, white = primaries
     if not all(0 <= value <= 1 for value in (*red, *green, *blue, *white)) or white[1] == 0:
         return False
     (a, b, c), (d, e, f), (g, h, i) = _unscaled(red, green, blue)
-    return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g) != 0
+    if a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g) == 0:
+        return False
+    colorants = product(chromatic_adaptation(xyz(white)), rgb_to_xyz(red, green, blue, white))
+    return all(abs(value) < MOST_FIXED for row in colorants for value in row)
 
 
 # Cached only for the codes stated, and at most 100 peaks: a file's made-up ones add nothing.

@@ -6,12 +6,14 @@ steps. Every step returns early when it has nothing to do.
 
 Colour: an RGB or grayscale source's ICC profile (Display P3, Adobe RGB, ...) is
 kept, untouched, in JPEG, PNG, WebP and AVIF output, so browsers show the same
-colours. An AVIF or PNG that gives its colour by code points gets the profile
-they make (HDR's: its SDR rendering), and AVIF output states the codes too, so
-that HDR stays HDR there. GIF cannot carry a profile, nor WebP a grey one (WebP
+colours, where browsers would use it at all (icc.usable). An AVIF or PNG that
+gives its colour by code points gets the profile they make (HDR's: its SDR
+rendering), and AVIF output states the codes too, so that HDR stays HDR there; a
+PNG that gives it by gAMA and cHRM, the profile they make. GIF cannot carry a profile, nor WebP a grey one (WebP
 has no grey), so those pixels are converted to sRGB, and CMYK is always
 converted to sRGB (with its profile when it has one).
-Metadata: EXIF (its orientation applied first), XMP and comments never reach the output.
+Metadata: EXIF (its orientation applied first, where browsers apply it), XMP and comments never reach
+the output.
 """
 
 import io
@@ -993,9 +995,10 @@ def colour_codes(source: Image.Image, original: bytes) -> tuple[int, int] | None
 
 
 def colour_profile(source: Image.Image, codes: tuple[int, int] | None, target: str, original: bytes) -> bytes | None:
-    """The source's ICC profile, or the one its colour code points make (edge/icc.py), HDR's rolled off
-    from its brightest pixel when it says: a grey one for a grey picture. None for HDR into AVIF, which
-    states HDR's codes: a decoder would show the profile's SDR rendering instead."""
+    """The source's ICC profile where browsers would use it (embedded_profile), or the one its colour code
+    points make (edge/icc.py), HDR's rolled off from its brightest pixel when it says, or its gAMA and cHRM
+    (file_gamma_profile): a grey one for a grey picture. None for HDR into AVIF, which states HDR's codes: a
+    decoder would show the profile's SDR rendering instead."""
     if codes is None:
         return embedded_profile(source, original) or file_gamma_profile(source, original)
     primaries, transfer = codes
@@ -1193,11 +1196,15 @@ def in_working_mode(image: Image.Image, icc_profile: bytes | None = None) -> Ima
 
 def to_srgb_where_the_profile_cannot_go(frame: Frame) -> Frame:
     """Convert the pixels to sRGB, so that the colours survive, where the output cannot carry
-    the profile: GIF carries none, and a grey profile would sit on RGB in WebP, which has no grey,
-    and in AVIF with alpha, which Pillow writes as RGBA."""
+    the profile: GIF carries none, a grey profile would sit on RGB in WebP, which has no grey,
+    and in AVIF with alpha, which Pillow writes as RGBA, and an RGB profile on grey pixels, which
+    Chromium applies but PNG forbids (libpng, and so Firefox, drops it)."""
     profile = frame.icc_profile
     grey_on_rgb = (frame.target, frame.image.mode) in (("webp", "L"), ("webp", "LA"), ("avif", "LA"))
-    if not profile or (frame.target in ICC_OUTPUTS and not grey_on_rgb):
+    if not profile:
+        return frame
+    rgb_on_grey = frame.image.mode in ("L", "LA") and icc.data_colour_space(profile) == icc.RGB
+    if frame.target in ICC_OUTPUTS and not grey_on_rgb and not rgb_on_grey:
         return frame
     return replace(frame, image=profile_to_srgb(frame.image, profile), icc_profile=None)
 
@@ -1441,7 +1448,7 @@ def profile_to_srgb(image: Image.Image, icc_profile: bytes) -> Image.Image:
     zeroes the alpha of LA). A broken profile leaves the pixels as they are."""
     alpha = image.getchannel("A") if image.mode in ("RGBA", "LA") else None
     colour = image.convert(image.mode[:-1]) if alpha is not None else image
-    if colour.mode == "L" and icc.data_colour_space(icc_profile) == icc.RGB:  # browsers apply it to grey as to RGB (icc.usable)
+    if colour.mode == "L" and icc.data_colour_space(icc_profile) == icc.RGB:  # as browsers apply it (icc.usable)
         colour = colour.convert("RGB")
     transform = transform_to_srgb(icc_profile, colour.mode)
     if transform is None:

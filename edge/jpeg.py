@@ -15,7 +15,7 @@ blurred where a progressive file lost its last scans. Only libjpeg's warnings co
 import re
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Huffman-coded DCT frames: baseline, extended sequential, progressive. Arithmetic coding
 # (0xC9-0xCB) has no such floor, and a lossless frame (0xC3) another one: not judged.
@@ -128,7 +128,7 @@ class PillowHeader:
     size: tuple[int, int] | None  # None where Pillow fails to open it
     exif: list[bytes]  # the pieces of Exif it gathers, in the order it appends them
     # Where each APP2 ICC segment before the first scan holds its number, count and piece (icc_profile).
-    icc: list[tuple[int, int]] = field(default_factory=list)
+    icc: list[tuple[int, int]]
     first_scan: int | None = None  # where the first scan's header begins, when the walk reached it
     arithmetic: bool = False  # whether its last frame header is of an arithmetic-coded frame
     # Whether libjpeg decodes the first scan alone: the header's one frame is sequential and that scan holds all its

@@ -214,9 +214,10 @@ def brightest_nits(data: bytes) -> int | None:
 def file_gamma(data: bytes) -> tuple[float, tuple[tuple[float, float], ...] | None] | None:
     """What a PNG's gAMA and cHRM chunks say its numbers mean, as Chromium 156 reads them (by hand): a pure power
     curve, the inverse of the file's gamma, on cHRM's primaries or else sRGB's, returned as that power and the
-    primaries (red, green, blue and white, CIE xy). The first valid one of each chunk before IDAT counts, and cHRM
-    only with a gAMA. Without a cHRM, a gamma within 5% of sRGB's 1/2.2 (as libpng weighs it) means sRGB: None,
-    as for no gAMA. Where an iCCP, sRGB (says_srgb) or cICP chunk says more, it wins (the caller's)."""
+    primaries (red, green, blue and white, CIE xy). The first valid one of each chunk before IDAT counts (after
+    PLTE too, and whatever the gamma, where libpng alone would differ), and cHRM only with a gAMA. Without a cHRM,
+    a gamma within 5% of sRGB's 1/2.2 (as libpng's png_gamma_significant weighs it) means sRGB: None, as for no
+    gAMA. Where an iCCP, sRGB (says_srgb) or cICP chunk says more, it wins (the caller's)."""
     payload = _payload_before_pixels(data, b"gAMA", ends=(b"IDAT",),
                                      valid=lambda gamma: len(gamma) == GAMA.size and gamma != bytes(GAMA.size))
     if payload is None:
@@ -232,8 +233,8 @@ def file_gamma(data: bytes) -> tuple[float, tuple[tuple[float, float], ...] | No
 
 
 def says_srgb(data: bytes) -> bool:
-    """Whether a PNG has a valid sRGB chunk before IDAT: one byte, a rendering intent of 0 to 3. libpng, and
-    so Chromium 156, skips another (a helper's measure), where Pillow takes it for sRGB all the same."""
+    """Whether a PNG has a valid sRGB chunk before IDAT: one byte, a rendering intent of 0 to 3. Chromium 156
+    skips another (a helper's measure), where Pillow takes it for sRGB all the same."""
     return _payload_before_pixels(data, b"sRGB", ends=(b"IDAT",),
                                   valid=lambda intent: len(intent) == 1 and intent[0] <= MOST_SRGB_INTENT) is not None
 

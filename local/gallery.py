@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from PIL import Image
 
+from edge import png
 from edge.errors import UnsupportedMedia
 from edge.geometry import plan
 from edge.image import decode_pixels, oriented_size
@@ -84,11 +85,11 @@ class Gallery:
                 return self._originals[(key, etag)]
         data = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
         try:
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(png.without_broken_ancillary_chunks(data)))  # as render reads it
             decode_pixels(image)  # an original whose pixels do not decode has nothing to show
             frames = getattr(image, "n_frames", 1)
             original = Original(key, image.format or "?", oriented_size(image, data), frames, len(data))
-        except (OSError, UnsupportedMedia):
+        except (OSError, SyntaxError, UnsupportedMedia):
             original = None  # not an image Pillow opens, or one it cannot decode: nothing to show
         with self._lock:
             self._originals[(key, etag)] = original

@@ -361,6 +361,32 @@ def app1(payload: bytes) -> bytes:
     return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
 
 
+def chunks_before_idat(data: bytes, *chunks: tuple[bytes, bytes] | bytes) -> bytes:
+    """A PNG with these chunks just before its first IDAT: each a (type, payload), or a whole chunk's bytes."""
+    at = data.index(b"IDAT") - 4
+    inserted = b"".join(chunk if isinstance(chunk, bytes) else png_chunk(*chunk) for chunk in chunks)
+    return data[:at] + inserted + data[at:]
+
+
+def chunks_before_iend(data: bytes, *chunks: tuple[bytes, bytes]) -> bytes:
+    """A PNG with these chunks (type, payload) after its pixels, just before its IEND."""
+    return data[:-12] + b"".join(png_chunk(*chunk) for chunk in chunks) + data[-12:]
+
+
+def gama_chunk(value: int) -> tuple[bytes, bytes]:
+    """A PNG's gAMA chunk (type, payload): the file's gamma, in 1/100,000."""
+    return b"gAMA", struct.pack(">I", value)
+
+
+# A PNG's cHRM payload of sRGB's white, red, green and blue (x then y, in 1/100,000).
+SRGB_CHRM = struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)
+
+
+def exif_of(orientation: int) -> bytes:
+    """Exif's TIFF structure (as a PNG's eXIf chunk holds it, with no header) of one Orientation entry."""
+    return b"MM\0*" + struct.pack(">IHHHIHHI", 8, 1, 0x0112, 3, 1, orientation, 0, 0)
+
+
 def png_with_chunks_after_ihdr(data: bytes, *chunks: tuple[bytes, bytes]) -> bytes:
     """A PNG with these chunks (type, payload) just after its IHDR, where colour chunks stand."""
     after_ihdr = 8 + 12 + 13

@@ -455,7 +455,8 @@ def test_a_grey_power_curve_profile_is_grey():
     ((0.64, 0.33), (0.64, 0.33), (0.15, 0.06), (0.3127, 0.3290)),  # red and green alike
     ((0.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.0)),  # a white of y 0
     ((1.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.3290)),  # an x over 1
-], ids=["two-alike", "white-of-y-0", "x-over-1"])
+    ((0.64, 0.33), (0.30, 0.60), (0.47, 0.46501), (0.3127, 0.3290)),  # nearly on one line: colorants past ICC's numbers
+], ids=["two-alike", "white-of-y-0", "x-over-1", "nearly-on-one-line"])
 @pytest.mark.parametrize("grey", [False, True])
 def test_primaries_libpng_refuses_make_no_profile(primaries, grey):
     assert icc.power_curve_profile(2.2, primaries, grey=grey) is None
@@ -520,5 +521,8 @@ def test_an_embedded_profile_is_used_where_browsers_use_it(profile, space, usabl
 
 
 def test_every_profile_made_here_is_usable():
-    for profile in every_profile():
+    power_curves = [icc.power_curve_profile(gamma, primaries, grey) for gamma in (0.5, 1.0, 2.2, 40_000.0)
+                    for primaries in (None, ((0.68, 0.32), (0.265, 0.69), (0.15, 0.06), (0.3457, 0.3585)))
+                    for grey in (False, True)]
+    for profile in every_profile() + power_curves:
         assert icc.usable(profile, icc.data_colour_space(profile))

@@ -20,8 +20,8 @@ from edge.image import Limits, check_pixels_in_head, render
 from edge.png import ZLIB_HEADER
 from edge.rendition import parse_rendition
 from imaging import (
-    DISPLAY_P3, apng_from_streams, encoded, gradient, noise_image, png_from_rows, png_with_chunks_after_ihdr,
-    png_with_corrupt_data,
+    DISPLAY_P3, SRGB_CHRM, apng_from_streams, chunks_before_idat, chunks_before_iend, encoded, exif_of, gama_chunk,
+    gradient, noise_image, png_from_rows, png_with_chunks_after_ihdr, png_with_corrupt_data,
 )
 
 WORKER = ThreadPoolExecutor(1)
@@ -789,18 +789,8 @@ def broken(chunk: bytes) -> bytes:
     return chunk[:-4] + bytes(byte ^ 0xFF for byte in chunk[-4:])
 
 
-def exif_of(orientation: int) -> bytes:
-    """An eXIf chunk's payload: Exif's TIFF structure of one orientation entry."""
-    return b"MM\0*" + struct.pack(">IHHHIHHI", 8, 1, 0x0112, 3, 1, orientation, 0, 0)
-
-
 SIDEWAYS = encoded(Image.frombytes("RGB", (2, 1), bytes([255, 0, 0, 0, 0, 255])), "PNG")  # red, then blue
 BLACK_AND_GREY = encoded(Image.frombytes("L", (2, 1), bytes([0, 200])), "PNG")
-
-
-def before_idat(data: bytes, *chunks: bytes) -> bytes:
-    at = data.index(b"IDAT") - 4
-    return data[:at] + b"".join(chunks) + data[at:]
 
 
 def rendered_pixels(data: bytes) -> tuple[tuple[int, int], bytes, bytes | None]:
@@ -811,13 +801,13 @@ def rendered_pixels(data: bytes) -> tuple[tuple[int, int], bytes, bytes | None]:
 # As Chromium 156 shows each (a helper's measure, an <img> drawn on a canvas): as if the chunk were not there.
 # Pillow refuses every one of these files.
 @pytest.mark.parametrize(("data", "as_if"), [
-    (before_idat(SIDEWAYS, broken(png_chunk(b"tEXt", b"Title\0a photo"))), SIDEWAYS),
-    (before_idat(SIDEWAYS, broken(png_chunk(b"eXIf", exif_of(6)))), SIDEWAYS),
-    (before_idat(SIDEWAYS, broken(png_chunk(b"eXIf", exif_of(6))), png_chunk(b"eXIf", exif_of(3))),
-     before_idat(SIDEWAYS, png_chunk(b"eXIf", exif_of(3)))),  # the first eXIf browsers read
-    (before_idat(SIDEWAYS, broken(png_chunk(b"iCCP", b"p3\0\0" + zlib.compress(DISPLAY_P3)))), SIDEWAYS),
-    (before_idat(SIDEWAYS, broken(png_chunk(b"prVt", b"private"))), SIDEWAYS),
-    (before_idat(BLACK_AND_GREY, broken(png_chunk(b"tRNS", b"\0\0"))), BLACK_AND_GREY),  # black not see-through
+    (chunks_before_idat(SIDEWAYS, broken(png_chunk(b"tEXt", b"Title\0a photo"))), SIDEWAYS),
+    (chunks_before_idat(SIDEWAYS, broken(png_chunk(b"eXIf", exif_of(6)))), SIDEWAYS),
+    (chunks_before_idat(SIDEWAYS, broken(png_chunk(b"eXIf", exif_of(6))), png_chunk(b"eXIf", exif_of(3))),
+     chunks_before_idat(SIDEWAYS, png_chunk(b"eXIf", exif_of(3)))),  # the first eXIf browsers read
+    (chunks_before_idat(SIDEWAYS, broken(png_chunk(b"iCCP", b"p3\0\0" + zlib.compress(DISPLAY_P3)))), SIDEWAYS),
+    (chunks_before_idat(SIDEWAYS, broken(png_chunk(b"prVt", b"private"))), SIDEWAYS),
+    (chunks_before_idat(BLACK_AND_GREY, broken(png_chunk(b"tRNS", b"\0\0"))), BLACK_AND_GREY),  # black not see-through
 ], ids=["text", "exif", "exif-then-a-good-one", "profile", "private", "transparency"])
 def test_an_ancillary_chunk_with_a_wrong_crc_is_dropped_as_browsers_drop_it(data, as_if):
     assert rendered_pixels(data) == rendered_pixels(as_if)
@@ -826,11 +816,11 @@ def test_an_ancillary_chunk_with_a_wrong_crc_is_dropped_as_browsers_drop_it(data
 def test_only_the_broken_ancillary_chunks_before_the_pixels_are_dropped():
     good, bad = png_chunk(b"tEXt", b"a\0b"), broken(png_chunk(b"tEXt", b"c\0d"))
     after = png_chunk(b"tEXt", b"e\0f")
-    data = before_idat(SIDEWAYS, good, bad, good)
+    data = chunks_before_idat(SIDEWAYS, good, bad, good)
     data = data[:-12] + broken(after) + data[-12:]
-    assert png.without_broken_ancillary_chunks(data) == before_idat(SIDEWAYS, good, good)[:-12] + broken(after) + \
-        data[-12:]
-    whole = before_idat(SIDEWAYS, good)
+    kept = chunks_before_idat(SIDEWAYS, good, good)
+    assert png.without_broken_ancillary_chunks(data) == kept[:-12] + broken(after) + data[-12:]
+    whole = chunks_before_idat(SIDEWAYS, good)
     assert png.without_broken_ancillary_chunks(whole) is whole
     assert png.without_broken_ancillary_chunks(b"GIF89a") == b"GIF89a"
 
@@ -847,34 +837,30 @@ def test_a_critical_chunk_with_a_wrong_crc_is_still_refused():
 
 # --- gAMA and cHRM ---------------------------------------------------------------
 
-SRGB_CHRM = struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)
-
-
 def with_gamma(*chunks: tuple[bytes, bytes]) -> bytes:
-    return before_idat(SIDEWAYS, *(png_chunk(kind, payload) for kind, payload in chunks))
-
-
-def gama(value: int) -> tuple[bytes, bytes]:
-    return b"gAMA", struct.pack(">I", value)
+    return chunks_before_idat(SIDEWAYS, *chunks)
 
 
 # Each as Chromium 156 reads it (by hand): libpng takes a gamma within 5% of 1/2.2 for sRGB's where no cHRM
 # comes with it, the first of two gAMA chunks, and neither chunk alone but a gAMA.
 @pytest.mark.parametrize(("data", "expected"), [
-    (with_gamma(gama(100_000)), (1.0, None)),
-    (with_gamma(gama(43_181)), (100_000 / 43_181, None)),
-    (with_gamma(gama(43_182)), None),
-    (with_gamma(gama(47_727)), None),
-    (with_gamma(gama(47_728)), (100_000 / 47_728, None)),
-    (with_gamma(gama(45_455), (b"cHRM", SRGB_CHRM)),
+    (with_gamma(gama_chunk(100_000)), (1.0, None)),
+    (with_gamma(gama_chunk(43_181)), (100_000 / 43_181, None)),
+    (with_gamma(gama_chunk(43_182)), None),
+    (with_gamma(gama_chunk(47_727)), None),
+    (with_gamma(gama_chunk(47_728)), (100_000 / 47_728, None)),
+    (with_gamma(gama_chunk(45_455), (b"cHRM", SRGB_CHRM)),
      (100_000 / 45_455, ((0.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.329)))),
     (with_gamma((b"cHRM", SRGB_CHRM)), None),
-    (with_gamma(gama(100_000), gama(45_455)), (1.0, None)),
-    (with_gamma(gama(0)), None),
+    (with_gamma(gama_chunk(100_000), gama_chunk(45_455)), (1.0, None)),
+    (with_gamma(gama_chunk(0)), None),
     (with_gamma((b"gAMA", struct.pack(">IB", 100_000, 0))), None),
-    (SIDEWAYS[:-12] + png_chunk(*gama(100_000)) + SIDEWAYS[-12:], None),  # after the pixels
+    (chunks_before_iend(SIDEWAYS, gama_chunk(100_000)), None),  # after the pixels
+    (with_gamma(gama_chunk(100_000), (b"cHRM", SRGB_CHRM[:31])), (1.0, None)),  # a cHRM of the wrong length
+    (with_gamma(gama_chunk(0), gama_chunk(100_000)), (1.0, None)),  # the first valid one
 ], ids=["linear", "just-far-from-srgb", "just-near-srgb", "just-near-srgb-above", "just-far-from-srgb-above",
-        "srgb-with-chrm", "chrm-alone", "the-first-of-two", "zero", "wrong-length", "after-the-pixels"])
+        "srgb-with-chrm", "chrm-alone", "the-first-of-two", "zero", "wrong-length", "after-the-pixels",
+        "chrm-of-the-wrong-length", "the-first-valid"])
 def test_the_file_gamma_is_read_as_chromium_reads_it(data, expected):
     assert png.file_gamma(data) == expected
 
@@ -889,8 +875,14 @@ def test_broken_chunks_are_looked_for_no_further_than_the_chunks_are_counted(mon
     """Past MAX_CHUNKS the file is refused (png.layout): dropping every broken chunk first, however many, took
     6 s on 40 MiB of them, and let the file through (a helper's measure)."""
     monkeypatch.setattr(png, "MAX_CHUNKS", 3)
-    data = before_idat(SIDEWAYS, *[broken(png_chunk(b"tEXt", b"a\0b"))] * 5)
-    kept = before_idat(SIDEWAYS, *[broken(png_chunk(b"tEXt", b"a\0b"))] * 2)
+    data = chunks_before_idat(SIDEWAYS, *[broken(png_chunk(b"tEXt", b"a\0b"))] * 5)
+    kept = chunks_before_idat(SIDEWAYS, *[broken(png_chunk(b"tEXt", b"a\0b"))] * 2)
     assert png.without_broken_ancillary_chunks(data) == kept
     with pytest.raises(SourceTooLarge, match="more than 3 chunks"):
         render(data, parse_rendition("/100x,png/a.png"), LIMITS)
+
+
+@pytest.mark.parametrize(("payload", "says"), [(b"\0", True), (b"\3", True), (b"\4", False), (b"\0\0", False)])
+def test_an_srgb_chunk_counts_only_if_valid(payload, says):
+    """libpng, and so Chromium 156, skips another, and reads the gAMA (a helper's measure)."""
+    assert png.says_srgb(with_gamma((b"sRGB", payload))) is says
