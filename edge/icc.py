@@ -255,16 +255,21 @@ def power_curve_profile(gamma: float, primaries: tuple[Chromaticity, ...] | None
 
 
 def _possible(primaries: tuple[Chromaticity, ...]) -> bool:
-    """Whether a profile can state them: three primaries nearly on one line (as libpng's fixed point finds)
-    make colorants past what ICC's numbers hold."""
+    """Whether a profile can state them: three primaries nearly on one line (as libpng's fixed point finds),
+    or a white near where one of Bradford's cones responds to nothing, make colorants or an adaptation past
+    what ICC's numbers hold."""
     red, green, blue, white = primaries
     if not all(0 <= value <= 1 for value in (*red, *green, *blue, *white)) or white[1] == 0:
         return False
     (a, b, c), (d, e, f), (g, h, i) = _unscaled(red, green, blue)
     if a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g) == 0:
         return False
-    colorants = product(chromatic_adaptation(xyz(white)), rgb_to_xyz(red, green, blue, white))
-    return all(abs(value) < MOST_FIXED for row in colorants for value in row)
+    try:
+        adaptation = chromatic_adaptation(xyz(white))
+    except ZeroDivisionError:  # a white of no response in one of Bradford's cones
+        return False
+    colorants = product(adaptation, rgb_to_xyz(red, green, blue, white))
+    return all(abs(value) < MOST_FIXED for matrix in (adaptation, colorants) for row in matrix for value in row)
 
 
 # Cached only for the codes stated, and at most 100 peaks: a file's made-up ones add nothing.

@@ -1506,6 +1506,8 @@ def embedded_profile(source: Image.Image, original: bytes) -> bytes | None:
         profile = jpeg.icc_profile(original, jpeg_header(original).icc)
     else:
         profile = source.info.get("icc_profile")
+    if not isinstance(profile, bytes):  # a TIFF's tag may hold a number, which Pillow passes on
+        return None
     space = icc.CMYK if source.mode == "CMYK" else icc.GREY if is_grey(source.mode) else icc.RGB
     return profile if profile and icc.usable(profile, space) else None
 

@@ -456,7 +456,8 @@ def test_a_grey_power_curve_profile_is_grey():
     ((0.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.0)),  # a white of y 0
     ((1.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.3290)),  # an x over 1
     ((0.64, 0.33), (0.30, 0.60), (0.47, 0.46501), (0.3127, 0.3290)),  # nearly on one line: colorants past ICC's numbers
-], ids=["two-alike", "white-of-y-0", "x-over-1", "nearly-on-one-line"])
+    ((0.81852, 0.36223), (0.31579, 0.48122), (0.057, 0.9751), (0.58614, 0.4088)),  # a white of a cone's near-zero
+], ids=["two-alike", "white-of-y-0", "x-over-1", "nearly-on-one-line", "adaptation-past-icc"])
 @pytest.mark.parametrize("grey", [False, True])
 def test_primaries_libpng_refuses_make_no_profile(primaries, grey):
     assert icc.power_curve_profile(2.2, primaries, grey=grey) is None

@@ -7,7 +7,7 @@ import struct
 import zlib
 
 import pytest
-from PIL import Image
+from PIL import Image, TiffImagePlugin
 
 import edge.image
 from edge import tiff
@@ -476,3 +476,15 @@ def test_a_tag_pillow_fails_on_in_python_is_unsupported_not_a_crash():
                                (278, "H", [8]), (279, "I", [64]), (700, "b", [1] * 10)], [pixels], 273)
     with pytest.raises(UnsupportedMedia, match="cannot decode image: expected string or bytes-like object"):
         edge.image.render(data, parse_rendition("/4x/a.tif"), edge.image.Limits(50_000_000, 300))
+
+
+@pytest.mark.parametrize("tag_type", [3, 4])  # SHORT, LONG
+def test_an_icc_tag_of_a_number_is_no_profile(tag_type):
+    """Pillow passes the number on as the profile: every output failed on it (a 500, a helper's finding)."""
+    directory = TiffImagePlugin.ImageFileDirectory_v2()
+    directory[34675] = 7  # ICCProfile
+    directory.tagtype[34675] = tag_type
+    data = encoded(Image.new("RGB", (4, 4), (200, 30, 30)), "TIFF", tiffinfo=directory)
+    rendered = Image.open(io.BytesIO(edge.image.render(data, parse_rendition("/4x,png/a.tif"),
+                                                        edge.image.Limits(50_000_000, 300)).body))
+    assert "icc_profile" not in rendered.info and rendered.getpixel((1, 1)) == (200, 30, 30)
