@@ -9,11 +9,12 @@ kept, untouched, in JPEG, PNG, WebP and AVIF output, so browsers show the same
 colours, where browsers would use it at all (icc.usable). An AVIF or PNG that
 gives its colour by code points gets the profile they make (HDR's: its SDR
 rendering), and AVIF output states the codes too, so that HDR stays HDR there; a
-PNG that gives it by gAMA and cHRM, the profile they make. GIF cannot carry a profile, nor WebP a grey one (WebP
-has no grey), so those pixels are converted to sRGB, and CMYK is always
-converted to sRGB (with its profile when it has one).
-Metadata: EXIF (its orientation applied first, where browsers apply it), XMP and comments never reach
-the output.
+PNG that gives it by gAMA and cHRM, the profile they make. GIF cannot carry a
+profile, nor WebP a grey one (WebP has no grey), so those pixels are converted
+to sRGB, and CMYK is always converted to sRGB (with its profile when it has
+one).
+Metadata: EXIF (its orientation applied first, where browsers apply it), XMP and
+comments never reach the output.
 """
 
 import io
@@ -1509,7 +1510,7 @@ def embedded_profile(source: Image.Image, original: bytes) -> bytes | None:
     if not isinstance(profile, bytes):  # a TIFF's tag may hold a number, which Pillow passes on
         return None
     space = icc.CMYK if source.mode == "CMYK" else icc.GREY if is_grey(source.mode) else icc.RGB
-    return profile if profile and icc.usable(profile, space) else None
+    return profile if icc.usable(profile, space) else None
 
 
 def file_gamma_profile(source: Image.Image, original: bytes) -> bytes | None:
