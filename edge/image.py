@@ -72,6 +72,7 @@ CONTENT_TYPES = {
 }
 DEFAULT_QUALITY = {"jpeg": 82, "webp": 80, "avif": 62}
 ANIMATED_SOURCES = frozenset({"GIF", "WEBP", "PNG", "AVIF"})  # not MPO: its extra frames are previews
+JPEG_FORMATS = frozenset({"JPEG", "MPO"})  # as Pillow names what its JPEG decoder opens
 ANIMATED_OUTPUTS = frozenset({"gif", "webp", "png", "avif"})
 ICC_OUTPUTS = frozenset({"jpeg", "png", "webp", "avif"})
 ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
@@ -213,6 +214,7 @@ class Source:
     frame_controls: tuple = ()  # of an APNG's frames present (png.frame_controls), from the first
     hidden_alpha: bool = False  # an animated WebP's, which its header does not declare (webp.hides_animation_alpha)
     gif_layout: gif.Layout | None = None  # a GIF's frames, as its blocks say (gif.scan)
+    jpeg_icc_profile: bytes | None = None  # a JPEG's, put together as Chromium does (jpeg.icc_profile)
 
 
 @dataclass(frozen=True)
@@ -290,7 +292,7 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
         plays = animation_plays(source, data)  # read before seeking: only the first frame carries it
         lossless = target == "webp" and frame_count == 1 and is_lossless_graphic(image, data)
         codes = colour_codes(image, data)
-        profile = colour_profile(image, codes, target, data)
+        profile = colour_profile(source, codes, target, data)
         frames = merge_repeated(rendered_frames(
             source_frames(image, source.first_frame, frame_count, target, geometry, orientation, data, profile,
                           frame_canvas(source, frame_count, data)),
@@ -317,7 +319,7 @@ def open_source(data: bytes, limits: Limits) -> Source:
         raise UnsupportedMedia(f"malformed PNG: {error}") from None
     except png.TooManyChunks as error:
         raise SourceTooLarge(f"PNG of {error}") from None
-    gif_layout = check_what_pillow_walks(data, limits)
+    gif_layout, jpeg_head = check_what_pillow_walks(data, limits)
     hidden_alpha = webp.hides_animation_alpha(data)
     try:
         image = Image.open(reader or io.BytesIO(webp.with_alpha_declared(data) if hidden_alpha else data),
@@ -334,7 +336,7 @@ def open_source(data: bytes, limits: Limits) -> Source:
     check_pixels(canvas, limits)
     if image.format == "PNG":
         read_transparency_as_browsers(image, data)
-    if image.format in ("JPEG", "MPO"):
+    if image.format in JPEG_FORMATS:
         check_jpeg_data(data)
     data_check = check_tiff(image, data, limits) if image.format == "TIFF" else None
     if image.format == "GIF" and gif_layout is not None:
@@ -351,7 +353,8 @@ def open_source(data: bytes, limits: Limits) -> Source:
         raise SourceTooLarge(f"{frames} frames counted, over {limits.max_frames}")
     return Source(image, frames, canvas, data_check, apng=image.format == "PNG" and reader is None,
                   first_frame=first_frame, frame_controls=controls, hidden_alpha=hidden_alpha,
-                  gif_layout=gif_layout if image.format == "GIF" else None)
+                  gif_layout=gif_layout if image.format == "GIF" else None,
+                  jpeg_icc_profile=jpeg.icc_profile(data, jpeg_head.icc) if image.format in JPEG_FORMATS else None)
 
 
 def apng_frames(image: Image.Image, present: int) -> tuple[int, int]:
@@ -384,12 +387,12 @@ def skip_chunk(file: BinaryIO, position: int, length: int) -> bytes:
     return file.read(length)
 
 
-def check_what_pillow_walks(data: bytes, limits: Limits) -> gif.Layout | None:
+def check_what_pillow_walks(data: bytes, limits: Limits) -> tuple[gif.Layout | None, jpeg.PillowHeader]:
     """Refuse, before Pillow opens it, an original whose structures Pillow would walk in Python for
     seconds: a JPEG's header and Exif (which it reads as it opens it, for a resolution), an AVIF's items
-    and Exif, a run-length coded BMP, a TIFF's first directory, a GIF's blocks (whose layout this
-    returns); and a JPEG's scans, each of which libjpeg decodes over the whole picture. A PNG's chunks
-    are counted by png.layout."""
+    and Exif, a run-length coded BMP, a TIFF's first directory, a GIF's blocks; and a JPEG's scans, each
+    of which libjpeg decodes over the whole picture. A PNG's chunks are counted by png.layout. The GIF's
+    layout and the JPEG's header are returned, walked once."""
     header = jpeg_header(data)
     check_jpeg_exif(header.exif)
     if header.size is not None:
@@ -409,7 +412,7 @@ def check_what_pillow_walks(data: bytes, limits: Limits) -> gif.Layout | None:
         raise SourceTooLarge(
             f"TIFF's Exif or GPS directory of more than {MAX_TIFF_ENTRIES} entries, "
             f"or Exif and GPS directories of more than {MAX_EXIF_VALUES} numbers")
-    return scan_gif(data, limits)
+    return scan_gif(data, limits), header
 
 
 def check_avif_items(data: bytes, limits: Limits) -> None:
@@ -995,18 +998,19 @@ def colour_codes(source: Image.Image, original: bytes) -> tuple[int, int] | None
     return codes
 
 
-def colour_profile(source: Image.Image, codes: tuple[int, int] | None, target: str, original: bytes) -> bytes | None:
+def colour_profile(source: Source, codes: tuple[int, int] | None, target: str, original: bytes) -> bytes | None:
     """The source's ICC profile where browsers would use it (embedded_profile), or the one its colour code
     points make (edge/icc.py), HDR's rolled off from its brightest pixel when it says, or its gAMA and cHRM
     (file_gamma_profile): a grey one for a grey picture. None for HDR into AVIF, which states HDR's codes: a
     decoder would show the profile's SDR rendering instead."""
+    image = source.image
     if codes is None:
-        return embedded_profile(source, original) or file_gamma_profile(source, original)
+        return embedded_profile(source) or file_gamma_profile(image, original)
     primaries, transfer = codes
     if target == "avif" and transfer in icc.HDR_TRANSFERS:
         return None
-    brightest = CODE_POINT_READERS[source.format].brightest_nits(original)
-    if is_grey(source.mode):
+    brightest = CODE_POINT_READERS[image.format].brightest_nits(original)
+    if is_grey(image.mode):
         return icc.grey_profile(transfer, brightest)
     return icc.profile(primaries, transfer, brightest)
 
@@ -1061,7 +1065,7 @@ def decode_scale(geometry: Geometry, gap: float = DRAFT_GAP) -> float:
 def reduce_on_decode(frame: Frame) -> Frame:
     """Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the output is that much smaller."""
     image = frame.image
-    if image.format not in ("JPEG", "MPO") or frame.geometry.is_identity:
+    if image.format not in JPEG_FORMATS or frame.geometry.is_identity:
         return frame
     scale = decode_scale(frame.geometry)
     if scale >= 1:
@@ -1499,17 +1503,15 @@ def drop_unshown_alpha(frames: list[Frame]) -> None:
         frames[index] = replace(frame, image=frame.image.convert(frame.image.mode[:-1]))
 
 
-def embedded_profile(source: Image.Image, original: bytes) -> bytes | None:
+def embedded_profile(source: Source) -> bytes | None:
     """The source's own ICC profile, where browsers would use it (icc.usable): a JPEG's put together from its
-    segments as Chromium puts it (jpeg.icc_profile), which Pillow reads otherwise. Another is dropped, and the
-    pixels taken as sRGB's, as browsers show them."""
-    if source.format in ("JPEG", "MPO"):
-        profile = jpeg.icc_profile(original, jpeg_header(original).icc)
-    else:
-        profile = source.info.get("icc_profile")
+    segments as Chromium puts it (Source.jpeg_icc_profile), which Pillow reads otherwise. Another is dropped,
+    and the pixels taken as sRGB's, as browsers show them."""
+    image = source.image
+    profile = source.jpeg_icc_profile if image.format in JPEG_FORMATS else image.info.get("icc_profile")
     if not isinstance(profile, bytes):  # a TIFF's tag may hold a number, which Pillow passes on
         return None
-    space = icc.CMYK if source.mode == "CMYK" else icc.GREY if is_grey(source.mode) else icc.RGB
+    space = icc.CMYK if image.mode == "CMYK" else icc.GREY if is_grey(image.mode) else icc.RGB
     return profile if icc.usable(profile, space) else None
 
 
