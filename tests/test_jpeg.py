@@ -654,3 +654,16 @@ def test_an_icc_segment_between_the_frame_header_and_the_scan_is_read():
     assert jpeg.icc_profile(data, jpeg.pillow_header(data, 10_000).icc) == DISPLAY_P3
     rendered = Image.open(io.BytesIO(render(data, parse_rendition("/8x,png/a.jpg"), Limits(50_000_000, 300)).body))
     assert rendered.info["icc_profile"] == DISPLAY_P3
+
+
+def test_an_mpos_icc_profile_is_put_together_as_a_jpegs():
+    """Pillow names a phone's JPEG of extra pictures MPO: its segments are read as a JPEG's, those after the
+    frame header too, which Pillow leaves out."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 100, 50)).save(buffer, "MPO", save_all=True,
+                                                  append_images=[Image.new("RGB", (8, 8))])
+    scan = buffer.getvalue().index(b"\xff\xda")
+    data = buffer.getvalue()[:scan] + icc_segment(1, 1, DISPLAY_P3) + buffer.getvalue()[scan:]
+    assert Image.open(io.BytesIO(data)).format == "MPO" and "icc_profile" not in Image.open(io.BytesIO(data)).info
+    rendered = render(data, parse_rendition("/8x,png/a.jpg"), Limits(50_000_000, 300))
+    assert Image.open(io.BytesIO(rendered.body)).info["icc_profile"] == DISPLAY_P3

@@ -886,3 +886,12 @@ def test_broken_chunks_are_looked_for_no_further_than_the_chunks_are_counted(mon
 def test_an_srgb_chunk_counts_only_if_valid(payload, says):
     """libpng, and so Chromium 156, skips another, and reads the gAMA (a helper's measure)."""
     assert png.says_srgb(with_gamma((b"sRGB", payload))) is says
+
+
+def test_a_png_cut_short_before_its_pixels_is_left_for_layout_to_refuse():
+    """The walk stops at a chunk that runs past the end; the file is then MalformedPng's, not a crash here."""
+    data = chunks_before_idat(SIDEWAYS, broken(png_chunk(b"tEXt", b"a\0b")))
+    cut = data[:data.index(b"tEXt") + 6]
+    assert png.without_broken_ancillary_chunks(cut) is cut
+    with pytest.raises(UnsupportedMedia):
+        render(cut, parse_rendition("/100x,png/a.png"), LIMITS)
