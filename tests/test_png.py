@@ -891,7 +891,7 @@ def test_an_srgb_chunk_counts_only_if_valid(payload, says):
 def test_a_png_cut_short_before_its_pixels_is_left_for_layout_to_refuse():
     """The walk stops at a chunk that runs past the end; the file is then MalformedPng's, not a crash here."""
     data = chunks_before_idat(SIDEWAYS, broken(png_chunk(b"tEXt", b"a\0b")))
-    cut = data[:data.index(b"tEXt") + 6]
+    cut = data[:data.index(b"tEXt") + 8 + 1]  # its length, type and a byte of its payload
     assert png.without_broken_ancillary_chunks(cut) is cut
     with pytest.raises(UnsupportedMedia):
         render(cut, parse_rendition("/100x,png/a.png"), LIMITS)
