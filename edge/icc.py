@@ -165,14 +165,18 @@ def processing_elements(profile: bytes) -> int:
     500-byte profile repeating one matrix 10,000 times took it 5.9 s, 40,000 times 33 s (a helper's
     measure). 0 without one. Only the first MOST_PROFILE_TAGS tags are read: LittleCMS refuses more."""
     most = 0
-    count = int.from_bytes(profile[HEADER_BYTES:HEADER_BYTES + 4])
-    for entry in range(HEADER_BYTES + 4, HEADER_BYTES + 4 + 12 * min(count, MOST_PROFILE_TAGS), 12):
-        if entry + 12 > len(profile):
-            break
-        _, offset, _ = struct.unpack_from(">4sII", profile, entry)
+    for _, offset, _ in _tag_table(profile):
         if profile[offset:offset + 4] == b"mpet" and offset + 16 <= len(profile):
             most = max(most, int.from_bytes(profile[offset + 12:offset + 16]))  # after its channels
     return most
+
+
+def _tag_table(profile: bytes) -> list[tuple[bytes, int, int]]:
+    """Each tag's signature, offset and length, for the first MOST_PROFILE_TAGS entries of the table that
+    the bytes hold whole."""
+    count = min(int.from_bytes(profile[HEADER_BYTES:HEADER_BYTES + 4]), MOST_PROFILE_TAGS)
+    table = profile[HEADER_BYTES + 4:HEADER_BYTES + 4 + 12 * count]
+    return list(struct.iter_unpack(">4sII", table[:len(table) - len(table) % 12]))
 
 
 def usable(profile: bytes, colour_space: bytes) -> bool:
@@ -190,8 +194,7 @@ def usable(profile: bytes, colour_space: bytes) -> bool:
     if count > MOST_PROFILE_TAGS or not HEADER_BYTES + 4 + 12 * count <= size <= len(profile):
         return False
     types: dict[bytes, bytes] = {}  # each tag's type, the first four bytes of its data
-    table = profile[HEADER_BYTES + 4:HEADER_BYTES + 4 + 12 * count]
-    for signature, offset, length in struct.iter_unpack(">4sII", table):
+    for signature, offset, length in _tag_table(profile):
         if offset + length > size:
             return False
         types.setdefault(signature, profile[offset:offset + min(length, 4)])
@@ -261,14 +264,11 @@ def _possible(primaries: tuple[Chromaticity, ...]) -> bool:
     red, green, blue, white = primaries
     if not all(0 <= value <= 1 for value in (*red, *green, *blue, *white)) or white[1] == 0:
         return False
-    (a, b, c), (d, e, f), (g, h, i) = _unscaled(red, green, blue)
-    if a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g) == 0:
-        return False
     try:
         adaptation = chromatic_adaptation(xyz(white))
-    except ZeroDivisionError:  # a white of no response in one of Bradford's cones
+        colorants = product(adaptation, rgb_to_xyz(red, green, blue, white))
+    except ZeroDivisionError:  # primaries on one line, or a white of no response in one of Bradford's cones
         return False
-    colorants = product(adaptation, rgb_to_xyz(red, green, blue, white))
     return all(abs(value) < MOST_FIXED for matrix in (adaptation, colorants) for row in matrix for value in row)
 
 
