@@ -321,9 +321,9 @@ def open_source(data: bytes, limits: Limits) -> Source:
         raise SourceTooLarge(f"PNG of {error}") from None
     gif_layout, jpeg_head = check_what_pillow_walks(data, limits)
     hidden_alpha = webp.hides_animation_alpha(data)
+    as_shown = webp.with_alpha_declared(data) if hidden_alpha else jpeg.icc_stubs_hidden(data, jpeg_head)
     try:
-        image = Image.open(reader or io.BytesIO(webp.with_alpha_declared(data) if hidden_alpha else data),
-                           formats=DECODERS)
+        image = Image.open(reader or io.BytesIO(as_shown), formats=DECODERS)
     except Image.UnidentifiedImageError:  # its message names the BytesIO's address, unique to each log line
         # Also where a decoder knew the signature but failed on the header after it, which Pillow does not say.
         raise UnsupportedMedia(f"cannot identify image: no decoder of {', '.join(DECODERS)} opened it; "

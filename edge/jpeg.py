@@ -35,6 +35,7 @@ _FILL = re.compile(rb"\xff+")
 _APP1, _EXIF_HEADER = 0xE1, b"Exif\x00\x00"
 _APP2, _ICC_HEADER = 0xE2, b"ICC_PROFILE\x00"
 _ICC_OVERHEAD = len(_ICC_HEADER) + 2  # then the segment's sequence number and the count of segments
+_ICC_STUB_RENAMED = b"ICC_STUB\x00\x00\x00\x00"  # as long as _ICC_HEADER, which Pillow no longer recognises
 # Segments whose inside Pillow's handlers walk in Python: a frame header a step per component (3 bytes),
 # a quantization table a step per byte, a Photoshop segment a step per resource (12 bytes at least).
 # Pillow reads DHP (0xDE, define hierarchical progression) as a frame header too.
@@ -129,6 +130,9 @@ class PillowHeader:
     exif: list[bytes]  # the pieces of Exif it gathers, in the order it appends them
     # Where each APP2 ICC segment before the first scan holds its number, count and piece (icc_profile).
     icc: list[tuple[int, int]]
+    # Where each ICC segment too short to hold its number and count begins: Chromium passes over it, and Pillow,
+    # indexing past its end as it reads the frame header, fails to open the file (icc_stubs_hidden).
+    icc_stubs: list[int]
     first_scan: int | None = None  # where the first scan's header begins, when the walk reached it
     arithmetic: bool = False  # whether its last frame header is of an arithmetic-coded frame
     # Whether libjpeg decodes the first scan alone: the header's one frame is sequential and that scan holds all its
@@ -151,7 +155,7 @@ def pillow_header(data: bytes, most_steps: int) -> PillowHeader:
     inside other segments (a quantization table cut short) still gives a size here: the whole file is
     refused either way, once Pillow opens it. The Exif is the first APP1 Exif segment whole, then each
     later one's payload after its "Exif" header."""
-    exif, icc, frames = [], [], []  # each frame header's code, height, width and layers
+    exif, icc, icc_stubs, frames = [], [], [], []  # each frame header's code, height, width and layers
     for steps, marker, start, end, cut in _pillow_walk(data):
         if steps > most_steps:
             raise HeaderTooLong(f"more than {most_steps} steps")
@@ -159,21 +163,36 @@ def pillow_header(data: bytes, most_steps: int) -> PillowHeader:
             length = int.from_bytes(data[start:start + 2])
             whole = start + max(length, 2) <= len(data)
             layers = data[start + 2] if whole and length > 2 else None  # the scan's components, after its length
-            return PillowHeader(_last_frame_size(frames) if whole else None, exif, icc, start - 2,  # at its 0xFF
+            return PillowHeader(_last_frame_size(frames) if whole else None, exif, icc, icc_stubs,
+                                start - 2,  # at its 0xFF
                                 bool(frames) and frames[-1][0] in _ARITHMETIC_FRAMES,
                                 len(frames) == 1 and frames[0][0] in _ONE_PASS_FRAMES and frames[0][3] == layers)
         if cut or (marker < 0xC0 and marker != 0x00):
-            return PillowHeader(None, exif, icc)
+            return PillowHeader(None, exif, icc, icc_stubs)
         if marker in _PILLOW_FRAME_HEADERS:
             frame = data[start:end]
             if len(frame) < 6 or (len(frame) - 6) % 3 or frame[0] != 8 or frame[5] not in _PILLOW_LAYERS:
-                return PillowHeader(None, exif, icc)
+                return PillowHeader(None, exif, icc, icc_stubs)
             frames.append((marker, *struct.unpack_from(">HHB", frame, 1)))
         if marker == _APP1 and data.startswith(_EXIF_HEADER, start):
             exif.append(data[start + (len(_EXIF_HEADER) if exif else 0):end])
-        if marker == _APP2 and data.startswith(_ICC_HEADER, start) and end - start >= _ICC_OVERHEAD:
-            icc.append((start + len(_ICC_HEADER), end))
-    return PillowHeader(_last_frame_size(frames), exif, icc)
+        if marker == _APP2 and data.startswith(_ICC_HEADER, start):
+            if end - start >= _ICC_OVERHEAD:
+                icc.append((start + len(_ICC_HEADER), end))
+            else:
+                icc_stubs.append(start)
+    return PillowHeader(_last_frame_size(frames), exif, icc, icc_stubs)
+
+
+def icc_stubs_hidden(data: bytes, header: PillowHeader) -> bytes:
+    """The JPEG with its ICC stubs (PillowHeader.icc_stubs) renamed, for Pillow to open it as Chromium shows it:
+    Pillow then keeps them as other application segments. Its own ICC profile is not read (icc_profile is)."""
+    if not header.icc_stubs:
+        return data
+    renamed = bytearray(data)
+    for start in header.icc_stubs:
+        renamed[start:start + len(_ICC_HEADER)] = _ICC_STUB_RENAMED
+    return bytes(renamed)
 
 
 def icc_profile(data: bytes, segments: list[tuple[int, int]]) -> bytes | None:

@@ -16,16 +16,23 @@ from urllib.parse import quote
 
 from PIL import Image
 
-from edge import png
-from edge.errors import UnsupportedMedia
+from edge import jpeg, png
+from edge.errors import EdgeError
 from edge.geometry import plan
-from edge.image import decode_pixels, oriented_size
+from edge.image import decode_pixels, jpeg_header, oriented_size
 
 TEMPLATE = Template((Path(__file__).resolve().parent / "gallery.html").read_text(encoding="utf-8"))
 MAX_ORIGINALS = 24
 RESPONSIVE_WIDTHS = (320, 640, 960)
 TILE_WIDTH = 320
 COVER_SIDE = 240
+
+
+def as_render_opens(data: bytes) -> bytes:
+    """An original's bytes as render gives them to Pillow: without a PNG's broken ancillary chunks, or a JPEG's
+    ICC stubs, which browsers pass over and Pillow would fail on."""
+    data = png.without_broken_ancillary_chunks(data)
+    return jpeg.icc_stubs_hidden(data, jpeg_header(data))
 
 
 @dataclass(frozen=True)
@@ -85,11 +92,11 @@ class Gallery:
                 return self._originals[(key, etag)]
         data = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
         try:
-            image = Image.open(io.BytesIO(png.without_broken_ancillary_chunks(data)))  # as render reads it
+            image = Image.open(io.BytesIO(as_render_opens(data)))
             decode_pixels(image)  # an original whose pixels do not decode has nothing to show
             frames = getattr(image, "n_frames", 1)
             original = Original(key, image.format or "?", oriented_size(image, data), frames, len(data))
-        except (OSError, SyntaxError, UnsupportedMedia):
+        except (OSError, SyntaxError, EdgeError):
             original = None  # not an image Pillow opens, or one it cannot decode: nothing to show
         with self._lock:
             self._originals[(key, etag)] = original

@@ -656,6 +656,22 @@ def test_an_icc_segment_between_the_frame_header_and_the_scan_is_read():
     assert rendered.info["icc_profile"] == DISPLAY_P3
 
 
+@pytest.mark.parametrize("stub", [b"ICC_PROFILE\0", b"ICC_PROFILE\0\x01"])  # no number, or no count
+@pytest.mark.parametrize("before_the_frame_header", [True, False])
+def test_an_icc_segment_too_short_to_number_itself_is_passed_over(stub, before_the_frame_header):
+    """As Chromium 156 passes over it (by hand), beside a whole profile's segment. Pillow indexed past its end
+    as it read the frame header, and failed to open a file with one before that header: a 415."""
+    photo = encoded(gradient((20, 10)), "JPEG")
+    at = 2 if before_the_frame_header else photo.index(b"\xff\xda")
+    with_profile = photo[:at] + icc_segment(1, 1, DISPLAY_P3) + photo[at:]
+    with_stub = with_profile[:at] + b"\xff\xe2" + struct.pack(">H", len(stub) + 2) + stub + with_profile[at:]
+    assert jpeg.pillow_header(with_stub, 10_000).icc_stubs == [at + 4]
+    rendition = parse_rendition("/8x,png/a.jpg")
+    rendered = render(with_stub, rendition, Limits(50_000_000, 300)).body
+    assert rendered == render(with_profile, rendition, Limits(50_000_000, 300)).body
+    assert Image.open(io.BytesIO(rendered)).info["icc_profile"] == DISPLAY_P3
+
+
 def test_an_mpos_icc_profile_is_put_together_as_a_jpegs():
     """Pillow names a phone's JPEG of extra pictures MPO: its segments are read as a JPEG's, those after the
     frame header too, which Pillow leaves out."""

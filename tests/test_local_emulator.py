@@ -607,10 +607,13 @@ def test_the_gallery_shows_each_original_with_responsive_picture_and_cover_rendi
 def test_the_gallery_leaves_out_an_original_it_cannot_decode(client):
     bucket = "gallery-with-a-broken-original"
     s3.create_buckets(client, REGION, bucket)
-    originals = {"broken.png": png_with_corrupt_data(), "fine.jpg": encoded(gradient((90, 60)), "JPEG")}
+    fine = encoded(gradient((90, 60)), "JPEG")
+    # An ICC segment too short to number itself, which browsers pass over, and so does render.
+    with_stub = fine[:2] + b"\xff\xe2\x00\x0fICC_PROFILE\x00\x01" + fine[2:]
+    originals = {"broken.png": png_with_corrupt_data(), "fine.jpg": fine, "stub.jpg": with_stub}
     s3.put_originals(client, bucket, originals)
     page = Gallery(client, bucket, {}, CUSTOM_HEADERS).html()
-    assert "<h2>fine.jpg</h2>" in page and "broken.png" not in page
+    assert "<h2>fine.jpg</h2>" in page and "<h2>stub.jpg</h2>" in page and "broken.png" not in page
 
 
 def test_a_built_event_has_the_shape_of_the_shipped_events():
