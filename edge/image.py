@@ -125,8 +125,6 @@ MAX_RLE_BMP_BYTES = 5 * 1024 * 1024 // 2
 MAX_RLE_BMP_PIXELS = 2_100_000
 EXIF_HEADER = b"Exif\x00\x00"
 EXIF_TIFF_HEADERS = TIFF_SIGNATURES[:2]  # Exif is classic TIFF
-# Whose Exif, as Pillow opens them, comes before the image data (an AVIF's holds its irot and imir).
-EXIF_BEFORE_PIXELS = frozenset({"JPEG", "MPO", "AVIF"})
 DEFAULT_FRAME_MS = 100
 # Browsers show a frame of this or less for DEFAULT_FRAME_MS instead (Chromium's DeferredImageDecoder, as Firefox
 # and WebKit do), whatever the format.
@@ -745,11 +743,40 @@ def upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
 
 def exif_orientation(image: Image.Image, data: bytes) -> int:
     """How the stored pixels must be turned to stand upright: 1 to 8, as EXIF numbers them, read only where
-    browsers read it (exif_directory), so that a derivative stands as its original does on the page."""
-    if image.format == "TIFF":
+    browsers read it, so that a derivative stands as its original does on the page. CSS Images 3 has them read
+    only metadata before the image data (Chromium 156, by hand): a JPEG's first Exif segment (shown_exif), the
+    first eXIf chunk of a PNG if it precedes IDAT (png.exif_before_pixels), both read as Chromium reads them
+    (tiff.orientation), and an AVIF's irot and imir (avif_orientation). Never a WebP's EXIF chunk, which follows
+    the image data, nor XMP's tiff:Orientation, both of which Pillow's getexif() reads."""
+    if image.format in JPEG_FORMATS:
+        exif = shown_exif(image)
+    elif image.format == "PNG":
+        exif = png.exif_before_pixels(data)
+    elif image.format == "AVIF":
+        return avif_orientation(image)
+    else:
         return 1  # Pillow turns a TIFF itself: its size is upright already, and load() turns the pixels
-    directory = exif_directory(image, data)
-    if directory is None:
+    return 1 if exif is None else tiff.orientation(exif)
+
+
+def shown_exif(image: Image.Image) -> bytes | None:
+    """The Exif Chromium 156 turns a JPEG by (a helper's measure, as Skia's SkJpegMetadataDecoderImpl reads it): the
+    payload of the first application segment before the scan that Pillow keeps as APP1 and that begins "Exif\0"
+    and a sixth byte of any value, with something after them. Pillow joins every "Exif\0\0" segment's."""
+    for name, payload in image.applist:
+        if name == "APP1" and payload.startswith(EXIF_HEADER[:5]) and len(payload) > len(EXIF_HEADER):
+            return payload[len(EXIF_HEADER):]
+    return None
+
+
+def avif_orientation(image: Image.Image) -> int:
+    """An AVIF's irot and imir, as the orientation that Pillow's reader writes into the Exif it gives: where the
+    file's own Exif item reads as the same orientation to Pillow, it is kept as stored, so Pillow reads it back."""
+    exif = image.info.get("exif")
+    if not isinstance(exif, bytes):
+        return 1
+    directory = exif.removeprefix(EXIF_HEADER).removeprefix(EXIF_HEADER)  # libavif takes one with it twice
+    if not directory.startswith(EXIF_TIFF_HEADERS):
         return 1
     check_exif(directory)
     exif = Image.Exif()
@@ -759,27 +786,6 @@ def exif_orientation(image: Image.Image, data: bytes) -> int:
     except (ValueError, TypeError, OSError, SyntaxError, struct.error):  # struct: a TIFF header cut short
         return 1  # a broken EXIF block must not stop an otherwise good image
     return orientation if 1 <= orientation <= 8 else 1
-
-
-def exif_directory(image: Image.Image, data: bytes) -> bytes | None:
-    """The Exif (its TIFF structure, without the "Exif\\0\\0" header) that browsers turn an image by, as CSS Images 3
-    has them read it: only metadata before the image data (Chromium 156, by hand). That is a JPEG's Exif segments,
-    the first eXIf chunk of a PNG if it precedes IDAT (png.exif_before_pixels), and an AVIF's irot and imir, which
-    Pillow's reader writes into its Exif; never a WebP's EXIF chunk, which follows the image data, and never
-    XMP's tiff:Orientation, both of which Pillow's getexif() reads. Nor Exif whose TIFF header is missing or
-    comes after a second "Exif\\0\\0", which Pillow reads past and browsers do not."""
-    if image.format == "PNG":
-        exif = png.exif_before_pixels(data)
-    elif image.format in EXIF_BEFORE_PIXELS:
-        exif = image.info.get("exif")
-        exif = exif.removeprefix(EXIF_HEADER) if isinstance(exif, bytes) else None
-        if image.format == "AVIF" and exif is not None:
-            # Pillow's reader keeps an Exif item as stored where it agrees with irot and imir, and libavif
-            # takes one with its header twice.
-            exif = exif.removeprefix(EXIF_HEADER)
-    else:
-        return None
-    return exif if exif is not None and exif.startswith(EXIF_TIFF_HEADERS) else None
 
 
 def is_animated(image: Image.Image) -> bool:

@@ -32,6 +32,8 @@ _FIRST_DIRECTORY_POINTERS = (_EXIF_DIRECTORY, _GPS_DIRECTORY)
 _OFFSET_FORMATS = {3: "H", 4: "I", 6: "b", 8: "h", 9: "i", 13: "I", 16: "Q", 18: "Q"}  # SHORT, LONG, signed, IFD...
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8}
 _MOST_ENTRIES_READ = 1_000  # as MAX_TIFF_ENTRIES: a directory of more is refused anyway
+_ORIENTATION, _SHORT, _LONG = 0x0112, 3, 4
+_CLASSIC_ENTRY, _CLASSIC_ENTRY_SIZE = "HHII", 12  # tag, type, count, value or offset, after a byte order
 _PIECE_OFFSETS = (273, 324)  # StripOffsets, TileOffsets
 
 
@@ -62,6 +64,38 @@ def exif_over(exif: bytes, most_entries: int, most_values: int) -> bool:
     layout = _layout(exif)
     return layout is not None and _over_together(
         exif, layout, [_first_directory(exif, layout), *_pointed(exif, layout)], most_entries, most_values)
+
+
+def orientation(exif: bytes) -> int:
+    """The orientation, 1 to 8, that Exif (a classic TIFF structure) gives a picture, as Chromium 156 reads it
+    (Skia's Exif parser; a helper matched it on 148 files): the header's magic must be 42; the first directory's
+    entries are read in order, as far as whole ones go, and the Exif directory's where the first one points to it
+    (a LONG); the first Orientation entry that is one SHORT of 1 to 8 counts. 1 where none does. Pillow reads
+    other types too, and only the first directory."""
+    order = {b"II": "<", b"MM": ">"}.get(exif[:2])
+    if order is None or len(exif) < 8 or struct.unpack_from(order + "H", exif, 2)[0] != 42:
+        return 1
+    return _orientation_in(exif, order, struct.unpack_from(order + "I", exif, 4)[0], first=True) or 1
+
+
+def _orientation_in(exif: bytes, order: str, directory: int, first: bool) -> int | None:
+    if directory + 2 > len(exif):
+        return None
+    start = directory + 2
+    whole = min(struct.unpack_from(order + "H", exif, directory)[0], (len(exif) - start) // _CLASSIC_ENTRY_SIZE)
+    entries = exif[start:start + whole * _CLASSIC_ENTRY_SIZE]
+    for tag, field_type, count, value in struct.iter_unpack(order + _CLASSIC_ENTRY, entries):
+        if count != 1:
+            continue
+        if tag == _ORIENTATION and field_type == _SHORT:
+            short = value & 0xFFFF if order == "<" else value >> 16  # a SHORT stands first in the value field
+            if 1 <= short <= 8:
+                return short
+        elif tag == _EXIF_DIRECTORY and field_type == _LONG and first:
+            found = _orientation_in(exif, order, value, first=False)
+            if found is not None:
+                return found
+    return None
 
 
 def strips(data: bytes) -> int:
@@ -110,25 +144,25 @@ def _first_directory(data: bytes, layout: tuple) -> int:
 
 def _entries(data: bytes, layout: tuple, directory: int, most: int
              ) -> tuple[int, list[tuple[int, int, int, int]]] | None:
-    """The entry count a directory declares, and its first entries (tag, type, count, where its value field
-    is), no more than `most` nor than the data holds; None where its count is past the data."""
+    """How many entries a directory holds (as many as it declares, or as the data holds, where fewer: Pillow reads
+    no further), and its first entries (tag, type, count, where its value field is), no more than `most`; None
+    where its count is past the data."""
     order, _, _, count_format, entry = layout
     count_size = struct.calcsize(count_format)
     if not 0 <= directory <= len(data) - count_size:
         return None
-    declared = struct.unpack_from(order + count_format, data, directory)[0]
     first = directory + count_size
-    readable = min(declared, most, (len(data) - first) // entry.size)
-    return declared, [(*entry.unpack_from(data, at), at + entry.size - _VALUE_FIELD[entry.size])
-                      for at in range(first, first + readable * entry.size, entry.size)]
+    held = min(struct.unpack_from(order + count_format, data, directory)[0], (len(data) - first) // entry.size)
+    return held, [(*entry.unpack_from(data, at), at + entry.size - _VALUE_FIELD[entry.size])
+                  for at in range(first, first + min(held, most) * entry.size, entry.size)]
 
 
 def _over(data: bytes, layout: tuple, directory: int, most_entries: int, most_values: int) -> bool:
     found = _entries(data, layout, directory, most_entries)
     if found is None:
         return False
-    declared, entries = found
-    return declared > most_entries or any(
+    held, entries = found
+    return held > most_entries or any(
         field_type in _NUMBER_TYPES and count > most_values for _, field_type, count, _ in entries)
 
 
@@ -138,8 +172,8 @@ def _over_together(data: bytes, layout: tuple, directories: list[int], most_entr
         found = _entries(data, layout, directory, most_entries)
         if found is None:
             continue
-        declared, entries = found
-        if declared > most_entries:
+        held, entries = found
+        if held > most_entries:
             return True
         numbers += sum(count for _, field_type, count, _ in entries if field_type in _NUMBER_TYPES)
     return numbers > most_values

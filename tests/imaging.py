@@ -384,7 +384,29 @@ SRGB_CHRM = struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 
 
 def exif_of(orientation: int) -> bytes:
     """Exif's TIFF structure (as a PNG's eXIf chunk holds it, with no header) of one Orientation entry."""
-    return b"MM\0*" + struct.pack(">IHHHIHHI", 8, 1, 0x0112, 3, 1, orientation, 0, 0)
+    return exif_directories([(0x0112, 3, 1, orientation)])
+
+
+EXIF_POINTER = -1  # in exif_directories' entries: the value that points to the Exif directory
+
+
+def exif_directories(first: list[tuple[int, int, int, int]], exif: list[tuple[int, int, int, int]] | None = None,
+                     order: str = ">", magic: int = 42, first_at: int = 8) -> bytes:
+    """Exif's TIFF structure, as a PNG's eXIf chunk holds it: a first directory of `first` (tag, type, count, value)
+    entries, always at byte 8 but pointed to by the header at `first_at`, then a directory of `exif` entries, where
+    EXIF_POINTER points. A SHORT's value stands in the first two of its field's four bytes, another's in all four."""
+    exif_at = 8 + 2 + 12 * len(first) + 4
+
+    def directory(entries: list[tuple[int, int, int, int]]) -> bytes:
+        fields = (struct.pack(order + "HH", value, 0) if field_type == 3 and value != EXIF_POINTER
+                  else struct.pack(order + "I", exif_at if value == EXIF_POINTER else value)
+                  for _, field_type, _, value in entries)
+        return (struct.pack(order + "H", len(entries))
+                + b"".join(struct.pack(order + "HHI", tag, field_type, count) + field
+                           for (tag, field_type, count, _), field in zip(entries, fields)) + bytes(4))
+
+    head = (b"II" if order == "<" else b"MM") + struct.pack(order + "HI", magic, first_at)
+    return head + directory(first) + (directory(exif) if exif is not None else b"")
 
 
 def png_with_chunks_after_ihdr(data: bytes, *chunks: tuple[bytes, bytes]) -> bytes:

@@ -27,10 +27,10 @@ from edge.image import (
 from edge.rendition import parse_rendition
 from bombs import png_chunk
 from imaging import (
-    DISPLAY_P3, SRGB_CHRM, alpha_weighted, apng_from_streams, app1, avif_with_item_property, chunks_before_idat,
-    chunks_before_iend, encoded, exif_of, gama_chunk, gif_by_hand, gradient, icc_profile_cmyk, icc_profile_gray,
-    icc_profile_of_matrices, largest_difference, max_difference, noise_image, png_from_rows, png_stream,
-    png_with_chunks_after_ihdr, png_with_corrupt_data, tiled_tiff, with_colour_codes,
+    DISPLAY_P3, EXIF_POINTER, SRGB_CHRM, alpha_weighted, apng_from_streams, app1, avif_with_item_property,
+    chunks_before_idat, chunks_before_iend, encoded, exif_directories, exif_of, gama_chunk, gif_by_hand, gradient,
+    icc_profile_cmyk, icc_profile_gray, icc_profile_of_matrices, largest_difference, max_difference, noise_image,
+    png_from_rows, png_stream, png_with_chunks_after_ihdr, png_with_corrupt_data, tiled_tiff, with_colour_codes,
 )
 
 LIMITS = Limits(max_pixels=50_000_000, max_frames=300)
@@ -143,9 +143,19 @@ def jpeg_with(*segments: bytes) -> bytes:
     (jpeg_with(app1(b"Exif\0\0" + exif_of(6)), app1(b"Exif\0\0" + exif_of(3))), 6),  # the first
     (jpeg_with(app1(b"Exif\0\0" + exif_of(3)), app1(b"Exif\0\0" + exif_of(6))), 3),
     (jpeg_with(app1(b"Exif\0\0garbage!"), app1(b"Exif\0\0" + exif_of(6))), 1),
+    # Chromium's rules where they are not Pillow's (a helper's measure): Pillow turned the next four by 1, 3, 1 and 6.
+    (jpeg_with(app1(b"Exif\0\xff" + exif_of(6))), 6),  # any sixth byte
+    (jpeg_with(app1(b"Exif\0\xff" + exif_of(6)), app1(b"Exif\0\0" + exif_of(3))), 6),
+    (jpeg_with(app1(b"Exif\0\0"), app1(b"Exif\0\xff" + exif_of(6))), 6),  # an empty one passed over
+    (jpeg_with(app1(b"Exif\0\0" + exif_of(6)[:8]), app1(b"Exif\0\0" + exif_of(6)[8:])), 1),  # never joined
+    (jpeg_with(app1(b"Exif\0\0" + exif_directories([(0x0112, 4, 1, 6)]))), 1),  # a LONG, read as tiff.orientation
+    (png_with(before_idat=[(b"eXIf", exif_directories([(0x0112, 4, 1, 6)]))]), 1),
+    (png_with(before_idat=[(b"eXIf", exif_directories([(0x8769, 4, 1, EXIF_POINTER)], [(0x0112, 3, 1, 6)]))]), 6),
 ], ids=["png-exif-before-the-pixels", "png-exif-after-them", "png-two-exif", "png-unreadable-exif-first",
         "png-exif-with-a-header", "png-raw-profile", "png-xmp", "jpeg-xmp", "jpeg-exif-with-two-headers", "webp-xmp",
-        "jpeg-exif", "jpeg-two-exif-6-3", "jpeg-two-exif-3-6", "jpeg-unreadable-exif-first"])
+        "jpeg-exif", "jpeg-two-exif-6-3", "jpeg-two-exif-3-6", "jpeg-unreadable-exif-first", "jpeg-exif-any-sixth-byte",
+        "jpeg-exif-any-sixth-byte-first", "jpeg-empty-exif-first", "jpeg-exif-split", "jpeg-long", "png-long",
+        "png-exif-directory"])
 def test_the_orientation_is_read_where_browsers_read_it(data, orientation):
     _, image = rendered(data, "100x,png")
     upright = STORED.transpose(edge.image.UPRIGHT[orientation]) if orientation != 1 else STORED
