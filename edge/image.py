@@ -33,7 +33,7 @@ from typing import BinaryIO, NamedTuple
 
 import PIL
 from cykooz_resizer import AlphaMulDiv, CropBox, FilterType, ResizeAlg, ResizeOptions, Resizer
-from PIL import Image, ImageChops, ImageCms
+from PIL import Image, ImageChops, ImageCms, ImageFile, ImagePalette
 
 # Only the decoders we accept are registered: Image.open then never tries the
 # other few dozen plugins (less to import, and less attack surface).
@@ -123,6 +123,9 @@ MAX_EXIF_SEGMENTS = 64  # a camera writes one; 64 of 64 KB take Pillow 13 ms to 
 # made by hand took 0.2-0.5 s to render (2.5 MiB of one-pixel runs 0.47 s), reviewers' 0.54-0.62 s and 1.47 s.
 MAX_RLE_BMP_BYTES = 5 * 1024 * 1024 // 2
 MAX_RLE_BMP_PIXELS = 2_100_000
+# A BMP's palette of greys that Pillow reads as grey pixels rightly: (mode, bit depth, palette entries).
+GREYS_AS_PILLOW_READS_THEM = frozenset({("1", 1, 2), ("L", 8, 256)})
+PALETTE_RAW_MODES = {1: "P;1", 4: "P;4", 8: "P"}  # a paletted BMP's pixels, by bit depth
 EXIF_HEADER = b"Exif\x00\x00"
 EXIF_TIFF_HEADERS = TIFF_SIGNATURES[:2]  # Exif is classic TIFF
 DEFAULT_FRAME_MS = 100
@@ -334,6 +337,8 @@ def open_source(data: bytes, limits: Limits) -> Source:
     check_pixels(canvas, limits)
     if image.format == "PNG":
         read_transparency_as_browsers(image, data)
+    if image.format == "BMP":
+        read_bmp_as_browsers(image, data)
     if image.format in JPEG_FORMATS:
         check_jpeg_data(data)
     data_check = check_tiff(image, data, limits) if image.format == "TIFF" else None
@@ -379,6 +384,24 @@ def read_transparency_as_browsers(image: Image.Image, data: bytes) -> None:
         del image.info["transparency"]
     else:
         image.info["transparency"] = png.transparency_at_8_bits(data, image.info["transparency"])
+
+
+def read_bmp_as_browsers(image: Image.Image, data: bytes) -> None:
+    """A BMP's palette and profile as Chromium 156 reads them (a helper's measure). Pillow reads a palette all of
+    greys as grey pixels, which holds only at the depth whose values they are, black and white at 1 bit and all
+    256 greys at 8: a palette of black and white at 4 or 8 bits came out all black, one of 16 greys at 4 bits was
+    refused. Such a BMP is read by its palette. Nor does Pillow read a V5 header's embedded ICC profile."""
+    if (profile := bmp.embedded_profile(data)) is not None:
+        image.info["icc_profile"] = profile
+    paletted = bmp.palette_size(data) if image.mode in ("1", "L") else None
+    if paletted is None or (image.mode, *paletted) in GREYS_AS_PILLOW_READS_THEM:
+        return
+    bits, colours = paletted
+    levels = (0, 255) if colours == 2 else range(colours)  # what Pillow found the palette to be
+    image._mode = "P"  # Pillow's plugins set the mode so; no public way does, once the file is open
+    image.palette = ImagePalette.raw("RGB", bytes(level for level in levels for _ in "RGB"))
+    codec, extents, offset, args = image.tile[0]
+    image.tile = [ImageFile._Tile(codec, extents, offset, (PALETTE_RAW_MODES[bits], *args[1:]))]
 
 
 def skip_chunk(file: BinaryIO, position: int, length: int) -> bytes:

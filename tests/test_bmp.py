@@ -12,7 +12,7 @@ from edge import bmp
 from edge.errors import SourceTooLarge
 from edge.image import Limits, render
 from edge.rendition import parse_rendition
-from imaging import encoded, gradient
+from imaging import DISPLAY_P3, encoded, gradient
 
 RLE8, RLE4 = 1, 2
 END_OF_LINE, END_OF_BITMAP = b"\x00\x00", b"\x00\x01"
@@ -90,3 +90,71 @@ def test_a_run_length_coded_bmp_past_a_limit_is_too_large_before_pillow_opens_it
     with pytest.raises(SourceTooLarge, match="run-length coded BMP"):
         render(data, parse_rendition("/4x/a.png"), Limits(50_000_000, 300))
     assert pillow_opens == []
+
+
+# --- palettes and profiles, as Chromium reads them ------------------------------
+
+def paletted_bmp(bits: int, palette: list[tuple[int, int, int]], rows: list[list[int]]) -> bytes:
+    """An uncompressed BMP of `bits` per pixel, its rows of palette indices given top first."""
+    stride = (len(rows[0]) * bits + 31) // 32 * 4
+    packed = []
+    for row in rows:
+        per_byte = 8 // bits
+        padded = row + [0] * (-len(row) % per_byte)
+        line = bytes(sum(index << bits * (per_byte - 1 - at) for at, index in enumerate(padded[start:start + per_byte]))
+                     for start in range(0, len(padded), per_byte))
+        packed.append(line + bytes(stride - len(line)))
+    pixels = b"".join(reversed(packed))  # bottom row first
+    info = struct.pack("<IiiHHIIiiII", 40, len(rows[0]), len(rows), 1, bits, 0, len(pixels), 2835, 2835,
+                       len(palette), 0)
+    entries = b"".join(bytes((blue, green, red, 0)) for red, green, blue in palette)
+    offset = 14 + len(info) + len(entries)
+    return b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset) + info + entries + pixels
+
+
+BLACK_AND_WHITE = [(0, 0, 0), (255, 255, 255)]
+SIXTEEN_GREYS = [(level, level, level) for level in range(16)]
+
+
+# Pillow reads a palette of greys as grey pixels of its depth: the first two came out all black, the third
+# was refused. The last two it reads rightly, and are read as before. Chromium 156 shows each by its palette.
+@pytest.mark.parametrize(("bits", "palette"), [(8, BLACK_AND_WHITE), (4, BLACK_AND_WHITE), (4, SIXTEEN_GREYS),
+                                               (8, SIXTEEN_GREYS), (1, BLACK_AND_WHITE)])
+def test_a_bmp_of_grey_palette_is_read_by_its_palette(bits, palette):
+    rows = [[(2 * x + y) % len(palette) for x in range(7)] for y in range(5)]
+    rendered = Image.open(io.BytesIO(render(paletted_bmp(bits, palette, rows), parse_rendition("/7x,png/a.bmp"),
+                                            Limits(50_000_000, 300)).body))
+    assert rendered.size == (7, 5)
+    assert list(rendered.convert("RGB").get_flattened_data()) == [palette[index] for row in rows for index in row]
+
+
+def test_an_index_past_a_bmps_palette_is_black():
+    """As Chromium 156 shows it (a helper's measure): Pillow had read these 8-bit greys as their own values."""
+    rows = [[200, 3, 15, 16, 255]]
+    rendered = render(paletted_bmp(8, SIXTEEN_GREYS, rows), parse_rendition("/5x,png/a.bmp"), Limits(50_000_000, 300))
+    assert list(Image.open(io.BytesIO(rendered.body)).convert("L").get_flattened_data()) == [0, 3, 15, 0, 0]
+
+
+def v5_bmp(profile: bytes, profile_offset: int | None = None) -> bytes:
+    """A 2x1 24-bit BMP of (200, 100, 50) with a V5 header embedding `profile` after its pixels (PROFILE_EMBEDDED,
+    its offset counted from the header's start)."""
+    pixels = bytes((50, 100, 200)) * 2 + bytes(2)
+    offset = 124 + len(pixels) if profile_offset is None else profile_offset
+    info = (struct.pack("<IiiHHIIiiII", 124, 2, 1, 1, 24, 0, len(pixels), 2835, 2835, 0, 0) + bytes(16) + b"DEBM"
+            + bytes(48) + struct.pack("<IIII", 4, offset, len(profile), 0))
+    return b"BM" + struct.pack("<IHHI", 14 + 124 + len(pixels) + len(profile), 0, 0, 14 + 124) + info + pixels + profile
+
+
+def test_a_bmps_embedded_profile_is_kept_or_converted():
+    """Chromium 156 applies it: (200, 100, 50) in Display P3 shows as (216, 93, 24), by hand. Pillow read none."""
+    kept = Image.open(io.BytesIO(render(v5_bmp(DISPLAY_P3), parse_rendition("/2x,png/a.bmp"),
+                                        Limits(50_000_000, 300)).body))
+    assert kept.info["icc_profile"] == DISPLAY_P3 and kept.getpixel((0, 0)) == (200, 100, 50)
+    converted = render(v5_bmp(DISPLAY_P3), parse_rendition("/2x,gif/a.bmp"), Limits(50_000_000, 300))
+    assert Image.open(io.BytesIO(converted.body)).convert("RGB").getpixel((0, 0)) == (216, 93, 24)
+
+
+def test_a_bmps_profile_past_its_end_is_not_read():
+    data = v5_bmp(DISPLAY_P3, profile_offset=124 + 8 + 1)
+    rendered = Image.open(io.BytesIO(render(data, parse_rendition("/2x,png/a.bmp"), Limits(50_000_000, 300)).body))
+    assert "icc_profile" not in rendered.info and rendered.getpixel((0, 0)) == (200, 100, 50)
