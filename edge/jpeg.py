@@ -176,7 +176,7 @@ def pillow_header(data: bytes, most_steps: int) -> PillowHeader:
             frames.append((marker, *struct.unpack_from(">HHB", frame, 1)))
         if marker == _APP1 and data.startswith(_EXIF_HEADER, start):
             exif.append(data[start + (len(_EXIF_HEADER) if exif else 0):end])
-        if marker == _APP2 and data.startswith(_ICC_HEADER, start):
+        if marker == _APP2 and data.startswith(_ICC_HEADER, start, end):
             if end - start >= _ICC_OVERHEAD:
                 icc.append((start + len(_ICC_HEADER), end))
             else:

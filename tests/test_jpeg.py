@@ -684,6 +684,14 @@ def test_an_icc_segment_too_short_to_number_itself_is_passed_over(stub, before_t
     assert Image.open(io.BytesIO(rendered)).info["icc_profile"] == DISPLAY_P3
 
 
+def test_an_application_segment_is_an_icc_one_only_by_its_own_bytes():
+    """An APP2 of "ICC_P", then junk that goes on as "ROFILE\\0": Pillow reads no ICC segment, nor does the walk."""
+    photo = encoded(gradient((20, 10)), "JPEG")
+    data = photo[:2] + b"\xff\xe2\x00\x07ICC_PROFILE\x00\x01" + photo[2:]
+    assert jpeg.pillow_header(data, 10_000).icc_stubs == []
+    assert Image.open(io.BytesIO(data)).size == (20, 10)
+
+
 def test_an_mpos_icc_profile_is_put_together_as_a_jpegs():
     """Pillow names a phone's JPEG of extra pictures MPO: its segments are read as a JPEG's, those after the
     frame header too, which Pillow leaves out."""

@@ -552,3 +552,29 @@ def test_exif_entries_past_the_end_are_not_counted():
     exif = exif_directories([(ORIENTATION, SHORT, 1, 6)], order="<", first_at=0)
     assert not tiff.exif_over(exif, 1000, 100)
     assert tiff.exif_over(exif, 1, 100)  # two entries fit, which the limit counts
+
+
+def directories(*entries_of: list[tuple[int, int, int, int | str]]) -> bytes:
+    """Exif of these directories (big-endian), one after another from byte 8; an entry's value "k" points to the
+    k-th directory, another value stands in its field's first two bytes (all there is of a SHORT)."""
+    offsets, at = [], 8
+    for entries in entries_of:
+        offsets.append(at)
+        at += 2 + 12 * len(entries) + 4
+    return b"MM\0*" + struct.pack(">I", 8) + b"".join(
+        struct.pack(">H", len(entries)) + b"".join(
+            struct.pack(">HHI", tag, field_type, count)
+            + (struct.pack(">I", offsets[int(value)]) if isinstance(value, str) else struct.pack(">HH", value, 0))
+            for tag, field_type, count, value in entries) + bytes(4)
+        for entries in entries_of)
+
+
+@pytest.mark.parametrize(("most", "orientation"), [(8, 6), (7, 1)])
+def test_the_orientation_is_read_from_no_more_entries_than_allowed(monkeypatch, most, orientation):
+    """Chromium follows every pointer to an Exif directory: Exif of thousands of them, each to the first directory
+    again, took seconds in Python (a reviewer's). Here two pointers lead to 3 entries each, the last of them 6."""
+    monkeypatch.setattr(tiff, "MOST_ORIENTATION_ENTRIES", most)
+    padding = [(0x9000 + index, 7, 1, 0) for index in range(3)]
+    exif = directories([(EXIF_DIRECTORY, LONG, 1, "1"), (EXIF_DIRECTORY, LONG, 1, "2")], padding,
+                       padding[:2] + [(ORIENTATION, SHORT, 1, 6)])
+    assert tiff.orientation(exif) == orientation
