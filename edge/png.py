@@ -15,10 +15,11 @@ missing, or a later IDAT chunk that runs past the end of the file.
 An APNG gets None, and the caller lets Pillow read the original itself, while a worker checks its
 images' streams (check_frame_streams). So does anything that is not a PNG. A PNG or APNG whose chunks
 before the pixels no valid PNG has (a chunk that runs past the end, IEND or frame data, a critical
-chunk of a type PNG does not define, a frame control without acTL, an IHDR that is not the one first
-chunk, or that no row size follows from, a palette image without its PLTE, or with an empty or a second
-one, a second tRNS) is a MalformedPng: Pillow would read on, sizes the rows by the last IHDR, and
-paints a palette image without one in a made-up grey ramp, which browsers refuse to show.
+chunk of a type PNG does not define, an IHDR that is not the one first chunk, or that no row size
+follows from, a palette image without its PLTE, or with an empty or a second one, a second tRNS) is a
+MalformedPng: Pillow would read on, sizes the rows by the last IHDR, and paints a palette image without
+one in a made-up grey ramp, which browsers refuse to show. Frame chunks without an acTL before the
+pixels are left out, as browsers leave them (layout).
 
 Reading the reader waits on the executor, so it must never be read on one of its threads.
 
@@ -72,7 +73,8 @@ FIRST_CHUNK = len(SIGNATURE)  # where IHDR, which must be first, begins
 FCTL_PLACE, FCTL_PLACE_AT = struct.Struct(">IIII"), 4
 FCTL_DISPOSE_AT, FCTL_SIZE = 24, 26  # the dispose op after the place and the delay; then the blend op
 FDAT_SEQUENCE_SIZE = 4  # before a frame data chunk's compressed bytes
-DATA_CHUNKS = frozenset({b"IDAT", b"fdAT", b"DDAT"})  # what Pillow reads on through, in an image's stream
+DATA_CHUNKS = frozenset({b"IDAT", b"fdAT", b"DDAT"})
+FRAME_CHUNKS = frozenset({b"fcTL", b"fdAT"})  # an APNG's, after its acTL  # what Pillow reads on through, in an image's stream
 DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 # Adam7's passes: first column and row, then the step across and down.
 ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
@@ -110,13 +112,22 @@ def without_broken_ancillary_chunks(data: bytes) -> bytes:
         end = position + 8 + length
         if kind == b"IDAT" or end + 4 > len(data):
             break
-        if kind[0] & ANCILLARY_BIT and zlib.crc32(memoryview(data)[position + 4:end]) != int.from_bytes(
-                data[end:end + 4]):
+        if kind[0] & ANCILLARY_BIT and _crc_wrong(data, position, length):
             broken.append((position, end + 4))
-    if not broken:
+    return _without(data, broken)
+
+
+def _crc_wrong(data: bytes, position: int, length: int) -> bool:
+    end = position + 8 + length
+    return zlib.crc32(memoryview(data)[position + 4:end]) != int.from_bytes(data[end:end + 4])
+
+
+def _without(data: bytes, spans: list[tuple[int, int]]) -> bytes:
+    """`data` without these (start, end) spans, in order; `data` itself where there are none."""
+    if not spans:
         return data
     kept, start = [], 0
-    for position, end in broken:
+    for position, end in spans:
         kept.append(data[start:position])
         start = end
     return b"".join(kept) + data[start:]
@@ -125,10 +136,12 @@ def without_broken_ancillary_chunks(data: bytes) -> bytes:
 def layout(data: bytes) -> Layout | None:
     """The chunks before the pixels, walked as Pillow walks them to open the image, and no further;
     None for anything but a PNG, and for an APNG (checked all the same), whose frames Pillow decodes itself.
-    TooManyChunks for one of more than MAX_CHUNKS chunks up to IEND, before Pillow walks them."""
+    TooManyChunks for one of more than MAX_CHUNKS chunks up to IEND, before Pillow walks them. A PNG of no
+    acTL before its pixels is a still one, as Chromium 156 shows it (by hand), whose frame chunks (fcTL, fdAT)
+    mean nothing: the layout is of the file without them, on which Pillow failed ("frame sequence errors")."""
     if not data.startswith(SIGNATURE):
         return None
-    compressed = 0
+    compressed, frame_chunks, animated, pixels = 0, [], False, False
     for count, (position, length, kind) in enumerate(_chunks(data), start=1):
         if kind == b"IEND":
             break
@@ -137,7 +150,13 @@ def layout(data: bytes) -> Layout | None:
         compressed += _inflated_by_pillow(data, position, length, kind)
         if compressed > MAX_COMPRESSED_CHUNKS:
             raise TooManyChunks(f"more than {MAX_COMPRESSED_CHUNKS} compressed text or profile chunks")
-    filtered, colour_type, palette, animated, transparency = None, None, False, False, False
+        pixels = pixels or kind == b"IDAT"
+        animated = animated or (kind == b"acTL" and not pixels)
+        if kind in FRAME_CHUNKS:
+            frame_chunks.append((position, position + 12 + length))
+    if frame_chunks and not animated:
+        return layout(_without(data, frame_chunks))
+    filtered, colour_type, palette, transparency = None, None, False, False
     for position, length, kind in _chunks(data):
         name = kind.decode("latin-1")
         if position + 12 + length > len(data):
@@ -161,10 +180,8 @@ def layout(data: bytes) -> Layout | None:
             transparency = True
         if not kind[0] & ANCILLARY_BIT and kind not in CRITICAL_CHUNKS:  # as libpng refuses it, Chromium too
             raise MalformedPng(f"a critical chunk no PNG decoder knows, {name}")
-        if kind == b"acTL":
-            animated = True
-        elif kind == b"IEND" or kind == b"fdAT" or (kind == b"fcTL" and not animated):
-            raise MalformedPng(f"{name} before the pixels" + ("" if animated or kind == b"IEND" else " and no acTL"))
+        if kind == b"IEND" or kind == b"fdAT":
+            raise MalformedPng(f"{name} before the pixels")
         if kind == b"IDAT":
             if colour_type == PALETTE and not palette:
                 raise MalformedPng("a palette image with no PLTE before its pixels")
@@ -325,13 +342,15 @@ def filtered_size(width: int, height: int, depth: int, colour_type: int, compres
 def frame_controls(data: bytes) -> list[tuple[int, int, int, int, int] | None]:
     """The frames of an APNG that there are to play, in order: frame controls (fcTL) before IEND that image data
     follows, the IDAT image one of them where a frame control comes before it. Browsers play no more than these,
-    whatever acTL declares, where Pillow would take acTL's number and fail on a missing frame. Each is given as
+    whatever acTL declares, where Pillow would take acTL's number and fail on a missing frame, and none from a
+    control whose CRC is wrong on, as Chromium 156 stops there (by hand), where Pillow plays on. Each is given as
     its width, height, left, top and dispose op; None for a control cut short, which Pillow refuses."""
     controls: list[tuple[int, int, int, int, int] | None] = []
     control, frame_due = None, False
     view = memoryview(data)
     for position, length, kind in _chunks(data):
-        if kind == b"IEND":
+        if kind == b"IEND" or (kind == b"fcTL" and position + 12 + length <= len(data)
+                               and _crc_wrong(data, position, length)):
             break
         if kind == b"fcTL":
             control, frame_due = frame_control(view[position + 8:position + 8 + length]), True

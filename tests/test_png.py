@@ -411,11 +411,8 @@ def test_anything_but_a_still_png_is_left_to_pillow(data):
     pytest.param(PNG_SIGNATURE + whole_png()[33:], "IDAT before IHDR", id="no-ihdr"),
     # Pillow would size the rows by the last IHDR, while this caps the inflating by the first.
     pytest.param(whole_png()[:33] + whole_png()[8:33] + whole_png()[33:], "a second IHDR", id="a-second-ihdr"),
-    # APNG's frame chunks without acTL: Pillow decodes the frame, not the whole IDAT stream.
-    pytest.param(whole_png()[:33] + png_chunk(b"fcTL", bytes(26)) + whole_png()[33:], "fcTL before the pixels and no acTL",
-                 id="fctl-first"),
-    pytest.param(whole_png()[:33] + png_chunk(b"fdAT", bytes(8)) + whole_png()[33:], "fdAT before the pixels and no acTL",
-                 id="fdat-first"),
+    pytest.param(whole_png()[:33] + png_chunk(b"acTL", struct.pack(">II", 1, 0)) + png_chunk(b"fdAT", bytes(8))
+                 + whole_png()[33:], "fdAT before the pixels", id="fdat-first"),
     pytest.param(whole_png()[:33] + png_chunk(b"IEND", b"") + whole_png()[33:], "IEND before the pixels", id="iend-first"),
     # Pillow would paint it in a grey ramp of its own, or with the last palette; browsers show nothing.
     pytest.param(palette_png(), "a palette image with no PLTE before its pixels", id="palette-without-plte"),
@@ -439,6 +436,16 @@ def test_what_no_valid_png_has_before_its_pixels_is_refused(data, error):
     with pytest.raises(png.MalformedPng) as refused:
         png.inflating_reader(data, WORKER)
     assert str(refused.value) == error
+
+
+@pytest.mark.parametrize("frame_chunk", [png_chunk(b"fcTL", bytes(26)), png_chunk(b"fdAT", bytes(8))],
+                         ids=["fctl", "fdat"])
+@pytest.mark.parametrize("after_the_pixels", [False, True])
+def test_frame_chunks_without_an_actl_are_left_out_of_the_layout(frame_chunk, after_the_pixels):
+    """A still PNG's, as Chromium 156 reads them (by hand). Pillow would decode the frame an fcTL places, not the
+    whole IDAT stream, and fails on frame data or controls after the pixels; such a PNG was refused."""
+    at = whole_png().index(b"IEND") - 4 if after_the_pixels else 33
+    assert png.layout(whole_png()[:at] + frame_chunk + whole_png()[at:]) == png.layout(whole_png())
 
 
 @pytest.mark.parametrize("header, size", [
@@ -895,3 +902,73 @@ def test_a_png_cut_short_before_its_pixels_is_left_for_layout_to_refuse():
     assert png.without_broken_ancillary_chunks(cut) is cut
     with pytest.raises(UnsupportedMedia):
         render(cut, parse_rendition("/100x,png/a.png"), LIMITS)
+
+
+# --- frame chunks as Chromium reads them ---------------------------------------
+
+RED, GREEN, BLUE = (255, 0, 0, 255), (0, 255, 0, 255), (0, 0, 255, 255)
+
+
+def three_frames() -> bytes:
+    """An APNG of three 8x6 frames, red, green and blue, its IDAT the first."""
+    buffer = io.BytesIO()
+    frames = [Image.new("RGBA", (8, 6), colour) for colour in (RED, GREEN, BLUE)]
+    frames[0].save(buffer, "PNG", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return buffer.getvalue()
+
+
+def chunk_spans(data: bytes, kind: bytes) -> list[tuple[int, int]]:
+    return [(position, position + 12 + length) for position, length, found in png._chunks(data) if found == kind]
+
+
+def with_crc_broken(data: bytes, kind: bytes, nth: int) -> bytes:
+    end = chunk_spans(data, kind)[nth][1]
+    return data[:end - 4] + bytes(byte ^ 0xFF for byte in data[end - 4:end]) + data[end:]
+
+
+def without_chunks(data: bytes, *kinds: bytes) -> bytes:
+    return b"".join(data[start:end] for start, end in [(0, 8), *((position, position + 12 + length)
+                    for position, length, kind in png._chunks(data) if kind not in kinds)])
+
+
+def played(data: bytes) -> list[tuple[int, int, int, int]]:
+    """The first pixel of each frame of the rendition as an APNG."""
+    image = Image.open(io.BytesIO(render(data, parse_rendition("/8x,png/a.png"), LIMITS).body))
+    colours = []
+    for index in range(getattr(image, "n_frames", 1)):
+        image.seek(index)
+        colours.append(image.convert("RGBA").getpixel((0, 0)))
+    return colours
+
+
+def actl_after_the_pixels(data: bytes) -> bytes:
+    actl = data[slice(*chunk_spans(data, b"acTL")[0])]
+    idat_end = chunk_spans(data, b"IDAT")[0][1]
+    moved = without_chunks(data, b"acTL")
+    at = idat_end - len(actl)
+    return moved[:at] + actl + moved[at:]
+
+
+def first_control_before_actl(data: bytes) -> bytes:
+    start, end = chunk_spans(data, b"fcTL")[0]
+    rest = data[:start] + data[end:]
+    return rest[:33] + data[start:end] + rest[33:]  # just after IHDR
+
+
+# As Chromium 156 shows each (by hand): a PNG of no acTL before its pixels is a still one, whatever frame chunks it
+# holds, where Pillow failed on them (a 415); an animation whose first frame control comes before its acTL plays
+# (it was refused); and an animation stops before a frame control whose CRC is wrong, where Pillow played on.
+@pytest.mark.parametrize(("edit", "colours"), [
+    (lambda data: data, [RED, GREEN, BLUE]),
+    (lambda data: without_chunks(data, b"acTL"), [RED]),
+    (lambda data: with_crc_broken(data, b"acTL", 0), [RED]),
+    (lambda data: without_chunks(data, b"acTL", b"fcTL"), [RED]),
+    (actl_after_the_pixels, [RED]),
+    (first_control_before_actl, [RED, GREEN, BLUE]),
+    (lambda data: with_crc_broken(data, b"fcTL", 1), [RED]),
+    (lambda data: with_crc_broken(data, b"fcTL", 2), [RED, GREEN]),
+    (lambda data: with_crc_broken(data, b"fdAT", 0), [RED, GREEN, BLUE]),  # a frame's data: as Chromium plays it
+], ids=["whole", "no-actl", "actl-crc", "frame-data-alone", "actl-after-the-pixels", "fctl-before-actl",
+        "second-fctl-crc", "third-fctl-crc", "fdat-crc"])
+def test_frame_chunks_are_played_as_chromium_plays_them(edit, colours):
+    assert played(edit(three_frames())) == colours
