@@ -29,10 +29,12 @@ COVER_SIDE = 240
 
 
 def as_render_opens(data: bytes) -> bytes:
-    """An original's bytes as render gives them to Pillow: without a PNG's broken ancillary chunks, or a JPEG's
-    ICC stubs, which browsers pass over and Pillow would fail on."""
+    """An original's bytes as render gives them to Pillow, read as browsers read them where Pillow would fail:
+    a PNG without its broken ancillary chunks, and a still one without frame chunks (png.layout); a JPEG
+    without its ICC stubs."""
     data = png.without_broken_ancillary_chunks(data)
-    return jpeg.icc_stubs_hidden(data, jpeg_header(data))
+    still = png.layout(data)
+    return still.data if still is not None else jpeg.icc_stubs_hidden(data, jpeg_header(data))
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class Gallery:
             decode_pixels(image)  # an original whose pixels do not decode has nothing to show
             frames = getattr(image, "n_frames", 1)
             original = Original(key, image.format or "?", oriented_size(image, data), frames, len(data))
-        except (OSError, SyntaxError, EdgeError):
+        except (OSError, SyntaxError, ValueError, EdgeError):  # ValueError: png.MalformedPng, png.TooManyChunks
             original = None  # not an image Pillow opens, or one it cannot decode: nothing to show
         with self._lock:
             self._originals[(key, etag)] = original

@@ -18,6 +18,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from PIL import Image
 
+from bombs import png_chunk
 from edge.handler import handler as edge_handler
 from imaging import (
     DERIVATIVES, IMMUTABLE, ORIGINALS, encoded, gradient, load_event, origin_response, png_with_corrupt_data,
@@ -610,10 +611,13 @@ def test_the_gallery_leaves_out_an_original_it_cannot_decode(client):
     fine = encoded(gradient((90, 60)), "JPEG")
     # An ICC segment too short to number itself, which browsers pass over, and so does render.
     with_stub = fine[:2] + b"\xff\xe2\x00\x0fICC_PROFILE\x00\x01" + fine[2:]
-    originals = {"broken.png": png_with_corrupt_data(), "fine.jpg": fine, "stub.jpg": with_stub}
+    # A frame control with no acTL, which browsers pass over, and so does render.
+    still = encoded(gradient((90, 60)), "PNG")
+    still = still[:33] + png_chunk(b"fcTL", bytes(26)) + still[33:]
+    originals = {"broken.png": png_with_corrupt_data(), "fine.jpg": fine, "stub.jpg": with_stub, "still.png": still}
     s3.put_originals(client, bucket, originals)
     page = Gallery(client, bucket, {}, CUSTOM_HEADERS).html()
-    assert "<h2>fine.jpg</h2>" in page and "<h2>stub.jpg</h2>" in page and "broken.png" not in page
+    assert all(f"<h2>{key}</h2>" in page for key in ("fine.jpg", "stub.jpg", "still.png")) and "broken.png" not in page
 
 
 def test_a_built_event_has_the_shape_of_the_shipped_events():
