@@ -49,13 +49,20 @@ def palette_size(data: bytes) -> tuple[int, int] | None:
     return (bits, colours or 1 << bits) if bits in _PALETTED_DEPTHS else None
 
 
+class ProfileOutside(ValueError):
+    """An embedded ICC profile that runs past the end of the file."""
+
+
 def embedded_profile(data: bytes) -> bytes | None:
     """The ICC profile a BMP's V5 header embeds (PROFILE_EMBEDDED), which Chromium 156 applies (a helper's
-    measure); None for any other BMP, and where the profile is not all within the file."""
+    measure); None for any other BMP, or for a profile of no bytes. ProfileOutside for one not all within the
+    file, for which Chromium refuses the picture (a reviewer's measure)."""
     if data[:2] != b"BM" or len(data) < _PROFILE_AT + 8 or data[_CS_TYPE_AT:_CS_TYPE_AT + 4] != _PROFILE_EMBEDDED:
         return None
     if int.from_bytes(data[_FILE_HEADER:_FILE_HEADER + 4], "little") != _V5_HEADER:
         return None
     offset, size = struct.unpack_from("<II", data, _PROFILE_AT)
     start = _FILE_HEADER + offset
-    return data[start:start + size] if size and start + size <= len(data) else None
+    if start + size > len(data):
+        raise ProfileOutside(f"{size} bytes at {start}, past the file's {len(data)}")
+    return data[start:start + size] if size else None

@@ -390,14 +390,21 @@ def read_bmp_as_browsers(image: Image.Image, data: bytes) -> None:
     """A BMP's palette and profile as Chromium 156 reads them (a helper's measure). Pillow reads a palette all of
     greys as grey pixels, which holds only at the depth whose values they are, black and white at 1 bit and all
     256 greys at 8: a palette of black and white at 4 or 8 bits came out all black, one of 16 greys at 4 bits was
-    refused. Such a BMP is read by its palette. Nor does Pillow read a V5 header's embedded ICC profile."""
-    if (profile := bmp.embedded_profile(data)) is not None:
+    refused. Such a BMP is read by its palette. Nor does Pillow read a V5 header's embedded ICC profile; one that
+    runs past the end of the file, Chromium refuses the whole picture for."""
+    try:
+        profile = bmp.embedded_profile(data)
+    except bmp.ProfileOutside:
+        raise UnsupportedMedia("BMP whose embedded ICC profile runs past the end of the file, which browsers refuse")
+    if profile is not None:
         image.info["icc_profile"] = profile
     paletted = bmp.palette_size(data) if image.mode in ("1", "L") else None
     if paletted is None or (image.mode, *paletted) in GREYS_AS_PILLOW_READS_THEM:
         return
     bits, colours = paletted
-    levels = (0, 255) if colours == 2 else range(colours)  # what Pillow found the palette to be
+    # What Pillow found the palette to be, up to as many entries as the depth can index (Chromium's cap): Pillow
+    # compares a level past 255 by its low byte.
+    levels = (0, 255) if colours == 2 else range(min(colours, 1 << bits))
     image._mode = "P"  # Pillow's plugins set the mode so; no public way does, once the file is open
     image.palette = ImagePalette.raw("RGB", bytes(level for level in levels for _ in "RGB"))
     codec, extents, offset, args = image.tile[0]

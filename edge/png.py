@@ -126,11 +126,11 @@ def _without(data: bytes, spans: list[tuple[int, int]]) -> bytes:
     """`data` without these (start, end) spans, in order; `data` itself where there are none."""
     if not spans:
         return data
-    kept, start = [], 0
+    view, kept, start = memoryview(data), [], 0
     for position, end in spans:
-        kept.append(data[start:position])
+        kept.append(view[start:position])
         start = end
-    return b"".join(kept) + data[start:]
+    return b"".join([*kept, view[start:]])  # one copy: the result
 
 
 def layout(data: bytes) -> Layout | None:
@@ -138,10 +138,12 @@ def layout(data: bytes) -> Layout | None:
     None for anything but a PNG, and for an APNG (checked all the same), whose frames Pillow decodes itself.
     TooManyChunks for one of more than MAX_CHUNKS chunks up to IEND, before Pillow walks them. A PNG of no
     acTL before its pixels is a still one, as Chromium 156 shows it (by hand), whose frame chunks (fcTL, fdAT)
-    mean nothing: the layout is of the file without them, on which Pillow failed ("frame sequence errors")."""
+    mean nothing: the layout is of the file without them, on which Pillow failed ("frame sequence errors"),
+    unless one stands between IDAT chunks, for which Chromium refuses the file (a reviewer's measure)."""
     if not data.startswith(SIGNATURE):
         return None
-    compressed, frame_chunks, animated, pixels = 0, [], False, False
+    compressed, frame_chunks, animated = 0, [], False
+    first_idat = last_idat = None
     for count, (position, length, kind) in enumerate(_chunks(data), start=1):
         if kind == b"IEND":
             break
@@ -150,11 +152,13 @@ def layout(data: bytes) -> Layout | None:
         compressed += _inflated_by_pillow(data, position, length, kind)
         if compressed > MAX_COMPRESSED_CHUNKS:
             raise TooManyChunks(f"more than {MAX_COMPRESSED_CHUNKS} compressed text or profile chunks")
-        pixels = pixels or kind == b"IDAT"
-        animated = animated or (kind == b"acTL" and not pixels)
+        if kind == b"IDAT":
+            first_idat, last_idat = first_idat or position, position
+        animated = animated or (kind == b"acTL" and first_idat is None)
         if kind in FRAME_CHUNKS:
             frame_chunks.append((position, position + 12 + length))
-    if frame_chunks and not animated:
+    between_idats = first_idat is not None and any(first_idat < start < last_idat for start, _ in frame_chunks)
+    if frame_chunks and not animated and not between_idats:
         return layout(_without(data, frame_chunks))
     filtered, colour_type, palette, transparency = None, None, False, False
     for position, length, kind in _chunks(data):

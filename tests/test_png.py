@@ -414,6 +414,7 @@ def test_anything_but_a_still_png_is_left_to_pillow(data):
     pytest.param(whole_png()[:33] + png_chunk(b"acTL", struct.pack(">II", 1, 0)) + png_chunk(b"fdAT", bytes(8))
                  + whole_png()[33:], "fdAT before the pixels", id="fdat-first"),
     pytest.param(whole_png()[:33] + png_chunk(b"IEND", b"") + whole_png()[33:], "IEND before the pixels", id="iend-first"),
+    pytest.param(whole_png()[:33] + png_chunk(b"fcTL", bytes(26)), "no IDAT", id="frame-control-and-no-idat"),
     # Pillow would paint it in a grey ramp of its own, or with the last palette; browsers show nothing.
     pytest.param(palette_png(), "a palette image with no PLTE before its pixels", id="palette-without-plte"),
     pytest.param(palette_png(b""), "an empty PLTE", id="empty-plte"),
@@ -446,6 +447,17 @@ def test_frame_chunks_without_an_actl_are_left_out_of_the_layout(frame_chunk, af
     whole IDAT stream, and fails on frame data or controls after the pixels; such a PNG was refused."""
     at = whole_png().index(b"IEND") - 4 if after_the_pixels else 33
     assert png.layout(whole_png()[:at] + frame_chunk + whole_png()[at:]) == png.layout(whole_png())
+
+
+def test_a_frame_control_between_idat_chunks_of_a_still_png_is_refused():
+    """Chromium 156 refuses the file (a reviewer's measure): the chunk is not left out, and Pillow fails on it."""
+    stream = zlib.compress(GREY_ROWS)
+    data = (PNG_SIGNATURE + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 12, 8, 0, 0, 0, 0))
+            + png_chunk(b"IDAT", stream[:40]) + png_chunk(b"fcTL", bytes(26)) + png_chunk(b"IDAT", stream[40:])
+            + png_chunk(b"IEND", b""))
+    assert png.layout(data).data is data
+    with pytest.raises(UnsupportedMedia):
+        render(data, parse_rendition("/8x,png/a.png"), LIMITS)
 
 
 @pytest.mark.parametrize("header, size", [
