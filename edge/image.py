@@ -1099,9 +1099,11 @@ def decode_scale(geometry: Geometry, gap: float = DRAFT_GAP) -> float:
 
 
 def reduce_on_decode(frame: Frame) -> Frame:
-    """Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the output is that much smaller."""
+    """Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the output is that much smaller. Not a lossless JPEG,
+    which libjpeg cannot scale (it failed: a 415 for the sizes a reduced decode would serve, where larger ones
+    rendered); it alone has no quantization tables, which Pillow keeps as it opens the file."""
     image = frame.image
-    if image.format not in JPEG_FORMATS or frame.geometry.is_identity:
+    if image.format not in JPEG_FORMATS or frame.geometry.is_identity or not image.quantization:
         return frame
     scale = decode_scale(frame.geometry)
     if scale >= 1:

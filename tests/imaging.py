@@ -513,3 +513,34 @@ def tiff_pointing(first: list, exif: list | None = None, gps: list | None = None
         if name in places:
             body += laid(entries)
     return head + body
+
+
+def lossless_jpeg(image: Image.Image) -> bytes:
+    """A lossless JPEG (SOF3) of an 8-bit L or RGB image, which Pillow reads and does not write: predictor 1 (the
+    sample to the left; for a row's first, the one above), one Huffman table giving each category a 4-bit code."""
+    width, height = image.size
+    planes = [plane.tobytes() for plane in image.split()]
+    bits = []  # the scan's bits, in order
+    for at in range(width * height):
+        for plane in planes:
+            row_start = at % width == 0
+            predicted = (128 if at == 0 else plane[at - width]) if row_start else plane[at - 1]
+            difference = plane[at] - predicted
+            category = abs(difference).bit_length()
+            extra = difference if difference >= 0 else difference + (1 << category) - 1
+            bits += [int(bit) for bit in f"{category:04b}"]
+            bits += [extra >> shift & 1 for shift in reversed(range(category))]
+    bits += [1] * (-len(bits) % 8)  # padded with ones, as JPEG pads
+    scan = bytes(int("".join(map(str, bits[at:at + 8])), 2) for at in range(0, len(bits), 8))
+    scan = scan.replace(b"\xff", b"\xff\x00")  # stuffed
+    count = len(planes)
+
+    def segment(marker: int, payload: bytes) -> bytes:
+        return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
+
+    table = bytes([0, 0, 0, 9] + [0] * 12) + bytes(range(9))  # nine 4-bit codes, for categories 0 to 8
+    components = range(1, count + 1)
+    frame = struct.pack(">BHHB", 8, height, width, count) + b"".join(bytes((index, 0x11, 0)) for index in components)
+    header = bytes([count]) + b"".join(bytes((index, 0x00)) for index in components) + bytes((1, 0, 0))
+    return (b"\xff\xd8" + segment(0xC3, frame) + segment(0xC4, b"\x00" + table) + segment(0xDA, header) + scan
+            + b"\xff\xd9")

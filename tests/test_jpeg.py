@@ -12,7 +12,9 @@ from edge import jpeg
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.image import Limits, check_jpeg_data, render
 from edge.rendition import parse_rendition
-from imaging import DISPLAY_P3, app1, encoded, exif_directories, exif_with, gradient, tiff_pointing
+from imaging import (
+    DISPLAY_P3, app1, encoded, exif_directories, exif_with, gradient, largest_difference, lossless_jpeg, tiff_pointing,
+)
 
 # Pillow's subsampling codes: 0 is 4:4:4, 1 is 4:2:2, 2 is 4:2:0.
 LUMA_SAMPLING = {0: (1, 1), 1: (2, 1), 2: (2, 2)}
@@ -690,6 +692,18 @@ def test_an_application_segment_is_an_icc_one_only_by_its_own_bytes():
     data = photo[:2] + b"\xff\xe2\x00\x07ICC_PROFILE\x00\x01" + photo[2:]
     assert jpeg.pillow_header(data, 10_000).icc_stubs == []
     assert Image.open(io.BytesIO(data)).size == (20, 10)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_a_lossless_jpeg_renders_at_every_size(mode):
+    """libjpeg cannot decode it at a reduced scale: it failed there (a 415 at 20 px, where 50 px rendered)."""
+    source = gradient((200, 120)).convert(mode)
+    data = lossless_jpeg(source)
+    for width in (200, 50, 20):
+        rendered = Image.open(io.BytesIO(render(data, parse_rendition(f"/{width}x,png/a.jpg"),
+                                                Limits(50_000_000, 300)).body))
+        expected = source.resize(rendered.size, Image.Resampling.LANCZOS)
+        assert rendered.size == (width, width * 3 // 5) and largest_difference(rendered, expected) <= 2
 
 
 def test_an_mpos_icc_profile_is_put_together_as_a_jpegs():
