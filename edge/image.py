@@ -791,8 +791,8 @@ def exif_orientation(image: Image.Image, data: bytes) -> int:
 
 def shown_exif(image: Image.Image) -> bytes | None:
     """The Exif Chromium 156 turns a JPEG by (a helper's measure, as Skia's SkJpegMetadataDecoderImpl reads it): the
-    payload of the first application segment before the scan that Pillow keeps as APP1 and that begins "Exif\0"
-    and a sixth byte of any value, with something after them. Pillow joins every "Exif\0\0" segment's."""
+    payload of the first application segment before the scan that Pillow keeps as APP1 and that begins "Exif\\0"
+    and a sixth byte of any value, with something after them. Pillow joins every "Exif\\0\\0" segment's."""
     for name, payload in image.applist:
         if name == "APP1" and payload.startswith(EXIF_HEADER[:5]) and len(payload) > len(EXIF_HEADER):
             return payload[len(EXIF_HEADER):]

@@ -73,8 +73,8 @@ FIRST_CHUNK = len(SIGNATURE)  # where IHDR, which must be first, begins
 FCTL_PLACE, FCTL_PLACE_AT = struct.Struct(">IIII"), 4
 FCTL_DISPOSE_AT, FCTL_SIZE = 24, 26  # the dispose op after the place and the delay; then the blend op
 FDAT_SEQUENCE_SIZE = 4  # before a frame data chunk's compressed bytes
-DATA_CHUNKS = frozenset({b"IDAT", b"fdAT", b"DDAT"})
-FRAME_CHUNKS = frozenset({b"fcTL", b"fdAT"})  # an APNG's, after its acTL  # what Pillow reads on through, in an image's stream
+DATA_CHUNKS = frozenset({b"IDAT", b"fdAT", b"DDAT"})  # what Pillow reads on through, in an image's stream
+FRAME_CHUNKS = frozenset({b"fcTL", b"fdAT"})  # an APNG's, after its acTL
 DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 # Adam7's passes: first column and row, then the step across and down.
 ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
@@ -153,7 +153,7 @@ def layout(data: bytes) -> Layout | None:
         if compressed > MAX_COMPRESSED_CHUNKS:
             raise TooManyChunks(f"more than {MAX_COMPRESSED_CHUNKS} compressed text or profile chunks")
         if kind == b"IDAT":
-            first_idat, last_idat = first_idat or position, position
+            first_idat, last_idat = position if first_idat is None else first_idat, position
         animated = animated or (kind == b"acTL" and first_idat is None)
         if kind in FRAME_CHUNKS:
             frame_chunks.append((position, position + 12 + length))
