@@ -123,6 +123,8 @@ MAX_EXIF_SEGMENTS = 64  # a camera writes one; 64 of 64 KB take Pillow 13 ms to 
 # made by hand took 0.2-0.5 s to render (2.5 MiB of one-pixel runs 0.47 s), reviewers' 0.54-0.62 s and 1.47 s.
 MAX_RLE_BMP_BYTES = 5 * 1024 * 1024 // 2
 MAX_RLE_BMP_PIXELS = 2_100_000
+# The PNG chunks Pillow reads as metadata, each by a handler of its own (PngStream's chunk_ methods).
+PNG_METADATA_CHUNKS = ("tRNS", "iCCP", "sRGB", "gAMA", "cHRM", "pHYs", "tEXt", "zTXt", "iTXt", "eXIf")
 # A BMP's palette of greys that Pillow reads as grey pixels rightly: (mode, bit depth, palette entries).
 GREYS_AS_PILLOW_READS_THEM = frozenset({("1", 1, 2), ("L", 8, 256)})
 PALETTE_RAW_MODES = {1: "P;1", 4: "P;4", 8: "P"}  # a paletted BMP's pixels, by bit depth
@@ -149,7 +151,8 @@ MAX_SIDE = {"jpeg": 65_500, "png": 1_000_000, "webp": 16_383, "avif": 32_768, "g
 # ZeroDivisionError: Pillow's AVIF plugin divides by a track's timescale, which a file may give as 0.
 # Pillow also fails in Python on values of a type it does not expect: a TIFF's XMP tag of signed bytes makes
 # getexif() search a tuple (a TypeError, a reviewer's file).
-DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, ZeroDivisionError, TypeError)
+# OverflowError: a TIFF strip's offset past what a file can hold, which Pillow seeks to.
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, ZeroDivisionError, TypeError, OverflowError)
 BROKEN_PROFILE_ERRORS = (ImageCms.PyCMSError, OSError, ValueError)  # a profile LittleCMS cannot read or use
 GIF_KEEP, GIF_RESTORE_BACKGROUND, GIF_RESTORE_PREVIOUS = 1, 2, 3
 GIF_RESTORING = (GIF_RESTORE_PREVIOUS, 4)  # browsers read the reserved 4 as 3, and 5-7 as keeping the frame
@@ -331,11 +334,16 @@ def open_source(data: bytes, limits: Limits) -> Source:
                                f"it begins {data[:8]!r}") from None
     except DECODE_ERRORS as error:
         raise UnsupportedMedia(f"cannot identify image: {error}") from None
+    except AttributeError as error:
+        # Pillow's AVIF reader rewrites Exif whose orientation is not irot and imir's, and its writer fails on a
+        # tag it writes as text that holds a number (a fuzzer's): the Exif is the file's, broken.
+        raise UnsupportedMedia(f"cannot identify image: its Exif cannot be rewritten: {error}") from None
     if image.mode in RANGELESS_MODES:
         raise UnsupportedMedia(f"{image.format} with mode {image.mode} samples, whose range is unknown")
     canvas = image.size
     check_pixels(canvas, limits)
     if image.format == "PNG":
+        skip_metadata_after_pixels(image)
         read_transparency_as_browsers(image, data)
     if image.format == "BMP":
         read_bmp_as_browsers(image, data)
@@ -375,9 +383,6 @@ def read_transparency_as_browsers(image: Image.Image, data: bytes) -> None:
     to Pillow's 8-bit samples; palette alpha ignored whole where libpng ignores it; and a tRNS after the pixels
     ignored, which Pillow would read as it finishes decoding, past every check (with more than 256 palette
     entries, its conversion to RGBA then failed: a 500). Chromium differs on one invalid file: docs/SECURITY.md."""
-    # Pillow's chunk reader finds each chunk's handler by name. Bound to the file alone, not to the reader
-    # (a cycle, which would keep a refused image's pixels until the garbage collector ran).
-    image.png.chunk_tRNS = partial(skip_chunk, image.png.fp)
     if "transparency" not in image.info:
         return
     if png.palette_alpha_ignored(data):
@@ -409,6 +414,16 @@ def read_bmp_as_browsers(image: Image.Image, data: bytes) -> None:
     image.palette = ImagePalette.raw("RGB", bytes(level for level in levels for _ in "RGB"))
     codec, extents, offset, args = image.tile[0]
     image.tile = [ImageFile._Tile(codec, extents, offset, (PALETTE_RAW_MODES[bits], *args[1:]))]
+
+
+def skip_metadata_after_pixels(image: Image.Image) -> None:
+    """Have Pillow skip a PNG's metadata chunks after the pixels, which browsers ignore (CSS Images 3), where it
+    would read them as it finishes decoding, past every check: a tRNS (with more than 256 palette entries, its
+    conversion to RGBA then failed), or an iCCP cut short (an IndexError a fuzzer found): each a 500."""
+    # Pillow's chunk reader finds each chunk's handler by name. Bound to the file alone, not to the reader
+    # (a cycle, which would keep a refused image's pixels until the garbage collector ran).
+    for kind in PNG_METADATA_CHUNKS:
+        setattr(image.png, f"chunk_{kind}", partial(skip_chunk, image.png.fp))
 
 
 def skip_chunk(file: BinaryIO, position: int, length: int) -> bytes:
@@ -1587,7 +1602,7 @@ def encode(frames: list[Frame], quality: int | None, plays: int, lossless: bool 
         options["icc_profile"] = first.icc_profile
     if len(frames) > 1:
         options.update(animation_options(frames, plays))
-    images = [without_metadata(frame.image) for frame in frames]
+    images = [without_metadata(apart_from_its_source(frame.image, first.target)) for frame in frames]
     if first.target == "gif":
         images = list(worker_pool().map(gif_palette, images))
     if len(images) > 1:
@@ -1783,6 +1798,14 @@ def loop_option(target: str, plays: int) -> dict:
     if target == "webp":
         return {"loop": min(plays, MAX_WEBP_PLAYS)}
     return {"loop": plays} if target == "png" else {}
+
+
+def apart_from_its_source(image: Image.Image, target: str) -> Image.Image:
+    """A frame that no step changed is the opened source itself, and Pillow's AVIF writer walks every frame of
+    the image it is given (to tell whether all are grey): an MPO's preview, or an APNG's frames past those
+    rendered, were decoded then, and one broken there failed the render (a 500 a fuzzer found); a TIFF's pages
+    were all walked. Counting them would walk them too: any opened file is copied."""
+    return image.copy() if target == "avif" and isinstance(image, ImageFile.ImageFile) else image
 
 
 def without_metadata(image: Image.Image) -> Image.Image:

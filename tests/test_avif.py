@@ -1286,3 +1286,16 @@ def test_an_avif_whose_frames_decode_more_than_the_limit_allows_in_all_is_refuse
             edge.image.check_avif_items(data, Limits(48 * 32, 300))
     else:
         edge.image.check_avif_items(data, Limits(48 * 32, 300))
+
+
+
+def test_an_avif_whose_exif_pillow_cannot_rewrite_is_refused():
+    """Pillow's reader rewrites an Exif item whose orientation is not irot's, and its writer failed on a tag it
+    writes as text (Make) that holds a number: an AttributeError, a 500 a fuzzer found."""
+    exif = Image.Exif()
+    exif[0x0112], exif[0x010F] = 6, "ABCDEFG"  # Pillow's writer moves the orientation into irot, keeps Make
+    data = bytearray(encoded(gradient((16, 8)), "AVIF", exif=exif.tobytes()))
+    make = data.index(struct.pack(">HHI", 0x010F, 2, 8))  # as the writer orders it, big-endian
+    struct.pack_into(">HI", data, make + 2, 5, 1)  # a RATIONAL: the text's 8 bytes, as its two numbers
+    with pytest.raises(UnsupportedMedia, match="^cannot identify image: its Exif cannot be rewritten"):
+        render(bytes(data), parse_rendition("/8x,png/a.avif"), Limits(50_000_000, 300))

@@ -2462,3 +2462,34 @@ def test_a_profile_littlecms_cannot_build_on_is_tried_once_for_an_animation():
     result, image = rendered(data, "8x,gif")
     info = edge.image._kept_transform.cache_info()
     assert (result.frames, info.misses, info.hits, edge.image._kept_transform(broken, "RGB")) == (3, 1, 2, None)
+
+
+# --- a frame no step changed, apart from its source --------------------------------
+
+def test_an_mpo_whose_preview_is_missing_renders_at_its_own_size_as_avif():
+    """Pillow's AVIF writer walks every frame of the image it is given, here the opened source itself: it sought
+    the preview, which the file's end cuts off, and failed (a 500 a fuzzer found)."""
+    buffer = io.BytesIO()
+    Image.new("L", (32, 24), 200).save(buffer, "MPO", save_all=True, append_images=[Image.new("L", (32, 24), 50)])
+    first_picture = buffer.getvalue()[:buffer.getvalue().index(b"\xff\xd9") + 2]
+    _, image = rendered(first_picture, "32x,avif")  # grey: no step makes a new image of it
+    assert image.size == (32, 24) and max_difference(image.convert("L").getpixel((5, 5)), 200) <= 3
+
+
+def test_a_png_whose_metadata_after_the_pixels_is_broken_renders():
+    """Browsers ignore metadata after the image data; Pillow read an iCCP there as it finished decoding, and one
+    cut short before its compression method raised an IndexError (a 500 a fuzzer found)."""
+    whole = encoded(gradient((32, 24)), "PNG")
+    _, image = rendered(chunks_before_iend(whole, (b"iCCP", b"name\0")), "32x,png")
+    assert image.tobytes() == Image.open(io.BytesIO(whole)).tobytes()
+
+
+def test_an_apng_of_fewer_frames_than_it_declares_renders_at_its_own_size_as_avif():
+    """Its one frame present is rendered, and no step changes it: Pillow's AVIF writer sought the second frame
+    acTL declares, which is not there, and failed (a 500 a fuzzer found)."""
+    stream = zlib.compress(b"".join(b"\0" + bytes([row * 16] * 16) for row in range(12)))
+    data = apng_from_streams((16, 12, 8, 0), [(stream, (16, 12), (0, 0), 0, 0)])
+    actl = data.index(b"acTL") - 4
+    declaring_two = data[:actl] + png_chunk(b"acTL", struct.pack(">II", 2, 0)) + data[actl + 20:]
+    result, image = rendered(declaring_two, "16x,avif")
+    assert (image.size, result.frames) == ((16, 12), 1)

@@ -578,3 +578,18 @@ def test_the_orientation_is_read_from_no_more_entries_than_allowed(monkeypatch, 
     exif = directories([(EXIF_DIRECTORY, LONG, 1, "1"), (EXIF_DIRECTORY, LONG, 1, "2")], padding,
                        padding[:2] + [(ORIENTATION, SHORT, 1, 6)])
     assert tiff.orientation(exif) == orientation
+
+
+
+def test_a_strip_whose_offset_no_file_can_reach_is_refused():
+    """A classic TIFF's StripOffsets typed LONG8 (BigTIFF's), of 2^64 - 2: Pillow takes it and seeks there, which
+    Python cannot (an OverflowError, a 500 a fuzzer found)."""
+    entries = [(256, 3, 1, 3), (257, 3, 1, 4), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+               (273, 16, 1, "far"), (278, 3, 1, 4), (279, 4, 1, 12)]
+    far_at = 8 + 2 + 12 * len(entries) + 4
+    directory = struct.pack("<H", len(entries)) + b"".join(
+        struct.pack("<HHII", tag, field_type, count, far_at if value == "far" else value)
+        for tag, field_type, count, value in entries) + bytes(4)
+    data = b"II*\0" + struct.pack("<I", 8) + directory + struct.pack("<Q", 2**64 - 2) + bytes(12)
+    with pytest.raises(UnsupportedMedia, match="^cannot decode image: "):
+        edge.image.render(data, parse_rendition("/3x,png/a.tif"), edge.image.Limits(50_000_000, 300))
