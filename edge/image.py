@@ -151,7 +151,8 @@ MAX_SIDE = {"jpeg": 65_500, "png": 1_000_000, "webp": 16_383, "avif": 32_768, "g
 # ZeroDivisionError: Pillow's AVIF plugin divides by a track's timescale, which a file may give as 0.
 # Pillow also fails in Python on values of a type it does not expect: a TIFF's XMP tag of signed bytes makes
 # getexif() search a tuple (a TypeError, a reviewer's file).
-# OverflowError: a TIFF strip's offset past what a file can hold, which Pillow seeks to.
+# OverflowError: a TIFF strip's offset past what a file can hold, which Pillow seeks to, or a colour map of
+# negative numbers, which it packs into bytes.
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, ZeroDivisionError, TypeError, OverflowError)
 BROKEN_PROFILE_ERRORS = (ImageCms.PyCMSError, OSError, ValueError)  # a profile LittleCMS cannot read or use
 GIF_KEEP, GIF_RESTORE_BACKGROUND, GIF_RESTORE_PREVIOUS = 1, 2, 3

@@ -593,3 +593,21 @@ def test_a_strip_whose_offset_no_file_can_reach_is_refused():
     data = b"II*\0" + struct.pack("<I", 8) + directory + struct.pack("<Q", 2**64 - 2) + bytes(12)
     with pytest.raises(UnsupportedMedia, match="^cannot decode image: "):
         edge.image.render(data, parse_rendition("/3x,png/a.tif"), edge.image.Limits(50_000_000, 300))
+
+
+
+def test_a_colour_map_of_signed_numbers_is_refused():
+    """A palette TIFF's ColorMap typed SSHORT, one entry negative: Pillow packs it into bytes as it decodes, and
+    failed with an OverflowError (a 500 a fuzzer found)."""
+    image = Image.new("P", (4, 4))
+    image.putpalette([10, 20, 30] * 256)
+    data = bytearray(encoded(image, "TIFF"))
+    order = "<" if data[:2] == b"II" else ">"
+    directory = struct.unpack_from(order + "I", data, 4)[0]
+    for at in range(directory + 2, directory + 2 + 12 * struct.unpack_from(order + "H", data, directory)[0], 12):
+        tag, _, _, values = struct.unpack_from(order + "HHII", data, at)
+        if tag == 320:  # ColorMap
+            struct.pack_into(order + "H", data, at + 2, 8)  # SSHORT
+            struct.pack_into(order + "h", data, values, -2)
+    with pytest.raises(UnsupportedMedia, match="^cannot decode image: "):
+        edge.image.render(bytes(data), parse_rendition("/4x,png/a.tif"), edge.image.Limits(50_000_000, 300))
