@@ -151,9 +151,7 @@ MAX_SIDE = {"jpeg": 65_500, "png": 1_000_000, "webp": 16_383, "avif": 32_768, "g
 # ZeroDivisionError: Pillow's AVIF plugin divides by a track's timescale, which a file may give as 0.
 # Pillow also fails in Python on values of a type it does not expect: a TIFF's XMP tag of signed bytes makes
 # getexif() search a tuple (a TypeError, a reviewer's file).
-# OverflowError: a TIFF strip's offset past what a file can hold, which Pillow seeks to, or a colour map of
-# negative numbers, which it packs into bytes.
-DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, ZeroDivisionError, TypeError, OverflowError)
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, ZeroDivisionError, TypeError)
 BROKEN_PROFILE_ERRORS = (ImageCms.PyCMSError, OSError, ValueError)  # a profile LittleCMS cannot read or use
 GIF_KEEP, GIF_RESTORE_BACKGROUND, GIF_RESTORE_PREVIOUS = 1, 2, 3
 GIF_RESTORING = (GIF_RESTORE_PREVIOUS, 4)  # browsers read the reserved 4 as 3, and 5-7 as keeping the frame
@@ -337,7 +335,10 @@ def open_source(data: bytes, limits: Limits) -> Source:
         raise UnsupportedMedia(f"cannot identify image: {error}") from None
     except AttributeError as error:
         # Pillow's AVIF reader rewrites Exif whose orientation is not irot and imir's, and its writer fails on a
-        # tag it writes as text that holds a number (a fuzzer's): the Exif is the file's, broken.
+        # tag it writes as text that holds a number (a fuzzer's): the Exif is the file's, broken. Anywhere else,
+        # it would be ours: the PNG reader's.
+        if not is_iso_media(data):
+            raise
         raise UnsupportedMedia(f"cannot identify image: its Exif cannot be rewritten: {error}") from None
     if image.mode in RANGELESS_MODES:
         raise UnsupportedMedia(f"{image.format} with mode {image.mode} samples, whose range is unknown")
@@ -528,7 +529,12 @@ def check_pixels_in_head(head: bytes, limits: Limits) -> bool:
 def tells_its_size_only_whole(head: bytes) -> bool:
     """TIFF, whose directory (and size) may follow the pixels, and whose reader warns on a file cut
     short; AVIF (ISO BMFF), which Pillow opens only whole."""
-    return head.startswith(TIFF_SIGNATURES) or head[4:8] == b"ftyp"
+    return head.startswith(TIFF_SIGNATURES) or is_iso_media(head)
+
+
+def is_iso_media(data: bytes) -> bool:
+    """An ISO BMFF file, as AVIF is: its first box a file type box."""
+    return data[4:8] == b"ftyp"
 
 
 def declared_size(head: bytes) -> tuple[int, int] | None:
@@ -1184,6 +1190,12 @@ def decode_pixels(image: Image.Image) -> None:
         image.load()
     except DECODE_ERRORS as error:
         raise UnsupportedMedia(f"cannot decode image: {error}") from None
+    except OverflowError as error:
+        # A TIFF's, where Pillow seeks to a strip's offset past what a file can hold, or packs a colour map of
+        # negative numbers into bytes (fuzzers' 500s). Anywhere else, it would be ours: the PNG reader's.
+        if image.format != "TIFF":
+            raise
+        raise UnsupportedMedia(f"cannot decode image: {error}") from None
 
 
 def orient(frame: Frame) -> Frame:
@@ -1805,8 +1817,10 @@ def apart_from_its_source(image: Image.Image, target: str) -> Image.Image:
     """A frame that no step changed is the opened source itself, and Pillow's AVIF writer walks every frame of
     the image it is given (to tell whether all are grey): an MPO's preview, or an APNG's frames past those
     rendered, were decoded then, and one broken there failed the render (a 500 a fuzzer found); a TIFF's pages
-    were all walked. Counting them would walk them too: any opened file is copied."""
-    return image.copy() if target == "avif" and isinstance(image, ImageFile.ImageFile) else image
+    were all walked. Counting them would walk them too: any opened file is given as a plain image of the same
+    pixels, not a copy of them (a copy of a 16 MP RGBA frame took 61 MB more, a reviewer's measure)."""
+    # Pillow's own way to wrap decoded pixels in an image; no public call does it without copying them.
+    return image._new(image.im) if target == "avif" and isinstance(image, ImageFile.ImageFile) else image
 
 
 def without_metadata(image: Image.Image) -> Image.Image:

@@ -2493,3 +2493,16 @@ def test_an_apng_of_fewer_frames_than_it_declares_renders_at_its_own_size_as_avi
     declaring_two = data[:actl] + png_chunk(b"acTL", struct.pack(">II", 2, 0)) + data[actl + 20:]
     result, image = rendered(declaring_two, "16x,avif")
     assert (image.size, result.frames) == ((16, 12), 1)
+
+
+
+@pytest.mark.parametrize("error", [OverflowError, AttributeError])
+def test_a_bug_in_the_png_reader_stays_a_500(monkeypatch, error):
+    """Where a Pillow reader raises these on broken files (a TIFF's OverflowError, an AVIF's AttributeError), they
+    are the original's fault, a 415; the PNG reader is ours, read inside the same calls."""
+    def broken(*args):
+        raise error("a bug")
+
+    monkeypatch.setattr(png.InflatingReader, "read", broken)
+    with pytest.raises(error):
+        rendered(encoded(gradient((32, 24)), "PNG"), "16x,png")
