@@ -382,9 +382,8 @@ def apng_frames(image: Image.Image, present: int) -> tuple[int, int]:
 
 def read_transparency_as_browsers(image: Image.Image, data: bytes) -> None:
     """A PNG's tRNS as libpng (and so Firefox) reads it, where Pillow reads it otherwise: a colour key brought
-    to Pillow's 8-bit samples; palette alpha ignored whole where libpng ignores it; and a tRNS after the pixels
-    ignored, which Pillow would read as it finishes decoding, past every check (with more than 256 palette
-    entries, its conversion to RGBA then failed: a 500). Chromium differs on one invalid file: docs/SECURITY.md."""
+    to Pillow's 8-bit samples, and palette alpha ignored whole where libpng ignores it (one after the pixels is
+    skipped: skip_metadata_after_pixels). Chromium differs on one invalid file: docs/SECURITY.md."""
     if "transparency" not in image.info:
         return
     if png.palette_alpha_ignored(data):
