@@ -34,7 +34,7 @@ _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 
 _MOST_ENTRIES_READ = 1_000  # as MAX_TIFF_ENTRIES: a directory of more is refused anyway
 _ORIENTATION, _SHORT, _LONG = 0x0112, 3, 4
 MOST_ORIENTATION_ENTRIES = 2 * 65_535  # the most a directory's count can declare, twice
-_CLASSIC_ENTRY, _CLASSIC_ENTRY_SIZE = "HHII", 12  # tag, type, count, value or offset, after a byte order
+_CLASSIC_ENTRY_SIZE = 12  # tag, type, count, value or offset; BigTIFF's are 20
 _PIECE_OFFSETS = (273, 324)  # StripOffsets, TileOffsets
 
 
@@ -75,32 +75,32 @@ def orientation(exif: bytes) -> int:
     types too, and only the first directory. Chromium follows every such pointer: Exif of 5,459 of them, each to
     the first directory again, took 4.2 s in Python (a reviewer's), so no more than MOST_ORIENTATION_ENTRIES are
     read, a first and an Exif directory at their largest."""
-    order = {b"II": "<", b"MM": ">"}.get(exif[:2])
-    if order is None or len(exif) < 8 or struct.unpack_from(order + "H", exif, 2)[0] != 42:
+    layout = _layout(exif)
+    if layout is None or layout[4].size != _CLASSIC_ENTRY_SIZE:  # BigTIFF's header (magic 43) is no Exif's
         return 1
+    order = layout[0]
     left = MOST_ORIENTATION_ENTRIES
 
     def found_in(directory: int, first: bool) -> int | None:
         nonlocal left
-        if directory + 2 > len(exif):
+        found = _entries(exif, layout, directory, left)
+        if found is None:
             return None
-        start = directory + 2
-        count = struct.unpack_from(order + "H", exif, directory)[0]
-        whole = min(count, (len(exif) - start) // _CLASSIC_ENTRY_SIZE, left)
-        left -= whole
-        for tag, field_type, count, value in struct.iter_unpack(
-                order + _CLASSIC_ENTRY, exif[start:start + whole * _CLASSIC_ENTRY_SIZE]):
+        entries = found[1]
+        left -= len(entries)
+        for tag, field_type, count, value_at in entries:
             if count != 1:
                 continue
             if tag == _ORIENTATION and field_type == _SHORT:
-                short = value & 0xFFFF if order == "<" else value >> 16  # a SHORT stands first in the value field
+                short = struct.unpack_from(order + "H", exif, value_at)[0]
                 if 1 <= short <= 8:
                     return short
-            elif tag == _EXIF_DIRECTORY and field_type == _LONG and first and (inside := found_in(value, False)):
+            elif tag == _EXIF_DIRECTORY and field_type == _LONG and first and (
+                    inside := found_in(struct.unpack_from(order + "I", exif, value_at)[0], False)):
                 return inside
         return None
 
-    return found_in(struct.unpack_from(order + "I", exif, 4)[0], first=True) or 1
+    return found_in(_first_directory(exif, layout), first=True) or 1
 
 
 def strips(data: bytes) -> int:
