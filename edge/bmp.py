@@ -25,10 +25,10 @@ _CS_TYPE_AT, _PROFILE_AT = _FILE_HEADER + 56, _FILE_HEADER + 112
 def run_length_coded_size(data: bytes) -> tuple[int, int] | None:
     """The width and height Pillow reads from a BMP whose pixels are run-length coded (RLE8 or RLE4);
     None for any other file. A height whose top byte is 0xFF is a top-down BMP's, counted down."""
-    if data[:2] != b"BM" or len(data) < 34:
+    if _header_size(data) not in _INFO_HEADERS or len(data) < 34:
         return None
-    header_size, width, height = struct.unpack_from("<III", data, 14)
-    if header_size not in _INFO_HEADERS or struct.unpack_from("<I", data, 30)[0] not in _RUN_LENGTH_CODED:
+    width, height = struct.unpack_from("<II", data, 18)
+    if struct.unpack_from("<I", data, 30)[0] not in _RUN_LENGTH_CODED:
         return None
     return width, (2**32 - height if height >> 24 == 0xFF else height)
 
@@ -37,9 +37,7 @@ def palette_size(data: bytes) -> tuple[int, int] | None:
     """The bit depth (1, 4 or 8) and palette entries of a paletted BMP, as Pillow reads them: the entries the
     header counts, or as many as the depth gives where it counts none (an OS/2 core header never counts them);
     None for any other file."""
-    if data[:2] != b"BM" or len(data) < _FILE_HEADER + 4:
-        return None
-    header_size = int.from_bytes(data[_FILE_HEADER:_FILE_HEADER + 4], "little")
+    header_size = _header_size(data)
     if header_size == _CORE_HEADER and len(data) >= 26:
         bits, colours = struct.unpack_from("<H", data, 24)[0], 0
     elif header_size in _INFO_HEADERS and len(data) >= 50:
@@ -57,12 +55,18 @@ def embedded_profile(data: bytes) -> bytes | None:
     """The ICC profile a BMP's V5 header embeds (PROFILE_EMBEDDED), which Chromium 156 applies (a helper's
     measure); None for any other BMP, or for a profile of no bytes. ProfileOutside for one not all within the
     file, for which Chromium refuses the picture (a reviewer's measure)."""
-    if data[:2] != b"BM" or len(data) < _PROFILE_AT + 8 or data[_CS_TYPE_AT:_CS_TYPE_AT + 4] != _PROFILE_EMBEDDED:
-        return None
-    if int.from_bytes(data[_FILE_HEADER:_FILE_HEADER + 4], "little") != _V5_HEADER:
+    if (_header_size(data) != _V5_HEADER or len(data) < _PROFILE_AT + 8
+            or data[_CS_TYPE_AT:_CS_TYPE_AT + 4] != _PROFILE_EMBEDDED):
         return None
     offset, size = struct.unpack_from("<II", data, _PROFILE_AT)
     start = _FILE_HEADER + offset
     if start + size > len(data):
         raise ProfileOutside(f"{size} bytes at {start}, past the file's {len(data)}")
     return data[start:start + size] if size else None
+
+
+def _header_size(data: bytes) -> int | None:
+    """The size of a BMP's information header, which tells its kind; None for anything else."""
+    if data[:2] != b"BM" or len(data) < _FILE_HEADER + 4:
+        return None
+    return int.from_bytes(data[_FILE_HEADER:_FILE_HEADER + 4], "little")
