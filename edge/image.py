@@ -49,6 +49,7 @@ from PIL import (  # noqa: F401 - imported for their registration side effect
 )
 
 from edge import avif, bmp, gif, heap, icc, jpeg, png, tiff, webp
+from edge.config import Config
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import Box, Geometry, plan
 from edge.rendition import Rendition
@@ -201,6 +202,10 @@ class Limits:
     max_pixels: int  # per frame, and for all the frames of an animation together
     max_frames: int
 
+    @classmethod
+    def configured(cls, config: Config) -> "Limits":
+        return cls(config.max_source_pixels, config.max_frames)
+
 
 @dataclass(frozen=True)
 class Source:
@@ -303,9 +308,8 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
         if not has_alpha(image) or source.hidden_alpha:
             drop_unshown_alpha(frames)
         await_data_check(source)
-    except BaseException:  # a check still running is of use to no one now (DataCheck)
-        if source.data_check is not None:
-            source.data_check.stop.set()
+    except BaseException:
+        stop_data_check(source)
         raise
     if target == "gif" and len(frames) > 1:
         frames = shown_as_gif(frames, plays)
@@ -752,6 +756,12 @@ def await_data_check(source: Source) -> None:
     if isinstance(failure, png.MalformedPng):
         raise UnsupportedMedia(f"malformed PNG: {failure}")
     source.data_check.outcome.result()  # anything else the check raised is a bug: as it is
+
+
+def stop_data_check(source: Source) -> None:
+    """Once the render has failed, a check still running is of use to no one (DataCheck)."""
+    if source.data_check is not None:
+        source.data_check.stop.set()
 
 
 def check_animation_pixels(frame_count: int, canvas: tuple[int, int], limits: Limits) -> None:

@@ -41,7 +41,9 @@ from PIL import Image
 
 from edge import config as edge_config
 from edge.errors import Misconfigured
+from edge.event import Headers, S3Origin
 from edge.handler import handler as edge_handler
+from edge.image import Limits
 from local import runtime, s3, samples, template
 from local.cache import ResponseCache
 from local.gallery import Gallery
@@ -74,6 +76,18 @@ class Origin:
     @property
     def domain_name(self) -> str:
         return f"{self.bucket}.s3.{self.region}.amazonaws.com"
+
+    def as_the_function_reads_it(self) -> S3Origin:
+        headers = Headers.from_cloudfront(cloudfront_headers(self.custom_headers))
+        return S3Origin(self.domain_name, self.region, path="", custom_headers=headers)
+
+    def render_limits(self) -> Limits:
+        """The limits the function renders under, as it reads them from the custom headers; the defaults where
+        those are malformed, since the function then answers every rendition with a 500 anyway."""
+        try:
+            return Limits.configured(edge_config.Config.from_origin(self.as_the_function_reads_it()))
+        except Misconfigured:
+            return Limits(edge_config.DEFAULT_MAX_SOURCE_PIXELS, edge_config.DEFAULT_MAX_FRAMES)
 
 
 @dataclass(frozen=True)
@@ -573,7 +587,7 @@ def serve(args: argparse.Namespace, endpoint_url: str, embedded: bool) -> None:
     headers = custom_headers(args.originals_bucket, configured.headers, flag_overrides(args))
     origin = Origin(args.derivatives_bucket, args.region, headers)
     notes = {sample.key: sample.note for sample in samples.SAMPLES} if embedded else {}
-    gallery = Gallery(client, args.originals_bucket, notes, headers)
+    gallery = Gallery(client, args.originals_bucket, notes, headers, origin.render_limits())
     cache = None if args.no_cache else ResponseCache()
     try:
         server = CloudFrontServer(

@@ -6,7 +6,6 @@ browser test compares them with what Chromium actually decoded.
 """
 
 import html
-import io
 import json
 import threading
 from dataclasses import dataclass
@@ -14,12 +13,10 @@ from pathlib import Path
 from string import Template
 from urllib.parse import quote
 
-from PIL import Image
-
-from edge import jpeg, png
+from edge import png
 from edge.errors import EdgeError
 from edge.geometry import plan
-from edge.image import decode_pixels, jpeg_header, oriented_size
+from edge.image import Limits, await_data_check, decode_pixels, open_source, oriented_size, stop_data_check
 
 TEMPLATE = Template((Path(__file__).resolve().parent / "gallery.html").read_text(encoding="utf-8"))
 MAX_ORIGINALS = 24
@@ -28,22 +25,28 @@ TILE_WIDTH = 320
 COVER_SIDE = 240
 
 
-def as_render_opens(data: bytes) -> bytes:
-    """An original's bytes as render gives them to Pillow, read as browsers read them where Pillow would fail:
-    a PNG without its broken ancillary chunks, and a still one without frame chunks (png.layout); a JPEG
-    without its ICC stubs."""
-    data = png.without_broken_ancillary_chunks(data)
-    still = png.layout(data)
-    return still.data if still is not None else jpeg.icc_stubs_hidden(data, jpeg_header(data))
-
-
 @dataclass(frozen=True)
 class Original:
     key: str
     format: str
     size: tuple[int, int]  # upright, after EXIF orientation
-    frames: int
+    frames: int  # as many as an animated rendition plays
     bytes: int
+
+    @classmethod
+    def read(cls, key: str, data: bytes, limits: Limits) -> "Original":
+        """The original as render opens it, with its first picture decoded and its data checked: an EdgeError
+        where render would refuse it, since every rendition of it would then be an error."""
+        opened = png.without_broken_ancillary_chunks(data)
+        source = open_source(opened, limits)
+        try:
+            decode_pixels(source.image)
+            await_data_check(source)
+        except BaseException:
+            stop_data_check(source)
+            raise
+        image = source.image
+        return cls(key, image.format or "?", oriented_size(image, opened), source.frames, len(data))
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,9 @@ class Variant:
 
 
 class Gallery:
-    def __init__(self, s3, bucket: str, notes: dict[str, str], config: dict[str, str]):
-        self._s3, self._bucket, self._notes, self._config = s3, bucket, notes, config
+    def __init__(self, s3, bucket: str, notes: dict[str, str], config: dict[str, str], limits: Limits):
+        """config: the origin's custom headers, shown on the page; limits: those render reads from them."""
+        self._s3, self._bucket, self._notes, self._config, self._limits = s3, bucket, notes, config, limits
         self._originals: dict[tuple[str, str], Original | None] = {}  # by (key, ETag): each is read once
         self._lock = threading.Lock()
 
@@ -94,12 +98,9 @@ class Gallery:
                 return self._originals[(key, etag)]
         data = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
         try:
-            image = Image.open(io.BytesIO(as_render_opens(data)))
-            decode_pixels(image)  # an original whose pixels do not decode has nothing to show
-            frames = getattr(image, "n_frames", 1)
-            original = Original(key, image.format or "?", oriented_size(image, data), frames, len(data))
-        except (OSError, SyntaxError, ValueError, EdgeError):  # ValueError: png.MalformedPng, png.TooManyChunks
-            original = None  # not an image Pillow opens, or one it cannot decode: nothing to show
+            original = Original.read(key, data, self._limits)
+        except EdgeError:
+            original = None  # one that render refuses: every rendition would be an error
         with self._lock:
             self._originals[(key, etag)] = original
         return original

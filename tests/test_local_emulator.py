@@ -9,6 +9,7 @@ import re
 import socket
 import threading
 import urllib.error
+import zlib
 import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,9 +21,10 @@ from PIL import Image
 
 from bombs import png_chunk
 from edge.handler import handler as edge_handler
+from edge.image import Limits
 from imaging import (
-    DERIVATIVES, IMMUTABLE, ORIGINALS, encoded, gradient, load_event, origin_response, png_with_corrupt_data,
-    template_with_origins,
+    DERIVATIVES, IMMUTABLE, ORIGINALS, apng_from_streams, encoded, gradient, load_event, origin_response,
+    png_stream, png_with_corrupt_data, template_with_origins, tiled_tiff,
 )
 from local import cdn, s3, samples, template
 from local.cache import ResponseCache
@@ -86,7 +88,8 @@ class CountingHandler:
 def serving(client, handler, cache: ResponseCache | None = None, viewer_headers=template.ViewerHeaders()):
     """An emulator on a free port, in a thread; yields its base URL."""
     origin = cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS)
-    gallery = Gallery(client, ORIGINALS, {sample.key: sample.note for sample in samples.SAMPLES}, CUSTOM_HEADERS)
+    notes = {sample.key: sample.note for sample in samples.SAMPLES}
+    gallery = Gallery(client, ORIGINALS, notes, CUSTOM_HEADERS, origin.render_limits())
     cloudfront = cdn.CloudFront(client, origin, gallery, handler, cache, viewer_headers=viewer_headers)
     server = cdn.CloudFrontServer(cloudfront, port=0)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -616,8 +619,35 @@ def test_the_gallery_leaves_out_an_original_it_cannot_decode(client):
     still = still[:33] + png_chunk(b"fcTL", bytes(26)) + still[33:]
     originals = {"broken.png": png_with_corrupt_data(), "fine.jpg": fine, "stub.jpg": with_stub, "still.png": still}
     s3.put_originals(client, bucket, originals)
-    page = Gallery(client, bucket, {}, CUSTOM_HEADERS).html()
+    page = Gallery(client, bucket, {}, CUSTOM_HEADERS, Limits(50_000_000, 300)).html()
     assert all(f"<h2>{key}</h2>" in page for key in ("fine.jpg", "stub.jpg", "still.png")) and "broken.png" not in page
+
+
+def test_the_gallery_shows_originals_as_the_function_renders_them_under_the_configured_limits(client):
+    bucket = "gallery-under-limits"
+    s3.create_buckets(client, REGION, bucket)
+    frame = png_stream(gradient((30, 20)))
+    # Two frames after a fallback image, which Pillow counts as a third and browsers never show.
+    animated = apng_from_streams((30, 20, 8, 2), [(frame, (30, 20), (0, 0), 0, 0)] * 2, fallback=frame)
+    # Pillow decodes it; the data check render awaits finds its one tile inflating past the pixels.
+    overflowing_tile = tiled_tiff(Image.new("L", (16, 16)), 16, [zlib.compress(bytes(8193))])
+    originals = {"animated.png": animated, "over-the-limit.jpg": encoded(gradient((90, 60)), "JPEG"),
+                 "overflowing-tile.tif": overflowing_tile}
+    s3.put_originals(client, bucket, originals)
+    origin = cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS | {"x-max-source-pixels": "5000"})
+    page = Gallery(client, bucket, {}, origin.custom_headers, origin.render_limits()).html()
+    assert "<h2>animated.png</h2>" in page and "PNG · 30×20 · 2 frames ·" in page
+    assert "over-the-limit.jpg" not in page and "overflowing-tile.tif" not in page
+
+
+@pytest.mark.parametrize(("headers", "limits"), [
+    ({}, Limits(50_000_000, 300)),
+    ({"x-max-source-pixels": "5000", "x-max-frames": "2"}, Limits(5000, 2)),
+    ({"x-max-source-pixels": "5000", "x-max-frames": "two"}, Limits(50_000_000, 300)),
+], ids=["defaults", "configured", "malformed"])
+def test_the_emulators_render_limits_are_the_functions(headers, limits):
+    """Malformed, the function answers every rendition with a 500, and the gallery keeps the defaults."""
+    assert cdn.Origin(DERIVATIVES, REGION, {"x-originals-bucket": ORIGINALS} | headers).render_limits() == limits
 
 
 def test_a_built_event_has_the_shape_of_the_shipped_events():
@@ -881,9 +911,9 @@ def gallery_notes(monkeypatch) -> list[dict[str, str]]:
     """The notes each gallery `python -m local.cdn` makes is given, by key."""
     given = []
 
-    def noted(client, bucket, notes, config):
+    def noted(client, bucket, notes, config, limits):
         given.append(notes)
-        return Gallery(client, bucket, notes, config)
+        return Gallery(client, bucket, notes, config, limits)
 
     monkeypatch.setattr(cdn, "Gallery", noted)
     return given
