@@ -119,9 +119,9 @@ AVIF_DECODED_PIXELS = 8
 MAX_TIFF_JPEG_HEADERS = 8  # the last strip of each plane's: a plane a sample (CMYK and alpha: 5)
 ARITHMETIC_SCAN_COST = 4
 MAX_EXIF_SEGMENTS = 64  # a camera writes one; 64 of 64 KB take Pillow 13 ms to gather, by hand
-# A run-length coded BMP, which Pillow decodes in Python (edge/bmp.py). Such BMPs are screenshots and icons,
-# if anything: a 1920 x 1080 one fits, its pixels in absolute runs (2.1 MB). At the limits, the slowest ones
-# made by hand took 0.2-0.5 s to render (2.5 MiB of one-pixel runs 0.47 s), reviewers' 0.54-0.62 s and 1.47 s.
+# A run-length coded BMP, which is decoded in Python (edge/bmp.py). Such BMPs are screenshots and icons, if
+# anything: a 1920 x 1080 one fits, its pixels in absolute runs (2.1 MB). At the limits, the slowest hostile ones
+# made by hand decode in 0.2-0.6 s (docs/SECURITY.md).
 MAX_RLE_BMP_BYTES = 5 * 1024 * 1024 // 2
 MAX_RLE_BMP_PIXELS = 2_100_000
 # The PNG chunks Pillow reads as metadata, each by a handler of its own (PngStream's chunk_ methods).
@@ -129,6 +129,9 @@ PNG_METADATA_CHUNKS = ("tRNS", "iCCP", "sRGB", "gAMA", "cHRM", "pHYs", "tEXt", "
 # A BMP's palette of greys that Pillow reads as grey pixels rightly: (mode, bit depth, palette entries).
 GREYS_AS_PILLOW_READS_THEM = frozenset({("1", 1, 2), ("L", 8, 256)})
 PALETTE_RAW_MODES = {1: "P;1", 4: "P;4", 8: "P"}  # a paletted BMP's pixels, by bit depth
+RUN_LENGTH_DECODER = "edge_bmp_rle"  # RunLengthDecoder's name, beside Pillow's bmp_rle
+BLACK_RGB = bytes(3)
+BLACK_AND_WHITE_LEVELS = bytes([0, 255]).ljust(256, b"\0")  # a 1-bit BMP's indices as levels; past its two, black
 EXIF_HEADER = b"Exif\x00\x00"
 EXIF_TIFF_HEADERS = TIFF_SIGNATURES[:2]  # Exif is classic TIFF
 DEFAULT_FRAME_MS = 100
@@ -409,9 +412,14 @@ def read_bmp_as_browsers(image: Image.Image, data: bytes) -> None:
     if profile is not None:
         image.info["icc_profile"] = profile
     paletted = bmp.palette_size(data) if image.mode in ("1", "L") else None
-    if paletted is None or (image.mode, *paletted) in GREYS_AS_PILLOW_READS_THEM:
-        return
-    bits, colours = paletted
+    if paletted is not None and (image.mode, *paletted) not in GREYS_AS_PILLOW_READS_THEM:
+        read_greys_by_palette(image, *paletted)
+    if image.tile[0].codec_name == "bmp_rle":
+        decode_runs_as_browsers(image)
+
+
+def read_greys_by_palette(image: Image.Image, bits: int, colours: int) -> None:
+    """A palette of greys that Pillow read as grey pixels of another depth, read as a palette (read_bmp_as_browsers)."""
     # What Pillow found the palette to be, up to as many entries as the depth can index (Chromium's cap): Pillow
     # compares a level past 255 by its low byte.
     levels = (0, 255) if colours == 2 else range(min(colours, 1 << bits))
@@ -419,6 +427,65 @@ def read_bmp_as_browsers(image: Image.Image, data: bytes) -> None:
     image.palette = ImagePalette.raw("RGB", bytes(level for level in levels for _ in "RGB"))
     codec, extents, offset, args = image.tile[0]
     image.tile = [ImageFile._Tile(codec, extents, offset, (PALETTE_RAW_MODES[bits], *args[1:]))]
+
+
+def decode_runs_as_browsers(image: Image.Image) -> None:
+    """Have an RLE8 or RLE4 BMP decoded as Chromium 156 decodes it (bmp.run_length_pixels), where Pillow wrapped
+    runs and deltas onto the next row, shifted the rows after a literal that passes a row's end, refused a file
+    whose end-of-bitmap comes early, and showed the pixels left unwritten in its palette's first colour, which
+    Chromium shows black, as it shows an index past the palette. Black must then be one of the colours: a
+    palette of 256 without it becomes RGB pixels."""
+    codec, extents, offset, (_, rle4, direction) = image.tile[0]
+    palette = None
+    if image.mode == "P":
+        colours = palette_colours(image.palette)[:256]
+        black = len(colours) if len(colours) < 256 else next((index for index, colour in enumerate(colours)
+                                                              if colour == BLACK_RGB), None)
+        if black is None:
+            palette, black = b"".join(colours), tuple(BLACK_RGB)
+            image._mode, image.palette = "RGB", None
+        else:
+            image.palette = ImagePalette.raw("RGB", b"".join(colours).ljust(256 * 3, b"\0"))
+    else:  # "1" or "L": Pillow's reading of a palette of greys, which it holds rightly, black first
+        black = 0
+    image.tile = [ImageFile._Tile(RUN_LENGTH_DECODER, extents, offset, (rle4, palette, black, direction))]
+
+
+def palette_colours(palette: ImagePalette.ImagePalette) -> list[bytes]:
+    """The RGB of each entry of a palette, in the order of its raw mode as a plugin read it (BGRX, BGR), or of its
+    mode once Pillow has taken it in."""
+    order, data = palette.rawmode or palette.mode, palette.palette
+    return [bytes(data[start + order.index(band)] for band in "RGB")
+            for start in range(0, len(data) - len(order) + 1, len(order))]
+
+
+class RunLengthDecoder(ImageFile.PyDecoder):
+    """An RLE8 or RLE4 BMP's pixels (decode_runs_as_browsers); the file's end is cut short as Pillow cuts it."""
+
+    _pulls_fd = True
+
+    def decode(self, buffer: bytes) -> tuple[int, int]:
+        rle4, palette, black, direction = self.args
+        size, coded = (self.state.xsize, self.state.ysize), self.fd.read()
+        if palette is None:
+            indices = bmp.run_length_pixels(coded, *size, rle4, fill=black)
+            if self.mode == "1":
+                indices = indices.translate(BLACK_AND_WHITE_LEVELS)
+            self.set_as_raw(bytes(indices), "L" if self.mode in ("1", "L") else "P", (0, direction))
+            return -1, 0
+        # Every index is a colour, and none is black: the pixels left unwritten are those two fills tell apart.
+        filled, refilled = (Image.frombytes("L", size, bytes(bmp.run_length_pixels(coded, *size, rle4, fill=fill)))
+                            for fill in (0, 1))
+        unwritten = ImageChops.difference(filled, refilled).point([0] + [255] * 255)
+        pixels = Image.frombytes("P", size, filled.tobytes())
+        pixels.putpalette(palette)
+        pixels = pixels.convert("RGB")
+        pixels.paste(black, mask=unwritten)
+        self.set_as_raw(pixels.tobytes(), "RGB", (0, direction))
+        return -1, 0
+
+
+Image.register_decoder(RUN_LENGTH_DECODER, RunLengthDecoder)
 
 
 def skip_metadata_after_pixels(image: Image.Image) -> None:

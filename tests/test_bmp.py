@@ -18,14 +18,16 @@ RLE8, RLE4 = 1, 2
 END_OF_LINE, END_OF_BITMAP = b"\x00\x00", b"\x00\x01"
 
 
-def rle_bmp(width: int, height: int, coded: bytes, compression: int = RLE8, header_size: int = 40) -> bytes:
-    """A BMP of a grey palette (index i is grey i, 4-bit ones grey 17 i), its pixels `coded` by
-    `compression`; a negative height is a top-down BMP's."""
+def rle_bmp(width: int, height: int, coded: bytes, compression: int = RLE8, header_size: int = 40,
+            colours: list[tuple[int, int, int]] | None = None) -> bytes:
+    """A BMP of a grey palette (index i is grey i, 4-bit ones grey 17 i), or of `colours`, its pixels `coded`
+    by `compression`; a negative height is a top-down BMP's."""
     bits = 8 if compression == RLE8 else 4
     step = 255 // ((1 << bits) - 1)
-    palette = b"".join(bytes([step * index] * 3 + [0]) for index in range(1 << bits))
+    colours = colours or [(step * index,) * 3 for index in range(1 << bits)]
+    palette = b"".join(bytes((blue, green, red, 0)) for red, green, blue in colours)
     info = struct.pack("<IiiHHIIiiII", header_size, width, height, 1, bits, compression, len(coded), 2835, 2835,
-                       1 << bits, 0) + bytes(header_size - 40)
+                       len(colours), 0) + bytes(header_size - 40)
     offset = 14 + len(info) + len(palette)
     return b"BM" + struct.pack("<IHHI", offset + len(coded), 0, 0, offset) + info + palette + coded
 
@@ -66,6 +68,91 @@ def test_a_top_down_bmps_height_is_counted_down():
 ], ids=["uncompressed", "cut", "core-header", "unknown-header", "png", "bitmap-array"])
 def test_what_is_not_run_length_coded_has_no_size_here(data):
     assert bmp.run_length_coded_size(data) is None
+
+
+# --- run-length coded pixels, as Chromium 156 decodes them -----------------------
+
+RED_GREEN_BLUE = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+SHOWN = {"R": (255, 0, 0), "G": (0, 255, 0), "B": (0, 0, 255), "K": (0, 0, 0), "W": (255, 255, 255)}
+R, G, B = 0, 1, 2  # RED_GREEN_BLUE's indices
+
+
+def shown_rows(data: bytes) -> str:
+    """The rendered pixels, top row first, rows apart by "/", each pixel by its letter in SHOWN."""
+    image = Image.open(io.BytesIO(render(data, parse_rendition(f"/{Image.open(io.BytesIO(data)).width}x,png/a.bmp"),
+                                         Limits(50_000_000, 300)).body)).convert("RGB")
+    letters = {colour: letter for letter, colour in SHOWN.items()}
+    pixels = list(image.get_flattened_data())
+    return "/".join("".join(letters[pixel] for pixel in pixels[start:start + image.width])
+                    for start in range(0, len(pixels), image.width))
+
+
+# Each shown as Chromium 156 showed it, by hand: 4x3 RLE8 of red, green and blue, bottom row stored first.
+@pytest.mark.parametrize(("coded", "rows"), [
+    (bytes([4, G, 0, 0, 4, B, 0, 0, 4, R]) + END_OF_LINE + END_OF_BITMAP, "RRRR/BBBB/GGGG"),
+    (bytes([4, G, 0, 0, 4, B, 0, 0, 4, R]) + END_OF_LINE, "RRRR/BBBB/GGGG"),  # past the last row: done
+    (bytes([4, G]) + END_OF_LINE + END_OF_BITMAP, "KKKK/KKKK/GGGG"),
+    (bytes([2, G]) + END_OF_BITMAP, "KKKK/KKKK/GGKK"),
+    (bytes([2, G, 0, 0, 4, B, 0, 0, 4, G]) + END_OF_BITMAP, "GGGG/BBBB/GGKK"),
+    (bytes([4, G, 0, 0, 0, 0, 4, B, 0, 0, 4, R]) + END_OF_BITMAP, "BBBB/KKKK/GGGG"),  # an end of line skips a row
+    (bytes([0, 0, 4, G, 0, 0, 4, B, 0, 0, 4, R]) + END_OF_BITMAP, "BBBB/GGGG/KKKK"),
+    (bytes([6, G, 0, 0, 4, B, 0, 0, 4, R]) + END_OF_BITMAP, "RRRR/BBBB/GGGG"),  # a run cut at the row's end
+    (bytes([6, G, 2, B, 4, R]) + END_OF_BITMAP, "KKKK/KKKK/GGGG"),  # and the row's runs after it
+    (bytes([0, 6, G, G, G, G, B, B, 0, 0, 4, B, 0, 0, 4, R]) + END_OF_BITMAP, "RRRR/BBBB/GGGG"),  # a literal
+    (bytes([0, 6, G, G, G, G, B, B, 2, B, 4, R]) + END_OF_BITMAP, "KKKK/KKKK/GGGG"),
+    (bytes([1, G, 0, 2, 2, 1, 1, B, 0, 0, 4, B]) + END_OF_BITMAP, "BBBB/KKKB/GKKK"),  # a delta
+    (bytes([2, G, 0, 2, 5, 0, 2, B, 0, 0, 4, R]) + END_OF_BITMAP, "KKKK/RRRR/GGKK"),  # past the row's end
+    (bytes([2, G, 0, 2, 0, 5, 2, B]) + END_OF_BITMAP, "KKKK/KKKK/GGKK"),  # past the last row
+    (bytes([4, 7, 0, 0, 4, B, 0, 0, 4, R]) + END_OF_BITMAP, "RRRR/BBBB/KKKK"),  # an index past the palette
+], ids=["whole", "no-end-of-bitmap-after-the-last-row", "ends-after-a-row", "ends-mid-row", "row-ended-early",
+        "two-ends-of-line", "starts-with-an-end-of-line", "run-past-the-row", "runs-past-the-row",
+        "literal-past-the-row", "literals-past-the-row", "delta", "delta-past-the-row", "delta-past-the-last-row",
+        "index-past-the-palette"])
+def test_run_length_coded_pixels_are_decoded_as_chromium_decodes_them(coded, rows):
+    assert shown_rows(rle_bmp(4, 3, coded, colours=RED_GREEN_BLUE)) == rows
+
+
+def test_a_top_down_run_length_coded_bmp_is_decoded_from_its_top():
+    coded = bytes([4, G, 0, 0, 0, 0, 4, B]) + END_OF_LINE + END_OF_BITMAP
+    assert shown_rows(rle_bmp(4, -3, coded, colours=RED_GREEN_BLUE)) == "GGGG/KKKK/BBBB"
+
+
+@pytest.mark.parametrize(("width", "coded", "rows"), [
+    (3, bytes([5, 0x12, 0, 0, 3, 0x22]) + END_OF_BITMAP, "BBB/GBG"),
+    (5, bytes([0, 5, 0x12, 0x01, 0x20, 0]) + END_OF_LINE + bytes([2, 0x21]) + END_OF_BITMAP, "BGKKK/GBRGB"),
+], ids=["runs", "literal"])
+def test_4_bit_pixels_alternate_as_chromium_decodes_them(width, coded, rows):
+    assert shown_rows(rle_bmp(width, 2, coded, RLE4, colours=RED_GREEN_BLUE)) == rows
+
+
+@pytest.mark.parametrize(("colours", "coded", "rows"), [
+    ([(0, 0, 0), (255, 255, 255)], bytes([2, 1, 2, 2, 0, 0, 4, 0]) + END_OF_BITMAP, "KKKK/WWKK"),
+    ([(0, 0, 0), (255, 255, 255)], bytes([2, 1, 0, 0, 4, 1]) + END_OF_BITMAP, "WWWW/WWKK"),
+    ([(255, 0, 0)] * 255 + [(0, 255, 0)], bytes([2, 255, 0, 0, 4, 0]) + END_OF_BITMAP, "RRRR/GGKK"),
+    ([(255, 0, 0)] * 200 + [(0, 0, 0)] + [(0, 255, 0)] * 55, bytes([2, 255]) + END_OF_BITMAP, "KKKK/GGKK"),
+], ids=["black-and-white", "black-and-white-ended-early", "256-colours-none-black", "256-colours-one-black"])
+def test_pixels_left_unwritten_are_black_whatever_the_palette(colours, coded, rows):
+    """Chromium 156 shows them black (by hand: a palette of 256 without black too), where Pillow had shown
+    palette entry 0."""
+    assert shown_rows(rle_bmp(4, 2, coded, colours=colours)) == rows
+
+
+@pytest.mark.parametrize("coded", [
+    bytes([4, G, 0, 0]),
+    bytes([4, G, 0, 0, 4, B, 0, 0, 4, R]),  # every pixel, yet no end of line or of bitmap after the last row
+    bytes([4, G, 0, 0, 0, 4, B, B]),
+    bytes([4, G, 0, 2, 1]),
+    bytes([4, G, 0]),
+], ids=["after-an-end-of-line", "after-the-last-pixel", "in-a-literal", "in-a-delta", "in-a-pair"])
+def test_run_length_coded_pixels_cut_short_are_refused(coded):
+    """A file cut short, of which Chromium shows the rows that came, transparent beyond them."""
+    with pytest.raises(UnsupportedMedia, match="before their end-of-bitmap"):
+        shown_rows(rle_bmp(4, 3, coded, colours=RED_GREEN_BLUE))
+
+
+def test_run_length_coded_pixels_left_unwritten_take_the_fill():
+    indices = bmp.run_length_pixels(bytes([2, 7, 0, 2, 1, 1, 1, 9]) + END_OF_BITMAP, 4, 3, rle4=False, fill=5)
+    assert list(indices) == [7, 7, 5, 5, 5, 5, 5, 9, 5, 5, 5, 5]
 
 
 LIMITED_TO_8_BY_8 = rle_bmp(8, 8, runs([[(8, 7)]] * 8))  # 64 pixels, in as many bytes as the byte limit
