@@ -49,7 +49,6 @@ from PIL import (  # noqa: F401 - imported for their registration side effect
 )
 
 from edge import avif, bmp, gif, heap, icc, jpeg, png, tiff, webp
-from edge.config import Config
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import Box, Geometry, plan
 from edge.rendition import Rendition
@@ -204,10 +203,6 @@ Region = tuple[float, float, float, float]
 class Limits:
     max_pixels: int  # per frame, and for all the frames of an animation together
     max_frames: int
-
-    @classmethod
-    def configured(cls, config: Config) -> "Limits":
-        return cls(config.max_source_pixels, config.max_frames)
 
 
 @dataclass(frozen=True)
@@ -826,7 +821,7 @@ def await_data_check(source: Source) -> None:
 
 
 def stop_data_check(source: Source) -> None:
-    """Once the render has failed, a check still running is of use to no one (DataCheck)."""
+    """Stop a check whose outcome no one will await, as once the render has failed (DataCheck)."""
     if source.data_check is not None:
         source.data_check.stop.set()
 

@@ -62,7 +62,7 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
     )
 
     ensure_time(context, MIN_MS_TO_READ)
-    limits = image.Limits.configured(config)
+    limits = image.Limits(config.max_source_pixels, config.max_frames)
     with log.timed("read"):
         original = store.read_original(
             rendition.original_key,

@@ -41,9 +41,7 @@ from PIL import Image
 
 from edge import config as edge_config
 from edge.errors import Misconfigured
-from edge.event import Headers, S3Origin
 from edge.handler import handler as edge_handler
-from edge.image import Limits
 from local import runtime, s3, samples, template
 from local.cache import ResponseCache
 from local.gallery import Gallery
@@ -76,18 +74,6 @@ class Origin:
     @property
     def domain_name(self) -> str:
         return f"{self.bucket}.s3.{self.region}.amazonaws.com"
-
-    def as_the_function_reads_it(self) -> S3Origin:
-        headers = Headers.from_cloudfront(cloudfront_headers(self.custom_headers))
-        return S3Origin(self.domain_name, self.region, path="", custom_headers=headers)
-
-    def render_limits(self) -> Limits:
-        """The limits the function renders under, as it reads them from the custom headers; the defaults where
-        those are malformed, since the function then answers every rendition with a 500 anyway."""
-        try:
-            return Limits.configured(edge_config.Config.from_origin(self.as_the_function_reads_it()))
-        except Misconfigured:
-            return Limits(edge_config.DEFAULT_MAX_SOURCE_PIXELS, edge_config.DEFAULT_MAX_FRAMES)
 
 
 @dataclass(frozen=True)
@@ -260,7 +246,7 @@ class CloudFront:
 
     def cached_or_fetched(self, method: str, uri: str, client_ip: str, cf_id: str) -> Answer:
         if uri == "/" and self.gallery is not None:
-            return html_answer(self.gallery.html())
+            return html_answer(self.gallery.html(self.origin.custom_headers, self.rendition))
         cached = self.cached(method, uri)
         if cached is not None:
             answer, age = cached
@@ -270,6 +256,14 @@ class CloudFront:
         if self.cache is not None and (answer.status < 400 or answer.status in CACHED_ERRORS):
             self.cache.put(cache_key(method, uri), answer, len(answer.body), answer.header("cache-control"))
         return answer
+
+    def rendition(self, uri: str) -> tuple[int, bytes]:
+        """The status and body a viewer's GET of uri gets; the function's redirect, for an image too large to
+        answer with, followed to the image it stored."""
+        answer = self.cached_or_fetched("GET", uri, s3.LOOPBACK, request_id())
+        if answer.status == http.HTTPStatus.TEMPORARY_REDIRECT:
+            answer = self.cached_or_fetched("GET", uri, s3.LOOPBACK, request_id())
+        return answer.status, answer.body
 
     def cached(self, method: str, uri: str) -> tuple[Answer, int] | None:
         """CloudFront caches GET and HEAD: a GET's answer serves both (a HEAD with the length of the body
@@ -587,7 +581,7 @@ def serve(args: argparse.Namespace, endpoint_url: str, embedded: bool) -> None:
     headers = custom_headers(args.originals_bucket, configured.headers, flag_overrides(args))
     origin = Origin(args.derivatives_bucket, args.region, headers)
     notes = {sample.key: sample.note for sample in samples.SAMPLES} if embedded else {}
-    gallery = Gallery(client, args.originals_bucket, notes, headers, origin.render_limits())
+    gallery = Gallery(client, args.originals_bucket, notes)
     cache = None if args.no_cache else ResponseCache()
     try:
         server = CloudFrontServer(

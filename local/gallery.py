@@ -6,23 +6,32 @@ browser test compares them with what Chromium actually decoded.
 """
 
 import html
+import http
+import io
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 from urllib.parse import quote
 
+from PIL import Image
+
 from edge import png
 from edge.errors import EdgeError
 from edge.geometry import plan
-from edge.image import Limits, await_data_check, decode_pixels, open_source, oriented_size, stop_data_check
+from edge.image import Limits, open_source, oriented_size, stop_data_check
 
 TEMPLATE = Template((Path(__file__).resolve().parent / "gallery.html").read_text(encoding="utf-8"))
 MAX_ORIGINALS = 24
 RESPONSIVE_WIDTHS = (320, 640, 960)
 TILE_WIDTH = 320
 COVER_SIDE = 240
+NO_LIMITS = Limits(max_pixels=2**63, max_frames=2**31)
+# The function's answers for an original it will not render (SPEC.md): missing, too large, or not an image it decodes.
+REFUSED_ORIGINALS = frozenset({http.HTTPStatus.NOT_FOUND, http.HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                               http.HTTPStatus.UNSUPPORTED_MEDIA_TYPE})
 
 
 @dataclass(frozen=True)
@@ -30,23 +39,21 @@ class Original:
     key: str
     format: str
     size: tuple[int, int]  # upright, after EXIF orientation
-    frames: int  # as many as an animated rendition plays
+    frames: int  # as many as the first tile's rendition plays
     bytes: int
 
     @classmethod
-    def read(cls, key: str, data: bytes, limits: Limits) -> "Original":
-        """The original as render opens it, with its first picture decoded and its data checked: an EdgeError
-        where render would refuse it, since every rendition of it would then be an error."""
+    def read(cls, key: str, data: bytes, rendition: bytes | None) -> "Original":
+        """The original's format and upright size as render opens it, and the frames `rendition` plays, or, where
+        the function gave none, those it would. Its limits, which it has checked already, are not checked again."""
         opened = png.without_broken_ancillary_chunks(data)
-        source = open_source(opened, limits)
-        try:
-            decode_pixels(source.image)
-            await_data_check(source)
-        except BaseException:
-            stop_data_check(source)
-            raise
-        image = source.image
-        return cls(key, image.format or "?", oriented_size(image, opened), source.frames, len(data))
+        source = open_source(opened, NO_LIMITS)
+        stop_data_check(source)  # nothing is decoded here
+        frames = source.frames
+        if rendition is not None:
+            with Image.open(io.BytesIO(rendition)) as shown:
+                frames = getattr(shown, "n_frames", 1)  # an output of ours, never a TIFF, whose pages it would walk
+        return cls(key, source.image.format or "?", oriented_size(source.image, opened), frames, len(data))
 
 
 @dataclass(frozen=True)
@@ -70,17 +77,23 @@ class Variant:
 
 
 class Gallery:
-    def __init__(self, s3, bucket: str, notes: dict[str, str], config: dict[str, str], limits: Limits):
-        """config: the origin's custom headers, shown on the page; limits: those render reads from them."""
-        self._s3, self._bucket, self._notes, self._config, self._limits = s3, bucket, notes, config, limits
+    """The originals the function renders. The page asks the distribution itself for each one's first tile
+    (TILE_WIDTH wide), as a viewer would, and leaves out those the function refuses (REFUSED_ORIGINALS): what
+    it serves is then in the cache or stored when the browser asks. An original refused for the configuration's
+    sake (400: its sizes not allowed; 500: a malformed header) stays, to show those errors."""
+
+    def __init__(self, s3, bucket: str, notes: dict[str, str]):
+        self._s3, self._bucket, self._notes = s3, bucket, notes
         self._originals: dict[tuple[str, str], Original | None] = {}  # by (key, ETag): each is read once
         self._lock = threading.Lock()
 
-    def html(self) -> str:
-        originals = [self._original(key, etag) for key, etag in self._listing()]
+    def html(self, config: dict[str, str], rendition: Callable[[str], tuple[int, bytes]]) -> str:
+        """config: the origin's custom headers, shown; rendition: the status and body a viewer's GET of a URL
+        gets. The configuration is the process's, so each original, by its ETag, is asked for once."""
+        originals = [self._original(key, etag, rendition) for key, etag in self._listing()]
         return TEMPLATE.substitute(
             bucket=html.escape(self._bucket),
-            config=html.escape(", ".join(f"{name}: {value}" for name, value in self._config.items())),
+            config=html.escape(", ".join(f"{name}: {value}" for name, value in config.items())),
             originals="\n".join(self._section(original) for original in originals if original is not None),
         )
 
@@ -92,15 +105,18 @@ class Gallery:
         items.sort(key=lambda item: (order.get(item[0], len(order)), item[0]))
         return items[:MAX_ORIGINALS]
 
-    def _original(self, key: str, etag: str) -> Original | None:
+    def _original(self, key: str, etag: str, rendition: Callable[[str], tuple[int, bytes]]) -> Original | None:
         with self._lock:
             if (key, etag) in self._originals:
                 return self._originals[(key, etag)]
-        data = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-        try:
-            original = Original.read(key, data, self._limits)
-        except EdgeError:
-            original = None  # one that render refuses: every rendition would be an error
+        status, first_tile = rendition(Variant(TILE_WIDTH, None).url(key))
+        original = None
+        if status not in REFUSED_ORIGINALS:
+            data = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+            try:
+                original = Original.read(key, data, first_tile if status == http.HTTPStatus.OK else None)
+            except EdgeError:  # where the function refused the configuration first, and would refuse this too
+                pass
         with self._lock:
             self._originals[(key, etag)] = original
         return original

@@ -20,11 +20,12 @@ from botocore.exceptions import EndpointConnectionError
 from PIL import Image
 
 from bombs import png_chunk
+from edge import response as responses
+from edge.event import OriginResponseEvent
 from edge.handler import handler as edge_handler
-from edge.image import Limits
 from imaging import (
-    DERIVATIVES, IMMUTABLE, ORIGINALS, apng_from_streams, encoded, gradient, load_event, origin_response,
-    png_stream, png_with_corrupt_data, template_with_origins, tiled_tiff,
+    DERIVATIVES, IMMUTABLE, ORIGINALS, apng_from_streams, encoded, gradient, load_event, noise_image,
+    origin_response, png_stream, png_with_corrupt_data, template_with_origins, tiled_tiff,
 )
 from local import cdn, s3, samples, template
 from local.cache import ResponseCache
@@ -88,8 +89,7 @@ class CountingHandler:
 def serving(client, handler, cache: ResponseCache | None = None, viewer_headers=template.ViewerHeaders()):
     """An emulator on a free port, in a thread; yields its base URL."""
     origin = cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS)
-    notes = {sample.key: sample.note for sample in samples.SAMPLES}
-    gallery = Gallery(client, ORIGINALS, notes, CUSTOM_HEADERS, origin.render_limits())
+    gallery = Gallery(client, ORIGINALS, {sample.key: sample.note for sample in samples.SAMPLES})
     cloudfront = cdn.CloudFront(client, origin, gallery, handler, cache, viewer_headers=viewer_headers)
     server = cdn.CloudFrontServer(cloudfront, port=0)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -608,9 +608,18 @@ def test_the_gallery_shows_each_original_with_responsive_picture_and_cover_rendi
     assert re.search(r'data-expect="\{&quot;/320x/samples/lighthouse-exif6.jpg&quot;:\[320,480\]', page)
 
 
+def gallery_page(client, bucket: str, originals: dict[str, bytes], headers: dict[str, str] | None = None) -> str:
+    """The gallery of a distribution whose originals bucket holds just these, its origin sending `headers`."""
+    derivatives = f"{bucket}-derivatives"
+    s3.create_buckets(client, REGION, bucket, derivatives)
+    s3.put_originals(client, bucket, originals)
+    origin = cdn.Origin(derivatives, REGION, {"x-originals-bucket": bucket} | (headers or {}))
+    answer = cdn.CloudFront(client, origin, Gallery(client, bucket, {}), cache=None).answer("GET", "/", s3.LOOPBACK)
+    assert answer.status == 200
+    return answer.body.decode()
+
+
 def test_the_gallery_leaves_out_an_original_it_cannot_decode(client):
-    bucket = "gallery-with-a-broken-original"
-    s3.create_buckets(client, REGION, bucket)
     fine = encoded(gradient((90, 60)), "JPEG")
     # An ICC segment too short to number itself, which browsers pass over, and so does render.
     with_stub = fine[:2] + b"\xff\xe2\x00\x0fICC_PROFILE\x00\x01" + fine[2:]
@@ -618,36 +627,54 @@ def test_the_gallery_leaves_out_an_original_it_cannot_decode(client):
     still = encoded(gradient((90, 60)), "PNG")
     still = still[:33] + png_chunk(b"fcTL", bytes(26)) + still[33:]
     originals = {"broken.png": png_with_corrupt_data(), "fine.jpg": fine, "stub.jpg": with_stub, "still.png": still}
-    s3.put_originals(client, bucket, originals)
-    page = Gallery(client, bucket, {}, CUSTOM_HEADERS, Limits(50_000_000, 300)).html()
+    page = gallery_page(client, "gallery-with-a-broken-original", originals)
     assert all(f"<h2>{key}</h2>" in page for key in ("fine.jpg", "stub.jpg", "still.png")) and "broken.png" not in page
 
 
-def test_the_gallery_shows_originals_as_the_function_renders_them_under_the_configured_limits(client):
-    bucket = "gallery-under-limits"
-    s3.create_buckets(client, REGION, bucket)
-    frame = png_stream(gradient((30, 20)))
-    # Two frames after a fallback image, which Pillow counts as a third and browsers never show.
-    animated = apng_from_streams((30, 20, 8, 2), [(frame, (30, 20), (0, 0), 0, 0)] * 2, fallback=frame)
-    # Pillow decodes it; the data check render awaits finds its one tile inflating past the pixels.
-    overflowing_tile = tiled_tiff(Image.new("L", (16, 16)), 16, [zlib.compress(bytes(8193))])
-    originals = {"animated.png": animated, "over-the-limit.jpg": encoded(gradient((90, 60)), "JPEG"),
-                 "overflowing-tile.tif": overflowing_tile}
-    s3.put_originals(client, bucket, originals)
-    origin = cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS | {"x-max-source-pixels": "5000"})
-    page = Gallery(client, bucket, {}, origin.custom_headers, origin.render_limits()).html()
-    assert "<h2>animated.png</h2>" in page and "PNG · 30×20 · 2 frames ·" in page
-    assert "over-the-limit.jpg" not in page and "overflowing-tile.tif" not in page
+def test_the_gallery_shows_what_the_function_serves_under_its_configuration(client):
+    """Each original here but the first two is refused by the function (413 or 415), for the reason its key gives."""
+    frame, turned = png_stream(gradient((30, 20))), png_stream(gradient((30, 20)).transpose(Image.Transpose.ROTATE_180))
+    small = {
+        # Two frames after a fallback image, which Pillow counts as a third and browsers never show.
+        "animated.png": apng_from_streams((30, 20, 8, 2), [(frame, (30, 20), (0, 0), 0, 0),
+                                                           (turned, (30, 20), (0, 0), 0, 0)], fallback=frame),
+        "repeated.png": apng_from_streams((30, 20, 8, 2), [(frame, (30, 20), (0, 0), 0, 0)] * 3),  # plays as a still
+        "over-the-pixel-limit.jpg": encoded(gradient((90, 60)), "JPEG"),
+        "over-the-pixel-limit-in-all.png": apng_from_streams(
+            (60, 60, 8, 2), [(png_stream(gradient((60, 60))), (60, 60), (0, 0), 0, 0)] * 2),
+        # Pillow decodes it; the data check render awaits finds its one tile inflating past the pixels.
+        "overflowing-tile.tif": tiled_tiff(Image.new("L", (16, 16)), 16, [zlib.compress(bytes(8193))]),
+    }
+    large = encoded(noise_image((100, 100)), "PNG")
+    assert max(map(len, small.values())) < 25_000 < len(large)
+    page = gallery_page(client, "gallery-under-limits", small | {"over-the-byte-limit.png": large},
+                        {"x-max-source-pixels": "5000", "x-max-source-bytes": "25000"})
+    assert re.findall(r"<h2>(.*?)</h2>", page) == ["animated.png", "repeated.png"]
+    assert "PNG · 30×20 · 2 frames ·" in page and page.count(" frames ·") == 1
 
 
-@pytest.mark.parametrize(("headers", "limits"), [
-    ({}, Limits(50_000_000, 300)),
-    ({"x-max-source-pixels": "5000", "x-max-frames": "2"}, Limits(5000, 2)),
-    ({"x-max-source-pixels": "5000", "x-max-frames": "two"}, Limits(50_000_000, 300)),
-], ids=["defaults", "configured", "malformed"])
-def test_the_emulators_render_limits_are_the_functions(headers, limits):
-    """Malformed, the function answers every rendition with a 500, and the gallery keeps the defaults."""
-    assert cdn.Origin(DERIVATIVES, REGION, {"x-originals-bucket": ORIGINALS} | headers).render_limits() == limits
+@pytest.mark.parametrize("headers", [{"x-allowed-sizes": "640x"}, {"x-max-frames": "many"}],
+                         ids=["first-tile-not-allowed", "malformed"])
+def test_the_gallery_keeps_an_original_refused_for_the_configurations_sake(client, headers):
+    """Its tiles show the function's 400s or 500s, which are what such a configuration gives."""
+    page = gallery_page(client, f"gallery-{next(iter(headers))}", {"cat.jpg": encoded(gradient((90, 60)), "JPEG")},
+                        headers)
+    assert "<h2>cat.jpg</h2>" in page and "JPEG · 90×60 ·" in page
+
+
+def test_a_rendition_the_function_redirects_to_is_fetched_from_where_it_stored_it(client):
+    """As for an image too large to answer with inline: the gallery counts the stored image's frames."""
+    stored = encoded(gradient((32, 20)), "PNG")
+
+    def storing_and_redirecting(event, context):
+        miss = OriginResponseEvent.from_record(event["Records"][0]["cf"])
+        if miss.response.status == "200":
+            return edge_handler(event, context)  # passed through
+        client.put_object(Bucket=DERIVATIVES, Key="320x/large.png", Body=stored, ContentType="image/png")
+        return responses.redirect_response(miss.response, miss.request.uri)
+
+    cloudfront = cdn.CloudFront(client, cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS), None, storing_and_redirecting)
+    assert cloudfront.rendition("/320x/large.png") == (200, stored)
 
 
 def test_a_built_event_has_the_shape_of_the_shipped_events():
@@ -911,9 +938,9 @@ def gallery_notes(monkeypatch) -> list[dict[str, str]]:
     """The notes each gallery `python -m local.cdn` makes is given, by key."""
     given = []
 
-    def noted(client, bucket, notes, config, limits):
+    def noted(client, bucket, notes):
         given.append(notes)
-        return Gallery(client, bucket, notes, config, limits)
+        return Gallery(client, bucket, notes)
 
     monkeypatch.setattr(cdn, "Gallery", noted)
     return given
