@@ -32,6 +32,7 @@ _ALPHA_UNCOMPRESSED, _ALPHA_MOST_PREPROCESSING = 0, 1
 # A still WebP holds a few chunks (VP8X, ICCP, ALPH, VP8, EXIF, XMP); walking 40 MiB of empty ones would
 # take Python seconds (4 MiB: 0.3-0.5 s, by hand).
 MOST_CHUNKS = 1_000
+_RIFF_HEADER = 8  # "RIFF" and the size of what follows
 VP8X_FLAGS_AT = 20  # after the RIFF header, "WEBP", and the VP8X chunk's type and size
 VP8X_ALPHA, VP8X_ANIMATION = 0x10, 0x02
 _int, _u32 = ctypes.c_int, ctypes.c_uint32
@@ -127,6 +128,7 @@ class Decoder:
         """The whole picture at `size`: scaled as it is decoded when that is not its own (libwebp's
         rescaler averages the area each output pixel covers). ctypes releases the GIL for the call."""
         config = self._config()
+        data = within_riff(data)
         self._read_header(data, config.input)
         width, height = size
         mode = "RGBA" if alpha else "RGB"
@@ -151,6 +153,14 @@ class Decoder:
             raise WebPError("libwebp could not begin the alpha chunk, which it reports as running out of memory")
         _check(status, "decoding")
         return Decoded(pixels, size, mode)
+
+
+def within_riff(data: bytes) -> bytes:
+    """The file as far as its RIFF header says it runs, as libwebp's demuxer reads it, and Chromium 156 with
+    it. Given more, its decoder reads a still picture's bitstream on past the chunk's end, where the bitstream
+    runs longer than its chunk (a reviewer's fuzzed file, which Chromium shows cut short)."""
+    end = _RIFF_HEADER + int.from_bytes(data[4:8], "little")
+    return data[:end] if end < len(data) else data
 
 
 def alpha_explains_out_of_memory(data: bytes, pixels: int) -> bool:

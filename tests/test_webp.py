@@ -74,6 +74,21 @@ def test_what_is_not_a_webp_is_refused(decoder, data):
         decoder.decode(data, (4, 4), alpha=False)
 
 
+def test_a_bitstream_running_on_past_its_chunk_is_cut_short_there(decoder):
+    """20 bytes inserted mid-way, the sizes left as they were: Chromium 156 shows its first rows, the rest
+    transparent, as of a file cut short (by hand); given the bytes past the RIFF's end, libwebp read on."""
+    whole = encoded(gradient((32, 24)), "WEBP", lossless=True)
+    middle = len(whole) // 2
+    with pytest.raises(webp.WebPError, match="status 3 decoding"):
+        decoder.decode(whole[:middle] + whole[middle - 40:middle - 20] + whole[middle:], (32, 24), alpha=False)
+
+
+def test_bytes_past_the_riffs_end_are_not_read(decoder):
+    whole = encoded(gradient((32, 24)), "WEBP", lossless=True)
+    expected = bytes(decoder.decode(whole, (32, 24), alpha=False).pixels)
+    assert bytes(decoder.decode(whole + b"JUNK" * 5, (32, 24), alpha=False).pixels) == expected
+
+
 @pytest.fixture
 def unusable_libraries(monkeypatch, tmp_path) -> list[Path]:
     """Missing, not a library, and a library without libwebp's API (libc); no system libwebp."""
