@@ -259,10 +259,13 @@ class CloudFront:
 
     def rendition(self, uri: str) -> tuple[int, bytes]:
         """The status and body a viewer's GET of uri gets; the function's redirect, for an image too large to
-        answer with, followed to the image it stored."""
-        answer = self.cached_or_fetched("GET", uri, s3.LOOPBACK, request_id())
-        if answer.status == http.HTTPStatus.TEMPORARY_REDIRECT:
+        answer with, followed to the image it stored. Logged as a viewer's request is, the gallery's own."""
+        for _ in range(2):
+            started = time.perf_counter()
             answer = self.cached_or_fetched("GET", uri, s3.LOOPBACK, request_id())
+            log_request("GET", uri, answer, started, "for the gallery")
+            if answer.status != http.HTTPStatus.TEMPORARY_REDIRECT:
+                break
         return answer.status, answer.body
 
     def cached(self, method: str, uri: str) -> tuple[Answer, int] | None:
@@ -312,6 +315,12 @@ class CloudFront:
         if invocation.passed_through:
             return origin_answer
         return function_answer(invocation.response, origin_answer)
+
+
+def log_request(method: str, target: str, answer: Answer, started: float, note: str = "") -> None:
+    elapsed = (time.perf_counter() - started) * 1000
+    print(f"{method:4} {target}  {answer.status}  {answer.source}  {elapsed:.0f} ms" + (f"  ({note})" if note else ""),
+          file=sys.stderr)
 
 
 def cache_key(method: str, uri: str) -> str:
@@ -403,9 +412,7 @@ class CloudFrontRequestHandler(BaseHTTPRequestHandler):
         except Exception:  # noqa: BLE001 - a bug in the emulator must not look like a product failure
             traceback.print_exc()
             answer = cloudfront_error_answer(500, "EmulatorError", ("the emulator failed; see its log",))
-        # Logged before the answer leaves, so the line never lands after the viewer has moved on.
-        elapsed = (time.perf_counter() - started) * 1000
-        print(f"{method:4} {target}  {answer.status}  {answer.source}  {elapsed:.0f} ms", file=sys.stderr)
+        log_request(method, target, answer, started)  # before the answer leaves: never after the viewer moved on
         self.send_response_only(answer.status, answer.reason)
         for name, value in wire_headers(answer, method):
             self.send_header(name, value)

@@ -619,7 +619,7 @@ def gallery_page(client, bucket: str, originals: dict[str, bytes], headers: dict
     return answer.body.decode()
 
 
-def test_the_gallery_leaves_out_an_original_it_cannot_decode(client):
+def test_the_gallery_leaves_out_an_original_it_cannot_decode(client, capsys):
     fine = encoded(gradient((90, 60)), "JPEG")
     # An ICC segment too short to number itself, which browsers pass over, and so does render.
     with_stub = fine[:2] + b"\xff\xe2\x00\x0fICC_PROFILE\x00\x01" + fine[2:]
@@ -629,6 +629,9 @@ def test_the_gallery_leaves_out_an_original_it_cannot_decode(client):
     originals = {"broken.png": png_with_corrupt_data(), "fine.jpg": fine, "stub.jpg": with_stub, "still.png": still}
     page = gallery_page(client, "gallery-with-a-broken-original", originals)
     assert all(f"<h2>{key}</h2>" in page for key in ("fine.jpg", "stub.jpg", "still.png")) and "broken.png" not in page
+    logged = capsys.readouterr().err
+    assert re.search(r"^GET  /320x/fine\.jpg  200  lambda  \d+ ms  \(for the gallery\)$", logged, re.MULTILINE)
+    assert re.search(r"^GET  /320x/broken\.png  415  lambda  \d+ ms  \(for the gallery\)$", logged, re.MULTILINE)
 
 
 def test_the_gallery_shows_what_the_function_serves_under_its_configuration(client):
