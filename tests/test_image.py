@@ -20,7 +20,7 @@ from edge import avif, gif, icc, png, tiff, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
 from edge.image import (
-    DEFAULT_QUALITY, Limits, check_pixels_in_head, declared_size, encoder_options, frame_canvas,
+    DEFAULT_QUALITY, Limits, check_pixels_in_head, declared_size, decode_pixels, encoder_options, frame_canvas,
     MAX_FRAME_MS, Frame, encode, gif_alpha, gif_disposal, leaves_gaps, loop_option, open_source, render, source_frames,
     webp_decoder, with_partial_edges_weighed,
 )
@@ -1534,6 +1534,44 @@ def test_gif_frames_are_disposed_of_as_browsers_dispose_of_them(disposal, around
     for index in range(image.n_frames):
         image.seek(index)
         assert image.disposal_method == (2 if disposal in (3, 4) else 1)  # what shows is hidden again, or not
+
+
+def one_wide_row(image_format: str) -> bytes:
+    """An image of one row of 1,048,576 pixels (3 or 4 MB decoded); as a WebP, an animation's canvas of it,
+    around two frames of one pixel (a fuzzer's shape, 138 bytes)."""
+    if image_format != "WEBP":
+        return encoded(Image.new("RGB", (1 << 20, 1), (10, 20, 30)), image_format)
+    frames = [Image.new("RGBA", (1, 1), (255, 0, 0, 255)), Image.new("RGBA", (1, 1))]
+    data = bytearray(encoded(frames[0], "WEBP", save_all=True, append_images=frames[1:], lossless=True))
+    data[24:27] = ((1 << 20) - 1).to_bytes(3, "little")  # the VP8X canvas's width, less one
+    return bytes(data)
+
+
+@pytest.mark.parametrize("image_format", ["BMP", "TIFF", "WEBP"])
+def test_a_row_far_longer_than_pillows_blocks_is_handed_to_its_decoder_once(monkeypatch, image_format):
+    """Pillow hands a decoder the file in blocks, each joined to what the decoder left unread, and its raw decoder
+    takes whole rows only: in blocks of 64 KB, a row of megabytes was handed over again for each block (a
+    fuzzer's WebP of a 16,777,216-pixel row took 54 s)."""
+    handed = []
+
+    class Counted:
+        def __init__(self, decoder):
+            self.decoder = decoder
+
+        def decode(self, data):
+            handed.append(len(data))
+            return self.decoder.decode(data)
+
+        def __getattr__(self, name):
+            return getattr(self.decoder, name)
+
+    def counted(*args, get_decoder=Image._getdecoder):
+        return Counted(get_decoder(*args))
+
+    monkeypatch.setattr(Image, "_getdecoder", counted)
+    source = open_source(one_wide_row(image_format), LIMITS)
+    decode_pixels(source.image)
+    assert sum(handed) <= 4 * source.image.width  # each byte of the first frame's pixels, handed over once
 
 
 def test_an_animation_asked_for_jpeg_gets_its_first_frame():
