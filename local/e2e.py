@@ -25,7 +25,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 DEMO_START_TIMEOUT_S = 60
-PAGE_LOAD_TIMEOUT_MS = 180_000  # every image on the page is a miss: rendered on 2 cores
+PAGE_LOAD_TIMEOUT_MS = 180_000  # every image on the page is rendered on 2 cores, as the page loads
 BANNER = re.compile(r"Local image CDN on (http://127\.0\.0\.1:\d+)/")
 IMAGES_JS = """() => Array.from(document.images).map(img => ({
     path: img.currentSrc ? new URL(img.currentSrc).pathname : "",

@@ -73,6 +73,15 @@ def function_environment(aws_credentials, monkeypatch, endpoint_url):
     s3.forget_edge_clients()
 
 
+@pytest.fixture(autouse=True)
+def no_derivatives(client):
+    """Each test starts without derivatives: one that asks for a size another has stored, or the gallery's first
+    tiles, would otherwise find an S3 hit where it expects a miss."""
+    stored = client.list_objects_v2(Bucket=DERIVATIVES).get("Contents", [])
+    if stored:
+        client.delete_objects(Bucket=DERIVATIVES, Delete={"Objects": [{"Key": item["Key"]} for item in stored]})
+
+
 class CountingHandler:
     """The real function, recording its calls: (URI, the origin's status) for each event that reached it."""
 
