@@ -8,8 +8,9 @@ it padded each row a pixel at a time, and 0.3-0.4 s for 4 MP of 4-bit runs. Othe
 """
 
 import struct
+from dataclasses import dataclass
 
-_RUN_LENGTH_CODED = frozenset({1, 2})  # RLE8, RLE4
+_RUN_LENGTH_CODED = {1: 8, 2: 4}  # RLE8 and RLE4, by compression, and the depth each codes
 # The information headers, by their size, that state a compression (Pillow's list); OS/2's 12-byte
 # core header does not, and is never run-length coded.
 _INFO_HEADERS = frozenset({40, 52, 56, 64, 108, 124})
@@ -27,15 +28,24 @@ _NIBBLE_RUNS = [bytes([value >> 4, value & 15]) * 128 for value in range(256)]
 _HIGH_NIBBLES, _LOW_NIBBLES = bytes(value >> 4 for value in range(256)), bytes(value & 15 for value in range(256))
 
 
-def run_length_coded_size(data: bytes) -> tuple[int, int] | None:
-    """The width and height Pillow reads from a BMP whose pixels are run-length coded (RLE8 or RLE4);
-    None for any other file. A height whose top byte is 0xFF is a top-down BMP's, counted down."""
+@dataclass(frozen=True)
+class RunLengthCoding:
+    size: tuple[int, int]  # as Pillow reads it
+    depth_fits: bool  # 8 bits a pixel for RLE8, 4 for RLE4: Chromium 156 refuses any other (a reviewer's measure)
+
+
+def run_length_coding(data: bytes) -> RunLengthCoding | None:
+    """The width and height Pillow reads from a BMP whose pixels are run-length coded (RLE8 or RLE4), and whether
+    its depth is the one the compression codes; None for any other file. A height whose top byte is 0xFF is a
+    top-down BMP's, counted down."""
     if _header_size(data) not in _INFO_HEADERS or len(data) < 34:
         return None
     width, height = struct.unpack_from("<II", data, 18)
-    if struct.unpack_from("<I", data, 30)[0] not in _RUN_LENGTH_CODED:
+    bits, compression = struct.unpack_from("<HI", data, 28)
+    if compression not in _RUN_LENGTH_CODED:
         return None
-    return width, (2**32 - height if height >> 24 == 0xFF else height)
+    return RunLengthCoding((width, 2**32 - height if height >> 24 == 0xFF else height),
+                           bits == _RUN_LENGTH_CODED[compression])
 
 
 def palette_size(data: bytes) -> tuple[int, int] | None:
@@ -74,16 +84,24 @@ class RunsEndEarly(ValueError):
     """Run-length coded pixels that end before their end-of-bitmap: a file cut short."""
 
 
-def run_length_pixels(coded: bytes, width: int, height: int, rle4: bool, fill: int) -> bytearray:
-    """The palette indices of an RLE8 or RLE4 BMP's pixels, rows in the order stored, those left unwritten `fill`,
-    as Chromium 156 decodes them (it shows those opaque black). Measured there, by hand: a run or a literal that
-    passes the row's end is cut there, and so are the row's runs after it, since only an end of line moves on to
-    the next row, skipping what is left of this one; a delta moves right and on by rows, however far; the end of
-    the bitmap, or a cursor past the last row, ends the pixels. RunsEndEarly before both: the file is cut short,
-    and Chromium shows only what came, as it does of other formats (Pillow refused such a file, too)."""
+def run_length_pixels(coded: bytes, width: int, height: int, rle4: bool,
+                      fill: int) -> tuple[bytearray, bytearray | None]:
+    """The palette indices of an RLE8 or RLE4 BMP's pixels, rows in the order stored, those left unwritten `fill`, and a
+    mask of those (255), or None where every pixel was written: Chromium 156 shows them opaque black. Measured there,
+    by hand: a run or a literal that passes the row's end is cut there, and so are the row's runs after it, since
+    only an end of line moves on to the next row, skipping what is left of this one; a delta moves right and on by
+    rows, however far; the end of the bitmap, or a cursor past the last row, ends the pixels. RunsEndEarly before
+    both: the file is cut short, and Chromium shows only what came, as it does of other formats (Pillow refused such
+    a file, too)."""
     # The cursor only ever moves on, so the pixels are appended in order, what it passes over filled.
-    indices, filled = bytearray(), bytes([fill])
+    indices, filled, unwritten = bytearray(), bytes([fill]), bytearray()
     runs = _NIBBLE_RUNS if rle4 else _BYTE_RUNS
+
+    def pass_over_to(position: int) -> None:
+        unwritten.extend(bytes(len(indices) - len(unwritten)))
+        unwritten.extend(b"\xff" * (position - len(indices)))
+        indices.extend(filled * (position - len(indices)))
+
     x = y = row = at = 0  # row: where row y starts
     try:
         while y < height:
@@ -92,7 +110,7 @@ def run_length_pixels(coded: bytes, width: int, height: int, rle4: bool, fill: i
             if count:  # a run of `count` pixels
                 if x < width:
                     if row + x > len(indices):
-                        indices += filled * (row + x - len(indices))
+                        pass_over_to(row + x)
                     if count == 1:  # a hostile file's cheapest pixel: an append takes half the time
                         indices.append(runs[value][0])
                     else:
@@ -110,12 +128,14 @@ def run_length_pixels(coded: bytes, width: int, height: int, rle4: bool, fill: i
                     raise IndexError
                 if x < width:
                     if row + x > len(indices):
-                        indices += filled * (row + x - len(indices))
+                        pass_over_to(row + x)
                     indices += (_nibbles(coded[at:at + size]) if rle4 else coded[at:at + size])[:min(value, width - x)]
                 x, at = x + value, at + size + size % 2
     except IndexError:
         raise RunsEndEarly(f"run-length coded pixels end at row {y} of {height}, before their end-of-bitmap") from None
-    return indices + filled * (width * height - len(indices))
+    if len(indices) < width * height:
+        pass_over_to(width * height)
+    return indices, unwritten + bytes(len(indices) - len(unwritten)) if unwritten else None
 
 
 def _nibbles(packed: bytes) -> bytearray:

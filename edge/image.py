@@ -120,7 +120,7 @@ ARITHMETIC_SCAN_COST = 4
 MAX_EXIF_SEGMENTS = 64  # a camera writes one; 64 of 64 KB take Pillow 13 ms to gather, by hand
 # A run-length coded BMP, which is decoded in Python (edge/bmp.py). Such BMPs are screenshots and icons, if
 # anything: a 1920 x 1080 one fits, its pixels in absolute runs (2.1 MB). At the limits, the slowest hostile ones
-# made by hand decode in 0.2-0.6 s (docs/SECURITY.md).
+# made by hand decode in 0.2-0.8 s (docs/SECURITY.md).
 MAX_RLE_BMP_BYTES = 5 * 1024 * 1024 // 2
 MAX_RLE_BMP_PIXELS = 2_100_000
 # The PNG chunks Pillow reads as metadata, each by a handler of its own (PngStream's chunk_ methods).
@@ -130,7 +130,6 @@ GREYS_AS_PILLOW_READS_THEM = frozenset({("1", 1, 2), ("L", 8, 256)})
 PALETTE_RAW_MODES = {1: "P;1", 4: "P;4", 8: "P"}  # a paletted BMP's pixels, by bit depth
 RUN_LENGTH_DECODER = "edge_bmp_rle"  # RunLengthDecoder's name, beside Pillow's bmp_rle
 BLACK_RGB = bytes(3)
-BLACK_AND_WHITE_LEVELS = bytes([0, 255]).ljust(256, b"\0")  # a 1-bit BMP's indices as levels; past its two, black
 EXIF_HEADER = b"Exif\x00\x00"
 EXIF_TIFF_HEADERS = TIFF_SIGNATURES[:2]  # Exif is classic TIFF
 DEFAULT_FRAME_MS = 100
@@ -446,9 +445,9 @@ def decode_runs_as_browsers(image: Image.Image) -> None:
             image._mode, image.palette = "RGB", None
         else:
             image.palette = ImagePalette.raw("RGB", b"".join(colours).ljust(256 * 3, b"\0"))
-    else:  # "1" or "L": Pillow's reading of a palette of greys, which it holds rightly, black first
+    else:  # "L": Pillow's reading of 256 greys, the one palette of greys an RLE BMP keeps (read_greys_by_palette)
         black = 0
-    image.tile = [ImageFile._Tile(RUN_LENGTH_DECODER, extents, offset, (rle4, palette, black, direction))]
+    image.tile = [ImageFile._Tile(RUN_LENGTH_DECODER, extents, offset, (palette, black, rle4, direction))]
 
 
 def palette_colours(palette: ImagePalette.ImagePalette) -> list[bytes]:
@@ -460,27 +459,24 @@ def palette_colours(palette: ImagePalette.ImagePalette) -> list[bytes]:
 
 
 class RunLengthDecoder(ImageFile.PyDecoder):
-    """An RLE8 or RLE4 BMP's pixels (decode_runs_as_browsers); the file's end is cut short as Pillow cuts it."""
+    """An RLE8 or RLE4 BMP's pixels (decode_runs_as_browsers). It reads the file from the pixels' offset to its end,
+    all of it at once: run-length coded rows have no length to read them by."""
 
     _pulls_fd = True
 
     def decode(self, buffer: bytes) -> tuple[int, int]:
-        rle4, palette, black, direction = self.args
-        size, coded = (self.state.xsize, self.state.ysize), self.fd.read()
+        palette, black, rle4, direction = self.args
+        size = (self.state.xsize, self.state.ysize)
+        indices, unwritten = bmp.run_length_pixels(self.fd.read(), *size, rle4, fill=0 if palette else black)
         if palette is None:
-            indices = bmp.run_length_pixels(coded, *size, rle4, fill=black)
-            if self.mode == "1":
-                indices = indices.translate(BLACK_AND_WHITE_LEVELS)
-            self.set_as_raw(bytes(indices), "L" if self.mode in ("1", "L") else "P", (0, direction))
+            self.set_as_raw(indices, "L" if self.mode == "L" else "P", (0, direction))
             return -1, 0
-        # Every index is a colour, and none is black: the pixels left unwritten are those two fills tell apart.
-        filled, refilled = (Image.frombytes("L", size, bytes(bmp.run_length_pixels(coded, *size, rle4, fill=fill)))
-                            for fill in (0, 1))
-        unwritten = ImageChops.difference(filled, refilled).point([0] + [255] * 255)
-        pixels = Image.frombytes("P", size, filled.tobytes())
+        # Every index is a colour, and none is black: the pixels are given their colours, then black where unwritten.
+        pixels = Image.frombytes("P", size, indices)
         pixels.putpalette(palette)
         pixels = pixels.convert("RGB")
-        pixels.paste(black, mask=unwritten)
+        if unwritten is not None:
+            pixels.paste(black, mask=Image.frombytes("L", size, unwritten))
         self.set_as_raw(pixels.tobytes(), "RGB", (0, direction))
         return -1, 0
 
@@ -554,8 +550,13 @@ def check_avif_items(data: bytes, limits: Limits) -> None:
 
 
 def check_rle_bmp(data: bytes) -> None:
-    size = bmp.run_length_coded_size(data)
-    if size is not None and (len(data) > MAX_RLE_BMP_BYTES or size[0] * size[1] > MAX_RLE_BMP_PIXELS):
+    coding = bmp.run_length_coding(data)
+    if coding is None:
+        return
+    if not coding.depth_fits:
+        raise UnsupportedMedia("run-length coded BMP of a depth its compression does not code, which browsers refuse")
+    width, height = coding.size
+    if len(data) > MAX_RLE_BMP_BYTES or width * height > MAX_RLE_BMP_PIXELS:
         raise SourceTooLarge(f"run-length coded BMP of more than {MAX_RLE_BMP_BYTES} bytes or "
                              f"{MAX_RLE_BMP_PIXELS} pixels, which is decoded in Python")
 

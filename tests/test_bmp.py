@@ -42,19 +42,20 @@ def test_a_run_length_coded_bmp_is_decoded_by_pillow_at_the_size_read(compressio
     index = 0x12 if compression == RLE8 else 0x31  # 4-bit pixels alternate between a byte's two halves
     data = rle_bmp(4, 2, runs([[(4, index)], [(2, index), (2, 0)]]), compression, header_size)
     image = Image.open(io.BytesIO(data))
-    assert bmp.run_length_coded_size(data) == image.size == (4, 2)
+    assert bmp.run_length_coding(data) == bmp.RunLengthCoding(image.size, depth_fits=True)
+    assert image.size == (4, 2)
     grey = [0x12, 0x12, 0x12, 0x12] if compression == RLE8 else [0x33, 0x11, 0x33, 0x11]
     assert list(image.convert("L").tobytes()) == [*grey[:2], 0, 0, *grey]  # the first row stored is the bottom
 
 
 def test_the_header_is_read_up_to_the_compression():
     data = rle_bmp(4, 2, runs([[(4, 1)]] * 2))
-    assert bmp.run_length_coded_size(data[:34]) == (4, 2)
+    assert bmp.run_length_coding(data[:34]).size == (4, 2)
 
 
 def test_a_top_down_bmps_height_is_counted_down():
     data = rle_bmp(4, -3, runs([[(4, 1)]] * 3))
-    assert bmp.run_length_coded_size(data) == Image.open(io.BytesIO(data)).size == (4, 3)
+    assert bmp.run_length_coding(data).size == Image.open(io.BytesIO(data)).size == (4, 3)
 
 
 @pytest.mark.parametrize("data", [
@@ -67,7 +68,7 @@ def test_a_top_down_bmps_height_is_counted_down():
     b"BA" + rle_bmp(4, 1, runs([[(4, 1)]]))[2:],  # OS/2's bitmap array, which Pillow does not open
 ], ids=["uncompressed", "cut", "core-header", "unknown-header", "png", "bitmap-array"])
 def test_what_is_not_run_length_coded_has_no_size_here(data):
-    assert bmp.run_length_coded_size(data) is None
+    assert bmp.run_length_coding(data) is None
 
 
 # --- run-length coded pixels, as Chromium 156 decodes them -----------------------
@@ -150,9 +151,22 @@ def test_run_length_coded_pixels_cut_short_are_refused(coded):
         shown_rows(rle_bmp(4, 3, coded, colours=RED_GREEN_BLUE))
 
 
-def test_run_length_coded_pixels_left_unwritten_take_the_fill():
-    indices = bmp.run_length_pixels(bytes([2, 7, 0, 2, 1, 1, 1, 9]) + END_OF_BITMAP, 4, 3, rle4=False, fill=5)
+def test_run_length_coded_pixels_left_unwritten_take_the_fill_and_are_told():
+    indices, unwritten = bmp.run_length_pixels(bytes([2, 7, 0, 2, 1, 1, 1, 9]) + END_OF_BITMAP, 4, 3, rle4=False,
+                                               fill=5)
     assert list(indices) == [7, 7, 5, 5, 5, 5, 5, 9, 5, 5, 5, 5]
+    assert list(unwritten) == [0, 0] + [255] * 5 + [0] + [255] * 4
+    assert bmp.run_length_pixels(bytes([4, 7, 0, 0, 4, 9]) + END_OF_BITMAP, 4, 2, rle4=False, fill=5)[1] is None
+
+
+@pytest.mark.parametrize(("bits", "compression"), [(1, RLE8), (4, RLE8), (1, RLE4), (8, RLE4)])
+def test_a_depth_its_compression_does_not_code_is_refused(pillow_opens, bits, compression):
+    """As Chromium 156 refuses it (a reviewer's measure); Pillow decoded it."""
+    data = bytearray(rle_bmp(4, 1, bytes([2, 1, 1, 2, 1, 0]) + END_OF_BITMAP, compression, colours=RED_GREEN_BLUE))
+    data[28:30] = bits.to_bytes(2, "little")
+    with pytest.raises(UnsupportedMedia, match="^run-length coded BMP of a depth its compression does not code"):
+        render(bytes(data), parse_rendition("/4x,png/a.bmp"), Limits(50_000_000, 300))
+    assert pillow_opens == []
 
 
 LIMITED_TO_8_BY_8 = rle_bmp(8, 8, runs([[(8, 7)]] * 8))  # 64 pixels, in as many bytes as the byte limit
