@@ -697,6 +697,8 @@ def check_tiff(image: Image.Image, data: bytes, limits: Limits) -> DataCheck | N
     one's are checked beside the decode, on a worker, which this returns."""
     pieces = tiff_pieces(image)
     check_tiff_pieces(image, pieces, data, limits)
+    if image.info.get("compression") == "raw":
+        check_tiff_covered(image, len(pieces))
     if image.info.get("compression") == "jpeg":
         check_tiff_jpeg_scans(image, pieces, data)
     if image.info.get("compression") in DEFLATE_TIFF:
@@ -729,6 +731,21 @@ def check_tiff_pieces(image: Image.Image, pieces: list[tuple[int, int]], data: b
         if padded > MAX_TIFF_TILE_PADDING * limits.max_pixels:
             raise SourceTooLarge(f"TIFF whose tiles cover {padded} pixels, over {MAX_TIFF_TILE_PADDING} times "
                                  f"{limits.max_pixels}")
+
+
+def check_tiff_covered(image: Image.Image, pieces: int) -> None:
+    """Refuse an uncompressed TIFF with fewer strips or tiles than its size needs: Pillow decodes those there are
+    and leaves the rest of the picture black (libtiff, which decodes the compressed ones, refuses them). A file cut
+    short, or one that declares millions of rows in a few hundred bytes (a fuzzer's)."""
+    separate = image.tag_v2.get(TiffImagePlugin.PLANAR_CONFIGURATION) == 2  # a plane a sample, each its pieces
+    planes = tiff_size(image, TiffImagePlugin.SAMPLESPERPIXEL) if separate else 1
+    if TiffImagePlugin.TILEWIDTH in image.tag_v2:
+        tile_width, tile_height = tiff_tile(image)
+        needed = planes * -(-image.width // tile_width) * -(-image.height // tile_height)
+    else:
+        needed = planes * -(-image.height // tiff_size(image, TiffImagePlugin.ROWSPERSTRIP, 2**32 - 1))
+    if pieces < needed:
+        raise UnsupportedMedia(f"malformed TIFF: {pieces} strips or tiles of the {needed} its size needs")
 
 
 def _ceil_to(length: int, step: int) -> int:

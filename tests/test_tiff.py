@@ -301,6 +301,35 @@ def test_a_tiff_whose_tiles_share_bytes_adding_up_to_more_than_the_file_is_too_l
         edge.image.render(data, parse_rendition("/20x/a.tif"), edge.image.Limits(50_000_000, 300))
 
 
+def raw_strips(rows_per_strip: int, strips: int, planar: int = 1) -> bytes:
+    """An uncompressed 16x16 RGB TIFF in strips of `rows_per_strip` rows, its first `strips` of them only; planar
+    2 lays each sample's plane apart, in strips of its own."""
+    image = gradient((16, 16))
+    planes = [band.tobytes() for band in image.split()] if planar == 2 else [image.tobytes()]
+    row_bytes = len(planes[0]) // 16
+    pieces = [plane[top * row_bytes:(top + rows_per_strip) * row_bytes]
+              for plane in planes for top in range(0, 16, rows_per_strip)][:strips]
+    return little_endian_tiff([(256, "I", [16]), (257, "I", [16]), (258, "H", [8, 8, 8]), (259, "H", [1]),
+                               (262, "H", [2]), (273, "I", None), (277, "H", [3]), (278, "I", [rows_per_strip]),
+                               (279, "I", [len(piece) for piece in pieces]), (284, "H", [planar])], pieces, 273)
+
+
+@pytest.mark.parametrize(("rows_per_strip", "strips", "planar"), [(4, 3, 1), (8, 1, 1), (4, 11, 2), (16, 2, 2)])
+def test_an_uncompressed_tiff_missing_strips_is_refused(rows_per_strip, strips, planar):
+    """Pillow decoded the strips there were and left the rest black, where libtiff refuses a compressed one (a
+    fuzzer's 298-byte TIFF declared 33,554,432 rows and held 31)."""
+    with pytest.raises(UnsupportedMedia, match="malformed TIFF: .* strips or tiles of the .* its size needs"):
+        edge.image.render(raw_strips(rows_per_strip, strips, planar), parse_rendition("/16x/a.tif"),
+                          edge.image.Limits(50_000_000, 300))
+
+
+@pytest.mark.parametrize(("rows_per_strip", "strips", "planar"), [(4, 4, 1), (16, 1, 1), (5, 4, 1), (4, 12, 2)])
+def test_an_uncompressed_tiff_with_every_strip_renders_whole(rows_per_strip, strips, planar):
+    rendered = edge.image.render(raw_strips(rows_per_strip, strips, planar), parse_rendition("/16x,png/a.tif"),
+                                 edge.image.Limits(50_000_000, 300))
+    assert Image.open(io.BytesIO(rendered.body)).convert("RGB").tobytes() == gradient((16, 16)).tobytes()
+
+
 def test_a_tile_running_past_the_files_end_counts_only_what_the_file_holds():
     """Not too large: cut short, which the decode then finds."""
     data = tiled_tiff(gradient((64, 128), "L"), 64, [bytes(64 * 64)] * 2, compression=1)[:-1000]
