@@ -85,6 +85,11 @@ CODE_POINT_READERS = {"AVIF": avif, "PNG": png}
 RANGELESS_MODES = frozenset({"I", "F"})
 DEFLATE_TIFF = frozenset({"tiff_adobe_deflate", "tiff_deflate"})  # Pillow's names for TIFF's compressions 8 and 32946
 MAX_TIFF_PIXEL_BYTES = 8  # four samples of 16 bits: the widest pixel Pillow opens, once modes I and F are refused
+# libpng's default limit on rows and columns, which browsers keep (a PNG past it does not show). Pillow holds a pointer
+# a row for every image it makes, and some of its steps take time a row: a PNG of 1 x 50,000,000, 146 KB, took 7 s
+# and 2.5 GB to render, the same pixels in a square 1.4 s and 0.7 GB (a helper's measure). Either side can become the
+# rows, as the picture is turned upright.
+MOST_SOURCE_SIDE = 1_000_000
 # Pillow walks a JPEG's header in Python, a step per marker or byte of junk or fill, and inside some
 # segments (edge/jpeg.py): a photograph's takes about 150; 4 MiB of tiny segments took it 2.7 s and
 # 122 MB, of fill bytes 2.9 s (by hand).
@@ -581,6 +586,8 @@ def scan_gif(data: bytes, limits: Limits) -> gif.Layout | None:
 def check_pixels(size: tuple[int, int], limits: Limits) -> None:
     if size[0] * size[1] > limits.max_pixels:
         raise SourceTooLarge(f"{size[0]}x{size[1]} is over {limits.max_pixels} pixels")
+    if max(size) > MOST_SOURCE_SIDE:
+        raise SourceTooLarge(f"{size[0]}x{size[1]} has a side over {MOST_SOURCE_SIDE} pixels")
 
 
 def check_pixels_in_head(head: bytes, limits: Limits) -> bool:
