@@ -85,10 +85,10 @@ CODE_POINT_READERS = {"AVIF": avif, "PNG": png}
 RANGELESS_MODES = frozenset({"I", "F"})
 DEFLATE_TIFF = frozenset({"tiff_adobe_deflate", "tiff_deflate"})  # Pillow's names for TIFF's compressions 8 and 32946
 MAX_TIFF_PIXEL_BYTES = 8  # four samples of 16 bits: the widest pixel Pillow opens, once modes I and F are refused
-# libpng's default limit on rows and columns, which browsers keep (a PNG past it does not show). Pillow holds a pointer
-# a row for every image it makes, and some of its steps take time a row: a PNG of 1 x 50,000,000, 146 KB, took 7 s
-# and 2.5 GB to render, the same pixels in a square 1.4 s and 0.7 GB (a helper's measure). Either side can become the
-# rows, as the picture is turned upright.
+# libpng's default limit on rows and columns, which Chromium 156 keeps (a PNG past it does not show). Pillow holds a
+# pointer a row for every image it makes, and some of its steps take time a row: a PNG of 1 x 50,000,000, 146 KB,
+# took 7 s and 2.5 GB to render, the same pixels in a square 1.4 s and 0.7 GB (a helper's measure). Either side can
+# become the rows, as the picture is turned upright.
 MOST_SOURCE_SIDE = 1_000_000
 # Pillow walks a JPEG's header in Python, a step per marker or byte of junk or fill, and inside some
 # segments (edge/jpeg.py): a photograph's takes about 150; 4 MiB of tiny segments took it 2.7 s and
