@@ -1361,6 +1361,8 @@ def in_working_mode(image: Image.Image, icc_profile: bytes | None = None) -> Ima
         opaque_but_key = [255] * 65536
         opaque_but_key[key] = 0
         alpha = wide.point(opaque_but_key, "L")
+        # The merge makes a 4-byte LA image: the 32-bit one need not be held beside it (16 MP: 64 MB less).
+        del wide
         return Image.merge("LA", (grey, alpha))
     if has_alpha(image):
         return image.convert("LA" if image.mode in GRAY_MODES else "RGBA")
@@ -1506,7 +1508,12 @@ def simd_lanczos(image: Image.Image, size: tuple[int, int], region: Region) -> I
 
 def premultiplied(image: Image.Image) -> Image.Image:
     """RGBa, by SIMD: the same bytes as Pillow's convert("RGBa") in a tenth of the time."""
-    return AlphaMulDiv().multiply_alpha_pil(image if image.mode == "RGBA" else image.convert("RGBA"))
+    if image.mode == "RGBA":
+        return AlphaMulDiv().multiply_alpha_pil(image)
+    # The RGBA copy is ours alone, so it is weighted where it lies, not into a third image (16 MP: 64 MB less).
+    widened = image.convert("RGBA")
+    AlphaMulDiv().multiply_alpha_pil_inplace(widened)
+    return widened
 
 
 def unpremultiplied(image: Image.Image, mode: str) -> Image.Image:

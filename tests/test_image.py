@@ -2267,8 +2267,10 @@ def test_premultiplying_by_simd_is_pillows_and_undoing_it_within_a_level(mode):
     from edge.image import premultiplied, unpremultiplied
 
     source = gradient((300, 200), "RGBA").convert(mode)
+    untouched = source.tobytes()
     weighted = premultiplied(source)
     assert weighted.mode == "RGBa" and weighted.tobytes() == source.convert("RGBA").convert("RGBa").tobytes()
+    assert (source.mode, source.tobytes()) == (mode, untouched)
     restored = unpremultiplied(weighted, mode)
     assert restored.mode == mode and largest_difference(restored, weighted.convert("RGBA").convert(mode)) <= 1
 
