@@ -387,26 +387,34 @@ def exif_of(orientation: int) -> bytes:
     return exif_directories([(0x0112, 3, 1, orientation)])
 
 
-EXIF_POINTER = -1  # in exif_directories' entries: the value that points to the Exif directory
+class DirectoryAt(int):
+    """In exif_directories' entries: the value that points to the directory of this index."""
 
 
-def exif_directories(first: list[tuple[int, int, int, int]], exif: list[tuple[int, int, int, int]] | None = None,
-                     order: str = ">", magic: int = 42, first_at: int = 8) -> bytes:
-    """Exif's TIFF structure, as a PNG's eXIf chunk holds it: a first directory of `first` (tag, type, count, value)
-    entries, always at byte 8 but pointed to by the header at `first_at`, then a directory of `exif` entries, where
-    EXIF_POINTER points. A SHORT's value stands in the first two of its field's four bytes, another's in all four."""
-    exif_at = 8 + 2 + 12 * len(first) + 4
+EXIF_POINTER = DirectoryAt(1)  # the second directory, where a first directory's Exif entry points
+
+
+def exif_directories(*directories: list[tuple[int, int, int, int]] | None, order: str = ">", magic: int = 42,
+                     first_at: int = 8) -> bytes:
+    """Exif's TIFF structure, as a PNG's eXIf chunk holds it: these directories of (tag, type, count, value)
+    entries (None for none) one after another from byte 8, the first pointed to by the header at `first_at`. A
+    DirectoryAt value points to its directory; a SHORT's value stands in the first two of its field's four bytes,
+    another's in all four."""
+    present = [entries for entries in directories if entries is not None]
+    offsets = list(itertools.accumulate((2 + 12 * len(entries) + 4 for entries in present[:-1]), initial=8))
+
+    def field(field_type: int, value: int) -> bytes:
+        if isinstance(value, DirectoryAt):
+            return struct.pack(order + "I", offsets[value])
+        return struct.pack(order + "HH", value, 0) if field_type == 3 else struct.pack(order + "I", value)
 
     def directory(entries: list[tuple[int, int, int, int]]) -> bytes:
-        fields = (struct.pack(order + "HH", value, 0) if field_type == 3 and value != EXIF_POINTER
-                  else struct.pack(order + "I", exif_at if value == EXIF_POINTER else value)
-                  for _, field_type, _, value in entries)
         return (struct.pack(order + "H", len(entries))
-                + b"".join(struct.pack(order + "HHI", tag, field_type, count) + field
-                           for (tag, field_type, count, _), field in zip(entries, fields)) + bytes(4))
+                + b"".join(struct.pack(order + "HHI", tag, field_type, count) + field(field_type, value)
+                           for tag, field_type, count, value in entries) + bytes(4))
 
     head = (b"II" if order == "<" else b"MM") + struct.pack(order + "HI", magic, first_at)
-    return head + directory(first) + (directory(exif) if exif is not None else b"")
+    return head + b"".join(directory(entries) for entries in present)
 
 
 def png_with_chunks_after_ihdr(data: bytes, *chunks: tuple[bytes, bytes]) -> bytes:

@@ -15,7 +15,8 @@ from edge.inflate import SKIPPED_PIECE, Stopped
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.rendition import parse_rendition
 from imaging import (
-    EXIF_POINTER, encoded, exif_directories, gradient, little_endian_tiff, noise_image, tiff_pointing, tiled_tiff)
+    EXIF_POINTER, DirectoryAt, encoded, exif_directories, gradient, little_endian_tiff, noise_image, tiff_pointing,
+    tiled_tiff)
 
 PIXELS = noise_image((64, 48)).tobytes()  # 9216 bytes that deflate keeps nearly as they are
 STREAM = zlib.compress(PIXELS)
@@ -549,7 +550,7 @@ SHORT, LONG, SSHORT = 3, 4, 8
     ([(EXIF_DIRECTORY, LONG, 1, EXIF_POINTER)], [(EXIF_DIRECTORY, LONG, 1, EXIF_POINTER)], 1),  # once, not again
 ])
 def test_the_orientation_is_read_as_chromium_reads_it(first, exif, orientation, order):
-    assert tiff.orientation(exif_directories(first, exif, order)) == orientation
+    assert tiff.orientation(exif_directories(first, exif, order=order)) == orientation
 
 
 @pytest.mark.parametrize("order", ["<", ">"])
@@ -583,29 +584,14 @@ def test_exif_entries_past_the_end_are_not_counted():
     assert tiff.exif_over(exif, 1, 100)  # two entries fit, which the limit counts
 
 
-def directories(*entries_of: list[tuple[int, int, int, int | str]]) -> bytes:
-    """Exif of these directories (big-endian), one after another from byte 8; an entry's value "k" points to the
-    k-th directory, another value stands in its field's first two bytes (all there is of a SHORT)."""
-    offsets, at = [], 8
-    for entries in entries_of:
-        offsets.append(at)
-        at += 2 + 12 * len(entries) + 4
-    return b"MM\0*" + struct.pack(">I", 8) + b"".join(
-        struct.pack(">H", len(entries)) + b"".join(
-            struct.pack(">HHI", tag, field_type, count)
-            + (struct.pack(">I", offsets[int(value)]) if isinstance(value, str) else struct.pack(">HH", value, 0))
-            for tag, field_type, count, value in entries) + bytes(4)
-        for entries in entries_of)
-
-
 @pytest.mark.parametrize(("most", "orientation"), [(8, 6), (7, 1)])
 def test_the_orientation_is_read_from_no_more_entries_than_allowed(monkeypatch, most, orientation):
     """Chromium follows every pointer to an Exif directory: Exif of thousands of them, each to the first directory
     again, took seconds in Python (a reviewer's). Here two pointers lead to 3 entries each, the last of them 6."""
     monkeypatch.setattr(tiff, "MOST_ORIENTATION_ENTRIES", most)
     padding = [(0x9000 + index, 7, 1, 0) for index in range(3)]
-    exif = directories([(EXIF_DIRECTORY, LONG, 1, "1"), (EXIF_DIRECTORY, LONG, 1, "2")], padding,
-                       padding[:2] + [(ORIENTATION, SHORT, 1, 6)])
+    exif = exif_directories([(EXIF_DIRECTORY, LONG, 1, DirectoryAt(1)), (EXIF_DIRECTORY, LONG, 1, DirectoryAt(2))],
+                            padding, padding[:2] + [(ORIENTATION, SHORT, 1, 6)])
     assert tiff.orientation(exif) == orientation
 
 
