@@ -33,7 +33,7 @@ include $(wildcard mk/*.mk)
 
 help:
 	@echo "make demo     run the CDN locally on an embedded S3 (no Docker, no AWS account)"
-	@echo "make test     set up .venv and run every test and check"
+	@echo "make test     set up .venv and .venv-tools and run every test and check"
 	@echo "make invoke   EVENT=events/<file>.json: run the handler on one event, without Docker"
 	@echo "make e2e      headless Chromium loads the demo's gallery and checks every image (installs chromium)"
 	@echo "make bench    measure the transform against libvips and the tutorial baseline"
