@@ -17,6 +17,10 @@ def origin(domain="derivs.s3.us-east-1.amazonaws.com", region="us-east-1", path=
         ("derivs.s3.eu-west-1.amazonaws.com", "derivs", "eu-west-1"),
         ("my.dotted.bucket.s3.us-east-1.amazonaws.com", "my.dotted.bucket", "us-east-1"),
         ("derivs.s3-us-west-2.amazonaws.com", "derivs", "us-west-2"),
+        ("derivs.s3.dualstack.eu-west-1.amazonaws.com", "derivs", "eu-west-1"),
+        ("derivs.s3-fips.us-gov-west-1.amazonaws.com", "derivs", "us-gov-west-1"),
+        ("derivs.s3-fips.dualstack.us-east-2.amazonaws.com", "derivs", "us-east-2"),
+        ("derivs.s3-external-1.amazonaws.com", "derivs", "us-east-1"),
         ("Derivs.S3.amazonaws.com", "derivs", None),
         ("abc.s3.amazonaws.com", "abc", None),  # S3's shortest bucket name, and its longest
         ("a" * 63 + ".s3.amazonaws.com", "a" * 63, None),
@@ -28,7 +32,9 @@ def test_bucket_from_virtual_hosted_domain(domain, bucket, region):
 
 @pytest.mark.parametrize("domain", ["example.com", "s3.amazonaws.com", "derivs.s3.amazonaws.com.evil.com", "",
                                     "ab.s3.amazonaws.com", "a" * 64 + ".s3.amazonaws.com", "-ab.s3.amazonaws.com",
-                                    "ab-.s3.amazonaws.com", "derivs-s3.amazonaws.com", "derivs.s3.amazonawsXcom"])
+                                    "ab-.s3.amazonaws.com", "derivs-s3.amazonaws.com", "derivs.s3.amazonawsXcom",
+                                    "derivs.s3.dualstack.amazonaws.com.evil.com", "derivs.s3-external-2.amazonaws.com",
+                                    "derivs.s3.fips.us-east-1.amazonaws.com"])
 def test_other_domains_are_a_misconfiguration(domain):
     with pytest.raises(Misconfigured):
         parse_s3_domain(domain)
