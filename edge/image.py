@@ -1123,7 +1123,7 @@ class GifCanvas:
                 return alone, frame.delay_ms  # a still that fills its screen: its palette image
             restores = frame.disposal in GIF_RESTORING
             if self._screen is None and fills and not restores:
-                self._screen = alone.convert(self._mode)  # the first frame, over nothing to keep
+                self._screen = alone.convert(self._mode)  # the first frame, or one over all, over nothing to keep
             else:
                 screen = self._drawn()
                 kept = screen.crop(frame.box) if restores else None
@@ -1132,9 +1132,19 @@ class GifCanvas:
         screen = self._drawn()
         if index == self._last:  # nothing is drawn after it: its screen is handed on, not copied
             return screen, frame.delay_ms
+        if self._draws_over(index + 1):  # nor does anything of it show again: handed on, and let go
+            self._screen = None
+            return screen, frame.delay_ms
         shown = screen.copy()
         dispose_of(screen, frame.box, frame.disposal == GIF_RESTORE_BACKGROUND, kept)
         return shown, frame.delay_ms
+
+    def _draws_over(self, index: int) -> bool:
+        """Whether frame `index` draws over the whole screen, opaque, and puts nothing back after it: it then
+        starts a screen of its own, as the first frame does (a 2000 x 2000 RGB screen is 16 MB not copied)."""
+        frame = self._layout.images[index]
+        return (frame.box == (0, 0, *self._size) and frame.transparency is None
+                and frame.disposal not in GIF_RESTORING)
 
     def _drawn(self) -> Image.Image:
         """The screen as the frames so far leave it: empty before the first draws."""
