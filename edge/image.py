@@ -190,10 +190,10 @@ PARTIAL_EDGE_EPSILON = 1e-6
 # same everywhere. Below the pixel count one plain resize is quicker.
 RESAMPLE_STRIPS = 4
 PARALLEL_MIN_PIXELS = 512 * 512
-# Pillow's raw modes that read 16-bit grey's high bytes as 8-bit grey, by the 16-bit mode's byte order (high_bytes),
-# and how many pixels of it are read at a time.
+# Pillow's raw modes that read 16-bit grey's high bytes as 8-bit grey, by the 16-bit mode's byte order, and how
+# many of its pixels are brought to 8 bits at a time (in_strips).
 HIGH_BYTE_RAW_MODES = {"I;16": "L;16", "I;16L": "L;16", "I;16B": "L;16B"}
-HIGH_BYTE_STRIP_PIXELS = 1 << 20
+STRIP_PIXELS = 1 << 20
 # The working modes whose colour is resampled weighted by alpha (as RGBa: the resampler has
 # no two-band mode, and LA's three equal colour bands come back exactly).
 WEIGHTED_BY_ALPHA = frozenset({"RGBA", "LA"})
@@ -1364,32 +1364,30 @@ def in_working_mode(image: Image.Image, icc_profile: bytes | None = None) -> Ima
         # Down to 8 bits by the high byte, as Chromium 156 shows it (libpng's strip), and as Pillow reads 16-bit
         # RGB: a plain convert would clip everything above 255 to white. Behind a steep gAMA curve, a level more
         # shows as 13 (a helper's measure).
-        grey = high_bytes(image)
+        high_byte = HIGH_BYTE_RAW_MODES[image.mode]
+        grey = in_strips(image, lambda strip: Image.frombytes("L", strip.size, strip.tobytes(), "raw", high_byte))
         key = image.info.get("transparency")
         if not isinstance(key, int):
             return grey
-        wide = image.convert("I")
-        # The transparent value is one of 65536: matched before scaling, where it is still unique,
-        # by a table straight to 8-bit alpha (no 32-bit plane between).
+        # The transparent value is one of 65536: matched before scaling, where it is still unique, by a table
+        # straight to 8-bit alpha from the 32 bits Pillow's tables take.
         opaque_but_key = [255] * 65536
         opaque_but_key[key] = 0
-        alpha = wide.point(opaque_but_key, "L")
-        # The merge makes a 4-byte LA image: the 32-bit one need not be held beside it (16 MP: 64 MB less).
-        del wide
+        alpha = in_strips(image, lambda strip: strip.convert("I").point(opaque_but_key, "L"))
         return Image.merge("LA", (grey, alpha))
     if has_alpha(image):
         return image.convert("LA" if image.mode in GRAY_MODES else "RGBA")
     return image.convert("L" if image.mode in GRAY_MODES else "RGB")
 
 
-def high_bytes(image: Image.Image) -> Image.Image:
-    """A 16-bit grey image's high bytes, as 8-bit grey: unpacked from its own bytes, a strip of rows at a time, where a
-    table would take it through 32 bits, 4 bytes a pixel (16 MP: 64 MB more, a helper's measure)."""
+def in_strips(image: Image.Image, to_grey: Callable[[Image.Image], Image.Image]) -> Image.Image:
+    """The 8-bit grey image `to_grey` makes of `image`, made a strip of rows at a time, so that what it makes on
+    the way (16 or 32 bits a pixel) is held for a strip, not the whole picture (16-bit grey at 16 MP: the 32-bit
+    copy a whole table took was 64 MB, a helper's measure)."""
     grey = Image.new("L", image.size)
-    rows = max(1, HIGH_BYTE_STRIP_PIXELS // image.width)
+    rows = max(1, STRIP_PIXELS // image.width)
     for top in range(0, image.height, rows):
-        strip = image.crop((0, top, image.width, min(top + rows, image.height)))
-        grey.paste(Image.frombytes("L", strip.size, strip.tobytes(), "raw", HIGH_BYTE_RAW_MODES[image.mode]), (0, top))
+        grey.paste(to_grey(image.crop((0, top, image.width, min(top + rows, image.height)))), (0, top))
     return grey
 
 

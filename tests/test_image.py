@@ -660,6 +660,29 @@ def test_sixteen_bit_grayscale_keeps_its_transparent_value():
     assert [image.getpixel((x, 0)) for x in range(4)] == [(0, 255), (128, 255), (128, 0), (255, 255)]
 
 
+@pytest.mark.parametrize("mode", ["I;16", "I;16B"])
+@pytest.mark.parametrize("key", [None, 257 * 128])
+def test_sixteen_bit_grey_comes_to_eight_bits_strip_by_strip_in_either_byte_order(monkeypatch, mode, key):
+    """Strips of two rows, the last of one: each pixel its high byte, and only the key itself transparent."""
+    from edge.image import in_working_mode
+
+    monkeypatch.setattr(edge.image, "STRIP_PIXELS", 7)
+    values = [(x * 9_001 + y * 7_919) % 65536 for y in range(7) for x in range(3)]
+    values[10] = values[11] = 257 * 128  # the key, where a key is set
+    values[12] = 257 * 128 + 1  # the same high byte as the key
+    byte_order = "big" if mode == "I;16B" else "little"
+    source = Image.frombytes(mode, (3, 7), b"".join(value.to_bytes(2, byte_order) for value in values))
+    if key is not None:
+        source.info["transparency"] = key
+    working = in_working_mode(source)
+    grey = [value >> 8 for value in values]
+    if key is None:
+        assert working.mode == "L" and list(working.get_flattened_data()) == grey
+    else:
+        assert working.mode == "LA"
+        assert list(working.get_flattened_data()) == [(g, 0 if v == key else 255) for g, v in zip(grey, values)]
+
+
 @pytest.mark.parametrize(
     ("source", "expected_mode"),
     [
