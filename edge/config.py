@@ -29,11 +29,13 @@ DEFAULT_REGION = "us-east-1"
 
 # S3's rule for a bucket created today: 3 to 63 lower-case letters, digits, dots and hyphens, a letter or digit at each end.
 BUCKET_NAME = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
-# bucket.s3.amazonaws.com, bucket.s3.<region>.amazonaws.com and the legacy bucket.s3-<region>.amazonaws.com, each
-# also as S3's FIPS (s3-fips) or dual-stack (s3.dualstack.<region>) endpoint, and us-east-1's legacy s3-external-1
+# bucket.s3.amazonaws.com, bucket.s3.<region>.amazonaws.com and the legacy bucket.s3-<region>.amazonaws.com; S3's
+# FIPS and dual-stack endpoints, s3-fips.<region>, s3.dualstack.<region> and s3-fips.dualstack.<region>; and
+# us-east-1's legacy s3-external-1.
+_REGION = r"[a-z]{2}(?:-[a-z]+)+-\d"
 _S3_DOMAIN = re.compile(
-    rf"^(?P<bucket>{BUCKET_NAME})\.s3(?:-fips)?(?:\.dualstack)?"
-    r"(?:[.-](?P<region>[a-z]{2}(?:-[a-z]+)+-\d)|(?P<external>-external-1))?\.amazonaws\.com$"
+    rf"^(?P<bucket>{BUCKET_NAME})\.s3(?:(?:-fips)?(?:\.dualstack)?\.(?P<region>{_REGION})|-(?P<legacy>{_REGION})"
+    r"|(?P<external>-external-1))?\.amazonaws\.com$"
 )
 _EXTERNAL_REGION = "us-east-1"
 _POSITIVE_INT = re.compile(r"^[1-9][0-9]{0,11}$")
@@ -90,7 +92,7 @@ def parse_s3_domain(domain_name: str) -> tuple[str, str | None]:
     match = _S3_DOMAIN.match(domain_name.lower())
     if match is None:
         raise Misconfigured(f"unrecognised S3 origin domain {domain_name!r}")
-    return match["bucket"], _EXTERNAL_REGION if match["external"] else match["region"]
+    return match["bucket"], _EXTERNAL_REGION if match["external"] else match["region"] or match["legacy"]
 
 
 def parse_allowed_sizes(value: str | None) -> frozenset[str] | None:

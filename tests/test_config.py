@@ -30,11 +30,15 @@ def test_bucket_from_virtual_hosted_domain(domain, bucket, region):
     assert parse_s3_domain(domain) == (bucket, region)
 
 
-@pytest.mark.parametrize("domain", ["example.com", "s3.amazonaws.com", "derivs.s3.amazonaws.com.evil.com", "",
-                                    "ab.s3.amazonaws.com", "a" * 64 + ".s3.amazonaws.com", "-ab.s3.amazonaws.com",
-                                    "ab-.s3.amazonaws.com", "derivs-s3.amazonaws.com", "derivs.s3.amazonawsXcom",
-                                    "derivs.s3.dualstack.amazonaws.com.evil.com", "derivs.s3-external-2.amazonaws.com",
-                                    "derivs.s3.fips.us-east-1.amazonaws.com"])
+@pytest.mark.parametrize("domain", [
+    "example.com", "s3.amazonaws.com", "derivs.s3.amazonaws.com.evil.com", "", "ab.s3.amazonaws.com",
+    "a" * 64 + ".s3.amazonaws.com", "-ab.s3.amazonaws.com", "ab-.s3.amazonaws.com", "derivs-s3.amazonaws.com",
+    "derivs.s3.amazonawsXcom", "derivs.s3.dualstack.amazonaws.com.evil.com", "derivs.s3-external-2.amazonaws.com",
+    # FIPS and dual-stack endpoints exist only with a region; external-1 only straight after s3
+    "derivs.s3.fips.us-east-1.amazonaws.com", "derivs.s3.dualstack.amazonaws.com", "derivs.s3-fips.amazonaws.com",
+    "derivs.s3-fips.dualstack.amazonaws.com", "derivs.s3-fips-external-1.amazonaws.com",
+    "derivs.s3.dualstack-eu-west-1.amazonaws.com", "derivs.s3.dualstack-external-1.amazonaws.com",
+])
 def test_other_domains_are_a_misconfiguration(domain):
     with pytest.raises(Misconfigured):
         parse_s3_domain(domain)
