@@ -190,9 +190,10 @@ PARTIAL_EDGE_EPSILON = 1e-6
 # same everywhere. Below the pixel count one plain resize is quicker.
 RESAMPLE_STRIPS = 4
 PARALLEL_MIN_PIXELS = 512 * 512
-# Pillow's raw modes that read 16-bit grey's high bytes as 8-bit grey, by the 16-bit mode's byte order, and how
-# many of its pixels are brought to 8 bits at a time (in_strips).
-HIGH_BYTE_RAW_MODES = {"I;16": "L;16", "I;16L": "L;16", "I;16B": "L;16B"}
+# Pillow's raw modes that read 16-bit grey's high bytes, then its low bytes, as 8-bit grey, by the 16-bit mode's
+# byte order ("L;16" reads the second byte of two, "L;16B" the first), and how many of its pixels are brought to
+# 8 bits at a time (in_strips).
+BYTE_RAW_MODES = {"I;16": ("L;16", "L;16B"), "I;16L": ("L;16", "L;16B"), "I;16B": ("L;16B", "L;16")}
 STRIP_PIXELS = 1 << 20
 # The working modes whose colour is resampled weighted by alpha (as RGBa: the resampler has
 # no two-band mode, and LA's three equal colour bands come back exactly).
@@ -1361,29 +1362,38 @@ def in_working_mode(image: Image.Image, icc_profile: bytes | None = None) -> Ima
     if image.mode == "CMYK":
         return cmyk_to_srgb(image, icc_profile)
     if image.mode.startswith("I;16"):
-        # Down to 8 bits by the high byte, as Chromium 156 shows it (libpng's strip), and as Pillow reads 16-bit
-        # RGB: a plain convert would clip everything above 255 to white. Behind a steep gAMA curve, a level more
-        # shows as 13 (a helper's measure).
-        high_byte = HIGH_BYTE_RAW_MODES[image.mode]
-        grey = in_strips(image, lambda strip: Image.frombytes("L", strip.size, strip.tobytes(), "raw", high_byte))
-        key = image.info.get("transparency")
-        if not isinstance(key, int):
-            return grey
-        # The transparent value is one of 65536: matched before scaling, where it is still unique, by a table
-        # straight to 8-bit alpha from the 32 bits Pillow's tables take.
-        opaque_but_key = [255] * 65536
-        opaque_but_key[key] = 0
-        alpha = in_strips(image, lambda strip: strip.convert("I").point(opaque_but_key, "L"))
-        return Image.merge("LA", (grey, alpha))
+        return sixteen_bit_grey_in_eight(image)
     if has_alpha(image):
         return image.convert("LA" if image.mode in GRAY_MODES else "RGBA")
     return image.convert("L" if image.mode in GRAY_MODES else "RGB")
 
 
+def sixteen_bit_grey_in_eight(image: Image.Image) -> Image.Image:
+    """16-bit grey down to 8 bits by its high byte, as Chromium 156 shows it (libpng's strip), and as Pillow reads
+    16-bit RGB: a plain convert would clip everything above 255 to white. Behind a steep gAMA curve, a level more
+    shows as 13 (a helper's measure). With a colour key, LA: the key is one value of 65536, matched before
+    scaling, where it is still unique."""
+    high_byte, low_byte = BYTE_RAW_MODES[image.mode]
+    grey = in_strips(image, lambda strip: Image.frombytes("L", strip.size, strip.tobytes(), "raw", high_byte))
+    key = image.info.get("transparency")
+    if not isinstance(key, int):
+        return grey
+    # Matched byte by byte: a table of a byte has 256 entries, where one of the whole value would have 65536, which
+    # Pillow makes anew for every strip (8 ms each, a reviewer's measure).
+    not_high, not_low = ([0 if value == byte else 255 for value in range(256)] for byte in divmod(key, 256))
+
+    def alpha_of(strip: Image.Image) -> Image.Image:
+        pixels = strip.tobytes()
+        return ImageChops.lighter(Image.frombytes("L", strip.size, pixels, "raw", high_byte).point(not_high),
+                                  Image.frombytes("L", strip.size, pixels, "raw", low_byte).point(not_low))
+
+    return Image.merge("LA", (grey, in_strips(image, alpha_of)))
+
+
 def in_strips(image: Image.Image, to_grey: Callable[[Image.Image], Image.Image]) -> Image.Image:
     """The 8-bit grey image `to_grey` makes of `image`, made a strip of rows at a time, so that what it makes on
-    the way (16 or 32 bits a pixel) is held for a strip, not the whole picture (16-bit grey at 16 MP: the 32-bit
-    copy a whole table took was 64 MB, a helper's measure)."""
+    the way (a strip's bytes, its byte planes) is held for a strip, not the whole picture (16-bit grey at 16 MP:
+    the 32-bit copy a table of the whole picture took was 64 MB, a helper's measure)."""
     grey = Image.new("L", image.size)
     rows = max(1, STRIP_PIXELS // image.width)
     for top in range(0, image.height, rows):

@@ -663,13 +663,14 @@ def test_sixteen_bit_grayscale_keeps_its_transparent_value():
 @pytest.mark.parametrize("mode", ["I;16", "I;16B"])
 @pytest.mark.parametrize("key", [None, 257 * 128])
 def test_sixteen_bit_grey_comes_to_eight_bits_strip_by_strip_in_either_byte_order(monkeypatch, mode, key):
-    """Strips of two rows, the last of one: each pixel its high byte, and only the key itself transparent."""
+    """Strips of two rows, the last of one: each pixel its high byte, and only the key itself transparent, not a
+    value that shares one of its bytes."""
     from edge.image import in_working_mode
 
     monkeypatch.setattr(edge.image, "STRIP_PIXELS", 7)
     values = [(x * 9_001 + y * 7_919) % 65536 for y in range(7) for x in range(3)]
     values[10] = values[11] = 257 * 128  # the key, where a key is set
-    values[12] = 257 * 128 + 1  # the same high byte as the key
+    values[12], values[13] = 257 * 128 + 1, 128  # the key's high byte alone, its low byte alone
     byte_order = "big" if mode == "I;16B" else "little"
     source = Image.frombytes(mode, (3, 7), b"".join(value.to_bytes(2, byte_order) for value in values))
     if key is not None:
