@@ -1119,7 +1119,7 @@ class GifCanvas:
         if left < right and top < bottom:  # an empty frame shows for its delay, drawing nothing, as in Chromium
             with Image.open(io.BytesIO(gif.standalone(self._data, self._layout, index)), formats=["GIF"]) as alone:
                 alone.load()
-            fills = frame.box == (0, 0, *self._size) and frame.transparency is None
+            fills = self._fills(frame)
             if fills and index == self._last == 0:
                 return alone, frame.delay_ms  # a still that fills its screen: its palette image
             restores = frame.disposal in GIF_RESTORING
@@ -1144,8 +1144,11 @@ class GifCanvas:
         """Whether frame `index` draws over the whole screen, opaque, and puts nothing back after it: it then
         starts a screen of its own, as the first frame does (a 2000 x 2000 RGB screen is 16 MB not copied)."""
         frame = self._layout.images[index]
-        return (frame.box == (0, 0, *self._size) and frame.transparency is None
-                and frame.disposal not in GIF_RESTORING)
+        return self._fills(frame) and frame.disposal not in GIF_RESTORING
+
+    def _fills(self, frame: gif.Frame) -> bool:
+        """Whether a frame covers the whole screen, opaque."""
+        return frame.box == (0, 0, *self._size) and frame.transparency is None
 
     def _drawn(self) -> Image.Image:
         """The screen as the frames so far leave it: empty before the first draws."""

@@ -16,7 +16,7 @@ from PIL import ExifTags, Image, ImageCms, ImageDraw, ImageOps
 
 import bombs
 import edge.image
-from edge import avif, gif, icc, png, tiff, webp
+from edge import avif, icc, png, tiff, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
 from edge.image import (
