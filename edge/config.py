@@ -25,7 +25,7 @@ DEFAULT_MAX_SOURCE_PIXELS = 50_000_000
 DEFAULT_MAX_SOURCE_BYTES = 40 * 1024 * 1024
 DEFAULT_MAX_FRAMES = 300
 DEFAULT_CACHE_CONTROL = "public, max-age=31536000, immutable"
-DEFAULT_REGION = "us-east-1"
+DEFAULT_REGION = "us-east-1"  # S3's global endpoint's, and s3-external-1's
 
 # S3's rule for a bucket created today: 3 to 63 lower-case letters, digits, dots and hyphens, a letter or digit at each end.
 BUCKET_NAME = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
@@ -37,7 +37,6 @@ _S3_DOMAIN = re.compile(
     rf"^(?P<bucket>{BUCKET_NAME})\.s3(?:(?:-fips)?(?:\.dualstack)?\.(?P<region>{_REGION})|-(?P<legacy>{_REGION})"
     r"|(?P<external>-external-1))?\.amazonaws\.com$"
 )
-_EXTERNAL_REGION = "us-east-1"
 _POSITIVE_INT = re.compile(r"^[1-9][0-9]{0,11}$")
 
 
@@ -92,7 +91,7 @@ def parse_s3_domain(domain_name: str) -> tuple[str, str | None]:
     match = _S3_DOMAIN.match(domain_name.lower())
     if match is None:
         raise Misconfigured(f"unrecognised S3 origin domain {domain_name!r}")
-    return match["bucket"], _EXTERNAL_REGION if match["external"] else match["region"] or match["legacy"]
+    return match["bucket"], DEFAULT_REGION if match["external"] else match["region"] or match["legacy"]
 
 
 def parse_allowed_sizes(value: str | None) -> frozenset[str] | None:
