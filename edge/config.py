@@ -6,6 +6,7 @@ Header names and defaults are SPEC.md's. A malformed value is a deployment error
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from edge.errors import Misconfigured
 from edge.event import Headers, S3Origin
@@ -34,8 +35,8 @@ BUCKET_NAME = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 # us-east-1's legacy s3-external-1.
 _REGION = r"[a-z]{2}(?:-[a-z]+)+-\d"
 _S3_DOMAIN = re.compile(
-    rf"^(?P<bucket>{BUCKET_NAME})\.s3(?:(?:-fips)?(?:\.dualstack)?\.(?P<region>{_REGION})|-(?P<legacy>{_REGION})"
-    r"|(?P<external>-external-1))?\.amazonaws\.com$"
+    rf"^(?P<bucket>{BUCKET_NAME})\.s3(?:(?P<fips>-fips)?(?P<dualstack>\.dualstack)?\.(?P<region>{_REGION})"
+    rf"|-(?P<legacy>{_REGION})|(?P<external>-external-1))?\.amazonaws\.com$"
 )
 _POSITIVE_INT = re.compile(r"^[1-9][0-9]{0,11}$")
 
@@ -52,6 +53,10 @@ class Config:
     max_source_bytes: int
     max_frames: int
     cache_control: str
+    # The function reaches S3 as CloudFront does, through the origin's FIPS or dual-stack endpoints: a deployment
+    # that names a FIPS origin keeps all its S3 traffic inside FIPS, the originals' too.
+    fips: bool
+    dualstack: bool
 
     @classmethod
     def from_origin(cls, origin: S3Origin | None) -> "Config":
@@ -60,7 +65,8 @@ class Config:
         if origin.path:
             # S3 would look every derivative up under the path, and find none where it is stored.
             raise Misconfigured(f"the S3 origin has an origin path, {origin.path!r}")
-        bucket, derivatives_region = derivatives_location(origin)
+        domain = parse_s3_domain(origin.domain_name)
+        derivatives_region = origin.region or domain.region or DEFAULT_REGION
         headers = origin.custom_headers
         originals_bucket = _value(headers, ORIGINALS_BUCKET)
         if not originals_bucket:
@@ -69,7 +75,7 @@ class Config:
             originals_bucket=originals_bucket,
             # Region names are lower case: read so, a header in capitals names the same region, and client.
             originals_region=_value(headers, ORIGINALS_REGION).lower() or derivatives_region,
-            derivatives_bucket=bucket,
+            derivatives_bucket=domain.bucket,
             derivatives_region=derivatives_region,
             max_dimension=_positive_int(headers, MAX_DIMENSION, DEFAULT_MAX_DIMENSION),
             allowed_sizes=parse_allowed_sizes(headers.get(ALLOWED_SIZES)),
@@ -77,21 +83,25 @@ class Config:
             max_source_bytes=_positive_int(headers, MAX_SOURCE_BYTES, DEFAULT_MAX_SOURCE_BYTES),
             max_frames=_positive_int(headers, MAX_FRAMES, DEFAULT_MAX_FRAMES),
             cache_control=_header_value(headers, CACHE_CONTROL, DEFAULT_CACHE_CONTROL),
+            fips=domain.fips,
+            dualstack=domain.dualstack,
         )
 
 
-def derivatives_location(origin: S3Origin) -> tuple[str, str]:
-    """The derivatives bucket and its region: the origin's region, else the domain's."""
-    bucket, domain_region = parse_s3_domain(origin.domain_name)
-    return bucket, origin.region or domain_region or DEFAULT_REGION
+class S3Domain(NamedTuple):
+    bucket: str
+    region: str | None  # None: S3's global endpoint, which names none
+    fips: bool
+    dualstack: bool
 
 
-def parse_s3_domain(domain_name: str) -> tuple[str, str | None]:
-    """(bucket, region or None) from a virtual-hosted S3 domain name."""
+def parse_s3_domain(domain_name: str) -> S3Domain:
+    """The bucket, region and endpoint kind a virtual-hosted S3 domain name says."""
     match = _S3_DOMAIN.match(domain_name.lower())
     if match is None:
         raise Misconfigured(f"unrecognised S3 origin domain {domain_name!r}")
-    return match["bucket"], DEFAULT_REGION if match["external"] else match["region"] or match["legacy"]
+    region = DEFAULT_REGION if match["external"] else match["region"] or match["legacy"]
+    return S3Domain(match["bucket"], region, bool(match["fips"]), bool(match["dualstack"]))
 
 
 def parse_allowed_sizes(value: str | None) -> frozenset[str] | None:

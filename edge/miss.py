@@ -58,7 +58,8 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
     from edge import image, storage
 
     store = storage.Storage.for_regions(
-        config.originals_bucket, config.originals_region, config.derivatives_bucket, config.derivatives_region
+        config.originals_bucket, config.originals_region, config.derivatives_bucket, config.derivatives_region,
+        config.fips, config.dualstack,
     )
 
     ensure_time(context, MIN_MS_TO_READ)

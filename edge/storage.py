@@ -63,11 +63,23 @@ class Stored:
     etag: str | None = None  # S3's, for the object this PUT created
 
 
+def s3_client(region: str, fips: bool = False, dualstack: bool = False):
+    """A client for S3 in region, through its FIPS or dual-stack endpoints when asked."""
+    # One cache entry whether the flags are passed or left out: lru_cache keys on the arguments as given.
+    return _client(region, fips, dualstack)
+
+
 # A warm container keeps a client for each region it has met: the originals' and the derivatives'.
 # Bounded, as each region a redeploy ever named would otherwise stay, with its connection pool.
 @lru_cache(maxsize=MAX_CLIENTS)
-def s3_client(region: str):
-    return boto3.client("s3", region_name=region, config=CLIENT_CONFIG)
+def _client(region: str, fips: bool, dualstack: bool):
+    endpoints = BotoConfig(use_fips_endpoint=fips, use_dualstack_endpoint=dualstack)
+    return boto3.client("s3", region_name=region, config=CLIENT_CONFIG.merge(endpoints))
+
+
+def forget_clients() -> None:
+    """Drop every client kept, so that the next request builds its own (tests, and the local emulator)."""
+    _client.cache_clear()
 
 
 @dataclass(frozen=True)
@@ -80,9 +92,12 @@ class Storage:
     derivatives_client: object
 
     @classmethod
-    def for_regions(cls, originals_bucket: str, originals_region: str, derivatives_bucket: str, derivatives_region: str):
+    def for_regions(
+        cls, originals_bucket: str, originals_region: str, derivatives_bucket: str, derivatives_region: str,
+        fips: bool = False, dualstack: bool = False,
+    ):
         try:
-            clients = s3_client(originals_region), s3_client(derivatives_region)
+            clients = s3_client(originals_region, fips, dualstack), s3_client(derivatives_region, fips, dualstack)
         except BotoCoreError as error:
             raise _typed(error, "Creating an S3 client") from None
         return cls(originals_bucket, derivatives_bucket, *clients)

@@ -64,7 +64,7 @@ def forget_edge_clients() -> None:
     """The function caches its S3 clients per container; one built for another S3 must not be reused."""
     from edge import storage
 
-    storage.s3_client.cache_clear()
+    storage.forget_clients()
 
 
 def s3_client(endpoint_url: str | None, region: str):

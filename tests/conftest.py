@@ -26,12 +26,12 @@ def s3():
     from edge import storage
 
     with mock_aws():
-        storage.s3_client.cache_clear()
+        storage.forget_clients()
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket=ORIGINALS)
         client.create_bucket(Bucket=DERIVATIVES)
         yield client
-    storage.s3_client.cache_clear()
+    storage.forget_clients()
 
 
 @pytest.fixture

@@ -90,7 +90,7 @@ def moto_s3():
         for bucket in (ORIGINALS, DERIVATIVES):
             client.create_bucket(Bucket=bucket)
         yield client
-    storage.s3_client.cache_clear()
+    storage.forget_clients()
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 import pytest
 
-from edge.config import Config, parse_allowed_sizes, parse_s3_domain
+from edge.config import Config, S3Domain, parse_allowed_sizes, parse_s3_domain
 from edge.errors import Misconfigured
 from edge.event import Headers, S3Origin
 
@@ -11,23 +11,26 @@ def origin(domain="derivs.s3.us-east-1.amazonaws.com", region="us-east-1", path=
 
 
 @pytest.mark.parametrize(
-    ("domain", "bucket", "region"),
+    ("domain", "expected"),
     [
-        ("derivs.s3.amazonaws.com", "derivs", None),
-        ("derivs.s3.eu-west-1.amazonaws.com", "derivs", "eu-west-1"),
-        ("my.dotted.bucket.s3.us-east-1.amazonaws.com", "my.dotted.bucket", "us-east-1"),
-        ("derivs.s3-us-west-2.amazonaws.com", "derivs", "us-west-2"),
-        ("derivs.s3.dualstack.eu-west-1.amazonaws.com", "derivs", "eu-west-1"),
-        ("derivs.s3-fips.us-gov-west-1.amazonaws.com", "derivs", "us-gov-west-1"),
-        ("derivs.s3-fips.dualstack.us-east-2.amazonaws.com", "derivs", "us-east-2"),
-        ("derivs.s3-external-1.amazonaws.com", "derivs", "us-east-1"),
-        ("Derivs.S3.amazonaws.com", "derivs", None),
-        ("abc.s3.amazonaws.com", "abc", None),  # S3's shortest bucket name, and its longest
-        ("a" * 63 + ".s3.amazonaws.com", "a" * 63, None),
+        ("derivs.s3.amazonaws.com", S3Domain("derivs", None, fips=False, dualstack=False)),
+        ("derivs.s3.eu-west-1.amazonaws.com", S3Domain("derivs", "eu-west-1", fips=False, dualstack=False)),
+        ("my.dotted.bucket.s3.us-east-1.amazonaws.com",
+         S3Domain("my.dotted.bucket", "us-east-1", fips=False, dualstack=False)),
+        ("derivs.s3-us-west-2.amazonaws.com", S3Domain("derivs", "us-west-2", fips=False, dualstack=False)),
+        ("derivs.s3.dualstack.eu-west-1.amazonaws.com", S3Domain("derivs", "eu-west-1", fips=False, dualstack=True)),
+        ("derivs.s3-fips.us-gov-west-1.amazonaws.com", S3Domain("derivs", "us-gov-west-1", fips=True, dualstack=False)),
+        ("derivs.s3-fips.dualstack.us-east-2.amazonaws.com",
+         S3Domain("derivs", "us-east-2", fips=True, dualstack=True)),
+        ("derivs.s3-external-1.amazonaws.com", S3Domain("derivs", "us-east-1", fips=False, dualstack=False)),
+        ("Derivs.S3.amazonaws.com", S3Domain("derivs", None, fips=False, dualstack=False)),
+        ("Derivs.S3-FIPS.us-east-1.amazonaws.com", S3Domain("derivs", "us-east-1", fips=True, dualstack=False)),
+        ("abc.s3.amazonaws.com", S3Domain("abc", None, fips=False, dualstack=False)),  # S3's shortest, and longest
+        ("a" * 63 + ".s3.amazonaws.com", S3Domain("a" * 63, None, fips=False, dualstack=False)),
     ],
 )
-def test_bucket_from_virtual_hosted_domain(domain, bucket, region):
-    assert parse_s3_domain(domain) == (bucket, region)
+def test_bucket_region_and_endpoint_from_virtual_hosted_domain(domain, expected):
+    assert parse_s3_domain(domain) == expected
 
 
 @pytest.mark.parametrize("domain", [
@@ -57,6 +60,8 @@ def test_defaults_follow_the_spec():
         max_source_bytes=41_943_040,
         max_frames=300,
         cache_control="public, max-age=31536000, immutable",
+        fips=False,
+        dualstack=False,
     )
 
 
@@ -71,6 +76,17 @@ def test_defaults_follow_the_spec():
 def test_where_the_derivatives_bucket_is(domain, region, expected):
     config = Config.from_origin(origin(domain=domain, region=region, x_originals_bucket="originals"))
     assert (config.derivatives_region, config.originals_region) == (expected, expected)
+
+
+@pytest.mark.parametrize(("domain", "fips", "dualstack"), [
+    ("derivs.s3.us-east-2.amazonaws.com", False, False),
+    ("derivs.s3-fips.us-east-2.amazonaws.com", True, False),
+    ("derivs.s3.dualstack.us-east-2.amazonaws.com", False, True),
+    ("derivs.s3-fips.dualstack.us-east-2.amazonaws.com", True, True),
+])
+def test_s3_is_reached_through_the_origins_kind_of_endpoint(domain, fips, dualstack):
+    config = Config.from_origin(origin(domain=domain, region="us-east-2", x_originals_bucket="originals"))
+    assert (config.fips, config.dualstack) == (fips, dualstack)
 
 
 def test_every_header_is_read_case_insensitively():

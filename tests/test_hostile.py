@@ -895,6 +895,19 @@ def test_every_s3_call_of_a_miss_goes_to_its_own_bucket(run, put_original, cat_j
     assert calls == [("GET", ORIGINALS, CAT, None, False), ("PUT", DERIVATIVES, f"640x/{CAT}", b"*", True)]
 
 
+def test_a_miss_reaches_s3_through_the_origins_fips_dual_stack_endpoint(run, put_original, cat_jpeg):
+    """A deployment that names a FIPS origin keeps every S3 call of the function inside FIPS, the originals' too."""
+    put_original(CAT, cat_jpeg)
+    hosts = []
+    storage.s3_client("us-east-1", fips=True, dualstack=True).meta.events.register(
+        "before-send.s3", lambda request, **_: hosts.append(urlsplit(request.url).hostname))
+    event = hostile_event(f"/640x/{CAT}")
+    event["Records"][0]["cf"]["request"]["origin"]["s3"]["domainName"] = (
+        f"{DERIVATIVES}.s3-fips.dualstack.us-east-1.amazonaws.com")
+    assert_row(run(event), "200", cache=IMMUTABLE, stored=(f"640x/{CAT}",))
+    assert hosts == [f"{bucket}.s3-fips.dualstack.us-east-1.amazonaws.com" for bucket in (ORIGINALS, DERIVATIVES)]
+
+
 def test_an_original_whose_checksum_fails_is_not_rendered_on_any_botocore(s3, cat_jpeg):
     """A botocore before 1.36 checks a GetObject's checksum only when asked (as `when_required` does
     here): the function asks, so a corrupt original fails the read instead of being rendered."""

@@ -90,8 +90,15 @@ def test_an_original_read_in_one_piece_skips_the_head_check():
 
 
 def test_a_warm_container_keeps_a_bounded_number_of_clients():
-    storage.s3_client.cache_clear()
+    storage.forget_clients()
     for region in ("us-east-1", "eu-west-1", "eu-west-2", "eu-west-3", "ap-south-1", "sa-east-1", "us-east-1"):
         storage.s3_client(region)
-    assert storage.s3_client.cache_info().currsize == storage.MAX_CLIENTS
-    storage.s3_client.cache_clear()
+    assert storage._client.cache_info().currsize == storage.MAX_CLIENTS
+    storage.forget_clients()
+
+
+def test_one_client_whether_the_endpoint_flags_are_given_or_left_out():
+    storage.forget_clients()
+    assert storage.s3_client("eu-west-1") is storage.s3_client("eu-west-1", fips=False, dualstack=False)
+    assert storage.s3_client("eu-west-1", fips=True) is not storage.s3_client("eu-west-1")
+    storage.forget_clients()
