@@ -7,6 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
+# Line breaks to str.splitlines() and to some log readers, which json.dumps(ensure_ascii=False) writes as they are
+# (it escapes only ASCII controls): escaped, so that a viewer's key holding one cannot cut the record in two.
+_UNICODE_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
 
 @dataclass
 class MissLog:
@@ -38,4 +42,4 @@ class MissLog:
         record = {name: value for name, value in asdict(self).items() if value not in (None, "", {})}
         del record["started"]
         record["ms"] = round((time.perf_counter() - self.started) * 1000, 1)
-        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(record, ensure_ascii=False).translate(_UNICODE_LINE_BREAKS) + "\n")

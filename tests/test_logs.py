@@ -53,3 +53,13 @@ def test_a_key_outside_ascii_is_written_as_itself(clock, capsys):
     out, record = emitted(logs.MissLog(uri="/640x/caf%C3%A9.jpg", method="GET", started=100.0,
                                       derivative_key="640x/café.jpg"), capsys)
     assert '"derivative_key": "640x/café.jpg"' in out and record["derivative_key"] == "640x/café.jpg"
+
+
+@pytest.mark.parametrize("separator", ["\x85", "\u2028", "\u2029"])
+def test_a_key_holding_a_unicode_line_break_stays_one_line(clock, capsys, separator):
+    """json.dumps writes these as they are (it escapes only ASCII controls), and str.splitlines(), as some log
+    readers do, breaks a line at each: a viewer's key (/640x/a%E2%80%A8b.jpg) would cut the record in two."""
+    key = f"640x/a{separator}b.jpg"
+    out, record = emitted(logs.MissLog(uri="/640x/a%E2%80%A8b.jpg", method="GET", started=100.0,
+                                      derivative_key=key), capsys)
+    assert len(out.splitlines()) == 1 and record["derivative_key"] == key
