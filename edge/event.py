@@ -1,6 +1,7 @@
 """The CloudFront origin-response event, decoded once into frozen values.
 
-Nothing past this module reads the raw event dict. Header maps keep CloudFront's
+Nothing past this module reads the raw event dict (before it, edge/handler.py's pass-through
+gate reads the status and URI, and says why). Header maps keep CloudFront's
 shape (lower-case name -> list of {key, value}) so that a response can be an
 edit of the origin's own headers rather than a new map.
 """
