@@ -654,17 +654,19 @@ def jpeg_header(data: bytes, share: int = 1) -> jpeg.PillowHeader:
         raise SourceTooLarge(f"JPEG header of more than {most_steps} markers, or bytes of junk or fill") from None
 
 
-def check_exif(exif: bytes | None) -> None:
+def check_exif(exif: bytes) -> None:
     """Refuse Exif whose directories Pillow would take too long to decode (edge/tiff.py): it decodes every
     number of a tag, whatever count the tag declares (4 MiB of one RATIONAL took it 1.6 s to open a JPEG, by
     hand; 40 MB split among 510 tags of 10,000 took 92 s and 983 MB to render an AVIF, a helper's measure)."""
-    if exif is None:
-        return
-    # Pillow takes the header off twice where it is there twice (Exif.load).
-    directory = exif.removeprefix(EXIF_HEADER).removeprefix(EXIF_HEADER)
-    if tiff.exif_over(directory, MAX_TIFF_ENTRIES, MAX_EXIF_VALUES):
+    if tiff.exif_over(exif_directory(exif), MAX_TIFF_ENTRIES, MAX_EXIF_VALUES):
         raise SourceTooLarge(
             f"Exif of a directory of more than {MAX_TIFF_ENTRIES} entries, or of more than {MAX_EXIF_VALUES} numbers")
+
+
+def exif_directory(exif: bytes) -> bytes:
+    """Exif's TIFF structure as Pillow reads it: "Exif\\0\\0" taken off, twice where it is there twice
+    (Exif.load), as in some that libavif hands on."""
+    return exif.removeprefix(EXIF_HEADER).removeprefix(EXIF_HEADER)
 
 
 def check_icc_profile(profile: bytes) -> None:
@@ -933,7 +935,7 @@ def avif_orientation(image: Image.Image) -> int:
     exif = image.info.get("exif")
     if not isinstance(exif, bytes):
         return 1
-    directory = exif.removeprefix(EXIF_HEADER).removeprefix(EXIF_HEADER)  # libavif takes one with it twice
+    directory = exif_directory(exif)
     if not directory.startswith(EXIF_TIFF_HEADERS):
         return 1
     check_exif(directory)
@@ -1410,9 +1412,9 @@ def to_srgb_where_the_profile_cannot_go(frame: Frame) -> Frame:
     and in AVIF with alpha, which Pillow writes as RGBA, and an RGB profile on grey pixels, which
     Chromium applies but PNG forbids (libpng, and so Firefox, drops it)."""
     profile = frame.icc_profile
-    grey_on_rgb = (frame.target, frame.image.mode) in (("webp", "L"), ("webp", "LA"), ("avif", "LA"))
     if not profile:
         return frame
+    grey_on_rgb = (frame.target, frame.image.mode) in (("webp", "L"), ("webp", "LA"), ("avif", "LA"))
     rgb_on_grey = frame.image.mode in ("L", "LA") and icc.data_colour_space(profile) == icc.RGB
     if frame.target in ICC_OUTPUTS and not grey_on_rgb and not rgb_on_grey:
         return frame
