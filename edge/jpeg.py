@@ -76,13 +76,13 @@ class Frame:
 def too_short(data: bytes) -> Frame | None:
     """The frame of a JPEG whose coded data is shorter than its size needs; None when it is long
     enough, or when this cannot judge (not a Huffman-coded DCT JPEG, or markers it does not read)."""
-    frame = scan(data)
+    frame = huffman_frame(data)
     if frame is None or _coded_data_reaches(data, frame.data_offset, frame.least_coded_bytes()):
         return None
     return frame
 
 
-def scan(data: bytes) -> Frame | None:
+def huffman_frame(data: bytes) -> Frame | None:
     """The Huffman-coded DCT frame of a JPEG, or None when there is none or the markers before
     the first scan are not what this reads (Pillow, more lenient, then decides alone)."""
     if data[:2] != b"\xff\xd8":

@@ -53,7 +53,7 @@ def decodes(data: bytes) -> bool:
 @pytest.mark.parametrize("subsampling", [0, 1, 2], ids=["444", "422", "420"])
 def test_a_colour_frame_is_read_with_its_sampling(subsampling, progressive):
     data = jpeg_bytes(Image.new("RGB", (101, 37), (200, 40, 90)), subsampling=subsampling, progressive=progressive)
-    frame = jpeg.scan(data)
+    frame = jpeg.huffman_frame(data)
     assert (frame.width, frame.height, frame.progressive) == (101, 37, progressive)
     assert frame.sampling == (LUMA_SAMPLING[subsampling], (1, 1), (1, 1))
     assert frame.data_offset == first_scan_data(data)
@@ -62,7 +62,7 @@ def test_a_colour_frame_is_read_with_its_sampling(subsampling, progressive):
 @pytest.mark.parametrize("mode", ["L", "CMYK"])
 def test_grey_and_cmyk_frames_are_read(mode):
     data = jpeg_bytes(Image.new(mode, (64, 48)))
-    frame = jpeg.scan(data)
+    frame = jpeg.huffman_frame(data)
     assert (frame.width, frame.height, len(frame.sampling)) == (64, 48, len(mode))
     assert frame.data_offset == first_scan_data(data)
 
@@ -80,7 +80,7 @@ def test_blocks_count_each_component_as_sampled(progressive, least):
 @pytest.mark.parametrize("mode", ["L", "RGB"])
 def test_the_coded_data_is_measured_exactly(mode, options):
     data = jpeg_bytes(Image.radial_gradient("L").resize((300, 200)).convert(mode), **options)
-    frame, exact = jpeg.scan(data), coded_bytes(data)
+    frame, exact = jpeg.huffman_frame(data), coded_bytes(data)
     assert jpeg._coded_data_reaches(data, frame.data_offset, exact)
     assert not jpeg._coded_data_reaches(data, frame.data_offset, exact + 1)
 
@@ -91,7 +91,7 @@ def test_the_coded_data_is_measured_exactly(mode, options):
 def test_the_floor_is_below_what_the_flattest_real_image_takes(size, mode, progressive):
     """A single flat colour, with Huffman tables optimised for it: the least an encoder writes."""
     data = jpeg_bytes(Image.new(mode, size, "white"), optimize=True, progressive=progressive, quality=50)
-    assert jpeg.scan(data).least_coded_bytes() <= coded_bytes(data)
+    assert jpeg.huffman_frame(data).least_coded_bytes() <= coded_bytes(data)
     assert jpeg.too_short(data) is None
 
 
@@ -114,14 +114,14 @@ GREY_16X16_FRAME = b"\xff\xc0\x00\x0b\x08\x00\x10\x00\x10\x01\x01\x11\x00"  # ba
          "short-frame-header"],
 )
 def test_what_is_not_read_is_left_to_pillow(data):
-    assert jpeg.scan(data) is None
+    assert jpeg.huffman_frame(data) is None
 
 
 @pytest.mark.parametrize("frame_marker", [0xC3, 0xC9, 0xCA], ids=["lossless", "arithmetic", "arithmetic-progressive"])
 def test_frames_of_other_codings_are_not_judged(frame_marker):
     data = bytearray(bombs.jpeg_declaring(7000, 7000))
     data[data.index(b"\xff\xc0") + 1] = frame_marker
-    assert jpeg.scan(bytes(data)) is None
+    assert jpeg.huffman_frame(bytes(data)) is None
     check_jpeg_data(bytes(data))  # no floor known: Pillow decides
 
 
@@ -129,7 +129,7 @@ def test_a_height_defined_later_is_not_judged():
     data = bytearray(jpeg_bytes(Image.new("L", (16, 16))))
     sof = data.index(b"\xff\xc0")
     data[sof + 5 : sof + 7] = b"\0\0"
-    assert jpeg.scan(bytes(data)) is None
+    assert jpeg.huffman_frame(bytes(data)) is None
 
 
 def test_an_extended_sequential_frame_is_judged_as_a_baseline_one():
@@ -165,17 +165,17 @@ def with_first_sampling(factors: int) -> bytes:
 
 @pytest.mark.parametrize("factors", [0x00, 0x01, 0x10, 0x15, 0x51, 0x50, 0x05])
 def test_sampling_factors_libjpeg_refuses_are_not_judged(factors):
-    assert jpeg.scan(with_first_sampling(factors)) is None
+    assert jpeg.huffman_frame(with_first_sampling(factors)) is None
 
 
 def test_the_largest_sampling_factors_are_read():
-    assert jpeg.scan(with_first_sampling(0x44)).sampling[0] == (4, 4)
+    assert jpeg.huffman_frame(with_first_sampling(0x44)).sampling[0] == (4, 4)
 
 
 def test_fill_bytes_before_a_marker_are_skipped():
     data = jpeg_bytes(Image.new("L", (16, 16)))
     padded = data[:2] + b"\xff\xff\xff" + data[2:]
-    assert jpeg.scan(padded).data_offset == jpeg.scan(data).data_offset + 3
+    assert jpeg.huffman_frame(padded).data_offset == jpeg.huffman_frame(data).data_offset + 3
 
 
 def inserted(data: bytes, where: str, extra: bytes) -> bytes:
@@ -202,7 +202,7 @@ SKIPPED = [
 def test_what_libjpeg_skips_between_markers_is_skipped_here_too(where, extra):
     real = jpeg_bytes(Image.new("L", (16, 16), 77))
     assert decodes(inserted(real, where, extra))
-    assert jpeg.scan(inserted(real, where, extra)).sampling == jpeg.scan(real).sampling
+    assert jpeg.huffman_frame(inserted(real, where, extra)).sampling == jpeg.huffman_frame(real).sampling
     with pytest.raises(UnsupportedMedia, match="bytes that"):
         check_jpeg_data(inserted(bombs.jpeg_declaring(7000, 7000), where, extra))
 
