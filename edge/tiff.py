@@ -15,6 +15,7 @@ checksum is checked. LZW and PackBits carry no checksum, and nothing can be chec
 import struct
 import zlib
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 from edge.inflate import Inflater, never
 
@@ -40,6 +41,16 @@ _PIECE_OFFSETS = (273, 324)  # StripOffsets, TileOffsets
 
 class MalformedTiff(Exception):
     pass
+
+
+class _Layout(NamedTuple):
+    """How a TIFF (classic or BigTIFF) is laid out, from its header."""
+
+    order: str  # struct's byte order: "<" or ">"
+    offset_at: int  # where the first directory's offset is
+    offset_format: str  # of that offset
+    count_format: str  # of a directory's entry count
+    entry: struct.Struct  # tag, type, count, value or offset
 
 
 def first_directory_over(data: bytes, most_entries: int, most_values: int) -> bool:
@@ -76,9 +87,9 @@ def orientation(exif: bytes) -> int:
     the first directory again, took 4.2 s in Python (a reviewer's), so no more than MOST_ORIENTATION_ENTRIES are
     read, a first and an Exif directory at their largest."""
     layout = _layout(exif)
-    if layout is None or layout[4].size != _CLASSIC_ENTRY_SIZE:  # BigTIFF's header (magic 43) is no Exif's
+    if layout is None or layout.entry.size != _CLASSIC_ENTRY_SIZE:  # BigTIFF's header (magic 43) is no Exif's
         return 1
-    order = layout[0]
+    order = layout.order
     left = MOST_ORIENTATION_ENTRIES
 
     def found_in(directory: int, first: bool) -> int | None:
@@ -117,7 +128,7 @@ def values_apart(data: bytes) -> int:
     layout = _layout(data)
     if layout is None:
         return 0
-    inline = _VALUE_FIELD[layout[4].size]  # what an entry holds itself
+    inline = _VALUE_FIELD[layout.entry.size]  # what an entry holds itself
     sizes = (count * _TYPE_SIZES.get(field_type, 0) for _, field_type, count in _first_entries(data))
     return sum(size for size in sizes if size > inline)
 
@@ -129,9 +140,8 @@ def _first_entries(data: bytes) -> list[tuple[int, int, int]]:
     return [] if found is None else [(tag, field_type, count) for tag, field_type, count, _ in found[1]]
 
 
-def _layout(data: bytes) -> tuple[str, int, str, str, struct.Struct] | None:
-    """Byte order, where the first directory's offset is, its format, the entry count's format and the
-    entry struct (tag, type, count, value or offset); None for what is not a TIFF."""
+def _layout(data: bytes) -> _Layout | None:
+    """The TIFF's layout; None for what is not a TIFF."""
     order = {b"II": "<", b"MM": ">"}.get(data[:2])
     if order is None or len(data) < 16:
         return None
@@ -139,15 +149,15 @@ def _layout(data: bytes) -> tuple[str, int, str, str, struct.Struct] | None:
     if layout is None:
         return None
     offset_at, offset_format, count_format, entry_format = layout
-    return order, offset_at, offset_format, count_format, struct.Struct(order + entry_format)
+    return _Layout(order, offset_at, offset_format, count_format, struct.Struct(order + entry_format))
 
 
-def _first_directory(data: bytes, layout: tuple) -> int:
+def _first_directory(data: bytes, layout: _Layout) -> int:
     order, offset_at, offset_format, _, _ = layout
     return struct.unpack_from(order + offset_format, data, offset_at)[0]
 
 
-def _entries(data: bytes, layout: tuple, directory: int, most: int
+def _entries(data: bytes, layout: _Layout, directory: int, most: int
              ) -> tuple[int, list[tuple[int, int, int, int]]] | None:
     """How many entries a directory holds (as many as it declares, or as the data holds, where fewer: Pillow reads
     no further), and its first entries (tag, type, count, where its value field is), no more than `most`; None
@@ -162,7 +172,7 @@ def _entries(data: bytes, layout: tuple, directory: int, most: int
                   for at in range(first, first + min(held, most) * entry.size, entry.size)]
 
 
-def _over(data: bytes, layout: tuple, directory: int, most_entries: int, most_values: int) -> bool:
+def _over(data: bytes, layout: _Layout, directory: int, most_entries: int, most_values: int) -> bool:
     found = _entries(data, layout, directory, most_entries)
     if found is None:
         return False
@@ -171,7 +181,7 @@ def _over(data: bytes, layout: tuple, directory: int, most_entries: int, most_va
         field_type in _NUMBER_TYPES and count > most_values for _, field_type, count, _ in entries)
 
 
-def _over_together(data: bytes, layout: tuple, directories: list[int], most_entries: int, most_values: int) -> bool:
+def _over_together(data: bytes, layout: _Layout, directories: list[int], most_entries: int, most_values: int) -> bool:
     numbers = 0
     for directory in directories:
         found = _entries(data, layout, directory, most_entries)
@@ -184,7 +194,7 @@ def _over_together(data: bytes, layout: tuple, directories: list[int], most_entr
     return numbers > most_values
 
 
-def _pointed(data: bytes, layout: tuple) -> list[int]:
+def _pointed(data: bytes, layout: _Layout) -> list[int]:
     """The Exif and GPS directories the first directory points to, and the Interop one the Exif one does."""
     pointed = _pointers(data, layout, _first_directory(data, layout), _FIRST_DIRECTORY_POINTERS)
     exif = pointed.get(_EXIF_DIRECTORY)
@@ -193,7 +203,7 @@ def _pointed(data: bytes, layout: tuple) -> list[int]:
     return list(pointed.values())
 
 
-def _pointers(data: bytes, layout: tuple, directory: int, tags: tuple[int, ...]) -> dict[int, int]:
+def _pointers(data: bytes, layout: _Layout, directory: int, tags: tuple[int, ...]) -> dict[int, int]:
     """The directories that a directory's entries of these tags point to, each a single number, read where Pillow
     reads it: in the entry, or where the entry says where it is too wide for it (a LONG8 in a classic TIFF: a
     reviewer's hid 40 MB of Exif from a walk that read the entry's own bytes)."""
