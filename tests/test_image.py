@@ -1353,6 +1353,7 @@ def test_frames_alike_become_one_shown_as_long_as_browsers_showed_them(target):
 @pytest.mark.parametrize(("durations", "plays", "shown"), [
     ([15, 19, 14, 11], ONCE, [(0, 20), (1, 20), (2, 20), (3, 20)]),  # the shortest that browsers do not slow down
     ([15, 19, 14, 11], FOREVER, [(0, 20), (1, 20), (3, 20)]),  # the last 20 ms before the first is back: 3 the longer
+    ([15, 19, 44, 12], FOREVER, [(0, 20), (1, 20), (2, 50)]),  # ...and 2, shown 38 ms from its start against 12, kept
     ([15, 19, 14, 11], THRICE, [(0, 20), (1, 20), (2, 20), (3, 20)]),  # it comes to rest on the last
     ([11, 11, 32], FOREVER, [(0, 20), (2, 30)]),  # the last shows longer than the one before in what is left
     ([44, 11, 13], FOREVER, [(0, 40), (2, 30)]),  # 1 is placed 4 ms before it shows, and shows 11 ms against 13
