@@ -305,7 +305,7 @@ def test_gif_output_converts_the_profile_to_srgb():
     ).getpixel((0, 0))
     _, image = rendered(encoded(source, "PNG", icc_profile=DISPLAY_P3), "32x,gif")
     assert "icc_profile" not in image.info
-    assert max_difference(image.convert("RGB").getpixel((16, 16)), expected) <= 4
+    assert image.convert("RGB").getpixel((16, 16)) == expected  # one flat colour: the palette holds it exactly
     assert max_difference(expected, (200, 100, 50)) > 10  # the conversion really changed something
 
 
@@ -520,6 +520,10 @@ def test_an_avif_icc_profile_wins_over_its_codes(target, transfer):
         assert avif.colour_codes(result.body) == (2, 2)  # what libavif states beside a profile
 
 
+# A JPEG source brings its own loss; a TIFF's CMYK, uncompressed, converts exactly.
+CMYK_SOURCE_EPSILON = {"JPEG": 3, "TIFF": 0}
+
+
 @pytest.mark.parametrize(
     ("cmyk", "rgb"),
     [((255, 0, 0, 0), (0, 255, 255)), ((0, 255, 0, 0), (255, 0, 255)), ((0, 0, 0, 0), (255, 255, 255)),
@@ -532,7 +536,7 @@ def test_cmyk_becomes_correct_rgb(cmyk, rgb, source_format):
         assert Image.open(io.BytesIO(data)).info.get("adobe")  # Adobe's inverted CMYK
     _, image = rendered(data, "16x,png")
     assert image.mode == "RGB"
-    assert max_difference(image.getpixel((8, 8)), rgb) <= 3
+    assert max_difference(image.getpixel((8, 8)), rgb) <= CMYK_SOURCE_EPSILON[source_format]
 
 
 # Cyan ink prints magenta and magenta prints cyan: a conversion that ignores the profile shows at once.
@@ -558,7 +562,7 @@ def test_cmyk_with_a_broken_profile_becomes_rgb_without_it(source_format):
     data = encoded(Image.new("CMYK", (32, 32), (255, 0, 0, 0)), source_format, icc_profile=b"not a profile")
     _, image = rendered(data, "16x,png")
     assert image.mode == "RGB" and "icc_profile" not in image.info
-    assert max_difference(image.getpixel((8, 8)), (0, 255, 255)) <= 3
+    assert max_difference(image.getpixel((8, 8)), (0, 255, 255)) <= CMYK_SOURCE_EPSILON[source_format]
 
 
 def test_a_broken_profile_leaves_the_colours_as_they_are_where_it_cannot_go():
