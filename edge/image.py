@@ -700,7 +700,7 @@ def check_jpeg_exif(pieces: list[bytes]) -> None:
 def check_jpeg_data(data: bytes) -> None:
     """Refuse a JPEG whose coded data is too short for the size it declares (edge/jpeg.py):
     libjpeg would decode it without an error, grey wherever the data was missing."""
-    frame = jpeg.too_short(data)
+    frame = jpeg.too_short(data, MAX_JPEG_HEADER_STEPS)
     if frame is not None:
         raise UnsupportedMedia(
             f"coded data under the {frame.least_coded_bytes()} bytes that {frame.width}x{frame.height} needs")

@@ -73,22 +73,25 @@ class Frame:
         return _ceil_div(self.blocks() * (1 if self.progressive else 2), 8)
 
 
-def too_short(data: bytes) -> Frame | None:
+def too_short(data: bytes, most_steps: int) -> Frame | None:
     """The frame of a JPEG whose coded data is shorter than its size needs; None when it is long
     enough, or when this cannot judge (not a Huffman-coded DCT JPEG, or markers it does not read)."""
-    frame = huffman_frame(data)
+    frame = huffman_frame(data, most_steps)
     if frame is None or _coded_data_reaches(data, frame.data_offset, frame.least_coded_bytes()):
         return None
     return frame
 
 
-def huffman_frame(data: bytes) -> Frame | None:
-    """The Huffman-coded DCT frame of a JPEG, or None when there is none or the markers before
-    the first scan are not what this reads (Pillow, more lenient, then decides alone)."""
+def huffman_frame(data: bytes, most_steps: int) -> Frame | None:
+    """The Huffman-coded DCT frame of a JPEG, or None when there is none, when the markers before the first
+    scan are not what this reads, or are more than `most_steps` (Pillow, more lenient, then decides alone)."""
     if data[:2] != b"\xff\xd8":
         return None
     pos, frame = 2, None
-    while pos + 4 <= len(data):
+    # Bounded on its own, not only by the walk of Pillow's steps before it: fill bytes are a step each.
+    for _ in range(most_steps):
+        if pos + 4 > len(data):
+            return None
         if data[pos] != 0xFF:  # junk where a marker belongs, which libjpeg and Pillow skip to the next 0xFF
             pos = data.find(b"\xff", pos)
             if pos < 0:

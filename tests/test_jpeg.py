@@ -16,6 +16,7 @@ from imaging import (
     DISPLAY_P3, app1, encoded, exif_directories, exif_with, gradient, largest_difference, lossless_jpeg, tiff_pointing,
 )
 
+STEPS = edge.image.MAX_JPEG_HEADER_STEPS
 # Pillow's subsampling codes: 0 is 4:4:4, 1 is 4:2:2, 2 is 4:2:0.
 LUMA_SAMPLING = {0: (1, 1), 1: (2, 1), 2: (2, 2)}
 
@@ -53,7 +54,7 @@ def decodes(data: bytes) -> bool:
 @pytest.mark.parametrize("subsampling", [0, 1, 2], ids=["444", "422", "420"])
 def test_a_colour_frame_is_read_with_its_sampling(subsampling, progressive):
     data = jpeg_bytes(Image.new("RGB", (101, 37), (200, 40, 90)), subsampling=subsampling, progressive=progressive)
-    frame = jpeg.huffman_frame(data)
+    frame = jpeg.huffman_frame(data, STEPS)
     assert (frame.width, frame.height, frame.progressive) == (101, 37, progressive)
     assert frame.sampling == (LUMA_SAMPLING[subsampling], (1, 1), (1, 1))
     assert frame.data_offset == first_scan_data(data)
@@ -62,7 +63,7 @@ def test_a_colour_frame_is_read_with_its_sampling(subsampling, progressive):
 @pytest.mark.parametrize("mode", ["L", "CMYK"])
 def test_grey_and_cmyk_frames_are_read(mode):
     data = jpeg_bytes(Image.new(mode, (64, 48)))
-    frame = jpeg.huffman_frame(data)
+    frame = jpeg.huffman_frame(data, STEPS)
     assert (frame.width, frame.height, len(frame.sampling)) == (64, 48, len(mode))
     assert frame.data_offset == first_scan_data(data)
 
@@ -80,7 +81,7 @@ def test_blocks_count_each_component_as_sampled(progressive, least):
 @pytest.mark.parametrize("mode", ["L", "RGB"])
 def test_the_coded_data_is_measured_exactly(mode, options):
     data = jpeg_bytes(Image.radial_gradient("L").resize((300, 200)).convert(mode), **options)
-    frame, exact = jpeg.huffman_frame(data), coded_bytes(data)
+    frame, exact = jpeg.huffman_frame(data, STEPS), coded_bytes(data)
     assert jpeg._coded_data_reaches(data, frame.data_offset, exact)
     assert not jpeg._coded_data_reaches(data, frame.data_offset, exact + 1)
 
@@ -91,8 +92,8 @@ def test_the_coded_data_is_measured_exactly(mode, options):
 def test_the_floor_is_below_what_the_flattest_real_image_takes(size, mode, progressive):
     """A single flat colour, with Huffman tables optimised for it: the least an encoder writes."""
     data = jpeg_bytes(Image.new(mode, size, "white"), optimize=True, progressive=progressive, quality=50)
-    assert jpeg.huffman_frame(data).least_coded_bytes() <= coded_bytes(data)
-    assert jpeg.too_short(data) is None
+    assert jpeg.huffman_frame(data, STEPS).least_coded_bytes() <= coded_bytes(data)
+    assert jpeg.too_short(data, STEPS) is None
 
 
 GREY_16X16_FRAME = b"\xff\xc0\x00\x0b\x08\x00\x10\x00\x10\x01\x01\x11\x00"  # baseline, 1 component
@@ -114,14 +115,14 @@ GREY_16X16_FRAME = b"\xff\xc0\x00\x0b\x08\x00\x10\x00\x10\x01\x01\x11\x00"  # ba
          "short-frame-header"],
 )
 def test_what_is_not_read_is_left_to_pillow(data):
-    assert jpeg.huffman_frame(data) is None
+    assert jpeg.huffman_frame(data, STEPS) is None
 
 
 @pytest.mark.parametrize("frame_marker", [0xC3, 0xC9, 0xCA], ids=["lossless", "arithmetic", "arithmetic-progressive"])
 def test_frames_of_other_codings_are_not_judged(frame_marker):
     data = bytearray(bombs.jpeg_declaring(7000, 7000))
     data[data.index(b"\xff\xc0") + 1] = frame_marker
-    assert jpeg.huffman_frame(bytes(data)) is None
+    assert jpeg.huffman_frame(bytes(data), STEPS) is None
     check_jpeg_data(bytes(data))  # no floor known: Pillow decides
 
 
@@ -129,7 +130,7 @@ def test_a_height_defined_later_is_not_judged():
     data = bytearray(jpeg_bytes(Image.new("L", (16, 16))))
     sof = data.index(b"\xff\xc0")
     data[sof + 5 : sof + 7] = b"\0\0"
-    assert jpeg.huffman_frame(bytes(data)) is None
+    assert jpeg.huffman_frame(bytes(data), STEPS) is None
 
 
 def test_an_extended_sequential_frame_is_judged_as_a_baseline_one():
@@ -147,13 +148,13 @@ def test_an_extended_sequential_frame_is_judged_as_a_baseline_one():
 def test_a_reserved_marker_in_the_coded_data_is_not_judged(code):
     data = bombs.jpeg_declaring(7000, 7000)
     with_reserved = data[:-2] + bytes([0xFF, code]) + b"\0\x04\0\0" + data[-2:]
-    assert jpeg.too_short(data) is not None
-    assert jpeg.too_short(with_reserved) is None
+    assert jpeg.too_short(data, STEPS) is not None
+    assert jpeg.too_short(with_reserved, STEPS) is None
 
 
 @pytest.mark.parametrize("tail", [b"\xff\xfe", b"\xff\xfe\x00"], ids=["marker", "marker-and-half-a-length"])
 def test_a_marker_cut_off_at_the_very_end_is_left_to_pillow(tail):
-    assert jpeg.too_short(bombs.jpeg_declaring(7000, 7000)[:-2] + tail) is None
+    assert jpeg.too_short(bombs.jpeg_declaring(7000, 7000)[:-2] + tail, STEPS) is None
 
 
 def with_first_sampling(factors: int) -> bytes:
@@ -165,17 +166,29 @@ def with_first_sampling(factors: int) -> bytes:
 
 @pytest.mark.parametrize("factors", [0x00, 0x01, 0x10, 0x15, 0x51, 0x50, 0x05])
 def test_sampling_factors_libjpeg_refuses_are_not_judged(factors):
-    assert jpeg.huffman_frame(with_first_sampling(factors)) is None
+    assert jpeg.huffman_frame(with_first_sampling(factors), STEPS) is None
 
 
 def test_the_largest_sampling_factors_are_read():
-    assert jpeg.huffman_frame(with_first_sampling(0x44)).sampling[0] == (4, 4)
+    assert jpeg.huffman_frame(with_first_sampling(0x44), STEPS).sampling[0] == (4, 4)
 
 
 def test_fill_bytes_before_a_marker_are_skipped():
     data = jpeg_bytes(Image.new("L", (16, 16)))
     padded = data[:2] + b"\xff\xff\xff" + data[2:]
-    assert jpeg.huffman_frame(padded).data_offset == jpeg.huffman_frame(data).data_offset + 3
+    assert jpeg.huffman_frame(padded, STEPS).data_offset == jpeg.huffman_frame(data, STEPS).data_offset + 3
+
+
+def test_the_walk_to_the_frame_stops_after_its_steps():
+    """Each fill byte is a step: a run of them longer than the walk may take leaves it undecided (Pillow decides)."""
+    data = jpeg_bytes(Image.new("L", (16, 16)))
+    padded = data[:2] + b"\xff" * 100 + data[2:]
+
+    def fewest_steps(jpeg_data: bytes) -> int:
+        return next(steps for steps in range(1, 1000) if jpeg.huffman_frame(jpeg_data, steps) is not None)
+
+    assert fewest_steps(data) == 6  # APP0, DQT, SOF0, two DHT, SOS
+    assert fewest_steps(padded) == fewest_steps(data) + 100
 
 
 def inserted(data: bytes, where: str, extra: bytes) -> bytes:
@@ -202,7 +215,7 @@ SKIPPED = [
 def test_what_libjpeg_skips_between_markers_is_skipped_here_too(where, extra):
     real = jpeg_bytes(Image.new("L", (16, 16), 77))
     assert decodes(inserted(real, where, extra))
-    assert jpeg.huffman_frame(inserted(real, where, extra)).sampling == jpeg.huffman_frame(real).sampling
+    assert jpeg.huffman_frame(inserted(real, where, extra), STEPS).sampling == jpeg.huffman_frame(real, STEPS).sampling
     with pytest.raises(UnsupportedMedia, match="bytes that"):
         check_jpeg_data(inserted(bombs.jpeg_declaring(7000, 7000), where, extra))
 
@@ -225,7 +238,7 @@ def test_coded_data_too_short_for_the_declared_size_is_refused(data):
 def test_a_scan_ended_past_the_floor_is_not_refused_and_decodes():
     """The limit of counting: the floor is far below what real data takes, and libjpeg does not complain."""
     data = bombs.jpeg_scan_cut_short((2000, 1500), 20_000)
-    assert jpeg.too_short(data) is None
+    assert jpeg.too_short(data, STEPS) is None
     assert decodes(data)
 
 
