@@ -21,7 +21,7 @@ class Headers:
     @classmethod
     def from_cloudfront(cls, raw: dict[str, list[dict[str, str]]] | None) -> "Headers":
         return cls(tuple(
-            (name.lower(), tuple((entry.get("key", name), entry["value"]) for entry in entries))
+            (name.lower(), tuple((entry.get("key", name), _entry_value(name, entry)) for entry in entries))
             for name, entries in (raw or {}).items()
         ))
 
@@ -40,6 +40,13 @@ class Headers:
             for name, entries in self.by_name
             if name in names
         }
+
+
+def _entry_value(name: str, entry: dict[str, str]) -> str:
+    try:
+        return entry["value"]
+    except KeyError:
+        raise ValueError(f"malformed event: an entry of header {name!r} has no value") from None
 
 
 @dataclass(frozen=True)

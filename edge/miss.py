@@ -2,7 +2,8 @@
 
 Wires the pure modules (rendition, config, response) to the engine (image) and
 the storage (S3). Every failure becomes exactly one clean response, through
-`response.error_response`; no exception escapes.
+`response.error_response`; no exception escapes but from decoding an event CloudFront
+could not have sent (a header without a value: a hand-written event's mistake, shown as such).
 """
 
 import math

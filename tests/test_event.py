@@ -51,3 +51,9 @@ def test_a_hand_made_event_may_leave_out_what_cloudfront_always_sends():
 
 def test_a_header_without_entries_has_no_value():
     assert Headers.from_cloudfront({"x-max-frames": []}).get("x-max-frames") is None
+
+
+def test_a_header_entry_without_a_value_is_named_in_the_error():
+    """No answer can be made of an event CloudFront could not have sent: a hand-written one's mistake is shown."""
+    with pytest.raises(ValueError, match="malformed event: an entry of header 'x-max-frames' has no value"):
+        Headers.from_cloudfront({"x-max-frames": [{"key": "X-Max-Frames"}]})
