@@ -525,9 +525,9 @@ def check_what_pillow_walks(data: bytes, limits: Limits) -> tuple[gif.Layout | N
     if tiff.first_directory_over(data, MAX_TIFF_ENTRIES, MAX_TIFF_VALUES):
         raise SourceTooLarge(
             f"TIFF directory of more than {MAX_TIFF_ENTRIES} entries, or {MAX_TIFF_VALUES} numbers in one")
-    if tiff.strips(data) > MAX_TIFF_STRIPS:
+    if tiff.strips(data, MAX_TIFF_ENTRIES) > MAX_TIFF_STRIPS:
         raise SourceTooLarge(f"TIFF of more than {MAX_TIFF_STRIPS} strips or tiles")
-    if tiff.values_apart(data) > len(data):
+    if tiff.values_apart(data, MAX_TIFF_ENTRIES) > len(data):
         raise SourceTooLarge("TIFF whose tags' values are larger together than the file")
     if tiff.sub_directories_over(data, MAX_TIFF_ENTRIES, MAX_EXIF_VALUES):
         raise SourceTooLarge(

@@ -32,7 +32,6 @@ _EXIF_DIRECTORY, _GPS_DIRECTORY, _INTEROP_DIRECTORY = 34665, 34853, 40965
 _FIRST_DIRECTORY_POINTERS = (_EXIF_DIRECTORY, _GPS_DIRECTORY)
 _OFFSET_FORMATS = {3: "H", 4: "I", 6: "b", 8: "h", 9: "i", 13: "I", 16: "Q", 18: "Q"}  # SHORT, LONG, signed, IFD...
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8}
-_MOST_ENTRIES_READ = 1_000  # as MAX_TIFF_ENTRIES: a directory of more is refused anyway
 _ORIENTATION, _SHORT, _LONG = 0x0112, 3, 4
 MOST_ORIENTATION_ENTRIES = 2 * 65_535  # the most a directory's count can declare, twice
 _CLASSIC_ENTRY_SIZE = 12  # tag, type, count, value or offset; BigTIFF's are 20
@@ -68,14 +67,17 @@ def sub_directories_over(data: bytes, most_entries: int, most_values: int) -> bo
     RATIONALs in them took 1.2-3.5 s, 40 MiB 32 s and 1.5 GB; split among 520 entries of a directory that both
     Exif and GPS point to, 34.7 s and 1.3 GB (helpers' measures)."""
     layout = _layout(data)
-    return layout is not None and _over_together(data, layout, _pointed(data, layout), most_entries, most_values)
+    return layout is not None and _over_together(
+        data, layout, _pointed(data, layout, most_entries), most_entries, most_values)
 
 
 def exif_over(exif: bytes, most_entries: int, most_values: int) -> bool:
     """As sub_directories_over, of Exif (a TIFF structure of its own), its first directory counted with them."""
     layout = _layout(exif)
-    return layout is not None and _over_together(
-        exif, layout, [_first_directory(exif, layout), *_pointed(exif, layout)], most_entries, most_values)
+    if layout is None:
+        return False
+    directories = [_first_directory(exif, layout), *_pointed(exif, layout, most_entries)]
+    return _over_together(exif, layout, directories, most_entries, most_values)
 
 
 def orientation(exif: bytes) -> int:
@@ -114,14 +116,14 @@ def orientation(exif: bytes) -> int:
     return found_in(_first_directory(exif, layout), first=True) or 1
 
 
-def strips(data: bytes) -> int:
+def strips(data: bytes, most_entries: int) -> int:
     """How many strips or tiles a TIFF's first directory declares (the count of its StripOffsets or
     TileOffsets); 0 for anything this cannot read. Pillow makes a tile of each in Python: 200,000
     one-row strips of 1.5 MiB took 1.5-2.2 s to render (a helper's measure)."""
-    return max((count for tag, _, count in _first_entries(data) if tag in _PIECE_OFFSETS), default=0)
+    return max((count for tag, _, count in _first_entries(data, most_entries) if tag in _PIECE_OFFSETS), default=0)
 
 
-def values_apart(data: bytes) -> int:
+def values_apart(data: bytes, most_entries: int) -> int:
     """How many bytes of values a TIFF's first directory keeps apart from its entries, together; 0 for anything
     this cannot read. libtiff reads and keeps each tag's values whole, even where tags share the same bytes:
     990 private tags on one 1 MB run took 975 MB to render (a helper's measure)."""
@@ -129,14 +131,14 @@ def values_apart(data: bytes) -> int:
     if layout is None:
         return 0
     inline = _VALUE_FIELD[layout.entry.size]  # what an entry holds itself
-    sizes = (count * _TYPE_SIZES.get(field_type, 0) for _, field_type, count in _first_entries(data))
+    sizes = (count * _TYPE_SIZES.get(field_type, 0) for _, field_type, count in _first_entries(data, most_entries))
     return sum(size for size in sizes if size > inline)
 
 
-def _first_entries(data: bytes) -> list[tuple[int, int, int]]:
+def _first_entries(data: bytes, most: int) -> list[tuple[int, int, int]]:
     """(tag, type, count) of the entries of a TIFF's first directory; none for anything this cannot read."""
     layout = _layout(data)
-    found = _entries(data, layout, _first_directory(data, layout), _MOST_ENTRIES_READ) if layout else None
+    found = _entries(data, layout, _first_directory(data, layout), most) if layout else None
     return [] if found is None else [(tag, field_type, count) for tag, field_type, count, _ in found[1]]
 
 
@@ -194,20 +196,21 @@ def _over_together(data: bytes, layout: _Layout, directories: list[int], most_en
     return numbers > most_values
 
 
-def _pointed(data: bytes, layout: _Layout) -> list[int]:
+def _pointed(data: bytes, layout: _Layout, most_entries: int) -> list[int]:
     """The Exif and GPS directories the first directory points to, and the Interop one the Exif one does."""
-    pointed = _pointers(data, layout, _first_directory(data, layout), _FIRST_DIRECTORY_POINTERS)
+    pointed = _pointers(data, layout, _first_directory(data, layout), _FIRST_DIRECTORY_POINTERS, most_entries)
     exif = pointed.get(_EXIF_DIRECTORY)
     if exif is not None:
-        pointed |= _pointers(data, layout, exif, (_INTEROP_DIRECTORY,))
+        pointed |= _pointers(data, layout, exif, (_INTEROP_DIRECTORY,), most_entries)
     return list(pointed.values())
 
 
-def _pointers(data: bytes, layout: _Layout, directory: int, tags: tuple[int, ...]) -> dict[int, int]:
+def _pointers(data: bytes, layout: _Layout, directory: int, tags: tuple[int, ...], most_entries: int
+              ) -> dict[int, int]:
     """The directories that a directory's entries of these tags point to, each a single number, read where Pillow
     reads it: in the entry, or where the entry says where it is too wide for it (a LONG8 in a classic TIFF: a
     reviewer's hid 40 MB of Exif from a walk that read the entry's own bytes)."""
-    found = _entries(data, layout, directory, _MOST_ENTRIES_READ)
+    found = _entries(data, layout, directory, most_entries)
     if found is None:
         return {}
     order, _, offset_format, _, entry = layout

@@ -18,6 +18,7 @@ from imaging import (
     EXIF_POINTER, DirectoryAt, encoded, exif_directories, gradient, little_endian_tiff, noise_image, tiff_pointing,
     tiled_tiff)
 
+ENTRIES = edge.image.MAX_TIFF_ENTRIES
 PIXELS = noise_image((64, 48)).tobytes()  # 9216 bytes that deflate keeps nearly as they are
 STREAM = zlib.compress(PIXELS)
 
@@ -213,11 +214,10 @@ def test_what_pillow_does_not_read_beside_the_first_directory_is_not_held(data):
     assert not tiff.sub_directories_over(data, 10, 10)
 
 
-def test_pointers_are_read_from_no_more_entries_than_a_directory_may_hold(monkeypatch):
+def test_pointers_are_read_from_no_more_entries_than_a_directory_may_hold():
     """Past them the first directory is refused itself; the walk stops there."""
-    monkeypatch.setattr(tiff, "_MOST_ENTRIES_READ", 2)
-    assert tiff.sub_directories_over(tiff_pointing([(256, 3, 1)], exif=[(1000, 5, 11)]), 10, 10)
-    assert not tiff.sub_directories_over(tiff_pointing([(256, 3, 1), (257, 3, 1)], exif=[(1000, 5, 11)]), 10, 10)
+    assert tiff.sub_directories_over(tiff_pointing([(256, 3, 1)], exif=[(1000, 5, 11)]), 2, 10)
+    assert not tiff.sub_directories_over(tiff_pointing([(256, 3, 1), (257, 3, 1)], exif=[(1000, 5, 11)]), 2, 10)
 
 
 @pytest.mark.parametrize(("entries", "count"), [
@@ -227,14 +227,14 @@ def test_pointers_are_read_from_no_more_entries_than_a_directory_may_hold(monkey
     ([(256, 3, 1), (279, 4, 7)], 0),  # byte counts alone: not the offsets Pillow makes tiles of
 ])
 def test_the_strips_or_tiles_are_counted_from_their_offsets(entries, count):
-    assert tiff.strips(directory(entries)) == count
-    assert tiff.strips(directory(entries, ">", big=True)) == count
+    assert tiff.strips(directory(entries), ENTRIES) == count
+    assert tiff.strips(directory(entries, ">", big=True), ENTRIES) == count
 
 
 def test_a_tiff_of_as_many_strips_as_the_limit_renders(monkeypatch):
     data = encoded(noise_image((40, 30)), "TIFF", compression="raw")
-    monkeypatch.setattr(edge.image, "MAX_TIFF_STRIPS", tiff.strips(data))
-    assert tiff.strips(data) >= 1
+    monkeypatch.setattr(edge.image, "MAX_TIFF_STRIPS", tiff.strips(data, ENTRIES))
+    assert tiff.strips(data, ENTRIES) >= 1
     assert Image.open(io.BytesIO(edge.image.render(data, parse_rendition("/4x/a.tif"),
                                                    edge.image.Limits(50_000_000, 300)).body)).size == (4, 3)
 
@@ -267,7 +267,7 @@ def test_jpeg_tiffs_render(monkeypatch):
 def test_a_jpeg_tiffs_strips_are_each_counted_as_one_scan_of_every_sample_over_the_whole_strip(monkeypatch):
     data = encoded(gradient((40, 30)), "TIFF", compression="jpeg", strip_size=2000)
     work = 2 * 3 * 40 * 16  # the last strip, of 14 rows, counted as one of 16
-    assert Image.open(io.BytesIO(data)).tag_v2[278] == 16 and tiff.strips(data) == 2
+    assert Image.open(io.BytesIO(data)).tag_v2[278] == 16 and tiff.strips(data, ENTRIES) == 2
     scan_work(monkeypatch, data, work)
     with pytest.raises(SourceTooLarge, match="TIFF whose JPEG strips or tiles may decode more than 3839 pixels"):
         scan_work(monkeypatch, data, work - 1)
@@ -469,8 +469,8 @@ def test_strip_offsets_of_a_type_other_than_an_integers_are_unsupported(original
 ])
 def test_the_values_kept_apart_from_the_entries_are_counted(entries, classic, big):
     """Apart from an entry of 12 bytes are more than 4 bytes of values; of a BigTIFF entry of 20, more than 8."""
-    assert tiff.values_apart(directory(entries)) == classic
-    assert tiff.values_apart(directory(entries, big=True)) == big
+    assert tiff.values_apart(directory(entries), ENTRIES) == classic
+    assert tiff.values_apart(directory(entries, big=True), ENTRIES) == big
 
 
 def test_tags_sharing_bytes_past_the_files_size_are_refused_before_pillow_opens_it(pillow_opens):
@@ -478,7 +478,7 @@ def test_tags_sharing_bytes_past_the_files_size_are_refused_before_pillow_opens_
     def sharing(count: int) -> bytes:
         return directory([(256, 3, 1), *[(40000 + tag, 7, count) for tag in range(3)]])
 
-    assert tiff.values_apart(sharing(19)) == 57 <= len(sharing(19))
+    assert tiff.values_apart(sharing(19), ENTRIES) == 57 <= len(sharing(19))
     with pytest.raises(SourceTooLarge, match="^TIFF whose tags' values are larger together than the file$"):
         edge.image.render(sharing(20), parse_rendition("/4x/a.tif"), edge.image.Limits(50_000_000, 300))
     assert pillow_opens == []
