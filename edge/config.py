@@ -28,7 +28,8 @@ DEFAULT_MAX_FRAMES = 300
 DEFAULT_CACHE_CONTROL = "public, max-age=31536000, immutable"
 DEFAULT_REGION = "us-east-1"  # S3's global endpoint's, and s3-external-1's
 
-# S3's rule for a bucket created today: 3 to 63 lower-case letters, digits, dots and hyphens, a letter or digit at each end.
+# S3's rule for a bucket created today: 3 to 63 lower-case letters, digits, dots and hyphens, a letter or digit at
+# each end.
 BUCKET_NAME = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 # bucket.s3.amazonaws.com, bucket.s3.<region>.amazonaws.com and the legacy bucket.s3-<region>.amazonaws.com; S3's
 # FIPS and dual-stack endpoints, s3-fips.<region>, s3.dualstack.<region> and s3-fips.dualstack.<region>; and

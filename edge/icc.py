@@ -1,10 +1,10 @@
 """An ICC profile made from colour code points (ITU-T H.273), for a source that gives its colour so.
 
 An AVIF or a PNG may say what its numbers mean by code points (an AVIF's `nclx` colour box, a PNG's
-cICP chunk): Display P3 is primaries 12 with transfer 13. Pillow neither reports nor applies them, so P3 numbers would pass as
-sRGB ones and look desaturated. The profile this module makes is what the rest of the engine already
-handles: kept in JPEG, PNG and WebP output, the pixels converted through it for GIF. (AVIF output
-states the codes themselves, edge/avif.py.)
+cICP chunk): Display P3 is primaries 12 with transfer 13. Pillow neither reports nor applies them, so
+P3 numbers would pass as sRGB ones and look desaturated. The profile this module makes is what the rest
+of the engine already handles: kept in JPEG, PNG and WebP output, the pixels converted through it for
+GIF. (AVIF output states the codes themselves, edge/avif.py.)
 
 It is an ICC v4 matrix/TRC display profile, as Apple's Display P3 is: the primaries adapted to the
 profile connection space's D50 white by Bradford, and each transfer curve a parametric one. Codes

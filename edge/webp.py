@@ -149,7 +149,8 @@ class Decoder:
         output.u.RGBA.stride = width * len(mode)
         output.u.RGBA.size = len(pixels)
         status = self._decode(data, len(data), ctypes.byref(config))
-        if status == _STATUS_OUT_OF_MEMORY and alpha_explains_out_of_memory(data, config.input.width * config.input.height):
+        pixels_declared = config.input.width * config.input.height
+        if status == _STATUS_OUT_OF_MEMORY and alpha_explains_out_of_memory(data, pixels_declared):
             raise WebPError("libwebp could not begin the alpha chunk, which it reports as running out of memory")
         _check(status, "decoding")
         return Decoded(pixels, size, mode)
