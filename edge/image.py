@@ -156,8 +156,8 @@ APNG_DELAY_SLACK_MS = 1e-6
 MAX_SIDE = {"jpeg": 65_500, "png": 1_000_000, "webp": 16_383, "avif": 32_768, "gif": 65_535}
 # What a decoder raises on a corrupt or truncated body (libavif: RuntimeError; a GIF without a frame: EOFError).
 # ZeroDivisionError: Pillow's AVIF plugin divides by a track's timescale, which a file may give as 0.
-# Pillow also fails in Python on values of a type it does not expect: a TIFF's XMP tag of signed bytes makes
-# getexif() search a tuple (a TypeError, a reviewer's file).
+# Pillow also fails in Python on values of a type it does not expect (a TypeError): a TIFF's XMP tag of signed
+# bytes made getexif() search a tuple (a reviewer's file), until the XMP was dropped before the load.
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, ZeroDivisionError, TypeError)
 BROKEN_PROFILE_ERRORS = (ImageCms.PyCMSError, OSError, ValueError)  # a profile LittleCMS cannot read or use
 GIF_KEEP, GIF_RESTORE_BACKGROUND, GIF_RESTORE_PREVIOUS = 1, 2, 3
@@ -355,11 +355,16 @@ def open_source(data: bytes, limits: Limits) -> Source:
         raise UnsupportedMedia(f"{image.format} with mode {image.mode} samples, whose range is unknown")
     canvas = image.size
     check_pixels(canvas, limits)
+    if image.format == "TIFF":
+        # Pillow's load() turns a TIFF by getexif()'s orientation, which reads XMP's tiff:Orientation where the
+        # file has no Orientation tag, though it sized the image by that tag alone: pixels turned in a canvas
+        # not turned (a helper's file, rendered black). XMP never turns an image here (exif_orientation).
+        image.info.pop("xmp", None)
     # Pillow hands a decoder the file in blocks of 64 KB, each joined to what the decoder left unread, and its raw
     # decoder takes whole rows only: a row far longer than a block was copied again for each block, quadratic in its
     # length (a fuzzer's animated WebP of 138 bytes, its canvas 16,777,216 x 1, took 54 s; a BMP of one 4,194,304-
     # pixel row 0.8 s, of twice that 3.3 s). Blocks of two of the widest rows at least keep it linear.
-    image.decodermaxblock = max(ImageFile.MAXBLOCK, 2 * MAX_TIFF_PIXEL_BYTES * canvas[0])
+    image.decodermaxblock = max(ImageFile.MAXBLOCK, 2 * MAX_TIFF_PIXEL_BYTES * stored_size(image)[0])
     if image.format == "PNG":
         skip_metadata_after_pixels(image)
         read_transparency_as_browsers(image, data)
@@ -726,8 +731,8 @@ def start_tiff_strip_check(image: Image.Image, pieces: list[tuple[int, int]], da
     """Check a Deflate TIFF's strips or tiles (edge/tiff.py) on a worker: libtiff would decode a corrupt
     one into wrong rows. No valid file inflates to more than its pixels take, tiles padded to whole ones.
     The tags are read here, as the pixels are about to decode on this thread."""
-    tile_width, tile_height = tiff_tile(image)
-    most_bytes = MAX_TIFF_PIXEL_BYTES * (image.width + tile_width) * (image.height + tile_height)
+    (width, height), (tile_width, tile_height) = stored_size(image), tiff_tile(image)
+    most_bytes = MAX_TIFF_PIXEL_BYTES * (width + tile_width) * (height + tile_height)
     return start_data_check(tiff.check_deflate_strips, data, pieces, most_bytes)
 
 
@@ -740,8 +745,8 @@ def check_tiff_pieces(image: Image.Image, pieces: list[tuple[int, int]], data: b
     if sum(min(length, max(len(data) - offset, 0)) for offset, length in pieces) > len(data):
         raise SourceTooLarge("TIFF whose strips or tiles share bytes, adding up to more than the file")
     if TiffImagePlugin.TILEWIDTH in image.tag_v2:
-        tile_width, tile_height = tiff_tile(image)
-        padded = _ceil_to(image.width, tile_width) * _ceil_to(image.height, tile_height)
+        (width, height), (tile_width, tile_height) = stored_size(image), tiff_tile(image)
+        padded = _ceil_to(width, tile_width) * _ceil_to(height, tile_height)
         if padded > MAX_TIFF_TILE_PADDING * limits.max_pixels:
             raise SourceTooLarge(f"TIFF whose tiles cover {padded} pixels, over {MAX_TIFF_TILE_PADDING} times "
                                  f"{limits.max_pixels}")
@@ -753,11 +758,12 @@ def check_tiff_covered(image: Image.Image, pieces: int) -> None:
     short, or one that declares millions of rows in a few hundred bytes (a fuzzer's)."""
     separate = image.tag_v2.get(TiffImagePlugin.PLANAR_CONFIGURATION) == 2  # a plane a sample, each its pieces
     planes = tiff_size(image, TiffImagePlugin.SAMPLESPERPIXEL) if separate else 1
+    width, height = stored_size(image)
     if TiffImagePlugin.TILEWIDTH in image.tag_v2:
         tile_width, tile_height = tiff_tile(image)
-        needed = planes * -(-image.width // tile_width) * -(-image.height // tile_height)
+        needed = planes * -(-width // tile_width) * -(-height // tile_height)
     else:
-        needed = planes * -(-image.height // tiff_size(image, TiffImagePlugin.ROWSPERSTRIP, 2**32 - 1))
+        needed = planes * -(-height // tiff_size(image, TiffImagePlugin.ROWSPERSTRIP, 2**32 - 1))
     if pieces < needed:
         raise UnsupportedMedia(f"malformed TIFF: {pieces} strips or tiles of the {needed} its size needs")
 
@@ -798,8 +804,9 @@ def jpeg_strip_pixels(image: Image.Image, data: bytes, strips: list[tuple[int, i
     read counts as high as a JPEG may be, and so does each past the first MAX_TIFF_JPEG_HEADERS last strips, whose
     headers are not walked: a TIFF has a plane a sample at most (65,536 one-row strips, each a last one, took
     24.6 s to walk, a helper's measure)."""
-    rows = min(tiff_size(image, TiffImagePlugin.ROWSPERSTRIP, image.height), image.height)
-    per_plane = -(-image.height // rows)
+    width, height = stored_size(image)
+    rows = min(tiff_size(image, TiffImagePlugin.ROWSPERSTRIP, height), height)
+    per_plane = -(-height // rows)
     pixels = []
     for index, (offset, length) in enumerate(strips):
         frame_rows = rows
@@ -807,7 +814,7 @@ def jpeg_strip_pixels(image: Image.Image, data: bytes, strips: list[tuple[int, i
             walked = index // per_plane < MAX_TIFF_JPEG_HEADERS
             declared = jpeg_header(data[offset:offset + length], MAX_TIFF_JPEG_HEADERS).size if walked else None
             frame_rows = max(rows, declared[1] if declared else MOST_JPEG_ROWS)
-        pixels.append(image.width * frame_rows)
+        pixels.append(width * frame_rows)
     return pixels
 
 
@@ -829,6 +836,14 @@ def tiff_integers(value: object) -> tuple[int, ...]:
     if not all(isinstance(item, int | bytes) for item in values):
         raise UnsupportedMedia(f"malformed TIFF: {value!r} where integers belong")
     return tuple(number for item in values for number in (item if isinstance(item, bytes) else (item,)))
+
+
+def stored_size(image: Image.Image) -> tuple[int, int]:
+    """The width and height of the pixels as stored, which strips, tiles and rows are cut from: a TIFF's by its
+    tags, as Pillow reports it turned upright by its Orientation (5 to 8: turned a quarter, the sides swapped)."""
+    if image.format != "TIFF":
+        return image.size
+    return tiff_size(image, TiffImagePlugin.IMAGEWIDTH), tiff_size(image, TiffImagePlugin.IMAGELENGTH)
 
 
 def tiff_tile(image: Image.Image) -> tuple[int, int]:

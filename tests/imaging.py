@@ -382,6 +382,13 @@ def gama_chunk(value: int) -> tuple[bytes, bytes]:
 SRGB_CHRM = struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)
 
 
+# XMP that says Orientation 6, which Pillow's getexif() reads where no Exif says one.
+XMP_ORIENTATION_6 = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+                     b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+                     b'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/></rdf:RDF>'
+                     b'</x:xmpmeta>')
+
+
 def exif_of(orientation: int) -> bytes:
     """Exif's TIFF structure (as a PNG's eXIf chunk holds it, with no header) of one Orientation entry."""
     return exif_directories([(0x0112, 3, 1, orientation)])
