@@ -191,6 +191,21 @@ def test_the_walk_to_the_frame_stops_after_its_steps():
     assert fewest_steps(padded) == fewest_steps(data) + 100
 
 
+def test_a_header_pillow_walks_in_few_steps_and_this_walk_in_many_is_left_to_pillow():
+    """A JPGn marker (0xF0-0xFD) stands alone to Pillow and has a length to huffman_frame, which can land it inside
+    an APP1 that Pillow skips whole: there it walks fill, a step a byte. Before its own bound, a 4 MiB file that
+    Pillow's walk took in 400 steps held huffman_frame 0.7 s (by hand, a reviewer's). Past
+    MAX_JPEG_HEADER_STEPS it stops undecided, and libjpeg, which refuses a JPGn marker, decides."""
+    hidden = (b"\xff\xf0\x00\x10" + b"\xff\xe1\xff\xff" + b"\xff" * 65533) * 2
+    data = bombs.jpeg_declaring(7000, 7000)
+    data = data[:2] + hidden + data[2:]
+    assert jpeg.pillow_header(data, 1000).first_scan is not None  # Pillow's walk: a few hundred steps
+    assert jpeg.huffman_frame(data, 2 * 65533) is not None  # this walk: a step for each of the fill bytes
+    check_jpeg_data(data)  # undecided at MAX_JPEG_HEADER_STEPS: not refused here
+    with pytest.raises(UnsupportedMedia, match="cannot decode image"):
+        render(data, parse_rendition("/320x/a.jpg"), Limits(50_000_000, 300))
+
+
 def inserted(data: bytes, where: str, extra: bytes) -> bytes:
     at = {"after-start": 2, "before-frame": data.index(b"\xff\xc0"), "before-end": len(data) - 2}[where]
     return data[:at] + extra + data[at:]
