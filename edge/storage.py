@@ -1,6 +1,7 @@
 """S3 access: the only module that imports boto3.
 
-Clients are built once per container and region, and reused across invocations.
+Clients are built once per container, region and endpoint kind (FIPS, dual-stack), and reused across
+invocations.
 Retries are botocore's standard mode with few attempts and short timeouts, so
 that a slow S3 becomes a 503 well inside Lambda@Edge's 30 s budget.
 AWS errors become typed EdgeErrors here; their text goes to the logs only.
@@ -69,7 +70,7 @@ def s3_client(region: str, fips: bool = False, dualstack: bool = False):
     return _client(region, fips, dualstack)
 
 
-# A warm container keeps a client for each region it has met: the originals' and the derivatives'.
+# A warm container keeps a client for each region and endpoint kind it has met: the originals' and the derivatives'.
 # Bounded, as each region a redeploy ever named would otherwise stay, with its connection pool.
 @lru_cache(maxsize=MAX_CLIENTS)
 def _client(region: str, fips: bool, dualstack: bool):
