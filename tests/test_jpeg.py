@@ -194,7 +194,7 @@ def test_the_walk_to_the_frame_stops_after_its_steps():
 def test_a_header_pillow_walks_in_few_steps_and_this_walk_in_many_is_left_to_pillow():
     """A JPGn marker (0xF0-0xFD) stands alone to Pillow and has a length to huffman_frame, which can land it inside
     an APP1 that Pillow skips whole: there it walks fill, a step a byte. Before its own bound, a 4 MiB file that
-    Pillow's walk took in 400 steps held huffman_frame 0.7 s (by hand, a reviewer's). Past
+    Pillow's walk took in 400 steps held huffman_frame 0.7 s (a reviewer's measure). Past
     MAX_JPEG_HEADER_STEPS it stops undecided, and libjpeg, which refuses a JPGn marker, decides."""
     hidden = (b"\xff\xf0\x00\x10" + b"\xff\xe1\xff\xff" + b"\xff" * 65533) * 2
     data = bombs.jpeg_declaring(7000, 7000)
