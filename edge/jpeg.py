@@ -88,7 +88,8 @@ def huffman_frame(data: bytes, most_steps: int) -> Frame | None:
     if data[:2] != b"\xff\xd8":
         return None
     pos, frame = 2, None
-    # Bounded on its own, not only by the walk of Pillow's steps before it: fill bytes are a step each.
+    # Bounded on its own: Pillow's walk before it does not bound this one, whose fill bytes are a step each, where a
+    # length that only this walk reads (a JPGn marker's) lands it in an APP1 that Pillow skips whole.
     for _ in range(most_steps):
         if pos + 4 > len(data):
             return None
