@@ -21,6 +21,9 @@ _PALETTED_DEPTHS = frozenset({1, 4, 8})
 # header's start) and size stand at the header's end.
 _PROFILE_EMBEDDED = b"DEBM"
 _CS_TYPE_AT, _PROFILE_AT = _FILE_HEADER + 56, _FILE_HEADER + 112
+# A V4 or V5 header's alpha mask, after those of red, green and blue.
+_ALPHA_MASK_HEADERS, _ALPHA_MASK_AT = frozenset({108, _V5_HEADER}), _FILE_HEADER + 52
+_UNCOMPRESSED = 0  # BI_RGB: no bit fields, a 32-bit pixel's bytes blue, green, red and a fourth
 _END_OF_LINE, _END_OF_BITMAP, _DELTA = 0, 1, 2  # after a zero count, what it escapes to (3-255: a literal's length)
 # Runs of up to 255 pixels of each coded byte: RLE8's of its value, RLE4's alternating its two halves.
 _BYTE_RUNS = [bytes([value]) * 255 for value in range(256)]
@@ -60,6 +63,16 @@ def palette_size(data: bytes) -> tuple[int, int] | None:
     else:
         return None
     return (bits, colours or 1 << bits) if bits in _PALETTED_DEPTHS else None
+
+
+def alpha_in_fourth_byte(data: bytes) -> bool:
+    """Whether an uncompressed 32-bit BMP has a V4 or V5 header whose alpha mask is not zero: Chromium 156 then reads
+    each pixel's fourth byte as its alpha, whatever that mask (0xFF000000, 0x80000000, 0x0F000000 and 0xFF alike,
+    by hand), where Pillow reads it as padding. Behind a smaller header, the fourth byte is padding to both."""
+    if _header_size(data) not in _ALPHA_MASK_HEADERS or len(data) < _ALPHA_MASK_AT + 4:
+        return False
+    bits, compression = struct.unpack_from("<HI", data, 28)
+    return bits == 32 and compression == _UNCOMPRESSED and struct.unpack_from("<I", data, _ALPHA_MASK_AT)[0] != 0
 
 
 class ProfileOutside(ValueError):

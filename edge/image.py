@@ -418,7 +418,8 @@ def read_bmp_as_browsers(image: Image.Image, data: bytes) -> None:
     greys as grey pixels, which holds only at the depth whose values they are, black and white at 1 bit and all
     256 greys at 8: a palette of black and white at 4 or 8 bits came out all black, one of 16 greys at 4 bits was
     refused. Such a BMP is read by its palette. Nor does Pillow read a V5 header's embedded ICC profile; one that
-    runs past the end of the file, Chromium refuses the whole picture for."""
+    runs past the end of the file, Chromium refuses the whole picture for. An uncompressed 32-bit one's fourth
+    bytes are alpha behind a V4 or V5 header that has an alpha mask (bmp.alpha_in_fourth_byte)."""
     try:
         profile = bmp.embedded_profile(data)
     except bmp.ProfileOutside:
@@ -428,6 +429,8 @@ def read_bmp_as_browsers(image: Image.Image, data: bytes) -> None:
     paletted = bmp.palette_size(data) if image.mode in ("1", "L") else None
     if paletted is not None and (image.mode, *paletted) not in GREYS_AS_PILLOW_READS_THEM:
         read_greys_by_palette(image, *paletted)
+    if image.mode == "RGB" and bmp.alpha_in_fourth_byte(data):
+        read_as(image, "RGBA", "BGRA")
     if image.tile[0].codec_name == "bmp_rle":
         decode_runs_as_browsers(image)
 
@@ -437,10 +440,15 @@ def read_greys_by_palette(image: Image.Image, bits: int, colours: int) -> None:
     # What Pillow found the palette to be, up to as many entries as the depth can index (Chromium's cap): Pillow
     # compares a level past 255 by its low byte.
     levels = (0, 255) if colours == 2 else range(min(colours, 1 << bits))
-    image._mode = "P"  # Pillow's plugins set the mode so; no public way does, once the file is open
+    read_as(image, "P", PALETTE_RAW_MODES[bits])
     image.palette = ImagePalette.raw("RGB", bytes(level for level in levels for _ in "RGB"))
+
+
+def read_as(image: Image.Image, mode: str, raw_mode: str) -> None:
+    """Have a BMP's pixels decoded into `mode` from `raw_mode`, where Pillow chose otherwise as it opened it."""
+    image._mode = mode  # Pillow's plugins set the mode so; no public way does, once the file is open
     codec, extents, offset, args = image.tile[0]
-    image.tile = [ImageFile._Tile(codec, extents, offset, (PALETTE_RAW_MODES[bits], *args[1:]))]
+    image.tile = [ImageFile._Tile(codec, extents, offset, (raw_mode, *args[1:]))]
 
 
 def decode_runs_as_browsers(image: Image.Image) -> None:

@@ -263,3 +263,42 @@ def test_a_bmp_whose_profile_runs_past_its_end_is_refused(offset):
     """As Chromium 156 refuses to show it (a reviewer's measure)."""
     with pytest.raises(UnsupportedMedia, match="^BMP whose embedded ICC profile runs past the end of the file"):
         render(v5_bmp(DISPLAY_P3, profile_offset=offset), parse_rendition("/2x,png/a.bmp"), Limits(50_000_000, 300))
+
+
+def bmp_of_32_bits(image: Image.Image, header_size: int, alpha_mask: int, compression: int = 0) -> bytes:
+    """`image` (RGBA) as a bottom-up BMP of 32 bits a pixel, blue, green, red then alpha, behind an information header
+    of `header_size` bytes whose masks (where it has them) are the usual colour ones and `alpha_mask`."""
+    width, height = image.size
+    pixels = b"".join(image.crop((0, y, width, y + 1)).tobytes("raw", "BGRA") for y in reversed(range(height)))
+    masks = struct.pack("<IIII", 0xFF0000, 0xFF00, 0xFF, alpha_mask) + b"BGRs" + bytes(48) + bytes(16)
+    info = struct.pack("<IiiHHIIiiII", header_size, width, height, 1, 32, compression, len(pixels), 2835, 2835, 0, 0)
+    info += masks[:header_size - len(info)]
+    return b"BM" + struct.pack("<IHHI", 14 + len(info) + len(pixels), 0, 0, 14 + len(info)) + info + pixels
+
+
+HALF_SEEN = Image.new("RGBA", (4, 2), (255, 0, 0, 200))
+HALF_SEEN.paste((0, 0, 255, 0), (2, 0, 4, 2))
+
+
+# As Chromium 156 shows them, by hand: behind a V4 or V5 header, any alpha mask but none makes the fourth byte alpha,
+# whole; behind a smaller header, or with no alpha mask, it is padding, and the pixels opaque.
+@pytest.mark.parametrize(("header_size", "alpha_mask", "alpha"), [
+    (108, 0xFF000000, True), (124, 0xFF000000, True), (124, 0x80000000, True), (124, 0xFF, True),
+    (124, 0, False), (40, 0, False), (56, 0xFF000000, False), (64, 0xFF000000, False),
+])
+def test_an_uncompressed_32_bit_bmps_fourth_byte_is_alpha_where_chromium_reads_it_so(header_size, alpha_mask, alpha):
+    rendered = render(bmp_of_32_bits(HALF_SEEN, header_size, alpha_mask), parse_rendition("/4x/a.bmp"),
+                      Limits(50_000_000, 300))
+    image = Image.open(io.BytesIO(rendered.body))
+    if alpha:
+        assert (rendered.format, image.mode) == ("png", "RGBA")
+        assert list(image.get_flattened_data()) == ([(255, 0, 0, 200)] * 2 + [(0, 0, 255, 0)] * 2) * 2
+    else:
+        assert (rendered.format, image.mode) == ("jpeg", "RGB")
+
+
+def test_bit_fields_say_where_alpha_is_as_before():
+    """Pillow reads a 32-bit BMP of bit fields by its masks itself."""
+    rendered = render(bmp_of_32_bits(HALF_SEEN, 124, 0xFF000000, compression=3), parse_rendition("/4x,png/a.bmp"),
+                      Limits(50_000_000, 300))
+    assert Image.open(io.BytesIO(rendered.body)).getpixel((0, 0)) == (255, 0, 0, 200)
