@@ -357,6 +357,67 @@ def test_a_tiff_is_never_turned_by_its_xmp():
     assert Image.open(io.BytesIO(rendered.body)).tobytes() == stored.tobytes()
 
 
+def turned_tiles(stored: Image.Image, tile: tuple[int, int], orientation: int, compression: int = 1,
+                 tiles: int | None = None) -> bytes:
+    """A TIFF of an L or RGBA image, as stored, in tiles of `tile` (width, height), each padded to a whole tile; an
+    RGBA one's samples of 16 bits, each the 8-bit one in its high byte. Its first `tiles` tiles only."""
+    tile_width, tile_height = tile
+    across, down = -(-stored.width // tile_width), -(-stored.height // tile_height)
+    padded = Image.new(stored.mode, (across * tile_width, down * tile_height))
+    padded.paste(stored)
+    pieces = [padded.crop((x * tile_width, y * tile_height, (x + 1) * tile_width, (y + 1) * tile_height)).tobytes()
+              for y in range(down) for x in range(across)][:tiles]
+    samples = len(stored.getbands())
+    if samples == 4:
+        pieces = [bytes(byte for sample in piece for byte in (0, sample)) for piece in pieces]
+    pieces = [zlib.compress(piece) if compression == 8 else piece for piece in pieces]
+    extra = [(338, "H", [2])] if samples == 4 else []
+    return little_endian_tiff([(256, "I", [stored.width]), (257, "I", [stored.height]),
+                               (258, "H", [8] if samples == 1 else [16] * samples), (259, "H", [compression]),
+                               (262, "H", [1 if samples == 1 else 2]), (274, "H", [orientation]),
+                               (277, "H", [samples]), (322, "H", [tile_width]), (323, "H", [tile_height]),
+                               (324, "I", None), (325, "I", [len(piece) for piece in pieces]), *extra], pieces, 324)
+
+
+# Tiles that are not square are as many across and down as the size as stored asks, not as Pillow's, turned
+# upright by Orientation 5 to 8, asks: 40x24 in tiles of 16x32 takes 3, and 24x40 takes 4.
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_an_uncompressed_tiled_tiff_renders_upright_however_it_is_turned(orientation):
+    stored = noise_image((40, 24)).convert("L")
+    rendered = edge.image.render(turned_tiles(stored, (16, 32), orientation), parse_rendition("/40x,png/a.tif"),
+                                 edge.image.Limits(50_000_000, 300))
+    upright = stored if orientation == 1 else stored.transpose(edge.image.UPRIGHT[orientation])
+    image = Image.open(io.BytesIO(rendered.body))
+    assert (image.size, image.tobytes()) == (upright.size, upright.tobytes())
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_an_uncompressed_tiff_missing_a_tile_is_refused_however_it_is_turned(orientation):
+    with pytest.raises(UnsupportedMedia, match="malformed TIFF: 3 strips or tiles of the 4 its size needs"):
+        edge.image.render(turned_tiles(noise_image((24, 40)).convert("L"), (16, 32), orientation, tiles=3),
+                          parse_rendition("/20x/a.tif"), edge.image.Limits(50_000_000, 300))
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_tiles_cover_the_pixel_limit_as_stored_however_it_is_turned(orientation):
+    """16x256 in tiles of 256x16 cover 65,536 pixels; turned, as 256x16, they would cover 4,096."""
+    data = turned_tiles(gradient((16, 256), "L"), (256, 16), orientation, compression=8)
+    with pytest.raises(SourceTooLarge, match="TIFF whose tiles cover 65536 pixels, over 2 times 32767"):
+        edge.image.render(data, parse_rendition("/8x/a.tif"), edge.image.Limits(32_767, 300))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_deflate_tiles_of_the_widest_pixels_inflate_within_the_size_as_stored_however_it_is_turned(orientation):
+    """16x256 in tiles of 256x16, 8 bytes a pixel: 524,288 bytes inflated, within 8 x (16 + 256) x (256 + 16); by
+    Pillow's size turned, 256x16, 131,072 would have been the most, and the file malformed."""
+    stored = noise_image((16, 256)).convert("RGBA")
+    rendered = edge.image.render(turned_tiles(stored, (256, 16), orientation, compression=8),
+                                 parse_rendition("/256x,png/a.tif"), edge.image.Limits(50_000_000, 300))
+    upright = stored if orientation == 1 else stored.transpose(edge.image.UPRIGHT[orientation])
+    image = Image.open(io.BytesIO(rendered.body))
+    assert (image.mode, image.size, image.tobytes()) == ("RGBA", upright.size, upright.tobytes())
+
+
 @pytest.mark.parametrize(("rows_per_strip", "strips", "planar"), [(4, 4, 1), (16, 1, 1), (5, 4, 1), (4, 12, 2)])
 def test_an_uncompressed_tiff_with_every_strip_renders_whole(rows_per_strip, strips, planar):
     rendered = edge.image.render(raw_strips(rows_per_strip, strips, planar), parse_rendition("/16x,png/a.tif"),
