@@ -737,10 +737,15 @@ def check_tiff(image: Image.Image, data: bytes, limits: Limits) -> DataCheck | N
 
 def start_tiff_strip_check(image: Image.Image, pieces: list[tuple[int, int]], data: bytes) -> DataCheck:
     """Check a Deflate TIFF's strips or tiles (edge/tiff.py) on a worker: libtiff would decode a corrupt
-    one into wrong rows. No valid file inflates to more than its pixels take, tiles padded to whole ones.
+    one into wrong rows. No valid file inflates to more than its pixels take, tiles padded to whole ones, and a
+    last strip to whole rows of a strip (some writers pad it so, and libtiff decodes it: a reviewer's file).
     The tags are read here, as the pixels are about to decode on this thread."""
-    (width, height), (tile_width, tile_height) = stored_size(image), tiff_tile(image)
-    most_bytes = MAX_TIFF_PIXEL_BYTES * (width + tile_width) * (height + tile_height)
+    width, height = stored_size(image)
+    if TiffImagePlugin.TILEWIDTH in image.tag_v2:
+        padding = tiff_tile(image)
+    else:
+        padding = 1, min(tiff_size(image, TiffImagePlugin.ROWSPERSTRIP, height), height)
+    most_bytes = MAX_TIFF_PIXEL_BYTES * (width + padding[0]) * (height + padding[1])
     return start_data_check(tiff.check_deflate_strips, data, pieces, most_bytes)
 
 
@@ -1330,6 +1335,7 @@ def load(frame: Frame) -> Frame:
 
 def decode_pixels(image: Image.Image) -> None:
     """A truncated or corrupt body is the original's fault, not ours."""
+    declared = image.size
     try:
         image.load()
     except DECODE_ERRORS as error:
@@ -1340,6 +1346,12 @@ def decode_pixels(image: Image.Image) -> None:
         if image.format != "TIFF":
             raise
         raise UnsupportedMedia(f"cannot decode image: {error}") from None
+    # The render was planned on the size declared. Pillow's TIFF load() turns the pixels by what getexif() says,
+    # XMP included, which open_source drops; should a seek to the first page read it back, the pixels would come
+    # out turned in a canvas that is not (a reviewer's finding).
+    if image.size != declared:
+        raise UnsupportedMedia(
+            f"decoded {image.size[0]}x{image.size[1]}, where it declared {declared[0]}x{declared[1]}")
 
 
 def orient(frame: Frame) -> Frame:

@@ -418,6 +418,35 @@ def test_deflate_tiles_of_the_widest_pixels_inflate_within_the_size_as_stored_ho
     assert (image.mode, image.size, image.tobytes()) == ("RGBA", upright.size, upright.tobytes())
 
 
+def test_a_deflate_tiffs_last_strip_padded_to_whole_rows_renders():
+    """Some writers pad it so, and libtiff decodes it (a reviewer's file): 100x10 of 16-bit RGBA in strips of 8 rows,
+    16 inflated, past 8 x (100 + 1) x (10 + 1) bytes."""
+    row = bytes(index * 7 % 256 for index in range(100 * 8))
+    strip = zlib.compress(row * 8)
+    data = little_endian_tiff([(256, "I", [100]), (257, "I", [10]), (258, "H", [16] * 4), (259, "H", [8]),
+                               (262, "H", [2]), (273, "I", None), (277, "H", [4]), (278, "I", [8]),
+                               (279, "I", [len(strip)] * 2), (338, "H", [2])], [strip, strip], 273)
+    assert len(row) * 16 > 8 * 101 * 11
+    rendered = edge.image.render(data, parse_rendition("/100x,png/a.tif"), edge.image.Limits(50_000_000, 300))
+    with Image.open(io.BytesIO(data)) as alone:  # libtiff's decode, as Pillow makes it
+        assert Image.open(io.BytesIO(rendered.body)).tobytes() == alone.convert("RGBA").tobytes()
+
+
+def test_pixels_decoded_to_another_size_than_declared_are_refused():
+    """Counting a TIFF's pages seeks back to the first, which reads its XMP again (a reviewer's file): the load
+    would turn the pixels by it, in a canvas planned unturned."""
+    buffer = io.BytesIO()
+    with TiffImagePlugin.AppendingTiffWriter(buffer, True) as writer:
+        gradient((40, 24)).save(writer, "TIFF", tiffinfo={700: XMP_ORIENTATION_6}, compression="tiff_lzw")
+        writer.newFrame()
+        gradient((8, 8)).save(writer, "TIFF")
+        writer.newFrame()
+    source = edge.image.open_source(buffer.getvalue(), edge.image.Limits(50_000_000, 300))
+    assert source.image.n_frames == 2 and source.image.info["xmp"] == XMP_ORIENTATION_6
+    with pytest.raises(UnsupportedMedia, match="^decoded 24x40, where it declared 40x24$"):
+        edge.image.decode_pixels(source.image)
+
+
 @pytest.mark.parametrize(("rows_per_strip", "strips", "planar"), [(4, 4, 1), (16, 1, 1), (5, 4, 1), (4, 12, 2)])
 def test_an_uncompressed_tiff_with_every_strip_renders_whole(rows_per_strip, strips, planar):
     rendered = edge.image.render(raw_strips(rows_per_strip, strips, planar), parse_rendition("/16x,png/a.tif"),
