@@ -327,6 +327,25 @@ def test_an_uncompressed_tiff_missing_strips_is_refused(rows_per_strip, strips, 
                           edge.image.Limits(50_000_000, 300))
 
 
+def extra_raw_strips(rows_per_strip: int, strips: int) -> bytes:
+    """An uncompressed 16x16 RGB TIFF of `strips` strips of `rows_per_strip` rows, more than its size needs, each
+    declaring one byte and all pointing at one copy of the whole picture. (With planes apart, Pillow fails to open
+    one strip more than the planes take.)"""
+    return little_endian_tiff([(256, "I", [16]), (257, "I", [16]), (258, "H", [8, 8, 8]), (259, "H", [1]),
+                               (262, "H", [2]), (273, "I", None), (277, "H", [3]), (278, "I", [rows_per_strip]),
+                               (279, "I", [1] * strips)], [gradient((16, 16)).tobytes()] * strips, 273, shared=True)
+
+
+# Pillow's raw decoder decodes every strip or tile, starting over at the top after the last row, each for as many
+# bytes as its rows take whatever its byte count says (libtiff reads those the size needs): 65,536 strips of two an
+# image redrew a 9.5 MB TIFF 32,768 times in 47 s (a helper's file). Of one strip an image, it decoded the last.
+@pytest.mark.parametrize(("rows_per_strip", "strips"), [(15, 3), (15, 4096), (16, 2), (8, 5)])
+def test_an_uncompressed_tiff_of_more_strips_than_its_size_needs_is_refused(rows_per_strip, strips):
+    with pytest.raises(UnsupportedMedia, match=f"malformed TIFF: {strips} strips or tiles of the .* its size needs"):
+        edge.image.render(extra_raw_strips(rows_per_strip, strips), parse_rendition("/16x/a.tif"),
+                          edge.image.Limits(50_000_000, 300))
+
+
 # Pillow gives a TIFF's size turned upright by its Orientation, its sides swapped from 5 to 8; its strips are cut
 # from the size as stored (a helper's files: missing strips passed, and a whole TIFF was refused).
 @pytest.mark.parametrize("orientation", range(1, 9))
