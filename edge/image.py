@@ -744,7 +744,8 @@ def start_tiff_strip_check(image: Image.Image, pieces: list[tuple[int, int]], da
     if TiffImagePlugin.TILEWIDTH in image.tag_v2:
         padding = tiff_tile(image)
     else:
-        padding = 1, min(tiff_size(image, TiffImagePlugin.ROWSPERSTRIP, height), height)
+        # The rows that make the last strip whole: none where one strip holds every row (then 1, as before).
+        padding = 1, max(1, -height % min(tiff_size(image, TiffImagePlugin.ROWSPERSTRIP, height), height))
     most_bytes = MAX_TIFF_PIXEL_BYTES * (width + padding[0]) * (height + padding[1])
     return start_data_check(tiff.check_deflate_strips, data, pieces, most_bytes)
 

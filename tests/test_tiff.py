@@ -451,6 +451,21 @@ def test_a_deflate_tiffs_last_strip_padded_to_whole_rows_renders():
         assert Image.open(io.BytesIO(rendered.body)).tobytes() == alone.convert("RGBA").tobytes()
 
 
+@pytest.mark.parametrize("rows_per_strip", [None, 10, 2**32 - 1])
+def test_a_deflate_tiffs_only_strip_is_not_allowed_a_strip_of_padding(rows_per_strip):
+    """One strip holds every row: nothing can be padded, and a strip that inflates past (100 + 1) x (10 + 1) pixels
+    of 8 bytes is corrupt, as it was before the last strip's padding was allowed (510da70 allowed 10 rows more)."""
+    row = bytes(index * 7 % 256 for index in range(100 * 8))
+    strip = zlib.compress(row * 12)
+    rows = [] if rows_per_strip is None else [(278, "I", [rows_per_strip])]
+    data = little_endian_tiff([(256, "I", [100]), (257, "I", [10]), (258, "H", [16] * 4), (259, "H", [8]),
+                               (262, "H", [2]), (273, "I", None), (277, "H", [4]), *rows, (279, "I", [len(strip)]),
+                               (338, "H", [2])], [strip], 273)
+    assert len(row) * 12 > 8 * 101 * 11
+    with pytest.raises(UnsupportedMedia, match="malformed TIFF: strip 0 inflates to more than the image's pixels"):
+        edge.image.render(data, parse_rendition("/100x,png/a.tif"), edge.image.Limits(50_000_000, 300))
+
+
 def test_pixels_decoded_to_another_size_than_declared_are_refused():
     """Counting a TIFF's pages seeks back to the first, which reads its XMP again (a reviewer's file): the load
     would turn the pixels by it, in a canvas planned unturned."""
