@@ -302,3 +302,12 @@ def test_bit_fields_say_where_alpha_is_as_before():
     rendered = render(bmp_of_32_bits(HALF_SEEN, 124, 0xFF000000, compression=3), parse_rendition("/4x,png/a.bmp"),
                       Limits(50_000_000, 300))
     assert Image.open(io.BytesIO(rendered.body)).getpixel((0, 0)) == (255, 0, 0, 200)
+
+
+def test_fourth_bytes_all_zero_behind_a_v5_header_are_transparent_as_chromium_shows_them():
+    """Chromium 156 shows such a file wholly transparent, by hand, though an older Chromium reader of BMPs showed one
+    opaque (a comment in its source that a reviewer read)."""
+    rendered = render(bmp_of_32_bits(Image.new("RGBA", (4, 2), (10, 200, 30, 0)), 124, 0xFF000000),
+                      parse_rendition("/4x/a.bmp"), Limits(50_000_000, 300))
+    image = Image.open(io.BytesIO(rendered.body))
+    assert (rendered.format, image.getchannel("A").getextrema()) == ("png", (0, 0))
