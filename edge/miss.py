@@ -2,9 +2,9 @@
 
 Wires the pure modules (rendition, config, response) to the engine (image) and
 the storage (S3). Every failure becomes exactly one clean response, through
-`response.error_response`; no exception escapes but from decoding an event CloudFront
-could not have sent (a hand-written event's mistake, shown as such: a header entry without a value is
-named in a ValueError; other malformed shapes escape as Python raises them).
+`response.error_response`; no exception escapes but from decoding an event CloudFront could
+not have sent, a hand-written event's mistake, shown as such: a header entry without a value is
+named in a ValueError, and other malformed shapes escape as Python raises them.
 """
 
 import math

@@ -95,7 +95,7 @@ class Storage:
     @classmethod
     def for_regions(
         cls, originals_bucket: str, originals_region: str, derivatives_bucket: str, derivatives_region: str,
-        fips: bool = False, dualstack: bool = False,
+        fips: bool, dualstack: bool,
     ):
         try:
             clients = s3_client(originals_region, fips, dualstack), s3_client(derivatives_region, fips, dualstack)
