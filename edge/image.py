@@ -764,8 +764,12 @@ def start_tiff_strip_check(image: Image.Image, pieces: list[tuple[int, int]], da
     if TiffImagePlugin.TILEWIDTH in image.tag_v2:
         padding = tiff_tile(image)
     else:
-        # The rows that make the last strip whole: none where one strip holds every row (then 1, as before).
-        padding = 1, max(1, -height % min(tiff_size(image, TiffImagePlugin.ROWSPERSTRIP, height), height))
+        # The rows that make the last strip whole, of RowsPerStrip rows as declared: where it is past the height,
+        # the only strip is the last, and a writer that pads one pads it (libtiff decodes it; helper 139's file
+        # was refused). None where RowsPerStrip is absent or 2**32 - 1 (every row in one), and no more than the
+        # height again: a bound on what a bomb inflates on the worker. Then 1, as before.
+        rows = tiff_size(image, TiffImagePlugin.ROWSPERSTRIP, height)
+        padding = 1, max(1, min(-height % rows, height) if rows < 2**32 - 1 else 0)
     most_bytes = MAX_TIFF_PIXEL_BYTES * (width + padding[0]) * (height + padding[1])
     return start_data_check(tiff.check_deflate_strips, data, pieces, most_bytes)
 

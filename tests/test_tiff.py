@@ -466,6 +466,34 @@ def test_a_deflate_tiffs_only_strip_is_not_allowed_a_strip_of_padding(rows_per_s
         edge.image.render(data, parse_rendition("/100x,png/a.tif"), edge.image.Limits(50_000_000, 300))
 
 
+@pytest.mark.parametrize("rows_per_strip", [16, 20])
+def test_a_deflate_tiffs_only_strip_padded_to_a_strip_taller_than_the_image_renders(rows_per_strip):
+    """RowsPerStrip past the height makes the only strip the last, which a writer that pads the last strip pads
+    to RowsPerStrip rows, and libtiff decodes: 100x10 of 16-bit RGBA padded to 16 rows inflates past
+    8 x (100 + 1) x (10 + 1) bytes, and 65ada86 refused it (a helper's file)."""
+    row = bytes(index * 7 % 256 for index in range(100 * 8))
+    strip = zlib.compress(row * rows_per_strip)
+    data = little_endian_tiff([(256, "I", [100]), (257, "I", [10]), (258, "H", [16] * 4), (259, "H", [8]),
+                               (262, "H", [2]), (273, "I", None), (277, "H", [4]), (278, "I", [rows_per_strip]),
+                               (279, "I", [len(strip)]), (338, "H", [2])], [strip], 273)
+    assert len(row) * rows_per_strip > 8 * 101 * 11
+    rendered = edge.image.render(data, parse_rendition("/100x,png/a.tif"), edge.image.Limits(50_000_000, 300))
+    with Image.open(io.BytesIO(data)) as alone:  # libtiff's decode, as Pillow makes it
+        assert Image.open(io.BytesIO(rendered.body)).tobytes() == alone.convert("RGBA").tobytes()
+
+
+def test_a_deflate_tiffs_only_strip_is_allowed_no_more_than_the_height_again():
+    """RowsPerStrip of 32 for 10 rows: 22 rows of padding are allowed 10, a bound on what a bomb inflates."""
+    row = bytes(index * 7 % 256 for index in range(100 * 8))
+    strip = zlib.compress(row * 21)
+    data = little_endian_tiff([(256, "I", [100]), (257, "I", [10]), (258, "H", [16] * 4), (259, "H", [8]),
+                               (262, "H", [2]), (273, "I", None), (277, "H", [4]), (278, "I", [32]),
+                               (279, "I", [len(strip)]), (338, "H", [2])], [strip], 273)
+    assert len(row) * 21 > 8 * 101 * 20
+    with pytest.raises(UnsupportedMedia, match="malformed TIFF: strip 0 inflates to more than the image's pixels"):
+        edge.image.render(data, parse_rendition("/100x,png/a.tif"), edge.image.Limits(50_000_000, 300))
+
+
 def test_pixels_decoded_to_another_size_than_declared_are_refused():
     """Counting a TIFF's pages seeks back to the first, which reads its XMP again (a reviewer's file): the load
     would turn the pixels by it, in a canvas planned unturned."""
