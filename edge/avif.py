@@ -31,6 +31,7 @@ for the caller to bound, with the largest frame each AV1 sequence and frame head
 
 import itertools
 import struct
+from fractions import Fraction
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
@@ -46,6 +47,8 @@ _TABLE_ENTRY_SIZES = {b"stco": 4, b"co64": 8, b"stsc": 12}
 # One of each in a sample table: descriptions, chunk offsets, samples per chunk, sample sizes.
 _SAMPLE_PLACING = ((b"stsd",), (b"stco", b"co64"), (b"stsc",), (b"stsz",))
 _VISUAL_SAMPLE_ENTRY_FIELDS = 78  # before a visual sample entry's boxes (ISO/IEC 14496-12, 12.1.3)
+# A clean aperture (clap): its width, height and the offsets of its centre from the picture's, each a fraction.
+_CLAP = struct.Struct(">IIIIiIiI")
 _NCLX = struct.Struct(">4sHHHB")  # colour type, primaries, transfer characteristics, matrix, full range flag
 BRANDS = frozenset({b"avif", b"avis", b"mif1", b"msf1"})  # the major brands Pillow opens as AVIF
 _LOCATION_FIELD_SIZES = frozenset({0, 4, 8})  # of an iloc's offsets, lengths, base offsets and indices
@@ -173,14 +176,43 @@ def brightest_nits(data: bytes | memoryview) -> int | None:
     return None
 
 
+def top_left_aperture(data: bytes | memoryview, size: tuple[int, int]) -> tuple[int, int] | None:
+    """The width and height of the clean aperture (clap) of what libavif decodes of an AVIF `size` large, where it
+    is cut from the picture's top-left corner, in whole pixels, and smaller than the picture: Chromium 156 shows
+    such a picture cut so, and shows any other whole, an aperture centred or elsewhere included (by hand). None
+    where there is no such aperture, or where libavif decodes a sequence's track."""
+    buffer = memoryview(data)
+    if _decodes_track(buffer, list(_tracks(buffer))):
+        return None
+    for kind, payload, box_end in _primary_item_boxes(buffer):
+        if kind != b"clap" or payload + _CLAP.size > box_end:
+            continue
+        width_n, width_d, height_n, height_d, across_n, across_d, down_n, down_d = _CLAP.unpack_from(buffer, payload)
+        if 0 in (width_d, height_d, across_d, down_d):
+            return None
+        width, height = Fraction(width_n, width_d), Fraction(height_n, height_d)
+        left = (size[0] - width) / 2 + Fraction(across_n, across_d)
+        top = (size[1] - height) / 2 + Fraction(down_n, down_d)
+        whole = width.denominator == height.denominator == 1 and 0 < width <= size[0] and 0 < height <= size[1]
+        if whole and left == top == 0 and (width, height) != size:
+            return int(width), int(height)
+        return None
+    return None
+
+
 def _decoded_boxes(buffer: memoryview) -> Iterator[tuple[bytes, int, int]]:
-    """The boxes that say how libavif decodes an AVIF: a sequence's colour track's when the major brand is
-    avis, or is not avif and there is a track; else the primary item's properties."""
-    brand = _major_brand(buffer)
+    """The boxes that say how libavif decodes an AVIF: a sequence's colour track's, or the primary item's
+    properties."""
     tracks = list(_tracks(buffer))
-    if brand == b"avis" or (brand != b"avif" and tracks):
+    if _decodes_track(buffer, tracks):
         return _colour_entry_boxes(buffer, tracks)
     return _primary_item_boxes(buffer)
+
+
+def _decodes_track(buffer: memoryview, tracks: list[tuple[int, int, int, int]]) -> bool:
+    """Whether libavif decodes a sequence's track: when the major brand is avis, or is not avif and there is one."""
+    brand = _major_brand(buffer)
+    return brand == b"avis" or (brand != b"avif" and bool(tracks))
 
 
 def _major_brand(buffer: memoryview) -> bytes | None:

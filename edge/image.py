@@ -302,7 +302,8 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
             images = source.first_frame + frame_count
             source = replace(source, data_check=start_data_check(png.check_frame_streams, data, images))
         orientation = exif_orientation(image, data)  # read once: every frame is turned the same way
-        geometry = plan(upright_size(image.size, orientation), rendition.width, rendition.height, rendition.fit)
+        shown = shown_size(image, data)
+        geometry = plan(upright_size(shown, orientation), rendition.width, rendition.height, rendition.fit)
         check_encodable(geometry.size, target)
         plays = animation_plays(source, data)  # read before seeking: only the first frame carries it
         lossless = target == "webp" and frame_count == 1 and is_lossless_graphic(image, data)
@@ -310,7 +311,7 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
         profile = colour_profile(source, codes, target, data)
         frames = merge_repeated(rendered_frames(
             source_frames(image, source.first_frame, frame_count, target, geometry, orientation, data, profile,
-                          frame_canvas(source, frame_count, data)),
+                          frame_canvas(source, frame_count, data), shown),
             frame_count))
         if not has_alpha(image) or source.hidden_alpha:
             drop_unshown_alpha(frames)
@@ -950,7 +951,15 @@ def has_alpha(image: Image.Image) -> bool:
 
 
 def oriented_size(image: Image.Image, data: bytes) -> tuple[int, int]:
-    return upright_size(image.size, exif_orientation(image, data))
+    return upright_size(shown_size(image, data), exif_orientation(image, data))
+
+
+def shown_size(image: Image.Image, data: bytes) -> tuple[int, int]:
+    """The size, as stored, of what browsers show of a picture: a still AVIF's clean aperture where it is cut from
+    the top-left corner (avif.top_left_aperture), which Pillow decodes around; else all Pillow decodes."""
+    if image.format == "AVIF" and not is_animated(image):
+        return avif.top_left_aperture(data, image.size) or image.size
+    return image.size
 
 
 def upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
@@ -1011,10 +1020,11 @@ def is_animated(image: Image.Image) -> bool:
 
 def source_frames(
     source: Image.Image, first: int, count: int, target: str, geometry: Geometry, orientation: int,
-    original: bytes, icc_profile: bytes | None, canvas: "Canvas | None",
+    original: bytes, icc_profile: bytes | None, canvas: "Canvas | None", shown: tuple[int, int],
 ) -> Iterator[Frame]:
     """`count` frames from Pillow's frame `first`, each with what the encoder must know of it; drawn on `canvas`
-    (frame_canvas), if any, else as Pillow draws them."""
+    (frame_canvas), if any, else as Pillow draws them. Where less is `shown` than Pillow decodes (shown_size),
+    the frame's placement says where it lies, for the crop step to cut."""
     # Later frames reuse the decoder's buffer, so an animation's frames are copied (which also loads them:
     # WebP reports a frame's duration only once it is loaded).
     as_pillow_draws = Image.Image.copy if count > 1 else lambda image: image
@@ -1031,6 +1041,7 @@ def source_frames(
             original=original if count == 1 else None,
             icc_profile=icc_profile,
             duration=whole_ms(duration, source.format),
+            placement=None if shown == image.size else Placement((0, 0, *shown), (1.0, 1.0)),
         )
 
 

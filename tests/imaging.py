@@ -430,10 +430,11 @@ def png_with_chunks_after_ihdr(data: bytes, *chunks: tuple[bytes, bytes]) -> byt
     return data[:after_ihdr] + b"".join(png_chunk(kind, payload) for kind, payload in chunks) + data[after_ihdr:]
 
 
-def avif_with_item_property(data: bytes, prop: bytes) -> bytes:
+def avif_with_item_property(data: bytes, prop: bytes, essential: bool = False) -> bytes:
     """A still AVIF as Pillow (libavif) writes it, with `prop` (a whole box) as one more property of its
-    one item: added to the end of its ipco and to its ipma entry, the boxes around grown to hold them,
-    and the pixels' offset in iloc moved on as far as the meta box grew."""
+    one item: added to the end of its ipco and to its ipma entry (marked essential, as libavif requires of a
+    transform such as clap, if asked), the boxes around grown to hold them, and the pixels' offset in iloc
+    moved on as far as the meta box grew."""
     def children(payload: bytes) -> list[tuple[bytes, bytes]]:
         found, at = [], 0
         while at < len(payload):
@@ -456,7 +457,7 @@ def avif_with_item_property(data: bytes, prop: bytes) -> bytes:
             header, item, count, indices = ipma[:8], ipma[8:10], ipma[10], ipma[11:]
             assert ipma[:4] == bytes(4) and int.from_bytes(ipma[4:8]) == 1  # version 0, one entry
             payload = box(b"ipco", ipco + prop) + box(b"ipma", header + item + bytes([count + 1]) + indices
-                                                       + bytes([index]))
+                                                       + bytes([index | essential << 7]))
         elif kind == b"iloc":
             assert payload[:6] == bytes(4) + b"\x44\x00" and int.from_bytes(payload[6:8]) == 1  # 32-bit, one item
             offset = int.from_bytes(payload[14:18]) + grown

@@ -14,7 +14,7 @@ from edge import avif
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.image import Limits, render
 from edge.rendition import parse_rendition
-from imaging import encoded, exif_with, gradient, with_colour_codes
+from imaging import avif_with_item_property, encoded, exif_with, gradient, with_colour_codes
 
 
 @pytest.fixture(scope="module")
@@ -1299,3 +1299,52 @@ def test_an_avif_whose_exif_pillow_cannot_rewrite_is_refused():
     struct.pack_into(">HI", data, make + 2, 5, 1)  # a RATIONAL: the text's 8 bytes, as its two numbers
     with pytest.raises(UnsupportedMedia, match="^cannot identify image: its Exif cannot be rewritten"):
         render(bytes(data), parse_rendition("/8x,png/a.avif"), Limits(50_000_000, 300))
+
+
+
+def clean_aperture(width: int, height: int, across: int, down: int, denominator: int = 1) -> bytes:
+    """A clap box: an aperture of width x height whose centre lies (across, down) from the picture's, each number
+    over `denominator`."""
+    return struct.pack(">I4sIIIIiIiI", 40, b"clap", width, denominator, height, denominator,
+                       across, denominator, down, denominator)
+
+
+@pytest.mark.parametrize(("clap", "aperture"), [
+    (clean_aperture(48, 32, -8, -8), (48, 32)),  # from the top-left corner of 64x48
+    (clean_aperture(96, 64, -16, -16, denominator=2), (48, 32)),
+    (clean_aperture(48, 32, 0, 0), None),  # centred
+    (clean_aperture(48, 32, 8, 8), None),
+    (clean_aperture(64, 48, 0, 0), None),  # the whole picture
+    (clean_aperture(47, 32, -17, -16, denominator=2), None),  # 23.5 pixels wide: not whole pixels
+    (clean_aperture(48, 32, -8, -8, denominator=0), None),
+    (clean_aperture(80, 32, 8, -8), None),  # wider than the picture
+], ids=["top-left", "top-left-in-halves", "centred", "off-centre", "whole", "half-pixels", "no-denominator", "wider"])
+def test_a_clean_aperture_counts_where_it_is_cut_from_the_top_left_corner(clap, aperture):
+    data = avif_with_item_property(encoded(gradient((64, 48)), "AVIF", quality=100), clap, essential=True)
+    assert avif.top_left_aperture(data, (64, 48)) == aperture
+
+
+# As Chromium 156 shows them, by hand, pixel for pixel: an aperture from the top-left corner cut, before the picture
+# is turned upright (Pillow's writer turns Exif's orientation into irot), and one centred shown whole.
+@pytest.mark.parametrize(("clap", "orientation", "shown"), [
+    (clean_aperture(48, 32, -8, -8), 1, (0, 0, 48, 32)),
+    (clean_aperture(48, 32, -8, -8), 6, (0, 0, 48, 32)),
+    (clean_aperture(48, 32, 0, 0), 1, (0, 0, 64, 48)),
+    (clean_aperture(48, 32, 0, 0), 6, (0, 0, 64, 48)),
+], ids=["top-left", "top-left-turned", "centred", "centred-turned"])
+def test_an_avif_shows_what_its_clean_aperture_cuts_as_chromium_shows_it(clap, orientation, shown):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    plain = encoded(gradient((64, 48)), "AVIF", quality=100, exif=exif.tobytes())
+    with Image.open(io.BytesIO(plain)) as decoded:
+        stored = decoded.convert("RGB")
+    expected = stored.crop(shown)
+    if orientation != 1:
+        expected = expected.transpose(edge.image.UPRIGHT[orientation])
+    for spec, size in (("100x,png", expected.size), ("16x16,cover,png", (16, 16))):
+        rendered = render(avif_with_item_property(plain, clap, essential=True), parse_rendition(f"/{spec}/a.avif"),
+                          Limits(50_000_000, 300))
+        image = Image.open(io.BytesIO(rendered.body)).convert("RGB")
+        assert image.size == size
+        if spec.startswith("100x"):
+            assert image.tobytes() == expected.tobytes()

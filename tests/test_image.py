@@ -1101,7 +1101,7 @@ def test_random_apngs_come_out_as_browsers_show_them(seed):
         source = open_source(apng_by_hand(mode, canvas, fallback, frames), LIMITS)
         found = [frame.image.convert("RGBA") for frame in source_frames(
             source.image, source.first_frame, source.frames, "png", None, 1, b"", None,
-            frame_canvas(source, source.frames, b""))]
+            frame_canvas(source, source.frames, b""), source.image.size)]
         expected = as_browsers_show(canvas, frames)
         assert [premultiplied(image) for image in found] == [premultiplied(image) for image in expected]
 
@@ -1551,7 +1551,7 @@ def test_gif_frames_are_disposed_of_as_browsers_dispose_of_them(disposal, around
     data = gif_disposing(disposal)
     source = open_source(data, LIMITS)
     frames = list(source_frames(source.image, 0, source.frames, "gif", None, 1, data, None,
-                                frame_canvas(source, source.frames, data)))
+                                frame_canvas(source, source.frames, data), source.image.size))
     assert [frame.image.convert("RGBA").getpixel((1, 1)) for frame in frames] == [RED + (255,)] + [
         around_the_squares] * 3
     assert [frame.image.convert("RGBA").getpixel((8, 8)) for frame in frames] == [
