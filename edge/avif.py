@@ -48,7 +48,9 @@ _TABLE_ENTRY_SIZES = {b"stco": 4, b"co64": 8, b"stsc": 12}
 _SAMPLE_PLACING = ((b"stsd",), (b"stco", b"co64"), (b"stsc",), (b"stsz",))
 _VISUAL_SAMPLE_ENTRY_FIELDS = 78  # before a visual sample entry's boxes (ISO/IEC 14496-12, 12.1.3)
 # A clean aperture (clap): its width, height and the offsets of its centre from the picture's, each a fraction.
-_CLAP = struct.Struct(">IIIIiIiI")
+# Each number signed, as libavif (avifCropRectConvertCleanApertureBox) and CrabbyAvif read them: ISO/IEC 14496-12
+# declares them unsigned, but a width or denominator of 2^31 or more is negative to both, and the clap invalid.
+_CLAP = struct.Struct(">iiiiiiii")
 _NCLX = struct.Struct(">4sHHHB")  # colour type, primaries, transfer characteristics, matrix, full range flag
 BRANDS = frozenset({b"avif", b"avis", b"mif1", b"msf1"})  # the major brands Pillow opens as AVIF
 _LOCATION_FIELD_SIZES = frozenset({0, 4, 8})  # of an iloc's offsets, lengths, base offsets and indices
@@ -188,7 +190,7 @@ def top_left_aperture(data: bytes | memoryview, size: tuple[int, int]) -> tuple[
         if kind != b"clap" or payload + _CLAP.size > box_end:
             continue
         width_n, width_d, height_n, height_d, across_n, across_d, down_n, down_d = _CLAP.unpack_from(buffer, payload)
-        if 0 in (width_d, height_d, across_d, down_d):
+        if min(width_d, height_d, across_d, down_d) <= 0 or min(width_n, height_n) < 0:
             return None
         width, height = Fraction(width_n, width_d), Fraction(height_n, height_d)
         left = (size[0] - width) / 2 + Fraction(across_n, across_d)
@@ -807,17 +809,18 @@ def _av1_entries(buffer: memoryview, trak: int, trak_end: int) -> Iterator[tuple
 
 
 def _primary_item_boxes(buffer: memoryview) -> Iterator[tuple[bytes, int, int]]:
-    """The properties (ipco) the primary item (pitm) is associated with (ipma), in the file's first meta box."""
+    """The properties (ipco) the primary item (pitm) is associated with (ipma), in the file's first meta box, in
+    the order ipma associates them: libavif copies them to the item in that order, and takes the first of a kind
+    (avifPropertyArrayFind: a clap's, a clli's), whatever order ipco stores them in."""
     meta, meta_end = next(_children(buffer, 0, len(buffer), b"meta"), (0, 0))
     meta += 4  # after its version and flags
     primary = _primary_item(buffer, meta, meta_end)
     for iprp, iprp_end in _children(buffer, meta, meta_end, b"iprp"):
-        indices = {index for ipma, ipma_end in _children(buffer, iprp, iprp_end, b"ipma")
-                   for index in _associations(buffer, ipma, ipma_end, primary)}
+        indices = dict.fromkeys(index for ipma, ipma_end in _children(buffer, iprp, iprp_end, b"ipma")
+                                for index in _associations(buffer, ipma, ipma_end, primary))
         for ipco, ipco_end in _children(buffer, iprp, iprp_end, b"ipco"):
-            for index, box in enumerate(_boxes(buffer, ipco, ipco_end), start=1):
-                if index in indices:
-                    yield box
+            stored = dict(enumerate(_boxes(buffer, ipco, ipco_end), start=1)) if indices else {}
+            yield from (stored[index] for index in indices if index in stored)
 
 
 def _associations(buffer: memoryview, ipma: int, ipma_end: int, item: int | None) -> Iterator[int]:

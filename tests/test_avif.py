@@ -1309,6 +1309,11 @@ def clean_aperture(width: int, height: int, across: int, down: int, denominator:
                        across, denominator, down, denominator)
 
 
+def clap_numbers(*numbers: int) -> bytes:
+    """A clap box of these eight numbers, each as its 32 bits."""
+    return struct.pack(">I4s8I", 40, b"clap", *(number & 0xFFFFFFFF for number in numbers))
+
+
 @pytest.mark.parametrize(("clap", "aperture"), [
     (clean_aperture(48, 32, -8, -8), (48, 32)),  # from the top-left corner of 64x48
     (clean_aperture(96, 64, -16, -16, denominator=2), (48, 32)),
@@ -1316,9 +1321,18 @@ def clean_aperture(width: int, height: int, across: int, down: int, denominator:
     (clean_aperture(48, 32, 8, 8), None),
     (clean_aperture(64, 48, 0, 0), None),  # the whole picture
     (clean_aperture(47, 32, -17, -16, denominator=2), None),  # 23.5 pixels wide: not whole pixels
+    (clean_aperture(94, 64, -81, -64, denominator=4), None),  # 23.5 pixels wide, from the top-left corner
     (clean_aperture(48, 32, -8, -8, denominator=0), None),
     (clean_aperture(80, 32, 8, -8), None),  # wider than the picture
-], ids=["top-left", "top-left-in-halves", "centred", "off-centre", "whole", "half-pixels", "no-denominator", "wider"])
+    (clean_aperture(48, 32, -8, 0), None),  # from the left edge, 8 rows down
+    (clean_aperture(48, 32, 0, -8), None),  # from the top edge, 8 columns across
+    # libavif and CrabbyAvif read each number signed: 2^31 or more is negative, and the clap invalid
+    (clap_numbers(1 << 31, 1 << 26, 32, 1, -16, 1, -8, 1), None),  # 2^31 / 2^26: 32 wide, unsigned
+    (clap_numbers(63, 1, 32, 1, -(1 << 30), 1 << 31, -8, 1), None),  # an offset of -1/2, over 2^31
+    (clap_numbers(-1, -1, 32, 1, -(63 << 25), 1 << 26, -8, 1), None),  # 1 wide, unsigned: (2^32 - 1) / (2^32 - 1)
+], ids=["top-left", "top-left-in-halves", "centred", "off-centre", "whole", "half-pixels", "half-pixels-from-left",
+        "no-denominator", "wider", "left-only", "top-only", "width-past-int32", "denominator-past-int32",
+        "all-ones"])
 def test_a_clean_aperture_counts_where_it_is_cut_from_the_top_left_corner(clap, aperture):
     data = avif_with_item_property(encoded(gradient((64, 48)), "AVIF", quality=100), clap, essential=True)
     assert avif.top_left_aperture(data, (64, 48)) == aperture
@@ -1327,11 +1341,10 @@ def test_a_clean_aperture_counts_where_it_is_cut_from_the_top_left_corner(clap, 
 # As Chromium 156 shows them, by hand, pixel for pixel: an aperture from the top-left corner cut, before the picture
 # is turned upright (Pillow's writer turns Exif's orientation into irot), and one centred shown whole.
 @pytest.mark.parametrize(("clap", "orientation", "shown"), [
-    (clean_aperture(48, 32, -8, -8), 1, (0, 0, 48, 32)),
-    (clean_aperture(48, 32, -8, -8), 6, (0, 0, 48, 32)),
+    *((clean_aperture(48, 32, -8, -8), orientation, (0, 0, 48, 32)) for orientation in range(1, 9)),
     (clean_aperture(48, 32, 0, 0), 1, (0, 0, 64, 48)),
     (clean_aperture(48, 32, 0, 0), 6, (0, 0, 64, 48)),
-], ids=["top-left", "top-left-turned", "centred", "centred-turned"])
+], ids=[*(f"top-left-{orientation}" for orientation in range(1, 9)), "centred", "centred-turned"])
 def test_an_avif_shows_what_its_clean_aperture_cuts_as_chromium_shows_it(clap, orientation, shown):
     exif = Image.Exif()
     exif[0x0112] = orientation
@@ -1348,3 +1361,12 @@ def test_an_avif_shows_what_its_clean_aperture_cuts_as_chromium_shows_it(clap, o
         assert image.size == size
         if spec.startswith("100x"):
             assert image.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize(("associated", "aperture"), [([2, 3, 1], (48, 32)), ([3, 2, 1], None)],
+                         ids=["top-left-associated-first", "centred-associated-first"])
+def test_of_two_clean_apertures_the_first_associated_counts_as_libavif_takes_it(associated, aperture):
+    """libavif copies an item's properties in the order ipma associates them, and takes the first clap
+    (avifPropertyArrayFind), whatever order ipco stores them in."""
+    meta = item_properties([SIZE, clean_aperture(48, 32, -8, -8), clean_aperture(48, 32, 0, 0)], {1: associated})
+    assert avif.top_left_aperture(branded(b"avif", meta), (64, 48)) == aperture
