@@ -1,11 +1,12 @@
-"""An AVIF's boxes that Pillow does not read or write: its colour code points, an animation's clock
-stopped, and how many times it plays.
+"""An AVIF's boxes that Pillow does not read or write: its colour code points and clean aperture, an
+animation's clock stopped, and how many times it plays.
 
 Colour (HEIF, ISO/IEC 23008-12, 6.5.5; MIAF): a picture may say what its numbers mean only by
 code points, in an `nclx` colour box, which Pillow does not report (edge/icc.py makes them a
 profile). A still's box is a property of its primary item; an image sequence's is in its colour
 track's sample entry. Which of the two libavif decodes, the file's major brand decides. An HDR
-picture may say there, too, how bright its brightest pixel is (a `clli` box, MIAF 7.4.4.2.2).
+picture may say there, too, how bright its brightest pixel is (a `clli` box, MIAF 7.4.4.2.2). A still's
+clean aperture (`clap`) says what of the coded picture to show, which Pillow decodes whole (top_left_aperture).
 
 libavif stamps the movie, track and media headers (mvhd, tkhd, mdhd) of an image
 sequence with the second it was encoded in, so two renders of the same frames differ.
@@ -31,9 +32,9 @@ for the caller to bound, with the largest frame each AV1 sequence and frame head
 
 import itertools
 import struct
-from fractions import Fraction
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 
 _CONTAINERS = frozenset({b"moov", b"trak", b"mdia"})  # the boxes on the way to the stamped ones
 _STAMPED = frozenset({b"mvhd", b"tkhd", b"mdhd"})  # creation, then modification time, after version and flags
