@@ -85,6 +85,7 @@ CODE_POINT_READERS = {"AVIF": avif, "PNG": png}
 RANGELESS_MODES = frozenset({"I", "F"})
 DEFLATE_TIFF = frozenset({"tiff_adobe_deflate", "tiff_deflate"})  # Pillow's names for TIFF's compressions 8 and 32946
 MAX_TIFF_PIXEL_BYTES = 8  # four samples of 16 bits: the widest pixel Pillow opens, once modes I and F are refused
+EVERY_ROW = 2**32 - 1  # a TIFF's RowsPerStrip by default: the whole picture in one strip
 # libpng's default limit on rows and columns, which Chromium 156 keeps (a PNG past it does not show). Pillow holds a
 # pointer a row for every image it makes, and some of its steps take time a row: a PNG of 1 x 50,000,000, 146 KB,
 # took 7 s and 2.5 GB to render, the same pixels in a square 1.4 s and 0.7 GB (a helper's measure). Either side can
@@ -767,10 +768,10 @@ def start_tiff_strip_check(image: Image.Image, pieces: list[tuple[int, int]], da
     else:
         # The rows that make the last strip whole, of RowsPerStrip rows as declared: where it is past the height,
         # the only strip is the last, and a writer that pads one pads it (libtiff decodes it; helper 139's file
-        # was refused). None where RowsPerStrip is absent or 2**32 - 1 (every row in one), and no more than the
-        # height again: a bound on what a bomb inflates on the worker. Then 1, as before.
-        rows = tiff_size(image, TiffImagePlugin.ROWSPERSTRIP, height)
-        padding = 1, max(1, min(-height % rows, height) if rows < 2**32 - 1 else 0)
+        # was refused). None where every row is in one strip by default, and no more than the height again: a
+        # bound on what a bomb inflates on the worker. At least 1, as a tile's.
+        rows = tiff_rows_per_strip(image)
+        padding = 1, max(1, min(-height % rows, height) if rows < EVERY_ROW else 0)
     most_bytes = MAX_TIFF_PIXEL_BYTES * (width + padding[0]) * (height + padding[1])
     return start_data_check(tiff.check_deflate_strips, data, pieces, most_bytes)
 
@@ -806,7 +807,7 @@ def check_tiff_covered(image: Image.Image, pieces: int) -> None:
         tile_width, tile_height = tiff_tile(image)
         needed = planes * -(-width // tile_width) * -(-height // tile_height)
     else:
-        needed = planes * -(-height // tiff_size(image, TiffImagePlugin.ROWSPERSTRIP, 2**32 - 1))
+        needed = planes * -(-height // tiff_rows_per_strip(image))
     if pieces != needed:
         raise UnsupportedMedia(f"malformed TIFF: {pieces} strips or tiles of the {needed} its size needs")
 
@@ -848,7 +849,7 @@ def jpeg_strip_pixels(image: Image.Image, data: bytes, strips: list[tuple[int, i
     headers are not walked: a TIFF has a plane a sample at most (65,536 one-row strips, each a last one, took
     24.6 s to walk, a helper's measure)."""
     width, height = stored_size(image)
-    rows = min(tiff_size(image, TiffImagePlugin.ROWSPERSTRIP, height), height)
+    rows = min(tiff_rows_per_strip(image), height)
     per_plane = -(-height // rows)
     pixels = []
     for index, (offset, length) in enumerate(strips):
@@ -887,6 +888,11 @@ def stored_size(image: Image.Image) -> tuple[int, int]:
     if image.format != "TIFF":
         return image.size
     return tiff_size(image, TiffImagePlugin.IMAGEWIDTH), tiff_size(image, TiffImagePlugin.IMAGELENGTH)
+
+
+def tiff_rows_per_strip(image: Image.Image) -> int:
+    """A TIFF's RowsPerStrip as declared; EVERY_ROW, its default, where absent."""
+    return tiff_size(image, TiffImagePlugin.ROWSPERSTRIP, EVERY_ROW)
 
 
 def tiff_tile(image: Image.Image) -> tuple[int, int]:
