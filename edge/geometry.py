@@ -9,6 +9,7 @@ ratio, until it fits inside the source.
 from dataclasses import dataclass
 
 Box = tuple[int, int, int, int]  # left, upper, right, lower, in source pixels
+TRANSPOSING = frozenset({5, 6, 7, 8})  # the EXIF orientations that swap width and height
 
 
 @dataclass(frozen=True)
@@ -68,3 +69,31 @@ def centre_crop(source_size: tuple[int, int], box: tuple[int, int]) -> Box:
     crop_h = min(source_h, round_half_up(source_w * box_h, box_w))
     top = (source_h - crop_h) // 2
     return 0, top, source_w, top + crop_h
+
+
+def upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    """The size of a picture stored at `size` once turned upright by its EXIF orientation."""
+    width, height = size
+    return (height, width) if orientation in TRANSPOSING else (width, height)
+
+
+def as_stored(geometry: Geometry, orientation: int, stored_size: tuple[int, int]) -> Geometry:
+    """An upright rendition's geometry in the pixels of the picture as stored with this EXIF orientation: what
+    to crop there, and the output's size before it is turned upright."""
+    if orientation == 1:
+        return geometry
+    width, height = upright_size(stored_size, orientation)
+    return Geometry(upright_size(geometry.size, orientation), STORED_BOX[orientation](*geometry.crop, width, height))
+
+
+# Where a box (left, upper, right, lower) of the upright width x height picture lies in the picture as stored: each
+# flip and transpose undoes itself, and orientations 6 and 8, quarter turns, undo each other.
+STORED_BOX = {
+    2: lambda left, upper, right, lower, width, height: (width - right, upper, width - left, lower),
+    3: lambda left, upper, right, lower, width, height: (width - right, height - lower, width - left, height - upper),
+    4: lambda left, upper, right, lower, width, height: (left, height - lower, right, height - upper),
+    5: lambda left, upper, right, lower, width, height: (upper, left, lower, right),
+    6: lambda left, upper, right, lower, width, height: (upper, width - right, lower, width - left),
+    7: lambda left, upper, right, lower, width, height: (height - lower, width - right, height - upper, width - left),
+    8: lambda left, upper, right, lower, width, height: (height - lower, left, height - upper, right),
+}

@@ -50,7 +50,7 @@ from PIL import (  # noqa: F401 - imported for their registration side effect
 
 from edge import avif, bmp, gif, heap, icc, jpeg, png, tiff, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
-from edge.geometry import Box, Geometry, plan
+from edge.geometry import Box, Geometry, as_stored, plan, upright_size
 from edge.rendition import Rendition
 
 # We enforce our own pixel limit from configuration, before decoding; Pillow's
@@ -204,7 +204,6 @@ WEIGHTED_BY_ALPHA = frozenset({"RGBA", "LA"})
 FRAMES_AHEAD = 2
 FLAT_IMAGE_COLOURS = 4096  # at most this many colours: a graphic rather than a photo (png_strategy)
 ORIENTATION_TAG = 0x0112
-TRANSPOSING = frozenset({5, 6, 7, 8})  # the EXIF orientations that swap width and height
 # Part of an image (left, upper, right, lower), in its pixels, fractions of a pixel kept.
 Region = tuple[float, float, float, float]
 
@@ -264,7 +263,7 @@ class Frame:
     """One picture on its way through the steps, with what the encoder must know of it."""
 
     image: Image.Image
-    geometry: Geometry
+    geometry: Geometry  # in the pixels as stored, before the orient step turns the output upright (as_stored)
     target: str  # the output format
     icc_profile: bytes | None
     duration: int
@@ -277,9 +276,8 @@ class Frame:
 @dataclass(frozen=True)
 class Placement:
     """Where the whole source lies in a frame decoded at reduced scale. libjpeg's is 1/2 to
-    1/8 of the source, plus a partial pixel that it rounds up on the stored right and bottom
-    edges, and that orienting may move to the left or top edge; libwebp's fills the frame,
-    each axis scaled to its own whole number of pixels."""
+    1/8 of the source, plus a partial pixel that it rounds up on the right and bottom edges;
+    libwebp's fills the frame, each axis scaled to its own whole number of pixels."""
 
     box: tuple[float, float, float, float]  # in the frame's pixels
     scale: tuple[float, float]  # frame pixels per source pixel, across and down
@@ -311,8 +309,8 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
         codes = colour_codes(image, data)
         profile = colour_profile(source, codes, target, data)
         frames = merge_repeated(rendered_frames(
-            source_frames(image, source.first_frame, frame_count, target, geometry, orientation, data, profile,
-                          frame_canvas(source, frame_count, data), shown),
+            source_frames(image, source.first_frame, frame_count, target, as_stored(geometry, orientation, shown),
+                          orientation, data, profile, frame_canvas(source, frame_count, data), shown),
             frame_count))
         if not has_alpha(image) or source.hidden_alpha:
             drop_unshown_alpha(frames)
@@ -968,11 +966,6 @@ def shown_size(image: Image.Image, data: bytes) -> tuple[int, int]:
     return image.size
 
 
-def upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
-    width, height = size
-    return (height, width) if orientation in TRANSPOSING else (width, height)
-
-
 def exif_orientation(image: Image.Image, data: bytes) -> int:
     """How the stored pixels must be turned to stand upright: 1 to 8, as EXIF numbers them, read only where
     browsers read it, so that a derivative stands as its original does on the page. CSS Images 3 has them read
@@ -1401,18 +1394,12 @@ def decode_pixels(image: Image.Image) -> None:
 
 
 def orient(frame: Frame) -> Frame:
-    """Turn the image upright by its EXIF orientation (the tag itself is dropped with all metadata)."""
-    orientation = frame.orientation
-    if orientation == 1:
+    """Turn the output upright by its EXIF orientation (the tag itself is dropped with all metadata). The steps
+    before work on the picture as stored (as_stored), so that only the output is turned: a 50 MP PNG turned whole
+    peaked at 410 MB against 223 upright (a helper's measure), and a 12 MP turn takes 85 ms, by hand."""
+    if frame.orientation == 1:
         return frame
-    placement = frame.placement
-    if placement is not None:
-        scale_x, scale_y = placement.scale
-        placement = Placement(
-            ORIENTED_BOX[orientation](*placement.box, *frame.image.size),
-            (scale_y, scale_x) if orientation in TRANSPOSING else (scale_x, scale_y),
-        )
-    return replace(frame, image=frame.image.transpose(UPRIGHT[orientation]), placement=placement)
+    return replace(frame, image=frame.image.transpose(UPRIGHT[frame.orientation]))
 
 
 # What turns a stored image upright, by EXIF orientation (as ImageOps.exif_transpose does).
@@ -1420,16 +1407,6 @@ UPRIGHT = {
     2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
     5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
-}
-# Where a box (left, upper, right, lower) of a width x height image lands once turned upright.
-ORIENTED_BOX = {
-    2: lambda left, upper, right, lower, width, height: (width - right, upper, width - left, lower),
-    3: lambda left, upper, right, lower, width, height: (width - right, height - lower, width - left, height - upper),
-    4: lambda left, upper, right, lower, width, height: (left, height - lower, right, height - upper),
-    5: lambda left, upper, right, lower, width, height: (upper, left, lower, right),
-    6: lambda left, upper, right, lower, width, height: (height - lower, left, height - upper, right),
-    7: lambda left, upper, right, lower, width, height: (height - lower, width - right, height - upper, width - left),
-    8: lambda left, upper, right, lower, width, height: (upper, width - right, lower, width - left),
 }
 
 
@@ -1505,7 +1482,7 @@ def to_srgb_where_the_profile_cannot_go(frame: Frame) -> Frame:
 def crop(frame: Frame) -> Frame:
     """Cut away what cover drops before scaling, so that no cropped pixel bleeds into the edges.
 
-    The crop box is in upright source pixels; a DCT-reduced image is smaller, so the
+    The crop box is in stored source pixels; a DCT-reduced image is smaller, so the
     box is mapped onto it, and the fraction of a pixel left over goes to the resize.
     """
     image, (left, upper, right, lower) = frame.image, frame.geometry.crop
@@ -1549,8 +1526,8 @@ def reduce(frame: Frame) -> Frame:
 
 
 def weigh_partial_edges(frame: Frame) -> Frame:
-    """libjpeg's scaled decode rounds a partial pixel up on the stored right and bottom edges (orienting
-    may move it to the left or top): weigh it by what it holds, as reduce() does its last block."""
+    """libjpeg's scaled decode rounds a partial pixel up on the right and bottom edges: weigh it by what it
+    holds, as reduce() does its last block."""
     placement = frame.placement
     if placement is None or not partial_edges(frame.image.size, placement.box):
         return frame
@@ -1684,8 +1661,8 @@ def to_output_mode(frame: Frame) -> Frame:
 
 
 STEPS = (
-    reduce_on_decode, decode_webp, load, orient, to_working_mode, to_srgb_where_the_profile_cannot_go,
-    weigh_partial_edges, crop, reduce, resize, to_output_mode,
+    reduce_on_decode, decode_webp, load, to_working_mode, to_srgb_where_the_profile_cannot_go,
+    weigh_partial_edges, crop, reduce, resize, orient, to_output_mode,
 )
 
 

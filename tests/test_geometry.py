@@ -1,6 +1,8 @@
 import pytest
+from PIL import Image
 
-from edge.geometry import Geometry, centre_crop, contain_size, plan, round_half_up
+from edge.geometry import Geometry, as_stored, centre_crop, contain_size, plan, round_half_up, upright_size
+from edge.image import UPRIGHT
 
 
 @pytest.mark.parametrize(
@@ -93,3 +95,17 @@ def test_identity():
     assert plan((100, 50), 640, None, "contain").is_identity
     assert not plan((100, 50), 50, None, "contain").is_identity
     assert not plan((100, 50), 50, 50, "cover").is_identity
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("crop", [(1, 0, 4, 2), (0, 0, 5, 5), (2, 1, 5, 5), (0, 3, 1, 4)])
+def test_as_stored_crops_from_the_stored_pixels_what_the_upright_crop_shows(orientation, crop):
+    stored = Image.new("L", (7, 5))
+    stored.frombytes(bytes(range(35)))  # every pixel its own value: any box elsewhere shows other values
+    turned_upright = stored.transpose(UPRIGHT[orientation]) if orientation != 1 else stored
+    upright = Geometry((3, 2), crop)
+    in_stored = as_stored(upright, orientation, stored.size)
+    assert in_stored.size == upright_size((3, 2), orientation)
+    cut = stored.crop(in_stored.crop)
+    assert (cut.transpose(UPRIGHT[orientation]) if orientation != 1 else cut).tobytes() == turned_upright.crop(
+        crop).tobytes()

@@ -100,6 +100,29 @@ def test_every_exif_orientation_comes_out_upright_without_the_tag(source_format,
         assert not image.getexif()
 
 
+# 81 columns to 40 leave 41, 20 on the left and 21 on the right: a crop mapped onto the stored pixels the wrong
+# way round would be a column off.
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_an_off_centre_cover_crop_is_cut_from_the_same_upright_pixels_in_every_orientation(orientation):
+    upright = Image.new("RGB", (81, 40))
+    upright.putdata([(x * 3, y * 6, 0) for y in range(40) for x in range(81)])
+    stored, exif = stored_as(upright, orientation)
+    _, image = rendered(encoded(stored, "PNG", exif=exif), "40x40,cover,png")
+    assert image.tobytes() == upright.crop((20, 0, 60, 40)).tobytes()
+
+
+@pytest.mark.parametrize("orientation", [3, 6])
+def test_only_the_output_is_turned_upright(monkeypatch, orientation):
+    stored, exif = stored_as(quadrants((800, 400)), orientation)
+    turned = []
+    transpose = Image.Image.transpose
+    monkeypatch.setattr(Image.Image, "transpose", lambda image, method: turned.append(image.size) or transpose(
+        image, method))
+    _, image = rendered(encoded(stored, "PNG", exif=exif), "40x,png")
+    assert image.size == (40, 20)
+    assert turned == [(40, 20) if orientation == 3 else (20, 40)]
+
+
 # No browser turns a WebP by its Exif, which follows the image data (CSS Images 3 has such metadata ignored).
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_a_webp_stays_as_stored_whatever_its_exif_says(orientation):
