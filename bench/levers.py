@@ -11,8 +11,8 @@ setting at a time. Each table gives the median time, the output size and the SSI
 against the float reference of bench/quality.py.
 
 Usage: python -m bench.levers [--repetitions N] [--only SECTION,...] [--cache DIR]
-Sections: check, draft, webpdecode, heap, pngdecode, filter, jpeg, webp, avif, png, projection, ceiling,
-sequential.
+Sections: check, draft, webpdecode, heap, pngdecode, filter, orientation, jpeg, webp, avif, png, projection,
+ceiling, sequential.
 The report goes to bench/results/levers.md, or levers-<sections>.md for --only.
 """
 
@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
+from PIL import ExifTags, Image
 
 import edge.image
 import edge.png
@@ -370,6 +370,42 @@ def filter_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
     return "Resampler (SIMD or Pillow's), filter, reduce() and reducing_gap", jpeg + others
 
 
+ORIENTATION_WORKLOADS = (
+    ("jpeg-12mp-base", "1600x"), ("jpeg-12mp-base", "800x"), ("jpeg-12mp-base", "600x600,cover"),
+    ("jpeg-24mp-base", "1600x"), ("png-rgb", "800x"),
+)
+STORED_ORIENTATIONS = {"stored upright": 1, "stored sideways, EXIF orientation 6": 6}  # 6: a phone held upright
+
+
+def stored_turned(data: bytes, orientation: int) -> bytes:
+    """The picture as a camera stores it with this EXIF orientation, 1 or 6. Upright too is encoded anew, so that
+    the two differ by the turn alone."""
+    with Image.open(io.BytesIO(data)) as image:
+        exif = Image.Exif()
+        exif[ExifTags.Base.Orientation] = orientation
+        pixels = image.transpose(Image.Transpose.ROTATE_90) if orientation == 6 else image
+        buffer = io.BytesIO()
+        quality = {"quality": 90} if image.format == "JPEG" else {}
+        pixels.save(buffer, format=image.format, exif=exif.tobytes(), **quality)
+    return buffer.getvalue()
+
+
+def orientation_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
+    """edge.image.render on one picture stored upright and stored sideways: its steps work on the stored pixels and
+    turn only the output, so that a sideways original should cost what an upright one does."""
+    rows = []
+    for name, spec in ORIENTATION_WORKLOADS:
+        originals = {label: stored_turned(corpus.data(name), orientation)
+                     for label, orientation in STORED_ORIENTATIONS.items()}
+        job = make_job(originals["stored upright"], spec)
+        runs = {label: (lambda data=data, convert=engine_ours.prepare(job): convert(data))
+                for label, data in originals.items()}
+        reference = corpus.reference(name)
+        rows += compare(f"{name} {spec}", runs, repetitions, lambda _, output: reference.ssim(output, job.crop))
+        progress(f"levers: orientation {name} {spec}")
+    return "EXIF orientation: the same picture stored upright and sideways, through edge.image.render", rows
+
+
 def encoder_rows(corpus: Corpus, workloads, option_sets: dict[str, dict], repetitions: int) -> list[Row]:
     """Encode-only timings: the frame is resized once, then every option set encodes it."""
     rows = []
@@ -620,7 +656,7 @@ def projection_summary(rows: list[Row]) -> list[str]:
 
 SECTIONS = {
     "check": check_section, "draft": draft_section, "webpdecode": webp_decode_section, "heap": heap_section,
-    "pngdecode": png_decode_section, "filter": filter_section,
+    "pngdecode": png_decode_section, "filter": filter_section, "orientation": orientation_section,
     "jpeg": jpeg_section, "webp": webp_section, "avif": avif_section, "png": png_section,
     "projection": projection_section, "ceiling": ceiling_section, "sequential": sequential_section,
 }
