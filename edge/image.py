@@ -13,8 +13,9 @@ PNG that gives it by gAMA and cHRM, the profile they make. GIF cannot carry a
 profile, nor WebP a grey one (WebP has no grey), so those pixels are converted
 to sRGB, and CMYK is always converted to sRGB (with its profile when it has
 one).
-Metadata: EXIF (its orientation applied first, where browsers apply it), XMP and
-comments never reach the output.
+Metadata: EXIF (its orientation applied where browsers apply it, by turning only
+the output, after the resize: the steps before work on the pixels as stored), XMP
+and comments never reach the output.
 """
 
 import io
