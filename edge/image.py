@@ -1396,8 +1396,9 @@ def decode_pixels(image: Image.Image) -> None:
 
 def orient(frame: Frame) -> Frame:
     """Turn the output upright by its EXIF orientation (the tag itself is dropped with all metadata). The steps
-    before work on the picture as stored (as_stored), so that only the output is turned: a 50 MP PNG turned whole
-    peaked at 410 MB against 223 upright (a helper's measure), and a 12 MP turn takes 85 ms, by hand."""
+    before work on the picture as stored (as_stored), so that only the output is turned: a 50 MP PNG stored
+    sideways and turned whole peaked at 487 MB to 320 px, against 296 upright, and a 12 MP turn takes 85 ms, by
+    hand."""
     if frame.orientation == 1:
         return frame
     return replace(frame, image=frame.image.transpose(UPRIGHT[frame.orientation]))

@@ -2015,7 +2015,7 @@ def centroid(image: Image.Image) -> tuple[float, float]:
 
 
 # A source one pixel over whole 8x8 blocks: the DCT-reduced decode then ends in a
-# partial pixel, which the region must not stretch over, wherever orienting puts it.
+# partial pixel, which the region must not stretch over, in every orientation.
 ODD_SOURCE = (2049, 1025)
 
 
@@ -2076,7 +2076,8 @@ def framed(size: tuple[int, int]) -> Image.Image:
 
 
 # 801 x 601: reduce() by 4 (PNG), and libjpeg's draft at 1/8, leave a last block across and down that holds
-# one pixel row of the eight or four; orientations 3, 6 and 8 bring it to the left or top edge.
+# one pixel row of the eight or four, on the stored right and bottom edges, which orientations 3, 6 and 8 turn to
+# the left or top of the output.
 @pytest.mark.parametrize("orientation", [1, 3, 6, 8])
 @pytest.mark.parametrize("source_format", ["PNG", "JPEG"])
 def test_a_partial_last_block_weighs_what_it_holds(source_format, orientation):
