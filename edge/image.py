@@ -357,10 +357,10 @@ def open_source(data: bytes, limits: Limits) -> Source:
     canvas = image.size
     check_pixels(canvas, limits)
     if image.format == "TIFF":
-        # Pillow's load() turns a TIFF by getexif()'s orientation, which reads XMP's tiff:Orientation where the
-        # file has no Orientation tag, though it sized the image by that tag alone: pixels turned in a canvas
-        # not turned (a helper's file, rendered black). XMP never turns an image here (exif_orientation).
+        # Pillow's getexif() reads XMP's tiff:Orientation where the file has no Orientation tag, which would have
+        # load() turn the pixels (a helper's file, rendered black). XMP never turns an image here (exif_orientation).
         image.info.pop("xmp", None)
+        read_tiff_as_stored(image)
     # Pillow hands a decoder the file in blocks of 64 KB, each joined to what the decoder left unread, and its raw
     # decoder takes whole rows only: a row far longer than a block was copied again for each block, quadratic in its
     # length (a fuzzer's animated WebP of 138 bytes, its canvas 16,777,216 x 1, took 54 s; a BMP of one 4,194,304-
@@ -390,6 +390,14 @@ def open_source(data: bytes, limits: Limits) -> Source:
                   first_frame=first_frame, frame_controls=controls, hidden_alpha=hidden_alpha,
                   gif_layout=gif_layout if image.format == "GIF" else None,
                   jpeg_icc_profile=jpeg.icc_profile(data, jpeg_head.icc) if image.format in JPEG_FORMATS else None)
+
+
+def read_tiff_as_stored(image: Image.Image) -> None:
+    """Have Pillow size and decode a TIFF as stored, where it sizes it upright by its Orientation tag and load()
+    turns the whole decoded picture by getexif()'s (a second copy as large), so that the steps work on it as stored
+    and turn only the output, as every other format's (orient, by tiff_orientation)."""
+    image._size = stored_size(image)  # Pillow's plugins set the size so; no public way does, once the file is open
+    image.getexif().pop(ORIENTATION_TAG, None)
 
 
 def apng_frames(image: Image.Image, present: int) -> tuple[int, int]:
@@ -883,7 +891,8 @@ def tiff_integers(value: object) -> tuple[int, ...]:
 
 def stored_size(image: Image.Image) -> tuple[int, int]:
     """The width and height of the pixels as stored, which strips, tiles and rows are cut from: a TIFF's by its
-    tags, as Pillow reports it turned upright by its Orientation (5 to 8: turned a quarter, the sides swapped)."""
+    tags, as Pillow opens it turned upright by its Orientation (5 to 8: turned a quarter, the sides swapped) until
+    read_tiff_as_stored."""
     if image.format != "TIFF":
         return image.size
     return tiff_size(image, TiffImagePlugin.IMAGEWIDTH), tiff_size(image, TiffImagePlugin.IMAGELENGTH)
@@ -972,17 +981,27 @@ def exif_orientation(image: Image.Image, data: bytes) -> int:
     browsers read it, so that a derivative stands as its original does on the page. CSS Images 3 has them read
     only metadata before the image data (Chromium 156, by hand): a JPEG's first Exif segment (shown_exif), the
     first eXIf chunk of a PNG if it precedes IDAT (png.exif_before_pixels), both read as Chromium reads them
-    (tiff.orientation), and an AVIF's irot and imir (avif_orientation). Never a WebP's EXIF chunk, which follows
-    the image data, nor XMP's tiff:Orientation, both of which Pillow's getexif() reads."""
+    (tiff.orientation), an AVIF's irot and imir (avif_orientation), and a TIFF's Orientation tag, as Pillow turns
+    one (tiff_orientation). Never a WebP's EXIF chunk, which follows the image data, nor XMP's tiff:Orientation,
+    both of which Pillow's getexif() reads."""
     if image.format in JPEG_FORMATS:
         exif = shown_exif(image)
     elif image.format == "PNG":
         exif = png.exif_before_pixels(data)
     elif image.format == "AVIF":
         return avif_orientation(image)
+    elif image.format == "TIFF":
+        return tiff_orientation(image)
     else:
-        return 1  # Pillow turns a TIFF itself: its size is upright already, and load() turns the pixels
+        return 1
     return 1 if exif is None else tiff.orientation(exif)
+
+
+def tiff_orientation(image: Image.Image) -> int:
+    """A TIFF's Orientation tag, read as Pillow reads it to turn one (ImageOps.exif_transpose), which no browser
+    shows: any value but 1 to 8 leaves it as stored."""
+    orientation = image.tag_v2.get(ORIENTATION_TAG)
+    return int(orientation) if orientation in UPRIGHT else 1
 
 
 def shown_exif(image: Image.Image) -> bytes | None:
@@ -1387,8 +1406,8 @@ def decode_pixels(image: Image.Image) -> None:
             raise
         raise UnsupportedMedia(f"cannot decode image: {error}") from None
     # The render was planned on the size declared. Pillow's TIFF load() turns the pixels by what getexif() says,
-    # XMP included, which open_source drops; should a seek to the first page read it back, the pixels would come
-    # out turned in a canvas that is not (a reviewer's finding).
+    # which read_tiff_as_stored empties of the orientation and open_source of XMP; should a seek to the first page
+    # read them back, the pixels would come out turned in a canvas that is not (a reviewer's finding).
     if image.size != declared:
         raise UnsupportedMedia(
             f"decoded {image.size[0]}x{image.size[1]}, where it declared {declared[0]}x{declared[1]}")

@@ -111,15 +111,18 @@ def test_an_off_centre_cover_crop_is_cut_from_the_same_upright_pixels_in_every_o
     assert image.tobytes() == upright.crop((20, 0, 60, 40)).tobytes()
 
 
+# Pillow would turn a TIFF itself, in place, as it loads it: that turn goes unseen here, and must not happen either.
+@pytest.mark.parametrize("source_format", ["PNG", "TIFF"])
 @pytest.mark.parametrize("orientation", [3, 6])
-def test_only_the_output_is_turned_upright(monkeypatch, orientation):
+def test_only_the_output_is_turned_upright(monkeypatch, source_format, orientation):
     stored, exif = stored_as(quadrants((800, 400)), orientation)
     turned = []
     transpose = Image.Image.transpose
     monkeypatch.setattr(Image.Image, "transpose", lambda image, method: turned.append(image.size) or transpose(
         image, method))
-    _, image = rendered(encoded(stored, "PNG", exif=exif), "40x,png")
+    _, image = rendered(encoded(stored, source_format, exif=exif), "40x,png")
     assert image.size == (40, 20)
+    assert corners(image) == [RED, GREEN, BLUE, YELLOW]
     assert turned == [(40, 20) if orientation == 3 else (20, 40)]
 
 
