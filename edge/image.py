@@ -970,10 +970,12 @@ def oriented_size(image: Image.Image, data: bytes) -> tuple[int, int]:
 
 def shown_size(image: Image.Image, data: bytes) -> tuple[int, int]:
     """The size, as stored, of what browsers show of a picture: a still AVIF's clean aperture where it is cut from
-    the top-left corner (avif.top_left_aperture), which Pillow decodes around; else all Pillow decodes."""
+    the top-left corner (avif.top_left_aperture), which Pillow decodes around; else all Pillow decodes, a TIFF's read
+    from its tags (stored_size): Pillow opens one sized upright until read_tiff_as_stored, and exif_orientation
+    turns it by its tag either way (bench/job.py opens it with Pillow alone: a sideways one was turned twice)."""
     if image.format == "AVIF" and not is_animated(image):
         return avif.top_left_aperture(data, image.size) or image.size
-    return image.size
+    return stored_size(image)
 
 
 def exif_orientation(image: Image.Image, data: bytes) -> int:

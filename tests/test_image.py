@@ -126,6 +126,18 @@ def test_only_the_output_is_turned_upright(monkeypatch, source_format, orientati
     assert turned == [(40, 20) if orientation == 3 else (20, 40)]
 
 
+# bench/job.py plans a render on oriented_size of the original as Pillow opens it, which reports a TIFF turned
+# upright by its Orientation tag; render and local/gallery.py on that of open_source's, which has it as stored.
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_tiffs_upright_size_is_the_same_as_pillow_opens_it_and_as_open_source_does(orientation):
+    stored, exif = stored_as(quadrants((80, 40)), orientation)
+    data = encoded(stored, "TIFF", exif=exif)
+    source = open_source(data, LIMITS)
+    edge.image.stop_data_check(source)
+    with Image.open(io.BytesIO(data)) as opened:
+        assert edge.image.oriented_size(opened, data) == edge.image.oriented_size(source.image, data) == (80, 40)
+
+
 # No browser turns a WebP by its Exif, which follows the image data (CSS Images 3 has such metadata ignored).
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_a_webp_stays_as_stored_whatever_its_exif_says(orientation):
