@@ -1396,7 +1396,7 @@ def load(frame: Frame) -> Frame:
 
 def decode_pixels(image: Image.Image) -> None:
     """A truncated or corrupt body is the original's fault, not ours."""
-    declared = image.size
+    declared = stored_size(image)
     try:
         image.load()
     except DECODE_ERRORS as error:
@@ -1407,9 +1407,10 @@ def decode_pixels(image: Image.Image) -> None:
         if image.format != "TIFF":
             raise
         raise UnsupportedMedia(f"cannot decode image: {error}") from None
-    # The render was planned on the size declared. Pillow's TIFF load() turns the pixels by what getexif() says,
-    # which read_tiff_as_stored empties of the orientation and open_source of XMP; should a seek to the first page
-    # read them back, the pixels would come out turned in a canvas that is not (a reviewer's finding).
+    # The render was planned on the size declared, a TIFF's by its tags. Pillow's TIFF load() turns the pixels by
+    # what getexif() says, which read_tiff_as_stored empties of the orientation and open_source of XMP; should a
+    # seek to the first page read them back, the pixels would come out turned in a canvas that is not (reviewers'
+    # findings), and Pillow's size, by the tag, turned with them.
     if image.size != declared:
         raise UnsupportedMedia(
             f"decoded {image.size[0]}x{image.size[1]}, where it declared {declared[0]}x{declared[1]}")
