@@ -48,6 +48,20 @@ _PILLOW_LAYERS = frozenset({1, 3, 4})  # the components a frame may have for Pil
 _ONE_PASS_FRAMES = frozenset({0xC0, 0xC1, 0xC9})
 MOST_SEGMENTS_BETWEEN_SCANS = 10_000
 _SCAN_MARKER = b"\xff\xda"
+# What libjpeg does with each code before a frame header (jdmarker.c's read_markers), indexed by the code: it reads
+# a frame header, whatever its coding (it fails on some codings itself); reads or skips by their lengths the segments
+# of DHT, DAC, DQT, DNL, DRI, APPn and COM; passes over RST0-7 and TEM, which have none; and fails on any other code
+# (a scan, the image's end, a second start of image, a code it does not know).
+_FAILS, _FRAME_HEADER, _SEGMENT, _PASSED_OVER = range(4)
+_BEFORE_FRAME = bytes(
+    _FRAME_HEADER if code in {*_SEQUENTIAL_FRAMES, _PROGRESSIVE_FRAME, *_OTHER_FRAMES}
+    else _SEGMENT if code in {0xC4, 0xCC, 0xDB, 0xDC, 0xDD, *range(0xE0, 0xF0), 0xFE}
+    else _PASSED_OVER if code in {*range(0xD0, 0xD8), _TEM}
+    else _FAILS
+    for code in range(256))
+# The next marker, as libjpeg finds it: past junk and fill bytes, a stuffed zero taken as junk.
+_NEXT_MARKER = re.compile(rb"\xff+[^\x00\xff]")
+_MARKER_AND_LENGTH, _HEIGHT_AND_WIDTH = struct.Struct(">BBH"), struct.Struct(">HH")
 
 
 @dataclass(frozen=True)
@@ -263,6 +277,44 @@ def most_scans(data: bytes, start: int, end: int) -> tuple[int, bool]:
     segments count too, so both may be more than libjpeg reads."""
     first_scan = data.find(_SCAN_MARKER, start, end)  # -1 where there is none: nothing to search, nor to decode
     return data.count(_SCAN_MARKER, start, end), _ARITHMETIC_FRAME_MARKER.search(data, start, first_scan) is not None
+
+
+def frame_size(data: bytes, start: int, end: int, most_markers: int) -> tuple[int, int] | None:
+    """The width and height that the first frame header of the JPEG stream data[start:end] (a TIFF's strip or tile)
+    declares, found as libjpeg reads it for libtiff (jdmarker.c's read_markers): right after its start-of-image
+    marker, past junk, fill bytes and the segments it reads or skips by their lengths. None where libjpeg fails
+    first: no start-of-image marker, or a scan, the image's end, a second start of image or a code it does not know
+    before a frame header, or a segment that runs past `end` (libtiff then hands it an end of image); and where the
+    frame header is not among the first `most_markers` markers, a run of junk counted with the marker after it. The
+    first frame header is the one libjpeg decodes: it fails on a second."""
+    end = min(end, len(data))
+    if not data.startswith(b"\xff\xd8", start, end):
+        return None
+    pos = start + 2
+    for _ in range(most_markers):
+        if pos + 4 > end:
+            return None
+        fill, marker, length = _MARKER_AND_LENGTH.unpack_from(data, pos)
+        if fill != 0xFF or marker in (0x00, 0xFF):  # junk, fill bytes or a stuffed zero, which libjpeg skips
+            found = _NEXT_MARKER.search(data, pos, end)
+            if found is None or found.end() + 2 > end:
+                return None
+            pos = found.end() - 2  # at its last 0xFF
+            marker, length = data[pos + 1], int.from_bytes(data[pos + 2:pos + 4])
+        kind = _BEFORE_FRAME[marker]
+        if kind == _PASSED_OVER:
+            pos += 2
+            continue
+        segment_end = pos + 2 + max(length, 2)  # a length of 0 or 1 read as 2, as libjpeg reads it
+        if kind == _FAILS or segment_end > end:
+            return None
+        if kind == _FRAME_HEADER:
+            if length < 7:  # too short for its length, precision, height and width: libjpeg fails
+                return None
+            height, width = _HEIGHT_AND_WIDTH.unpack_from(data, pos + 5)
+            return width, height
+        pos = segment_end
+    return None
 
 
 def _pillow_walk(data: bytes) -> Iterator[tuple[int, int, int, int, bool]]:

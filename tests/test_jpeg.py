@@ -745,3 +745,29 @@ def test_an_mpos_icc_profile_is_put_together_as_a_jpegs():
     assert Image.open(io.BytesIO(data)).format == "MPO" and "icc_profile" not in Image.open(io.BytesIO(data)).info
     rendered = render(data, parse_rendition("/8x,png/a.jpg"), Limits(50_000_000, 300))
     assert Image.open(io.BytesIO(rendered.body)).info["icc_profile"] == DISPLAY_P3
+
+
+def test_a_streams_frame_size_is_read_within_its_bounds():
+    """As a TIFF's strip or tile: from its start of image, and only up to its end."""
+    first, second = jpeg_bytes(Image.new("L", (16, 8))), jpeg_bytes(Image.new("RGB", (24, 40)))
+    data = b"junk" + first + second
+    assert jpeg.frame_size(data, 4, 4 + len(first), STEPS) == (16, 8)
+    assert jpeg.frame_size(data, 4 + len(first), len(data) + 100, STEPS) == (24, 40)
+    assert jpeg.frame_size(data, 4, data.index(b"\xff\xc0") + 8, STEPS) is None  # its frame header cut by the end
+    assert jpeg.frame_size(data, 0, len(data), STEPS) is None  # no start of image where it starts
+
+
+def test_a_streams_frame_header_is_sought_a_marker_a_step_a_run_of_junk_with_the_marker_after_it():
+    data = jpeg_bytes(Image.new("L", (16, 8)))  # its frame header after JFIF's segment and a quantization table
+    junk = data[:2] + b"\x00" * 100 + b"\xff" * 100 + data[2:]
+    for walked in (data, junk):
+        assert jpeg.frame_size(walked, 0, len(walked), 3) == (16, 8)
+        assert jpeg.frame_size(walked, 0, len(walked), 2) is None
+
+
+def test_a_streams_first_frame_header_is_read():
+    """libjpeg decodes the first, and fails on a second, where Pillow's walk takes the last."""
+    data = jpeg_bytes(Image.new("L", (16, 8)))
+    declaring = bombs.jpeg_declaring(7000, 7000)
+    frame = declaring[declaring.index(b"\xff\xc0"):declaring.index(b"\xff\xc4")]
+    assert jpeg.frame_size(data[:2] + frame + data[2:], 0, len(data) + len(frame), STEPS) == (7000, 7000)
