@@ -122,7 +122,11 @@ MOST_JPEG_ROWS = 65_535
 # An AVIF's colour and alpha, as a still and as a track of frames held to the pixel limit together, and twice that
 # for hidden frames, layers or tiles: the frames dav1d may decode, in all, against the pixel limit.
 AVIF_DECODED_PIXELS = 8
-MAX_TIFF_JPEG_HEADERS = 8  # the last strip of each plane's: a plane a sample (CMYK and alpha: 5)
+# Each JPEG strip's or tile's frame header is walked to in Python, a step a marker, within an equal share of these for
+# all: 4 a strip at MAX_TIFF_STRIPS (65,536 walked in 0.13 s, by hand), up to MAX_JPEG_HEADER_STEPS for one. libjpeg
+# writes it after the start of image and its quantization tables, a segment each: libtiff's is the first marker (its
+# tables in JPEGTables) or the second or third; a whole JPEG's, JFIF's segment before them, the third or fourth.
+MOST_TIFF_JPEG_MARKERS = 4 * MAX_TIFF_STRIPS
 ARITHMETIC_SCAN_COST = 4
 MAX_EXIF_SEGMENTS = 64  # a camera writes one; 64 of 64 KB take Pillow 13 ms to gather, by hand
 # A run-length coded BMP, which is decoded in Python (edge/bmp.py). Such BMPs are screenshots and icons, if
@@ -666,14 +670,14 @@ def declared_size(head: bytes) -> tuple[int, int] | None:
         return None
 
 
-def jpeg_header(data: bytes, share: int = 1) -> jpeg.PillowHeader:
+def jpeg_header(data: bytes) -> jpeg.PillowHeader:
     """A JPEG's header as Pillow walks it (edge/jpeg.py); SourceTooLarge for one it would take too long
-    to walk, before it does: past MAX_JPEG_HEADER_STEPS, or its `share` of them where several are walked."""
-    most_steps = MAX_JPEG_HEADER_STEPS // share
+    to walk, before it does: past MAX_JPEG_HEADER_STEPS."""
     try:
-        return jpeg.pillow_header(data, most_steps)
+        return jpeg.pillow_header(data, MAX_JPEG_HEADER_STEPS)
     except jpeg.HeaderTooLong:
-        raise SourceTooLarge(f"JPEG header of more than {most_steps} markers, or bytes of junk or fill") from None
+        raise SourceTooLarge(
+            f"JPEG header of more than {MAX_JPEG_HEADER_STEPS} markers, or bytes of junk or fill") from None
 
 
 def check_exif(exif: bytes) -> None:
@@ -737,7 +741,9 @@ def check_tiff(image: Image.Image, data: bytes, limits: Limits) -> DataCheck | N
     if image.info.get("compression") == "raw":
         check_tiff_covered(image, len(pieces))
     if image.info.get("compression") == "jpeg":
-        check_tiff_jpeg_scans(image, pieces, data)
+        sizes = tiff_jpeg_sizes(data, pieces)
+        check_tiff_jpeg_sizes(image, sizes)
+        check_tiff_jpeg_scans(image, pieces, sizes, data)
     if image.info.get("compression") in DEFLATE_TIFF:
         # Beside libtiff's decode, which takes as long: by hand, a 12 MP photo to 800 px renders in
         # 233-249 ms with the check, 237-242 without, 430-456 with it run before the decode.
@@ -807,8 +813,7 @@ def check_tiff_covered(image: Image.Image, pieces: int) -> None:
     after the last row, each read from its offset for as many bytes as its rows take, whatever its byte count says:
     65,536 strips of two an image, all at one offset, redrew a 9.5 MB one 32,768 times in 47 s (a helper's file);
     and of one strip an image, it decodes the last where libtiff decodes the first."""
-    separate = image.tag_v2.get(TiffImagePlugin.PLANAR_CONFIGURATION) == 2  # a plane a sample, each its pieces
-    planes = tiff_size(image, TiffImagePlugin.SAMPLESPERPIXEL) if separate else 1
+    planes = tiff_planes(image)
     width, height = stored_size(image)
     if TiffImagePlugin.TILEWIDTH in image.tag_v2:
         tile_width, tile_height = tiff_tile(image)
@@ -823,7 +828,55 @@ def _ceil_to(length: int, step: int) -> int:
     return -(-length // step) * step
 
 
-def check_tiff_jpeg_scans(image: Image.Image, pieces: list[tuple[int, int]], data: bytes) -> None:
+def tiff_jpeg_sizes(data: bytes, pieces: list[tuple[int, int]]) -> list[tuple[int, int] | None]:
+    """The width and height each JPEG strip or tile of a TIFF declares (jpeg.frame_size), read once for the checks
+    of both; None for one whose frame header is not within its share of MOST_TIFF_JPEG_MARKERS (tiff_jpeg_markers),
+    or that libjpeg fails on first."""
+    most_markers = tiff_jpeg_markers(len(pieces))
+    return [jpeg.frame_size(data, offset, offset + length, most_markers) for offset, length in pieces]
+
+
+def tiff_jpeg_markers(pieces: int) -> int:
+    """The most markers walked to each of so many JPEG strips' or tiles' frame headers."""
+    return min(MAX_JPEG_HEADER_STEPS, MOST_TIFF_JPEG_MARKERS // max(pieces, 1))
+
+
+def check_tiff_jpeg_sizes(image: Image.Image, sizes: list[tuple[int, int] | None]) -> None:
+    """Refuse a JPEG-compressed TIFF that libtiff would decode into a partial picture: one whose strip's or tile's
+    JPEG is narrower or shorter than the part of the picture the strip or tile holds. libtiff only warns of it
+    ("Improper JPEG strip/tile size", JPEGPreDecode) and leaves the rest black: 761 bytes declaring 7000x7000 in 1x1
+    JPEGs rendered black in 0.3 s and 356 MB, a helper's measure. The JPEG of a tile past the picture's edge may be
+    short of the whole tile: it fills what the picture holds of it. One wider or taller than its strip or tile
+    libtiff refuses (but the last strip's of a plane, which may be taller: jpeg_strip_pixels counts its rows), and
+    libjpeg one whose frame header it fails to reach: that is refused here, before anything is decoded, with one
+    whose frame header is too far in to be sought. `sizes` (tiff_jpeg_sizes) past the pieces libtiff decodes are
+    left, as libtiff leaves them."""
+    for index, (size, (width, height)) in enumerate(zip(sizes, tiff_piece_parts(image))):
+        if size is None:
+            raise UnsupportedMedia(f"malformed TIFF: strip or tile {index} is a JPEG without a frame header among its "
+                                   f"first {tiff_jpeg_markers(len(sizes))} markers, or one libjpeg fails on")
+        if size[0] < width or size[1] < height:
+            raise UnsupportedMedia(f"malformed TIFF: strip or tile {index} is a JPEG of {size[0]}x{size[1]}, short of "
+                                   f"the {width}x{height} of the picture it holds")
+
+
+def tiff_piece_parts(image: Image.Image) -> Iterator[tuple[int, int]]:
+    """The width and height of the part of the stored picture that each strip or tile libtiff decodes holds, in
+    their order: a strip's rows across the picture, the last strip's what is left, and a tile's, cut at the
+    picture's edges."""
+    width, height = stored_size(image)
+    if TiffImagePlugin.TILEWIDTH in image.tag_v2:
+        across, down = tiff_tile(image)
+    else:
+        across, down = width, tiff_rows_per_strip(image)
+    for _ in range(tiff_planes(image)):
+        for top in range(0, height, down):
+            for left in range(0, width, across):
+                yield min(across, width - left), min(down, height - top)
+
+
+def check_tiff_jpeg_scans(image: Image.Image, pieces: list[tuple[int, int]], sizes: list[tuple[int, int] | None],
+                          data: bytes) -> None:
     """Refuse a JPEG-compressed TIFF whose strips or tiles libjpeg would take seconds to decode, held to the
     JPEG's limit (check_jpeg_scans) by an upper bound: every scan counted with all the TIFF's samples, over
     its whole strip or tile. libtiff hands each to libjpeg, which decodes every scan of a progressive one
@@ -834,7 +887,7 @@ def check_tiff_jpeg_scans(image: Image.Image, pieces: list[tuple[int, int]], dat
         tile_width, tile_height = tiff_tile(image)
         pixels = [tile_width * tile_height] * len(pieces)
     else:
-        pixels = jpeg_strip_pixels(image, data, pieces)
+        pixels = jpeg_strip_pixels(image, sizes)
     # libtiff has libjpeg decode as many components as the TIFF has samples, or one where its planes lie apart:
     # counted as all of them there too, an upper bound
     samples = tiff_size(image, TiffImagePlugin.SAMPLESPERPIXEL)
@@ -847,26 +900,17 @@ def check_tiff_jpeg_scans(image: Image.Image, pieces: list[tuple[int, int]], dat
                              "of components")
 
 
-def jpeg_strip_pixels(image: Image.Image, data: bytes, strips: list[tuple[int, int]]) -> list[int]:
-    """The pixels libjpeg decodes from each JPEG strip of a TIFF: the strip's, but from the last of each plane,
-    the JPEG's own if it declares more rows. libtiff lets that one's JPEG be taller than the strip (some writers
-    leave the last at a whole strip's rows), and libjpeg decodes all of them: 1,270 bytes declaring 7000x65,500
-    for the last 8 rows took 46 s and 904 MB, a helper's measure. A JPEG whose header Pillow's walk cannot
-    read counts as high as a JPEG may be, and so does each past the first MAX_TIFF_JPEG_HEADERS last strips, whose
-    headers are not walked: a TIFF has a plane a sample at most (65,536 one-row strips, each a last one, took
-    24.6 s to walk, a helper's measure)."""
+def jpeg_strip_pixels(image: Image.Image, sizes: list[tuple[int, int] | None]) -> list[int]:
+    """The pixels libjpeg decodes from each JPEG strip of a TIFF, of these JPEG sizes (jpeg.frame_size): the
+    strip's, or the JPEG's own rows where it declares more. libtiff lets the last strip of each plane be taller
+    (some writers leave the last at a whole strip's rows), and libjpeg decodes all of them: 1,270 bytes declaring
+    7000x65,500 for the last 8 rows took 46 s and 904 MB, a helper's measure. libtiff fails on any other strip's
+    taller JPEG before decoding it: counted so, it only weighs more what fails anyway. A strip whose frame header
+    was not found (one past those libtiff decodes: check_tiff_jpeg_sizes refuses the others) counts as high as a
+    JPEG may be."""
     width, height = stored_size(image)
     rows = min(tiff_rows_per_strip(image), height)
-    per_plane = -(-height // rows)
-    pixels = []
-    for index, (offset, length) in enumerate(strips):
-        frame_rows = rows
-        if index % per_plane == per_plane - 1:
-            walked = index // per_plane < MAX_TIFF_JPEG_HEADERS
-            declared = jpeg_header(data[offset:offset + length], MAX_TIFF_JPEG_HEADERS).size if walked else None
-            frame_rows = max(rows, declared[1] if declared else MOST_JPEG_ROWS)
-        pixels.append(width * frame_rows)
-    return pixels
+    return [width * max(rows, size[1] if size else MOST_JPEG_ROWS) for size in sizes]
 
 
 def tiff_pieces(image: Image.Image) -> list[tuple[int, int]]:
@@ -901,6 +945,13 @@ def stored_size(image: Image.Image) -> tuple[int, int]:
 def tiff_rows_per_strip(image: Image.Image) -> int:
     """A TIFF's RowsPerStrip as declared; EVERY_ROW, its default, where absent."""
     return tiff_size(image, TiffImagePlugin.ROWSPERSTRIP, EVERY_ROW)
+
+
+def tiff_planes(image: Image.Image) -> int:
+    """How many planes a TIFF's strips or tiles lie in: a sample each where they lie apart (PlanarConfiguration 2),
+    each its own strips or tiles."""
+    separate = image.tag_v2.get(TiffImagePlugin.PLANAR_CONFIGURATION) == 2
+    return tiff_size(image, TiffImagePlugin.SAMPLESPERPIXEL) if separate else 1
 
 
 def tiff_tile(image: Image.Image) -> tuple[int, int]:
