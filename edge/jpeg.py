@@ -59,8 +59,10 @@ _BEFORE_FRAME = bytes(
     else _PASSED_OVER if code in {*range(0xD0, 0xD8), _TEM}
     else _FAILS
     for code in range(256))
-# The next marker, as libjpeg finds it: past junk and fill bytes, a stuffed zero taken as junk.
-_NEXT_MARKER = re.compile(rb"\xff+[^\x00\xff]")
+# The next marker, as libjpeg finds it: past junk and fill bytes, a stuffed zero taken as junk. Sought as the last
+# 0xFF of a run, which ends where the first does: as the first (\xff+), re retried the rest of the run from each 0xFF
+# of one that ends in a stuffed zero, 100,000 of them 71 s.
+_NEXT_MARKER = re.compile(rb"\xff[^\x00\xff]")
 _MARKER_AND_LENGTH, _HEIGHT_AND_WIDTH = struct.Struct(">BBH"), struct.Struct(">HH")
 
 
