@@ -9,6 +9,7 @@ an EdgeError into a response.
 import base64
 import json
 from typing import Any
+from urllib.parse import quote
 
 from edge.errors import NO_STORE, EdgeError
 from edge.event import OriginResponse
@@ -17,6 +18,9 @@ from edge.event import OriginResponse
 MAX_GENERATED_BYTES = 1_000_000
 READ_ONLY_HEADERS = frozenset({"transfer-encoding", "via"})
 KEPT_HEADERS = READ_ONLY_HEADERS | {"date", "server"}
+# What a URI's path may hold as it is (RFC 3986: unreserved, sub-delims, ":", "@", "/"), and "%", whose every
+# escape in a parsed URI is well formed (rendition.decode_path refuses the others).
+_URI_PATH_CHARACTERS = "/%!$&'()*+,;=:@-._~"
 
 
 def image_response(
@@ -39,9 +43,14 @@ def without_body(response: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in response.items() if name not in ("body", "bodyEncoding")}
 
 
-def redirect_response(origin: OriginResponse, location: str) -> dict[str, Any]:
-    """307 back to the same URI, now a plain S3 hit; no-store so the redirect is not pinned."""
+def redirect_response(origin: OriginResponse, uri: str) -> dict[str, Any]:
+    """307 back to the same URI, now a plain S3 hit; no-store so the redirect is not pinned.
+
+    CloudFront hands on a path's raw UTF-8 as the viewer sent it (and ISO-8859-1 as UTF-8), but a Location
+    is a URI reference, ASCII only (RFC 9110, 10.2.2): a character no URI may hold goes as its UTF-8 escapes,
+    as a browser sends it, which S3 decodes to the same key. All else stays as received (%2B, +, %20...)."""
     response = _edit(origin, 307, "Temporary Redirect", "text/plain; charset=utf-8", NO_STORE)
+    location = quote(uri, safe=_URI_PATH_CHARACTERS)
     response["headers"]["location"] = [{"key": "Location", "value": location}]
     # A response without a body of its own would go out with S3's (its NoSuchKey XML).
     return _with_text(response, "The image is stored; request it again.\n")

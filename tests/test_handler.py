@@ -308,6 +308,16 @@ def test_too_large_to_inline_is_stored_and_redirected(put_original, stored):
     assert len(body) > 750_000 and content_type == "image/png"
 
 
+def test_a_raw_unicode_uri_is_redirected_to_its_percent_encoded_form(put_original, stored):
+    """CloudFront hands the function a path's raw UTF-8 as it came; the Location must be ASCII, and name the
+    key just stored."""
+    put_original("café/noise 1.png", encoded(noise_image((1200, 1200)), "PNG"))
+    response = handler(miss_event("/1200x/caf\u00e9/noise+1.png"), Context())
+    assert response["status"] == "307"
+    assert header(response, "location") == "/1200x/caf%C3%A9/noise+1.png"
+    assert list(stored()) == ["1200x/café/noise 1.png"]
+
+
 @pytest.mark.parametrize(("origin_status", "answer", "error"), [("404", "307", None), ("403", "500", "misconfigured")])
 def test_too_large_and_already_stored_redirects_only_where_the_redirect_can_be_served(
     put_original, s3, capsys, origin_status, answer, error

@@ -1,4 +1,5 @@
 import base64
+from urllib.parse import unquote_plus
 
 import pytest
 
@@ -87,6 +88,23 @@ def test_redirect_points_at_the_same_uri_and_is_not_cached(origin):
     assert response["headers"]["location"] == [{"key": "Location", "value": "/640x/a%20b.jpg"}]
     assert response["headers"]["cache-control"][0]["value"] == "no-store"
     assert (response["body"], response["bodyEncoding"]) == ("The image is stored; request it again.\n", "text")
+
+
+@pytest.mark.parametrize(("uri", "location"), [
+    # CloudFront passes a path's raw UTF-8 on as it came (and ISO-8859-1 converted to UTF-8): the Location is
+    # a URI reference (RFC 9110, 10.2.2), ASCII only, so each such character goes as its UTF-8 escapes, as a
+    # browser would send them; the retry names the same key.
+    ("/640x/caf\u00e9.jpg", "/640x/caf%C3%A9.jpg"),
+    ("/640x/\u5199\u771f/\U0001f408.png", "/640x/%E5%86%99%E7%9C%9F/%F0%9F%90%88.png"),
+    ("/640x/a b\"<>{|}^`[].jpg", "/640x/a%20b%22%3C%3E%7B%7C%7D%5E%60%5B%5D.jpg"),
+    # What a URI may hold stays exactly as received: escapes (%2B is a plus, + a space), sub-delims, : and @.
+    ("/640x,cover/a%2Bb+c%20d%25e.jpg", "/640x,cover/a%2Bb+c%20d%25e.jpg"),
+    ("/640x/!$&'()*+,;=:@-._~.jpg", "/640x/!$&'()*+,;=:@-._~.jpg"),
+])
+def test_the_redirect_location_is_a_uri_for_the_same_key(origin, uri, location):
+    response = redirect_response(origin, uri)
+    assert response["headers"]["location"] == [{"key": "Location", "value": location}]
+    assert unquote_plus(location) == unquote_plus(uri)
 
 
 def test_the_one_megabyte_cap_counts_the_base64_body_and_headers(origin):
