@@ -395,8 +395,12 @@ class CloudFrontRequestHandler(BaseHTTPRequestHandler):
     def request_target(self) -> str:
         """The path as the viewer sent it. http.server turns a leading // into / (against open redirects
         from its file server); CloudFront does not, and neither may the function's event. A request through a
-        proxy names the whole URL (absolute form), which an HTTP/1.1 server must take (RFC 9112, 3.2.2): its path."""
+        proxy names the whole URL (absolute form), which an HTTP/1.1 server must take (RFC 9112, 3.2.2): its path.
+        A raw non-ASCII path is read as CloudFront reads it: UTF-8 as it came, and anything else as ISO-8859-1,
+        which http.server reads every request line as."""
         target = self.requestline.split()[1]
+        with contextlib.suppress(UnicodeDecodeError):
+            target = target.encode("iso-8859-1").decode("utf-8")
         if target.startswith("/"):
             return target
         url = urlsplit(target)
