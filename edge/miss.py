@@ -91,8 +91,8 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
     inline = responses.image_response(miss.response, rendered.body, rendered.content_type, cache_control, etag)
     if responses.fits_inline(inline):
         return inline
-    if stored is None:
-        raise Unavailable("derivative not stored and too large to inline")
+    if stored is None:  # the store's own failure, logged above, would be overwritten: the detail keeps it
+        raise Unavailable(f"not stored ({log.error}: {log.detail}) and too large to inline")
     if refused_to_cloudfront:
         raise Misconfigured(REFUSED_TO_CLOUDFRONT)
     return responses.redirect_response(miss.response, miss.request.uri)

@@ -401,10 +401,16 @@ def test_just_under_the_cap_is_served_inline(put_original, stored):
     assert list(stored()) == ["400x/noise.png"]
 
 
-def test_too_large_to_inline_and_not_stored_is_503(put_original, stored, monkeypatch):
+@pytest.mark.parametrize(("code", "status", "cause"), [
+    ("InternalError", 500, "unavailable"), ("AccessDenied", 403, "misconfigured"),
+])
+def test_too_large_to_inline_and_not_stored_is_503(put_original, stored, monkeypatch, capsys, code, status, cause):
+    """The log keeps why it was not stored: a PutObject refused is the deployment's to mend, not S3's."""
     put_original("noise.png", encoded(noise_image((1200, 1200)), "PNG"))
-    fail_put(monkeypatch, "InternalError", 500)
+    fail_put(monkeypatch, code, status)
     error_case(handler(miss_event("/1200x/noise.png"), Context()), "503", "no-store", stored())
+    record = json.loads(capsys.readouterr().out)
+    assert record["error"] == "unavailable" and record["detail"].startswith(f"not stored ({cause}: PutObject failed")
 
 
 def test_unexpected_exception_is_a_clean_500(cat, stored, monkeypatch, capsys):
