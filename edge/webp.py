@@ -82,7 +82,6 @@ class WebPError(ValueError):
 @dataclass(frozen=True)
 class Features:
     size: tuple[int, int]
-    has_alpha: bool
     is_animated: bool
     format: int  # LOSSY, LOSSLESS, or 0 (mixed)
 
@@ -122,7 +121,7 @@ class Decoder:
     def features(self, data: bytes) -> Features:
         found = _Features()
         self._read_header(data, found)
-        return Features((found.width, found.height), bool(found.has_alpha), bool(found.has_animation), found.format)
+        return Features((found.width, found.height), bool(found.has_animation), found.format)
 
     def decode(self, data: bytes, size: tuple[int, int], alpha: bool) -> Decoded:
         """The whole picture at `size`: scaled as it is decoded when that is not its own (libwebp's
