@@ -75,10 +75,12 @@ def screen_size(data: bytes) -> tuple[int, int] | None:
 
 def scan(data: bytes, max_frames: int) -> Layout:
     """Walk the blocks of a GIF up to its trailer, or until more than max_frames frames are found."""
-    if len(data) < 13 or data[:6] not in _SIGNATURES:
+    screen = screen_size(data)
+    if screen is None:
         raise MalformedGif("not a GIF")
-    width, height = struct.unpack_from("<HH", data, 6)
-    pos = 13 + _palette_size(data[10])
+    width, height = screen
+    pos = 13 + _palette_size(data[10])  # after the header, the screen descriptor and its global colour table
+    global_palette = data[13:pos]
     steps = len(data) // _BYTES_PER_STEP + _FREE_STEPS
     images: list[Frame] = []
     control = _NO_CONTROL  # what the next frame takes
@@ -113,7 +115,7 @@ def scan(data: bytes, max_frames: int) -> Layout:
             control = _NO_CONTROL
         if steps < 0:
             raise MalformedGif("too many sub-blocks or stray bytes for its size")
-    return Layout((width, height), tuple(images), data[13:13 + _palette_size(data[10])] or None, repeats)
+    return Layout((width, height), tuple(images), global_palette or None, repeats)
 
 
 def _loop_count(data: bytes, pos: int) -> int | None:
