@@ -144,9 +144,9 @@ def _edit_list(buffer: memoryview, trak: int, trak_end: int) -> tuple[int, int] 
     for edts, edts_end in _children(buffer, trak, trak_end, b"edts"):
         for elst, elst_end in _children(buffer, edts, edts_end, b"elst"):
             width = _width(buffer, elst)
-            if elst + 8 + width <= elst_end and int.from_bytes(buffer[elst + 4:elst + 8]):  # an entry
-                flags = int.from_bytes(buffer[elst + 1:elst + 4])
-                return flags, int.from_bytes(buffer[elst + 8:elst + 8 + width])
+            if elst + 8 + width <= elst_end and _uint(buffer, elst + 4, 4):  # an entry
+                flags = _uint(buffer, elst + 1, 3)
+                return flags, _uint(buffer, elst + 8, width)
     return None
 
 
@@ -175,7 +175,7 @@ def brightest_nits(data: bytes | memoryview) -> int | None:
     buffer = memoryview(data)
     for kind, payload, box_end in _decoded_boxes(buffer):
         if kind == b"clli" and payload + 4 <= box_end:
-            return int.from_bytes(buffer[payload:payload + 2]) or None
+            return _uint(buffer, payload, 2) or None
     return None
 
 
@@ -832,16 +832,16 @@ def _associations(buffer: memoryview, ipma: int, ipma_end: int, item: int | None
     version, wide_indices = buffer[ipma], buffer[ipma + 3] & 1
     id_width, index_width = 2 if version == 0 else 4, 2 if wide_indices else 1
     at = ipma + 8
-    for _ in range(min(int.from_bytes(buffer[ipma + 4:ipma + 8]), MOST_ITEMS)):
+    for _ in range(min(_items_in_ipma(buffer, ipma, ipma_end), MOST_ITEMS)):
         if at + id_width + 1 > ipma_end:
             return
-        entry_item, count = int.from_bytes(buffer[at:at + id_width]), buffer[at + id_width]
+        entry_item, count = _uint(buffer, at, id_width), buffer[at + id_width]
         at += id_width + 1
         if at + count * index_width > ipma_end:
             return
         if entry_item == item:
             for index_at in range(at, at + count * index_width, index_width):
-                yield int.from_bytes(buffer[index_at:index_at + index_width]) & ~(1 << 8 * index_width - 1)
+                yield _uint(buffer, index_at, index_width) & ~(1 << 8 * index_width - 1)
         at += count * index_width
 
 
@@ -849,7 +849,7 @@ def _primary_item(buffer: memoryview, meta: int, meta_end: int) -> int | None:
     """The primary item's ID (pitm): 16 bits after the box's version and flags, 32 from version 1."""
     for pitm, pitm_end in _children(buffer, meta, meta_end, b"pitm"):
         width = 4 if pitm < pitm_end and buffer[pitm] else 2
-        return int.from_bytes(buffer[pitm + 4:pitm + 4 + width]) if pitm + 4 + width <= pitm_end else None
+        return _uint(buffer, pitm + 4, width) if pitm + 4 + width <= pitm_end else None
     return None
 
 
