@@ -265,8 +265,7 @@ def _possible(primaries: tuple[Chromaticity, ...]) -> bool:
     if not all(0 <= value <= 1 for value in (*red, *green, *blue, *white)) or white[1] == 0:
         return False
     try:
-        adaptation = chromatic_adaptation(xyz(white))
-        colorants = product(adaptation, rgb_to_xyz(red, green, blue, white))
+        adaptation, colorants = _adapted(red, green, blue, white)
     except ZeroDivisionError:  # primaries on one line, or a white of no response in one of Bradford's cones
         return False
     return all(abs(value) < MOST_FIXED for matrix in (adaptation, colorants) for row in matrix for value in row)
@@ -288,13 +287,19 @@ def _rgb(primaries: int, transfer: int, peak: float | None) -> bytes:
 
 def _matrix_profile(primaries_name: str, red: Chromaticity, green: Chromaticity, blue: Chromaticity,
                     white: Chromaticity, transfer_name: str, trc: bytes) -> bytes:
-    adaptation = chromatic_adaptation(xyz(white))
-    colorants = product(adaptation, rgb_to_xyz(red, green, blue, white))
+    adaptation, colorants = _adapted(red, green, blue, white)
     return _display_profile(RGB, f"{primaries_name}, {transfer_name}", [
         (b"chad", _sf32(adaptation)),
         *((name, _xyz(column)) for name, column in zip((b"rXYZ", b"gXYZ", b"bXYZ"), zip(*colorants))),
         (b"rTRC", trc), (b"gTRC", trc), (b"bTRC", trc),
     ])
+
+
+def _adapted(red: Chromaticity, green: Chromaticity, blue: Chromaticity, white: Chromaticity) -> tuple[Matrix, Matrix]:
+    """A matrix profile's numbers: Bradford's adaptation from `white` to D50 (its chad tag), and linear RGB to
+    XYZ adapted by it, whose columns are its colorants (rXYZ, gXYZ, bXYZ)."""
+    adaptation = chromatic_adaptation(xyz(white))
+    return adaptation, product(adaptation, rgb_to_xyz(red, green, blue, white))
 
 
 def xyz(chromaticity: Chromaticity) -> tuple[float, float, float]:
