@@ -798,8 +798,8 @@ def check_tiff_pieces(image: Image.Image, pieces: list[tuple[int, int]], data: b
     if sum(min(length, max(len(data) - offset, 0)) for offset, length in pieces) > len(data):
         raise SourceTooLarge("TIFF whose strips or tiles share bytes, adding up to more than the file")
     if TiffImagePlugin.TILEWIDTH in image.tag_v2:
-        (width, height), (tile_width, tile_height) = stored_size(image), tiff_tile(image)
-        padded = _ceil_to(width, tile_width) * _ceil_to(height, tile_height)
+        (across, down), (tile_width, tile_height) = tiff_grid(image), tiff_tile(image)
+        padded = across * tile_width * down * tile_height
         if padded > MAX_TIFF_TILE_PADDING * limits.max_pixels:
             raise SourceTooLarge(f"TIFF whose tiles cover {padded} pixels, over {MAX_TIFF_TILE_PADDING} times "
                                  f"{limits.max_pixels}")
@@ -814,18 +814,10 @@ def check_tiff_covered(image: Image.Image, pieces: int) -> None:
     65,536 strips of two an image, all at one offset, redrew a 9.5 MB one 32,768 times in 47 s (a helper's file);
     and of one strip an image, it decodes the last where libtiff decodes the first."""
     planes = tiff_planes(image)
-    width, height = stored_size(image)
-    if TiffImagePlugin.TILEWIDTH in image.tag_v2:
-        tile_width, tile_height = tiff_tile(image)
-        needed = planes * -(-width // tile_width) * -(-height // tile_height)
-    else:
-        needed = planes * -(-height // tiff_rows_per_strip(image))
+    across, down = tiff_grid(image)
+    needed = planes * across * down
     if pieces != needed:
         raise UnsupportedMedia(f"malformed TIFF: {pieces} strips or tiles of the {needed} its size needs")
-
-
-def _ceil_to(length: int, step: int) -> int:
-    return -(-length // step) * step
 
 
 def tiff_jpeg_sizes(data: bytes, pieces: list[tuple[int, int]]) -> list[tuple[int, int] | None]:
@@ -864,15 +856,11 @@ def tiff_piece_parts(image: Image.Image) -> Iterator[tuple[int, int]]:
     """The width and height of the part of the stored picture that each strip or tile libtiff decodes holds, in
     their order: a strip's rows across the picture, the last strip's what is left, and a tile's, cut at the
     picture's edges."""
-    width, height = stored_size(image)
-    if TiffImagePlugin.TILEWIDTH in image.tag_v2:
-        across, down = tiff_tile(image)
-    else:
-        across, down = width, tiff_rows_per_strip(image)
+    (width, height), (piece_width, piece_height) = stored_size(image), tiff_piece_size(image)
     for _ in range(tiff_planes(image)):
-        for top in range(0, height, down):
-            for left in range(0, width, across):
-                yield min(across, width - left), min(down, height - top)
+        for top in range(0, height, piece_height):
+            for left in range(0, width, piece_width):
+                yield min(piece_width, width - left), min(piece_height, height - top)
 
 
 def check_tiff_jpeg_scans(image: Image.Image, pieces: list[tuple[int, int]], sizes: list[tuple[int, int] | None],
@@ -952,6 +940,19 @@ def tiff_planes(image: Image.Image) -> int:
     each its own strips or tiles."""
     separate = image.tag_v2.get(TiffImagePlugin.PLANAR_CONFIGURATION) == 2
     return tiff_size(image, TiffImagePlugin.SAMPLESPERPIXEL) if separate else 1
+
+
+def tiff_piece_size(image: Image.Image) -> tuple[int, int]:
+    """The width and height of a TIFF's tiles, or of its strips: the picture's width, and RowsPerStrip rows."""
+    if TiffImagePlugin.TILEWIDTH in image.tag_v2:
+        return tiff_tile(image)
+    return stored_size(image)[0], tiff_rows_per_strip(image)
+
+
+def tiff_grid(image: Image.Image) -> tuple[int, int]:
+    """How many tiles, or strips, a TIFF's picture is cut into across and down, in each plane (tiff_planes)."""
+    (width, height), (piece_width, piece_height) = stored_size(image), tiff_piece_size(image)
+    return -(-width // piece_width), -(-height // piece_height)
 
 
 def tiff_tile(image: Image.Image) -> tuple[int, int]:
