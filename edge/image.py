@@ -10,9 +10,10 @@ colours, where browsers would use it at all (icc.usable). An AVIF or PNG that
 gives its colour by code points gets the profile they make (HDR's: its SDR
 rendering), and AVIF output states the codes too, so that HDR stays HDR there; a
 PNG that gives it by gAMA and cHRM, the profile they make. GIF cannot carry a
-profile, nor WebP a grey one (WebP has no grey), so those pixels are converted
-to sRGB, and CMYK is always converted to sRGB (with its profile when it has
-one).
+profile, nor WebP a grey one (WebP has no grey, nor AVIF with alpha as Pillow
+writes it), nor grey pixels an RGB one, so those pixels are converted to sRGB
+(to_srgb_where_the_profile_cannot_go), and CMYK is always converted to sRGB
+(with its profile when it has one).
 Metadata: EXIF (its orientation applied where browsers apply it, by turning only
 the output, after the resize: the steps before work on the pixels as stored), XMP
 and comments never reach the output.
@@ -280,9 +281,10 @@ class Frame:
 
 @dataclass(frozen=True)
 class Placement:
-    """Where the whole source lies in a frame decoded at reduced scale. libjpeg's is 1/2 to
-    1/8 of the source, plus a partial pixel that it rounds up on the right and bottom edges;
-    libwebp's fills the frame, each axis scaled to its own whole number of pixels."""
+    """Where the source, as much of it as browsers show (shown_size), lies in the decoded frame. At reduced scale,
+    libjpeg's is 1/2 to 1/8 of the source, plus a partial pixel that it rounds up on the right and bottom edges;
+    libwebp's fills the frame, each axis scaled to its own whole number of pixels. At full scale, an AVIF's clean
+    aperture is the frame's top-left part (source_frames)."""
 
     box: tuple[float, float, float, float]  # in the frame's pixels
     scale: tuple[float, float]  # frame pixels per source pixel, across and down
@@ -1558,8 +1560,9 @@ def to_srgb_where_the_profile_cannot_go(frame: Frame) -> Frame:
 def crop(frame: Frame) -> Frame:
     """Cut away what cover drops before scaling, so that no cropped pixel bleeds into the edges.
 
-    The crop box is in stored source pixels; a DCT-reduced image is smaller, so the
-    box is mapped onto it, and the fraction of a pixel left over goes to the resize.
+    The crop box is in stored source pixels; where the frame places the source otherwise (a decode at
+    reduced scale, an AVIF's aperture), the box is mapped onto it, and the fraction of a pixel left over
+    goes to the resize.
     """
     image, (left, upper, right, lower) = frame.image, frame.geometry.crop
     if frame.placement is None:
