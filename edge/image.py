@@ -202,9 +202,9 @@ PARALLEL_MIN_PIXELS = 512 * 512
 # 8 bits at a time (in_strips).
 BYTE_RAW_MODES = {"I;16": ("L;16", "L;16B"), "I;16L": ("L;16", "L;16B"), "I;16B": ("L;16B", "L;16")}
 STRIP_PIXELS = 1 << 20
-# The working modes whose colour is resampled weighted by alpha (as RGBa: the resampler has
-# no two-band mode, and LA's three equal colour bands come back exactly).
-WEIGHTED_BY_ALPHA = frozenset({"RGBA", "LA"})
+# The working modes (to_working_mode) with alpha. Their colour is resampled weighted by it (alpha_weighted, as
+# RGBa: the resampler has no two-band mode, and LA's three equal colour bands come back exactly).
+WORKING_ALPHA_MODES = frozenset({"RGBA", "LA"})
 # An animation's frames decoded ahead of their steps. The bench's 20-frame GIF to 320 px
 # WebP: 330 against 390 ms, to GIF 460 against 540, the same bytes.
 FRAMES_AHEAD = 2
@@ -1661,7 +1661,7 @@ def alpha_weighted(image: Image.Image, operation: Callable[[Image.Image], Image.
     """`operation` on the image's colour weighted by alpha (as RGBa), so that the colour of
     transparent pixels cannot bleed into the edges, then back to the image's mode, as Pillow's
     own resize does inside; on a mode without alpha, on the image as it is."""
-    if image.mode not in WEIGHTED_BY_ALPHA:
+    if image.mode not in WORKING_ALPHA_MODES:
         return operation(image)
     return unpremultiplied(operation(premultiplied(image)), image.mode)
 
@@ -1729,7 +1729,7 @@ def to_output_mode(frame: Frame) -> Frame:
     """Fit the encoder: JPEG has no alpha, so composite onto white (never black), after the
     resize, on fewer pixels; GIF's alpha is all or nothing, and Pillow drops LA's."""
     image, target = frame.image, frame.target
-    if image.mode not in ("LA", "RGBA") or target in ("png", "webp", "avif"):
+    if image.mode not in WORKING_ALPHA_MODES or target in ("png", "webp", "avif"):
         return frame
     if target == "gif":
         return replace(frame, image=gif_alpha(image.convert("RGBA")))
@@ -1800,7 +1800,7 @@ _last_large_transform = lru_cache(maxsize=1)(_built_transform)
 def profile_to_srgb(image: Image.Image, icc_profile: bytes) -> Image.Image:
     """Convert the colour through the embedded profile to sRGB, alpha untouched (LittleCMS
     zeroes the alpha of LA). A broken profile leaves the pixels as they are."""
-    alpha = image.getchannel("A") if image.mode in ("RGBA", "LA") else None
+    alpha = image.getchannel("A") if image.mode in WORKING_ALPHA_MODES else None
     colour = image.convert(image.mode[:-1]) if alpha is not None else image
     if colour.mode == "L" and icc.data_colour_space(icc_profile) == icc.RGB:  # as browsers apply it (icc.usable)
         colour = colour.convert("RGB")
@@ -1845,7 +1845,7 @@ def drop_unshown_alpha(frames: list[Frame]) -> None:
     an APNG's canvas adds (ApngCanvas) for gaps that this animation could leave, and does not; of an animated
     WebP, the alpha its header does not declare. In place, so that each frame's image with alpha is freed as
     the next is made."""
-    if not all(frame.image.mode in WEIGHTED_BY_ALPHA and frame.image.getchannel("A").getextrema()[0] == OPAQUE
+    if not all(frame.image.mode in WORKING_ALPHA_MODES and frame.image.getchannel("A").getextrema()[0] == OPAQUE
                for frame in frames):
         return
     for index, frame in enumerate(frames):
