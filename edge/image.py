@@ -343,21 +343,7 @@ def open_source(data: bytes, limits: Limits) -> Source:
     gif_layout, jpeg_head = check_what_pillow_walks(data, limits)
     hidden_alpha = webp.hides_animation_alpha(data)
     as_shown = webp.with_alpha_declared(data) if hidden_alpha else jpeg.icc_stubs_hidden(data, jpeg_head)
-    try:
-        image = Image.open(reader or io.BytesIO(as_shown), formats=DECODERS)
-    except Image.UnidentifiedImageError:  # its message names the BytesIO's address, unique to each log line
-        # Also where a decoder knew the signature but failed on the header after it, which Pillow does not say.
-        raise UnsupportedMedia(f"cannot identify image: no decoder of {', '.join(DECODERS)} opened it; "
-                               f"it begins {data[:8]!r}") from None
-    except DECODE_ERRORS as error:
-        raise UnsupportedMedia(f"cannot identify image: {error}") from None
-    except AttributeError as error:
-        # Pillow's AVIF reader rewrites Exif whose orientation is not irot and imir's, and its writer fails on a
-        # tag it writes as text that holds a number (a fuzzer's): the Exif is the file's, broken. Anywhere else,
-        # it would be ours: the PNG reader's.
-        if not is_iso_media(data):
-            raise
-        raise UnsupportedMedia(f"cannot identify image: its Exif cannot be rewritten: {error}") from None
+    image = pillow_open(reader or io.BytesIO(as_shown), data)
     if image.mode in RANGELESS_MODES:
         raise UnsupportedMedia(f"{image.format} with mode {image.mode} samples, whose range is unknown")
     canvas = image.size
@@ -396,6 +382,25 @@ def open_source(data: bytes, limits: Limits) -> Source:
                   first_frame=first_frame, frame_controls=controls, hidden_alpha=hidden_alpha,
                   gif_layout=gif_layout if image.format == "GIF" else None,
                   jpeg_icc_profile=jpeg.icc_profile(data, jpeg_head.icc) if image.format in JPEG_FORMATS else None)
+
+
+def pillow_open(file: "BinaryIO | png.InflatingReader", data: bytes) -> Image.Image:
+    """Image.open of the original `data`, as `file` reads it; what fails there is the original's fault."""
+    try:
+        return Image.open(file, formats=DECODERS)
+    except Image.UnidentifiedImageError:  # its message names the BytesIO's address, unique to each log line
+        # Also where a decoder knew the signature but failed on the header after it, which Pillow does not say.
+        raise UnsupportedMedia(f"cannot identify image: no decoder of {', '.join(DECODERS)} opened it; "
+                               f"it begins {data[:8]!r}") from None
+    except DECODE_ERRORS as error:
+        raise UnsupportedMedia(f"cannot identify image: {error}") from None
+    except AttributeError as error:
+        # Pillow's AVIF reader rewrites Exif whose orientation is not irot and imir's, and its writer fails on a
+        # tag it writes as text that holds a number (a fuzzer's): the Exif is the file's, broken. Anywhere else,
+        # it would be ours: the PNG reader's.
+        if not is_iso_media(data):
+            raise
+        raise UnsupportedMedia(f"cannot identify image: its Exif cannot be rewritten: {error}") from None
 
 
 def read_tiff_as_stored(image: Image.Image) -> None:
