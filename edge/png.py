@@ -18,8 +18,8 @@ before the pixels no valid PNG has (a chunk that runs past the end, IEND or fram
 chunk of a type PNG does not define, an IHDR that is not the one first chunk, or that no row size
 follows from, a palette image without its PLTE, or with an empty or a second one, a second tRNS) is a
 MalformedPng: Pillow would read on, sizes the rows by the last IHDR, and paints a palette image without
-one in a made-up grey ramp, which browsers refuse to show. Frame chunks without an acTL before the
-pixels are left out, as browsers leave them (layout).
+one in a made-up grey ramp, which browsers refuse to show. The animation chunks of a PNG that browsers
+do not play (plays_as_animation) are left out, as browsers leave them (layout).
 
 Reading the reader waits on the executor, so it must never be read on one of its threads.
 
@@ -71,10 +71,14 @@ MAX_COMPRESSED_CHUNKS = 64
 FIRST_CHUNK = len(SIGNATURE)  # where IHDR, which must be first, begins
 # A frame control's width, height, left and top, after its sequence number.
 FCTL_PLACE, FCTL_PLACE_AT = struct.Struct(">IIII"), 4
-FCTL_DISPOSE_AT, FCTL_SIZE = 24, 26  # the dispose op after the place and the delay; then the blend op
+FCTL_DISPOSE_AT, FCTL_BLEND_AT, FCTL_SIZE = 24, 25, 26  # the dispose op after the place and the delay; the blend op
+MOST_DISPOSE_OP, MOST_BLEND_OP = 2, 1  # previous; over
+ACTL = struct.Struct(">II")  # an animation control's frames and plays
+MOST_APNG_NUMBER = 2**31 - 1  # PNG's largest four-byte number, past which Chromium plays no animation
 FDAT_SEQUENCE_SIZE = 4  # before a frame data chunk's compressed bytes
 DATA_CHUNKS = frozenset({b"IDAT", b"fdAT", b"DDAT"})  # what Pillow reads on through, in an image's stream
 FRAME_CHUNKS = frozenset({b"fcTL", b"fdAT"})  # an APNG's, after its acTL
+ANIMATION_CHUNKS = FRAME_CHUNKS | {b"acTL"}
 DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 # Adam7's passes: first column and row, then the step across and down.
 ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
@@ -102,7 +106,8 @@ def without_broken_ancillary_chunks(data: bytes) -> bytes:
     """A PNG as browsers read it: without the ancillary chunks before IDAT whose CRC is wrong, which libpng,
     and Chromium 156 with it, drops as if they were not there (a broken eXIf turns nothing, a broken tRNS
     leaves the picture opaque), where Pillow refuses the whole file. Critical chunks are left as they are
-    (with a wrong CRC, Pillow and browsers both refuse them), and so is anything that is not a PNG.
+    (with a wrong CRC, Pillow and browsers both refuse them), and so are the animation's (a broken one there
+    stops the animation, plays_as_animation), and anything that is not a PNG.
     `data` itself where nothing is dropped."""
     if not data.startswith(SIGNATURE):
         return data
@@ -112,7 +117,7 @@ def without_broken_ancillary_chunks(data: bytes) -> bytes:
         end = position + 8 + length
         if kind == b"IDAT" or end + 4 > len(data):
             break
-        if kind[0] & ANCILLARY_BIT and _crc_wrong(data, position, length):
+        if kind[0] & ANCILLARY_BIT and kind not in ANIMATION_CHUNKS and _crc_wrong(data, position, length):
             broken.append((position, end + 4))
     return _without(data, broken)
 
@@ -136,13 +141,14 @@ def _without(data: bytes, spans: list[tuple[int, int]]) -> bytes:
 def layout(data: bytes) -> Layout | None:
     """The chunks before the pixels, walked as Pillow walks them to open the image, and no further;
     None for anything but a PNG, and for an APNG (checked all the same), whose frames Pillow decodes itself.
-    TooManyChunks for one of more than MAX_CHUNKS chunks up to IEND, before Pillow walks them. A PNG of no
-    acTL before its pixels is a still one, as Chromium 156 shows it (by hand), whose frame chunks (fcTL, fdAT)
-    mean nothing: the layout is of the file without them, on which Pillow failed ("frame sequence errors"),
-    unless one stands between IDAT chunks, for which Chromium refuses the file (a reviewer's measure)."""
+    TooManyChunks for one of more than MAX_CHUNKS chunks up to IEND, before Pillow walks them. A PNG that
+    browsers do not play (plays_as_animation: no acTL before its pixels, as Chromium 156 shows it by hand, or a
+    broken one) is a still one, whose animation chunks mean nothing: the layout is of the file without them,
+    on which Pillow failed ("frame sequence errors") or played frames, unless a frame chunk stands between
+    IDAT chunks, for which Chromium refuses the file (a reviewer's measure)."""
     if not data.startswith(SIGNATURE):
         return None
-    compressed, frame_chunks, animated = 0, [], False
+    compressed, frame_chunks, animation_chunks, before_pixels = 0, [], [], []
     first_idat = last_idat = None
     for count, (position, length, kind) in enumerate(_chunks(data), start=1):
         if kind == b"IEND":
@@ -154,12 +160,16 @@ def layout(data: bytes) -> Layout | None:
             raise TooManyChunks(f"more than {MAX_COMPRESSED_CHUNKS} compressed text or profile chunks")
         if kind == b"IDAT":
             first_idat, last_idat = position if first_idat is None else first_idat, position
-        animated = animated or (kind == b"acTL" and first_idat is None)
+        if kind in ANIMATION_CHUNKS:
+            animation_chunks.append((position, position + 12 + length))
+            if first_idat is None:
+                before_pixels.append((position, length, kind))
         if kind in FRAME_CHUNKS:
             frame_chunks.append((position, position + 12 + length))
+    animated = plays_as_animation(data, before_pixels)
     between_idats = first_idat is not None and any(first_idat < start < last_idat for start, _ in frame_chunks)
-    if frame_chunks and not animated and not between_idats:
-        return layout(_without(data, frame_chunks))
+    if animation_chunks and not animated and not between_idats:
+        return layout(_without(data, animation_chunks))
     filtered, colour_type, palette, transparency = None, None, False, False
     for position, length, kind in _chunks(data):
         name = kind.decode("latin-1")
@@ -191,6 +201,40 @@ def layout(data: bytes) -> Layout | None:
                 raise MalformedPng("a palette image with no PLTE before its pixels")
             return None if animated else Layout(data, position, filtered)
     raise MalformedPng("no IDAT")
+
+
+def plays_as_animation(data: bytes, before_pixels: list[tuple[int, int, bytes]]) -> bool:
+    """Whether browsers play a PNG as an APNG, by its animation chunks before the pixels (position, length,
+    kind), read as Chromium 156 reads them (png_image_reader.cc, ParseSize): only where there is one acTL, whole,
+    of 1 to 2^31 - 1 frames and at most as many plays; no frame data; and at most one frame control, whole, the
+    first of the sequence, over the whole picture and of ops it knows. Anything else, and it shows the file as a
+    still PNG, its IDAT image, where Pillow fails on some and plays others."""
+    kinds = [kind for _, _, kind in before_pixels]
+    if kinds.count(b"acTL") != 1 or kinds.count(b"fcTL") > 1 or b"fdAT" in kinds:
+        return False
+    for position, length, kind in before_pixels:
+        payload = memoryview(data)[position + 8:position + 8 + length]
+        if position + 12 + length > len(data) or _crc_wrong(data, position, length):
+            return False
+        if kind == b"acTL" and (length != ACTL.size or not _plays_in_range(*ACTL.unpack(payload))):
+            return False
+        if kind == b"fcTL" and (length != FCTL_SIZE or not _over_the_whole_picture(data, payload)):
+            return False
+    return True
+
+
+def _plays_in_range(frames: int, plays: int) -> bool:
+    return 1 <= frames <= MOST_APNG_NUMBER and plays <= MOST_APNG_NUMBER
+
+
+def _over_the_whole_picture(data: bytes, control: memoryview) -> bool:
+    """Whether a frame control is the sequence's first, places its frame over the whole picture IHDR declares,
+    and has a dispose and a blend op that APNG defines."""
+    if len(data) < FIRST_CHUNK + 8 + IHDR.size:
+        return False
+    width, height = IHDR.unpack_from(data, FIRST_CHUNK + 8)[:2]  # layout refuses a file whose first chunk is not
+    return (int.from_bytes(control[:4]) == 0 and FCTL_PLACE.unpack_from(control, FCTL_PLACE_AT) == (width, height, 0, 0)
+            and control[FCTL_DISPOSE_AT] <= MOST_DISPOSE_OP and control[FCTL_BLEND_AT] <= MOST_BLEND_OP)
 
 
 def _inflated_by_pillow(data: bytes, position: int, length: int, kind: bytes) -> bool:

@@ -411,8 +411,12 @@ def test_anything_but_a_still_png_is_left_to_pillow(data):
     pytest.param(PNG_SIGNATURE + whole_png()[33:], "IDAT before IHDR", id="no-ihdr"),
     # Pillow would size the rows by the last IHDR, while this caps the inflating by the first.
     pytest.param(whole_png()[:33] + whole_png()[8:33] + whole_png()[33:], "a second IHDR", id="a-second-ihdr"),
+    # Alone, frame data before the pixels is left out, as browsers leave it: a frame control between IDAT
+    # chunks keeps it in (test_a_frame_control_between_idat_chunks_of_a_still_png_is_refused).
     pytest.param(whole_png()[:33] + png_chunk(b"acTL", struct.pack(">II", 1, 0)) + png_chunk(b"fdAT", bytes(8))
-                 + whole_png()[33:], "fdAT before the pixels", id="fdat-first"),
+                 + png_chunk(b"IDAT", idat_stream(whole_png())[:40]) + png_chunk(b"fcTL", bytes(26))
+                 + png_chunk(b"IDAT", idat_stream(whole_png())[40:]) + png_chunk(b"IEND", b""),
+                 "fdAT before the pixels", id="fdat-first"),
     pytest.param(whole_png()[:33] + png_chunk(b"IEND", b"") + whole_png()[33:], "IEND before the pixels", id="iend-first"),
     pytest.param(whole_png()[:33] + png_chunk(b"fcTL", bytes(26)), "no IDAT", id="frame-control-and-no-idat"),
     # Pillow would paint it in a grey ramp of its own, or with the last palette; browsers show nothing.
@@ -965,6 +969,55 @@ def first_control_before_actl(data: bytes) -> bytes:
     start, end = chunk_spans(data, b"fcTL")[0]
     rest = data[:start] + data[end:]
     return rest[:33] + data[start:end] + rest[33:]  # just after IHDR
+
+
+def with_chunk_edited(data: bytes, kind: bytes, layout: str, **fields: int) -> bytes:
+    """The first `kind` chunk with these of its fields, in `layout`'s order, set; its CRC made right."""
+    names = {"acTL": ("frames", "plays"), "fcTL": ("sequence", "width", "height", "left", "top", "delay",
+                                                   "delay_unit", "dispose", "blend")}[kind.decode()]
+    start, end = chunk_spans(data, kind)[0]
+    values = dict(zip(names, struct.unpack(layout, data[start + 8:end - 4]), strict=True)) | fields
+    return data[:start] + png_chunk(kind, struct.pack(layout, *values.values())) + data[end:]
+
+
+def with_chunk_doubled(data: bytes, kind: bytes) -> bytes:
+    start, end = chunk_spans(data, kind)[0]
+    return data[:end] + data[start:end] + data[end:]
+
+
+ACTL, FCTL = ">II", ">IIIIIHHBB"
+
+
+# As Chromium 156 reads an animation's chunks before the pixels (png_image_reader.cc, ParseSize): an acTL that is
+# not the one there, or declares no frames, or more frames or plays than 2^31 - 1; a frame control there that is
+# broken, not the first of the sequence, not over the whole picture, or of an op it does not know, or a second
+# one; or frame data there: each makes it show the file as a still PNG, its IDAT image.
+@pytest.mark.parametrize("edit", [
+    lambda data: with_crc_broken(data, b"fcTL", 0),
+    lambda data: with_chunk_edited(data, b"fcTL", FCTL, width=7),
+    lambda data: with_chunk_edited(data, b"fcTL", FCTL, height=5),
+    lambda data: with_chunk_edited(data, b"fcTL", FCTL, left=1, width=7),
+    lambda data: with_chunk_edited(data, b"fcTL", FCTL, sequence=1),
+    lambda data: with_chunk_edited(data, b"fcTL", FCTL, dispose=3),
+    lambda data: with_chunk_edited(data, b"fcTL", FCTL, blend=2),
+    lambda data: with_chunk_doubled(data, b"fcTL"),
+    lambda data: with_chunk_edited(data, b"acTL", ACTL, frames=0),
+    lambda data: with_chunk_edited(data, b"acTL", ACTL, frames=2**31),
+    lambda data: with_chunk_edited(data, b"acTL", ACTL, plays=2**31),
+    lambda data: with_chunk_doubled(data, b"acTL"),
+    lambda data: data[:33] + png_chunk(b"fdAT", bytes(8)) + data[33:],
+], ids=["first-fctl-crc", "first-fctl-narrower", "first-fctl-shorter", "first-fctl-moved", "first-fctl-sequence",
+        "first-fctl-dispose", "first-fctl-blend", "two-fctl", "no-frames", "too-many-frames", "too-many-plays",
+        "two-actl", "fdat-before-the-pixels"])
+def test_an_animation_chromium_would_not_play_is_its_still_image(edit):
+    assert played(edit(three_frames())) == [RED]
+
+
+def test_the_animation_chunks_read_as_chromium_reads_them_are_those_pillow_plays():
+    """The edits above leave an animation Chromium plays where they stay in its limits."""
+    edits = [with_chunk_edited(three_frames(), b"acTL", ACTL, frames=3, plays=2**31 - 1),
+             with_chunk_edited(three_frames(), b"fcTL", FCTL, dispose=2, blend=1)]
+    assert [played(data) for data in edits] == [[RED, GREEN, BLUE]] * 2
 
 
 # As Chromium 156 shows each (by hand): a PNG of no acTL before its pixels is a still one, whatever frame chunks it
