@@ -7,6 +7,7 @@ a missing tool fails these tests, it never skips them.
 """
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -671,6 +672,37 @@ def test_samconfig_overrides_name_template_parameters(template):
     assert overrides
     names = {entry.split("=", 1)[0] for entry in overrides}
     assert names <= set(template["Parameters"])
+
+
+# The SAM CLI's own reading of parameter_overrides: a value with a space or a comma
+# (CacheControl) must come through whole, quoted as the CLI's parser wants it.
+SAM_OVERRIDES = """
+import json, sys, tomllib
+from samcli.cli.types import CfnParameterOverridesType
+
+with open(sys.argv[1], "rb") as file:
+    overrides = tomllib.load(file)["default"]["deploy"]["parameters"]["parameter_overrides"]
+print(json.dumps(CfnParameterOverridesType().convert(overrides, None, None)))
+"""
+
+
+def test_samconfig_overrides_are_values_cloudformation_accepts(template):
+    """What `sam deploy` sends is what the file says, and each value passes its parameter's constraints."""
+    result = run_tool(str(tool("python")), "-c", SAM_OVERRIDES, str(SAMCONFIG))
+    assert result.returncode == 0, result.stderr
+    sent = json.loads(result.stdout)
+    overrides = tomllib.loads(SAMCONFIG.read_text())["default"]["deploy"]["parameters"]["parameter_overrides"]
+    written = dict(entry.split("=", 1) for entry in overrides)
+    assert sent == {name: value.removeprefix('"').removesuffix('"') for name, value in written.items()}
+    for name, value in sent.items():
+        parameter = template["Parameters"][name]
+        if "AllowedPattern" in parameter:
+            assert re.fullmatch(parameter["AllowedPattern"], value), (name, value)
+        if "AllowedValues" in parameter:
+            assert value in parameter["AllowedValues"], (name, value)
+        if parameter["Type"] == "Number":
+            assert parameter.get("MinValue", -math.inf) <= float(value) <= parameter.get("MaxValue", math.inf), name
+        assert parameter.get("MinLength", 0) <= len(value) <= parameter.get("MaxLength", 4096), name
 
 
 # ---- the tools -------------------------------------------------------------------
