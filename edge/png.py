@@ -18,8 +18,10 @@ before the pixels no valid PNG has (a chunk that runs past the end, IEND or fram
 chunk of a type PNG does not define, an IHDR that is not the one first chunk, or that no row size
 follows from, a palette image without its PLTE, or with an empty or a second one, a second tRNS) is a
 MalformedPng: Pillow would read on, sizes the rows by the last IHDR, and paints a palette image without
-one in a made-up grey ramp, which browsers refuse to show. The animation chunks of a PNG that browsers
-do not play (plays_as_animation) are left out, as browsers leave them (layout).
+one in a made-up grey ramp, which browsers refuse to show, and so is frame data before the pixels, or a
+frame control there that browsers refuse (frame_control_refused). Frame chunks without an acTL before the
+pixels are left out, as browsers leave them (layout), and so are the acTL chunks browsers skip
+(without_broken_ancillary_chunks).
 
 Reading the reader waits on the executor, so it must never be read on one of its threads.
 
@@ -54,6 +56,7 @@ ANCILLARY_BIT = 0x20  # in a chunk type's first letter: lower case, a chunk a de
 CRITICAL_CHUNKS = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND"})  # those it may not, all PNG has
 GREY, RGB, PALETTE = 0, 2, 3  # IHDR colour types; a palette image's PLTE must come before its pixels
 IHDR = struct.Struct(">IIBBBBB")  # width, height, depth, colour type, compression, filtering, interlace
+HEADER_CHUNK = struct.pack(">I4s", IHDR.size, b"IHDR")  # a whole IHDR's length and type
 CICP = struct.Struct(">BBBB")  # primaries, transfer characteristics, matrix (0: RGB, PNG's only), full range flag
 CLLI_UNITS_PER_NIT = 10_000
 GAMA, CHRM = struct.Struct(">I"), struct.Struct(">8I")  # the gamma; white, red, green and blue, x then y
@@ -78,7 +81,6 @@ MOST_APNG_NUMBER = 2**31 - 1  # PNG's largest four-byte number, past which Chrom
 FDAT_SEQUENCE_SIZE = 4  # before a frame data chunk's compressed bytes
 DATA_CHUNKS = frozenset({b"IDAT", b"fdAT", b"DDAT"})  # what Pillow reads on through, in an image's stream
 FRAME_CHUNKS = frozenset({b"fcTL", b"fdAT"})  # an APNG's, after its acTL
-ANIMATION_CHUNKS = FRAME_CHUNKS | {b"acTL"}
 DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 # Adam7's passes: first column and row, then the step across and down.
 ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
@@ -105,21 +107,37 @@ class TooManyChunks(ValueError):
 def without_broken_ancillary_chunks(data: bytes) -> bytes:
     """A PNG as browsers read it: without the ancillary chunks before IDAT whose CRC is wrong, which libpng,
     and Chromium 156 with it, drops as if they were not there (a broken eXIf turns nothing, a broken tRNS
-    leaves the picture opaque), where Pillow refuses the whole file. Critical chunks are left as they are
-    (with a wrong CRC, Pillow and browsers both refuse them), and so are the animation's (a broken one there
-    stops the animation, plays_as_animation), and anything that is not a PNG.
-    `data` itself where nothing is dropped."""
-    if not data.startswith(SIGNATURE):
+    leaves the picture opaque, a broken acTL or fcTL is not there), where Pillow refuses the whole file; and
+    without the acTL chunks there that Chromium 156 skips (a helper's measure): one it cannot use (_usable_actl)
+    or any after the first it uses, where Pillow showed the IDAT image for a second acTL. Critical chunks are
+    left as they are (with a wrong CRC, Pillow and browsers both refuse them), and so is frame data, which
+    Chromium refuses before the pixels whatever its CRC (layout), and anything that is not a PNG.
+    `data` itself where nothing is dropped, and where IHDR is not the first chunk, whole: layout refuses it.
+    (Dropping a chunk before IHDR would have let a file through that Chromium 156 refuses.)"""
+    if not data.startswith(SIGNATURE + HEADER_CHUNK):
         return data
-    broken = []
+    dropped, animation_control = [], False
     # No further than layout() walks before it refuses the file: Python takes about 1.4 us a chunk here.
     for position, length, kind in itertools.islice(_chunks(data), MAX_CHUNKS + 1):
         end = position + 8 + length
         if kind == b"IDAT" or end + 4 > len(data):
             break
-        if kind[0] & ANCILLARY_BIT and kind not in ANIMATION_CHUNKS and _crc_wrong(data, position, length):
-            broken.append((position, end + 4))
-    return _without(data, broken)
+        if kind[0] & ANCILLARY_BIT and kind != b"fdAT" and _crc_wrong(data, position, length):
+            dropped.append((position, end + 4))
+        elif kind == b"acTL":
+            used = not animation_control and _usable_actl(data, position, length)
+            dropped += [] if used else [(position, end + 4)]
+            animation_control = animation_control or used
+    return _without(data, dropped)
+
+
+def _usable_actl(data: bytes, position: int, length: int) -> bool:
+    """Whether Chromium 156 plays by an acTL (whole, its CRC checked): 8 bytes, of 1 to 2^31 - 1 frames and at most
+    as many plays (a helper's measure); it skips any other."""
+    if length != ACTL.size:
+        return False
+    frames, plays = ACTL.unpack_from(data, position + 8)
+    return 1 <= frames <= MOST_APNG_NUMBER and plays <= MOST_APNG_NUMBER
 
 
 def _crc_wrong(data: bytes, position: int, length: int) -> bool:
@@ -141,14 +159,15 @@ def _without(data: bytes, spans: list[tuple[int, int]]) -> bytes:
 def layout(data: bytes) -> Layout | None:
     """The chunks before the pixels, walked as Pillow walks them to open the image, and no further;
     None for anything but a PNG, and for an APNG (checked all the same), whose frames Pillow decodes itself.
-    TooManyChunks for one of more than MAX_CHUNKS chunks up to IEND, before Pillow walks them. A PNG that
-    browsers do not play (plays_as_animation: no acTL before its pixels, as Chromium 156 shows it by hand, or a
-    broken one) is a still one, whose animation chunks mean nothing: the layout is of the file without them,
-    on which Pillow failed ("frame sequence errors") or played frames, unless a frame chunk stands between
-    IDAT chunks, for which Chromium refuses the file (a reviewer's measure)."""
+    TooManyChunks for one of more than MAX_CHUNKS chunks up to IEND, before Pillow walks them. MalformedPng for
+    frame data before the pixels, or a frame control there that Chromium 156 refuses (frame_control_refused), with
+    an acTL or without (a helper's measure). A PNG of no acTL before its pixels (without_broken_ancillary_chunks
+    has dropped those browsers skip) is a still one, as Chromium 156 shows it (by hand), whose frame chunks
+    (fcTL, fdAT) mean nothing: the layout is of the file without them, on which Pillow failed ("frame sequence
+    errors"), unless one stands between IDAT chunks, for which Chromium refuses the file (a reviewer's measure)."""
     if not data.startswith(SIGNATURE):
         return None
-    compressed, frame_chunks, animation_chunks, before_pixels = 0, [], [], []
+    compressed, frame_chunks, animated, controls = 0, [], False, 0
     first_idat = last_idat = None
     for count, (position, length, kind) in enumerate(_chunks(data), start=1):
         if kind == b"IEND":
@@ -160,16 +179,18 @@ def layout(data: bytes) -> Layout | None:
             raise TooManyChunks(f"more than {MAX_COMPRESSED_CHUNKS} compressed text or profile chunks")
         if kind == b"IDAT":
             first_idat, last_idat = position if first_idat is None else first_idat, position
-        if kind in ANIMATION_CHUNKS:
-            animation_chunks.append((position, position + 12 + length))
-            if first_idat is None:
-                before_pixels.append((position, length, kind))
+        animated = animated or (kind == b"acTL" and first_idat is None)
         if kind in FRAME_CHUNKS:
             frame_chunks.append((position, position + 12 + length))
-    animated = plays_as_animation(data, before_pixels)
+            if first_idat is None and kind == b"fdAT":
+                raise MalformedPng("fdAT before the pixels")
+            if first_idat is None and frame_control_refused(data, position, length, controls):
+                raise MalformedPng("an fcTL before the pixels that is not the sequence's next, over the whole picture, "
+                                   "of known ops")
+            controls += first_idat is None  # an fcTL: frame data there was refused
     between_idats = first_idat is not None and any(first_idat < start < last_idat for start, _ in frame_chunks)
-    if animation_chunks and not animated and not between_idats:
-        return layout(_without(data, animation_chunks))
+    if frame_chunks and not animated and not between_idats and data.startswith(HEADER_CHUNK, FIRST_CHUNK):
+        return layout(_without(data, frame_chunks))  # (one before IHDR is refused below, as Chromium refuses it)
     filtered, colour_type, palette, transparency = None, None, False, False
     for position, length, kind in _chunks(data):
         name = kind.decode("latin-1")
@@ -203,38 +224,21 @@ def layout(data: bytes) -> Layout | None:
     raise MalformedPng("no IDAT")
 
 
-def plays_as_animation(data: bytes, before_pixels: list[tuple[int, int, bytes]]) -> bool:
-    """Whether browsers play a PNG as an APNG, by its animation chunks before the pixels (position, length,
-    kind), read as Chromium 156 reads them (png_image_reader.cc, ParseSize): only where there is one acTL, whole,
-    of 1 to 2^31 - 1 frames and at most as many plays; no frame data; and at most one frame control, whole, the
-    first of the sequence, over the whole picture and of ops it knows. Anything else, and it shows the file as a
-    still PNG, its IDAT image, where Pillow fails on some and plays others."""
-    kinds = [kind for _, _, kind in before_pixels]
-    if kinds.count(b"acTL") != 1 or kinds.count(b"fcTL") > 1 or b"fdAT" in kinds:
-        return False
-    for position, length, kind in before_pixels:
-        payload = memoryview(data)[position + 8:position + 8 + length]
-        if position + 12 + length > len(data) or _crc_wrong(data, position, length):
-            return False
-        if kind == b"acTL" and (length != ACTL.size or not _plays_in_range(*ACTL.unpack(payload))):
-            return False
-        if kind == b"fcTL" and (length != FCTL_SIZE or not _over_the_whole_picture(data, payload)):
-            return False
-    return True
-
-
-def _plays_in_range(frames: int, plays: int) -> bool:
-    return 1 <= frames <= MOST_APNG_NUMBER and plays <= MOST_APNG_NUMBER
-
-
-def _over_the_whole_picture(data: bytes, control: memoryview) -> bool:
-    """Whether a frame control is the sequence's first, places its frame over the whole picture IHDR declares,
-    and has a dispose and a blend op that APNG defines."""
-    if len(data) < FIRST_CHUNK + 8 + IHDR.size:
-        return False
-    width, height = IHDR.unpack_from(data, FIRST_CHUNK + 8)[:2]  # layout refuses a file whose first chunk is not
-    return (int.from_bytes(control[:4]) == 0 and FCTL_PLACE.unpack_from(control, FCTL_PLACE_AT) == (width, height, 0, 0)
-            and control[FCTL_DISPOSE_AT] <= MOST_DISPOSE_OP and control[FCTL_BLEND_AT] <= MOST_BLEND_OP)
+def frame_control_refused(data: bytes, position: int, length: int, sequence: int) -> bool:
+    """Whether Chromium 156 refuses a PNG for this frame control before its pixels (a helper's measure; it
+    decodes PNG with Skia's Rust codec, whatever acTL there is): one that is not whole and 26 bytes, not the
+    `sequence`th of the sequence, not over the whole picture IHDR declares, or of a dispose or blend op APNG
+    does not define. One with a wrong CRC is not there (without_broken_ancillary_chunks). False where IHDR is
+    not the first chunk, whole, and for one that runs past the end: layout refuses those files for that."""
+    if data[FIRST_CHUNK:FIRST_CHUNK + 8] != HEADER_CHUNK or position + 12 + length > len(data):
+        return False  # layout refuses the file by its IHDR, or a chunk that runs past the end
+    if length != FCTL_SIZE:
+        return True
+    width, height = IHDR.unpack_from(data, FIRST_CHUNK + 8)[:2]
+    control = memoryview(data)[position + 8:position + 8 + length]
+    return (int.from_bytes(control[:4]) != sequence
+            or FCTL_PLACE.unpack_from(control, FCTL_PLACE_AT) != (width, height, 0, 0)
+            or control[FCTL_DISPOSE_AT] > MOST_DISPOSE_OP or control[FCTL_BLEND_AT] > MOST_BLEND_OP)
 
 
 def _inflated_by_pillow(data: bytes, position: int, length: int, kind: bytes) -> bool:

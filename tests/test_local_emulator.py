@@ -7,6 +7,7 @@ import io
 import os
 import re
 import socket
+import struct
 import threading
 import urllib.error
 import zlib
@@ -643,9 +644,10 @@ def test_the_gallery_leaves_out_an_original_it_cannot_decode(client, capsys):
     fine = encoded(gradient((90, 60)), "JPEG")
     # An ICC segment too short to number itself, which browsers pass over, and so does render.
     with_stub = fine[:2] + b"\xff\xe2\x00\x0fICC_PROFILE\x00\x01" + fine[2:]
-    # A frame control with no acTL, which browsers pass over, and so does render.
+    # A frame control with no acTL, which browsers pass over, and so does render (one over the whole picture:
+    # Chromium 156 refuses others before the pixels).
     still = encoded(gradient((90, 60)), "PNG")
-    still = still[:33] + png_chunk(b"fcTL", bytes(26)) + still[33:]
+    still = still[:33] + png_chunk(b"fcTL", struct.pack(">IIIIIHHBB", 0, 90, 60, 0, 0, 1, 10, 0, 0)) + still[33:]
     originals = {"broken.png": png_with_corrupt_data(), "fine.jpg": fine, "stub.jpg": with_stub, "still.png": still}
     page = gallery_page(client, "gallery-with-a-broken-original", originals)
     assert all(f"<h2>{key}</h2>" in page for key in ("fine.jpg", "stub.jpg", "still.png")) and "broken.png" not in page

@@ -387,6 +387,10 @@ def whole_png() -> bytes:
     return encoded(gradient((30, 20)), "PNG")
 
 
+FRAME_CONTROL_REFUSED = ("an fcTL before the pixels that is not the sequence's next, over the whole picture, "
+                         "of known ops")
+
+
 @pytest.mark.parametrize("data", [
     pytest.param(b"GIF89a" + bytes(30), id="not-a-png"),
     pytest.param(apng_with_frames(2), id="animated"),
@@ -411,14 +415,22 @@ def test_anything_but_a_still_png_is_left_to_pillow(data):
     pytest.param(PNG_SIGNATURE + whole_png()[33:], "IDAT before IHDR", id="no-ihdr"),
     # Pillow would size the rows by the last IHDR, while this caps the inflating by the first.
     pytest.param(whole_png()[:33] + whole_png()[8:33] + whole_png()[33:], "a second IHDR", id="a-second-ihdr"),
-    # Alone, frame data before the pixels is left out, as browsers leave it: a frame control between IDAT
-    # chunks keeps it in (test_a_frame_control_between_idat_chunks_of_a_still_png_is_refused).
+    # Chromium 156 refuses frame data before the pixels, with an acTL or without (a helper's measure).
     pytest.param(whole_png()[:33] + png_chunk(b"acTL", struct.pack(">II", 1, 0)) + png_chunk(b"fdAT", bytes(8))
-                 + png_chunk(b"IDAT", idat_stream(whole_png())[:40]) + png_chunk(b"fcTL", bytes(26))
-                 + png_chunk(b"IDAT", idat_stream(whole_png())[40:]) + png_chunk(b"IEND", b""),
-                 "fdAT before the pixels", id="fdat-first"),
+                 + whole_png()[33:], "fdAT before the pixels", id="fdat-first"),
+    pytest.param(whole_png()[:33] + png_chunk(b"fdAT", bytes(8)) + whole_png()[33:], "fdAT before the pixels",
+                 id="fdat-first-without-actl"),
+    # And a frame control there that is not the sequence's next over the whole picture: this one is 0 x 0.
+    pytest.param(whole_png()[:33] + png_chunk(b"fcTL", bytes(26)) + whole_png()[33:], FRAME_CONTROL_REFUSED,
+                 id="fctl-first-without-actl"),
+    # Chromium 156 refuses an animation chunk before IHDR, which leaving it out would have let through.
+    pytest.param(whole_png()[:8] + png_chunk(b"acTL", struct.pack(">II", 0, 0)) + whole_png()[8:], "acTL before IHDR",
+                 id="actl-before-ihdr"),
+    pytest.param(whole_png()[:8] + png_chunk(b"fcTL", struct.pack(">IIIIIHHBB", 0, 30, 20, 0, 0, 1, 10, 0, 0))
+                 + whole_png()[8:], "fcTL before IHDR", id="fctl-before-ihdr"),
     pytest.param(whole_png()[:33] + png_chunk(b"IEND", b"") + whole_png()[33:], "IEND before the pixels", id="iend-first"),
-    pytest.param(whole_png()[:33] + png_chunk(b"fcTL", bytes(26)), "no IDAT", id="frame-control-and-no-idat"),
+    pytest.param(whole_png()[:33] + png_chunk(b"fcTL", struct.pack(">IIIIIHHBB", 0, 30, 20, 0, 0, 1, 10, 0, 0)),
+                 "no IDAT", id="frame-control-and-no-idat"),
     # Pillow would paint it in a grey ramp of its own, or with the last palette; browsers show nothing.
     pytest.param(palette_png(), "a palette image with no PLTE before its pixels", id="palette-without-plte"),
     pytest.param(palette_png(b""), "an empty PLTE", id="empty-plte"),
@@ -443,12 +455,17 @@ def test_what_no_valid_png_has_before_its_pixels_is_refused(data, error):
     assert str(refused.value) == error
 
 
-@pytest.mark.parametrize("frame_chunk", [png_chunk(b"fcTL", bytes(26)), png_chunk(b"fdAT", bytes(8))],
-                         ids=["fctl", "fdat"])
-@pytest.mark.parametrize("after_the_pixels", [False, True])
+@pytest.mark.parametrize(("frame_chunk", "after_the_pixels"), [
+    pytest.param(png_chunk(b"fcTL", bytes(26)), True, id="fctl-after-the-pixels"),
+    pytest.param(png_chunk(b"fdAT", bytes(8)), True, id="fdat-after-the-pixels"),
+    pytest.param(png_chunk(b"fcTL", struct.pack(">IIIIIHHBB", 0, 30, 20, 0, 0, 1, 10, 0, 0)), False,
+                 id="whole-fctl-before-the-pixels"),
+])
 def test_frame_chunks_without_an_actl_are_left_out_of_the_layout(frame_chunk, after_the_pixels):
-    """A still PNG's, as Chromium 156 reads them (by hand). Pillow would decode the frame an fcTL places, not the
-    whole IDAT stream, and fails on frame data or controls after the pixels; such a PNG was refused."""
+    """A still PNG's, as Chromium 156 reads them (by hand, and a helper's measure). Pillow would decode the frame an
+    fcTL places, not the whole IDAT stream, and fails on frame data or controls after the pixels; such a PNG was
+    refused. Before the pixels, Chromium refuses frame data and any frame control but the sequence's first over the
+    whole picture (test_what_no_valid_png_has_before_its_pixels_is_refused)."""
     at = whole_png().index(b"IEND") - 4 if after_the_pixels else 33
     assert png.layout(whole_png()[:at] + frame_chunk + whole_png()[at:]) == png.layout(whole_png())
 
@@ -988,36 +1005,65 @@ def with_chunk_doubled(data: bytes, kind: bytes) -> bytes:
 ACTL, FCTL = ">II", ">IIIIIHHBB"
 
 
-# As Chromium 156 reads an animation's chunks before the pixels (png_image_reader.cc, ParseSize): an acTL that is
-# not the one there, or declares no frames, or more frames or plays than 2^31 - 1; a frame control there that is
-# broken, not the first of the sequence, not over the whole picture, or of an op it does not know, or a second
-# one; or frame data there: each makes it show the file as a still PNG, its IDAT image.
+def with_chunk_resized(data: bytes, kind: bytes, extra: bytes) -> bytes:
+    """The first `kind` chunk with `extra` bytes after its payload; its CRC made right."""
+    start, end = chunk_spans(data, kind)[0]
+    return data[:start] + png_chunk(kind, data[start + 8:end - 4] + extra) + data[end:]
+
+
+# As Chromium 156 shows each (a helper's measure, headless, by WebCodecs' ImageDecoder and an <img>). It decodes PNG
+# with Skia's Rust codec, not png_image_reader.cc: an acTL before the pixels that it cannot use (of no frames, of more
+# frames or plays than 2^31 - 1, not 8 bytes, or with a wrong CRC) is skipped, and so is any after the first it uses,
+# where Pillow played the first or showed the IDAT image for a second; a frame control there with a wrong CRC too.
+@pytest.mark.parametrize(("edit", "colours"), [
+    (lambda data: with_chunk_edited(data, b"acTL", ACTL, frames=0), [RED]),
+    (lambda data: with_chunk_edited(data, b"acTL", ACTL, frames=2**31), [RED]),
+    (lambda data: with_chunk_edited(data, b"acTL", ACTL, plays=2**31), [RED]),
+    (lambda data: with_chunk_resized(data, b"acTL", b"\0"), [RED]),
+    (lambda data: with_chunk_edited(data, b"acTL", ACTL, frames=3, plays=2**31 - 1), [RED, GREEN, BLUE]),
+    (lambda data: with_chunk_doubled(data, b"acTL"), [RED, GREEN, BLUE]),
+    (lambda data: with_chunk_edited(with_chunk_doubled(data, b"acTL"), b"acTL", ACTL, frames=0),
+     [RED, GREEN, BLUE]),
+    (lambda data: with_chunk_edited(with_chunk_doubled(data, b"acTL"), b"acTL", ACTL, frames=2), [RED, GREEN]),
+    (lambda data: with_crc_broken(with_chunk_doubled(data, b"acTL"), b"acTL", 0), [RED, GREEN, BLUE]),
+    (lambda data: with_crc_broken(with_chunk_doubled(data, b"acTL"), b"acTL", 1), [RED, GREEN, BLUE]),
+    (lambda data: with_crc_broken(with_chunk_doubled(data, b"fcTL"), b"fcTL", 1), [RED, GREEN, BLUE]),
+    (lambda data: with_chunk_edited(data, b"fcTL", FCTL, dispose=2, blend=1), [RED, GREEN, BLUE]),
+], ids=["no-frames", "too-many-frames", "too-many-plays", "actl-of-9-bytes", "most-plays", "two-actl",
+        "first-actl-of-no-frames", "first-actl-of-2-frames", "first-actl-crc", "second-actl-crc",
+        "second-fctl-first-crc", "fctl-ops"])
+def test_the_animation_chunks_before_the_pixels_are_read_as_chromium_reads_them(edit, colours):
+    assert played(edit(three_frames())) == colours
+
+
+# Chromium 156 refuses these (a helper's measure): a frame control before the pixels that is not the sequence's next,
+# over the whole picture, of the ops APNG defines and 26 bytes (with an acTL or without), and frame data there, even
+# with a wrong CRC. Pillow played some, showed the first frame's place of others, and failed on the rest.
 @pytest.mark.parametrize("edit", [
-    lambda data: with_crc_broken(data, b"fcTL", 0),
     lambda data: with_chunk_edited(data, b"fcTL", FCTL, width=7),
     lambda data: with_chunk_edited(data, b"fcTL", FCTL, height=5),
     lambda data: with_chunk_edited(data, b"fcTL", FCTL, left=1, width=7),
     lambda data: with_chunk_edited(data, b"fcTL", FCTL, sequence=1),
     lambda data: with_chunk_edited(data, b"fcTL", FCTL, dispose=3),
     lambda data: with_chunk_edited(data, b"fcTL", FCTL, blend=2),
+    lambda data: with_chunk_resized(data, b"fcTL", b"\0"),
     lambda data: with_chunk_doubled(data, b"fcTL"),
-    lambda data: with_chunk_edited(data, b"acTL", ACTL, frames=0),
-    lambda data: with_chunk_edited(data, b"acTL", ACTL, frames=2**31),
-    lambda data: with_chunk_edited(data, b"acTL", ACTL, plays=2**31),
-    lambda data: with_chunk_doubled(data, b"acTL"),
+    lambda data: with_chunk_edited(without_chunks(data, b"acTL"), b"fcTL", FCTL, dispose=3),
+    lambda data: with_chunk_edited(with_chunk_edited(data, b"acTL", ACTL, frames=0), b"fcTL", FCTL, width=7),
     lambda data: data[:33] + png_chunk(b"fdAT", bytes(8)) + data[33:],
-], ids=["first-fctl-crc", "first-fctl-narrower", "first-fctl-shorter", "first-fctl-moved", "first-fctl-sequence",
-        "first-fctl-dispose", "first-fctl-blend", "two-fctl", "no-frames", "too-many-frames", "too-many-plays",
-        "two-actl", "fdat-before-the-pixels"])
-def test_an_animation_chromium_would_not_play_is_its_still_image(edit):
-    assert played(edit(three_frames())) == [RED]
+    lambda data: with_crc_broken(data[:33] + png_chunk(b"fdAT", bytes(8)) + data[33:], b"fdAT", 0),
+], ids=["narrower", "shorter", "moved", "sequence", "dispose", "blend", "of-27-bytes", "two-fctl",
+        "without-actl", "with-an-actl-skipped", "fdat", "fdat-crc"])
+def test_frame_chunks_before_the_pixels_that_chromium_refuses_are_refused(edit):
+    with pytest.raises(UnsupportedMedia, match="malformed PNG: (fdAT|an fcTL) before the pixels"):
+        played(edit(three_frames()))
 
 
-def test_the_animation_chunks_read_as_chromium_reads_them_are_those_pillow_plays():
-    """The edits above leave an animation Chromium plays where they stay in its limits."""
-    edits = [with_chunk_edited(three_frames(), b"acTL", ACTL, frames=3, plays=2**31 - 1),
-             with_chunk_edited(three_frames(), b"fcTL", FCTL, dispose=2, blend=1)]
-    assert [played(data) for data in edits] == [[RED, GREEN, BLUE]] * 2
+def test_an_animation_whose_first_frame_control_has_a_wrong_crc_is_refused():
+    """Chromium 156 skips the control, takes the IDAT image for a hidden one, and finds the next out of sequence:
+    it shows no frame (a helper's measure), and Pillow fails on the sequence."""
+    with pytest.raises(UnsupportedMedia, match="frame sequence errors"):
+        played(with_crc_broken(three_frames(), b"fcTL", 0))
 
 
 # As Chromium 156 shows each (by hand): a PNG of no acTL before its pixels is a still one, whatever frame chunks it
