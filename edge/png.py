@@ -182,12 +182,13 @@ def layout(data: bytes) -> Layout | None:
         animated = animated or (kind == b"acTL" and first_idat is None)
         if kind in FRAME_CHUNKS:
             frame_chunks.append((position, position + 12 + length))
-            if first_idat is None and kind == b"fdAT":
+        if kind in FRAME_CHUNKS and first_idat is None:
+            if kind == b"fdAT":
                 raise MalformedPng("fdAT before the pixels")
-            if first_idat is None and frame_control_refused(data, position, length, controls):
+            if frame_control_refused(data, position, length, controls):
                 raise MalformedPng("an fcTL before the pixels that is not the sequence's next, over the whole picture, "
                                    "of known ops")
-            controls += first_idat is None  # an fcTL: frame data there was refused
+            controls += 1
     between_idats = first_idat is not None and any(first_idat < start < last_idat for start, _ in frame_chunks)
     if frame_chunks and not animated and not between_idats and data.startswith(HEADER_CHUNK, FIRST_CHUNK):
         return layout(_without(data, frame_chunks))  # (one before IHDR is refused below, as Chromium refuses it)
