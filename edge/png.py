@@ -227,19 +227,36 @@ def layout(data: bytes) -> Layout | None:
 
 def frame_control_refused(data: bytes, position: int, length: int, sequence: int) -> bool:
     """Whether Chromium 156 refuses a PNG for this frame control before its pixels (a helper's measure; it
-    decodes PNG with Skia's Rust codec, whatever acTL there is): one that is not whole and 26 bytes, not the
-    `sequence`th of the sequence, not over the whole picture IHDR declares, or of a dispose or blend op APNG
-    does not define. One with a wrong CRC is not there (without_broken_ancillary_chunks). False where IHDR is
+    decodes PNG with Skia's Rust codec, whatever acTL there is): one it would not play (_control_plays) or not over
+    the whole picture. One with a wrong CRC is not there (without_broken_ancillary_chunks). False where IHDR is
     not the first chunk, whole, and for one that runs past the end: layout refuses those files for that."""
-    if data[FIRST_CHUNK:FIRST_CHUNK + 8] != HEADER_CHUNK or position + 12 + length > len(data):
+    picture = _picture(data)
+    if picture is None or position + 12 + length > len(data):
         return False  # layout refuses the file by its IHDR, or a chunk that runs past the end
-    if length != FCTL_SIZE:
-        return True
-    width, height = IHDR.unpack_from(data, FIRST_CHUNK + 8)[:2]
     control = memoryview(data)[position + 8:position + 8 + length]
-    return (int.from_bytes(control[:4]) != sequence
-            or FCTL_PLACE.unpack_from(control, FCTL_PLACE_AT) != (width, height, 0, 0)
-            or control[FCTL_DISPOSE_AT] > MOST_DISPOSE_OP or control[FCTL_BLEND_AT] > MOST_BLEND_OP)
+    return not _control_plays(control, picture, sequence, over_the_whole_picture=True)
+
+
+def _picture(data: bytes) -> tuple[int, int] | None:
+    """The width and height that IHDR declares; None where it is not the first chunk, whole."""
+    if not data.startswith(HEADER_CHUNK, FIRST_CHUNK) or len(data) < FIRST_CHUNK + 8 + IHDR.size:
+        return None
+    return IHDR.unpack_from(data, FIRST_CHUNK + 8)[:2]
+
+
+def _control_plays(control: memoryview, picture: tuple[int, int], sequence: int, over_the_whole_picture: bool) -> bool:
+    """Whether Chromium 156 plays a frame by this frame control's payload: 26 bytes, the `sequence`th of the
+    sequence, of a dispose and a blend op APNG defines, and over the whole picture, or inside it (by hand, and a
+    helper's measure)."""
+    if len(control) != FCTL_SIZE:
+        return False
+    (width, height), (frame_width, frame_height, left, top) = picture, FCTL_PLACE.unpack_from(control, FCTL_PLACE_AT)
+    if over_the_whole_picture:
+        placed = (frame_width, frame_height, left, top) == (width, height, 0, 0)
+    else:
+        placed = 0 < frame_width <= width - left and 0 < frame_height <= height - top
+    return (placed and int.from_bytes(control[:4]) == sequence
+            and control[FCTL_DISPOSE_AT] <= MOST_DISPOSE_OP and control[FCTL_BLEND_AT] <= MOST_BLEND_OP)
 
 
 def _inflated_by_pillow(data: bytes, position: int, length: int, kind: bytes) -> bool:
@@ -395,22 +412,40 @@ def filtered_size(width: int, height: int, depth: int, colour_type: int, compres
 def frame_controls(data: bytes) -> list[tuple[int, int, int, int, int] | None]:
     """The frames of an APNG that there are to play, in order: frame controls (fcTL) before IEND that image data
     follows, the IDAT image one of them where a frame control comes before it. Browsers play no more than these,
-    whatever acTL declares, where Pillow would take acTL's number and fail on a missing frame, and none from a
-    control whose CRC is wrong on, as Chromium 156 stops there (by hand), where Pillow plays on. Each is given as
-    its width, height, left, top and dispose op; None for a control cut short, which Pillow refuses."""
+    whatever acTL declares, where Pillow would take acTL's number and fail on a missing frame. As Chromium 156
+    plays them (by hand), the animation ends before a control whose CRC is wrong, and after its first frame,
+    before a control it would not play (_control_plays, inside the picture) and a frame whose data is out of
+    sequence or cut short, where Pillow played on or refused the file. Each is given as its width, height, left,
+    top and dispose op; None for a first control cut short, which Pillow refuses."""
     controls: list[tuple[int, int, int, int, int] | None] = []
-    control, frame_due = None, False
-    view = memoryview(data)
+    control, frame_due, sequence = None, False, 0
+    view, picture = memoryview(data), _picture(data)  # (layout refuses a file without it)
     for position, length, kind in _chunks(data):
-        if kind == b"IEND" or (kind == b"fcTL" and position + 12 + length <= len(data)
-                               and _crc_wrong(data, position, length)):
+        if kind == b"IEND":
             break
-        if kind == b"fcTL":
-            control, frame_due = frame_control(view[position + 8:position + 8 + length]), True
-        elif frame_due and kind in (b"IDAT", b"fdAT"):
+        if kind in FRAME_CHUNKS:
+            payload, whole = view[position + 8:position + 8 + length], position + 12 + length <= len(data)
+            if kind == b"fcTL" and whole and _crc_wrong(data, position, length):
+                break
+            if picture is not None:
+                played = len(controls) - (kind == b"fdAT" and not frame_due)  # the frames before this chunk's own
+                if played and not (whole and _plays_in_sequence(payload, kind, picture, sequence)):
+                    return controls[:played]
+                sequence += 1
+            if kind == b"fcTL":
+                control, frame_due = frame_control(payload), True
+                continue
+        if frame_due and kind in (b"IDAT", b"fdAT"):
             controls.append(control)
             frame_due = False
     return controls
+
+
+def _plays_in_sequence(payload: memoryview, kind: bytes, picture: tuple[int, int], sequence: int) -> bool:
+    """Whether Chromium 156 plays on through this frame chunk, the `sequence`th (by hand)."""
+    if kind == b"fcTL":
+        return _control_plays(payload, picture, sequence, over_the_whole_picture=False)
+    return len(payload) >= FDAT_SEQUENCE_SIZE and int.from_bytes(payload[:FDAT_SEQUENCE_SIZE]) == sequence
 
 
 def frame_control(payload: memoryview) -> tuple[int, int, int, int, int] | None:
