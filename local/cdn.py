@@ -374,6 +374,7 @@ def wire_headers(answer: Answer, method: str) -> list[tuple[str, str]]:
 class CloudFrontRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a gallery page loads dozens of images
     server: "CloudFrontServer"
+    viewer_target: str | None = None  # the request line's target, where it is split at its spaces (parse_request)
 
     def do_GET(self) -> None:
         self.respond("GET")
@@ -392,13 +393,29 @@ class CloudFrontRequestHandler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_other
 
+    def parse_request(self) -> bool:
+        """http.server's parse, but of a request line whose target it never splits. It reads the line as ISO-8859-1
+        and splits it at any white space Python knows, \\x85 and \\xa0 among them, bytes that raw UTF-8 holds (an a
+        with a grave accent is C3 A0, an A with a ring C3 85): it answered such a path 400, where HTTP splits the
+        line at its spaces (RFC 9112, 3) and CloudFront hands the path on. The target is set aside while it parses
+        the rest."""
+        line, self.viewer_target = self.raw_requestline, None
+        words = line.rstrip(b"\r\n").split(b" ")
+        if len(words) == 3:  # else http.server's own reading, and its answer to a malformed line
+            self.raw_requestline = b" ".join((words[0], b"/", words[2])) + b"\r\n"
+            self.viewer_target = words[1].decode("iso-8859-1")
+        try:
+            return super().parse_request()
+        finally:
+            self.raw_requestline, self.requestline = line, line.rstrip(b"\r\n").decode("iso-8859-1")
+
     def request_target(self) -> str:
         """The path as the viewer sent it. http.server turns a leading // into / (against open redirects
         from its file server); CloudFront does not, and neither may the function's event. A request through a
         proxy names the whole URL (absolute form), which an HTTP/1.1 server must take (RFC 9112, 3.2.2): its path.
         A raw non-ASCII path is read as CloudFront reads it: UTF-8 as it came, and anything else as ISO-8859-1,
         which http.server reads every request line as."""
-        target = self.requestline.split()[1]
+        target = self.requestline.split()[1] if self.viewer_target is None else self.viewer_target
         with contextlib.suppress(UnicodeDecodeError):
             target = target.encode("iso-8859-1").decode("utf-8")
         if target.startswith("/"):

@@ -543,15 +543,19 @@ def test_a_leading_double_slash_reaches_the_function_as_sent(client, function):
     assert function.calls == [(f"//176x/{LANDSCAPE}", "404")]
 
 
-@pytest.mark.parametrize("sent", ["/179x/caf\u00e9.jpg".encode(), "/179x/caf\u00e9.jpg".encode("iso-8859-1")])
-def test_a_raw_non_ascii_path_reaches_the_function_as_utf_8(client, function, sent):
+# Bytes that http.server's ISO-8859-1 reading of the request line makes white space (\x85, \xa0), which UTF-8 holds:
+# voil\u00e0 is C3 A0, \u00c5 C3 85; and \xa0 sent alone is ISO-8859-1's no-break space.
+@pytest.mark.parametrize("path", ["/179x/caf\u00e9.jpg", "/179x/voil\u00e0.jpg", "/179x/\u00c5s.jpg",
+                                  "/179x/a\u00a0b.jpg"])
+@pytest.mark.parametrize("encoding", ["utf-8", "iso-8859-1"])
+def test_a_raw_non_ascii_path_reaches_the_function_as_utf_8(client, function, path, encoding):
     """As from CloudFront, which hands on a path's raw UTF-8 as it came and turns raw ISO-8859-1 into UTF-8."""
     with serving(client, function) as url:
         with socket.create_connection((s3.LOOPBACK, urlsplit(url).port), timeout=60) as viewer:
-            viewer.sendall(b"GET " + sent + b" HTTP/1.1\r\nHost: cdn\r\nConnection: close\r\n\r\n")
+            viewer.sendall(b"GET " + path.encode(encoding) + b" HTTP/1.1\r\nHost: cdn\r\nConnection: close\r\n\r\n")
             status_line = viewer.makefile("rb").readline()
     assert status_line.startswith(b"HTTP/1.1 404 ")
-    assert function.calls == [("/179x/caf\u00e9.jpg", "404")]
+    assert function.calls == [(path, "404")]
 
 
 @pytest.mark.parametrize(("width", "query"), [(177, ""), (178, "?v=2")])
