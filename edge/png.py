@@ -415,14 +415,16 @@ def frame_controls(data: bytes) -> list[tuple[int, int, int, int, int] | None]:
     whatever acTL declares, where Pillow would take acTL's number and fail on a missing frame. As Chromium 156
     plays them (by hand), the animation ends before a control whose CRC is wrong, and after its first frame,
     before a control it would not play (_control_plays, inside the picture) and a frame whose data is out of
-    sequence or cut short, where Pillow played on or refused the file. Each is given as its width, height, left,
-    top and dispose op; None for a first control cut short, which Pillow refuses."""
+    sequence or cut short, where Pillow played on or refused the file: a frame's data ends only at a whole chunk
+    header that is not image data (a helper's measure, over every cut of a file). Each is given as its width,
+    height, left, top and dispose op; None for a first control cut short, which Pillow refuses."""
     controls: list[tuple[int, int, int, int, int] | None] = []
-    control, frame_due, sequence = None, False, 0
+    control, frame_due, sequence, in_data, end = None, False, 0, False, FIRST_CHUNK
     view, picture = memoryview(data), _picture(data)  # (layout refuses a file without it)
     for position, length, kind in _chunks(data):
         if kind == b"IEND":
             break
+        in_data, end = kind in (b"IDAT", b"fdAT"), position + 12 + length
         if kind in FRAME_CHUNKS:
             payload, whole = view[position + 8:position + 8 + length], position + 12 + length <= len(data)
             if kind == b"fcTL" and whole and _crc_wrong(data, position, length):
@@ -438,6 +440,10 @@ def frame_controls(data: bytes) -> list[tuple[int, int, int, int, int] | None]:
         if frame_due and kind in (b"IDAT", b"fdAT"):
             controls.append(control)
             frame_due = False
+    else:  # no IEND: the file may end in the last frame's data, which Chromium 156 then cannot play
+        after = data[end + 4:end + 8]  # the type of the chunk after the last one walked, as far as it goes
+        if picture is not None and in_data and len(controls) > 1 and (len(after) < 4 or after in (b"IDAT", b"fdAT")):
+            return controls[:-1]
     return controls
 
 

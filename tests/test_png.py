@@ -1094,6 +1094,34 @@ def test_an_animation_ends_before_a_later_frame_chromium_cannot_play(edit, colou
     assert played(edit(three_frames())) == colours
 
 
+
+def with_last_frame_data_split(data: bytes) -> bytes:
+    """The last fdAT chunk split in two, the second numbered next (the last in the sequence)."""
+    start, end = chunk_spans(data, b"fdAT")[-1]
+    sequence, stream = int.from_bytes(data[start + 8:start + 12]), data[start + 12:end - 4]
+    half = len(stream) // 2
+    return (data[:start] + png_chunk(b"fdAT", struct.pack(">I", sequence) + stream[:half])
+            + png_chunk(b"fdAT", struct.pack(">I", sequence + 1) + stream[half:]) + data[end:])
+
+
+# As Chromium 156 shows each (a helper's measure, headless, WebCodecs' ImageDecoder over every cut of such a file): a
+# file cut short in a later frame's data ends the animation before that frame wherever the cut falls, and the data
+# of the last frame ends only at a whole chunk header that is not image data; a cut between two of the frame's data
+# chunks, or in the first 12 bytes of one, was refused (a 415, Pillow's "image file is truncated").
+@pytest.mark.parametrize(("chunk", "cut", "colours"), [
+    (b"fdAT", 0, [RED, GREEN]),  # between the last frame's two data chunks
+    (b"fdAT", 6, [RED, GREEN]),
+    (b"fdAT", 10, [RED, GREEN]),  # its type whole, its sequence number not
+    (b"fdAT", 14, [RED, GREEN]),  # its sequence number whole, its data not
+    (b"IEND", 0, [RED, GREEN]),  # no IEND
+    (b"IEND", 4, [RED, GREEN]),
+    (b"IEND", 8, [RED, GREEN, BLUE]),
+], ids=["between-data", "in-length", "in-sequence-number", "in-data", "no-iend", "in-iend-type", "in-iend-crc"])
+def test_an_animation_cut_short_in_its_last_frame_data_ends_before_that_frame(chunk, cut, colours):
+    data = with_last_frame_data_split(three_frames())
+    start = chunk_spans(data, chunk)[-1][0]
+    assert played(data[:start + cut]) == colours
+
 def test_an_animation_whose_first_frame_control_has_a_wrong_crc_is_refused():
     """Chromium 156 skips the control, takes the IDAT image for a hidden one, and finds the next out of sequence:
     it shows no frame (a helper's measure), and Pillow fails on the sequence."""
