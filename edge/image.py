@@ -297,7 +297,7 @@ class Placement:
 
 
 def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
-    data = png.without_broken_ancillary_chunks(data)
+    data = png.without_chunks_browsers_skip(data)
     source = open_source(data, limits)
     try:
         image = source.image

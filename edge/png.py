@@ -21,7 +21,7 @@ MalformedPng: Pillow would read on, sizes the rows by the last IHDR, and paints 
 one in a made-up grey ramp, which browsers refuse to show, and so is frame data before the pixels, or a
 frame control there that browsers refuse (frame_control_refused). Frame chunks without an acTL before the
 pixels are left out, as browsers leave them (layout), and so are the acTL chunks browsers skip
-(without_broken_ancillary_chunks).
+(without_chunks_browsers_skip).
 
 Reading the reader waits on the executor, so it must never be read on one of its threads.
 
@@ -29,7 +29,7 @@ Colour: a PNG may say what its numbers mean by code points (a cICP chunk, PNG's 
 and over any profile, and how bright an HDR picture's brightest pixel is (cLLI). Pillow reads neither.
 Nor does it apply what gAMA and cHRM say (file_gamma), as browsers do where nothing says more. Where an
 ancillary chunk before the pixels has a wrong CRC, Pillow refuses the file, and browsers skip the chunk
-(without_broken_ancillary_chunks).
+(without_chunks_browsers_skip).
 """
 
 import io
@@ -81,6 +81,7 @@ MOST_APNG_NUMBER = 2**31 - 1  # PNG's largest four-byte number, past which Chrom
 FDAT_SEQUENCE_SIZE = 4  # before a frame data chunk's compressed bytes
 DATA_CHUNKS = frozenset({b"IDAT", b"fdAT", b"DDAT"})  # what Pillow reads on through, in an image's stream
 FRAME_CHUNKS = frozenset({b"fcTL", b"fdAT"})  # an APNG's, after its acTL
+IMAGE_DATA_CHUNKS = frozenset({b"IDAT", b"fdAT"})  # where an APNG's image begins, the first's or a frame's
 DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 # Adam7's passes: first column and row, then the step across and down.
 ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
@@ -104,10 +105,10 @@ class TooManyChunks(ValueError):
     """More chunks than MAX_CHUNKS: Pillow walks each in Python, and so would take seconds."""
 
 
-def without_broken_ancillary_chunks(data: bytes) -> bytes:
-    """A PNG as browsers read it: without the ancillary chunks before IDAT whose CRC is wrong, which libpng,
-    and Chromium 156 with it, drops as if they were not there (a broken eXIf turns nothing, a broken tRNS
-    leaves the picture opaque, a broken acTL or fcTL is not there), where Pillow refuses the whole file; and
+def without_chunks_browsers_skip(data: bytes) -> bytes:
+    """A PNG as browsers read it: without the ancillary chunks before IDAT whose CRC is wrong, which libpng and
+    Chromium 156 (by Skia's Rust codec) drop as if they were not there (a broken eXIf turns nothing, a broken
+    tRNS leaves the picture opaque, a broken acTL or fcTL is not there), where Pillow refuses the whole file; and
     without the acTL chunks there that Chromium 156 skips (a helper's measure): one it cannot use (_usable_actl)
     or any after the first it uses, where Pillow showed the IDAT image for a second acTL. Critical chunks are
     left as they are (with a wrong CRC, Pillow and browsers both refuse them), and so is frame data, which
@@ -126,7 +127,8 @@ def without_broken_ancillary_chunks(data: bytes) -> bytes:
             dropped.append((position, end + 4))
         elif kind == b"acTL":
             used = not animation_control and _usable_actl(data, position, length)
-            dropped += [] if used else [(position, end + 4)]
+            if not used:
+                dropped.append((position, end + 4))
             animation_control = animation_control or used
     return _without(data, dropped)
 
@@ -161,7 +163,7 @@ def layout(data: bytes) -> Layout | None:
     None for anything but a PNG, and for an APNG (checked all the same), whose frames Pillow decodes itself.
     TooManyChunks for one of more than MAX_CHUNKS chunks up to IEND, before Pillow walks them. MalformedPng for
     frame data before the pixels, or a frame control there that Chromium 156 refuses (frame_control_refused), with
-    an acTL or without (a helper's measure). A PNG of no acTL before its pixels (without_broken_ancillary_chunks
+    an acTL or without (a helper's measure). A PNG of no acTL before its pixels (without_chunks_browsers_skip
     has dropped those browsers skip) is a still one, as Chromium 156 shows it (by hand), whose frame chunks
     (fcTL, fdAT) mean nothing: the layout is of the file without them, on which Pillow failed ("frame sequence
     errors"), unless one stands between IDAT chunks, for which Chromium refuses the file (a reviewer's measure)."""
@@ -228,7 +230,7 @@ def layout(data: bytes) -> Layout | None:
 def frame_control_refused(data: bytes, position: int, length: int, sequence: int) -> bool:
     """Whether Chromium 156 refuses a PNG for this frame control before its pixels (a helper's measure; it
     decodes PNG with Skia's Rust codec, whatever acTL there is): one it would not play (_control_plays) or not over
-    the whole picture. One with a wrong CRC is not there (without_broken_ancillary_chunks). False where IHDR is
+    the whole picture. One with a wrong CRC is not there (without_chunks_browsers_skip). False where IHDR is
     not the first chunk, whole, and for one that runs past the end: layout refuses those files for that."""
     picture = _picture(data)
     if picture is None or position + 12 + length > len(data):
@@ -424,7 +426,7 @@ def frame_controls(data: bytes) -> list[tuple[int, int, int, int, int] | None]:
     for position, length, kind in _chunks(data):
         if kind == b"IEND":
             break
-        in_data, end = kind in (b"IDAT", b"fdAT"), position + 12 + length
+        in_data, end = kind in IMAGE_DATA_CHUNKS, position + 12 + length
         if kind in FRAME_CHUNKS:
             payload, whole = view[position + 8:position + 8 + length], position + 12 + length <= len(data)
             if kind == b"fcTL" and whole and _crc_wrong(data, position, length):
@@ -437,12 +439,12 @@ def frame_controls(data: bytes) -> list[tuple[int, int, int, int, int] | None]:
             if kind == b"fcTL":
                 control, frame_due = frame_control(payload), True
                 continue
-        if frame_due and kind in (b"IDAT", b"fdAT"):
+        if frame_due and kind in IMAGE_DATA_CHUNKS:
             controls.append(control)
             frame_due = False
     else:  # no IEND: the file may end in the last frame's data, which Chromium 156 then cannot play
         after = data[end + 4:end + 8]  # the type of the chunk after the last one walked, as far as it goes
-        if picture is not None and in_data and len(controls) > 1 and (len(after) < 4 or after in (b"IDAT", b"fdAT")):
+        if picture is not None and in_data and len(controls) > 1 and (len(after) < 4 or after in IMAGE_DATA_CHUNKS):
             return controls[:-1]
     return controls
 

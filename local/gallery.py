@@ -46,7 +46,7 @@ class Original:
     def read(cls, key: str, data: bytes, rendition: bytes | None) -> "Original":
         """The original's format and upright size as render opens it, and the frames `rendition` plays, or, where
         the function gave none, those it would. Its limits, which it has checked already, are not checked again."""
-        opened = png.without_broken_ancillary_chunks(data)
+        opened = png.without_chunks_browsers_skip(data)
         source = open_source(opened, NO_LIMITS)
         stop_data_check(source)  # nothing is decoded here
         frames = source.frames
