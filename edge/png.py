@@ -115,7 +115,7 @@ def without_chunks_browsers_skip(data: bytes) -> bytes:
     Chromium refuses before the pixels whatever its CRC (layout), and anything that is not a PNG.
     `data` itself where nothing is dropped, and where IHDR is not the first chunk, whole: layout refuses it.
     (Dropping a chunk before IHDR would have let a file through that Chromium 156 refuses.)"""
-    if not data.startswith(SIGNATURE + HEADER_CHUNK):
+    if not data.startswith(SIGNATURE) or _picture(data) is None:
         return data
     dropped, animation_control = [], False
     # No further than layout() walks before it refuses the file: Python takes about 1.4 us a chunk here.
@@ -192,7 +192,7 @@ def layout(data: bytes) -> Layout | None:
                                    "of known ops")
             controls += 1
     between_idats = first_idat is not None and any(first_idat < start < last_idat for start, _ in frame_chunks)
-    if frame_chunks and not animated and not between_idats and data.startswith(HEADER_CHUNK, FIRST_CHUNK):
+    if frame_chunks and not animated and not between_idats and _picture(data) is not None:
         return layout(_without(data, frame_chunks))  # (one before IHDR is refused below, as Chromium refuses it)
     filtered, colour_type, palette, transparency = None, None, False, False
     for position, length, kind in _chunks(data):
@@ -218,8 +218,8 @@ def layout(data: bytes) -> Layout | None:
             transparency = True
         if not kind[0] & ANCILLARY_BIT and kind not in CRITICAL_CHUNKS:  # as libpng refuses it, Chromium too
             raise MalformedPng(f"a critical chunk no PNG decoder knows, {name}")
-        if kind == b"IEND" or kind == b"fdAT":
-            raise MalformedPng(f"{name} before the pixels")
+        if kind == b"IEND":  # (frame data before the pixels was refused above)
+            raise MalformedPng("IEND before the pixels")
         if kind == b"IDAT":
             if colour_type == PALETTE and not palette:
                 raise MalformedPng("a palette image with no PLTE before its pixels")
@@ -428,7 +428,7 @@ def frame_controls(data: bytes) -> list[tuple[int, int, int, int, int] | None]:
             break
         in_data, end = kind in IMAGE_DATA_CHUNKS, position + 12 + length
         if kind in FRAME_CHUNKS:
-            payload, whole = view[position + 8:position + 8 + length], position + 12 + length <= len(data)
+            payload, whole = view[position + 8:position + 8 + length], end <= len(data)
             if kind == b"fcTL" and whole and _crc_wrong(data, position, length):
                 break
             if picture is not None:
