@@ -104,7 +104,10 @@ def store_derivative(store, key: str, rendered, cache_control: str, context, log
     try:
         ensure_time(context, MIN_MS_TO_STORE)
         with log.timed("store"):
-            stored = store.write_derivative(key, rendered.body, rendered.content_type, cache_control)
+            stored = store.write_derivative(
+                key, rendered.body, rendered.content_type, cache_control,
+                in_time=lambda: remaining_ms(context) >= MIN_MS_TO_STORE,
+            )
     except EdgeError as error:
         log.error, log.detail = error.code, error.detail
         return None

@@ -44,7 +44,11 @@ _MISCONFIGURED = frozenset({
 })
 # What an object's Content-Encoding may say of bytes that are the image itself (aws-chunked is the upload's).
 _PLAIN_ENCODINGS = frozenset({"", "identity", "aws-chunked"})
-_ALREADY_STORED = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict"})
+_ALREADY_STORED = frozenset({"PreconditionFailed", "412"})
+# A conflicting operation (a delete of the key, say) was under way, and S3 asks for the PUT again: unlike a 412,
+# it does not say that an object is there. Sent once more while time allows; else the derivative is not stored.
+_CONFLICTED = frozenset({"ConditionalRequestConflict", "409"})
+PUT_ATTEMPTS_ON_CONFLICT = 2
 # The original's body is read a piece at a time, the time left checked between pieces: the timeouts
 # bound each stall, not a body that keeps trickling in. A read of a piece returns only once it is
 # whole, so the piece is small: a body must come slower than about 20 KB/s to outlast the time kept
@@ -137,27 +141,36 @@ class Storage:
         finally:
             body.close()
 
-    def write_derivative(self, key: str, body: bytes, content_type: str, cache_control: str) -> Stored:
+    def write_derivative(
+        self, key: str, body: bytes, content_type: str, cache_control: str, in_time: Callable[[], bool] = lambda: True,
+    ) -> Stored:
         """Store a complete derivative, with the ETag S3 gives it (right whatever the bucket's encryption).
-        An object already there is left alone: it holds the same bytes."""
+        An object already there is left alone: it holds the same bytes. A PUT S3 answers with a conflict
+        is sent again only while in_time() holds."""
         try:
             parse_derivative_key(key)
         except BadRequest as error:
             raise UnsafeWrite(f"refused to write {key!r}: {error.detail}") from None
         _make_puts_conditional(self.derivatives_client)
-        try:
-            stored = self.derivatives_client.put_object(
-                Bucket=self.derivatives_bucket,
-                Key=key,
-                Body=body,
-                ContentType=content_type,
-                CacheControl=cache_control,
-            )
-        except (ClientError, BotoCoreError) as error:
-            if isinstance(error, ClientError) and _error_code(error) in _ALREADY_STORED:
-                return Stored(created=False)
-            raise _typed(error, "PutObject") from None
-        return Stored(created=True, etag=stored.get("ETag"))
+        attempts_left = PUT_ATTEMPTS_ON_CONFLICT
+        while True:
+            attempts_left -= 1
+            try:
+                stored = self.derivatives_client.put_object(
+                    Bucket=self.derivatives_bucket,
+                    Key=key,
+                    Body=body,
+                    ContentType=content_type,
+                    CacheControl=cache_control,
+                )
+            except (ClientError, BotoCoreError) as error:
+                code = _error_code(error) if isinstance(error, ClientError) else ""
+                if code in _ALREADY_STORED:
+                    return Stored(created=False)
+                if code in _CONFLICTED and attempts_left and in_time():
+                    continue
+                raise _typed(error, "PutObject") from None
+            return Stored(created=True, etag=stored.get("ETag"))
 
 
 def _make_puts_conditional(client) -> None:

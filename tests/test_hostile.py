@@ -666,18 +666,68 @@ def test_an_object_already_stored_is_not_rewritten(run, put_original, cat_jpeg, 
     assert record["stored"] is True
 
 
-@pytest.mark.parametrize(("code", "http_status"), [("PreconditionFailed", 412), ("412", 412),
-                                                  ("ConditionalRequestConflict", 409)])
+@pytest.mark.parametrize("code", ["PreconditionFailed", "412"])
 @pytest.mark.parametrize("size", ["640x", "1200x"])
-def test_every_answer_meaning_already_stored_counts_as_stored(run, put_original, cat_jpeg, monkeypatch,
-                                                               code, http_status, size):
-    """412 when the object is there, 409 when another conditional PUT of it is under way: either way the
-    derivative is (or is about to be) in S3, so the answer is cacheable, or the 307 to it."""
+def test_every_answer_meaning_already_stored_counts_as_stored(run, put_original, cat_jpeg, monkeypatch, code, size):
+    """412: the object is there, so the answer is cacheable, or the 307 to it."""
     put_original(CAT, cat_jpeg if size == "640x" else encoded(noise_image((1200, 1200)), "PNG"))
-    monkeypatch.setattr(storage.s3_client("us-east-1"), "put_object", client_error(code, http_status, "PutObject"))
+    monkeypatch.setattr(storage.s3_client("us-east-1"), "put_object", client_error(code, 412, "PutObject"))
     outcome = run(hostile_event(f"/{size}/{CAT}"))
     record = assert_row(outcome, "200" if size == "640x" else "307", cache=IMMUTABLE if size == "640x" else NO_STORE)
     assert record["stored"] is True
+
+
+CONFLICT = ("ConditionalRequestConflict", 409)
+PRECONDITION_FAILED = ("PreconditionFailed", 412)
+
+
+def putting_in_turn(monkeypatch, *answers, then=lambda: None) -> list[dict]:
+    """Make S3 answer each PutObject with the next of answers: a (code, HTTP status) error, or None for the real
+    PUT to moto; then() runs after each. Returns the PUTs the function sent."""
+    client = storage.s3_client("us-east-1")
+    real_put, sent, pending = client.put_object, [], list(answers)
+
+    def put_object(**kwargs):
+        sent.append(kwargs)
+        answer = pending.pop(0)
+        then()
+        return real_put(**kwargs) if answer is None else client_error(*answer, "PutObject")()
+
+    monkeypatch.setattr(client, "put_object", put_object)
+    return sent
+
+
+@pytest.mark.parametrize(("second", "status", "cache", "kept", "error"), [
+    (None, "200", IMMUTABLE, (f"640x/{CAT}",), None),
+    (PRECONDITION_FAILED, "200", IMMUTABLE, (), None),
+    (CONFLICT, "200", NO_STORE, (), "unavailable"),
+], ids=["stored", "stored-meanwhile", "conflict-again"])
+def test_a_conflict_says_nothing_is_stored_and_the_put_is_sent_once_more(
+        run, put_original, cat_jpeg, monkeypatch, second, status, cache, kept, error):
+    """409 ConditionalRequestConflict: an operation on the key (a delete, say) was under way. Unlike a 412, it
+    does not say that an object is there, and AWS asks for the PUT again: sent once more, never a third time."""
+    put_original(CAT, cat_jpeg)
+    sent = putting_in_turn(monkeypatch, CONFLICT, second)
+    outcome = run(hostile_event(f"/640x/{CAT}"))
+    record = assert_row(outcome, status, error=error, cache=cache, stored=kept)
+    assert len(sent) == 2 and sent[0] == sent[1]
+    assert record["stored"] is (error is None)
+    if error:
+        assert record["detail"] == "PutObject failed: ConditionalRequestConflict"
+
+
+@pytest.mark.parametrize("size", ["640x", "1200x"])
+def test_a_conflict_with_too_little_time_left_is_not_put_again(run, put_original, cat_jpeg, monkeypatch, size):
+    """The second PUT is an S3 call like the first: it starts only with the time for its worst case left.
+    Unstored, the image still goes out no-store, or a 503 when too large to inline."""
+    put_original(CAT, cat_jpeg if size == "640x" else encoded(noise_image((1200, 1200)), "PNG"))
+    context = Context()
+    sent = putting_in_turn(monkeypatch, CONFLICT, None, then=lambda: setattr(context, "remaining",
+                                                                             miss.MIN_MS_TO_STORE - 1))
+    outcome = run(hostile_event(f"/{size}/{CAT}"), context)
+    record = assert_row(outcome, "200" if size == "640x" else "503", error="unavailable", cache=NO_STORE)
+    assert len(sent) == 1 and record["stored"] is False
+    assert "ConditionalRequestConflict" in record["detail"]
 
 
 def test_concurrent_misses_store_identical_bytes_once(put_original, cat_jpeg, s3, monkeypatch):
