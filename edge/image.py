@@ -374,7 +374,7 @@ def open_source(data: bytes, limits: Limits) -> Source:
         frames = 1  # TIFF pages and MPO previews are never rendered, and counting TIFF pages walks every IFD
     first_frame, controls = 0, ()
     if image.format == "PNG" and frames > 1:
-        controls = tuple(png.frame_controls(data))
+        controls = tuple(png.frame_controls(data, limits.max_frames))
         frames, first_frame = apng_frames(image, len(controls))
     if frames > limits.max_frames:
         raise SourceTooLarge(f"{frames} frames counted, over {limits.max_frames}")

@@ -411,7 +411,7 @@ def filtered_size(width: int, height: int, depth: int, colour_type: int, compres
     return total
 
 
-def frame_controls(data: bytes) -> list[tuple[int, int, int, int, int] | None]:
+def frame_controls(data: bytes, max_frames: int) -> list[tuple[int, int, int, int, int] | None]:
     """The frames of an APNG that there are to play, in order: frame controls (fcTL) before IEND that image data
     follows, the IDAT image one of them where a frame control comes before it. Browsers play no more than these,
     whatever acTL declares, where Pillow would take acTL's number and fail on a missing frame. As Chromium 156
@@ -419,7 +419,8 @@ def frame_controls(data: bytes) -> list[tuple[int, int, int, int, int] | None]:
     before a control it would not play (_control_plays, inside the picture) and a frame whose data is out of
     sequence or cut short, where Pillow played on or refused the file: a frame's data ends only at a whole chunk
     header that is not image data (a helper's measure, over every cut of a file). Each is given as its width,
-    height, left, top and dispose op; None for a first control cut short, which Pillow refuses."""
+    height, left, top and dispose op; None for a first control cut short, which Pillow refuses. Once more than
+    max_frames are certain, the walk stops there, with max_frames + 1 of them, as a GIF's (gif.scan)."""
     controls: list[tuple[int, int, int, int, int] | None] = []
     control, frame_due, sequence, in_data, end = None, False, 0, False, FIRST_CHUNK
     view, picture = memoryview(data), _picture(data)  # (layout refuses a file without it)
@@ -442,6 +443,8 @@ def frame_controls(data: bytes) -> list[tuple[int, int, int, int, int] | None]:
         if frame_due and kind in IMAGE_DATA_CHUNKS:
             controls.append(control)
             frame_due = False
+            if len(controls) > max_frames + 1:  # of the frames found, the walk may yet take back the last only
+                return controls[:-1]
     else:  # no IEND: the file may end in the last frame's data, which Chromium 156 then cannot play
         after = data[end + 4:end + 8]  # the type of the chunk after the last one walked, as far as it goes
         if picture is not None and in_data and len(controls) > 1 and (len(after) < 4 or after in IMAGE_DATA_CHUNKS):

@@ -542,16 +542,49 @@ def test_the_frames_present_are_frame_controls_that_data_follows_before_iend(fal
     data = apng_from_streams((16, 12, 8, 0), [(WHOLE, (16, 12), (0, 0), 0, 0)] * 2,
                              fallback=WHOLE if fallback else None)
     end = data.index(b"IEND") - 4
-    assert len(png.frame_controls(data[:end] + after + data[end:])) == present
+    assert len(png.frame_controls(data[:end] + after + data[end:], 300)) == present
 
 
 def test_a_frame_control_gives_its_place_and_dispose_op_and_the_frames_end_before_one_cut_short():
     data = apng_from_streams((16, 12, 8, 0), [(WHOLE, (16, 12), (0, 0), 1, 0), (ONE_ROW, (5, 1), (3, 7), 2, 1)])
     second = data.index(b"fcTL", data.index(b"IDAT")) - 4
     short = data[:second] + png_chunk(b"fcTL", data[second + 8:second + 8 + 25]) + data[second + 12 + 26:]
-    assert png.frame_controls(data) == [(16, 12, 0, 0, 1), (5, 1, 3, 7, 2)]
-    assert png.frame_controls(short) == [(16, 12, 0, 0, 1)]
+    assert png.frame_controls(data, 300) == [(16, 12, 0, 0, 1), (5, 1, 3, 7, 2)]
+    assert png.frame_controls(short, 300) == [(16, 12, 0, 0, 1)]
     assert png.frame_control(memoryview(short)[second + 8:second + 8 + 25]) is None
+
+
+def _apng_variants(frames: int) -> dict[str, bytes]:
+    whole, pixel = apng_with_frames(frames), zlib.compress(b"\0\0")
+    fifth_frame_data = png_chunk(b"fdAT", struct.pack(">I", 8) + pixel)
+    assert fifth_frame_data in whole and whole.endswith(png_chunk(b"IEND", b""))
+    return {
+        "whole": whole,
+        "cut-in-its-last-frame": whole[:whole.rindex(b"fdAT") + 6],
+        "without-iend": whole[:-12],  # the last frame's data may go on: Chromium does not play it
+        "out-of-sequence": whole.replace(fifth_frame_data, png_chunk(b"fdAT", struct.pack(">I", 9) + pixel)),
+        "more-data-out-of-sequence": whole.replace(  # ends the animation before the fifth frame, found
+            fifth_frame_data, fifth_frame_data + png_chunk(b"fdAT", struct.pack(">I", 99) + pixel)),
+    }
+
+
+@pytest.mark.parametrize(("name", "present"), [("whole", 7), ("cut-in-its-last-frame", 6), ("without-iend", 6),
+                                               ("out-of-sequence", 4), ("more-data-out-of-sequence", 4)])
+@pytest.mark.parametrize("max_frames", range(1, 9))
+def test_the_walk_stops_with_one_frame_more_than_max_frames(name, present, max_frames):
+    """The frames found then are the first of all those present, and enough to tell that there are too many,
+    whatever the chunks after them would take back."""
+    data = _apng_variants(7)[name]
+    every_frame = png.frame_controls(data, 300)
+    assert len(every_frame) == present
+    assert png.frame_controls(data, max_frames) == every_frame[:max_frames + 1]
+
+
+def test_an_apng_of_many_frames_is_walked_only_as_far_as_max_frames(monkeypatch):
+    walked, chunks = [], png._chunks
+    monkeypatch.setattr(png, "_chunks", lambda data: (walked.append(chunk) or chunk for chunk in chunks(data)))
+    assert len(png.frame_controls(apng_with_frames(20_000), 300)) == 301
+    assert len(walked) == 2 + 2 * 302  # IHDR, acTL, then a control and its data for each frame
 
 
 @pytest.mark.parametrize(("streams", "error"), [
