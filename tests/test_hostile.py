@@ -730,6 +730,19 @@ def test_a_conflict_with_too_little_time_left_is_not_put_again(run, put_original
     assert "ConditionalRequestConflict" in record["detail"]
 
 
+@pytest.mark.parametrize("code", ["ConditionalRequestConflict", "409"])  # "409": a conflict whose body is lost
+@pytest.mark.parametrize(("remaining", "put_again"), [(miss.MIN_MS_TO_STORE, True), (miss.MIN_MS_TO_STORE - 1, False)])
+def test_a_conflict_is_put_again_with_exactly_the_time_a_store_needs(
+        run, put_original, cat_jpeg, monkeypatch, code, remaining, put_again):
+    put_original(CAT, cat_jpeg)
+    context = Context()
+    sent = putting_in_turn(monkeypatch, (code, 409), None, then=lambda: setattr(context, "remaining", remaining))
+    outcome = run(hostile_event(f"/640x/{CAT}"), context)
+    record = assert_row(outcome, "200", error=None if put_again else "unavailable",
+                        cache=IMMUTABLE if put_again else NO_STORE, stored=(f"640x/{CAT}",) if put_again else ())
+    assert len(sent) == 1 + put_again and record["stored"] is put_again
+
+
 def test_concurrent_misses_store_identical_bytes_once(put_original, cat_jpeg, s3, monkeypatch):
     put_original(CAT, cat_jpeg)
     client = storage.s3_client("us-east-1")
