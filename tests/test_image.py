@@ -1268,6 +1268,24 @@ def test_an_apng_plays_the_frames_it_holds_up_to_as_many_as_it_declares(fallback
     assert rights == [(0, 0, 0, 0), GREEN + (255,)][:played]
 
 
+@pytest.mark.parametrize("fallback", [False, True], ids=["frames-only", "after-a-fallback"])
+@pytest.mark.parametrize(("declared", "max_frames"), [(1, 1), (2, 2), (2, 1), (3, 2)])
+def test_an_apng_of_more_frames_than_the_walk_counts_renders_as_if_all_were_counted(fallback, declared, max_frames):
+    """5 frames present, of which the walk counts max_frames + 1: those it needs for as many as acTL declares, or
+    enough to refuse them."""
+    frames = [Image.new("RGBA", (8, 8), colour + (255,)) for colour in (RED, GREEN, BLUE, YELLOW, RED)]
+    first = Image.new("RGBA", (8, 8), (0, 0, 0, 0)) if fallback else frames.pop(0)
+    apng = encoded(first, "PNG", save_all=True, append_images=frames, default_image=fallback, duration=100)
+    data = declaring_frames(apng, declared)
+    assert len(png.frame_controls(data, 300)) == 5 and len(png.frame_controls(data, max_frames)) == max_frames + 1
+    limits = Limits(max_pixels=50_000_000, max_frames=max_frames)
+    if declared > max_frames:
+        with pytest.raises(SourceTooLarge, match=f"{max_frames + 1} frames counted, over {max_frames}"):
+            render(data, parse_rendition("/8x,png/key"), limits)
+    else:
+        assert rendered(data, "8x,png", limits)[0] == rendered(data, "8x,png")[0]
+
+
 def test_an_apngs_fallback_image_does_not_count_against_the_frame_limit():
     result, _ = rendered(apng_with_fallback(3), "8x,png", Limits(max_pixels=50_000_000, max_frames=3))
     assert result.frames == 2  # the second and third frames are the same, and merged
