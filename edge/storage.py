@@ -167,8 +167,10 @@ class Storage:
                 code = _error_code(error) if isinstance(error, ClientError) else ""
                 if code in _ALREADY_STORED:
                     return Stored(created=False)
-                if code in _CONFLICTED and attempts_left and in_time():
-                    continue
+                if code in _CONFLICTED and attempts_left:
+                    if in_time():
+                        continue
+                    raise Unavailable(f"PutObject failed: {code}, with too little time left to send it again") from None
                 raise _typed(error, "PutObject") from None
             return Stored(created=True, etag=stored.get("ETag"))
 

@@ -727,7 +727,8 @@ def test_a_conflict_with_too_little_time_left_is_not_put_again(run, put_original
     outcome = run(hostile_event(f"/{size}/{CAT}"), context)
     record = assert_row(outcome, "200" if size == "640x" else "503", error="unavailable", cache=NO_STORE)
     assert len(sent) == 1 and record["stored"] is False
-    assert "ConditionalRequestConflict" in record["detail"]
+    not_sent_again = "PutObject failed: ConditionalRequestConflict, with too little time left to send it again"
+    assert not_sent_again in record["detail"]
 
 
 @pytest.mark.parametrize("code", ["ConditionalRequestConflict", "409"])  # "409": a conflict whose body is lost
