@@ -32,8 +32,10 @@ test: tools
 build: tools
 	$(SAM) build
 	@$(PYTHON313) -m bench.artifact
+ifeq ($(filter deploy,$(MAKECMDGOALS)),)  # make deploy goes on to deploy: no hint to run it
 	@echo "Here, in place of the SAM CLI's hints above: make deploy (not sam deploy --guided, which may rewrite"
 	@echo "samconfig.toml), make invoke EVENT=events/<name>.json (not sam local invoke, which needs Docker)."
+endif
 
 # The artifact as `make bench` measures it: built again only when what goes into it changed.
 .aws-sam/build/EdgeFunction: $(wildcard edge/*.py) requirements/runtime.txt template.yaml mk/build.mk | tools
