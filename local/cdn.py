@@ -600,6 +600,12 @@ def describe_origin(origin: Origin, configured: template.OriginHeaders, template
     return lines
 
 
+def describe_edge(cached: bool, missing_as_403: bool) -> str:
+    cache = "an edge cache, for as long as Cache-Control allows" if cached else "no edge cache (--no-cache)"
+    missing = "403 (--missing-as-403: CloudFront without s3:ListBucket)" if missing_as_403 else "404"
+    return f"  edge:    {cache}; S3 answers {missing} for a missing key"
+
+
 def serve(args: argparse.Namespace, endpoint_url: str, embedded: bool) -> None:
     s3.apply_environment(s3.boto3_environment(endpoint_url, args.region, dummy_credentials=embedded))
     client = s3.s3_client(endpoint_url, args.region)
@@ -626,7 +632,10 @@ def serve(args: argparse.Namespace, endpoint_url: str, embedded: bool) -> None:
         f"  S3:      {s3_kind} at {endpoint_url}",
         f"           originals in {args.originals_bucket}, derivatives in {args.derivatives_bucket}",
         *describe_origin(origin, configured, args.template),
+        describe_edge(cache is not None, args.missing_as_403),
         "", "Try:", *(f"  {url:<{url_width}}  {what}" for url, what in examples),
+        "", "Each request is logged below with what answered it: cache (the edge's copy), s3 (the stored",
+        "derivative), lambda (the function's render), pass-through or gallery.",
     ]) + "\n", flush=True)
     try:
         server.serve_forever()

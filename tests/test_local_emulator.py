@@ -998,10 +998,15 @@ def test_the_banner_says_where_the_cdn_and_its_s3_are_and_what_to_try(client, en
         "the function's defaults; flags override):",
         f"           x-originals-bucket: {ORIGINALS}",
         "           x-max-dimension: 2048",
+        "  edge:    no edge cache (--no-cache); S3 answers 403 (--missing-as-403: CloudFront without s3:ListBucket) "
+        "for a missing key",
         "",
         "Try:",
         f"  {url}/                           the gallery: every original beside its renditions",
         f"  {url}/640x/<key of an original>  640 pixels wide",
+        "",
+        "Each request is logged below with what answered it: cache (the edge's copy), s3 (the stored",
+        "derivative), lambda (the function's render), pass-through or gallery.",
         "",
     ]
     assert err.endswith("stopped\n")
@@ -1021,14 +1026,15 @@ def test_the_demo_uploads_the_samples_to_an_embedded_s3_and_names_what_only_a_st
     embedded = re.fullmatch(r"  S3:      embedded moto server at (http://127\.0\.0\.1:\d+)", lines[1])[1]
     # The function's clients, built with default arguments, reach it through the environment.
     assert (os.environ["AWS_ENDPOINT_URL"], os.environ["AWS_ACCESS_KEY_ID"]) == (embedded, "local")
-    assert lines[3:7] == [
+    assert lines[3:8] == [
         f"  origin:  {DERIVATIVES}.s3.{REGION}.amazonaws.com, custom headers (from stack.yaml; flags override):",
         f"           x-originals-bucket: {ORIGINALS}",
         "           x-max-frames: 12",
         "  only a deployed stack knows x-originals-region: left to the function's defaults",
+        "  edge:    an edge cache, for as long as Cache-Control allows; S3 answers 404 for a missing key",
     ]
-    assert f"/640x/{samples.SAMPLES[0].key}" in lines[10]
-    examples = [line for line in lines[lines.index("Try:") + 1:] if line]
+    assert f"/640x/{samples.SAMPLES[0].key}" in lines[11]
+    examples = [line for line in lines[lines.index("Try:") + 1:lines.index("", lines.index("Try:"))] if line]
     assert len(examples) == 6
     # Every description starts in the same column, two spaces after the longest URL.
     assert {len(url) + len(gap) for url, gap in (re.match(r"(  \S+)( +)\S", line).groups() for line in examples)} == {
