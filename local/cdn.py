@@ -635,7 +635,7 @@ def serve(args: argparse.Namespace, endpoint_url: str, embedded: bool) -> None:
         describe_edge(cache is not None, args.missing_as_403),
         "", "Try:", *(f"  {url:<{url_width}}  {what}" for url, what in examples),
         "", "Each request is logged below with what answered it: cache (the edge's copy), s3 (the stored",
-        "derivative), lambda (the function's render), pass-through or gallery.",
+        "derivative), lambda (the function's render), pass-through, gallery, or a CloudFront error's name.",
     ]) + "\n", flush=True)
     try:
         server.serve_forever()

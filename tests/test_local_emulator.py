@@ -1006,7 +1006,7 @@ def test_the_banner_says_where_the_cdn_and_its_s3_are_and_what_to_try(client, en
         f"  {url}/640x/<key of an original>  640 pixels wide",
         "",
         "Each request is logged below with what answered it: cache (the edge's copy), s3 (the stored",
-        "derivative), lambda (the function's render), pass-through or gallery.",
+        "derivative), lambda (the function's render), pass-through, gallery, or a CloudFront error's name.",
         "",
     ]
     assert err.endswith("stopped\n")
