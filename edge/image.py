@@ -232,7 +232,7 @@ class Source:
     # Pillow's number of the first frame: 1 where an APNG's IDAT image is a fallback for viewers without
     # APNG, outside its animation, which browsers never show and Pillow counts as frame 0.
     first_frame: int = 0
-    frame_controls: tuple = ()  # of an APNG's frames present (png.frame_controls), from the first
+    frame_controls: tuple = ()  # of an APNG's frames present, from the first, up to max_frames + 1 (png.frame_controls)
     hidden_alpha: bool = False  # an animated WebP's, which its header does not declare (webp.hides_animation_alpha)
     gif_layout: gif.Layout | None = None  # a GIF's frames, as its blocks say (gif.scan)
     jpeg_icc_profile: bytes | None = None  # a JPEG's, put together as Chromium does (jpeg.icc_profile)
