@@ -943,6 +943,37 @@ def test_botocore_retries_a_bounded_number_of_times(monkeypatch, answer, expecte
     assert expected in raised.value.detail
 
 
+def put_done(request) -> AWSResponse:
+    return AWSResponse(request.url, 200, {"ETag": '"stored"'}, CannedBody(b""))
+
+
+@pytest.mark.parametrize(("second", "stored"), [(put_done, True), (s3_error(409, "ConditionalRequestConflict"), False)],
+                         ids=["stored", "conflict-again"])
+def test_a_conflict_on_the_wire_is_sent_again_by_the_function_alone(monkeypatch, second, stored):
+    """S3's 409 as botocore parses it off the wire, with the real client configuration: botocore does not retry
+    it itself (standard mode retries no 409 of S3's), so the function's one more PUT is the only one, no
+    backoff slept before it."""
+    import botocore.endpoint
+
+    client = boto3.client("s3", region_name="us-east-1", config=storage.CLIENT_CONFIG)
+    answers, sent, sleeps = [s3_error(409, "ConditionalRequestConflict"), second], [], []
+
+    def before_send(request, **kwargs):
+        sent.append(request.headers.get("If-None-Match"))
+        return answers.pop(0)(request)
+
+    client.meta.events.register("before-send.s3", before_send)
+    monkeypatch.setattr(botocore.endpoint.time, "sleep", sleeps.append)
+    store = storage.Storage(ORIGINALS, DERIVATIVES, client, client)
+    if stored:
+        assert store.write_derivative(f"640x/{CAT}", b"jpeg", "image/jpeg", IMMUTABLE) == storage.Stored(
+            created=True, etag='"stored"')
+    else:
+        with pytest.raises(Unavailable, match="^PutObject failed: ConditionalRequestConflict$"):
+            store.write_derivative(f"640x/{CAT}", b"jpeg", "image/jpeg", IMMUTABLE)
+    assert sent == [b"*", b"*"] and sleeps == []  # prepared headers are bytes
+
+
 # --- where the function may write -----------------------------------------------------------------------------
 
 
