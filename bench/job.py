@@ -40,7 +40,8 @@ def make_job(data: bytes, spec: str) -> Job:
     from PIL import Image
 
     from edge.geometry import plan
-    from edge.image import ANIMATED_OUTPUTS, default_format, is_animated, oriented_size
+    from edge.image.model import ANIMATED_OUTPUTS, default_format, is_animated
+    from edge.image.source import oriented_size
 
     rendition = rendition_for(spec)
     with Image.open(io.BytesIO(data)) as source:
@@ -62,7 +63,7 @@ def rendition_for(spec: str):
 
 def encoder_options(target: str, image=None) -> dict:
     """Our engine's own save options, read from edge.image so that the comparison follows its changes."""
-    from edge.image import encoder_options as ours
+    from edge.image.output import encoder_options as ours
 
     return ours(target, None, image)
 

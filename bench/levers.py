@@ -2,7 +2,7 @@
 
 Run with `make bench-levers` (not part of `make bench`). It does not touch edge/:
 it reimplements edge.image's decode -> resize -> encode steps for the corpus's
-sources (RGB/RGBA, no EXIF orientation, no CMYK), resizing with edge.image.lanczos or
+sources (RGB/RGBA, no EXIF orientation, no CMYK), resizing with edge.image.resample.lanczos or
 Pillow's resize, with edge.image's save options, so that each knob can be varied alone; the `check` section compares
 its bytes with edge.image.render's and warns when they differ (on cases where edge.image's
 box reduce() does not fire: today's defaults leave it out, as the `reduce_first` knob
@@ -46,11 +46,11 @@ FILTER_NAMES = {LANCZOS: "LANCZOS", BICUBIC: "BICUBIC", BILINEAR: "BILINEAR"}
 
 @dataclass(frozen=True)
 class Pipeline:
-    """The knobs of edge.image's decode and resize steps; the defaults are today's edge/image.py."""
+    """The knobs of edge.image's decode and resize steps; the defaults are today's edge/image/."""
 
-    draft_gap: float | None = edge.image.DRAFT_GAP  # None: never decode a JPEG at reduced DCT scale
-    webp_scale_gap: float | None = edge.image.DRAFT_GAP  # None: Pillow decodes a WebP at full size
-    resample: Image.Resampling | None = None  # None: edge.image.lanczos (SIMD); else Pillow's resize with it
+    draft_gap: float | None = edge.image.steps.DRAFT_GAP  # None: never decode a JPEG at reduced DCT scale
+    webp_scale_gap: float | None = edge.image.steps.DRAFT_GAP  # None: Pillow decodes a WebP at full size
+    resample: Image.Resampling | None = None  # None: edge.image.resample.lanczos (SIMD); else Pillow's resize with it
     reducing_gap: float | None = None  # Pillow's reduce()-then-resample, inside its resize()
     reduce_first: float | None = None  # explicit Image.reduce() leaving this many times the output, then resample
 
@@ -90,16 +90,16 @@ def decoded(data: bytes, job: Job, pipeline: Pipeline) -> tuple[Image.Image, tup
     if image.format == "WEBP" and pipeline.webp_scale_gap is not None:
         image, scale = scaled_webp(data, image, job, pipeline.webp_scale_gap)
     image.load()
-    # edge.image.weigh_partial_edges: the draft's partial last pixel weighs what it holds.
-    edge.image.with_partial_edges_weighed(image, (0.0, 0.0, stored_w * scale[0], stored_h * scale[1]))
+    # edge.image.steps.weigh_partial_edges: the draft's partial last pixel weighs what it holds.
+    edge.image.steps.with_partial_edges_weighed(image, (0.0, 0.0, stored_w * scale[0], stored_h * scale[1]))
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     return image, scale
 
 
 def apply_draft(image: Image.Image, job: Job, gap: float) -> tuple[float, float]:
-    """edge.image.reduce_on_decode with its DRAFT_GAP as a parameter."""
-    scale = edge.image.decode_scale(job.geometry, gap)
+    """edge.image.steps.reduce_on_decode with its DRAFT_GAP as a parameter."""
+    scale = edge.image.steps.decode_scale(job.geometry, gap)
     if scale >= 1:
         return 1.0, 1.0
     stored_w, stored_h = image.size
@@ -108,14 +108,14 @@ def apply_draft(image: Image.Image, job: Job, gap: float) -> tuple[float, float]
 
 
 def scaled_webp(data: bytes, image: Image.Image, job: Job, gap: float) -> tuple[Image.Image, tuple[float, float]]:
-    """edge.image.decode_webp with its gap as a parameter (the corpus has no lossy alpha)."""
-    decoder = edge.image.webp_decoder()
-    if decoder is None or edge.image.is_animated(image):
+    """edge.image.steps.decode_webp with its gap as a parameter (the corpus has no lossy alpha)."""
+    decoder = edge.image.model.webp_decoder()
+    if decoder is None or edge.image.model.is_animated(image):
         return image, (1.0, 1.0)
-    scale = min(1.0, edge.image.decode_scale(job.geometry, gap))
+    scale = min(1.0, edge.image.steps.decode_scale(job.geometry, gap))
     stored_w, stored_h = image.size
     size = (math.ceil(stored_w * scale), math.ceil(stored_h * scale))
-    scaled = edge.image.decoded_image(decoder.decode(data, size, image.mode == "RGBA"))
+    scaled = edge.image.steps.decoded_image(decoder.decode(data, size, image.mode == "RGBA"))
     return scaled, (size[0] / stored_w, size[1] / stored_h)
 
 
@@ -126,7 +126,7 @@ def resized(decoding: tuple[Image.Image, tuple[float, float]], job: Job, pipelin
     if pipeline.reduce_first:
         image, box = reduced(image, box, job.size, pipeline.reduce_first)
     if pipeline.resample is None:
-        return edge.image.lanczos(image, job.size, box)
+        return edge.image.resample.lanczos(image, job.size, box)
     return image.resize(job.size, pipeline.resample, box=box, reducing_gap=pipeline.reducing_gap)
 
 
@@ -145,7 +145,7 @@ def reduced(image: Image.Image, box, size, gap: float):
     if factor < 2:
         return image, box
     whole = (int(box[0]), int(box[1]), min(image.width, int(box[2]) + 1), min(image.height, int(box[3]) + 1))
-    small = edge.image.with_partial_edges_weighed(  # as edge.image.reduce weighs its last blocks
+    small = edge.image.steps.with_partial_edges_weighed(  # as edge.image.steps.reduce weighs its last blocks
         image.reduce(factor, box=whole), (0.0, 0.0, (whole[2] - whole[0]) / factor, (whole[3] - whole[1]) / factor))
     moved = ((box[0] - whole[0]) / factor, (box[1] - whole[1]) / factor,
              (box[2] - whole[0]) / factor, (box[3] - whole[1]) / factor)
@@ -337,7 +337,7 @@ def png_decode_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]
 
         def decode(piece):
             with png_inflating(piece):
-                image = edge.image.open_source(data, engine_ours.LIMITS).image
+                image = edge.image.source.open_source(data, engine_ours.LIMITS).image
                 image.load()
                 return image.tobytes()
 
@@ -601,16 +601,16 @@ def recommended_settings():
 @contextmanager
 def encoder_settings(overrides: dict[str, dict]):
     """edge.image with these save options over its own, by target, patched in memory for the duration of one call."""
-    original_options = edge.image.encoder_options
+    original_options = edge.image.output.encoder_options
 
     def encoder_options(target, quality, image=None, lossless=False):
         return {**original_options(target, quality, image, lossless), **overrides.get(target, {})}
 
-    edge.image.encoder_options = encoder_options
+    edge.image.output.encoder_options = encoder_options
     try:
         yield
     finally:
-        edge.image.encoder_options = original_options
+        edge.image.output.encoder_options = original_options
 
 
 def projection_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 from skimage.metrics import structural_similarity
 
-from edge.image import has_alpha
+from edge.image.model import has_alpha
 
 GREY = 128.0  # the backdrop transparent pixels are judged on
 

@@ -229,7 +229,7 @@ def notes_lines(results: list[CaseResult]) -> list[str]:
         "Importing edge.image sets edge/heap.py's glibc heap policy for the whole process, so the other two run with it too "
         "(`make bench-levers BENCH_ARGS=\"--only heap\"` measures ours with and without it).",
         "- Baseline: `Image.open`, full decode, `resize(size, LANCZOS, box=crop)`, save with exactly our save "
-        "options (read from `edge.image.encoder_options`), so that only the pipeline differs.",
+        "options (read from `edge.image.output.encoder_options`), so that only the pipeline differs.",
         "- libvips: `thumbnail_buffer(data, W, height=H, size='down'[, crop='centre'])` then `write_to_buffer` "
         "with our settings translated (see bench/engine_libvips.py); operation cache off.",
         "- SSIM: against a float32 LANCZOS resize of the full decode of the same region (bench/quality.py), "

@@ -9,7 +9,7 @@ GIF with a 10x10 screen then makes it allocate 20000x20000). This walk follows
 the same blocks as Pillow's (refusing the few extensions that Pillow reads past
 their end), stops one frame past the limit, and reports the canvas that every
 frame together needs, and what each frame says of itself. Pillow composites the
-frames otherwise than browsers do, so edge/image.py composites them itself, from
+frames otherwise than browsers do, so edge/image/frames.py composites them itself, from
 each frame decoded alone (`standalone`).
 """
 

@@ -21,7 +21,8 @@ from PIL import Image
 from edge import png
 from edge.errors import EdgeError
 from edge.geometry import plan
-from edge.image import Limits, open_source, oriented_size, stop_data_check
+from edge.image import Limits
+from edge.image.source import open_source, oriented_size, stop_data_check
 
 TEMPLATE = Template((Path(__file__).resolve().parent / "gallery.html").read_text(encoding="utf-8"))
 MAX_ORIGINALS = 24

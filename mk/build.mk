@@ -38,7 +38,8 @@ ifeq ($(filter deploy,$(MAKECMDGOALS)),)  # make deploy goes on to deploy: no hi
 endif
 
 # The artifact as `make bench` measures it: built again only when what goes into it changed.
-.aws-sam/build/EdgeFunction: $(wildcard edge/*.py) requirements/runtime.txt template.yaml mk/build.mk | tools
+.aws-sam/build/EdgeFunction: $(wildcard edge/*.py edge/image/*.py) requirements/runtime.txt template.yaml mk/build.mk \
+		| tools
 	$(SAM) build
 	touch $@
 

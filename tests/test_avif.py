@@ -691,7 +691,7 @@ def test_a_file_past_a_limit_is_crowded(monkeypatch, boxes, crowded):
     ("MOST_ITEMS", 1, "AVIF of more than 1 items named in its iinf boxes"),  # the pixels' item and the Exif's
 ])
 def test_an_avif_is_refused_before_pillow_opens_it(monkeypatch, pillow_opens, limit, value, refusal):
-    monkeypatch.setattr(edge.image if limit.startswith("MAX") else avif, limit, value)
+    monkeypatch.setattr(edge.image.checks if limit.startswith("MAX") else avif, limit, value)
     data = encoded(gradient((16, 16)), "AVIF", exif=exif_with(5, 11))  # a tag of 11 RATIONALs
     with pytest.raises(SourceTooLarge, match=refusal):
         render(data, parse_rendition("/8x/a.avif"), Limits(50_000_000, 300))
@@ -1038,9 +1038,9 @@ def test_an_avif_frame_coded_larger_than_it_declares_is_held_to_the_pixel_limit(
     assert Image.open(io.BytesIO(data)).size == (16, 12)
     if refused:
         with pytest.raises(SourceTooLarge, match="AVIF frame coded at up to 64x48, over 3071 pixels"):
-            edge.image.check_avif_items(data, Limits(most_pixels, 300))
+            edge.image.checks.check_avif_items(data, Limits(most_pixels, 300))
     else:
-        edge.image.check_avif_items(data, Limits(most_pixels, 300))
+        edge.image.checks.check_avif_items(data, Limits(most_pixels, 300))
 
 
 def sample_placing(offsets: list[int], runs: list[tuple[int, int]], sizes: list[int], constant: int = 0,
@@ -1114,9 +1114,9 @@ def test_an_animation_is_held_to_the_frame_size_its_sequence_header_declares(mos
     data = encoded(frames[0], "AVIF", save_all=True, append_images=frames[1:], duration=100)
     if refused:
         with pytest.raises(SourceTooLarge, match="AVIF frame coded at up to 64x48, over 3071 pixels"):
-            edge.image.check_avif_items(data, Limits(most_pixels, 300))
+            edge.image.checks.check_avif_items(data, Limits(most_pixels, 300))
     else:
-        edge.image.check_avif_items(data, Limits(most_pixels, 300))
+        edge.image.checks.check_avif_items(data, Limits(most_pixels, 300))
 
 
 def test_an_iloc_of_fields_of_no_size_locates_nothing():
@@ -1173,7 +1173,7 @@ def test_a_track_libavif_would_read_otherwise_is_unsupported(track, ambiguity):
         avif.survey(data, 300)
     else:
         with pytest.raises(UnsupportedMedia, match=f"^AVIF of a (track|sample table) of {ambiguity}$"):
-            edge.image.check_avif_items(data, Limits(50_000_000, 300))
+            edge.image.checks.check_avif_items(data, Limits(50_000_000, 300))
 
 
 @pytest.mark.parametrize(("data", "ambiguity"), [
@@ -1185,7 +1185,8 @@ def test_a_file_of_two_of_a_box_it_holds_one_of_is_unsupported(data, ambiguity):
     """A walk of each would multiply: 999 movies of 16 tracks took a helper's survey 5.4 s and 950 MB, 16 tracks
     of 999 meta boxes its checks 7.2 s."""
     with pytest.raises(UnsupportedMedia, match=f"^AVIF of {ambiguity}$"):
-        edge.image.check_avif_items(data if data[4:8] == b"ftyp" else branded(b"avif", data), Limits(50_000_000, 300))
+        edge.image.checks.check_avif_items(data if data[4:8] == b"ftyp" else branded(b"avif", data),
+                                           Limits(50_000_000, 300))
 
 
 def grid(width: int, height: int, wide: bool = False) -> bytes:
@@ -1221,9 +1222,9 @@ def test_every_size_libavif_may_scale_a_frame_to_is_declared(data, declared):
 
 def test_a_frame_declared_over_the_pixel_limit_is_refused():
     data = branded(b"avis", movie_of(sized_track(64, 48), sized_track(640, 480)))
-    edge.image.check_avif_items(data, Limits(640 * 480, 300))
+    edge.image.checks.check_avif_items(data, Limits(640 * 480, 300))
     with pytest.raises(SourceTooLarge, match="^AVIF image declared at 640x480, over 307199 pixels$"):
-        edge.image.check_avif_items(data, Limits(640 * 480 - 1, 300))
+        edge.image.checks.check_avif_items(data, Limits(640 * 480 - 1, 300))
 
 
 @pytest.mark.parametrize("animated", [False, True])
@@ -1278,14 +1279,14 @@ def test_every_frame_decoded_is_counted_at_its_size():
 @pytest.mark.parametrize(("times", "refused"), [(2, False), (1, True)])
 def test_an_avif_whose_frames_decode_more_than_the_limit_allows_in_all_is_refused(monkeypatch, times, refused):
     """A still with alpha decodes two frames: 18,000 frames of one item under lsel took a helper's render 5 s."""
-    monkeypatch.setattr(edge.image, "AVIF_DECODED_PIXELS", times)
+    monkeypatch.setattr(edge.image.checks, "AVIF_DECODED_PIXELS", times)
     image = gradient((48, 32), "RGBA")
     data = encoded(image, "AVIF")
     if refused:
         with pytest.raises(SourceTooLarge, match="^AVIF whose frames may decode more than 1 times 1536 pixels in all$"):
-            edge.image.check_avif_items(data, Limits(48 * 32, 300))
+            edge.image.checks.check_avif_items(data, Limits(48 * 32, 300))
     else:
-        edge.image.check_avif_items(data, Limits(48 * 32, 300))
+        edge.image.checks.check_avif_items(data, Limits(48 * 32, 300))
 
 
 
@@ -1353,7 +1354,7 @@ def test_an_avif_shows_what_its_clean_aperture_cuts_as_chromium_shows_it(clap, o
         stored = decoded.convert("RGB")
     expected = stored.crop(shown)
     if orientation != 1:
-        expected = expected.transpose(edge.image.UPRIGHT[orientation])
+        expected = expected.transpose(edge.image.source.UPRIGHT[orientation])
     for spec, size in (("100x,png", expected.size), ("16x16,cover,png", (16, 16))):
         rendered = render(avif_with_item_property(plain, clap, essential=True), parse_rendition(f"/{spec}/a.avif"),
                           Limits(50_000_000, 300))

@@ -174,8 +174,8 @@ LIMITED_TO_8_BY_8 = rle_bmp(8, 8, runs([[(8, 7)]] * 8))  # 64 pixels, in as many
 
 @pytest.fixture
 def rle_limits(monkeypatch):
-    monkeypatch.setattr(edge.image, "MAX_RLE_BMP_PIXELS", 64)
-    monkeypatch.setattr(edge.image, "MAX_RLE_BMP_BYTES", len(LIMITED_TO_8_BY_8))
+    monkeypatch.setattr(edge.image.checks, "MAX_RLE_BMP_PIXELS", 64)
+    monkeypatch.setattr(edge.image.checks, "MAX_RLE_BMP_BYTES", len(LIMITED_TO_8_BY_8))
 
 
 def test_a_run_length_coded_bmp_at_the_limits_renders(rle_limits):

@@ -143,7 +143,7 @@ import edge.image  # registers the decoders, builds the sRGB profile
 import cykooz_resizer
 assert cykooz_resizer.__file__.startswith(artifact), cykooz_resizer.__file__
 from edge.rendition import parse_rendition
-decoder = edge.image.webp_decoder()
+decoder = edge.image.model.webp_decoder()
 assert decoder is not None and decoder.path.startswith(artifact), "libwebp's scaled decode is not the artifact's"
 
 passthrough = {"status": "200", "statusDescription": "OK", "headers": {}}
@@ -157,7 +157,7 @@ colourful = Image.merge("RGBA", (linear, radial, linear.transpose(Image.Transpos
                                  linear.transpose(Image.Transpose.FLIP_TOP_BOTTOM)))
 for mode in ("L", "LA", "RGB", "RGBA"):
     source = colourful.convert(mode)
-    ours = edge.image.lanczos(source, (40, 31), (0.5, 0.25, 256.0, 200.0))  # one call, at this size
+    ours = edge.image.resample.lanczos(source, (40, 31), (0.5, 0.25, 256.0, 200.0))  # one call, at this size
     pillows = source.resize((40, 31), Image.Resampling.LANCZOS, box=(0.5, 0.25, 256.0, 200.0))
     seen = {"RGBA": "RGBa", "LA": "La"}.get(mode, mode)
     bands = ImageChops.difference(ours.convert(seen), pillows.convert(seen)).split()

@@ -2,7 +2,7 @@ import pytest
 from PIL import Image
 
 from edge.geometry import Geometry, as_stored, centre_crop, contain_size, plan, round_half_up, upright_size
-from edge.image import UPRIGHT
+from edge.image.source import UPRIGHT
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ import gc
 import io
 import struct
 import random
+import sys
 import threading
 import time
 import warnings
@@ -19,11 +20,13 @@ import edge.image
 from edge import avif, icc, png, tiff, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
-from edge.image import (
-    DEFAULT_QUALITY, Limits, check_pixels_in_head, declared_size, decode_pixels, encoder_options, frame_canvas,
-    MAX_FRAME_MS, Frame, encode, gif_alpha, gif_disposal, leaves_gaps, loop_option, open_source, render, source_frames,
-    webp_decoder, with_partial_edges_weighed,
-)
+from edge.image import Limits, check_pixels_in_head, render
+from edge.image.checks import declared_size
+from edge.image.frames import MAX_FRAME_MS, frame_canvas, leaves_gaps, source_frames
+from edge.image.model import DEFAULT_QUALITY, Frame, webp_decoder
+from edge.image.output import encode, encoder_options, gif_disposal, loop_option
+from edge.image.source import open_source
+from edge.image.steps import decode_pixels, gif_alpha, with_partial_edges_weighed
 from edge.rendition import parse_rendition
 from bombs import png_chunk
 from imaging import (
@@ -133,9 +136,10 @@ def test_a_tiffs_upright_size_is_the_same_as_pillow_opens_it_and_as_open_source_
     stored, exif = stored_as(quadrants((80, 40)), orientation)
     data = encoded(stored, "TIFF", exif=exif)
     source = open_source(data, LIMITS)
-    edge.image.stop_data_check(source)
+    edge.image.source.stop_data_check(source)
     with Image.open(io.BytesIO(data)) as opened:
-        assert edge.image.oriented_size(opened, data) == edge.image.oriented_size(source.image, data) == (80, 40)
+        oriented_size = edge.image.source.oriented_size
+        assert oriented_size(opened, data) == oriented_size(source.image, data) == (80, 40)
 
 
 # No browser turns a WebP by its Exif, which follows the image data (CSS Images 3 has such metadata ignored).
@@ -193,7 +197,7 @@ def jpeg_with(*segments: bytes) -> bytes:
         "png-exif-directory"])
 def test_the_orientation_is_read_where_browsers_read_it(data, orientation):
     _, image = rendered(data, "100x,png")
-    upright = STORED.transpose(edge.image.UPRIGHT[orientation]) if orientation != 1 else STORED
+    upright = STORED.transpose(edge.image.source.UPRIGHT[orientation]) if orientation != 1 else STORED
     assert image.size == upright.size
     for got, expected in zip(corners(image), corners(upright), strict=True):
         assert max_difference(got, expected) <= LOSSY_EPSILON["jpeg"]
@@ -216,14 +220,14 @@ def test_an_avifs_exif_is_read_with_its_header_once_twice_or_not_at_all(exif, or
     measure)."""
     image = Image.new("RGB", (4, 2))
     image.format, image.info["exif"] = "AVIF", exif
-    assert edge.image.exif_orientation(image, b"") == orientation
+    assert edge.image.source.exif_orientation(image, b"") == orientation
 
 
 def test_a_size_the_target_cannot_hold_is_refused_before_the_pixels_are_decoded(monkeypatch):
     """A PNG's orientation is known without decoding it (above), so a 400 costs no decode: an APNG of
     large frames too wide for WebP took 3.3 s to refuse (a helper's measure), Pillow decoding its
     first frame as it looked for an eXIf after the pixels."""
-    monkeypatch.setitem(edge.image.MAX_SIDE, "webp", 299)
+    monkeypatch.setitem(edge.image.checks.MAX_SIDE, "webp", 299)
     with pytest.raises(BadRequest, match="is over webp's 299"):
         rendered(png_with_corrupt_data(), "x200,webp")
 
@@ -704,9 +708,9 @@ def test_sixteen_bit_grayscale_keeps_its_transparent_value():
 def test_sixteen_bit_grey_comes_to_eight_bits_strip_by_strip_in_either_byte_order(monkeypatch, mode, key):
     """Strips of two rows, the last of one: each pixel its high byte, and only the key itself transparent, not a
     value that shares one of its bytes."""
-    from edge.image import in_working_mode
+    from edge.image.steps import in_working_mode
 
-    monkeypatch.setattr(edge.image, "STRIP_PIXELS", 7)
+    monkeypatch.setattr(edge.image.steps, "STRIP_PIXELS", 7)
     values = [(x * 9_001 + y * 7_919) % 65536 for y in range(7) for x in range(3)]
     values[10] = values[11] = 257 * 128  # the key, where a key is set
     values[12], values[13] = 257 * 128 + 1, 128  # the key's high byte alone, its low byte alone
@@ -783,14 +787,14 @@ def test_a_deflate_tiff_with_corrupt_pixels_that_libtiff_decodes_is_refused():
 def test_a_tiff_refused_by_its_check_leaves_no_cycle_holding_its_pixels(monkeypatch):
     """As for a PNG (test_png): re-raised where the source is at hand, the check's error would hold the source,
     and with it the decoded image, in a cycle only the garbage collector frees."""
-    checks, real = [], edge.image.start_tiff_strip_check
+    checks, real = [], edge.image.checks.start_tiff_strip_check
 
     def watched(*arguments):
         check = real(*arguments)
         checks.append(weakref.ref(check))
         return check
 
-    monkeypatch.setattr(edge.image, "start_tiff_strip_check", watched)
+    monkeypatch.setattr(edge.image.checks, "start_tiff_strip_check", watched)
     gc.disable()
     try:
         with pytest.raises(UnsupportedMedia):
@@ -1863,7 +1867,7 @@ HEADS = {
     "webp-animated": lambda: animation("WEBP"),
     "bmp": lambda: encoded(gradient((90, 60)), "BMP"),
 }
-# Formats whose size only the whole file tells (edge.image.tells_its_size_only_whole).
+# Formats whose size only the whole file tells (edge.image.checks.tells_its_size_only_whole).
 WHOLE_ONLY = {
     "avif": lambda: encoded(gradient((90, 60)), "AVIF"),
     "tiff": lambda: encoded(gradient((90, 60)), "TIFF"),
@@ -2018,8 +2022,8 @@ def test_a_large_source_is_shrunk_before_lanczos(monkeypatch, source_format, shr
     output (what quality asks) and less than four times (what speed asks)."""
     import edge.image
 
-    real_lanczos, seen = edge.image.lanczos, []
-    monkeypatch.setattr(edge.image, "lanczos",
+    real_lanczos, seen = edge.image.resample.lanczos, []
+    monkeypatch.setattr(edge.image.steps, "lanczos",
                         lambda image, *rest: seen.append(image.size) or real_lanczos(image, *rest))
     result, _ = rendered(encoded(gradient((2000, 1500)), source_format), "250x,png")
     assert result.size == (250, 188) and seen == [shrunk]
@@ -2150,8 +2154,10 @@ def libwebp_decodes(monkeypatch) -> list[tuple[int, int]]:
 
 
 def without_libwebp(monkeypatch) -> None:
-    """Every WebP decoded by Pillow, as where no libwebp loads."""
-    monkeypatch.setattr("edge.image.webp_decoder", lambda: None)
+    """Every WebP decoded by Pillow, as where no libwebp loads: in each of the engine's modules that asks for it."""
+    for name, module in list(sys.modules.items()):
+        if name.startswith("edge.image.") and hasattr(module, "webp_decoder"):
+            monkeypatch.setattr(module, "webp_decoder", lambda: None)
 
 
 PHOTO_WEBP = (1600, 1200)
@@ -2307,8 +2313,8 @@ RESAMPLED_REGIONS = pytest.mark.parametrize(("size", "region"), [
 
 
 def weighted(resample, source: Image.Image, size: tuple[int, int], region) -> Image.Image:
-    """One of the engine's SIMD resamplers, on colour weighted by alpha, as edge.image.lanczos runs it."""
-    from edge.image import alpha_weighted as engine_alpha_weighted
+    """One of the engine's SIMD resamplers, on colour weighted by alpha, as edge.image.resample.lanczos runs it."""
+    from edge.image.resample import alpha_weighted as engine_alpha_weighted
 
     return engine_alpha_weighted(source, lambda pixels: resample(pixels, size, region))
 
@@ -2317,7 +2323,7 @@ def weighted(resample, source: Image.Image, size: tuple[int, int], region) -> Im
 @RESAMPLED_REGIONS
 def test_resampling_in_strips_matches_one_resize(mode, size, region):
     """Each strip's box is rounded apart, so a few pixels may be a level or two off."""
-    from edge.image import simd_lanczos, simd_lanczos_in_strips
+    from edge.image.resample import simd_lanczos, simd_lanczos_in_strips
 
     source = gradient((1000, 700), "RGBA" if "A" in mode else "RGB").convert(mode)
     expected = weighted(simd_lanczos, source, size, region)
@@ -2338,7 +2344,7 @@ def test_a_strip_whose_float_bottom_passes_the_image_still_renders():
 def test_resampled_is_pillows_lanczos_within_a_level_or_two(mode, size, region):
     """Compared premultiplied: the colour of a nearly transparent pixel is a ratio of two tiny
     numbers. The divide by alpha (SIMD) rounds apart from Pillow's by one level more."""
-    from edge.image import simd_lanczos
+    from edge.image.resample import simd_lanczos
 
     source = gradient((1000, 700), "RGBA" if "A" in mode else "RGB").convert(mode)
     ours = weighted(simd_lanczos, source, size, region)
@@ -2350,7 +2356,7 @@ def test_resampled_is_pillows_lanczos_within_a_level_or_two(mode, size, region):
 @pytest.mark.parametrize("mode", ["LA", "RGBA"])
 def test_premultiplying_by_simd_is_pillows_and_undoing_it_within_a_level(mode):
     """LA goes as RGBA, whose three equal colour bands come back to one exactly."""
-    from edge.image import premultiplied, unpremultiplied
+    from edge.image.resample import premultiplied, unpremultiplied
 
     source = gradient((300, 200), "RGBA").convert(mode)
     untouched = source.tobytes()
@@ -2366,7 +2372,7 @@ def test_the_simd_resampler_writes_the_same_bytes_with_every_instruction_set(mon
     """Outputs are deterministic: a miss served at another edge, on another CPU, stores the same object."""
     import cykooz_resizer
 
-    from edge import image as engine
+    from edge.image import resample as engine
 
     noise = [Image.effect_noise((700, 500), 60) for _ in range(4)]
     source = Image.merge("RGBA", noise).convert(mode) if mode != "L" else noise[0]
@@ -2387,7 +2393,7 @@ def test_the_simd_resampler_writes_the_same_bytes_with_every_instruction_set(mon
 
 @pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
 def test_no_working_mode_is_resampled_by_pillows_scalar_lanczos(monkeypatch, mode):
-    from edge.image import lanczos
+    from edge.image.resample import lanczos
 
     def scalar(*_, **__):
         raise AssertionError("Pillow's own resize ran")
@@ -2521,7 +2527,7 @@ def test_primaries_nearly_on_one_line_leave_the_colours_as_they_are():
     assert as_shown(image) == GAMMA_COLOURS
 
 
-# LittleCMS's optimised grey transform would show 1 and 2 as 6 and 12 here (edge.image.grey_to_srgb).
+# LittleCMS's optimised grey transform would show 1 and 2 as 6 and 12 here (edge.image.colour.grey_to_srgb).
 @pytest.mark.parametrize(("levels", "chunks", "shown"), [
     ([1, 2, 8, 32, 64, 128, 192, 240], [gama_chunk(100_000)], [13, 22, 50, 99, 137, 188, 225, 248]),
     ([1, 2, 8, 32, 64, 128, 192, 240], [gama_chunk(200_000)], [71, 84, 117, 161, 188, 219, 240, 252]),
@@ -2590,15 +2596,15 @@ def test_a_profile_after_the_pixels_is_not_read(target):
 def test_an_animations_frames_are_converted_through_one_transform(monkeypatch, kept_bytes, builds_kept, builds_large):
     """Built once, whether the profile is small enough to be kept among eight, or is kept alone as the last large
     one, to the same pixels."""
-    monkeypatch.setattr(edge.image, "MOST_KEPT_PROFILE_BYTES", kept_bytes)
+    monkeypatch.setattr(edge.image.colour, "MOST_KEPT_PROFILE_BYTES", kept_bytes)
     frames = [gradient((16, 16)).rotate(angle) for angle in (0, 90, 180)]
     data = encoded(frames[0], "PNG", save_all=True, append_images=frames[1:], icc_profile=DISPLAY_P3)
-    edge.image._kept_transform.cache_clear()
-    edge.image._last_large_transform.cache_clear()
+    edge.image.colour._kept_transform.cache_clear()
+    edge.image.colour._last_large_transform.cache_clear()
     result, image = rendered(data, "8x,gif")
-    kept, large = edge.image._kept_transform.cache_info(), edge.image._last_large_transform.cache_info()
+    kept, large = edge.image.colour._kept_transform.cache_info(), edge.image.colour._last_large_transform.cache_info()
     assert (result.frames, (kept.misses, kept.hits), (large.misses, large.hits)) == (3, builds_kept, builds_large)
-    monkeypatch.setattr(edge.image, "MOST_KEPT_PROFILE_BYTES", 1024 * 1024)
+    monkeypatch.setattr(edge.image.colour, "MOST_KEPT_PROFILE_BYTES", 1024 * 1024)
     assert render(data, parse_rendition("/8x,gif/key"), LIMITS).body == result.body
 
 
@@ -2608,10 +2614,10 @@ def test_a_profile_littlecms_cannot_build_on_is_tried_once_for_an_animation():
     frames = [gradient((16, 16)).rotate(angle) for angle in (0, 90, 180)]
     broken = DISPLAY_P3[:12] + b"link" + DISPLAY_P3[16:]  # a device link: browsers read it, LittleCMS builds none
     data = encoded(frames[0], "PNG", save_all=True, append_images=frames[1:], icc_profile=broken)
-    edge.image._kept_transform.cache_clear()
+    edge.image.colour._kept_transform.cache_clear()
     result, image = rendered(data, "8x,gif")
-    info = edge.image._kept_transform.cache_info()
-    assert (result.frames, info.misses, info.hits, edge.image._kept_transform(broken, "RGB")) == (3, 1, 2, None)
+    info = edge.image.colour._kept_transform.cache_info()
+    assert (result.frames, info.misses, info.hits, edge.image.colour._kept_transform(broken, "RGB")) == (3, 1, 2, None)
 
 
 # --- a frame no step changed, apart from its source --------------------------------

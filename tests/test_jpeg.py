@@ -11,13 +11,14 @@ import bombs
 import edge.image
 from edge import jpeg
 from edge.errors import SourceTooLarge, UnsupportedMedia
-from edge.image import Limits, check_jpeg_data, render
+from edge.image import Limits, render
+from edge.image.checks import check_jpeg_data
 from edge.rendition import parse_rendition
 from imaging import (
     DISPLAY_P3, app1, encoded, exif_directories, exif_with, gradient, largest_difference, lossless_jpeg, tiff_pointing,
 )
 
-STEPS = edge.image.MAX_JPEG_HEADER_STEPS
+STEPS = edge.image.checks.MAX_JPEG_HEADER_STEPS
 # Pillow's subsampling codes: 0 is 4:4:4, 1 is 4:2:2, 2 is 4:2:0.
 LUMA_SAMPLING = {0: (1, 1), 1: (2, 1), 2: (2, 2)}
 
@@ -305,7 +306,7 @@ def test_what_pillow_does_not_walk_is_not_counted(data):
 @pytest.mark.parametrize("flood", [EMPTY_COMMENT * 21, b"\xff" * 21, b"\xff\xe1\x00\x02" * 21,
                                    EMPTY_COMMENT + b"\x01" * 21])
 def test_a_jpeg_whose_header_pillow_would_walk_too_long_is_too_large_before_it_opens(monkeypatch, pillow_opens, flood):
-    monkeypatch.setattr(edge.image, "MAX_JPEG_HEADER_STEPS", 20)
+    monkeypatch.setattr(edge.image.checks, "MAX_JPEG_HEADER_STEPS", 20)
     data = encoded(Image.new("RGB", (8, 8)), "JPEG")
     with pytest.raises(SourceTooLarge, match="more than 20 markers"):
         render(data[:2] + flood + data[2:], parse_rendition("/4x/a.jpg"), Limits(50_000_000, 300))
@@ -315,7 +316,7 @@ def test_a_jpeg_whose_header_pillow_would_walk_too_long_is_too_large_before_it_o
 def test_a_jpeg_whose_header_walk_is_at_the_limit_renders(monkeypatch):
     data = encoded(Image.new("RGB", (8, 8)), "JPEG")
     steps = next(n for n in range(10_000) if not steps_over(data, n))
-    monkeypatch.setattr(edge.image, "MAX_JPEG_HEADER_STEPS", steps + 5)
+    monkeypatch.setattr(edge.image.checks, "MAX_JPEG_HEADER_STEPS", steps + 5)
     rendered = render(data[:2] + EMPTY_COMMENT * 5 + data[2:], parse_rendition("/4x/a.jpg"), Limits(50_000_000, 300))
     assert Image.open(io.BytesIO(rendered.body)).size == (4, 4)
 
@@ -330,7 +331,7 @@ def test_coded_data_is_counted_past_no_more_segments_than_the_limit(monkeypatch,
 
 def test_a_head_whose_walk_is_over_the_limit_is_too_large_before_pillow_opens_it(monkeypatch, pillow_opens):
     """The early pixel check reads the first pieces of an original as Pillow walks them: the same count goes first."""
-    monkeypatch.setattr(edge.image, "MAX_JPEG_HEADER_STEPS", 20)
+    monkeypatch.setattr(edge.image.checks, "MAX_JPEG_HEADER_STEPS", 20)
     head = encoded(Image.new("RGB", (8, 8)), "JPEG")[:2] + EMPTY_COMMENT * 30
     with pytest.raises(SourceTooLarge, match="more than 20 markers"):
         edge.image.check_pixels_in_head(head, Limits(50_000_000, 300))
@@ -361,7 +362,7 @@ def test_the_exif_is_gathered_as_pillow_gathers_it(header, exif):
                                                                 (7, 11, False)])
 def test_exif_whose_first_directory_pillow_would_decode_too_long_is_too_large(monkeypatch, source, field_type,
                                                                                 count, refused):
-    monkeypatch.setattr(edge.image, "MAX_EXIF_VALUES", 10)
+    monkeypatch.setattr(edge.image.checks, "MAX_EXIF_VALUES", 10)
     data = encoded(Image.new("RGB", (8, 8)), source, exif=exif_with(field_type, count))
     spec = parse_rendition(f"/4x/a.{source.lower()}")
     # Pillow decodes a JPEG's as it opens it, an AVIF's as it states irot and imir in it. A PNG's orientation is
@@ -385,7 +386,7 @@ def test_a_jpeg_whose_exif_counts_more_entries_than_it_holds_is_shown():
 
 def test_a_jpegs_exif_is_checked_before_pillow_opens_it(monkeypatch, pillow_opens):
     """Pillow decodes a JPEG's Exif as it opens it, for a resolution."""
-    monkeypatch.setattr(edge.image, "MAX_EXIF_VALUES", 10)
+    monkeypatch.setattr(edge.image.checks, "MAX_EXIF_VALUES", 10)
     data = encoded(Image.new("RGB", (8, 8)), "JPEG", exif=exif_with(5, 11))
     with pytest.raises(SourceTooLarge, match="^Exif of a directory of more than 1000 entries, or of more than 10 "):
         render(data, parse_rendition("/4x/a.jpg"), Limits(50_000_000, 300))
@@ -398,7 +399,7 @@ def with_exif_segments(count: int) -> bytes:
 
 
 def test_a_jpeg_of_as_many_exif_segments_as_the_limit_renders(monkeypatch):
-    monkeypatch.setattr(edge.image, "MAX_EXIF_SEGMENTS", 2)
+    monkeypatch.setattr(edge.image.checks, "MAX_EXIF_SEGMENTS", 2)
     rendered = render(with_exif_segments(2), parse_rendition("/4x/a.jpg"), Limits(50_000_000, 300))
     assert Image.open(io.BytesIO(rendered.body)).size == (4, 4)
 
@@ -410,7 +411,7 @@ def test_a_jpeg_of_more_exif_segments_than_the_limit_is_too_large_before_pillow_
                                                                                           after, ends):
     """Pillow grows one bytes object by each Exif segment in turn (640 of 64 KB took it 2.4 s), also when it
     fails on what follows them: a code it does not know, a frame it cannot read, the file's end."""
-    monkeypatch.setattr(edge.image, "MAX_EXIF_SEGMENTS", 2)
+    monkeypatch.setattr(edge.image.checks, "MAX_EXIF_SEGMENTS", 2)
     photo = with_exif_segments(3)
     tables = photo.index(b"\xff\xdb")
     data = photo[:tables] + after + (b"" if ends else photo[tables:])
@@ -462,7 +463,7 @@ def test_the_size_is_read_from_every_head_as_pillow_reads_it(data):
 
 
 def test_a_heads_size_is_read_without_pillow(pillow_opens):
-    assert edge.image.declared_size(PHOTO[:first_scan_data(PHOTO)]) == (40, 30)
+    assert edge.image.checks.declared_size(PHOTO[:first_scan_data(PHOTO)]) == (40, 30)
     assert pillow_opens == []
 
 
@@ -549,7 +550,7 @@ def test_scans_are_counted_past_no_more_segments_than_the_limit(monkeypatch, seg
 
 def test_a_baseline_jpeg_of_more_scans_than_the_limit_is_not_decoded_past_its_first(monkeypatch):
     """Not refused as too large: libjpeg stops at its second scan, which Pillow reports as broken data."""
-    monkeypatch.setattr(edge.image, "MAX_JPEG_SCANS", 10)
+    monkeypatch.setattr(edge.image.checks, "MAX_JPEG_SCANS", 10)
     data = BASELINE
     for _ in range(10):
         data = with_extra_scan(data)
@@ -558,7 +559,7 @@ def test_a_baseline_jpeg_of_more_scans_than_the_limit_is_not_decoded_past_its_fi
 
 
 def test_a_jpeg_of_as_many_scans_as_the_limit_renders(monkeypatch):
-    monkeypatch.setattr(edge.image, "MAX_JPEG_SCANS", PROGRESSIVE.count(b"\xff\xda"))
+    monkeypatch.setattr(edge.image.checks, "MAX_JPEG_SCANS", PROGRESSIVE.count(b"\xff\xda"))
     assert Image.open(io.BytesIO(render(PROGRESSIVE, parse_rendition("/24x/a.jpg"), Limits(50_000_000, 300)).body)
                       ).size == (24, 16)
 
@@ -569,7 +570,7 @@ def test_a_jpeg_past_a_scan_limit_is_too_large_before_pillow_opens_it(monkeypatc
     data = PROGRESSIVE
     while len(scans_of(data)) < 11:
         data = with_extra_scan(data)
-    monkeypatch.setattr(edge.image if limit.startswith("MAX") else jpeg, limit, 10)
+    monkeypatch.setattr(edge.image.checks if limit.startswith("MAX") else jpeg, limit, 10)
     with pytest.raises(SourceTooLarge, match=refusal):
         render(data, parse_rendition("/24x/a.jpg"), Limits(50_000_000, 300))
     assert pillow_opens == []
@@ -578,7 +579,7 @@ def test_a_jpeg_past_a_scan_limit_is_too_large_before_pillow_opens_it(monkeypatc
 @pytest.mark.parametrize("where", ["exif", "gps", "interop"])
 def test_exif_whose_exif_gps_or_interop_directory_pillow_may_decode_too_long_is_too_large(monkeypatch, where):
     """Pillow decodes them whole where it rewrites Exif (an AVIF's) or loads a TIFF; held to the same limits."""
-    monkeypatch.setattr(edge.image, "MAX_EXIF_VALUES", 10)
+    monkeypatch.setattr(edge.image.checks, "MAX_EXIF_VALUES", 10)
     directories = {where: [(1000, 5, 11)], **({"exif": [(1001, 3, 1)]} if where == "interop" else {})}
     exif = b"Exif\x00\x00" + tiff_pointing([(0x0112, 3, 1)], **directories, order=">")
     with pytest.raises(SourceTooLarge, match="^Exif of a directory of more than 1000 entries, or of more than 10 "):
@@ -605,13 +606,13 @@ def test_the_pixels_of_components_all_scans_decode_are_held_to_the_limit(monkeyp
                                                                           refused):
     """48 x 32 pixels times the components of each scan, four times that arithmetic-coded."""
     work = 48 * 32 * sum(scans_of(data)) * weight
-    monkeypatch.setattr(edge.image, "MAX_JPEG_SCAN_PIXELS", work - refused)
+    monkeypatch.setattr(edge.image.checks, "MAX_JPEG_SCAN_PIXELS", work - refused)
     if refused:
         with pytest.raises(SourceTooLarge, match="JPEG whose scans decode more than"):
             render(data, parse_rendition("/24x/a.jpg"), Limits(50_000_000, 300))
         assert pillow_opens == []
     else:
-        edge.image.check_what_pillow_walks(data, Limits(50_000_000, 300))
+        edge.image.checks.check_what_pillow_walks(data, Limits(50_000_000, 300))
 
 
 @pytest.mark.parametrize(("data", "found"), [
@@ -638,13 +639,13 @@ def test_every_arithmetic_coded_frame_is_told_from_its_bytes(code):
 def test_exif_is_checked_past_the_header_pillow_takes_off_twice(monkeypatch, prefixes, refused):
     """Pillow takes "Exif\\0\\0" off as it reads a file and again in getexif(): a reviewer's doubled header hid 40 MB
     of Exif from a check that took it off once. Under a third, Pillow reads no Exif."""
-    monkeypatch.setattr(edge.image, "MAX_EXIF_VALUES", 10)
+    monkeypatch.setattr(edge.image.checks, "MAX_EXIF_VALUES", 10)
     exif = b"Exif\x00\x00" * (prefixes - 1) + exif_with(5, 11)
     if refused:
         with pytest.raises(SourceTooLarge, match="^Exif of a directory of more than 1000 entries, or of more than 10 "):
-            edge.image.check_exif(exif)
+            edge.image.checks.check_exif(exif)
     else:
-        edge.image.check_exif(exif)
+        edge.image.checks.check_exif(exif)
 
 
 # --- its ICC profile, as Chromium puts it together ------------------------------

@@ -15,6 +15,8 @@ from PIL import Image
 from edge import gif, image
 from edge.errors import BadRequest, EdgeError
 from edge.geometry import plan
+from edge.image.model import CONTENT_TYPES as OUTPUT_CONTENT_TYPES
+from edge.image.source import open_source
 from edge.rendition import S3_MAX_KEY_BYTES, parse_derivative_key, parse_rendition
 from imaging import DERIVATIVES, ORIGINALS, body_bytes, encoded, gradient, header, origin_response
 from safety import assert_clean, hostile_event, invoked, moto_s3, s3  # noqa: F401 - fixtures
@@ -198,7 +200,7 @@ def test_any_original(s3, original, spec):
         assert response["status"] in ("200", "400", "413", "415", "500")
         if response["status"] == "400":  # the only 400 an original makes: an output taller or wider than its format
             named = spec.rpartition(",")[2]
-            formats = [named] if named in image.CONTENT_TYPES else list(image.CONTENT_TYPES)  # else its default
+            formats = [named] if named in OUTPUT_CONTENT_TYPES else list(OUTPUT_CONTENT_TYPES)  # else its default
             assert response["body"] in [f"Too large for {name}.\n" for name in formats]
     finally:
         clear_derivatives(s3)
@@ -239,7 +241,7 @@ def test_the_gif_scan_only_raises_malformed_gif(data, max_frames):
 @given(data=originals, max_pixels=st.sampled_from([1, 100, 50_000_000]), max_frames=st.sampled_from([1, 2, 300]))
 def test_opening_an_original_raises_only_edge_errors(data, max_pixels, max_frames):
     try:
-        source = image.open_source(data, image.Limits(max_pixels, max_frames))
+        source = open_source(data, image.Limits(max_pixels, max_frames))
     except EdgeError as error:
         assert error.status in (413, 415)
         return

@@ -18,7 +18,7 @@ from imaging import (
     EXIF_POINTER, XMP_ORIENTATION_6, DirectoryAt, encoded, exif_directories, gradient, largest_difference,
     little_endian_tiff, noise_image, tiff_pointing, tiled_tiff)
 
-ENTRIES = edge.image.MAX_TIFF_ENTRIES
+ENTRIES = edge.image.checks.MAX_TIFF_ENTRIES
 PIXELS = noise_image((64, 48)).tobytes()  # 9216 bytes that deflate keeps nearly as they are
 STREAM = zlib.compress(PIXELS)
 
@@ -144,7 +144,7 @@ def test_what_cannot_be_read_is_left_to_pillow(data):
     ("MAX_EXIF_VALUES", tiff_pointing([(256, 3, 1)], exif=[(1000, 5, 11)]), "TIFF's Exif or GPS directory"),
 ], ids=["values", "strips", "exif-directory"])
 def test_a_tiff_past_a_limit_is_too_large_before_pillow_opens_it(monkeypatch, pillow_opens, limit, data, refusal):
-    monkeypatch.setattr(edge.image, limit, 10)
+    monkeypatch.setattr(edge.image.checks, limit, 10)
     with pytest.raises(SourceTooLarge, match=refusal):
         edge.image.render(data, parse_rendition("/4x/a.tif"), edge.image.Limits(50_000_000, 300))
     assert pillow_opens == []
@@ -233,7 +233,7 @@ def test_the_strips_or_tiles_are_counted_from_their_offsets(entries, count):
 
 def test_a_tiff_of_as_many_strips_as_the_limit_renders(monkeypatch):
     data = encoded(noise_image((40, 30)), "TIFF", compression="raw")
-    monkeypatch.setattr(edge.image, "MAX_TIFF_STRIPS", tiff.strips(data, ENTRIES))
+    monkeypatch.setattr(edge.image.checks, "MAX_TIFF_STRIPS", tiff.strips(data, ENTRIES))
     assert tiff.strips(data, ENTRIES) >= 1
     assert Image.open(io.BytesIO(edge.image.render(data, parse_rendition("/4x/a.tif"),
                                                    edge.image.Limits(50_000_000, 300)).body)).size == (4, 3)
@@ -251,10 +251,10 @@ def jpeg_tiles(image: Image.Image, tile: int, cut: bool = False, **options) -> t
 
 
 def scan_work(monkeypatch, data: bytes, most: int) -> None:
-    monkeypatch.setattr(edge.image, "MAX_JPEG_SCAN_PIXELS", most)
+    monkeypatch.setattr(edge.image.checks, "MAX_JPEG_SCAN_PIXELS", most)
     image = Image.open(io.BytesIO(data))
-    pieces = edge.image.tiff_pieces(image)
-    edge.image.check_tiff_jpeg_scans(image, pieces, edge.image.tiff_jpeg_sizes(data, pieces), data)
+    pieces = edge.image.checks.tiff_pieces(image)
+    edge.image.checks.check_tiff_jpeg_scans(image, pieces, edge.image.checks.tiff_jpeg_sizes(data, pieces), data)
 
 
 def test_jpeg_tiffs_render(monkeypatch):
@@ -291,7 +291,7 @@ def test_a_jpeg_tiffs_tiles_are_counted_by_their_scans_each_arithmetic_coded_one
 
 def test_a_jpeg_tiff_past_the_scan_limit_is_too_large_before_it_is_decoded(monkeypatch):
     data, _ = jpeg_tiles(gradient((40, 30), "L"), 16, progressive=True)
-    monkeypatch.setattr(edge.image, "MAX_JPEG_SCAN_PIXELS", 100)
+    monkeypatch.setattr(edge.image.checks, "MAX_JPEG_SCAN_PIXELS", 100)
     monkeypatch.setattr(Image.Image, "load", lambda _: pytest.fail("decoded"))
     with pytest.raises(SourceTooLarge, match="TIFF whose JPEG strips or tiles"):
         edge.image.render(data, parse_rendition("/20x/a.tif"), edge.image.Limits(50_000_000, 300))
@@ -364,7 +364,7 @@ def test_a_tiff_stored_wider_than_high_renders_upright_however_it_is_turned(orie
     stored = gradient((96, 32))
     data = encoded(stored, "TIFF", tiffinfo={274: orientation}, compression=compression)
     rendered = edge.image.render(data, parse_rendition("/100x,png/a.tif"), edge.image.Limits(50_000_000, 300))
-    upright = stored if orientation == 1 else stored.transpose(edge.image.UPRIGHT[orientation])
+    upright = stored if orientation == 1 else stored.transpose(edge.image.source.UPRIGHT[orientation])
     image = Image.open(io.BytesIO(rendered.body))
     assert (image.mode, image.size, image.tobytes()) == ("RGB", upright.size, upright.tobytes())
 
@@ -408,7 +408,7 @@ def test_an_uncompressed_tiled_tiff_renders_upright_however_it_is_turned(orienta
     stored = noise_image((40, 24)).convert("L")
     rendered = edge.image.render(turned_tiles(stored, (16, 32), orientation), parse_rendition("/40x,png/a.tif"),
                                  edge.image.Limits(50_000_000, 300))
-    upright = stored if orientation == 1 else stored.transpose(edge.image.UPRIGHT[orientation])
+    upright = stored if orientation == 1 else stored.transpose(edge.image.source.UPRIGHT[orientation])
     image = Image.open(io.BytesIO(rendered.body))
     assert (image.size, image.tobytes()) == (upright.size, upright.tobytes())
 
@@ -435,7 +435,7 @@ def test_deflate_tiles_of_the_widest_pixels_inflate_within_the_size_as_stored_ho
     stored = noise_image((16, 256)).convert("RGBA")
     rendered = edge.image.render(turned_tiles(stored, (256, 16), orientation, compression=8),
                                  parse_rendition("/256x,png/a.tif"), edge.image.Limits(50_000_000, 300))
-    upright = stored if orientation == 1 else stored.transpose(edge.image.UPRIGHT[orientation])
+    upright = stored if orientation == 1 else stored.transpose(edge.image.source.UPRIGHT[orientation])
     image = Image.open(io.BytesIO(rendered.body))
     assert (image.mode, image.size, image.tobytes()) == ("RGBA", upright.size, upright.tobytes())
 
@@ -508,10 +508,10 @@ def test_pixels_decoded_to_another_size_than_declared_are_refused(turned_by):
         writer.newFrame()
         gradient((8, 8)).save(writer, "TIFF")
         writer.newFrame()
-    source = edge.image.open_source(buffer.getvalue(), edge.image.Limits(50_000_000, 300))
+    source = edge.image.source.open_source(buffer.getvalue(), edge.image.Limits(50_000_000, 300))
     assert source.image.n_frames == 2
     with pytest.raises(UnsupportedMedia, match="^decoded 24x40, where it declared 40x24$"):
-        edge.image.decode_pixels(source.image)
+        edge.image.steps.decode_pixels(source.image)
 
 
 @pytest.mark.parametrize(("rows_per_strip", "strips", "planar"), [(4, 4, 1), (16, 1, 1), (5, 4, 1), (4, 12, 2)])
@@ -612,7 +612,7 @@ def test_each_jpeg_strip_s_frame_header_is_read_once_for_both_checks(monkeypatch
     rendered = edge.image.render(data, parse_rendition("/16x/a.tif"), edge.image.Limits(50_000_000, 300))
     assert Image.open(io.BytesIO(rendered.body)).size == (16, 7)
     offsets = Image.open(io.BytesIO(data)).tag_v2[273]
-    share = edge.image.MOST_TIFF_JPEG_MARKERS // 6
+    share = edge.image.checks.MOST_TIFF_JPEG_MARKERS // 6
     assert walked == [(offset, offset + len(strip), share) for offset, strip in zip(offsets, [first, last] * 3)]
 
 
@@ -712,12 +712,12 @@ def test_a_jpeg_strip_libtiff_fails_on_is_unsupported(strip, refusal):
 def test_a_jpeg_strip_s_frame_header_is_sought_within_an_equal_share_of_the_markers(monkeypatch):
     """Pillow's JPEG has its frame header third, after JFIF's segment and the quantization table. At the most strips
     a TIFF may have, each is sought within 4 markers: 0.2-0.3 s for all, its header checks with it (by hand)."""
-    assert edge.image.tiff_jpeg_markers(edge.image.MAX_TIFF_STRIPS) == 4
-    assert edge.image.tiff_jpeg_markers(1) == edge.image.MAX_JPEG_HEADER_STEPS
+    assert edge.image.checks.tiff_jpeg_markers(edge.image.checks.MAX_TIFF_STRIPS) == 4
+    assert edge.image.checks.tiff_jpeg_markers(1) == edge.image.checks.MAX_JPEG_HEADER_STEPS
     data = jpeg_strip_tiff((32, 14), 8, [WHITE_STRIP, WHITE_LAST])
-    monkeypatch.setattr(edge.image, "MOST_TIFF_JPEG_MARKERS", 2 * 3)
+    monkeypatch.setattr(edge.image.checks, "MOST_TIFF_JPEG_MARKERS", 2 * 3)
     assert rendered_whole(data).size == (32, 14)
-    monkeypatch.setattr(edge.image, "MOST_TIFF_JPEG_MARKERS", 2 * 3 - 1)
+    monkeypatch.setattr(edge.image.checks, "MOST_TIFF_JPEG_MARKERS", 2 * 3 - 1)
     with pytest.raises(UnsupportedMedia, match="strip or tile 0 is a JPEG without a frame header among its first 2 "):
         edge.image.render(data, parse_rendition("/16x/a.tif"), edge.image.Limits(50_000_000, 300))
 

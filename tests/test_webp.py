@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from edge import webp
-from edge.image import decoded_image, webp_decoder
+from edge.image.model import webp_decoder
+from edge.image.steps import decoded_image
 from imaging import encoded, gradient
 
 BLUE_GREY = (40, 90, 160)
@@ -147,7 +148,7 @@ def test_at_its_own_size_the_decode_is_pillows_pixel_for_pixel(decoder, mode, op
 OUT_OF_ADDRESS_SPACE = """
 import resource, sys
 from pathlib import Path
-from edge.image import webp_decoder
+from edge.image.model import webp_decoder
 decoder, data = webp_decoder(), Path(sys.argv[1]).read_bytes()
 pages = int(Path("/proc/self/statm").read_text().split()[0])
 resource.setrlimit(resource.RLIMIT_AS, (pages * resource.getpagesize() + (6 << 20), resource.RLIM_INFINITY))

@@ -1,0 +1,293 @@
+"""The encode: frames that show alike merged, delays and plays written as each format can hold them, the
+encoder's options for each format, and no metadata of the source's but its colour."""
+
+import io
+import zlib
+from dataclasses import replace
+from typing import NamedTuple
+
+from PIL import Image, ImageChops, ImageFile
+
+from edge import avif, webp
+from edge.image.frames import BROWSERS_SLOW_DOWN_MS, GIF_KEEP, GIF_RESTORE_BACKGROUND, MAX_FRAME_MS
+from edge.image.model import (
+    DEFAULT_QUALITY, ICC_OUTPUTS, OPAQUE, WORKING_ALPHA_MODES, Frame, Source, webp_decoder, worker_pool,
+)
+
+MAX_GIF_REPEATS = MAX_WEBP_PLAYS = 65_535  # both counts take 16 bits
+GIF_DELAY_UNIT_MS = 10
+SHORTEST_GIF_DELAY_MS = BROWSERS_SLOW_DOWN_MS + GIF_DELAY_UNIT_MS
+MOST_APNG_EXACT_MS = 65_535  # a delay of n/1000 s, reduced, whose terms are both 16 bits
+MOST_WEBP_MS = 2**31 - 1  # an animation's whole time
+# Lossless, the bench's photos take 3.4-3.8 bits a pixel, a logo or a screenshot 0.02-0.06 (by hand).
+LOSSLESS_MAX_BITS_PER_PIXEL = 2
+FLAT_IMAGE_COLOURS = 4096  # at most this many colours: a graphic rather than a photo (png_strategy)
+
+
+def merge_repeated(frames: list[Frame]) -> list[Frame]:
+    """Fold a frame identical to the one before into it, adding up the durations (as browsers show them:
+    whole_ms).
+
+    Pillow's GIF and APNG writers fold such frames themselves, but then trip over
+    the per-frame option lists; a still image is what is left when all are alike.
+    """
+    if len(frames) < 2:
+        return frames
+    merged, kept_pixels = frames[:1], frames[0].image.tobytes()  # each frame's pixels are read once
+    for frame in frames[1:]:
+        previous, pixels = merged[-1], frame.image.tobytes()
+        if frame.image.mode == previous.image.mode and pixels == kept_pixels:
+            merged[-1] = replace(previous, duration=min(previous.duration + frame.duration, MAX_FRAME_MS))
+        else:
+            merged.append(frame)
+            kept_pixels = pixels
+    return merged
+
+
+def drop_unshown_alpha(frames: list[Frame]) -> None:
+    """Drop the frames' alpha where every one of them is opaque: of a source without alpha, that is the alpha
+    an APNG's canvas adds (ApngCanvas) for gaps that this animation could leave, and does not; of an animated
+    WebP, the alpha its header does not declare. In place, so that each frame's image with alpha is freed as
+    the next is made."""
+    if not all(frame.image.mode in WORKING_ALPHA_MODES and frame.image.getchannel("A").getextrema()[0] == OPAQUE
+               for frame in frames):
+        return
+    for index, frame in enumerate(frames):
+        frames[index] = replace(frame, image=frame.image.convert(frame.image.mode[:-1]))
+
+
+def is_lossless_graphic(image: Image.Image, data: bytes) -> bool:
+    """A still WebP coded losslessly (VP8L, as libwebp reads its header) in few bits a pixel: a logo,
+    a diagram, a screenshot. A photo saved lossless stays a photo: lossless, its renditions would come
+    out 5-10 times larger and slower than lossy (1.4 MB in 1.3 s against 144 KB in 0.2 s at 1600 px).
+    An animation's frames may each be coded either way, and count as lossy."""
+    decoder = webp_decoder() if image.format == "WEBP" else None
+    if decoder is None or 8 * len(data) > LOSSLESS_MAX_BITS_PER_PIXEL * image.width * image.height:
+        return False
+    try:
+        return decoder.features(data).format == webp.LOSSLESS
+    except webp.WebPError:
+        return False  # the decode that follows says what is wrong with it
+
+
+def encode(frames: list[Frame], quality: int | None, plays: int, lossless: bool = False,
+           codes: tuple[int, int] | None = None) -> bytes:
+    """The frames in their target format; AVIF stating colour code points `codes` (primaries, transfer)."""
+    first = frames[0]
+    options = encoder_options(first.target, quality, first.image, lossless)
+    if first.icc_profile and first.target in ICC_OUTPUTS:
+        options["icc_profile"] = first.icc_profile
+    if len(frames) > 1:
+        options.update(animation_options(frames, plays))
+    images = [without_metadata(apart_from_its_source(frame.image, first.target)) for frame in frames]
+    if first.target == "gif":
+        images = list(worker_pool().map(gif_palette, images))
+    if len(images) > 1:
+        options["append_images"] = images[1:]
+    output = io.BytesIO()
+    images[0].save(output, format=first.target.upper(), **options)
+    if first.target == "avif":
+        with output.getbuffer() as written:
+            if len(images) > 1:
+                avif.stop_clock(written)
+                avif.set_plays(written, plays)
+            if codes is not None:
+                avif.set_colour_codes(written, *codes)
+    return output.getvalue()
+
+
+def gif_palette(image: Image.Image) -> Image.Image:
+    """An RGB frame quantised to its own 256 colours, exactly as Pillow's GIF writer would
+    convert it, but here on the resample threads: median cut releases the GIL and is most
+    of a GIF's encode time (20 frames of 320x200: 480 ms on one core, 270 on two)."""
+    return image.convert("P", palette=Image.Palette.ADAPTIVE) if image.mode == "RGB" else image
+
+
+def encoder_options(
+    target: str, quality: int | None, image: Image.Image | None = None, lossless: bool = False
+) -> dict:
+    """Settings measured with `make bench-levers` (bytes against SSIM and time; bench/README.md).
+
+    JPEG: progressive (Huffman tables optimised with it) is 5-6% smaller than baseline.
+    WebP: method 3 gives method 4's bytes and SSIM, faster on alpha. A lossless original (a logo,
+    a diagram) stays lossless unless the URL names a quality, as a PNG stays a PNG: lossy, its
+    soft edges would fringe, and a flat graphic often comes out smaller lossless anyway.
+    AVIF: speed 9 encodes 4x faster than 8 for 3% more bytes; quality 62 wins back the SSIM.
+    PNG: see png_strategy.
+    """
+    if target == "jpeg":
+        return {"quality": quality or DEFAULT_QUALITY["jpeg"], "progressive": True}
+    if target == "webp" and lossless and quality is None:
+        return {"lossless": True, "method": 3}
+    if target == "webp":
+        return {"quality": quality or DEFAULT_QUALITY["webp"], "method": 3}
+    if target == "avif":
+        return {"quality": quality or DEFAULT_QUALITY["avif"], "speed": 9}
+    if target == "png":
+        return {"compress_level": 6} | png_strategy(image)
+    return {}
+
+
+def png_strategy(image: Image.Image | None) -> dict:
+    """zlib's strategy by content. After PNG's row filters a photo is small noise: run-length
+    coding makes it 5-7% smaller than LZ77 at level 6, and 5x faster (800x500: 26 against
+    128 ms). Flat graphics are the other way round (21 KB with LZ77, 47 KB with RLE)."""
+    if image is None or image.getcolors(FLAT_IMAGE_COLOURS) is not None:
+        return {}
+    return {"compress_type": zlib.Z_RLE}
+
+
+def animation_options(frames: list[Frame], plays: int) -> dict:
+    target = frames[0].target
+    options: dict = {"save_all": True, "duration": written_delays(target, [frame.duration for frame in frames])}
+    if target == "gif":
+        options["disposal"] = gif_disposal([frame.image for frame in frames])
+    if target == "webp":
+        # No key frames inserted, as libvips saves: libwebp then encodes each frame as one
+        # candidate rectangle instead of also trying a whole key frame every 3-5 frames.
+        # A panned 20-frame photo at 320x200: 110 against 149 ms, about the same size, mean SSIM
+        # 0.001 lower; browsers play from the first frame and never need to seek.
+        options.update(kmin=0, kmax=0)
+    if target == "avif":
+        # Chromium plays an AVIF sequence through its video path, which ignores the
+        # full-range flag and shows full-range frames too bright; still images are fine.
+        options["range"] = "limited"
+    options.update(loop_option(target, plays))
+    return options
+
+
+class GifDelay(int):
+    """A GIF frame's delay in ms, whose sums stop at the largest a GIF holds: Pillow 13's writer adds up the
+    delays of frames that its palettes make alike (`previous + current`, GifImagePlugin._write_multiple_frames),
+    and raised OverflowError on a sum past 16 bits of centiseconds (a 500 on six frames of 400 s that differed
+    only in colours hidden under transparent pixels)."""
+
+    def __add__(self, other: int) -> "GifDelay":
+        return GifDelay(min(int(self) + other, MAX_FRAME_MS))
+
+    __radd__ = __add__
+
+
+def written_delays(target: str, durations: list[int]) -> list[int]:
+    """The frames' delays as the target's writer can write them, as close to `durations` as it allows."""
+    if target == "gif":
+        return [GifDelay(delay) for delay in durations]  # whole centiseconds already (shown_as_gif)
+    if target == "png":
+        # Pillow's APNG writer takes a delay as a fraction of a second with neither term over 65535, and raised
+        # ValueError on 65,537 ms (a reviewer's): a centisecond's precision keeps it within GIF's longest.
+        return [nearest_centisecond(delay) if delay > MOST_APNG_EXACT_MS else delay for delay in durations]
+    if target == "webp":
+        return webp_delays(durations)
+    return durations
+
+
+def webp_delays(durations: list[int]) -> list[int]:
+    """libwebp's timestamps are C ints, past which Pillow raised OverflowError: 24 days of frames, 3,277 of GIF's
+    longest delay (a reviewer's, which x-max-frames may allow). Frames after that are written as 0 ms, which
+    browsers show for 100."""
+    delays, written = [], 0
+    for duration in durations:
+        delays.append(min(duration, MOST_WEBP_MS - written))
+        written += delays[-1]
+    return delays
+
+
+class Shown(NamedTuple):
+    """A frame that a GIF shows, from `start` (ms), where the source shows it from `source_start`."""
+
+    frame: Frame
+    start: int
+    source_start: int
+
+
+def shown_as_gif(frames: list[Frame], plays: int) -> list[Frame]:
+    """The frames a GIF shows to keep the animation's pace, each for whole centiseconds (Pillow's writer would
+    round down, 15 ms to 10, which browsers show for 100). Each starts where it started in the source, to the
+    nearest centisecond, but no sooner than 20 ms after the one before, as browsers show 10 for 100; a frame
+    whose source time has come by then takes the place of the one waiting, as a display that samples the source
+    would show it. In an endless loop, a last frame that cannot show for 20 ms before the first comes back shares
+    what is left with the one before it, and the one the source shows longer there is kept; an animation that
+    plays a number of times comes to rest on its last frame, which stays."""
+    shown: list[Shown] = []
+    source_start = 0
+    for frame in frames:
+        if shown and source_start <= shown[-1].start:
+            shown[-1] = Shown(frame, shown[-1].start, source_start)
+        else:
+            earliest = shown[-1].start + SHORTEST_GIF_DELAY_MS if shown else 0
+            shown.append(Shown(frame, max(nearest_centisecond(source_start), earliest), source_start))
+        source_start += frame.duration
+    loop_end = nearest_centisecond(source_start)
+    while plays == avif.FOREVER and len(shown) > 2 and loop_end - shown[-1].start < SHORTEST_GIF_DELAY_MS:
+        last, waiting = shown.pop(), shown[-1]
+        # Each by its own source time from the waiting frame's start; the last's runs to the source's end.
+        waiting_shows = waiting.source_start + waiting.frame.duration - max(waiting.source_start, waiting.start)
+        if source_start - last.source_start > waiting_shows:
+            shown[-1] = Shown(last.frame, waiting.start, last.source_start)
+    ends = [each.start for each in shown[1:]] + [max(loop_end, shown[-1].start + SHORTEST_GIF_DELAY_MS)]
+    return [replace(each.frame, duration=min(end - each.start, MAX_FRAME_MS)) for each, end in zip(shown, ends)]
+
+
+def nearest_centisecond(milliseconds: int) -> int:
+    return (milliseconds + GIF_DELAY_UNIT_MS // 2) // GIF_DELAY_UNIT_MS * GIF_DELAY_UNIT_MS
+
+
+def gif_disposal(images: list[Image.Image]) -> int:
+    """How the GIF writer is to dispose of composited frames, each drawn whole: all 'keep' (each drawn over the
+    one before), unless a pixel one frame shows is transparent in the next, which 'keep' cannot draw; then all
+    'restore to background'. Pillow's writer encodes that right only for every frame: it crops a frame to what
+    changed since the one before, so that only the crop is restored, yet writes the next frame as though the
+    whole screen were (a reviewer's GIFs showed pixels left over from two frames before). One value, not a
+    list: the writer folds frames that its palettes make alike, and where one is left, a list raised TypeError."""
+    def uncovers(before: Image.Image, after: Image.Image) -> bool:
+        if after.mode != "RGBA":
+            return False
+        shown = before.getchannel("A") if before.mode == "RGBA" else Image.new("L", before.size, OPAQUE)
+        return ImageChops.subtract(shown, after.getchannel("A")).getbbox() is not None  # alpha: 0 or 255
+
+    uncovered = any(uncovers(before, after) for before, after in zip(images, images[1:]))
+    return GIF_RESTORE_BACKGROUND if uncovered else GIF_KEEP
+
+
+def animation_plays(source: Source, data: bytes) -> int:
+    """How many times the source animation plays, as WebP and APNG count (0: for ever). A GIF's
+    count is of repeats after the first play, as browsers read it wherever its block is (gif.scan), and
+    a GIF without one plays once; an AVIF's is in boxes Pillow does not read."""
+    image = source.image
+    if image.format == "AVIF":
+        return avif.plays(data)
+    if source.gif_layout is not None:
+        repeats = source.gif_layout.repeats
+        if repeats is None:
+            return 1
+        return repeats + 1 if repeats else avif.FOREVER
+    loop = image.info.get("loop")
+    return avif.FOREVER if loop is None else loop
+
+
+def loop_option(target: str, plays: int) -> dict:
+    """Pillow's `loop` for `plays`, in the target's own count, up to what its 16 bits hold: a GIF's
+    counts repeats, and it plays once without one. AVIF's is set after the encode (edge/avif.py)."""
+    if target == "gif":
+        if plays == 1:
+            return {}
+        return {"loop": avif.FOREVER if plays == avif.FOREVER else min(plays - 1, MAX_GIF_REPEATS)}
+    if target == "webp":
+        return {"loop": min(plays, MAX_WEBP_PLAYS)}
+    return {"loop": plays} if target == "png" else {}
+
+
+def apart_from_its_source(image: Image.Image, target: str) -> Image.Image:
+    """A frame that no step changed is the opened source itself, and Pillow's AVIF writer walks every frame of
+    the image it is given (to tell whether all are grey): an MPO's preview, or an APNG's frames past those
+    rendered, were decoded then, and one broken there failed the render (a 500 a fuzzer found); a TIFF's pages
+    were all walked. Counting them would walk them too: any opened file is given as a plain image of the same
+    pixels, not a copy of them (a copy of a 16 MP RGBA frame took 61 MB more, a reviewer's measure)."""
+    # Pillow's own way to wrap decoded pixels in an image; no public call does it without copying them.
+    return image._new(image.im) if target == "avif" and isinstance(image, ImageFile.ImageFile) else image
+
+
+def without_metadata(image: Image.Image) -> Image.Image:
+    """Drop EXIF, XMP and comments: the encoders would otherwise copy them from `info`."""
+    image.info = {}
+    return image
