@@ -1,6 +1,6 @@
 import pytest
 
-from imaging import DERIVATIVES, ORIGINALS
+from imaging import DERIVATIVES, ORIGINALS, encoded, gradient
 
 
 @pytest.fixture(autouse=True)
@@ -77,3 +77,13 @@ def pillow_opens(monkeypatch):
     opened = []
     monkeypatch.setattr(Image, "open", lambda *args, **kwargs: opened.append(args))
     return opened
+
+
+@pytest.fixture(scope="module")
+def twelve_megapixel_jpeg() -> bytes:
+    return encoded(gradient((4000, 3000)), "JPEG", quality=90)
+
+
+@pytest.fixture
+def cat(put_original, twelve_megapixel_jpeg):
+    put_original("photos/cat.jpg", twelve_megapixel_jpeg)
