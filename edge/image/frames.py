@@ -13,7 +13,7 @@ from edge import gif
 from edge.errors import UnsupportedMedia
 from edge.geometry import Box, Geometry
 from edge.image.model import DECODE_ERRORS, Frame, Placement, Source, has_alpha, is_grey
-from edge.image.steps import STEPS, in_working_mode
+from edge.image.steps import in_working_mode, run_steps
 
 DEFAULT_FRAME_MS = 100
 # Browsers show a frame of this or less for DEFAULT_FRAME_MS instead (Chromium's DeferredImageDecoder, as Firefox
@@ -240,12 +240,6 @@ class GifCanvas:
 
 
 Canvas = ApngCanvas | PillowCanvas | GifCanvas  # what draws an animation's frames as browsers show them
-
-
-def run_steps(frame: Frame) -> Frame:
-    for step in STEPS:
-        frame = step(frame)
-    return frame
 
 
 def rendered_frames(frames: Iterator[Frame], count: int) -> list[Frame]:

@@ -317,6 +317,12 @@ STEPS = (
 )
 
 
+def run_steps(frame: Frame) -> Frame:
+    for step in STEPS:
+        frame = step(frame)
+    return frame
+
+
 def gif_alpha(image: Image.Image) -> Image.Image:
     """Round alpha to all or nothing at half: Pillow's GIF writer would make every partly
     transparent pixel of a resized edge opaque, a solid fringe around the shape."""
