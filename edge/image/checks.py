@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from PIL import Image, TiffImagePlugin
 
-from edge import avif, bmp, gif, icc, jpeg, png, tiff, webp
+from edge import avif, bmp, gif, jpeg, png, tiff, webp
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.image.model import DECODERS, DataCheck, Limits, start_data_check, webp_decoder
 
@@ -235,14 +235,6 @@ def exif_directory(exif: bytes) -> bytes:
     """Exif's TIFF structure as Pillow reads it: "Exif\\0\\0" taken off, twice where it is there twice
     (Exif.load), as in some that libavif hands on."""
     return exif.removeprefix(EXIF_HEADER).removeprefix(EXIF_HEADER)
-
-
-def check_icc_profile(profile: bytes) -> None:
-    """Refuse a profile LittleCMS could take seconds or minutes to build a transform through (edge/icc.py):
-    one with processing elements, whose number, and whose curves' segments, multiply its work. Photographs'
-    profiles have none; a profile only carried into the output is not refused."""
-    if icc.processing_elements(profile):
-        raise SourceTooLarge("ICC profile with processing elements, which LittleCMS may take minutes to build on")
 
 
 def check_jpeg_scans(components: list[int] | None, header: jpeg.PillowHeader) -> None:

@@ -7,7 +7,7 @@ from functools import lru_cache
 from PIL import Image, ImageCms
 
 from edge import avif, icc, png
-from edge.image.checks import check_icc_profile
+from edge.errors import SourceTooLarge
 from edge.image.model import JPEG_FORMATS, WORKING_ALPHA_MODES, Source, is_grey
 
 # The formats that may give their colour by code points, and the module that reads them.
@@ -70,6 +70,14 @@ def transform_to_srgb(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransfo
     if len(icc_profile) > MOST_KEPT_PROFILE_BYTES:
         return _last_large_transform(icc_profile, mode)
     return _kept_transform(icc_profile, mode)
+
+
+def check_icc_profile(profile: bytes) -> None:
+    """Refuse a profile LittleCMS could take seconds or minutes to build a transform through (edge/icc.py):
+    one with processing elements, whose number, and whose curves' segments, multiply its work. Photographs'
+    profiles have none; a profile only carried into the output is not refused."""
+    if icc.processing_elements(profile):
+        raise SourceTooLarge("ICC profile with processing elements, which LittleCMS may take minutes to build on")
 
 
 def _built_transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
