@@ -23,8 +23,8 @@ from edge.geometry import plan
 from edge.image import Limits, check_pixels_in_head, render
 from edge.image.checks import declared_size
 from edge.image.frames import MAX_FRAME_MS, frame_canvas, leaves_gaps, source_frames
-from edge.image.model import DEFAULT_QUALITY, Frame, webp_decoder
-from edge.image.output import encode, encoder_options, gif_disposal, loop_option
+from edge.image.model import Frame, webp_decoder
+from edge.image.output import DEFAULT_QUALITY, encode, encoder_options, gif_disposal, loop_option
 from edge.image.source import open_source
 from edge.image.steps import decode_pixels, gif_alpha, with_partial_edges_weighed
 from edge.rendition import parse_rendition

@@ -26,7 +26,6 @@ SOURCE_FORMATS = {
 CONTENT_TYPES = {
     "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "avif": "image/avif", "gif": "image/gif",
 }
-DEFAULT_QUALITY = {"jpeg": 82, "webp": 80, "avif": 62}
 ANIMATED_SOURCES = frozenset({"GIF", "WEBP", "PNG", "AVIF"})  # not MPO: its extra frames are previews
 JPEG_FORMATS = frozenset({"JPEG", "MPO"})  # as Pillow names what its JPEG decoder opens
 ANIMATED_OUTPUTS = frozenset({"gif", "webp", "png", "avif"})

@@ -10,10 +10,9 @@ from PIL import Image, ImageChops, ImageFile
 
 from edge import avif, webp
 from edge.image.frames import BROWSERS_SLOW_DOWN_MS, GIF_KEEP, GIF_RESTORE_BACKGROUND, MAX_FRAME_MS
-from edge.image.model import (
-    DEFAULT_QUALITY, ICC_OUTPUTS, OPAQUE, WORKING_ALPHA_MODES, Frame, Source, webp_decoder, worker_pool,
-)
+from edge.image.model import ICC_OUTPUTS, OPAQUE, WORKING_ALPHA_MODES, Frame, Source, webp_decoder, worker_pool
 
+DEFAULT_QUALITY = {"jpeg": 82, "webp": 80, "avif": 62}
 MAX_GIF_REPEATS = MAX_WEBP_PLAYS = 65_535  # both counts take 16 bits
 GIF_DELAY_UNIT_MS = 10
 SHORTEST_GIF_DELAY_MS = BROWSERS_SLOW_DOWN_MS + GIF_DELAY_UNIT_MS
