@@ -22,7 +22,8 @@ from edge import png
 from edge.errors import EdgeError
 from edge.geometry import plan
 from edge.image import Limits
-from edge.image.source import open_source, oriented_size, stop_data_check
+from edge.image.model import stop_data_check
+from edge.image.source import open_source, oriented_size
 
 TEMPLATE = Template((Path(__file__).resolve().parent / "gallery.html").read_text(encoding="utf-8"))
 MAX_ORIGINALS = 24

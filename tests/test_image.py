@@ -136,7 +136,7 @@ def test_a_tiffs_upright_size_is_the_same_as_pillow_opens_it_and_as_open_source_
     stored, exif = stored_as(quadrants((80, 40)), orientation)
     data = encoded(stored, "TIFF", exif=exif)
     source = open_source(data, LIMITS)
-    edge.image.source.stop_data_check(source)
+    edge.image.model.stop_data_check(source)
     with Image.open(io.BytesIO(data)) as opened:
         oriented_size = edge.image.source.oriented_size
         assert oriented_size(opened, data) == oriented_size(source.image, data) == (80, 40)

@@ -19,7 +19,8 @@ the output, after the resize: the steps before work on the pixels as stored), XM
 and comments never reach the output.
 
 Its modules, each importing only those listed before it:
-- model: the values they pass to each other (Limits, Source, Frame, Rendered) and the format tables;
+- model: the values they pass to each other (Limits, Source, Frame, Rendered), the format tables, and the worker
+  threads with the data checks that run on them;
 - checks: what is refused before a pixel is decoded, and the ceilings on what a hostile file makes Pillow walk;
 - source: the original opened as browsers read it, and the size and orientation they show;
 - colour: the profile each frame carries, and the conversions to sRGB;
@@ -53,12 +54,13 @@ from edge.image.checks import check_animation_pixels, check_encodable, check_pix
 from edge.image.colour import colour_codes, colour_profile
 from edge.image.frames import frame_canvas, rendered_frames, source_frames
 from edge.image.model import (
-    ANIMATED_OUTPUTS, CONTENT_TYPES, Limits, Rendered, default_format, has_alpha, is_animated, start_data_check,
+    ANIMATED_OUTPUTS, CONTENT_TYPES, Limits, Rendered, await_data_check, default_format, has_alpha, is_animated,
+    start_data_check, stop_data_check,
 )
 from edge.image.output import (
     animation_plays, drop_unshown_alpha, encode, is_lossless_graphic, merge_repeated, shown_as_gif,
 )
-from edge.image.source import await_data_check, exif_orientation, open_source, shown_size, stop_data_check
+from edge.image.source import exif_orientation, open_source, shown_size
 from edge.rendition import Rendition
 
 # We enforce our own pixel limit from configuration, before decoding; Pillow's

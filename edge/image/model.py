@@ -1,6 +1,7 @@
 """The values the engine's modules pass to each other: the limits, the opened source, a frame on its way
 through the steps, the rendered result; the format and mode tables they all read; and what they share in
-the process: the worker threads and the libwebp Pillow vendors."""
+the process: the worker threads, the checks of the original's data that run on them beside the decode (started,
+awaited, stopped), and the libwebp Pillow vendors."""
 
 import os
 import threading
@@ -13,7 +14,8 @@ from pathlib import Path
 import PIL
 from PIL import Image
 
-from edge import gif, webp
+from edge import gif, png, tiff, webp
+from edge.errors import UnsupportedMedia
 from edge.geometry import Geometry
 
 DECODERS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "TIFF", "BMP")
@@ -88,6 +90,25 @@ def start_data_check(check: Callable[..., None], *args) -> DataCheck:
     """Run `check(*args, stopped=...)` on a worker; `stopped()` turns true once the render fails."""
     stop = threading.Event()
     return DataCheck(worker_pool().submit(check, *args, stopped=stop.is_set), stop)
+
+
+def await_data_check(source: Source) -> None:
+    if source.data_check is None:
+        return
+    # Not result() in a try: re-raised in this frame, which holds the source, the check's error would
+    # hold the source, its decoded image and the check itself in a cycle (as png.InflatingReader explains).
+    failure = source.data_check.outcome.exception()
+    if isinstance(failure, tiff.MalformedTiff):
+        raise UnsupportedMedia(f"malformed TIFF: {failure}")
+    if isinstance(failure, png.MalformedPng):
+        raise UnsupportedMedia(f"malformed PNG: {failure}")
+    source.data_check.outcome.result()  # anything else the check raised is a bug: as it is
+
+
+def stop_data_check(source: Source) -> None:
+    """Stop a check whose outcome no one will await, as once the render has failed (DataCheck)."""
+    if source.data_check is not None:
+        source.data_check.stop.set()
 
 
 @dataclass(frozen=True)

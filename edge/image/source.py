@@ -1,6 +1,6 @@
 """The original, opened as browsers read it: by the decoders the package registers, with the pixels Pillow
-would read otherwise (a BMP's, a TIFF's turned upright) read as browsers do; the data checks that run beside
-the decode; and the size and orientation browsers show."""
+would read otherwise (a BMP's, a TIFF's turned upright) read as browsers do; and the size and orientation
+browsers show."""
 
 import io
 import struct
@@ -237,25 +237,6 @@ def skip_metadata_after_pixels(image: Image.Image) -> None:
 
 def skip_chunk(file: BinaryIO, position: int, length: int) -> bytes:
     return file.read(length)
-
-
-def await_data_check(source: Source) -> None:
-    if source.data_check is None:
-        return
-    # Not result() in a try: re-raised in this frame, which holds the source, the check's error would
-    # hold the source, its decoded image and the check itself in a cycle (as png.InflatingReader explains).
-    failure = source.data_check.outcome.exception()
-    if isinstance(failure, tiff.MalformedTiff):
-        raise UnsupportedMedia(f"malformed TIFF: {failure}")
-    if isinstance(failure, png.MalformedPng):
-        raise UnsupportedMedia(f"malformed PNG: {failure}")
-    source.data_check.outcome.result()  # anything else the check raised is a bug: as it is
-
-
-def stop_data_check(source: Source) -> None:
-    """Stop a check whose outcome no one will await, as once the render has failed (DataCheck)."""
-    if source.data_check is not None:
-        source.data_check.stop.set()
 
 
 def oriented_size(image: Image.Image, data: bytes) -> tuple[int, int]:
