@@ -52,14 +52,12 @@ from edge import heap, png
 from edge.geometry import as_stored, plan, upright_size
 from edge.image.checks import check_animation_pixels, check_encodable, check_pixels_in_head
 from edge.image.colour import colour_codes, colour_profile
-from edge.image.frames import frame_canvas, rendered_frames, source_frames
+from edge.image.frames import animation_plays, frame_canvas, rendered_frames, source_frames
 from edge.image.model import (
     ANIMATED_OUTPUTS, CONTENT_TYPES, Limits, Rendered, await_data_check, default_format, has_alpha, is_animated,
     start_data_check, stop_data_check,
 )
-from edge.image.output import (
-    animation_plays, drop_unshown_alpha, encode, is_lossless_graphic, merge_repeated, shown_as_gif,
-)
+from edge.image.output import drop_unshown_alpha, encode, is_lossless_graphic, merge_repeated, shown_as_gif
 from edge.image.source import exif_orientation, open_source, shown_size
 from edge.rendition import Rendition
 

@@ -9,7 +9,7 @@ from functools import cache
 
 from PIL import Image, PngImagePlugin
 
-from edge import gif
+from edge import avif, gif
 from edge.errors import UnsupportedMedia
 from edge.geometry import Box, Geometry
 from edge.image.model import DECODE_ERRORS, Frame, Placement, Source, has_alpha, is_grey
@@ -68,6 +68,22 @@ def whole_ms(duration: float | None, source_format: str) -> int:
         return DEFAULT_FRAME_MS
     whole = int(duration + APNG_DELAY_SLACK_MS) if source_format == "PNG" else round(duration)
     return DEFAULT_FRAME_MS if whole <= BROWSERS_SLOW_DOWN_MS else min(whole, MAX_FRAME_MS)
+
+
+def animation_plays(source: Source, data: bytes) -> int:
+    """How many times the source animation plays, as WebP and APNG count (0: for ever). A GIF's
+    count is of repeats after the first play, as browsers read it wherever its block is (gif.scan), and
+    a GIF without one plays once; an AVIF's is in boxes Pillow does not read."""
+    image = source.image
+    if image.format == "AVIF":
+        return avif.plays(data)
+    if source.gif_layout is not None:
+        repeats = source.gif_layout.repeats
+        if repeats is None:
+            return 1
+        return repeats + 1 if repeats else avif.FOREVER
+    loop = image.info.get("loop")
+    return avif.FOREVER if loop is None else loop
 
 
 def sought(source: Image.Image, index: int, draw: Callable[[Image.Image], Image.Image]) -> tuple:

@@ -10,7 +10,7 @@ from PIL import Image, ImageChops, ImageFile
 
 from edge import avif, webp
 from edge.image.frames import BROWSERS_SLOW_DOWN_MS, GIF_KEEP, GIF_RESTORE_BACKGROUND, MAX_FRAME_MS
-from edge.image.model import ICC_OUTPUTS, OPAQUE, WORKING_ALPHA_MODES, Frame, Source, webp_decoder, worker_pool
+from edge.image.model import ICC_OUTPUTS, OPAQUE, WORKING_ALPHA_MODES, Frame, webp_decoder, worker_pool
 
 DEFAULT_QUALITY = {"jpeg": 82, "webp": 80, "avif": 62}
 MAX_GIF_REPEATS = MAX_WEBP_PLAYS = 65_535  # both counts take 16 bits
@@ -246,22 +246,6 @@ def gif_disposal(images: list[Image.Image]) -> int:
 
     uncovered = any(uncovers(before, after) for before, after in zip(images, images[1:]))
     return GIF_RESTORE_BACKGROUND if uncovered else GIF_KEEP
-
-
-def animation_plays(source: Source, data: bytes) -> int:
-    """How many times the source animation plays, as WebP and APNG count (0: for ever). A GIF's
-    count is of repeats after the first play, as browsers read it wherever its block is (gif.scan), and
-    a GIF without one plays once; an AVIF's is in boxes Pillow does not read."""
-    image = source.image
-    if image.format == "AVIF":
-        return avif.plays(data)
-    if source.gif_layout is not None:
-        repeats = source.gif_layout.repeats
-        if repeats is None:
-            return 1
-        return repeats + 1 if repeats else avif.FOREVER
-    loop = image.info.get("loop")
-    return avif.FOREVER if loop is None else loop
 
 
 def loop_option(target: str, plays: int) -> dict:
