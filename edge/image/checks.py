@@ -15,10 +15,6 @@ from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.image.model import DECODERS, DataCheck, Limits, start_data_check, webp_decoder
 
 TIFF_SIGNATURES = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, either byte order
-# Signed or 32-bit integer and floating-point samples (TIFF's): the file does not say what range
-# they span (0-1, 0-255, the type's whole range...), so no scaling to 8 bits is right for all.
-# A guess would be stored, and cached for a year; a 415 tells the uploader at once.
-RANGELESS_MODES = frozenset({"I", "F"})
 DEFLATE_TIFF = frozenset({"tiff_adobe_deflate", "tiff_deflate"})  # Pillow's names for TIFF's compressions 8 and 32946
 MAX_TIFF_PIXEL_BYTES = 8  # four samples of 16 bits: the widest pixel Pillow opens, once modes I and F are refused
 EVERY_ROW = 2**32 - 1  # a TIFF's RowsPerStrip by default: the whole picture in one strip

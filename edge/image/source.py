@@ -13,13 +13,17 @@ from edge import avif, bmp, jpeg, png, tiff, webp
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.geometry import upright_size
 from edge.image.checks import (
-    EXIF_HEADER, EXIF_TIFF_HEADERS, MAX_TIFF_PIXEL_BYTES, RANGELESS_MODES, check_exif, check_jpeg_data, check_pixels,
-    check_tiff, check_what_pillow_walks, exif_directory, is_iso_media, stored_size,
+    EXIF_HEADER, EXIF_TIFF_HEADERS, MAX_TIFF_PIXEL_BYTES, check_exif, check_jpeg_data, check_pixels, check_tiff,
+    check_what_pillow_walks, exif_directory, is_iso_media, stored_size,
 )
 from edge.image.model import (
     ANIMATED_SOURCES, DECODERS, DECODE_ERRORS, JPEG_FORMATS, Limits, Source, is_animated, worker_pool,
 )
 
+# Signed or 32-bit integer and floating-point samples (TIFF's): the file does not say what range
+# they span (0-1, 0-255, the type's whole range...), so no scaling to 8 bits is right for all.
+# A guess would be stored, and cached for a year; a 415 tells the uploader at once.
+RANGELESS_MODES = frozenset({"I", "F"})
 # The PNG chunks Pillow reads as metadata, each by a handler of its own (PngStream's chunk_ methods).
 PNG_METADATA_CHUNKS = ("tRNS", "iCCP", "sRGB", "gAMA", "cHRM", "pHYs", "tEXt", "zTXt", "iTXt", "eXIf")
 # A BMP's palette of greys that Pillow reads as grey pixels rightly: (mode, bit depth, palette entries).
