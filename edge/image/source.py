@@ -32,6 +32,12 @@ PALETTE_RAW_MODES = {1: "P;1", 4: "P;4", 8: "P"}  # a paletted BMP's pixels, by 
 RUN_LENGTH_DECODER = "edge_bmp_rle"  # RunLengthDecoder's name, beside Pillow's bmp_rle
 BLACK_RGB = bytes(3)
 ORIENTATION_TAG = 0x0112
+# What turns a stored image upright, by EXIF orientation (as ImageOps.exif_transpose does).
+UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def open_source(data: bytes, limits: Limits) -> Source:
@@ -313,10 +319,3 @@ def avif_orientation(image: Image.Image) -> int:
         return 1  # a broken EXIF block must not stop an otherwise good image
     return orientation if 1 <= orientation <= 8 else 1
 
-
-# What turns a stored image upright, by EXIF orientation (as ImageOps.exif_transpose does).
-UPRIGHT = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
