@@ -23,10 +23,11 @@ Its modules, each importing only those listed before it:
   threads with the data checks that run on them;
 - checks: what is refused before a pixel is decoded, and the ceilings on what a hostile file makes Pillow walk;
 - source: the original opened as browsers read it, and the size and orientation they show;
-- colour: the profile each frame carries, and the conversions to sRGB;
+- colour: the profile each frame carries, and the conversions to sRGB (refusing a profile LittleCMS would
+  take minutes to build on);
 - resample: LANCZOS by SIMD, the resizer's only importer;
 - steps: the steps each frame takes, in order;
-- frames: an animation's frames, drawn and timed as browsers show them;
+- frames: an animation's frames, drawn, timed and played as browsers show them; every frame through the steps;
 - output: the encode.
 `render`, here, wires them together. Tests and tools reach inside; the miss path uses only `__all__`.
 """

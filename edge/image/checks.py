@@ -3,7 +3,8 @@
 An original past the pixel limit is refused by its header alone (check_pixels_in_head, on the first bytes
 S3 sends). What Pillow and libjpeg would walk in Python or decode in vain is counted first, against a ceiling
 measured beside each one: a JPEG's markers and scans, Exif and TIFF directories, a TIFF's strips and tiles,
-an AVIF's items, a run-length coded BMP. An output past what its format can encode is refused too."""
+an AVIF's items, a GIF's blocks, a run-length coded BMP. An output past what its format can encode is refused too.
+The size of the pixels as stored that the TIFF checks read (stored_size) serves source.py and steps.py too."""
 
 import io
 from collections.abc import Iterator

@@ -1,5 +1,6 @@
 """An animation's frames as browsers show them: each drawn on its canvas (a GIF's and an APNG's disposal and
-blending), timed as browsers time it, and taken through the steps one frame ahead, on a thread of its own."""
+blending), timed as browsers time it, its plays counted as browsers count them; and every frame taken through the
+steps, an animation's on a thread of their own, at most FRAMES_AHEAD behind their decode."""
 
 import io
 from collections import deque

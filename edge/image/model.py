@@ -1,5 +1,5 @@
 """The values the engine's modules pass to each other: the limits, the opened source, a frame on its way
-through the steps, the rendered result; the format and mode tables they all read; and what they share in
+through the steps, the rendered result; the format and mode tables they read; and what they share in
 the process: the worker threads, the checks of the original's data that run on them beside the decode (started,
 awaited, stopped), and the libwebp Pillow vendors."""
 

@@ -1,6 +1,6 @@
-"""The original, opened as browsers read it: by the decoders the package registers, with the pixels Pillow
-would read otherwise (a BMP's, a TIFF's turned upright) read as browsers do; and the size and orientation
-browsers show."""
+"""The original, opened as browsers read it: by the decoders the package registers, with what Pillow would read
+otherwise (a BMP's palette and runs, a PNG's tRNS) read as browsers do, and a TIFF sized and decoded as stored,
+where Pillow would turn it upright; and the size and orientation browsers show."""
 
 import io
 import struct
