@@ -318,4 +318,3 @@ def avif_orientation(image: Image.Image) -> int:
     except (ValueError, TypeError, OSError, SyntaxError, struct.error):  # struct: a TIFF header cut short
         return 1  # a broken EXIF block must not stop an otherwise good image
     return orientation if 1 <= orientation <= 8 else 1
-
