@@ -1,4 +1,4 @@
-"""Images made in memory for the tests, and helpers to read the handler's answers."""
+"""Images made in memory for the tests, the engine's renditions of them, and helpers to read the handler's answers."""
 
 import base64
 import copy
@@ -14,7 +14,9 @@ from PIL import Image, ImageChops
 
 from bombs import PNG_SIGNATURE, png_chunk
 from edge.config import DEFAULT_CACHE_CONTROL as IMMUTABLE  # test_template pins its value to the template's
+from edge.image import Limits, render
 from edge.png import ADAM7
+from edge.rendition import parse_rendition
 from local.runtime import TIMEOUT_MS as LAMBDA_TIMEOUT_MS
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -72,6 +74,42 @@ def encoded(image: Image.Image, image_format: str, **options) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format=image_format, **options)
     return buffer.getvalue()
+
+
+LIMITS = Limits(max_pixels=50_000_000, max_frames=300)
+LOSSY_EPSILON = {"jpeg": 12, "webp": 14, "avif": 14, "png": 0, "gif": 0}
+RED, GREEN, BLUE, YELLOW = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)
+
+
+def rendered(data: bytes, spec: str, limits: Limits = LIMITS):
+    result = render(data, parse_rendition(f"/{spec}/key"), limits)
+    image = Image.open(io.BytesIO(result.body))
+    assert image.format.lower() == result.format
+    assert image.size == result.size
+    return result, image
+
+
+def half_transparent(mode: str) -> Image.Image:
+    """Left half opaque red (or grey), right half fully transparent."""
+    if mode == "P":
+        image = Image.new("P", (64, 32), 0)
+        image.putpalette([255, 0, 0, 0, 0, 0])
+        image.paste(1, (32, 0, 64, 32))
+        image.info["transparency"] = 1
+        return image
+    image = Image.new(mode, (64, 32), (255, 0, 0, 255) if mode == "RGBA" else (128, 255))
+    image.paste((0, 0, 0, 0) if mode == "RGBA" else (0, 0), (32, 0, 64, 32))
+    return image
+
+
+FRAME_COLOURS = [RED, GREEN, BLUE, YELLOW, (255, 0, 255)]
+DURATIONS = [100, 200, 300, 400, 500]
+
+
+def animation(source_format: str, **options) -> bytes:
+    frames = [Image.new("RGB", (64, 48), colour) for colour in FRAME_COLOURS]
+    return encoded(frames[0], source_format, save_all=True, append_images=frames[1:], duration=DURATIONS,
+                   **options)
 
 
 def png_from_rows(size: tuple[int, int], depth: int, colour_type: int, filtered_rows: bytes,

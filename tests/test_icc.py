@@ -463,7 +463,7 @@ def test_primaries_libpng_refuses_make_no_profile(primaries, grey):
     assert icc.power_curve_profile(2.2, primaries, grey=grey) is None
 
 
-# Chromium 156 takes them as they are (tests/test_image.py holds what it shows).
+# Chromium 156 takes them as they are (tests/test_colour.py holds what it shows).
 @pytest.mark.parametrize("primaries", [
     ((0.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.90, 0.05)),  # a white outside them
     ((0.64, 0.33), (0.30, 0.60), (0.15, 0.0), (0.3127, 0.3290)),  # a blue of y 0
