@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 from PIL import Image, ImageFile, ImagePalette
 
-from edge import avif, bmp, jpeg, png, tiff, webp
+from edge import avif, bmp, gif, jpeg, png, tiff, webp
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.geometry import upright_size
 from edge.image.checks import (
@@ -56,6 +56,23 @@ def open_source(data: bytes, limits: Limits) -> Source:
         raise UnsupportedMedia(f"{image.format} with mode {image.mode} samples, whose range is unknown")
     canvas = image.size
     check_pixels(canvas, limits)
+    prepare_decode(image, data)
+    if image.format in JPEG_FORMATS:
+        check_jpeg_data(data)
+    data_check = check_tiff(image, data, limits) if image.format == "TIFF" else None
+    if image.format != "GIF":
+        gif_layout = None
+    elif gif_layout is not None:
+        canvas = gif_layout.size
+    frames, first_frame, controls = counted_frames(image, data, gif_layout, limits)
+    return Source(image, frames, canvas, data_check, apng=image.format == "PNG" and reader is None,
+                  first_frame=first_frame, frame_controls=controls, hidden_alpha=hidden_alpha, gif_layout=gif_layout,
+                  jpeg_icc_profile=jpeg.icc_profile(data, jpeg_head.icc) if image.format in JPEG_FORMATS else None)
+
+
+def prepare_decode(image: Image.Image, data: bytes) -> None:
+    """Tell Pillow, before it decodes the opened original, what it would otherwise do its own way: a TIFF's pixels
+    read as stored, a long row's decode kept linear, and a PNG's and a BMP's pixels read as browsers read them."""
     if image.format == "TIFF":
         # Pillow's getexif() reads XMP's tiff:Orientation where the file has no Orientation tag, which would have
         # load() turn the pixels (a helper's file, rendered black). XMP never turns an image here (exif_orientation).
@@ -71,11 +88,15 @@ def open_source(data: bytes, limits: Limits) -> Source:
         read_transparency_as_browsers(image, data)
     if image.format == "BMP":
         read_bmp_as_browsers(image, data)
-    if image.format in JPEG_FORMATS:
-        check_jpeg_data(data)
-    data_check = check_tiff(image, data, limits) if image.format == "TIFF" else None
-    if image.format == "GIF" and gif_layout is not None:
-        frames, canvas = gif_layout.frames, gif_layout.size
+
+
+def counted_frames(
+    image: Image.Image, data: bytes, gif_layout: gif.Layout | None, limits: Limits,
+) -> tuple[int, int, tuple]:
+    """The frames browsers would show, Pillow's number of the first, and an APNG's frame controls (Source); a
+    SourceTooLarge past the limit."""
+    if gif_layout is not None:
+        frames = gif_layout.frames
     elif image.format in ANIMATED_SOURCES:
         frames = getattr(image, "n_frames", 1)  # as declared: nothing is walked (an APNG's is checked below)
     else:
@@ -86,10 +107,7 @@ def open_source(data: bytes, limits: Limits) -> Source:
         frames, first_frame = apng_frames(image, len(controls))
     if frames > limits.max_frames:
         raise SourceTooLarge(f"{frames} frames counted, over {limits.max_frames}")
-    return Source(image, frames, canvas, data_check, apng=image.format == "PNG" and reader is None,
-                  first_frame=first_frame, frame_controls=controls, hidden_alpha=hidden_alpha,
-                  gif_layout=gif_layout if image.format == "GIF" else None,
-                  jpeg_icc_profile=jpeg.icc_profile(data, jpeg_head.icc) if image.format in JPEG_FORMATS else None)
+    return frames, first_frame, controls
 
 
 def pillow_open(file: "BinaryIO | png.InflatingReader", data: bytes) -> Image.Image:
