@@ -72,6 +72,7 @@ __all__ = ["Limits", "Rendered", "check_pixels_in_head", "render"]
 
 
 def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
+    """The original's bytes rendered as `rendition` asks, or the EdgeError that refuses them."""
     data = png.without_chunks_browsers_skip(data)
     source = open_source(data, limits)
     try:
