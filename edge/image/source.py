@@ -71,8 +71,10 @@ def open_source(data: bytes, limits: Limits) -> Source:
 
 
 def prepare_decode(image: Image.Image, data: bytes) -> None:
-    """Tell Pillow, before it decodes the opened original, what it would otherwise do its own way: a TIFF's pixels
-    read as stored, a long row's decode kept linear, and a PNG's and a BMP's pixels read as browsers read them."""
+    """Tell Pillow, before it decodes the opened original, what it would otherwise do its own way: a TIFF decoded as
+    stored, a long row's decode kept linear, a PNG's tRNS and a BMP's palette, profile, alpha and runs read as
+    browsers read them, and a PNG's metadata after its pixels skipped; an UnsupportedMedia for a BMP whose profile
+    runs past the end of the file."""
     if image.format == "TIFF":
         # Pillow's getexif() reads XMP's tiff:Orientation where the file has no Orientation tag, which would have
         # load() turn the pixels (a helper's file, rendered black). XMP never turns an image here (exif_orientation).
@@ -93,8 +95,8 @@ def prepare_decode(image: Image.Image, data: bytes) -> None:
 def counted_frames(
     image: Image.Image, data: bytes, gif_layout: gif.Layout | None, limits: Limits,
 ) -> tuple[int, int, tuple]:
-    """The frames browsers would show, Pillow's number of the first, and an APNG's frame controls (Source); a
-    SourceTooLarge past the limit."""
+    """How many frames to render, Pillow's number of the first, and an APNG's frame controls (Source); a
+    SourceTooLarge past the frame limit. `gif_layout` is a GIF's, None for any other format."""
     if gif_layout is not None:
         frames = gif_layout.frames
     elif image.format in ANIMATED_SOURCES:
