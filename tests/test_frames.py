@@ -438,7 +438,8 @@ def webp_frame_rectangles(data: bytes) -> list[tuple[int, int, int, int]]:
     while position < len(data):
         kind, size = data[position:position + 4], int.from_bytes(data[position + 4:position + 8], "little")
         if kind == b"ANMF":
-            fields = [int.from_bytes(data[position + 8 + offset:position + 11 + offset], "little") for offset in (0, 3, 6, 9)]
+            fields = [int.from_bytes(data[position + 8 + offset:position + 11 + offset], "little")
+                      for offset in (0, 3, 6, 9)]
             rectangles.append((fields[0] * 2, fields[1] * 2, fields[2] + 1, fields[3] + 1))
         position += 8 + size + size % 2
     return rectangles
