@@ -10,7 +10,7 @@ import struct
 import zlib
 from pathlib import Path
 
-from PIL import Image, ImageChops
+from PIL import ExifTags, Image, ImageChops
 
 from bombs import PNG_SIGNATURE, png_chunk
 from edge.config import DEFAULT_CACHE_CONTROL as IMMUTABLE  # test_template pins its value to the template's
@@ -100,6 +100,34 @@ def half_transparent(mode: str) -> Image.Image:
     image = Image.new(mode, (64, 32), (255, 0, 0, 255) if mode == "RGBA" else (128, 255))
     image.paste((0, 0, 0, 0) if mode == "RGBA" else (0, 0), (32, 0, 64, 32))
     return image
+
+
+def quadrants(size=(40, 20)) -> Image.Image:
+    """Each corner a distinct colour, so that any flip or rotation shows."""
+    width, height = size
+    image = Image.new("RGB", size)
+    for box, colour in [
+        ((0, 0, width // 2, height // 2), RED), ((width // 2, 0, width, height // 2), GREEN),
+        ((0, height // 2, width // 2, height), BLUE), ((width // 2, height // 2, width, height), YELLOW),
+    ]:
+        image.paste(colour, box)
+    return image
+
+
+# What a camera stores for each orientation, given the upright picture (the inverse of exif_transpose).
+STORED_FOR_ORIENTATION = {
+    1: None, 2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_90, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+def stored_as(upright: Image.Image, orientation: int) -> tuple[Image.Image, bytes]:
+    """The picture as a camera stores it with this EXIF orientation, and the EXIF block that says so."""
+    method = STORED_FOR_ORIENTATION[orientation]
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    return (upright if method is None else upright.transpose(method)), exif.tobytes()
 
 
 FRAME_COLOURS = [RED, GREEN, BLUE, YELLOW, (255, 0, 255)]

@@ -1,11 +1,8 @@
 """The engine on its own: images made in memory, exact assertions (an epsilon only for lossy codecs)."""
 
-import functools
 import gc
 import io
 import struct
-import random
-import sys
 import threading
 import time
 import warnings
@@ -16,35 +13,20 @@ import pytest
 from PIL import ExifTags, Image, ImageOps
 
 import edge.image
-from edge import png, tiff, webp
+from edge import png, tiff
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.geometry import plan
 from edge.image import Limits, check_pixels_in_head, render
 from edge.image.checks import declared_size
-from edge.image.model import Frame, webp_decoder
-from edge.image.output import DEFAULT_QUALITY, encode, encoder_options
 from edge.image.source import open_source
-from edge.image.steps import decode_pixels, with_partial_edges_weighed
+from edge.image.steps import decode_pixels
 from edge.rendition import parse_rendition
 from bombs import png_chunk
 from imaging import (
-    BLUE, EXIF_POINTER, FRAME_COLOURS, GREEN, LIMITS, LOSSY_EPSILON, RED, XMP_ORIENTATION_6, YELLOW, alpha_weighted,
-    animation, apng_from_streams, app1, chunks_before_idat, chunks_before_iend, encoded, exif_directories, exif_of,
-    gradient, half_transparent, largest_difference, max_difference, noise_image, png_from_rows, png_with_corrupt_data,
-    rendered, tiled_tiff,
+    BLUE, EXIF_POINTER, GREEN, LIMITS, LOSSY_EPSILON, RED, XMP_ORIENTATION_6, YELLOW, animation, apng_from_streams,
+    app1, chunks_before_idat, chunks_before_iend, encoded, exif_directories, exif_of, gradient, half_transparent,
+    max_difference, noise_image, png_from_rows, png_with_corrupt_data, quadrants, rendered, stored_as, tiled_tiff,
 )
-
-
-def quadrants(size=(40, 20)) -> Image.Image:
-    """Each corner a distinct colour, so that any flip or rotation shows."""
-    width, height = size
-    image = Image.new("RGB", size)
-    for box, colour in [
-        ((0, 0, width // 2, height // 2), RED), ((width // 2, 0, width, height // 2), GREEN),
-        ((0, height // 2, width // 2, height), BLUE), ((width // 2, height // 2, width, height), YELLOW),
-    ]:
-        image.paste(colour, box)
-    return image
 
 
 def corners(image: Image.Image) -> list:
@@ -55,21 +37,6 @@ def corners(image: Image.Image) -> list:
 
 
 # --- orientation -------------------------------------------------------------
-
-# What a camera stores for each orientation, given the upright picture (the inverse of exif_transpose).
-STORED_FOR_ORIENTATION = {
-    1: None, 2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_90, 7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_270,
-}
-
-
-def stored_as(upright: Image.Image, orientation: int) -> tuple[Image.Image, bytes]:
-    """The picture as a camera stores it with this EXIF orientation, and the EXIF block that says so."""
-    method = STORED_FOR_ORIENTATION[orientation]
-    exif = Image.Exif()
-    exif[ExifTags.Base.Orientation] = orientation
-    return (upright if method is None else upright.transpose(method)), exif.tobytes()
 
 
 # Pillow turns a TIFF upright itself as it loads it; it must not be turned twice.
@@ -306,76 +273,6 @@ def test_jpeg_output_is_flattened_onto_white(mode):
 
 
 # --- depth and modes -----------------------------------------------------------
-
-
-def test_sixteen_bit_grayscale_is_scaled_to_eight_bits():
-    source = Image.new("I;16", (4, 1))
-    for x, value in enumerate([0, 257 * 64, 257 * 128, 65535]):
-        source.putpixel((x, 0), value)
-    data = encoded(source, "PNG")
-    assert Image.open(io.BytesIO(data)).mode.startswith("I")
-    _, image = rendered(data, "4x,png")
-    assert image.mode == "L"
-    assert [image.getpixel((x, 0)) for x in range(4)] == [0, 64, 128, 255]
-
-
-def test_sixteen_bit_grayscale_keeps_its_high_byte():
-    """As Chromium 156 shows it (libpng's strip), and as Pillow reads 16-bit RGB: a helper's measure."""
-    source = Image.new("I;16", (4, 1), 25956)  # 100.996 x 257: 101 rounded, 101.39 x 256
-    source.putpixel((1, 0), 25855)  # 100.996 x 256: 100
-    _, image = rendered(encoded(source, "PNG"), "4x,png")
-    assert list(image.get_flattened_data()) == [101, 100, 101, 101]
-
-
-def test_sixteen_bit_grayscale_keeps_its_transparent_value():
-    """The key is a 16-bit value: a neighbour that rounds to the same 8 bits stays opaque."""
-    key = 257 * 128
-    source = Image.new("I;16", (4, 1))
-    for x, value in enumerate([0, key + 1, key, 65535]):
-        source.putpixel((x, 0), value)
-    data = encoded(source, "PNG", transparency=key)
-    assert Image.open(io.BytesIO(data)).info["transparency"] == key
-    _, image = rendered(data, "4x,png")
-    assert image.mode == "LA"
-    assert [image.getpixel((x, 0)) for x in range(4)] == [(0, 255), (128, 255), (128, 0), (255, 255)]
-
-
-@pytest.mark.parametrize("mode", ["I;16", "I;16B"])
-@pytest.mark.parametrize("key", [None, 257 * 128])
-def test_sixteen_bit_grey_comes_to_eight_bits_strip_by_strip_in_either_byte_order(monkeypatch, mode, key):
-    """Strips of two rows, the last of one: each pixel its high byte, and only the key itself transparent, not a
-    value that shares one of its bytes."""
-    from edge.image.steps import in_working_mode
-
-    monkeypatch.setattr(edge.image.steps, "STRIP_PIXELS", 7)
-    values = [(x * 9_001 + y * 7_919) % 65536 for y in range(7) for x in range(3)]
-    values[10] = values[11] = 257 * 128  # the key, where a key is set
-    values[12], values[13] = 257 * 128 + 1, 128  # the key's high byte alone, its low byte alone
-    byte_order = "big" if mode == "I;16B" else "little"
-    source = Image.frombytes(mode, (3, 7), b"".join(value.to_bytes(2, byte_order) for value in values))
-    if key is not None:
-        source.info["transparency"] = key
-    working = in_working_mode(source)
-    grey = [value >> 8 for value in values]
-    if key is None:
-        assert working.mode == "L" and list(working.get_flattened_data()) == grey
-    else:
-        assert working.mode == "LA"
-        assert list(working.get_flattened_data()) == [(g, 0 if v == key else 255) for g, v in zip(grey, values)]
-
-
-@pytest.mark.parametrize(
-    ("source", "expected_mode"),
-    [
-        (Image.new("1", (16, 16), 1), "L"),
-        (Image.new("RGB", (16, 16), (10, 20, 30)).convert("P", palette=Image.Palette.ADAPTIVE), "RGB"),
-    ],
-    ids=["1-bit", "P"],
-)
-def test_other_modes_become_well_formed_eight_bit_output(source, expected_mode):
-    _, image = rendered(encoded(source, "PNG"), "8x,png")
-    assert image.mode == expected_mode
-    image.load()
 
 
 @pytest.mark.parametrize(("source_format", "target"), [("JPEG", "jpeg"), ("PNG", "png"), ("PNG", "jpeg")])
@@ -839,267 +736,6 @@ def test_output_is_deterministic(target, spec):
     assert first.body == second.body
 
 
-def test_an_animated_avif_is_deterministic_from_one_second_to_the_next():
-    """libavif stamps an image sequence with the time it was encoded: that clock is stopped.
-    (No other output carries a clock: WebP, GIF and APNG have nowhere to keep one.)"""
-    data = animation("GIF")
-    first, _ = rendered(data, "32x,avif")
-    time.sleep(1.05)
-    second, _ = rendered(data, "32x,avif")
-    assert first.frames == second.frames == len(FRAME_COLOURS)
-    assert first.body == second.body
-
-
-@pytest.mark.parametrize(("source_format", "shrunk"), [
-    ("JPEG", (500, 750)),  # decoded at 1/2 (1/4 would leave 375 rows, under twice 188), reduce() halves the width
-    ("WEBP", (502, 376)),  # decoded by libwebp at twice the output, each side rounded up
-    ("PNG", (500, 500)),  # reduce() by 4 across and 3 down
-])
-def test_a_large_source_is_shrunk_before_lanczos(monkeypatch, source_format, shrunk):
-    """By the decoder where it can, else by reduce(): LANCZOS gets, on each side, at least twice the
-    output (what quality asks) and less than four times (what speed asks)."""
-    import edge.image
-
-    real_lanczos, seen = edge.image.resample.lanczos, []
-    monkeypatch.setattr(edge.image.steps, "lanczos",
-                        lambda image, *rest: seen.append(image.size) or real_lanczos(image, *rest))
-    result, _ = rendered(encoded(gradient((2000, 1500)), source_format), "250x,png")
-    assert result.size == (250, 188) and seen == [shrunk]
-    assert all(2 * out <= got < 4 * out for got, out in zip(shrunk, result.size, strict=True))
-
-
-def test_jpeg_dct_reduction_keeps_the_picture():
-    """A large JPEG decoded at reduced scale must match a full decode's resize."""
-    picture = gradient((4000, 3000))
-    data = encoded(picture, "JPEG", quality=95)
-    _, image = rendered(data, "500x,png")
-    reference = picture.resize((500, 375), Image.Resampling.LANCZOS)
-    for point in [(10, 10), (250, 187), (490, 365), (100, 300)]:
-        assert max_difference(image.getpixel(point), reference.getpixel(point)) <= 6
-
-
-def centroid(image: Image.Image) -> tuple[float, float]:
-    """Where the light of a grey image sits, in pixel units."""
-    grey = image.convert("L")
-    width = grey.width
-    weights = grey.tobytes()
-    total = sum(weights)
-    x = sum((index % width + 0.5) * weight for index, weight in enumerate(weights)) / total
-    y = sum((index // width + 0.5) * weight for index, weight in enumerate(weights)) / total
-    return x, y
-
-
-# A source one pixel over whole 8x8 blocks: the DCT-reduced decode then ends in a
-# partial pixel, which the region must not stretch over, in every orientation.
-ODD_SOURCE = (2049, 1025)
-
-
-def glow(size: tuple[int, int], box: tuple[int, int, int, int]) -> Image.Image:
-    """Black, with a smooth bright spot filling `box`: JPEG keeps it without ringing, wherever it sits."""
-    picture = Image.new("L", size)
-    spot = ImageOps.invert(Image.radial_gradient("L")).resize((box[2] - box[0], box[3] - box[1]))
-    picture.paste(spot, box[:2])
-    return picture
-
-
-@functools.cache
-def glowing_upright() -> Image.Image:
-    return glow(ODD_SOURCE, (1440, 864, 1536, 960))  # inside every crop
-
-
-@functools.cache
-def full_decode_of_the_glow(spec: str) -> tuple[tuple[int, int], tuple[float, float]]:
-    """Size and spot of the rendition from a lossless original, once per spec for all eight orientations."""
-    _, full = rendered(encoded(glowing_upright(), "PNG"), spec)
-    return full.size, centroid(full)
-
-
-GLOW_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"lossless": True}}
-
-
-@functools.cache
-def glowing_original(orientation: int, source_format: str) -> bytes:
-    """The glow as a camera stores it, once for every spec."""
-    stored, exif = stored_as(glowing_upright(), orientation)
-    return encoded(stored, source_format, exif=exif, **GLOW_OPTIONS[source_format])
-
-
-# A JPEG is decoded at 1/2, 1/4, 1/8, 1/4 and 1/8 scale (a draft of at least twice the
-# output); a WebP at exactly twice the output, each axis rounded up to whole pixels.
-# 100x100 cover crops the sides of the upright source, 220x100 its top and bottom.
-@pytest.mark.parametrize("spec", ["500x,png", "200x,png", "120x,png", "100x100,cover,png", "220x100,cover,png",
-                                  "127x40,fill,png"])
-@pytest.mark.parametrize(("source_format", "orientation"),
-                         [*(("JPEG", orientation) for orientation in range(1, 9)), ("WEBP", 1)])
-def test_a_reduced_decode_is_not_shifted(spec, orientation, source_format):
-    """A spot near the far corner lands where a full decode puts it, to a twentieth of a pixel."""
-    _, reduced = rendered(glowing_original(orientation, source_format), spec)
-    full_size, full_centroid = full_decode_of_the_glow(spec)
-    assert reduced.size == full_size
-    for reduced_axis, full_axis in zip(centroid(reduced), full_centroid, strict=True):
-        assert reduced_axis == pytest.approx(full_axis, abs=0.05)
-
-
-def framed(size: tuple[int, int]) -> Image.Image:
-    """Grey, with a black line along every edge: an edge weighed wrongly shows in the output's average."""
-    image = Image.new("L", size, 200)
-    image.paste(0, (0, 0, size[0], 1))
-    image.paste(0, (0, size[1] - 1, size[0], size[1]))
-    image.paste(0, (0, 0, 1, size[1]))
-    image.paste(0, (size[0] - 1, 0, size[0], size[1]))
-    return image
-
-
-# 801 x 601: reduce() by 4 (PNG), and libjpeg's draft at 1/8, leave a last block across and down that holds
-# one pixel row of the eight or four, on the stored right and bottom edges, which orientations 3, 6 and 8 turn to
-# the left or top of the output.
-@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
-@pytest.mark.parametrize("source_format", ["PNG", "JPEG"])
-def test_a_partial_last_block_weighs_what_it_holds(source_format, orientation):
-    upright = framed((801, 601))
-    mean = sum(value * count for value, count in enumerate(upright.histogram())) / (801 * 601)
-    stored, exif = stored_as(upright, orientation)
-    data = encoded(stored, source_format, exif=exif, **({"quality": 95} if source_format == "JPEG" else {}))
-    _, one_pixel = rendered(data, "1x,png")
-    assert abs(one_pixel.getpixel((0, 0)) - mean) <= 3  # 149-191 when the line weighed a whole block
-    _, small = rendered(data, "100x,png")
-    edges = [small.getpixel((50, 0)), small.getpixel((50, 74)), small.getpixel((0, 37)), small.getpixel((99, 37))]
-    # Pillow's LANCZOS of the whole image in floating point gives 182 on every edge; 159-171 on the partial
-    # block's before. The rest: reduce() blocks and the partial pixel's content at its pixel's centre.
-    assert all(abs(edge - 182) <= 9 for edge in edges), edges
-
-
-@pytest.mark.parametrize(("extent", "expected"), [
-    ((0, 0, 3, 1), [10, 20, 200]), ((0, 0, 2.25, 1), [10, 20, 65]), ((0.5, 0, 3, 1), [15, 20, 200]),
-    ((0, 0, 2 + 1e-9, 1), [10, 20, 200]),  # a rounding's worth of a pixel: none
-])
-def test_a_partial_edge_pixel_is_blended_with_its_neighbour_by_what_it_covers(extent, expected):
-    line = Image.frombytes("L", (3, 1), bytes([10, 20, 200]))
-    assert list(with_partial_edges_weighed(line, extent).get_flattened_data()) == expected
-
-
-def libwebp_decodes(monkeypatch) -> list[tuple[int, int]]:
-    """The sizes libwebp's scaled decode is called for, from now on."""
-    decoder, sizes = webp_decoder(), []
-    decode = decoder.decode
-
-    def recorded(data, size, alpha):
-        sizes.append(size)
-        return decode(data, size, alpha)
-
-    monkeypatch.setattr(decoder, "decode", recorded)
-    return sizes
-
-
-def without_libwebp(monkeypatch) -> None:
-    """Every WebP decoded by Pillow, as where no libwebp loads: in each of the engine's modules that asks for it."""
-    for name, module in list(sys.modules.items()):
-        if name.startswith("edge.image.") and hasattr(module, "webp_decoder"):
-            monkeypatch.setattr(module, "webp_decoder", lambda: None)
-
-
-PHOTO_WEBP = (1600, 1200)
-
-
-@functools.cache
-def photo_webp(mode: str = "RGB", lossless: bool = False) -> bytes:
-    return encoded(gradient(PHOTO_WEBP, mode), "WEBP", **({"lossless": True} if lossless else {"quality": 90}))
-
-
-@pytest.mark.parametrize(("source", "spec", "decoded_at"), [
-    (lambda: photo_webp(), "200x,png", (400, 300)),
-    (lambda: photo_webp(), "300x300,cover,jpeg", (800, 600)),
-    (lambda: photo_webp("RGBA", lossless=True), "333x,png", (667, 500)),
-    # libwebp scales lossy colour unweighted by alpha (tests/test_webp.py): decoded at full size.
-    (lambda: photo_webp("RGBA"), "200x,png", PHOTO_WEBP),
-    (lambda: photo_webp(), "800x,png", PHOTO_WEBP),  # no smaller than twice
-    (lambda: photo_webp(), "1600x,png", PHOTO_WEBP),  # nothing to scale
-    (lambda: animation("WEBP", lossless=True), "16x,jpeg", None),  # WebPDecode reads still pictures only
-    (lambda: animation("WEBP", lossless=True), "16x,webp", None),
-], ids=["lossy", "lossy-cover", "lossless-alpha", "lossy-alpha", "half", "identity", "animated-first-frame",
-        "animated"])
-def test_a_still_webp_is_decoded_by_libwebp_at_twice_the_output_scale(monkeypatch, source, spec, decoded_at):
-    sizes = libwebp_decodes(monkeypatch)
-    rendered(source(), spec)
-    assert sizes == ([decoded_at] if decoded_at else [])
-
-
-@pytest.mark.parametrize(("source_options", "spec", "lossless"), [
-    ({"lossless": True}, "100x", True), ({"lossless": True}, "100x,webp", True),
-    ({"lossless": True}, "100x,q90", False), ({"quality": 90}, "100x", False),
-], ids=["lossless", "lossless-named", "lossless-given-a-quality", "lossy"])
-def test_a_lossless_webp_stays_lossless_unless_a_quality_is_asked(source_options, spec, lossless):
-    source = encoded(gradient((400, 250), "RGBA"), "WEBP", **source_options)
-    result, image = rendered(source, spec)
-    assert (webp_decoder().features(result.body).format == webp.LOSSLESS) is lossless
-    if lossless:  # every pixel as resized, before any encoder
-        _, exact = rendered(source, "100x,png")
-        assert largest_difference(image, exact) == 0
-
-
-def test_a_photo_saved_as_lossless_webp_is_resized_lossy():
-    """Noise: lossless, its rendition would be many times the lossy one's size, and slower."""
-    noise = Image.frombytes("RGB", (400, 250), random.Random(5).randbytes(400 * 250 * 3))
-    result, _ = rendered(encoded(noise, "WEBP", lossless=True), "100x")
-    assert webp_decoder().features(result.body).format == webp.LOSSY
-
-
-def test_a_lossless_webp_animation_is_encoded_lossy_as_before():
-    """Each frame of an animation may be coded either way: libwebp reads no one format for it."""
-    frames = [gradient((64, 40), "RGBA").rotate(angle) for angle in (0, 90)]
-    source = io.BytesIO()
-    frames[0].save(source, "WEBP", save_all=True, append_images=frames[1:], lossless=True, duration=50)
-    result, _ = rendered(source.getvalue(), "32x")
-    assert result.frames == 2 and b"VP8L" not in result.body
-
-
-def test_a_scaled_webp_decode_leaves_no_dark_line_at_the_edge():
-    """Decoded to 23 px wide, the 42 px source maps back to 23.000000000000004: still the image's edge."""
-    _, image = rendered(encoded(Image.new("RGB", (42, 60), "white"), "WEBP", lossless=True), "11x,png")
-    assert image.size == (11, 16) and image.getextrema() == ((255, 255),) * 3
-
-
-@pytest.mark.parametrize(("mode", "lossless", "spec"), [
-    ("RGB", False, "200x,png"), ("RGB", False, "300x300,cover,png"), ("RGBA", True, "333x,png"),
-    ("RGB", True, "127x40,fill,png"), ("RGBA", False, "200x,png"), ("RGB", False, "1600x,png"),
-])
-def test_a_scaled_webp_decode_matches_pillows_full_decode(monkeypatch, mode, lossless, spec):
-    """Two steps (libwebp's area average to twice the size, then LANCZOS) against Pillow's
-    full decode, box-reduced, then LANCZOS: at most 3 levels apart on a smooth picture
-    (alpha: premultiplied and rounded to 8 bits at each step)."""
-    data = photo_webp(mode, lossless)
-    _, scaled = rendered(data, spec)
-    without_libwebp(monkeypatch)
-    _, full = rendered(data, spec)
-    assert (scaled.size, scaled.mode) == (full.size, full.mode)
-    assert largest_difference(alpha_weighted(scaled), alpha_weighted(full)) <= 3
-
-
-@pytest.mark.parametrize("libwebp", [True, False], ids=["libwebp", "pillow"])
-def test_a_webp_bitstream_cut_short_is_415_on_either_path(monkeypatch, libwebp):
-    """The RIFF and chunk sizes agree with the bytes, so the header reads; the VP8 data then ends early."""
-    if not libwebp:
-        without_libwebp(monkeypatch)
-    data = bytearray(photo_webp())
-    assert data[12:16] == b"VP8 "
-    kept = 2000
-    data[16:20] = kept.to_bytes(4, "little")
-    data[4:8] = (4 + 8 + kept).to_bytes(4, "little")
-    with pytest.raises(UnsupportedMedia):
-        render(bytes(data[: 20 + kept]), parse_rendition("/200x/key"), LIMITS)
-
-
-@pytest.mark.parametrize("libwebp", [True, False], ids=["libwebp", "pillow"])
-def test_a_webp_whose_alpha_header_is_corrupt_is_415_on_either_path(monkeypatch, libwebp):
-    """An ALPH chunk saying "uncompressed" over a compressed payload: libwebp calls that running out of memory."""
-    if not libwebp:
-        without_libwebp(monkeypatch)
-    data = bytearray(encoded(gradient((64, 64), "RGBA"), "WEBP", quality=80))
-    data[data.index(b"ALPH") + 8] = 0  # the chunk's header byte: no compression, no filter
-    with pytest.raises(UnsupportedMedia):
-        render(bytes(data), parse_rendition("/32x/key"), LIMITS)
-
-
 @pytest.mark.parametrize(("target", "width", "readable"), [
     ("avif", 32_768, True), ("avif", 32_769, False), ("png", 1_000_000, True),
 ])
@@ -1148,58 +784,6 @@ def test_a_strip_whose_float_bottom_passes_the_image_still_renders():
     """39 output rows' worth of 100 / 39 source rows is 100.00000000000001: the last strip must end at row 100."""
     _, image = rendered(encoded(gradient((3000, 100)), "PNG"), "1600x39,fill,png")
     assert image.size == (1600, 39)
-
-
-@pytest.mark.parametrize(("target", "quality", "lossless", "options"), [
-    ("jpeg", None, False, {"quality": 82, "progressive": True}),
-    ("jpeg", 30, False, {"quality": 30, "progressive": True}),
-    ("webp", None, False, {"quality": 80, "method": 3}),
-    ("webp", 55, False, {"quality": 55, "method": 3}),
-    ("webp", None, True, {"lossless": True, "method": 3}),  # a lossless original stays lossless...
-    ("webp", 70, True, {"quality": 70, "method": 3}),  # ...unless the URL names a quality
-    ("avif", None, False, {"quality": 62, "speed": 9}),
-    ("avif", 40, False, {"quality": 40, "speed": 9}),
-    ("gif", 50, False, {}),
-])
-def test_encoder_options_per_format(target, quality, lossless, options):
-    """The defaults README documents, and a URL's quality taken as given."""
-    assert encoder_options(target, quality, None, lossless) == options
-
-
-@pytest.mark.parametrize("target", ["jpeg", "webp", "avif"])
-def test_the_quality_in_the_url_reaches_the_encoder(target):
-    data = encoded(gradient((400, 300)), "PNG")
-    default, _ = rendered(data, f"200x,{target}")
-    qualities = (20, DEFAULT_QUALITY[target], 95)
-    named = {quality: rendered(data, f"200x,{target},q{quality}")[0].body for quality in qualities}
-    assert default.body == named[DEFAULT_QUALITY[target]]
-    assert len(named[20]) < len(default.body) < len(named[95])
-
-
-def test_jpeg_output_is_progressive():
-    _, image = rendered(encoded(gradient((400, 300)), "PNG"), "200x,jpeg")
-    assert image.info.get("progressive") == 1
-
-
-@pytest.mark.parametrize(("source", "strategy"), [
-    (gradient((300, 200)), {"compress_type": zlib.Z_RLE}),  # a photo: run-length coding
-    (quadrants((300, 200)), {}),  # a flat graphic: zlib's default LZ77
-], ids=["photo", "graphic"])
-def test_png_strategy_follows_the_content_and_stays_lossless(source, strategy):
-    assert encoder_options("png", None, source) == {"compress_level": 6} | strategy
-    _, image = rendered(encoded(source, "PNG"), "300x,png")
-    assert image.convert("RGB").tobytes() == source.tobytes()
-
-
-@pytest.mark.parametrize("count", [1, 5])
-def test_gif_palettes_made_on_threads_are_exactly_pillows_own(count):
-    """The engine quantises GIF frames itself, in parallel: the bytes must be what Pillow's writer makes."""
-    images = [gradient((120, 90)).rotate(15 * index) for index in range(count)]
-    geometry = plan((120, 90), 120, None, "contain")
-    frames = [Frame(image.copy(), geometry, "gif", None, 80) for image in images]
-    animation = {"save_all": True, "append_images": images[1:], "duration": [80] * count, "disposal": [1] * count,
-                 "loop": 0}
-    assert encode(frames, None, 0) == encoded(images[0], "GIF", **(animation if count > 1 else {}))
 
 
 # --- a frame no step changed, apart from its source --------------------------------

@@ -1,0 +1,108 @@
+"""The encode (edge/image/output.py): each format's encoder options, the URL's quality, progressive JPEG, PNG's
+strategy, a lossless WebP kept lossless, GIF palettes made on threads, and an animated AVIF's clock stopped."""
+
+import io
+import random
+import time
+import zlib
+
+import pytest
+from PIL import Image
+
+from edge import webp
+from edge.geometry import plan
+from edge.image.model import Frame, webp_decoder
+from edge.image.output import DEFAULT_QUALITY, encode, encoder_options
+from imaging import FRAME_COLOURS, animation, encoded, gradient, largest_difference, quadrants, rendered
+
+
+def test_an_animated_avif_is_deterministic_from_one_second_to_the_next():
+    """libavif stamps an image sequence with the time it was encoded: that clock is stopped.
+    (No other output carries a clock: WebP, GIF and APNG have nowhere to keep one.)"""
+    data = animation("GIF")
+    first, _ = rendered(data, "32x,avif")
+    time.sleep(1.05)
+    second, _ = rendered(data, "32x,avif")
+    assert first.frames == second.frames == len(FRAME_COLOURS)
+    assert first.body == second.body
+
+
+@pytest.mark.parametrize(("source_options", "spec", "lossless"), [
+    ({"lossless": True}, "100x", True), ({"lossless": True}, "100x,webp", True),
+    ({"lossless": True}, "100x,q90", False), ({"quality": 90}, "100x", False),
+], ids=["lossless", "lossless-named", "lossless-given-a-quality", "lossy"])
+def test_a_lossless_webp_stays_lossless_unless_a_quality_is_asked(source_options, spec, lossless):
+    source = encoded(gradient((400, 250), "RGBA"), "WEBP", **source_options)
+    result, image = rendered(source, spec)
+    assert (webp_decoder().features(result.body).format == webp.LOSSLESS) is lossless
+    if lossless:  # every pixel as resized, before any encoder
+        _, exact = rendered(source, "100x,png")
+        assert largest_difference(image, exact) == 0
+
+
+def test_a_photo_saved_as_lossless_webp_is_resized_lossy():
+    """Noise: lossless, its rendition would be many times the lossy one's size, and slower."""
+    noise = Image.frombytes("RGB", (400, 250), random.Random(5).randbytes(400 * 250 * 3))
+    result, _ = rendered(encoded(noise, "WEBP", lossless=True), "100x")
+    assert webp_decoder().features(result.body).format == webp.LOSSY
+
+
+def test_a_lossless_webp_animation_is_encoded_lossy_as_before():
+    """Each frame of an animation may be coded either way: libwebp reads no one format for it."""
+    frames = [gradient((64, 40), "RGBA").rotate(angle) for angle in (0, 90)]
+    source = io.BytesIO()
+    frames[0].save(source, "WEBP", save_all=True, append_images=frames[1:], lossless=True, duration=50)
+    result, _ = rendered(source.getvalue(), "32x")
+    assert result.frames == 2 and b"VP8L" not in result.body
+
+
+@pytest.mark.parametrize(("target", "quality", "lossless", "options"), [
+    ("jpeg", None, False, {"quality": 82, "progressive": True}),
+    ("jpeg", 30, False, {"quality": 30, "progressive": True}),
+    ("webp", None, False, {"quality": 80, "method": 3}),
+    ("webp", 55, False, {"quality": 55, "method": 3}),
+    ("webp", None, True, {"lossless": True, "method": 3}),  # a lossless original stays lossless...
+    ("webp", 70, True, {"quality": 70, "method": 3}),  # ...unless the URL names a quality
+    ("avif", None, False, {"quality": 62, "speed": 9}),
+    ("avif", 40, False, {"quality": 40, "speed": 9}),
+    ("gif", 50, False, {}),
+])
+def test_encoder_options_per_format(target, quality, lossless, options):
+    """The defaults README documents, and a URL's quality taken as given."""
+    assert encoder_options(target, quality, None, lossless) == options
+
+
+@pytest.mark.parametrize("target", ["jpeg", "webp", "avif"])
+def test_the_quality_in_the_url_reaches_the_encoder(target):
+    data = encoded(gradient((400, 300)), "PNG")
+    default, _ = rendered(data, f"200x,{target}")
+    qualities = (20, DEFAULT_QUALITY[target], 95)
+    named = {quality: rendered(data, f"200x,{target},q{quality}")[0].body for quality in qualities}
+    assert default.body == named[DEFAULT_QUALITY[target]]
+    assert len(named[20]) < len(default.body) < len(named[95])
+
+
+def test_jpeg_output_is_progressive():
+    _, image = rendered(encoded(gradient((400, 300)), "PNG"), "200x,jpeg")
+    assert image.info.get("progressive") == 1
+
+
+@pytest.mark.parametrize(("source", "strategy"), [
+    (gradient((300, 200)), {"compress_type": zlib.Z_RLE}),  # a photo: run-length coding
+    (quadrants((300, 200)), {}),  # a flat graphic: zlib's default LZ77
+], ids=["photo", "graphic"])
+def test_png_strategy_follows_the_content_and_stays_lossless(source, strategy):
+    assert encoder_options("png", None, source) == {"compress_level": 6} | strategy
+    _, image = rendered(encoded(source, "PNG"), "300x,png")
+    assert image.convert("RGB").tobytes() == source.tobytes()
+
+
+@pytest.mark.parametrize("count", [1, 5])
+def test_gif_palettes_made_on_threads_are_exactly_pillows_own(count):
+    """The engine quantises GIF frames itself, in parallel: the bytes must be what Pillow's writer makes."""
+    images = [gradient((120, 90)).rotate(15 * index) for index in range(count)]
+    geometry = plan((120, 90), 120, None, "contain")
+    frames = [Frame(image.copy(), geometry, "gif", None, 80) for image in images]
+    animation = {"save_all": True, "append_images": images[1:], "duration": [80] * count, "disposal": [1] * count,
+                 "loop": 0}
+    assert encode(frames, None, 0) == encoded(images[0], "GIF", **(animation if count > 1 else {}))

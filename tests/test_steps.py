@@ -1,0 +1,310 @@
+"""The steps each frame takes (edge/image/steps.py): the decode, scaled by libjpeg's DCT or by libwebp, and reduce(),
+neither shifting the picture, the partial edge pixels they leave weighed by what they hold; and the working mode."""
+
+import functools
+import io
+import sys
+
+import pytest
+from PIL import Image, ImageOps
+
+import edge.image
+from edge.errors import UnsupportedMedia
+from edge.image import render
+from edge.image.model import webp_decoder
+from edge.image.steps import with_partial_edges_weighed
+from edge.rendition import parse_rendition
+from imaging import (
+    LIMITS, alpha_weighted, animation, encoded, gradient, largest_difference, max_difference, rendered, stored_as,
+)
+
+
+@pytest.mark.parametrize(("source_format", "shrunk"), [
+    ("JPEG", (500, 750)),  # decoded at 1/2 (1/4 would leave 375 rows, under twice 188), reduce() halves the width
+    ("WEBP", (502, 376)),  # decoded by libwebp at twice the output, each side rounded up
+    ("PNG", (500, 500)),  # reduce() by 4 across and 3 down
+])
+def test_a_large_source_is_shrunk_before_lanczos(monkeypatch, source_format, shrunk):
+    """By the decoder where it can, else by reduce(): LANCZOS gets, on each side, at least twice the
+    output (what quality asks) and less than four times (what speed asks)."""
+    import edge.image
+
+    real_lanczos, seen = edge.image.resample.lanczos, []
+    monkeypatch.setattr(edge.image.steps, "lanczos",
+                        lambda image, *rest: seen.append(image.size) or real_lanczos(image, *rest))
+    result, _ = rendered(encoded(gradient((2000, 1500)), source_format), "250x,png")
+    assert result.size == (250, 188) and seen == [shrunk]
+    assert all(2 * out <= got < 4 * out for got, out in zip(shrunk, result.size, strict=True))
+
+
+def test_jpeg_dct_reduction_keeps_the_picture():
+    """A large JPEG decoded at reduced scale must match a full decode's resize."""
+    picture = gradient((4000, 3000))
+    data = encoded(picture, "JPEG", quality=95)
+    _, image = rendered(data, "500x,png")
+    reference = picture.resize((500, 375), Image.Resampling.LANCZOS)
+    for point in [(10, 10), (250, 187), (490, 365), (100, 300)]:
+        assert max_difference(image.getpixel(point), reference.getpixel(point)) <= 6
+
+
+def centroid(image: Image.Image) -> tuple[float, float]:
+    """Where the light of a grey image sits, in pixel units."""
+    grey = image.convert("L")
+    width = grey.width
+    weights = grey.tobytes()
+    total = sum(weights)
+    x = sum((index % width + 0.5) * weight for index, weight in enumerate(weights)) / total
+    y = sum((index // width + 0.5) * weight for index, weight in enumerate(weights)) / total
+    return x, y
+
+
+# A source one pixel over whole 8x8 blocks: the DCT-reduced decode then ends in a
+# partial pixel, which the region must not stretch over, in every orientation.
+ODD_SOURCE = (2049, 1025)
+
+
+def glow(size: tuple[int, int], box: tuple[int, int, int, int]) -> Image.Image:
+    """Black, with a smooth bright spot filling `box`: JPEG keeps it without ringing, wherever it sits."""
+    picture = Image.new("L", size)
+    spot = ImageOps.invert(Image.radial_gradient("L")).resize((box[2] - box[0], box[3] - box[1]))
+    picture.paste(spot, box[:2])
+    return picture
+
+
+@functools.cache
+def glowing_upright() -> Image.Image:
+    return glow(ODD_SOURCE, (1440, 864, 1536, 960))  # inside every crop
+
+
+@functools.cache
+def full_decode_of_the_glow(spec: str) -> tuple[tuple[int, int], tuple[float, float]]:
+    """Size and spot of the rendition from a lossless original, once per spec for all eight orientations."""
+    _, full = rendered(encoded(glowing_upright(), "PNG"), spec)
+    return full.size, centroid(full)
+
+
+GLOW_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"lossless": True}}
+
+
+@functools.cache
+def glowing_original(orientation: int, source_format: str) -> bytes:
+    """The glow as a camera stores it, once for every spec."""
+    stored, exif = stored_as(glowing_upright(), orientation)
+    return encoded(stored, source_format, exif=exif, **GLOW_OPTIONS[source_format])
+
+
+# A JPEG is decoded at 1/2, 1/4, 1/8, 1/4 and 1/8 scale (a draft of at least twice the
+# output); a WebP at exactly twice the output, each axis rounded up to whole pixels.
+# 100x100 cover crops the sides of the upright source, 220x100 its top and bottom.
+@pytest.mark.parametrize("spec", ["500x,png", "200x,png", "120x,png", "100x100,cover,png", "220x100,cover,png",
+                                  "127x40,fill,png"])
+@pytest.mark.parametrize(("source_format", "orientation"),
+                         [*(("JPEG", orientation) for orientation in range(1, 9)), ("WEBP", 1)])
+def test_a_reduced_decode_is_not_shifted(spec, orientation, source_format):
+    """A spot near the far corner lands where a full decode puts it, to a twentieth of a pixel."""
+    _, reduced = rendered(glowing_original(orientation, source_format), spec)
+    full_size, full_centroid = full_decode_of_the_glow(spec)
+    assert reduced.size == full_size
+    for reduced_axis, full_axis in zip(centroid(reduced), full_centroid, strict=True):
+        assert reduced_axis == pytest.approx(full_axis, abs=0.05)
+
+
+def framed(size: tuple[int, int]) -> Image.Image:
+    """Grey, with a black line along every edge: an edge weighed wrongly shows in the output's average."""
+    image = Image.new("L", size, 200)
+    image.paste(0, (0, 0, size[0], 1))
+    image.paste(0, (0, size[1] - 1, size[0], size[1]))
+    image.paste(0, (0, 0, 1, size[1]))
+    image.paste(0, (size[0] - 1, 0, size[0], size[1]))
+    return image
+
+
+# 801 x 601: reduce() by 4 (PNG), and libjpeg's draft at 1/8, leave a last block across and down that holds
+# one pixel row of the eight or four, on the stored right and bottom edges, which orientations 3, 6 and 8 turn to
+# the left or top of the output.
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+@pytest.mark.parametrize("source_format", ["PNG", "JPEG"])
+def test_a_partial_last_block_weighs_what_it_holds(source_format, orientation):
+    upright = framed((801, 601))
+    mean = sum(value * count for value, count in enumerate(upright.histogram())) / (801 * 601)
+    stored, exif = stored_as(upright, orientation)
+    data = encoded(stored, source_format, exif=exif, **({"quality": 95} if source_format == "JPEG" else {}))
+    _, one_pixel = rendered(data, "1x,png")
+    assert abs(one_pixel.getpixel((0, 0)) - mean) <= 3  # 149-191 when the line weighed a whole block
+    _, small = rendered(data, "100x,png")
+    edges = [small.getpixel((50, 0)), small.getpixel((50, 74)), small.getpixel((0, 37)), small.getpixel((99, 37))]
+    # Pillow's LANCZOS of the whole image in floating point gives 182 on every edge; 159-171 on the partial
+    # block's before. The rest: reduce() blocks and the partial pixel's content at its pixel's centre.
+    assert all(abs(edge - 182) <= 9 for edge in edges), edges
+
+
+@pytest.mark.parametrize(("extent", "expected"), [
+    ((0, 0, 3, 1), [10, 20, 200]), ((0, 0, 2.25, 1), [10, 20, 65]), ((0.5, 0, 3, 1), [15, 20, 200]),
+    ((0, 0, 2 + 1e-9, 1), [10, 20, 200]),  # a rounding's worth of a pixel: none
+])
+def test_a_partial_edge_pixel_is_blended_with_its_neighbour_by_what_it_covers(extent, expected):
+    line = Image.frombytes("L", (3, 1), bytes([10, 20, 200]))
+    assert list(with_partial_edges_weighed(line, extent).get_flattened_data()) == expected
+
+
+def libwebp_decodes(monkeypatch) -> list[tuple[int, int]]:
+    """The sizes libwebp's scaled decode is called for, from now on."""
+    decoder, sizes = webp_decoder(), []
+    decode = decoder.decode
+
+    def recorded(data, size, alpha):
+        sizes.append(size)
+        return decode(data, size, alpha)
+
+    monkeypatch.setattr(decoder, "decode", recorded)
+    return sizes
+
+
+def without_libwebp(monkeypatch) -> None:
+    """Every WebP decoded by Pillow, as where no libwebp loads: in each of the engine's modules that asks for it."""
+    for name, module in list(sys.modules.items()):
+        if name.startswith("edge.image.") and hasattr(module, "webp_decoder"):
+            monkeypatch.setattr(module, "webp_decoder", lambda: None)
+
+
+PHOTO_WEBP = (1600, 1200)
+
+
+@functools.cache
+def photo_webp(mode: str = "RGB", lossless: bool = False) -> bytes:
+    return encoded(gradient(PHOTO_WEBP, mode), "WEBP", **({"lossless": True} if lossless else {"quality": 90}))
+
+
+@pytest.mark.parametrize(("source", "spec", "decoded_at"), [
+    (lambda: photo_webp(), "200x,png", (400, 300)),
+    (lambda: photo_webp(), "300x300,cover,jpeg", (800, 600)),
+    (lambda: photo_webp("RGBA", lossless=True), "333x,png", (667, 500)),
+    # libwebp scales lossy colour unweighted by alpha (tests/test_webp.py): decoded at full size.
+    (lambda: photo_webp("RGBA"), "200x,png", PHOTO_WEBP),
+    (lambda: photo_webp(), "800x,png", PHOTO_WEBP),  # no smaller than twice
+    (lambda: photo_webp(), "1600x,png", PHOTO_WEBP),  # nothing to scale
+    (lambda: animation("WEBP", lossless=True), "16x,jpeg", None),  # WebPDecode reads still pictures only
+    (lambda: animation("WEBP", lossless=True), "16x,webp", None),
+], ids=["lossy", "lossy-cover", "lossless-alpha", "lossy-alpha", "half", "identity", "animated-first-frame",
+        "animated"])
+def test_a_still_webp_is_decoded_by_libwebp_at_twice_the_output_scale(monkeypatch, source, spec, decoded_at):
+    sizes = libwebp_decodes(monkeypatch)
+    rendered(source(), spec)
+    assert sizes == ([decoded_at] if decoded_at else [])
+
+
+def test_a_scaled_webp_decode_leaves_no_dark_line_at_the_edge():
+    """Decoded to 23 px wide, the 42 px source maps back to 23.000000000000004: still the image's edge."""
+    _, image = rendered(encoded(Image.new("RGB", (42, 60), "white"), "WEBP", lossless=True), "11x,png")
+    assert image.size == (11, 16) and image.getextrema() == ((255, 255),) * 3
+
+
+@pytest.mark.parametrize(("mode", "lossless", "spec"), [
+    ("RGB", False, "200x,png"), ("RGB", False, "300x300,cover,png"), ("RGBA", True, "333x,png"),
+    ("RGB", True, "127x40,fill,png"), ("RGBA", False, "200x,png"), ("RGB", False, "1600x,png"),
+])
+def test_a_scaled_webp_decode_matches_pillows_full_decode(monkeypatch, mode, lossless, spec):
+    """Two steps (libwebp's area average to twice the size, then LANCZOS) against Pillow's
+    full decode, box-reduced, then LANCZOS: at most 3 levels apart on a smooth picture
+    (alpha: premultiplied and rounded to 8 bits at each step)."""
+    data = photo_webp(mode, lossless)
+    _, scaled = rendered(data, spec)
+    without_libwebp(monkeypatch)
+    _, full = rendered(data, spec)
+    assert (scaled.size, scaled.mode) == (full.size, full.mode)
+    assert largest_difference(alpha_weighted(scaled), alpha_weighted(full)) <= 3
+
+
+@pytest.mark.parametrize("libwebp", [True, False], ids=["libwebp", "pillow"])
+def test_a_webp_bitstream_cut_short_is_415_on_either_path(monkeypatch, libwebp):
+    """The RIFF and chunk sizes agree with the bytes, so the header reads; the VP8 data then ends early."""
+    if not libwebp:
+        without_libwebp(monkeypatch)
+    data = bytearray(photo_webp())
+    assert data[12:16] == b"VP8 "
+    kept = 2000
+    data[16:20] = kept.to_bytes(4, "little")
+    data[4:8] = (4 + 8 + kept).to_bytes(4, "little")
+    with pytest.raises(UnsupportedMedia):
+        render(bytes(data[: 20 + kept]), parse_rendition("/200x/key"), LIMITS)
+
+
+@pytest.mark.parametrize("libwebp", [True, False], ids=["libwebp", "pillow"])
+def test_a_webp_whose_alpha_header_is_corrupt_is_415_on_either_path(monkeypatch, libwebp):
+    """An ALPH chunk saying "uncompressed" over a compressed payload: libwebp calls that running out of memory."""
+    if not libwebp:
+        without_libwebp(monkeypatch)
+    data = bytearray(encoded(gradient((64, 64), "RGBA"), "WEBP", quality=80))
+    data[data.index(b"ALPH") + 8] = 0  # the chunk's header byte: no compression, no filter
+    with pytest.raises(UnsupportedMedia):
+        render(bytes(data), parse_rendition("/32x/key"), LIMITS)
+
+
+def test_sixteen_bit_grayscale_is_scaled_to_eight_bits():
+    source = Image.new("I;16", (4, 1))
+    for x, value in enumerate([0, 257 * 64, 257 * 128, 65535]):
+        source.putpixel((x, 0), value)
+    data = encoded(source, "PNG")
+    assert Image.open(io.BytesIO(data)).mode.startswith("I")
+    _, image = rendered(data, "4x,png")
+    assert image.mode == "L"
+    assert [image.getpixel((x, 0)) for x in range(4)] == [0, 64, 128, 255]
+
+
+def test_sixteen_bit_grayscale_keeps_its_high_byte():
+    """As Chromium 156 shows it (libpng's strip), and as Pillow reads 16-bit RGB: a helper's measure."""
+    source = Image.new("I;16", (4, 1), 25956)  # 100.996 x 257: 101 rounded, 101.39 x 256
+    source.putpixel((1, 0), 25855)  # 100.996 x 256: 100
+    _, image = rendered(encoded(source, "PNG"), "4x,png")
+    assert list(image.get_flattened_data()) == [101, 100, 101, 101]
+
+
+def test_sixteen_bit_grayscale_keeps_its_transparent_value():
+    """The key is a 16-bit value: a neighbour that rounds to the same 8 bits stays opaque."""
+    key = 257 * 128
+    source = Image.new("I;16", (4, 1))
+    for x, value in enumerate([0, key + 1, key, 65535]):
+        source.putpixel((x, 0), value)
+    data = encoded(source, "PNG", transparency=key)
+    assert Image.open(io.BytesIO(data)).info["transparency"] == key
+    _, image = rendered(data, "4x,png")
+    assert image.mode == "LA"
+    assert [image.getpixel((x, 0)) for x in range(4)] == [(0, 255), (128, 255), (128, 0), (255, 255)]
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I;16B"])
+@pytest.mark.parametrize("key", [None, 257 * 128])
+def test_sixteen_bit_grey_comes_to_eight_bits_strip_by_strip_in_either_byte_order(monkeypatch, mode, key):
+    """Strips of two rows, the last of one: each pixel its high byte, and only the key itself transparent, not a
+    value that shares one of its bytes."""
+    from edge.image.steps import in_working_mode
+
+    monkeypatch.setattr(edge.image.steps, "STRIP_PIXELS", 7)
+    values = [(x * 9_001 + y * 7_919) % 65536 for y in range(7) for x in range(3)]
+    values[10] = values[11] = 257 * 128  # the key, where a key is set
+    values[12], values[13] = 257 * 128 + 1, 128  # the key's high byte alone, its low byte alone
+    byte_order = "big" if mode == "I;16B" else "little"
+    source = Image.frombytes(mode, (3, 7), b"".join(value.to_bytes(2, byte_order) for value in values))
+    if key is not None:
+        source.info["transparency"] = key
+    working = in_working_mode(source)
+    grey = [value >> 8 for value in values]
+    if key is None:
+        assert working.mode == "L" and list(working.get_flattened_data()) == grey
+    else:
+        assert working.mode == "LA"
+        assert list(working.get_flattened_data()) == [(g, 0 if v == key else 255) for g, v in zip(grey, values)]
+
+
+@pytest.mark.parametrize(
+    ("source", "expected_mode"),
+    [
+        (Image.new("1", (16, 16), 1), "L"),
+        (Image.new("RGB", (16, 16), (10, 20, 30)).convert("P", palette=Image.Palette.ADAPTIVE), "RGB"),
+    ],
+    ids=["1-bit", "P"],
+)
+def test_other_modes_become_well_formed_eight_bit_output(source, expected_mode):
+    _, image = rendered(encoded(source, "PNG"), "8x,png")
+    assert image.mode == expected_mode
+    image.load()
