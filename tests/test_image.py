@@ -780,12 +780,6 @@ def test_exif_transpose_matches_pillows_reference():
     assert image.tobytes() == ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB").tobytes()
 
 
-def test_a_strip_whose_float_bottom_passes_the_image_still_renders():
-    """39 output rows' worth of 100 / 39 source rows is 100.00000000000001: the last strip must end at row 100."""
-    _, image = rendered(encoded(gradient((3000, 100)), "PNG"), "1600x39,fill,png")
-    assert image.size == (1600, 39)
-
-
 # --- a frame no step changed, apart from its source --------------------------------
 
 def test_an_mpo_whose_preview_is_missing_renders_at_its_own_size_as_avif():

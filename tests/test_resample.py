@@ -1,5 +1,6 @@
-"""LANCZOS by SIMD (edge/image/resample.py): against Pillow's own, in strips against one call, the same bytes on
-every instruction set, and no working mode left to Pillow's scalar resize."""
+"""LANCZOS by SIMD (edge/image/resample.py): against Pillow's own, in strips against one call (the last strip
+ending on the image's last row), the same bytes on every instruction set, and no working mode left to Pillow's
+scalar resize."""
 
 import cykooz_resizer
 import pytest
@@ -8,7 +9,7 @@ from PIL import Image
 from edge.image import resample
 from edge.image.resample import alpha_weighted as engine_alpha_weighted
 from edge.image.resample import lanczos, premultiplied, simd_lanczos, simd_lanczos_in_strips, unpremultiplied
-from imaging import alpha_weighted, gradient, largest_difference
+from imaging import alpha_weighted, encoded, gradient, largest_difference, rendered
 
 RESAMPLED_REGIONS = pytest.mark.parametrize(("size", "region"), [
     ((300, 201), (0, 0, 1000, 700)), ((333, 97), (10.5, 20.25, 990.0, 600.75)), ((40, 7), (0, 0, 1000, 700)),
@@ -31,6 +32,12 @@ def test_resampling_in_strips_matches_one_resize(mode, size, region):
     assert (strips.size, strips.mode) == (size, mode)
     assert largest_difference(strips, expected) <= 2
     assert weighted(simd_lanczos_in_strips, source, size, region).tobytes() == strips.tobytes()
+
+
+def test_a_strip_whose_float_bottom_passes_the_image_still_renders():
+    """39 output rows' worth of 100 / 39 source rows is 100.00000000000001: the last strip must end at row 100."""
+    _, image = rendered(encoded(gradient((3000, 100)), "PNG"), "1600x39,fill,png")
+    assert image.size == (1600, 39)
 
 
 @pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
