@@ -1,8 +1,10 @@
 """The encode (edge/image/output.py): each format's encoder options, the URL's quality, progressive JPEG, PNG's
-strategy, a lossless WebP kept lossless, GIF palettes made on threads, and an animated AVIF's clock stopped."""
+strategy, a lossless WebP kept lossless, GIF palettes made on threads, an animated AVIF's clock stopped, and a
+frame no step changed handed to AVIF's writer apart from its source."""
 
 import io
 import random
+import struct
 import time
 import zlib
 
@@ -13,7 +15,11 @@ from edge import webp
 from edge.geometry import plan
 from edge.image.model import Frame, webp_decoder
 from edge.image.output import DEFAULT_QUALITY, encode, encoder_options
-from imaging import FRAME_COLOURS, animation, encoded, gradient, largest_difference, quadrants, rendered
+from bombs import png_chunk
+from imaging import (
+    FRAME_COLOURS, animation, apng_from_streams, encoded, gradient, largest_difference, max_difference, quadrants,
+    rendered,
+)
 
 
 def test_an_animated_avif_is_deterministic_from_one_second_to_the_next():
@@ -106,3 +112,24 @@ def test_gif_palettes_made_on_threads_are_exactly_pillows_own(count):
     animation = {"save_all": True, "append_images": images[1:], "duration": [80] * count, "disposal": [1] * count,
                  "loop": 0}
     assert encode(frames, None, 0) == encoded(images[0], "GIF", **(animation if count > 1 else {}))
+
+
+def test_an_mpo_whose_preview_is_missing_renders_at_its_own_size_as_avif():
+    """Pillow's AVIF writer walks every frame of the image it is given, here the opened source itself: it sought
+    the preview, which the file's end cuts off, and failed (a 500 a fuzzer found)."""
+    buffer = io.BytesIO()
+    Image.new("L", (32, 24), 200).save(buffer, "MPO", save_all=True, append_images=[Image.new("L", (32, 24), 50)])
+    first_picture = buffer.getvalue()[:buffer.getvalue().index(b"\xff\xd9") + 2]
+    _, image = rendered(first_picture, "32x,avif")  # grey: no step makes a new image of it
+    assert image.size == (32, 24) and max_difference(image.convert("L").getpixel((5, 5)), 200) <= 3
+
+
+def test_an_apng_of_fewer_frames_than_it_declares_renders_at_its_own_size_as_avif():
+    """Its one frame present is rendered, and no step changes it: Pillow's AVIF writer sought the second frame
+    acTL declares, which is not there, and failed (a 500 a fuzzer found)."""
+    stream = zlib.compress(b"".join(b"\0" + bytes([row * 16] * 16) for row in range(12)))
+    data = apng_from_streams((16, 12, 8, 0), [(stream, (16, 12), (0, 0), 0, 0)])
+    actl = data.index(b"acTL") - 4
+    declaring_two = data[:actl] + png_chunk(b"acTL", struct.pack(">II", 2, 0)) + data[actl + 20:]
+    result, image = rendered(declaring_two, "16x,avif")
+    assert (image.size, result.frames) == ((16, 12), 1)

@@ -1,5 +1,5 @@
 """The steps each frame takes (edge/image/steps.py): the decode, scaled by libjpeg's DCT or by libwebp, and reduce(),
-neither shifting the picture, the partial edge pixels they leave weighed by what they hold; and the working mode."""
+neither shifting the picture, partial edge pixels weighed by what they hold; the working mode and the output's."""
 
 import functools
 import io
@@ -15,7 +15,8 @@ from edge.image.model import webp_decoder
 from edge.image.steps import with_partial_edges_weighed
 from edge.rendition import parse_rendition
 from imaging import (
-    LIMITS, alpha_weighted, animation, encoded, gradient, largest_difference, max_difference, rendered, stored_as,
+    LIMITS, RED, alpha_weighted, animation, encoded, gradient, half_transparent, largest_difference, max_difference,
+    rendered, stored_as,
 )
 
 
@@ -308,3 +309,36 @@ def test_other_modes_become_well_formed_eight_bit_output(source, expected_mode):
     _, image = rendered(encoded(source, "PNG"), "8x,png")
     assert image.mode == expected_mode
     image.load()
+
+
+def test_gif_alpha_is_all_or_nothing_at_half():
+    """From alpha 128 on, opaque."""
+    source = Image.new("RGBA", (64, 32), (255, 0, 0, 200))
+    source.paste((255, 0, 0, 128), (16, 0, 32, 32))
+    source.paste((0, 0, 255, 127), (32, 0, 48, 32))
+    source.paste((0, 0, 255, 50), (48, 0, 64, 32))
+    _, image = rendered(encoded(source, "PNG"), "64x,gif")
+    rgba = image.convert("RGBA")
+    assert rgba.getpixel((8, 8)) == rgba.getpixel((24, 8)) == (255, 0, 0, 255)
+    assert rgba.getpixel((40, 8))[3] == rgba.getpixel((56, 8))[3] == 0
+    assert set(rgba.getchannel("A").tobytes()) == {0, 255}
+
+
+def test_gif_alpha_is_rounded_after_the_resize():
+    """A soft edge, scaled down, keeps the outline of its resized alpha: rounded before the resize,
+    the half-transparent ring would widen the shape by a solid fringe."""
+    alpha = ImageOps.invert(Image.radial_gradient("L")).resize((200, 200))
+    source = Image.new("RGBA", (200, 200), RED + (0,))
+    source.putalpha(alpha)
+    _, image = rendered(encoded(source, "PNG"), "37x,gif")
+    opaque = image.convert("RGBA").getchannel("A").tobytes().count(255)
+    expected = sum(value >= 128 for value in alpha.resize((37, 37), Image.Resampling.LANCZOS).tobytes())
+    assert abs(opaque - expected) <= 8, (opaque, expected)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+def test_jpeg_output_is_flattened_onto_white(mode):
+    _, image = rendered(encoded(half_transparent(mode), "PNG"), "32x,jpeg")
+    assert max_difference(image.convert("RGB").getpixel((28, 8)), (255, 255, 255)) <= 4
+    left = image.convert("RGB").getpixel((4, 8))
+    assert max_difference(left, (255, 0, 0) if mode != "LA" else (128, 128, 128)) <= 6
