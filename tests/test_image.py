@@ -539,6 +539,26 @@ def test_a_still_png_renders_the_same_inflated_on_the_worker_as_by_pillow_alone(
     assert worker.body == pillow.body
 
 
+def test_a_png_whose_metadata_after_the_pixels_is_broken_renders():
+    """Browsers ignore metadata after the image data; Pillow read an iCCP there as it finished decoding, and one
+    cut short before its compression method raised an IndexError (a 500 a fuzzer found)."""
+    whole = encoded(gradient((32, 24)), "PNG")
+    _, image = rendered(chunks_before_iend(whole, (b"iCCP", b"name\0")), "32x,png")
+    assert image.tobytes() == Image.open(io.BytesIO(whole)).tobytes()
+
+
+@pytest.mark.parametrize("error", [OverflowError, AttributeError])
+def test_a_bug_in_the_png_reader_stays_a_500(monkeypatch, error):
+    """Where a Pillow reader raises these on broken files (a TIFF's OverflowError, an AVIF's AttributeError), they
+    are the original's fault, a 415; the PNG reader is ours, read inside the same calls."""
+    def broken(*args):
+        raise error("a bug")
+
+    monkeypatch.setattr(png.InflatingReader, "read", broken)
+    with pytest.raises(error):
+        rendered(encoded(gradient((32, 24)), "PNG"), "16x,png")
+
+
 # --- metadata -------------------------------------------------------------------
 
 GPS_MARKER = b"52.3676N-secret-place"
@@ -608,25 +628,3 @@ def test_exif_transpose_matches_pillows_reference():
     data = encoded(stored, "PNG", exif=exif)
     _, image = rendered(data, "60x,png")
     assert image.tobytes() == ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB").tobytes()
-
-
-# --- a frame no step changed, apart from its source --------------------------------
-
-def test_a_png_whose_metadata_after_the_pixels_is_broken_renders():
-    """Browsers ignore metadata after the image data; Pillow read an iCCP there as it finished decoding, and one
-    cut short before its compression method raised an IndexError (a 500 a fuzzer found)."""
-    whole = encoded(gradient((32, 24)), "PNG")
-    _, image = rendered(chunks_before_iend(whole, (b"iCCP", b"name\0")), "32x,png")
-    assert image.tobytes() == Image.open(io.BytesIO(whole)).tobytes()
-
-
-@pytest.mark.parametrize("error", [OverflowError, AttributeError])
-def test_a_bug_in_the_png_reader_stays_a_500(monkeypatch, error):
-    """Where a Pillow reader raises these on broken files (a TIFF's OverflowError, an AVIF's AttributeError), they
-    are the original's fault, a 415; the PNG reader is ours, read inside the same calls."""
-    def broken(*args):
-        raise error("a bug")
-
-    monkeypatch.setattr(png.InflatingReader, "read", broken)
-    with pytest.raises(error):
-        rendered(encoded(gradient((32, 24)), "PNG"), "16x,png")
