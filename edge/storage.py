@@ -171,7 +171,8 @@ class Storage:
                     if in_time():
                         continue
                     raise Unavailable(f"PutObject failed: {code}, with too little time left to send it again") from None
-                raise _typed(error, "PutObject") from None
+                # A PUT creates its key: a 404 says there is nowhere to put it, not that something is missing.
+                raise _typed(error, "PutObject", not_found=Misconfigured) from None
             return Stored(created=True, etag=stored.get("ETag"))
 
 
@@ -227,8 +228,12 @@ def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def _typed(error: ClientError | BotoCoreError | urllib3.exceptions.HTTPError, operation: str) -> EdgeError:
-    """S3's answer, or botocore's (or urllib3's) own failure, as the error the viewer gets."""
+def _typed(
+    error: ClientError | BotoCoreError | urllib3.exceptions.HTTPError, operation: str,
+    not_found: type[EdgeError] = OriginalNotFound,
+) -> EdgeError:
+    """S3's answer, or botocore's (or urllib3's) own failure, as the error the viewer gets; `not_found` is what a
+    404 means to the operation: to a read, the original's absence."""
     if isinstance(error, ParamValidationError | ValidationError):
         # Refused before it was sent (a bucket or region name botocore will not send): no retry
         # could succeed, so it is the deployment's fault, not S3 being unavailable.
@@ -238,7 +243,7 @@ def _typed(error: ClientError | BotoCoreError | urllib3.exceptions.HTTPError, op
     code = _error_code(error)
     detail = f"{operation} failed: {code}"
     if code in _NOT_FOUND:
-        return OriginalNotFound(detail)
+        return not_found(detail)
     if code in _MISCONFIGURED:
         return Misconfigured(detail)
     return Unavailable(detail)

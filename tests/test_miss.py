@@ -291,6 +291,8 @@ def test_just_under_the_cap_is_served_inline(put_original, stored):
 
 @pytest.mark.parametrize(("code", "status", "cause"), [
     ("InternalError", 500, "unavailable"), ("AccessDenied", 403, "misconfigured"),
+    # Not the original's absence, which a PUT cannot meet: nowhere to put the derivative.
+    ("NoSuchKey", 404, "misconfigured"), ("404", 404, "misconfigured"),
 ])
 def test_too_large_to_inline_and_not_stored_is_503(put_original, stored, monkeypatch, capsys, code, status, cause):
     """The log keeps why it was not stored: a PutObject refused is the deployment's to mend, not S3's."""
