@@ -131,6 +131,11 @@ def test_a_number_may_have_twelve_digits():
     assert config.max_source_bytes == 999_999_999_999
 
 
+def test_a_number_may_have_one_digit():
+    config = Config.from_origin(origin(x_originals_bucket="originals", x_max_frames="1", x_max_dimension="9"))
+    assert (config.max_frames, config.max_dimension) == (1, 9)
+
+
 @pytest.mark.parametrize("value", ["abc", "-1", "0", "1.5", "10 000", "0100", "1" * 13])
 def test_malformed_numbers_are_a_misconfiguration(value):
     with pytest.raises(Misconfigured):
