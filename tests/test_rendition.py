@@ -21,6 +21,7 @@ from edge.rendition import Rendition, check_limits, decode_path, parse_rendition
         ("/640x,png,q80/x.png", dict(format="png", quality=80)),  # allowed; lossless formats ignore it
         ("/99999x/x.png", dict(width=99999)),  # the most digits a dimension may have
         ("/x99999/x.png", dict(height=99999)),
+        ("/x9/x.png", dict(dims="x9", width=None, height=9)),  # one digit, height only
     ],
 )
 def test_valid_specs(uri, expected):
