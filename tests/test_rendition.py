@@ -80,6 +80,9 @@ def test_keys_are_decoded_as_s3_decodes_them(uri, original_key, derivative_key):
         "/640x,%20webp/cat.jpg",
         "/640x,cover/cat.jpg",  # cover and fill need both dims
         "/x480,fill/cat.jpg",
+        "/100000x/cat.jpg",  # six digits: one more than any dimension may have
+        "/x100000/cat.jpg",
+        "/100000x100/cat.jpg",
         "/123456789012345678901234567890x/cat.jpg",  # absurdly long number
         "/640x",  # nothing after the spec
         "/640x/",  # empty key
