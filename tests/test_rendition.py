@@ -131,6 +131,31 @@ def test_an_unknown_option_is_answered_with_what_to_write(option, message):
     assert raised.value.public_message == message
 
 
+@pytest.mark.parametrize(("uri", "message"), [
+    ("/640x/a%ZZb.jpg", "Malformed URL encoding."),
+    ("/640x/a%C3b.jpg", "Malformed URL encoding."),
+    ("640x/cat.jpg", "Bad image request."),
+    ("/640x/a%00b.jpg", "Invalid character in URL."),
+    ("/640x/", "Missing image path."),
+    ("/640x", "Missing image path."),
+    ("/640x/a\\b.jpg", "Invalid image path."),
+    ("/640x/a/../cat.jpg", "Invalid image path."),
+    ("/640x//cat.jpg", "Invalid image path."),
+    ("/640x/" + "k" * 1020, "URL too long."),
+    ("/640y/cat.jpg", "Malformed size: use WxH, Wx or xH."),
+    ("/100000x/cat.jpg", "Requested size is too large."),
+    ("/640x,webp,png/cat.jpg", "Only one format option is allowed."),
+    ("/640x,cover,fill/cat.jpg", "Only one fit option is allowed."),
+    ("/640x,q70,q80/cat.jpg", "Only one quality option is allowed."),
+    ("/640x,cover/cat.jpg", "cover needs both width and height."),
+    ("/x480,fill/cat.jpg", "fill needs both width and height."),
+])
+def test_each_bad_request_says_what_is_wrong(uri, message):
+    with pytest.raises(BadRequest) as raised:
+        parse_rendition(uri)
+    assert raised.value.public_message == message
+
+
 def test_key_length_limit_counts_utf8_bytes():
     """S3's limit is 1024 bytes of UTF-8: a key of exactly that many is accepted, one byte more is not."""
     at_limit = "/640x/k" + "%C3%A9" * ((1024 - len("640x/k")) // 2)
@@ -167,3 +192,13 @@ def test_limits(dims, width, height, max_dimension, allowed, ok):
     else:
         with pytest.raises(BadRequest):
             check_limits(rendition, max_dimension, allowed)
+
+
+@pytest.mark.parametrize(("dims", "width", "height", "allowed", "message"), [
+    ("641x", 641, None, frozenset({"640x"}), "Size not allowed."),
+    ("4097x", 4097, None, None, "Requested size is too large."),
+])
+def test_a_size_refused_by_the_limits_says_why(dims, width, height, allowed, message):
+    with pytest.raises(BadRequest) as raised:
+        check_limits(_rendition(dims, width, height), 4096, allowed)
+    assert raised.value.public_message == message
