@@ -24,6 +24,19 @@ def test_values_are_frozen():
         event.request.uri = "/other"
 
 
+@pytest.mark.parametrize(("part", "field"), [
+    (lambda event: event, "request_id"),
+    (lambda event: event.origin, "path"),
+    (lambda event: event.response, "status"),
+    (lambda event: event.response.headers, "by_name"),
+], ids=["event", "origin", "response", "headers"])
+def test_every_part_of_the_event_is_frozen(part, field):
+    event = OriginResponseEvent.from_record(load_event("miss-404-resize.json")["Records"][0]["cf"])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(part(event), field, "")
+
+
+
 def test_custom_origin_has_no_s3_origin():
     cf = load_event("miss-404-resize.json")["Records"][0]["cf"]
     cf["request"]["origin"] = {"custom": {"domainName": "example.com"}}
