@@ -36,6 +36,14 @@ def test_every_part_of_the_event_is_frozen(part, field):
         setattr(part(event), field, "")
 
 
+def test_the_method_and_the_origin_path_are_read_as_sent():
+    """A HEAD is answered without a body, and an origin path is refused (edge/config.py): both need reading."""
+    cf = load_event("miss-404-resize.json")["Records"][0]["cf"]
+    cf["request"]["method"] = "HEAD"
+    cf["request"]["origin"]["s3"]["path"] = "/renditions"
+    event = OriginResponseEvent.from_record(cf)
+    assert (event.request.method, event.origin.path) == ("HEAD", "/renditions")
+
 
 def test_custom_origin_has_no_s3_origin():
     cf = load_event("miss-404-resize.json")["Records"][0]["cf"]
