@@ -63,3 +63,12 @@ def test_a_key_holding_a_unicode_line_break_stays_one_line(clock, capsys, separa
     out, record = emitted(logs.MissLog(uri="/640x/a%E2%80%A8b.jpg", method="GET", started=100.0,
                                       derivative_key=key), capsys)
     assert len(out.splitlines()) == 1 and record["derivative_key"] == key
+
+
+def test_milliseconds_are_written_to_a_tenth(clock, capsys):
+    log = logs.MissLog(uri="/640x/cat.jpg", method="GET", started=100.0)
+    with log.timed("read"):
+        clock[0] = 100.01234
+    clock[0] = 100.05678
+    record = emitted(log, capsys)[1]
+    assert (record["phase_ms"], record["ms"]) == ({"read": 12.3}, 56.8)
