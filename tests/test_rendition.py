@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from edge.errors import BadRequest
@@ -162,6 +164,11 @@ def test_key_length_limit_counts_utf8_bytes():
     assert len(parse_rendition(at_limit).derivative_key.encode()) == 1024
     with pytest.raises(BadRequest):
         parse_rendition(at_limit + "k")
+
+
+def test_a_rendition_is_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        parse_rendition("/640x/cat.jpg").derivative_key = "640x/other.jpg"
 
 
 def test_decode_path_turns_plus_into_space_and_keeps_escaped_plus():
