@@ -97,6 +97,13 @@ def test_identity():
     assert not plan((100, 50), 50, 50, "cover").is_identity
 
 
+@pytest.mark.parametrize(("orientation", "size"), [
+    (1, (7, 5)), (2, (7, 5)), (3, (7, 5)), (4, (7, 5)), (5, (5, 7)), (6, (5, 7)), (7, (5, 7)), (8, (5, 7)),
+])
+def test_orientations_five_to_eight_swap_width_and_height(orientation, size):
+    assert upright_size((7, 5), orientation) == size
+
+
 @pytest.mark.parametrize("orientation", range(1, 9))
 @pytest.mark.parametrize("crop", [(1, 0, 4, 2), (0, 0, 5, 5), (2, 1, 5, 5), (0, 3, 1, 4)])
 def test_as_stored_crops_from_the_stored_pixels_what_the_upright_crop_shows(orientation, crop):
