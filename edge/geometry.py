@@ -34,8 +34,7 @@ def plan(source_size: tuple[int, int], width: int | None, height: int | None, fi
         return Geometry(contain_size(source_size, width, height), whole)
     if width is None or height is None:
         raise ValueError(f"{fit} needs both width and height")
-    larger_than_source = width > source_w or height > source_h
-    box = contain_size((width, height), source_w, source_h) if larger_than_source else (width, height)
+    box = contain_size((width, height), source_w, source_h)  # a box larger than the source shrinks, aspect kept
     if fit == "fill":
         return Geometry(box, whole)
     if fit == "cover":

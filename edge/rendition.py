@@ -131,7 +131,7 @@ def _unknown_option_message(option: str) -> str:
     lower = option.lower()
     if not option:
         return "Empty option: remove the extra comma."
-    if lower != option and (lower in FITS or lower in FORMATS or _QUALITY.match(lower)):
+    if lower in FITS or lower in FORMATS or _QUALITY.match(lower):  # only its case keeps it from being valid
         return "Options are lower case."
     if lower.startswith("q"):
         return "Quality is q1 to q100, without leading zeros."
