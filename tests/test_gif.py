@@ -53,8 +53,9 @@ def test_the_walk_finds_what_pillow_finds(make):
 @pytest.mark.parametrize(("extents", "size"), [
     ([(0, 0, 2, 2), (60000, 60000, 0, 0)], (4, 4)),
     ([(0, 0, 2, 2), (0, 0, 0, 9000)], (4, 4)),
+    ([(0, 0, 2, 2), (0, 0, 9000, 0)], (4, 4)),
     ([(50, 40, 0, 0), (0, 0, 2, 2)], (50, 40)),
-], ids=["empty-later-frame-far-off", "later-frame-of-no-width", "empty-first-frame"])
+], ids=["empty-later-frame-far-off", "later-frame-of-no-width", "later-frame-of-no-height", "empty-first-frame"])
 def test_a_frame_without_pixels_grows_the_screen_only_as_the_first(extents, size):
     """An empty later frame draws nothing (Chromium 156) and is never decoded, so it may lie anywhere; the first
     grows the screen as Pillow opens the file, and as Chromium shows it, even empty."""
@@ -204,3 +205,83 @@ def with_blocks(*placed: tuple[int, bytes]) -> bytes:
 def test_the_loop_count_is_the_last_loop_block_s_wherever_it_is_as_chromium_reads_it(data, repeats):
     """Each case's repetitionCount in Chromium 156's ImageDecoder, by hand (none: it plays once)."""
     assert gif.scan(data, 10).repeats == repeats
+
+
+def one_frame_of_tiny_sub_blocks(count: int) -> bytes:
+    """A one-pixel GIF whose frame data is `count` one-byte sub-blocks and their terminator, in 34 + 2 * count
+    bytes: a walk of count + 2 steps (the first sub-block holds the pixel)."""
+    screen = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff"
+    frame = b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x01\x44" + b"\x01\x01" * count + b"\x00"
+    return screen + frame + b";"
+
+
+def test_the_walk_s_budget_is_a_step_per_64_bytes_4096_more_and_8_a_frame():
+    """8502 bytes: 132 + 4096 + 8 = 4236 steps, all of them taken; two bytes more buy no step, and one is short."""
+    walked, refused = one_frame_of_tiny_sub_blocks(4234), one_frame_of_tiny_sub_blocks(4235)
+    assert (len(walked), len(refused)) == (8502, 8504)
+    assert counted(gif.scan(walked, 10)) == (1, (1, 1))
+    with pytest.raises(gif.MalformedGif, match="too many sub-blocks or stray bytes for its size"):
+        gif.scan(refused, 10)
+
+
+def test_stray_bytes_between_blocks_are_steps_of_the_walk():
+    """4203 bytes: 65 + 4096 + 8 = 4169 steps, taken by 4165 stray bytes before the frame and its 4 sub-blocks."""
+    def with_strays(count: int) -> bytes:
+        data = one_frame_of_tiny_sub_blocks(2)
+        return data[:AFTER_SCREEN] + b"\x00" * count + data[AFTER_SCREEN:]
+
+    walked, refused = with_strays(4165), with_strays(4166)
+    assert (len(walked), len(refused)) == (4203, 4204)
+    assert counted(gif.scan(walked, 10)) == (1, (1, 1))
+    with pytest.raises(gif.MalformedGif, match="too many sub-blocks or stray bytes for its size"):
+        gif.scan(refused, 10)
+
+
+@pytest.mark.parametrize("data", [b"GIF88a" + bytes(7), b"GIF89a" + bytes(6), bombs.png_declaring(300, 200)],
+                         ids=["another-signature", "a-screen-cut-short", "a-png"])
+def test_anything_but_a_gif_has_no_screen_and_is_not_walked(data):
+    assert gif.screen_size(data) is None
+    with pytest.raises(gif.MalformedGif, match="not a GIF"):
+        gif.scan(data, 10)
+
+
+def test_a_frame_without_a_graphic_control_has_no_disposal_transparency_or_delay():
+    frame = b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
+    data = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff" + frame + b";"
+    (image,) = gif.scan(data, 10).images
+    assert (image.disposal, image.transparency, image.delay_ms) == (0, None, None)
+
+
+def test_an_interlaced_frame_decoded_alone_stays_interlaced():
+    """Pillow writes a still GIF of 16 pixels a side or more interlaced (an animation's frames it does not)."""
+    data = encoded(gradient((40, 30)), "GIF")
+    layout = gif.scan(data, 10)
+    assert layout.images[0].flags == 0x40
+    with Image.open(io.BytesIO(gif.standalone(data, layout, 0))) as alone, Image.open(io.BytesIO(data)) as whole:
+        assert alone.convert("RGB").tobytes() == whole.convert("RGB").tobytes()
+
+
+EIGHT_COLOURS = [(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255), (255, 0, 255),
+                 (255, 255, 255)]
+
+
+@pytest.mark.parametrize(("transparency", "alphas"), [(5, [255, 255, 0, 255]), (None, [255, 255, 255, 255])],
+                         ids=["index-5", "none"])
+def test_a_frame_decoded_alone_keeps_its_palette_of_eight_and_its_transparent_index(transparency, alphas):
+    data = gif_by_hand((2, 2), EIGHT_COLOURS, [((2, 2), (0, 0), [1, 2, 5, 3], 0, transparency)])
+    layout = gif.scan(data, 10)
+    with Image.open(io.BytesIO(gif.standalone(data, layout, 0))) as alone:
+        pixels = alone.convert("RGBA").tobytes()
+    assert pixels == b"".join(bytes([*EIGHT_COLOURS[index], alpha]) for index, alpha in zip([1, 2, 5, 3], alphas))
+
+
+def test_a_frame_s_disposal_transparency_and_delay_are_read_from_its_graphic_control():
+    frames = [((1, 1), (0, 0), [1], disposal, transparency) for disposal, transparency in [(1, None), (3, 2), (7, 1)]]
+    images = gif.scan(gif_by_hand((1, 1), EIGHT_COLOURS[:4], frames), 10).images
+    assert [(image.disposal, image.transparency, image.delay_ms) for image in images] == [
+        (1, None, 100), (3, 2, 100), (7, 1, 100)]
+
+
+def test_a_comment_that_spells_a_loop_block_is_no_loop_block():
+    comment = b"\x21\xfe\x0bNETSCAPE2.0\x03\x01\x05\x00\x00"
+    assert gif.scan(with_blocks((AFTER_THE_SCREEN, comment)), 10).repeats is None
