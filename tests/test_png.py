@@ -818,6 +818,20 @@ def test_a_png_of_as_many_chunks_as_the_limit_renders(monkeypatch, where):
     assert Image.open(io.BytesIO(rendered.body)).size == (4, 4)
 
 
+def test_the_chunk_limit_is_100_000_up_to_iend_as_security_md_states():
+    """IHDR, IDAT and the flood make the count; IEND is not in it."""
+    assert png.layout(with_empty_chunks(100_000 - 2, "after")).first_idat == 33
+    with pytest.raises(png.TooManyChunks, match="more than 100000 chunks"):
+        png.layout(with_empty_chunks(100_000 - 1, "after"))
+
+
+def test_the_compressed_chunk_limit_is_64_as_security_md_states():
+    chunks = [(b"zTXt", b"key\0\0" + TEXT)]
+    assert png.layout(png_with_chunks_after_ihdr(PLAIN, *chunks * 64)).first_idat == 33 + 64 * (12 + 5 + len(TEXT))
+    with pytest.raises(png.TooManyChunks, match="more than 64 compressed text or profile chunks"):
+        png.layout(png_with_chunks_after_ihdr(PLAIN, *chunks * 65))
+
+
 def test_the_chunk_limit_leaves_room_for_the_largest_original_in_libpngs_idat_chunks():
     assert png.MAX_CHUNKS >= 41943040 // 8192 * 10
 
