@@ -3,6 +3,7 @@
 import zlib
 
 import pytest
+from PIL import ImageFile
 
 import edge.inflate
 from edge.inflate import INPUT_SLICE, SKIPPED_PIECE, Inflater, Stopped
@@ -98,3 +99,22 @@ def test_inflating_stops_at_the_slice_after_it_is_told_to_even_where_it_inflates
     assert len(asked) == 2
     whole = Inflater(iter([empty_blocks + FINAL_EMPTY_BLOCK + zlib.adler32(b"").to_bytes(4, "big")]))
     assert whole.skip(SKIPPED_PIECE) == 0 and whole.stream_ended
+
+
+def test_the_input_slice_is_pillows_own_read_size():
+    """Pillow reads an IDAT chunk ImageFile.MAXBLOCK at a time: slices of that size cost what its own inflate costs."""
+    assert INPUT_SLICE == ImageFile.MAXBLOCK == 64 * 1024
+
+
+def test_skip_asks_for_a_mebibyte_at_a_time():
+    """A piece held at a time: a mebibyte bounds the memory, and keeps a bomb's gigabytes to a step per mebibyte."""
+    asked = []
+
+    class Recording(Inflater):
+        def take(self, most: int) -> bytes:
+            asked.append(most)
+            return super().take(most)
+
+    zeros = zlib.compress(bytes(4 << 20))
+    assert Recording(iter([zeros])).skip((4 << 20) - 10) == (4 << 20) - 10
+    assert asked == [1 << 20, 1 << 20, 1 << 20, (1 << 20) - 10]
