@@ -234,6 +234,14 @@ def test_a_file_of_more_chunks_before_its_alpha_than_the_limit_is_taken_for_the_
         with_alpha_header(None, raw_alpha=32 * 32, before=empty * (chunks_before - 1)), 32 * 32) is explains
 
 
+@pytest.mark.parametrize(("empty_chunks", "explains"), [(998, False), (999, True)])
+def test_the_chunk_limit_before_the_alpha_is_1_000_as_security_md_states(empty_chunks, explains):
+    """Raw alpha of full length behind empty chunks and the VP8X: the 1,000th chunk is read, the 1,001st is not."""
+    empty = b"JUNK" + bytes(4)
+    data = with_alpha_header(None, raw_alpha=32 * 32, before=empty * empty_chunks)
+    assert webp.alpha_explains_out_of_memory(data, 32 * 32) is explains
+
+
 @pytest.mark.parametrize(("raw_alpha", "explains"), [(0, True), (1, False)], ids=["header-only", "one-byte"])
 def test_raw_alpha_for_a_single_pixel(raw_alpha, explains):
     assert webp.alpha_explains_out_of_memory(with_alpha_header(None, raw_alpha=raw_alpha), 1) is explains
