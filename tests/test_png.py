@@ -534,9 +534,10 @@ FRAME_DATA, FRAME_DATA_ALONE = (png_chunk(b"fdAT", struct.pack(">I", sequence) +
     (False, FRAME_CONTROL, 2),
     (False, FRAME_DATA_ALONE, 2),
     (False, FRAME_CONTROL + png_chunk(b"tEXt", b"a\0b") + FRAME_DATA, 3),
+    (False, FRAME_CONTROL + png_chunk(b"tEXt", b"a\0b"), 2),
     (False, png_chunk(b"IEND", b"") + FRAME_CONTROL + FRAME_DATA, 2),
 ], ids=["frames", "after-a-fallback", "control-without-data", "data-without-control", "data-after-other-chunks",
-        "frame-after-iend"])
+        "control-then-other-chunks-without-data", "frame-after-iend"])
 def test_the_frames_present_are_frame_controls_that_data_follows_before_iend(fallback, after, present):
     """Of a two-frame APNG (after a fallback image), with `after` inserted before its IEND."""
     data = apng_from_streams((16, 12, 8, 0), [(WHOLE, (16, 12), (0, 0), 0, 0)] * 2,
@@ -635,6 +636,27 @@ def test_an_image_stream_is_the_data_chunks_that_follow_one_another_as_pillow_re
     second = data.index(b"fcTL", data.index(b"IDAT")) - 4
     skipped = data[:second] + png_chunk(b"tEXt", b"a\0b") + png_chunk(b"IDAT", ONE_ROW) + data[second:]
     png.check_frame_streams(skipped, 2)  # the run after tEXt belongs to no image
+
+
+def test_an_image_stream_runs_on_through_ddat_as_pillow_reads_it():
+    """Pillow reads a DDAT chunk's data as part of the stream, as it reads IDAT's and fdAT's."""
+    half = grey_apng((16, 12), [WHOLE[:20]])
+    end = half.index(b"IEND") - 4
+    run_on = half[:end] + png_chunk(b"DDAT", WHOLE[20:]) + half[end:]
+    png.check_frame_streams(run_on, 1)
+    assert render(run_on, parse_rendition("/16x,png/key"), LIMITS).body == render(
+        grey_apng((16, 12), [WHOLE]), parse_rendition("/16x,png/key"), LIMITS).body
+
+
+def test_the_check_of_the_animation_s_streams_ends_at_iend():
+    """Past IEND nothing is read: not even a frame control there that reaches past the canvas."""
+    data = grey_apng((16, 12), [WHOLE, WHOLE])
+    end = data.index(b"IEND") - 4
+    past = png_chunk(b"fcTL", struct.pack(">IIIIIHHBB", 3, 16, 12, 5, 0, 1, 10, 0, 0)) + png_chunk(
+        b"fdAT", struct.pack(">I", 4) + WHOLE)
+    png.check_frame_streams(data + past, 3)
+    with pytest.raises(png.MalformedPng, match="frame 2 reaches past the canvas"):
+        png.check_frame_streams(data[:end] + past + data[end:], 3)
 
 
 def test_a_frame_control_cut_short_by_the_end_of_the_file_is_left_to_pillow():
@@ -915,6 +937,18 @@ def test_only_the_broken_ancillary_chunks_before_the_pixels_are_dropped():
     whole = chunks_before_idat(SIDEWAYS, good)
     assert png.without_chunks_browsers_skip(whole) is whole
     assert png.without_chunks_browsers_skip(b"GIF89a") == b"GIF89a"
+
+
+@pytest.mark.parametrize(("before", "error"), [
+    (broken(png_chunk(b"tEXt", b"a\0b")), "tEXt before IHDR"),
+    (png_chunk(b"acTL", struct.pack(">II", 0, 0)), "acTL before IHDR"),
+], ids=["broken-text", "unusable-actl"])
+def test_a_chunk_before_ihdr_is_kept_whatever_browsers_skip_for_the_file_to_be_refused(before, error):
+    """Dropping it would make IHDR the first chunk, and let through a file that Chromium 156 refuses."""
+    data = SIDEWAYS[:8] + before + SIDEWAYS[8:]
+    assert png.without_chunks_browsers_skip(data) is data
+    with pytest.raises(UnsupportedMedia, match=f"malformed PNG: {error}"):
+        render(data, parse_rendition("/2x/key"), LIMITS)
 
 
 def test_a_critical_chunk_with_a_wrong_crc_is_still_refused():
