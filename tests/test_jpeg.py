@@ -329,6 +329,12 @@ def test_coded_data_is_counted_past_no_more_segments_than_the_limit(monkeypatch,
     assert jpeg._coded_data_reaches(data, 0, 10) is reaches
 
 
+@pytest.mark.parametrize(("segments", "reaches"), [(9_999, False), (10_000, True)])
+def test_the_segment_limit_between_scans_is_10_000_as_security_md_states(segments, reaches):
+    data = EMPTY_COMMENT * segments + b"\xff\xd9"
+    assert jpeg._coded_data_reaches(data, 0, 10) is reaches
+
+
 def test_a_head_whose_walk_is_over_the_limit_is_too_large_before_pillow_opens_it(monkeypatch, pillow_opens):
     """The early pixel check reads the first pieces of an original as Pillow walks them: the same count goes first."""
     monkeypatch.setattr(edge.image.checks, "MAX_JPEG_HEADER_STEPS", 20)
