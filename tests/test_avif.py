@@ -429,6 +429,23 @@ def test_no_walk_goes_past_the_most_tracks_a_movie_may_hold(monkeypatch, tracks_
     assert avif.colour_codes(tracks(*[alpha] * tracks_before, track(nclx(12, 13)))) == codes
 
 
+@pytest.mark.parametrize(("boxes_before", "codes"), [(999, (12, 13)), (1_000, None)])
+def test_the_most_boxes_a_container_may_hold_are_1_000_as_security_md_states(boxes_before, codes):
+    assert avif.colour_codes(FREE * boxes_before + item_properties([nclx(12, 13)], {1: [1]})) == codes
+
+
+@pytest.mark.parametrize(("primary", "codes"), [(2_048, (12, 13)), (2_049, None)])
+def test_the_most_associations_an_ipma_may_hold_are_2_048_as_security_md_states(primary, codes):
+    associations = {item: [1] for item in range(1, 2_050)}
+    assert avif.colour_codes(item_properties([nclx(12, 13)], associations, primary=primary)) == codes
+
+
+@pytest.mark.parametrize(("tracks_before", "codes"), [(15, (12, 13)), (16, None)])
+def test_the_most_tracks_a_movie_may_hold_are_16_as_security_md_states(tracks_before, codes):
+    alpha = track(nclx(9, 14), auxiliary=True)
+    assert avif.colour_codes(tracks(*[alpha] * tracks_before, track(nclx(12, 13)))) == codes
+
+
 # --- what libavif hands Pillow as Exif, and how many items it looks through ------------------------------------
 
 EXIF = b"Exif\x00\x00MM\x00*" + struct.pack(">IH", 8, 0) + bytes(4)  # a TIFF header and an empty first directory
