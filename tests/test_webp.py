@@ -215,10 +215,11 @@ def with_alpha_header(header: int | None, raw_alpha: int | None = None, before: 
     (with_alpha_header(0b1100, raw_alpha=32 * 32), False),  # a filter: libwebp takes every one
     (with_alpha_header(None, raw_alpha=32 * 32 - 1, before=ODD_CHUNK), True),  # found past a padded chunk
     (RIFF_HEAD + b"JUNK" + (1 << 24).to_bytes(4, "little") + b"ALPH" + bytes(4), False),  # inside a chunk's 16 MB
+    (RIFF_HEAD + b"ALPH" + bytes(4), True),  # empty, its header the file's last 8 bytes
     (encoded(gradient((32, 32)), "WEBP"), False),  # no alpha at all
 ], ids=["lossless", "compression-2", "preprocessing-2", "reserved-bit", "raw-whole", "raw-short",
         "lossless-full-length", "compression-2-full-length", "preprocessing-1", "filter", "after-odd-chunk",
-        "inside-large-chunk", "no-alpha"])
+        "inside-large-chunk", "empty-at-the-end", "no-alpha"])
 def test_what_libwebp_may_call_out_of_memory_is_read_from_the_alpha_chunk(data, explains):
     assert webp.alpha_explains_out_of_memory(data, 32 * 32) is explains
 
