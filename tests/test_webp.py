@@ -290,3 +290,12 @@ def test_libwebps_encoder_leaves_an_animations_alpha_flag_unset_and_pillow_then_
 ], ids=["still", "still-with-alpha", "cut-short", "png"])
 def test_only_an_animation_can_hide_its_alpha(data):
     assert not webp.hides_animation_alpha(data)
+
+
+def test_the_decoder_config_is_laid_out_as_libwebps_decode_h_on_64_bit_linux():
+    """libwebp zeroes and fills a WebPDecoderConfig of its own size: one declared smaller here is written past its end
+    (decode.h, ABI 2.x: features 5 ints and 5 of padding; the buffer, its union of the YUVA pointers, 4 of padding
+    and a pointer; the options 14 ints and 5 of padding)."""
+    sizes = ctypes.sizeof(webp._Features), ctypes.sizeof(webp._DecBuffer), ctypes.sizeof(webp._Options)
+    assert sizes == (40, 120, 76)
+    assert ctypes.sizeof(webp._Config) == 240 and webp._Config.options.offset == 160
