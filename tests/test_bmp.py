@@ -37,7 +37,8 @@ def runs(rows: list[list[tuple[int, int]]]) -> bytes:
     return b"".join(b"".join(bytes(run) for run in row) + END_OF_LINE for row in rows) + END_OF_BITMAP
 
 
-@pytest.mark.parametrize(("compression", "header_size"), [(RLE8, 40), (RLE4, 40), (RLE8, 124), (RLE4, 108)])
+@pytest.mark.parametrize(("compression", "header_size"), [(RLE8, 40), (RLE4, 40), (RLE8, 52), (RLE4, 56), (RLE8, 64),
+                                                         (RLE8, 124), (RLE4, 108)])
 def test_a_run_length_coded_bmp_is_decoded_by_pillow_at_the_size_read(compression, header_size):
     index = 0x12 if compression == RLE8 else 0x31  # 4-bit pixels alternate between a byte's two halves
     data = rle_bmp(4, 2, runs([[(4, index)], [(2, index), (2, 0)]]), compression, header_size)
