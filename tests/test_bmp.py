@@ -160,6 +160,15 @@ def test_run_length_coded_pixels_left_unwritten_take_the_fill_and_are_told():
     assert bmp.run_length_pixels(bytes([4, 7, 0, 0, 4, 9]) + END_OF_BITMAP, 4, 2, rle4=False, fill=5)[1] is None
 
 
+@pytest.mark.parametrize(("rle4", "value", "expected"), [
+    (False, 7, [7] * 255), (False, 255, [255] * 255), (True, 7, [0, 7] * 127 + [0]), (True, 255, [15] * 255),
+], ids=["rle8", "rle8-of-255", "rle4", "rle4-of-255"])
+def test_a_run_of_the_most_pixels_a_count_holds_is_written_whole(rle4, value, expected):
+    """A count is a byte: 255 pixels of any byte, RLE4's alternating between the byte's two halves."""
+    indices, unwritten = bmp.run_length_pixels(bytes([255, value]) + END_OF_BITMAP, 255, 1, rle4=rle4, fill=5)
+    assert (list(indices), unwritten) == (expected, None)
+
+
 @pytest.mark.parametrize(("bits", "compression"), [(1, RLE8), (4, RLE8), (1, RLE4), (8, RLE4)])
 def test_a_depth_its_compression_does_not_code_is_refused(pillow_opens, bits, compression):
     """As Chromium 156 refuses it (a reviewer's measure); Pillow decoded it."""
@@ -238,6 +247,24 @@ def test_an_index_past_a_bmps_palette_is_black():
     rows = [[200, 3, 15, 16, 255]]
     rendered = render(paletted_bmp(8, SIXTEEN_GREYS, rows), parse_rendition("/5x,png/a.bmp"), Limits(50_000_000, 300))
     assert list(Image.open(io.BytesIO(rendered.body)).convert("L").get_flattened_data()) == [0, 3, 15, 0, 0]
+
+
+CORE_HEADER_BMP = b"BM" + struct.pack("<IHHIIHHHH", 26 + 6, 0, 0, 26 + 6, 12, 1, 1, 1, 1) + bytes(6)  # 1-bit, 1x1
+
+
+@pytest.mark.parametrize(("data", "size"), [
+    (CORE_HEADER_BMP, (1, 2)),  # an OS/2 core header counts no entries: as many as the depth gives
+    (CORE_HEADER_BMP[:26], (1, 2)),
+    (CORE_HEADER_BMP[:25], None),  # cut before its depth
+    (paletted_bmp(4, SIXTEEN_GREYS[:3], [[0, 1, 2]]), (4, 3)),  # the entries the header counts
+    (paletted_bmp(4, SIXTEEN_GREYS[:3], [[0, 1, 2]])[:50], (4, 3)),
+    (paletted_bmp(4, SIXTEEN_GREYS[:3], [[0, 1, 2]])[:49], None),  # cut before its count
+    (encoded(gradient((4, 2)), "BMP"), None),  # 24 bits a pixel: no palette
+    (rle_bmp(4, 1, runs([[(4, 1)]]), header_size=44), None),  # a header size Pillow does not know
+], ids=["core-header", "core-header-to-its-depth", "core-header-cut", "counted", "to-its-count", "cut", "24-bit",
+        "unknown-header"])
+def test_a_palettes_depth_and_entries_are_read_as_pillow_reads_them(data, size):
+    assert bmp.palette_size(data) == size
 
 
 def v5_bmp(profile: bytes, profile_offset: int | None = None) -> bytes:
