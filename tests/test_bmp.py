@@ -160,6 +160,14 @@ def test_run_length_coded_pixels_left_unwritten_take_the_fill_and_are_told():
     assert bmp.run_length_pixels(bytes([4, 7, 0, 0, 4, 9]) + END_OF_BITMAP, 4, 2, rle4=False, fill=5)[1] is None
 
 
+def test_a_literal_after_a_delta_is_written_where_the_delta_moved_to():
+    delta, literal = bytes([0, 2, 1, 0]), bytes([0, 3, 7, 8, 9, 0])  # one pixel right; three pixels, padded
+    indices, unwritten = bmp.run_length_pixels(delta + literal + END_OF_BITMAP, 4, 1, rle4=False, fill=5)
+    assert (list(indices), list(unwritten)) == ([5, 7, 8, 9], [255, 0, 0, 0])
+    assert bmp.run_length_pixels(bytes([1, 4]) + literal + END_OF_BITMAP, 4, 1, rle4=False, fill=5) == (
+        bytearray([4, 7, 8, 9]), None)
+
+
 @pytest.mark.parametrize(("rle4", "value", "expected"), [
     (False, 7, [7] * 255), (False, 255, [255] * 255), (True, 7, [0, 7] * 127 + [0]), (True, 255, [15] * 255),
 ], ids=["rle8", "rle8-of-255", "rle4", "rle4-of-255"])
