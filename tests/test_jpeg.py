@@ -62,6 +62,12 @@ def test_a_colour_frame_is_read_with_its_sampling(subsampling, progressive):
     assert frame.data_offset == first_scan_data(data)
 
 
+def test_no_frame_is_read_from_what_does_not_start_as_a_jpeg():
+    data = jpeg_bytes(Image.new("L", (64, 48)))
+    assert jpeg.huffman_frame(data, STEPS) is not None
+    assert jpeg.huffman_frame(b"\0\0" + data[2:], STEPS) is None
+
+
 @pytest.mark.parametrize("mode", ["L", "CMYK"])
 def test_grey_and_cmyk_frames_are_read(mode):
     data = jpeg_bytes(Image.new(mode, (64, 48)))
@@ -278,12 +284,13 @@ def steps_over(data: bytes, most: int) -> bool:
     (b"\x01" * 500, 500 + 1),  # junk: a step per byte
     (b"\xff" * 500, 500 + 1),  # fill: a step per 0xFF, then the scan
     (b"\xff\x00" * 5 + b"\xff\xd0" * 5 + b"\xff\xd9" + b"\xff\xf3", 10 + 2 + 1),  # taken without a length
+    (b"\xff\xc8" * 5, 5 + 1),  # JPG, taken without a length too
     (b"\xff\xc0\x00\x14\x08\x00\x01\x00\x01\x04" + bytes(12), 1 + 18 // 3 + 1),  # a frame header: a step per component
     (b"\xff\xde\x00\x14\x08\x00\x01\x00\x01\x04" + bytes(12), 1 + 18 // 3 + 1),  # DHP, read as one too
     (b"\xff\xdb\x00\x84" + bytes(130), 1 + 130 + 1),  # quantization tables: a step per byte
     (b"\xff\xed\x00\x7a" + b"Photoshop 3.0\x00" + bytes(106), 1 + 120 // 12 + 1),  # a step per resource
     (b"\xff\xed\x00\x7a" + bytes(120), 1 + 1),  # not Photoshop's: not walked inside
-], ids=["comments", "application-segments", "junk", "fill", "standalone", "frame", "dhp", "quantization",
+], ids=["comments", "application-segments", "junk", "fill", "standalone", "jpg", "frame", "dhp", "quantization",
         "photoshop", "other-app13"])
 def test_pillows_header_walk_is_counted_a_step_per_marker_and_per_byte_of_junk_or_fill(header, steps):
     """After a first comment: Pillow opens as a JPEG only what has a marker right after SOI."""
