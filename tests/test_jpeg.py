@@ -299,6 +299,13 @@ def test_pillows_header_walk_is_counted_a_step_per_marker_and_per_byte_of_junk_o
         True, False)
 
 
+@pytest.mark.parametrize("code", [0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF, 0xDE])
+def test_every_code_pillow_reads_as_a_frame_header_is_counted_a_step_per_component(code):
+    header = bytes([0xFF, code]) + b"\x00\x14\x08\x00\x01\x00\x01\x04" + bytes(12)  # 18 bytes inside: 6 steps of 3
+    data = SOI + EMPTY_COMMENT + header + SOS + b"\x00" * 64
+    assert (steps_over(data, 1 + 1 + 18 // 3), steps_over(data, 1 + 1 + 18 // 3 + 1)) == (True, False)
+
+
 @pytest.mark.parametrize("data", [
     SOI + b"\xff\x01\x00\x02" + EMPTY_COMMENT * 50 + SOS,  # a code Pillow fails on: it walks no further
     SOI + SOS + EMPTY_COMMENT * 50,  # after the first scan, libjpeg reads on, not Pillow's walk
