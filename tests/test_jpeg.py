@@ -68,6 +68,21 @@ def test_no_frame_is_read_from_what_does_not_start_as_a_jpeg():
     assert jpeg.huffman_frame(b"\0\0" + data[2:], STEPS) is None
 
 
+@pytest.mark.parametrize("code", [0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF])
+def test_a_frame_neither_huffman_sequential_nor_progressive_is_not_judged(code):
+    """Lossless, hierarchical and arithmetic-coded frames have no floor of coded bytes: no frame is read past one."""
+    data = jpeg_bytes(Image.new("L", (64, 48)))
+    at = data.index(b"\xff\xc0")
+    other = bytes([0xFF, code]) + data[at + 2:at + 4 + int.from_bytes(data[at + 2:at + 4]) - 2]
+    assert jpeg.huffman_frame(data[:at] + other + data[at:], STEPS) is None
+
+
+def test_no_frame_is_read_past_an_end_of_image_before_it():
+    """Not even where the bytes after the marker would read as a segment's length."""
+    data = jpeg_bytes(Image.new("L", (64, 48)))
+    assert jpeg.huffman_frame(data[:2] + b"\xff\xd9\x00\x02" + data[2:], STEPS) is None
+
+
 @pytest.mark.parametrize("mode", ["L", "CMYK"])
 def test_grey_and_cmyk_frames_are_read(mode):
     data = jpeg_bytes(Image.new(mode, (64, 48)))
