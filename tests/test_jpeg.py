@@ -300,13 +300,15 @@ def steps_over(data: bytes, most: int) -> bool:
     (b"\xff" * 500, 500 + 1),  # fill: a step per 0xFF, then the scan
     (b"\xff\x00" * 5 + b"\xff\xd0" * 5 + b"\xff\xd9" + b"\xff\xf3", 10 + 2 + 1),  # taken without a length
     (b"\xff\xc8" * 5, 5 + 1),  # JPG, taken without a length too
+    (b"\xff\xf0" * 2 + b"\xff\xfd" * 3, 5 + 1),  # JPG0 and JPG13, the first and last JPGn, as well
+    (b"\xff\xef\x00\x06abcd" * 5, 5 + 1),  # APP15, the last application segment, skipped by its length
     (b"\xff\xc0\x00\x14\x08\x00\x01\x00\x01\x04" + bytes(12), 1 + 18 // 3 + 1),  # a frame header: a step per component
     (b"\xff\xde\x00\x14\x08\x00\x01\x00\x01\x04" + bytes(12), 1 + 18 // 3 + 1),  # DHP, read as one too
     (b"\xff\xdb\x00\x84" + bytes(130), 1 + 130 + 1),  # quantization tables: a step per byte
     (b"\xff\xed\x00\x7a" + b"Photoshop 3.0\x00" + bytes(106), 1 + 120 // 12 + 1),  # a step per resource
     (b"\xff\xed\x00\x7a" + bytes(120), 1 + 1),  # not Photoshop's: not walked inside
-], ids=["comments", "application-segments", "junk", "fill", "standalone", "jpg", "frame", "dhp", "quantization",
-        "photoshop", "other-app13"])
+], ids=["comments", "application-segments", "junk", "fill", "standalone", "jpg", "jpg0-and-13", "app15", "frame", "dhp",
+        "quantization", "photoshop", "other-app13"])
 def test_pillows_header_walk_is_counted_a_step_per_marker_and_per_byte_of_junk_or_fill(header, steps):
     """After a first comment: Pillow opens as a JPEG only what has a marker right after SOI."""
     data = SOI + EMPTY_COMMENT + header + SOS + b"\x00" * 64
