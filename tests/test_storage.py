@@ -102,3 +102,12 @@ def test_one_client_whether_the_endpoint_flags_are_given_or_left_out():
     assert storage.s3_client("eu-west-1") is storage.s3_client("eu-west-1", fips=False, dualstack=False)
     assert storage.s3_client("eu-west-1", fips=True) is not storage.s3_client("eu-west-1")
     storage.forget_clients()
+
+
+def test_forgetting_the_clients_makes_the_next_request_build_its_own():
+    """How the local emulator points the function at another S3: a client kept from before is not reused."""
+    storage.forget_clients()
+    kept = storage.s3_client("eu-west-1")
+    storage.forget_clients()
+    assert storage.s3_client("eu-west-1") is not kept
+    storage.forget_clients()
