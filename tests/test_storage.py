@@ -8,6 +8,7 @@ import pytest
 
 from edge import storage
 from edge.errors import SourceTooLarge, Unavailable
+from imaging import DERIVATIVES, ORIGINALS
 
 ORIGINAL = bytes(range(256)) * (8 << 12) + b"tail"  # 8 MB and a bit: the last piece is short
 
@@ -111,3 +112,20 @@ def test_forgetting_the_clients_makes_the_next_request_build_its_own():
     storage.forget_clients()
     assert storage.s3_client("eu-west-1") is not kept
     storage.forget_clients()
+
+
+def test_a_warm_container_sets_if_none_match_once_per_put(s3, monkeypatch):
+    """Every miss of a warm container stores through the same client: its hook is added once, not once more
+    for each derivative stored before (a list that would grow, and run, with every PUT)."""
+    hooked = []
+    real_hook = storage._if_none_match
+
+    def counted(request, **kwargs):
+        hooked.append(request.url)
+        real_hook(request, **kwargs)
+
+    monkeypatch.setattr(storage, "_if_none_match", counted)
+    store = storage.Storage(ORIGINALS, DERIVATIVES, s3, s3)
+    for name in ("a", "b", "c"):
+        assert store.write_derivative(f"640x/{name}.jpg", b"jpeg", "image/jpeg", "max-age=1").created
+    assert len(hooked) == 3
