@@ -5,9 +5,10 @@ import io
 import tracemalloc
 
 import pytest
+from botocore.exceptions import ClientError
 
 from edge import storage
-from edge.errors import SourceTooLarge, Unavailable
+from edge.errors import Misconfigured, SourceTooLarge, Unavailable
 from imaging import DERIVATIVES, ORIGINALS
 
 ORIGINAL = bytes(range(256)) * (8 << 12) + b"tail"  # 8 MB and a bit: the last piece is short
@@ -129,3 +130,22 @@ def test_a_warm_container_sets_if_none_match_once_per_put(s3, monkeypatch):
     for name in ("a", "b", "c"):
         assert store.write_derivative(f"640x/{name}.jpg", b"jpeg", "image/jpeg", "max-age=1").created
     assert len(hooked) == 3
+
+
+@pytest.mark.parametrize(("code", "error"), [
+    ("SlowDown", Unavailable), ("InternalError", Unavailable), ("AccessDenied", Misconfigured),
+    ("NoSuchBucket", Misconfigured),
+])
+def test_a_failed_put_other_than_a_conflict_is_sent_once(s3, monkeypatch, code, error):
+    """Only a 409 asks for the PUT again; botocore has already retried what can be retried."""
+    sent = []
+
+    def failing(**kwargs):
+        sent.append(kwargs["Key"])
+        raise ClientError({"Error": {"Code": code, "Message": "x"}}, "PutObject")
+
+    monkeypatch.setattr(s3, "put_object", failing)
+    store = storage.Storage(ORIGINALS, DERIVATIVES, s3, s3)
+    with pytest.raises(error, match=f"^PutObject failed: {code}$"):
+        store.write_derivative("640x/cat.jpg", b"jpeg", "image/jpeg", "max-age=1")
+    assert sent == ["640x/cat.jpg"]
