@@ -1,6 +1,7 @@
 """edge/storage.py: reading an original in time, held once. (S3's answers, through moto and
 botocore, are tested end to end in tests/test_hostile.py.)"""
 
+import dataclasses
 import io
 import tracemalloc
 
@@ -149,3 +150,10 @@ def test_a_failed_put_other_than_a_conflict_is_sent_once(s3, monkeypatch, code, 
     with pytest.raises(error, match=f"^PutObject failed: {code}$"):
         store.write_derivative("640x/cat.jpg", b"jpeg", "image/jpeg", "max-age=1")
     assert sent == ["640x/cat.jpg"]
+
+
+def test_the_buckets_of_a_storage_cannot_be_changed_after_they_were_checked():
+    """That originals and derivatives differ, checked when the storage is made, holds for its whole life."""
+    store = storage.Storage(ORIGINALS, DERIVATIVES, object(), object())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        store.derivatives_bucket = ORIGINALS
