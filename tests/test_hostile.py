@@ -1048,7 +1048,7 @@ def test_the_originals_bucket_may_not_be_the_derivatives_bucket(run, put_origina
 
 
 def test_storage_refuses_one_bucket_for_both():
-    for originals, derivatives in [("same", "same"), ("Same", "same")]:
+    for originals, derivatives in [("same", "same"), ("Same", "same"), ("same", "Same")]:
         with pytest.raises(Misconfigured):
             storage.Storage(originals, derivatives, object(), object())
 
