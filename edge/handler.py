@@ -29,7 +29,7 @@ def is_rendition_path(uri: str) -> bool:
     Runs on every 403/404, so it imports nothing unless the segment is percent-encoded.
     """
     first_segment = uri[1:].split("/", 1)[0]
-    if "%" in first_segment or "+" in first_segment:
+    if "%" in first_segment:  # a "+" decodes to a space, which changes no answer
         from urllib.parse import unquote_plus
 
         first_segment = unquote_plus(first_segment, errors="replace")
