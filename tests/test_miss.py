@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 from edge import storage
 from edge.handler import handler
+from edge.miss import REFUSED_TO_CLOUDFRONT
 from imaging import (
     DERIVATIVES, IMMUTABLE, Context, answering_with, body_bytes, body_image, encoded, gradient, header, load_event,
     miss_event, noise_image, without_field,
@@ -204,11 +205,6 @@ def test_a_raw_unicode_uri_is_redirected_to_its_percent_encoded_form(put_origina
     assert response["status"] == "307"
     assert header(response, "location") == "/1200x/caf%C3%A9/noise+1.png"
     assert list(stored()) == ["1200x/café/noise 1.png"]
-
-
-REFUSED_TO_CLOUDFRONT = (
-    "the derivative is stored, yet S3 answered CloudFront 403 for it (a race only if CloudFront may not s3:ListBucket)"
-)
 
 
 @pytest.mark.parametrize(("origin_status", "answer", "error"), [("404", "307", None), ("403", "500", "misconfigured")])
