@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from edge.config import Config, S3Domain, parse_allowed_sizes, parse_s3_domain
@@ -172,3 +174,10 @@ def test_an_origin_path_is_a_misconfiguration():
     """CloudFront asks S3 for <path>/<uri>: every derivative would be stored where no request looks."""
     with pytest.raises(Misconfigured, match="origin path"):
         Config.from_origin(origin(path="/renditions", x_originals_bucket="originals"))
+
+
+def test_a_config_is_frozen():
+    """Read once per miss from the origin's headers: nothing deeper may change what the deployment set."""
+    config = Config.from_origin(origin(x_originals_bucket="originals"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.max_dimension = 99999

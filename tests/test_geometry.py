@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 from PIL import Image
 
@@ -116,3 +118,9 @@ def test_as_stored_crops_from_the_stored_pixels_what_the_upright_crop_shows(orie
     cut = stored.crop(in_stored.crop)
     assert (cut.transpose(UPRIGHT[orientation]) if orientation != 1 else cut).tobytes() == turned_upright.crop(
         crop).tobytes()
+
+
+def test_a_plan_is_frozen():
+    """Every frame of an animation is cut and sized by the one plan."""
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan((100, 50), 50, 50, "cover").size = (1, 1)

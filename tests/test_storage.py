@@ -157,3 +157,8 @@ def test_the_buckets_of_a_storage_cannot_be_changed_after_they_were_checked():
     store = storage.Storage(ORIGINALS, DERIVATIVES, object(), object())
     with pytest.raises(dataclasses.FrozenInstanceError):
         store.derivatives_bucket = ORIGINALS
+
+
+def test_what_a_put_did_is_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        storage.Stored(created=True, etag='"abc"').created = False
