@@ -407,43 +407,26 @@ def test_set_colour_codes_in_every_layout_of_the_boxes(data, expected):
 FREE = box(b"free", b"")
 
 
-@pytest.mark.parametrize(("boxes_before", "codes"), [(3, (12, 13)), (4, None)])
-def test_no_walk_goes_past_the_most_boxes_a_container_may_hold(monkeypatch, boxes_before, codes):
-    """4 boxes before the meta box make it the fifth: past a limit of 4."""
-    monkeypatch.setattr(avif, "MOST_BOXES", 4)
-    assert avif.colour_codes(FREE * boxes_before + item_properties([nclx(12, 13)], {1: [1]})) == codes
-
-
-@pytest.mark.parametrize(("primary", "codes"), [(3, (12, 13)), (4, None)])
-def test_no_walk_goes_past_the_most_associations_an_ipma_may_hold(monkeypatch, primary, codes):
-    monkeypatch.setattr(avif, "MOST_ITEMS", 3)
-    associations = {item: [1] for item in range(1, 5)}
-    assert avif.colour_codes(item_properties([nclx(12, 13)], associations, primary=primary)) == codes
-
-
-@pytest.mark.parametrize(("tracks_before", "codes"), [(2, (12, 13)), (3, None)])
-def test_no_walk_goes_past_the_most_tracks_a_movie_may_hold(monkeypatch, tracks_before, codes):
-    """Alpha tracks first, as many as the limit leaves room for: then the colour track's codes."""
-    monkeypatch.setattr(avif, "MOST_TRACKS", 3)
-    alpha = track(nclx(9, 14), auxiliary=True)
-    assert avif.colour_codes(tracks(*[alpha] * tracks_before, track(nclx(12, 13)))) == codes
-
-
 @pytest.mark.parametrize(("boxes_before", "codes"), [(999, (12, 13)), (1_000, None)])
-def test_the_most_boxes_a_container_may_hold_are_1_000_as_security_md_states(boxes_before, codes):
+def test_no_walk_goes_past_the_most_boxes_a_container_may_hold(boxes_before, codes):
+    """1,000 boxes before the meta box make it the 1,001st: past the limit docs/SECURITY.md states."""
     assert avif.colour_codes(FREE * boxes_before + item_properties([nclx(12, 13)], {1: [1]})) == codes
 
 
 @pytest.mark.parametrize(("primary", "codes"), [(2_048, (12, 13)), (2_049, None)])
-def test_the_most_associations_an_ipma_may_hold_are_2_048_as_security_md_states(primary, codes):
+def test_no_walk_goes_past_the_most_associations_an_ipma_may_hold(primary, codes):
+    """2,048, as docs/SECURITY.md states."""
     associations = {item: [1] for item in range(1, 2_050)}
     assert avif.colour_codes(item_properties([nclx(12, 13)], associations, primary=primary)) == codes
 
 
 @pytest.mark.parametrize(("tracks_before", "codes"), [(15, (12, 13)), (16, None)])
-def test_the_most_tracks_a_movie_may_hold_are_16_as_security_md_states(tracks_before, codes):
+def test_no_walk_goes_past_the_most_tracks_a_movie_may_hold(tracks_before, codes):
+    """Alpha tracks first, as many as the limit (16, as docs/SECURITY.md states) leaves room for: then the colour
+    track's codes."""
     alpha = track(nclx(9, 14), auxiliary=True)
     assert avif.colour_codes(tracks(*[alpha] * tracks_before, track(nclx(12, 13)))) == codes
+
 
 
 # --- what libavif hands Pillow as Exif, and how many items it looks through ------------------------------------
