@@ -246,9 +246,7 @@ def test_anything_but_a_gif_has_no_screen_and_is_not_walked(data):
 
 
 def test_a_frame_without_a_graphic_control_has_no_disposal_transparency_or_delay():
-    frame = b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
-    data = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff" + frame + b";"
-    (image,) = gif.scan(data, 10).images
+    (image,) = gif.scan(one_frame_of_tiny_sub_blocks(0), 10).images
     assert (image.disposal, image.transparency, image.delay_ms) == (0, None, None)
 
 
