@@ -24,7 +24,8 @@ class Artifact:
 
     def summary(self) -> str:
         return (f"EdgeFunction artifact: {self.zipped_bytes / MB:.1f} MB zipped, {self.unzipped_bytes / MB:.1f} MB "
-                f"unzipped (Lambda@Edge: {LAMBDA_EDGE_MAX_ZIPPED // MB} MB zipped, {LAMBDA_MAX_UNZIPPED // MB} MB unzipped)")
+                f"unzipped (Lambda@Edge: {LAMBDA_EDGE_MAX_ZIPPED // MB} MB zipped, "
+                f"{LAMBDA_MAX_UNZIPPED // MB} MB unzipped)")
 
 
 def measure(repo: Path) -> Artifact | None:

@@ -551,7 +551,8 @@ def sequential_summary(rows: list[Row]) -> list[str]:
     for mode, found in speedups.items():
         reaching = sum(speedup >= BASELINE_SPEEDUP_TARGET for speedup in found)
         lines.append(f"- {mode}: ours {min(found):.1f}x to {max(found):.1f}x the baseline, median "
-                     f"{statistics.median(found):.1f}x, {BASELINE_SPEEDUP_TARGET:g}x or more on {reaching} of {len(found)}")
+                     f"{statistics.median(found):.1f}x, {BASELINE_SPEEDUP_TARGET:g}x or more "
+                     f"on {reaching} of {len(found)}")
     lines.append(f"- sequential output bytes: {total[SEQUENTIAL] / total[PROGRESSIVE] - 1:+.1%} over all these cases")
     return lines + [""]
 
@@ -647,10 +648,12 @@ def projection_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]
 def projection_summary(rows: list[Row]) -> list[str]:
     by_case = medians_by_case(rows)
     lines = []
-    for ours, libvips in (("ours today", "libvips matching today"), ("ours recommended", "libvips matching recommended")):
+    pairs = (("ours today", "libvips matching today"), ("ours recommended", "libvips matching recommended"))
+    for ours, libvips in pairs:
         ratios = [times[ours] / times[libvips] for times in by_case.values()]
         geomean = statistics.geometric_mean(ratios)
-        lines.append(f"- {ours} / {libvips}: geometric mean {geomean:.2f}, max {max(ratios):.2f} over {len(ratios)} cases")
+        lines.append(f"- {ours} / {libvips}: geometric mean {geomean:.2f}, "
+                     f"max {max(ratios):.2f} over {len(ratios)} cases")
     return lines + [""]
 
 
@@ -693,8 +696,8 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [name for name in SECTIONS if not asked or name in asked]
     corpus = Corpus(ensure_corpus(arguments.cache))
     lines = ["# Levers of issue 5, measured on our pipeline", "",
-             f"Median (and fastest) of {arguments.repetitions} runs, variants interleaved; 'vs first' is relative to the first "
-             "row of each workload; SSIM against the float LANCZOS reference (bench/quality.py).", ""]
+             f"Median (and fastest) of {arguments.repetitions} runs, variants interleaved; 'vs first' is relative "
+             "to the first row of each workload; SSIM against the float LANCZOS reference (bench/quality.py).", ""]
     for name in chosen:
         title, rows = SECTIONS[name](corpus, arguments.repetitions)
         section = table(title, rows) + (SUMMARIES[name](rows) if name in SUMMARIES else [])

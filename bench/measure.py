@@ -91,6 +91,7 @@ def measure_peaks(result: CaseResult, repo: Path, env: dict, turn: int) -> None:
 
 
 def peak_probe(engine: str, original: str, job: Job, repo: Path, env: dict) -> dict:
-    return fresh_interpreter(["-m", "bench.peak", engine, original, job.to_json()], repo, env, f"peak probe {engine} {job.spec}")
+    arguments = ["-m", "bench.peak", engine, original, job.to_json()]
+    return fresh_interpreter(arguments, repo, env, f"peak probe {engine} {job.spec}")
 
 

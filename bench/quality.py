@@ -52,7 +52,10 @@ class Reference:
         best = 0.0
         for quarter in range(-4, 5):
             shift = quarter * step / 4
-            moved = (left + shift, upper, right + shift, lower) if horizontal else (left, upper + shift, right, lower + shift)
+            if horizontal:
+                moved = (left + shift, upper, right + shift, lower)
+            else:
+                moved = (left, upper + shift, right, lower + shift)
             best = max(best, score(self.image(size, moved), seen))
         return best
 
@@ -69,12 +72,14 @@ def float_planes(data: bytes) -> list[Image.Image]:
     if not alpha:
         return [Image.fromarray(np.ascontiguousarray(pixels[..., c])) for c in range(3)]
     coverage = pixels[..., 3] / 255.0
-    planes = [np.ascontiguousarray(pixels[..., c] * coverage) for c in range(3)] + [np.ascontiguousarray(pixels[..., 3])]
+    colour = [np.ascontiguousarray(pixels[..., c] * coverage) for c in range(3)]
+    planes = colour + [np.ascontiguousarray(pixels[..., 3])]
     return [Image.fromarray(plane) for plane in planes]
 
 
 def resized_reference(planes: list[Image.Image], size, crop) -> np.ndarray:
-    channels = [np.asarray(plane.resize(size, Image.Resampling.LANCZOS, box=crop), dtype=np.float64) for plane in planes]
+    channels = [np.asarray(plane.resize(size, Image.Resampling.LANCZOS, box=crop), dtype=np.float64)
+                for plane in planes]
     if len(channels) == 4:
         coverage = np.clip(channels[3] / 255.0, 0.0, 1.0)
         channels = [channel + (1.0 - coverage) * GREY for channel in channels[:3]]

@@ -187,7 +187,8 @@ def memory_lines(results: list[CaseResult]) -> list[str]:
                      f"(target <= {PEAK_MB_TARGET:.0f} MB): {verdict(r.peak_mb['ours'] <= PEAK_MB_TARGET)}")
     worst = max(measured, key=lambda r: r.peak_mb["ours"] / r.peak_mb["libvips"])
     worst_ratio = worst.peak_mb["ours"] / worst.peak_mb["libvips"]
-    floors = {engine: min(r.floor_mb[engine] for r in measured if engine in r.floor_mb) for engine in ("ours", "libvips")}
+    floors = {engine: min(r.floor_mb[engine] for r in measured if engine in r.floor_mb)
+              for engine in ("ours", "libvips")}
     lines.append(f"- Largest peak RSS ours/libvips: **{worst_ratio:.2f}** on `{worst.case.label}` "
                  f"(target <= {PEAK_VS_VIPS_TARGET}): {verdict(worst_ratio <= PEAK_VS_VIPS_TARGET)} "
                  f"(RSS before any work, interpreter + engine + original: ours {floors['ours']:.0f} MB, "
@@ -208,7 +209,8 @@ def passthrough_lines(passthrough: PassThrough | None) -> list[str]:
         f"{verdict(passthrough.import_ms <= IMPORT_MS_TARGET)}",
         f"- Pillow/boto3 imported by the import and two pass-through events: **{heavy}**: {verdict(clean)}",
         f"- Pass-through event, warm: 200 hit **{passthrough.hit_us:.2f} µs**, 404 not ours "
-        f"**{passthrough.not_ours_us:.2f} µs** (target <= {EVENT_US_TARGET:.0f} µs): {verdict(worst_us <= EVENT_US_TARGET)}",
+        f"**{passthrough.not_ours_us:.2f} µs** (target <= {EVENT_US_TARGET:.0f} µs): "
+        f"{verdict(worst_us <= EVENT_US_TARGET)}",
     ]
 
 
@@ -225,22 +227,24 @@ def notes_lines(results: list[CaseResult]) -> list[str]:
     lines = [
         "## How to read this", "",
         "- Times: all three engines run in one process on the same bytes, taking turns in a rotating order; "
-        "one untimed warm-up each, then the median of the repetitions. The garbage collector runs between calls, never during. "
-        "Importing edge.image sets edge/heap.py's glibc heap policy for the whole process, so the other two run with it too "
-        "(`make bench-levers BENCH_ARGS=\"--only heap\"` measures ours with and without it).",
+        "one untimed warm-up each, then the median of the repetitions. The garbage collector runs between calls, "
+        "never during. Importing edge.image sets edge/heap.py's glibc heap policy for the whole process, so the "
+        "other two run with it too (`make bench-levers BENCH_ARGS=\"--only heap\"` measures ours with and without it).",
         "- Baseline: `Image.open`, full decode, `resize(size, LANCZOS, box=crop)`, save with exactly our save "
         "options (read from `edge.image.output.encoder_options`), so that only the pipeline differs.",
         "- libvips: `thumbnail_buffer(data, W, height=H, size='down'[, crop='centre'])` then `write_to_buffer` "
         "with our settings translated (see bench/engine_libvips.py); operation cache off.",
         "- SSIM: against a float32 LANCZOS resize of the full decode of the same region (bench/quality.py), "
-        "RGB, skimage defaults (7x7 window, data range 255); transparent outputs composited over grey; animations on frame 1.",
+        "RGB, skimage defaults (7x7 window, data range 255); transparent outputs composited over grey; "
+        "animations on frame 1.",
         "- SSIM of libvips on cover crops: best over crop windows shifted by up to one output pixel "
         "(libvips places its crop by its own rounding, half a pixel from SPEC.md's).",
         "- RSS: VmHWM of a fresh interpreter that imports only that engine, reads the original and renders once "
         "(so it includes Python, the engine's libraries and the original's bytes).",
     ]
-    mismatched = [f"`{r.case.label}` ({', '.join(f'{e} {s[0]}x{s[1]}' for e, s in r.out_size.items() if s != r.job.size)})"
-                  for r in results if any(size != r.job.size for size in r.out_size.values())]
+    mismatched = [
+        f"`{r.case.label}` ({', '.join(f'{e} {s[0]}x{s[1]}' for e, s in r.out_size.items() if s != r.job.size)})"
+        for r in results if any(size != r.job.size for size in r.out_size.values())]
     if mismatched:
         lines.append("- † output size differs from SPEC.md's geometry (SSIM then uses a reference at that size): "
                      + "; ".join(mismatched))
@@ -260,8 +264,8 @@ def machine_description(repetitions: int) -> dict:
         "cores": os.cpu_count(),
         "load average at start": load_average(),
         "Python": platform.python_version(),
-        "Pillow": f"{PIL.__version__} (libjpeg-turbo {features.version('libjpeg_turbo')}, libwebp {features.version('webp')}, "
-                  f"libavif {features.version('avif')})",
+        "Pillow": f"{PIL.__version__} (libjpeg-turbo {features.version('libjpeg_turbo')}, "
+                  f"libwebp {features.version('webp')}, libavif {features.version('avif')})",
         "libvips": f"{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)} (pyvips {pyvips.__version__}, "
                    f"{pyvips.concurrency_get()} threads)",
         "repetitions": repetitions,

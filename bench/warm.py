@@ -2,7 +2,8 @@
 warm Lambda container serves one miss after another, and print each render's time and
 page faults. `adaptive` leaves glibc's heap as it starts; `policy` is edge/heap.py's.
 
-Usage (by bench.levers' heap section and tests/test_heap.py): python -m bench.warm {adaptive|policy} ORIGINAL SPEC RENDERS
+Usage (by bench.levers' heap section and tests/test_heap.py):
+    python -m bench.warm {adaptive|policy} ORIGINAL SPEC RENDERS
 Prints JSON: times_ms and page_faults, one each per render after an untimed first one,
 and out_bytes.
 """

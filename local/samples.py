@@ -293,7 +293,8 @@ SAMPLES = (
     Sample("photos/cat.jpg", "JPEG portrait, 1200×1500 (the original of the shipped events)", lambda: jpeg(cat())),
     Sample("news/2026/front page été+1.jpg", "A key with a space, accents and a plus sign",
            lambda: jpeg(night_city())),
-    # The original of the README's and SPEC.md's social-card example, /1200x630,cover,jpeg,q70/news/2026/front%20page.png.
+    # The original of the README's and SPEC.md's social-card example,
+    # /1200x630,cover,jpeg,q70/news/2026/front%20page.png.
     Sample("news/2026/front page.png", "The same scene as a PNG, 1600×900: the README's social card is its "
            "1200x630,cover,jpeg,q70", lambda: png(night_city())),
 )
