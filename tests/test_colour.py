@@ -328,9 +328,14 @@ def test_cmyk_with_a_broken_profile_becomes_rgb_without_it(source_format):
     assert max_difference(image.getpixel((8, 8)), (0, 255, 255)) <= CMYK_SOURCE_EPSILON[source_format]
 
 
-def test_a_broken_profile_leaves_the_colours_as_they_are_where_it_cannot_go():
-    _, image = rendered(encoded(Image.new("RGB", (32, 32), (200, 100, 50)), "PNG", icc_profile=b"not a profile"),
-                        "16x,gif")
+@pytest.mark.parametrize("profile", [
+    b"not a profile",
+    # Browsers read it (icc.usable); LittleCMS does not open a profile of a device class it does not know.
+    DISPLAY_P3[:12] + b"zzzz" + DISPLAY_P3[16:],
+    DISPLAY_P3[:12] + b"link" + DISPLAY_P3[16:],  # opened, but LittleCMS builds no transform on a device link
+], ids=["unusable", "unopened", "unbuilt"])
+def test_a_broken_profile_leaves_the_colours_as_they_are_where_it_cannot_go(profile):
+    _, image = rendered(encoded(Image.new("RGB", (32, 32), (200, 100, 50)), "PNG", icc_profile=profile), "16x,gif")
     assert "icc_profile" not in image.info
     assert image.convert("RGB").getpixel((8, 8)) == (200, 100, 50)
 
