@@ -313,10 +313,13 @@ def two_frame_apng() -> bytes:
     return encoded(gradient((40, 30)), "PNG", save_all=True, append_images=[gradient((40, 30)).rotate(180)])
 
 
-@pytest.mark.parametrize(("module", "check", "make"), [
+DATA_CHECKS = pytest.mark.parametrize(("module", "check", "make"), [
     (png, "check_frame_streams", two_frame_apng),
     (tiff, "check_deflate_strips", lambda: encoded(gradient((40, 30)), "TIFF", compression="tiff_adobe_deflate")),
 ], ids=["apng", "deflate-tiff"])
+
+
+@DATA_CHECKS
 def test_a_data_check_is_told_to_stop_once_the_render_fails_without_it(monkeypatch, module, check, make):
     """Left to run, it inflated the rest of the file on a worker that the next request's render needs."""
     told, finished = [], threading.Event()
@@ -336,6 +339,21 @@ def test_a_data_check_is_told_to_stop_once_the_render_fails_without_it(monkeypat
     with pytest.raises(UnsupportedMedia, match="a frame that fails to decode"):
         rendered(make(), "20x,png")
     assert finished.wait(10) and told == [True]
+
+
+@DATA_CHECKS
+def test_a_data_check_failing_on_anything_but_malformed_data_fails_the_render_with_that_error(
+        monkeypatch, module, check, make):
+    """Only malformed data is the original's fault (a 415); any other error is a bug of ours, never let pass."""
+    class CheckBug(Exception):
+        pass
+
+    def failing(*arguments, stopped):
+        raise CheckBug("the check's own failure")
+
+    monkeypatch.setattr(module, check, failing)
+    with pytest.raises(CheckBug):
+        rendered(make(), "20x,png")
 
 
 @pytest.mark.parametrize("compression", [8, 32946])
