@@ -135,12 +135,14 @@ def test_a_number_array_over_the_limit_is_over_and_bytes_or_text_are_not(order, 
 @pytest.mark.parametrize("data", [
     directory([(256, 3, 1), (273, 3, 11)])[:-12],  # the entry over the limit cut off: not read
     b"II*\x00\xff\xff\xff\xff",  # a directory past the end
+    b"II*\x00\xff\xff\xff\xff" + bytes(8),  # the same, in a file long enough to be read
     b"II\x2b\x00",  # too short to say
     b"XX*\x00" + bytes(12),  # neither byte order
     b"II\x2a\x01" + bytes(12),  # neither classic nor big
 ])
 def test_what_cannot_be_read_is_left_to_pillow(data):
     assert not tiff.first_directory_over(data, 10, 10)
+    assert (tiff.strips(data, 10), tiff.values_apart(data, 10)) == (0, 0)
 
 
 @pytest.mark.parametrize(("limit", "data", "refusal"), [
@@ -176,6 +178,7 @@ def test_a_directory_pillow_reads_beside_the_first_is_held_to_the_limits(order, 
     assert tiff.sub_directories_over(with_entries([(1000, 5, 21)]), 10, 20)
     assert tiff.sub_directories_over(with_entries([(1000 + index, 5, 3) for index in range(7)]), 10, 20)
     assert tiff.sub_directories_over(with_entries([(1000 + index, 3, 1) for index in range(11)]), 10, 100)
+    assert not tiff.sub_directories_over(with_entries([(1000 + index, 3, 1) for index in range(10)]), 10, 100)
     assert not tiff.sub_directories_over(with_entries([(1000 + index, 5, 3) for index in range(6)]), 10, 20)
     assert not tiff.first_directory_over(with_entries([(1000, 5, 21)]), 10, 20)
 
@@ -853,6 +856,8 @@ def test_a_pointer_too_wide_for_its_entry_is_read_where_the_entry_says_as_pillow
         assert tiff.sub_directories_over(pointing(kept_apart), 10, 20)
         assert not tiff.sub_directories_over(pointing(kept_apart), 10, 21)
     assert not tiff.sub_directories_over(pointing(True)[:40], 10, 20)  # its value past the end: nothing read
+    # its value the file's last bytes, pointing back at the first directory, of two numbers: read
+    assert tiff.sub_directories_over(pointing(True)[:34] + struct.pack("<Q", 8), 10, 1)
 
 
 def test_an_xmp_tag_of_signed_bytes_is_never_read():
@@ -897,6 +902,8 @@ SHORT, LONG, SSHORT = 3, 4, 8
     ([(ORIENTATION, LONG, 1, 6), (ORIENTATION, SHORT, 1, 8)], None, 8),  # the first that is one SHORT of 1-8
     ([(ORIENTATION, SHORT, 1, 0), (ORIENTATION, SHORT, 1, 6)], None, 6),
     ([(ORIENTATION, SHORT, 1, 6), (ORIENTATION, SHORT, 1, 8)], None, 6),
+    ([(ORIENTATION, SHORT, 1, 1), (ORIENTATION, SHORT, 1, 6)], None, 1),
+    ([(0x0100, SHORT, 1, 3), (ORIENTATION, SHORT, 1, 6)], None, 6),  # ImageWidth's SHORT is no orientation
     ([(EXIF_DIRECTORY, LONG, 1, EXIF_POINTER)], [(ORIENTATION, SHORT, 1, 6)], 6),
     ([(EXIF_DIRECTORY, LONG, 1, EXIF_POINTER), (ORIENTATION, SHORT, 1, 8)], [(ORIENTATION, SHORT, 1, 6)], 6),
     ([(ORIENTATION, LONG, 1, 8), (EXIF_DIRECTORY, LONG, 1, EXIF_POINTER)], [(ORIENTATION, SHORT, 1, 6)], 6),
@@ -929,6 +936,12 @@ def test_an_orientation_in_a_directory_cut_short_is_read_as_far_as_whole_entries
 def test_an_orientation_chromium_cannot_reach_is_1(order, magic, first_at, length):
     exif = exif_directories([(ORIENTATION, SHORT, 1, 6)], order=order, magic=magic, first_at=first_at)
     assert tiff.orientation(exif[:length]) == 1
+
+
+def test_a_bigtiff_orientation_is_1():
+    """An Orientation of 6 laid out as BigTIFF lays it out: Chromium reads only Exif's magic, 42."""
+    exif = directory([(ORIENTATION, SHORT, 1)], big=True)
+    assert tiff.orientation(exif[:-8] + struct.pack("<H", 6) + bytes(6)) == 1
 
 
 def test_exif_entries_past_the_end_are_not_counted():
