@@ -145,16 +145,30 @@ def test_what_cannot_be_read_is_left_to_pillow(data):
     assert (tiff.strips(data, 10), tiff.values_apart(data, 10)) == (0, 0)
 
 
-@pytest.mark.parametrize(("limit", "data", "refusal"), [
-    ("MAX_TIFF_VALUES", directory([(256, 3, 1), (273, 3, 11)]), "TIFF directory"),
-    ("MAX_TIFF_STRIPS", directory([(256, 3, 1), (273, 4, 11)]), "TIFF of more than 10 strips or tiles"),
+def with_values_apart(entries: list[tuple[int, int, int]]) -> bytes:
+    """directory(entries), followed by as many bytes as their values kept apart take: within the file's size."""
+    data = directory(entries)
+    return data + bytes(tiff.values_apart(data, len(entries)))
+
+
+DIRECTORY_REFUSAL = "TIFF directory of more than 1000 entries, or 200000 numbers in one"
+
+
+# At the limits docs/SECURITY.md states, and one past them.
+@pytest.mark.parametrize(("make", "limit", "refusal"), [
+    (lambda count: with_values_apart([(256 + index, 3, 1) for index in range(count)]), 1_000, DIRECTORY_REFUSAL),
+    (lambda count: with_values_apart([(256, 3, 1), (40000, 3, count)]), 200_000, DIRECTORY_REFUSAL),
+    (lambda count: with_values_apart([(256, 3, 1), (273, 4, count)]), 65_536,
+     "TIFF of more than 65536 strips or tiles"),
     # Pillow decodes the Exif and GPS directories whole as it loads a TIFF (4 MiB of RATIONALs took 1.2 s)
-    ("MAX_EXIF_VALUES", tiff_pointing([(256, 3, 1)], exif=[(1000, 5, 11)]), "TIFF's Exif or GPS directory"),
-], ids=["values", "strips", "exif-directory"])
-def test_a_tiff_past_a_limit_is_too_large_before_pillow_opens_it(monkeypatch, pillow_opens, limit, data, refusal):
-    monkeypatch.setattr(edge.image.checks, limit, 10)
-    with pytest.raises(SourceTooLarge, match=refusal):
-        edge.image.render(data, parse_rendition("/4x/a.tif"), edge.image.Limits(50_000_000, 300))
+    (lambda count: tiff_pointing([(256, 3, 1)], exif=[(1000, 5, count)]), 20_000,
+     "TIFF's Exif or GPS directory of more than 1000 entries, or Exif and GPS directories of more than 20000 numbers"),
+], ids=["entries", "values", "strips", "exif-values"])
+def test_a_tiff_past_a_limit_is_too_large_before_pillow_opens_it(pillow_opens, make, limit, refusal):
+    edge.image.checks.check_what_pillow_walks(make(limit), edge.image.Limits(50_000_000, 300))
+    with pytest.raises(SourceTooLarge) as refused:
+        edge.image.render(make(limit + 1), parse_rendition("/4x/a.tif"), edge.image.Limits(50_000_000, 300))
+    assert refused.value.detail == refusal
     assert pillow_opens == []
 
 
