@@ -9,7 +9,8 @@ from PIL import Image
 
 from edge.errors import BadRequest, SourceTooLarge
 from edge.image import Limits, render
-from edge.image.checks import check_pixels_in_head, declared_size
+from edge.image.checks import check_jpeg_exif, check_jpeg_scans, check_pixels_in_head, declared_size, jpeg_header
+from edge.jpeg import PillowHeader
 from edge.rendition import parse_rendition
 from imaging import LIMITS, animation, encoded, gradient, png_from_rows, rendered
 
@@ -146,3 +147,46 @@ def test_what_is_checked_against_an_encoders_limit_is_the_output():
     """A source wider than WebP can hold, scaled down into it, is fine."""
     _, image = rendered(encoded(Image.new("L", (16_384, 10), 128), "PNG"), "100x,webp")
     assert (image.format, image.size) == ("WEBP", (100, 1))
+
+
+# --- a JPEG's limits, at the values docs/SECURITY.md states and one past them --------------------------------------
+
+SCAN_PIXELS_REFUSAL = "JPEG whose scans decode more than 1200000000 pixels of components"
+
+
+def refusal(check, *args) -> str | None:
+    """What SourceTooLarge says of a check's arguments; None where it passes them."""
+    try:
+        check(*args)
+    except SourceTooLarge as refused:
+        return refused.detail
+    return None
+
+
+@pytest.mark.parametrize(("comments", "expected"), [
+    (100_000, None), (100_001, "JPEG header of more than 100000 markers, or bytes of junk or fill")])
+def test_a_jpeg_header_of_more_than_100_000_steps_is_too_large(comments, expected):
+    """A step for each empty comment after the start of image, the file ending there."""
+    assert refusal(jpeg_header, b"\xff\xd8" + b"\xff\xfe\x00\x02" * comments) == expected
+
+
+@pytest.mark.parametrize(("segments", "expected"), [(64, None), (65, "JPEG of more than 64 Exif segments")])
+def test_a_jpegs_exif_in_more_than_64_segments_is_too_large(segments, expected):
+    assert refusal(check_jpeg_exif, [b""] * segments) == expected
+
+
+def scans_header(height: int, arithmetic: bool = False) -> PillowHeader:
+    return PillowHeader(size=(1, height), exif=[], icc=[], icc_stubs=[], first_scan=0, arithmetic=arithmetic)
+
+
+@pytest.mark.parametrize(("components", "header", "expected"), [
+    ([1] * 100, scans_header(1), None),
+    ([1] * 101, scans_header(1), "JPEG of more than 100 scans"),
+    ([1, 2], scans_header(400_000_000), None),
+    ([1, 2], scans_header(400_000_001), SCAN_PIXELS_REFUSAL),
+    ([1], scans_header(300_000_000, arithmetic=True), None),  # counted four times
+    ([1], scans_header(300_000_001, arithmetic=True), SCAN_PIXELS_REFUSAL),
+], ids=["100-scans", "101-scans", "at-the-pixels", "a-pixel-more", "arithmetic-at-the-pixels",
+        "arithmetic-a-pixel-more"])
+def test_a_jpegs_scans_are_held_to_100_and_to_1_200_000_000_pixels_of_components(components, header, expected):
+    assert refusal(check_jpeg_scans, components, header) == expected
