@@ -187,25 +187,26 @@ def test_a_depth_its_compression_does_not_code_is_refused(pillow_opens, bits, co
     assert pillow_opens == []
 
 
-LIMITED_TO_8_BY_8 = rle_bmp(8, 8, runs([[(8, 7)]] * 8))  # 64 pixels, in as many bytes as the byte limit
+# The limits docs/SECURITY.md states: 2,100,000 pixels, 2.5 MiB.
+MOST_RLE_PIXELS, MOST_RLE_BYTES = 2_100_000, 5 * 1024 * 1024 // 2
+EIGHT_BY_EIGHT = rle_bmp(8, 8, runs([[(8, 7)]] * 8))
 
 
-@pytest.fixture
-def rle_limits(monkeypatch):
-    monkeypatch.setattr(edge.image.checks, "MAX_RLE_BMP_PIXELS", 64)
-    monkeypatch.setattr(edge.image.checks, "MAX_RLE_BMP_BYTES", len(LIMITED_TO_8_BY_8))
+def padded_to(size: int) -> bytes:
+    """EIGHT_BY_EIGHT, `size` bytes long: what follows its end of bitmap is never read."""
+    return EIGHT_BY_EIGHT + bytes(size - len(EIGHT_BY_EIGHT))
 
 
-def test_a_run_length_coded_bmp_at_the_limits_renders(rle_limits):
-    rendered = render(LIMITED_TO_8_BY_8, parse_rendition("/4x/a.png"), Limits(50_000_000, 300))
-    assert Image.open(io.BytesIO(rendered.body)).size == (4, 4)
+@pytest.mark.parametrize("data", [rle_bmp(2100, MOST_RLE_PIXELS // 2100, END_OF_BITMAP), padded_to(MOST_RLE_BYTES)],
+                         ids=["pixels", "bytes"])
+def test_a_run_length_coded_bmp_at_the_limits_renders(data):
+    rendered = render(data, parse_rendition("/4x/a.png"), Limits(50_000_000, 300))
+    assert Image.open(io.BytesIO(rendered.body)).width == 4
 
 
-@pytest.mark.parametrize("data", [
-    rle_bmp(13, 5, runs([[(13, 7)]] * 5)),  # 65 pixels
-    LIMITED_TO_8_BY_8 + bytes(1),
-], ids=["a-pixel-more", "a-byte-more"])
-def test_a_run_length_coded_bmp_past_a_limit_is_too_large_before_pillow_opens_it(rle_limits, pillow_opens, data):
+@pytest.mark.parametrize("data", [rle_bmp(MOST_RLE_PIXELS + 1, 1, END_OF_BITMAP), padded_to(MOST_RLE_BYTES + 1)],
+                         ids=["a-pixel-more", "a-byte-more"])
+def test_a_run_length_coded_bmp_past_a_limit_is_too_large_before_pillow_opens_it(pillow_opens, data):
     with pytest.raises(SourceTooLarge, match="run-length coded BMP"):
         render(data, parse_rendition("/4x/a.png"), Limits(50_000_000, 300))
     assert pillow_opens == []
