@@ -9,7 +9,8 @@ from PIL import Image
 
 from edge.errors import BadRequest, SourceTooLarge
 from edge.image import Limits, render
-from edge.image.checks import check_jpeg_exif, check_jpeg_scans, check_pixels_in_head, declared_size, jpeg_header
+from edge.image.checks import (
+    check_encodable, check_jpeg_exif, check_jpeg_scans, check_pixels_in_head, declared_size, jpeg_header)
 from edge.jpeg import PillowHeader
 from edge.rendition import parse_rendition
 from imaging import LIMITS, animation, encoded, gradient, png_from_rows, rendered
@@ -141,6 +142,21 @@ def test_an_output_is_never_wider_than_decoders_read(target, width, readable):
         return
     _, image = rendered(data, f"x1,{target}")
     assert (image.format, image.size) == (target.upper(), (width, 1))
+
+
+# What each encoder writes (libjpeg 65,500, libwebp 16,383, GIF's 16 bits) and its decoders read (libavif's default,
+# libpng's): spelled out, as edge.image.checks.MAX_SIDE states them.
+@pytest.mark.parametrize(("target", "side"), [
+    ("jpeg", 65_500), ("png", 1_000_000), ("webp", 16_383), ("avif", 32_768), ("gif", 65_535)])
+@pytest.mark.parametrize("turned", [False, True], ids=["wide", "tall"])
+def test_each_outputs_largest_side_is_encodable_and_one_more_is_refused(target, side, turned):
+    def size(long_side: int) -> tuple[int, int]:
+        return (1, long_side) if turned else (long_side, 1)
+
+    check_encodable(size(side), target)
+    with pytest.raises(BadRequest) as refused:
+        check_encodable(size(side + 1), target)
+    assert refused.value.public_message == f"Too large for {target}."
 
 
 def test_what_is_checked_against_an_encoders_limit_is_the_output():
