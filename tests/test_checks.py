@@ -10,7 +10,8 @@ from PIL import Image
 from edge.errors import BadRequest, SourceTooLarge
 from edge.image import Limits, render
 from edge.image.checks import (
-    check_encodable, check_jpeg_exif, check_jpeg_scans, check_pixels_in_head, declared_size, jpeg_header)
+    check_animation_pixels, check_encodable, check_jpeg_exif, check_jpeg_scans, check_pixels_in_head, check_tiff_pieces,
+    declared_size, jpeg_header)
 from edge.jpeg import PillowHeader
 from edge.rendition import parse_rendition
 from imaging import LIMITS, animation, encoded, gradient, png_from_rows, rendered
@@ -144,6 +145,31 @@ def test_an_output_is_never_wider_than_decoders_read(target, width, readable):
     assert (image.format, image.size) == (target.upper(), (width, 1))
 
 
+def refusal(check, *args) -> str | None:
+    """What SourceTooLarge says of a check's arguments; None where it passes them."""
+    try:
+        check(*args)
+    except SourceTooLarge as refused:
+        return refused.detail
+    return None
+
+
+@pytest.mark.parametrize(("most", "expected"), [(128, None), (127, "2 frames of 8x8 are over 127 pixels")])
+def test_an_animations_frames_fit_the_pixel_limit_together(most, expected):
+    assert refusal(check_animation_pixels, 2, (8, 8), Limits(max_pixels=most, max_frames=300)) == expected
+
+
+@pytest.mark.parametrize(("pieces", "expected"), [
+    ([(0, 1_000)], None), ([(100, 500), (0, 500)], None),
+    ([(100, 500), (0, 501)], "TIFF whose strips or tiles share bytes, adding up to more than the file"),
+    ([(900, 5_000)], None),  # counted as far as the file goes
+], ids=["the-whole-file", "sharing-as-many-bytes", "a-byte-more", "past-the-end"])
+def test_a_tiffs_strips_may_add_up_to_the_files_bytes_and_no_more(pieces, expected):
+    data = encoded(gradient((10, 10)), "TIFF").ljust(1_000, b"\0")
+    with Image.open(io.BytesIO(data)) as image:
+        assert refusal(check_tiff_pieces, image, pieces, data, LIMITS) == expected
+
+
 # What each encoder writes (libjpeg 65,500, libwebp 16,383, GIF's 16 bits) and its decoders read (libavif's default,
 # libpng's): spelled out, as edge.image.checks.MAX_SIDE states them.
 @pytest.mark.parametrize(("target", "side"), [
@@ -168,15 +194,6 @@ def test_what_is_checked_against_an_encoders_limit_is_the_output():
 # --- a JPEG's limits, at the values docs/SECURITY.md states and one past them --------------------------------------
 
 SCAN_PIXELS_REFUSAL = "JPEG whose scans decode more than 1200000000 pixels of components"
-
-
-def refusal(check, *args) -> str | None:
-    """What SourceTooLarge says of a check's arguments; None where it passes them."""
-    try:
-        check(*args)
-    except SourceTooLarge as refused:
-        return refused.detail
-    return None
 
 
 @pytest.mark.parametrize(("comments", "expected"), [
