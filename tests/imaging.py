@@ -270,9 +270,10 @@ def icc_profile_rgb(description: str, red, green, blue, gamma: float = 2.2) -> b
     return _icc_profile(b"mntr", b"RGB ", description, colorants + curves)
 
 
-def icc_profile_gray(description: str, gamma: float = 2.2) -> bytes:
-    """A minimal ICC v2 grey display profile: a single tone curve."""
-    return _icc_profile(b"mntr", b"GRAY", description, [("kTRC", _curve(gamma))])
+def icc_profile_gray(description: str, gamma: float = 2.2, private_tags: int = 0) -> bytes:
+    """A minimal ICC v2 grey display profile: a single tone curve, then `private_tags` tags no reader knows."""
+    private = [(f"p{index:03d}", b"zzzz" + bytes(4)) for index in range(private_tags)]
+    return _icc_profile(b"mntr", b"GRAY", description, [("kTRC", _curve(gamma)), *private])
 
 
 # Linear sRGB to D50-adapted XYZ (Bradford), as ICC profiles hold it.

@@ -218,6 +218,15 @@ def test_it_has_the_tags_icc_requires_of_an_rgb_matrix_display_profile_and_its_c
     assert table[b"rTRC"] == table[b"gTRC"] == table[b"bTRC"]
 
 
+@pytest.mark.parametrize(("primaries", "transfer", "known"), [
+    (1, 13, True), (12, 16, True), (9, 18, True), (22, 8, True),
+    (2, 13, False), (1, 2, False),  # unspecified
+    (3, 13, False), (1, 3, False), (0, 13, False), (1, 17, False),  # reserved, or not stated here
+])
+def test_codes_are_known_where_both_say_what_they_mean_here(primaries, transfer, known):
+    assert icc.known(primaries, transfer) is known
+
+
 @pytest.mark.parametrize(("unspecified", "specified"), [((12, 2), (12, 13)), ((2, 1), (1, 1)), ((2, 4), (1, 4))])
 def test_an_unspecified_code_is_taken_as_srgbs(unspecified, specified):
     assert icc.profile(*unspecified) == icc.profile(*specified) is not None
@@ -422,6 +431,14 @@ def test_a_profile_without_them_has_none(profile):
     assert icc.processing_elements(profile) == 0
 
 
+@pytest.mark.parametrize(("kept", "elements"), [(16, 7), (15, 0)])
+def test_processing_elements_are_counted_once_their_count_is_whole(kept, elements):
+    """The D2B0 tag is the fourth; its count of elements is its 16th byte's last."""
+    profile = icc_profile_of_matrices(7)
+    d2b0 = int.from_bytes(profile[132 + 3 * 12 + 4:132 + 3 * 12 + 8])
+    assert icc.processing_elements(profile[:d2b0 + kept]) == elements
+
+
 @pytest.mark.parametrize(("tags_read", "elements"), [(3, 0), (4, 7)])
 def test_only_the_tags_littlecms_reads_are_counted(monkeypatch, tags_read, elements):
     """The D2B0 tag is the fourth, after desc, wtpt and cprt: LittleCMS refuses a profile of more tags than it reads."""
@@ -513,10 +530,12 @@ def retyped_tags(profile: bytes, old: bytes, new: bytes) -> bytes:
     (icc_profile_cmyk("cmyk", lambda *inks: (0.5, 0.5, 0.5)), icc.CMYK, True),  # a table
     (with_header_field(icc_profile_cmyk("cmyk", lambda *inks: (0.5, 0.5, 0.5)), 20, b"Lab "), icc.CMYK, True),
     (with_header_field(DISPLAY_P3, 128, (101).to_bytes(4)), icc.RGB, False),  # more tags than LittleCMS reads
+    (icc_profile_gray("grey", private_tags=96), icc.GREY, True),  # desc, wtpt, cprt and kTRC first
+    (icc_profile_gray("grey", private_tags=97), icc.GREY, False),
 ], ids=["rgb", "rgb-on-grey", "rgb-on-cmyk", "grey-on-rgb", "cut-short", "garbage", "no-acsp", "version-5",
         "size-past-the-bytes", "tag-past-the-end", "no-red-curve", "no-green-colorant", "rgb-connection",
         "lab-without-a-table", "text-curves", "grey-without-its-curve", "cmyk-table", "cmyk-table-to-lab",
-        "101-tags"])
+        "101-tags", "100-tags-whole", "101-tags-whole"])
 def test_an_embedded_profile_is_used_where_browsers_use_it(profile, space, usable):
     assert icc.usable(profile, space) is usable
 
