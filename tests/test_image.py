@@ -18,7 +18,7 @@ from edge.geometry import plan
 from edge.image.source import open_source
 from edge.image.steps import decode_pixels
 from edge.rendition import parse_rendition
-from bombs import png_chunk
+from bombs import gif_frames, png_chunk
 from imaging import (
     BLUE, EXIF_POINTER, GREEN, LIMITS, LOSSY_EPSILON, RED, XMP_ORIENTATION_6, YELLOW, app1, chunks_before_idat,
     chunks_before_iend, encoded, exif_directories, exif_of, gradient, half_transparent, max_difference, noise_image,
@@ -91,6 +91,12 @@ def test_a_tiffs_upright_size_is_the_same_as_pillow_opens_it_and_as_open_source_
         assert oriented_size(opened, data) == oriented_size(source.image, data) == (80, 40)
 
 
+def test_a_gifs_canvas_is_grown_by_every_frame_not_only_by_the_first_pillow_opens():
+    """Pillow opens a GIF at its first frame's canvas and grows it only as it seeks on (edge/gif.py walks them all)."""
+    source = open_source(gif_frames((4, 4), [(0, 0, 1, 1), (3, 2, 5, 6)]), LIMITS)
+    assert (source.image.size, source.canvas, source.frames) == ((4, 4), (8, 8), 2)
+
+
 # No browser turns a WebP by its Exif, which follows the image data (CSS Images 3 has such metadata ignored).
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_a_webp_stays_as_stored_whatever_its_exif_says(orientation):
@@ -161,8 +167,9 @@ def test_exif_cut_short_in_its_header_leaves_the_picture_as_stored(data):
 
 
 @pytest.mark.parametrize(("exif", "orientation"), [
-    (b"Exif\0\0" + exif_of(6), 6), (b"Exif\0\0Exif\0\0" + exif_of(6), 6), (exif_of(6), 6)],
-    ids=["once", "twice", "not-at-all"])
+    (b"Exif\0\0" + exif_of(6), 6), (b"Exif\0\0Exif\0\0" + exif_of(6), 6), (exif_of(6), 6),
+    (exif_of(8), 8), (exif_of(9), 1), (exif_of(0), 1)],  # 1 to 8, as Exif numbers them; any other leaves it stored
+    ids=["once", "twice", "not-at-all", "8", "9", "0"])
 def test_an_avifs_exif_is_read_with_its_header_once_twice_or_not_at_all(exif, orientation):
     """Pillow's reader states irot and imir in the Exif it gives, and keeps the file's own where it agrees:
     libavif takes an Exif item with its header twice (Chromium 156 then turns the picture by irot, a helper's
