@@ -367,8 +367,8 @@ HDR_BOTH = tracks(track(nclx(9, 16) + clli(1500))) + item_properties([nclx(9, 16
     (branded(b"avif", HDR_BOTH), 4000),
     (STILL, None),
     (SEQUENCE, None),
-], ids=["primary-item", "other-item-first", "another-items-only", "zero", "cut", "cut-later", "none", "track", "alpha-track-first",
-        "avis", "avif", "pillows-still", "pillows-sequence"])
+], ids=["primary-item", "other-item-first", "another-items-only", "zero", "cut", "cut-later", "none", "track",
+        "alpha-track-first", "avis", "avif", "pillows-still", "pillows-sequence"])
 def test_the_brightest_pixel_is_read_beside_the_colour_libavif_decodes(data, nits):
     assert avif.brightest_nits(data) == nits
 
@@ -1077,7 +1077,8 @@ SAMPLE_BYTES = b"AAABBBBBxxxxxxxxxxxxCCyyyyyyyyDDDD"  # A and B in a chunk at 0,
      + box(b"free", bytes(8)), 10, []),  # an stsz of no size or count, not read into the next box
     (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4])[:-36], 10, []),  # no stsz
 ], ids=["runs", "co64", "most", "sizes-end", "constant-size", "constant-size-whatever-count", "empty-run",
-        "past-the-end", "chunks-end", "a-run-past-the-chunks", "constant-size-most", "fewer-sizes-than-declared", "short-stsz", "no-stsz"])
+        "past-the-end", "chunks-end", "a-run-past-the-chunks", "constant-size-most", "fewer-sizes-than-declared",
+        "short-stsz", "no-stsz"])
 def test_a_tracks_samples_are_found_where_its_sample_table_places_them(table, most, found):
     data = memoryview(SAMPLE_BYTES + table)
     boxes = list(avif._boxes(data, len(SAMPLE_BYTES), len(data)))

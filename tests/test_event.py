@@ -52,7 +52,8 @@ def test_custom_origin_has_no_s3_origin():
 
 
 def test_headers_keep_entries_exactly():
-    raw = {"via": [{"key": "Via", "value": "1.1 a"}, {"key": "Via", "value": "1.1 b"}], "x": [{"key": "X", "value": "1"}]}
+    raw = {"via": [{"key": "Via", "value": "1.1 a"}, {"key": "Via", "value": "1.1 b"}],
+           "x": [{"key": "X", "value": "1"}]}
     headers = Headers.from_cloudfront(raw)
     assert headers.to_cloudfront(frozenset({"via"})) == {"via": raw["via"]}
     assert headers.get("VIA") == "1.1 a" and headers.get("missing") is None

@@ -247,7 +247,8 @@ def test_a_hostile_head_is_answered_like_its_get(run):
     for uri in ("/640x/../photos/cat.jpg", "/0x0/photos/cat.jpg"):
         head, get = run(hostile_event(uri, method="HEAD")), run(hostile_event(uri))
         assert_row(head, "400", error="bad_request", cache=SHORT)
-        assert head.response == {name: value for name, value in get.response.items() if name not in ("body", "bodyEncoding")}
+        without_body = {name: value for name, value in get.response.items() if name not in ("body", "bodyEncoding")}
+        assert head.response == without_body
 
 
 # --- hostile originals ----------------------------------------------------------------------------------------
@@ -359,7 +360,8 @@ def test_the_limits_admit_what_they_name(run, put_original):
     animation = io.BytesIO()
     frames[0].save(animation, "GIF", save_all=True, append_images=frames[1:], duration=80)
     put_original("at.gif", animation.getvalue())
-    pixels = run(hostile_event("/20x/at.png", x_max_source_pixels="1600", x_max_source_bytes=str(len(png_bytes((40, 40))))))
+    pixels = run(hostile_event("/20x/at.png", x_max_source_pixels="1600",
+                               x_max_source_bytes=str(len(png_bytes((40, 40))))))
     assert_row(pixels, "200", cache=IMMUTABLE, stored=("20x/at.png",))
     frames = run(hostile_event("/4x/at.gif", x_max_frames="3", x_max_source_pixels="48"))  # 3 frames x 16 px
     assert frames.response["status"] == "200", frames.logs

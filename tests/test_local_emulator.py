@@ -942,7 +942,8 @@ def test_the_banner_says_which_examples_the_allowed_sizes_refuse():
     assert examples == {
         "http://cdn/": "the gallery: every original beside its renditions",
         "http://cdn/640x/a.jpg": "fit inside 640 pixels wide",
-        "http://cdn/300x300,cover,webp/a.jpg": "a centred square crop, as WebP (400 here: x-allowed-sizes lacks 300x300)",
+        "http://cdn/300x300,cover,webp/a.jpg":
+            "a centred square crop, as WebP (400 here: x-allowed-sizes lacks 300x300)",
         "http://cdn/640y/a.jpg": "a malformed spec: 400",
     }
     assert dict(cdn.example_urls("http://cdn", ["a.jpg"], "*"))["http://cdn/300x300,cover,webp/a.jpg"] == (

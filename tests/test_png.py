@@ -428,7 +428,8 @@ def test_anything_but_a_still_png_is_left_to_pillow(data):
                  id="actl-before-ihdr"),
     pytest.param(whole_png()[:8] + png_chunk(b"fcTL", struct.pack(">IIIIIHHBB", 0, 30, 20, 0, 0, 1, 10, 0, 0))
                  + whole_png()[8:], "fcTL before IHDR", id="fctl-before-ihdr"),
-    pytest.param(whole_png()[:33] + png_chunk(b"IEND", b"") + whole_png()[33:], "IEND before the pixels", id="iend-first"),
+    pytest.param(whole_png()[:33] + png_chunk(b"IEND", b"") + whole_png()[33:], "IEND before the pixels",
+                 id="iend-first"),
     pytest.param(whole_png()[:33] + png_chunk(b"fcTL", struct.pack(">IIIIIHHBB", 0, 30, 20, 0, 0, 1, 10, 0, 0)),
                  "no IDAT", id="frame-control-and-no-idat"),
     # Pillow would paint it in a grey ramp of its own, or with the last palette; browsers show nothing.

@@ -28,7 +28,8 @@ def test_every_name_used_is_defined(path):
 
 def test_a_name_left_behind_by_a_move_is_found():
     """What bench/measure.py looked like once its helper had moved to bench/timing.py."""
-    source = "from bench.timing import interleaved_times\n\ndef peaks(engines, turn):\n    return rotated(engines, turn)\n"
+    source = ("from bench.timing import interleaved_times\n\n"
+              "def peaks(engines, turn):\n    return rotated(engines, turn)\n")
     assert undefined_names(source, "measure.py") == ["measure.py:4: undefined name 'rotated'"]
 
 
