@@ -42,6 +42,6 @@ def test_a_name_left_behind_by_a_move_is_found():
 
 
 def test_the_sources_are_found():
-    assert {"edge/handler.py", "bench/measure.py", "local/cdn.py", "tests/test_source.py"} <= {
+    assert {"edge/handler.py", "bench/measure.py", "local/cdn.py", "tests/test_lint.py"} <= {
         str(path.relative_to(ROOT)) for path in SOURCES
     }
