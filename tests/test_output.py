@@ -14,7 +14,7 @@ from PIL import Image
 from edge import webp
 from edge.geometry import plan
 from edge.image.model import Frame, webp_decoder
-from edge.image.output import DEFAULT_QUALITY, encode, encoder_options
+from edge.image.output import DEFAULT_QUALITY, encode, encoder_options, merge_repeated
 from bombs import png_chunk
 from imaging import (
     FRAME_COLOURS, animation, apng_from_streams, encoded, gradient, largest_difference, max_difference, quadrants,
@@ -112,6 +112,17 @@ def test_gif_palettes_made_on_threads_are_exactly_pillows_own(count):
     animation = {"save_all": True, "append_images": images[1:], "duration": [80] * count, "disposal": [1] * count,
                  "loop": 0}
     assert encode(frames, None, 0) == encoded(images[0], "GIF", **(animation if count > 1 else {}))
+
+
+@pytest.mark.parametrize(("frames", "merged"), [
+    ([("L", 5, 30), ("L", 5, 50)], [("L", 80)]),  # the fewest frames an animation has: then a still
+    ([("L", 5, 30), ("P", 5, 50)], [("L", 30), ("P", 50)]),  # the same bytes, but palette indices, not levels
+], ids=["two-alike", "same-bytes-other-mode"])
+def test_a_frame_alike_the_one_before_is_folded_into_it_with_its_duration_added(frames, merged):
+    geometry = plan((4, 4), 4, None, "contain")
+    folded = merge_repeated([Frame(Image.new(mode, (4, 4), value), geometry, "gif", None, duration)
+                             for mode, value, duration in frames])
+    assert [(frame.image.mode, frame.duration) for frame in folded] == merged
 
 
 def test_an_mpo_whose_preview_is_missing_renders_at_its_own_size_as_avif():
