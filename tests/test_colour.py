@@ -406,6 +406,16 @@ def test_a_pngs_gamma_and_primaries_are_shown_as_chromium_shows_them(chunks, sho
     assert as_shown(image) == shown
 
 
+def test_a_jpeg_whose_bytes_read_as_a_gama_chunk_where_a_pngs_would_begin_gets_no_gamma_profile():
+    """png.file_gamma reads chunks from byte 8 on, whatever the file: here a comment's linear-light gAMA."""
+    comment = b"\0\0" + png_chunk(*gama_chunk(100_000))  # the segment's payload starts at byte 6
+    jpeg = encoded(Image.new("RGB", (8, 8), GAMMA_COLOURS[0]), "JPEG")
+    data = jpeg[:2] + b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment + jpeg[2:]
+    assert data[8:16] == struct.pack(">I", 4) + b"gAMA"
+    _, image = rendered(data, "8x,png")
+    assert "icc_profile" not in image.info
+
+
 def test_a_palette_pngs_gamma_after_its_palette_is_shown_as_chromium_shows_it():
     """Chromium 156 reads a gAMA before the pixels, after PLTE too (helpers' measures)."""
     palette = Image.new("P", (4, 1))
