@@ -521,6 +521,7 @@ def test_frames_alike_become_one_shown_as_long_as_browsers_showed_them(target):
     ([17, 17, 16, 17, 17, 16, 100], ONCE, [(0, 20), (1, 20), (2, 20), (3, 20), (4, 20), (6, 100)]),
     ([11, 11, 11, 2000], FOREVER, [(0, 20), (1, 20), (3, 1990)]),  # a frame after a fast run starts on time
     ([15, 25], FOREVER, [(0, 20), (1, 20)]),  # the fewest frames an animation has
+    ([15, 11], FOREVER, [(0, 20), (1, 20)]),  # both stay, though the last has no 20 ms before the first is back
 ])
 def test_gif_output_shows_the_frames_that_keep_the_animation_s_pace_for_whole_centiseconds(durations, plays, shown):
     """Pillow's writer rounded delays down: 15 ms was written as 10, which browsers show for 100."""
