@@ -13,6 +13,7 @@ from bombs import png_chunk
 from edge import avif, icc
 from edge.errors import SourceTooLarge
 from edge.image import render
+from edge.image.colour import profile_to_srgb
 from edge.rendition import parse_rendition
 from imaging import (
     DISPLAY_P3, LIMITS, LOSSY_EPSILON, SRGB_CHRM, avif_with_item_property, chunks_before_idat, encoded, gama_chunk,
@@ -61,12 +62,13 @@ def test_a_grey_profile_is_kept_where_the_output_stays_grey():
     assert image.mode == "L" and image.info.get("icc_profile") == GREY_PROFILE
 
 
-def test_gif_output_converts_the_profile_to_srgb():
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])  # with alpha, the colour is converted apart from it
+def test_gif_output_converts_the_profile_to_srgb(mode):
     source = Image.new("RGB", (64, 64), (200, 100, 50))
     expected = ImageCms.profileToProfile(
         source, ImageCms.ImageCmsProfile(io.BytesIO(DISPLAY_P3)), ImageCms.createProfile("sRGB")
     ).getpixel((0, 0))
-    _, image = rendered(encoded(source, "PNG", icc_profile=DISPLAY_P3), "32x,gif")
+    _, image = rendered(encoded(source.convert(mode), "PNG", icc_profile=DISPLAY_P3), "32x,gif")
     assert "icc_profile" not in image.info
     assert image.convert("RGB").getpixel((16, 16)) == expected  # one flat colour: the palette holds it exactly
     assert max_difference(expected, (200, 100, 50)) > 10  # the conversion really changed something
@@ -444,6 +446,15 @@ def test_primaries_nearly_on_one_line_leave_the_colours_as_they_are():
 def test_a_grey_pngs_gamma_is_shown_as_chromium_shows_it(levels, chunks, shown, target):
     _, image = rendered(png_of(levels, *chunks, mode="L"), f"{len(levels)}x,{target}")
     assert [red for red, _, _ in as_shown(image)] == shown
+
+
+def test_grey_with_alpha_goes_to_srgb_by_the_same_exact_table_as_grey_and_keeps_its_alpha():
+    """Its colour apart from its alpha: through LittleCMS's optimised grey transform, near black would be off."""
+    levels = Image.frombytes("L", (256, 1), bytes(range(256)))
+    alpha = levels.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    converted = profile_to_srgb(Image.merge("LA", (levels, alpha)), icc.grey_profile(8))  # linear
+    assert converted.mode == "RGBA" and converted.getchannel("A").tobytes() == alpha.tobytes()
+    assert converted.convert("RGB").tobytes() == profile_to_srgb(levels, icc.grey_profile(8)).tobytes()
 
 
 def test_a_sixteen_bit_grey_pngs_gamma_is_shown_as_chromium_shows_it():
