@@ -93,10 +93,18 @@ def test_jpeg_output_is_progressive():
     assert image.info.get("progressive") == 1
 
 
+def of_colours(count: int) -> Image.Image:
+    """300 x 14 pixels of `count` colours."""
+    image = Image.new("RGB", (300, 14))
+    image.putdata([(index % count % 256, index % count // 256, 0) for index in range(300 * 14)])
+    return image
+
+
 @pytest.mark.parametrize(("source", "strategy"), [
     (gradient((300, 200)), {"compress_type": zlib.Z_RLE}),  # a photo: run-length coding
     (quadrants((300, 200)), {}),  # a flat graphic: zlib's default LZ77
-], ids=["photo", "graphic"])
+    (of_colours(4096), {}), (of_colours(4097), {"compress_type": zlib.Z_RLE}),  # at most 4096 colours: a graphic
+], ids=["photo", "graphic", "4096-colours", "4097-colours"])
 def test_png_strategy_follows_the_content_and_stays_lossless(source, strategy):
     assert encoder_options("png", None, source) == {"compress_level": 6} | strategy
     _, image = rendered(encoded(source, "PNG"), "300x,png")
