@@ -132,11 +132,15 @@ def test_a_partial_last_block_weighs_what_it_holds(source_format, orientation):
     data = encoded(stored, source_format, exif=exif, **({"quality": 95} if source_format == "JPEG" else {}))
     _, one_pixel = rendered(data, "1x,png")
     assert abs(one_pixel.getpixel((0, 0)) - mean) <= 3  # 149-191 when the line weighed a whole block
-    _, small = rendered(data, "100x,png")
-    edges = [small.getpixel((50, 0)), small.getpixel((50, 74)), small.getpixel((0, 37)), small.getpixel((99, 37))]
-    # Pillow's LANCZOS of the whole image in floating point gives 182 on every edge; 159-171 on the partial
-    # block's before. The rest: reduce() blocks and the partial pixel's content at its pixel's centre.
-    assert all(abs(edge - 182) <= 9 for edge in edges), edges
+    # Pillow's LANCZOS of the whole image in floating point gives 182 on every edge at 100 px, 194 at 33; 159-171
+    # on the partial block's before at 100, and 172 at 33 with libjpeg's partial pixel unweighed. The rest:
+    # reduce() blocks and the partial pixel's content at its pixel's centre.
+    for width, lanczos in ((100, 182), (33, 194)):
+        _, small = rendered(data, f"{width}x,png")
+        right, bottom = small.width - 1, small.height - 1
+        middles = ((right // 2, 0), (right // 2, bottom), (0, bottom // 2), (right, bottom // 2))
+        edges = [small.getpixel(middle) for middle in middles]
+        assert all(abs(edge - lanczos) <= 9 for edge in edges), (width, edges)
 
 
 @pytest.mark.parametrize(("extent", "expected"), [
