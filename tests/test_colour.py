@@ -342,6 +342,17 @@ def test_a_broken_profile_leaves_the_colours_as_they_are_where_it_cannot_go(prof
     assert image.convert("RGB").getpixel((8, 8)) == (200, 100, 50)
 
 
+def test_a_transform_that_fails_on_the_pixels_leaves_the_colours_as_they_are(monkeypatch):
+    """As a profile LittleCMS cannot build on does; no profile at hand makes a built transform fail."""
+    def fails(*_):
+        raise ImageCms.PyCMSError("cannot apply")
+
+    monkeypatch.setattr(ImageCms, "applyTransform", fails)
+    _, image = rendered(encoded(Image.new("RGB", (32, 32), (200, 100, 50)), "PNG", icc_profile=DISPLAY_P3), "16x,gif")
+    assert "icc_profile" not in image.info
+    assert image.convert("RGB").getpixel((8, 8)) == (200, 100, 50)
+
+
 def test_a_profile_littlecms_could_take_minutes_to_build_on_is_too_large_where_colours_are_converted():
     """A profile with processing elements: into GIF its colours are converted, refused; into PNG it is only
     carried, kept."""
