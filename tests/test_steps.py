@@ -277,6 +277,18 @@ def test_sixteen_bit_grayscale_keeps_its_transparent_value():
     assert [image.getpixel((x, 0)) for x in range(4)] == [(0, 255), (128, 255), (128, 0), (255, 255)]
 
 
+@pytest.mark.parametrize(("mode", "key", "other", "with_alpha"), [
+    ("RGB", (255, 0, 0), (0, 0, 255), "RGBA"), ("L", 7, 200, "LA"),
+])
+def test_an_eight_bit_colour_key_becomes_alpha(mode, key, other, with_alpha):
+    """Pillow keeps a tRNS key on RGB or grey in `info`, which no encoder is handed: the keyed pixels showed."""
+    source = Image.new(mode, (2, 1), key)
+    source.putpixel((1, 0), other)
+    _, image = rendered(encoded(source, "PNG", transparency=key), "2x,png")
+    assert image.mode == with_alpha
+    assert [image.getpixel((x, 0))[-1] for x in range(2)] == [0, 255]
+
+
 @pytest.mark.parametrize("mode", ["I;16", "I;16B"])
 @pytest.mark.parametrize("key", [None, 257 * 128])
 def test_sixteen_bit_grey_comes_to_eight_bits_strip_by_strip_in_either_byte_order(monkeypatch, mode, key):
