@@ -751,6 +751,7 @@ def frames_as_letters(data: bytes, width: int) -> list[str]:
     ([((2, 1), (0, 0), [1, 3], 1, 3), ((1, 1), (1, 0), [2], 1, None)], ["B.", "BG"]),
     ([((2, 1), (0, 0), [0, 0], 1, None), ((2, 1), (0, 0), [1, 1], 3, None), ((1, 1), (1, 0), [3], 1, None)],
      ["RR", "BB", "RY"]),
+    ([((1, 1), (1, 0), [1], 1, None)], [".B"]),
     ([((2, 1), (0, 0), [0, 1], 1, None), ((0, 0), (0, 0), [2, 2], 1, None), ((1, 1), (1, 0), [3], 1, None)],
      ["RB", "RY"]),
     ([((0, 1), (0, 0), [], 1, None), ((1, 1), (1, 0), [1], 1, None)], ["..", ".B"]),
@@ -761,17 +762,19 @@ def frames_as_letters(data: bytes, width: int) -> list[str]:
      ["RB", "RY"]),
 ], ids=["smaller-first-frame", "restore-to-background-without-transparency", "unspecified-after-restore",
         "restore-to-previous-on-the-first-frame", "reserved-5-keeps", "later-frame-past-the-screen",
-        "transparency-on-the-empty-screen", "whole-frame-restored-to-previous", "empty-later-frame",
-        "empty-first-frame", "first-frame-of-no-height", "empty-frame-cleared", "empty-frame-far-off-the-screen"])
+        "transparency-on-the-empty-screen", "whole-frame-restored-to-previous", "still-smaller-than-its-screen",
+        "empty-later-frame", "empty-first-frame", "first-frame-of-no-height", "empty-frame-cleared",
+        "empty-frame-far-off-the-screen"])
 def test_gif_frames_are_composited_as_chromium_composites_them(frames, shown):
     """Chromium 156's frames (a reviewer's reproductions, on a 2x1 screen, palette R, B, G, Y, background G).
     Pillow showed the first six otherwise: R behind the smaller first frame; the background colour (G) where
     browsers clear; the previous disposal taken for an unspecified one; the first frame kept by 'restore to
     previous'; 5 read as 'restore to previous'; the screen grown for the later frame. A whole frame restored
-    to previous puts back the one before it, which a smaller frame then shows around it. The last five: a frame of
-    no width or height draws nothing, whatever data follows it (Chromium shows the screen as it was, for the
-    frame's delay; frames alike in a row are one here). The four of them checked by hand were each a 415, the last
-    then a 413 (the screen grown to where the empty frame lay); the one of no height follows the same rule."""
+    to previous puts back the one before it, which a smaller frame then shows around it; a still smaller than its
+    screen shows on it, as a first frame does. The last five: a frame of no width or height draws nothing,
+    whatever data follows it (Chromium shows the screen as it was, for the frame's delay; frames alike in a row
+    are one here). The four of them checked by hand were each a 415, the last then a 413 (the screen grown to where
+    the empty frame lay); the one of no height follows the same rule."""
     data = gif_by_hand((2, 1), [RED, BLUE, GREEN, YELLOW], frames)
     data = data[:11] + bytes([2]) + data[12:]  # the background colour: G
     assert frames_as_letters(data, 2) == shown
