@@ -512,6 +512,7 @@ def test_frames_alike_become_one_shown_as_long_as_browsers_showed_them(target):
     ([15, 19, 44, 12], FOREVER, [(0, 20), (1, 20), (2, 50)]),  # ...and 2, shown 38 ms from its start against 12, kept
     ([15, 19, 14, 11], THRICE, [(0, 20), (1, 20), (2, 20), (3, 20)]),  # it comes to rest on the last
     ([11, 11, 32], FOREVER, [(0, 20), (2, 30)]),  # the last shows longer than the one before in what is left
+    ([11, 20, 11], FOREVER, [(0, 20), (1, 20)]),  # ...as long (11 ms each): the one before stays
     ([44, 11, 13], FOREVER, [(0, 40), (2, 30)]),  # 1 is placed 4 ms before it shows, and shows 11 ms against 13
     ([16, 12, 13, 13], FOREVER, [(0, 20), (3, 30)]),  # 3 takes 2's place, then 1's, which shows 8 ms of it
     ([15, 25, 25, 25, 25], FOREVER, [(0, 20), (1, 20), (2, 30), (3, 20), (4, 30)]),  # each starts where it did
