@@ -157,17 +157,15 @@ class PillowCanvas(SoughtFrames):
 
 
 class ApngCanvas(SoughtFrames):
-    """An APNG's output buffer, kept as the format says and browsers keep it: RGBA, transparent to begin with,
-    each frame blended over it or pasted into its region, then its region disposed of. Pillow keeps it in the
-    file's own mode, where a palette or a colour key cannot hold a blend, and RGB or grey cannot show what no
-    frame has drawn yet (black instead); and it starts a first frame after a fallback image on that image. So
-    Pillow only decodes each frame's own pixels into its region, and the canvas here does the rest."""
+    """An APNG's output buffer, kept as the format says and browsers keep it: RGBA (LA for grey), transparent
+    to begin with, each frame blended over it or pasted into its region, then its region disposed of. Pillow
+    keeps it in the file's own mode, where a palette or a colour key cannot hold a blend, and RGB or grey cannot
+    show what no frame has drawn yet (black instead); and it starts a first frame after a fallback image on that
+    image. So Pillow only decodes each frame's own pixels into its region, and the canvas here does the rest."""
 
     def __init__(self, source: Image.Image):
         self._blends = has_alpha(source)  # an opaque frame over the canvas is the frame itself
-        self._shown_mode = "LA" if is_grey(source.mode) else "RGBA"
-        # alpha_composite() takes RGBA alone
-        self._buffer = Image.new("RGBA" if self._blends else self._shown_mode, source.size, 0)
+        self._buffer = Image.new("LA" if is_grey(source.mode) else "RGBA", source.size, 0)
 
     def draw(self, source: Image.Image) -> Image.Image:
         """What shows once the frame `source` has sought to is drawn."""
@@ -186,7 +184,7 @@ class ApngCanvas(SoughtFrames):
             self._buffer.alpha_composite(drawn, box[:2])
         else:
             self._buffer.paste(drawn, box)
-        shown = self._buffer.convert(self._shown_mode)  # a copy, where the modes are the same
+        shown = self._buffer.copy()
         dispose_of(self._buffer, box, dispose == PngImagePlugin.Disposal.OP_BACKGROUND, kept)
         return shown
 
