@@ -428,7 +428,6 @@ def test_no_walk_goes_past_the_most_tracks_a_movie_may_hold(tracks_before, codes
     assert avif.colour_codes(tracks(*[alpha] * tracks_before, track(nclx(12, 13)))) == codes
 
 
-
 # --- what libavif hands Pillow as Exif, and how many items it looks through ------------------------------------
 
 EXIF = b"Exif\x00\x00MM\x00*" + struct.pack(">IH", 8, 0) + bytes(4)  # a TIFF header and an empty first directory
@@ -1300,7 +1299,6 @@ def test_an_avif_whose_exif_pillow_cannot_rewrite_is_refused():
     struct.pack_into(">HI", data, make + 2, 5, 1)  # a RATIONAL: the text's 8 bytes, as its two numbers
     with pytest.raises(UnsupportedMedia, match="^cannot identify image: its Exif cannot be rewritten"):
         render(bytes(data), parse_rendition("/8x,png/a.avif"), Limits(50_000_000, 300))
-
 
 
 def clean_aperture(width: int, height: int, across: int, down: int, denominator: int = 1) -> bytes:

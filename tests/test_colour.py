@@ -16,9 +16,9 @@ from edge.image import render
 from edge.image.colour import profile_to_srgb
 from edge.rendition import parse_rendition
 from imaging import (
-    DISPLAY_P3, LIMITS, LOSSY_EPSILON, SRGB_CHRM, avif_with_item_property, chunks_before_idat, encoded, gama_chunk,
-    gradient, half_transparent, icc_profile_cmyk, icc_profile_gray, icc_profile_of_matrices, max_difference,
-    png_with_chunks_after_ihdr, rendered, with_colour_codes,
+    DISPLAY_P3, LIMITS, LOSSY_EPSILON, SRGB_CHRM, app1, avif_with_item_property, chunks_before_idat, encoded,
+    gama_chunk, gradient, half_transparent, icc_profile_cmyk, icc_profile_gray, icc_profile_of_matrices,
+    max_difference, png_with_chunks_after_ihdr, rendered, with_colour_codes,
 )
 
 
@@ -420,10 +420,10 @@ def test_a_pngs_gamma_and_primaries_are_shown_as_chromium_shows_them(chunks, sho
 
 
 def test_a_jpeg_whose_bytes_read_as_a_gama_chunk_where_a_pngs_would_begin_gets_no_gamma_profile():
-    """png.file_gamma reads chunks from byte 8 on, whatever the file: here a comment's linear-light gAMA."""
-    comment = b"\0\0" + png_chunk(*gama_chunk(100_000))  # the segment's payload starts at byte 6
+    """png.file_gamma reads chunks from byte 8 on, whatever the file: here an APP1 segment's linear-light gAMA."""
+    payload = b"\0\0" + png_chunk(*gama_chunk(100_000))  # the segment's payload starts at byte 6
     jpeg = encoded(Image.new("RGB", (8, 8), GAMMA_COLOURS[0]), "JPEG")
-    data = jpeg[:2] + b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment + jpeg[2:]
+    data = jpeg[:2] + app1(payload) + jpeg[2:]
     assert data[8:16] == struct.pack(">I", 4) + b"gAMA"
     _, image = rendered(data, "8x,png")
     assert "icc_profile" not in image.info

@@ -1176,7 +1176,6 @@ def test_an_animation_ends_before_a_later_frame_chromium_cannot_play(edit, colou
     assert played(edit(three_frames())) == colours
 
 
-
 def with_last_frame_data_split(data: bytes) -> bytes:
     """The last fdAT chunk split in two, the second numbered next (the last in the sequence)."""
     start, end = chunk_spans(data, b"fdAT")[-1]

@@ -992,7 +992,6 @@ def test_a_strip_whose_offset_no_file_can_reach_is_refused():
         edge.image.render(data, parse_rendition("/3x,png/a.tif"), edge.image.Limits(50_000_000, 300))
 
 
-
 def test_a_colour_map_of_signed_numbers_is_refused():
     """A palette TIFF's ColorMap typed SSHORT, one entry negative: Pillow packs it into bytes as it decodes, and
     failed with an OverflowError (a 500 a fuzzer found)."""
