@@ -14,7 +14,7 @@ from PIL import Image
 from edge import webp
 from edge.geometry import plan
 from edge.image.model import Frame, webp_decoder
-from edge.image.output import DEFAULT_QUALITY, encode, encoder_options, merge_repeated
+from edge.image.output import DEFAULT_QUALITY, encode, encoder_options, is_lossless_graphic, merge_repeated
 from bombs import png_chunk
 from imaging import (
     FRAME_COLOURS, animation, apng_from_streams, encoded, gradient, largest_difference, max_difference, quadrants,
@@ -51,6 +51,16 @@ def test_a_photo_saved_as_lossless_webp_is_resized_lossy():
     noise = Image.frombytes("RGB", (400, 250), random.Random(5).randbytes(400 * 250 * 3))
     result, _ = rendered(encoded(noise, "WEBP", lossless=True), "100x")
     assert webp_decoder().features(result.body).format == webp.LOSSY
+
+
+def test_a_lossless_webp_is_a_graphic_up_to_two_bits_a_pixel():
+    """LOSSLESS_MAX_BITS_PER_PIXEL's boundary: 64 x 40 pixels at 2 bits are 640 bytes. The file is padded to it
+    after its RIFF chunk, which libwebp, reading the header alone, does not look at."""
+    data = encoded(quadrants((64, 40)), "WEBP", lossless=True)
+    at_two_bits = data + bytes(64 * 40 * 2 // 8 - len(data))
+    with Image.open(io.BytesIO(data)) as image:
+        assert is_lossless_graphic(image, at_two_bits)
+        assert not is_lossless_graphic(image, at_two_bits + b"\0")
 
 
 def test_a_lossless_webp_animation_is_encoded_lossy_as_before():
