@@ -628,7 +628,8 @@ def test_frames_the_gif_writer_folds_keep_no_more_than_a_gif_delay_holds():
     ([0, 255, 255], 1),  # shown where they were not: drawn over
     ([255, 0, 255], 2),  # hidden where the frame before showed
     ([None, 0], 2),
-], ids=["opaque", "showing-more", "hiding", "opaque-then-hiding"])
+    ([0, 0], 1),  # transparent where the frame before was too: nothing it showed is hidden
+], ids=["opaque", "showing-more", "hiding", "opaque-then-hiding", "hidden-in-both"])
 def test_composited_gif_frames_are_all_kept_unless_one_hides_what_the_one_before_showed(alphas, disposal):
     """Then all are 'restore to background': Pillow's writer restores only the part of a frame that changed."""
     images = [Image.new("RGB", (2, 1), RED) if alpha is None else Image.new("RGBA", (2, 1), RED + (alpha,))
