@@ -536,12 +536,13 @@ def test_gif_output_shows_the_frames_that_keep_the_animation_s_pace_for_whole_ce
 
 
 def test_apng_output_delays_over_65_535_ms_are_written_to_the_centisecond():
-    """Pillow's writer takes n/1000 s with neither term over 65535, and raised ValueError on 65537/1000."""
-    frames = [Image.new("RGB", (40, 30), colour) for colour in (RED, GREEN, BLUE)]
+    """Pillow's writer takes n/1000 s with neither term over 65535, and raised ValueError on 65537/1000. From
+    65,536 on, which it could write (8192/125), every delay is to the centisecond: one rule, not one a fraction."""
+    frames = [Image.new("RGB", (40, 30), colour) for colour in (RED, GREEN, BLUE, YELLOW)]
     data = encoded(frames[0], "WEBP", save_all=True, append_images=frames[1:], lossless=True,
-                   duration=[65_537, 65_535, 100])
+                   duration=[65_537, 65_536, 65_535, 100])
     _, image = rendered(data, "40x,png")
-    assert [duration for _, duration, _ in frames_of(image)] == [65_540, 65_535, 100]
+    assert [duration for _, duration, _ in frames_of(image)] == [65_540, 65_540, 65_535, 100]
 
 
 def test_a_webp_animation_stops_adding_time_where_libwebp_s_timestamps_end():
