@@ -17,7 +17,7 @@ from edge.geometry import plan
 from edge.image import Limits, render
 from edge.image.frames import MAX_FRAME_MS, frame_canvas, leaves_gaps, source_frames
 from edge.image.model import Frame
-from edge.image.output import encode, gif_disposal, loop_option
+from edge.image.output import encode, gif_disposal, loop_option, written_delays
 from edge.image.source import open_source
 from edge.image.steps import gif_alpha
 from edge.rendition import parse_rendition
@@ -557,6 +557,13 @@ def test_a_webp_animation_stops_adding_time_where_libwebp_s_timestamps_end():
             image.load()  # WebP reports a frame's duration once it is loaded
             last_durations.append(image.info["duration"])
     assert last_durations == [2**31 - 1 - 3_276 * MAX_FRAME_MS, 0]
+
+
+@pytest.mark.parametrize("target", ["gif", "png", "avif"])
+def test_other_formats_delays_go_on_past_where_libwebp_s_timestamps_end(target):
+    """GIF's and APNG's frames each hold their own delay, and libavif counts an AVIF's time in 64 bits: the 3,278th
+    of GIF's longest delay is written whole, where WebP's would be 0."""
+    assert written_delays(target, [MAX_FRAME_MS] * 3_278) == [MAX_FRAME_MS] * 3_278
 
 
 def faint_dot_frames() -> list[Image.Image]:
