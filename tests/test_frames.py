@@ -673,6 +673,17 @@ def test_an_animation_plays_as_many_times_in_every_format(source_format, target,
     assert plays_in(image, result.body) == plays
 
 
+@pytest.mark.parametrize("plays", [ONCE, THRICE], ids=["once", "thrice"])
+def test_an_avif_of_two_frames_plays_as_many_times_as_its_source(plays):
+    """The fewest frames an animation has: its plays are written into the movie boxes after the encode, as for
+    more frames (libavif's own count is for ever)."""
+    frames = [Image.new("RGB", (32, 24), colour) for colour in (RED, GREEN)]
+    data = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100,
+                   **({} if plays == ONCE else {"loop": gif_loop(plays)}))
+    result, image = rendered(data, "32x,avif")
+    assert (image.n_frames, plays_in(image, result.body)) == (2, plays)
+
+
 @pytest.mark.parametrize("target", ["gif", "webp", "png"])
 def test_a_gif_whose_loop_block_follows_its_first_frame_loops_as_in_browsers(target):
     """Pillow reads a loop block only before the first frame: the output played once where Chromium loops."""
