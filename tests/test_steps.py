@@ -289,7 +289,7 @@ def test_an_eight_bit_colour_key_becomes_alpha(mode, key, other, with_alpha):
     assert [image.getpixel((x, 0))[-1] for x in range(2)] == [0, 255]
 
 
-@pytest.mark.parametrize("mode", ["I;16", "I;16B"])
+@pytest.mark.parametrize("mode", ["I;16", "I;16L", "I;16B"])  # I;16L: Pillow's other name for I;16
 @pytest.mark.parametrize("key", [None, 257 * 128])
 def test_sixteen_bit_grey_comes_to_eight_bits_strip_by_strip_in_either_byte_order(monkeypatch, mode, key):
     """Strips of two rows, the last of one: each pixel its high byte, and only the key itself transparent, not a
