@@ -10,9 +10,10 @@ from PIL import Image, ImageOps
 
 import edge.image
 from edge.errors import UnsupportedMedia
+from edge.geometry import plan
 from edge.image import render
-from edge.image.model import webp_decoder
-from edge.image.steps import with_partial_edges_weighed
+from edge.image.model import Frame, webp_decoder
+from edge.image.steps import reduce_on_decode, with_partial_edges_weighed
 from edge.rendition import parse_rendition
 from imaging import (
     LIMITS, RED, alpha_weighted, animation, encoded, gradient, half_transparent, largest_difference, max_difference,
@@ -46,6 +47,15 @@ def test_jpeg_dct_reduction_keeps_the_picture():
     reference = picture.resize((500, 375), Image.Resampling.LANCZOS)
     for point in [(10, 10), (250, 187), (490, 365), (100, 300)]:
         assert max_difference(image.getpixel(point), reference.getpixel(point)) <= 6
+
+
+def test_a_jpeg_already_decoded_is_not_reduced_again():
+    """libjpeg's scaled decode is set up before the pixels are read: once they are, Pillow's draft() offers none,
+    and the frame goes on at full size with no placement to map."""
+    with Image.open(io.BytesIO(encoded(gradient((400, 300)), "JPEG"))) as image:
+        image.load()
+        frame = Frame(image, plan((400, 300), 50, None, "contain"), "png", None, 0)
+        assert reduce_on_decode(frame) is frame
 
 
 def centroid(image: Image.Image) -> tuple[float, float]:
