@@ -13,7 +13,7 @@ from edge.errors import UnsupportedMedia
 from edge.geometry import plan
 from edge.image import render
 from edge.image.model import Frame, webp_decoder
-from edge.image.steps import reduce_on_decode, with_partial_edges_weighed
+from edge.image.steps import in_working_mode, reduce_on_decode, with_partial_edges_weighed
 from edge.rendition import parse_rendition
 from imaging import (
     LIMITS, RED, alpha_weighted, animation, encoded, gradient, half_transparent, largest_difference, max_difference,
@@ -321,6 +321,14 @@ def test_sixteen_bit_grey_comes_to_eight_bits_strip_by_strip_in_either_byte_orde
     else:
         assert working.mode == "LA"
         assert list(working.get_flattened_data()) == [(g, 0 if v == key else 255) for g, v in zip(grey, values)]
+
+
+def test_sixteen_bit_grey_wider_than_a_strip_comes_a_row_at_a_time(monkeypatch):
+    """A row of more pixels than a strip holds (over 1 MP across) is a strip of its own, not a strip of none."""
+    monkeypatch.setattr(edge.image.steps, "STRIP_PIXELS", 2)
+    values = [257 * 10, 257 * 20, 257 * 30, 257 * 40, 257 * 50, 257 * 60]
+    source = Image.frombytes("I;16", (3, 2), b"".join(value.to_bytes(2, "little") for value in values))
+    assert list(in_working_mode(source).get_flattened_data()) == [10, 20, 30, 40, 50, 60]
 
 
 @pytest.mark.parametrize(
