@@ -13,7 +13,8 @@ from edge.errors import UnsupportedMedia
 from edge.geometry import plan
 from edge.image import render
 from edge.image.model import Frame, webp_decoder
-from edge.image.steps import in_working_mode, reduce_on_decode, with_partial_edges_weighed
+from edge.image.resample import lanczos
+from edge.image.steps import in_working_mode, reduce_on_decode, resize, with_partial_edges_weighed
 from edge.rendition import parse_rendition
 from imaging import (
     LIMITS, RED, alpha_weighted, animation, encoded, gradient, half_transparent, largest_difference, max_difference,
@@ -56,6 +57,16 @@ def test_a_jpeg_already_decoded_is_not_reduced_again():
         image.load()
         frame = Frame(image, plan((400, 300), 50, None, "contain"), "png", None, 0)
         assert reduce_on_decode(frame) is frame
+
+
+def test_a_region_a_fraction_of_a_pixel_inside_a_frame_of_the_output_size_is_still_resampled():
+    """A crop whose whole pixels are the output's size, as a reduced decode's mapping can leave it: the region
+    within them is stretched over the output, not the frame handed on as it is."""
+    image = Image.frombytes("L", (4, 1), bytes([0, 80, 160, 240]))
+    region = (0.25, 0.0, 3.75, 1.0)
+    frame = Frame(image, plan((4, 1), 4, None, "contain"), "png", None, 0, region=region)
+    resized = resize(frame).image
+    assert resized.tobytes() == lanczos(image, (4, 1), region).tobytes() != image.tobytes()
 
 
 def centroid(image: Image.Image) -> tuple[float, float]:
