@@ -9,7 +9,7 @@ import weakref
 import zlib
 
 import pytest
-from PIL import ExifTags, Image, ImageOps
+from PIL import ExifTags, Image, ImageOps, PngImagePlugin
 
 import edge.image
 from edge import png, tiff
@@ -573,13 +573,17 @@ def test_a_png_whose_metadata_after_the_pixels_is_broken_renders():
 
 
 @pytest.mark.parametrize("error", [OverflowError, AttributeError])
-def test_a_bug_in_the_png_reader_stays_a_500(monkeypatch, error):
+@pytest.mark.parametrize("reading", [
+    (png.InflatingReader, "read"),  # on opening
+    (PngImagePlugin.PngImageFile, "load_read"),  # on decoding, once opened
+], ids=["open", "load"])
+def test_a_bug_in_the_png_reader_stays_a_500(monkeypatch, error, reading):
     """Where a Pillow reader raises these on broken files (a TIFF's OverflowError, an AVIF's AttributeError), they
     are the original's fault, a 415; the PNG reader is ours, read inside the same calls."""
     def broken(*args):
         raise error("a bug")
 
-    monkeypatch.setattr(png.InflatingReader, "read", broken)
+    monkeypatch.setattr(*reading, broken)
     with pytest.raises(error):
         rendered(encoded(gradient((32, 24)), "PNG"), "16x,png")
 
