@@ -84,8 +84,23 @@ def test_the_size_cap_counts_the_base64_text_not_the_image_bytes():
     assert broken_rules(generated(body=base64.b64encode(image_bytes).decode())) == {validate.SIZE}
 
 
+def test_the_size_cap_counts_utf_8_bytes_not_characters():
+    room = validate.MAX_GENERATED_BYTES - validate.generated_size(generated(bodyEncoding="text", body=""))
+    assert broken_rules(generated(bodyEncoding="text", body="\u00e9" * (room // 2 + 1))) == {validate.SIZE}
+
+
 def test_the_size_cap_counts_headers_too():
     response = with_header("x-padding", *["p" * 10_000] * 101)
+    assert broken_rules(response) == {validate.SIZE}
+
+
+def test_a_response_without_a_body_is_capped_on_its_headers_alone():
+    response = with_header("x-padding", "") | {"body": "", "bodyEncoding": "text"}
+    padding = response["headers"]["x-padding"][0]
+    padding["value"] = "p" * (validate.MAX_GENERATED_BYTES - validate.generated_size(response))
+    del response["body"], response["bodyEncoding"]  # measured with an empty body, so that no body counts as one
+    assert validate.check(response, ORIGIN) == []
+    padding["value"] += "p"
     assert broken_rules(response) == {validate.SIZE}
 
 
