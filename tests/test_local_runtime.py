@@ -14,6 +14,11 @@ def test_the_remaining_time_counts_down_from_the_timeout():
     assert 28_900 <= runtime.LambdaContext(started=time.monotonic() - 1).get_remaining_time_in_millis() <= 29_000
 
 
+def test_the_remaining_time_is_counted_in_whole_milliseconds(monkeypatch):
+    monkeypatch.setattr(runtime.time, "monotonic", lambda: 112.5)
+    assert runtime.LambdaContext(started=100).get_remaining_time_in_millis() == 17_500
+
+
 def test_the_remaining_time_stops_at_zero():
     assert runtime.LambdaContext(started=time.monotonic() - 31).get_remaining_time_in_millis() == 0
 
@@ -37,6 +42,18 @@ def test_running_past_the_timeout_is_cloudfronts_503():
     assert ran_for(30_000).cloudfront_error is None
     past_it = ran_for(30_000.5).cloudfront_error
     assert (past_it.status, past_it.name) == (503, "LambdaLimitExceeded")
+
+
+@pytest.mark.parametrize(("ran_ms", "timed_out"), [(30_000, False), (30_001, True)])
+def test_the_time_the_handler_took_is_held_to_the_timeout_to_the_millisecond(monkeypatch, ran_ms, timed_out):
+    clock = [0.0]
+    monkeypatch.setattr(runtime.time, "perf_counter", lambda: clock[0])
+
+    def running(event, context):
+        clock[0] += ran_ms / 1000
+        return origin_response(event)
+
+    assert runtime.invoke(running, EVENT).timed_out is timed_out
 
 
 def test_an_exception_is_cloudfronts_500_with_the_traceback():
