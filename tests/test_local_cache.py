@@ -98,3 +98,10 @@ def test_an_expired_entry_read_gives_back_its_bytes(cache, clock):
     assert cache.get("a") is None
     cache.put("c", "C", 4, "max-age=60")  # fits beside b only if a's 4 bytes were given back
     assert cache.get("b") == ("B", 6)
+
+
+def test_by_default_the_cache_holds_64_mib():
+    """Sizes are only counted, so that no bytes are needed: a default cache keeps an answer of 64 MiB, not more."""
+    cache = ResponseCache()
+    assert cache.put("a", "A", 64 * 1024 * 1024, "max-age=60")
+    assert cache.put("b", "B", 64 * 1024 * 1024 + 1, "max-age=60") is False
