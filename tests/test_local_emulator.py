@@ -160,6 +160,7 @@ def test_the_second_request_is_an_s3_hit_the_function_passes_through(cdn_url, fu
     assert second == first
     assert headers["Content-Type"] == "image/webp"  # S3's metadata, as the function stored it
     assert headers["Cache-Control"] == IMMUTABLE
+    assert headers["Server"] == "AmazonS3"
     assert headers["X-Cache"] == "Miss from cloudfront"  # from the origin, S3 this time
     # CloudFront calls an origin-response function on every origin response, hits included.
     assert function.calls == [("/300x300,cover,webp/" + LANDSCAPE, "404"), ("/300x300,cover,webp/" + LANDSCAPE, "200")]
@@ -214,8 +215,9 @@ def test_a_malformed_spec_is_400(cdn_url):
 def test_a_path_that_is_not_ours_gets_s3s_own_404(cdn_url, function):
     status, headers, body = fetch(f"{cdn_url}/about/index.html")
     assert status == 404
-    assert headers["Content-Type"] == "application/xml"
+    assert (headers["Content-Type"], headers["Server"]) == ("application/xml", "AmazonS3")
     assert b"<Code>NoSuchKey</Code>" in body
+    assert f"<RequestId>{headers['x-amz-request-id']}</RequestId>".encode() in body
     assert function.calls == [("/about/index.html", "404")]  # the function saw the 404 and passed it through
 
 
