@@ -501,6 +501,13 @@ def test_a_viewer_holding_the_etag_gets_304_without_a_body(answer, if_none_match
         assert revalidated == answer
 
 
+@pytest.mark.parametrize(("description", "reason"), [({"statusDescription": "Gone Fishing"}, "Gone Fishing"),
+                                                    ({}, "Not Found"), ({"statusDescription": ""}, "Not Found")])
+def test_the_reason_is_the_functions_status_description_or_else_the_statuss_own(description, reason):
+    response = {"status": "404", "headers": {}, "body": "gone", **description}
+    assert cdn.function_answer(response, STORED_IMAGE).reason == reason
+
+
 def named(headers: list[tuple[str, str]], name: str) -> list[str]:
     return [value for key, value in headers if key.lower() == name]
 
