@@ -545,6 +545,16 @@ def test_a_head_after_a_get_is_a_hit_with_the_gets_length_and_one_before_claims_
     assert head_headers["Content-Length"] == get_headers["Content-Length"] == str(len(body))
 
 
+def test_a_head_after_a_get_the_function_rendered_is_a_hit_with_the_bodys_length(client, function):
+    """The function's answer names no length of its own: the cache gives the HEAD the body's."""
+    origin = cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS)
+    cloudfront = cdn.CloudFront(client, origin, handler=function, cache=ResponseCache())
+    rendered = cloudfront.answer("GET", f"/162x/{LANDSCAPE}", "127.0.0.1")  # a size no other test stores
+    head = cloudfront.answer("HEAD", f"/162x/{LANDSCAPE}", "127.0.0.1")
+    assert (rendered.source, rendered.header("content-length")) == ("lambda", None)
+    assert (head.source, head.header("content-length")) == ("cache", str(len(rendered.body)))
+
+
 def test_a_leading_double_slash_reaches_the_function_as_sent(client, function):
     """Not ours (the key would start with an empty segment): S3's 404 passes through, as from CloudFront."""
     with serving(client, function) as url:
