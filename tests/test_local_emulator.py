@@ -739,6 +739,9 @@ def test_a_built_event_has_the_shape_of_the_shipped_events():
     assert cf["request"]["origin"]["s3"]["domainName"] == "image-cdn-derivatives.s3.us-east-1.amazonaws.com"
     assert cf["response"]["headers"]["transfer-encoding"] == [{"key": "Transfer-Encoding", "value": "chunked"}]
     assert cf["request"]["uri"] == "/640x/photos/cat.jpg"
+    # HTTP's date, in GMT, as S3 sends it and the shipped events show it: "Sat, 28 Nov 2026 12:00:00 GMT"
+    (date,) = cf["response"]["headers"]["date"]
+    assert re.fullmatch(r"[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT", date["value"])
 
 
 def shape(node, path=()):
