@@ -257,13 +257,16 @@ def test_the_exif_rotated_sample_comes_out_upright(cdn_url):
     assert decoded(body).size == (300, 450)
 
 
-def test_a_response_that_breaks_a_rule_is_a_loud_502_naming_it(client):
+def test_a_response_that_breaks_a_rule_is_a_loud_502_naming_it(client, capsys):
     with serving(client, lambda event, context: {"status": 200, "body": "hi"}) as url:
         status, headers, body = fetch(f"{url}/100x/photos/cat.jpg")
     assert status == 502
     assert headers["X-Cache"] == "LambdaValidationError from cloudfront"
     assert b"LambdaValidationError" in body
     assert b"status: status must be a string" in body
+    # Loud in the log too, where the developer watching the demo looks, the broken rule on the next line
+    logged = capsys.readouterr().err
+    assert "!!! LambdaValidationError: CloudFront answers 502 for /100x/photos/cat.jpg\n  status: " in logged
 
 
 def test_an_exception_in_the_function_is_500(client):
@@ -726,6 +729,12 @@ def test_a_rendition_the_function_redirects_to_is_fetched_from_where_it_stored_i
 
     cloudfront = cdn.CloudFront(client, cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS), None, storing_and_redirecting)
     assert cloudfront.rendition("/320x/large.png") == (200, stored)
+
+
+def test_a_request_is_logged_with_its_time_in_milliseconds(monkeypatch, capsys):
+    monkeypatch.setattr(cdn.time, "perf_counter", lambda: 11.5)
+    cdn.log_request("GET", "/x", cdn.Answer(200, "OK", ()), started=10.0)
+    assert capsys.readouterr().err == "GET  /x  200  s3  1500 ms\n"
 
 
 def test_a_built_event_has_the_shape_of_the_shipped_events():
