@@ -731,6 +731,13 @@ def test_a_rendition_the_function_redirects_to_is_fetched_from_where_it_stored_i
     assert cloudfront.rendition("/320x/large.png") == (200, stored)
 
 
+def test_a_rendition_that_is_not_a_redirect_is_fetched_once(client, function):
+    cloudfront = cdn.CloudFront(client, cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS), None, function, cache=None)
+    status, body = cloudfront.rendition(f"/158x/{LANDSCAPE}")  # a size no other test stores
+    assert (status, decoded(body).width) == (200, 158)
+    assert function.calls == [(f"/158x/{LANDSCAPE}", "404")]
+
+
 def test_a_request_is_logged_with_its_time_in_milliseconds(monkeypatch, capsys):
     monkeypatch.setattr(cdn.time, "perf_counter", lambda: 11.5)
     cdn.log_request("GET", "/x", cdn.Answer(200, "OK", ()), started=10.0)
