@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from urllib.parse import quote, urlsplit
 
 import pytest
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from PIL import Image
 
 from bombs import png_chunk
@@ -427,6 +427,16 @@ def test_an_unreachable_s3_is_502_and_a_bug_in_the_emulator_500(function, capsys
     assert answers[0][2] == f"{status} {name} (from the local CloudFront emulator)\n".encode() + says + b"\n"
     assert answers[2][2] == b"" and function.calls == []
     assert logged in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("metadata", "request_id", "host_id"), [
+    ({"HTTPStatusCode": 404, "RequestId": "REQ", "HostId": "HOST"}, "REQ", "HOST"),
+    ({"HTTPStatusCode": 404}, r"[0-9A-F]{16}", r"[A-Za-z0-9+/]{64}"),  # made up in S3's shapes when S3 names none
+])
+def test_an_s3_error_keeps_s3s_request_and_host_ids(metadata, request_id, host_id):
+    miss = cdn.s3_miss(ClientError({"Error": {"Code": "NoSuchKey"}, "ResponseMetadata": metadata}, "GetObject"))
+    assert (miss.status, miss.code) == (404, "NoSuchKey")
+    assert re.fullmatch(request_id, miss.request_id) and re.fullmatch(host_id, miss.host_id)
 
 
 def test_a_viewer_holding_the_etag_gets_304_from_the_cache_s3_and_a_new_render(client, function):
