@@ -569,6 +569,14 @@ def test_a_head_after_a_get_the_function_rendered_is_a_hit_with_the_bodys_length
     assert (head.source, head.header("content-length")) == ("cache", str(len(rendered.body)))
 
 
+def test_a_head_that_s3_answers_is_not_sent_the_object(client):
+    """S3 is asked for the head alone: the answer holds no body, only the length S3 names."""
+    client.put_object(Bucket=DERIVATIVES, Key="186x/head.jpg", Body=b"stored", ContentType="image/jpeg")
+    cloudfront = cdn.CloudFront(client, cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS), handler=edge_handler)
+    head = cloudfront.answer("HEAD", "/186x/head.jpg", "127.0.0.1")
+    assert (head.status, head.source, head.body, head.header("content-length")) == (200, "s3", b"", "6")
+
+
 def test_a_leading_double_slash_reaches_the_function_as_sent(client, function):
     """Not ours (the key would start with an empty segment): S3's 404 passes through, as from CloudFront."""
     with serving(client, function) as url:
