@@ -749,6 +749,15 @@ def test_a_rendition_the_function_redirects_to_is_fetched_from_where_it_stored_i
     assert cloudfront.rendition("/320x/large.png") == (200, stored)
 
 
+def test_a_rendition_redirected_again_is_followed_no_further(client):
+    """One redirect is followed, as the function makes one at most: a loop of them ends at the second."""
+    always = CountingHandler(lambda event, context: responses.redirect_response(
+        OriginResponseEvent.from_record(event["Records"][0]["cf"]).response, "/elsewhere.png"))
+    cloudfront = cdn.CloudFront(client, cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS), None, always, cache=None)
+    assert cloudfront.rendition("/320x/looping.png")[0] == 307
+    assert len(always.calls) == 2
+
+
 def test_a_rendition_that_is_not_a_redirect_is_fetched_once(client, function):
     cloudfront = cdn.CloudFront(client, cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS), None, function, cache=None)
     status, body = cloudfront.rendition(f"/158x/{LANDSCAPE}")  # a size no other test stores
