@@ -522,6 +522,11 @@ def test_the_reason_is_the_functions_status_description_or_else_the_statuss_own(
     assert cdn.function_answer(response, STORED_IMAGE).reason == reason
 
 
+@pytest.mark.parametrize(("status", "x_cache"), [(200, "Miss"), (399, "Miss"), (400, "Error"), (599, "Error")])
+def test_an_answer_from_the_origin_is_labelled_an_error_from_400(status, x_cache):
+    assert cdn.x_cache(cdn.Answer(status, "", ())) == f"{x_cache} from cloudfront"
+
+
 def named(headers: list[tuple[str, str]], name: str) -> list[str]:
     return [value for key, value in headers if key.lower() == name]
 
