@@ -429,13 +429,14 @@ def test_an_unreachable_s3_is_502_and_a_bug_in_the_emulator_500(function, capsys
     assert logged in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("metadata", "request_id", "host_id"), [
-    ({"HTTPStatusCode": 404, "RequestId": "REQ", "HostId": "HOST"}, "REQ", "HOST"),
-    ({"HTTPStatusCode": 404}, r"[0-9A-F]{16}", r"[A-Za-z0-9+/]{64}"),  # made up in S3's shapes when S3 names none
+@pytest.mark.parametrize(("metadata", "status", "request_id", "host_id"), [
+    ({"HTTPStatusCode": 404, "RequestId": "REQ", "HostId": "HOST"}, 404, "REQ", "HOST"),
+    ({"HTTPStatusCode": 404}, 404, r"[0-9A-F]{16}", r"[A-Za-z0-9+/]{64}"),  # made up in S3's shapes if S3 names none
+    ({}, 500, r"[0-9A-F]{16}", r"[A-Za-z0-9+/]{64}"),  # an error without a status is S3's failure
 ])
-def test_an_s3_error_keeps_s3s_request_and_host_ids(metadata, request_id, host_id):
+def test_an_s3_error_keeps_s3s_status_and_request_and_host_ids(metadata, status, request_id, host_id):
     miss = cdn.s3_miss(ClientError({"Error": {"Code": "NoSuchKey"}, "ResponseMetadata": metadata}, "GetObject"))
-    assert (miss.status, miss.code) == (404, "NoSuchKey")
+    assert (miss.status, miss.code) == (status, "NoSuchKey")
     assert re.fullmatch(request_id, miss.request_id) and re.fullmatch(host_id, miss.host_id)
 
 
