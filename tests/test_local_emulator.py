@@ -483,6 +483,12 @@ def test_errors_are_cached_only_where_cloudfront_caches_them(client, status, sec
         (status, "Error from cloudfront"), (status, second)]
 
 
+def test_a_fragment_is_not_part_of_the_key(client, function):
+    cloudfront = cdn.CloudFront(client, cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS), handler=function)
+    assert cloudfront.answer("GET", "/about/index.html#top", "127.0.0.1").status == 404
+    assert function.calls == [("/about/index.html", "404")]
+
+
 def test_the_query_string_is_not_part_of_the_key(cdn_url, function):
     """The template's cache policy forwards no query string: S3 and the function see the path alone.
     (194 px: a size no other test of this module stores, as they share one S3.)"""
