@@ -584,6 +584,8 @@ def test_a_head_after_a_get_the_function_rendered_is_a_hit_with_the_bodys_length
     head = cloudfront.answer("HEAD", f"/162x/{LANDSCAPE}", "127.0.0.1")
     assert (rendered.source, rendered.header("content-length")) == ("lambda", None)
     assert (head.source, head.header("content-length")) == ("cache", str(len(rendered.body)))
+    assert [(name, value) for name, value in head.headers if name not in ("Content-Length", "Age", "X-Amz-Cf-Id")] == [
+        (name, value) for name, value in rendered.headers if name != "X-Amz-Cf-Id"]  # the rest as the GET had them
 
 
 def test_a_head_that_s3_answers_is_not_sent_the_object(client):
