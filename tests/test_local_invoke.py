@@ -1,6 +1,7 @@
 """`make invoke`: the Docker-free `sam local invoke` works on every shipped event, out of the box."""
 
 import json
+import re
 
 import pytest
 from PIL import Image
@@ -38,6 +39,8 @@ def test_the_body_is_written_decoded_and_the_derivative_reported_stored(tmp_path
     assert Image.open(out).size == (640, 800)
     assert "body:     " in report and "JPEG 640×800" in report
     assert "stored:   640x/photos/cat.jpg (image/jpeg" in report
+    # The function's own log line, as it prints it, where the command puts what the function logged
+    assert re.search(r'^log:      \{"uri": "/640x/photos/cat\.jpg", .*"status": 200\b', report, re.MULTILINE)
 
 
 def event_file(tmp_path, edit) -> str:
