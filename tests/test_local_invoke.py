@@ -85,6 +85,19 @@ def test_a_response_cloudfront_refuses_fails_the_command(monkeypatch, capsys):
     assert "rules:    FAIL: CloudFront answers 502 LambdaValidationError instead" in capsys.readouterr().out
 
 
+def test_a_response_that_is_not_an_object_is_shown_as_it_is_and_fails_the_command(monkeypatch, capsys):
+    monkeypatch.setattr(invoke, "edge_handler", lambda event, context: None)
+    assert invoke.main([str(EVENTS / "miss-404-resize.json")]) == 1
+    report = capsys.readouterr().out.splitlines()
+    assert "response: None" in report
+    assert "rules:    FAIL: CloudFront answers 502 LambdaValidationError instead" in report
+
+
+def test_a_text_body_is_previewed_in_its_first_200_characters():
+    body = "a" * 200 + "b" * 100
+    assert invoke.describe_body({"body": body}) == f"300 bytes of text: {'a' * 200!r}"
+
+
 def test_a_function_that_raises_fails_the_command(monkeypatch, capsys):
     def failing(event, context):
         raise RuntimeError("boom")
@@ -99,7 +112,9 @@ def test_a_function_that_raises_fails_the_command(monkeypatch, capsys):
 def test_out_writes_nothing_for_a_response_without_a_body(tmp_path, capsys):
     out = tmp_path / "body.bin"
     assert invoke.main([str(EVENTS / "hit-200-passthrough.json"), "--out", str(out)]) == 0
-    assert f"wrote:    nothing to {out}: the response has no body" in capsys.readouterr().out
+    report = capsys.readouterr().out
+    assert "body:     none" in report.splitlines()
+    assert f"wrote:    nothing to {out}: the response has no body" in report
     assert not out.exists()
 
 
