@@ -82,7 +82,9 @@ def test_an_origin_the_function_finds_misconfigured_is_its_500_not_a_traceback(t
 def test_a_response_cloudfront_refuses_fails_the_command(monkeypatch, capsys):
     monkeypatch.setattr(invoke, "edge_handler", lambda event, context: {"status": "999"})
     assert invoke.main([str(EVENTS / "miss-404-resize.json")]) == 1
-    assert "rules:    FAIL: CloudFront answers 502 LambdaValidationError instead" in capsys.readouterr().out
+    report = capsys.readouterr().out.splitlines()
+    assert "rules:    FAIL: CloudFront answers 502 LambdaValidationError instead" in report
+    assert "          - status: status must be 200 to 599, got '999'" in report  # each broken rule, as the 502 names it
 
 
 def test_a_response_that_is_not_an_object_is_shown_as_it_is_and_fails_the_command(monkeypatch, capsys):
