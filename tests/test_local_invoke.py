@@ -100,6 +100,11 @@ def test_a_text_body_is_previewed_in_its_first_200_characters():
     assert invoke.describe_body({"body": body}) == f"300 bytes of text: {'a' * 200!r}"
 
 
+def test_a_base64_body_that_is_no_image_is_said_so():
+    assert invoke.describe_body({"body": "aGk=", "bodyEncoding": "base64"}) == (
+        "2 bytes (base64 in the response: 4 characters), not an image")
+
+
 def test_a_function_that_raises_fails_the_command(monkeypatch, capsys):
     def failing(event, context):
         raise RuntimeError("boom")
@@ -115,7 +120,8 @@ def test_out_writes_nothing_for_a_response_without_a_body(tmp_path, capsys):
     out = tmp_path / "body.bin"
     assert invoke.main([str(EVENTS / "hit-200-passthrough.json"), "--out", str(out)]) == 0
     report = capsys.readouterr().out
-    assert "body:     none" in report.splitlines()
+    assert "  Content-Type: image/jpeg" in report.splitlines()
+    assert "pass-through: the origin's response, untouched" in report and "body:     none" in report.splitlines()
     assert f"wrote:    nothing to {out}: the response has no body" in report
     assert not out.exists()
 
