@@ -52,10 +52,11 @@ class Invocation:
     @property
     def cloudfront_error(self) -> "CloudFrontError | None":
         """What CloudFront answers instead of the function's response, if it refuses that response."""
-        if self.error is not None:
-            return CloudFrontError(500, "LambdaExecutionError", ("the function raised an exception", self.error))
+        # Lambda stops a function at its timeout: one that raised later would not have got there.
         if self.timed_out:
             return CloudFrontError(503, "LambdaLimitExceeded", (f"the function ran {self.elapsed_ms:.0f} ms",))
+        if self.error is not None:
+            return CloudFrontError(500, "LambdaExecutionError", ("the function raised an exception", self.error))
         if self.violations:
             return CloudFrontError(502, "LambdaValidationError", tuple(map(str, self.violations)))
         return None
