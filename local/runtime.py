@@ -12,6 +12,7 @@ from local import validate
 
 TIMEOUT_MS = 30_000  # PLATFORM.md: the most an origin-response function may run
 FUNCTION_NAME = "us-east-1.image-cdn-edge"
+MEMORY_SIZE_MB = 2048  # template.yaml's MemorySize default (tests/test_local_runtime.py holds them equal)
 
 Handler = Callable[[dict, object], dict]
 
@@ -23,7 +24,7 @@ class LambdaContext:
     timeout_ms: int = TIMEOUT_MS
     function_name: str = FUNCTION_NAME
     function_version: str = "1"
-    memory_limit_in_mb: int = 1024
+    memory_limit_in_mb: int = MEMORY_SIZE_MB
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started: float = field(default_factory=time.monotonic)
 

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from imaging import load_event, origin_response
-from local import runtime, validate
+from local import runtime, template, validate
 
 EVENT = load_event("miss-404-resize.json")
 
@@ -17,6 +17,11 @@ def test_the_remaining_time_counts_down_from_the_timeout():
 def test_the_remaining_time_is_counted_in_whole_milliseconds(monkeypatch):
     monkeypatch.setattr(runtime.time, "monotonic", lambda: 112.5)
     assert runtime.LambdaContext(started=100).get_remaining_time_in_millis() == 17_500
+
+
+def test_the_context_has_the_memory_the_template_gives_the_function():
+    defaults = template.parameter_defaults(template.load_template(template.DEFAULT_TEMPLATE))
+    assert runtime.LambdaContext().memory_limit_in_mb == int(defaults["MemorySize"])
 
 
 def test_the_remaining_time_stops_at_zero():
