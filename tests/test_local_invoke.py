@@ -151,8 +151,12 @@ def test_the_missing_original_stays_missing(capsys):
         ('{"Records": [{"cf": {"request": {}, "response": {}}}]}', "{path} is not a CloudFront origin-response event"),
         ('{"Records": [{"cf": {"request": {"uri": "/640x/a.jpg", "origin": {"s3": "x"}},'
          ' "response": {"status": "404"}}}]}', "{path} is not a CloudFront origin-response event"),
+        ('{"Records": [{"cf": {"request": {"uri": "/640x/a.jpg"}, "response": {"status": "404",'
+         ' "headers": {"server": [{"key": "Server"}]}}}}]}',
+         "{path} is not a CloudFront origin-response event (ValueError: malformed event: an entry of header 'server'"),
     ],
-    ids=["missing", "not-json", "not-utf8", "no-record", "no-response", "a-list", "no-uri", "origin-not-an-object"],
+    ids=["missing", "not-json", "not-utf8", "no-record", "no-response", "a-list", "no-uri", "origin-not-an-object",
+         "header-without-value"],
 )
 def test_a_file_that_is_not_an_event_is_a_usage_error(tmp_path, capsys, content, message):
     path = tmp_path / "event.json"
