@@ -14,7 +14,7 @@ from edge.geometry import plan
 from edge.image import render
 from edge.image.model import Frame, webp_decoder
 from edge.image.resample import lanczos
-from edge.image.steps import in_working_mode, reduce_on_decode, resize, with_partial_edges_weighed
+from edge.image.steps import in_working_mode, reduce, reduce_on_decode, resize, with_partial_edges_weighed
 from edge.rendition import parse_rendition
 from imaging import (
     LIMITS, RED, alpha_weighted, animation, encoded, gradient, half_transparent, largest_difference, max_difference,
@@ -129,6 +129,15 @@ def test_a_reduced_decode_is_not_shifted(spec, orientation, source_format):
     assert reduced.size == full_size
     for reduced_axis, full_axis in zip(centroid(reduced), full_centroid, strict=True):
         assert reduced_axis == pytest.approx(full_axis, abs=0.05)
+
+
+def test_a_region_a_fraction_of_a_pixel_in_is_divided_by_the_reduce_factor_on_each_side():
+    """reduce() averages 4 x 4 blocks here: the region, left and top edges too, is mapped into the reduced pixels."""
+    frame = Frame(gradient((80, 40)), plan((80, 40), 8, None, "contain"), "png", None, 0,
+                  region=(0.5, 0.25, 80.0, 40.0))
+    reduced = reduce(frame)
+    assert reduced.image.size == (20, 10)
+    assert reduced.region == (0.125, 0.0625, 20.0, 10.0)
 
 
 def framed(size: tuple[int, int]) -> Image.Image:
