@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, ImageOps
 
 import edge.image
+from edge import icc
 from edge.errors import UnsupportedMedia
 from edge.geometry import plan
 from edge.image import render
@@ -138,6 +139,14 @@ def test_a_region_a_fraction_of_a_pixel_in_is_divided_by_the_reduce_factor_on_ea
     reduced = reduce(frame)
     assert reduced.image.size == (20, 10)
     assert reduced.region == (0.125, 0.0625, 20.0, 10.0)
+
+
+def test_grey_with_alpha_under_an_rgb_profile_goes_through_it_to_srgb_as_grey_does():
+    """PNG forbids an RGB profile on grey pixels (libpng, and so Firefox, drops it): LA, as L, goes to sRGB."""
+    linear_srgb = icc.power_curve_profile(1.0, None, grey=False)
+    _, image = rendered(encoded(Image.new("LA", (8, 8), (128, 200)), "PNG", icc_profile=linear_srgb), "8x,png")
+    assert "icc_profile" not in image.info
+    assert image.getcolors() == [(64, (188, 188, 188, 200))]  # 128 through linear light, as L's in test_colour.py
 
 
 def framed(size: tuple[int, int]) -> Image.Image:
