@@ -185,10 +185,20 @@ def test_a_partial_last_block_weighs_what_it_holds(source_format, orientation):
 @pytest.mark.parametrize(("extent", "expected"), [
     ((0, 0, 3, 1), [10, 20, 200]), ((0, 0, 2.25, 1), [10, 20, 65]), ((0.5, 0, 3, 1), [15, 20, 200]),
     ((0, 0, 2 + 1e-9, 1), [10, 20, 200]),  # a rounding's worth of a pixel: none
+    ((0, 0, 3, 0.5), [10, 20, 200]),  # a line one pixel high has no neighbour above or below: left as it is
 ])
 def test_a_partial_edge_pixel_is_blended_with_its_neighbour_by_what_it_covers(extent, expected):
     line = Image.frombytes("L", (3, 1), bytes([10, 20, 200]))
     assert list(with_partial_edges_weighed(line, extent).get_flattened_data()) == expected
+
+
+@pytest.mark.parametrize(("extent", "expected"), [
+    ((0, 0.5, 1, 3), [15, 20, 200]), ((0, 0, 1, 2.25), [10, 20, 65]),
+    ((0.5, 0, 1, 3), [10, 20, 200]),  # a column one pixel wide has no neighbour left or right: left as it is
+])
+def test_a_partial_top_or_bottom_pixel_is_blended_with_its_neighbour_by_what_it_covers(extent, expected):
+    column = Image.frombytes("L", (1, 3), bytes([10, 20, 200]))
+    assert list(with_partial_edges_weighed(column, extent).get_flattened_data()) == expected
 
 
 def libwebp_decodes(monkeypatch) -> list[tuple[int, int]]:
