@@ -236,11 +236,12 @@ def photo_webp(mode: str = "RGB", lossless: bool = False) -> bytes:
     # libwebp scales lossy colour unweighted by alpha (tests/test_webp.py): decoded at full size.
     (lambda: photo_webp("RGBA"), "200x,png", PHOTO_WEBP),
     (lambda: photo_webp(), "800x,png", PHOTO_WEBP),  # no smaller than twice
+    (lambda: photo_webp(), "1000x,png", PHOTO_WEBP),  # under twice the output: at full size, never scaled up
     (lambda: photo_webp(), "1600x,png", PHOTO_WEBP),  # nothing to scale
     (lambda: animation("WEBP", lossless=True), "16x,jpeg", None),  # WebPDecode reads still pictures only
     (lambda: animation("WEBP", lossless=True), "16x,webp", None),
-], ids=["lossy", "lossy-cover", "lossless-alpha", "lossy-alpha", "half", "identity", "animated-first-frame",
-        "animated"])
+], ids=["lossy", "lossy-cover", "lossless-alpha", "lossy-alpha", "half", "more-than-half", "identity",
+        "animated-first-frame", "animated"])
 def test_a_still_webp_is_decoded_by_libwebp_at_twice_the_output_scale(monkeypatch, source, spec, decoded_at):
     sizes = libwebp_decodes(monkeypatch)
     rendered(source(), spec)
