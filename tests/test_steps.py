@@ -15,7 +15,9 @@ from edge.geometry import plan
 from edge.image import render
 from edge.image.model import Frame, webp_decoder
 from edge.image.resample import lanczos
-from edge.image.steps import in_working_mode, reduce, reduce_on_decode, resize, with_partial_edges_weighed
+from edge.image.steps import (
+    decode_scale, in_working_mode, reduce, reduce_on_decode, resize, with_partial_edges_weighed,
+)
 from edge.rendition import parse_rendition
 from imaging import (
     LIMITS, RED, alpha_weighted, animation, encoded, gradient, half_transparent, largest_difference, max_difference,
@@ -39,6 +41,14 @@ def test_a_large_source_is_shrunk_before_lanczos(monkeypatch, source_format, shr
     result, _ = rendered(encoded(gradient((2000, 1500)), source_format), "250x,png")
     assert result.size == (250, 188) and seen == [shrunk]
     assert all(2 * out <= got < 4 * out for got, out in zip(shrunk, result.size, strict=True))
+
+
+@pytest.mark.parametrize("spec", [(17, 30), (30, 17)], ids=["cut-across", "cut-down"])
+def test_the_smallest_decode_scale_is_twice_the_output_over_the_crops_extent_on_the_side_that_needs_most(spec):
+    """A centre crop of 28 of 50 pixels to 17 (0.607 of it) needs more than the other side's 30 of 50 (0.6)."""
+    geometry = plan((50, 50), *spec, "cover")
+    assert sorted(geometry.crop) == [0, 11, 39, 50]
+    assert decode_scale(geometry) == 17 / 14
 
 
 def test_jpeg_dct_reduction_keeps_the_picture():
