@@ -184,12 +184,12 @@ def test_a_partial_last_block_weighs_what_it_holds(source_format, orientation):
     # Pillow's LANCZOS of the whole image in floating point gives 182 on every edge at 100 px, 194 at 33; 159-171
     # on the partial block's before at 100, and 172 at 33 with libjpeg's partial pixel unweighed. The rest:
     # reduce() blocks and the partial pixel's content at its pixel's centre.
-    for width, lanczos in ((100, 182), (33, 194)):
+    for width, floating_point_edge in ((100, 182), (33, 194)):
         _, small = rendered(data, f"{width}x,png")
         right, bottom = small.width - 1, small.height - 1
         middles = ((right // 2, 0), (right // 2, bottom), (0, bottom // 2), (right, bottom // 2))
         edges = [small.getpixel(middle) for middle in middles]
-        assert all(abs(edge - lanczos) <= 9 for edge in edges), (width, edges)
+        assert all(abs(edge - floating_point_edge) <= 9 for edge in edges), (width, edges)
 
 
 @pytest.mark.parametrize(("extent", "expected"), [
