@@ -134,10 +134,10 @@ FRAME_COLOURS = [RED, GREEN, BLUE, YELLOW, (255, 0, 255)]
 DURATIONS = [100, 200, 300, 400, 500]
 
 
-def animation(source_format: str, **options) -> bytes:
-    frames = [Image.new("RGB", (64, 48), colour) for colour in FRAME_COLOURS]
-    return encoded(frames[0], source_format, save_all=True, append_images=frames[1:], duration=DURATIONS,
-                   **options)
+def animation(source_format: str, frame_count: int = len(FRAME_COLOURS), **options) -> bytes:
+    frames = [Image.new("RGB", (64, 48), colour) for colour in FRAME_COLOURS[:frame_count]]
+    return encoded(frames[0], source_format, save_all=True, append_images=frames[1:],
+                   duration=DURATIONS[:frame_count], **options)
 
 
 def png_from_rows(size: tuple[int, int], depth: int, colour_type: int, filtered_rows: bytes,

@@ -39,9 +39,9 @@ def frames_of(image: Image.Image) -> list[tuple]:
 ONCE, THRICE, FOREVER = 1, 3, 0  # plays, as WebP and APNG count them
 
 
-def gif_loop(plays: int) -> int | None:
-    """A GIF's loop count for `plays`, as browsers read it: repeats after the first play, and none to play once."""
-    return {ONCE: None, THRICE: 2, FOREVER: 0}[plays]
+def gif_loop(plays: int) -> dict[str, int]:
+    """A GIF's loop option for `plays`, as browsers read it: repeats after the first play, and none to play once."""
+    return {} if plays == ONCE else {"loop": {THRICE: 2, FOREVER: 0}[plays]}
 
 
 def avif_loop_boxes(data: bytes) -> tuple[int, int, int, int]:
@@ -663,7 +663,7 @@ def test_an_animation_plays_as_many_times_in_every_format(source_format, target,
     """Each format counts its own way: a GIF its repeats after the first play (none: it plays once, 0: for
     ever), WebP and APNG their plays (0: for ever), an AVIF in its movie boxes, which Pillow does not read."""
     if source_format == "GIF":
-        data = animation("GIF", **({} if plays == ONCE else {"loop": gif_loop(plays)}))
+        data = animation("GIF", **gif_loop(plays))
     elif source_format == "AVIF":
         data = avif_animation(plays)
     else:
@@ -677,10 +677,7 @@ def test_an_animation_plays_as_many_times_in_every_format(source_format, target,
 def test_an_avif_of_two_frames_plays_as_many_times_as_its_source(plays):
     """The fewest frames an animation has: its plays are written into the movie boxes after the encode, as for
     more frames (libavif's own count is for ever)."""
-    frames = [Image.new("RGB", (32, 24), colour) for colour in (RED, GREEN)]
-    data = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100,
-                   **({} if plays == ONCE else {"loop": gif_loop(plays)}))
-    result, image = rendered(data, "32x,avif")
+    result, image = rendered(animation("GIF", frame_count=2, **gif_loop(plays)), "32x,avif")
     assert (image.n_frames, plays_in(image, result.body)) == (2, plays)
 
 
