@@ -34,6 +34,7 @@ from local.gallery import Gallery
 
 REGION = "us-east-1"
 CUSTOM_HEADERS = {"x-originals-bucket": ORIGINALS, "x-max-dimension": "4096"}
+ORIGIN = cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS)  # the S3 origin of the distribution these tests run
 EXIF_SAMPLE = "samples/lighthouse-exif6.jpg"  # 900×1350 once upright
 LANDSCAPE = "samples/alpine-lake.jpg"  # 1600×1067
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -98,9 +99,8 @@ class CountingHandler:
 @contextlib.contextmanager
 def serving(client, handler, cache: ResponseCache | None = None, viewer_headers=template.ViewerHeaders()):
     """An emulator on a free port, in a thread; yields its base URL."""
-    origin = cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS)
     gallery = Gallery(client, ORIGINALS, {sample.key: sample.note for sample in samples.SAMPLES})
-    cloudfront = cdn.CloudFront(client, origin, gallery, handler, cache, viewer_headers=viewer_headers)
+    cloudfront = cdn.CloudFront(client, ORIGIN, gallery, handler, cache, viewer_headers=viewer_headers)
     server = cdn.CloudFrontServer(cloudfront, port=0)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -179,8 +179,7 @@ def test_head_generates_and_stores_with_no_body_then_hits(cdn_url, client, funct
 
 def test_behind_oac_a_missing_key_is_403_and_still_rendered(client, function):
     """Without s3:ListBucket, S3 answers 403 for a missing key: the function must treat it as a miss."""
-    origin = cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS)
-    cloudfront = cdn.CloudFront(client, origin, handler=function, cache=None, missing_as_403=True)
+    cloudfront = cdn.CloudFront(client, ORIGIN, handler=function, cache=None, missing_as_403=True)
     rendered = cloudfront.answer("GET", f"/330x/{LANDSCAPE}", "127.0.0.1")  # a size no other test stores
     not_ours = cloudfront.answer("GET", "/about/index.html", "127.0.0.1")
     assert (rendered.status, rendered.source, decoded(rendered.body).width) == (200, "lambda", 330)
@@ -369,8 +368,7 @@ def test_a_refused_body_is_read_if_small_and_left_unread_if_large(declared, drai
     """Either way the viewer gets the 403, and the connection ends after it; a length that is not one is not
     read by. (64 KB are sent: more than is read ahead with the request line and headers, so that what is left
     unread stays in the socket.)"""
-    origin = cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS)
-    server = SimpleNamespace(cloudfront=cdn.CloudFront(s3=None, origin=origin, cache=None))
+    server = SimpleNamespace(cloudfront=cdn.CloudFront(s3=None, origin=ORIGIN, cache=None))
     viewer, edge = socket.socketpair()
     with viewer:
         with edge:
@@ -484,7 +482,7 @@ def test_errors_are_cached_only_where_cloudfront_caches_them(client, status, sec
 
 
 def test_a_fragment_is_not_part_of_the_key(client, function):
-    cloudfront = cdn.CloudFront(client, cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS), handler=function)
+    cloudfront = cdn.CloudFront(client, ORIGIN, handler=function)
     assert cloudfront.answer("GET", "/about/index.html#top", "127.0.0.1").status == 404
     assert function.calls == [("/about/index.html", "404")]
 
@@ -578,8 +576,7 @@ def test_a_head_after_a_get_is_a_hit_with_the_gets_length_and_one_before_claims_
 
 def test_a_head_after_a_get_the_function_rendered_is_a_hit_with_the_bodys_length(client, function):
     """The function's answer names no length of its own: the cache gives the HEAD the body's."""
-    origin = cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS)
-    cloudfront = cdn.CloudFront(client, origin, handler=function, cache=ResponseCache())
+    cloudfront = cdn.CloudFront(client, ORIGIN, handler=function, cache=ResponseCache())
     rendered = cloudfront.answer("GET", f"/162x/{LANDSCAPE}", "127.0.0.1")  # a size no other test stores
     head = cloudfront.answer("HEAD", f"/162x/{LANDSCAPE}", "127.0.0.1")
     assert (rendered.source, rendered.header("content-length")) == ("lambda", None)
@@ -591,7 +588,7 @@ def test_a_head_after_a_get_the_function_rendered_is_a_hit_with_the_bodys_length
 def test_a_head_that_s3_answers_is_not_sent_the_object(client):
     """S3 is asked for the head alone: the answer holds no body, only the length S3 names."""
     client.put_object(Bucket=DERIVATIVES, Key="186x/head.jpg", Body=b"stored", ContentType="image/jpeg")
-    cloudfront = cdn.CloudFront(client, cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS), handler=edge_handler)
+    cloudfront = cdn.CloudFront(client, ORIGIN, handler=edge_handler)
     head = cloudfront.answer("HEAD", "/186x/head.jpg", "127.0.0.1")
     assert (head.status, head.source, head.body, head.header("content-length")) == (200, "s3", b"", "6")
 
@@ -764,7 +761,7 @@ def test_a_rendition_the_function_redirects_to_is_fetched_from_where_it_stored_i
         client.put_object(Bucket=DERIVATIVES, Key="320x/large.png", Body=stored, ContentType="image/png")
         return responses.redirect_response(miss.response, miss.request.uri)
 
-    cloudfront = cdn.CloudFront(client, cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS), None, storing_and_redirecting)
+    cloudfront = cdn.CloudFront(client, ORIGIN, None, storing_and_redirecting)
     assert cloudfront.rendition("/320x/large.png") == (200, stored)
 
 
@@ -772,13 +769,13 @@ def test_a_rendition_redirected_again_is_followed_no_further(client):
     """One redirect is followed, as the function makes one at most: a loop of them ends at the second."""
     always = CountingHandler(lambda event, context: responses.redirect_response(
         OriginResponseEvent.from_record(event["Records"][0]["cf"]).response, "/elsewhere.png"))
-    cloudfront = cdn.CloudFront(client, cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS), None, always, cache=None)
+    cloudfront = cdn.CloudFront(client, ORIGIN, None, always, cache=None)
     assert cloudfront.rendition("/320x/looping.png")[0] == 307
     assert len(always.calls) == 2
 
 
 def test_a_rendition_that_is_not_a_redirect_is_fetched_once(client, function):
-    cloudfront = cdn.CloudFront(client, cdn.Origin(DERIVATIVES, REGION, CUSTOM_HEADERS), None, function, cache=None)
+    cloudfront = cdn.CloudFront(client, ORIGIN, None, function, cache=None)
     status, body = cloudfront.rendition(f"/158x/{LANDSCAPE}")  # a size no other test stores
     assert (status, decoded(body).width) == (200, 158)
     assert function.calls == [(f"/158x/{LANDSCAPE}", "404")]
