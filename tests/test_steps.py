@@ -43,10 +43,10 @@ def test_a_large_source_is_shrunk_before_lanczos(monkeypatch, source_format, shr
     assert all(2 * out <= got < 4 * out for got, out in zip(shrunk, result.size, strict=True))
 
 
-@pytest.mark.parametrize("spec", [(17, 30), (30, 17)], ids=["cut-across", "cut-down"])
-def test_the_smallest_decode_scale_is_twice_the_output_over_the_crops_extent_on_the_side_that_needs_most(spec):
+@pytest.mark.parametrize("box", [(17, 30), (30, 17)], ids=["cut-across", "cut-down"])
+def test_the_smallest_decode_scale_is_twice_the_output_over_the_crops_extent_on_the_side_that_needs_most(box):
     """A centre crop of 28 of 50 pixels to 17 (0.607 of it) needs more than the other side's 30 of 50 (0.6)."""
-    geometry = plan((50, 50), *spec, "cover")
+    geometry = plan((50, 50), *box, "cover")
     assert sorted(geometry.crop) == [0, 11, 39, 50]
     assert decode_scale(geometry) == 17 / 14
 
