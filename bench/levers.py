@@ -99,11 +99,9 @@ def decoded(data: bytes, job: Job, pipeline: Pipeline) -> tuple[Image.Image, tup
 
 def apply_draft(image: Image.Image, job: Job, gap: float) -> tuple[float, float]:
     """edge.image.steps.reduce_on_decode with its DRAFT_GAP as a parameter."""
-    scale = edge.image.steps.decode_scale(job.geometry, gap)
-    if scale >= 1:
-        return 1.0, 1.0
     stored_w, stored_h = image.size
-    drafted = image.draft(image.mode, (int(stored_w * scale) + 1, int(stored_h * scale) + 1))
+    request = edge.image.steps.jpeg_draft_request(image.size, edge.image.steps.decode_scale(job.geometry, gap))
+    drafted = None if request is None else image.draft(image.mode, request)
     return (1.0, 1.0) if drafted is None else (drafted[1][2] / stored_w, drafted[1][3] / stored_h)
 
 

@@ -61,6 +61,24 @@ def test_jpeg_dct_reduction_keeps_the_picture():
         assert max_difference(image.getpixel(point), reference.getpixel(point)) <= 6
 
 
+# 800 x 640 to exactly a half, a quarter or an eighth of it, or of a crop of it: twice the output is what
+# libjpeg's scale gives, so the decode takes that scale, not the next one up. 801 x 601 at 1/4 decodes 200.25
+# x 150.25 pixels' worth (the last one partial), twice 100 x 75.
+@pytest.mark.parametrize(("stored", "width", "height", "fit", "decoded"), [
+    ((800, 640), 200, None, "contain", (400, 320)),
+    ((800, 640), 100, None, "contain", (200, 160)),
+    ((800, 640), 50, None, "contain", (100, 80)),
+    ((800, 640), 80, 80, "cover", (200, 160)),  # a 640 x 640 crop, decoded at 160 x 160
+    ((800, 640), 101, None, "contain", (400, 320)),  # twice 101 is more than a quarter of 800
+    ((800, 640), 201, None, "contain", (800, 640)),
+    ((801, 601), 100, None, "contain", (201, 151)),
+])
+def test_a_jpeg_is_decoded_at_the_smallest_scale_that_gives_twice_the_output(stored, width, height, fit, decoded):
+    with Image.open(io.BytesIO(encoded(gradient(stored), "JPEG"))) as image:
+        frame = Frame(image, plan(stored, width, height, fit), "png", None, 0)
+        assert reduce_on_decode(frame).image.size == decoded
+
+
 def test_a_jpeg_already_decoded_is_not_reduced_again():
     """libjpeg's scaled decode is set up before the pixels are read: once they are, Pillow's draft() offers none,
     and the frame goes on at full size with no placement to map."""

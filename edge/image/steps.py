@@ -30,6 +30,7 @@ GIF_OPAQUE_FROM = 128  # GIF alpha is all or nothing: this much alpha and up is 
 # decode at 800-1600 px. The bench's 4 MP WebP to 320 and 800 px, by hand: at 2 the
 # SSIM is that of a full decode or better (0.9118 and 0.9503 against 0.9100 and 0.9502).
 DRAFT_GAP = 2
+LIBJPEG_REDUCTIONS = (8, 4, 2)
 REDUCING_GAP = 2
 # An edge pixel covered this close to wholly or not at all is taken as such (a scale's rounding).
 PARTIAL_EDGE_EPSILON = 1e-6
@@ -54,17 +55,27 @@ def reduce_on_decode(frame: Frame) -> Frame:
     image = frame.image
     if image.format not in JPEG_FORMATS or frame.geometry.is_identity or not image.quantization:
         return frame
-    scale = decode_scale(frame.geometry)
-    if scale >= 1:
-        return frame
-    stored_w, stored_h = image.size
-    drafted = image.draft(image.mode, (int(stored_w * scale) + 1, int(stored_h * scale) + 1))
+    stored_size = image.size  # draft() sets the decoded one
+    request = jpeg_draft_request(stored_size, decode_scale(frame.geometry))
+    drafted = None if request is None else image.draft(image.mode, request)
     if drafted is None:
         return frame
     # Pillow's box is exact; the decoded width over the stored one is not (the partial
     # pixel), and a region mapped by it drifts by up to half an output pixel.
     _, box = drafted
-    return replace(frame, placement=Placement.of(box, (stored_w, stored_h)))
+    return replace(frame, placement=Placement.of(box, stored_size))
+
+
+def jpeg_draft_request(stored_size: tuple[int, int], scale: float) -> tuple[int, int] | None:
+    """The size to ask Pillow's JPEG draft() for, so that libjpeg divides the stored size by the largest of 8, 4
+    and 2 that keeps at least `scale` of it; None when even 2 would not. Pillow takes the largest of them that
+    fits as a whole number of times into the stored size over the size asked for, and W // (W // n) is n: asking
+    for the decoded size itself would lose a scale to its rounding (801 // 201 is 3)."""
+    reduction = next((factor for factor in LIBJPEG_REDUCTIONS if factor * scale <= 1), None)
+    if reduction is None:
+        return None
+    stored_w, stored_h = stored_size
+    return stored_w // reduction, stored_h // reduction
 
 
 def decode_webp(frame: Frame) -> Frame:
