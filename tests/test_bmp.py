@@ -7,7 +7,6 @@ import struct
 import pytest
 from PIL import Image
 
-import edge.image
 from edge import bmp
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.image import Limits, render
