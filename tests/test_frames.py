@@ -202,6 +202,15 @@ def as_browsers_show(canvas: tuple[int, int], frames: list) -> list[Image.Image]
     return shown
 
 
+def drawn_frames(data: bytes, count: int | None = None) -> list[Frame]:
+    """The source's first `count` frames (all by default) as its canvas (frame_canvas) draws them, before any
+    step."""
+    source = open_source(data, LIMITS)
+    count = count or source.frames
+    return list(source_frames(source.image, source.first_frame, count, "png", None, 1, data, None,
+                              frame_canvas(source, count, data), source.image.size))
+
+
 def premultiplied(image: Image.Image) -> bytes:
     """The pixels as they look: the colour of a transparent pixel does not show."""
     rgba = image.tobytes()
@@ -234,10 +243,7 @@ def test_random_apngs_come_out_as_browsers_show_them(seed):
             place = (rng.randint(0, canvas[0] - size[0]), rng.randint(0, canvas[1] - size[1]))
             frames.append((image, place, rng.randint(0, 2), rng.randint(0, 1)))
         fallback = Image.new(mode, canvas, 2 if mode == "P" else (255,) * len(mode)) if rng.random() < 0.3 else None
-        source = open_source(apng_by_hand(mode, canvas, fallback, frames), LIMITS)
-        found = [frame.image.convert("RGBA") for frame in source_frames(
-            source.image, source.first_frame, source.frames, "png", None, 1, b"", None,
-            frame_canvas(source, source.frames, b""), source.image.size)]
+        found = [frame.image.convert("RGBA") for frame in drawn_frames(apng_by_hand(mode, canvas, fallback, frames))]
         expected = as_browsers_show(canvas, frames)
         assert [premultiplied(image) for image in found] == [premultiplied(image) for image in expected]
 
@@ -280,6 +286,23 @@ def test_an_opaque_apng_that_leaves_no_gap_comes_out_without_alpha(mode, dispose
     result, image = rendered(apng_by_hand(mode, (8, 8), None, [(first, (0, 0), dispose, 0), (second, (0, 0), 0, 1)]),
                              "8x,png")
     assert result.frames == 2 and image.mode == ("L" if mode == "L" else "RGB")
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_an_opaque_apng_that_leaves_no_gap_is_drawn_in_its_own_mode(mode):
+    """On Pillow's canvas (PillowCanvas), not on one with alpha (ApngCanvas): the frames would come out the
+    same, but a grey canvas would take twice the memory, an RGB one a third more."""
+    first, second = (gradient((8, 8)).rotate(angle).convert(mode) for angle in (0, 90))
+    frames = drawn_frames(apng_by_hand(mode, (8, 8), None, [(first, (0, 0), 0, 0), (second, (0, 0), 0, 1)]))
+    assert [frame.image.mode for frame in frames] == [mode, mode]
+
+
+def test_an_apngs_first_frame_alone_is_pillows_own_palette_image():
+    """For a still, its IDAT image, which Pillow draws as browsers do: not on an RGBA canvas (ApngCanvas), at four
+    times a palette's memory."""
+    frames = [(Image.new("P", (8, 8), index), (0, 0), 0, 0) for index in (1, 2)]
+    (first,) = drawn_frames(apng_by_hand("P", (8, 8), None, frames), count=1)
+    assert (first.image.mode, first.image.getpixel((1, 1))) == ("P", 1)
 
 
 @pytest.mark.parametrize(("controls", "gaps"), [
@@ -724,9 +747,7 @@ def test_gif_frames_are_disposed_of_as_browsers_dispose_of_them(disposal, around
     as 'restore to background' where a frame hides what the one before showed, else as 'keep' (5-7 written
     through left stale pixels in Chromium: a reviewer's sweep, 112 of 1,589 GIF outputs)."""
     data = gif_disposing(disposal)
-    source = open_source(data, LIMITS)
-    frames = list(source_frames(source.image, 0, source.frames, "gif", None, 1, data, None,
-                                frame_canvas(source, source.frames, data), source.image.size))
+    frames = drawn_frames(data)
     assert [frame.image.convert("RGBA").getpixel((1, 1)) for frame in frames] == [RED + (255,)] + [
         around_the_squares] * 3
     assert [frame.image.convert("RGBA").getpixel((8, 8)) for frame in frames] == [
