@@ -320,16 +320,22 @@ def test_opaque_frames_leave_gaps_where_the_canvas_is_cleared_or_never_drawn(con
     assert leaves_gaps(controls, (8, 8)) == gaps
 
 
+@pytest.mark.parametrize("gaps", [True, False], ids=["with-gaps", "without-gaps"])
 @pytest.mark.parametrize("mode", list(APNG_COLOUR_TYPES))
-def test_an_interlaced_apng_renders_as_the_same_frames_not_interlaced(mode):
+def test_an_interlaced_apng_renders_as_the_same_frames_not_interlaced(mode, gaps):
     """Pillow failed on an interlaced APNG's second frame (a 415); Chromium shows it. Frames of odd sizes, which
-    leave some of Adam7's passes empty, after a fallback."""
+    leave some of Adam7's passes empty, after a fallback; or frames that leave no gap, which Pillow's own canvas
+    would draw, opaque."""
     def frame(size: tuple[int, int], angle: int) -> Image.Image:
-        return gradient(size).rotate(angle).convert(mode) if mode != "P" else gradient(size).quantize(4)
+        turned = gradient(size).rotate(angle)
+        return turned.convert(mode) if mode != "P" else turned.quantize(4)
 
-    frames = [(frame((9, 7), 0), (0, 0), 0, 0), (frame((5, 3), 90), (2, 3), APNG_DISPOSE_BACKGROUND, 1),
-              (frame((1, 6), 45), (8, 0), APNG_DISPOSE_PREVIOUS, 1)]
-    fallback = frame((9, 7), 180)
+    if gaps:
+        frames = [(frame((9, 7), 0), (0, 0), 0, 0), (frame((5, 3), 90), (2, 3), APNG_DISPOSE_BACKGROUND, 1),
+                  (frame((1, 6), 45), (8, 0), APNG_DISPOSE_PREVIOUS, 1)]
+        fallback = frame((9, 7), 180)
+    else:
+        frames, fallback = [(frame((9, 7), angle), (0, 0), 0, 0) for angle in (0, 90, 180)], None
     plain, interlaced = (render(apng_by_hand(mode, (9, 7), fallback, frames, interlaced), parse_rendition(
         "/9x,png/key"), LIMITS) for interlaced in (False, True))
     assert interlaced.frames == plain.frames == 3 and interlaced.body == plain.body
