@@ -23,7 +23,7 @@ from edge.image.steps import gif_alpha
 from edge.rendition import parse_rendition
 from imaging import (
     BLUE, DURATIONS, FRAME_COLOURS, GREEN, LIMITS, LOSSY_EPSILON, RED, YELLOW, animation, apng_from_streams, encoded,
-    gif_by_hand, gradient, max_difference, png_stream, rendered,
+    gif_by_hand, gradient, max_difference, png_stream, quadrants, rendered,
 )
 
 
@@ -823,6 +823,13 @@ def test_gif_frames_are_composited_as_chromium_composites_them(frames, shown):
     data = gif_by_hand((2, 1), [RED, BLUE, GREEN, YELLOW], frames)
     data = data[:11] + bytes([2]) + data[12:]  # the background colour: G
     assert frames_as_letters(data, 2) == shown
+
+
+def test_a_still_gif_that_fills_its_screen_is_drawn_as_its_own_palette_image():
+    """What browsers show, as Pillow decodes it: not drawn again on an RGB screen (GifCanvas), at three times the
+    memory."""
+    (frame,) = drawn_frames(encoded(quadrants(), "GIF"))
+    assert (frame.image.mode, frame.image.convert("RGB").tobytes()) == ("P", quadrants().tobytes())
 
 
 def gif_image_block(image: Image.Image) -> bytes:
