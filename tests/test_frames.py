@@ -314,6 +314,7 @@ def test_an_apngs_first_frame_alone_is_pillows_own_palette_image():
     (((8, 8, 0, 0, 0), (4, 4, 0, 0, APNG_DISPOSE_BACKGROUND), (8, 8, 0, 0, 0)), True),
     (((4, 8, 0, 0, 0),), True),  # a first frame after a fallback, smaller than the canvas
     (((8, 8, 0, 0, APNG_DISPOSE_BACKGROUND),), False),
+    (((8, 8, 0, 0, APNG_DISPOSE_PREVIOUS),), False),  # a first frame put back, but as the last: never shown
     (((8, 8, 0, 0, 0), None), True),  # a frame control cut short
 ])
 def test_opaque_frames_leave_gaps_where_the_canvas_is_cleared_or_never_drawn(controls, gaps):
