@@ -833,6 +833,17 @@ def test_a_still_gif_that_fills_its_screen_is_drawn_as_its_own_palette_image():
     assert (frame.image.mode, frame.image.convert("RGB").tobytes()) == ("P", quadrants().tobytes())
 
 
+@pytest.mark.parametrize(("frames", "mode"), [
+    ([((2, 1), (0, 0), [0, 1], 1, None), ((2, 1), (0, 0), [1, 0], 1, None)], "RGB"),
+    ([((2, 1), (0, 0), [0, 1], 1, None), ((1, 1), (0, 0), [1], 2, None), ((2, 1), (0, 0), [1, 0], 1, None)], "RGBA"),
+    ([((2, 1), (0, 0), [0, 1], 1, 1), ((2, 1), (0, 0), [1, 0], 1, None)], "RGBA"),
+], ids=["opaque-without-gaps", "one-cleared", "transparent-first-frame"])
+def test_a_gifs_screen_has_alpha_only_where_a_gap_can_show(frames, mode):
+    """Alpha that nothing shows through would only cost the steps its weighting, to be dropped at the end."""
+    drawn = drawn_frames(gif_by_hand((2, 1), [RED, BLUE, GREEN, YELLOW], frames))
+    assert {frame.image.mode for frame in drawn} == {mode}
+
+
 def gif_image_block(image: Image.Image) -> bytes:
     """`image` as one GIF image block (descriptor, local colour table, data), to splice into another GIF."""
     data = encoded(image, "GIF")
