@@ -5,6 +5,7 @@ import io
 import random
 import struct
 import zlib
+from concurrent.futures import Future
 
 import pytest
 from PIL import Image, ImageDraw
@@ -15,7 +16,7 @@ from edge import avif, png, webp
 from edge.errors import SourceTooLarge
 from edge.geometry import plan
 from edge.image import Limits, render
-from edge.image.frames import MAX_FRAME_MS, frame_canvas, leaves_gaps, source_frames
+from edge.image.frames import FRAMES_AHEAD, MAX_FRAME_MS, frame_canvas, leaves_gaps, rendered_frames, source_frames
 from edge.image.model import Frame
 from edge.image.output import encode, gif_disposal, loop_option, written_delays
 from edge.image.source import open_source
@@ -874,6 +875,41 @@ def test_gif_frames_larger_than_the_screen_are_cut_to_it():
         image.seek(index)
         colours.append(image.convert("RGB").getcolors())
     assert colours == [[(100, RED)], [(100, GREEN)]]
+
+
+class OnDemand:
+    """An executor that runs a task only once its result is asked for, so that how far the decode has run ahead of
+    the steps shows, whatever the threads' timing."""
+
+    @staticmethod
+    def submit(task, *args) -> Future:
+        class Deferred(Future):
+            def result(self, timeout=None):
+                if not self.done():
+                    self.set_result(task(*args))
+                return super().result(timeout)
+
+        return Deferred()
+
+
+def test_an_animations_frames_are_decoded_no_more_than_frames_ahead_of_their_steps(monkeypatch):
+    """So that only a few decoded frames are held at once (2000 x 2000 RGBA is 16 MB a frame), yet the steps of
+    one overlap the decode of the next."""
+    decoded, ahead = [], []
+
+    def decode():
+        for index in range(6):
+            decoded.append(index)
+            yield index
+
+    def steps(index: int) -> int:
+        ahead.append(len(decoded) - 1 - index)  # decoded after it, waiting for the steps
+        return index
+
+    monkeypatch.setattr("edge.image.frames.run_steps", steps)
+    monkeypatch.setattr("edge.image.frames.frame_pool", OnDemand)
+    assert rendered_frames(decode(), 6) == list(range(6))
+    assert max(ahead) == FRAMES_AHEAD
 
 
 def test_frames_over_the_cap_are_413():
