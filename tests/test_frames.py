@@ -357,6 +357,18 @@ def test_a_sixteen_bit_grey_apng_frame_over_an_opaque_canvas_is_drawn_as_it_is()
     assert result.frames == 2 and image.convert("L").getpixel((1, 1)) == round(40_000 / 257)  # to 8 bits
 
 
+def test_a_sixteen_bit_grey_apng_with_a_gap_is_drawn_and_comes_out_grey():
+    """On a canvas of grey and alpha (LA), as an 8-bit one is: not RGBA, which would come out in colour."""
+    def stream(value: int, size: tuple[int, int]) -> bytes:
+        return zlib.compress(b"".join(b"\0" + struct.pack(">H", value) * size[0] for _ in range(size[1])))
+
+    data = apng_from_streams((4, 4, 16, 0), [(stream(20_000, (4, 4)), (4, 4), (0, 0), APNG_DISPOSE_BACKGROUND, 0),
+                                             (stream(40_000, (2, 2)), (2, 2), (0, 0), 0, 0)])
+    result, image = rendered(data, "4x,png")
+    image.seek(1)
+    assert (result.frames, image.mode, image.getpixel((1, 1)), image.getpixel((3, 3))) == (2, "LA", (156, 255), (0, 0))
+
+
 def test_a_fallback_image_counts_against_the_pixel_limit_as_pillow_decodes_it():
     with pytest.raises(SourceTooLarge, match="3 frames of 8x8"):
         rendered(apng_with_fallback(2), "8x,png", Limits(max_pixels=2 * 8 * 8, max_frames=300))
