@@ -509,6 +509,8 @@ def test_a_row_far_longer_than_pillows_blocks_is_handed_to_its_decoder_once(monk
         ("AVIF", "RGB", {}, "avif"),
         ("TIFF", "RGB", {}, "jpeg"),
         ("TIFF", "RGBA", {}, "png"),
+        ("TIFF", "PA", {}, "png"),  # a palette with an alpha band, which Pillow opens as PA
+        ("TIFF", "LA", {}, "png"),
         ("BMP", "RGB", {}, "jpeg"),
     ],
 )
@@ -516,6 +518,15 @@ def test_every_source_format_is_decoded_and_keeps_or_picks_its_format(source_for
     data = encoded(gradient((200, 100), mode), source_format, **options)
     result, image = rendered(data, "100x")
     assert (result.format, image.size) == (default_target, (100, 50))
+
+
+@pytest.mark.parametrize("target", ["jpeg", "png"])
+def test_an_mpo_renders_byte_for_byte_as_its_first_picture_alone_as_a_jpeg(target):
+    """Pillow names it MPO, but it is a JPEG with more pictures after it: decoded at reduced scale by libjpeg as a
+    JPEG is (a full decode, then resampled, came out otherwise)."""
+    picture = gradient((400, 200))
+    mpo = encoded(picture, "MPO", save_all=True, append_images=[Image.new("RGB", (400, 200))])
+    assert rendered(mpo, f"100x,{target}")[0].body == rendered(encoded(picture, "JPEG"), f"100x,{target}")[0].body
 
 
 @pytest.mark.parametrize(
