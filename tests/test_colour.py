@@ -57,9 +57,10 @@ def test_grey_with_a_profile_into_webp_becomes_srgb_without_alpha(mode, level):
     assert expected != (100, 100, 100) and max_difference(image.getpixel((16, 16)), expected) <= 2
 
 
-def test_a_grey_profile_is_kept_where_the_output_stays_grey():
-    _, image = rendered(encoded(gradient((64, 64), "L"), "PNG", icc_profile=GREY_PROFILE), "32x,png")
-    assert image.mode == "L" and image.info.get("icc_profile") == GREY_PROFILE
+@pytest.mark.parametrize("mode", ["L", "LA"])  # grey with alpha is grey to the profile too, not an RGB picture
+def test_a_grey_profile_is_kept_where_the_output_stays_grey(mode):
+    _, image = rendered(encoded(gradient((64, 64), mode), "PNG", icc_profile=GREY_PROFILE), "32x,png")
+    assert image.mode == mode and image.info.get("icc_profile") == GREY_PROFILE
 
 
 @pytest.mark.parametrize("mode", ["RGB", "RGBA"])  # with alpha, the colour is converted apart from it
