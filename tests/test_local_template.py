@@ -69,6 +69,7 @@ def test_a_value_is_evaluated_over_the_defaults_or_left_to_a_deployed_stack(valu
     ({"Fn::Or": [{"Condition": "HasName"}, {"Condition": "Named"}]}, None),
     ({"Fn::Not": [{"Condition": "HasName"}, {"Condition": "HasName"}]}, None),
     ({"Fn::Equals": ["a"]}, None), ({"Fn::Not": {"Condition": "HasName"}}, None),
+    ({"Fn::And": {}}, None),  # not a list, though empty: no condition, not one that holds vacuously
     ({"Fn::Xor": [{"Condition": "HasName"}]}, None), ("HasName", None),
     ({"Condition": "HasName", "Fn::Not": []}, None),
 ])
@@ -102,8 +103,18 @@ def test_without_an_originals_bucket_header_the_first_origins_headers_are_taken(
     assert template.origin_headers({}, "us-east-1") == template.OriginHeaders()
 
 
+def test_a_map_named_origin_custom_headers_is_not_an_origins_list(tmp_path):
+    """template.yaml's Metadata documents the headers in a map of that name, ahead of the distribution."""
+    documented = "Metadata:\n  OriginCustomHeaders: {x-max-dimension: MaxDimension}\n"
+    stack = loaded(tmp_path, documented + template_with_origins({"X-Max-Dimension": "2048"}))
+    assert template.origin_headers(stack, "us-east-1").headers == {"x-max-dimension": "2048"}
+
+
 def test_without_a_response_headers_policy_the_viewer_gets_no_headers_added():
     behaviour = {"DefaultCacheBehavior": {"ResponseHeadersPolicyId": {"Ref": "Policy"}}}
     distribution = {"Properties": {"DistributionConfig": behaviour}}
-    for stack in ({}, {"Resources": {"Distribution": distribution}}, {"Outputs": {"Distribution": distribution}}):
+    # A DefaultCacheBehavior that is not a map (here a note) names no policy.
+    noted = {"Metadata": {"DefaultCacheBehavior": "see the distribution"}}
+    stacks = ({}, {"Resources": {"Distribution": distribution}}, {"Outputs": {"Distribution": distribution}}, noted)
+    for stack in stacks:
         assert template.viewer_headers(stack) == template.ViewerHeaders()
