@@ -1,5 +1,6 @@
 """`make invoke`: the Docker-free `sam local invoke` works on every shipped event, out of the box."""
 
+import base64
 import json
 import re
 
@@ -7,7 +8,7 @@ import pytest
 from PIL import Image
 
 from edge.event import Headers, S3Origin
-from imaging import EVENTS
+from imaging import EVENTS, animation, encoded, gradient, origin_response
 from local import invoke
 
 # What the function answers for each shipped event; an event added later must at least pass the rules.
@@ -103,6 +104,40 @@ def test_a_text_body_is_previewed_in_its_first_200_characters():
 def test_a_base64_body_that_is_no_image_is_said_so():
     assert invoke.describe_body({"body": "aGk=", "bodyEncoding": "base64"}) == (
         "2 bytes (base64 in the response: 4 characters), not an image")
+
+
+@pytest.mark.parametrize(("data", "shown"), [
+    (encoded(gradient((64, 48)), "JPEG"), "JPEG 64×48"),  # a format without frames
+    (animation("GIF", frame_count=1), "GIF 64×48"),
+    (animation("GIF", frame_count=2), "GIF 64×48, 2 frames"),
+], ids=["jpeg", "still-gif", "animated-gif"])
+def test_an_image_body_is_summarised_with_its_format_size_and_frames_if_more_than_one(data, shown):
+    body = base64.b64encode(data).decode()
+    assert invoke.describe_body({"body": body, "bodyEncoding": "base64"}) == (
+        f"{len(data):,} bytes (base64 in the response: {len(body):,} characters), {shown}")
+
+
+def test_a_header_entry_that_is_not_an_object_is_left_out_of_the_report_not_a_traceback(monkeypatch, capsys):
+    def malformed(event, context):
+        response = origin_response(event)
+        response["headers"]["x-broken"] = ["not an object", {"key": "X-Broken", "value": "kept"}]
+        return response
+
+    monkeypatch.setattr(invoke, "edge_handler", malformed)
+    assert invoke.main([str(EVENTS / "miss-404-resize.json")]) == 1
+    report = capsys.readouterr().out.splitlines()
+    listed = report[report.index("headers:") + 1:report.index("body:     none")]
+    assert listed[-1] == "  X-Broken: kept"  # the entry that is no object is left to the rules, which name it
+    assert "rules:    FAIL: CloudFront answers 502 LambdaValidationError instead" in report
+
+
+def test_the_help_says_what_the_command_does(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "1000")  # argparse wraps no line then (it would break Docker-free at its hyphen)
+    with pytest.raises(SystemExit) as exit_:
+        invoke.main(["--help"])
+    assert exit_.value.code == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "Run the function on one event file, the Docker-free twin of `sam local invoke`." in help_text
 
 
 def test_a_function_that_raises_fails_the_command(monkeypatch, capsys):
