@@ -131,6 +131,13 @@ def test_a_header_entry_that_is_not_an_object_is_left_out_of_the_report_not_a_tr
     assert "rules:    FAIL: CloudFront answers 502 LambdaValidationError instead" in report
 
 
+def test_your_aws_profile_is_not_used_for_the_in_process_s3(monkeypatch, capsys):
+    """conftest.py unsets AWS_PROFILE; a developer's shell may name one this machine does not even have."""
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    assert invoke.main([str(EVENTS / "miss-404-resize.json")]) == 0
+    assert "status:   200 " in capsys.readouterr().out
+
+
 def test_the_help_says_what_the_command_does(monkeypatch, capsys):
     monkeypatch.setenv("COLUMNS", "1000")  # argparse wraps no line then (it would break Docker-free at its hyphen)
     with pytest.raises(SystemExit) as exit_:
