@@ -4,6 +4,7 @@ import contextlib
 import hashlib
 import http.client
 import io
+import logging
 import os
 import re
 import socket
@@ -908,6 +909,13 @@ def test_buckets_are_created_in_the_region_asked_for(endpoint_url, region, locat
     s3.create_buckets(client, region, f"located-in-{region}", f"also-in-{region}")
     assert [client.get_bucket_location(Bucket=f"{name}-in-{region}")["LocationConstraint"]
             for name in ("located", "also")] == [location] * 2
+
+
+def test_the_embedded_s3_does_not_log_each_request(endpoint_url, caplog):
+    """Werkzeug logs every request at INFO: the emulator's one line per viewer request would drown in them."""
+    caplog.set_level(logging.INFO)
+    s3.s3_client(endpoint_url, REGION).list_buckets()
+    assert [record.getMessage() for record in caplog.records if record.name == "werkzeug"] == []
 
 
 def test_the_embedded_s3_stops_when_its_block_ends():
