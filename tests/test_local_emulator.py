@@ -399,6 +399,20 @@ def test_a_head_answer_has_no_body_so_the_next_answer_on_the_connection_follows_
     assert answers[2][0] == 404 and b"<Code>NoSuchKey</Code>" in answers[2][1]
 
 
+def test_the_server_closes_while_a_viewer_keeps_its_connection_open(client, function):
+    """A browser keeps its connections alive: Ctrl-C must not wait for it to let go of them."""
+    server = cdn.CloudFrontServer(cdn.CloudFront(client, ORIGIN, handler=function, cache=None), port=0)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    with socket.create_connection(server.server_address[:2], timeout=60) as viewer:
+        viewer.sendall(b"GET /about/index.html HTTP/1.1\r\nHost: cdn\r\n\r\n")
+        assert viewer.recv(12) == b"HTTP/1.1 404"  # answered, and the connection stays open
+        server.shutdown()
+        closing = threading.Thread(target=server.server_close)
+        closing.start()
+        closing.join(timeout=10)
+        assert not closing.is_alive()
+
+
 class FailingS3:
     """An origin S3 client whose every read raises `error`."""
 
