@@ -616,6 +616,14 @@ def test_a_leading_double_slash_reaches_the_function_as_sent(client, function):
     assert function.calls == [(f"//176x/{LANDSCAPE}", "404")]
 
 
+def status_line_for(client, function, request_line: bytes) -> bytes:
+    """The status line an emulator answers this raw request line with (the rest of the request is a Host)."""
+    with serving(client, function) as url:
+        with socket.create_connection((s3.LOOPBACK, urlsplit(url).port), timeout=60) as viewer:
+            viewer.sendall(request_line + b"\r\nHost: cdn\r\nConnection: close\r\n\r\n")
+            return viewer.makefile("rb").readline()
+
+
 # Bytes that http.server's ISO-8859-1 reading of the request line makes white space (\x85, \xa0), which UTF-8 holds:
 # voil\u00e0 is C3 A0, \u00c5 C3 85; and \xa0 sent alone is ISO-8859-1's no-break space.
 @pytest.mark.parametrize("path", ["/179x/caf\u00e9.jpg", "/179x/voil\u00e0.jpg", "/179x/\u00c5s.jpg",
@@ -623,12 +631,17 @@ def test_a_leading_double_slash_reaches_the_function_as_sent(client, function):
 @pytest.mark.parametrize("encoding", ["utf-8", "iso-8859-1"])
 def test_a_raw_non_ascii_path_reaches_the_function_as_utf_8(client, function, path, encoding):
     """As from CloudFront, which hands on a path's raw UTF-8 as it came and turns raw ISO-8859-1 into UTF-8."""
-    with serving(client, function) as url:
-        with socket.create_connection((s3.LOOPBACK, urlsplit(url).port), timeout=60) as viewer:
-            viewer.sendall(b"GET " + path.encode(encoding) + b" HTTP/1.1\r\nHost: cdn\r\nConnection: close\r\n\r\n")
-            status_line = viewer.makefile("rb").readline()
+    status_line = status_line_for(client, function, b"GET " + path.encode(encoding) + b" HTTP/1.1")
     assert status_line.startswith(b"HTTP/1.1 404 ")
     assert function.calls == [(path, "404")]
+
+
+@pytest.mark.parametrize("request_line", [b"GET\t/184x/a.jpg\tHTTP/1.1", b"GET  /184x/a.jpg HTTP/1.1"],
+                         ids=["tabs", "two-spaces"])
+def test_a_request_line_not_split_at_single_spaces_is_read_as_http_server_reads_it(client, function, request_line):
+    """Its target is then http.server's second word: the path, not the method or the version."""
+    assert status_line_for(client, function, request_line).startswith(b"HTTP/1.1 404 ")
+    assert function.calls == [("/184x/a.jpg", "404")]
 
 
 @pytest.mark.parametrize(("width", "query"), [(177, ""), (178, "?v=2")])
