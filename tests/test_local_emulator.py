@@ -644,13 +644,14 @@ def test_a_request_line_not_split_at_single_spaces_is_read_as_http_server_reads_
     assert function.calls == [("/184x/a.jpg", "404")]
 
 
-@pytest.mark.parametrize(("width", "query"), [(177, ""), (178, "?v=2")])
+@pytest.mark.parametrize(("width", "scheme", "query"), [(177, "http", ""), (178, "http", "?v=2"), (187, "https", "")])
 def test_a_request_through_a_proxy_naming_the_whole_url_reaches_the_function_as_its_path(client, function, width,
-                                                                                         query):
+                                                                                         scheme, query):
     with serving(client, function) as url:
-        connection = http.client.HTTPConnection(urlsplit(url).netloc, timeout=60)
+        netloc = urlsplit(url).netloc
+        connection = http.client.HTTPConnection(netloc, timeout=60)
         try:
-            connection.request("GET", f"{url}/{width}x/{LANDSCAPE}{query}")
+            connection.request("GET", f"{scheme}://{netloc}/{width}x/{LANDSCAPE}{query}")
             response = connection.getresponse()
             answer = (response.status, decoded(response.read()).width)
         finally:
