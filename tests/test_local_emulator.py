@@ -816,6 +816,11 @@ def test_a_request_is_logged_with_its_time_in_milliseconds(monkeypatch, capsys):
     assert capsys.readouterr().err == "GET  /x  200  s3  1500 ms\n"
 
 
+def test_each_viewer_request_is_logged_with_what_answered_it_before_the_answer_leaves(cdn_url, capsys):
+    fetch(f"{cdn_url}/about/index.html")
+    assert re.fullmatch(r"GET  /about/index\.html  404  pass-through  \d+ ms\n", capsys.readouterr().err)
+
+
 def test_a_built_event_has_the_shape_of_the_shipped_events():
     origin = cdn.Origin(DERIVATIVES, REGION, {"x-originals-bucket": ORIGINALS})
     miss = cdn.S3Miss(404, "NoSuchKey", "REQUESTID", "HOSTID")
