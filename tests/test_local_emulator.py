@@ -9,6 +9,8 @@ import os
 import re
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import urllib.error
 import zlib
@@ -1167,6 +1169,19 @@ def test_the_demo_uploads_the_samples_to_an_embedded_s3_and_names_what_only_a_st
     assert gallery_notes == [{sample.key: sample.note for sample in samples.SAMPLES}]
     [distribution] = served
     assert (type(distribution.cache), distribution.missing_as_403) == (ResponseCache, False)
+
+
+def test_python_m_local_cdn_help_says_what_it_is_and_lists_the_flags():
+    """docs/LOCAL.md's `python -m local.cdn --help`, run as a developer runs it."""
+    # Wide enough that argparse wraps no line (it would break origin-response at its hyphen).
+    done = subprocess.run([sys.executable, "-m", "local.cdn", "--help"], cwd=README.parent, capture_output=True,
+                          text=True, timeout=60, env=os.environ | {"COLUMNS": "1000"})
+    assert done.returncode == 0
+    help_text = " ".join(done.stdout.split())
+    assert help_text.startswith("usage: python -m local.cdn [-h] [--port PORT] ")
+    assert "A local CloudFront in front of the derivatives bucket, with the origin-response function attached." in (
+        help_text)
+    assert all(cdn.header_flag(header) in help_text for header in cdn.CONFIG_HEADERS)
 
 
 def test_by_default_the_cdn_is_on_8080_and_the_embedded_s3_on_any_free_port():
