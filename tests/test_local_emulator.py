@@ -1142,6 +1142,16 @@ def test_the_banner_says_where_the_cdn_and_its_s3_are_and_what_to_try(client, en
         socket.create_connection((s3.LOOPBACK, urlsplit(url).port), timeout=60).close()
 
 
+def test_by_default_the_origin_and_viewer_headers_come_from_the_projects_template(client, endpoint_url, served,
+                                                                                   capsys):
+    cdn.main(["--port", "0", "--endpoint-url", endpoint_url, "--originals-bucket", ORIGINALS,
+              "--derivatives-bucket", DERIVATIVES])
+    [distribution] = served
+    assert set(distribution.origin.custom_headers) == {"x-originals-bucket", *cdn.CONFIG_HEADERS}
+    policy = template.viewer_headers(template.load_template(template.DEFAULT_TEMPLATE))
+    assert distribution.viewer_headers == policy != template.ViewerHeaders()
+
+
 def test_the_demo_uploads_the_samples_to_an_embedded_s3_and_names_what_only_a_stack_knows(served, gallery_notes,
                                                                                            capsys, tmp_path):
     stack = tmp_path / "stack.yaml"
