@@ -7,6 +7,7 @@ import io
 import logging
 import os
 import re
+import select
 import socket
 import struct
 import subprocess
@@ -1150,6 +1151,22 @@ def test_by_default_the_origin_and_viewer_headers_come_from_the_projects_templat
     assert set(distribution.origin.custom_headers) == {"x-originals-bucket", *cdn.CONFIG_HEADERS}
     policy = template.viewer_headers(template.load_template(template.DEFAULT_TEMPLATE))
     assert distribution.viewer_headers == policy != template.ViewerHeaders()
+
+
+def test_the_banner_is_flushed_before_the_cdn_serves_so_that_a_pipe_or_a_log_file_shows_it(endpoint_url, tmp_path):
+    """As `make demo > demo.log &` needs: Python buffers what it writes to anything but a terminal."""
+    command = [sys.executable, "-m", "local.cdn", "--port", "0", "--endpoint-url", endpoint_url,
+               "--originals-bucket", ORIGINALS, "--derivatives-bucket", DERIVATIVES,
+               "--template", str(tmp_path / "no-template.yaml")]
+    buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}  # as by default
+    with subprocess.Popen(command, cwd=README.parent, env=buffered, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL) as demo:
+        try:
+            readable, _, _ = select.select([demo.stdout], [], [], 60)
+            first = demo.stdout.readline() if readable else b""
+        finally:
+            demo.terminate()
+    assert first.startswith(b"Local image CDN on http://127.0.0.1:")
 
 
 def test_the_demo_uploads_the_samples_to_an_embedded_s3_and_names_what_only_a_stack_knows(served, gallery_notes,
