@@ -603,6 +603,16 @@ def test_a_head_after_a_get_the_function_rendered_is_a_hit_with_the_bodys_length
         (name, value) for name, value in rendered.headers if name != "X-Amz-Cf-Id"]  # the rest as the GET had them
 
 
+def test_an_s3_hit_carries_s3s_type_cache_control_and_validators(client):
+    """docs/LOCAL.md: Content-Type, Cache-Control, ETag and Last-Modified, as S3 sent them."""
+    client.put_object(Bucket=DERIVATIVES, Key="185x/hit.jpg", Body=b"stored", ContentType="image/jpeg",
+                      CacheControl="max-age=60")
+    sent = client.head_object(Bucket=DERIVATIVES, Key="185x/hit.jpg")["ResponseMetadata"]["HTTPHeaders"]
+    hit = cdn.CloudFront(client, ORIGIN, handler=edge_handler, cache=None).answer("GET", "/185x/hit.jpg", "127.0.0.1")
+    assert [hit.header(name) for name in ("content-type", "cache-control", "etag", "last-modified")] == [
+        "image/jpeg", "max-age=60", sent["etag"], sent["last-modified"]]
+
+
 def test_a_head_that_s3_answers_is_not_sent_the_object(client):
     """S3 is asked for the head alone: the answer holds no body, only the length S3 names."""
     client.put_object(Bucket=DERIVATIVES, Key="186x/head.jpg", Body=b"stored", ContentType="image/jpeg")
