@@ -100,9 +100,8 @@ def decoded(data: bytes, job: Job, pipeline: Pipeline) -> tuple[Image.Image, tup
 def apply_draft(image: Image.Image, job: Job, gap: float) -> tuple[float, float]:
     """edge.image.steps.reduce_on_decode with its DRAFT_GAP as a parameter."""
     stored_w, stored_h = image.size
-    request = edge.image.steps.jpeg_draft_request(image.size, edge.image.steps.decode_scale(job.geometry, gap))
-    drafted = None if request is None else image.draft(image.mode, request)
-    return (1.0, 1.0) if drafted is None else (drafted[1][2] / stored_w, drafted[1][3] / stored_h)
+    box = edge.image.steps.jpeg_draft(image, edge.image.steps.decode_scale(job.geometry, gap))
+    return (1.0, 1.0) if box is None else (box[2] / stored_w, box[3] / stored_h)
 
 
 def scaled_webp(data: bytes, image: Image.Image, job: Job, gap: float) -> tuple[Image.Image, tuple[float, float]]:

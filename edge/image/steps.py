@@ -56,14 +56,21 @@ def reduce_on_decode(frame: Frame) -> Frame:
     if image.format not in JPEG_FORMATS or frame.geometry.is_identity or not image.quantization:
         return frame
     stored_size = image.size  # draft() sets the decoded one
-    request = jpeg_draft_request(stored_size, decode_scale(frame.geometry))
-    drafted = None if request is None else image.draft(image.mode, request)
-    if drafted is None:
+    box = jpeg_draft(image, decode_scale(frame.geometry))
+    if box is None:
         return frame
     # Pillow's box is exact; the decoded width over the stored one is not (the partial
     # pixel), and a region mapped by it drifts by up to half an output pixel.
-    _, box = drafted
     return replace(frame, placement=Placement.of(box, stored_size))
+
+
+def jpeg_draft(image: Image.Image, scale: float) -> Region | None:
+    """Set libjpeg to decode at the smallest of its scales that keeps at least `scale` of the stored size
+    (jpeg_draft_request): the stored image's box in the decoded one's pixels, as draft() reports it. None when
+    no scale is that small, or when the pixels are read already."""
+    request = jpeg_draft_request(image.size, scale)
+    drafted = None if request is None else image.draft(image.mode, request)
+    return None if drafted is None else drafted[1]
 
 
 def jpeg_draft_request(stored_size: tuple[int, int], scale: float) -> tuple[int, int] | None:
