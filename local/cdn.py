@@ -236,7 +236,10 @@ class CloudFront:
         then with the response headers policy's headers. `request` holds the viewer's request headers."""
         request = request or {}
         cf_id = request_id()
-        if method not in VIEWER_METHODS:
+        if not raw_path.startswith("/"):  # `*`, a relative path or another scheme's URL: no key to look up
+            answer = cloudfront_error_answer(400, "BadRequest", ("the request target is neither a path nor an"
+                                                                 " http(s) URL",))
+        elif method not in VIEWER_METHODS:
             answer = cloudfront_error_answer(403, "Error", ("the distribution allows GET and HEAD only",))
         else:
             answer = self.cached_or_fetched(method, raw_path.split("?", 1)[0].split("#", 1)[0], client_ip, cf_id)

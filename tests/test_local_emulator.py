@@ -674,6 +674,12 @@ def test_a_request_through_a_proxy_naming_the_whole_url_reaches_the_function_as_
     assert function.calls == [(f"/{width}x/{LANDSCAPE}", "404")]
 
 
+@pytest.mark.parametrize("target", [b"*", b"184x/a.jpg", b"ftp://cdn/184x/a.jpg", b"http:/184x/a.jpg"])
+def test_a_request_target_neither_a_path_nor_an_http_url_is_a_400_the_function_never_sees(client, function, target):
+    assert status_line_for(client, function, b"GET " + target + b" HTTP/1.1").startswith(b"HTTP/1.1 400 ")
+    assert function.calls == []
+
+
 def test_a_head_is_cached_for_heads_only(client, function):
     """A HEAD's answer has no body: a second HEAD is a hit, a GET after it still fetches the image.
     (168 px: a size no other test of this module stores, as they share one S3.)"""
