@@ -15,7 +15,7 @@ EDGE_WHEEL_PLATFORMS := manylinux2014_x86_64 manylinux_2_28_x86_64 manylinux_2_3
 EDGE_PRUNED := PIL/_imagingft.*.so PIL/_imagingtk.*.so \
 	pillow.libs/libfreetype-*.so* pillow.libs/libharfbuzz-*.so* pillow.libs/libbrotli*-*.so* pillow.libs/libpng16-*.so*
 
-.PHONY: tools tools-lock build deploy build-EdgeFunction
+.PHONY: tools tools-lock build deploy log-retention build-EdgeFunction
 
 tools: $(TOOLS_VENV)/.installed
 
@@ -46,6 +46,12 @@ endif
 # DEPLOY_ARGS: more sam deploy options for one run, e.g. DEPLOY_ARGS='--parameter-overrides MemorySize=3008'.
 deploy: build
 	$(SAM) deploy $(DEPLOY_ARGS)
+
+# The deployed function's log groups in every region, kept DAYS (docs/DEPLOY.md, Logs). boto3 comes with the SAM CLI.
+# RETENTION_ARGS: more options, e.g. RETENTION_ARGS=--dry-run or RETENTION_ARGS='--stack my-cdn'.
+log-retention: tools
+	@test -n "$(DAYS)" || { echo "usage: make log-retention DAYS=30 [RETENTION_ARGS=--dry-run]"; exit 2; }
+	$(TOOLS_VENV)/bin/python -m ops.log_retention --days "$(DAYS)" $(RETENTION_ARGS)
 
 # Called by `sam build` (BuildMethod: makefile), in the project root, with ARTIFACTS_DIR set.
 build-EdgeFunction:

@@ -12,7 +12,8 @@ import pytest
 from pyflakes import checker, messages
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = sorted(path for folder in ("edge", "local", "bench", "tests") for path in (ROOT / folder).rglob("*.py"))
+SOURCES = sorted(path for folder in ("edge", "local", "ops", "bench", "tests")
+                 for path in (ROOT / folder).rglob("*.py"))
 UNDEFINED = (messages.UndefinedName, messages.UndefinedExport, messages.UndefinedLocal)
 MOST_CHARACTERS_A_LINE = 120
 
@@ -42,6 +43,6 @@ def test_a_name_left_behind_by_a_move_is_found():
 
 
 def test_the_sources_are_found():
-    assert {"edge/handler.py", "bench/measure.py", "local/cdn.py", "tests/test_lint.py"} <= {
+    assert {"edge/handler.py", "bench/measure.py", "local/cdn.py", "ops/log_retention.py", "tests/test_lint.py"} <= {
         str(path.relative_to(ROOT)) for path in SOURCES
     }

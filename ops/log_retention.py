@@ -1,0 +1,142 @@
+"""Give the edge function's log groups a retention, in every region, before its logs pile up there.
+
+    python -m ops.log_retention --days 30 [--stack image-cdn | --function-name NAME] [--dry-run]
+
+Lambda@Edge logs in the region nearest each edge that had a miss, to /aws/lambda/us-east-1.<function>, and
+Lambda creates that group on the region's first miss without a retention, so its logs are kept, and billed,
+forever. A stack in us-east-1 cannot create resources in other regions, so this does it after a deploy: in
+every region the account has enabled, it creates the group where it is not there yet, so that the first miss
+there already logs under the retention, and sets the retention where it differs. Run it again when the account
+enables a region. It changes nothing else, and no other log group.
+"""
+
+import argparse
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+EDGE_REGION = "us-east-1"  # where a Lambda@Edge function is created; its replicas' log group names keep it
+DEFAULT_STACK = "image-cdn"  # samconfig.toml's stack_name
+EDGE_FUNCTION_RESOURCE = "EdgeFunction"  # its logical id in template.yaml
+# The only values CloudWatch Logs' PutRetentionPolicy accepts.
+RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                  3288, 3653)
+
+
+class Failed(Exception):
+    """What stops the whole run, in words for the person running it."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    region: str
+    action: str  # created, set or unchanged; "would create" or "would set" on a dry run; "failed"
+    error: str | None = None  # AWS's error code, where it failed
+
+    def __str__(self) -> str:
+        return f"{self.region:<16} {self.action}" + (f" ({self.error})" if self.error else "")
+
+
+def edge_log_group(function_name: str) -> str:
+    return f"/aws/lambda/{EDGE_REGION}.{function_name}"
+
+
+def stack_function_name(cloudformation, stack: str) -> str:
+    """The physical name of the stack's edge function."""
+    try:
+        found = cloudformation.describe_stack_resource(StackName=stack, LogicalResourceId=EDGE_FUNCTION_RESOURCE)
+    except ClientError as error:
+        raise Failed(f"stack {stack!r} in {EDGE_REGION} has no {EDGE_FUNCTION_RESOURCE}: "
+                     f"{error.response['Error'].get('Message', error)}") from None
+    return found["StackResourceDetail"]["PhysicalResourceId"]
+
+
+def enabled_regions(ec2, partition_regions: Iterable[str]) -> list[str]:
+    """The regions enabled for the account (opt-in ones only once opted in), within the partition's."""
+    enabled = {region["RegionName"] for region in ec2.describe_regions()["Regions"]}
+    return sorted(enabled.intersection(partition_regions))
+
+
+def current_retention(logs, group: str) -> tuple[bool, int | None]:
+    """Whether the group exists in this region, and its retention in days (None: forever)."""
+    for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=group):
+        for found in page["logGroups"]:
+            if found["logGroupName"] == group:  # the prefix also matches longer names, left alone
+                return True, found.get("retentionInDays")
+    return False, None
+
+
+def keep_for(logs, group: str, days: int, dry_run: bool) -> str:
+    """Creates the group if it is missing and gives it `days` of retention; says which it did."""
+    exists, retention = current_retention(logs, group)
+    if retention == days:
+        return "unchanged"
+    if dry_run:
+        return "would set" if exists else "would create"
+    action = "set" if exists else "created"
+    if not exists:
+        try:
+            logs.create_log_group(logGroupName=group)
+        except ClientError as error:
+            # A miss in that region may have created it since it was looked up: then only the retention is new.
+            if error.response["Error"]["Code"] != "ResourceAlreadyExistsException":
+                raise
+            action = "set"
+    logs.put_retention_policy(logGroupName=group, retentionInDays=days)
+    return action
+
+
+def apply_everywhere(session, group: str, days: int, dry_run: bool) -> Iterable[Outcome]:
+    ec2 = session.client("ec2", region_name=EDGE_REGION)
+    partition = session.get_partition_for_region(EDGE_REGION)
+    for region in enabled_regions(ec2, session.get_available_regions("logs", partition_name=partition)):
+        try:
+            yield Outcome(region, keep_for(session.client("logs", region_name=region), group, days, dry_run))
+        except ClientError as error:  # one region refusing (an SCP, say) must not stop the others
+            yield Outcome(region, "failed", error.response["Error"]["Code"])
+
+
+def retention_days(text: str) -> int:
+    if not text.isdigit() or int(text) not in RETENTION_DAYS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of CloudWatch Logs' retentions: "
+                                         f"{', '.join(map(str, RETENTION_DAYS))}")
+    return int(text)
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m ops.log_retention", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--days", type=retention_days, required=True, help="how long each log line is kept")
+    named = parser.add_mutually_exclusive_group()
+    named.add_argument("--stack", default=DEFAULT_STACK, help=f"the deployed stack (default: {DEFAULT_STACK})")
+    named.add_argument("--function-name", help="the edge function's name, in place of looking it up in the stack")
+    parser.add_argument("--dry-run", action="store_true", help="say what would change, and change nothing")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None, session=None) -> int:
+    arguments = parse_arguments(argv)
+    session = session or boto3.Session()
+    try:
+        function_name = arguments.function_name or stack_function_name(
+            session.client("cloudformation", region_name=EDGE_REGION), arguments.stack)
+        group = edge_log_group(function_name)
+        print(f"{group}: {arguments.days} days" + (" (dry run: nothing changes)" if arguments.dry_run else ""))
+        outcomes = []
+        for outcome in apply_everywhere(session, group, arguments.days, arguments.dry_run):
+            print(f"  {outcome}", flush=True)
+            outcomes.append(outcome)
+    except (Failed, BotoCoreError, ClientError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    failed = [outcome.region for outcome in outcomes if outcome.error]
+    if failed:
+        print(f"error: not applied in {', '.join(failed)}; run again once that is fixed", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+import json
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from ops import log_retention
+
+STACK = "image-cdn"
+
+
+@pytest.fixture
+def aws():
+    """moto, with the stack's edge function deployed; yields its name."""
+    with mock_aws():
+        role = boto3.client("iam").create_role(RoleName="edge", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        code = {"Runtime": "python3.13", "Handler": "edge.handler.handler", "Role": role, "Code": {"ZipFile": "x"}}
+        template = {"Resources": {"EdgeFunction": {"Type": "AWS::Lambda::Function", "Properties": code}}}
+        cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+        cloudformation.create_stack(StackName=STACK, TemplateBody=json.dumps(template))
+        yield cloudformation.describe_stack_resource(
+            StackName=STACK, LogicalResourceId="EdgeFunction")["StackResourceDetail"]["PhysicalResourceId"]
+
+
+def commercial_regions() -> list[str]:
+    return sorted(boto3.Session().get_available_regions("logs", partition_name="aws"))
+
+
+def retentions(group: str) -> dict[str, int | None]:
+    """Region: the group's retention in days (None: forever), where the group exists."""
+    found = {}
+    for region in commercial_regions():
+        for existing in boto3.client("logs", region_name=region).describe_log_groups()["logGroups"]:
+            if existing["logGroupName"] == group:
+                found[region] = existing.get("retentionInDays")
+    return found
+
+
+def create_group(region: str, group: str, days: int | None = None) -> None:
+    logs = boto3.client("logs", region_name=region)
+    logs.create_log_group(logGroupName=group)
+    if days is not None:
+        logs.put_retention_policy(logGroupName=group, retentionInDays=days)
+
+
+def test_every_enabled_region_gets_the_group_with_the_retention(aws, capsys):
+    group = f"/aws/lambda/us-east-1.{aws}"
+    create_group("eu-west-1", group)  # created by a miss there: kept forever
+    create_group("ap-south-1", group, 7)
+    create_group("us-west-2", group, 30)
+    assert log_retention.main(["--days", "30"]) == 0
+    assert retentions(group) == dict.fromkeys(commercial_regions(), 30)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{group}: 30 days"
+    actions = dict(line.split() for line in lines[1:])
+    assert (actions.pop("eu-west-1"), actions.pop("ap-south-1"), actions.pop("us-west-2")) == ("set", "set",
+                                                                                                "unchanged")
+    assert set(actions.values()) == {"created"}
+    assert "us-gov-west-1" not in actions and "cn-north-1" not in actions  # other partitions: not this account's
+
+
+def test_a_second_run_changes_nothing(aws, capsys):
+    assert log_retention.main(["--days", "14"]) == 0
+    capsys.readouterr()
+    assert log_retention.main(["--days", "14"]) == 0
+    assert {line.split()[1] for line in capsys.readouterr().out.splitlines()[1:]} == {"unchanged"}
+
+
+def test_other_log_groups_are_left_alone(aws):
+    group = f"/aws/lambda/us-east-1.{aws}"
+    create_group("us-east-1", group + "-other")  # the same prefix, another function
+    create_group("us-east-1", f"/aws/lambda/{aws}", 3)  # the function's own, from an invoke in us-east-1
+    assert log_retention.main(["--days", "90"]) == 0
+    assert retentions(group + "-other") == {"us-east-1": None}
+    assert retentions(f"/aws/lambda/{aws}") == {"us-east-1": 3}
+
+
+def test_a_dry_run_says_what_would_change_and_changes_nothing(aws, capsys):
+    group = f"/aws/lambda/us-east-1.{aws}"
+    create_group("eu-west-1", group)
+    assert log_retention.main(["--days", "30", "--dry-run"]) == 0
+    assert retentions(group) == {"eu-west-1": None}
+    actions = dict(line.split(maxsplit=1) for line in capsys.readouterr().out.splitlines()[1:])
+    assert actions.pop("eu-west-1") == "would set"
+    assert set(actions.values()) == {"would create"}
+
+
+def test_a_function_named_needs_no_stack():
+    with mock_aws():
+        assert log_retention.main(["--days", "1", "--function-name", "mine"]) == 0
+        assert retentions("/aws/lambda/us-east-1.mine") == dict.fromkeys(commercial_regions(), 1)
+
+
+def test_a_missing_stack_is_a_clear_error(capsys):
+    with mock_aws():
+        assert log_retention.main(["--days", "30", "--stack", "elsewhere"]) == 1
+    assert capsys.readouterr().err.startswith("error: stack 'elsewhere' in us-east-1 has no EdgeFunction: ")
+
+
+@pytest.mark.parametrize("days", ["10", "0", "-1", "thirty", "3654"])
+def test_a_retention_cloudwatch_does_not_offer_is_refused_before_any_call(days, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        log_retention.main(["--days", days], session=object())  # any AWS call would fail on it
+    assert exit_.value.code == 2
+    assert f"{days!r} is not one of CloudWatch Logs' retentions: 1, 3, 5, 7, 14, 30," in capsys.readouterr().err
+
+
+class RefusingRegion:
+    """A session whose logs client in one region is refused every call, as by a service control policy."""
+
+    def __init__(self, refused: str):
+        self.refused, self.session = refused, boto3.Session()
+
+    def __getattr__(self, name):
+        return getattr(self.session, name)
+
+    def client(self, service: str, region_name: str):
+        client = self.session.client(service, region_name=region_name)
+        if service == "logs" and region_name == self.refused:
+            def refuse(*_, **__):
+                raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "denied"}}, "CreateLogGroup")
+            client.create_log_group = refuse
+        return client
+
+
+def test_a_refused_region_is_named_and_the_others_still_get_the_retention(aws, capsys):
+    assert log_retention.main(["--days", "30"], session=RefusingRegion("eu-west-1")) == 1
+    group = f"/aws/lambda/us-east-1.{aws}"
+    assert retentions(group) == {region: 30 for region in commercial_regions() if region != "eu-west-1"}
+    out, err = capsys.readouterr()
+    assert "  eu-west-1        failed (AccessDeniedException)" in out.splitlines()
+    assert err == "error: not applied in eu-west-1; run again once that is fixed\n"
+
+
+def test_a_group_a_miss_creates_meanwhile_still_gets_the_retention(aws):
+    """Looked up as missing, then created by Lambda before this creates it."""
+    group = f"/aws/lambda/us-east-1.{aws}"
+    logs = boto3.client("logs", region_name="eu-west-1")
+    create = logs.create_log_group
+
+    def created_meanwhile(**arguments):
+        create(**arguments)
+        create(**arguments)  # what a miss's group makes of this call: ResourceAlreadyExistsException
+
+    logs.create_log_group = created_meanwhile
+    assert log_retention.keep_for(logs, group, 60, dry_run=False) == "set"
+    assert retentions(group) == {"eu-west-1": 60}
