@@ -25,6 +25,7 @@ import email.utils
 import http
 import io
 import os
+import signal
 import sys
 import threading
 import time
@@ -627,25 +628,34 @@ def serve(args: argparse.Namespace, endpoint_url: str, embedded: bool) -> None:
     except OSError as error:
         sys.exit(f"error: cannot serve on {s3.LOOPBACK}:{args.port}: {error.strerror}; "
                  "choose another port with --port (make demo PORT=...), or 0 for any free one")
-    s3_kind = "embedded moto server" if embedded else "S3"
-    examples = example_urls(server.url, images(originals), headers.get(edge_config.ALLOWED_SIZES))
-    url_width = max(len(url) for url, _ in examples)
-    print("\n".join([
-        f"Local image CDN on {server.url}/   (Ctrl-C stops it)",
-        f"  S3:      {s3_kind} at {endpoint_url}",
-        f"           originals in {args.originals_bucket}, derivatives in {args.derivatives_bucket}",
-        *describe_origin(origin, configured, args.template),
-        describe_edge(cache is not None, args.missing_as_403),
-        "", "Try:", *(f"  {url:<{url_width}}  {what}" for url, what in examples),
-        "", "Each request is logged below with what answered it: cache (the edge's copy), s3 (the stored",
-        "derivative), lambda (the function's render), pass-through, gallery, or a CloudFront error's name.",
-    ]) + "\n", flush=True)
+    # `make demo &` is stopped with SIGTERM (a shell starts background jobs with SIGINT ignored): as Ctrl-C, it
+    # closes the server and the embedded S3 and exits 0, where Python's default would end it at once with 143.
+    # Set before the banner, which tells a script that the CDN is up.
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
+        s3_kind = "embedded moto server" if embedded else "S3"
+        examples = example_urls(server.url, images(originals), headers.get(edge_config.ALLOWED_SIZES))
+        url_width = max(len(url) for url, _ in examples)
+        print("\n".join([
+            f"Local image CDN on {server.url}/   (Ctrl-C stops it)",
+            f"  S3:      {s3_kind} at {endpoint_url}",
+            f"           originals in {args.originals_bucket}, derivatives in {args.derivatives_bucket}",
+            *describe_origin(origin, configured, args.template),
+            describe_edge(cache is not None, args.missing_as_403),
+            "", "Try:", *(f"  {url:<{url_width}}  {what}" for url, what in examples),
+            "", "Each request is logged below with what answered it: cache (the edge's copy), s3 (the stored",
+            "derivative), lambda (the function's render), pass-through, gallery, or a CloudFront error's name.",
+        ]) + "\n", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         server.server_close()
+
+
+def interrupt(signum: int, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1186,6 +1186,21 @@ def test_the_banner_is_flushed_before_the_cdn_serves_so_that_a_pipe_or_a_log_fil
     assert first.startswith(b"Local image CDN on http://127.0.0.1:")
 
 
+def test_sigterm_stops_the_cdn_as_ctrl_c_does(endpoint_url, tmp_path):
+    """As `make demo &` is stopped: it says so and exits 0, where Python's default exits 143 without a word."""
+    command = [sys.executable, "-m", "local.cdn", "--port", "0", "--endpoint-url", endpoint_url,
+               "--originals-bucket", ORIGINALS, "--derivatives-bucket", DERIVATIVES,
+               "--template", str(tmp_path / "no-template.yaml")]
+    with subprocess.Popen(command, cwd=README.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as demo:
+        try:
+            readable, _, _ = select.select([demo.stdout], [], [], 60)
+            assert readable and demo.stdout.readline().startswith(b"Local image CDN on ")
+        finally:
+            demo.terminate()
+        _, err = demo.communicate(timeout=60)
+    assert (demo.returncode, err) == (0, b"stopped\n")
+
+
 def test_the_demo_uploads_the_samples_to_an_embedded_s3_and_names_what_only_a_stack_knows(served, gallery_notes,
                                                                                            capsys, tmp_path):
     stack = tmp_path / "stack.yaml"
