@@ -53,8 +53,11 @@ class PassThrough:
 
 
 def probe_environment(cache_dir: Path) -> dict:
-    """The environment of a fresh probe interpreter: its bytecode cached beside the corpus."""
-    return {**os.environ, "PYTHONPYCACHEPREFIX": str(cache_dir / "pycache")}
+    """The environment of a fresh probe interpreter: its bytecode cached beside the corpus, and written there even
+    where the shell says not to (PYTHONDONTWRITEBYTECODE): Lambda runs compiled bytecode, and a probe that compiled
+    every module it imports would time the compiler."""
+    environment = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    return {**environment, "PYTHONPYCACHEPREFIX": str(cache_dir / "pycache")}
 
 
 def measure(repo: Path, env: dict, interpreters: int = 15) -> PassThrough:
