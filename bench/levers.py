@@ -12,7 +12,7 @@ against the float reference of bench/quality.py.
 
 Usage: python -m bench.levers [--repetitions N] [--only SECTION,...] [--cache DIR]
 Sections: check, draft, webpdecode, heap, pngdecode, filter, orientation, jpeg, webp, avif, png, projection,
-ceiling, sequential.
+ceiling, sequential, imports, clients, order.
 The report goes to bench/results/levers.md, or levers-<sections>.md for --only.
 """
 
@@ -34,7 +34,7 @@ from bench.corpus import CorpusFile, ensure_corpus
 from bench.job import Job, frame_options, make_job
 from bench.measure import judged_ssim, progress
 from bench.passthrough import fresh_interpreter, probe_environment
-from bench.quality import Reference
+from bench.quality import Reference, as_seen, score
 from bench.report import BASELINE_SPEEDUP_TARGET
 from bench.timing import interleaved_times, rotated
 
@@ -654,11 +654,98 @@ def projection_summary(rows: list[Row]) -> list[str]:
     return lines + [""]
 
 
+# --- what a miss pays around its pixels: imports, clients, the order of steps ------
+
+EAGER_IMPORTS = ("edge.image", "edge.storage")  # Pillow and the engine, boto3 and the S3 module
+IMPORT_PROBE = """
+import importlib, json, sys, time
+started = time.perf_counter()
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+print(json.dumps({"ms": (time.perf_counter() - started) * 1000}))
+"""
+
+
+def imports_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
+    """A cold start's imports, in fresh interpreters taking turns: edge.handler as it is, which leaves Pillow and
+    boto3 to the container's first miss, so that one serving only pass-throughs never pays them, against a
+    handler importing them up front, as every cold start then would."""
+    variants = {"lazy: edge.handler": ["edge.handler"], "eager: edge.handler, edge.image, edge.storage":
+                ["edge.handler", *EAGER_IMPORTS]}
+    environment = probe_environment(REPO / ".cache")
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for round_index in range(-1, repetitions):  # round -1 writes the bytecode cache, untimed
+        for name in rotated(list(variants), round_index):
+            probe = fresh_interpreter(["-c", IMPORT_PROBE, *variants[name]], REPO, environment, name)
+            if round_index >= 0:
+                times[name].append(probe["ms"])
+    return "Imports on a cold start (fresh interpreters)", [Row("import", name, times[name], 0, None)
+                                                            for name in variants]
+
+
+def clients_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
+    """A miss's S3 client: the one edge.storage keeps per container, against one built for each miss. Building
+    only: a new client's first calls also open new TLS connections, which this offline machine cannot time."""
+    from edge import storage
+
+    def built_for_each_miss():
+        storage.forget_clients()
+        return storage.s3_client("us-east-1")
+
+    runs = {"kept per container (edge.storage)": lambda: storage.s3_client("us-east-1"),
+            "built for each miss": built_for_each_miss}
+    for run in runs.values():  # boto3's first client in a process also reads its service models: not timed
+        run()
+    times = interleaved_times(runs, repetitions)
+    return "An S3 client for each miss", [Row("S3 client", name, times[name], 0, None) for name in runs]
+
+
+@contextmanager
+def steps_in_order(order: tuple):
+    """edge.image.steps.STEPS in another order, for the duration of one call (run_steps reads it at each call)."""
+    today = edge.image.steps.STEPS
+    edge.image.steps.STEPS = order
+    try:
+        yield
+    finally:
+        edge.image.steps.STEPS = today
+
+
+def composited_first(steps: tuple) -> tuple:
+    """The steps with the composite onto white (to_output_mode) moved before the crop and the resize."""
+    rest = tuple(step for step in steps if step is not edge.image.steps.to_output_mode)
+    at = rest.index(edge.image.steps.to_working_mode) + 1
+    return rest[:at] + (edge.image.steps.to_output_mode,) + rest[at:]
+
+
+ORDER_WORKLOADS = (("png-rgba", "800x,jpeg"), ("png-rgba", "320x,jpeg"))
+
+
+def order_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
+    """A transparent original to JPEG through edge.image.render: composited onto white after the resize, on the
+    output's pixels (today), against before it, on the decoded pixels. SSIM here is against today's output."""
+    rows = []
+    for name, spec in ORDER_WORKLOADS:
+        data = corpus.data(name)
+        convert = engine_ours.prepare(make_job(data, spec))
+
+        def first(run=convert):
+            with steps_in_order(composited_first(edge.image.steps.STEPS)):
+                return run(data)
+
+        runs = {"composite after the resize (today)": lambda run=convert: run(data), "composite first": first}
+        today = as_seen(convert(data))
+        rows += compare(f"{name} {spec}", runs, repetitions, lambda _, output: score(today, as_seen(output)))
+        progress(f"levers: order {name} {spec}")
+    return "The order of the composite and the resize", rows
+
+
 SECTIONS = {
     "check": check_section, "draft": draft_section, "webpdecode": webp_decode_section, "heap": heap_section,
     "pngdecode": png_decode_section, "filter": filter_section, "orientation": orientation_section,
     "jpeg": jpeg_section, "webp": webp_section, "avif": avif_section, "png": png_section,
     "projection": projection_section, "ceiling": ceiling_section, "sequential": sequential_section,
+    "imports": imports_section, "clients": clients_section, "order": order_section,
 }
 SUMMARIES = {"projection": projection_summary, "ceiling": ceiling_summary, "sequential": sequential_summary}
 
