@@ -40,6 +40,7 @@ help:
 	@echo "make bench-levers  each lever of issue 5 on our engine alone (one section: BENCH_ARGS=\"--only ceiling\")"
 	@echo "make build    sam build, without Docker; prints the artifact's size"
 	@echo "make deploy   sam build && sam deploy (needs AWS credentials; DEPLOY_ARGS for one run's options); the SAM CLI lands in .venv-tools"
+	@echo "make purge KEY=photos/cat.jpg   delete an original's derivatives and invalidate their URLs (PURGE_ARGS=--dry-run)"
 	@echo "make log-retention DAYS=30   keep the deployed function's logs DAYS in every region (RETENTION_ARGS=--dry-run)"
 	@echo "make clean    remove the venvs, test caches, sam build's output and out/"
 	@echo "make bench-clean  remove the bench venv, its downloaded corpus and bench/results"

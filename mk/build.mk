@@ -15,7 +15,7 @@ EDGE_WHEEL_PLATFORMS := manylinux2014_x86_64 manylinux_2_28_x86_64 manylinux_2_3
 EDGE_PRUNED := PIL/_imagingft.*.so PIL/_imagingtk.*.so \
 	pillow.libs/libfreetype-*.so* pillow.libs/libharfbuzz-*.so* pillow.libs/libbrotli*-*.so* pillow.libs/libpng16-*.so*
 
-.PHONY: tools tools-lock build deploy log-retention build-EdgeFunction
+.PHONY: tools tools-lock build deploy purge log-retention build-EdgeFunction
 
 tools: $(TOOLS_VENV)/.installed
 
@@ -46,6 +46,12 @@ endif
 # DEPLOY_ARGS: more sam deploy options for one run, e.g. DEPLOY_ARGS='--parameter-overrides MemorySize=3008'.
 deploy: build
 	$(SAM) deploy $(DEPLOY_ARGS)
+
+# An original's derivatives deleted and their URLs invalidated, after it is replaced or taken down (docs/DEPLOY.md,
+# "Replacing an original"). PURGE_ARGS: more options, e.g. PURGE_ARGS=--dry-run or PURGE_ARGS='--stack my-cdn'.
+purge: tools
+	@test -n "$(KEY)" || { echo "usage: make purge KEY=photos/cat.jpg [PURGE_ARGS=--dry-run]"; exit 2; }
+	$(TOOLS_VENV)/bin/python -m ops.purge "$(KEY)" $(PURGE_ARGS)
 
 # The deployed function's log groups in every region, kept DAYS (docs/DEPLOY.md, Logs). boto3 comes with the SAM CLI.
 # RETENTION_ARGS: more options, e.g. RETENTION_ARGS=--dry-run or RETENTION_ARGS='--stack my-cdn'.

@@ -18,16 +18,12 @@ from dataclasses import dataclass
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-EDGE_REGION = "us-east-1"  # where a Lambda@Edge function is created; its replicas' log group names keep it
-DEFAULT_STACK = "image-cdn"  # samconfig.toml's stack_name
+from ops.stack import DEFAULT_STACK, EDGE_REGION, Failed, resource_id
+
 EDGE_FUNCTION_RESOURCE = "EdgeFunction"  # its logical id in template.yaml
 # The only values CloudWatch Logs' PutRetentionPolicy accepts.
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                   3288, 3653)
-
-
-class Failed(Exception):
-    """What stops the whole run, in words for the person running it."""
 
 
 @dataclass(frozen=True)
@@ -42,16 +38,6 @@ class Outcome:
 
 def edge_log_group(function_name: str) -> str:
     return f"/aws/lambda/{EDGE_REGION}.{function_name}"
-
-
-def stack_function_name(cloudformation, stack: str) -> str:
-    """The physical name of the stack's edge function."""
-    try:
-        found = cloudformation.describe_stack_resource(StackName=stack, LogicalResourceId=EDGE_FUNCTION_RESOURCE)
-    except ClientError as error:
-        raise Failed(f"stack {stack!r} in {EDGE_REGION} has no {EDGE_FUNCTION_RESOURCE}: "
-                     f"{error.response['Error'].get('Message', error)}") from None
-    return found["StackResourceDetail"]["PhysicalResourceId"]
 
 
 def enabled_regions(ec2, partition_regions: Iterable[str]) -> list[str]:
@@ -120,8 +106,8 @@ def main(argv: list[str] | None = None, session=None) -> int:
     arguments = parse_arguments(argv)
     session = session or boto3.Session()
     try:
-        function_name = arguments.function_name or stack_function_name(
-            session.client("cloudformation", region_name=EDGE_REGION), arguments.stack)
+        function_name = arguments.function_name or resource_id(
+            session.client("cloudformation", region_name=EDGE_REGION), arguments.stack, EDGE_FUNCTION_RESOURCE)
         group = edge_log_group(function_name)
         print(f"{group}: {arguments.days} days" + (" (dry run: nothing changes)" if arguments.dry_run else ""))
         outcomes = []
