@@ -3,7 +3,7 @@ import dataclasses
 import pytest
 
 from edge.errors import BadRequest
-from edge.rendition import Rendition, check_limits, decode_path, parse_rendition
+from edge.rendition import LARGEST_DIMENSION, Rendition, check_limits, decode_path, parse_rendition
 
 
 @pytest.mark.parametrize(
@@ -167,6 +167,12 @@ def test_key_length_limit_counts_utf8_bytes():
     assert len(parse_rendition(at_limit).derivative_key.encode()) == 1024
     with pytest.raises(BadRequest):
         parse_rendition(at_limit + "k")
+
+
+def test_largest_dimension_is_the_largest_a_url_can_ask_for():
+    assert parse_rendition(f"/{LARGEST_DIMENSION}x{LARGEST_DIMENSION}/k.jpg").width == LARGEST_DIMENSION == 99999
+    with pytest.raises(BadRequest):
+        parse_rendition(f"/{LARGEST_DIMENSION + 1}x/k.jpg")
 
 
 def test_a_rendition_is_frozen():
