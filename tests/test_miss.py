@@ -177,6 +177,13 @@ def test_time_running_out_is_503_no_store(cat, stored):
     error_case(handler(miss_event("/640x/photos/cat.jpg"), Context(remaining_ms=1500)), "503", "no-store", stored())
 
 
+def test_without_a_lambda_context_the_time_left_is_unbounded(cat, stored):
+    """Outside Lambda (a script, a REPL) no context is passed: a miss is rendered and stored as in Lambda."""
+    response = handler(miss_event("/640x/photos/cat.jpg"), None)
+    assert response["status"] == "200" and header(response, "cache-control") == IMMUTABLE
+    assert list(stored()) == ["640x/photos/cat.jpg"]
+
+
 def test_store_failure_still_serves_the_image_with_no_store(cat, stored, monkeypatch):
     fail_put(monkeypatch, "SlowDown", 503)
     response = handler(miss_event("/640x/photos/cat.jpg"), Context())
