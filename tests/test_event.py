@@ -79,3 +79,9 @@ def test_a_header_entry_without_a_value_is_named_in_the_error():
     """No answer can be made of an event CloudFront could not have sent: a hand-written one's mistake is shown."""
     with pytest.raises(ValueError, match="malformed event: an entry of header 'x-max-frames' has no value"):
         Headers.from_cloudfront({"x-max-frames": [{"key": "X-Max-Frames"}]})
+
+
+def test_an_entry_without_a_key_is_keyed_by_its_header_name():
+    """A hand-written event may give an entry its value only: a response edited from it still names the header."""
+    headers = Headers.from_cloudfront({"via": [{"value": "1.1 a"}]})
+    assert headers.to_cloudfront(frozenset({"via"})) == {"via": [{"key": "via", "value": "1.1 a"}]}
