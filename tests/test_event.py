@@ -85,3 +85,9 @@ def test_an_entry_without_a_key_is_keyed_by_its_header_name():
     """A hand-written event may give an entry its value only: a response edited from it still names the header."""
     headers = Headers.from_cloudfront({"via": [{"value": "1.1 a"}]})
     assert headers.to_cloudfront(frozenset({"via"})) == {"via": [{"key": "via", "value": "1.1 a"}]}
+
+
+def test_an_s3_origin_without_a_domain_name_decodes_as_empty():
+    """Then edge/config.py refuses it as an unrecognised domain, a misconfiguration, not a crash on None."""
+    cf = {"request": {"uri": "/640x/cat.jpg", "origin": {"s3": {}}}, "response": {"status": 404}}
+    assert OriginResponseEvent.from_record(cf).origin.domain_name == ""
