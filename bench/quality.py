@@ -25,10 +25,11 @@ class Reference:
         self.planes = float_planes(data)
         self._cache: dict[tuple, np.ndarray] = {}
 
-    def image(self, size: tuple[int, int], crop: tuple[int, int, int, int]) -> np.ndarray:
-        key = (size, crop)
+    def image(self, size: tuple[int, int], crop: tuple[int, int, int, int], backdrop: float = GREY) -> np.ndarray:
+        """The reference of this region at this size, transparent pixels over `backdrop` (255: JPEG's white)."""
+        key = (size, crop, backdrop)
         if key not in self._cache:
-            self._cache[key] = resized_reference(self.planes, size, crop)
+            self._cache[key] = resized_reference(self.planes, size, crop, backdrop)
         return self._cache[key]
 
     def ssim(self, output: bytes, crop: tuple[int, int, int, int]) -> float:
@@ -77,12 +78,12 @@ def float_planes(data: bytes) -> list[Image.Image]:
     return [Image.fromarray(plane) for plane in planes]
 
 
-def resized_reference(planes: list[Image.Image], size, crop) -> np.ndarray:
+def resized_reference(planes: list[Image.Image], size, crop, backdrop: float = GREY) -> np.ndarray:
     channels = [np.asarray(plane.resize(size, Image.Resampling.LANCZOS, box=crop), dtype=np.float64)
                 for plane in planes]
     if len(channels) == 4:
         coverage = np.clip(channels[3] / 255.0, 0.0, 1.0)
-        channels = [channel + (1.0 - coverage) * GREY for channel in channels[:3]]
+        channels = [channel + (1.0 - coverage) * backdrop for channel in channels[:3]]
     return np.clip(np.stack(channels, axis=2), 0.0, 255.0)
 
 
