@@ -1,6 +1,7 @@
 """Give the edge function's log groups a retention, in every region, before its logs pile up there.
 
-    python -m ops.log_retention --days 30 [--stack image-cdn | --function-name NAME] [--dry-run]
+    python -m ops.log_retention --days 30 [--stack image-cdn | --function-name NAME] [--skip-region REGION ...]
+                                [--dry-run]
 
 Lambda@Edge logs in the region nearest each edge that had a miss, to /aws/lambda/us-east-1.<function>, and
 Lambda creates that group on the region's first miss without a retention, so its logs are kept, and billed,
@@ -40,10 +41,14 @@ def edge_log_group(function_name: str) -> str:
     return f"/aws/lambda/{EDGE_REGION}.{function_name}"
 
 
-def enabled_regions(ec2, partition_regions: Iterable[str]) -> list[str]:
-    """The regions enabled for the account (opt-in ones only once opted in), within the partition's."""
-    enabled = {region["RegionName"] for region in ec2.describe_regions()["Regions"]}
-    return sorted(enabled.intersection(partition_regions))
+def enabled_regions(session, skipped: Iterable[str]) -> list[str]:
+    """The regions enabled for the account (opt-in ones only once opted in), in us-east-1's partition (one AWS
+    answers for: botocore knows a partition by its names' pattern, so a region newer than botocore is kept)."""
+    partition = session.get_partition_for_region(EDGE_REGION)
+    described = session.client("ec2", region_name=EDGE_REGION).describe_regions()["Regions"]
+    return sorted(region["RegionName"] for region in described
+                  if session.get_partition_for_region(region["RegionName"]) == partition
+                  and region["RegionName"] not in skipped)
 
 
 def current_retention(logs, group: str) -> tuple[bool, int | None]:
@@ -75,14 +80,14 @@ def keep_for(logs, group: str, days: int, dry_run: bool) -> str:
     return action
 
 
-def apply_everywhere(session, group: str, days: int, dry_run: bool) -> Iterable[Outcome]:
-    ec2 = session.client("ec2", region_name=EDGE_REGION)
-    partition = session.get_partition_for_region(EDGE_REGION)
-    for region in enabled_regions(ec2, session.get_available_regions("logs", partition_name=partition)):
+def apply_everywhere(session, group: str, days: int, dry_run: bool, skipped: Iterable[str]) -> Iterable[Outcome]:
+    for region in enabled_regions(session, skipped):
         try:
             yield Outcome(region, keep_for(session.client("logs", region_name=region), group, days, dry_run))
-        except ClientError as error:  # one region refusing (an SCP, say) must not stop the others
+        except ClientError as error:  # one region refusing (an SCP, say) or unreachable must not stop the others
             yield Outcome(region, "failed", error.response["Error"]["Code"])
+        except BotoCoreError as error:
+            yield Outcome(region, "failed", type(error).__name__)
 
 
 def retention_days(text: str) -> int:
@@ -98,6 +103,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     named = parser.add_mutually_exclusive_group()
     named.add_argument("--stack", default=DEFAULT_STACK, help=f"the deployed stack (default: {DEFAULT_STACK})")
     named.add_argument("--function-name", help="the edge function's name, in place of looking it up in the stack")
+    parser.add_argument("--skip-region", action="append", default=[], metavar="REGION",
+                        help="a region to leave alone, such as one a service control policy denies (repeatable)")
     parser.add_argument("--dry-run", action="store_true", help="say what would change, and change nothing")
     return parser.parse_args(argv)
 
@@ -111,7 +118,7 @@ def main(argv: list[str] | None = None, session=None) -> int:
         group = edge_log_group(function_name)
         print(f"{group}: {arguments.days} days" + (" (dry run: nothing changes)" if arguments.dry_run else ""))
         outcomes = []
-        for outcome in apply_everywhere(session, group, arguments.days, arguments.dry_run):
+        for outcome in apply_everywhere(session, group, arguments.days, arguments.dry_run, arguments.skip_region):
             print(f"  {outcome}", flush=True)
             outcomes.append(outcome)
     except (Failed, BotoCoreError, ClientError) as error:
@@ -119,7 +126,8 @@ def main(argv: list[str] | None = None, session=None) -> int:
         return 1
     failed = [outcome.region for outcome in outcomes if outcome.error]
     if failed:
-        print(f"error: not applied in {', '.join(failed)}; run again once that is fixed", file=sys.stderr)
+        print(f"error: not applied in {', '.join(failed)}; run again once that is fixed, or leave a region alone"
+              " with --skip-region", file=sys.stderr)
         return 1
     return 0
 

@@ -2,7 +2,7 @@ import json
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
 from ops import log_retention
@@ -24,7 +24,10 @@ def aws():
 
 
 def commercial_regions() -> list[str]:
-    return sorted(boto3.Session().get_available_regions("logs", partition_name="aws"))
+    """The regions moto says are enabled, in the aws partition (moto also lists China's and GovCloud's)."""
+    described = boto3.client("ec2", region_name="us-east-1").describe_regions()["Regions"]
+    return sorted(region["RegionName"] for region in described
+                  if not region["RegionName"].startswith(("cn-", "us-gov-")))
 
 
 def retentions(group: str) -> dict[str, int | None]:
@@ -106,31 +109,49 @@ def test_a_retention_cloudwatch_does_not_offer_is_refused_before_any_call(days, 
     assert f"{days!r} is not one of CloudWatch Logs' retentions: 1, 3, 5, 7, 14, 30," in capsys.readouterr().err
 
 
-class RefusingRegion:
-    """A session whose logs client in one region is refused every call, as by a service control policy."""
+class FailingRegion:
+    """A session whose logs client in one region fails its first call with `error`: refused, as by a service
+    control policy, or unreachable."""
 
-    def __init__(self, refused: str):
-        self.refused, self.session = refused, boto3.Session()
+    def __init__(self, region: str, error: Exception):
+        self.region, self.error, self.session = region, error, boto3.Session()
 
     def __getattr__(self, name):
         return getattr(self.session, name)
 
     def client(self, service: str, region_name: str):
         client = self.session.client(service, region_name=region_name)
-        if service == "logs" and region_name == self.refused:
-            def refuse(*_, **__):
-                raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "denied"}}, "CreateLogGroup")
-            client.create_log_group = refuse
+        if service == "logs" and region_name == self.region:
+            def fail(*_, **__):
+                raise self.error
+            client.get_paginator = fail
         return client
 
 
-def test_a_refused_region_is_named_and_the_others_still_get_the_retention(aws, capsys):
-    assert log_retention.main(["--days", "30"], session=RefusingRegion("eu-west-1")) == 1
+REFUSED = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "denied"}}, "DescribeLogGroups")
+UNREACHABLE = EndpointConnectionError(endpoint_url="https://logs.eu-west-1.amazonaws.com/")
+
+
+@pytest.mark.parametrize(("error", "named"), [(REFUSED, "AccessDeniedException"),
+                                              (UNREACHABLE, "EndpointConnectionError")])
+def test_a_failing_region_is_named_and_the_others_still_get_the_retention(aws, capsys, error, named):
+    assert log_retention.main(["--days", "30"], session=FailingRegion("eu-west-1", error)) == 1
     group = f"/aws/lambda/us-east-1.{aws}"
     assert retentions(group) == {region: 30 for region in commercial_regions() if region != "eu-west-1"}
     out, err = capsys.readouterr()
-    assert "  eu-west-1        failed (AccessDeniedException)" in out.splitlines()
-    assert err == "error: not applied in eu-west-1; run again once that is fixed\n"
+    assert f"  eu-west-1        failed ({named})" in out.splitlines()
+    assert err == ("error: not applied in eu-west-1; run again once that is fixed, or leave a region alone with"
+                   " --skip-region\n")
+
+
+def test_a_skipped_region_is_left_alone(aws, capsys):
+    session = FailingRegion("eu-west-1", REFUSED)
+    assert log_retention.main(["--days", "30", "--skip-region", "eu-west-1", "--skip-region", "ap-south-1"],
+                              session=session) == 0
+    group = f"/aws/lambda/us-east-1.{aws}"
+    assert retentions(group) == {region: 30 for region in commercial_regions()
+                                 if region not in ("eu-west-1", "ap-south-1")}
+    assert "eu-west-1" not in capsys.readouterr().out
 
 
 def test_a_group_a_miss_creates_meanwhile_still_gets_the_retention(aws):
