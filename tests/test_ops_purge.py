@@ -1,3 +1,4 @@
+import functools
 import json
 
 import boto3
@@ -50,21 +51,24 @@ def invalidated(distribution: str) -> list[list[str]]:
     return [batch["InvalidationBatch"]["Paths"]["Items"] for batch in sorted(batches, key=lambda b: b["CreateTime"])]
 
 
-OTHERS = ("640x/archive/photos/cat.jpg", "640x/photos/cat.jpg.bak", "640x/photos/dog.jpg", "photos/cat.jpg")
+OTHERS = ("640x/archive/photos/cat.jpg", "640x/photos/cat.jpg.bak", "640x/photos/dog.jpg", "320x/photos/dog.jpg")
 
 
-def test_every_derivative_of_the_original_goes_and_its_urls_are_invalidated(cdn, capsys):
+def test_every_derivative_of_the_original_goes_and_its_url_at_every_spec_is_invalidated(cdn, capsys):
     store(ORIGINALS, "photos/cat.jpg")
     store(DERIVATIVES, "640x/photos/cat.jpg", "300x300,cover,webp/photos/cat.jpg", *OTHERS)
     assert purge.main(["photos/cat.jpg"]) == 0
     assert stored(DERIVATIVES) == sorted(OTHERS)
-    assert invalidated(cdn) == [["/300x300,cover,webp/photos/cat.jpg", "/640x/photos/cat.jpg"]]
+    # 320x too: a copy the bucket's lifecycle expired may still be at the edges.
+    assert invalidated(cdn) == [["/300x300,cover,webp/photos/cat.jpg", "/320x/photos/cat.jpg", "/640x/photos/cat.jpg"]]
     assert capsys.readouterr().out.splitlines() == [
-        "photos/cat.jpg: 2 derivatives stored; the original is there: each URL renders it again when next asked for",
+        "photos/cat.jpg: stored at 2 of the bucket's 3 specs; the original is there: each URL renders it again when"
+        " next asked for",
         "  300x300,cover,webp/photos/cat.jpg",
         "  640x/photos/cat.jpg",
         f"deleted 2 from {DERIVATIVES}",
-        f"invalidating 2 paths in {cdn} ({invalidated_ids(cdn)[0]}); edges drop them within minutes",
+        f"invalidating 3 paths, every spec as pages spell it, in {cdn} ({invalidated_ids(cdn)[0]}); edges drop them"
+        " within minutes",
     ]
 
 
@@ -74,24 +78,26 @@ def invalidated_ids(distribution: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("key", "paths"), [
-    ("photos/cat.jpg", ["/640x/photos/cat.jpg"]),
-    ("news/2026/a+b photo (1)\u00e9.jpg", ["/640x/news/2026/a%2Bb%20photo%20%281%29%C3%A9.jpg",  # Python's quote
-                                            "/640x/news/2026/a%2Bb%20photo%20(1)%C3%A9.jpg"]),  # encodeURIComponent
-    ("a*b?c#d.jpg", ["/640x/a%2Ab%3Fc%23d.jpg"]),  # a raw * would be a wildcard mid-path: CloudFront refuses it
-    ("it's~.jpg", ["/640x/it%27s~.jpg", "/640x/it's~.jpg"]),
+    ("photos/cat.jpg", {"/640x/photos/cat.jpg"}),
+    ("news/2026/a+b photo (1)\u00e9.jpg", {
+        "/640x/news/2026/a%2Bb%20photo%20(1)%C3%A9.jpg", "/640x/news/2026/a%2Bb+photo+(1)%C3%A9.jpg",  # JavaScript's
+        "/640x/news/2026/a%2Bb%20photo%20%281%29%C3%A9.jpg", "/640x/news/2026/a%2Bb+photo+%281%29%C3%A9.jpg",
+    }),
+    ("a?b#c.jpg", {"/640x/a%3Fb%23c.jpg"}),
+    ("x/a*b.jpg", {"/640x/x/a*"}),  # a raw * is a wildcard, %2A matches nothing: a wildcard cut before either
+    ("it's~.jpg", {"/640x/it's*", "/640x/it%27s*"}),
 ])
 def test_a_derivative_is_invalidated_by_each_spelling_a_page_may_use(key, paths):
-    assert purge.viewer_paths(f"640x/{key}") == paths
+    assert purge.viewer_paths("640x", key) == paths
 
 
-def test_several_originals_at_once_and_one_without_derivatives(cdn, capsys):
+def test_several_originals_at_once_and_one_never_stored(cdn, capsys):
     store(DERIVATIVES, "640x/a.jpg", "640x/b c.png", "640x/kept.jpg")
     assert purge.main(["a.jpg", "b c.png", "none.gif"]) == 0
     assert stored(DERIVATIVES) == ["640x/kept.jpg"]
-    assert invalidated(cdn) == [["/640x/a.jpg", "/640x/b%20c.png"]]
+    assert invalidated(cdn) == [["/640x/a.jpg", "/640x/b%20c.png", "/640x/b+c.png", "/640x/none.gif"]]
     out = capsys.readouterr().out.splitlines()
-    assert "none.gif: 0 derivatives stored; the original is gone: its URLs will answer 404" in out
-    assert "b c.png: 1 derivative stored; the original is gone: its URLs will answer 404" in out
+    assert "none.gif: stored at 0 of the bucket's 1 specs; the original is gone: its URLs will answer 404" in out
 
 
 def test_a_dry_run_says_what_would_go_and_changes_nothing(cdn, capsys):
@@ -102,42 +108,56 @@ def test_a_dry_run_says_what_would_go_and_changes_nothing(cdn, capsys):
     assert capsys.readouterr().out.splitlines()[-1] == "dry run: nothing deleted, 2 paths not invalidated"
 
 
-def test_nothing_stored_is_nothing_to_purge(cdn, capsys):
-    store(DERIVATIVES, *OTHERS)
+def test_an_empty_bucket_is_nothing_to_purge(cdn, capsys):
     assert purge.main(["photos/cat.jpg"]) == 0
-    assert (stored(DERIVATIVES), invalidated(cdn)) == (sorted(OTHERS), [])
-    assert capsys.readouterr().out.splitlines()[-1] == "nothing to purge"
+    assert invalidated(cdn) == []
+    assert capsys.readouterr().out.splitlines()[-1] == "nothing to purge: the derivatives bucket is empty"
 
 
 def test_many_derivatives_are_deleted_and_invalidated_in_batches_within_aws_limits(cdn, monkeypatch):
     monkeypatch.setattr(purge, "DELETED_AT_ONCE", 2)
-    monkeypatch.setattr(purge, "INVALIDATED_AT_ONCE", 3)
+    monkeypatch.setattr(purge, "MOST_PATHS_IN_PROGRESS", 3)
+    monkeypatch.setattr(purge, "INVALIDATION_POLL_SECONDS", 0)
+    looked_at = []
+
+    def get_invalidation(client, **arguments):
+        """moto's status is COMPLETED, where CloudFront's, which botocore's waiter waits for, is Completed."""
+        looked_at.append(arguments["Id"])
+        found = client.__class__.get_invalidation(client, **arguments)
+        return {**found, "Invalidation": {**found["Invalidation"], "Status": "Completed"}}
+
     specs = [f"{width}x" for width in range(100, 105)]
     store(DERIVATIVES, *(f"{spec}/cat.jpg" for spec in specs))
-    assert purge.main(["cat.jpg"]) == 0
+    assert purge.main(["cat.jpg"], session=Overriding("cloudfront", get_invalidation=get_invalidation)) == 0
     assert stored(DERIVATIVES) == []
     assert invalidated(cdn) == [[f"/{spec}/cat.jpg" for spec in specs[:3]], [f"/{spec}/cat.jpg" for spec in specs[3:]]]
+    assert looked_at == invalidated_ids(cdn)[:1]  # the second batch waited for the first to complete
+
+
+def test_a_batch_holds_no_more_wildcards_than_may_be_in_progress(monkeypatch):
+    monkeypatch.setattr(purge, "MOST_WILDCARDS_IN_PROGRESS", 2)
+    assert list(purge.batches(["/a*", "/b", "/c*", "/d*", "/e", "/f*"])) == [["/a*", "/b", "/c*"], ["/d*", "/e", "/f*"]]
 
 
 class Overriding:
-    """A session whose S3 client answers some calls itself, as under a bucket policy that refuses them."""
+    """A session whose client of one service answers some calls itself, as when AWS refuses them."""
 
-    def __init__(self, **calls):
-        self.calls, self.session = calls, boto3.Session()
+    def __init__(self, service: str = "s3", **calls):
+        self.service, self.calls, self.session = service, calls, boto3.Session()
 
     def client(self, service: str, region_name: str):
         client = self.session.client(service, region_name=region_name)
-        if service == "s3":
+        if service == self.service:
             for name, call in self.calls.items():
-                setattr(client, name, call)
+                setattr(client, name, functools.partial(call, client))
         return client
 
 
-def refused_deletes(Bucket, Delete):
+def refused_deletes(client, Bucket, Delete):
     return {"Errors": [{"Key": item["Key"], "Code": "AccessDenied"} for item in Delete["Objects"]]}
 
 
-def refused_look(**_):
+def refused_look(client, **_):
     raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
 
 
@@ -153,7 +173,23 @@ def test_an_original_that_cannot_be_looked_at_is_said_so_and_the_purge_goes_on(c
     assert purge.main(["cat.jpg"], session=Overriding(head_object=refused_look)) == 0
     assert stored(DERIVATIVES) == []
     assert capsys.readouterr().out.startswith(
-        "cat.jpg: 1 derivative stored; the original could not be looked at (Forbidden)\n")
+        "cat.jpg: stored at 1 of the bucket's 1 specs; the original could not be looked at (Forbidden)\n")
+
+
+def refused_invalidation(client, **_):
+    raise ClientError({"Error": {"Code": "TooManyInvalidationsInProgress", "Message": "Too many"}},
+                      "CreateInvalidation")
+
+
+def test_a_purge_whose_invalidation_failed_invalidates_when_run_again(cdn, capsys):
+    store(DERIVATIVES, "640x/cat.jpg", "640x/dog.jpg", "320x/dog.jpg")
+    failing = Overriding("cloudfront", create_invalidation=refused_invalidation)
+    assert purge.main(["cat.jpg"], session=failing) == 1
+    assert (stored(DERIVATIVES), invalidated(cdn)) == (["320x/dog.jpg", "640x/dog.jpg"], [])
+    assert capsys.readouterr().err.endswith("the derivatives are deleted, and the same command invalidates their URLs"
+                                            " when run again\n")
+    assert purge.main(["cat.jpg"]) == 0
+    assert invalidated(cdn) == [["/320x/cat.jpg", "/640x/cat.jpg"]]
 
 
 def test_a_missing_stack_is_a_clear_error(capsys):
