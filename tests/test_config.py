@@ -45,6 +45,8 @@ def test_bucket_region_and_endpoint_from_virtual_hosted_domain(domain, expected)
     "derivs.s3.dualstack-eu-west-1.amazonaws.com", "derivs.s3.dualstack-external-1.amazonaws.com",
     # a region is two letters, one or more words, and a number, each after a hyphen
     "derivs.s3.eu-1.amazonaws.com", "derivs.s3.eu--1.amazonaws.com", "derivs.s3.eu-west.amazonaws.com",
+    # the number is one digit, as the template's OriginalsBucketRegion pattern has it
+    "derivs.s3.eu-west-12.amazonaws.com", "derivs.s3-eu-west-12.amazonaws.com",
 ])
 def test_other_domains_are_a_misconfiguration(domain):
     with pytest.raises(Misconfigured):
