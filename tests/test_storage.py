@@ -3,7 +3,11 @@ botocore, are tested end to end in tests/test_hostile.py.)"""
 
 import dataclasses
 import io
+import os
+import subprocess
+import sys
 import tracemalloc
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -105,6 +109,16 @@ def test_one_client_whether_the_endpoint_flags_are_given_or_left_out():
     assert storage.s3_client("eu-west-1") is storage.s3_client("eu-west-1", fips=False, dualstack=False)
     assert storage.s3_client("eu-west-1", fips=True) is not storage.s3_client("eu-west-1")
     storage.forget_clients()
+
+
+def test_the_clients_retry_in_standard_mode_whatever_botocores_default():
+    """In a fresh interpreter: the first client botocore builds writes its default mode into the shared config's
+    retries, in place, so a test in this process would see a mode the config never named."""
+    code = "from edge import storage; print(storage.s3_client('eu-west-1').meta.config.retries)"
+    env = dict(os.environ, AWS_RETRY_MODE="legacy")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
+                            cwd=Path(__file__).parent.parent)
+    assert result.stdout == "{'mode': 'standard', 'total_max_attempts': 2}\n"
 
 
 def test_forgetting_the_clients_makes_the_next_request_build_its_own():
