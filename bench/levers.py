@@ -24,6 +24,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from unittest.mock import patch
 
 from PIL import ExifTags, Image
 
@@ -700,17 +701,6 @@ def clients_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
     return "An S3 client for each miss", [Row("S3 client", name, times[name], 0, None) for name in runs]
 
 
-@contextmanager
-def steps_in_order(order: tuple):
-    """edge.image.steps.STEPS in another order, for the duration of one call (run_steps reads it at each call)."""
-    today = edge.image.steps.STEPS
-    edge.image.steps.STEPS = order
-    try:
-        yield
-    finally:
-        edge.image.steps.STEPS = today
-
-
 def composited_first(steps: tuple) -> tuple:
     """The steps with the composite onto white (to_output_mode) moved before the crop and the resize."""
     rest = tuple(step for step in steps if step is not edge.image.steps.to_output_mode)
@@ -731,7 +721,8 @@ def order_section(corpus: Corpus, repetitions: int) -> tuple[str, list[Row]]:
         convert = engine_ours.prepare(job)
 
         def first(run=convert):
-            with steps_in_order(composited_first(edge.image.steps.STEPS)):
+            # run_steps reads STEPS at each call
+            with patch.object(edge.image.steps, "STEPS", composited_first(edge.image.steps.STEPS)):
                 return run(data)
 
         runs = {"composite after the resize (today)": lambda run=convert: run(data), "composite first": first}
