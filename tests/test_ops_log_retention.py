@@ -6,6 +6,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
 from ops import log_retention
+from sessions import Overriding
 
 STACK = "image-cdn"
 
@@ -109,23 +110,13 @@ def test_a_retention_cloudwatch_does_not_offer_is_refused_before_any_call(days, 
     assert f"{days!r} is not one of CloudWatch Logs' retentions: 1, 3, 5, 7, 14, 30," in capsys.readouterr().err
 
 
-class FailingRegion:
-    """A session whose logs client in one region fails its first call with `error`: refused, as by a service
+def failing_region(region: str, error: Exception) -> Overriding:
+    """A session whose logs client in `region` fails its first call with `error`: refused, as by a service
     control policy, or unreachable."""
+    def fail(client, *_, **__):
+        raise error
 
-    def __init__(self, region: str, error: Exception):
-        self.region, self.error, self.session = region, error, boto3.Session()
-
-    def __getattr__(self, name):
-        return getattr(self.session, name)
-
-    def client(self, service: str, region_name: str):
-        client = self.session.client(service, region_name=region_name)
-        if service == "logs" and region_name == self.region:
-            def fail(*_, **__):
-                raise self.error
-            client.get_paginator = fail
-        return client
+    return Overriding("logs", region, get_paginator=fail)
 
 
 REFUSED = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "denied"}}, "DescribeLogGroups")
@@ -135,7 +126,7 @@ UNREACHABLE = EndpointConnectionError(endpoint_url="https://logs.eu-west-1.amazo
 @pytest.mark.parametrize(("error", "named"), [(REFUSED, "AccessDeniedException"),
                                               (UNREACHABLE, "EndpointConnectionError")])
 def test_a_failing_region_is_named_and_the_others_still_get_the_retention(aws, capsys, error, named):
-    assert log_retention.main(["--days", "30"], session=FailingRegion("eu-west-1", error)) == 1
+    assert log_retention.main(["--days", "30"], session=failing_region("eu-west-1", error)) == 1
     group = f"/aws/lambda/us-east-1.{aws}"
     assert retentions(group) == {region: 30 for region in commercial_regions() if region != "eu-west-1"}
     out, err = capsys.readouterr()
@@ -145,7 +136,7 @@ def test_a_failing_region_is_named_and_the_others_still_get_the_retention(aws, c
 
 
 def test_a_skipped_region_is_left_alone(aws, capsys):
-    session = FailingRegion("eu-west-1", REFUSED)
+    session = failing_region("eu-west-1", REFUSED)
     assert log_retention.main(["--days", "30", "--skip-region", "eu-west-1", "--skip-region", "ap-south-1"],
                               session=session) == 0
     group = f"/aws/lambda/us-east-1.{aws}"

@@ -1,4 +1,3 @@
-import functools
 import json
 
 import boto3
@@ -7,6 +6,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from ops import purge
+from sessions import Overriding
 
 STACK, ORIGINALS, DERIVATIVES = "image-cdn", "originals", "derivatives"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -140,20 +140,6 @@ def test_a_batch_holds_no_more_wildcards_than_may_be_in_progress(monkeypatch):
     assert list(purge.batches(["/a*", "/b", "/c*", "/d*", "/e", "/f*"])) == [["/a*", "/b", "/c*"], ["/d*", "/e", "/f*"]]
 
 
-class Overriding:
-    """A session whose client of one service answers some calls itself, as when AWS refuses them."""
-
-    def __init__(self, service: str = "s3", **calls):
-        self.service, self.calls, self.session = service, calls, boto3.Session()
-
-    def client(self, service: str, region_name: str):
-        client = self.session.client(service, region_name=region_name)
-        if service == self.service:
-            for name, call in self.calls.items():
-                setattr(client, name, functools.partial(call, client))
-        return client
-
-
 def refused_deletes(client, Bucket, Delete):
     return {"Errors": [{"Key": item["Key"], "Code": "AccessDenied"} for item in Delete["Objects"]]}
 
@@ -164,14 +150,14 @@ def refused_look(client, **_):
 
 def test_a_derivative_not_deleted_stops_the_purge_before_any_invalidation(cdn, capsys):
     store(DERIVATIVES, "640x/cat.jpg")
-    assert purge.main(["cat.jpg"], session=Overriding(delete_objects=refused_deletes)) == 1
+    assert purge.main(["cat.jpg"], session=Overriding("s3", delete_objects=refused_deletes)) == 1
     assert invalidated(cdn) == []
     assert capsys.readouterr().err == "error: not deleted, so nothing invalidated: 640x/cat.jpg: AccessDenied\n"
 
 
 def test_an_original_that_cannot_be_looked_at_is_said_so_and_the_purge_goes_on(cdn, capsys):
     store(DERIVATIVES, "640x/cat.jpg")
-    assert purge.main(["cat.jpg"], session=Overriding(head_object=refused_look)) == 0
+    assert purge.main(["cat.jpg"], session=Overriding("s3", head_object=refused_look)) == 0
     assert stored(DERIVATIVES) == []
     assert capsys.readouterr().out.startswith(
         "cat.jpg: stored at 1 of the bucket's 1 specs; the original could not be looked at (Forbidden)\n")
