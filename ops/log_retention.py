@@ -19,9 +19,8 @@ from dataclasses import dataclass
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops.stack import DEFAULT_STACK, EDGE_REGION, Failed, resource_id
+from ops.stack import EDGE_REGION, Failed, add_function_arguments, edge_function_name
 
-EDGE_FUNCTION_RESOURCE = "EdgeFunction"  # its logical id in template.yaml
 # The only values CloudWatch Logs' PutRetentionPolicy accepts.
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                   3288, 3653)
@@ -100,9 +99,7 @@ def retention_days(text: str) -> int:
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m ops.log_retention", description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=retention_days, required=True, help="how long each log line is kept")
-    named = parser.add_mutually_exclusive_group()
-    named.add_argument("--stack", default=DEFAULT_STACK, help=f"the deployed stack (default: {DEFAULT_STACK})")
-    named.add_argument("--function-name", help="the edge function's name, in place of looking it up in the stack")
+    add_function_arguments(parser)
     parser.add_argument("--skip-region", action="append", default=[], metavar="REGION",
                         help="a region to leave alone, such as one a service control policy denies (repeatable)")
     parser.add_argument("--dry-run", action="store_true", help="say what would change, and change nothing")
@@ -113,9 +110,7 @@ def main(argv: list[str] | None = None, session=None) -> int:
     arguments = parse_arguments(argv)
     session = session or boto3.Session()
     try:
-        function_name = arguments.function_name or resource_id(
-            session.client("cloudformation", region_name=EDGE_REGION), arguments.stack, EDGE_FUNCTION_RESOURCE)
-        group = edge_log_group(function_name)
+        group = edge_log_group(edge_function_name(session, arguments))
         print(f"{group}: {arguments.days} days" + (" (dry run: nothing changes)" if arguments.dry_run else ""))
         outcomes = []
         for outcome in apply_everywhere(session, group, arguments.days, arguments.dry_run, arguments.skip_region):

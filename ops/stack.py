@@ -1,9 +1,12 @@
 """What the ops commands read of the deployed stack, and how they fail."""
 
+import argparse
+
 from botocore.exceptions import ClientError
 
 EDGE_REGION = "us-east-1"  # where a Lambda@Edge function, and so the whole stack, is created
 DEFAULT_STACK = "image-cdn"  # samconfig.toml's stack_name
+EDGE_FUNCTION_RESOURCE = "EdgeFunction"  # its logical id in template.yaml
 
 
 class Failed(Exception):
@@ -34,3 +37,16 @@ def outputs(cloudformation, stack: str, *names: str) -> dict[str, str]:
     if missing:
         raise Failed(f"stack {stack!r} has no output {', '.join(missing)}: is it this project's?")
     return {name: found[name] for name in names}
+
+
+def add_function_arguments(parser: argparse.ArgumentParser) -> None:
+    """--stack, or --function-name in its place: how a command names the edge function."""
+    named = parser.add_mutually_exclusive_group()
+    named.add_argument("--stack", default=DEFAULT_STACK, help=f"the deployed stack (default: {DEFAULT_STACK})")
+    named.add_argument("--function-name", help="the edge function's name, in place of looking it up in the stack")
+
+
+def edge_function_name(session, arguments: argparse.Namespace) -> str:
+    """The function add_function_arguments' options name."""
+    return arguments.function_name or resource_id(
+        session.client("cloudformation", region_name=EDGE_REGION), arguments.stack, EDGE_FUNCTION_RESOURCE)
