@@ -15,7 +15,7 @@ EDGE_WHEEL_PLATFORMS := manylinux2014_x86_64 manylinux_2_28_x86_64 manylinux_2_3
 EDGE_PRUNED := PIL/_imagingft.*.so PIL/_imagingtk.*.so \
 	pillow.libs/libfreetype-*.so* pillow.libs/libharfbuzz-*.so* pillow.libs/libbrotli*-*.so* pillow.libs/libpng16-*.so*
 
-.PHONY: tools tools-lock build deploy purge log-retention build-EdgeFunction
+.PHONY: tools tools-lock build deploy purge log-retention prune-versions build-EdgeFunction
 
 tools: $(TOOLS_VENV)/.installed
 
@@ -58,6 +58,12 @@ purge: tools
 log-retention: tools
 	@test -n "$(DAYS)" || { echo "usage: make log-retention DAYS=30 [RETENTION_ARGS=--dry-run]"; exit 2; }
 	$(TOOLS_VENV)/bin/python -m ops.log_retention --days "$(DAYS)" $(RETENTION_ARGS)
+
+# The function versions earlier deploys left behind deleted, but for the alias's and the KEEP newest others
+# (docs/DEPLOY.md, "Old function versions"). PRUNE_ARGS: more options, e.g. PRUNE_ARGS=--dry-run.
+KEEP ?= 2
+prune-versions: tools
+	$(TOOLS_VENV)/bin/python -m ops.prune_versions --keep "$(KEEP)" $(PRUNE_ARGS)
 
 # Called by `sam build` (BuildMethod: makefile), in the project root, with ARTIFACTS_DIR set.
 build-EdgeFunction:

@@ -1,0 +1,168 @@
+import io
+import json
+import zipfile
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+from moto import mock_aws
+
+from ops import prune_versions
+from sessions import Overriding
+
+STACK = "image-cdn"
+
+
+@pytest.fixture
+def function():
+    """moto, with the stack's edge function deployed; yields its name."""
+    with mock_aws():
+        role = boto3.client("iam").create_role(RoleName="edge", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        code = {"Runtime": "python3.13", "Handler": "edge.handler.handler", "Role": role, "Code": {"ZipFile": "x"}}
+        template = {"Resources": {"EdgeFunction": {"Type": "AWS::Lambda::Function", "Properties": code}}}
+        cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+        cloudformation.create_stack(StackName=STACK, TemplateBody=json.dumps(template))
+        yield cloudformation.describe_stack_resource(
+            StackName=STACK, LogicalResourceId="EdgeFunction")["StackResourceDetail"]["PhysicalResourceId"]
+
+
+def lambda_client():
+    return boto3.client("lambda", region_name="us-east-1")
+
+
+def deploy(function_name: str, times: int) -> None:
+    """What each deploy that changes the code does: new code, and a version of it published."""
+    for _ in range(times):
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as files:
+            files.writestr("edge/handler.py", f"# build {len(versions(function_name))}")
+        lambda_client().update_function_code(FunctionName=function_name, ZipFile=archive.getvalue())
+        lambda_client().publish_version(FunctionName=function_name)
+
+
+def versions(function_name: str) -> list[str]:
+    listed = lambda_client().list_versions_by_function(FunctionName=function_name)["Versions"]
+    return [version["Version"] for version in listed]
+
+
+def actions(out: str) -> dict[str, str]:
+    """Version: what the run printed it did with it."""
+    return dict(line.split(maxsplit=1) for line in out.splitlines() if line.startswith("  "))
+
+
+def test_the_aliased_version_and_the_newest_others_are_kept(function, capsys):
+    deploy(function, 6)
+    lambda_client().create_alias(FunctionName=function, Name="live", FunctionVersion="6")
+    assert prune_versions.main([]) == 0
+    assert versions(function) == ["$LATEST", "4", "5", "6"]
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"{function}: keeping the aliased versions and the 2 newest others"
+    assert actions(out) == {"1": "deleted", "2": "deleted", "3": "deleted", "4": "kept (newest)",
+                            "5": "kept (newest)", "6": "kept (alias live)"}
+
+
+def test_an_alias_keeps_an_old_version_and_the_versions_it_shifts_traffic_to(function, capsys):
+    deploy(function, 5)
+    lambda_client().create_alias(FunctionName=function, Name="live", FunctionVersion="2",
+                                 RoutingConfig={"AdditionalVersionWeights": {"3": 0.1}})
+    assert prune_versions.main(["--keep", "1"]) == 0
+    assert versions(function) == ["$LATEST", "2", "3", "5"]
+    assert actions(capsys.readouterr().out) == {"1": "deleted", "2": "kept (alias live)",
+                                                "3": "kept (alias live)", "4": "deleted", "5": "kept (newest)"}
+
+
+@pytest.mark.parametrize(("keep", "left"), [("0", ["$LATEST", "3"]), ("3", ["$LATEST", "1", "2", "3"])])
+def test_keep_counts_the_versions_no_alias_names(function, keep, left):
+    deploy(function, 3)
+    lambda_client().create_alias(FunctionName=function, Name="live", FunctionVersion="3")
+    assert prune_versions.main(["--keep", keep]) == 0
+    assert versions(function) == left
+
+
+def test_versions_sort_by_number_not_by_text(function, capsys):
+    deploy(function, 11)
+    assert prune_versions.main(["--keep", "2"]) == 0
+    assert versions(function) == ["$LATEST", "10", "11"]
+    assert list(actions(capsys.readouterr().out)) == [str(number) for number in range(1, 12)]
+
+
+def test_a_dry_run_deletes_nothing(function, capsys):
+    deploy(function, 4)
+    assert prune_versions.main(["--dry-run", "--keep", "1"]) == 0
+    assert versions(function) == ["$LATEST", "1", "2", "3", "4"]
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].endswith("(dry run: nothing is deleted)")
+    assert actions(out) == {"1": "would delete", "2": "would delete", "3": "would delete", "4": "kept (newest)"}
+
+
+def replicated_below(limit: int):
+    """Lambda's refusal for a version CloudFront still holds replicas of, for the versions below `limit`."""
+    def delete_function(client, FunctionName, Qualifier):
+        if int(Qualifier) < limit:
+            message = f"Lambda was unable to delete {FunctionName}:{Qualifier} because it is a replicated function."
+            raise ClientError({"Error": {"Code": "InvalidParameterValueException", "Message": message}},
+                              "DeleteFunction")
+        return type(client).delete_function(client, FunctionName=FunctionName, Qualifier=Qualifier)
+
+    return delete_function
+
+
+def test_a_version_still_replicated_is_left_for_a_later_run(function, capsys):
+    deploy(function, 4)
+    session = Overriding("lambda", delete_function=replicated_below(2))
+    assert prune_versions.main(["--keep", "1"], session=session) == 0
+    assert versions(function) == ["$LATEST", "1", "4"]
+    out = capsys.readouterr().out
+    assert actions(out) == {"1": "still replicated", "2": "deleted", "3": "deleted", "4": "kept (newest)"}
+    assert out.splitlines()[-1] == ("still replicated: CloudFront removes a version's replicas some hours after it"
+                                    " leaves the distribution; run this again then")
+
+
+def refused(client, FunctionName, Qualifier):
+    raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "denied"}}, "DeleteFunction")
+
+
+def unreachable(client, FunctionName, Qualifier):
+    raise EndpointConnectionError(endpoint_url="https://lambda.us-east-1.amazonaws.com/")
+
+
+@pytest.mark.parametrize(("delete_function", "named"), [(refused, "AccessDeniedException"),
+                                                        (unreachable, "EndpointConnectionError")])
+def test_a_version_not_deleted_is_named_and_fails_the_run(function, capsys, delete_function, named):
+    deploy(function, 3)
+    assert prune_versions.main(["--keep", "1"], session=Overriding("lambda", delete_function=delete_function)) == 1
+    assert versions(function) == ["$LATEST", "1", "2", "3"]
+    out, err = capsys.readouterr()
+    assert actions(out) == {"1": f"failed ({named})", "2": f"failed ({named})", "3": "kept (newest)"}
+    assert err == "error: versions 1, 2 not deleted\n"
+
+
+def deleted_meanwhile(client, FunctionName, Qualifier):
+    type(client).delete_function(client, FunctionName=FunctionName, Qualifier=Qualifier)
+    return type(client).delete_function(client, FunctionName=FunctionName, Qualifier=Qualifier)
+
+
+def test_a_version_deleted_meanwhile_counts_as_deleted(function, capsys):
+    deploy(function, 2)
+    assert prune_versions.main(["--keep", "1"], session=Overriding("lambda", delete_function=deleted_meanwhile)) == 0
+    assert versions(function) == ["$LATEST", "2"]
+    assert actions(capsys.readouterr().out) == {"1": "deleted", "2": "kept (newest)"}
+
+
+def test_the_function_can_be_named_in_place_of_the_stack(function):
+    deploy(function, 3)
+    assert prune_versions.main(["--function-name", function, "--keep", "0"]) == 0
+    assert versions(function) == ["$LATEST"]
+
+
+def test_a_missing_stack_is_an_error(function, capsys):
+    assert prune_versions.main(["--stack", "other"]) == 1
+    assert capsys.readouterr().err.startswith("error: stack 'other' in us-east-1 has no EdgeFunction: ")
+
+
+@pytest.mark.parametrize("keep", ["-1", "two", ""])
+def test_keep_is_a_count(keep, capsys):
+    with pytest.raises(SystemExit) as exited:
+        prune_versions.main(["--keep", keep])
+    assert exited.value.code == 2
+    assert f"{keep!r} is not a number of versions" in capsys.readouterr().err
