@@ -5,9 +5,10 @@
 A deploy that changes the function publishes a new version and keeps the one before (template.yaml's
 UpdateReplacePolicy: Lambda refuses to delete a version while CloudFront holds replicas of it, which would fail
 the update). Each kept version is a copy of the whole artifact, counted against the region's Lambda code storage.
-This deletes every numbered version except those an alias names (SAM's `live`, the one CloudFront runs) and the
-newest --keep of the others, to associate by hand in a hurry. A version still replicated is left for a later run:
-CloudFront removes its replicas some hours after it leaves the distribution, and only then may it be deleted.
+This deletes every numbered version except those an alias names (SAM's `live`, the one CloudFront runs), those
+newer than them (a deploy under way) and the newest --keep of the others, to associate by hand in a hurry. A
+version still replicated is left for a later run: CloudFront removes its replicas some hours after it leaves the
+distribution, and only then may it be deleted.
 """
 
 import argparse
@@ -56,9 +57,13 @@ def plan(versions: list[str], aliased: dict[str, str], keep: int) -> Iterator[tu
     """Each version, oldest first, with why it is kept, or None to delete it."""
     unnamed = [version for version in versions if version not in aliased]
     newest = set(unnamed[-keep:]) if keep else set()  # [-0:] would be all of them
+    # A deploy in progress publishes its version before it points the alias at it.
+    last_aliased = max((int(version) for version in aliased if version.isdigit()), default=None)
     for version in versions:
         if version in aliased:
             yield version, f"kept (alias {aliased[version]})"
+        elif last_aliased is not None and int(version) > last_aliased:
+            yield version, "kept (newer than any alias: a deploy may be under way)"
         elif version in newest:
             yield version, "kept (newest)"
         else:

@@ -63,12 +63,30 @@ def test_the_aliased_version_and_the_newest_others_are_kept(function, capsys):
 
 def test_an_alias_keeps_an_old_version_and_the_versions_it_shifts_traffic_to(function, capsys):
     deploy(function, 5)
-    lambda_client().create_alias(FunctionName=function, Name="live", FunctionVersion="2",
+    lambda_client().create_alias(FunctionName=function, Name="live", FunctionVersion="5",
                                  RoutingConfig={"AdditionalVersionWeights": {"3": 0.1}})
+    lambda_client().create_alias(FunctionName=function, Name="previous", FunctionVersion="1")
     assert prune_versions.main(["--keep", "1"]) == 0
-    assert versions(function) == ["$LATEST", "2", "3", "5"]
-    assert actions(capsys.readouterr().out) == {"1": "deleted", "2": "kept (alias live)",
-                                                "3": "kept (alias live)", "4": "deleted", "5": "kept (newest)"}
+    assert versions(function) == ["$LATEST", "1", "3", "4", "5"]
+    assert actions(capsys.readouterr().out) == {"1": "kept (alias previous)", "2": "deleted", "3": "kept (alias live)",
+                                                "4": "kept (newest)", "5": "kept (alias live)"}
+
+
+def test_a_version_newer_than_the_alias_is_kept_as_a_deploy_may_be_about_to_point_the_alias_at_it(function, capsys):
+    deploy(function, 4)
+    lambda_client().create_alias(FunctionName=function, Name="live", FunctionVersion="3")
+    assert prune_versions.main(["--keep", "0"]) == 0
+    assert versions(function) == ["$LATEST", "3", "4"]
+    assert actions(capsys.readouterr().out) == {
+        "1": "deleted", "2": "deleted", "3": "kept (alias live)",
+        "4": "kept (newer than any alias: a deploy may be under way)"}
+
+
+def test_an_alias_of_latest_keeps_nothing_more(function):
+    deploy(function, 2)
+    lambda_client().create_alias(FunctionName=function, Name="edit", FunctionVersion="$LATEST")
+    assert prune_versions.main(["--keep", "0"]) == 0
+    assert versions(function) == ["$LATEST"]
 
 
 @pytest.mark.parametrize(("keep", "left"), [("0", ["$LATEST", "3"]), ("3", ["$LATEST", "1", "2", "3"])])
