@@ -443,6 +443,11 @@ def test_parameters_have_descriptions_and_defaults(template):
         assert "Default" in parameter, name
 
 
+def test_the_deploy_guide_lists_every_parameter(template):
+    listed = re.findall(r"^\| `(\w+)` \|", (REPO / "docs" / "DEPLOY.md").read_text(encoding="utf-8"), re.MULTILINE)
+    assert set(template["Parameters"]) <= set(listed)
+
+
 def test_parameter_defaults_match_the_function(template):
     from edge import config
 
@@ -651,6 +656,48 @@ def test_allowed_sizes_are_sizes_a_url_can_ask_for(template, value, accepted):
 
 def test_a_domain_name_is_no_longer_than_dns_allows(template):
     assert template["Parameters"]["DomainName"]["MaxLength"] == 253
+
+
+# ---- alarm ----------------------------------------------------------------------------
+
+ALARM_RESOURCES = {"AlarmTopic", "ErrorRateAlarm"}
+
+
+def test_no_alarm_without_an_address(template, resources):
+    assert {name for name, resource in resources.items() if resource.get("Condition") == "HasAlarm"} == ALARM_RESOURCES
+    assert not holds(stack(template), {"Condition": "HasAlarm"})
+    assert holds(stack(template, AlarmEmail="ops@example.com"), {"Condition": "HasAlarm"})
+
+
+def test_the_alarm_watches_the_distributions_server_errors_and_mails_the_address(resources):
+    alarm = resources["ErrorRateAlarm"]["Properties"]
+    # CloudFront's metrics: us-east-1 (the stack's region), Region "Global", the rate an average of percents.
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/CloudFront", "5xxErrorRate",
+                                                                             "Average")
+    assert alarm["Dimensions"] == [{"Name": "DistributionId", "Value": {"Ref": "Distribution"}},
+                                   {"Name": "Region", "Value": "Global"}]
+    assert alarm["Threshold"] == {"Ref": "AlarmErrorRatePercent"}
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert (alarm["Period"], alarm["DatapointsToAlarm"], alarm["EvaluationPeriods"]) == (60, 3, 5)
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}]
+    assert resources["AlarmTopic"]["Properties"]["Subscription"] == [{"Protocol": "email",
+                                                                        "Endpoint": {"Ref": "AlarmEmail"}}]
+
+
+@pytest.mark.parametrize(("value", "accepted"), [
+    ("", True), ("ops@example.com", True), ("first.last+cdn@news-site.co.uk", True),
+    ("ops", False), ("ops@example", False), ("ops@example.com, me@example.com", False), (" ops@example.com", False),
+    ("a@b@example.com", False),
+])
+def test_the_alarm_address_is_one_address(template, value, accepted):
+    assert bool(re.fullmatch(template["Parameters"]["AlarmEmail"]["AllowedPattern"], value)) is accepted
+
+
+def test_the_alarm_threshold_is_a_percentage(template):
+    threshold = template["Parameters"]["AlarmErrorRatePercent"]
+    assert (threshold["Type"], threshold["MinValue"], threshold["MaxValue"], threshold["Default"]) == ("Number", 1,
+                                                                                                       100, 5)
 
 
 # ---- samconfig.toml ------------------------------------------------------------
