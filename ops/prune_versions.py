@@ -6,9 +6,9 @@ A deploy that changes the function publishes a new version and keeps the one bef
 UpdateReplacePolicy: Lambda refuses to delete a version while CloudFront holds replicas of it, which would fail
 the update). Each kept version is a copy of the whole artifact, counted against the region's Lambda code storage.
 This deletes every numbered version except those an alias names (SAM's `live`, the one CloudFront runs), those
-newer than them (a deploy under way) and the newest --keep of the others, to associate by hand in a hurry. A
-version still replicated is left for a later run: CloudFront removes its replicas some hours after it leaves the
-distribution, and only then may it be deleted.
+newer than them (a deploy under way, or rolled back) and the newest --keep of the older ones, to associate by hand
+in a hurry; without an alias, nothing. A version still replicated is left for a later run: CloudFront removes its
+replicas some hours after it leaves the distribution, and only then may it be deleted.
 """
 
 import argparse
@@ -54,16 +54,16 @@ def aliased_versions(lambda_client, function_name: str) -> dict[str, str]:
 
 
 def plan(versions: list[str], aliased: dict[str, str], keep: int) -> Iterator[tuple[str, str | None]]:
-    """Each version, oldest first, with why it is kept, or None to delete it."""
-    unnamed = [version for version in versions if version not in aliased]
-    newest = set(unnamed[-keep:]) if keep else set()  # [-0:] would be all of them
-    # A deploy in progress publishes its version before it points the alias at it.
-    last_aliased = max((int(version) for version in aliased if version.isdigit()), default=None)
+    """Each version, oldest first, with why it is kept, or None to delete it. Some alias names a numbered one."""
+    # A deploy under way publishes its version before it points the alias at it.
+    last_aliased = max(int(version) for version in aliased if version.isdigit())
+    older = [version for version in versions if version not in aliased and int(version) < last_aliased]
+    newest = set(older[-keep:]) if keep else set()  # [-0:] would be all of them
     for version in versions:
         if version in aliased:
             yield version, f"kept (alias {aliased[version]})"
-        elif last_aliased is not None and int(version) > last_aliased:
-            yield version, "kept (newer than any alias: a deploy may be under way)"
+        elif int(version) > last_aliased:
+            yield version, "kept (newer than any alias's: a deploy may be under way)"
         elif version in newest:
             yield version, "kept (newest)"
         else:
@@ -86,8 +86,14 @@ def delete(lambda_client, function_name: str, version: str) -> Outcome:
 
 
 def prune(lambda_client, function_name: str, keep: int, dry_run: bool) -> Iterable[Outcome]:
+    aliased = aliased_versions(lambda_client, function_name)
+    if not any(version.isdigit() for version in aliased):
+        # The first deploy publishes a version before it creates the alias; a function not deployed by SAM may have
+        # none. Either way, which version CloudFront runs is not known here.
+        raise Failed(f"no alias of {function_name} names a version, so the one CloudFront runs is not known: "
+                     "nothing deleted")
     versions = numbered_versions(lambda_client, function_name)
-    for version, kept in plan(versions, aliased_versions(lambda_client, function_name), keep):
+    for version, kept in plan(versions, aliased, keep):
         if kept:
             yield Outcome(version, kept)
         elif dry_run:
