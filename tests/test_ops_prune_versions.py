@@ -1,29 +1,19 @@
 import io
-import json
 import zipfile
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
-from moto import mock_aws
 
 from ops import prune_versions
-from sessions import Overriding
-
-STACK = "image-cdn"
+from ops_aws import Overriding, edge_function_stack
 
 
 @pytest.fixture
 def function():
     """moto, with the stack's edge function deployed; yields its name."""
-    with mock_aws():
-        role = boto3.client("iam").create_role(RoleName="edge", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        code = {"Runtime": "python3.13", "Handler": "edge.handler.handler", "Role": role, "Code": {"ZipFile": "x"}}
-        template = {"Resources": {"EdgeFunction": {"Type": "AWS::Lambda::Function", "Properties": code}}}
-        cloudformation = boto3.client("cloudformation", region_name="us-east-1")
-        cloudformation.create_stack(StackName=STACK, TemplateBody=json.dumps(template))
-        yield cloudformation.describe_stack_resource(
-            StackName=STACK, LogicalResourceId="EdgeFunction")["StackResourceDetail"]["PhysicalResourceId"]
+    with edge_function_stack() as name:
+        yield name
 
 
 def lambda_client():

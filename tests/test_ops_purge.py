@@ -6,7 +6,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from ops import purge
-from sessions import Overriding
+from ops_aws import Overriding
 
 STACK, ORIGINALS, DERIVATIVES = "image-cdn", "originals", "derivatives"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
