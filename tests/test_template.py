@@ -443,9 +443,9 @@ def test_parameters_have_descriptions_and_defaults(template):
         assert "Default" in parameter, name
 
 
-def test_the_deploy_guide_lists_every_parameter(template):
+def test_the_deploy_guide_lists_every_parameter_and_output(template):
     listed = re.findall(r"^\| `(\w+)` \|", (REPO / "docs" / "DEPLOY.md").read_text(encoding="utf-8"), re.MULTILINE)
-    assert set(template["Parameters"]) <= set(listed)
+    assert set(template["Parameters"]) | set(template["Outputs"]) <= set(listed)
 
 
 def test_parameter_defaults_match_the_function(template):
@@ -681,8 +681,15 @@ def test_the_alarm_watches_the_distributions_server_errors_and_mails_the_address
     assert (alarm["Period"], alarm["DatapointsToAlarm"], alarm["EvaluationPeriods"]) == (60, 3, 5)
     assert alarm["TreatMissingData"] == "notBreaching"
     assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}]
-    assert resources["AlarmTopic"]["Properties"]["Subscription"] == [{"Protocol": "email",
-                                                                        "Endpoint": {"Ref": "AlarmEmail"}}]
+    assert alarm["AlarmName"] == {"Fn::Sub": "${AWS::StackName}-5xx-error-rate"}
+    topic = resources["AlarmTopic"]["Properties"]
+    assert topic["Subscription"] == [{"Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}]
+    assert "KmsMasterKeyId" not in topic  # CloudWatch cannot publish through AWS's managed SNS key
+
+
+def test_the_alarm_topic_is_an_output_only_with_an_alarm(template):
+    output = template["Outputs"]["AlarmTopicArn"]
+    assert (output["Condition"], output["Value"]) == ("HasAlarm", {"Ref": "AlarmTopic"})
 
 
 @pytest.mark.parametrize(("value", "accepted"), [
