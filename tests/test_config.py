@@ -167,6 +167,13 @@ def test_the_originals_region_is_read_in_lower_case():
     assert config.originals_region == "eu-west-1"
 
 
+def test_the_originals_bucket_is_read_as_written_where_the_region_is_lower_cased():
+    """Unlike a region's, a bucket's name is case-sensitive: us-east-1 buckets created before March 2018 may hold
+    capitals, and in lower case the name would be another bucket's."""
+    config = Config.from_origin(origin(x_originals_bucket=" Photos_Archive "))
+    assert config.originals_bucket == "Photos_Archive"
+
+
 def test_a_custom_origin_is_a_misconfiguration():
     with pytest.raises(Misconfigured):
         Config.from_origin(None)
