@@ -42,7 +42,7 @@ help:
 	@echo "make deploy   sam build && sam deploy (needs AWS credentials; DEPLOY_ARGS for one run's options); the SAM CLI lands in .venv-tools"
 	@echo "make purge KEY=photos/cat.jpg   delete an original's derivatives and invalidate their URLs (PURGE_ARGS=--dry-run)"
 	@echo "make log-retention DAYS=30   keep the deployed function's logs DAYS in every region (RETENTION_ARGS=--dry-run)"
-	@echo "make prune-versions [KEEP=2]   delete old function versions but the live one and KEEP more (PRUNE_ARGS=--dry-run)"
+	@echo "make prune-versions [KEEP=2]   delete old function versions, but the live one, newer ones and KEEP older (PRUNE_ARGS=--dry-run)"
 	@echo "make clean    remove the venvs, test caches, sam build's output and out/"
 	@echo "make bench-clean  remove the bench venv, its downloaded corpus and bench/results"
 	@echo "make venv, tools, bench-venv   set up one venv alone (.venv, .venv-tools, .venv-bench)"

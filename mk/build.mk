@@ -59,11 +59,11 @@ log-retention: tools
 	@test -n "$(DAYS)" || { echo "usage: make log-retention DAYS=30 [RETENTION_ARGS=--dry-run]"; exit 2; }
 	$(TOOLS_VENV)/bin/python -m ops.log_retention --days "$(DAYS)" $(RETENTION_ARGS)
 
-# The function versions earlier deploys left behind deleted, but for the alias's and the KEEP newest others
-# (docs/DEPLOY.md, "Old function versions"). PRUNE_ARGS: more options, e.g. PRUNE_ARGS=--dry-run.
-KEEP ?= 2
+# The function versions earlier deploys left behind deleted, but for the aliased ones, any newer, and the KEEP
+# newest older ones (2 unless given; docs/DEPLOY.md, "Old function versions"). PRUNE_ARGS: more options, e.g.
+# PRUNE_ARGS=--dry-run.
 prune-versions: tools
-	$(TOOLS_VENV)/bin/python -m ops.prune_versions --keep "$(KEEP)" $(PRUNE_ARGS)
+	$(TOOLS_VENV)/bin/python -m ops.prune_versions $(if $(KEEP),--keep "$(KEEP)") $(PRUNE_ARGS)
 
 # Called by `sam build` (BuildMethod: makefile), in the project root, with ARTIFACTS_DIR set.
 build-EdgeFunction:

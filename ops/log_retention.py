@@ -90,7 +90,7 @@ def apply_everywhere(session, group: str, days: int, dry_run: bool, skipped: Ite
 
 
 def retention_days(text: str) -> int:
-    if not text.isdigit() or int(text) not in RETENTION_DAYS:
+    if not (text.isascii() and text.isdigit()) or int(text) not in RETENTION_DAYS:
         raise argparse.ArgumentTypeError(f"{text!r} is not one of CloudWatch Logs' retentions: "
                                          f"{', '.join(map(str, RETENTION_DAYS))}")
     return int(text)

@@ -23,6 +23,8 @@ from ops.stack import EDGE_REGION, Failed, add_function_arguments, edge_function
 
 DEFAULT_KEEP = 2
 REPLICATED = "still replicated"
+# How Lambda words its refusal to delete a version CloudFront holds replicas of (its code is a common one).
+REPLICATED_REFUSAL = "because it is a replicated function"
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,14 @@ def aliased_versions(lambda_client, function_name: str) -> dict[str, str]:
 
 
 def plan(versions: list[str], aliased: dict[str, str], keep: int) -> Iterator[tuple[str, str | None]]:
-    """Each version, oldest first, with why it is kept, or None to delete it. Some alias names a numbered one."""
+    """Each version, oldest first, with why it is kept, or None to delete it."""
+    numbered = [int(version) for version in aliased if version.isdigit()]
+    if not numbered:
+        # The first deploy publishes a version before it creates the alias; a function not deployed by SAM may have
+        # none. Either way, which version CloudFront runs is not known here.
+        raise Failed("no alias names a version, so the one CloudFront runs is not known: nothing deleted")
     # A deploy under way publishes its version before it points the alias at it.
-    last_aliased = max(int(version) for version in aliased if version.isdigit())
+    last_aliased = max(numbered)
     older = [version for version in versions if version not in aliased and int(version) < last_aliased]
     newest = set(older[-keep:]) if keep else set()  # [-0:] would be all of them
     for version in versions:
@@ -65,7 +72,7 @@ def plan(versions: list[str], aliased: dict[str, str], keep: int) -> Iterator[tu
         elif int(version) > last_aliased:
             yield version, "kept (newer than any alias's: a deploy may be under way)"
         elif version in newest:
-            yield version, "kept (newest)"
+            yield version, "kept (--keep)"
         else:
             yield version, None
 
@@ -74,10 +81,10 @@ def delete(lambda_client, function_name: str, version: str) -> Outcome:
     try:
         lambda_client.delete_function(FunctionName=function_name, Qualifier=version)
     except ClientError as error:
-        code = error.response["Error"].get("Code", "")
+        code, message = error.response["Error"].get("Code", ""), error.response["Error"].get("Message", "")
         if code == "ResourceNotFoundException":  # deleted since it was listed: what this run would have done
             return Outcome(version, "deleted")
-        if code == "InvalidParameterValueException" and "replicated" in error.response["Error"].get("Message", ""):
+        if code == "InvalidParameterValueException" and REPLICATED_REFUSAL in message:
             return Outcome(version, REPLICATED)
         return Outcome(version, "failed", code)
     except BotoCoreError as error:
@@ -87,13 +94,7 @@ def delete(lambda_client, function_name: str, version: str) -> Outcome:
 
 def prune(lambda_client, function_name: str, keep: int, dry_run: bool) -> Iterable[Outcome]:
     aliased = aliased_versions(lambda_client, function_name)
-    if not any(version.isdigit() for version in aliased):
-        # The first deploy publishes a version before it creates the alias; a function not deployed by SAM may have
-        # none. Either way, which version CloudFront runs is not known here.
-        raise Failed(f"no alias of {function_name} names a version, so the one CloudFront runs is not known: "
-                     "nothing deleted")
-    versions = numbered_versions(lambda_client, function_name)
-    for version, kept in plan(versions, aliased, keep):
+    for version, kept in plan(numbered_versions(lambda_client, function_name), aliased, keep):
         if kept:
             yield Outcome(version, kept)
         elif dry_run:
@@ -103,7 +104,7 @@ def prune(lambda_client, function_name: str, keep: int, dry_run: bool) -> Iterab
 
 
 def count(text: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of versions")
     return int(text)
 
@@ -111,7 +112,8 @@ def count(text: str) -> int:
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m ops.prune_versions", description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", type=count, default=DEFAULT_KEEP,
-                        help=f"how many of the newest versions no alias names to keep (default: {DEFAULT_KEEP})")
+                        help="how many of the versions older than the newest aliased one to keep, the newest of them"
+                        f" (default: {DEFAULT_KEEP})")
     add_function_arguments(parser)
     parser.add_argument("--dry-run", action="store_true", help="say what would be deleted, and delete nothing")
     return parser.parse_args(argv)
@@ -123,7 +125,7 @@ def main(argv: list[str] | None = None, session=None) -> int:
     try:
         function_name = edge_function_name(session, arguments)
         lambda_client = session.client("lambda", region_name=EDGE_REGION)
-        print(f"{function_name}: keeping the aliased versions and the {arguments.keep} newest others"
+        print(f"{function_name}: keeping the aliased versions, any newer, and the {arguments.keep} newest older ones"
               + (" (dry run: nothing is deleted)" if arguments.dry_run else ""))
         outcomes = []
         for outcome in prune(lambda_client, function_name, arguments.keep, arguments.dry_run):
@@ -134,10 +136,10 @@ def main(argv: list[str] | None = None, session=None) -> int:
         return 1
     if any(outcome.action == REPLICATED for outcome in outcomes):
         print(f"{REPLICATED}: CloudFront removes a version's replicas some hours after it leaves the distribution;"
-              " run this again then")
+              " run this again then, unless a distribution still uses it")
     failed = [outcome.version for outcome in outcomes if outcome.error]
     if failed:
-        print(f"error: versions {', '.join(failed)} not deleted", file=sys.stderr)
+        print(f"error: not deleted: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
 

@@ -167,7 +167,7 @@ def test_the_originals_region_is_read_in_lower_case():
     assert config.originals_region == "eu-west-1"
 
 
-def test_the_originals_bucket_is_read_as_written_where_the_region_is_lower_cased():
+def test_the_originals_bucket_keeps_its_capitals_where_the_region_is_lower_cased():
     """Unlike a region's, a bucket's name is case-sensitive: us-east-1 buckets created before March 2018 may hold
     capitals, and in lower case the name would be another bucket's."""
     config = Config.from_origin(origin(x_originals_bucket=" Photos_Archive "))

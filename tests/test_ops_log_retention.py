@@ -92,7 +92,7 @@ def test_a_missing_stack_is_a_clear_error(capsys):
     assert capsys.readouterr().err.startswith("error: stack 'elsewhere' in us-east-1 has no EdgeFunction: ")
 
 
-@pytest.mark.parametrize("days", ["10", "0", "-1", "thirty", "3654"])
+@pytest.mark.parametrize("days", ["10", "0", "-1", "thirty", "3654", "\u00b3"])  # a digit to isdigit(), not int()
 def test_a_retention_cloudwatch_does_not_offer_is_refused_before_any_call(days, capsys):
     with pytest.raises(SystemExit) as exit_:
         log_retention.main(["--days", days], session=object())  # any AWS call would fail on it

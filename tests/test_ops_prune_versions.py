@@ -59,9 +59,9 @@ def test_the_aliased_version_and_the_newest_others_are_kept(function, capsys):
     assert prune_versions.main([]) == 0
     assert versions(function) == ["$LATEST", "4", "5", "6"]
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == f"{function}: keeping the aliased versions and the 2 newest others"
-    assert actions(out) == {"1": "deleted", "2": "deleted", "3": "deleted", "4": "kept (newest)",
-                            "5": "kept (newest)", "6": "kept (alias live)"}
+    assert out.splitlines()[0] == f"{function}: keeping the aliased versions, any newer, and the 2 newest older ones"
+    assert actions(out) == {"1": "deleted", "2": "deleted", "3": "deleted", "4": "kept (--keep)",
+                            "5": "kept (--keep)", "6": "kept (alias live)"}
 
 
 def test_an_alias_keeps_an_old_version_and_the_versions_it_shifts_traffic_to(function, capsys):
@@ -71,7 +71,7 @@ def test_an_alias_keeps_an_old_version_and_the_versions_it_shifts_traffic_to(fun
     assert prune_versions.main(["--keep", "1"]) == 0
     assert versions(function) == ["$LATEST", "1", "3", "4", "5"]
     assert actions(capsys.readouterr().out) == {"1": "kept (alias previous)", "2": "deleted", "3": "kept (alias live)",
-                                                "4": "kept (newest)", "5": "kept (alias live)"}
+                                                "4": "kept (--keep)", "5": "kept (alias live)"}
 
 
 NEWER = "kept (newer than any alias's: a deploy may be under way)"
@@ -83,8 +83,11 @@ def test_a_version_newer_than_the_alias_is_kept_and_not_counted_in_keep(function
     publish(function, 2)
     assert prune_versions.main(["--keep", "2"]) == 0
     assert versions(function) == ["$LATEST", "2", "3", "4", "5", "6"]
-    assert actions(capsys.readouterr().out) == {"1": "deleted", "2": "kept (newest)", "3": "kept (newest)",
+    assert actions(capsys.readouterr().out) == {"1": "deleted", "2": "kept (--keep)", "3": "kept (--keep)",
                                                 "4": "kept (alias live)", "5": NEWER, "6": NEWER}
+
+
+NO_ALIAS = "error: no alias names a version, so the one CloudFront runs is not known: nothing deleted\n"
 
 
 def test_an_alias_of_latest_alone_names_no_version(function, capsys):
@@ -92,8 +95,7 @@ def test_an_alias_of_latest_alone_names_no_version(function, capsys):
     point(function, "edit", "$LATEST")
     assert prune_versions.main(["--keep", "0"]) == 1
     assert versions(function) == ["$LATEST", "1", "2"]
-    assert capsys.readouterr().err == (f"error: no alias of {function} names a version, so the one CloudFront runs is"
-                                       " not known: nothing deleted\n")
+    assert capsys.readouterr().err == NO_ALIAS
 
 
 def test_without_an_alias_nothing_is_deleted(function, capsys):
@@ -101,7 +103,7 @@ def test_without_an_alias_nothing_is_deleted(function, capsys):
     publish(function, 3)
     assert prune_versions.main(["--keep", "0"]) == 1
     assert versions(function) == ["$LATEST", "1", "2", "3"]
-    assert "nothing deleted" in capsys.readouterr().err
+    assert capsys.readouterr().err == NO_ALIAS
 
 
 @pytest.mark.parametrize(("keep", "left"), [("0", ["$LATEST", "3"]), ("3", ["$LATEST", "1", "2", "3"])])
@@ -135,7 +137,7 @@ def test_every_page_of_versions_and_aliases_is_read(function, capsys):
                          list_aliases=in_pages("list_aliases", "Aliases"))
     assert prune_versions.main(["--keep", "1"], session=session) == 0
     assert versions(function) == ["$LATEST", "1", "3", "4"]
-    assert actions(capsys.readouterr().out) == {"1": "kept (alias previous)", "2": "deleted", "3": "kept (newest)",
+    assert actions(capsys.readouterr().out) == {"1": "kept (alias previous)", "2": "deleted", "3": "kept (--keep)",
                                                 "4": "kept (alias live)"}
 
 
@@ -145,7 +147,7 @@ def test_a_dry_run_deletes_nothing(function, capsys):
     assert versions(function) == ["$LATEST", "1", "2", "3", "4"]
     out = capsys.readouterr().out
     assert out.splitlines()[0].endswith("(dry run: nothing is deleted)")
-    assert actions(out) == {"1": "would delete", "2": "would delete", "3": "kept (newest)", "4": "kept (alias live)"}
+    assert actions(out) == {"1": "would delete", "2": "would delete", "3": "kept (--keep)", "4": "kept (alias live)"}
 
 
 def refusing_below(limit: int, code: str, message: str):
@@ -165,10 +167,11 @@ def test_a_version_still_replicated_is_left_for_a_later_run(function, capsys):
     assert prune_versions.main(["--keep", "1"], session=session) == 0
     assert versions(function) == ["$LATEST", "1", "4", "5"]
     out = capsys.readouterr().out
-    assert actions(out) == {"1": "still replicated", "2": "deleted", "3": "deleted", "4": "kept (newest)",
+    assert actions(out) == {"1": "still replicated", "2": "deleted", "3": "deleted", "4": "kept (--keep)",
                             "5": "kept (alias live)"}
     assert out.splitlines()[-1] == ("still replicated: CloudFront removes a version's replicas some hours after it"
-                                    " leaves the distribution; run this again then")
+                                    " leaves the distribution; run this again then, unless a distribution still"
+                                    " uses it")
 
 
 def unreachable(client, FunctionName, Qualifier):
@@ -179,8 +182,9 @@ def unreachable(client, FunctionName, Qualifier):
     (refusing_below(3, "AccessDeniedException", "denied"), "AccessDeniedException"),
     # an alias moved onto it since the aliases were listed
     (refusing_below(3, "ResourceConflictException", "the following aliases reference it"), "ResourceConflictException"),
-    # another error of the same code as a replicated version's
-    (refusing_below(3, "InvalidParameterValueException", "something else"), "InvalidParameterValueException"),
+    # another error of the same code as a replicated version's, about a function whose name says replicated
+    (refusing_below(3, "InvalidParameterValueException", "replicated-cdn:1 is not valid"),
+     "InvalidParameterValueException"),
     (unreachable, "EndpointConnectionError"),
 ], ids=["denied", "aliased-meanwhile", "invalid", "unreachable"])
 def test_a_version_not_deleted_is_named_and_fails_the_run(function, capsys, delete_function, named):
@@ -188,9 +192,9 @@ def test_a_version_not_deleted_is_named_and_fails_the_run(function, capsys, dele
     assert prune_versions.main(["--keep", "1"], session=Overriding("lambda", delete_function=delete_function)) == 1
     assert versions(function) == ["$LATEST", "1", "2", "3", "4"]
     out, err = capsys.readouterr()
-    assert actions(out) == {"1": f"failed ({named})", "2": f"failed ({named})", "3": "kept (newest)",
+    assert actions(out) == {"1": f"failed ({named})", "2": f"failed ({named})", "3": "kept (--keep)",
                             "4": "kept (alias live)"}
-    assert err == "error: versions 1, 2 not deleted\n"
+    assert err == "error: not deleted: 1, 2\n"
 
 
 def deleted_meanwhile(client, FunctionName, Qualifier):
@@ -211,12 +215,19 @@ def test_the_function_can_be_named_in_place_of_the_stack(function):
     assert versions(function) == ["$LATEST", "3"]
 
 
+def test_a_function_that_does_not_exist_is_an_error(function, capsys):
+    assert prune_versions.main(["--function-name", "elsewhere"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "elsewhere: keeping the aliased versions, any newer, and the 2 newest older ones\n"
+    assert err.startswith("error: An error occurred (ResourceNotFoundException) when calling the ListAliases operation")
+
+
 def test_a_missing_stack_is_an_error(function, capsys):
     assert prune_versions.main(["--stack", "other"]) == 1
     assert capsys.readouterr().err.startswith("error: stack 'other' in us-east-1 has no EdgeFunction: ")
 
 
-@pytest.mark.parametrize("keep", ["-1", "two", ""])
+@pytest.mark.parametrize("keep", ["-1", "two", "", "\u00b2"])
 def test_keep_is_a_count(keep, capsys):
     with pytest.raises(SystemExit) as exited:
         prune_versions.main(["--keep", keep])

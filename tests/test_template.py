@@ -704,7 +704,7 @@ def test_the_alarm_address_is_one_address(template, value, accepted):
 def test_the_alarm_threshold_is_a_percentage(template):
     threshold = template["Parameters"]["AlarmErrorRatePercent"]
     assert (threshold["Type"], threshold["MinValue"], threshold["MaxValue"], threshold["Default"]) == ("Number", 1,
-                                                                                                       100, 5)
+                                                                                                       99, 5)
 
 
 # ---- samconfig.toml ------------------------------------------------------------
