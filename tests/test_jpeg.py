@@ -549,6 +549,7 @@ GREY = jpeg_bytes(gradient((48, 32)).convert("L"))
     (with_extra_scan(BASELINE), 1),  # libjpeg fails on the second instead of decoding it
     (with_extra_scan(GREY), 1),
     (with_extra_scan(ARITHMETIC_SEQUENTIAL), 1),
+    (with_extra_scan(BASELINE.replace(b"\xff\xc0", b"\xff\xc1", 1)), 1),  # extended sequential: one pass too
     (with_extra_scan(SPLIT), 2),
     (with_extra_scan(with_frame_header_twice(BASELINE)), 2),
     (with_extra_scan(BASELINE.replace(b"\xff\xc0", b"\xff\xc3", 1)), 2),  # lossless
@@ -559,7 +560,8 @@ GREY = jpeg_bytes(gradient((48, 32)).convert("L"))
     (with_extra_scan(PROGRESSIVE)[:-2], SCANS + 1),  # no end-of-image marker
     (with_extra_scan(PROGRESSIVE, b"\xff\x02"), SCANS),  # a reserved code: libjpeg stops
     (PROGRESSIVE[:PROGRESSIVE.rindex(b"\xff\xda") + 5], SCANS - 1),  # its last header cut
-], ids=["baseline", "baseline-a-scan-more", "grey-a-scan-more", "arithmetic-a-scan-more", "first-of-one-component",
+], ids=["baseline", "baseline-a-scan-more", "grey-a-scan-more", "arithmetic-a-scan-more", "extended-a-scan-more",
+        "first-of-one-component",
         "two-frame-headers", "lossless", "progressive", "a-scan-more", "after-a-comment-fill-and-tem", "two-files",
         "no-end", "reserved-code", "last-header-cut"])
 def test_the_scans_are_counted_as_libjpeg_reads_them(data, count):
