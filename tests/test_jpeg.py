@@ -749,6 +749,17 @@ def test_an_icc_segment_too_short_to_number_itself_is_passed_over(stub, before_t
     assert Image.open(io.BytesIO(rendered)).info["icc_profile"] == DISPLAY_P3
 
 
+def test_an_icc_segment_of_a_number_and_a_count_but_no_piece_is_not_a_stub():
+    """Pillow reads its number and count, and opens the file: it is left in the profile's segments, where
+    icc_profile passes over it as Chromium does, not renamed."""
+    photo = encoded(gradient((20, 10)), "JPEG")
+    data = photo[:2] + icc_segment(1, 1, b"") + photo[2:]
+    header = jpeg.pillow_header(data, 10_000)
+    assert (header.icc, header.icc_stubs) == ([(2 + 4 + len(b"ICC_PROFILE\0"), 2 + 4 + 14)], [])
+    assert jpeg.icc_profile(data, header.icc) is None
+    assert Image.open(io.BytesIO(data)).size == (20, 10)
+
+
 def test_an_application_segment_is_an_icc_one_only_by_its_own_bytes():
     """An APP2 of "ICC_P", then junk that goes on as "ROFILE\\0": Pillow reads no ICC segment, nor does the walk."""
     photo = encoded(gradient((20, 10)), "JPEG")
