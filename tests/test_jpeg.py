@@ -803,6 +803,29 @@ def test_a_streams_frame_size_is_read_within_its_bounds():
     assert jpeg.frame_size(data, 0, len(data), STEPS) is None  # no start of image where it starts
 
 
+def test_a_stream_without_its_start_of_image_declares_no_size():
+    """libjpeg fails on a stream whose first marker is not SOI, however well formed the frame header after it."""
+    data = jpeg_bytes(Image.new("L", (16, 8)))
+    for unstarted in (b"\x00\x00" + data[2:], b"\xff\xd9" + data[2:]):
+        assert jpeg.frame_size(unstarted, 0, len(unstarted), STEPS) is None
+    assert jpeg.frame_size(data, 0, 1, STEPS) is None  # its SOI cut by the stream's end
+
+
+@pytest.mark.parametrize(("where", "extra"), [row[1:] for row in SKIPPED if row[1] != "before-end"],
+                         ids=[row[0] for row in SKIPPED if row[1] != "before-end"])
+def test_what_libjpeg_skips_before_a_streams_frame_header_is_skipped_there_too(where, extra):
+    """Restart markers and TEM have no length: the two bytes after one are the next marker's."""
+    walked = inserted(jpeg_bytes(Image.new("L", (16, 8))), where, extra)
+    assert jpeg.frame_size(walked, 0, len(walked), STEPS) == (16, 8)
+
+
+@pytest.mark.parametrize("marker", [b"\xff\xd0", b"\xff\x01"], ids=["restart", "tem"])
+def test_a_stream_that_ends_in_a_marker_without_a_length_declares_no_size(marker):
+    """Its end reached before a frame header: None, not an error reading past it."""
+    assert jpeg.frame_size(SOI + marker, 0, 4, STEPS) is None
+    assert jpeg.frame_size(SOI + marker + GREY_16X16_FRAME, 0, 4, STEPS) is None  # the frame header past its end
+
+
 def test_a_streams_frame_header_is_sought_a_marker_a_step_a_run_of_junk_with_the_marker_after_it():
     data = jpeg_bytes(Image.new("L", (16, 8)))  # its frame header after JFIF's segment and a quantization table
     junk = data[:2] + b"\x00" * 100 + b"\xff" * 100 + data[2:]
