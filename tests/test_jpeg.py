@@ -133,9 +133,14 @@ GREY_16X16_FRAME = b"\xff\xc0\x00\x0b\x08\x00\x10\x00\x10\x01\x01\x11\x00"  # ba
         b"\xff\xd8" + GREY_16X16_FRAME + b"junk, and no marker after it",
         b"\xff\xd8" + GREY_16X16_FRAME + b"\xff\xfe\x00\x02",  # the markers end before a scan
         b"\xff\xd8\xff\xc0\x00\x07\x08\x00\x10\x00\x10" + b"\xff\xda\x00\x02",  # a frame header without its count
+        # a byte longer than its one component (libjpeg fails on it), then as long as one but counting two
+        b"\xff\xd8\xff\xc0\x00\x0c\x08\x00\x10\x00\x10\x01\x01\x11\x00\x00" + b"\xff\xda\x00\x02",
+        b"\xff\xd8\xff\xc0\x00\x0b\x08\x00\x10\x00\x10\x02\x01\x11\x00" + b"\xff\xda\x00\x02",
+        b"\xff\xd8\xff\xc0\x00\x0b\x08\x00\x10\x00\x00\x01\x01\x11\x00" + b"\xff\xda\x00\x02",  # no width
     ],
     ids=["empty", "png", "end-before-frame", "reserved-marker", "short-segment", "junk-to-the-end", "no-scan",
-         "short-frame-header"],
+         "short-frame-header", "frame-header-longer-than-its-components", "frame-header-shorter-than-its-count",
+         "no-width"],
 )
 def test_what_is_not_read_is_left_to_pillow(data):
     assert jpeg.huffman_frame(data, STEPS) is None
