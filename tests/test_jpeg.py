@@ -313,8 +313,9 @@ def steps_over(data: bytes, most: int) -> bool:
     (b"\xff\xdb\x00\x84" + bytes(130), 1 + 130 + 1),  # quantization tables: a step per byte
     (b"\xff\xed\x00\x7a" + b"Photoshop 3.0\x00" + bytes(106), 1 + 120 // 12 + 1),  # a step per resource
     (b"\xff\xed\x00\x7a" + bytes(120), 1 + 1),  # not Photoshop's: not walked inside
+    (b"\xff\xee\x00\x7a" + b"Photoshop 3.0\x00" + bytes(106), 1 + 1),  # Photoshop's, but in APP14: not walked either
 ], ids=["comments", "application-segments", "junk", "fill", "standalone", "jpg", "jpg0-and-13", "app15", "frame", "dhp",
-        "quantization", "photoshop", "other-app13"])
+        "quantization", "photoshop", "other-app13", "photoshop-in-app14"])
 def test_pillows_header_walk_is_counted_a_step_per_marker_and_per_byte_of_junk_or_fill(header, steps):
     """After a first comment: Pillow opens as a JPEG only what has a marker right after SOI."""
     data = SOI + EMPTY_COMMENT + header + SOS + b"\x00" * 64
