@@ -138,10 +138,12 @@ GREY_16X16_FRAME = b"\xff\xc0\x00\x0b\x08\x00\x10\x00\x10\x01\x01\x11\x00"  # ba
         b"\xff\xd8\xff\xc0\x00\x0b\x08\x00\x10\x00\x10\x02\x01\x11\x00" + b"\xff\xda\x00\x02",
         b"\xff\xd8\xff\xc0\x00\x0b\x08\x00\x10\x00\x00\x01\x01\x11\x00" + b"\xff\xda\x00\x02",  # no width
         b"\xff\xd8\xff\xc0\x00\x08\x08\x00\x10\x00\x10\x00" + b"\xff\xda\x00\x02",  # no component
+        # libjpeg fails on the first, where the second would be read
+        b"\xff\xd8\xff\xc0\x00\x0b\x08\x00\x10\x00\x00\x01\x01\x11\x00" + GREY_16X16_FRAME + b"\xff\xda\x00\x02",
     ],
     ids=["empty", "png", "end-before-frame", "reserved-marker", "short-segment", "junk-to-the-end", "no-scan",
          "short-frame-header", "frame-header-longer-than-its-components", "frame-header-shorter-than-its-count",
-         "no-width", "no-component"],
+         "no-width", "no-component", "no-width-then-a-frame"],
 )
 def test_what_is_not_read_is_left_to_pillow(data):
     assert jpeg.huffman_frame(data, STEPS) is None
