@@ -769,6 +769,15 @@ def test_an_icc_segment_of_a_number_and_a_count_but_no_piece_is_not_a_stub():
     assert Image.open(io.BytesIO(data)).size == (20, 10)
 
 
+def test_an_icc_profile_in_a_segment_other_than_app2_is_not_read():
+    """Pillow reads ICC segments only as APP2: the same bytes in APP3 or a comment are not the profile's."""
+    photo = encoded(gradient((20, 10)), "JPEG")
+    for marker in (b"\xff\xe3", b"\xff\xfe"):
+        data = photo[:2] + marker + icc_segment(1, 1, DISPLAY_P3)[2:] + photo[2:]
+        assert jpeg.pillow_header(data, 10_000).icc == []
+        assert "icc_profile" not in Image.open(io.BytesIO(data)).info
+
+
 def test_an_application_segment_is_an_icc_one_only_by_its_own_bytes():
     """An APP2 of "ICC_P", then junk that goes on as "ROFILE\\0": Pillow reads no ICC segment, nor does the walk."""
     photo = encoded(gradient((20, 10)), "JPEG")
