@@ -829,6 +829,15 @@ def test_a_stream_without_its_start_of_image_declares_no_size():
     assert jpeg.frame_size(data, 0, 1, STEPS) is None  # its SOI cut by the stream's end
 
 
+def test_tem_before_the_frame_header_is_passed_over_as_libjpeg_passes_it():
+    """It has no length, as a restart marker; Pillow fails on it, a code below 0xC0."""
+    real = jpeg_bytes(Image.new("L", (16, 8)))
+    walked = inserted(real, "before-frame", b"\xff\x01")
+    assert jpeg.huffman_frame(walked, STEPS).data_offset == jpeg.huffman_frame(real, STEPS).data_offset + 2
+    assert jpeg.frame_size(walked, 0, len(walked), STEPS) == (16, 8)
+    assert jpeg.pillow_header(walked, 10_000).size is None
+
+
 @pytest.mark.parametrize(("where", "extra"), [row[1:] for row in SKIPPED if row[1] != "before-end"],
                          ids=[row[0] for row in SKIPPED if row[1] != "before-end"])
 def test_what_libjpeg_skips_before_a_streams_frame_header_is_skipped_there_too(where, extra):
