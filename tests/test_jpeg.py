@@ -149,6 +149,13 @@ def test_what_is_not_read_is_left_to_pillow(data):
     assert jpeg.huffman_frame(data, STEPS) is None
 
 
+def test_a_file_that_ends_with_its_scan_header_is_too_short():
+    """No coded data at all after the header: the frame is read, and the 4 blocks' byte is missing."""
+    data = b"\xff\xd8" + GREY_16X16_FRAME + b"\xff\xda\x00\x02"
+    assert jpeg.huffman_frame(data, STEPS).data_offset == len(data)
+    assert jpeg.too_short(data, STEPS).least_coded_bytes() == 1
+
+
 @pytest.mark.parametrize("frame_marker", [0xC3, 0xC9, 0xCA], ids=["lossless", "arithmetic", "arithmetic-progressive"])
 def test_frames_of_other_codings_are_not_judged(frame_marker):
     data = bytearray(bombs.jpeg_declaring(7000, 7000))
