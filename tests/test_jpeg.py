@@ -321,10 +321,11 @@ def steps_over(data: bytes, most: int) -> bool:
     (b"\xff\xde\x00\x14\x08\x00\x01\x00\x01\x04" + bytes(12), 1 + 18 // 3 + 1),  # DHP, read as one too
     (b"\xff\xdb\x00\x84" + bytes(130), 1 + 130 + 1),  # quantization tables: a step per byte
     (b"\xff\xed\x00\x7a" + b"Photoshop 3.0\x00" + bytes(106), 1 + 120 // 12 + 1),  # a step per resource
+    (b"\xff\xed\x00\x70" + b"Photoshop 3.0\x00" + bytes(96), 1 + 110 // 12 + 1),  # a resource's worth left over
     (b"\xff\xed\x00\x7a" + bytes(120), 1 + 1),  # not Photoshop's: not walked inside
     (b"\xff\xee\x00\x7a" + b"Photoshop 3.0\x00" + bytes(106), 1 + 1),  # Photoshop's, but in APP14: not walked either
 ], ids=["comments", "application-segments", "junk", "fill", "standalone", "jpg", "jpg0-and-13", "app15", "frame", "dhp",
-        "quantization", "photoshop", "other-app13", "photoshop-in-app14"])
+        "quantization", "photoshop", "photoshop-part-resource", "other-app13", "photoshop-in-app14"])
 def test_pillows_header_walk_is_counted_a_step_per_marker_and_per_byte_of_junk_or_fill(header, steps):
     """After a first comment: Pillow opens as a JPEG only what has a marker right after SOI."""
     data = SOI + EMPTY_COMMENT + header + SOS + b"\x00" * 64
