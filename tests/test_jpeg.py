@@ -394,6 +394,7 @@ EMPTY_EXIF = b"Exif\x00\x00II*\x00" + struct.pack("<IHI", 8, 0, 0)  # a first di
     (app1(b"Exif\x00\x00one") + app1(b"http://ns.adobe.com/xap/1.0/\x00xmp") + app1(b"Exif\x00\x00two"),
      b"Exif\x00\x00onetwo"),  # Pillow appends a later segment's payload, and leaves XMP apart
     (app1(b"http://ns.adobe.com/xap/1.0/\x00xmp"), None),
+    (b"\xff\xe2" + app1(EMPTY_EXIF)[2:] + b"\xff\xfe" + app1(EMPTY_EXIF)[2:], None),  # in APP2, in a comment: not Exif
     (EMPTY_COMMENT + SOS + app1(b"Exif\x00\x00after"), None),  # after the first scan: not Pillow's
 ])
 def test_the_exif_is_gathered_as_pillow_gathers_it(header, exif):
