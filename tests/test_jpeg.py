@@ -492,6 +492,7 @@ SIZED_HEADS = {
     "12-bit-samples": frame_patched(PHOTO, 0, b"\x0c"),
     "2-layers": frame_patched(PHOTO, 5, b"\x02"),
     "no-width": frame_patched(PHOTO, 3, b"\x00\x00"),
+    "no-height": frame_patched(PHOTO, 1, b"\x00\x00"),
     "a-component-cut": frame_patched(PHOTO, -2, b"\x00\x10"),  # a length one byte short of the last component
     "two-frame-headers": inserted(PHOTO, "before-frame", OTHER_FRAME),
     "the-second-frame-header-without-width": inserted(frame_patched(PHOTO, 3, b"\x00\x00"), "after-start", OTHER_FRAME),
