@@ -728,6 +728,8 @@ P3_THIRDS = in_thirds(DISPLAY_P3)
     ([(1, 3, P3_THIRDS[0]), (3, 3, P3_THIRDS[2])], False),  # one missing
     ([(1, 2, DISPLAY_P3), (1, 2, b"junk"), (2, 2, b"")], False),  # a number twice before all are found
     ([(1, 2, P3_THIRDS[0]), (2, 3, P3_THIRDS[1])], False),  # counts that disagree
+    ([(1, 3, P3_THIRDS[0]), (2, 2, P3_THIRDS[1] + P3_THIRDS[2])], False),  # the later count would be met
+    ([(1, 3, P3_THIRDS[0]), (1, 3, P3_THIRDS[0]), (2, 3, P3_THIRDS[1]), (3, 3, P3_THIRDS[2])], False),  # a same twice
     ([(0, 1, DISPLAY_P3)], False),  # a number of 0
     ([(2, 1, DISPLAY_P3)], False),  # past the count
     ([(1, 0, DISPLAY_P3)], False),  # a count of 0
