@@ -858,6 +858,13 @@ def test_what_libjpeg_skips_before_a_streams_frame_header_is_skipped_there_too(w
     assert jpeg.frame_size(walked, 0, len(walked), STEPS) == (16, 8)
 
 
+@pytest.mark.parametrize("code", [0xD8, 0xD9, 0xDA, 0x02, 0xC8], ids=["soi", "eoi", "sos", "reserved", "jpg"])
+def test_a_code_libjpeg_fails_on_before_a_streams_frame_header_leaves_no_size(code):
+    """Even with a length after it that would skip it to the frame header."""
+    walked = inserted(jpeg_bytes(Image.new("L", (16, 8))), "after-start", bytes([0xFF, code]) + b"\x00\x02")
+    assert jpeg.frame_size(walked, 0, len(walked), STEPS) is None
+
+
 @pytest.mark.parametrize("marker", [b"\xff\xd0", b"\xff\x01"], ids=["restart", "tem"])
 def test_a_stream_that_ends_in_a_marker_without_a_length_declares_no_size(marker):
     """Its end reached before a frame header: None, not an error reading past it."""
