@@ -865,6 +865,14 @@ def test_a_code_libjpeg_fails_on_before_a_streams_frame_header_leaves_no_size(co
     assert jpeg.frame_size(walked, 0, len(walked), STEPS) is None
 
 
+def test_a_streams_frame_header_is_read_down_to_its_width_and_no_shorter():
+    """Length 7 holds its precision, height and width, and may end right at the stream's end; 6 does not hold its
+    width: libjpeg fails."""
+    header = b"\xff\xc0\x00\x07\x08\x00\x08\x00\x10"
+    assert jpeg.frame_size(SOI + header, 0, 11, STEPS) == (16, 8)
+    assert jpeg.frame_size(SOI + header.replace(b"\x07", b"\x06", 1), 0, 11, STEPS) is None
+
+
 @pytest.mark.parametrize("marker", [b"\xff\xd0", b"\xff\x01"], ids=["restart", "tem"])
 def test_a_stream_that_ends_in_a_marker_without_a_length_declares_no_size(marker):
     """Its end reached before a frame header: None, not an error reading past it."""
