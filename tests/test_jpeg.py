@@ -128,6 +128,7 @@ GREY_16X16_FRAME = b"\xff\xc0\x00\x0b\x08\x00\x10\x00\x10\x01\x01\x11\x00"  # ba
         b"",
         b"\x89PNG\r\n\x1a\n",
         b"\xff\xd8\xff\xd9\0\0",  # ends before any frame
+        b"\xff\xd8\xff\xda\x00\x02",  # a scan before any frame
         b"\xff\xd8\xff\x02\0\x04\0\0",  # a reserved marker
         b"\xff\xd8\xff\xe0\x00\x10JFIF",  # a segment longer than the data
         b"\xff\xd8" + GREY_16X16_FRAME + b"junk, and no marker after it",
@@ -141,7 +142,7 @@ GREY_16X16_FRAME = b"\xff\xc0\x00\x0b\x08\x00\x10\x00\x10\x01\x01\x11\x00"  # ba
         # libjpeg fails on the first, where the second would be read
         b"\xff\xd8\xff\xc0\x00\x0b\x08\x00\x10\x00\x00\x01\x01\x11\x00" + GREY_16X16_FRAME + b"\xff\xda\x00\x02",
     ],
-    ids=["empty", "png", "end-before-frame", "reserved-marker", "short-segment", "junk-to-the-end", "no-scan",
+    ids=["empty", "png", "end-before-frame", "scan-before-frame", "reserved-marker", "short-segment", "junk-to-the-end", "no-scan",
          "short-frame-header", "frame-header-longer-than-its-components", "frame-header-shorter-than-its-count",
          "no-width", "no-component", "no-width-then-a-frame"],
 )
@@ -319,13 +320,14 @@ def steps_over(data: bytes, most: int) -> bool:
     (b"\xff\xef\x00\x06abcd" * 5, 5 + 1),  # APP15, the last application segment, skipped by its length
     (b"\xff\xc0\x00\x14\x08\x00\x01\x00\x01\x04" + bytes(12), 1 + 18 // 3 + 1),  # a frame header: a step per component
     (b"\xff\xde\x00\x14\x08\x00\x01\x00\x01\x04" + bytes(12), 1 + 18 // 3 + 1),  # DHP, read as one too
+    (b"\xff\xc0\x00\x15\x08\x00\x01\x00\x01\x04" + bytes(13), 1 + 19 // 3),  # a part component: then Pillow fails
     (b"\xff\xdb\x00\x84" + bytes(130), 1 + 130 + 1),  # quantization tables: a step per byte
     (b"\xff\xed\x00\x7a" + b"Photoshop 3.0\x00" + bytes(106), 1 + 120 // 12 + 1),  # a step per resource
     (b"\xff\xed\x00\x70" + b"Photoshop 3.0\x00" + bytes(96), 1 + 110 // 12 + 1),  # a resource's worth left over
     (b"\xff\xed\x00\x7a" + bytes(120), 1 + 1),  # not Photoshop's: not walked inside
     (b"\xff\xee\x00\x7a" + b"Photoshop 3.0\x00" + bytes(106), 1 + 1),  # Photoshop's, but in APP14: not walked either
 ], ids=["comments", "application-segments", "junk", "fill", "standalone", "jpg", "jpg0-and-13", "app15", "frame", "dhp",
-        "quantization", "photoshop", "photoshop-part-resource", "other-app13", "photoshop-in-app14"])
+        "frame-part-component", "quantization", "photoshop", "photoshop-part-resource", "other-app13", "photoshop-in-app14"])
 def test_pillows_header_walk_is_counted_a_step_per_marker_and_per_byte_of_junk_or_fill(header, steps):
     """After a first comment: Pillow opens as a JPEG only what has a marker right after SOI."""
     data = SOI + EMPTY_COMMENT + header + SOS + b"\x00" * 64
@@ -493,7 +495,8 @@ SIZED_HEADS = {
     "2-layers": frame_patched(PHOTO, 5, b"\x02"),
     "no-width": frame_patched(PHOTO, 3, b"\x00\x00"),
     "no-height": frame_patched(PHOTO, 1, b"\x00\x00"),
-    "a-component-cut": frame_patched(PHOTO, -2, b"\x00\x10"),  # a length one byte short of the last component
+    "a-component-cut": frame_patched(PHOTO, -2, b"\x00\x10"),
+    "3-bytes-inside": frame_patched(PHOTO, -2, b"\x00\x05"),  # a length one byte short of the last component
     "two-frame-headers": inserted(PHOTO, "before-frame", OTHER_FRAME),
     "the-second-frame-header-without-width": inserted(frame_patched(PHOTO, 3, b"\x00\x00"), "after-start", OTHER_FRAME),
     "hierarchical-progression-after-the-frame": PHOTO.replace(b"\xff\xc4", OTHER_FRAME.replace(b"\xc0", b"\xde", 1)
@@ -721,6 +724,7 @@ P3_THIRDS = in_thirds(DISPLAY_P3)
     ([(1, 3, P3_THIRDS[0]), (2, 3, P3_THIRDS[1]), (3, 3, P3_THIRDS[2])], True),
     ([(3, 3, P3_THIRDS[2]), (1, 3, P3_THIRDS[0]), (2, 3, P3_THIRDS[1])], True),  # in any order
     ([(1, 1, b""), (1, 1, DISPLAY_P3)], True),  # a segment of no piece is passed over
+    ([(1, 2, DISPLAY_P3[:1]), (2, 2, DISPLAY_P3[1:])], True),  # nor is one of a byte
     ([(0, 0, b""), (1, 1, DISPLAY_P3)], True),
     ([(1, 1, DISPLAY_P3), (1, 1, DISPLAY_P3)], True),  # found whole before the second
     ([(1, 1, DISPLAY_P3), (5, 3, b"junk")], True),
@@ -825,7 +829,7 @@ def test_an_mpos_icc_profile_is_put_together_as_a_jpegs():
 
 def test_a_streams_frame_size_is_read_within_its_bounds():
     """As a TIFF's strip or tile: from its start of image, and only up to its end."""
-    first, second = jpeg_bytes(Image.new("L", (16, 8))), jpeg_bytes(Image.new("RGB", (24, 40)))
+    first, second = jpeg_bytes(Image.new("L", (16, 8))), jpeg_bytes(Image.new("RGB", (24, 40)), progressive=True)
     data = b"junk" + first + second
     assert jpeg.frame_size(data, 4, 4 + len(first), STEPS) == (16, 8)
     assert jpeg.frame_size(data, 4 + len(first), len(data) + 100, STEPS) == (24, 40)
