@@ -140,9 +140,11 @@ GREY_16X16_FRAME = b"\xff\xc0\x00\x0b\x08\x00\x10\x00\x10\x01\x01\x11\x00"  # ba
         b"\xff\xd8\xff\xc0\x00\x0b\x08\x00\x10\x00\x00\x01\x01\x11\x00" + b"\xff\xda\x00\x02",  # no width
         b"\xff\xd8\xff\xc0\x00\x08\x08\x00\x10\x00\x10\x00" + b"\xff\xda\x00\x02",  # no component
         # libjpeg fails on the first, where the second would be read
-        b"\xff\xd8\xff\xc0\x00\x0b\x08\x00\x10\x00\x00\x01\x01\x11\x00" + GREY_16X16_FRAME + b"\xff\xda\x00\x02",
+        b"\xff\xd8\xff\xc0\x00\x0b\x08\x00\x10\x00\x00\x01\x01\x11\x00" + GREY_16X16_FRAME
+        + b"\xff\xda\x00\x02",
     ],
-    ids=["empty", "png", "end-before-frame", "scan-before-frame", "reserved-marker", "short-segment", "junk-to-the-end", "no-scan",
+    ids=["empty", "png", "end-before-frame", "scan-before-frame", "reserved-marker", "short-segment", "junk-to-the-end",
+         "no-scan",
          "short-frame-header", "frame-header-longer-than-its-components", "frame-header-shorter-than-its-count",
          "no-width", "no-component", "no-width-then-a-frame"],
 )
@@ -320,14 +322,15 @@ def steps_over(data: bytes, most: int) -> bool:
     (b"\xff\xef\x00\x06abcd" * 5, 5 + 1),  # APP15, the last application segment, skipped by its length
     (b"\xff\xc0\x00\x14\x08\x00\x01\x00\x01\x04" + bytes(12), 1 + 18 // 3 + 1),  # a frame header: a step per component
     (b"\xff\xde\x00\x14\x08\x00\x01\x00\x01\x04" + bytes(12), 1 + 18 // 3 + 1),  # DHP, read as one too
-    (b"\xff\xc0\x00\x15\x08\x00\x01\x00\x01\x04" + bytes(13), 1 + 19 // 3),  # a part component: then Pillow fails
+    (b"\xff\xc0\x00\x15\x08\x00\x01\x00\x01\x04" + bytes(13), 1 + 19 // 3),  # a part component: Pillow fails
     (b"\xff\xdb\x00\x84" + bytes(130), 1 + 130 + 1),  # quantization tables: a step per byte
     (b"\xff\xed\x00\x7a" + b"Photoshop 3.0\x00" + bytes(106), 1 + 120 // 12 + 1),  # a step per resource
     (b"\xff\xed\x00\x70" + b"Photoshop 3.0\x00" + bytes(96), 1 + 110 // 12 + 1),  # a resource's worth left over
     (b"\xff\xed\x00\x7a" + bytes(120), 1 + 1),  # not Photoshop's: not walked inside
     (b"\xff\xee\x00\x7a" + b"Photoshop 3.0\x00" + bytes(106), 1 + 1),  # Photoshop's, but in APP14: not walked either
 ], ids=["comments", "application-segments", "junk", "fill", "standalone", "jpg", "jpg0-and-13", "app15", "frame", "dhp",
-        "frame-part-component", "quantization", "photoshop", "photoshop-part-resource", "other-app13", "photoshop-in-app14"])
+        "frame-part-component", "quantization", "photoshop", "photoshop-part-resource", "other-app13",
+        "photoshop-in-app14"])
 def test_pillows_header_walk_is_counted_a_step_per_marker_and_per_byte_of_junk_or_fill(header, steps):
     """After a first comment: Pillow opens as a JPEG only what has a marker right after SOI."""
     data = SOI + EMPTY_COMMENT + header + SOS + b"\x00" * 64
