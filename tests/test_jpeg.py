@@ -144,9 +144,8 @@ GREY_16X16_FRAME = b"\xff\xc0\x00\x0b\x08\x00\x10\x00\x10\x01\x01\x11\x00"  # ba
         + b"\xff\xda\x00\x02",
     ],
     ids=["empty", "png", "end-before-frame", "scan-before-frame", "reserved-marker", "short-segment", "junk-to-the-end",
-         "no-scan",
-         "short-frame-header", "frame-header-longer-than-its-components", "frame-header-shorter-than-its-count",
-         "no-width", "no-component", "no-width-then-a-frame"],
+         "no-scan", "short-frame-header", "frame-header-longer-than-its-components",
+         "frame-header-shorter-than-its-count", "no-width", "no-component", "no-width-then-a-frame"],
 )
 def test_what_is_not_read_is_left_to_pillow(data):
     assert jpeg.huffman_frame(data, STEPS) is None
@@ -498,8 +497,8 @@ SIZED_HEADS = {
     "2-layers": frame_patched(PHOTO, 5, b"\x02"),
     "no-width": frame_patched(PHOTO, 3, b"\x00\x00"),
     "no-height": frame_patched(PHOTO, 1, b"\x00\x00"),
-    "a-component-cut": frame_patched(PHOTO, -2, b"\x00\x10"),
-    "3-bytes-inside": frame_patched(PHOTO, -2, b"\x00\x05"),  # a length one byte short of the last component
+    "a-component-cut": frame_patched(PHOTO, -2, b"\x00\x10"),  # a length one byte short of the last component
+    "3-bytes-inside": frame_patched(PHOTO, -2, b"\x00\x05"),  # a length that ends before the width
     "two-frame-headers": inserted(PHOTO, "before-frame", OTHER_FRAME),
     "the-second-frame-header-without-width": inserted(frame_patched(PHOTO, 3, b"\x00\x00"), "after-start", OTHER_FRAME),
     "hierarchical-progression-after-the-frame": PHOTO.replace(b"\xff\xc4", OTHER_FRAME.replace(b"\xc0", b"\xde", 1)
@@ -586,9 +585,8 @@ GREY = jpeg_bytes(gradient((48, 32)).convert("L"))
     (with_extra_scan(PROGRESSIVE, b"\xff\x02"), SCANS),  # a reserved code: libjpeg stops
     (PROGRESSIVE[:PROGRESSIVE.rindex(b"\xff\xda") + 5], SCANS - 1),  # its last header cut
 ], ids=["baseline", "baseline-a-scan-more", "grey-a-scan-more", "arithmetic-a-scan-more", "extended-a-scan-more",
-        "first-of-one-component",
-        "two-frame-headers", "lossless", "progressive", "a-scan-more", "after-a-comment-fill-and-tem", "two-files",
-        "no-end", "reserved-code", "last-header-cut"])
+        "first-of-one-component", "two-frame-headers", "lossless", "progressive", "a-scan-more",
+        "after-a-comment-fill-and-tem", "two-files", "no-end", "reserved-code", "last-header-cut"])
 def test_the_scans_are_counted_as_libjpeg_reads_them(data, count):
     """Each with its components: 3 in a baseline file's one scan; 3 or 1 in a progressive one's. A sequential frame's
     first scan of all its components is the only one libjpeg decodes; where another frame header, or a scan of fewer
