@@ -10,7 +10,7 @@ import bombs
 import edge.image
 from edge import gif
 from edge.rendition import parse_rendition
-from imaging import encoded, gif_by_hand, gradient
+from imaging import encoded, gif_by_hand, gif_lzw, gradient
 
 
 def pillows_view(data: bytes) -> tuple[int, tuple[int, int]]:
@@ -108,8 +108,11 @@ def test_a_palette_whose_last_byte_reads_as_a_trailer_is_walked_past():
     assert counted(gif.scan(bytes(data), 10)) == (2, (20_000, 20_000))
 
 
+A_PIXEL_WITHOUT_A_TABLE = b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"  # nor local table
+
+
 def test_size_bits_without_a_global_palette_mean_no_palette():
-    frame = b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
+    frame = A_PIXEL_WITHOUT_A_TABLE
     data = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x01, 0, 0) + frame * 2 + b";"
     assert counted(gif.scan(data, 10)) == (2, (1, 1))
 
@@ -283,3 +286,34 @@ def test_a_frame_s_disposal_transparency_and_delay_are_read_from_its_graphic_con
 def test_a_comment_that_spells_a_loop_block_is_no_loop_block():
     comment = b"\x21\xfe\x0bNETSCAPE2.0\x03\x01\x05\x00\x00"
     assert gif.scan(with_blocks((AFTER_THE_SCREEN, comment)), 10).repeats is None
+
+
+def test_the_walk_stops_where_its_budget_runs_out_not_at_the_end_of_the_block():
+    """A chain of tiny sub-blocks past the budget is refused for them, however much of it follows, even cut short."""
+    with pytest.raises(gif.MalformedGif, match="too many sub-blocks or stray bytes for its size"):
+        gif.scan(one_frame_of_tiny_sub_blocks(4300)[:-2], 10)
+
+
+def test_a_frame_decoded_alone_keeps_of_its_descriptor_s_flags_only_its_interlacing():
+    """Its colour table comes before it, as the global one: the sort, reserved and size bits of a frame without a
+    local table are dropped, and the screen, control and descriptor are exactly these."""
+    data = bytearray(THREE_FRAMES)
+    data[THREE_FRAMES.index(b",") + 9] = 0x7F  # interlaced, sorted, reserved bits, a size of 256: no local table
+    layout = gif.scan(bytes(data), 10)
+    assert layout.images[0].flags == 0x7F
+    palette = bytes([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
+    assert gif.standalone(bytes(data), layout, 0) == (
+        b"GIF89a" + struct.pack("<HHBBB", 2, 1, 0x81, 0, 0) + palette + b"\x21\xf9\x04\x00\x00\x00\x00\x00"
+        + b"," + struct.pack("<HHHHB", 0, 0, 2, 1, 0x40) + gif_lzw([1, 1]) + b";")
+
+
+def test_a_frame_without_a_colour_table_is_decoded_alone_in_black():
+    """Neither a local nor a global table: the frame alone gets 256 black entries, as Chromium draws such a frame."""
+    frame = A_PIXEL_WITHOUT_A_TABLE
+    data = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0, 0, 0) + frame + b";"
+    layout = gif.scan(data, 10)
+    assert (layout.palette, layout.images[0].palette) == (None, None)
+    assert gif.standalone(data, layout, 0) == (b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x87, 0, 0) + bytes(768)
+                                               + b"\x21\xf9\x04\x00\x00\x00\x00\x00" + frame + b";")
+    with Image.open(io.BytesIO(gif.standalone(data, layout, 0))) as alone:
+        assert alone.convert("RGB").getpixel((0, 0)) == (0, 0, 0)
