@@ -347,3 +347,32 @@ def test_fourth_bytes_all_zero_behind_a_v5_header_are_transparent_as_chromium_sh
                       parse_rendition("/4x/a.bmp"), Limits(50_000_000, 300))
     image = Image.open(io.BytesIO(rendered.body))
     assert (rendered.format, image.getchannel("A").getextrema()) == ("png", (0, 0))
+
+
+V4_HALF_SEEN = bmp_of_32_bits(HALF_SEEN, 108, 0xFF000000)
+
+
+@pytest.mark.parametrize(("data", "alpha"), [
+    (V4_HALF_SEEN, True),
+    (V4_HALF_SEEN[:70], True),  # read up to its alpha mask
+    (V4_HALF_SEEN[:69], False),  # cut inside it
+    (V4_HALF_SEEN[:28] + struct.pack("<H", 24) + V4_HALF_SEEN[30:], False),  # 24 bits a pixel: no fourth byte
+    (bmp_of_32_bits(HALF_SEEN, 108, 0xFF000000, compression=3), False),  # bit fields: Pillow reads the masks
+    (bmp_of_32_bits(HALF_SEEN, 64, 0xFF000000), False),
+], ids=["v4", "to-its-alpha-mask", "cut-in-its-alpha-mask", "24-bit", "bit-fields", "smaller-header"])
+def test_the_fourth_byte_is_alpha_only_in_an_uncompressed_32_bit_bmp_with_an_alpha_mask(data, alpha):
+    assert bmp.alpha_in_fourth_byte(data) is alpha
+
+
+EMBEDDING = v5_bmp(DISPLAY_P3)
+CS_TYPE_AT = 14 + 56  # in the V5 header
+
+
+@pytest.mark.parametrize(("data", "profile"), [
+    (EMBEDDING, DISPLAY_P3),
+    (EMBEDDING[:CS_TYPE_AT] + b"BGRs" + EMBEDDING[CS_TYPE_AT + 4:], None),  # sRGB, no profile
+    (EMBEDDING[:14] + struct.pack("<I", 108) + EMBEDDING[18:], None),  # a V4 header, which embeds none
+    (EMBEDDING[:14 + 112 + 7], None),  # cut a byte short of the profile's offset and size
+], ids=["embedded", "srgb", "v4-header", "cut"])
+def test_only_a_v5_header_of_profile_embedded_has_a_profile(data, profile):
+    assert bmp.embedded_profile(data) == profile
