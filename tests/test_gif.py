@@ -317,3 +317,26 @@ def test_a_frame_without_a_colour_table_is_decoded_alone_in_black():
                                                + b"\x21\xf9\x04\x00\x00\x00\x00\x00" + frame + b";")
     with Image.open(io.BytesIO(gif.standalone(data, layout, 0))) as alone:
         assert alone.convert("RGB").getpixel((0, 0)) == (0, 0, 0)
+
+
+NETSCAPE_WITHOUT_ITS_LOOP = b"\x0bNETSCAPE2.0\x00"  # an 11-byte first sub-block, then the terminator
+
+
+@pytest.mark.parametrize("data", [
+    with_blocks((AFTER_THE_SCREEN, b"\x21\xfe" + NETSCAPE_WITHOUT_ITS_LOOP)),  # a comment: read as a chain
+    with_blocks((AFTER_THE_SCREEN, b"\x21\x01" + NETSCAPE_WITHOUT_ITS_LOOP)),  # plain text
+    with_blocks((SECOND_FRAME, b"\x21\xff" + NETSCAPE_WITHOUT_ITS_LOOP)),  # after the first frame
+    with_blocks((AFTER_THE_SCREEN, application(b"ANIMEXTS1.0", b""))),  # another name: Pillow reads no loop in it
+], ids=["comment", "plain-text", "after-the-first-frame", "animexts"])
+def test_only_a_netscape_block_before_the_first_frame_needs_its_loop_sub_block(data):
+    """Pillow reads the loop sub-block by itself only of an application block named NETSCAPE2.0 before the first
+    frame: each of these it reads as this walk does."""
+    layout = gif.scan(data, 10)
+    assert (counted(layout), layout.repeats) == ((3, (2, 1)), None)
+    assert pillows_view(data) == (3, (2, 1))
+
+
+def test_a_stray_byte_leaves_every_loop_block_after_it_unread_however_many_blocks_later():
+    """As the walk reads Chromium 156 (each loop case above): once a stray byte came, no later loop block counts."""
+    data = with_blocks((SECOND_FRAME, b"x"), (len(THREE_FRAMES) - 1, loop_block(0)))
+    assert gif.scan(data, 10).repeats is None
