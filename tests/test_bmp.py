@@ -373,6 +373,7 @@ CS_TYPE_AT = 14 + 56  # in the V5 header
     (EMBEDDING[:CS_TYPE_AT] + b"BGRs" + EMBEDDING[CS_TYPE_AT + 4:], None),  # sRGB, no profile
     (EMBEDDING[:14] + struct.pack("<I", 108) + EMBEDDING[18:], None),  # a V4 header, which embeds none
     (EMBEDDING[:14 + 112 + 7], None),  # cut a byte short of the profile's offset and size
-], ids=["embedded", "srgb", "v4-header", "cut"])
+    (v5_bmp(b""), None),  # a profile of no bytes
+], ids=["embedded", "srgb", "v4-header", "cut", "empty"])
 def test_only_a_v5_header_of_profile_embedded_has_a_profile(data, profile):
     assert bmp.embedded_profile(data) == profile
