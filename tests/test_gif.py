@@ -125,8 +125,9 @@ def test_a_gif_without_its_trailer_is_walked_to_its_end(ending):
 @pytest.mark.parametrize(("data", "error"), [
     (bombs.gif_with_frames(1)[:-2], "truncated inside"),  # cut after a sub-block, as a partial upload is
     (bombs.gif_with_frames(1)[:-1] + b",\0\0\0", "descriptor"),
+    (bombs.gif_with_frames(1)[:-1] + b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02", "truncated inside"),
     (bombs.gif_with_frames(1)[:-1] + b"!\xfe", "truncated"),
-], ids=["after-a-sub-block", "in-a-frame-descriptor", "after-an-extension-label"])
+], ids=["after-a-sub-block", "in-a-frame-descriptor", "after-its-code-size", "after-an-extension-label"])
 def test_a_gif_cut_anywhere_is_malformed_not_an_exception(data, error):
     with pytest.raises(gif.MalformedGif, match=error):
         gif.scan(data, 10)
@@ -289,22 +290,27 @@ def test_a_comment_that_spells_a_loop_block_is_no_loop_block():
 
 
 def test_the_walk_stops_where_its_budget_runs_out_not_at_the_end_of_the_block():
-    """A chain of tiny sub-blocks past the budget is refused for them, however much of it follows, even cut short."""
+    """8504 bytes cut before the terminator of 4237 sub-blocks: the last of them takes the 4237th step of 4236 and
+    ends the walk, which is refused for it, not for the end of the file that would follow."""
+    data = one_frame_of_tiny_sub_blocks(4236)[:-2]
+    assert len(data) == 8504
     with pytest.raises(gif.MalformedGif, match="too many sub-blocks or stray bytes for its size"):
-        gif.scan(one_frame_of_tiny_sub_blocks(4300)[:-2], 10)
+        gif.scan(data, 10)
+    with pytest.raises(gif.MalformedGif, match="truncated inside a block"):
+        gif.scan(one_frame_of_tiny_sub_blocks(4235)[:-2], 10)  # its last step the 4236th: the end of the file
 
 
-def test_a_frame_decoded_alone_keeps_of_its_descriptor_s_flags_only_its_interlacing():
-    """Its colour table comes before it, as the global one: the sort, reserved and size bits of a frame without a
-    local table are dropped, and the screen, control and descriptor are exactly these."""
-    data = bytearray(THREE_FRAMES)
-    data[THREE_FRAMES.index(b",") + 9] = 0x7F  # interlaced, sorted, reserved bits, a size of 256: no local table
+def test_a_frame_decoded_alone_is_its_own_screen_of_two_colours_keeping_of_its_flags_only_its_interlacing():
+    """A 2x1 frame at (3, 2) of a 5x3 screen: alone, a 2x1 screen of a table of 2 entries (its size field 0), and at
+    the top left; of its descriptor's flags, the sort, reserved and size bits (no local table) are dropped."""
+    black_and_red = [(0, 0, 0), (255, 0, 0)]
+    data = bytearray(gif_by_hand((5, 3), black_and_red, [((2, 1), (3, 2), [1, 1], 0, None)]))
+    data[data.index(b",") + 9] = 0x7F  # interlaced, sorted, reserved bits, a size of 256: no local table
     layout = gif.scan(bytes(data), 10)
-    assert layout.images[0].flags == 0x7F
-    palette = bytes([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
+    assert (layout.images[0].box, layout.images[0].flags) == ((3, 2, 5, 3), 0x7F)
     assert gif.standalone(bytes(data), layout, 0) == (
-        b"GIF89a" + struct.pack("<HHBBB", 2, 1, 0x81, 0, 0) + palette + b"\x21\xf9\x04\x00\x00\x00\x00\x00"
-        + b"," + struct.pack("<HHHHB", 0, 0, 2, 1, 0x40) + gif_lzw([1, 1]) + b";")
+        b"GIF89a" + struct.pack("<HHBBB", 2, 1, 0x80, 0, 0) + bytes([0, 0, 0, 255, 0, 0])
+        + b"\x21\xf9\x04\x00\x00\x00\x00\x00" + b"," + struct.pack("<HHHHB", 0, 0, 2, 1, 0x40) + gif_lzw([1, 1]) + b";")
 
 
 def test_a_frame_without_a_colour_table_is_decoded_alone_in_black():
