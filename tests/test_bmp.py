@@ -377,3 +377,8 @@ CS_TYPE_AT = 14 + 56  # in the V5 header
 ], ids=["embedded", "srgb", "v4-header", "cut", "empty"])
 def test_only_a_v5_header_of_profile_embedded_has_a_profile(data, profile):
     assert bmp.embedded_profile(data) == profile
+
+
+def test_a_v5_header_cut_right_after_its_profile_s_offset_and_size_has_its_profile_outside():
+    with pytest.raises(bmp.ProfileOutside, match=f"^{len(DISPLAY_P3)} bytes at {14 + 124 + 8}, past the file's 134$"):
+        bmp.embedded_profile(EMBEDDING[:14 + 112 + 8])
