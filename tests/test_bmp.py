@@ -382,3 +382,12 @@ def test_only_a_v5_header_of_profile_embedded_has_a_profile(data, profile):
 def test_a_v5_header_cut_right_after_its_profile_s_offset_and_size_has_its_profile_outside():
     with pytest.raises(bmp.ProfileOutside, match=f"^{len(DISPLAY_P3)} bytes at {14 + 124 + 8}, past the file's 134$"):
         bmp.embedded_profile(EMBEDDING[:14 + 112 + 8])
+
+
+@pytest.mark.parametrize("code", [bytes([1, 9]), bytes([2, 9]), bytes([0, 3, 9, 9, 9, 0])],
+                         ids=["a-pixel", "a-run", "a-literal"])
+def test_what_comes_after_a_row_is_full_is_cut_whole(code):
+    """Past the row's last pixel nothing is written, however short: the next row starts where its end of line says."""
+    coded = bytes([4, 7]) + code + END_OF_LINE + bytes([1, 8]) + END_OF_BITMAP
+    assert bmp.run_length_pixels(coded, 4, 2, rle4=False, fill=5) == (bytearray([7, 7, 7, 7, 8, 5, 5, 5]),
+                                                                      bytearray([0, 0, 0, 0, 0, 255, 255, 255]))
