@@ -384,8 +384,9 @@ def test_a_v5_header_cut_right_after_its_profile_s_offset_and_size_has_its_profi
         bmp.embedded_profile(EMBEDDING[:14 + 112 + 8])
 
 
-@pytest.mark.parametrize("code", [bytes([1, 9]), bytes([2, 9]), bytes([0, 3, 9, 9, 9, 0])],
-                         ids=["a-pixel", "a-run", "a-literal"])
+@pytest.mark.parametrize("code", [
+    bytes([1, 9]), bytes([2, 9]), bytes([0, 3, 9, 9, 9, 0]), bytes([2, 9, 0, 3, 9, 9, 9, 0]),
+], ids=["a-pixel", "a-run", "a-literal", "a-literal-further-on"])
 def test_what_comes_after_a_row_is_full_is_cut_whole(code):
     """Past the row's last pixel nothing is written, however short: the next row starts where its end of line says."""
     coded = bytes([4, 7]) + code + END_OF_LINE + bytes([1, 8]) + END_OF_BITMAP
