@@ -125,9 +125,11 @@ def test_a_gif_without_its_trailer_is_walked_to_its_end(ending):
 @pytest.mark.parametrize(("data", "error"), [
     (bombs.gif_with_frames(1)[:-2], "truncated inside"),  # cut after a sub-block, as a partial upload is
     (bombs.gif_with_frames(1)[:-1] + b",\0\0\0", "descriptor"),
+    (bombs.gif_with_frames(1)[:-1] + b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0), "descriptor of frame 2"),
     (bombs.gif_with_frames(1)[:-1] + b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02", "truncated inside"),
     (bombs.gif_with_frames(1)[:-1] + b"!\xfe", "truncated"),
-], ids=["after-a-sub-block", "in-a-frame-descriptor", "after-its-code-size", "after-an-extension-label"])
+], ids=["after-a-sub-block", "in-a-frame-descriptor", "before-its-code-size", "after-its-code-size",
+        "after-an-extension-label"])
 def test_a_gif_cut_anywhere_is_malformed_not_an_exception(data, error):
     with pytest.raises(gif.MalformedGif, match=error):
         gif.scan(data, 10)
@@ -307,7 +309,7 @@ def test_a_frame_decoded_alone_is_its_own_screen_of_two_colours_keeping_of_its_f
     data = bytearray(gif_by_hand((5, 3), black_and_red, [((2, 1), (3, 2), [1, 1], 0, None)]))
     data[data.index(b",") + 9] = 0x7F  # interlaced, sorted, reserved bits, a size of 256: no local table
     layout = gif.scan(bytes(data), 10)
-    assert (layout.images[0].box, layout.images[0].flags) == ((3, 2, 5, 3), 0x7F)
+    assert (layout.images[0].box, layout.images[0].flags, layout.images[0].palette) == ((3, 2, 5, 3), 0x7F, None)
     assert gif.standalone(bytes(data), layout, 0) == (
         b"GIF89a" + struct.pack("<HHBBB", 2, 1, 0x80, 0, 0) + bytes([0, 0, 0, 255, 0, 0])
         + b"\x21\xf9\x04\x00\x00\x00\x00\x00" + b"," + struct.pack("<HHHHB", 0, 0, 2, 1, 0x40) + gif_lzw([1, 1]) + b";")
@@ -346,3 +348,9 @@ def test_a_stray_byte_leaves_every_loop_block_after_it_unread_however_many_block
     """As the walk reads Chromium 156 (each loop case above): once a stray byte came, no later loop block counts."""
     data = with_blocks((SECOND_FRAME, b"x"), (len(THREE_FRAMES) - 1, loop_block(0)))
     assert gif.scan(data, 10).repeats is None
+
+
+def test_a_loop_count_is_read_in_16_bits_whatever_sub_block_follows():
+    """258 repeats, then a sub-block of its own, which is no part of the count."""
+    block = application(b"NETSCAPE2.0", b"\x03\x01\x02\x01" + b"\x01\x07")
+    assert gif.scan(with_blocks((AFTER_THE_SCREEN, block)), 10).repeats == 258
