@@ -66,7 +66,9 @@ def test_a_top_down_bmps_height_is_counted_down():
     rle_bmp(4, 1, runs([[(4, 1)]]), header_size=44),  # a header size Pillow does not know
     encoded(gradient((4, 2)), "PNG"),
     b"BA" + rle_bmp(4, 1, runs([[(4, 1)]]))[2:],  # OS/2's bitmap array, which Pillow does not open
-], ids=["uncompressed", "cut", "core-header", "unknown-header", "png", "bitmap-array"])
+    # a header size of 40 and 2**24: four bytes, not three
+    (lambda data: data[:14] + struct.pack("<I", 0x0100_0028) + data[18:])(rle_bmp(4, 1, runs([[(4, 1)]]))),
+], ids=["uncompressed", "cut", "core-header", "unknown-header", "png", "bitmap-array", "header-size-past-24-bits"])
 def test_what_is_not_run_length_coded_has_no_size_here(data):
     assert bmp.run_length_coding(data) is None
 
