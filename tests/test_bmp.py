@@ -394,3 +394,9 @@ def test_what_comes_after_a_row_is_full_is_cut_whole(code):
     coded = bytes([4, 7]) + code + END_OF_LINE + bytes([1, 8]) + END_OF_BITMAP
     assert bmp.run_length_pixels(coded, 4, 2, rle4=False, fill=5) == (bytearray([7, 7, 7, 7, 8, 5, 5, 5]),
                                                                       bytearray([0, 0, 0, 0, 0, 255, 255, 255]))
+
+
+def test_a_4_bit_literal_of_an_even_count_takes_half_as_many_bytes():
+    """Four pixels in two bytes, a whole 16-bit word: the run after them is read right after."""
+    coded = bytes([0, 4, 0x12, 0x34, 2, 0x55]) + END_OF_BITMAP
+    assert bmp.run_length_pixels(coded, 6, 1, rle4=True, fill=9) == (bytearray([1, 2, 3, 4, 5, 5]), None)
