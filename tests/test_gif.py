@@ -354,3 +354,9 @@ def test_a_loop_count_is_read_in_16_bits_whatever_sub_block_follows():
     """258 repeats, then a sub-block of its own, which is no part of the count."""
     block = application(b"NETSCAPE2.0", b"\x03\x01\x02\x01" + b"\x01\x07")
     assert gif.scan(with_blocks((AFTER_THE_SCREEN, block)), 10).repeats == 258
+
+
+def test_an_application_block_that_is_no_loop_block_leaves_the_count_before_it():
+    not_a_loop = application(b"NETSCAPE2.0", b"\x03\x02\x03\x00")  # a sub-block of another kind
+    data = with_blocks((AFTER_THE_SCREEN, loop_block(2)), (SECOND_FRAME, not_a_loop))
+    assert gif.scan(data, 10).repeats == 2
