@@ -400,3 +400,11 @@ def test_a_4_bit_literal_of_an_even_count_takes_half_as_many_bytes():
     """Four pixels in two bytes, a whole 16-bit word: the run after them is read right after."""
     coded = bytes([0, 4, 0x12, 0x34, 2, 0x55]) + END_OF_BITMAP
     assert bmp.run_length_pixels(coded, 6, 1, rle4=True, fill=9) == (bytearray([1, 2, 3, 4, 5, 5]), None)
+
+
+def test_a_delta_down_counts_its_rows_towards_the_last():
+    """A delta of a row down, then an end of line, passes the last of 2 rows: the pixels end there, as after the
+    last row's end of line, with no end of bitmap."""
+    coded = bytes([2, 7, 0, 2, 0, 1, 1, 8]) + END_OF_LINE
+    assert bmp.run_length_pixels(coded, 4, 2, rle4=False, fill=5) == (bytearray([7, 7, 5, 5, 5, 5, 8, 5]),
+                                                                      bytearray([0, 0, 255, 255, 255, 255, 0, 255]))
