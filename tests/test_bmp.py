@@ -408,3 +408,12 @@ def test_a_delta_down_counts_its_rows_towards_the_last():
     coded = bytes([2, 7, 0, 2, 0, 1, 1, 8]) + END_OF_LINE
     assert bmp.run_length_pixels(coded, 4, 2, rle4=False, fill=5) == (bytearray([7, 7, 5, 5, 5, 5, 8, 5]),
                                                                       bytearray([0, 0, 255, 255, 255, 255, 0, 255]))
+
+
+@pytest.mark.parametrize(("coded", "indices"), [
+    (bytes([1, 7, 5, 8]), [7, 8, 8, 8, 6, 5, 5, 5]),  # a run from the second pixel past the row's end
+    (bytes([0, 3, 7, 8, 9, 0]), [7, 8, 9, 5, 6, 5, 5, 5]),  # a literal of 3, padded to 4 bytes
+], ids=["run-cut-at-the-row-s-end", "odd-literal"])
+def test_the_next_row_starts_where_the_end_of_line_after_a_run_or_literal_says(coded, indices):
+    pixels, _ = bmp.run_length_pixels(coded + END_OF_LINE + bytes([1, 6]) + END_OF_BITMAP, 4, 2, rle4=False, fill=5)
+    assert list(pixels) == indices
