@@ -413,7 +413,8 @@ def test_a_delta_down_counts_its_rows_towards_the_last():
 @pytest.mark.parametrize(("coded", "indices"), [
     (bytes([1, 7, 5, 8]), [7, 8, 8, 8, 6, 5, 5, 5]),  # a run from the second pixel past the row's end
     (bytes([0, 3, 7, 8, 9, 0]), [7, 8, 9, 5, 6, 5, 5, 5]),  # a literal of 3, padded to 4 bytes
-], ids=["run-cut-at-the-row-s-end", "odd-literal"])
+    (bytes([1, 7, 0, 5, 8, 8, 8, 8, 8, 0]), [7, 8, 8, 8, 6, 5, 5, 5]),  # a literal from the second pixel, cut
+], ids=["run-cut-at-the-row-s-end", "odd-literal", "literal-cut-at-the-row-s-end"])
 def test_the_next_row_starts_where_the_end_of_line_after_a_run_or_literal_says(coded, indices):
     pixels, _ = bmp.run_length_pixels(coded + END_OF_LINE + bytes([1, 6]) + END_OF_BITMAP, 4, 2, rle4=False, fill=5)
     assert list(pixels) == indices

@@ -360,3 +360,14 @@ def test_an_application_block_that_is_no_loop_block_leaves_the_count_before_it()
     not_a_loop = application(b"NETSCAPE2.0", b"\x03\x02\x03\x00")  # a sub-block of another kind
     data = with_blocks((AFTER_THE_SCREEN, loop_block(2)), (SECOND_FRAME, not_a_loop))
     assert gif.scan(data, 10).repeats == 2
+
+
+def test_a_frame_s_local_colour_table_is_read_whole_and_alone():
+    """No global table; the frame's own of black and red, exactly its 6 bytes, which it keeps when decoded alone."""
+    black_and_red = bytes([0, 0, 0, 255, 0, 0])
+    frame = b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0x80) + black_and_red + gif_lzw([1])
+    data = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0, 0, 0) + frame + b";"
+    layout = gif.scan(data, 10)
+    assert (layout.palette, layout.images[0].palette) == (None, black_and_red)
+    with Image.open(io.BytesIO(gif.standalone(data, layout, 0))) as alone:
+        assert alone.convert("RGB").getpixel((0, 0)) == (255, 0, 0)
