@@ -219,16 +219,25 @@ def test_fill_bytes_before_a_marker_are_skipped():
     assert jpeg.huffman_frame(padded, STEPS).data_offset == jpeg.huffman_frame(data, STEPS).data_offset + 3
 
 
+def fewest_steps(data: bytes) -> int:
+    """The fewest steps huffman_frame takes to reach the first scan."""
+    return next(steps for steps in range(1, 1000) if jpeg.huffman_frame(data, steps) is not None)
+
+
 def test_the_walk_to_the_frame_stops_after_its_steps():
     """Each fill byte is a step: a run of them longer than the walk may take leaves it undecided (Pillow decides)."""
     data = jpeg_bytes(Image.new("L", (16, 16)))
     padded = data[:2] + b"\xff" * 100 + data[2:]
-
-    def fewest_steps(jpeg_data: bytes) -> int:
-        return next(steps for steps in range(1, 1000) if jpeg.huffman_frame(jpeg_data, steps) is not None)
-
     assert fewest_steps(data) == 6  # APP0, DQT, SOF0, two DHT, SOS
     assert fewest_steps(padded) == fewest_steps(data) + 100
+
+
+@pytest.mark.parametrize("marker", [b"\xff\x00", b"\xff\xd0", b"\xff\xd7", b"\xff\x01"],
+                         ids=["stuffed-zero", "restart-0", "restart-7", "tem"])
+def test_a_stuffed_zero_a_restart_marker_or_tem_is_passed_in_one_step_of_its_two_bytes(marker):
+    """Stepped past a byte at a time, its second byte would be junk, a step more, before the next marker."""
+    data = jpeg_bytes(Image.new("L", (16, 16)))
+    assert fewest_steps(data[:2] + marker + data[2:]) == fewest_steps(data) + 1
 
 
 def test_a_header_pillow_walks_in_few_steps_and_this_walk_in_many_is_left_to_pillow():
