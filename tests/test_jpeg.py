@@ -887,6 +887,25 @@ def test_a_streams_frame_header_is_read_down_to_its_width_and_no_shorter():
     assert jpeg.frame_size(SOI + header.replace(b"\x07", b"\x06", 1), 0, 11, STEPS) is None
 
 
+@pytest.mark.parametrize("code", [0xC3, 0xC5, 0xC9, 0xCA, 0xCF], ids=["lossless", "differential", "arithmetic",
+                                                                       "arithmetic-progressive", "last"])
+def test_a_streams_frame_header_of_any_coding_declares_its_size(code):
+    """libjpeg reads the size of every kind of frame header, those it cannot decode too."""
+    header = GREY_16X16_FRAME.replace(b"\xc0", bytes([code]), 1)
+    assert jpeg.frame_size(SOI + header, 0, len(SOI + header), STEPS) == (16, 16)
+
+
+def test_junk_before_a_streams_frame_header_is_skipped_whatever_its_bytes():
+    """0xFE D8 is junk, not a second start of image: only 0xFF begins a marker."""
+    data = SOI + b"\xfe\xd8" + GREY_16X16_FRAME
+    assert jpeg.frame_size(data, 0, len(data), STEPS) == (16, 16)
+
+
+def test_a_stream_of_three_bytes_after_its_start_declares_no_size():
+    """Too short for a marker and its length: None, not an error reading past the end."""
+    assert jpeg.frame_size(SOI + b"\xff\xd0\x00", 0, 5, STEPS) is None
+
+
 @pytest.mark.parametrize("marker", [b"\xff\xd0", b"\xff\x01"], ids=["restart", "tem"])
 def test_a_stream_that_ends_in_a_marker_without_a_length_declares_no_size(marker):
     """Its end reached before a frame header: None, not an error reading past it."""
