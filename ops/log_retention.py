@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops.stack import EDGE_REGION, Failed, add_function_arguments, edge_function_name
+from ops.stack import EDGE_REGION, Failed, add_function_arguments, edge_function_name, printed
 
 # The only values CloudWatch Logs' PutRetentionPolicy accepts.
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -112,10 +112,7 @@ def main(argv: list[str] | None = None, session=None) -> int:
     try:
         group = edge_log_group(edge_function_name(session, arguments))
         print(f"{group}: {arguments.days} days" + (" (dry run: nothing changes)" if arguments.dry_run else ""))
-        outcomes = []
-        for outcome in apply_everywhere(session, group, arguments.days, arguments.dry_run, arguments.skip_region):
-            print(f"  {outcome}", flush=True)
-            outcomes.append(outcome)
+        outcomes = printed(apply_everywhere(session, group, arguments.days, arguments.dry_run, arguments.skip_region))
     except (Failed, BotoCoreError, ClientError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

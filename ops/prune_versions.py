@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops.stack import EDGE_REGION, Failed, add_function_arguments, edge_function_name
+from ops.stack import EDGE_REGION, Failed, add_function_arguments, edge_function_name, printed
 
 DEFAULT_KEEP = 2
 REPLICATED = "still replicated"
@@ -127,10 +127,7 @@ def main(argv: list[str] | None = None, session=None) -> int:
         lambda_client = session.client("lambda", region_name=EDGE_REGION)
         print(f"{function_name}: keeping the aliased versions, any newer, and the {arguments.keep} newest older ones"
               + (" (dry run: nothing is deleted)" if arguments.dry_run else ""))
-        outcomes = []
-        for outcome in prune(lambda_client, function_name, arguments.keep, arguments.dry_run):
-            print(f"  {outcome}", flush=True)
-            outcomes.append(outcome)
+        outcomes = printed(prune(lambda_client, function_name, arguments.keep, arguments.dry_run))
     except (Failed, BotoCoreError, ClientError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

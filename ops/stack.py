@@ -1,6 +1,7 @@
-"""What the ops commands read of the deployed stack, and how they fail."""
+"""What the ops commands share: what they read of the deployed stack, how they fail, and how they report."""
 
 import argparse
+from collections.abc import Iterable
 
 from botocore.exceptions import ClientError
 
@@ -50,3 +51,12 @@ def edge_function_name(session, arguments: argparse.Namespace) -> str:
     """The function add_function_arguments' options name."""
     return arguments.function_name or resource_id(
         session.client("cloudformation", region_name=EDGE_REGION), arguments.stack, EDGE_FUNCTION_RESOURCE)
+
+
+def printed[T](outcomes: Iterable[T]) -> list[T]:
+    """Each outcome printed as it comes, so that a long run shows where it is, and all of them kept."""
+    kept = []
+    for outcome in outcomes:
+        print(f"  {outcome}", flush=True)
+        kept.append(outcome)
+    return kept
