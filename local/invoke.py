@@ -3,9 +3,10 @@
     python -m local.invoke events/miss-404-resize.json [--out body.jpg]
 
 The event runs against an in-process S3 (moto) holding the buckets the event
-names and the sample originals, among them every original that events/*.json
-asks for. It prints the function's log, the response's status and headers, a
-summary of its body, what was stored, and whether Lambda@Edge accepts it.
+names and, if its URL asks for one of local/samples.py's originals, that one
+(every original that events/*.json asks for is among them). It prints the
+function's log, the response's status and headers, a summary of its body, what
+was stored, and whether Lambda@Edge accepts it.
 """
 
 import argparse
@@ -19,8 +20,10 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from edge import config as edge_config
+from edge.errors import EdgeError
 from edge.event import OriginResponseEvent, S3Origin
 from edge.handler import handler as edge_handler
+from edge.rendition import parse_rendition
 from local import runtime, s3, samples, validate
 
 TEXT_PREVIEW = 200
@@ -45,9 +48,20 @@ def event_buckets(origin: S3Origin | None) -> Buckets:
     return Buckets(config.originals_bucket, config.derivatives_bucket, config.derivatives_region)
 
 
+def asked_originals(uri: str) -> dict[str, bytes]:
+    """The sample original the event's URL asks for, if it asks for one: the function reads no other,
+    and drawing every sample would double the command's time."""
+    try:
+        key = parse_rendition(uri).original_key
+    except EdgeError:
+        return {}
+    body = samples.sample_original(key)
+    return {} if body is None else {key: body}
+
+
 @contextlib.contextmanager
-def seeded_s3(buckets: Buckets):
-    """An in-process S3 with both buckets and every sample original; yields a client."""
+def seeded_s3(buckets: Buckets, originals: dict[str, bytes]):
+    """An in-process S3 with both buckets and these originals; yields a client."""
     from moto import mock_aws
 
     s3.apply_environment(s3.boto3_environment(None, buckets.region, dummy_credentials=True))
@@ -55,16 +69,16 @@ def seeded_s3(buckets: Buckets):
         s3.forget_edge_clients()
         client = s3.s3_client(None, buckets.region)
         s3.create_buckets(client, buckets.region, buckets.originals, buckets.derivatives)
-        s3.put_originals(client, buckets.originals, samples.sample_originals())
+        s3.put_originals(client, buckets.originals, originals)
         try:
             yield client
         finally:
             s3.forget_edge_clients()
 
 
-def run(event: dict, buckets: Buckets) -> tuple[runtime.Invocation, str, dict[str, tuple[str, int]]]:
+def run(event: dict, buckets: Buckets, originals: dict[str, bytes]) -> tuple[runtime.Invocation, str, dict]:
     """The invocation, what the function logged, and what it stored: {key: (content type, bytes)}."""
-    with seeded_s3(buckets) as client:
+    with seeded_s3(buckets, originals) as client:
         log = io.StringIO()
         with contextlib.redirect_stdout(log):
             invocation = runtime.invoke(edge_handler, event)
@@ -166,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         event, decoded = read_event(args.event)
     except ValueError as error:
         parser.error(str(error))
-    invocation, log, stored = run(event, event_buckets(decoded.origin))
+    invocation, log, stored = run(event, event_buckets(decoded.origin), asked_originals(decoded.request.uri))
     lines = report(args.event, event, invocation, log, stored)
     if args.out is not None:
         lines.append(write_body(invocation, args.out))

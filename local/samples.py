@@ -300,11 +300,16 @@ SAMPLES = (
 )
 
 
+SAMPLES_BY_KEY = {sample.key: sample for sample in SAMPLES}
+
+
 @cache
-def _encoded_samples() -> tuple[tuple[str, bytes], ...]:
-    return tuple((sample.key, sample.make()) for sample in SAMPLES)
+def sample_original(key: str) -> bytes | None:
+    """One sample's encoded bytes, drawn once per process; None for a key that is no sample's."""
+    sample = SAMPLES_BY_KEY.get(key)
+    return None if sample is None else sample.make()
 
 
 def sample_originals() -> dict[str, bytes]:
-    """Every sample's key and encoded bytes (drawn once per process: it takes a second or two)."""
-    return dict(_encoded_samples())
+    """Every sample's key and encoded bytes (all of them take a second or two to draw)."""
+    return {sample.key: sample_original(sample.key) for sample in SAMPLES}

@@ -9,7 +9,7 @@ from PIL import Image
 
 from edge.event import Headers, S3Origin
 from imaging import EVENTS, animation, encoded, gradient, origin_response
-from local import invoke
+from local import invoke, samples
 
 # What the function answers for each shipped event; an event added later must at least pass the rules.
 EXPECTED_STATUS = {
@@ -172,6 +172,17 @@ def test_out_makes_the_folders_it_names(tmp_path):
     out = tmp_path / "new" / "folder" / "cat.jpg"
     assert invoke.main([str(EVENTS / "miss-404-resize.json"), "--out", str(out)]) == 0
     assert Image.open(out).size == (640, 800)
+
+
+@pytest.mark.parametrize(("uri", "seeded"), [
+    ("/640x/photos/cat.jpg", ["photos/cat.jpg"]),
+    ("/x480/news/2026/front+page+%C3%A9t%C3%A9%2B1.jpg", ["news/2026/front page été+1.jpg"]),  # decoded as S3 does
+    ("/640x/photos/dog.jpg", []),  # no sample's: the function's 404
+    ("/640x,sepia/photos/cat.jpg", []),  # the function's 400 reads no original
+    ("/about.html", []),  # not ours
+])
+def test_only_the_sample_original_the_url_asks_for_is_drawn_and_seeded(uri, seeded):
+    assert invoke.asked_originals(uri) == {key: samples.sample_original(key) for key in seeded}
 
 
 def test_the_missing_original_stays_missing(capsys):
