@@ -514,6 +514,13 @@ SIZED_HEADS = {
                                                               + b"\xff\xc4", 1),
     "reserved-code": inserted(PHOTO, "before-frame", b"\xff\x02"),
     "reserved-code-after-the-frame": PHOTO.replace(b"\xff\xc4", b"\xff\x02\xff\xc4", 1),
+    # 0xBF, the highest code Pillow fails on: past it, 0xC0 is a frame header
+    "code-0xbf-after-the-frame": PHOTO.replace(b"\xff\xc4", b"\xff\xbf\xff\xc4", 1),
+    # a length of 8: its precision, height, width and layer count, and no component after them, which Pillow opens
+    # (the components' bytes then junk that it skips)
+    "frame-header-of-no-component": frame_patched(PHOTO, -2, b"\x00\x08"),
+    # a scan header of no count, the file's last bytes: whole, so Pillow opens it (libjpeg fails on it later)
+    "scan-header-of-length-2-at-the-end": SOI + GREY_16X16_FRAME + SOS,
     **{name: inserted(PHOTO, where, extra) for name, where, extra in SKIPPED if where != "before-end"},
 }
 
