@@ -272,6 +272,12 @@ SKIPPED = [
     ("restart-7-before-the-frame", "before-frame", b"\xff\xd7"),
     ("comment-holding-an-end-marker-after-the-start", "after-start", b"\xff\xfe\x00\x04\xff\xd9"),
     ("tem-before-the-end", "before-end", b"\xff\x01"),
+    # Its last byte is the comment's, not a marker's 0xFF before the junk 0xD9, which would read as the image's end.
+    ("comment-ending-in-0xff-then-junk-0xd9-before-the-frame", "before-frame", b"\xff\xfe\x00\x03\xff\xd9"),
+    # Junk, then a comment of 256 bytes, whose length is both its bytes: by its low byte alone, 0x02, the end of
+    # image inside would be the next marker.
+    ("junk-then-a-long-comment-holding-an-end-marker-before-the-frame", "before-frame",
+     b"\x00" + b"\xff\xfe\x01\x02\xff\xd9" + bytes(254)),
 ]
 
 
