@@ -885,7 +885,30 @@ def test_what_libjpeg_skips_before_a_streams_frame_header_is_skipped_there_too(w
     assert jpeg.frame_size(walked, 0, len(walked), STEPS) == (16, 8)
 
 
-@pytest.mark.parametrize("code", [0xD8, 0xD9, 0xDA, 0x02, 0xC8], ids=["soi", "eoi", "sos", "reserved", "jpg"])
+# What libjpeg reads or skips by its length before a frame header, each as short as it takes it (DNL's and DRI's two
+# bytes): every such code but the application segments', of which the first and last.
+LENGTHED = [
+    ("dht", b"\xff\xc4\x00\x02"),
+    ("dac", b"\xff\xcc\x00\x02"),
+    ("dqt", b"\xff\xdb\x00\x02"),
+    ("dnl", b"\xff\xdc\x00\x04\x00\x08"),
+    ("dri", b"\xff\xdd\x00\x04\x00\x00"),
+    ("app0", b"\xff\xe0\x00\x02"),
+    ("app15", b"\xff\xef\x00\x02"),
+    ("com", b"\xff\xfe\x00\x02"),
+]
+
+
+@pytest.mark.parametrize("segment", [row[1] for row in LENGTHED], ids=[row[0] for row in LENGTHED])
+def test_a_segment_libjpeg_skips_by_its_length_before_a_streams_frame_header_leaves_its_size(segment):
+    walked = inserted(jpeg_bytes(Image.new("L", (16, 8))), "after-start", segment)
+    assert decodes(walked)
+    assert jpeg.frame_size(walked, 0, len(walked), STEPS) == (16, 8)
+
+
+# DHP, EXP and JPG0, next to codes of segments libjpeg skips (DRI, APP0, APP15), and JPG13, the last JPGn.
+@pytest.mark.parametrize("code", [0xD8, 0xD9, 0xDA, 0x02, 0xC8, 0xDE, 0xDF, 0xF0, 0xFD],
+                         ids=["soi", "eoi", "sos", "reserved", "jpg", "dhp", "exp", "jpg0", "jpg13"])
 def test_a_code_libjpeg_fails_on_before_a_streams_frame_header_leaves_no_size(code):
     """Even with a length after it that would skip it to the frame header."""
     walked = inserted(jpeg_bytes(Image.new("L", (16, 8))), "after-start", bytes([0xFF, code]) + b"\x00\x02")
