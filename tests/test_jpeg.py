@@ -617,6 +617,25 @@ def test_the_scans_are_counted_as_libjpeg_reads_them(data, count):
     assert scans_of(data) == components_by_scan(data, count)
 
 
+@pytest.mark.parametrize(("header", "count"), [(b"\x00\x00", 0), (b"\x00\x01", 0), (b"\x00\x02", 0),
+                                               (b"\x00\x03\x02", 2)],
+                         ids=["length-0", "length-1", "length-2", "length-3"])
+def test_a_later_scan_header_too_short_for_its_count_counts_no_component(header, count):
+    """A length of 2 or less (read as 2) ends the header before its count: the byte after it, 0x03, is coded data,
+    and libjpeg fails on such a header, decoding nothing. A length of 3 holds the count and nothing more."""
+    data = PROGRESSIVE[:-2] + b"\xff\xda" + header + b"\x03" + b"\xff\xd9"
+    assert scans_of(data) == components_by_scan(PROGRESSIVE, SCANS) + [count]
+
+
+@pytest.mark.parametrize(("header", "alone"), [(b"\xff\xda\x00\x03\x01", True), (b"\xff\xda\x00\x02\x01", False)],
+                         ids=["length-3", "length-2"])
+def test_the_first_scans_count_is_read_where_its_header_holds_it(header, alone):
+    """A grey baseline frame's first scan of its one component is decoded alone: its count is the byte after the
+    length where the length takes it in, and no count where it does not (the 0x01 after it is coded data). Both
+    headers are too short for libjpeg, which fails on them: this pins what is read, not what is decoded."""
+    assert jpeg.pillow_header(SOI + GREY_16X16_FRAME + header, 10_000).first_scan_alone is alone
+
+
 @pytest.mark.parametrize(("segments", "counted"), [(3, True), (2, False)])
 def test_scans_are_counted_past_no_more_segments_than_the_limit(monkeypatch, segments, counted):
     """A split file's scan header, then its end-of-image marker: segments after its first scan past the limit
