@@ -109,6 +109,25 @@ def test_the_coded_data_is_measured_exactly(mode, options):
     assert not jpeg._coded_data_reaches(data, frame.data_offset, exact + 1)
 
 
+def test_coded_data_that_runs_to_the_files_end_is_counted_to_its_last_byte():
+    """No end-of-image marker: every byte after the scan header counts, the last one too."""
+    data = jpeg_bytes(Image.radial_gradient("L").resize((300, 200)))
+    frame, exact, unended = jpeg.huffman_frame(data, STEPS), coded_bytes(data), data[:-2]
+    assert jpeg._coded_data_reaches(unended, frame.data_offset, exact)
+    assert not jpeg._coded_data_reaches(unended, frame.data_offset, exact + 1)
+
+
+def test_tem_between_scans_is_no_coded_data():
+    """TEM stands alone, two bytes and no length, and libjpeg passes over it: neither byte is coded data."""
+    data = jpeg_bytes(Image.radial_gradient("L").resize((300, 200)), progressive=True)
+    last = data.rindex(b"\xff\xda")
+    with_tem = data[:last] + b"\xff\x01" + data[last:]
+    assert decodes(with_tem)
+    frame, exact = jpeg.huffman_frame(with_tem, STEPS), coded_bytes(data)
+    assert jpeg._coded_data_reaches(with_tem, frame.data_offset, exact)
+    assert not jpeg._coded_data_reaches(with_tem, frame.data_offset, exact + 1)
+
+
 @pytest.mark.parametrize("progressive", [False, True], ids=["baseline", "progressive"])
 @pytest.mark.parametrize("mode", ["L", "RGB"])
 @pytest.mark.parametrize("size", [(1, 1), (8, 8), (1000, 700), (4000, 3000)])
