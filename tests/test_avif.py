@@ -114,14 +114,15 @@ def test_the_stamps_are_zeroed_in_every_layout_of_the_boxes(data, expected):
     encoded(gradient((16, 16)), "AVIF"),  # a still picture: no movie boxes
     b"\x00\x00\x00\x08moov" + b"\x00\x00\x00\xffmvhd\x01",  # a box that claims more than there is
     b"\x00\x00\x00\x01moov\x00\x00\x00\x00\x00\x00\x00\x04",  # a 64-bit size smaller than its own header
+    b"\x00\x00\x00\x04" + box(b"moov", box(b"mvhd", movie_header(0, 0x11))),  # one of 4 bytes: not walked past
     b"\x00\x00\x00\x10moov\x00\x00\x00\x08mvhd",  # a movie header with nothing in it
     box(b"moov", box(b"mvhd", bytes(4))),  # a movie header with its version and flags only
     b"\x00\x00\x00\x01moov" + bytes(7),  # a 64-bit size cut short
     b"\x00\x00\x00\x01moov" + bytes(8),  # a 64-bit size of 0
     bytes(7),  # less than a box header
     b"",
-], ids=["still", "box-overruns", "size-under-header", "empty-mvhd", "mvhd-without-stamps", "64-bit-size-cut",
-        "64-bit-size-0", "seven-bytes", "empty"])
+], ids=["still", "box-overruns", "size-under-header", "size-under-header-before-a-movie", "empty-mvhd",
+        "mvhd-without-stamps", "64-bit-size-cut", "64-bit-size-0", "seven-bytes", "empty"])
 def test_what_has_no_clock_is_left_as_it_is(data):
     assert edited(data, avif.stop_clock) == data
 
@@ -168,21 +169,29 @@ def movie(*tracks: bytes, duration: int | None = None, version: int = 1) -> byte
     (movie(track_header(450 * (2**31 + 1)) + edit_list(1, 450)), avif.FOREVER),  # past libavif's count
     (movie(track_header(1350) + edit_list(1, 0)), avif.FOREVER),
     (movie(track_header(1350) + edit_list(1, 450, entries=0)), avif.FOREVER),
+    (movie(track_header(1350, version=0) + edit_list(1, 2**24, version=0, entries=0), version=0),
+     avif.FOREVER),  # none, whatever its first segment's duration would say
     (movie(track_header(1350)), avif.FOREVER),  # no edit list: browsers loop it
     (movie(edit_list(1, 450)), avif.FOREVER),  # no track header
     (movie(full_box(b"tkhd", 1, bytes(20)) + edit_list(1, 450)), avif.FOREVER),  # one cut before its duration
+    (movie(full_box(b"tkhd", 1, bytes(24) + (1350).to_bytes(8)) + edit_list(1, 450)), 3),  # one ending with it
     (movie(edit_list(1, 450) + full_box(b"tkhd", 1, bytes(24) + b"\x05\x46")), avif.FOREVER),  # inside it
     (movie(track_header(1350) + box(b"edts", full_box(b"elst", 1, b"\x00\x00\x00\x01\x00\x00\x01\xc2"))),
      avif.FOREVER),  # an edit list cut inside its segment's duration
     (movie(track_header(1350) + box(b"edts", box(b"elst", b""))), avif.FOREVER),  # an empty one, the file's end
+    (movie(track_header(1350, version=0) + box(b"edts", full_box(b"elst", 0, (1).to_bytes(4) + (450).to_bytes(3))),
+           version=0), avif.FOREVER),  # one cut a byte into its first segment's duration, the file's end
+    (movie(track_header(1350, version=0) + box(b"edts", full_box(b"elst", 0, (1).to_bytes(4) + (450).to_bytes(4))),
+           version=0), 3),  # one ending with its first segment's duration
     (movie(track_header(ENDLESS_64) + edit_list(1, 450), track_header(1350) + edit_list(1, 450)), avif.FOREVER),
     (movie(track_header(1350) + edit_list(1, 450), track_header(ENDLESS_64) + edit_list(1, 450)), 3),
     (movie(), avif.FOREVER),
     (encoded(gradient((16, 16)), "AVIF"), avif.FOREVER),  # a still picture: no movie
 ], ids=["forever", "forever-version-0", "once", "thrice", "thrice-and-a-bit", "thrice-version-0", "not-repeating",
-        "no-duration", "most-counted", "past-most", "empty-segment", "no-entry", "no-edit-list", "no-track-header",
-        "cut-track-header", "track-header-cut-in-duration", "cut-edit-list", "empty-edit-list",
-        "first-track-forever", "first-track-thrice", "no-track", "still"])
+        "no-duration", "most-counted", "past-most", "empty-segment", "no-entry", "no-entry-of-a-long-segment",
+        "no-edit-list", "no-track-header", "cut-track-header", "track-header-ending-with-its-duration",
+        "track-header-cut-in-duration", "cut-edit-list", "empty-edit-list", "edit-list-cut-a-byte-short",
+        "edit-list-ending-with-its-segment", "first-track-forever", "first-track-thrice", "no-track", "still"])
 def test_plays_are_read_as_libavif_reads_them(data, plays):
     assert avif.plays(data) == plays
 
@@ -200,12 +209,14 @@ LIBAVIF_FOREVER = movie(track_header(ENDLESS_64) + edit_list(1, 450))  # as liba
      movie(track_header(1350, 0) + edit_list(1, 450, 0), duration=1350, version=0)),
     (movie(track_header(ENDLESS_32, 0) + edit_list(1, 2**31, 0), version=0), 2,
      movie(track_header(ENDLESS_32, 0) + edit_list(1, 2**31, 0), version=0)),  # past 32 bits: left to play forever
+    (movie(track_header(ENDLESS_32, 0) + edit_list(1, 2**27, 0), version=0), 3,
+     movie(track_header(3 * 2**27, 0) + edit_list(1, 2**27, 0), duration=3 * 2**27, version=0)),  # all 32 bits
     (movie(track_header(ENDLESS_64) + edit_list(0, 450)), 3, movie(track_header(ENDLESS_64) + edit_list(0, 450))),
     (movie(track_header(ENDLESS_64)), 3, movie(track_header(ENDLESS_64))),
     (movie(full_box(b"tkhd", 1, bytes(20)) + edit_list(1, 450)), 3,
      movie(full_box(b"tkhd", 1, bytes(20)) + edit_list(1, 450), duration=1350)),
-], ids=["thrice", "once", "forever", "with-an-alpha-track", "version-0", "past-version-0", "not-repeating",
-        "no-edit-list", "cut-track-header"])
+], ids=["thrice", "once", "forever", "with-an-alpha-track", "version-0", "past-version-0", "longest-version-0",
+        "not-repeating", "no-edit-list", "cut-track-header"])
 def test_set_plays_writes_each_duration_it_can(data, count, expected):
     assert edited(data, avif.set_plays, count) == expected
 
@@ -213,7 +224,7 @@ def test_set_plays_writes_each_duration_it_can(data, count, expected):
 def test_set_plays_on_what_libavif_writes():
     frames = [gradient((32, 24)).rotate(angle) for angle in (0, 90, 180)]
     data = encoded(frames[0], "AVIF", save_all=True, append_images=frames[1:], duration=[100, 150, 200])
-    assert avif.plays(data) == avif.FOREVER
+    assert avif.plays(data) == avif.FOREVER == 0  # as WebP and APNG count for ever
     thrice = edited(data, avif.set_plays, 3)
     assert avif.plays(thrice) == 3 and len(thrice) == len(data)
     assert frames_of(thrice) == frames_of(data)
