@@ -310,6 +310,7 @@ BOTH = tracks(track(nclx(9, 14))) + item_properties([nclx(12, 13)], {1: [1]})  #
     (item_properties([nclx(9, 14), nclx(12, 13)], {1: [2], 2: [1]}, primary=2), (9, 14)),
     (item_properties([SIZE, nclx(12, 13)], {1: [1, 2]}, essential=False), (12, 13)),
     (item_properties([ICC, nclx(12, 13)], {1: [1, 2]}), (12, 13)),
+    (item_properties([box(b"free", nclx(9, 14)[8:]), nclx(12, 13)], {1: [1, 2]}), (12, 13)),  # only a colr's
     (item_properties([nclx(12, 13)], {70_000: [1]}, primary=70_000, pitm_version=1, ipma_version=1), (12, 13)),
     (item_properties([SIZE] * 129 + [nclx(12, 13)], {1: [1, 130]}, wide_indices=True), (12, 13)),
     (item_properties([SIZE] * 129 + [nclx(12, 13)], {1: [1, 130]}, wide_indices=True, essential=False), (12, 13)),
@@ -321,11 +322,17 @@ BOTH = tracks(track(nclx(9, 14))) + item_properties([nclx(12, 13)], {1: [1]})  #
     (item_properties([SIZE] * 129 + [nclx(12, 13)], {2: [1, 2], 1: [130]}, wide_indices=True), (12, 13)),
     (item_properties([nclx(12, 13)], {2: [1], 1: [1]}, entries_claimed=3, pitm_last=False), (12, 13)),
     (item_properties([nclx(12, 13)], {1: [1]}, indices_claimed=3), None),  # 3 indices claimed, 1 held
+    (item_properties([nclx(12, 13)], {1: [1]}, indices_claimed=2, wide_indices=True), None),  # 2 of 16 bits
     (item_properties([nclx(12, 13)], {1: [1]})[:-1], None),  # the ipma's last index cut off
+    (box(b"meta", bytes(4) + box(b"pitm", bytes(5) + b"\x01") + box(b"iprp", box(b"ipco", nclx(12, 13)) + box(
+        b"ipma", bytes(4) + (2).to_bytes(4) + b"\x00\x01\x01\x81" + b"\x00\x02"))),
+     (12, 13)),  # the next entry cut after its item, the file's end
     (box(b"meta", bytes(4) + box(b"iprp", box(b"ipco", nclx(12, 13)))), None),  # no pitm, no ipma
     (box(b"meta", bytes(4) + box(b"pitm", bytes(5))), None),  # a pitm cut inside its item
     (item_properties([nclx(12, 13)], {1: [1]}, pitm=box(b"pitm", bytes(4) + b"\x01")), None),  # cut, after a 1
     (box(b"meta", bytes(4) + box(b"pitm", b"")), None),  # an empty pitm, the file's end
+    (box(b"meta", bytes(4) + box(b"pitm", bytes(6)) + box(b"iprp", box(b"ipco", nclx(12, 13)) + box(b"ipma", b""))),
+     None),  # an empty ipma, the file's end: not read for its version past it
     (tracks(track(box(b"av1C", bytes(4)) + nclx(9, 14))), (9, 14)),
     (BOTH, (9, 14)),  # no brand: the track, as there is one
     (branded(b"avis", BOTH), (9, 14)),
@@ -334,6 +341,7 @@ BOTH = tracks(track(nclx(9, 14))) + item_properties([nclx(12, 13)], {1: [1]})  #
     (branded(b"mif1", item_properties([nclx(12, 13)], {1: [1]})), (12, 13)),
     (branded(b"avis", item_properties([nclx(12, 13)], {1: [1]})), None),  # a sequence without a track
     (box(b"free", b"avif") + BOTH, (9, 14)),  # a brand only in the first box, the ftyp
+    (box(b"ftyp", b"avif") + BOTH, (12, 13)),  # an ftyp of its brand only
     (tracks(track(box(b"av1C", bytes(4)))) + item_properties([nclx(12, 13)], {1: [1]}), None),  # one without one
     (tracks(track(nclx(9, 14), entry_fields=70)), None),  # the entry's fields cut: its boxes misread, no colr
     (tracks(track(nclx(9, 14), nclx(12, 13), formats=(b"hvc1", b"av01"))), (12, 13)),  # the first AV1 entry's
@@ -345,12 +353,12 @@ BOTH = tracks(track(nclx(9, 14))) + item_properties([nclx(12, 13)], {1: [1]})  #
      None),  # a sample table out of its place
     (STILL[:40], None),
 ], ids=["primary-item", "other-item-first", "second-item-primary", "not-essential", "after-an-icc-box",
-        "32-bit-item-ids", "15-bit-indices", "15-bit-indices-not-essential", "icc-only", "another-items-only",
-        "no-associations", "index-past-the-properties", "nclx-without-range", "15-bit-indices-second-entry",
-        "entries-overclaimed", "indices-overclaimed", "ipma-cut", "no-pitm", "pitm-cut", "pitm-cut-to-1",
-        "pitm-empty", "track", "unbranded-track-and-item", "avis-track-and-item", "avif-track-and-item",
-        "other-brand-track-and-item", "other-brand-item", "avis-without-track", "brand-not-in-ftyp",
-        "track-without-nclx",
+        "after-an-nclx-not-in-a-colr", "32-bit-item-ids", "15-bit-indices", "15-bit-indices-not-essential", "icc-only",
+        "another-items-only", "no-associations", "index-past-the-properties", "nclx-without-range",
+        "15-bit-indices-second-entry", "entries-overclaimed", "indices-overclaimed", "wide-indices-overclaimed",
+        "ipma-cut", "ipma-entry-cut", "no-pitm", "pitm-cut", "pitm-cut-to-1", "pitm-empty", "ipma-empty", "track",
+        "unbranded-track-and-item", "avis-track-and-item", "avif-track-and-item", "other-brand-track-and-item",
+        "other-brand-item", "avis-without-track", "brand-not-in-ftyp", "ftyp-of-its-brand-only", "track-without-nclx",
         "sample-entry-misread", "first-av1-entry", "only-first-av1-entry", "alpha-track-first", "not-av1-track-first",
         "track-without-sample-table", "sample-table-out-of-place", "file-cut"])
 def test_colour_codes_are_read_as_libavif_reads_them(data, codes):
