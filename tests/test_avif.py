@@ -515,6 +515,12 @@ def exif_located(version: int = 0, sizes: tuple[int, int, int, int] = (4, 4, 0, 
     return assembled(mdat_start)
 
 
+def field_sizes(data: bytes, sizes: bytes) -> bytes:
+    """data with its iloc's two bytes of field sizes replaced, its fields laid out as before."""
+    at = data.index(b"iloc") + 8  # after its version and flags
+    return data[:at] + sizes + data[at + 2:]
+
+
 def pillows_exif(data: bytes) -> bytes | None:
     """The Exif Pillow reads as it opens data; None when it has none, or cannot open it."""
     try:
@@ -548,11 +554,16 @@ def test_the_exif_found_is_what_libavif_hands_pillow(data):
     exif_located(past_the_end=1),
     exif_located(1, in_idat=True, past_the_end=1),
     exif_located(1, (2, 4, 0, 0)),  # 2-byte offsets, which libavif refuses
+    exif_located(1, (4, 2, 0, 0)),  # lengths,
+    exif_located(1, (4, 4, 2, 0)),  # base offsets,
+    exif_located(1, (4, 4, 0, 2)),  # or indices
+    field_sizes(exif_located(1), b"\x45\x00"),  # lengths of 5 bytes
+    field_sizes(exif_located(1), b"\x44\x01"),  # indices of 1
     exif_located(3),
     encoded(gradient((16, 16)), "AVIF"),
 ], ids=["empty", "another-item", "no-idat", "reserved-bits-idat", "reserved-bits-file", "past-the-end",
-        "past-the-idats-end", "2-byte-offsets",
-        "iloc-version-3", "no-exif"])
+        "past-the-idats-end", "2-byte-offsets", "2-byte-lengths", "2-byte-base-offsets", "2-byte-indices",
+        "5-byte-lengths", "1-byte-indices", "iloc-version-3", "no-exif"])
 def test_exif_libavif_does_not_hand_pillow_is_not_found(data):
     assert avif_exif(data) == [] and pillows_exif(data) is None
 
@@ -562,7 +573,27 @@ def test_exif_libavif_does_not_hand_pillow_is_not_found(data):
                                   WITH_EXIF[:4] + b"free" + WITH_EXIF[8:]],
                          ids=["jpeg", "heic-brand", "brand-without-ftyp"])
 def test_only_what_pillow_opens_as_avif_is_read(data):
-    assert avif_exif(data) == []
+    assert avif.survey(data, 300) == avif.Survey([], [], 0, [])
+
+
+@pytest.mark.parametrize("brand", [b"avif", b"avis", b"mif1", b"msf1"])
+def test_every_major_brand_pillow_opens_as_avif_is_read(brand):
+    assert avif_exif(branded(brand, exif_meta(b"one"))) == [b"one"]
+
+
+@pytest.mark.parametrize(("kind", "crowded"), [(b"Exif", "Exif items larger than the file"),
+                                              (b"av01", "av01 items larger together than the file")])
+def test_items_as_large_together_as_the_file_are_not_crowded(kind, crowded):
+    """Only overlapping extents make them larger: here two of the same idat bytes, each as long as the rest of the
+    file, then a byte longer."""
+    def twice(length: int) -> bytes:
+        return branded(b"avif", meta_of(in_idat({1: 2}, length=length, kind=kind)))
+
+    rest = len(twice(0))
+    assert len(twice(rest)) == 2 * rest
+    avif.survey(twice(rest), 300)
+    with pytest.raises(avif.Crowded, match=f"^{crowded}$"):
+        avif.survey(twice(rest + 1), 300)
 
 
 def test_the_exif_is_found_in_the_files_meta_box_and_every_tracks():
@@ -735,18 +766,44 @@ EXIF_INFO = b"\x02\x00\x00\x00\x00\x01\x00\x00Exif\x00"
     (exif_item(b"\x01\x00\x00\x00\x00\x00\x00\x01\x00\x00Exif\x00", *idat_item(bytes(5))), []),
     (exif_item(EXIF_INFO, idat_item(bytes(16))[0], box(b"iloc", idat_item(bytes(16))[1][8:-4]), FREE),
      []),  # the iloc cut before its extent's length: the next box's size is not read as one
-], ids=["one-byte", "offset-only", "infe-version-1", "iloc-cut"])
+    (branded(b"avif", meta_of(item_info(box(b"infe", EXIF_INFO[:11]), b"f"), *idat_item(bytes(5)))),
+     []),  # an infe cut inside its type: the bytes after it are not read as part of it
+    (exif_item(EXIF_INFO[:-1], *idat_item(bytes(4) + b"x")), [b"x"]),  # its type, then no name
+    (branded(b"avif", meta_of(item_info(box(b"infe", EXIF_INFO), version=1), *idat_item(bytes(4) + b"x"))),
+     [b"x"]),  # its entries after a 32-bit count
+    (branded(b"avif", meta_of(item_info(box(b"free", EXIF_INFO)), *idat_item(bytes(4) + b"x"))),
+     []),  # an entry that is not an infe
+], ids=["one-byte", "offset-only", "infe-version-1", "iloc-cut", "infe-cut", "infe-without-name", "iinf-version-1",
+        "not-an-infe"])
 def test_what_an_exif_item_hands_on(data, handed):
     assert avif_exif(data) == handed
 
 
 @pytest.mark.parametrize("kind", [b"iinf", b"iloc", b"ipma"])
 def test_a_count_cut_short_counts_nothing(monkeypatch, kind):
-    """Cut inside its count: the bytes after it, the next box's size, are not read as part of it."""
+    """Cut inside its count: the bytes after it, the next box's size, are not read as part of it; beside a table of
+    the most items, it adds none, nor takes one from a table of more."""
     monkeypatch.setattr(avif, "MOST_ITEMS", 3)
     width = {b"iinf": 2, b"iloc": 2, b"ipma": 4}[kind]
     cut = box(kind, bytes(4 if kind != b"iloc" else 6) + b"\xff" * (width - 1))
+
+    def beside(items: int) -> bytes:
+        named = {b"iinf": item_info(declared=items), b"ipma": associations(items),
+                 b"iloc": iloc(0, (4, 4, 0, 0), [(item, 0, 0, 0, []) for item in range(items)])}[kind] + cut
+        return branded(b"avif", meta_of(box(b"iprp", named) if kind == b"ipma" else named, FREE))
+
     assert avif_exif(branded(b"avif", meta_of(box(b"iprp", cut) if kind == b"ipma" else cut, FREE))) == []
+    assert avif_exif(beside(3)) == []
+    with pytest.raises(avif.Crowded, match=f"^more than 3 items named in its {kind.decode()} boxes$"):
+        avif_exif(beside(4))
+
+
+@pytest.mark.parametrize("boxes", [box(b"iinf", b""), box(b"iloc", b""), box(b"iprp", box(b"ipma", b"")),
+                                   box(b"iref", b""), item_info(box(b"infe", b""))],
+                         ids=["iinf", "iloc", "ipma", "iref", "infe"])
+def test_an_empty_box_ending_the_file_names_nothing(boxes):
+    """Not even its version is read, which would lie past the file."""
+    assert avif_exif(branded(b"avif", meta_of(boxes))) == []
 
 
 class BitWriter:
