@@ -639,9 +639,11 @@ def associations(entries: int) -> bytes:
                + b"".join(item.to_bytes(2) + b"\x00" for item in range(entries)))
 
 
-def references(*counts: int) -> bytes:
-    return box(b"iref", bytes(4) + b"".join(box(b"cdsc", b"\x00\x01" + count.to_bytes(2) + bytes(2 * count))
-                                            for count in counts))
+def references(*counts: int, version: int = 0) -> bytes:
+    """An iref of a reference from item 1 to `count` items for each count, its item IDs 32-bit from version 1."""
+    width = 2 if version == 0 else 4
+    return box(b"iref", bytes([version, 0, 0, 0]) + b"".join(
+        box(b"cdsc", (1).to_bytes(width) + count.to_bytes(2) + bytes(width * count)) for count in counts))
 
 
 def in_idat(items: dict[int, int], length: int = 8, kind: bytes = b"Exif") -> bytes:
@@ -669,6 +671,7 @@ def table(kind: bytes, entries: int, entry_size: int, declared: int | None = Non
 @pytest.mark.parametrize(("boxes", "crowded"), [
     (FREE * 3, None),
     (FREE * 4, "more than 4 boxes in the file"),
+    (FREE * 3 + box(b"free", b"", "64-bit"), "more than 4 boxes in the file"),  # the last all 64-bit size
     (meta_of(FREE * 4), None),
     (meta_of(FREE * 5), "more than 4 boxes in a meta box"),
     (meta_of(item_info(declared=3)), None),
@@ -680,16 +683,27 @@ def table(kind: bytes, entries: int, entry_size: int, declared: int | None = Non
     (meta_of(iloc(0, (4, 4, 0, 0), [(item, 0, 0, 0, []) for item in range(3)])), None),
     (meta_of(iloc(0, (4, 4, 0, 0), [(item, 0, 0, 0, []) for item in range(4)])),
      "more than 3 items named in its iloc boxes"),
+    (meta_of(iloc(2, (4, 4, 0, 0), [(item, 0, 0, 0, []) for item in range(3)])), None),
     (meta_of(iloc(2, (4, 4, 0, 0), [(item, 0, 0, 0, []) for item in range(4)])),
      "more than 3 items named in its iloc boxes"),
+    (meta_of(box(b"iloc", bytes(4) + b"\x44\x00" + (4).to_bytes(2))),
+     "more than 3 items named in its iloc boxes"),  # its count, and no entry after it
     (meta_of(box(b"iprp", associations(1) + associations(2))), None),
     (meta_of(box(b"iprp", associations(2) + associations(2))), "more than 3 items named in its ipma boxes"),
+    (meta_of(box(b"iprp", box(b"ipma", bytes(4) + (4).to_bytes(4)))),
+     "more than 3 items named in its ipma boxes"),  # its count, and no entry after it
     (meta_of(box(b"iprp", FREE * 5)), "more than 4 boxes in an iprp box"),
     (meta_of(references(2)), None),
     (meta_of(references(1, 1)), "more than 3 items named in its iref boxes"),
+    (meta_of(box(b"iref", bytes(4) + box(b"cdsc", b"\x00\x01\x00\x03"))),
+     "more than 3 items named in its iref boxes"),  # as its count says, whatever it holds
+    (meta_of(references(2, version=1)), None),  # its count after 32 bits
+    (meta_of(references(3, version=1)), "more than 3 items named in its iref boxes"),
     (meta_of(references(0, 0, 0, 0, 0)), "more than 4 boxes in an iref box"),
     (meta_of(box(b"iref", bytes(4) + box(b"cdsc", b"\x00\x01") + box(b"cdsc", b"\x00\x01\x00\x02" + bytes(4)))),
      None),  # a reference cut before its count, which is not read from the next one
+    (meta_of(box(b"iref", bytes(4) + box(b"cdsc", b"\x00\x01\x04") + box(b"cdsc", b"\x00\x01\x00\x01" + bytes(2)))),
+     None),  # or inside it
     (meta_of(in_idat({1: 3})), None),
     (meta_of(in_idat({1: 4})), "an item of more than 3 extents"),
     (meta_of(in_idat({1: 2, 2: 2})), "more than 3 extents of Exif items"),
@@ -707,20 +721,30 @@ def table(kind: bytes, entries: int, entry_size: int, declared: int | None = Non
     (meta_of(box(b"iprp", box(b"ipco", FREE * 5))), "more than 4 boxes in an ipco box"),
     (movie_of(sample_table(box(b"stsd", bytes(8) + FREE * 4))), None),
     (movie_of(sample_table(box(b"stsd", bytes(8) + FREE * 5))), "more than 4 boxes in an stsd box"),
+    (movie_of(sample_table(box(b"stts", bytes(8) + FREE * 5))), None),  # entries, which only read as boxes
     (movie_of(sample_table(table(b"stco", 3, 4), table(b"stsc", 2, 12))), None),
+    (movie_of(sample_table(table(b"stsc", 7, 12))), None),  # no chunks to look up
+    (movie_of(sample_table(table(b"stco", 7, 4))), None),  # nor entries to look them up in
+    (movie_of(sample_table(box(b"stco", bytes(4)), table(b"stsc", 7, 12))), None),  # chunks cut before their count
+    (movie_of(sample_table(table(b"stco", 4, 4, declared=2), table(b"stsc", 3, 12))), None),  # 2 declared
+    (movie_of(sample_table(box(b"stco", bytes(4) + (4).to_bytes(4) + bytes(15)), table(b"stsc", 2, 12))),
+     None),  # 3 chunks and 3 bytes of a 4th
     (movie_of(sample_table(table(b"stco", 3, 4), table(b"stsc", 3, 12))), LOOKUPS_PAST_6),
     (movie_of(sample_table(table(b"co64", 7, 8), table(b"stsc", 1, 12))), LOOKUPS_PAST_6),
     (movie_of(sample_table(table(b"stco", 3, 4, declared=9), table(b"stsc", 2, 12, declared=9))),
      None),  # as many entries as the tables hold, not as they declare: libavif stops at the end of each
     (movie_of(sample_table(FREE * 5)), "more than 4 boxes in an stbl box"),
-], ids=["3-boxes-after-ftyp", "4-boxes-after-ftyp", "4-in-meta", "5-in-meta", "3-in-iinf", "4-in-iinf",
-        "4-in-iinf-version-1", "4-in-two-iinfs", "3-infe-boxes", "4-infe-boxes", "3-in-iloc", "4-in-iloc",
-        "4-in-iloc-version-2", "3-in-ipmas", "4-in-ipmas", "5-in-iprp", "3-in-iref", "4-in-irefs",
-        "5-in-iref", "iref-reference-cut", "3-exif-extents", "4-exif-extents", "4-exif-extents-of-two-items",
-        "exif-larger-than-file", "2-exif-items", "3-exif-items", "av01-items-as-large-as-the-file",
-        "av01-items-larger-than-the-file", "2-tracks", "3-tracks", "5-in-movie", "5-in-track", "4-in-a-tracks-iinf",
-        "4-in-ipco", "5-in-ipco", "4-in-stsd", "5-in-stsd", "6-chunk-lookups", "9-chunk-lookups", "7-64-bit-chunks",
-        "entries-overclaimed", "5-in-stbl"])
+], ids=["3-boxes-after-ftyp", "4-boxes-after-ftyp", "4-boxes-the-last-of-a-64-bit-size", "4-in-meta", "5-in-meta",
+        "3-in-iinf", "4-in-iinf", "4-in-iinf-version-1", "4-in-two-iinfs", "3-infe-boxes", "4-infe-boxes", "3-in-iloc",
+        "4-in-iloc", "3-in-iloc-version-2", "4-in-iloc-version-2", "4-in-iloc-holding-no-entry", "3-in-ipmas",
+        "4-in-ipmas", "4-in-ipma-holding-no-entry", "5-in-iprp", "3-in-iref", "4-in-irefs",
+        "4-in-an-iref-of-only-its-count", "3-in-iref-version-1", "4-in-iref-version-1", "5-in-iref",
+        "iref-reference-cut", "iref-reference-cut-in-its-count", "3-exif-extents", "4-exif-extents",
+        "4-exif-extents-of-two-items", "exif-larger-than-file", "2-exif-items", "3-exif-items",
+        "av01-items-as-large-as-the-file", "av01-items-larger-than-the-file", "2-tracks", "3-tracks", "5-in-movie",
+        "5-in-track", "4-in-a-tracks-iinf", "4-in-ipco", "5-in-ipco", "4-in-stsd", "5-in-stsd", "5-in-stts",
+        "6-chunk-lookups", "no-chunks", "no-runs", "no-chunk-count", "entries-underclaimed", "a-chunk-cut-short",
+        "9-chunk-lookups", "7-64-bit-chunks", "entries-overclaimed", "5-in-stbl"])
 def test_a_file_past_a_limit_is_crowded(monkeypatch, boxes, crowded):
     monkeypatch.setattr(avif, "MOST_BOXES", 4)
     monkeypatch.setattr(avif, "MOST_ITEMS", 3)
