@@ -967,7 +967,7 @@ LAYOUTS = {
     "equal-interval": {"timing": True, "equal_interval": True},
     "decoder-model": {"timing": True, "decoder_model": True},
     "equal-interval-decoder-model": {"timing": True, "equal_interval": True, "decoder_model": True},
-    "display-delay": {"display_delay": True}, "operating-points": {"levels": (3, 9, 13, 5)},
+    "display-delay": {"display_delay": True}, "operating-points": {"levels": (3, 9, 7, 13, 5)},
     "frame-ids": {"frame_ids": (13, 5)}, "order-hint": {"order_hint": True},
     "no-screen-content": {"screen_content": 0}, "screen-content": {"screen_content": 1},
     "screen-content-integer-mv": {"screen_content": 1, "integer_mv": 1},
@@ -1022,6 +1022,23 @@ def test_a_frame_header_cut_short_may_give_any_size_its_fields_hold():
     assert frame_sizes([[header + obu(3, b"")]]) == [(640, 480), (1024, 512)]
 
 
+def test_headers_ending_with_the_last_bit_read_are_read_whole():
+    """A sequence header of no screen content tools, after which no integer MVs are read, in 72 bits; a frame header
+    whose flag is its 8th bit: each read to its last bit, and none past it."""
+    assert frame_sizes([[obu(1, sequence_header(640, 480, width_bits=14, screen_content=0)[:9])]]) == [(640, 480)]
+    frame = frame_header(Layout(), False, screen_content=True)[:1]
+    assert frame_sizes([[obu(1, sequence_header(640, 480)) + obu(6, frame)]]) == [(640, 480)]
+
+
+def test_a_variable_length_number_of_32_leading_zeros_ends_there_as_dav1d_reads_it():
+    """A sequence header's num_ticks_per_picture_minus_1 (after 71 bits, in 19 here) of 32 zeros and nothing more:
+    the fields after it are read from the next bit."""
+    header = sequence_header(640, 480, timing=True, equal_interval=True)
+    bits = format(int.from_bytes(header), f"0{8 * len(header)}b")
+    bits = bits[:71] + "0" * 32 + bits[90:]
+    assert frame_sizes([[obu(1, int(bits + "0" * (-len(bits) % 8), 2).to_bytes(len(header) + 2))]]) == [(640, 480)]
+
+
 def test_size_fields_wider_than_the_largest_needs_bound_a_frame_giving_its_own_size():
     """8000x8000 decoded under a header of at most 64x48 in a helper's file: its width fields were 13 bits wide."""
     header = obu(1, sequence_header(64, 48, width_bits=13))
@@ -1065,6 +1082,32 @@ def test_a_sequence_header_cut_short_or_missing_gives_no_size():
     assert frame_sizes([[obu(2, b"") + obu(15, b"frame")]]) == []
     assert frame_sizes([[obu(1, header)[:-len(header) + 3]]]) == []
     assert frame_sizes([[obu(1, header[:-2])]]) == []  # past its size, before its screen content tools
+    # 72 bits, up to seq_choose_integer_mv, which says its seq_force_integer_mv follows
+    assert frame_sizes([[obu(1, sequence_header(640, 480, width_bits=13, screen_content=1, integer_mv=1)[:9])]]) == []
+
+
+REDUCED_64X48 = obu(1, sequence_header(64, 48, reduced=True))
+
+
+@pytest.mark.parametrize(("unit", "sizes"), [
+    (REDUCED_64X48 + bytes([2 << 3 | 2, 0x80]), [(64, 48)]),
+    (bytes([2 << 3 | 2]) + b"\x80" * 8 + REDUCED_64X48, [(64, 48)]),
+    (bytes([2 << 3 | 2]) + b"\x80" * 7 + b"\x01" + REDUCED_64X48, []),  # 2^49 bytes: the rest of the unit
+    (bytes([1 << 3 | 1]) + REDUCED_64X48[2:], [(64, 48)]),  # no size, and obu_reserved_1bit set
+], ids=["size-cut-short", "size-of-8-bytes-all-continued", "size-in-its-8th-byte", "reserved-bit"])
+def test_an_obus_size_is_read_as_far_as_the_unit_and_8_bytes_go(unit, sizes):
+    """Cut short, its payload is the unit's end; past 8 bytes, the next OBU starts, whatever the last one said. Its
+    header's reserved bit says nothing of its extension or size."""
+    assert frame_sizes([[unit]]) == sizes
+
+
+def test_a_sequence_header_is_told_from_another_by_its_first_512_bytes(monkeypatch):
+    """Bytes past them, more than any header's fields take, lay nothing out: headers differing only there are one."""
+    monkeypatch.setattr(avif, "MOST_SEQUENCE_HEADERS", 1)
+    header = sequence_header(64, 48).ljust(511, b"\x00")
+    assert frame_sizes([[obu(1, header + b"\x00\x01"), obu(1, header + b"\x00\x02")]]) == [(64, 48)]
+    with pytest.raises(avif.Crowded, match="^more than 1 different AV1 sequence headers$"):
+        frame_sizes([[obu(1, header + b"\x01"), obu(1, header + b"\x02")]])
 
 
 def test_the_obus_of_all_the_items_and_samples_are_counted_up_to_the_limit():
@@ -1374,6 +1417,12 @@ def test_every_frame_decoded_is_counted_at_its_size():
               obu(6, frame_header(layout, True, frame_type=INTER))]
     assert avif._frame_sizes([[header + b"".join(frames)]], 100).pixels == 640 * 480 + 1024 * 512
     assert avif._frame_sizes([[header], [frames[0] * 2]], 100).pixels == 2 * 1024 * 512
+    assert avif._frame_sizes([[frames[0]]], 100).pixels == 0  # no sequence header: no frame dav1d decodes
+    assert avif._frame_sizes([[header, obu(1, sequence_header(64, 48))], [frames[0]]], 100).pixels == 1024 * 512
+    # A reduced still picture header's frame header has no show_existing_frame: its first bit set is no frame
+    # shown again, and none gives its own size.
+    still = obu(1, sequence_header(64, 48, reduced=True))
+    assert avif._frame_sizes([[still + obu(6, frame_header(Layout(reduced=True), False))]], 100).pixels == 64 * 48
 
 
 @pytest.mark.parametrize(("frames", "refused"), [(3, False), (4, True)])
