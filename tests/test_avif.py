@@ -1186,17 +1186,21 @@ def test_an_avif_frame_coded_larger_than_it_declares_is_held_to_the_pixel_limit(
 
 
 def sample_placing(offsets: list[int], runs: list[tuple[int, int]], sizes: list[int], constant: int = 0,
-                   co64: bool = False, declared: int | None = None) -> bytes:
+                   co64: bool = False, declared: int | None = None, runs_declared: int | None = None) -> bytes:
     """A sample table's boxes that place its samples: chunk offsets, samples per chunk from a chunk on, and
-    sample sizes (a count of `declared` where it says more than it holds)."""
+    sample sizes (counts of `declared` sizes and `runs_declared` runs where they say more than they hold)."""
     chunks = full_box(b"co64" if co64 else b"stco", 0,
                       struct.pack(f">I{len(offsets)}{'Q' if co64 else 'I'}", len(offsets), *offsets))
-    to_chunk = full_box(b"stsc", 0, struct.pack(">I", len(runs))
+    to_chunk = full_box(b"stsc", 0, struct.pack(">I", len(runs) if runs_declared is None else runs_declared)
                         + b"".join(struct.pack(">III", *run, 1) for run in runs))
     size_table = full_box(b"stsz", 0, struct.pack(f">II{0 if constant else len(sizes)}I", constant,
                                                   len(sizes) if declared is None else declared,
                                                   *([] if constant else sizes)))
     return chunks + to_chunk + size_table
+
+
+def without(boxes: bytes, kind: bytes) -> bytes:
+    return b"".join(box(found, payload) for found, payload in children(boxes).items() if found != kind)
 
 
 SAMPLE_BYTES = b"AAABBBBBxxxxxxxxxxxxCCyyyyyyyyDDDD"  # A and B in a chunk at 0, C in one at 20, D in one at 30
@@ -1215,12 +1219,23 @@ SAMPLE_BYTES = b"AAABBBBBxxxxxxxxxxxxCCyyyyyyyyDDDD"  # A and B in a chunk at 0,
     (sample_placing([0, 20, 30], [(1, 1), (9, 1)], [3, 2, 4, 1, 1]), 10, [b"AAA", b"CC", b"DDDD"]),  # a run past them
     (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [2, 2, 2, 2], constant=2), 2, [b"AA", b"AB"]),
     (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2], declared=4), 10, [b"AAA", b"BBBBB", b"CC"]),
+    (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4], runs_declared=3), 10,
+     [b"AAA", b"BBBBB", b"CC", b"DDDD"]),
+    # A run may hold no samples in a file no encoder writes: of the first `most + 1` runs, one holds the first
+    (sample_placing([0, 20, 30], [(1, 0), (2, 1)], [2, 4]), 1, [b"CC"]),
+    (sample_placing([0, 20, 30], [(1, 0), (2, 0), (3, 1)], [4]), 1, []),
     (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4])[:-36] + box(b"stsz", bytes(4))
      + box(b"free", bytes(8)), 10, []),  # an stsz of no size or count, not read into the next box
     (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4])[:-36], 10, []),  # no stsz
+    (without(sample_placing([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4]), b"stsc"), 10, []),
+    (without(sample_placing([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4]), b"stco"), 10, []),
+    (without(sample_placing([0, 20, 30], [(1, 2), (2, 1)], []), b"stsz") + box(b"stsz", bytes(4) + (2).to_bytes(4)
+                                                                          + bytes(3)), 10, []),  # of size 2, no count
+    (sample_placing([0, 20, 30], [(1, 0)] * 11 + [(1, 1)], [3, 2, 4]), 20, [b"AAA", b"CC", b"DDDD"]),  # a 12th run
 ], ids=["runs", "co64", "most", "sizes-end", "constant-size", "constant-size-whatever-count", "empty-run",
         "past-the-end", "chunks-end", "a-run-past-the-chunks", "constant-size-most", "fewer-sizes-than-declared",
-        "short-stsz", "no-stsz"])
+        "fewer-runs-than-declared", "most-runs-read", "no-more-runs-read", "short-stsz", "no-stsz", "no-stsc",
+        "no-chunk-offsets", "stsz-cut-in-its-count", "a-12th-run"])
 def test_a_tracks_samples_are_found_where_its_sample_table_places_them(table, most, found):
     data = memoryview(SAMPLE_BYTES + table)
     boxes = list(avif._boxes(data, len(SAMPLE_BYTES), len(data)))
@@ -1395,8 +1410,9 @@ def test_the_extents_of_the_items_read_are_counted_up_to_the_limit(monkeypatch):
     (sample_placing([0, 20, 30], [(1, 1)], [], constant=1, declared=0), None),
     (sample_placing([0, 20, 30, 40], [(1, 1)], [], constant=1, declared=0), "a track of more than 3 samples"),
     (sample_placing([0], [(1, 1)], [1]) + table(b"stts", 3, 8), None),
+    (sample_placing([0, 20, 30], [(1, 1), (2, 1), (3, 1), (4, 1)], [1, 1, 1]), None),  # 4 runs, not stts entries
     (sample_placing([0], [(1, 1)], [1]) + table(b"stts", 4, 8), "a track of more than 3 time-to-sample entries"),
-], ids=["3-samples", "4-samples", "3-of-one-size", "4-of-one-size-whatever-count", "3-stts", "4-stts"])
+], ids=["3-samples", "4-samples", "3-of-one-size", "4-of-one-size-whatever-count", "3-stts", "4-runs", "4-stts"])
 def test_a_track_of_more_samples_or_time_entries_than_the_frame_limit_is_crowded(boxes, crowded):
     """libavif lists every sample as Pillow opens the file (2,592,000 in one chunk took 650 MB), and walks the
     time-to-sample entries for each frame (100,000 of no samples took 300 frames 7.1-8.5 s): helpers' measures."""
