@@ -1368,10 +1368,12 @@ def sized_track(width: int, height: int, version: int = 0) -> bytes:
     (located_item(b"grid", grid(640, 480)), [(640, 480)]),
     (located_item(b"grid", grid(70_000, 3, wide=True)), [(70_000, 3)]),
     (located_item(b"grid", grid(640, 480)[:7]), []),
+    (located_item(b"grid", grid(640, 480)[:1]), []),  # not even its flags
+    (located_item(b"grid", grid(640, 480) + b"\x01"), [(640, 480)]),  # a byte after it
     (movie_of(sized_track(640, 480), sized_track(16384, 16384, version=1)), [(640, 480), (16384, 16384)]),
     (movie_of(box(b"trak", full_box(b"tkhd", 0, bytes(79)))), []),  # cut short
-], ids=["ispe", "every-ispe", "ispe-cut-short", "grid", "wide-grid", "grid-cut-short", "tkhd-versions",
-        "tkhd-cut-short"])
+], ids=["ispe", "every-ispe", "ispe-cut-short", "grid", "wide-grid", "grid-cut-short", "grid-of-one-byte",
+        "grid-and-a-byte", "tkhd-versions", "tkhd-cut-short"])
 def test_every_size_libavif_may_scale_a_frame_to_is_declared(data, declared):
     """An item's ispe, whatever item it belongs to, a grid's output and a track header's size: libavif scales a
     decoded frame to its item's or track's (a helper's 64x64 tile under an ispe of 16384x16384 took 799 MB)."""
@@ -1402,6 +1404,38 @@ def test_the_extents_of_the_items_read_are_counted_up_to_the_limit(monkeypatch):
     avif.survey(branded(b"avif", meta_of(in_idat(items, kind=b"av01"))), 300)
     with pytest.raises(avif.Crowded, match="^more than 4 extents of the items read$"):
         avif.survey(branded(b"avif", meta_of(in_idat({**items, 3: 1}, kind=b"av01"))), 300)
+
+
+def sequence_headers(count: int) -> bytes:
+    return b"".join(obu(1, sequence_header(width, 1, reduced=True)) for width in range(1, count + 1))
+
+
+@pytest.mark.parametrize(("data", "crowded"), [
+    (meta_of(in_idat(dict.fromkeys(range(1, 17), 1))), None),
+    (meta_of(in_idat(dict.fromkeys(range(1, 18), 1))), "more than 16 Exif items"),
+    (meta_of(in_idat(dict.fromkeys(range(1, 5), 2_048), length=1, kind=b"av01")), None),
+    (meta_of(in_idat({**dict.fromkeys(range(1, 5), 2_048), 5: 1}, length=1, kind=b"av01")),
+     "more than 8192 extents of the items read"),
+    (located_item(b"av01", sequence_headers(1_024)), None),
+    (located_item(b"av01", sequence_headers(1_025)), "more than 1024 different AV1 sequence headers"),
+    (movie_of(sample_table(table(b"stco", 10_000, 4), table(b"stsc", 1_000, 12))), None),
+    (movie_of(sample_table(table(b"stco", 909_091, 4), table(b"stsc", 11, 12))),
+     "a sample table of more than 10000000 chunk lookups"),  # 10,000,001
+    # As many entries as each table holds, of its own size, whatever more it declares
+    (movie_of(sample_table(table(b"co64", 10_000, 8, declared=20_000), table(b"stsc", 1_000, 12))), None),
+    (movie_of(sample_table(table(b"stco", 10_000, 4), table(b"stsc", 1_000, 12, declared=2_000))), None),
+    (movie_of(sample_table(table(b"stts", 300, 8, declared=301))), None),  # the frame limit's entries held
+], ids=["16-exif-items", "17-exif-items", "8192-extents", "8193-extents", "1024-sequence-headers",
+        "1025-sequence-headers", "10000000-chunk-lookups", "10000001-chunk-lookups", "co64-overclaimed",
+        "stsc-overclaimed", "stts-overclaimed"])
+def test_a_file_past_a_limit_docs_security_states_is_crowded(data, crowded):
+    """At the limits themselves, which the tests above lower to keep their files small."""
+    data = data if data[4:8] == b"ftyp" else branded(b"avif", data)
+    if crowded is None:
+        avif.survey(data, 300)
+    else:
+        with pytest.raises(avif.Crowded, match=f"^{crowded}$"):
+            avif.survey(data, 300)
 
 
 @pytest.mark.parametrize(("boxes", "crowded"), [
