@@ -1521,7 +1521,15 @@ def clap_numbers(*numbers: int) -> bytes:
     (clean_aperture(47, 32, -17, -16, denominator=2), None),  # 23.5 pixels wide: not whole pixels
     (clean_aperture(94, 64, -81, -64, denominator=4), None),  # 23.5 pixels wide, from the top-left corner
     (clean_aperture(48, 32, -8, -8, denominator=0), None),
+    (clap_numbers(48, 1, 32, 1, 8, -1, -8, 1), None),  # one denominator negative, which libavif refuses
     (clean_aperture(80, 32, 8, -8), None),  # wider than the picture
+    (clean_aperture(48, 64, -8, 8), None),  # taller
+    (clean_aperture(0, 32, -32, -8), None),  # no width
+    (clean_aperture(48, 0, -8, -24), None),  # no height
+    (clean_aperture(64, 32, 0, -8), (64, 32)),  # the picture's width, from the top
+    (clean_aperture(48, 48, -8, 0), (48, 48)),  # its height, from the left
+    (clean_aperture(2, 64, -63, -16, denominator=2), (1, 32)),  # a pixel wide
+    (clean_aperture(96, 2, -16, -47, denominator=2), (48, 1)),  # a pixel tall
     (clean_aperture(48, 32, -8, 0), None),  # from the left edge, 8 rows down
     (clean_aperture(48, 32, 0, -8), None),  # from the top edge, 8 columns across
     # libavif and CrabbyAvif read each number signed: 2^31 or more is negative, and the clap invalid
@@ -1529,8 +1537,9 @@ def clap_numbers(*numbers: int) -> bytes:
     (clap_numbers(63, 1, 32, 1, -(1 << 30), 1 << 31, -8, 1), None),  # an offset of -1/2, over 2^31
     (clap_numbers(-1, -1, 32, 1, -(63 << 25), 1 << 26, -8, 1), None),  # 1 wide, unsigned: (2^32 - 1) / (2^32 - 1)
 ], ids=["top-left", "top-left-in-halves", "centred", "off-centre", "whole", "half-pixels", "half-pixels-from-left",
-        "no-denominator", "wider", "left-only", "top-only", "width-past-int32", "denominator-past-int32",
-        "all-ones"])
+        "no-denominator", "a-negative-denominator", "wider", "taller", "no-width", "no-height", "whole-width",
+        "whole-height", "a-pixel-wide", "a-pixel-tall", "left-only", "top-only", "width-past-int32",
+        "denominator-past-int32", "all-ones"])
 def test_a_clean_aperture_counts_where_it_is_cut_from_the_top_left_corner(clap, aperture):
     data = avif_with_item_property(encoded(gradient((64, 48)), "AVIF", quality=100), clap, essential=True)
     assert avif.top_left_aperture(data, (64, 48)) == aperture
@@ -1568,3 +1577,18 @@ def test_of_two_clean_apertures_the_first_associated_counts_as_libavif_takes_it(
     (avifPropertyArrayFind), whatever order ipco stores them in."""
     meta = item_properties([SIZE, clean_aperture(48, 32, -8, -8), clean_aperture(48, 32, 0, 0)], {1: associated})
     assert avif.top_left_aperture(branded(b"avif", meta), (64, 48)) == aperture
+
+
+@pytest.mark.parametrize("before", [box(b"free", bytes(32)), box(b"clap", clean_aperture(48, 32, 0, 0)[8:-4])],
+                         ids=["another-box-as-long", "a-clap-cut-short"])
+def test_only_a_whole_clean_aperture_counts(before):
+    """Associated first, neither is read as the clap: the next, whole one is."""
+    meta = item_properties([before, clean_aperture(48, 32, -8, -8)], {1: [1, 2]})
+    assert avif.top_left_aperture(branded(b"avif", meta), (64, 48)) == (48, 32)
+
+
+@pytest.mark.parametrize(("brand", "aperture"), [(b"avif", (48, 32)), (b"avis", None)])
+def test_a_sequences_clean_aperture_is_not_its_primary_items(brand, aperture):
+    """Branded avis, libavif decodes the file's track, not its primary item: the item's clap cuts nothing of it."""
+    meta = item_properties([clean_aperture(48, 32, -8, -8)], {1: [1]})
+    assert avif.top_left_aperture(branded(brand, tracks(track(nclx(1, 13))) + meta), (64, 48)) == aperture
