@@ -1217,6 +1217,8 @@ SAMPLE_BYTES = b"AAABBBBBxxxxxxxxxxxxCCyyyyyyyyDDDD"  # A and B in a chunk at 0,
     (sample_placing([0, 20, 300], [(1, 2), (2, 1)], [3, 5, 2, 4]), 10, [b"AAA", b"BBBBB", b"CC"]),  # D past the end
     (sample_placing([0, 20], [(1, 2), (2, 1)], [3, 5, 2, 4]), 10, [b"AAA", b"BBBBB", b"CC"]),  # no chunk for D
     (sample_placing([0, 20, 30], [(1, 1), (9, 1)], [3, 2, 4, 1, 1]), 10, [b"AAA", b"CC", b"DDDD"]),  # a run past them
+    (sample_placing([0, 20, 30], [(1, 1), (2, 2), (3, 1)], [3, 1, 1, 4]), 10,
+     [b"AAA", b"C", b"C", b"DDDD"]),  # each run up to the next one's chunk
     (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [2, 2, 2, 2], constant=2), 2, [b"AA", b"AB"]),
     (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2], declared=4), 10, [b"AAA", b"BBBBB", b"CC"]),
     (sample_placing([0, 20, 30], [(1, 2), (2, 1)], [3, 5, 2, 4], runs_declared=3), 10,
@@ -1233,9 +1235,9 @@ SAMPLE_BYTES = b"AAABBBBBxxxxxxxxxxxxCCyyyyyyyyDDDD"  # A and B in a chunk at 0,
                                                                           + bytes(3)), 10, []),  # of size 2, no count
     (sample_placing([0, 20, 30], [(1, 0)] * 11 + [(1, 1)], [3, 2, 4]), 20, [b"AAA", b"CC", b"DDDD"]),  # a 12th run
 ], ids=["runs", "co64", "most", "sizes-end", "constant-size", "constant-size-whatever-count", "empty-run",
-        "past-the-end", "chunks-end", "a-run-past-the-chunks", "constant-size-most", "fewer-sizes-than-declared",
-        "fewer-runs-than-declared", "most-runs-read", "no-more-runs-read", "short-stsz", "no-stsz", "no-stsc",
-        "no-chunk-offsets", "stsz-cut-in-its-count", "a-12th-run"])
+        "past-the-end", "chunks-end", "a-run-past-the-chunks", "a-run-a-chunk", "constant-size-most",
+        "fewer-sizes-than-declared", "fewer-runs-than-declared", "most-runs-read", "no-more-runs-read", "short-stsz",
+        "no-stsz", "no-stsc", "no-chunk-offsets", "stsz-cut-in-its-count", "a-12th-run"])
 def test_a_tracks_samples_are_found_where_its_sample_table_places_them(table, most, found):
     data = memoryview(SAMPLE_BYTES + table)
     boxes = list(avif._boxes(data, len(SAMPLE_BYTES), len(data)))
