@@ -1234,10 +1234,12 @@ SAMPLE_BYTES = b"AAABBBBBxxxxxxxxxxxxCCyyyyyyyyDDDD"  # A and B in a chunk at 0,
     (without(sample_placing([0, 20, 30], [(1, 2), (2, 1)], []), b"stsz") + box(b"stsz", bytes(4) + (2).to_bytes(4)
                                                                           + bytes(3)), 10, []),  # of size 2, no count
     (sample_placing([0, 20, 30], [(1, 0)] * 11 + [(1, 1)], [3, 2, 4]), 20, [b"AAA", b"CC", b"DDDD"]),  # a 12th run
+    (sample_placing([0] * 20, [(1, 0)] * 10 + [(1, 1)], [], constant=1, runs_declared=12), 25,
+     [b"A"] * 20),  # 11 runs of the 12 declared: the stsz after them is no 12th, from chunk 20
 ], ids=["runs", "co64", "most", "sizes-end", "constant-size", "constant-size-whatever-count", "empty-run",
         "past-the-end", "chunks-end", "a-run-past-the-chunks", "a-run-a-chunk", "constant-size-most",
         "fewer-sizes-than-declared", "fewer-runs-than-declared", "most-runs-read", "no-more-runs-read", "short-stsz",
-        "no-stsz", "no-stsc", "no-chunk-offsets", "stsz-cut-in-its-count", "a-12th-run"])
+        "no-stsz", "no-stsc", "no-chunk-offsets", "stsz-cut-in-its-count", "a-12th-run", "11-runs-of-12-declared"])
 def test_a_tracks_samples_are_found_where_its_sample_table_places_them(table, most, found):
     data = memoryview(SAMPLE_BYTES + table)
     boxes = list(avif._boxes(data, len(SAMPLE_BYTES), len(data)))
