@@ -137,11 +137,14 @@ def test_a_number_array_over_the_limit_is_over_and_bytes_or_text_are_not(order, 
     b"II*\x00\xff\xff\xff\xff",  # a directory past the end
     b"II*\x00\xff\xff\xff\xff" + bytes(8),  # the same, in a file long enough to be read
     b"II\x2b\x00",  # too short to say
+    directory([], big=True)[:15],  # BigTIFF's header cut short of its directory's offset
     b"XX*\x00" + bytes(12),  # neither byte order
     b"II\x2a\x01" + bytes(12),  # neither classic nor big
 ])
 def test_what_cannot_be_read_is_left_to_pillow(data):
-    assert not tiff.first_directory_over(data, 10, 10)
+    # False, not merely falsy: each answers a yes or no, whichever way it gives up
+    assert (tiff.first_directory_over(data, 10, 10), tiff.sub_directories_over(data, 10, 10),
+            tiff.exif_over(data, 10, 10)) == (False, False, False)
     assert (tiff.strips(data, 10), tiff.values_apart(data, 10)) == (0, 0)
 
 
