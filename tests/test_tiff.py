@@ -148,6 +148,14 @@ def test_what_cannot_be_read_is_left_to_pillow(data):
     assert (tiff.strips(data, 10), tiff.values_apart(data, 10)) == (0, 0)
 
 
+def test_a_tiff_as_long_as_bigtiffs_header_is_read():
+    """16 bytes: a classic directory at 2, its count the magic (42), holds one whole entry there, made of the
+    header's own offset: a tag 0 of 5 ASCII bytes kept apart. A byte less, and nothing is read."""
+    data = b"MM\0*" + struct.pack(">IIi", 2, 5, 0)
+    assert tiff.values_apart(data, ENTRIES) == 5
+    assert tiff.values_apart(data[:15], ENTRIES) == 0
+
+
 def with_values_apart(entries: list[tuple[int, int, int]]) -> bytes:
     """directory(entries), followed by as many bytes as their values kept apart take: within the file's size."""
     data = directory(entries)
