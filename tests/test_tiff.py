@@ -239,9 +239,10 @@ def test_exif_counts_its_first_directory_with_the_ones_it_points_to():
     tiff_pointing([(256, 3, 1)], gps=[(1000, 5, 11)])[:-12],  # the entry over the limit cut off: not read
     tiff_pointing([(256, 3, 1)], interop=[(1000, 5, 11)]).replace(b"\x05\xa0", b"\x06\xa0"),  # Interop from no Exif
     directory([(256, 3, 1)]) + b"\x00" * 12,  # no pointer
-    # an SSHORT pointer of -8
-    directory([(256, 3, 1), (34665, 8, 1)]).replace(b"\x08\x00\x01\x00\x00\x00\x00\x00",
-                                                   b"\x08\x00\x01\x00\x00\x00\xf8\xff"),
+    # an SSHORT pointer of -8, or of -1, the nearest before the file's start
+    *(directory([(256, 3, 1), (34665, 8, 1)]).replace(b"\x08\x00\x01\x00\x00\x00\x00\x00",
+                                                     b"\x08\x00\x01\x00\x00\x00" + struct.pack("<h", pointer))
+      for pointer in (-8, -1)),
     b"II*\x00\xff\xff\xff\xff",
 ])
 def test_what_pillow_does_not_read_beside_the_first_directory_is_not_held(data):
