@@ -89,6 +89,18 @@ def test_the_pixels_of_all_strips_together_may_take_the_most_and_no_more():
     assert refusal(data, strips, most_bytes=2 * len(PIXELS) - 1) == "strip 1 inflates to more than the image's pixels"
 
 
+@pytest.mark.parametrize(("most_bytes", "message"), [
+    (len(PIXELS) - 1, "strip 0: Error -3 while decompressing data: incorrect data check"),
+    (len(PIXELS) - 2, "strip 0 inflates to more than the image's pixels"),
+])
+def test_a_stream_is_inflated_no_further_than_a_byte_past_the_most(most_bytes, message):
+    """A byte past the most refuses a stream: its broken checksum, past its last byte, is reached only by a stream
+    whose last byte is that one."""
+    broken = bytearray(STREAM)
+    broken[-1] ^= 1
+    assert refusal(bytes(broken), [(0, len(STREAM))], most_bytes) == message
+
+
 def test_a_bomb_stops_at_the_most():
     bomb = zlib.compress(bytes(64 * SKIPPED_PIECE), 9)  # 64 MiB of zeros in 64 KB
     assert refusal(bomb, [(0, len(bomb))], most_bytes=SKIPPED_PIECE) == (
