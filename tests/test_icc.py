@@ -1,6 +1,7 @@
 """edge/icc.py: profiles made from colour code points, checked through LittleCMS against the
 published colorants and conversion matrices, and the curves' own formulas."""
 
+import datetime
 import hashlib
 import io
 
@@ -274,6 +275,14 @@ def test_a_grey_profile_decodes_as_its_curve(transfer):
     assert to_srgb(profile, [128], "L") == [(srgb_encoded(decoded_by_para(tag, 128 / 255)),) * 3]
 
 
+def test_the_srgb_curve_decodes_as_srgbs_own_on_other_primaries():
+    """Near black too, where LittleCMS's 8-bit transforms are too coarse to tell its straight part."""
+    profile = icc.profile(12, 13)
+    offset, size = tag_table(profile)[b"rTRC"]
+    assert [decoded_by_para(profile[offset:offset + size], level / 255) for level in range(256)] == [
+        pytest.approx(srgb_decoded(level), abs=1e-4) for level in range(256)]
+
+
 # ITU-R BT.2408's anchors: HDR reference white, 203 nits, is PQ signal 58% and HLG 75% (on a 1000-nit
 # display); ST 2084's peak is 10000 nits.
 @pytest.mark.parametrize(("nits", "signal"), [(0, 0.0), (100, 0.5081), (203, 0.5807), (1000, 0.7518), (10000, 1.0)])
@@ -363,6 +372,21 @@ def test_hdr_reference_white_and_peak_in_srgb(mode):
             pytest.approx((value,) * 3, abs=1) for value in expected[:len(levels)]]
 
 
+def test_the_header_is_icc_v4_3_display_profiles_with_d50_as_its_illuminant_and_zeros_elsewhere():
+    """Byte by byte (ICC.1:2022 7.2): what LittleCMS reads passes over the CMM, platform and creator fields."""
+    profile = icc.grey_profile(8)
+    d50 = b"".join(round(value * 65536).to_bytes(4) for value in (0.9642, 1.0, 0.8249))
+    assert profile[4:84] == (bytes(4) + bytes((4, 0x30, 0, 0)) + b"mntr" + b"GRAY" + b"XYZ " + profile[24:36]
+                             + b"acsp" + bytes(28) + d50 + bytes(4))
+    assert profile[100:128] == bytes(28)
+
+
+def test_a_profile_is_dated_when_this_code_was_written_not_when_it_ran():
+    """So that a render's bytes, its profile's ID among them, are the same whenever it runs."""
+    for profile in (icc.profile(12, 13), icc.grey_profile(8), icc.power_curve_profile(2.2, None, grey=False)):
+        assert opened(profile).profile.creation_date == datetime.datetime(2026, 11, 29, 0, 0, 0)
+
+
 def test_codes_no_profile_states_add_nothing_to_the_cache():
     """A file's made-up codes cannot grow what a warm container keeps."""
     def cached() -> int:
@@ -431,12 +455,21 @@ def test_a_profile_without_them_has_none(profile):
     assert icc.processing_elements(profile) == 0
 
 
-@pytest.mark.parametrize(("kept", "elements"), [(16, 7), (15, 0)])
-def test_processing_elements_are_counted_once_their_count_is_whole(kept, elements):
-    """The D2B0 tag is the fourth; its count of elements is its 16th byte's last."""
-    profile = icc_profile_of_matrices(7)
-    d2b0 = int.from_bytes(profile[132 + 3 * 12 + 4:132 + 3 * 12 + 8])
-    assert icc.processing_elements(profile[:d2b0 + kept]) == elements
+def d2b0_offset(profile: bytes) -> int:
+    """Where the D2B0 tag's data starts: it is the fourth tag. Its count of elements is its 13th to 16th bytes."""
+    return int.from_bytes(profile[132 + 3 * 12 + 4:132 + 3 * 12 + 8])
+
+
+@pytest.mark.parametrize(("matrices", "kept", "elements"), [(7, 16, 7), (7, 15, 0), (10_000, 15, 0)])
+def test_processing_elements_are_counted_once_their_count_is_whole(matrices, kept, elements):
+    """10,000 (0x2710) cut a byte short would still read as 0x27 were a part counted."""
+    profile = icc_profile_of_matrices(matrices)
+    assert icc.processing_elements(profile[:d2b0_offset(profile) + kept]) == elements
+
+
+def test_a_count_of_processing_elements_is_read_from_all_four_of_its_bytes():
+    profile = icc_profile_of_matrices(1)
+    assert icc.processing_elements(with_header_field(profile, d2b0_offset(profile) + 12, (2**24).to_bytes(4))) == 2**24
 
 
 @pytest.mark.parametrize(("tags_read", "elements"), [(3, 0), (4, 7)])
@@ -467,14 +500,33 @@ def test_a_grey_power_curve_profile_is_grey():
     assert ImageCms.ImageCmsProfile(io.BytesIO(profile)).profile.xcolor_space == "GRAY"
 
 
+# A gAMA of 2.2 says what H.273's transfer 4 does: on the same primaries, the same colorants.
+@pytest.mark.parametrize(("primaries", "described", "codes"), [
+    (None, "sRGB primaries, gamma 2.2", (1, 4)),
+    (H273_PRIMARIES[12], "primaries of the file, gamma 2.2", (12, 4)),
+], ids=["none-stated", "display-p3"])
+def test_a_power_curve_profile_has_its_primaries_colorants_and_says_whose(primaries, described, codes):
+    profile = icc.power_curve_profile(2.2, primaries, grey=False)
+    assert opened(profile).profile.profile_description == described
+    assert colorants(profile) == colorants(icc.profile(*codes))
+
+
+def test_a_gamma_past_what_icc_numbers_hold_is_stated_as_the_most_they_hold():
+    """s15Fixed16Number's most, 32767.99998: a power past it darkens every level but white to black alike."""
+    profile = icc.power_curve_profile(40_000.0, None, grey=True)
+    offset, size = tag_table(profile)[b"kTRC"]
+    assert profile[offset:offset + size] == b"para" + bytes(4) + bytes(4) + (2**31 - 1).to_bytes(4)  # function 0
+
+
 # As libpng refuses them, and Chromium 156 with it (a helper's measure), for a grey picture too.
 @pytest.mark.parametrize("primaries", [
     ((0.64, 0.33), (0.64, 0.33), (0.15, 0.06), (0.3127, 0.3290)),  # red and green alike
     ((0.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.0)),  # a white of y 0
     ((1.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.3290)),  # an x over 1
+    ((-0.01, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.3290)),  # an x under 0
     ((0.64, 0.33), (0.30, 0.60), (0.47, 0.46501), (0.3127, 0.3290)),  # nearly on one line: colorants past ICC's numbers
     ((0.81852, 0.36223), (0.31579, 0.48122), (0.057, 0.9751), (0.58614, 0.4088)),  # a white of a cone's near-zero
-], ids=["two-alike", "white-of-y-0", "x-over-1", "nearly-on-one-line", "adaptation-past-icc"])
+], ids=["two-alike", "white-of-y-0", "x-over-1", "x-under-0", "nearly-on-one-line", "adaptation-past-icc"])
 @pytest.mark.parametrize("grey", [False, True])
 def test_primaries_libpng_refuses_make_no_profile(primaries, grey):
     assert icc.power_curve_profile(2.2, primaries, grey=grey) is None
@@ -509,6 +561,18 @@ def retyped_tags(profile: bytes, old: bytes, new: bytes) -> bytes:
     return profile[:132 + 12 * count] + profile[132 + 12 * count:].replace(old, new)
 
 
+CMYK_TABLE = icc_profile_cmyk("cmyk", lambda *inks: (0.5, 0.5, 0.5))  # an A2B0 of type mft2
+
+
+def ending_at_its_tag_table(profile: bytes, stated_short: int = 0) -> bytes:
+    """The profile's header and two tags, A2B0 first, their type read from the header's CMM field: nothing
+    follows the tag table, as nothing need, a tag being held only to end within the profile's stated size."""
+    size = 128 + 4 + 2 * 12 - stated_short
+    header = with_header_field(with_header_field(profile[:128], 0, size.to_bytes(4)), 4, b"mft2")
+    entry = (4).to_bytes(4) + (4).to_bytes(4)
+    return header + (2).to_bytes(4) + b"A2B0" + entry + b"cprt" + entry
+
+
 # As skcms reads them in Chromium 156 (a helper's measure): each ignored but the first.
 @pytest.mark.parametrize(("profile", "space", "usable"), [
     (DISPLAY_P3, icc.RGB, True),
@@ -527,14 +591,22 @@ def retyped_tags(profile: bytes, old: bytes, new: bytes) -> bytes:
     (with_header_field(DISPLAY_P3, 20, b"Lab "), icc.RGB, False),  # Lab, but no table to reach it
     (retyped_tags(DISPLAY_P3, b"curv", b"text"), icc.RGB, False),  # curves of text
     (renamed_tags(icc_profile_gray("grey"), b"kTRC", b"xTRC"), icc.GREY, False),
-    (icc_profile_cmyk("cmyk", lambda *inks: (0.5, 0.5, 0.5)), icc.CMYK, True),  # a table
-    (with_header_field(icc_profile_cmyk("cmyk", lambda *inks: (0.5, 0.5, 0.5)), 20, b"Lab "), icc.CMYK, True),
+    (CMYK_TABLE, icc.CMYK, True),  # a table
+    (with_header_field(CMYK_TABLE, 20, b"Lab "), icc.CMYK, True),
+    (retyped_tags(CMYK_TABLE, b"mft2", b"mft1"), icc.CMYK, True),  # ICC's other two table types
+    (retyped_tags(CMYK_TABLE, b"mft2", b"mAB "), icc.CMYK, True),
+    (with_header_field(icc_profile_gray("grey"), 16, b"CMYK"), icc.CMYK, False),  # a grey curve is no way from CMYK
+    (ending_at_its_tag_table(CMYK_TABLE), icc.CMYK, True),
+    (ending_at_its_tag_table(CMYK_TABLE, stated_short=1), icc.CMYK, False),  # its size cuts into its tag table
+    (CMYK_TABLE, icc.GREY, False),  # only an RGB profile is applied to grey pixels
     (with_header_field(DISPLAY_P3, 128, (101).to_bytes(4)), icc.RGB, False),  # more tags than LittleCMS reads
     (icc_profile_gray("grey", private_tags=96), icc.GREY, True),  # desc, wtpt, cprt and kTRC first
     (icc_profile_gray("grey", private_tags=97), icc.GREY, False),
 ], ids=["rgb", "rgb-on-grey", "rgb-on-cmyk", "grey-on-rgb", "cut-short", "garbage", "no-acsp", "version-5",
         "size-past-the-bytes", "tag-past-the-end", "no-red-curve", "no-green-colorant", "rgb-connection",
         "lab-without-a-table", "text-curves", "grey-without-its-curve", "cmyk-table", "cmyk-table-to-lab",
+        "cmyk-8-bit-table", "cmyk-a-to-b-table", "cmyk-with-a-grey-curve", "ending-at-its-tag-table",
+        "size-short-of-its-tag-table", "cmyk-on-grey",
         "101-tags", "100-tags-whole", "101-tags-whole"])
 def test_an_embedded_profile_is_used_where_browsers_use_it(profile, space, usable):
     assert icc.usable(profile, space) is usable
