@@ -34,6 +34,15 @@ def avif_exif(data: bytes) -> list[bytes]:
     return avif.survey(data, 300).exif
 
 
+def check_crowded(data: bytes, crowded: str | None, most_frames: int = 300) -> None:
+    """Surveyed where crowded is None, else refused for exactly that reason."""
+    if crowded is None:
+        avif.survey(data, most_frames)
+        return
+    with pytest.raises(avif.Crowded, match=f"^{crowded}$"):
+        avif.survey(data, most_frames)
+
+
 def coded_sizes(data: bytes, most_samples: int) -> list[tuple[int, int]]:
     return avif.survey(data, most_samples).coded_sizes
 
@@ -751,12 +760,7 @@ def test_a_file_past_a_limit_is_crowded(monkeypatch, boxes, crowded):
     monkeypatch.setattr(avif, "MOST_TRACKS", 2)
     monkeypatch.setattr(avif, "MOST_CHUNK_LOOKUPS", 6)
     monkeypatch.setattr(avif, "MOST_EXIF_ITEMS", 2)
-    data = branded(b"avif", boxes)
-    if crowded is None:
-        avif_exif(data)
-    else:
-        with pytest.raises(avif.Crowded, match=f"^{crowded}$"):
-            avif_exif(data)
+    check_crowded(branded(b"avif", boxes), crowded)
 
 
 @pytest.mark.parametrize(("limit", "value", "refusal"), [
@@ -1434,12 +1438,7 @@ def sequence_headers(count: int) -> bytes:
         "stsc-overclaimed", "stts-overclaimed"])
 def test_a_file_past_a_limit_docs_security_states_is_crowded(data, crowded):
     """At the limits themselves, which the tests above lower to keep their files small."""
-    data = data if data[4:8] == b"ftyp" else branded(b"avif", data)
-    if crowded is None:
-        avif.survey(data, 300)
-    else:
-        with pytest.raises(avif.Crowded, match=f"^{crowded}$"):
-            avif.survey(data, 300)
+    check_crowded(data if data[4:8] == b"ftyp" else branded(b"avif", data), crowded)
 
 
 @pytest.mark.parametrize(("boxes", "crowded"), [
@@ -1454,12 +1453,7 @@ def test_a_file_past_a_limit_docs_security_states_is_crowded(data, crowded):
 def test_a_track_of_more_samples_or_time_entries_than_the_frame_limit_is_crowded(boxes, crowded):
     """libavif lists every sample as Pillow opens the file (2,592,000 in one chunk took 650 MB), and walks the
     time-to-sample entries for each frame (100,000 of no samples took 300 frames 7.1-8.5 s): helpers' measures."""
-    data = branded(b"avis", movie_of(sample_table(boxes)))
-    if crowded is None:
-        avif.survey(data, 3)
-    else:
-        with pytest.raises(avif.Crowded, match=f"^{crowded}$"):
-            avif.survey(data, 3)
+    check_crowded(branded(b"avis", movie_of(sample_table(boxes))), crowded, most_frames=3)
 
 
 def test_every_frame_decoded_is_counted_at_its_size():
