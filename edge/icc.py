@@ -244,8 +244,10 @@ def power_curve_profile(gamma: float, primaries: tuple[Chromaticity, ...] | None
     """The profile of numbers that decode to light by a pure power `gamma`, on `primaries` (red, green, blue
     and white, as CIE xy) or else sRGB's: a grey one for a grey picture, whose primaries say nothing more. None
     for primaries Chromium 156 refuses, dropping the gamma too (helpers' measures): a chromaticity outside 0 to
-    1, a white of y 0, or three primaries on (or nearly on) one line. A white outside them, or a primary of y 0,
-    it takes as they are, and so does this."""
+    1, or three primaries on one line. None too for those it shows wrong, colours being left as they are: a
+    white of y 0 (all black there) or three primaries nearly on one line (made-up colours). A white outside
+    them, a chromaticity of exactly 0 or 1, or x and y adding up to more than 1, it takes as they are, and so
+    does this (by hand, 2026-12-02)."""
     if primaries is not None and not _possible(primaries):
         return None
     curve = _para((min(gamma, MOST_FIXED),))  # past it, every level but white is black all the same

@@ -411,9 +411,15 @@ GAMMA_1_SHOWN = [(229, 168, 122), (96, 208, 239), (188, 188, 188), (253, 248, 56
      [(195, 104, 46), (68, 152, 221), (129, 129, 129), (242, 253, 3)]),  # a blue of y 0
     ([(b"cHRM", struct.pack(">8I", 31270, 32900, 120000, 33000, 30000, 60000, 15000, 6000)), gama_chunk(100_000)],
      GAMMA_COLOURS),  # an x over 1: nothing at all
+    ([(b"cHRM", struct.pack(">8I", 31270, 32900, 64000, 33000, 0, 100000, 15000, 6000)), gama_chunk(100_000)],
+     [(255, 168, 116), (0, 208, 242), (188, 188, 188), (255, 248, 0)]),  # a y of exactly 1 (and an x of 0)
+    ([(b"cHRM", struct.pack(">8I", 0, 100000, 64000, 33000, 30000, 60000, 15000, 6000)), gama_chunk(100_000)],
+     [(0, 189, 10), (255, 183, 255), (188, 188, 188), (240, 255, 0)]),  # a white of y 1
+    ([(b"cHRM", struct.pack(">8I", 31270, 32900, 70000, 31000, 30000, 60000, 15000, 6000)), gama_chunk(100_000)],
+     [(229, 164, 119), (96, 212, 241), (188, 188, 188), (253, 248, 40)]),  # a red whose x and y add up past 1
 ], ids=["gamma-1", "wide-primaries", "srgb-primaries", "d50-white", "near-srgb", "primaries-alone",
         "impossible-primaries", "srgb-chunk", "invalid-srgb-chunk", "invalid-gama-first", "gamma-past-icc",
-        "white-outside", "blue-of-y-0", "x-over-1"])
+        "white-outside", "blue-of-y-0", "x-over-1", "y-of-1", "white-of-y-1", "x-and-y-past-1"])
 @pytest.mark.parametrize("target", ["png", "gif"])
 def test_a_pngs_gamma_and_primaries_are_shown_as_chromium_shows_them(chunks, shown, target):
     _, image = rendered(png_of(GAMMA_COLOURS, *chunks), f"4x,{target}")
@@ -439,11 +445,15 @@ def test_a_palette_pngs_gamma_after_its_palette_is_shown_as_chromium_shows_it():
     assert as_shown(image) == GAMMA_1_SHOWN
 
 
-def test_primaries_nearly_on_one_line_leave_the_colours_as_they_are():
-    """No profile can state them (icc.power_curve_profile): they were a 500. Chromium 156 shows colours its float
-    arithmetic makes up (a helper's measure)."""
-    chrm = (b"cHRM", struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 47000, 46501))
-    _, image = rendered(png_of(GAMMA_COLOURS, chrm, gama_chunk(100_000)), "4x,png")
+# No profile can state them (icc.power_curve_profile): nearly on one line, they were a 500. Chromium 156 shows
+# colours its float arithmetic makes up for those (a helper's measure), and every pixel black for a white of y 0
+# (by hand: (0, 0, 0) four times, with a gamma of 1 or 1/2.2).
+@pytest.mark.parametrize("chrm", [
+    struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 47000, 46501),
+    struct.pack(">8I", 31270, 0, 64000, 33000, 30000, 60000, 15000, 6000),
+], ids=["nearly-on-one-line", "white-of-y-0"])
+def test_primaries_chromium_shows_wrong_leave_the_colours_as_they_are(chrm):
+    _, image = rendered(png_of(GAMMA_COLOURS, (b"cHRM", chrm), gama_chunk(100_000)), "4x,png")
     assert as_shown(image) == GAMMA_COLOURS
 
 

@@ -518,7 +518,8 @@ def test_a_gamma_past_what_icc_numbers_hold_is_stated_as_the_most_they_hold():
     assert profile[offset:offset + size] == b"para" + bytes(4) + bytes(4) + (2**31 - 1).to_bytes(4)  # function 0
 
 
-# As libpng refuses them, and Chromium 156 with it (a helper's measure), for a grey picture too.
+# As libpng refuses them, and Chromium 156 with it (a helper's measure), or as Chromium shows them wrong
+# (tests/test_colour.py), for a grey picture too.
 @pytest.mark.parametrize("primaries", [
     ((0.64, 0.33), (0.64, 0.33), (0.15, 0.06), (0.3127, 0.3290)),  # red and green alike
     ((0.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.0)),  # a white of y 0
