@@ -574,6 +574,21 @@ def ending_at_its_tag_table(profile: bytes, stated_short: int = 0) -> bytes:
     return header + (2).to_bytes(4) + b"A2B0" + entry + b"cprt" + entry
 
 
+def padded_after_its_tag_table(profile: bytes, padding: bytes) -> bytes:
+    """The profile with `padding` between its tag table and the tags' data, each offset and its size moved on."""
+    count = int.from_bytes(profile[128:132])
+    end = 132 + 12 * count
+    table = b"".join(entry[:4] + (int.from_bytes(entry[4:8]) + len(padding)).to_bytes(4) + entry[8:]
+                     for entry in (profile[at:at + 12] for at in range(132, end, 12)))
+    header = with_header_field(profile[:128], 0, (len(profile) + len(padding)).to_bytes(4))
+    return header + profile[128:132] + table + padding + profile[end:]
+
+
+# Read as a 13th entry, this padding would hold a tag past the profile's end.
+GREY_OF_12_TAGS_PADDED = padded_after_its_tag_table(
+    icc_profile_gray("grey", private_tags=8), b"pad " + bytes(4) + (2**31).to_bytes(4))
+
+
 # As skcms reads them in Chromium 156 (a helper's measure): each ignored but the first.
 @pytest.mark.parametrize(("profile", "space", "usable"), [
     (DISPLAY_P3, icc.RGB, True),
@@ -603,12 +618,13 @@ def ending_at_its_tag_table(profile: bytes, stated_short: int = 0) -> bytes:
     (with_header_field(DISPLAY_P3, 128, (101).to_bytes(4)), icc.RGB, False),  # more tags than LittleCMS reads
     (icc_profile_gray("grey", private_tags=96), icc.GREY, True),  # desc, wtpt, cprt and kTRC first
     (icc_profile_gray("grey", private_tags=97), icc.GREY, False),
+    (GREY_OF_12_TAGS_PADDED, icc.GREY, True),  # only the entries its count states are read
 ], ids=["rgb", "rgb-on-grey", "rgb-on-cmyk", "grey-on-rgb", "cut-short", "garbage", "no-acsp", "version-5",
         "size-past-the-bytes", "tag-past-the-end", "no-red-curve", "no-green-colorant", "rgb-connection",
         "lab-without-a-table", "text-curves", "grey-without-its-curve", "cmyk-table", "cmyk-table-to-lab",
         "cmyk-8-bit-table", "cmyk-a-to-b-table", "cmyk-with-a-grey-curve", "ending-at-its-tag-table",
         "size-short-of-its-tag-table", "cmyk-on-grey",
-        "101-tags", "100-tags-whole", "101-tags-whole"])
+        "101-tags", "100-tags-whole", "101-tags-whole", "padded-after-its-tag-table"])
 def test_an_embedded_profile_is_used_where_browsers_use_it(profile, space, usable):
     assert icc.usable(profile, space) is usable
 
