@@ -2,12 +2,13 @@
 bytes, a side over a million pixels, and each output's largest side, what its encoder writes and its decoders read."""
 
 import io
+import struct
 import warnings
 
 import pytest
 from PIL import Image
 
-from edge.errors import BadRequest, SourceTooLarge
+from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.image import Limits, render
 from edge.image.checks import (
     check_animation_pixels, check_encodable, check_jpeg_exif, check_jpeg_scans, check_pixels_in_head, check_tiff_pieces,
@@ -31,6 +32,13 @@ def jpeg_with_metadata_before_its_size(segments: int) -> bytes:
     return data[:2] + padding * segments + data[2:]
 
 
+def bmp_spelling_webp() -> bytes:
+    """A BMP whose reserved bytes and pixel offset (20,546) read "WEBP" where a WebP's RIFF header has it."""
+    data = encoded(gradient((90, 60)), "BMP")
+    offset = struct.unpack_from("<I", data, 10)[0]
+    return data[:8] + b"WEBP" + data[12:offset] + bytes(0x5042 - offset) + data[offset:]
+
+
 HEADS = {
     "jpeg": lambda: encoded(gradient((90, 60)), "JPEG"),
     "jpeg-progressive": lambda: encoded(gradient((90, 60)), "JPEG", progressive=True),
@@ -43,6 +51,7 @@ HEADS = {
     "webp-lossless": lambda: encoded(gradient((90, 60), "RGBA"), "WEBP", lossless=True),
     "webp-animated": lambda: animation("WEBP"),
     "bmp": lambda: encoded(gradient((90, 60)), "BMP"),
+    "bmp-spelling-webp": bmp_spelling_webp,  # a WebP's "RIFF" before it, not "WEBP" alone
 }
 # Formats whose size only the whole file tells (edge.image.checks.tells_its_size_only_whole).
 WHOLE_ONLY = {
@@ -126,6 +135,24 @@ def test_a_format_that_tells_its_size_only_whole_is_left_to_the_whole_file(make)
         warnings.simplefilter("error")
         assert {check_pixels_in_head(data[:cut], limits) for cut in cuts(data) if cut >= 8} == {True}
     with pytest.raises(SourceTooLarge):
+        rendered(data, "10x", limits)
+
+
+# The first 8 bytes of each: classic TIFF and BigTIFF, little- and big-endian (Pillow writes no big-endian BigTIFF
+# it reads back).
+@pytest.mark.parametrize("head", [b"II*\0\x08\0\0\0", b"MM\0*\0\0\0\x08", b"II+\0\x08\0\0\0", b"MM\0+\0\x08\0\0"],
+                         ids=["tiff", "tiff-big-endian", "bigtiff", "bigtiff-big-endian"])
+def test_a_tiff_of_either_byte_order_is_left_to_the_whole_file_from_its_header(head):
+    assert check_pixels_in_head(head, Limits(max_pixels=1, max_frames=300)) is True
+
+
+@pytest.mark.parametrize("image_format", ["PPM", "PCX", "TGA", "QOI"])
+def test_a_format_pillow_opens_and_we_do_not_decode_tells_no_size(image_format):
+    """Over the pixel limit, it is still not an image we decode: a 415, not a 413."""
+    data = encoded(gradient((90, 60)), image_format)
+    limits = Limits(max_pixels=1, max_frames=300)
+    assert (declared_size(data), check_pixels_in_head(data, limits)) == (None, False)
+    with pytest.raises(UnsupportedMedia, match="^cannot identify image"):
         rendered(data, "10x", limits)
 
 
