@@ -7,15 +7,17 @@ import warnings
 
 import pytest
 from PIL import Image
+from PIL.TiffImagePlugin import (
+    SAMPLESPERPIXEL, STRIPBYTECOUNTS, STRIPOFFSETS, TILEBYTECOUNTS, TILELENGTH, TILEOFFSETS, TILEWIDTH)
 
 from edge.errors import BadRequest, SourceTooLarge, UnsupportedMedia
 from edge.image import Limits, render
 from edge.image.checks import (
-    check_animation_pixels, check_encodable, check_jpeg_exif, check_jpeg_scans, check_pixels_in_head, check_tiff_pieces,
-    declared_size, jpeg_header)
+    check_animation_pixels, check_encodable, check_jpeg_exif, check_jpeg_scans, check_pixels_in_head, check_tiff_layout,
+    check_tiff_pieces, declared_size, jpeg_header, tiff_jpeg_markers, tiff_pieces, tiff_size, tiff_tile)
 from edge.jpeg import PillowHeader
 from edge.rendition import parse_rendition
-from imaging import LIMITS, animation, encoded, gradient, png_from_rows, rendered
+from imaging import LIMITS, animation, encoded, gradient, png_from_rows, rendered, tiled_tiff
 
 
 def test_over_the_pixel_limit_is_413_before_decoding():
@@ -181,16 +183,22 @@ def refusal(check, *args) -> str | None:
     return None
 
 
-@pytest.mark.parametrize(("most", "expected"), [(128, None), (127, "2 frames of 8x8 are over 127 pixels")])
-def test_an_animations_frames_fit_the_pixel_limit_together(most, expected):
-    assert refusal(check_animation_pixels, 2, (8, 8), Limits(max_pixels=most, max_frames=300)) == expected
+@pytest.mark.parametrize(("frames", "most", "expected"), [
+    (2, 128, None), (2, 127, "2 frames of 8x8 are over 127 pixels"),
+    (1, 63, None),  # a still is not an animation: its own size is checked against the limit alone
+])
+def test_an_animations_frames_fit_the_pixel_limit_together(frames, most, expected):
+    assert refusal(check_animation_pixels, frames, (8, 8), Limits(max_pixels=most, max_frames=300)) == expected
 
 
 @pytest.mark.parametrize(("pieces", "expected"), [
     ([(0, 1_000)], None), ([(100, 500), (0, 500)], None),
     ([(100, 500), (0, 501)], "TIFF whose strips or tiles share bytes, adding up to more than the file"),
     ([(900, 5_000)], None),  # counted as far as the file goes
-], ids=["the-whole-file", "sharing-as-many-bytes", "a-byte-more", "past-the-end"])
+    ([(0, 1_000), (2_000, 5)], None),  # a strip wholly past the end counts nothing
+    ([(0, 1_000), (0, 1), (2_000, 5)], "TIFF whose strips or tiles share bytes, adding up to more than the file"),
+], ids=["the-whole-file", "sharing-as-many-bytes", "a-byte-more", "past-the-end", "beyond-the-end",
+        "a-byte-more-beside-one-beyond-the-end"])
 def test_a_tiffs_strips_may_add_up_to_the_files_bytes_and_no_more(pieces, expected):
     data = encoded(gradient((10, 10)), "TIFF").ljust(1_000, b"\0")
     with Image.open(io.BytesIO(data)) as image:
@@ -246,7 +254,71 @@ def scans_header(height: int, arithmetic: bool = False) -> PillowHeader:
     ([1, 2], scans_header(400_000_001), SCAN_PIXELS_REFUSAL),
     ([1], scans_header(300_000_000, arithmetic=True), None),  # counted four times
     ([1], scans_header(300_000_001, arithmetic=True), SCAN_PIXELS_REFUSAL),
+    ([1] * 100, PillowHeader(size=None, exif=[], icc=[], icc_stubs=[], first_scan=0, arithmetic=False), None),
 ], ids=["100-scans", "101-scans", "at-the-pixels", "a-pixel-more", "arithmetic-at-the-pixels",
-        "arithmetic-a-pixel-more"])
+        "arithmetic-a-pixel-more", "no-frame-header"])
 def test_a_jpegs_scans_are_held_to_100_and_to_1_200_000_000_pixels_of_components(components, header, expected):
     assert refusal(check_jpeg_scans, components, header) == expected
+
+
+# --- a TIFF's tags, as its decoders and these checks read them -------------------------------------------------------
+
+TILED = tiled_tiff(gradient((16, 16), "L"), 16)
+STRIPS = encoded(gradient((16, 16), "L"), "TIFF", compression="tiff_lzw")  # Pillow writes no SamplesPerPixel for it
+
+
+def with_tags(data: bytes, removed: tuple[int, ...] = (), added: tuple[int, ...] = ()) -> Image.Image:
+    """The TIFF opened, these tags taken from its directory and these given the value 16."""
+    image = Image.open(io.BytesIO(data))
+    for tag in removed:
+        del image.tag_v2[tag]
+    for tag in added:
+        image.tag_v2[tag] = 16
+    return image
+
+
+BESIDE, WITH, WITHOUT = ("malformed TIFF: " + what for what in (
+    "strip offsets or byte counts beside tile ones", "strip offsets or byte counts with a tile size",
+    "tile offsets or byte counts without a tile size"))
+
+
+# Either entry of a pair says there are strips, or tiles, or a tile size.
+@pytest.mark.parametrize(("data", "removed", "added", "expected"), [
+    (TILED, (), (STRIPOFFSETS,), BESIDE), (TILED, (), (STRIPBYTECOUNTS,), BESIDE),
+    (STRIPS, (), (TILEOFFSETS,), BESIDE), (STRIPS, (), (TILEBYTECOUNTS,), BESIDE),
+    (STRIPS, (), (TILEWIDTH,), WITH), (STRIPS, (), (TILELENGTH,), WITH),
+    (TILED, (TILEWIDTH, TILELENGTH), (), WITHOUT),
+    (TILED, (TILEOFFSETS, TILEBYTECOUNTS), (), None),  # a tile size, and no pieces to be read otherwise
+    (TILED, (), (), None), (STRIPS, (), (), None),
+], ids=["tiles-and-strip-offsets", "tiles-and-strip-byte-counts", "strips-and-tile-offsets",
+        "strips-and-tile-byte-counts", "strips-and-a-tile-width", "strips-and-a-tile-length", "tiles-of-no-size",
+        "a-tile-size-alone", "tiles", "strips"])
+def test_a_tiff_whose_pieces_its_decoders_would_read_otherwise_is_refused(data, removed, added, expected):
+    try:
+        check_tiff_layout(with_tags(data, removed, added))
+    except UnsupportedMedia as refused:
+        assert refused.detail == expected
+    else:
+        assert expected is None
+
+
+@pytest.mark.parametrize(("removed", "expected"), [
+    (STRIPOFFSETS, "malformed TIFF: 0 strip offsets for 1 lengths"),
+    (STRIPBYTECOUNTS, "malformed TIFF: 1 strip offsets for 0 lengths"),
+])
+def test_a_tiffs_strip_offsets_or_byte_counts_alone_are_refused(removed, expected):
+    with pytest.raises(UnsupportedMedia) as refused:
+        tiff_pieces(with_tags(STRIPS, (removed,)))
+    assert refused.value.detail == expected
+
+
+def test_a_tiff_size_whose_tag_is_absent_is_1():
+    """A strip TIFF's tile size, and the SamplesPerPixel that Pillow does not write for a grey one."""
+    image = Image.open(io.BytesIO(STRIPS))
+    assert (tiff_tile(image), tiff_size(image, SAMPLESPERPIXEL)) == ((1, 1), 1)
+
+
+@pytest.mark.parametrize(("pieces", "most"), [(0, 100_000), (1, 100_000), (2, 100_000), (3, 87_381), (65_536, 4)])
+def test_each_jpeg_strips_frame_header_is_sought_within_an_equal_share_of_the_markers(pieces, most):
+    """No more than a JPEG's own header's steps for one strip, or none (a JPEG TIFF of no strips divides no share)."""
+    assert tiff_jpeg_markers(pieces) == most
