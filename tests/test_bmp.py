@@ -205,10 +205,13 @@ def test_a_run_length_coded_bmp_at_the_limits_renders(data):
     assert Image.open(io.BytesIO(rendered.body)).width == 4
 
 
-@pytest.mark.parametrize("data", [rle_bmp(MOST_RLE_PIXELS + 1, 1, END_OF_BITMAP), padded_to(MOST_RLE_BYTES + 1)],
-                         ids=["a-pixel-more", "a-byte-more"])
+# A tall one's pixels are its width times its height too: 3 x 700,001, each side under a million.
+@pytest.mark.parametrize("data", [rle_bmp(MOST_RLE_PIXELS + 1, 1, END_OF_BITMAP), padded_to(MOST_RLE_BYTES + 1),
+                                  rle_bmp(3, MOST_RLE_PIXELS // 3 + 1, END_OF_BITMAP)],
+                         ids=["a-pixel-more", "a-byte-more", "a-pixel-more-tall"])
 def test_a_run_length_coded_bmp_past_a_limit_is_too_large_before_pillow_opens_it(pillow_opens, data):
-    with pytest.raises(SourceTooLarge, match="run-length coded BMP"):
+    with pytest.raises(SourceTooLarge, match="^run-length coded BMP of more than 2621440 bytes or 2100000 pixels, "
+                                             "which is decoded in Python$"):
         render(data, parse_rendition("/4x/a.png"), Limits(50_000_000, 300))
     assert pillow_opens == []
 
