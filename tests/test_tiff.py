@@ -516,17 +516,40 @@ def test_a_deflate_tiffs_only_strip_is_not_allowed_a_strip_of_padding(rows_per_s
         edge.image.render(data, parse_rendition("/100x,png/a.tif"), edge.image.Limits(50_000_000, 300))
 
 
-@pytest.mark.parametrize("rows_per_strip", [16, 20])
-def test_a_deflate_tiffs_only_strip_padded_to_a_strip_taller_than_the_image_renders(rows_per_strip):
+# A RowsPerStrip far past the height but short of the default, 2**32 - 1, is as declared too: 2**31 - 1, which libtiff
+# decodes (2**31 and 2**32 - 2 it fails on, by hand), its strip padded to 16 rows.
+@pytest.mark.parametrize(("rows_per_strip", "padded_to"), [(16, 16), (20, 20), (2**31 - 1, 16)])
+def test_a_deflate_tiffs_only_strip_padded_to_a_strip_taller_than_the_image_renders(rows_per_strip, padded_to):
     """RowsPerStrip past the height makes the only strip the last, which a writer that pads the last strip pads
     to RowsPerStrip rows, and libtiff decodes: 100x10 of 16-bit RGBA padded to 16 rows inflates past
     8 x (100 + 1) x (10 + 1) bytes, and 65ada86 refused it (a helper's file)."""
     row = bytes(index * 7 % 256 for index in range(100 * 8))
-    strip = zlib.compress(row * rows_per_strip)
+    strip = zlib.compress(row * padded_to)
     data = little_endian_tiff([(256, "I", [100]), (257, "I", [10]), (258, "H", [16] * 4), (259, "H", [8]),
                                (262, "H", [2]), (273, "I", None), (277, "H", [4]), (278, "I", [rows_per_strip]),
                                (279, "I", [len(strip)]), (338, "H", [2])], [strip], 273)
-    assert len(row) * rows_per_strip > 8 * 101 * 11
+    assert len(row) * padded_to > 8 * 101 * 11
+    rendered = edge.image.render(data, parse_rendition("/100x,png/a.tif"), edge.image.Limits(50_000_000, 300))
+    with Image.open(io.BytesIO(data)) as alone:  # libtiff's decode, as Pillow makes it
+        assert Image.open(io.BytesIO(rendered.body)).tobytes() == alone.convert("RGBA").tobytes()
+
+
+# 100x10 of 16-bit RGBA in one strip, all its rows in it by default or as declared: a column and a row more than its
+# pixels, 8 x (100 + 1) x (10 + 1) bytes, inflate, and a byte more does not.
+@pytest.mark.parametrize("rows_per_strip", [None, 10])
+@pytest.mark.parametrize(("inflated", "renders"), [(8 * 101 * 11, True), (8 * 101 * 11 + 1, False)],
+                         ids=["the-most", "a-byte-more"])
+def test_a_deflate_tiffs_only_strip_may_inflate_to_a_column_and_a_row_more_than_its_pixels(rows_per_strip, inflated,
+                                                                                           renders):
+    strip = zlib.compress((bytes(index * 7 % 256 for index in range(100 * 8)) * 12)[:inflated])
+    rows = [] if rows_per_strip is None else [(278, "I", [rows_per_strip])]
+    data = little_endian_tiff([(256, "I", [100]), (257, "I", [10]), (258, "H", [16] * 4), (259, "H", [8]),
+                               (262, "H", [2]), (273, "I", None), (277, "H", [4]), *rows, (279, "I", [len(strip)]),
+                               (338, "H", [2])], [strip], 273)
+    if not renders:
+        with pytest.raises(UnsupportedMedia, match="malformed TIFF: strip 0 inflates to more than the image's pixels"):
+            edge.image.render(data, parse_rendition("/100x,png/a.tif"), edge.image.Limits(50_000_000, 300))
+        return
     rendered = edge.image.render(data, parse_rendition("/100x,png/a.tif"), edge.image.Limits(50_000_000, 300))
     with Image.open(io.BytesIO(data)) as alone:  # libtiff's decode, as Pillow makes it
         assert Image.open(io.BytesIO(rendered.body)).tobytes() == alone.convert("RGBA").tobytes()
@@ -825,7 +848,9 @@ GREY_STRIPS = jpeg_strip_tiff((32, 14), 8, [encoded(gradient((32, 8), "L"), "JPE
     (with_entry(GREY_STRIPS, 278, (4, b"\x08\0\0\0"), (4, b"\0\0\0\0")), "malformed TIFF: tag 278 of (0,)"),
     (with_entry(GREY_STRIPS, 278, (4, b"\x08\0\0\0"), (1, b"\x08\0\0\0")), (16, 7)),  # a BYTE: libtiff reads it
     (with_entry(GREY_STRIPS, 278, (4, b"\x08\0\0\0"), (7, b"\x08\0\0\0")), "cannot decode"),  # UNDEFINED: not
-], ids=["tile-width-0", "rows-per-strip-0", "rows-per-strip-byte", "rows-per-strip-undefined"])
+    (GREY_STRIPS.replace(struct.pack("<HHI", 278, 4, 1), struct.pack("<HHI", 278, 1, 2), 1),  # BYTEs 8 and 0
+     "malformed TIFF: tag 278 of (8, 0)"),
+], ids=["tile-width-0", "rows-per-strip-0", "rows-per-strip-byte", "rows-per-strip-undefined", "rows-per-strip-of-two"])
 def test_a_tiffs_sizes_are_read_as_libtiff_reads_them_and_none_is_zero(data, outcome):
     if isinstance(outcome, str):
         with pytest.raises(UnsupportedMedia, match=re.escape(outcome)):
