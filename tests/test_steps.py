@@ -13,10 +13,10 @@ from edge import icc
 from edge.errors import UnsupportedMedia
 from edge.geometry import plan
 from edge.image import render
-from edge.image.model import Frame, webp_decoder
+from edge.image.model import Frame, Placement, webp_decoder
 from edge.image.resample import lanczos
 from edge.image.steps import (
-    decode_scale, in_working_mode, reduce, reduce_on_decode, resize, with_partial_edges_weighed,
+    decode_scale, in_working_mode, reduce, reduce_on_decode, resize, weigh_partial_edges, with_partial_edges_weighed,
 )
 from edge.rendition import parse_rendition
 from imaging import (
@@ -175,6 +175,15 @@ def test_grey_with_alpha_under_an_rgb_profile_goes_through_it_to_srgb_as_grey_do
     _, image = rendered(encoded(Image.new("LA", (8, 8), (128, 200)), "PNG", icc_profile=linear_srgb), "8x,png")
     assert "icc_profile" not in image.info
     assert image.getcolors() == [(64, (188, 188, 188, 200))]  # 128 through linear light, as L's in test_colour.py
+
+
+def test_a_source_decoded_into_whole_pixels_has_no_edge_to_weigh():
+    """As libwebp scales a lossless WebP: its colour is not taken through premultiplied alpha and back, which
+    rounds a nearly transparent pixel's ((200, 100, 50) under an alpha of 3 would come back as (170, 85, 0))."""
+    image = Image.new("RGBA", (40, 20), (200, 100, 50, 3))
+    frame = Frame(image, plan((80, 40), 10, None, "contain"), "png", None, 0,
+                  placement=Placement.of((0, 0, 40, 20), (80, 40)))
+    assert weigh_partial_edges(frame).image.getcolors() == [(800, (200, 100, 50, 3))]
 
 
 def framed(size: tuple[int, int]) -> Image.Image:
