@@ -16,7 +16,8 @@ from edge.image import render
 from edge.image.model import Frame, Placement, webp_decoder
 from edge.image.resample import lanczos
 from edge.image.steps import (
-    decode_scale, in_working_mode, reduce, reduce_on_decode, resize, weigh_partial_edges, with_partial_edges_weighed,
+    crop, decode_scale, in_working_mode, reduce, reduce_on_decode, resize, to_working_mode, weigh_partial_edges,
+    with_partial_edges_weighed,
 )
 from edge.rendition import parse_rendition
 from imaging import (
@@ -406,6 +407,25 @@ def test_sixteen_bit_grey_wider_than_a_strip_comes_a_row_at_a_time(monkeypatch):
     values = [257 * 10, 257 * 20, 257 * 30, 257 * 40, 257 * 50, 257 * 60]
     source = Image.frombytes("I;16", (3, 2), b"".join(value.to_bytes(2, "little") for value in values))
     assert list(in_working_mode(source).get_flattened_data()) == [10, 20, 30, 40, 50, 60]
+
+
+# Each step hands on what it has nothing to do for: no copy of the pixels.
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
+def test_a_whole_picture_in_a_working_mode_is_handed_on_as_it_is(mode):
+    image = Image.new(mode, (4, 4))
+    frame = Frame(image, plan((4, 4), 4, None, "contain"), "png", None, 0)
+    assert in_working_mode(image) is image and to_working_mode(frame) is frame and crop(frame).image is image
+
+
+# Alpha only where the source has some: drop_unshown_alpha would take an opaque one off again, at the very end.
+@pytest.mark.parametrize(("mode", "transparency", "working"), [
+    ("1", None, "L"), ("P", None, "RGB"), ("P", 0, "RGBA"), ("L", 0, "LA"), ("RGB", (0, 0, 0), "RGBA"),
+])
+def test_a_mode_gets_alpha_only_with_transparency(mode, transparency, working):
+    image = Image.new(mode, (4, 4))
+    if transparency is not None:
+        image.info["transparency"] = transparency
+    assert in_working_mode(image).mode == working
 
 
 @pytest.mark.parametrize(
