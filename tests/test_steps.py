@@ -230,6 +230,12 @@ def test_a_partial_edge_pixel_is_blended_with_its_neighbour_by_what_it_covers(ex
     assert list(with_partial_edges_weighed(line, extent).get_flattened_data()) == expected
 
 
+@pytest.mark.parametrize(("extent", "expected"), [((0, 0, 1.25, 1), [10, 58]), ((0.75, 0, 2, 1), [152, 200])])
+def test_a_partial_edge_of_a_line_of_two_pixels_is_blended_with_the_other(extent, expected):
+    line = Image.frombytes("L", (2, 1), bytes([10, 200]))
+    assert list(with_partial_edges_weighed(line, extent).get_flattened_data()) == expected
+
+
 @pytest.mark.parametrize(("extent", "expected"), [
     ((0, 0.5, 1, 3), [15, 20, 200]), ((0, 0, 1, 2.25), [10, 20, 65]),
     ((0.5, 0, 1, 3), [10, 20, 200]),  # a column one pixel wide has no neighbour left or right: left as it is
