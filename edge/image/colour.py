@@ -137,8 +137,8 @@ def embedded_profile(source: Source) -> bytes | None:
 def file_gamma_profile(source: Image.Image, original: bytes) -> bytes | None:
     """The profile a PNG's gAMA and cHRM describe (png.file_gamma), where no profile or sRGB chunk says more,
     which Pillow neither reports nor applies: a linear-light picture (gamma 1.0) would come out up to 72 levels
-    too dark. None where they say sRGB or nothing, and for primaries no colours can have, where Chromium 156 drops
-    the gamma too (by hand)."""
+    too dark. None where they say sRGB or nothing, and for primaries Chromium 156 refuses, dropping the gamma too,
+    or shows wrong (icc.power_curve_profile)."""
     if source.format != "PNG" or png.says_srgb(original):
         return None
     gamma = png.file_gamma(original)
