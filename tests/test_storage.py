@@ -176,3 +176,14 @@ def test_the_buckets_of_a_storage_cannot_be_changed_after_they_were_checked():
 def test_what_a_put_did_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         storage.Stored(created=True, etag='"abc"').created = False
+
+
+def test_a_warm_container_keeps_four_clients_and_drops_the_least_recently_used():
+    """Four: the originals' and the derivatives' region, and both again after a redeploy names others."""
+    storage.forget_clients()
+    regions = ("us-east-1", "eu-west-1", "eu-west-2", "eu-west-3")
+    kept = [storage.s3_client(region) for region in regions]
+    assert all(storage.s3_client(region) is client for region, client in zip(regions, kept))
+    storage.s3_client("ap-south-1")  # a fifth: us-east-1's, the least recently used, is dropped
+    assert storage.s3_client("us-east-1") is not kept[0]
+    storage.forget_clients()
