@@ -323,9 +323,15 @@ def test_cmyk_with_a_profile_becomes_rgb_through_it(cmyk, rgb, source_format):
     assert max_difference(image.getpixel((8, 8)), rgb) <= LOSSY_EPSILON["jpeg"]
 
 
+# Whole as browsers read it, its table said to be of another type, which LittleCMS cannot build a transform on.
+UNBUILDABLE_CMYK_PROFILE = CYAN_AND_MAGENTA_SWAPPED.replace(b"mft2", b"mAB ")
+
+
+@pytest.mark.parametrize("profile", [b"not a profile", UNBUILDABLE_CMYK_PROFILE], ids=["unread", "unbuildable"])
 @pytest.mark.parametrize("source_format", ["JPEG", "TIFF"])
-def test_cmyk_with_a_broken_profile_becomes_rgb_without_it(source_format):
-    data = encoded(Image.new("CMYK", (32, 32), (255, 0, 0, 0)), source_format, icc_profile=b"not a profile")
+def test_cmyk_with_a_broken_profile_becomes_rgb_without_it(source_format, profile):
+    assert icc.usable(profile, icc.CMYK) is (profile is UNBUILDABLE_CMYK_PROFILE)  # which browsers would apply
+    data = encoded(Image.new("CMYK", (32, 32), (255, 0, 0, 0)), source_format, icc_profile=profile)
     _, image = rendered(data, "16x,png")
     assert image.mode == "RGB" and "icc_profile" not in image.info
     assert max_difference(image.getpixel((8, 8)), (0, 255, 255)) <= CMYK_SOURCE_EPSILON[source_format]
