@@ -553,6 +553,26 @@ def test_an_animations_frames_are_converted_through_one_transform(monkeypatch, k
     assert render(data, parse_rendition("/8x,gif/key"), LIMITS).body == result.body
 
 
+def padded_to(profile: bytes, size: int) -> bytes:
+    """The profile with zeros after its tags up to `size` bytes, which its header states."""
+    return size.to_bytes(4) + profile[4:] + bytes(size - len(profile))
+
+
+def test_eight_transforms_are_kept_of_profiles_up_to_a_mib_and_one_of_a_larger():
+    """(transforms kept of profiles up to a MiB, of larger ones) after eight, the first of exactly a MiB; a ninth;
+    one of a MiB and a byte; another larger."""
+    colour = edge.image.colour
+    colour._kept_transform.cache_clear()
+    colour._last_large_transform.cache_clear()
+    small = [icc.power_curve_profile(1.0 + index / 10, None, grey=False) for index in range(9)]
+    kept = []
+    for profiles in ([padded_to(small[0], 1024 * 1024), *small[1:8]], [small[8]],
+                     [padded_to(small[0], 1024 * 1024 + 1)], [padded_to(small[1], 1024 * 1024 + 2)]):
+        assert all(colour.transform_to_srgb(profile, "RGB") is not None for profile in profiles)
+        kept.append((colour._kept_transform.cache_info().currsize, colour._last_large_transform.cache_info().currsize))
+    assert kept == [(8, 0), (8, 0), (8, 1), (8, 1)]
+
+
 def test_a_profile_littlecms_cannot_build_on_is_tried_once_for_an_animation():
     """Its frames keep their pixels. A reviewer's 37.5 MB profile, which LittleCMS read whole before it failed,
     took 130 s on 300 frames when each tried it."""
