@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from edge.image import resample
+from edge.image.model import RESAMPLE_STRIPS
 from edge.image.resample import alpha_weighted as engine_alpha_weighted
 from edge.image.resample import lanczos, premultiplied, simd_lanczos, simd_lanczos_in_strips, unpremultiplied
 from imaging import alpha_weighted, encoded, gradient, largest_difference, rendered
@@ -92,3 +93,20 @@ def test_no_working_mode_is_resampled_by_pillows_scalar_lanczos(monkeypatch, mod
     source = gradient((64, 48), "RGBA" if "A" in mode else "RGB").convert(mode)
     monkeypatch.setattr(Image.Image, "resize", scalar)
     assert lanczos(source, (17, 13), (0, 0, 64, 48)).mode == mode
+
+
+# Strips pay from 512 x 512 pixels on, given an output of a row a strip at least.
+@pytest.mark.parametrize(("source", "height", "in_strips"), [
+    ((512, 512), RESAMPLE_STRIPS, True), ((511, 512), RESAMPLE_STRIPS, False), ((2048, 128), RESAMPLE_STRIPS, True),
+    ((512, 512), RESAMPLE_STRIPS - 1, False),
+], ids=["at-the-pixels", "a-column-fewer", "wide", "a-row-short-of-a-strip-each"])
+def test_an_image_of_512_by_512_pixels_or_more_is_resampled_in_strips(monkeypatch, source, height, in_strips):
+    calls = []
+
+    def recorded(*args):
+        calls.append(args)
+        return simd_lanczos(*args)
+
+    monkeypatch.setattr(resample, "simd_lanczos_in_strips", recorded)
+    assert lanczos(Image.new("RGB", source), (64, height), (0, 0, *source)).size == (64, height)
+    assert len(calls) == in_strips
