@@ -553,7 +553,7 @@ def test_an_animations_frames_are_converted_through_one_transform(monkeypatch, k
     assert render(data, parse_rendition("/8x,gif/key"), LIMITS).body == result.body
 
 
-def padded_to(profile: bytes, size: int) -> bytes:
+def profile_padded_to(profile: bytes, size: int) -> bytes:
     """The profile with zeros after its tags up to `size` bytes, which its header states."""
     return size.to_bytes(4) + profile[4:] + bytes(size - len(profile))
 
@@ -566,8 +566,8 @@ def test_eight_transforms_are_kept_of_profiles_up_to_a_mib_and_one_of_a_larger()
     colour._last_large_transform.cache_clear()
     small = [icc.power_curve_profile(1.0 + index / 10, None, grey=False) for index in range(9)]
     kept = []
-    for profiles in ([padded_to(small[0], 1024 * 1024), *small[1:8]], [small[8]],
-                     [padded_to(small[0], 1024 * 1024 + 1)], [padded_to(small[1], 1024 * 1024 + 2)]):
+    for profiles in ([profile_padded_to(small[0], 1024 * 1024), *small[1:8]], [small[8]],
+                     [profile_padded_to(small[0], 1024 * 1024 + 1)], [profile_padded_to(small[1], 1024 * 1024 + 2)]):
         assert all(colour.transform_to_srgb(profile, "RGB") is not None for profile in profiles)
         kept.append((colour._kept_transform.cache_info().currsize, colour._last_large_transform.cache_info().currsize))
     assert kept == [(8, 0), (8, 0), (8, 1), (8, 1)]
