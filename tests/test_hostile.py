@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -59,7 +60,7 @@ class Outcome:
     response: dict
     stored: dict
     logs: list[dict]
-    seconds: float
+    cpu_seconds: float  # the process's, not the wall clock's: a loaded machine does not make it grow
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +75,14 @@ def run(s3, stored, originals_snapshot, capsys):
     def run_(event: dict, context: Context | None = None) -> Outcome:
         before = originals_snapshot()
         capsys.readouterr()
+        cpu_started = time.process_time()
         invocation = invoked(event, context)
+        cpu_seconds = time.process_time() - cpu_started
         captured = capsys.readouterr()
         assert captured.err == ""  # everything goes into the one JSON line
         assert originals_snapshot() == before
         return Outcome(event, invocation.origin_response, invocation.response, stored(), log_records(captured.out),
-                       invocation.elapsed_ms / 1000)
+                       cpu_seconds)
 
     return run_
 
@@ -294,7 +297,7 @@ def test_not_an_image_we_decode_is_415(run, put_original, body, key):
     outcome = run(hostile_event(f"/640x/{key}"))
     record = assert_row(outcome, "415", error="unsupported_media", cache=SHORT, reflected=("<script", "svg"))
     assert record["bytes_in"] == len(body)
-    assert outcome.seconds < 1
+    assert outcome.cpu_seconds < 1, f"{outcome.cpu_seconds:.3f} s"
 
 
 @pytest.mark.parametrize(
@@ -349,7 +352,7 @@ def test_a_decompression_bomb_is_413_from_its_header(run, put_original, make, co
     put_original("bomb.png", body)
     outcome = run(hostile_event("/640x/bomb.png", **config))
     record = assert_row(outcome, "413", error="source_too_large", cache=SHORT)
-    assert outcome.seconds < 1, f"{outcome.seconds:.3f} s"  # generous; see test_bomb_rejection_is_fast_and_flat
+    assert outcome.cpu_seconds < 1, f"{outcome.cpu_seconds:.3f} s"  # generous; see test_bomb_rejection_is_fast_and_flat
     assert "over" in record["detail"]
 
 
@@ -375,7 +378,7 @@ def test_a_tiff_with_many_pages_is_not_walked(run, put_original, spec):
     put_original("pages.tif", bombs.tiff_with_pages(20_000))
     outcome = run(hostile_event(f"/{spec}/pages.tif"))
     assert outcome.response["status"] == "200", outcome.logs
-    assert outcome.seconds < 1, f"{outcome.seconds:.3f} s"
+    assert outcome.cpu_seconds < 1, f"{outcome.cpu_seconds:.3f} s"
 
 
 BOMB_PROBE = r"""
@@ -409,15 +412,15 @@ results = {}
 for name, data in made.items():
     best = None
     for _ in range(5):
-        started = time.perf_counter()
+        started = time.process_time()  # CPU time, which a loaded machine does not stretch
         try:
             image.render(data, rendition, limits)
             outcome = "rendered"
         except SourceTooLarge:
             outcome = "413"
-        elapsed = (time.perf_counter() - started) * 1000
+        elapsed = (time.process_time() - started) * 1000
         best = elapsed if best is None else min(best, elapsed)
-    results[name] = {"bytes": len(data), "outcome": outcome, "best_ms": round(best, 3)}
+    results[name] = {"bytes": len(data), "outcome": outcome, "best_cpu_ms": round(best, 3)}
 print(json.dumps({"rss_growth_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline, "bombs": results}))
 """
 
@@ -430,7 +433,7 @@ def test_bomb_rejection_is_fast_and_flat():
     report = json.loads(result.stdout)
     for name, row in report["bombs"].items():
         assert row["outcome"] == "413", name
-        assert row["best_ms"] < 1000, (name, row)
+        assert row["best_cpu_ms"] < 1000, (name, row)
     assert report["rss_growth_kb"] < 20 * 1024, report
 
 

@@ -1008,8 +1008,8 @@ def test_a_long_run_of_fill_bytes_is_passed_in_time_linear_in_its_length():
     as the run's first 0xFF, it was retried from each, 50,000 of them after a start of image 18 s, 100,000 71 s."""
     data = jpeg_bytes(Image.new("L", (16, 8)))
     for fill in (b"\xff" * 50_000 + b"\x00", b"\xff" * 50_000 + b"\x00" + b"\xff" * 50_000):
-        started = time.perf_counter()
+        started = time.process_time()  # CPU time, which a loaded machine does not stretch
         assert jpeg.frame_size(data[:2] + fill, 0, len(fill) + 2, STEPS) is None
         walked = data[:2] + fill + data[2:]
         assert jpeg.frame_size(walked, 0, len(walked), STEPS) == (16, 8)
-        assert time.perf_counter() - started < 1
+        assert time.process_time() - started < 1

@@ -11,7 +11,8 @@ EVENT = load_event("miss-404-resize.json")
 
 
 def test_the_remaining_time_counts_down_from_the_timeout():
-    assert 28_900 <= runtime.LambdaContext(started=time.monotonic() - 1).get_remaining_time_in_millis() <= 29_000
+    """On the real clock, started a second ago; a stall of under a second on a loaded machine still passes."""
+    assert 28_000 < runtime.LambdaContext(started=time.monotonic() - 1).get_remaining_time_in_millis() <= 29_000
 
 
 def test_the_remaining_time_is_counted_in_whole_milliseconds(monkeypatch):
