@@ -45,7 +45,7 @@ help:
 	@echo "make prune-versions [KEEP=2]   delete old function versions, but the live one, newer ones and KEEP older (PRUNE_ARGS=--dry-run)"
 	@echo "make clean    remove the venvs, test caches, sam build's output and out/"
 	@echo "make bench-clean  remove the bench venv, its downloaded corpus and bench/results"
-	@echo "make venv, tools, bench-venv   set up one venv alone (.venv, .venv-tools, .venv-bench)"
+	@echo "make venv, tools, bench-venv, e2e-venv   set up one venv alone (.venv, .venv-tools, .venv-bench, .venv-e2e)"
 	@echo "make lock, tools-lock, bench-lock, e2e-lock   regenerate that venv's requirements/<name>.lock"
 
 venv: $(VENV)/.installed

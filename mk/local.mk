@@ -10,7 +10,7 @@ CHROMIUM := /usr/bin/chromium
 # apt-get needs root; on a laptop that is sudo.
 AS_ROOT = $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo invoke e2e e2e-lock
+.PHONY: demo invoke e2e e2e-venv e2e-lock
 
 demo: venv
 	$(PY) -m local.cdn --port $(PORT) $(DEMO_FLAGS)
@@ -20,8 +20,10 @@ invoke: venv
 	$(PY) -m local.invoke "$(EVENT)" $(if $(OUT),--out "$(OUT)")
 
 # Not part of `make test`: it installs Debian's Chromium and a browser-test venv.
-e2e: venv $(E2E_VENV)/.installed $(CHROMIUM)
+e2e: venv e2e-venv $(CHROMIUM)
 	$(E2E_PY) -m local.e2e --demo-python $(PY) --screenshot out/gallery.png
+
+e2e-venv: $(E2E_VENV)/.installed
 
 $(E2E_VENV)/.installed: requirements/e2e.txt requirements/e2e.lock
 	$(call install_venv,$(E2E_VENV),e2e)
