@@ -13,7 +13,8 @@ from edge.image.model import JPEG_FORMATS, WORKING_ALPHA_MODES, Source, is_grey
 # The formats that may give their colour by code points, and the module that reads them.
 CODE_POINT_READERS = {"AVIF": avif, "PNG": png}
 MOST_KEPT_PROFILE_BYTES = 1024 * 1024  # a display or camera profile takes a few KB, a printer's up to a few MB
-BROKEN_PROFILE_ERRORS = (ImageCms.PyCMSError, OSError, ValueError)  # a profile LittleCMS cannot read or use
+# A profile LittleCMS cannot read (OSError) or use (ImageCms wraps the rest, ValueError included, in PyCMSError).
+BROKEN_PROFILE_ERRORS = (ImageCms.PyCMSError, OSError)
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
