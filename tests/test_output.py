@@ -81,6 +81,8 @@ def test_a_lossless_webp_animation_is_encoded_lossy_as_before():
     ("webp", 70, True, {"quality": 70, "method": 3}),  # ...unless the URL names a quality
     ("avif", None, False, {"quality": 62, "speed": 9}),
     ("avif", 40, False, {"quality": 40, "speed": 9}),
+    ("avif", None, True, {"quality": 62, "speed": 9}),  # lossless is for WebP output alone
+    ("png", None, False, {"compress_level": 6}),  # no image to judge the content of: zlib's default strategy
     ("gif", 50, False, {}),
 ])
 def test_encoder_options_per_format(target, quality, lossless, options):
