@@ -60,7 +60,15 @@ def test_a_lossless_webp_is_a_graphic_up_to_two_bits_a_pixel():
     at_two_bits = data + bytes(64 * 40 * 2 // 8 - len(data))
     with Image.open(io.BytesIO(data)) as image:
         assert is_lossless_graphic(image, at_two_bits)
-        assert not is_lossless_graphic(image, at_two_bits + b"\0")
+        assert is_lossless_graphic(image, at_two_bits + b"\0") is False
+
+
+def test_a_webp_whose_header_libwebp_cannot_read_is_not_a_lossless_graphic():
+    """Neither an error nor lossless: the decode that follows says what is wrong with the file."""
+    data = encoded(quadrants((64, 40)), "WEBP", lossless=True)
+    with Image.open(io.BytesIO(data)) as image:
+        assert is_lossless_graphic(image, data)
+        assert is_lossless_graphic(image, data[:24]) is False  # cut short in its VP8L header
 
 
 def test_a_lossless_webp_animation_is_encoded_lossy_as_before():
