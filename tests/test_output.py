@@ -98,6 +98,13 @@ def test_encoder_options_per_format(target, quality, lossless, options):
     assert encoder_options(target, quality, None, lossless) == options
 
 
+def test_webp_is_encoded_lossy_unless_told_it_is_a_lossless_graphic():
+    """encode's and encoder_options' default: lossless is for what is_lossless_graphic picked out."""
+    frame = Frame(gradient((64, 40)), plan((64, 40), 64, None, "contain"), "webp", None, 0)
+    assert webp_decoder().features(encode([frame], None, 0)).format == webp.LOSSY
+    assert encoder_options("webp", None) == {"quality": DEFAULT_QUALITY["webp"], "method": 3}
+
+
 @pytest.mark.parametrize("target", ["jpeg", "webp", "avif"])
 def test_the_quality_in_the_url_reaches_the_encoder(target):
     data = encoded(gradient((400, 300)), "PNG")
