@@ -178,6 +178,11 @@ def test_grey_with_alpha_under_an_rgb_profile_goes_through_it_to_srgb_as_grey_do
     assert image.getcolors() == [(64, (188, 188, 188, 200))]  # 128 through linear light, as L's in test_colour.py
 
 
+def test_a_placement_scales_each_axis_by_its_box_over_the_stored_size():
+    """Each axis by its own ratio, the box's extent over the stored one's, wherever in the frame the box starts."""
+    assert Placement.of((2, 1, 42, 11), (80, 40)).scale == (0.5, 0.25)
+
+
 def test_a_source_decoded_into_whole_pixels_has_no_edge_to_weigh():
     """As libwebp scales a lossless WebP: its colour is not taken through premultiplied alpha and back, which
     rounds a nearly transparent pixel's ((200, 100, 50) under an alpha of 3 would come back as (170, 85, 0))."""
