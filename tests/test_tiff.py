@@ -933,6 +933,21 @@ def test_an_xmp_tag_of_signed_bytes_is_never_read():
     assert Image.open(io.BytesIO(rendered.body)).tobytes() == pixels
 
 
+def test_a_grey_tiff_of_associated_alpha_renders_as_grey_with_its_alpha():
+    """Pillow opens grey under associated (premultiplied) alpha, ExtraSamples 1, as La: an image with alpha, so a
+    PNG by default, and grey, so LA, its colour divided by its alpha (the only mode of the two premultiplied ones,
+    La and RGBa, that a decoder opens)."""
+    premultiplied = bytes([200, 255, 100, 128, 50, 64, 0, 0])  # grey 200 under alpha 255, 128, 64, then nothing
+    data = little_endian_tiff([(256, "H", [4]), (257, "H", [1]), (258, "H", [8, 8]), (262, "H", [1]),
+                               (273, "I", None), (277, "H", [2]), (278, "H", [1]), (279, "I", [len(premultiplied)]),
+                               (338, "H", [1])], [premultiplied], 273)
+    assert Image.open(io.BytesIO(data)).mode == "La"
+    rendered = edge.image.render(data, parse_rendition("/4x/a.tif"), edge.image.Limits(50_000_000, 300))
+    image = Image.open(io.BytesIO(rendered.body))
+    assert (rendered.format, image.mode) == ("png", "LA")
+    assert image.tobytes() == bytes([200, 255, 199, 128, 199, 64, 0, 0])  # 100 * 255 / 128 and 50 * 255 / 64
+
+
 @pytest.mark.parametrize("tag_type", [3, 4])  # SHORT, LONG
 def test_an_icc_tag_of_a_number_is_no_profile(tag_type):
     """Pillow passes the number on as the profile: every output failed on it (a 500, a helper's finding)."""
