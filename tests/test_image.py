@@ -583,6 +583,28 @@ def test_a_png_whose_metadata_after_the_pixels_is_broken_renders():
     assert image.tobytes() == Image.open(io.BytesIO(whole)).tobytes()
 
 
+TEXT_BOMB = zlib.compress(bytes(2 * PngImagePlugin.MAX_TEXT_CHUNK))  # inflates past what Pillow inflates of a text
+
+
+@pytest.mark.parametrize(("kind", "payload"), [
+    (b"sRGB", b""), (b"gAMA", b""), (b"cHRM", bytes(4)), (b"pHYs", b""),  # cut short: Pillow's ValueError, a 415
+    (b"zTXt", b"key\0\0" + TEXT_BOMB), (b"iTXt", b"key\0\1\0\0\0" + TEXT_BOMB),  # past Pillow's cap: a 415
+    (b"tEXt", b"transparency\0" + b"0"),  # an RGB picture's colour key, to Pillow: a TypeError, a 500
+    (b"eXIf", exif_of(6)),  # harmless yet: nothing reads the info after the decode
+])
+def test_metadata_chunks_after_the_pixels_are_skipped_as_browsers_skip_them(kind, payload):
+    """Pillow reads each into the image's info as it finishes decoding, past every check; browsers ignore them and
+    show the picture (CSS Images 3)."""
+    whole = encoded(gradient((32, 24)), "PNG")
+    data = chunks_before_iend(whole, (kind, payload))
+    source = open_source(data, LIMITS)
+    opened = dict(source.image.info)
+    source.image.load()
+    assert source.image.info == opened
+    _, image = rendered(data, "32x,png")
+    assert image.tobytes() == Image.open(io.BytesIO(whole)).tobytes()
+
+
 @pytest.mark.parametrize("error", [OverflowError, AttributeError])
 @pytest.mark.parametrize("reading", [
     (png.InflatingReader, "read"),  # on opening
