@@ -255,11 +255,14 @@ def test_a_bmp_of_grey_palette_is_read_by_its_palette(bits, palette):
     assert list(rendered.convert("RGB").get_flattened_data()) == [palette[index] for row in rows for index in row]
 
 
-def test_an_index_past_a_bmps_palette_is_black():
-    """As Chromium 156 shows it (a helper's measure): Pillow had read these 8-bit greys as their own values."""
-    rows = [[200, 3, 15, 16, 255]]
-    rendered = render(paletted_bmp(8, SIXTEEN_GREYS, rows), parse_rendition("/5x,png/a.bmp"), Limits(50_000_000, 300))
-    assert list(Image.open(io.BytesIO(rendered.body)).convert("L").get_flattened_data()) == [0, 3, 15, 0, 0]
+@pytest.mark.parametrize(("bits", "palette", "row", "shown"), [
+    (8, SIXTEEN_GREYS, [200, 3, 15, 16, 255], [0, 3, 15, 0, 0]),
+    (1, [(0, 0, 0)], [0, 1, 1, 0, 1], [0] * 5),  # one entry, black: Pillow read the 1-bit pixels as black and white
+], ids=["8-bit", "1-bit"])
+def test_an_index_past_a_bmps_palette_is_black(bits, palette, row, shown):
+    """As Chromium 156 shows it (a helper's measure): Pillow had read these greys as their own values."""
+    rendered = render(paletted_bmp(bits, palette, [row]), parse_rendition("/5x,png/a.bmp"), Limits(50_000_000, 300))
+    assert list(Image.open(io.BytesIO(rendered.body)).convert("L").get_flattened_data()) == shown
 
 
 CORE_HEADER_BMP = b"BM" + struct.pack("<IHHIIHHHH", 26 + 6, 0, 0, 26 + 6, 12, 1, 1, 1, 1) + bytes(6)  # 1-bit, 1x1
