@@ -10,6 +10,7 @@ from PIL import Image
 from edge import bmp
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.image import Limits, render
+from edge.image.source import open_source
 from edge.rendition import parse_rendition
 from imaging import DISPLAY_P3, encoded, gradient
 
@@ -138,6 +139,18 @@ def test_pixels_left_unwritten_are_black_whatever_the_palette(colours, coded, ro
     """Chromium 156 shows them black (by hand: a palette of 256 without black too), where Pillow had shown
     palette entry 0."""
     assert shown_rows(rle_bmp(4, 2, coded, colours=colours)) == rows
+
+
+@pytest.mark.parametrize(("colours", "mode"), [
+    ([(255, 0, 0)] * 200 + [(0, 0, 0)] + [(0, 255, 0)] * 55, "P"),
+    ([(255, 0, 0)] * 255 + [(0, 255, 0)], "RGB"),
+], ids=["256-colours-one-black", "256-colours-none-black"])
+def test_a_run_length_coded_bmp_stays_paletted_where_its_palette_holds_black(colours, mode):
+    """Its unwritten pixels take the palette's own black, a byte a pixel; only a palette of 256 without black has
+    the pixels decoded as RGB, three bytes each, to show them black."""
+    source = open_source(rle_bmp(4, 2, bytes([2, 255]) + END_OF_BITMAP, colours=colours), Limits(50_000_000, 300))
+    source.image.load()
+    assert source.image.mode == mode
 
 
 @pytest.mark.parametrize("coded", [
