@@ -268,6 +268,20 @@ def test_a_bmp_of_grey_palette_is_read_by_its_palette(bits, palette):
     assert list(rendered.convert("RGB").get_flattened_data()) == [palette[index] for row in rows for index in row]
 
 
+ALL_GREYS = [(level, level, level) for level in range(256)]
+
+
+@pytest.mark.parametrize(("bits", "palette"), [(1, BLACK_AND_WHITE), (8, ALL_GREYS)])
+def test_a_bmp_of_the_greys_its_depth_indexes_comes_out_grey(bits, palette):
+    """Pillow reads these as grey pixels rightly, and they are left so: read by their palette instead, they came
+    out in colour (RGB), three samples a pixel for one."""
+    rows = [[(37 * x + 11 * y) % len(palette) for x in range(7)] for y in range(5)]
+    rendered = Image.open(io.BytesIO(render(paletted_bmp(bits, palette, rows), parse_rendition("/7x,png/a.bmp"),
+                                            Limits(50_000_000, 300)).body))
+    assert rendered.mode == "L"
+    assert list(rendered.get_flattened_data()) == [palette[index][0] for row in rows for index in row]
+
+
 @pytest.mark.parametrize(("bits", "palette", "row", "shown"), [
     (8, SIXTEEN_GREYS, [200, 3, 15, 16, 255], [0, 3, 15, 0, 0]),
     (1, [(0, 0, 0)], [0, 1, 1, 0, 1], [0] * 5),  # one entry, black: Pillow read the 1-bit pixels as black and white
