@@ -134,7 +134,9 @@ def test_4_bit_pixels_alternate_as_chromium_decodes_them(width, coded, rows):
     ([(0, 0, 0), (255, 255, 255)], bytes([2, 1, 0, 0, 4, 1]) + END_OF_BITMAP, "WWWW/WWKK"),
     ([(255, 0, 0)] * 255 + [(0, 255, 0)], bytes([2, 255, 0, 0, 4, 0]) + END_OF_BITMAP, "RRRR/GGKK"),
     ([(255, 0, 0)] * 200 + [(0, 0, 0)] + [(0, 255, 0)] * 55, bytes([2, 255]) + END_OF_BITMAP, "KKKK/GGKK"),
-], ids=["black-and-white", "black-and-white-ended-early", "256-colours-none-black", "256-colours-one-black"])
+    ([(255, 0, 0)] * 255 + [(0, 255, 0)], bytes([4, 255, 0, 0, 4, 0]) + END_OF_BITMAP, "RRRR/GGGG"),  # none left
+], ids=["black-and-white", "black-and-white-ended-early", "256-colours-none-black", "256-colours-one-black",
+        "256-colours-none-black-every-pixel-written"])
 def test_pixels_left_unwritten_are_black_whatever_the_palette(colours, coded, rows):
     """Chromium 156 shows them black (by hand: a palette of 256 without black too), where Pillow had shown
     palette entry 0."""
