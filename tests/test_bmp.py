@@ -135,8 +135,9 @@ def test_4_bit_pixels_alternate_as_chromium_decodes_them(width, coded, rows):
     ([(255, 0, 0)] * 255 + [(0, 255, 0)], bytes([2, 255, 0, 0, 4, 0]) + END_OF_BITMAP, "RRRR/GGKK"),
     ([(255, 0, 0)] * 200 + [(0, 0, 0)] + [(0, 255, 0)] * 55, bytes([2, 255]) + END_OF_BITMAP, "KKKK/GGKK"),
     ([(255, 0, 0)] * 255 + [(0, 255, 0)], bytes([4, 255, 0, 0, 4, 0]) + END_OF_BITMAP, "RRRR/GGGG"),  # none left
+    ([(level,) * 3 for level in range(256)], bytes([2, 255]) + END_OF_BITMAP, "KKKK/WWKK"),  # read as grey pixels
 ], ids=["black-and-white", "black-and-white-ended-early", "256-colours-none-black", "256-colours-one-black",
-        "256-colours-none-black-every-pixel-written"])
+        "256-colours-none-black-every-pixel-written", "256-greys"])
 def test_pixels_left_unwritten_are_black_whatever_the_palette(colours, coded, rows):
     """Chromium 156 shows them black (by hand: a palette of 256 without black too), where Pillow had shown
     palette entry 0."""
