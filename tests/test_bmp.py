@@ -148,7 +148,8 @@ def test_pixels_left_unwritten_are_black_whatever_the_palette(colours, coded, ro
     ([(255, 0, 0)] * 200 + [(0, 0, 0)] + [(0, 255, 0)] * 55, "P"),
     ([(255, 0, 0)] * 255 + [(0, 255, 0)], "RGB"),
     ([(255, 0, 0), (0, 255, 0)], "P"),  # black taken in as a third entry
-], ids=["256-colours-one-black", "256-colours-none-black", "2-colours-none-black"])
+    ([(255, 0, 0)] * 254 + [(0, 255, 0)], "P"),  # ...as the 256th
+], ids=["256-colours-one-black", "256-colours-none-black", "2-colours-none-black", "255-colours-none-black"])
 def test_a_run_length_coded_bmp_stays_paletted_where_its_palette_holds_black(colours, mode):
     """Its unwritten pixels take a black of the palette, its own or one taken in after its colours, a byte a pixel;
     only a palette of 256 without black, which has no room for one, has the pixels decoded as RGB, three bytes each,
