@@ -1498,6 +1498,18 @@ def test_an_avif_whose_exif_pillow_cannot_rewrite_is_refused():
         render(bytes(data), parse_rendition("/8x,png/a.avif"), Limits(50_000_000, 300))
 
 
+def test_an_avif_whose_exif_says_nothing_of_orientation_is_shown_as_stored():
+    """Without irot or imir, Pillow's reader keeps such an Exif item as stored: no Orientation, which is 1."""
+    exif = Image.Exif()
+    exif[0x010F] = "ABCDEFG"
+    data = encoded(gradient((64, 48)), "AVIF", quality=100, exif=exif.tobytes())
+    with Image.open(io.BytesIO(data)) as decoded:
+        assert 0x0112 not in decoded.getexif() and 0x010F in decoded.getexif()
+        stored = decoded.convert("RGB")
+    rendered = render(data, parse_rendition("/64x,png/a.avif"), Limits(50_000_000, 300))
+    assert Image.open(io.BytesIO(rendered.body)).convert("RGB").tobytes() == stored.tobytes()
+
+
 def clean_aperture(width: int, height: int, across: int, down: int, denominator: int = 1) -> bytes:
     """A clap box: an aperture of width x height whose centre lies (across, down) from the picture's, each number
     over `denominator`."""
