@@ -137,6 +137,11 @@ def jpeg_with(*segments: bytes) -> bytes:
     (jpeg_with(app1(b"Exif\0\0" + exif_of(6)), app1(b"Exif\0\0" + exif_of(3))), 6),  # the first
     (jpeg_with(app1(b"Exif\0\0" + exif_of(3)), app1(b"Exif\0\0" + exif_of(6))), 3),
     (jpeg_with(app1(b"Exif\0\0garbage!"), app1(b"Exif\0\0" + exif_of(6))), 1),
+    # The next two by Skia's rule (shown_exif), not checked by hand: an APP1 that is not Exif's, then one that is;
+    # Exif's header in an APP2 segment, then Exif's APP1.
+    (jpeg_with(app1(b"http://ns.adobe.com/xap/1.0/\0" + XMP_ORIENTATION_6), app1(b"Exif\0\0" + exif_of(6))), 6),
+    (jpeg_with(app1(b"Exif\0\0" + exif_of(3)).replace(b"\xff\xe1", b"\xff\xe2", 1), app1(b"Exif\0\0" + exif_of(6))),
+     6),
     # Chromium's rules where they are not Pillow's (a helper's measure): Pillow turned the next four by 1, 3, 1 and 6.
     (jpeg_with(app1(b"Exif\0\xff" + exif_of(6))), 6),  # any sixth byte
     (jpeg_with(app1(b"Exif\0\xff" + exif_of(6)), app1(b"Exif\0\0" + exif_of(3))), 6),
@@ -147,7 +152,8 @@ def jpeg_with(*segments: bytes) -> bytes:
     (png_with(before_idat=[(b"eXIf", exif_directories([(0x8769, 4, 1, EXIF_POINTER)], [(0x0112, 3, 1, 6)]))]), 6),
 ], ids=["png-exif-before-the-pixels", "png-exif-after-them", "png-two-exif", "png-unreadable-exif-first",
         "png-exif-with-a-header", "png-raw-profile", "png-xmp", "jpeg-xmp", "jpeg-exif-with-two-headers", "webp-xmp",
-        "jpeg-exif", "jpeg-two-exif-6-3", "jpeg-two-exif-3-6", "jpeg-unreadable-exif-first", "jpeg-exif-any-sixth-byte",
+        "jpeg-exif", "jpeg-two-exif-6-3", "jpeg-two-exif-3-6", "jpeg-unreadable-exif-first", "jpeg-xmp-then-exif",
+        "jpeg-app2-exif-first", "jpeg-exif-any-sixth-byte",
         "jpeg-exif-any-sixth-byte-first", "jpeg-empty-exif-first", "jpeg-exif-split", "jpeg-long", "png-long",
         "png-exif-directory"])
 def test_the_orientation_is_read_where_browsers_read_it(data, orientation):
