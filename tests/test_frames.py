@@ -941,3 +941,9 @@ def test_a_gif_whose_later_frame_grows_the_canvas_over_the_limit_is_413(spec):
 def test_a_still_is_one_frame_under_any_frame_cap(source_format):
     result, _ = rendered(encoded(gradient((64, 48)), source_format), "32x", Limits(max_pixels=50_000_000, max_frames=1))
     assert result.frames == 1
+
+
+@pytest.mark.parametrize("source_format", ["JPEG", "PNG", "TIFF", "BMP", "GIF", "WEBP"])
+def test_a_still_is_counted_as_one_frame(source_format):
+    """As the source counts it for the steps and the local gallery: one, whatever its format."""
+    assert open_source(encoded(gradient((64, 48)), source_format), LIMITS).frames == 1
