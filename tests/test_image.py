@@ -139,7 +139,7 @@ def jpeg_with(*segments: bytes) -> bytes:
     (jpeg_with(app1(b"Exif\0\0garbage!"), app1(b"Exif\0\0" + exif_of(6))), 1),
     # The next two by Skia's rule (shown_exif), not checked by hand: an APP1 that is not Exif's, then one that is;
     # Exif's header in an APP2 segment, then Exif's APP1.
-    (jpeg_with(app1(b"http://ns.adobe.com/xap/1.0/\0" + XMP_ORIENTATION_6), app1(b"Exif\0\0" + exif_of(6))), 6),
+    (jpeg_with(app1(b"http://ns.adobe.com/xap/1.0/\0" + XMP_ORIENTATION_6), app1(b"Exif\0\0" + exif_of(3))), 3),
     (jpeg_with(app1(b"Exif\0\0" + exif_of(3)).replace(b"\xff\xe1", b"\xff\xe2", 1), app1(b"Exif\0\0" + exif_of(6))),
      6),
     # Chromium's rules where they are not Pillow's (a helper's measure): Pillow turned the next four by 1, 3, 1 and 6.
