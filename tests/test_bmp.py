@@ -9,10 +9,10 @@ from PIL import Image
 
 from edge import bmp
 from edge.errors import SourceTooLarge, UnsupportedMedia
-from edge.image import Limits, render
+from edge.image import render
 from edge.image.source import open_source
 from edge.rendition import parse_rendition
-from imaging import DISPLAY_P3, encoded, gradient
+from imaging import DISPLAY_P3, LIMITS, encoded, gradient, rendered
 
 RLE8, RLE4 = 1, 2
 END_OF_LINE, END_OF_BITMAP = b"\x00\x00", b"\x00\x01"
@@ -83,8 +83,8 @@ R, G, B = 0, 1, 2  # RED_GREEN_BLUE's indices
 
 def shown_rows(data: bytes) -> str:
     """The rendered pixels, top row first, rows apart by "/", each pixel by its letter in SHOWN."""
-    image = Image.open(io.BytesIO(render(data, parse_rendition(f"/{Image.open(io.BytesIO(data)).width}x,png/a.bmp"),
-                                         Limits(50_000_000, 300)).body)).convert("RGB")
+    _, image = rendered(data, f"{Image.open(io.BytesIO(data)).width}x,png")
+    image = image.convert("RGB")
     letters = {colour: letter for letter, colour in SHOWN.items()}
     pixels = list(image.get_flattened_data())
     return "/".join("".join(letters[pixel] for pixel in pixels[start:start + image.width])
@@ -154,7 +154,7 @@ def test_a_run_length_coded_bmp_stays_paletted_where_its_palette_holds_black(col
     """Its unwritten pixels take a black of the palette, its own or one taken in after its colours, a byte a pixel;
     only a palette of 256 without black, which has no room for one, has the pixels decoded as RGB, three bytes each,
     to show them black."""
-    source = open_source(rle_bmp(4, 2, bytes([2, 255]) + END_OF_BITMAP, colours=colours), Limits(50_000_000, 300))
+    source = open_source(rle_bmp(4, 2, bytes([2, 255]) + END_OF_BITMAP, colours=colours), LIMITS)
     source.image.load()
     assert source.image.mode == mode
 
@@ -203,7 +203,7 @@ def test_a_depth_its_compression_does_not_code_is_refused(pillow_opens, bits, co
     data = bytearray(rle_bmp(4, 1, bytes([2, 1, 1, 2, 1, 0]) + END_OF_BITMAP, compression, colours=RED_GREEN_BLUE))
     data[28:30] = bits.to_bytes(2, "little")
     with pytest.raises(UnsupportedMedia, match="^run-length coded BMP of a depth its compression does not code"):
-        render(bytes(data), parse_rendition("/4x,png/a.bmp"), Limits(50_000_000, 300))
+        render(bytes(data), parse_rendition("/4x,png/a.bmp"), LIMITS)
     assert pillow_opens == []
 
 
@@ -220,8 +220,8 @@ def padded_to(size: int) -> bytes:
 @pytest.mark.parametrize("data", [rle_bmp(2100, MOST_RLE_PIXELS // 2100, END_OF_BITMAP), padded_to(MOST_RLE_BYTES)],
                          ids=["pixels", "bytes"])
 def test_a_run_length_coded_bmp_at_the_limits_renders(data):
-    rendered = render(data, parse_rendition("/4x/a.png"), Limits(50_000_000, 300))
-    assert Image.open(io.BytesIO(rendered.body)).width == 4
+    _, image = rendered(data, "4x")
+    assert image.width == 4
 
 
 # A tall one's pixels are its width times its height too: 3 x 700,001, each side under a million.
@@ -231,7 +231,7 @@ def test_a_run_length_coded_bmp_at_the_limits_renders(data):
 def test_a_run_length_coded_bmp_past_a_limit_is_too_large_before_pillow_opens_it(pillow_opens, data):
     with pytest.raises(SourceTooLarge, match="^run-length coded BMP of more than 2621440 bytes or 2100000 pixels, "
                                              "which is decoded in Python$"):
-        render(data, parse_rendition("/4x/a.png"), Limits(50_000_000, 300))
+        render(data, parse_rendition("/4x/a.png"), LIMITS)
     assert pillow_opens == []
 
 
@@ -268,10 +268,9 @@ MORE_GREYS = [(level & 255, level & 255, level & 255) for level in range(300)]
                                                (4, MORE_GREYS)])
 def test_a_bmp_of_grey_palette_is_read_by_its_palette(bits, palette):
     rows = [[(2 * x + y) % min(len(palette), 1 << bits) for x in range(7)] for y in range(5)]
-    rendered = Image.open(io.BytesIO(render(paletted_bmp(bits, palette, rows), parse_rendition("/7x,png/a.bmp"),
-                                            Limits(50_000_000, 300)).body))
-    assert rendered.size == (7, 5)
-    assert list(rendered.convert("RGB").get_flattened_data()) == [palette[index] for row in rows for index in row]
+    _, image = rendered(paletted_bmp(bits, palette, rows), "7x,png")
+    assert image.size == (7, 5)
+    assert list(image.convert("RGB").get_flattened_data()) == [palette[index] for row in rows for index in row]
 
 
 ALL_GREYS = [(level, level, level) for level in range(256)]
@@ -282,10 +281,9 @@ def test_a_bmp_of_the_greys_its_depth_indexes_comes_out_grey(bits, palette):
     """Pillow reads these as grey pixels rightly, and they are left so: read by their palette instead, they came
     out in colour (RGB), three samples a pixel for one."""
     rows = [[(37 * x + 11 * y) % len(palette) for x in range(7)] for y in range(5)]
-    rendered = Image.open(io.BytesIO(render(paletted_bmp(bits, palette, rows), parse_rendition("/7x,png/a.bmp"),
-                                            Limits(50_000_000, 300)).body))
-    assert rendered.mode == "L"
-    assert list(rendered.get_flattened_data()) == [palette[index][0] for row in rows for index in row]
+    _, image = rendered(paletted_bmp(bits, palette, rows), "7x,png")
+    assert image.mode == "L"
+    assert list(image.get_flattened_data()) == [palette[index][0] for row in rows for index in row]
 
 
 @pytest.mark.parametrize(("bits", "palette", "row", "shown"), [
@@ -294,8 +292,8 @@ def test_a_bmp_of_the_greys_its_depth_indexes_comes_out_grey(bits, palette):
 ], ids=["8-bit", "1-bit"])
 def test_an_index_past_a_bmps_palette_is_black(bits, palette, row, shown):
     """As Chromium 156 shows it (a helper's measure): Pillow had read these greys as their own values."""
-    rendered = render(paletted_bmp(bits, palette, [row]), parse_rendition("/5x,png/a.bmp"), Limits(50_000_000, 300))
-    assert list(Image.open(io.BytesIO(rendered.body)).convert("L").get_flattened_data()) == shown
+    _, image = rendered(paletted_bmp(bits, palette, [row]), "5x,png")
+    assert list(image.convert("L").get_flattened_data()) == shown
 
 
 CORE_HEADER_BMP = b"BM" + struct.pack("<IHHIIHHHH", 26 + 6, 0, 0, 26 + 6, 12, 1, 1, 1, 1) + bytes(6)  # 1-bit, 1x1
@@ -328,18 +326,17 @@ def v5_bmp(profile: bytes, profile_offset: int | None = None) -> bytes:
 
 def test_a_bmps_embedded_profile_is_kept_or_converted():
     """Chromium 156 applies it: (200, 100, 50) in Display P3 shows as (216, 93, 24), by hand. Pillow read none."""
-    kept = Image.open(io.BytesIO(render(v5_bmp(DISPLAY_P3), parse_rendition("/2x,png/a.bmp"),
-                                        Limits(50_000_000, 300)).body))
+    _, kept = rendered(v5_bmp(DISPLAY_P3), "2x,png")
     assert kept.info["icc_profile"] == DISPLAY_P3 and kept.getpixel((0, 0)) == (200, 100, 50)
-    converted = render(v5_bmp(DISPLAY_P3), parse_rendition("/2x,gif/a.bmp"), Limits(50_000_000, 300))
-    assert Image.open(io.BytesIO(converted.body)).convert("RGB").getpixel((0, 0)) == (216, 93, 24)
+    _, converted = rendered(v5_bmp(DISPLAY_P3), "2x,gif")
+    assert converted.convert("RGB").getpixel((0, 0)) == (216, 93, 24)
 
 
 @pytest.mark.parametrize("offset", [124 + 8 + 1, 0xFFFFFFF0])
 def test_a_bmp_whose_profile_runs_past_its_end_is_refused(offset):
     """As Chromium 156 refuses to show it (a reviewer's measure)."""
     with pytest.raises(UnsupportedMedia, match="^BMP whose embedded ICC profile runs past the end of the file"):
-        render(v5_bmp(DISPLAY_P3, profile_offset=offset), parse_rendition("/2x,png/a.bmp"), Limits(50_000_000, 300))
+        render(v5_bmp(DISPLAY_P3, profile_offset=offset), parse_rendition("/2x,png/a.bmp"), LIMITS)
 
 
 def bmp_of_32_bits(image: Image.Image, header_size: int, alpha_mask: int, compression: int = 0) -> bytes:
@@ -364,30 +361,25 @@ HALF_SEEN.paste((0, 0, 255, 0), (2, 0, 4, 2))
     (124, 0, False), (40, 0, False), (56, 0xFF000000, False), (64, 0xFF000000, False),
 ])
 def test_an_uncompressed_32_bit_bmps_fourth_byte_is_alpha_where_chromium_reads_it_so(header_size, alpha_mask, alpha):
-    rendered = render(bmp_of_32_bits(HALF_SEEN, header_size, alpha_mask), parse_rendition("/4x/a.bmp"),
-                      Limits(50_000_000, 300))
-    image = Image.open(io.BytesIO(rendered.body))
+    result, image = rendered(bmp_of_32_bits(HALF_SEEN, header_size, alpha_mask), "4x")
     if alpha:
-        assert (rendered.format, image.mode) == ("png", "RGBA")
+        assert (result.format, image.mode) == ("png", "RGBA")
         assert list(image.get_flattened_data()) == ([(255, 0, 0, 200)] * 2 + [(0, 0, 255, 0)] * 2) * 2
     else:
-        assert (rendered.format, image.mode) == ("jpeg", "RGB")
+        assert (result.format, image.mode) == ("jpeg", "RGB")
 
 
 def test_bit_fields_say_where_alpha_is_as_before():
     """Pillow reads a 32-bit BMP of bit fields by its masks itself."""
-    rendered = render(bmp_of_32_bits(HALF_SEEN, 124, 0xFF000000, compression=3), parse_rendition("/4x,png/a.bmp"),
-                      Limits(50_000_000, 300))
-    assert Image.open(io.BytesIO(rendered.body)).getpixel((0, 0)) == (255, 0, 0, 200)
+    _, image = rendered(bmp_of_32_bits(HALF_SEEN, 124, 0xFF000000, compression=3), "4x,png")
+    assert image.getpixel((0, 0)) == (255, 0, 0, 200)
 
 
 def test_fourth_bytes_all_zero_behind_a_v5_header_are_transparent_as_chromium_shows_them():
     """Chromium 156 shows such a file wholly transparent, by hand, though an older Chromium reader of BMPs showed one
     opaque (a comment in its source that a reviewer read)."""
-    rendered = render(bmp_of_32_bits(Image.new("RGBA", (4, 2), (10, 200, 30, 0)), 124, 0xFF000000),
-                      parse_rendition("/4x/a.bmp"), Limits(50_000_000, 300))
-    image = Image.open(io.BytesIO(rendered.body))
-    assert (rendered.format, image.getchannel("A").getextrema()) == ("png", (0, 0))
+    result, image = rendered(bmp_of_32_bits(Image.new("RGBA", (4, 2), (10, 200, 30, 0)), 124, 0xFF000000), "4x")
+    assert (result.format, image.getchannel("A").getextrema()) == ("png", (0, 0))
 
 
 V4_HALF_SEEN = bmp_of_32_bits(HALF_SEEN, 108, 0xFF000000)
