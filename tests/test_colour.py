@@ -160,6 +160,16 @@ def test_grey_with_alpha_into_avif_becomes_srgb_as_pillow_writes_it_as_rgba():
     assert max_difference(image.getpixel((16, 16)), (LINEAR_HALF_IN_SRGB,) * 3 + (200,)) <= LOSSY_EPSILON["avif"]
 
 
+def test_grey_with_alpha_whose_cicp_says_linear_into_avif_states_srgb_codes_for_its_srgb_pixels():
+    """Its pixels become sRGB's, as above: the codes that described them before would have them read as linear."""
+    source = png_with_chunks_after_ihdr(encoded(Image.new("LA", (64, 64), (128, 200)), "PNG"),
+                                        (b"cICP", bytes([1, 8, 0, 1])))
+    result, image = rendered(source, "32x,avif")
+    assert image.mode == "RGBA" and "icc_profile" not in image.info
+    assert max_difference(image.getpixel((16, 16)), (LINEAR_HALF_IN_SRGB,) * 3 + (200,)) <= LOSSY_EPSILON["avif"]
+    assert avif.colour_codes(result.body) == (1, 13)
+
+
 def test_an_animated_display_p3_avif_keeps_its_profile_on_every_frame():
     _, image = rendered(avif_coded_as(12, 13, frames=3, duration=100), "32x,webp")
     assert getattr(image, "n_frames", 1) == 3

@@ -103,6 +103,8 @@ def render(data: bytes, rendition: Rendition, limits: Limits) -> Rendered:
         raise
     if target == "gif" and len(frames) > 1:
         frames = shown_as_gif(frames, plays)
-    # AVIF output states the codes too, on the same numbers.
-    body = encode(frames, rendition.quality, plays, lossless, codes)
+    # AVIF output states the codes too, where its numbers are still the ones they describe: not where a profile
+    # made from them had to go, the pixels converted to sRGB (to_srgb_where_the_profile_cannot_go).
+    stated = None if profile is not None and frames[0].icc_profile is None else codes
+    body = encode(frames, rendition.quality, plays, lossless, stated)
     return Rendered(body, target, CONTENT_TYPES[target], geometry.size, len(frames))
