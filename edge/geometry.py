@@ -17,10 +17,6 @@ class Geometry:
     size: tuple[int, int]  # output width, height
     crop: Box  # the region of the source that becomes the output
 
-    @property
-    def is_identity(self) -> bool:
-        return self.crop == (0, 0, *self.size)
-
 
 def round_half_up(numerator: int, denominator: int) -> int:
     """numerator / denominator rounded half up, at least 1."""

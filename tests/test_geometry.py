@@ -93,12 +93,6 @@ def test_an_unknown_fit_is_refused():
         plan((100, 100), 50, 50, "stretch")
 
 
-def test_identity():
-    assert plan((100, 50), 640, None, "contain").is_identity
-    assert not plan((100, 50), 50, None, "contain").is_identity
-    assert not plan((100, 50), 50, 50, "cover").is_identity
-
-
 @pytest.mark.parametrize(("orientation", "size"), [
     (1, (7, 5)), (2, (7, 5)), (3, (7, 5)), (4, (7, 5)), (5, (5, 7)), (6, (5, 7)), (7, (5, 7)), (8, (5, 7)),
 ])

@@ -53,7 +53,7 @@ def reduce_on_decode(frame: Frame) -> Frame:
     which libjpeg cannot scale (it failed: a 415 for the sizes a reduced decode would serve, where larger ones
     rendered); it alone has no quantization tables, which Pillow keeps as it opens the file."""
     image = frame.image
-    if image.format not in JPEG_FORMATS or frame.geometry.is_identity or not image.quantization:
+    if image.format not in JPEG_FORMATS or not image.quantization:
         return frame
     stored_size = image.size  # draft() sets the decoded one
     box = jpeg_draft(image, decode_scale(frame.geometry))
