@@ -96,10 +96,11 @@ def missing_buckets(client, *names: str) -> list[str]:
 
 
 def image_files(folder: Path) -> list[Path]:
-    """The image files under a folder, hidden ones left out."""
+    """The image files under a folder, hidden ones left out, and those in a hidden folder (.thumbnails, .git)."""
     return [
         path for path in sorted(folder.rglob("*"))
-        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
     ]
 
 

@@ -926,6 +926,8 @@ def test_a_folder_of_originals_uploads_its_images_only(tmp_path: Path):
     (tmp_path / "logo.png").write_bytes(b"png")
     (tmp_path / "notes.txt").write_text("not an image")
     (tmp_path / ".hidden.jpg").write_bytes(b"hidden")
+    (tmp_path / "trips" / ".thumbnails").mkdir()
+    (tmp_path / "trips" / ".thumbnails" / "beach.png").write_bytes(b"thumbnail")
     assert s3.folder_originals(tmp_path) == {"logo.png": b"png", "trips/2026/beach.JPG": b"jpeg"}
 
 
