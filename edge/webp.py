@@ -35,6 +35,7 @@ MOST_CHUNKS = 1_000
 _RIFF_HEADER = 8  # "RIFF" and the size of what follows
 VP8X_FLAGS_AT = 20  # after the RIFF header, "WEBP", and the VP8X chunk's type and size
 VP8X_ALPHA, VP8X_ANIMATION = 0x10, 0x02
+PICTURE_CHUNKS = (b"VP8L", b"VP8 ")  # a still picture's bitstream, lossless or lossy
 _int, _u32 = ctypes.c_int, ctypes.c_uint32
 
 
@@ -194,6 +195,17 @@ def with_alpha_declared(data: bytes) -> bytes:
     return data[:VP8X_FLAGS_AT] + bytes([data[VP8X_FLAGS_AT] | VP8X_ALPHA]) + data[VP8X_FLAGS_AT + 1:]
 
 
+def picture_size(data: bytes) -> int | None:
+    """The size of a still WebP's picture, its first VP8L or VP8 chunk, without the metadata beside it (ICCP,
+    EXIF, XMP); None when none comes within MOST_CHUNKS chunks."""
+    for count, (kind, _, size) in enumerate(_chunk_spans(data), start=1):
+        if count > MOST_CHUNKS:
+            return None
+        if kind in PICTURE_CHUNKS:
+            return size
+    return None
+
+
 def _alpha_header_explains(chunk: bytes, pixels: int) -> bool:
     if len(chunk) <= 1:
         return True
@@ -206,10 +218,17 @@ def _alpha_header_explains(chunk: bytes, pixels: int) -> bool:
 
 def _chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
     """The type and payload of each of a WebP's RIFF chunks, after the file header."""
+    for kind, start, size in _chunk_spans(data):
+        yield kind, data[start:start + size]
+
+
+def _chunk_spans(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """The type, payload offset and declared payload size of each of a WebP's RIFF chunks, after the file
+    header, without copying a payload."""
     offset = 12
     while offset + 8 <= len(data):
         size = int.from_bytes(data[offset + 4:offset + 8], "little")
-        yield data[offset:offset + 4], data[offset + 8:offset + 8 + size]
+        yield data[offset:offset + 4], offset + 8, size
         offset += 8 + size + (size & 1)  # chunks are padded to an even length
 
 

@@ -9,7 +9,7 @@ import time
 import zlib
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms
 
 from edge import webp
 from edge.geometry import plan
@@ -53,14 +53,33 @@ def test_a_photo_saved_as_lossless_webp_is_resized_lossy():
     assert webp_decoder().features(result.body).format == webp.LOSSY
 
 
-def test_a_lossless_webp_is_a_graphic_up_to_two_bits_a_pixel():
-    """LOSSLESS_MAX_BITS_PER_PIXEL's boundary: 64 x 40 pixels at 2 bits are 640 bytes. The file is padded to it
-    after its RIFF chunk, which libwebp, reading the header alone, does not look at."""
+def lossless_webp_of(picture_size: int) -> bytes:
+    """A 64 x 40 lossless WebP whose VP8L chunk is padded with zeros to `picture_size` bytes, which libwebp,
+    reading the header alone, does not look at."""
     data = encoded(quadrants((64, 40)), "WEBP", lossless=True)
-    at_two_bits = data + bytes(64 * 40 * 2 // 8 - len(data))
-    with Image.open(io.BytesIO(data)) as image:
-        assert is_lossless_graphic(image, at_two_bits)
-        assert is_lossless_graphic(image, at_two_bits + b"\0") is False
+    assert data[12:16] == b"VP8L"
+    payload = data[20:20 + int.from_bytes(data[16:20], "little")]
+    payload += bytes(picture_size - len(payload))
+    chunk = b"VP8L" + len(payload).to_bytes(4, "little") + payload + bytes(len(payload) & 1)
+    return b"RIFF" + (4 + len(chunk)).to_bytes(4, "little") + b"WEBP" + chunk
+
+
+def test_a_lossless_webp_is_a_graphic_up_to_two_bits_a_pixel():
+    """LOSSLESS_MAX_BITS_PER_PIXEL's boundary: 64 x 40 pixels at 2 bits are 640 bytes."""
+    with Image.open(io.BytesIO(lossless_webp_of(640))) as image:
+        assert is_lossless_graphic(image, lossless_webp_of(640))
+        assert is_lossless_graphic(image, lossless_webp_of(641)) is False
+
+
+def test_a_lossless_logos_profile_does_not_count_against_its_bits_a_pixel():
+    """The file is 680 bytes, over the 640 its 64 x 40 pixels may take at 2 bits; its picture is 45 of them, the
+    rest LittleCMS's sRGB profile and the chunks around it."""
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    source = encoded(quadrants((64, 40)), "WEBP", lossless=True, icc_profile=profile)
+    assert len(source) > 64 * 40 * 2 // 8
+    result, image = rendered(source, "32x")
+    assert webp_decoder().features(result.body).format == webp.LOSSLESS
+    assert image.getpixel((0, 0)) == quadrants((64, 40)).getpixel((0, 0))
 
 
 def test_a_webp_whose_header_libwebp_cannot_read_is_not_a_lossless_graphic():

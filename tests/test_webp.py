@@ -290,3 +290,27 @@ def test_the_decoder_config_is_laid_out_as_libwebps_decode_h_on_64_bit_linux():
     sizes = ctypes.sizeof(webp._Features), ctypes.sizeof(webp._DecBuffer), ctypes.sizeof(webp._Options)
     assert sizes == (40, 120, 76)
     assert ctypes.sizeof(webp._Config) == 240 and webp._Config.options.offset == 160
+
+
+def chunk(kind: bytes, size: int) -> bytes:
+    return kind + size.to_bytes(4, "little") + bytes(size + (size & 1))
+
+
+@pytest.mark.parametrize(("data", "size"), [
+    (RIFF_HEAD + chunk(b"VP8L", 5), 5),  # the simple format: the picture alone
+    (RIFF_HEAD + chunk(b"VP8X", 10) + chunk(b"ICCP", 3145) + chunk(b"VP8L", 7) + chunk(b"EXIF", 99), 7),
+    (RIFF_HEAD + chunk(b"VP8X", 10) + chunk(b"ALPH", 33) + chunk(b"VP8 ", 40), 40),  # lossy, its alpha apart
+    (RIFF_HEAD + chunk(b"VP8L", 5) + chunk(b"VP8L", 9), 5),  # the first, as libwebp reads it
+    (RIFF_HEAD + b"VP8L" + (1 << 20).to_bytes(4, "little") + bytes(3), 1 << 20),  # as declared, if cut short
+    (RIFF_HEAD + chunk(b"VP8X", 10) + chunk(b"ICCP", 8), None),  # no picture
+    (RIFF_HEAD + b"JUNK" + (1 << 24).to_bytes(4, "little") + chunk(b"VP8L", 5), None),  # inside a chunk's 16 MB
+    (b"", None),
+], ids=["simple", "profile-and-exif", "lossy-with-alpha", "two", "cut-short", "none", "inside-large-chunk", "empty"])
+def test_a_pictures_size_leaves_out_the_metadata_beside_it(data, size):
+    assert webp.picture_size(data) == size
+
+
+@pytest.mark.parametrize(("chunks_before", "size"), [(999, 5), (1_000, None)])
+def test_a_picture_past_the_chunk_limit_is_not_looked_for(chunks_before, size):
+    assert webp.picture_size(RIFF_HEAD + chunk(b"JUNK", 0) * chunks_before + chunk(b"VP8L", 5)) == size
+
