@@ -55,13 +55,13 @@ def reduce_on_decode(frame: Frame) -> Frame:
     image = frame.image
     if image.format not in JPEG_FORMATS or not image.quantization:
         return frame
-    stored_size = image.size  # draft() sets the decoded one
+    stored = image.size  # draft() sets the decoded one
     box = jpeg_draft(image, decode_scale(frame.geometry))
     if box is None:
         return frame
     # Pillow's box is exact; the decoded width over the stored one is not (the partial
     # pixel), and a region mapped by it drifts by up to half an output pixel.
-    return replace(frame, placement=Placement.of(box, stored_size))
+    return replace(frame, placement=Placement.of(box, stored))
 
 
 def jpeg_draft(image: Image.Image, scale: float) -> Region | None:
@@ -73,7 +73,7 @@ def jpeg_draft(image: Image.Image, scale: float) -> Region | None:
     return None if drafted is None else drafted[1]
 
 
-def jpeg_draft_request(stored_size: tuple[int, int], scale: float) -> tuple[int, int] | None:
+def jpeg_draft_request(stored: tuple[int, int], scale: float) -> tuple[int, int] | None:
     """The size to ask Pillow's JPEG draft() for, so that libjpeg divides the stored size by the largest of 8, 4
     and 2 that keeps at least `scale` of it; None when even 2 would not. Pillow takes the largest of them that
     fits as a whole number of times into the stored size over the size asked for, and W // (W // n) is n: asking
@@ -81,7 +81,7 @@ def jpeg_draft_request(stored_size: tuple[int, int], scale: float) -> tuple[int,
     reduction = next((factor for factor in LIBJPEG_REDUCTIONS if factor * scale <= 1), None)
     if reduction is None:
         return None
-    stored_w, stored_h = stored_size
+    stored_w, stored_h = stored
     return stored_w // reduction, stored_h // reduction
 
 
