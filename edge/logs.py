@@ -24,6 +24,9 @@ class MissLog:
     bytes_in: int | None = None
     bytes_out: int | None = None
     output: str | None = None
+    width: int | None = None
+    height: int | None = None
+    frames: int | None = None
     stored: bool | None = None
     error: str | None = None  # the EdgeError's code, e.g. bad_request, source_too_large, unavailable
     detail: str | None = None

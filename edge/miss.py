@@ -77,6 +77,7 @@ def generate(miss: OriginResponseEvent, context, log: MissLog) -> dict:
     with log.timed("render"):
         rendered = image.render(original, rendition, limits)
     log.bytes_out, log.output = len(rendered.body), rendered.format
+    (log.width, log.height), log.frames = rendered.size, rendered.frames
 
     stored = store_derivative(store, rendition.derivative_key, rendered, config.cache_control, context, log)
     log.stored = stored is not None

@@ -78,8 +78,10 @@ def test_the_fields_keep_their_order_the_request_first_and_the_time_last(clock, 
     """The line begins as docs/LOCAL.md shows it (uri, method, request_id, status), so that a raw line in
     CloudWatch reads from what was asked to what became of it; sorted keys would begin it with bytes_in."""
     log = logs.MissLog(uri="/640x/cat.jpg", method="GET", request_id="abc==", started=100.0, status=200, spec="640x",
-                       derivative_key="640x/cat.jpg", bytes_in=2048, bytes_out=512, output="webp", stored=True)
+                       derivative_key="640x/cat.jpg", bytes_in=2048, bytes_out=512, output="webp", width=640,
+                       height=480, frames=1, stored=True)
     with log.timed("read"):
         clock[0] = 100.01
     assert list(emitted(log, capsys)[1]) == ["uri", "method", "request_id", "status", "spec", "derivative_key",
-                                             "bytes_in", "bytes_out", "output", "stored", "phase_ms", "ms"]
+                                             "bytes_in", "bytes_out", "output", "width", "height", "frames",
+                                             "stored", "phase_ms", "ms"]

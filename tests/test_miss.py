@@ -332,6 +332,7 @@ def test_one_json_log_line_per_miss(cat, capsys):
     record = json.loads(line)
     assert record["uri"] == "/640x/photos/cat.jpg" and record["status"] == 200 and record["stored"] is True
     assert record["bytes_out"] > 0 and record["ms"] >= 0
+    assert (record["output"], record["width"], record["height"], record["frames"]) == ("jpeg", 640, 480, 1)
     # The viewer's X-Amz-Cf-Id, to find the line a complaint is about; and where the time went.
     assert record["request_id"] == load_event("miss-404-resize.json")["Records"][0]["cf"]["config"]["requestId"]
     assert list(record["phase_ms"]) == ["read", "render", "store"]
