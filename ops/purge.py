@@ -24,7 +24,7 @@ from urllib.parse import quote
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops.stack import DEFAULT_STACK, EDGE_REGION, Failed, outputs, reason
+from ops.stack import EDGE_REGION, Failed, add_stack_argument, outputs, reason
 
 # template.yaml's outputs
 DERIVATIVES_OUTPUT, DISTRIBUTION_OUTPUT = "DerivativesBucketName", "DistributionId"
@@ -120,7 +120,7 @@ def original_state(s3, bucket: str, key: str) -> str:
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m ops.purge", description=__doc__.split("\n\n")[0])
     parser.add_argument("keys", nargs="+", metavar="KEY", help="an original's key, as in the originals bucket")
-    parser.add_argument("--stack", default=DEFAULT_STACK, help=f"the deployed stack (default: {DEFAULT_STACK})")
+    add_stack_argument(parser)
     parser.add_argument("--dry-run", action="store_true", help="say what would go, and change nothing")
     return parser.parse_args(argv)
 

@@ -40,10 +40,15 @@ def outputs(cloudformation, stack: str, *names: str) -> dict[str, str]:
     return {name: found[name] for name in names}
 
 
+def add_stack_argument(options) -> None:
+    """--stack, on a parser or on a group of its options (argparse's add_argument_group and the like)."""
+    options.add_argument("--stack", default=DEFAULT_STACK, help=f"the deployed stack (default: {DEFAULT_STACK})")
+
+
 def add_function_arguments(parser: argparse.ArgumentParser) -> None:
     """--stack, or --function-name in its place: how a command names the edge function."""
     named = parser.add_mutually_exclusive_group()
-    named.add_argument("--stack", default=DEFAULT_STACK, help=f"the deployed stack (default: {DEFAULT_STACK})")
+    add_stack_argument(named)
     named.add_argument("--function-name", help="the edge function's name, in place of looking it up in the stack")
 
 
