@@ -43,6 +43,7 @@ from PIL import Image
 from edge import config as edge_config
 from edge.errors import Misconfigured
 from edge.handler import handler as edge_handler
+from edge.image.model import DECODE_ERRORS
 from local import runtime, s3, samples, template
 from local.cache import ResponseCache
 from local.gallery import Gallery
@@ -549,12 +550,14 @@ def prepare_buckets(client, args: argparse.Namespace, embedded: bool) -> dict[st
 
 def images(originals: dict[str, bytes]) -> list[str]:
     """The keys of the originals Pillow recognises from their first bytes: a file is uploaded by its name's
-    extension, and an example URL on a text file named .jpg would only show a 415."""
+    extension, and an example URL on a text file named .jpg would only show a 415. A file Pillow takes for an
+    image but cannot open (a PNG whose header says it is shorter than it is: ValueError) is left out too,
+    rather than stop the demo."""
     recognised = []
     for key, body in originals.items():
         try:
             Image.open(io.BytesIO(body)).close()
-        except OSError:  # UnidentifiedImageError
+        except DECODE_ERRORS:  # UnidentifiedImageError among them, an OSError
             continue
         recognised.append(key)
     return recognised

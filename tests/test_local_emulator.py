@@ -1057,7 +1057,11 @@ def test_your_originals_come_first_and_win_over_a_sample_of_the_same_key(client,
 
 
 def test_the_examples_skip_an_original_whose_bytes_are_not_an_image():
-    originals = {"fake.jpg": b"not a picture", "tiny.png": encoded(Image.new("L", (1, 1)), "PNG"),
+    """Nor one that Pillow takes for an image and fails to open: a PNG whose IHDR says it is 5 bytes, not 13,
+    raises ValueError."""
+    tiny = encoded(Image.new("L", (1, 1)), "PNG")
+    short_header = tiny[:8] + (5).to_bytes(4, "big") + tiny[12:]
+    originals = {"fake.jpg": b"not a picture", "tiny.png": tiny, "short-header.png": short_header,
                  "photo.jpg": encoded(Image.new("RGB", (8, 8)), "JPEG")}
     assert cdn.images(originals) == ["tiny.png", "photo.jpg"]
 
