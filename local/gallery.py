@@ -100,7 +100,8 @@ class Gallery:
         )
 
     def _listing(self) -> list[tuple[str, str]]:
-        """(key, ETag) of the bucket's images, the samples first in their own order."""
+        """(key, ETag) of the bucket's objects, the samples first in their own order; _original leaves out what
+        the function refuses to render (a text file among them)."""
         listing = self._s3.list_objects_v2(Bucket=self._bucket, MaxKeys=1000).get("Contents", [])
         order = {key: index for index, key in enumerate(self._notes)}
         items = [(item["Key"], item["ETag"]) for item in listing]
