@@ -666,7 +666,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.endpoint_url:
         serve(args, args.endpoint_url, embedded=False)
         return
-    with s3.EmbeddedS3(args.s3_port) as endpoint_url:
+    with contextlib.ExitStack() as running:
+        try:
+            endpoint_url = running.enter_context(s3.EmbeddedS3(args.s3_port))
+        except OSError as error:
+            reason = os.strerror(error.errno)  # its strerror names the address again
+            sys.exit(f"error: cannot serve the embedded S3 on {s3.LOOPBACK}:{args.s3_port}: {reason}; "
+                     "choose another port with --s3-port, or 0 for any free one")
         serve(args, endpoint_url, embedded=True)
 
 

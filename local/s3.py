@@ -9,6 +9,8 @@ import logging
 import mimetypes
 import os
 import re
+import socket
+import threading
 from pathlib import Path
 
 import boto3
@@ -22,22 +24,36 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", "
 
 
 class EmbeddedS3:
-    """moto's S3 server in a thread of this process, on loopback: `with EmbeddedS3() as endpoint_url:`."""
+    """moto's S3 server in a thread of this process, on loopback: `with EmbeddedS3() as endpoint_url:`; OSError
+    where its port cannot be bound."""
 
     def __init__(self, port: int = 0):
-        from moto.server import ThreadedMotoServer  # moto is a dev dependency: import it only when used
+        self._port = port
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> str:
+        # moto is a dev dependency: imported only when used. This is what moto's ThreadedMotoServer runs, but
+        # bound here: werkzeug prints and exits where it cannot bind, which ends that server's thread alone,
+        # and its start() then waits for it forever.
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
 
         # Werkzeug logs every request at INFO; the emulator logs the ones that matter.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
-
-    def __enter__(self) -> str:
-        self._server.start()
-        host, port = self._server.get_host_and_port()
+        with socket.create_server((LOOPBACK, self._port)) as listening:  # werkzeug serves a duplicate of it
+            self._server = make_server(LOOPBACK, listening.getsockname()[1],
+                                       DomainDispatcherApplication(create_backend_app), threaded=True,
+                                       request_handler=MotoRequestHandler, fd=listening.fileno())
+        self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-s3", daemon=True)
+        self._thread.start()
+        host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
     def __exit__(self, *exc_info) -> None:
-        self._server.stop()
+        self._server.shutdown()
+        self._thread.join()
+        self._server.server_close()
 
 
 def boto3_environment(endpoint_url: str | None, region: str, dummy_credentials: bool) -> dict[str, str | None]:

@@ -1281,3 +1281,24 @@ def test_a_busy_port_is_a_one_line_error(client, endpoint_url):
             cdn.serve(args, endpoint_url, embedded=False)
     assert str(exit_.value).startswith(f"error: cannot serve on {s3.LOOPBACK}:{port}: ")
     assert "--port" in str(exit_.value)
+
+
+def test_a_busy_embedded_s3_port_is_a_one_line_error():
+    """Not a hang: werkzeug, left to bind it, exits where it cannot, which in a server thread ends that thread
+    alone (moto's ThreadedMotoServer then waited for it forever)."""
+    exits = []
+
+    def demo() -> None:
+        with pytest.raises(SystemExit) as exit_:
+            cdn.main(["--port", "0", "--s3-port", str(port)])
+        exits.append(str(exit_.value))
+
+    with socket.socket() as taken:
+        taken.bind((s3.LOOPBACK, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        running = threading.Thread(target=demo, daemon=True)
+        running.start()
+        running.join(timeout=30)
+    assert exits == [f"error: cannot serve the embedded S3 on {s3.LOOPBACK}:{port}: Address already in use; "
+                     "choose another port with --s3-port, or 0 for any free one"]
