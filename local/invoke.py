@@ -183,7 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     invocation, log, stored = run(event, event_buckets(decoded.origin), asked_originals(decoded.request.uri))
     lines = report(args.event, event, invocation, log, stored)
     if args.out is not None:
-        lines.append(write_body(invocation, args.out))
+        try:
+            lines.append(write_body(invocation, args.out))
+        except OSError as error:  # a folder, or one it may not write in: the report is printed all the same
+            print("\n".join(lines))
+            parser.exit(1, f"error: cannot write the body to {args.out}: {error.strerror}\n")
     print("\n".join(lines))
     return 0 if invocation.cloudfront_error is None else 1
 

@@ -168,6 +168,15 @@ def test_out_writes_nothing_for_a_response_without_a_body(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_out_naming_a_folder_is_a_one_line_error_after_the_report(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        invoke.main([str(EVENTS / "miss-404-resize.json"), "--out", str(tmp_path)])
+    assert exit_.value.code == 1
+    printed = capsys.readouterr()
+    assert "status:   200 OK" in printed.out and "rules:    pass" in printed.out
+    assert printed.err == f"error: cannot write the body to {tmp_path}: Is a directory\n"
+
+
 def test_out_makes_the_folders_it_names(tmp_path):
     out = tmp_path / "new" / "folder" / "cat.jpg"
     assert invoke.main([str(EVENTS / "miss-404-resize.json"), "--out", str(out)]) == 0
