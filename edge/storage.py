@@ -128,7 +128,8 @@ class Storage:
         body = response["Body"]
         try:
             encoding = response.get("ContentEncoding", "").strip().lower()
-            if encoding not in _PLAIN_ENCODINGS:
+            # HTTP's list of the codings applied in turn: "gzip, aws-chunked" is compressed all the same.
+            if not {coding.strip() for coding in encoding.split(",")} <= _PLAIN_ENCODINGS:
                 # S3 sends the stored bytes as they are, for the viewer to decompress: these are not an image.
                 raise UnsupportedMedia(f"original stored with Content-Encoding {encoding!r}")
             length = response.get("ContentLength", 0)

@@ -608,7 +608,9 @@ def test_a_failed_read_of_the_original(run, put_original, cat_jpeg, monkeypatch,
     assert record["detail"]  # what AWS said is in the log
 
 
-@pytest.mark.parametrize(("encoding", "status"), [("gzip", "415"), ("br", "415"), ("identity", "200")])
+@pytest.mark.parametrize(("encoding", "status"), [
+    ("gzip", "415"), ("br", "415"), ("identity", "200"), ("gzip, identity", "415"), ("identity, aws-chunked", "200"),
+])
 def test_an_original_stored_compressed_is_refused_before_its_body_is_read(run, s3, cat_jpeg, encoding, status):
     """S3 sends such bytes as stored, for a browser to decompress; the log says why they are no image."""
     body = gzip.compress(cat_jpeg) if encoding == "gzip" else cat_jpeg
@@ -621,7 +623,7 @@ def test_an_original_stored_compressed_is_refused_before_its_body_is_read(run, s
     assert record["detail"] == f"original stored with Content-Encoding {encoding!r}" and "bytes_in" not in record
 
 
-@pytest.mark.parametrize("encoding", ["aws-chunked", "AWS-CHUNKED", " Identity "])
+@pytest.mark.parametrize("encoding", ["aws-chunked", "AWS-CHUNKED", " Identity ", "identity,aws-chunked", ","])
 def test_an_original_whose_encoding_is_only_how_it_was_sent_is_rendered(run, put_original, cat_jpeg, monkeypatch,
                                                                         encoding):
     """aws-chunked is the upload's framing, identity no encoding at all: the bytes are the image."""
