@@ -7,10 +7,10 @@ past the logical screen, which Pillow answers by growing the canvas only when it
 seeks to that frame, long after the size from the header was checked (an 85-byte
 GIF with a 10x10 screen then makes it allocate 20000x20000). This walk follows
 the same blocks as Pillow's (refusing the few extensions that Pillow reads past
-their end), stops one frame past the limit, and reports the canvas that every
-frame together needs, and what each frame says of itself. Pillow composites the
-frames otherwise than browsers do, so edge/image/frames.py composites them itself, from
-each frame decoded alone (`standalone`).
+their end), stops one frame past the limit, and reports the area the frames need
+(Layout.size), and what each frame says of itself. Pillow composites the frames
+otherwise than browsers do, so edge/image/frames.py composites them itself, from
+each frame decoded alone (`standalone`), and Pillow never seeks past the first.
 """
 
 import re
@@ -54,7 +54,10 @@ class Frame:
 
 @dataclass(frozen=True)
 class Layout:
-    size: tuple[int, int]  # the logical screen, grown as Pillow grows it to each counted frame that has pixels
+    # What the limits weigh: the logical screen, grown to the first frame's extent, as Pillow grows it when it opens
+    # the file; and to the size of each later frame that has pixels, which is decoded alone (standalone) and drawn
+    # clipped to the screen, so that where it lies costs nothing.
+    size: tuple[int, int]
     images: tuple[Frame, ...]  # the frames found, in order, counting stopped at max_frames + 1
     palette: bytes | None  # the global colour table
     # The count of repeats in the last loop block, wherever it is, as Chromium 156 reads it (Pillow reads one
@@ -105,8 +108,10 @@ def scan(data: bytes, max_frames: int) -> Layout:
             if pos + 11 > len(data):
                 raise MalformedGif(f"truncated in the descriptor of frame {len(images) + 1}")
             left, top, frame_w, frame_h = struct.unpack_from("<HHHH", data, pos + 1)
-            if (frame_w and frame_h) or not images:  # an empty later frame draws nothing, and is never decoded
+            if not images:
                 width, height = max(width, left + frame_w), max(height, top + frame_h)
+            elif frame_w and frame_h:  # an empty later frame draws nothing, and is never decoded
+                width, height = max(width, frame_w), max(height, frame_h)
             flags = data[pos + 9]
             palette = data[pos + 10:pos + 10 + _palette_size(flags)] if flags & 0x80 else None
             start = pos + 10 + _palette_size(flags)  # after the descriptor and its local palette

@@ -819,11 +819,13 @@ def frames_as_letters(data: bytes, width: int) -> list[str]:
      ["RB", "YB"]),
     ([((2, 1), (0, 0), [0, 1], 1, None), ((0, 0), (60000, 60000), [], 1, None), ((1, 1), (1, 0), [3], 1, None)],
      ["RB", "RY"]),
+    ([((2, 1), (0, 0), [0, 1], 1, None), ((1, 1), (60000, 60000), [2], 1, None), ((1, 1), (1, 0), [3], 1, None)],
+     ["RB", "RY"]),  # shows as the first, with which it is merged
 ], ids=["smaller-first-frame", "restore-to-background-without-transparency", "unspecified-after-restore",
         "restore-to-previous-on-the-first-frame", "reserved-5-keeps", "later-frame-past-the-screen",
         "transparency-on-the-empty-screen", "whole-frame-restored-to-previous", "still-smaller-than-its-screen",
         "empty-later-frame", "empty-first-frame", "first-frame-of-no-height", "empty-frame-cleared",
-        "empty-frame-far-off-the-screen"])
+        "empty-frame-far-off-the-screen", "frame-far-off-the-screen"])
 def test_gif_frames_are_composited_as_chromium_composites_them(frames, shown):
     """Chromium 156's frames (a reviewer's reproductions, on a 2x1 screen, palette R, B, G, Y, background G).
     Pillow showed the first six otherwise: R behind the smaller first frame; the background colour (G) where
@@ -932,7 +934,7 @@ def test_frames_over_the_cap_are_413():
 
 @pytest.mark.parametrize("spec", ["640x", "640x,jpeg"])
 def test_a_gif_whose_later_frame_grows_the_canvas_over_the_limit_is_413(spec):
-    """Also when only its first frame would be rendered: Pillow decodes that frame on the grown canvas."""
+    """Also when only its first frame would be rendered: the limits weigh every frame the walk counts."""
     with pytest.raises(SourceTooLarge, match="20000x20000"):
         rendered(bombs.gif_growing((10, 10), (20_000, 20_000)), spec)
 

@@ -91,10 +91,11 @@ def test_a_tiffs_upright_size_is_the_same_as_pillow_opens_it_and_as_open_source_
         assert oriented_size(opened, data) == oriented_size(source.image, data) == (80, 40)
 
 
-def test_a_gifs_canvas_is_grown_by_every_frame_not_only_by_the_first_pillow_opens():
-    """Pillow opens a GIF at its first frame's canvas and grows it only as it seeks on (edge/gif.py walks them all)."""
+def test_a_gifs_canvas_is_weighed_with_every_frame_not_only_the_first_pillow_opens():
+    """Pillow opens a GIF at its first frame's canvas; a later frame, decoded alone, weighs its own 5x6 pixels
+    (edge/gif.py walks them all), not the 8x8 its place on the screen reaches."""
     source = open_source(gif_frames((4, 4), [(0, 0, 1, 1), (3, 2, 5, 6)]), LIMITS)
-    assert (source.image.size, source.canvas, source.frames) == ((4, 4), (8, 8), 2)
+    assert (source.image.size, source.canvas, source.frames) == ((4, 4), (5, 6), 2)
 
 
 # No browser turns a WebP by its Exif, which follows the image data (CSS Images 3 has such metadata ignored).
