@@ -33,7 +33,7 @@ ARENAS = 2
 
 def keep_freed_memory(libc: ctypes.CDLL | None = None) -> bool:
     """Set the policy; False where the C library has no mallopt (macOS) or refuses a setting
-    (a 32-bit glibc refuses the threshold, and then nothing is changed)."""
+    (a 32-bit glibc refuses the mmap threshold, the first one set, and then nothing is changed)."""
     mallopt = getattr(libc or ctypes.CDLL(None), "mallopt", None)
     if mallopt is None:
         return False
