@@ -170,11 +170,35 @@ def test_grey_with_alpha_whose_cicp_says_linear_into_avif_states_srgb_codes_for_
     assert avif.colour_codes(result.body) == (1, 13)
 
 
-def test_an_animated_display_p3_avif_keeps_its_profile_on_every_frame():
-    _, image = rendered(avif_coded_as(12, 13, frames=3, duration=100), "32x,webp")
+def test_an_animated_display_p3_avif_keeps_its_profile_on_every_frame_of_an_animated_avif():
+    _, image = rendered(avif_coded_as(12, 13, frames=3, duration=100), "32x,avif")
     assert getattr(image, "n_frames", 1) == 3
     assert ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"])).profile.profile_description == (
         "Display P3, sRGB curve")
+
+
+def test_an_animated_display_p3_avif_into_an_animated_webp_is_converted_to_srgb():
+    """Chromium 156 applies no profile to an animated WebP (by hand: the colours came out 35 levels off), where it
+    applies a still one's: the pixels are converted, on every frame, and no profile is written."""
+    _, image = rendered(avif_coded_as(12, 13, frames=3, duration=100), "32x,webp")
+    assert getattr(image, "n_frames", 1) == 3 and "icc_profile" not in image.info
+    for index in range(3):
+        image.seek(index)
+        colour = image.convert("RGB").getpixel((4, 4))
+        assert max_difference(colour, P3_COLOUR_IN_SRGB) <= LOSSY_EPSILON["webp"] + AVIF_SOURCE_EPSILON
+
+
+@pytest.mark.parametrize("target", ["png", "webp"])
+def test_an_animated_webps_profile_is_not_applied_as_chromium_applies_none(target):
+    """Chromium 156 shows an animated WebP's numbers as sRGB's, whatever its profile says (by hand), where it
+    applies a still one's."""
+    frames = [marked(Image.new("RGB", (64, 64), P3_COLOUR), index) for index in range(2)]
+    source = encoded(frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=100, lossless=True,
+                     icc_profile=icc.profile(12, 13))
+    _, image = rendered(source, f"64x,{target}")
+    assert getattr(image, "n_frames", 1) == 2 and "icc_profile" not in image.info
+    epsilon = LOSSY_EPSILON[target]  # an animation becomes lossy WebP
+    assert max_difference(image.convert("RGB").getpixel((4, 4)), P3_COLOUR) <= epsilon
 
 
 @pytest.mark.parametrize(("codes", "why"), [((1, 13), "sRGB"), ((2, 2), "unspecified"), ((9, 9), "a log curve")])

@@ -8,7 +8,7 @@ from PIL import Image, ImageCms
 
 from edge import avif, icc, png
 from edge.errors import SourceTooLarge
-from edge.image.model import JPEG_FORMATS, WORKING_ALPHA_MODES, Source, is_grey
+from edge.image.model import JPEG_FORMATS, WORKING_ALPHA_MODES, Source, is_animated, is_grey
 
 # The formats that may give their colour by code points, and the module that reads them.
 CODE_POINT_READERS = {"AVIF": avif, "PNG": png}
@@ -126,8 +126,11 @@ def profile_to_srgb(image: Image.Image, icc_profile: bytes) -> Image.Image:
 def embedded_profile(source: Source) -> bytes | None:
     """The source's own ICC profile, where browsers would use it (icc.usable): a JPEG's put together from its
     segments as Chromium puts it (Source.jpeg_icc_profile), which Pillow reads otherwise. Another is dropped,
-    and the pixels taken as sRGB's, as browsers show them."""
+    and the pixels taken as sRGB's, as browsers show them; so is an animated WebP's, which Chromium 156 does not
+    apply (by hand), where it applies a still one's."""
     image = source.image
+    if image.format == "WEBP" and is_animated(image):
+        return None
     profile = source.jpeg_icc_profile if image.format in JPEG_FORMATS else image.info.get("icc_profile")
     if not isinstance(profile, bytes):  # a TIFF's tag may hold a number, which Pillow passes on
         return None

@@ -52,6 +52,7 @@ def source_frames(
             target=target,
             orientation=orientation,
             original=original if count == 1 else None,
+            animated=count > 1,
             icc_profile=icc_profile,
             duration=whole_ms(duration, source.format),
             placement=None if shown == image.size else Placement((0, 0, *shown), (1.0, 1.0)),

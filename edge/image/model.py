@@ -131,6 +131,7 @@ class Frame:
     duration: int
     orientation: int = 1  # EXIF's, 1-8; 1: upright as stored
     original: bytes | None = None  # the encoded still picture, for a decoder that reads it itself (libwebp)
+    animated: bool = False  # one of an animation's frames
     region: Region | None = None  # what of `image` to scale; set by the crop step
     placement: "Placement | None" = None  # None: `image` is the source, pixel for pixel
 

@@ -210,7 +210,8 @@ def in_strips(image: Image.Image, to_grey: Callable[[Image.Image], Image.Image])
 
 def to_srgb_where_the_profile_cannot_go(frame: Frame) -> Frame:
     """Convert the pixels to sRGB, so that the colours survive, where the output cannot carry
-    the profile: GIF carries none, a grey profile would sit on RGB in WebP, which has no grey,
+    the profile: GIF carries none, an animated WebP's Chromium 156 does not apply (by hand: a Display P3
+    one left the colours 35 levels off), a grey profile would sit on RGB in WebP, which has no grey,
     and in AVIF with alpha, which Pillow writes as RGBA, and an RGB profile on grey pixels, which
     Chromium applies but PNG forbids (libpng, and so Firefox, drops it)."""
     profile = frame.icc_profile
@@ -218,7 +219,8 @@ def to_srgb_where_the_profile_cannot_go(frame: Frame) -> Frame:
         return frame
     grey_on_rgb = (frame.target, frame.image.mode) in (("webp", "L"), ("webp", "LA"), ("avif", "LA"))
     rgb_on_grey = frame.image.mode in ("L", "LA") and icc.data_colour_space(profile) == icc.RGB
-    if frame.target in ICC_OUTPUTS and not grey_on_rgb and not rgb_on_grey:
+    animated_webp = frame.target == "webp" and frame.animated
+    if frame.target in ICC_OUTPUTS and not grey_on_rgb and not rgb_on_grey and not animated_webp:
         return frame
     return replace(frame, image=profile_to_srgb(frame.image, profile), icc_profile=None)
 
