@@ -201,6 +201,18 @@ def test_an_animated_webps_profile_is_not_applied_as_chromium_applies_none(targe
     assert max_difference(image.convert("RGB").getpixel((4, 4)), P3_COLOUR) <= epsilon
 
 
+@pytest.mark.parametrize("transfer", [1, 6, 14, 15])
+@pytest.mark.parametrize(("primaries", "shown"), [(1, P3_COLOUR), (12, P3_COLOUR_IN_SRGB)], ids=["bt709", "p3"])
+def test_an_avifs_bt709_family_transfer_is_shown_as_the_srgb_curve_as_chromium_shows_it(transfer, primaries, shown):
+    """Chromium 156 shows the AVIFs of codes 1, 6 and 14 as those of 13, to the level (by hand), not through BT.709's
+    camera curve's inverse: BT.709 primaries come out as the numbers stored, P3's converted as for sRGB's curve."""
+    _, image = rendered(avif_coded_as(primaries, transfer), "32x,png")
+    profiled = "icc_profile" in image.info
+    assert profiled is (primaries != 1)
+    colour = converted_through_its_profile(image) if profiled else image.convert("RGB").getpixel((16, 16))
+    assert max_difference(colour, shown) <= AVIF_SOURCE_EPSILON + 1
+
+
 @pytest.mark.parametrize(("codes", "why"), [((1, 13), "sRGB"), ((2, 2), "unspecified"), ((9, 9), "a log curve")])
 def test_an_avif_whose_codes_make_no_profile_comes_out_without_one(codes, why):
     _, image = rendered(avif_coded_as(*codes), "32x,jpeg")

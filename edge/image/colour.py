@@ -26,6 +26,10 @@ def colour_codes(source: Image.Image, original: bytes) -> tuple[int, int] | None
     if reader is None or (reader is avif and source.info.get("icc_profile")):
         return None
     codes = reader.colour_codes(original)
+    if reader is avif and codes is not None and codes[1] in icc.BT709_FAMILY:
+        # Chromium 156 shows an AVIF's BT.709-family transfer as the sRGB curve, to the level (by hand: (200, 120,
+        # 80) under BT.709's camera curve's inverse came out (206, 133, 95)), where a PNG's it reads otherwise.
+        return codes[0], icc.SRGB_TRANSFER
     # A PNG's codes replace its profile only when they say what its numbers mean: unknown or unspecified
     # ones would drop a profile that does.
     if reader is png and codes is not None and not icc.known(*codes):
