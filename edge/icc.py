@@ -115,8 +115,8 @@ def rolled_off(nits: float, peak: float = HDR_PEAK_NITS) -> float:
 
 # H.273's transfer characteristics: name, then ICC parametric curve 0 (g) or 3 (g, a, b, c, d), or, for
 # HDR, a function from signal to nits, whose SDR rendering is sampled.
-# The BT.709 family decodes by its camera curve's inverse, as libavif's own conversions to light do (an AVIF's
-# Chromium 156 shows as sRGB's: edge/image/colour.py).
+# The BT.709 family decodes by its camera curve's inverse, as libavif's own conversions to light do; Chromium 156
+# reads it otherwise, an AVIF's as sRGB's curve and a PNG's as a power of 2.4 (edge/image/colour.py).
 BT709_FAMILY = frozenset({1, 6, 14, 15})
 Curve = tuple[float, ...] | Callable[[float], float]
 BT709_CURVE = _inverse_oetf(1 / 0.45, 1.099296826809442, 0.018053968510807, 4.5)

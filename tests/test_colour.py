@@ -213,6 +213,25 @@ def test_an_avifs_bt709_family_transfer_is_shown_as_the_srgb_curve_as_chromium_s
     assert max_difference(colour, shown) <= AVIF_SOURCE_EPSILON + 1
 
 
+@pytest.mark.parametrize(("mode", "stored", "codes", "shown"), [
+    ("RGB", (200, 120, 80), (1, 1), (197, 113, 70)),
+    ("RGB", (136, 210, 23), (9, 1), (0, 216, 0)),
+    ("RGB", (200, 120, 80), (12, 6), (210, 107, 59)),
+    ("RGB", (136, 210, 23), (1, 14), (129, 208, 10)),
+    ("L", 128, (1, 15), (121, 121, 121)),
+], ids=["bt709", "bt2020", "p3-bt601", "bt709-bt2020-curve", "grey"])
+def test_a_pngs_bt709_family_transfer_is_a_power_of_2_4_as_chromium_reads_it(mode, stored, codes, shown):
+    """Chromium 156's levels for these cICP chunks (by hand, 2026-12-02). Read through BT.709's camera curve's
+    inverse, as before, BT.2020's green (136, 210, 23) came out (83, 222, 0), not (0, 216, 0)."""
+    source = png_with_chunks_after_ihdr(encoded(Image.new(mode, (32, 32), stored), "PNG"),
+                                        (b"cICP", bytes([*codes, 0, 1])))
+    _, image = rendered(source, "32x,png")
+    assert image.mode == mode
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
+    in_srgb = ImageCms.profileToProfile(image, profile, ImageCms.createProfile("sRGB"), outputMode="RGB")
+    assert max_difference(in_srgb.getpixel((16, 16)), shown) <= 1
+
+
 @pytest.mark.parametrize(("codes", "why"), [((1, 13), "sRGB"), ((2, 2), "unspecified"), ((9, 9), "a log curve")])
 def test_an_avif_whose_codes_make_no_profile_comes_out_without_one(codes, why):
     _, image = rendered(avif_coded_as(*codes), "32x,jpeg")

@@ -16,6 +16,7 @@ MOST_KEPT_PROFILE_BYTES = 1024 * 1024  # a display or camera profile takes a few
 # A profile LittleCMS cannot read (OSError) or use (ImageCms wraps the rest, ValueError included, in PyCMSError).
 BROKEN_PROFILE_ERRORS = (ImageCms.PyCMSError, OSError)
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+PNG_BT709_GAMMA = 2.4
 
 
 def colour_codes(source: Image.Image, original: bytes) -> tuple[int, int] | None:
@@ -48,6 +49,9 @@ def colour_profile(source: Source, codes: tuple[int, int] | None, target: str, o
     primaries, transfer = codes
     if target == "avif" and transfer in icc.HDR_TRANSFERS:
         return None
+    if image.format == "PNG" and transfer in icc.BT709_FAMILY:
+        # As Chromium 156 reads a PNG's, a pure power of 2.4, to the level (a helper's measure and mine).
+        return icc.power_curve_profile(PNG_BT709_GAMMA, icc.PRIMARIES[primaries][1:], grey=is_grey(image.mode))
     brightest = CODE_POINT_READERS[image.format].brightest_nits(original)
     if is_grey(image.mode):
         return icc.grey_profile(transfer, brightest)
