@@ -54,6 +54,7 @@ UNSPECIFIED = 2  # either code: browsers take it as sRGB's
 SRGB_PRIMARIES, SRGB_TRANSFER = 1, 13
 PQ, HLG = 16, 18
 HDR_TRANSFERS = frozenset({PQ, HLG})
+BT709_FAMILY = frozenset({1, 6, 14, 15})  # BT.709's, BT.601's and BT.2020's camera curves
 
 # An SDR rendering of HDR: the display's white is HDR's reference white, 203 nits (BT.2408), and light
 # from a knee up to HDR's peak rolls off below it. The peak is a PQ picture's brightest pixel when it
@@ -115,21 +116,15 @@ def rolled_off(nits: float, peak: float = HDR_PEAK_NITS) -> float:
 
 # H.273's transfer characteristics: name, then ICC parametric curve 0 (g) or 3 (g, a, b, c, d), or, for
 # HDR, a function from signal to nits, whose SDR rendering is sampled.
-# The BT.709 family decodes by its camera curve's inverse, as libavif's own conversions to light do; Chromium 156
-# reads it otherwise, an AVIF's as sRGB's curve and a PNG's as a power of 2.4 (edge/image/colour.py).
-BT709_FAMILY = frozenset({1, 6, 14, 15})
+# Not the BT.709 family (BT709_FAMILY), which Chromium 156 reads by no one curve: an AVIF's as sRGB's, a PNG's as
+# a power of 2.4 (edge/image/colour.py), neither through its camera curve's inverse.
 Curve = tuple[float, ...] | Callable[[float], float]
-BT709_CURVE = _inverse_oetf(1 / 0.45, 1.099296826809442, 0.018053968510807, 4.5)
 TRANSFERS: dict[int, tuple[str, Curve]] = {
-    1: ("BT.709 curve", BT709_CURVE),
     4: ("gamma 2.2", (2.2,)),
     5: ("gamma 2.8", (2.8,)),
-    6: ("BT.601 curve", BT709_CURVE),
     7: ("SMPTE 240M curve", _inverse_oetf(1 / 0.45, 1.1115, 0.0228, 4.0)),
     8: ("linear", (1.0,)),
     13: ("sRGB curve", (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045)),
-    14: ("BT.2020 curve", BT709_CURVE),
-    15: ("BT.2020 curve", BT709_CURVE),
     PQ: ("PQ shown as SDR", pq_nits),
     HLG: ("HLG shown as SDR", hlg_nits),
 }
@@ -220,7 +215,7 @@ def data_colour_space(profile: bytes) -> bytes:
 
 def known(primaries: int, transfer: int) -> bool:
     """Whether both codes say what they mean here (sRGB's included; unspecified and reserved ones do not)."""
-    return primaries in PRIMARIES and transfer in TRANSFERS
+    return primaries in PRIMARIES and (transfer in TRANSFERS or transfer in BT709_FAMILY)
 
 
 def grey_profile(transfer: int, brightest_nits: int | None = None) -> bytes | None:

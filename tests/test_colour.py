@@ -298,7 +298,7 @@ def test_a_png_whose_cicp_says_display_p3_carries_its_profile(target):
 
 
 @pytest.mark.parametrize(("codes", "embedded", "kept"), [
-    ((12, 13), icc.profile(9, 14), "Display P3, sRGB curve"), ((1, 13), DISPLAY_P3, None)])
+    ((12, 13), icc.profile(9, 8), "Display P3, sRGB curve"), ((1, 13), DISPLAY_P3, None)])
 def test_a_pngs_cicp_wins_over_its_icc_profile(codes, embedded, kept):
     """PNG, third edition: cICP before iCCP; sRGB's codes leave no profile at all."""
     _, image = rendered(png_coded_as(*codes, icc_profile=embedded), "32x,jpeg")

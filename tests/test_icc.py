@@ -47,10 +47,9 @@ def camera_curve_decoded(level: int, alpha: float, linear_from: float, slope: fl
     return ((value + alpha - 1) / alpha) ** (1 / 0.45)
 
 
-BT709_CAMERA_CURVE = (1.099296826809442, 0.018053968510807, 4.5)
-# H.273's transfer characteristics by a camera curve: the BT.709 family, and SMPTE 240M's own.
-CAMERA_CURVES = {1: BT709_CAMERA_CURVE, 6: BT709_CAMERA_CURVE, 14: BT709_CAMERA_CURVE, 15: BT709_CAMERA_CURVE,
-                 7: (1.1115, 0.0228, 4.0)}
+# H.273's transfer characteristics by a camera curve that a profile states: SMPTE 240M's (the BT.709 family's
+# Chromium 156 reads as no camera curve: edge/image/colour.py).
+CAMERA_CURVES = {7: (1.1115, 0.0228, 4.0)}
 
 
 @pytest.mark.parametrize(("primaries", "transfer"), [(1, 13), (2, 2), (1, 2), (2, 13)])
@@ -78,7 +77,7 @@ def test_every_stated_profile_is_a_v4_rgb_display_profile_littlecms_reads(primar
 
 def test_its_description_names_the_primaries_and_the_curve():
     assert opened(icc.profile(12, 13)).profile.profile_description == "Display P3, sRGB curve"
-    assert opened(icc.profile(9, 14)).profile.profile_description == "BT.2020, BT.2020 curve"
+    assert opened(icc.profile(9, 8)).profile.profile_description == "BT.2020, linear"
     assert opened(icc.profile(9, 16)).profile.profile_description == "BT.2020, PQ shown as SDR"
 
 
@@ -95,7 +94,7 @@ def test_display_p3_has_apples_colorants():
 def test_bt709_primaries_have_srgbs_colorants():
     """The same primaries and white as sRGB: the colorants differ only by how D65 is rounded (sRGB's
     profiles take its XYZ, H.273 its chromaticity), under a ten-thousandth of a level's worth."""
-    assert colorants(icc.profile(1, 1)) == [
+    assert colorants(icc.profile(1, 8)) == [
         pytest.approx(column, abs=3e-4) for column in zip(*LINEAR_SRGB_TO_XYZ_D50)]
 
 
@@ -132,9 +131,9 @@ def chromaticity(colour) -> tuple[float, float]:
 @pytest.mark.parametrize("primaries", H273_PRIMARIES)
 def test_the_colorants_undone_by_the_adaptation_are_h273s_primaries_and_white(primaries):
     """ICC colorants are the primaries seen under D50; the chad tag's inverse takes them back."""
-    profile = opened(icc.profile(primaries, 1)).profile
+    profile = opened(icc.profile(primaries, 8)).profile
     adaptation = profile.chromatic_adaptation[0]
-    found = [chromaticity(solved(adaptation, colorant)) for colorant in colorants(icc.profile(primaries, 1))]
+    found = [chromaticity(solved(adaptation, colorant)) for colorant in colorants(icc.profile(primaries, 8))]
     found.append(chromaticity(solved(adaptation, profile.media_white_point[0])))
     assert found == [pytest.approx(xy, abs=2e-4) for xy in H273_PRIMARIES[primaries]]
 
@@ -220,7 +219,7 @@ def test_it_has_the_tags_icc_requires_of_an_rgb_matrix_display_profile_and_its_c
 
 
 @pytest.mark.parametrize(("primaries", "transfer", "known"), [
-    (1, 13, True), (12, 16, True), (9, 18, True), (22, 8, True),
+    (1, 13, True), (12, 16, True), (9, 18, True), (22, 8, True), (9, 1, True), (12, 15, True),  # BT709_FAMILY
     (2, 13, False), (1, 2, False),  # unspecified
     (3, 13, False), (1, 3, False), (0, 13, False), (1, 17, False),  # reserved, or not stated here
 ])
@@ -228,7 +227,7 @@ def test_codes_are_known_where_both_say_what_they_mean_here(primaries, transfer,
     assert icc.known(primaries, transfer) is known
 
 
-@pytest.mark.parametrize(("unspecified", "specified"), [((12, 2), (12, 13)), ((2, 1), (1, 1)), ((2, 4), (1, 4))])
+@pytest.mark.parametrize(("unspecified", "specified"), [((12, 2), (12, 13)), ((2, 8), (1, 8)), ((2, 4), (1, 4))])
 def test_an_unspecified_code_is_taken_as_srgbs(unspecified, specified):
     assert icc.profile(*unspecified) == icc.profile(*specified) is not None
 
