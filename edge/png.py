@@ -55,6 +55,11 @@ CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by IHDR colour type
 ANCILLARY_BIT = 0x20  # in a chunk type's first letter: lower case, a chunk a decoder may skip
 CRITICAL_CHUNKS = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND"})  # those it may not, all PNG has
 GREY, RGB, PALETTE = 0, 2, 3  # IHDR colour types; a palette image's PLTE must come before its pixels
+# Ancillary chunks too short for what Pillow reads of them, which then refuses the whole file, where Chromium 156
+# shows the picture as if they were not there (by hand): the fewest bytes each needs, a tRNS by colour type.
+SHORTEST_CHUNKS = {b"sRGB": 1, b"gAMA": 4, b"cHRM": 32, b"pHYs": 9}
+SHORTEST_TRANSPARENCY = {GREY: 2, RGB: 6}
+KEYWORD_LIMIT = 80  # the longest keyword before its NUL that Chromium 156 reads (by hand; PNG allows 79)
 IHDR = struct.Struct(">IIBBBBB")  # width, height, depth, colour type, compression, filtering, interlace
 HEADER_CHUNK = struct.pack(">I4s", IHDR.size, b"IHDR")  # a whole IHDR's length and type
 CICP = struct.Struct(">BBBB")  # primaries, transfer characteristics, matrix (0: RGB, PNG's only), full range flag
@@ -108,7 +113,8 @@ class TooManyChunks(ValueError):
 def without_chunks_browsers_skip(data: bytes) -> bytes:
     """A PNG as browsers read it: without the ancillary chunks before IDAT whose CRC is wrong, which libpng and
     Chromium 156 (by Skia's Rust codec) drop as if they were not there (a broken eXIf turns nothing, a broken
-    tRNS leaves the picture opaque, a broken acTL or fcTL is not there), where Pillow refuses the whole file; and
+    tRNS leaves the picture opaque, a broken acTL or fcTL is not there), where Pillow refuses the whole file;
+    without those that Chromium 156 ignores and Pillow refuses the file for or reads (_ignored_by_chromium); and
     without the acTL chunks there that Chromium 156 skips (a helper's measure): one it cannot use (_usable_actl)
     or any after the first it uses, where Pillow showed the IDAT image for a second acTL. Critical chunks are
     left as they are (with a wrong CRC, Pillow and browsers both refuse them), and so is frame data, which
@@ -117,13 +123,15 @@ def without_chunks_browsers_skip(data: bytes) -> bytes:
     (Dropping a chunk before IHDR would have let a file through that Chromium 156 refuses.)"""
     if not data.startswith(SIGNATURE) or _picture(data) is None:
         return data
+    colour_type = IHDR.unpack_from(data, FIRST_CHUNK + 8)[3]
     dropped, animation_control = [], False
     # No further than layout() walks before it refuses the file: Python takes about 1.4 us a chunk here.
     for position, length, kind in itertools.islice(_chunks(data), MAX_CHUNKS + 1):
         end = position + 8 + length
         if kind == b"IDAT" or end + 4 > len(data):
             break
-        if kind[0] & ANCILLARY_BIT and kind != b"fdAT" and _crc_wrong(data, position, length):
+        if kind[0] & ANCILLARY_BIT and kind != b"fdAT" and (
+                _crc_wrong(data, position, length) or _ignored_by_chromium(data, position, length, colour_type)):
             dropped.append((position, end + 4))
         elif kind == b"acTL":
             used = not animation_control and _usable_actl(data, position, length)
@@ -131,6 +139,26 @@ def without_chunks_browsers_skip(data: bytes) -> bytes:
                 dropped.append((position, end + 4))
             animation_control = animation_control or used
     return _without(data, dropped)
+
+
+def _ignored_by_chromium(data: bytes, position: int, length: int, colour_type: int) -> bool:
+    """Whether Chromium 156 ignores this ancillary chunk, which Pillow refuses the file for or reads (by hand,
+    each shown as the picture alone): one shorter than SHORTEST_CHUNKS, a tRNS shorter than one sample of each
+    channel, an iCCP or zTXt whose keyword does not end within KEYWORD_LIMIT bytes or whose compression method is
+    not zlib's (0), and an iCCP of no keyword (a helper's measure). Pillow refuses the first ones; the profiles of
+    the last two and of a keyword of 81 bytes or more it applied."""
+    kind = data[position + 4:position + 8]
+    if kind in SHORTEST_CHUNKS:
+        return length < SHORTEST_CHUNKS[kind]
+    if kind == b"tRNS":
+        return length < SHORTEST_TRANSPARENCY.get(colour_type, 0)
+    if kind not in (b"iCCP", b"zTXt"):
+        return False
+    start = position + 8
+    keyword_end = data.find(b"\0", start, start + min(length, KEYWORD_LIMIT + 1))
+    if keyword_end < 0 or keyword_end + 1 >= start + length or data[keyword_end + 1] != 0:
+        return True
+    return kind == b"iCCP" and keyword_end == start
 
 
 def _usable_actl(data: bytes, position: int, length: int) -> bool:

@@ -928,6 +928,45 @@ def test_an_ancillary_chunk_with_a_wrong_crc_is_dropped_as_browsers_drop_it(data
     assert rendered_pixels(data) == rendered_pixels(as_if)
 
 
+# As Chromium 156 shows each (by hand, an <img> drawn on a canvas): as if the chunk were not there. Pillow refuses
+# every one of these files but two, whose profiles it applied: of a keyword of 81 bytes, and of none.
+@pytest.mark.parametrize(("data", "as_if"), [
+    (chunks_before_idat(SIDEWAYS, png_chunk(b"sRGB", b"")), SIDEWAYS),
+    (chunks_before_idat(SIDEWAYS, png_chunk(b"gAMA", b"\0\1")), SIDEWAYS),
+    (chunks_before_idat(SIDEWAYS, png_chunk(b"cHRM", SRGB_CHRM[:28])), SIDEWAYS),
+    (chunks_before_idat(SIDEWAYS, png_chunk(b"pHYs", b"\0\1")), SIDEWAYS),
+    (chunks_before_idat(SIDEWAYS, png_chunk(b"tRNS", b"\0" * 5)), SIDEWAYS),
+    (chunks_before_idat(BLACK_AND_GREY, png_chunk(b"tRNS", b"\0")), BLACK_AND_GREY),
+    (chunks_before_idat(SIDEWAYS, png_chunk(b"iCCP", b"p3")), SIDEWAYS),
+    (chunks_before_idat(SIDEWAYS, png_chunk(b"iCCP", b"p3\0\1" + zlib.compress(DISPLAY_P3))), SIDEWAYS),
+    (chunks_before_idat(SIDEWAYS, png_chunk(b"iCCP", b"p" * 81 + b"\0\0" + zlib.compress(DISPLAY_P3))), SIDEWAYS),
+    (chunks_before_idat(SIDEWAYS, png_chunk(b"zTXt", b"Title\0\1" + zlib.compress(b"a photo"))), SIDEWAYS),
+    (chunks_before_idat(SIDEWAYS, png_chunk(b"iCCP", b"\0\0" + zlib.compress(DISPLAY_P3))), SIDEWAYS),
+], ids=["srgb-empty", "gamma-short", "chrm-short", "phys-short", "rgb-transparency-short", "grey-transparency-short",
+        "profile-without-keyword-end", "profile-not-zlib", "profile-keyword-of-81", "ztxt-not-zlib",
+        "profile-of-no-keyword"])
+def test_an_ancillary_chunk_chromium_ignores_is_dropped_where_pillow_refuses_or_reads_it(data, as_if):
+    assert rendered_pixels(data) == rendered_pixels(as_if)
+
+
+@pytest.mark.parametrize("chunk", [
+    png_chunk(b"sRGB", b"\0"), png_chunk(b"gAMA", bytes(8)), png_chunk(b"cHRM", SRGB_CHRM + bytes(4)),
+    png_chunk(b"pHYs", bytes(12)), png_chunk(b"tRNS", bytes(6)), png_chunk(b"iCCP", b"p" * 80 + b"\0\0"),
+    png_chunk(b"zTXt", b"\0\0"), png_chunk(b"tIME", b"\0"),
+], ids=["srgb", "gamma-long", "chrm-long", "phys-long", "transparency", "keyword-of-80", "ztxt-of-no-keyword",
+        "time-short"])
+def test_an_ancillary_chunk_pillow_reads_is_kept(chunk):
+    data = chunks_before_idat(SIDEWAYS, chunk)
+    assert png.without_chunks_browsers_skip(data) is data
+
+
+def test_a_palettes_short_transparency_is_kept_as_pillow_reads_it():
+    """A palette image's tRNS holds one alpha for each of its first entries, as many as it likes."""
+    palette = encoded(Image.new("P", (4, 4)), "PNG")
+    data = chunks_before_idat(palette, png_chunk(b"tRNS", b"\0"))
+    assert png.without_chunks_browsers_skip(data) is data
+
+
 def test_only_the_broken_ancillary_chunks_before_the_pixels_are_dropped():
     good, bad = png_chunk(b"tEXt", b"a\0b"), broken(png_chunk(b"tEXt", b"c\0d"))
     after = png_chunk(b"tEXt", b"e\0f")
