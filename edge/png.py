@@ -114,7 +114,8 @@ def without_chunks_browsers_skip(data: bytes) -> bytes:
     """A PNG as browsers read it: without the ancillary chunks before IDAT whose CRC is wrong, which libpng and
     Chromium 156 (by Skia's Rust codec) drop as if they were not there (a broken eXIf turns nothing, a broken
     tRNS leaves the picture opaque, a broken acTL or fcTL is not there), where Pillow refuses the whole file;
-    without those that Chromium 156 ignores and Pillow refuses the file for or reads (_ignored_by_chromium); and
+    without those that Chromium 156 ignores and Pillow refuses the file for or reads (_ignored_by_chromium), and an
+    iCCP after the first, whose profile Pillow would apply where Chromium applies the first's; and
     without the acTL chunks there that Chromium 156 skips (a helper's measure): one it cannot use (_usable_actl)
     or any after the first it uses, where Pillow showed the IDAT image for a second acTL. Critical chunks are
     left as they are (with a wrong CRC, Pillow and browsers both refuse them), and so is frame data, which
@@ -124,7 +125,7 @@ def without_chunks_browsers_skip(data: bytes) -> bytes:
     if not data.startswith(SIGNATURE) or _picture(data) is None:
         return data
     colour_type = IHDR.unpack_from(data, FIRST_CHUNK + 8)[3]
-    dropped, animation_control = [], False
+    dropped, animation_control, profile = [], False, False
     # No further than layout() walks before it refuses the file: Python takes about 1.4 us a chunk here.
     for position, length, kind in itertools.islice(_chunks(data), MAX_CHUNKS + 1):
         end = position + 8 + length
@@ -138,6 +139,10 @@ def without_chunks_browsers_skip(data: bytes) -> bytes:
             if not used:
                 dropped.append((position, end + 4))
             animation_control = animation_control or used
+        elif kind == b"iCCP":  # Chromium 156 applies the first (by hand), Pillow the last
+            if profile:
+                dropped.append((position, end + 4))
+            profile = True
     return _without(data, dropped)
 
 

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from bombs import PNG_SIGNATURE, apng_with_frames, grey_png, png_chunk, png_ending_after_one_row
-from edge import png
+from edge import icc, png
 from edge.inflate import INPUT_SLICE, Stopped
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.image import Limits, check_pixels_in_head, render
@@ -965,6 +965,17 @@ def test_a_palettes_short_transparency_is_kept_as_pillow_reads_it():
     palette = encoded(Image.new("P", (4, 4)), "PNG")
     data = chunks_before_idat(palette, png_chunk(b"tRNS", b"\0"))
     assert png.without_chunks_browsers_skip(data) is data
+
+
+@pytest.mark.parametrize("first_broken", [False, True], ids=["whole", "first-broken"])
+def test_the_first_profile_is_applied_as_chromium_applies_it(first_broken):
+    """Chromium 156 shows a PNG of two iCCP chunks by the first (by hand: Display P3 then another, (200, 120, 80) as
+    (213, 115, 70)); Pillow read the last. One that is dropped is no first."""
+    display_p3, other = (png_chunk(b"iCCP", b"p\0\0" + zlib.compress(profile))
+                         for profile in (DISPLAY_P3, icc.profile(9, 8)))
+    dropped = [broken(other)] if first_broken else []
+    data = chunks_before_idat(SIDEWAYS, *dropped, display_p3, other)
+    assert rendered_pixels(data) == rendered_pixels(chunks_before_idat(SIDEWAYS, display_p3))
 
 
 def test_only_the_broken_ancillary_chunks_before_the_pixels_are_dropped():
