@@ -10,7 +10,7 @@ the same blocks as Pillow's (refusing the few extensions that Pillow reads past
 their end), stops one frame past the limit, and reports the area the frames need
 (Layout.size), and what each frame says of itself. Pillow composites the frames
 otherwise than browsers do, so edge/image/frames.py composites them itself, from
-each frame decoded alone (`standalone`), and Pillow never seeks past the first.
+each frame decoded alone (`standalone`), and Pillow never loads past the first.
 """
 
 import re

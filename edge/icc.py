@@ -214,7 +214,8 @@ def data_colour_space(profile: bytes) -> bytes:
 
 
 def known(primaries: int, transfer: int) -> bool:
-    """Whether both codes say what they mean here (sRGB's included; unspecified and reserved ones do not)."""
+    """Whether both codes say what they mean here (sRGB's included; unspecified and reserved ones do not). The
+    BT.709 family's transfers do, though profile() states none of them: edge/image/colour.py reads them first."""
     return primaries in PRIMARIES and (transfer in TRANSFERS or transfer in BT709_FAMILY)
 
 

@@ -28,8 +28,9 @@ Reading the reader waits on the executor, so it must never be read on one of its
 Colour: a PNG may say what its numbers mean by code points (a cICP chunk, PNG's third edition), before
 and over any profile, and how bright an HDR picture's brightest pixel is (cLLI). Pillow reads neither.
 Nor does it apply what gAMA and cHRM say (file_gamma), as browsers do where nothing says more. Where an
-ancillary chunk before the pixels has a wrong CRC, Pillow refuses the file, and browsers skip the chunk
-(without_chunks_browsers_skip).
+ancillary chunk before the pixels has a wrong CRC, or is one Chromium ignores (too short, not zlib-compressed),
+Pillow refuses the file, and browsers skip the chunk; of two iCCP chunks Pillow applies the last, Chromium the
+first (without_chunks_browsers_skip).
 """
 
 import io
@@ -114,8 +115,8 @@ def without_chunks_browsers_skip(data: bytes) -> bytes:
     """A PNG as browsers read it: without the ancillary chunks before IDAT whose CRC is wrong, which libpng and
     Chromium 156 (by Skia's Rust codec) drop as if they were not there (a broken eXIf turns nothing, a broken
     tRNS leaves the picture opaque, a broken acTL or fcTL is not there), where Pillow refuses the whole file;
-    without those that Chromium 156 ignores and Pillow refuses the file for or reads (_ignored_by_chromium), and an
-    iCCP after the first, whose profile Pillow would apply where Chromium applies the first's; and
+    without those that Chromium 156 ignores and Pillow refuses the file for or reads (_ignored_by_chromium), and
+    every iCCP after the first whole one, which Chromium does not read, even where it ignores that first; and
     without the acTL chunks there that Chromium 156 skips (a helper's measure): one it cannot use (_usable_actl)
     or any after the first it uses, where Pillow showed the IDAT image for a second acTL. Critical chunks are
     left as they are (with a wrong CRC, Pillow and browsers both refuse them), and so is frame data, which
@@ -131,18 +132,22 @@ def without_chunks_browsers_skip(data: bytes) -> bytes:
         end = position + 8 + length
         if kind == b"IDAT" or end + 4 > len(data):
             break
-        if kind[0] & ANCILLARY_BIT and kind != b"fdAT" and (
-                _crc_wrong(data, position, length) or _ignored_by_chromium(data, position, length, colour_type)):
+        ancillary = kind[0] & ANCILLARY_BIT and kind != b"fdAT"
+        if ancillary and _crc_wrong(data, position, length):
+            dropped.append((position, end + 4))
+        elif kind == b"iCCP":
+            # Chromium 156 takes the first whole iCCP for the profile before it reads it: no later one is read,
+            # even where it ignores that first (by hand). Pillow applies the last.
+            if profile or _ignored_by_chromium(data, position, length, colour_type):
+                dropped.append((position, end + 4))
+            profile = True
+        elif ancillary and _ignored_by_chromium(data, position, length, colour_type):
             dropped.append((position, end + 4))
         elif kind == b"acTL":
             used = not animation_control and _usable_actl(data, position, length)
             if not used:
                 dropped.append((position, end + 4))
             animation_control = animation_control or used
-        elif kind == b"iCCP":  # Chromium 156 applies the first (by hand), Pillow the last
-            if profile:
-                dropped.append((position, end + 4))
-            profile = True
     return _without(data, dropped)
 
 

@@ -181,13 +181,18 @@ def alpha_explains_out_of_memory(data: bytes, pixels: int) -> bool:
     return False
 
 
+def declares_animation(data: bytes) -> bool:
+    """Whether a WebP's VP8X header sets its animation flag, as Chromium 156 reads it: of one frame or more."""
+    return (data[:4] == b"RIFF" and data[8:16] == b"WEBPVP8X" and len(data) > VP8X_FLAGS_AT
+            and bool(data[VP8X_FLAGS_AT] & VP8X_ANIMATION))
+
+
 def hides_animation_alpha(data: bytes) -> bool:
     """Whether an animated WebP's header leaves its alpha flag unset. libwebp's animation decoder gives every
     frame's alpha all the same, and transparency where no frame has drawn, as Chromium shows them; but Pillow
     then reads its frames as RGB, black there. libwebp's own encoder writes such files: Pillow's animations
     with transparency, among them."""
-    return (data[:4] == b"RIFF" and data[8:16] == b"WEBPVP8X" and len(data) > VP8X_FLAGS_AT
-            and data[VP8X_FLAGS_AT] & (VP8X_ALPHA | VP8X_ANIMATION) == VP8X_ANIMATION)
+    return declares_animation(data) and not data[VP8X_FLAGS_AT] & VP8X_ALPHA
 
 
 def with_alpha_declared(data: bytes) -> bytes:

@@ -967,15 +967,19 @@ def test_a_palettes_short_transparency_is_kept_as_pillow_reads_it():
     assert png.without_chunks_browsers_skip(data) is data
 
 
-@pytest.mark.parametrize("first_broken", [False, True], ids=["whole", "first-broken"])
-def test_the_first_profile_is_applied_as_chromium_applies_it(first_broken):
+@pytest.mark.parametrize(("first", "shown_by"), [("none", "display-p3"), ("wrong-crc", "display-p3"),
+                                                ("of-no-keyword", "nothing"), ("not-zlib", "nothing")])
+def test_the_first_whole_profile_is_the_one_chromium_reads(first, shown_by):
     """Chromium 156 shows a PNG of two iCCP chunks by the first (by hand: Display P3 then another, (200, 120, 80) as
-    (213, 115, 70)); Pillow read the last. One that is dropped is no first."""
+    (213, 115, 70)), where Pillow read the last. It skips one whose CRC is wrong; one it ignores (no keyword, not
+    zlib's) it still takes for the profile, and then reads no later one (by hand: the numbers shown as sRGB's)."""
     display_p3, other = (png_chunk(b"iCCP", b"p\0\0" + zlib.compress(profile))
                          for profile in (DISPLAY_P3, icc.profile(9, 8)))
-    dropped = [broken(other)] if first_broken else []
-    data = chunks_before_idat(SIDEWAYS, *dropped, display_p3, other)
-    assert rendered_pixels(data) == rendered_pixels(chunks_before_idat(SIDEWAYS, display_p3))
+    before = {"none": [], "wrong-crc": [broken(other)], "of-no-keyword": [png_chunk(b"iCCP", b"\0" + other[10:-4])],
+              "not-zlib": [png_chunk(b"iCCP", b"p\0\1" + zlib.compress(DISPLAY_P3))]}[first]
+    data = chunks_before_idat(SIDEWAYS, *before, display_p3, other)
+    shown = chunks_before_idat(SIDEWAYS, display_p3) if shown_by == "display-p3" else SIDEWAYS
+    assert rendered_pixels(data) == rendered_pixels(shown)
 
 
 def test_only_the_broken_ancillary_chunks_before_the_pixels_are_dropped():

@@ -314,3 +314,14 @@ def test_a_pictures_size_leaves_out_the_metadata_beside_it(data, size):
 def test_a_picture_past_the_chunk_limit_is_not_looked_for(chunks_before, size):
     assert webp.picture_size(RIFF_HEAD + chunk(b"JUNK", 0) * chunks_before + chunk(b"VP8L", 5)) == size
 
+
+
+@pytest.mark.parametrize(("data", "declares"), [
+    (RIFF_HEAD[:12] + b"VP8X" + bytes([10, 0, 0, 0, webp.VP8X_ANIMATION]), True),
+    (RIFF_HEAD[:12] + b"VP8X" + bytes([10, 0, 0, 0, webp.VP8X_ANIMATION | webp.VP8X_ALPHA]), True),
+    (RIFF_HEAD[:12] + b"VP8X" + bytes([10, 0, 0, 0, webp.VP8X_ALPHA]), False),
+    (RIFF_HEAD[:12] + b"VP8X" + bytes(4), False),  # cut short before its flags
+    (RIFF_HEAD + chunk(b"VP8L", 5), False),
+], ids=["animation", "animation-with-alpha", "alpha", "cut-short", "simple"])
+def test_an_animation_is_told_by_its_header_flag(data, declares):
+    assert webp.declares_animation(data) is declares

@@ -6,9 +6,9 @@ from functools import lru_cache
 
 from PIL import Image, ImageCms
 
-from edge import avif, icc, png
+from edge import avif, icc, png, webp
 from edge.errors import SourceTooLarge
-from edge.image.model import JPEG_FORMATS, WORKING_ALPHA_MODES, Source, is_animated, is_grey
+from edge.image.model import JPEG_FORMATS, WORKING_ALPHA_MODES, Source, is_grey
 
 # The formats that may give their colour by code points, and the module that reads them.
 CODE_POINT_READERS = {"AVIF": avif, "PNG": png}
@@ -45,7 +45,7 @@ def colour_profile(source: Source, codes: tuple[int, int] | None, target: str, o
     decoder would show the profile's SDR rendering instead."""
     image = source.image
     if codes is None:
-        return embedded_profile(source) or file_gamma_profile(image, original)
+        return embedded_profile(source, original) or file_gamma_profile(image, original)
     primaries, transfer = codes
     if target == "avif" and transfer in icc.HDR_TRANSFERS:
         return None
@@ -131,13 +131,13 @@ def profile_to_srgb(image: Image.Image, icc_profile: bytes) -> Image.Image:
     return converted
 
 
-def embedded_profile(source: Source) -> bytes | None:
+def embedded_profile(source: Source, original: bytes) -> bytes | None:
     """The source's own ICC profile, where browsers would use it (icc.usable): a JPEG's put together from its
     segments as Chromium puts it (Source.jpeg_icc_profile), which Pillow reads otherwise. Another is dropped,
-    and the pixels taken as sRGB's, as browsers show them; so is an animated WebP's, which Chromium 156 does not
-    apply (by hand), where it applies a still one's."""
+    and the pixels taken as sRGB's, as browsers show them; so is an animated WebP's, even of one frame, which
+    Chromium 156 does not apply (by hand), where it applies a still one's."""
     image = source.image
-    if image.format == "WEBP" and is_animated(image):
+    if image.format == "WEBP" and webp.declares_animation(original):
         return None
     profile = source.jpeg_icc_profile if image.format in JPEG_FORMATS else image.info.get("icc_profile")
     if not isinstance(profile, bytes):  # a TIFF's tag may hold a number, which Pillow passes on

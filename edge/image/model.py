@@ -63,7 +63,7 @@ class Source:
 
     image: Image.Image
     frames: int
-    canvas: tuple[int, int]  # for a GIF, grown to every frame's extent, as Pillow grows it
+    canvas: tuple[int, int]  # for a GIF, what the limits weigh of its frames (gif.Layout.size)
     data_check: "DataCheck | None" = None
     apng: bool = False  # whose streams Pillow inflates itself: the reader checks a still PNG's one stream
     # Pillow's number of the first frame: 1 where an APNG's IDAT image is a fallback for viewers without
