@@ -27,10 +27,6 @@ def colour_codes(source: Image.Image, original: bytes) -> tuple[int, int] | None
     if reader is None or (reader is avif and source.info.get("icc_profile")):
         return None
     codes = reader.colour_codes(original)
-    if reader is avif and codes is not None and codes[1] in icc.BT709_FAMILY:
-        # Chromium 156 shows an AVIF's BT.709-family transfer as the sRGB curve, to the level (by hand: (200, 120,
-        # 80) under BT.709's camera curve's inverse came out (206, 133, 95)), where a PNG's it reads otherwise.
-        return codes[0], icc.SRGB_TRANSFER
     # A PNG's codes replace its profile only when they say what its numbers mean: unknown or unspecified
     # ones would drop a profile that does.
     if reader is png and codes is not None and not icc.known(*codes):
@@ -49,13 +45,22 @@ def colour_profile(source: Source, codes: tuple[int, int] | None, target: str, o
     primaries, transfer = codes
     if target == "avif" and transfer in icc.HDR_TRANSFERS:
         return None
-    if image.format == "PNG" and transfer in icc.BT709_FAMILY:
-        # As Chromium 156 reads a PNG's, a pure power of 2.4, to the level (a helper's measure and mine).
-        return icc.power_curve_profile(PNG_BT709_GAMMA, icc.PRIMARIES[primaries][1:], grey=is_grey(image.mode))
+    if transfer in icc.BT709_FAMILY:
+        return bt709_family_profile(image, primaries)
     brightest = CODE_POINT_READERS[image.format].brightest_nits(original)
     if is_grey(image.mode):
         return icc.grey_profile(transfer, brightest)
     return icc.profile(primaries, transfer, brightest)
+
+
+def bt709_family_profile(image: Image.Image, primaries: int) -> bytes | None:
+    """The profile of the BT.709 family's transfers as Chromium 156 reads them, to the level (by hand), through no
+    camera curve's inverse: an AVIF's as the sRGB curve ((200, 120, 80) through BT.709's inverse came out (206,
+    133, 95)), a PNG's as a pure power of 2.4 (BT.2020's green through that inverse 83 levels off)."""
+    grey = is_grey(image.mode)
+    if image.format == "AVIF":
+        return None if grey else icc.profile(primaries, icc.SRGB_TRANSFER)
+    return icc.power_curve_profile(PNG_BT709_GAMMA, icc.PRIMARIES[primaries][1:], grey=grey)
 
 
 def cmyk_to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
