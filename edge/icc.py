@@ -178,12 +178,19 @@ def _tag_table(profile: bytes) -> list[tuple[bytes, int, int]]:
 
 def usable(profile: bytes, colour_space: bytes) -> bool:
     """Whether browsers use an embedded profile on pixels of `colour_space` (RGB, GREY or CMYK), as skcms reads
-    it in Chromium 156 (helpers' measures): of version 4 or less, its tag table and tags whole within its size,
-    and that within the bytes; of the pixels' colour space (or RGB, on grey pixels), from XYZ or from Lab with a
-    table; and with what it takes to reach the connection space: an A2B0 table, or RGB's three colorants and
-    curves, or grey's curve. Another they ignore, its pixels shown as sRGB's, and AVIF output carrying one they
-    cannot decode. Only the first MOST_PROFILE_TAGS tags are read, as LittleCMS reads them: a real profile holds
-    a few dozen at most, and walking millions took 0.3 s (a helper's measure)."""
+    it in Chromium 156 (helpers' measures): one they can read (readable) of the pixels' colour space, or RGB on
+    grey pixels. Another they ignore, its pixels shown as sRGB's, and AVIF output carrying one they cannot
+    decode."""
+    space = data_colour_space(profile)
+    return readable(profile) and (space == colour_space or space == RGB and colour_space == GREY)
+
+
+def readable(profile: bytes) -> bool:
+    """Whether skcms reads a profile, in Chromium 156 (helpers' measures), whatever pixels it comes with: of
+    version 4 or less, its tag table and tags whole within its size, and that within the bytes; from XYZ or from
+    Lab with a table; and with what it takes to reach the connection space: an A2B0 table, or RGB's three
+    colorants and curves, or grey's curve. Only the first MOST_PROFILE_TAGS tags are read, as LittleCMS reads
+    them: a real profile holds a few dozen at most, and walking millions took 0.3 s (a helper's measure)."""
     if profile[36:40] != b"acsp" or profile[8] > MOST_VERSION:  # a version past acsp: 40 bytes at least
         return False
     size = int.from_bytes(profile[:4])
@@ -196,8 +203,6 @@ def usable(profile: bytes, colour_space: bytes) -> bool:
             return False
         types.setdefault(signature, profile[offset:offset + min(length, 4)])
     space, connection = data_colour_space(profile), profile[20:24]
-    if not (space == colour_space or space == RGB and colour_space == GREY):
-        return False
     if types.get(b"A2B0") in TABLE_TYPES:
         return connection in (b"XYZ ", b"Lab ")
     if connection != b"XYZ ":

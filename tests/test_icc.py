@@ -634,3 +634,12 @@ def test_every_profile_made_here_is_usable():
                     for grey in (False, True)]
     for profile in every_profile() + power_curves:
         assert icc.usable(profile, icc.data_colour_space(profile))
+
+
+def test_a_profile_of_other_pixels_is_readable_yet_not_usable_on_these():
+    """What skcms reads apart from the pixels it comes with: beside a PNG's gAMA, one it reads but cannot use
+    stops Chromium 156 from applying the gAMA (edge/image/colour.py)."""
+    grey = icc.grey_profile(8)
+    assert icc.readable(grey) and icc.usable(grey, icc.GREY) and not icc.usable(grey, icc.RGB)
+    version_5 = grey[:8] + bytes([5]) + grey[9:]
+    assert not icc.readable(version_5) and not icc.readable(grey[:100])

@@ -10,7 +10,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms
 
 from bombs import PNG_SIGNATURE, apng_with_frames, grey_png, png_chunk, png_ending_after_one_row
 from edge import icc, png
@@ -21,7 +21,7 @@ from edge.png import ZLIB_HEADER
 from edge.rendition import parse_rendition
 from imaging import (
     DISPLAY_P3, SRGB_CHRM, apng_from_streams, chunks_before_idat, chunks_before_iend, encoded, exif_of, gama_chunk,
-    gradient, noise_image, png_from_rows, png_with_chunks_after_ihdr, png_with_corrupt_data,
+    gradient, icc_profile_gray, noise_image, png_from_rows, png_with_chunks_after_ihdr, png_with_corrupt_data,
 )
 
 WORKER = ThreadPoolExecutor(1)
@@ -1044,6 +1044,28 @@ def with_gamma(*chunks: tuple[bytes, bytes]) -> bytes:
         "chrm-of-the-wrong-length", "the-first-valid"])
 def test_the_file_gamma_is_read_as_chromium_reads_it(data, expected):
     assert png.file_gamma(data) == expected
+
+
+LINEAR_RED = (200, 120, 80)
+
+
+@pytest.mark.parametrize(("profile", "shown"), [
+    (icc_profile_gray("grey", 1.0), LINEAR_RED),  # read, of other pixels: neither applies
+    (DISPLAY_P3[:200], (229, 183, 152)),  # cut short, unread: the gAMA applies
+    (DISPLAY_P3[:8] + bytes([5]) + DISPLAY_P3[9:], (229, 183, 152)),  # of version 5, unread
+], ids=["grey-on-rgb", "cut-short", "version-5"])
+def test_a_gamma_beside_a_profile_is_applied_only_where_chromium_cannot_read_the_profile(profile, shown):
+    """Chromium 156's levels (by hand, 2026-12-02) for (200, 120, 80) under a gAMA of 1.0 and an iCCP it does not
+    apply: it falls back on the gAMA only beside a profile skcms cannot read."""
+    data = chunks_before_idat(encoded(Image.new("RGB", (8, 8), LINEAR_RED), "PNG"),
+                              (b"iCCP", b"p\0\0" + zlib.compress(profile)), gama_chunk(100_000))
+    image = Image.open(io.BytesIO(render(data, parse_rendition("/8x,png/a.png"), LIMITS).body))
+    colour = image.convert("RGB").getpixel((4, 4))
+    if "icc_profile" in image.info:
+        in_srgb = ImageCms.profileToProfile(image, ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"])),
+                                            ImageCms.createProfile("sRGB"))
+        colour = in_srgb.getpixel((4, 4))
+    assert max(abs(got - want) for got, want in zip(colour, shown)) <= 1
 
 
 def test_a_critical_chunk_no_decoder_knows_after_the_pixels_is_left_alone():

@@ -155,8 +155,13 @@ def file_gamma_profile(source: Image.Image, original: bytes) -> bytes | None:
     """The profile a PNG's gAMA and cHRM describe (png.file_gamma), where no profile or sRGB chunk says more,
     which Pillow neither reports nor applies: a linear-light picture (gamma 1.0) would come out up to 72 levels
     too dark. None where they say sRGB or nothing, and for primaries Chromium 156 refuses, dropping the gamma too,
-    or shows wrong (icc.power_curve_profile)."""
+    or shows wrong (icc.power_curve_profile). None too beside a profile skcms reads, though of other pixels:
+    Chromium 156 then applies neither (by hand: a grey one on RGB), where it falls back on the gAMA beside one
+    it cannot read (of version 5, cut short)."""
     if source.format != "PNG" or png.says_srgb(original):
+        return None
+    profile = source.info.get("icc_profile")
+    if isinstance(profile, bytes) and icc.readable(profile):
         return None
     gamma = png.file_gamma(original)
     return None if gamma is None else icc.power_curve_profile(*gamma, grey=is_grey(source.mode))
