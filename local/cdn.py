@@ -629,8 +629,7 @@ def serve(args: argparse.Namespace, endpoint_url: str, embedded: bool) -> None:
             CloudFront(client, origin, gallery, cache=cache, missing_as_403=args.missing_as_403,
                        viewer_headers=template.viewer_headers(stack)), args.port)
     except OSError as error:
-        sys.exit(f"error: cannot serve on {s3.LOOPBACK}:{args.port}: {error.strerror}; "
-                 "choose another port with --port (make demo PORT=...), or 0 for any free one")
+        sys.exit(cannot_serve("", args.port, error, "--port (make demo PORT=...)"))
     # `make demo &` is stopped with SIGTERM (a shell starts background jobs with SIGINT ignored): as Ctrl-C, it
     # closes the server and the embedded S3 and exits 0, where Python's default would end it at once with 143.
     # Set before the banner, which tells a script that the CDN is up.
@@ -657,6 +656,13 @@ def serve(args: argparse.Namespace, endpoint_url: str, embedded: bool) -> None:
         server.server_close()
 
 
+def cannot_serve(what: str, port: int, error: OSError, option: str) -> str:
+    """The one-line error for a port that cannot be bound (socket.create_server's strerror names the address
+    again: the errno's own words are used)."""
+    return (f"error: cannot serve {what}on {s3.LOOPBACK}:{port}: {os.strerror(error.errno)}; "
+            f"choose another port with {option}, or 0 for any free one")
+
+
 def interrupt(signum: int, frame) -> None:
     raise KeyboardInterrupt
 
@@ -670,9 +676,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             endpoint_url = running.enter_context(s3.EmbeddedS3(args.s3_port))
         except OSError as error:
-            reason = os.strerror(error.errno)  # its strerror names the address again
-            sys.exit(f"error: cannot serve the embedded S3 on {s3.LOOPBACK}:{args.s3_port}: {reason}; "
-                     "choose another port with --s3-port, or 0 for any free one")
+            sys.exit(cannot_serve("the embedded S3 ", args.s3_port, error, "--s3-port"))
         serve(args, endpoint_url, embedded=True)
 
 
