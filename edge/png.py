@@ -55,7 +55,7 @@ FINAL_EMPTY_BLOCK = b"\x01\x00\x00\xff\xff"
 CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by IHDR colour type
 ANCILLARY_BIT = 0x20  # in a chunk type's first letter: lower case, a chunk a decoder may skip
 CRITICAL_CHUNKS = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND"})  # those it may not, all PNG has
-GREY, RGB, PALETTE = 0, 2, 3  # IHDR colour types; a palette image's PLTE must come before its pixels
+GREY, RGB, PALETTE, GREY_ALPHA = 0, 2, 3, 4  # IHDR colour types; a palette image's PLTE must come before its pixels
 # Ancillary chunks too short for what Pillow reads of them, which then refuses the whole file, where Chromium 156
 # shows the picture as if they were not there (by hand): the fewest bytes each needs, a tRNS by colour type.
 SHORTEST_CHUNKS = {b"sRGB": 1, b"gAMA": 4, b"cHRM": 32, b"pHYs": 9}
@@ -424,6 +424,12 @@ def transparency_at_8_bits(data: bytes, key: int | tuple[int, ...]) -> int | tup
     if colour_type == RGB and depth == 16 and isinstance(key, tuple):
         return tuple(value >> 8 for value in key)
     return key
+
+
+def grey_read_as_colour(data: bytes) -> bool:
+    """Whether the PNG is grey with alpha at 16 bits, which Pillow reads as RGBA: it has no 16-bit LA mode."""
+    header = _ihdr(data)
+    return header is not None and header[2:4] == (16, GREY_ALPHA)
 
 
 def _ihdr(data: bytes) -> tuple[int, ...] | None:

@@ -18,7 +18,7 @@ from edge.rendition import parse_rendition
 from imaging import (
     DISPLAY_P3, LIMITS, LOSSY_EPSILON, SRGB_CHRM, app1, avif_with_item_property, chunks_before_idat, encoded,
     gama_chunk, gradient, half_transparent, icc_profile_cmyk, icc_profile_gray, icc_profile_of_matrices,
-    max_difference, png_with_chunks_after_ihdr, rendered, with_colour_codes,
+    max_difference, png_from_rows, png_with_chunks_after_ihdr, rendered, with_colour_codes,
 )
 
 
@@ -566,6 +566,22 @@ def test_a_sixteen_bit_grey_pngs_gamma_is_shown_as_chromium_shows_it():
     """Its high byte through the curve: a level off would show as 13 here."""
     _, image = rendered(png_of([257, 25855, 25956, 60000], gama_chunk(100_000), mode="I;16"), "4x,gif")
     assert [red for red, _, _ in as_shown(image)] == [13, 168, 169, 246]
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+@pytest.mark.parametrize("target", ["png", "gif"])
+def test_a_grey_with_alpha_pngs_grey_profile_is_applied_at_16_bits_as_at_8(depth, target):
+    """Pillow reads 16-bit grey with alpha as RGBA, under which a grey profile was taken for one on RGB, and
+    dropped. PNG output keeps it on grey with alpha."""
+    levels = [40, 100, 160, 220]
+    pixels = b"".join(struct.pack(">HH", level * 257, 65535) if depth == 16 else bytes([level, 255])
+                      for level in levels)
+    profile = icc.grey_profile(4)  # a power of 2.2
+    data = png_from_rows((4, 1), depth, 4, b"\0" + pixels, png_chunk(b"iCCP", b"g\0\0" + zlib.compress(profile)))
+    _, image = rendered(data, f"4x,{target}")
+    assert image.mode == ("LA" if target == "png" else "P") and image.info.get("icc_profile") == (
+        profile if target == "png" else None)
+    assert [red for red, _, _ in as_shown(image.convert("L"))] == [35, 100, 161, 221]  # as Chromium 156 (by hand)
 
 
 # Each as Chromium 156 shows it (a helper's measure): a profile browsers ignore is dropped, the pixels shown as

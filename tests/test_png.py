@@ -1303,3 +1303,13 @@ def test_an_animation_whose_first_frame_control_has_a_wrong_crc_is_refused():
         "second-fctl-crc", "third-fctl-crc", "fdat-crc"])
 def test_frame_chunks_are_played_as_chromium_plays_them(edit, colours):
     assert played(edit(three_frames())) == colours
+
+
+@pytest.mark.parametrize(("depth", "colour_type", "pillow_mode"), [
+    (16, 4, "RGBA"), (8, 4, "LA"), (16, 0, "I;16"), (16, 6, "RGBA"), (16, 2, "RGB"),
+])
+def test_only_sixteen_bit_grey_with_alpha_is_grey_that_pillow_reads_as_colour(depth, colour_type, pillow_mode):
+    channels = png.CHANNELS[colour_type]
+    data = png_from_rows((1, 1), depth, colour_type, b"\0" + bytes(channels * depth // 8))
+    assert Image.open(io.BytesIO(data)).mode == pillow_mode
+    assert png.grey_read_as_colour(data) == (colour_type == 4 and depth == 16)

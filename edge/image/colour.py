@@ -37,28 +37,29 @@ def colour_codes(source: Image.Image, original: bytes) -> tuple[int, int] | None
 def colour_profile(source: Source, codes: tuple[int, int] | None, target: str, original: bytes) -> bytes | None:
     """The source's ICC profile where browsers would use it (embedded_profile), or the one its colour code
     points make (edge/icc.py), HDR's rolled off from its brightest pixel when it says, or its gAMA and cHRM
-    (file_gamma_profile): a grey one for a grey picture. None for HDR into AVIF, which states HDR's codes: a
+    (file_gamma_profile): a grey one for a grey picture, which a 16-bit grey PNG with alpha is, though Pillow reads
+    it as RGBA (in_working_mode makes it LA again). None for HDR into AVIF, which states HDR's codes: a
     decoder would show the profile's SDR rendering instead."""
     image = source.image
+    grey = is_grey(image.mode) or image.format == "PNG" and png.grey_read_as_colour(original)
     if codes is None:
-        return embedded_profile(source, original) or file_gamma_profile(image, original)
+        return embedded_profile(source, original, grey) or file_gamma_profile(image, original, grey)
     primaries, transfer = codes
     if target == "avif" and transfer in icc.HDR_TRANSFERS:
         return None
     if transfer in icc.BT709_FAMILY:
-        return bt709_family_profile(image, primaries)
+        return bt709_family_profile(image.format, primaries, grey)
     brightest = CODE_POINT_READERS[image.format].brightest_nits(original)
-    if is_grey(image.mode):
+    if grey:
         return icc.grey_profile(transfer, brightest)
     return icc.profile(primaries, transfer, brightest)
 
 
-def bt709_family_profile(image: Image.Image, primaries: int) -> bytes | None:
+def bt709_family_profile(source_format: str, primaries: int, grey: bool) -> bytes | None:
     """The profile of the BT.709 family's transfers as Chromium 156 reads them, to the level (by hand), through no
     camera curve's inverse: an AVIF's as the sRGB curve ((200, 120, 80) through BT.709's inverse came out (206,
     133, 95)), a PNG's as a pure power of 2.4 (BT.2020's green through that inverse 83 levels off)."""
-    grey = is_grey(image.mode)
-    if image.format == "AVIF":
+    if source_format == "AVIF":
         return None if grey else icc.profile(primaries, icc.SRGB_TRANSFER)
     return icc.power_curve_profile(PNG_BT709_GAMMA, icc.PRIMARIES[primaries][1:], grey=grey)
 
@@ -136,7 +137,7 @@ def profile_to_srgb(image: Image.Image, icc_profile: bytes) -> Image.Image:
     return converted
 
 
-def embedded_profile(source: Source, original: bytes) -> bytes | None:
+def embedded_profile(source: Source, original: bytes, grey: bool) -> bytes | None:
     """The source's own ICC profile, where browsers would use it (icc.usable): a JPEG's put together from its
     segments as Chromium puts it (Source.jpeg_icc_profile), which Pillow reads otherwise. Another is dropped,
     and the pixels taken as sRGB's, as browsers show them; so is an animated WebP's, even of one frame, which
@@ -147,11 +148,11 @@ def embedded_profile(source: Source, original: bytes) -> bytes | None:
     profile = source.jpeg_icc_profile if image.format in JPEG_FORMATS else image.info.get("icc_profile")
     if not isinstance(profile, bytes):  # a TIFF's tag may hold a number, which Pillow passes on
         return None
-    space = icc.CMYK if image.mode == "CMYK" else icc.GREY if is_grey(image.mode) else icc.RGB
+    space = icc.CMYK if image.mode == "CMYK" else icc.GREY if grey else icc.RGB
     return profile if icc.usable(profile, space) else None
 
 
-def file_gamma_profile(source: Image.Image, original: bytes) -> bytes | None:
+def file_gamma_profile(source: Image.Image, original: bytes, grey: bool) -> bytes | None:
     """The profile a PNG's gAMA and cHRM describe (png.file_gamma), where no profile or sRGB chunk says more,
     which Pillow neither reports nor applies: a linear-light picture (gamma 1.0) would come out up to 72 levels
     too dark. None where they say sRGB or nothing, and for primaries Chromium 156 refuses, dropping the gamma too,
@@ -164,4 +165,4 @@ def file_gamma_profile(source: Image.Image, original: bytes) -> bytes | None:
     if isinstance(profile, bytes) and icc.readable(profile):
         return None
     gamma = png.file_gamma(original)
-    return None if gamma is None else icc.power_curve_profile(*gamma, grey=is_grey(source.mode))
+    return None if gamma is None else icc.power_curve_profile(*gamma, grey=grey)

@@ -163,7 +163,10 @@ def to_working_mode(frame: Frame) -> Frame:
 
 
 def in_working_mode(image: Image.Image, icc_profile: bytes | None = None) -> Image.Image:
-    """`image` in L, LA, RGB or RGBA; CMYK through its profile, to sRGB."""
+    """`image` in L, LA, RGB or RGBA; CMYK through its profile, to sRGB; RGBA that carries a grey profile in LA,
+    which the profile can go with: it is a 16-bit grey PNG's, which Pillow reads as RGBA (colour_profile)."""
+    if image.mode == "RGBA" and icc_profile is not None and icc.data_colour_space(icc_profile) == icc.GREY:
+        return image.convert("LA")
     if image.mode in ("L", "RGB", "LA", "RGBA") and "transparency" not in image.info:
         return image
     if image.mode == "CMYK":
