@@ -168,6 +168,51 @@ def test_gif_palettes_made_on_threads_are_exactly_pillows_own(count):
     assert encode(frames, None, 0) == encoded(images[0], "GIF", **(animation if count > 1 else {}))
 
 
+def transparent_gif_frames(colours: list[tuple[int, int, int]], count: int) -> list[Image.Image]:
+    """`count` frames, 255 x 8, each showing every one of `colours` but in a band of columns, hidden (all or
+    nothing, as gif_alpha leaves it) where the frame before showed, so that the writer restores to background; the
+    last frame's top and bottom rows black, the colour of the transparent entry."""
+    frames = []
+    for index in range(count):
+        frame = Image.new("RGBA", (255, 8))
+        frame.putdata([colours[(x + y + index) % len(colours)] + (0 if 40 * index <= x < 40 * index + 30 else 255,)
+                       for y in range(8) for x in range(255)])
+        if index == count - 1:
+            for row in (0, 7):
+                frame.paste((0, 0, 0, 255), (0, row, 255, row + 1))
+        frames.append(frame)
+    return frames
+
+
+GREYS_64 = [(level, level, level) for level in range(0, 256, 4)]
+RANDOM_255 = [tuple(random.Random(5).randrange(256) for _ in range(3)) for _ in range(255)]
+
+
+@pytest.mark.parametrize("colours", [GREYS_64, RANDOM_255], ids=["64-greys", "255-colours"])
+@pytest.mark.parametrize("count", [1, 3])
+def test_a_gif_frame_with_transparent_pixels_keeps_its_255_colours_exactly(colours, count):
+    """Pillow's writer quantised RGBA by octree: 16 of the 64 greys were left, and levels came out up to 16 off."""
+    images = transparent_gif_frames(colours, count)
+    geometry = plan(images[0].size, images[0].width, None, "contain")
+    data = encode([Frame(image.copy(), geometry, "gif", None, 100) for image in images], None, 0)
+    with Image.open(io.BytesIO(data)) as written:
+        for index, expected in enumerate(images):
+            written.seek(index)
+            shown = written.convert("RGBA")
+            assert shown.getchannel("A").tobytes() == expected.getchannel("A").tobytes()
+            assert shown.convert("RGBa").tobytes() == expected.convert("RGBa").tobytes()  # hidden colour aside
+
+
+def test_a_gif_frame_hidden_whole_comes_out_hidden_whole_before_a_shown_one():
+    hidden, shown = Image.new("RGBA", (4, 2), (9, 9, 9, 0)), Image.new("RGBA", (4, 2), (200, 10, 10, 255))
+    geometry = plan((4, 2), 4, None, "contain")
+    data = encode([Frame(image, geometry, "gif", None, 100) for image in (hidden, shown)], None, 0)
+    with Image.open(io.BytesIO(data)) as written:
+        assert written.convert("RGBA").getchannel("A").getextrema() == (0, 0)
+        written.seek(1)
+        assert written.convert("RGBA").getcolors() == [(8, (200, 10, 10, 255))]
+
+
 @pytest.mark.parametrize(("frames", "merged"), [
     ([("L", 5, 30), ("L", 5, 50)], [("L", 80)]),  # the fewest frames an animation has: then a still
     ([("L", 5, 30), ("P", 5, 50)], [("L", 30), ("P", 50)]),  # the same bytes, but palette indices, not levels

@@ -21,6 +21,9 @@ MOST_WEBP_MS = 2**31 - 1  # an animation's whole time
 # Lossless, the bench's photos take 3.4-3.8 bits a pixel, a logo or a screenshot 0.02-0.06 (by hand).
 LOSSLESS_MAX_BITS_PER_PIXEL = 2
 FLAT_IMAGE_COLOURS = 4096  # at most this many colours: a graphic rather than a photo (png_strategy)
+MAX_GIF_COLOURS = 256
+TRANSPARENT = 0  # alpha
+TRANSPARENT_ENTRY = 0  # a GIF frame's palette entry for its transparent pixels (with_transparent_entry)
 
 
 def merge_repeated(frames: list[Frame]) -> list[Frame]:
@@ -98,10 +101,42 @@ def encode(frames: list[Frame], quality: int | None, plays: int, lossless: bool 
 
 
 def gif_palette(image: Image.Image) -> Image.Image:
-    """An RGB frame quantised to its own 256 colours, exactly as Pillow's GIF writer would
-    convert it, but here on the resample threads: median cut releases the GIL and is most
-    of a GIF's encode time (20 frames of 320x200: 480 ms on one core, 270 on two)."""
-    return image.convert("P", palette=Image.Palette.ADAPTIVE) if image.mode == "RGB" else image
+    """A colour frame quantised to its own 256 colours by median cut, as Pillow's GIF writer converts RGB, but here
+    on the resample threads: median cut releases the GIL and is most of a GIF's encode time (20 frames of 320x200:
+    480 ms on one core, 270 on two). With transparent pixels, its shown colours take 255 of the entries
+    (with_transparent_entry). Grey frames the writer takes as they are."""
+    if image.mode == "RGBA" and image.getchannel("A").getextrema()[0] == TRANSPARENT:
+        return with_transparent_entry(image)
+    if image.mode in ("RGB", "RGBA"):
+        return image.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE)
+    return image
+
+
+def with_transparent_entry(image: Image.Image) -> Image.Image:
+    """An RGBA frame, its alpha all or nothing (gif_alpha), as the writer's own paletted RGBA: palette entry
+    TRANSPARENT_ENTRY transparent, and its shown pixels' colours quantised by median cut to the 255 others. The
+    writer quantises RGBA by octree instead, which kept 98 of a transparent GIF frame's own 238 colours (levels
+    up to 16 off) and 16 of 64 greys. Entry 0 stays 0 when the writer drops unused entries, where the writer
+    reads the first frame's as the background that its disposal restores; hidden pixels take a shown pixel's
+    colour, so that no entry is spent on them."""
+    alpha = image.getchannel("A")
+    hidden = ImageChops.invert(alpha)
+    colour = image.convert("RGB")
+    shown_box = alpha.getbbox()
+    if shown_box is None:
+        paletted, shown_colours = Image.new("P", image.size, TRANSPARENT_ENTRY), []
+    else:
+        left, top, right, _ = shown_box
+        row = alpha.crop((left, top, right, top + 1)).tobytes()
+        colour.paste(colour.getpixel((left + len(row) - len(row.lstrip(b"\0")), top)), mask=hidden)
+        quantised = colour.convert("P", palette=Image.Palette.ADAPTIVE, colors=MAX_GIF_COLOURS - 1)
+        paletted, shown_colours = quantised.point(lambda index: index + 1), quantised.getpalette()
+        paletted.paste(TRANSPARENT_ENTRY, mask=hidden)
+    shown_entries = b"".join(bytes(shown_colours[start:start + 3]) + bytes([OPAQUE])
+                             for start in range(0, len(shown_colours), 3))
+    paletted.putpalette(bytes(4) + shown_entries, "RGBA")
+    paletted.info["transparency"] = TRANSPARENT_ENTRY
+    return paletted
 
 
 def encoder_options(
