@@ -24,6 +24,7 @@ FLAT_IMAGE_COLOURS = 4096  # at most this many colours: a graphic rather than a 
 MAX_GIF_COLOURS = 256
 TRANSPARENT = 0  # alpha
 TRANSPARENT_ENTRY = 0  # a GIF frame's palette entry for its transparent pixels (with_transparent_entry)
+HIDDEN_FRAME_ENTRY = bytes((255, 255, 255, 0))  # that entry, RGBA, in a frame hidden whole after the first
 
 
 def merge_repeated(frames: list[Frame]) -> list[Frame]:
@@ -85,7 +86,7 @@ def encode(frames: list[Frame], quality: int | None, plays: int, lossless: bool 
         options.update(animation_options(frames, plays))
     images = [without_metadata(apart_from_its_source(frame.image, first.target)) for frame in frames]
     if first.target == "gif":
-        images = list(worker_pool().map(gif_palette, images))
+        images = list(worker_pool().map(gif_palette, images, [True] + [False] * (len(images) - 1)))
     if len(images) > 1:
         options["append_images"] = images[1:]
     output = io.BytesIO()
@@ -100,41 +101,45 @@ def encode(frames: list[Frame], quality: int | None, plays: int, lossless: bool 
     return output.getvalue()
 
 
-def gif_palette(image: Image.Image) -> Image.Image:
+def gif_palette(image: Image.Image, first: bool = True) -> Image.Image:
     """A colour frame quantised to its own 256 colours by median cut, as Pillow's GIF writer converts RGB, but here
     on the resample threads: median cut releases the GIL and is most of a GIF's encode time (20 frames of 320x200:
     480 ms on one core, 270 on two). With transparent pixels, its shown colours take 255 of the entries
     (with_transparent_entry). Grey frames the writer takes as they are."""
     if image.mode == "RGBA" and image.getchannel("A").getextrema()[0] == TRANSPARENT:
-        return with_transparent_entry(image)
+        return with_transparent_entry(image, first)
     if image.mode in ("RGB", "RGBA"):
         return image.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE)
     return image
 
 
-def with_transparent_entry(image: Image.Image) -> Image.Image:
+def with_transparent_entry(image: Image.Image, first: bool) -> Image.Image:
     """An RGBA frame, its alpha all or nothing (gif_alpha), as the writer's own paletted RGBA: palette entry
     TRANSPARENT_ENTRY transparent, and its shown pixels' colours quantised by median cut to the 255 others. The
     writer quantises RGBA by octree instead, which kept 98 of a transparent GIF frame's own 238 colours (levels
     up to 16 off) and 16 of 64 greys. Entry 0 stays 0 when the writer drops unused entries, where the writer
     reads the first frame's as the background that its disposal restores; hidden pixels take a shown pixel's
-    colour, so that no entry is spent on them."""
+    colour, so that no entry is spent on them.
+
+    A frame hidden whole, after the first, gets its transparent entry in another colour (HIDDEN_FRAME_ENTRY): the
+    writer, restoring to background, crops each later frame to where it differs from the first frame's transparent
+    entry, and wrote one that differs nowhere as a second GIF header, where Chromium 156 stops (a helper's finding:
+    the frames after it were lost). Differing everywhere, it is written whole."""
     alpha = image.getchannel("A")
-    hidden = ImageChops.invert(alpha)
-    colour = image.convert("RGB")
     shown_box = alpha.getbbox()
     if shown_box is None:
-        paletted, shown_colours = Image.new("P", image.size, TRANSPARENT_ENTRY), []
+        paletted, entries = Image.new("P", image.size, TRANSPARENT_ENTRY), bytes(4) if first else HIDDEN_FRAME_ENTRY
     else:
+        hidden, colour = ImageChops.invert(alpha), image.convert("RGB")
         left, top, right, _ = shown_box
         row = alpha.crop((left, top, right, top + 1)).tobytes()
         colour.paste(colour.getpixel((left + len(row) - len(row.lstrip(b"\0")), top)), mask=hidden)
         quantised = colour.convert("P", palette=Image.Palette.ADAPTIVE, colors=MAX_GIF_COLOURS - 1)
         paletted, shown_colours = quantised.point(lambda index: index + 1), quantised.getpalette()
         paletted.paste(TRANSPARENT_ENTRY, mask=hidden)
-    shown_entries = b"".join(bytes(shown_colours[start:start + 3]) + bytes([OPAQUE])
-                             for start in range(0, len(shown_colours), 3))
-    paletted.putpalette(bytes(4) + shown_entries, "RGBA")
+        entries = bytes(4) + b"".join(bytes(shown_colours[start:start + 3]) + bytes([OPAQUE])
+                                      for start in range(0, len(shown_colours), 3))
+    paletted.putpalette(entries, "RGBA")
     paletted.info["transparency"] = TRANSPARENT_ENTRY
     return paletted
 
