@@ -2,6 +2,7 @@
 decodes of one in Python, checked before it opens it."""
 
 import io
+import re
 import struct
 
 import pytest
@@ -449,3 +450,149 @@ def test_a_delta_down_counts_its_rows_towards_the_last():
 def test_the_next_row_starts_where_the_end_of_line_after_a_run_or_literal_says(coded, indices):
     pixels, _ = bmp.run_length_pixels(coded + END_OF_LINE + bytes([1, 6]) + END_OF_BITMAP, 4, 2, rle4=False, fill=5)
     assert list(pixels) == indices
+
+
+# --- bit fields, as Chromium reads them ----------------------------------------
+
+BIT_FIELDS, ALPHA_BIT_FIELDS = 3, 6
+
+
+def bit_fields_bmp(rows: list[list[int]], bits: int, masks: tuple[int, int, int, int], header_size: int = 124,
+                   compression: int = BIT_FIELDS, top_down: bool = False) -> bytes:
+    """A BMP of `bits` a pixel, its rows of pixel values given top first, with masks of red, green, blue and alpha
+    where its header holds them (alpha's from 56 bytes on), or after a 40-byte one (three, four for alpha bit
+    fields)."""
+    stride = (len(rows[0]) * bits + 31) // 32 * 4
+    stored = [b"".join(value.to_bytes(bits // 8, "little") for value in row).ljust(stride, b"\0") for row in rows]
+    pixels = b"".join(stored if top_down else reversed(stored))
+    height = -len(rows) if top_down else len(rows)
+    info = struct.pack("<IiiHHIIiiII", header_size, len(rows[0]), height, 1, bits, compression, len(pixels), 2835,
+                       2835, 0, 0)
+    count = 4 if compression == ALPHA_BIT_FIELDS else 3
+    after = struct.pack(f"<{count}I", *masks[:count])
+    if header_size > 40:
+        info, after = (info + struct.pack("<4I", *masks) + b"BGRs" + bytes(64))[:header_size], b""
+    offset = 14 + len(info) + len(after)
+    return b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset) + info + after + pixels
+
+
+def shown_pixels(data: bytes) -> list[tuple[int, int, int, int]]:
+    """The rendered pixels, top row first, as RGBA: a transparent one as (0, 0, 0, 0), whatever its colour."""
+    _, image = rendered(data, f"{struct.unpack_from('<i', data, 18)[0]}x,png")  # as wide: Pillow opens few
+    return [pixel if pixel[3] else (0, 0, 0, 0) for pixel in image.convert("RGBA").get_flattened_data()]
+
+
+FOUR_BITS_EACH, FIVE_BITS_AND_ALPHA = (0xF00, 0xF0, 0xF, 0xF000), (0x7C00, 0x3E0, 0x1F, 0x8000)
+TEN_BITS_EACH, TEN_BITS_AND_TWO = (0x3FF00000, 0xFFC00, 0x3FF, 0), (0x3FF00000, 0xFFC00, 0x3FF, 0xC0000000)
+
+
+# Each as Chromium 156 shows it (a helper's measure, of every 16-bit value and 16,384 random 32-bit ones for each
+# layout, behind each header): Pillow refused each, or read it otherwise (noted).
+@pytest.mark.parametrize(("bits", "masks", "header_size", "compression", "row", "shown"), [
+    (16, FOUR_BITS_EACH, 124, BIT_FIELDS, [0xF8C4, 0x7000, 0x0123, 0xFFFF],
+     [(136, 204, 68, 255), (0, 0, 0, 119), (0, 0, 0, 0), (255, 255, 255, 255)]),
+    (16, FOUR_BITS_EACH, 108, BIT_FIELDS, [0xF8C4, 0x7000], [(136, 204, 68, 255), (0, 0, 0, 119)]),
+    (16, FOUR_BITS_EACH, 56, BIT_FIELDS, [0xF8C4, 0x7000], [(136, 204, 68, 255), (0, 0, 0, 119)]),
+    (16, FOUR_BITS_EACH, 40, ALPHA_BIT_FIELDS, [0xF8C4, 0x7000], [(136, 204, 68, 255), (0, 0, 0, 119)]),
+    (16, FOUR_BITS_EACH, 40, BIT_FIELDS, [0x0F8C, 0xF123], [(255, 136, 204, 255), (17, 34, 51, 255)]),  # no alpha
+    (16, FOUR_BITS_EACH, 52, BIT_FIELDS, [0x0F8C, 0xF123], [(255, 136, 204, 255), (17, 34, 51, 255)]),
+    (16, (0xE0, 0x1C, 0x3, 0), 124, BIT_FIELDS, [0xE3, 0x1C, 0xFF25], [(255, 0, 255, 255), (0, 255, 0, 255),
+                                                                      (36, 36, 85, 255)]),
+    (16, FIVE_BITS_AND_ALPHA, 124, BIT_FIELDS, [0x8003, 0x7FFF], [(0, 0, 25, 255), (0, 0, 0, 0)]),  # Pillow: opaque
+    (16, (0xFC00, 0x3E0, 0x1F, 0), 124, BIT_FIELDS, [0x0400, 0xFFFF], [(4, 0, 0, 255), (255, 255, 255, 255)]),
+    (16, (0x4, 0x2, 0x1, 0x8), 124, BIT_FIELDS, [0xFFFE, 0x0009], [(255, 255, 0, 255), (0, 0, 255, 255)]),
+    (16, (0xF800, 0xFFE0, 0x1F, 0), 124, BIT_FIELDS, [0x0800, 0xFFFF], [(8, 8, 0, 255), (255, 255, 255, 255)]),
+    (16, (0, 0x7E0, 0x1F, 0), 124, BIT_FIELDS, [0xFFFF], [(0, 255, 255, 255)]),  # a zero mask: a sample of 0
+    (16, (0, 0xFFFF, 0, 0), 124, BIT_FIELDS, [0x12FF, 0x00FF], [(0, 18, 0, 255), (0, 0, 0, 255)]),  # its top 8 bits
+    (32, TEN_BITS_EACH, 124, BIT_FIELDS, [0x3FF80001, 0x00403003], [(255, 128, 0, 255), (1, 3, 0, 255)]),
+    (32, TEN_BITS_EACH, 40, BIT_FIELDS, [0xFFF80001], [(255, 128, 0, 255)]),
+    (32, TEN_BITS_AND_TWO, 124, BIT_FIELDS, [0xFFF80001, 0x80000000, 0x40000000, 0x3FFFFFFF],
+     [(255, 128, 0, 255), (0, 0, 0, 170), (0, 0, 0, 85), (0, 0, 0, 0)]),
+    (32, TEN_BITS_AND_TWO, 40, ALPHA_BIT_FIELDS, [0xFFF80001, 0x40000000], [(255, 128, 0, 255), (0, 0, 0, 85)]),
+    (32, (0xFF0000, 0xFF00, 0xFF, 0x80000000), 124, BIT_FIELDS, [0x80123456, 0x7F123456],
+     [(0x12, 0x34, 0x56, 255), (0, 0, 0, 0)]),
+    (32, (0xFFFF0000, 0xFFFF, 0, 0), 124, BIT_FIELDS, [0x12345678], [(0x12, 0x56, 0, 255)]),
+    (32, (0, 0, 0, 0), 124, BIT_FIELDS, [0xFF123456], [(0, 0, 0, 255)]),  # Pillow: blue, green, red and alpha bytes
+    (32, (0xFF0000, 0xFF00, 0xFF, 0xFF000000), 40, ALPHA_BIT_FIELDS, [0x80123456], [(0x12, 0x34, 0x56, 0x80)]),
+], ids=["4-4-4-4", "4-4-4-4-v4", "4-4-4-4-56-byte-header", "4-4-4-4-alpha-bit-fields", "4-4-4-behind-40-bytes",
+        "4-4-4-behind-52-bytes", "3-3-2", "1-5-5-5", "6-5-5", "1-bit", "overlapping", "zero-mask", "16-bit-mask",
+        "10-10-10", "10-10-10-behind-40-bytes", "10-10-10-2", "10-10-10-2-alpha-bit-fields", "8-8-8-1", "16-16-0",
+        "all-zero", "8-8-8-8-alpha-bit-fields"])
+def test_bit_fields_are_read_as_chromium_reads_them(bits, masks, header_size, compression, row, shown):
+    data = bit_fields_bmp([row, row[::-1]], bits, masks, header_size, compression)
+    assert shown_pixels(data) == shown + shown[::-1]
+
+
+@pytest.mark.parametrize("data", [
+    bit_fields_bmp([[3, 0x7E0 | 3 << 11]], 16, (0xF800, 0x7E0, 0x1F, 0), header_size=40),
+    bit_fields_bmp([[3, 0x3E0 | 3 << 10]], 16, (0x7C00, 0x3E0, 0x1F, 0), compression=0),  # uncompressed: 5-5-5
+], ids=["5-6-5", "uncompressed"])
+def test_5_and_6_bit_samples_are_rounded_as_chromium_rounds_them(data):
+    """As Chromium 156 shows them (a helper's measure): a 5-bit 3 is 25, where Pillow repeated the bits, 24."""
+    assert shown_pixels(data) == [(0, 0, 25, 255), (25, 255, 0, 255)]
+
+
+def test_an_uncompressed_16_bit_bmp_is_5_5_5_whatever_its_masks():
+    """Chromium 156 shows it opaque, its masks unread (a helper's measure)."""
+    data = bit_fields_bmp([[0x8003, 0x7C00]], 16, FOUR_BITS_EACH, compression=0)
+    assert shown_pixels(data) == [(0, 0, 25, 255), (255, 0, 0, 255)]
+
+
+def test_bit_fields_of_a_zero_alpha_everywhere_are_transparent():
+    """As Chromium 156 shows them (a helper's measure), as it shows an uncompressed 32-bit BMP's fourth bytes."""
+    result, image = rendered(bit_fields_bmp([[0x0123, 0x0FFF]] * 2, 16, FOUR_BITS_EACH), "2x")
+    assert (result.format, image.getchannel("A").getextrema()) == ("png", (0, 0))
+
+
+def test_bit_fields_are_read_from_the_top_of_a_top_down_bmp_and_past_a_rows_padding():
+    rows = [[0xFF00, 0xF0F0, 0xF00F], [0xFFFF, 0x7000, 0x0000]]  # 6 bytes a row, padded to 8
+    assert shown_pixels(bit_fields_bmp(rows, 16, FOUR_BITS_EACH, top_down=True)) == [
+        (255, 0, 0, 255), (0, 255, 0, 255), (0, 0, 255, 255), (255, 255, 255, 255), (0, 0, 0, 119), (0, 0, 0, 0)]
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (bit_fields_bmp([[1]], 16, (0xA800, 0x7E0, 0x1F, 0)), "a mask of bits apart: 0xa800"),
+    (bit_fields_bmp([[1]], 32, (0xF0F00000, 0xFF00, 0xFF, 0)), "a mask of bits apart: 0xf0f00000"),
+    (bit_fields_bmp([[1]], 16, (0x7C00, 0x3E0, 0x1F, 0xFF000000)), "a mask of bits past the pixel: 0xff000000"),
+    (bit_fields_bmp([[1]], 16, (0xFF00, 0xF0, 0xF, 0xF000), header_size=52, compression=ALPHA_BIT_FIELDS),
+     "alpha bit fields behind a 52-byte header"),
+    (bit_fields_bmp([[1]], 24, (0xFF0000, 0xFF00, 0xFF, 0)), "bit fields of 24 bits a pixel"),
+    (bit_fields_bmp([[1]], 32, (0xFF0000, 0xFF00, 0xFF, 0xFF000000), header_size=64),
+     "an OS/2 header, whose compression 3 is Huffman coding"),
+], ids=["apart-16", "apart-32", "past-16-bits", "alpha-behind-52-bytes", "24-bit", "os2-header"])
+def test_bit_fields_chromium_refuses_are_refused(pillow_opens, data, reason):
+    """As Chromium 156 refuses them (a helper's measure). Pillow read the last three, the past two the masks at
+    the offsets of a Windows header, and refused the others."""
+    with pytest.raises(UnsupportedMedia, match=f"^BMP of {re.escape(reason)}, which browsers refuse$"):
+        render(data, parse_rendition("/4x,png/a.bmp"), LIMITS)
+    assert pillow_opens == []
+
+
+@pytest.mark.parametrize(("data", "fields"), [
+    (bit_fields_bmp([[1]], 32, (0xFF0000, 0xFF00, 0xFF, 0xFF000000)), None),  # Pillow reads these bytes rightly
+    (bit_fields_bmp([[1]], 32, (0xFF0000, 0xFF00, 0xFF, 0xFF000000), compression=ALPHA_BIT_FIELDS),
+     bmp.BitFields(32, (0xFF0000, 0xFF00, 0xFF, 0xFF000000))),  # ...but not as alpha bit fields
+    (bit_fields_bmp([[1]], 32, (0x3FF00000, 0xFFC00, 0x3FF, 0xC0000000)),
+     bmp.BitFields(32, (0x3FC00000, 0xFF000, 0x3FC, 0xC0000000))),  # the highest 8 bits of each
+    (bit_fields_bmp([[1]], 32, TEN_BITS_AND_TWO, header_size=52), bmp.BitFields(32, (0x3FC00000, 0xFF000, 0x3FC, 0))),
+    (bit_fields_bmp([[1]], 16, FOUR_BITS_EACH, header_size=40), bmp.BitFields(16, (0xF00, 0xF0, 0xF, 0))),
+    (bit_fields_bmp([[1]], 16, FOUR_BITS_EACH, compression=0), bmp.BitFields(16, (0x7C00, 0x3E0, 0x1F, 0))),
+    (bit_fields_bmp([[1]], 16, FOUR_BITS_EACH)[:14 + 40 + 15], None),  # cut in its alpha mask: Pillow refuses it
+    (bit_fields_bmp([[1]], 32, FOUR_BITS_EACH, compression=0), None),
+    (paletted_bmp(8, RED_GREEN_BLUE, [[0, 1, 2]]), None),
+], ids=["bgra", "bgra-alpha-bit-fields", "10-10-10-2", "10-10-10-2-behind-52-bytes", "4-4-4-behind-40-bytes",
+        "uncompressed-16-bit", "cut", "uncompressed-32-bit", "paletted"])
+def test_bit_fields_are_read_here_where_pillow_reads_them_otherwise(data, fields):
+    assert bmp.bit_fields(data) == fields
+
+
+def test_bit_fields_pillow_refuses_are_given_it_as_masks_it_reads_with_the_pixels_offset_stated():
+    data = bit_fields_bmp([[1, 2, 3]], 16, FOUR_BITS_EACH, header_size=40, compression=ALPHA_BIT_FIELDS)
+    data = data[:10] + bytes(4) + data[14:]  # no offset: the pixels follow the four masks
+    opened = bmp.bit_fields_pillow_opens(data)
+    assert struct.unpack_from("<I", opened, 10) == (14 + 40 + 16,)
+    assert struct.unpack_from("<I", opened, 30) == (BIT_FIELDS,)  # of Pillow's compressions
+    assert struct.unpack_from("<3I", opened, 54) == (0xF800, 0x7E0, 0x1F)  # 5-6-5
+    unchanged = (slice(0, 10), slice(14, 30), slice(34, 54), slice(66, None))
+    assert [opened[part] for part in unchanged] == [data[part] for part in unchanged]
+    assert bmp.bit_fields_pillow_opens(encoded(gradient((4, 2)), "BMP")) == encoded(gradient((4, 2)), "BMP")

@@ -7,7 +7,7 @@ import struct
 from functools import partial
 from typing import BinaryIO
 
-from PIL import Image, ImageFile, ImagePalette
+from PIL import Image, ImageChops, ImageFile, ImagePalette
 
 from edge import avif, bmp, gif, jpeg, png, tiff, webp
 from edge.errors import SourceTooLarge, UnsupportedMedia
@@ -30,6 +30,8 @@ PNG_METADATA_CHUNKS = ("tRNS", "iCCP", "sRGB", "gAMA", "cHRM", "pHYs", "tEXt", "
 GREYS_AS_PILLOW_READS_THEM = frozenset({("1", 1, 2), ("L", 8, 256)})
 PALETTE_RAW_MODES = {1: "P;1", 4: "P;4", 8: "P"}  # a paletted BMP's pixels, by bit depth
 RUN_LENGTH_DECODER = "edge_bmp_rle"  # RunLengthDecoder's name, beside Pillow's bmp_rle
+BIT_FIELDS_DECODER = "edge_bmp_bit_fields"  # BitFieldsDecoder's
+PIXEL_BYTES_MODES = {16: "LA", 32: "RGBA"}  # a mode of as many bytes a pixel as a BMP's depth, each a band
 BLACK_RGB = bytes(3)
 ORIENTATION_TAG = 0x0112
 # What turns a stored image upright, by EXIF orientation (as ImageOps.exif_transpose does).
@@ -51,6 +53,10 @@ def open_source(data: bytes, limits: Limits) -> Source:
     gif_layout, jpeg_head = check_what_pillow_walks(data, limits)
     hidden_alpha = webp.hides_animation_alpha(data)
     as_shown = webp.with_alpha_declared(data) if hidden_alpha else jpeg.icc_stubs_hidden(data, jpeg_head)
+    try:
+        as_shown = bmp.bit_fields_pillow_opens(as_shown)
+    except bmp.MasksRefused as error:
+        raise UnsupportedMedia(f"BMP of {error}, which browsers refuse") from None
     image = pillow_open(reader or io.BytesIO(as_shown), data)
     if image.mode in RANGELESS_MODES:
         raise UnsupportedMedia(f"{image.format} with mode {image.mode} samples, whose range is unknown")
@@ -167,7 +173,8 @@ def read_bmp_as_browsers(image: Image.Image, data: bytes) -> None:
     256 greys at 8: a palette of black and white at 4 or 8 bits came out all black, one of 16 greys at 4 bits was
     refused. Such a BMP is read by its palette. Nor does Pillow read a V5 header's embedded ICC profile; one that
     runs past the end of the file, Chromium refuses the whole picture for. An uncompressed 32-bit one's fourth
-    bytes are alpha behind a V4 or V5 header that has an alpha mask (bmp.alpha_in_fourth_byte)."""
+    bytes are alpha behind a V4 or V5 header that has an alpha mask (bmp.alpha_in_fourth_byte). Bit fields are
+    read by their masks where Pillow reads them otherwise (bmp.bit_fields)."""
     try:
         profile = bmp.embedded_profile(data)
     except bmp.ProfileOutside:
@@ -181,6 +188,11 @@ def read_bmp_as_browsers(image: Image.Image, data: bytes) -> None:
         read_as(image, "RGBA", "BGRA")
     if image.tile[0].codec_name == "bmp_rle":
         decode_runs_as_browsers(image)
+    fields = bmp.bit_fields(data)
+    if fields is not None:
+        image._mode = "RGBA" if fields.masks[3] else "RGB"  # as read_as sets it
+        codec, extents, offset, (_, stride, direction) = image.tile[0]
+        image.tile = [ImageFile._Tile(BIT_FIELDS_DECODER, extents, offset, (fields, stride, direction))]
 
 
 def read_greys_by_palette(image: Image.Image, bits: int, colours: int) -> None:
@@ -253,6 +265,43 @@ class RunLengthDecoder(ImageFile.PyDecoder):
 
 
 Image.register_decoder(RUN_LENGTH_DECODER, RunLengthDecoder)
+
+
+class BitFieldsDecoder(ImageFile.PyDecoder):
+    """A 16- or 32-bit BMP's pixels, read by their bit fields (bmp.BitFields) on whole bands: each of a pixel's bytes
+    a band, of which each sample takes the bits its mask covers from one or two (its highest 8 bits at most), then
+    scaled to 8 bits, each step a table Pillow looks values up in."""
+
+    _pulls_fd = True
+
+    def decode(self, buffer: bytes) -> tuple[int, int]:
+        fields, stride, direction = self.args
+        width, height = self.state.xsize, self.state.ysize
+        rows = self.fd.read(stride * height)
+        if len(rows) < stride * height:
+            raise OSError(f"image file is truncated: {len(rows)} bytes of pixels, of {stride * height}")
+        stored = Image.frombytes(PIXEL_BYTES_MODES[fields.bits], (stride * 8 // fields.bits, height), rows)
+        pixel_bytes = stored.crop((0, 0, width, height)).split()
+        samples = [bit_field(pixel_bytes, mask) for mask in fields.masks[:3 + bool(fields.masks[3])]]
+        self.set_as_raw(Image.merge(self.mode, samples).tobytes(), self.mode, (0, direction))
+        return -1, 0
+
+
+Image.register_decoder(BIT_FIELDS_DECODER, BitFieldsDecoder)
+
+
+def bit_field(pixel_bytes: tuple[Image.Image, ...], mask: int) -> Image.Image:
+    """The 8-bit samples of `mask`'s bits (bmp.BitFields) in pixels of `pixel_bytes`, bands of each byte."""
+    if not mask:
+        return Image.new("L", pixel_bytes[0].size)
+    levels, parts = bmp.sample_levels(mask), bmp.sample_parts(mask)
+    if len(parts) == 1:
+        (at, values), = parts
+        return pixel_bytes[at].point([levels[value] for value in values])
+    # Two bytes at most, each with bits of its own: their sum is the sample, never past 255 (ImageChops.add's clip).
+    (low_at, low), (high_at, high) = parts
+    sums = ImageChops.add(pixel_bytes[low_at].point(low), pixel_bytes[high_at].point(high))
+    return sums.point(levels + [0] * (256 - len(levels)))  # a table of every 8-bit value, as Pillow takes one
 
 
 def skip_metadata_after_pixels(image: Image.Image) -> None:
