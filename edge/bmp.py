@@ -6,7 +6,7 @@ Chromium reads them.
 An RLE8 or RLE4 BMP is decoded in Python: a step for each pair of coded bytes. By hand, Pillow's decoder took
 0.9-1.4 s for 4 MiB of one-pixel runs, 6.5 s for 7,000 rows that each end after a pixel (28 KB for 49 MP), where
 it padded each row a pixel at a time, and 0.3-0.4 s for 4 MP of 4-bit runs. Other BMPs are decoded in C, bit
-fields by tables Pillow looks a band of each byte up in: 12 MP of 4-4-4-4 rendered in 0.5 s, by hand.
+fields by tables Pillow looks a band of each byte up in: 12 MP of 4-4-4-4 rendered in 0.16-0.24 s, by hand.
 """
 
 import struct

@@ -8,6 +8,7 @@ import struct
 import pytest
 from PIL import Image
 
+import edge.image.source
 from edge import bmp
 from edge.errors import SourceTooLarge, UnsupportedMedia
 from edge.image import render
@@ -596,3 +597,14 @@ def test_bit_fields_pillow_refuses_are_given_it_as_masks_it_reads_with_the_pixel
     unchanged = (slice(0, 10), slice(14, 30), slice(34, 54), slice(66, None))
     assert [opened[part] for part in unchanged] == [data[part] for part in unchanged]
     assert bmp.bit_fields_pillow_opens(encoded(gradient((4, 2)), "BMP")) == encoded(gradient((4, 2)), "BMP")
+
+
+@pytest.mark.parametrize("masks", [FOUR_BITS_EACH, (0xF800, 0x7E0, 0x1F, 0)], ids=["by-bands", "by-pillows-raw-mode"])
+@pytest.mark.parametrize("top_down", [False, True])
+def test_bit_fields_read_a_strip_of_rows_at_a_time_land_where_their_rows_lie(monkeypatch, masks, top_down):
+    rows = [[(7919 * (3 * y + x)) & 0xFFFF for x in range(3)] for y in range(7)]  # 6 bytes a row, padded to 8
+    data = bit_fields_bmp(rows, 16, masks, top_down=top_down)
+    whole = shown_pixels(data)
+    monkeypatch.setattr(edge.image.source, "BIT_FIELDS_STRIP_PIXELS", 6)  # two rows a strip, the last one alone
+    assert shown_pixels(data) == whole
+    assert len({tuple(whole[3 * y:3 * y + 3]) for y in range(7)}) == 7  # rows alike would hide a misplaced one
