@@ -205,7 +205,8 @@ def test_a_gif_frame_with_transparent_pixels_keeps_its_255_colours_exactly(colou
 
 @pytest.mark.parametrize("halves", [
     ["left", None, "right"], [None, "left", None, "right"], ["left", "right", None], [None, "left"],
-], ids=["hidden-between", "hidden-first-and-between", "hidden-last", "hidden-first"])
+    ["left", "whole", None],
+], ids=["hidden-between", "hidden-first-and-between", "hidden-last", "hidden-first", "opaque-between"])
 def test_a_gif_frame_hidden_whole_is_written_as_a_frame_not_as_a_second_header(halves):
     """After the first, Pillow's writer, restoring to background, wrote it as a second GIF header, where Chromium
     156 stops (a helper's finding: only the frames before it were shown). Pillow reads on: headers are counted."""
@@ -213,7 +214,7 @@ def test_a_gif_frame_hidden_whole_is_written_as_a_frame_not_as_a_second_header(h
     for half in halves:
         image = Image.new("RGBA", (8, 6))
         if half is not None:
-            image.paste((200, 10, 10, 255), (0, 0, 4, 6) if half == "left" else (4, 0, 8, 6))
+            image.paste((200, 10, 10, 255), {"left": (0, 0, 4, 6), "right": (4, 0, 8, 6), "whole": (0, 0, 8, 6)}[half])
         images.append(image)
     geometry = plan((8, 6), 8, None, "contain")
     data = encode([Frame(image.copy(), geometry, "gif", None, 100) for image in images], None, 0)

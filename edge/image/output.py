@@ -106,11 +106,11 @@ def gif_palette(image: Image.Image, first: bool = True) -> Image.Image:
     on the resample threads: median cut releases the GIL and is most of a GIF's encode time (20 frames of 320x200:
     480 ms on one core, 270 on two). With transparent pixels, its shown colours take 255 of the entries
     (with_transparent_entry). Grey frames the writer takes as they are."""
-    if image.mode == "RGBA" and image.getchannel("A").getextrema()[0] == TRANSPARENT:
-        return with_transparent_entry(image, first)
-    if image.mode in ("RGB", "RGBA"):
-        return image.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE)
-    return image
+    if image.mode == "RGBA":
+        if image.getchannel("A").getextrema()[0] == TRANSPARENT:
+            return with_transparent_entry(image, first)
+        image = image.convert("RGB")  # opaque, among frames that are not
+    return image.convert("P", palette=Image.Palette.ADAPTIVE) if image.mode == "RGB" else image
 
 
 def with_transparent_entry(image: Image.Image, first: bool) -> Image.Image:
