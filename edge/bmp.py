@@ -32,6 +32,10 @@ _MASKS_AT = _FILE_HEADER + 40  # after a 40-byte information header, or within a
 _COLOUR_MASKS_ONLY = 52  # a header that holds masks of red, green and blue, but none of alpha
 _MASK_DEPTHS = frozenset({16, 32})
 _FIVE_BITS_EACH = (0x7C00, 0x3E0, 0x1F, 0)  # an uncompressed 16-bit pixel's red, green and blue
+# The masks of red, green and blue of 16-bit pixels that Pillow reads by a raw mode of its own, each as it stands in
+# BI_BITFIELDS whatever the alpha mask beside it; its levels are a level off Chromium's rounding on about half the
+# values (sample_levels), but a table apart.
+PILLOW_16_BIT_RAW_MODES = {(0xF800, 0x7E0, 0x1F): "BGR;16", (0x7C00, 0x3E0, 0x1F): "BGR;15"}
 # Masks Pillow reads, by depth, that the pixels' bit fields are given to it as: 5-6-5 (its raw mode BGR;16), and
 # blue, green and red bytes then padding (BGRX), at 16 and 32 bits.
 _MASKS_PILLOW_OPENS = {16: (0xF800, 0x7E0, 0x1F), 32: (0xFF0000, 0xFF00, 0xFF)}
@@ -130,7 +134,7 @@ def bit_fields(data: bytes) -> BitFields | None:
     if compression not in (_BIT_FIELDS, _ALPHA_BIT_FIELDS):
         return None
     if header_size == _OS2_HEADER:
-        raise MasksRefused("an OS/2 header, whose compression 3 is Huffman coding")
+        raise MasksRefused(f"an OS/2 header, whose compression {compression} is not bit fields")
     if bits not in _MASK_DEPTHS:
         raise MasksRefused(f"bit fields of {bits} bits a pixel")
     if compression == _ALPHA_BIT_FIELDS and header_size == _COLOUR_MASKS_ONLY:
@@ -156,14 +160,17 @@ def bit_fields_pillow_opens(data: bytes) -> bytes:
     if fields is None:
         return data
     header_size, (compression,) = _header_size(data), struct.unpack_from("<I", data, 30)
-    if compression == _UNCOMPRESSED:
+    pixels_stated = struct.unpack_from("<I", data, 10)[0] != 0
+    pillow_opens = compression == _BIT_FIELDS and fields.bits == 16 and pixels_stated and struct.unpack_from(
+        "<3I", data, _MASKS_AT) in PILLOW_16_BIT_RAW_MODES
+    if compression == _UNCOMPRESSED or pillow_opens:  # no copy of the file: 20 MP of 5-6-5 took 40 MB more
         return data
     opened = bytearray(data)
     opened[30:34] = struct.pack("<I", _BIT_FIELDS)
     opened[_MASKS_AT:_MASKS_AT + 12] = struct.pack("<3I", *_MASKS_PILLOW_OPENS[fields.bits])
     if header_size > _COLOUR_MASKS_ONLY:
         opened[_MASKS_AT + 12:_MASKS_AT + 16] = bytes(4)  # no alpha: BGRX at 32 bits
-    if not struct.unpack_from("<I", data, 10)[0]:  # none stated: they follow the masks, Pillow reads 3 of 4
+    if not pixels_stated:  # they follow the masks, of which Pillow reads 3 of 4
         masks_after = (16 if compression == _ALPHA_BIT_FIELDS else 12) if header_size == 40 else 0
         opened[10:14] = struct.pack("<I", _FILE_HEADER + header_size + masks_after)
     return bytes(opened)

@@ -559,7 +559,7 @@ def test_bit_fields_are_read_from_the_top_of_a_top_down_bmp_and_past_a_rows_padd
      "alpha bit fields behind a 52-byte header"),
     (bit_fields_bmp([[1]], 24, (0xFF0000, 0xFF00, 0xFF, 0)), "bit fields of 24 bits a pixel"),
     (bit_fields_bmp([[1]], 32, (0xFF0000, 0xFF00, 0xFF, 0xFF000000), header_size=64),
-     "an OS/2 header, whose compression 3 is Huffman coding"),
+     "an OS/2 header, whose compression 3 is not bit fields"),
 ], ids=["apart-16", "apart-32", "past-16-bits", "alpha-behind-52-bytes", "24-bit", "os2-header"])
 def test_bit_fields_chromium_refuses_are_refused(pillow_opens, data, reason):
     """As Chromium 156 refuses them (a helper's measure). Pillow read the last three, the past two the masks at
@@ -608,3 +608,14 @@ def test_bit_fields_read_a_strip_of_rows_at_a_time_land_where_their_rows_lie(mon
     monkeypatch.setattr(edge.image.source, "BIT_FIELDS_STRIP_PIXELS", 6)  # two rows a strip, the last one alone
     assert shown_pixels(data) == whole
     assert len({tuple(whole[3 * y:3 * y + 3]) for y in range(7)}) == 7  # rows alike would hide a misplaced one
+
+
+@pytest.mark.parametrize("masks", [FOUR_BITS_EACH, (0xF800, 0x7E0, 0x1F, 0)], ids=["by-bands", "by-pillows-raw-mode"])
+@pytest.mark.parametrize("top_down", [False, True])
+def test_bit_fields_of_a_bmp_cut_in_its_last_rows_padding_are_read_whole_and_cut_in_its_pixels_refused(masks,
+                                                                                                      top_down):
+    """Pillow's raw decoder read no padding after the last row, and rendered such a file whole."""
+    data = bit_fields_bmp([[0xF0F0, 0x0F0F, 0xFFFF], [0x1234, 0x4321, 0x8888]], 16, masks, top_down=top_down)
+    assert shown_pixels(data[:-2]) == shown_pixels(data)  # 6 bytes a row, padded to 8
+    with pytest.raises(UnsupportedMedia, match="truncated: 13 bytes of a strip of 14"):
+        shown_pixels(data[:-3])
