@@ -181,14 +181,16 @@ def shown_frames(gif: bytes, width: int) -> list[bytes]:
 
 
 def transparent_gif_frames(colours: list[tuple[int, int, int]], count: int) -> list[Image.Image]:
-    """`count` frames, 255 x 8, each showing every one of `colours` but in a band of columns, hidden (all or
-    nothing, as gif_alpha leaves it) where the frame before showed, so that the writer restores to background; the
-    last frame's top and bottom rows black, the colour of the transparent entry."""
+    """`count` frames of 255 + 30 x 8, each row showing every one of `colours`, black among them, in its first 255
+    pixels; its last 30, shown in every other frame and hidden (all or nothing, as gif_alpha leaves it) in the first
+    and each after a frame that showed them, so that the writer restores to background. The last frame's top and
+    bottom rows are black, the colour of the transparent entry."""
     frames = []
     for index in range(count):
-        frame = Image.new("RGBA", (255, 8))
-        frame.putdata([colours[(x + y + index) % len(colours)] + (0 if 40 * index <= x < 40 * index + 30 else 255,)
-                       for y in range(8) for x in range(255)])
+        frame = Image.new("RGBA", (255 + 30, 8))
+        shown = [colours[(x + y + index) % len(colours)] + (255,) for y in range(8) for x in range(255)]
+        extra = [colours[x] + (255 * (index % 2),) for x in range(30)]
+        frame.putdata([pixel for y in range(8) for pixel in shown[255 * y:255 * (y + 1)] + extra])
         if index == count - 1:
             for row in (0, 7):
                 frame.paste((0, 0, 0, 255), (0, row, 255, row + 1))
@@ -197,7 +199,7 @@ def transparent_gif_frames(colours: list[tuple[int, int, int]], count: int) -> l
 
 
 GREYS_64 = [(level, level, level) for level in range(0, 256, 4)]
-RANDOM_255 = [tuple(random.Random(5).randrange(256) for _ in range(3)) for _ in range(255)]
+RANDOM_255 = [(0, 0, 0)] + [tuple(colour.to_bytes(3)) for colour in random.Random(5).sample(range(1, 1 << 24), 254)]
 
 
 @pytest.mark.parametrize("colours", [GREYS_64, RANDOM_255], ids=["64-greys", "255-colours"])
