@@ -115,7 +115,8 @@ def bit_fields(data: bytes) -> BitFields | None:
     layouts, among them 4-4-4-4, x-4-4-4, 3-3-2 and 10-10-10(-2), read 1-5-5-5 without its alpha, and masks all zero
     at 32 bits as blue, green, red and alpha bytes, which Chromium shows opaque black; and its 5- and 6-bit samples
     repeat their bits (3 of 5 bits: 24) where Chromium rounds (25): every 16-bit BMP's pixels are read here, an
-    uncompressed one's as 5-5-5, as Chromium reads them (whatever its masks). None for other BMPs.
+    uncompressed one's as 5-5-5, as Chromium reads them (whatever its masks). None for other BMPs, and for one
+    behind OS/2's 12-byte core header, which Pillow reads (not measured in Chromium).
 
     As Chromium reads them: masks behind a V4 or V5 header, or a 56-byte one, are of red, green, blue and alpha;
     BI_BITFIELDS' after a 40-byte header, and within a 52-byte one, of red, green and blue only, and
