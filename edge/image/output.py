@@ -101,7 +101,7 @@ def encode(frames: list[Frame], quality: int | None, plays: int, lossless: bool 
     return output.getvalue()
 
 
-def gif_palette(image: Image.Image, first: bool = True) -> Image.Image:
+def gif_palette(image: Image.Image, first: bool) -> Image.Image:
     """A colour frame quantised to its own 256 colours by median cut, as Pillow's GIF writer converts RGB, but here
     on the resample threads: median cut releases the GIL and is most of a GIF's encode time (20 frames of 320x200:
     480 ms on one core, 270 on two). With transparent pixels, its shown colours take 255 of the entries
