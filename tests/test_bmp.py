@@ -619,3 +619,58 @@ def test_bit_fields_of_a_bmp_cut_in_its_last_rows_padding_are_read_whole_and_cut
     assert shown_pixels(data[:-2]) == shown_pixels(data)  # 6 bytes a row, padded to 8
     with pytest.raises(UnsupportedMedia, match="truncated: 13 bytes of a strip of 14"):
         shown_pixels(data[:-3])
+
+
+@pytest.mark.parametrize(("masks", "header_size", "compression", "pixels_at"), [
+    (FOUR_BITS_EACH, 40, BIT_FIELDS, 14 + 40 + 12), (FOUR_BITS_EACH, 40, ALPHA_BIT_FIELDS, 14 + 40 + 16),
+    (FOUR_BITS_EACH, 124, BIT_FIELDS, 14 + 124), ((0xF800, 0x7E0, 0x1F, 0), 40, BIT_FIELDS, 14 + 40 + 12),
+], ids=["3-masks-after-40-bytes", "4-masks-after-40-bytes", "masks-within-v5", "5-6-5"])
+def test_bit_fields_whose_pixels_offset_is_not_stated_are_read_where_their_pixels_begin(masks, header_size,
+                                                                                       compression, pixels_at):
+    data = bit_fields_bmp([[0xF8C4, 0x7000]], 16, masks, header_size, compression)
+    assert struct.unpack_from("<I", bmp.bit_fields_pillow_opens(data[:10] + bytes(4) + data[14:]), 10) == (pixels_at,)
+    assert shown_pixels(data[:10] + bytes(4) + data[14:]) == shown_pixels(data)
+
+
+def test_bit_fields_whose_pixels_lie_past_a_gap_are_read_from_the_offset_stated():
+    data = bit_fields_bmp([[0xF8C4, 0x7000]], 16, FOUR_BITS_EACH)
+    pixels_at = struct.unpack_from("<I", data, 10)[0]
+    gapped = data[:10] + struct.pack("<I", pixels_at + 4) + data[14:pixels_at] + b"gap!" + data[pixels_at:]
+    assert shown_pixels(gapped) == shown_pixels(data) == [(136, 204, 68, 255), (0, 0, 0, 119)]
+
+
+@pytest.mark.parametrize(("masks", "shown"), [
+    ((0xF800, 0x7E0, 0x1F, 0), [(255, 0, 0, 255), (123, 130, 0, 255)]),
+    ((0x7C00, 0x3E0, 0x1F, 0x8000), [(247, 0, 0, 255), (0, 0, 0, 0)]),
+], ids=["5-6-5", "1-5-5-5"])
+def test_a_bit_fields_bmp_pillow_opens_as_it_is_is_given_it_without_a_copy(masks, shown):
+    """But not as alpha bit fields, of which Pillow knows nothing."""
+    data = bit_fields_bmp([[1, 2, 3]], 16, masks)
+    assert bmp.bit_fields_pillow_opens(data) is data
+    thirty_two_bits = bit_fields_bmp([[1, 2, 3]], 32, masks)  # masks Pillow reads at 16 bits only
+    assert bmp.bit_fields_pillow_opens(thirty_two_bits) != thirty_two_bits
+    as_alpha_bit_fields = bit_fields_bmp([[0xF800, 0x7C00]], 16, masks, header_size=40, compression=ALPHA_BIT_FIELDS)
+    assert bmp.bit_fields_pillow_opens(as_alpha_bit_fields) != as_alpha_bit_fields
+    assert shown_pixels(as_alpha_bit_fields) == shown
+
+
+def test_an_uncompressed_16_bit_bmp_behind_a_40_byte_header_keeps_its_first_pixels():
+    """Its masks are not there to rewrite: the bytes where they would be are its pixels."""
+    data = bit_fields_bmp([[0x7C00, 0x03E0, 0x001F, 0x7FFF, 0x0000, 0x4210, 0x0001]], 16, (0, 0, 0, 0), 40, 0)
+    assert bmp.bit_fields_pillow_opens(data) is data
+    assert shown_pixels(data) == [(255, 0, 0, 255), (0, 255, 0, 255), (0, 0, 255, 255), (255, 255, 255, 255),
+                                  (0, 0, 0, 255), (132, 132, 132, 255), (0, 0, 8, 255)]
+
+
+def test_a_16_bit_bmp_behind_os2s_core_header_is_left_to_pillow():
+    core = struct.pack("<IHHHH", 12, 1, 1, 1, 16)
+    pixels = bytes([0, 0, 16, 0, 0, 0, 0, 0])  # read as a 40-byte header's, a depth of 16 and no compression
+    data = b"BM" + struct.pack("<IHHI", 14 + 12 + len(pixels), 0, 0, 14 + 12) + core + pixels
+    assert bmp.bit_fields(data) is None
+
+
+@pytest.mark.parametrize("cut", [20, 30, 33, 34, 40, 54, 60, 66, 69, 70])
+def test_a_bit_fields_bmp_cut_short_in_its_headers_or_masks_is_a_415(cut):
+    data = bit_fields_bmp([[1, 2, 3]], 16, FOUR_BITS_EACH, header_size=40, compression=ALPHA_BIT_FIELDS)
+    with pytest.raises(UnsupportedMedia):
+        render(data[:cut], parse_rendition("/4x,png/a.bmp"), LIMITS)
