@@ -243,6 +243,19 @@ def test_a_gif_frame_with_transparent_pixels_keeps_its_255_colours_exactly(colou
     assert shown_frames(data, images[0].width) == [image.convert("RGBa").tobytes() for image in images]
 
 
+def test_a_gif_frame_of_more_colours_than_its_255_entries_keeps_its_alpha_and_its_colours_near():
+    """Its shown colours are quantised into the 255 entries beside the transparent one, none into that one."""
+    image = gradient((120, 40), "RGBA")
+    image.putalpha(Image.linear_gradient("L").resize((120, 40)).point(lambda level: 255 if level > 90 else 0))
+    assert len(image.getcolors(120 * 40)) > 1000
+    geometry = plan(image.size, image.width, None, "contain")
+    [shown] = shown_frames(encode([Frame(image.copy(), geometry, "gif", None, 100)], None, 0), image.width)
+    written = Image.frombytes("RGBa", image.size, shown).convert("RGBA")
+    assert written.getchannel("A").tobytes() == image.getchannel("A").tobytes()
+    hidden_apart = Image.composite(written, image, image.getchannel("A"))  # hidden pixels: the source's own
+    assert largest_difference(hidden_apart.convert("RGB"), image.convert("RGB")) <= 16  # median cut: 13
+
+
 @pytest.mark.parametrize("halves", [
     ["left", None, "right"], [None, "left", None, "right"], ["left", "right", None], [None, "left"],
     ["left", "whole", None],
