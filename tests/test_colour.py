@@ -568,20 +568,25 @@ def test_a_sixteen_bit_grey_pngs_gamma_is_shown_as_chromium_shows_it():
     assert [red for red, _, _ in as_shown(image)] == [13, 168, 169, 246]
 
 
+# Each as Chromium 156 shows it, at 8 and 16 bits alike (by hand).
+@pytest.mark.parametrize(("chunk", "shown"), [
+    (png_chunk(b"iCCP", b"g\0\0" + zlib.compress(icc.grey_profile(4))), [35, 100, 161, 221]),  # a power of 2.2
+    (png_chunk(b"gAMA", struct.pack(">I", 100_000)), [110, 168, 208, 239]),  # linear light
+    (png_chunk(b"cICP", bytes([1, 8, 0, 1])), [110, 168, 208, 239]),
+], ids=["grey-profile", "gamma-1", "cicp-linear"])
 @pytest.mark.parametrize("depth", [8, 16])
 @pytest.mark.parametrize("target", ["png", "gif"])
-def test_a_grey_with_alpha_pngs_grey_profile_is_applied_at_16_bits_as_at_8(depth, target):
+def test_a_grey_with_alpha_pngs_colour_is_shown_at_16_bits_as_at_8(chunk, shown, depth, target):
     """Pillow reads 16-bit grey with alpha as RGBA, under which a grey profile was taken for one on RGB, and
-    dropped. PNG output keeps it on grey with alpha."""
+    dropped. PNG output keeps grey with alpha, and a grey profile on it."""
     levels = [40, 100, 160, 220]
     pixels = b"".join(struct.pack(">HH", level * 257, 65535) if depth == 16 else bytes([level, 255])
                       for level in levels)
-    profile = icc.grey_profile(4)  # a power of 2.2
-    data = png_from_rows((4, 1), depth, 4, b"\0" + pixels, png_chunk(b"iCCP", b"g\0\0" + zlib.compress(profile)))
-    _, image = rendered(data, f"4x,{target}")
-    assert image.mode == ("LA" if target == "png" else "P") and image.info.get("icc_profile") == (
-        profile if target == "png" else None)
-    assert [red for red, _, _ in as_shown(image.convert("L"))] == [35, 100, 161, 221]  # as Chromium 156 (by hand)
+    _, image = rendered(png_from_rows((4, 1), depth, 4, b"\0" + pixels, chunk), f"4x,{target}")
+    profile = image.info.get("icc_profile")
+    assert image.mode == ("LA" if target == "png" else "P")
+    assert (profile is not None and icc.data_colour_space(profile)) == (icc.GREY if target == "png" else False)
+    assert [red for red, _, _ in as_shown(image.convert("L"))] == shown
 
 
 # Each as Chromium 156 shows it (a helper's measure): a profile browsers ignore is dropped, the pixels shown as
