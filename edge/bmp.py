@@ -31,14 +31,15 @@ _OS2_HEADER = 64  # OS/2's second header, for which compression 3 is Huffman cod
 _MASKS_AT = _FILE_HEADER + 40  # after a 40-byte information header, or within a longer one, which holds them
 _COLOUR_MASKS_ONLY = 52  # a header that holds masks of red, green and blue, but none of alpha
 _MASK_DEPTHS = frozenset({16, 32})
-_FIVE_BITS_EACH = (0x7C00, 0x3E0, 0x1F, 0)  # an uncompressed 16-bit pixel's red, green and blue
+# Masks of red, green and blue: 5-5-5 is an uncompressed 16-bit pixel's.
+_FIVE_SIX_FIVE, _FIVE_FIVE_FIVE, _BYTE_EACH = (0xF800, 0x7E0, 0x1F), (0x7C00, 0x3E0, 0x1F), (0xFF0000, 0xFF00, 0xFF)
 # The masks of red, green and blue of 16-bit pixels that Pillow reads by a raw mode of its own, each as it stands in
 # BI_BITFIELDS whatever the alpha mask beside it; its levels are a level off Chromium's rounding on about half the
 # values (sample_levels), but a table apart.
-PILLOW_16_BIT_RAW_MODES = {(0xF800, 0x7E0, 0x1F): "BGR;16", (0x7C00, 0x3E0, 0x1F): "BGR;15"}
+PILLOW_16_BIT_RAW_MODES = {_FIVE_SIX_FIVE: "BGR;16", _FIVE_FIVE_FIVE: "BGR;15"}
 # Masks Pillow reads, by depth, that the pixels' bit fields are given to it as: 5-6-5 (its raw mode BGR;16), and
 # blue, green and red bytes then padding (BGRX), at 16 and 32 bits.
-_MASKS_PILLOW_OPENS = {16: (0xF800, 0x7E0, 0x1F), 32: (0xFF0000, 0xFF00, 0xFF)}
+_MASKS_PILLOW_OPENS = {16: _FIVE_SIX_FIVE, 32: _BYTE_EACH}
 # The masks of red, green, blue and alpha of 32-bit pixels that Pillow reads a byte each, as Chromium 156 reads them
 # (a helper's measure): its own table but for masks all zero, which it reads as BGRA and Chromium as opaque black.
 _WHOLE_BYTES_PILLOW_READS = frozenset({
@@ -131,7 +132,7 @@ def bit_fields(data: bytes) -> BitFields | None:
         return None
     bits, compression = struct.unpack_from("<HI", data, 28)
     if compression == _UNCOMPRESSED and bits == 16:
-        return BitFields(bits, _FIVE_BITS_EACH)
+        return BitFields(bits, (*_FIVE_FIVE_FIVE, 0))
     if compression not in (_BIT_FIELDS, _ALPHA_BIT_FIELDS):
         return None
     if header_size == _OS2_HEADER:

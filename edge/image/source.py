@@ -308,21 +308,22 @@ def by_bit_fields(stored: bytes, fields: bmp.BitFields, layout: tuple[int, int],
     raw_mode = bmp.PILLOW_16_BIT_RAW_MODES.get(colour_masks) if fields.bits == 16 and not alpha_mask else None
     if raw_mode is not None:
         pillows = Image.frombytes(mode, size, stored, "raw", raw_mode, *layout)
-        return pillows.point(pillow_levels_as_chromiums(raw_mode))
+        return pillows.point(pillow_levels_as_chromiums(colour_masks))
     bytes_mode = PIXEL_BYTES_MODES[fields.bits]
     bands = Image.frombytes(bytes_mode, size, stored, "raw", bytes_mode, *layout).split()
     return Image.merge(mode, [bit_field(bands, mask) for mask in (fields.masks if alpha_mask else colour_masks)])
 
 
 @cache
-def pillow_levels_as_chromiums(raw_mode: str) -> list[int]:
-    """A table of Pillow's 8-bit level of each sample of `raw_mode`'s pixels, band by band, to Chromium's: one level
-    for each, as Pillow's differ from Chromium's rounding on 15 of 32 and 30 of 64 (bmp.sample_levels)."""
-    table = []
-    for mask in next(masks for masks, mode in bmp.PILLOW_16_BIT_RAW_MODES.items() if mode == raw_mode):
+def pillow_levels_as_chromiums(colour_masks: tuple[int, int, int]) -> list[int]:
+    """A table of Pillow's 8-bit level of each sample of pixels of these masks of red, green and blue, read by its
+    raw mode for them (bmp.PILLOW_16_BIT_RAW_MODES), band by band, to Chromium's: one level for each, as Pillow's
+    differ from Chromium's rounding on 15 of 32 and 30 of 64 (bmp.sample_levels)."""
+    table, raw_mode = [], bmp.PILLOW_16_BIT_RAW_MODES[colour_masks]
+    for band, mask in enumerate(colour_masks):
         shift, levels = (mask & -mask).bit_length() - 1, bmp.sample_levels(mask)
         pixels = b"".join((value << shift).to_bytes(2, "little") for value in range(len(levels)))
-        decoded = Image.frombytes("RGB", (len(levels), 1), pixels, "raw", raw_mode).getchannel(len(table) // 256)
+        decoded = Image.frombytes("RGB", (len(levels), 1), pixels, "raw", raw_mode).getchannel(band)
         by_pillows = dict(zip(decoded.tobytes(), levels))
         table += [by_pillows.get(level, level) for level in range(256)]
     return table
