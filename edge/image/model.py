@@ -40,6 +40,7 @@ GRAY_MODES = frozenset({"1", "L", "LA", "La"})
 # bytes made getexif() search a tuple (a reviewer's file), until the XMP was dropped before the load.
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, ZeroDivisionError, TypeError)
 WHITE = OPAQUE = 255
+TRANSPARENT = 0  # alpha
 # Resampling runs in this many strips, on up to as many threads as there are cores.
 # The count is fixed, not taken from the machine, so that the output bytes are the
 # same everywhere.

@@ -10,7 +10,9 @@ from PIL import Image, ImageChops, ImageFile
 
 from edge import avif, webp
 from edge.image.frames import BROWSERS_SLOW_DOWN_MS, GIF_KEEP, GIF_RESTORE_BACKGROUND, MAX_FRAME_MS
-from edge.image.model import ICC_OUTPUTS, OPAQUE, WORKING_ALPHA_MODES, Frame, webp_decoder, worker_pool
+from edge.image.model import (
+    ICC_OUTPUTS, OPAQUE, TRANSPARENT, WORKING_ALPHA_MODES, Frame, webp_decoder, worker_pool,
+)
 
 DEFAULT_QUALITY = {"jpeg": 82, "webp": 80, "avif": 62}
 MAX_GIF_REPEATS = MAX_WEBP_PLAYS = 65_535  # both counts take 16 bits
@@ -22,7 +24,6 @@ MOST_WEBP_MS = 2**31 - 1  # an animation's whole time
 LOSSLESS_MAX_BITS_PER_PIXEL = 2
 FLAT_IMAGE_COLOURS = 4096  # at most this many colours: a graphic rather than a photo (png_strategy)
 MAX_GIF_COLOURS = 256
-TRANSPARENT = 0  # alpha
 TRANSPARENT_ENTRY = 0  # a GIF frame's palette entry for its transparent pixels (with_transparent_entry)
 HIDDEN_FRAME_ENTRY = bytes((255, 255, 255, 0))  # that entry, RGBA, in a frame hidden whole after the first
 

@@ -14,8 +14,8 @@ from edge.geometry import Box, Geometry
 from edge.image.checks import stored_size
 from edge.image.colour import cmyk_to_srgb, profile_to_srgb
 from edge.image.model import (
-    DECODE_ERRORS, GRAY_MODES, ICC_OUTPUTS, JPEG_FORMATS, WHITE, WORKING_ALPHA_MODES, Frame, Placement, Region,
-    has_alpha, webp_decoder,
+    DECODE_ERRORS, GRAY_MODES, ICC_OUTPUTS, JPEG_FORMATS, OPAQUE, TRANSPARENT, WHITE, WORKING_ALPHA_MODES, Frame,
+    Placement, Region, has_alpha, webp_decoder,
 )
 from edge.image.resample import alpha_weighted, lanczos
 from edge.image.source import UPRIGHT
@@ -349,5 +349,5 @@ def run_steps(frame: Frame) -> Frame:
 def gif_alpha(image: Image.Image) -> Image.Image:
     """Round alpha to all or nothing at half: Pillow's GIF writer would make every partly
     transparent pixel of a resized edge opaque, a solid fringe around the shape."""
-    image.putalpha(image.getchannel("A").point(lambda alpha: 255 if alpha >= GIF_OPAQUE_FROM else 0))
+    image.putalpha(image.getchannel("A").point(lambda alpha: OPAQUE if alpha >= GIF_OPAQUE_FROM else TRANSPARENT))
     return image
